@@ -1,0 +1,135 @@
+"""The one gate for who may see and change what.
+
+* ``scope(actor, queryset)`` narrows any scoped queryset to the actor's jurisdiction.
+* ``get_for(actor, queryset_or_model, pk)`` returns one row inside it, or raises ``Http404`` —
+  a row out of jurisdiction answers exactly like a row that does not exist.
+* ``require(actor, permission, unit=None)`` raises ``PermissionDenied`` unless one of the actor's
+  roles grants the permission at a unit whose subtree contains ``unit``.
+
+It fails closed: an anonymous or inactive user, a role name this module does not know, a model
+that does not declare how it reaches its unit, and rows without a unit are all denied.
+A model opts in by declaring ``scope_path`` — the lookup path to an ``OrgUnit.path`` value,
+e.g. ``"unit__path"`` on Household or ``"household__unit__path"`` on Member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import models
+from django.http import Http404
+
+from .models import OrgUnit, Role
+
+
+class Perm(StrEnum):
+    """Permissions, named where endpoints declare them; granted to roles below."""
+
+    HOUSEHOLD_VIEW = "household.view"
+    HOUSEHOLD_EDIT = "household.edit"
+    PERSONAL_REVEAL = "personal.reveal"
+    REGISTRY_EXPORT = "registry.export"
+    AUDIT_VIEW = "audit.view"
+    USER_MANAGE = "user.manage"
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.GRASSROOTS_CADRE: frozenset({Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT}),
+    Role.CENTRE_STAFF: frozenset(
+        {Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT, Perm.PERSONAL_REVEAL, Perm.REGISTRY_EXPORT}
+    ),
+    Role.MANAGER: frozenset({Perm.HOUSEHOLD_VIEW, Perm.REGISTRY_EXPORT, Perm.AUDIT_VIEW}),
+    Role.EVALUATOR: frozenset({Perm.HOUSEHOLD_VIEW}),
+    Role.ADMIN: frozenset(set(Perm)),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    unit_id: int
+    unit_path: str
+    perms: frozenset[Perm]
+
+
+def grants(actor: Any) -> list[Grant]:
+    """The actor's known roles with their units; cached on the user object for the request."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        return []
+    cached: list[Grant] | None = getattr(actor, "_bangfu_grants", None)
+    if cached is None:
+        cached = [
+            Grant(role, unit_id, path, ROLE_PERMISSIONS[role])
+            for role, unit_id, path in actor.role_assignments.values_list("role", "unit_id", "unit__path")
+            if role in ROLE_PERMISSIONS  # unknown roles grant nothing
+        ]
+        actor._bangfu_grants = cached
+    return cached
+
+
+def _paths(actor: Any, perm: Perm) -> list[str]:
+    paths = sorted({g.unit_path for g in grants(actor) if perm in g.perms})
+    # Drop paths inside another granted path: fewer OR terms, same rows.
+    return [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
+
+
+def _scope_path(model: type[models.Model]) -> str:
+    path = getattr(model, "scope_path", None)
+    if not path:
+        raise PermissionDenied(f"{model.__name__} is not a jurisdiction-scoped model")
+    return str(path)
+
+
+def scope[M: models.Model](
+    actor: Any, queryset: models.QuerySet[M], perm: Perm = Perm.HOUSEHOLD_VIEW
+) -> models.QuerySet[M]:
+    """Only the rows of ``queryset`` inside the actor's jurisdiction for ``perm``."""
+    lookup = _scope_path(queryset.model) + "__startswith"
+    q = models.Q()
+    paths = _paths(actor, perm)
+    if not paths:
+        return queryset.none()
+    for p in paths:
+        q |= models.Q(**{lookup: p})
+    return queryset.filter(q)
+
+
+def get_for[M: models.Model](
+    actor: Any, queryset: models.QuerySet[M] | type[M], pk: Any, perm: Perm = Perm.HOUSEHOLD_VIEW
+) -> M:
+    qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
+    try:
+        return scope(actor, qs, perm).get(pk=pk)
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def units(actor: Any, perm: Perm = Perm.HOUSEHOLD_VIEW) -> models.QuerySet[OrgUnit]:
+    """The union units inside the actor's jurisdiction (for pickers and filters)."""
+    paths = _paths(actor, perm)
+    if not paths:
+        return OrgUnit.objects.none()
+    q = models.Q()
+    for p in paths:
+        q |= models.Q(path__startswith=p)
+    return OrgUnit.objects.filter(q)
+
+
+def has_perm(actor: Any, perm: Perm, unit: OrgUnit | None = None) -> bool:
+    return any(perm in g.perms and (unit is None or unit.path.startswith(g.unit_path)) for g in grants(actor))
+
+
+def require(actor: Any, perm: Perm, unit: OrgUnit | None = None) -> None:
+    if not has_perm(actor, perm, unit):
+        raise PermissionDenied(perm.value)
+
+
+def require_in_jurisdiction(actor: Any, perm: Perm, unit: OrgUnit) -> None:
+    """For writes that name a unit: out of jurisdiction answers like a unit that does not exist."""
+    if not has_perm(actor, perm, unit):
+        if has_perm(actor, Perm.HOUSEHOLD_VIEW, unit):
+            raise PermissionDenied(perm.value)
+        raise Http404

@@ -1,0 +1,133 @@
+"""Writes to the union tree, users, roles and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common import divisions
+from bangfu.common.audit import audit_record
+from bangfu.common.models import AuditAction
+
+from .models import ApiToken, OrgKind, OrgLevel, OrgUnit, Role, RoleAssignment
+
+TOKEN_PREFIX = "bf_"  # noqa: S105 - a visible marker, not a secret
+
+
+def org_unit_create(
+    *,
+    name: str,
+    level: int,
+    division_code: str,
+    parent: OrgUnit | None = None,
+    kind: str = OrgKind.FEDERATION,
+    code: str = "",
+) -> OrgUnit:
+    """Add a unit under ``parent``. Federations (county and up) are known by their division code,
+    which must exist in GB/T 2260 and lie inside the parent's; grassroots unions need a code of
+    their own (default: generated from the parent)."""
+    errors: dict[str, str] = {}
+    if not divisions.division_exists(division_code):
+        errors["division_code"] = _("%(code)s is not an administrative-division code in use.") % {"code": division_code}
+    if parent is None and level != OrgLevel.NATIONAL and level != OrgLevel.PROVINCE:
+        errors["parent"] = _("Only a national or provincial federation can be at the top of a tree.")
+    if parent is not None and level <= parent.level:
+        errors["level"] = _("A unit must be at a lower level than its parent.")
+    if parent is not None and level < OrgLevel.GRASSROOTS and parent.level >= OrgLevel.PROVINCE:
+        prefix = parent.division_code[: {OrgLevel.PROVINCE: 2, OrgLevel.CITY: 4}.get(OrgLevel(parent.level), 6)]
+        if parent.level in (OrgLevel.PROVINCE, OrgLevel.CITY) and not division_code.startswith(prefix):
+            errors["division_code"] = _("%(code)s does not lie inside %(parent)s.") % {
+                "code": division_code,
+                "parent": parent.name,
+            }
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if not code:
+            if level < OrgLevel.GRASSROOTS and not OrgUnit.objects.filter(code=division_code).exists():
+                code = division_code
+            else:
+                base = parent.code if parent else division_code
+                n = OrgUnit.objects.filter(code__startswith=base + "-").count() + 1
+                while OrgUnit.objects.filter(code=f"{base}-{n:03d}").exists():
+                    n += 1
+                code = f"{base}-{n:03d}"
+        unit = OrgUnit.objects.create(
+            name=name, level=level, kind=kind, division_code=division_code, parent=parent, code=code, path="-"
+        )
+        unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+        unit.save(update_fields=["path"])
+    return unit
+
+
+def org_unit_by_code(code: str) -> OrgUnit:
+    """A unit by its unit code or, for federations, its division code."""
+    unit = OrgUnit.objects.filter(code=code).first()
+    if unit is None:
+        unit = OrgUnit.objects.filter(division_code=code, level__lt=OrgLevel.GRASSROOTS).order_by("level").first()
+    if unit is None:
+        raise ValidationError({"unit": _("No union with the code %(code)s.") % {"code": code}})
+    return unit
+
+
+def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: str | None = None) -> tuple[Any, str]:
+    """Create the user if needed and give them ``role`` at ``unit``. Returns (user, password set or "")."""
+    if role not in Role.values:
+        raise ValidationError(
+            {
+                "role": _("Unknown role %(role)s; choose one of: %(roles)s.")
+                % {"role": role, "roles": ", ".join(Role.values)}
+            }
+        )
+    User = get_user_model()  # noqa: N806 - Django's idiom
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(username=username)
+        new_password = ""
+        if created or password:
+            new_password = password or secrets.token_urlsafe(9)
+            user.set_password(new_password)
+            user.save()
+        RoleAssignment.objects.get_or_create(user=user, unit=unit, role=role)
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            target_type="user",
+            target_id=user.pk,
+            unit_path=unit.path,
+            after={"username": username, "role": role, "unit": unit.code},
+        )
+    return user, new_password
+
+
+def token_create(*, actor: Any, user: Any, name: str = "") -> str:
+    """Issue a bearer token for ``user``; only its digest is kept, the token is returned once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        ApiToken.objects.create(user=user, name=name, digest=_digest(token), prefix=token[:8])
+        audit_record(actor=actor, action=AuditAction.TOKEN, target_type="user", target_id=user.pk, after={"name": name})
+    return token
+
+
+def token_authenticate(token: str) -> Any | None:
+    row = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(token), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if row is None:
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

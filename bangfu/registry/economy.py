@@ -1,0 +1,82 @@
+"""The household economy as the national form computes it (pure; no Django).
+
+    net income per head per month = (yearly income − yearly rigid expenses) / 12 / members living together
+
+Yearly income is 12 × the monthly incomes of the members living together (deceased members
+excluded) plus the household's other yearly incomes that count (domain.md §3: the basic
+residents' pension and small festival gifts do not count). Identification rules may impute or
+add more (issue #3's rule engine); this is the file's own arithmetic, stored for lists and filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+FEN = Decimal("0.01")
+NOT_COUNTED = frozenset({"basic_resident_pension", "festival_gift"})
+WORKING_AGE = (16, 60)
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    relationship: str
+    birth_date: date
+    living_together: bool
+    deceased: bool
+    monthly_income: Decimal
+    identity: str
+    work_status: str
+    disability_grade: int | None
+
+
+@dataclass(frozen=True)
+class Economy:
+    members_living_together: int
+    head_monthly_income: Decimal
+    other_income_yearly: Decimal
+    income_yearly: Decimal
+    rigid_expense_yearly: Decimal
+    income_per_head_monthly: Decimal
+    net_income_per_head_monthly: Decimal
+    zero_employment: bool
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def compute_economy(
+    members: Sequence[PersonFacts],
+    incomes: Iterable[tuple[str, Decimal]],
+    expenses: Iterable[Decimal],
+    today: date,
+) -> Economy:
+    counted = [m for m in members if m.living_together and not m.deceased]
+    n = max(len(counted), 1)
+    head_income = next((m.monthly_income for m in members if m.relationship == "head"), Decimal(0))
+    wages = sum((m.monthly_income for m in counted), Decimal(0)) * 12
+    other = sum((amount for kind, amount in incomes if kind not in NOT_COUNTED), Decimal(0))
+    income = wages + other
+    rigid = sum(expenses, Decimal(0))
+    able = [
+        m
+        for m in counted
+        if WORKING_AGE[0] <= _age(m.birth_date, today) < WORKING_AGE[1]
+        and m.identity not in {"student", "unable", "retired"}
+        and m.work_status not in {"retired", "early_retired"}
+        and not (m.disability_grade is not None and m.disability_grade <= 2)
+    ]
+    employed = any(m.identity == "working" or m.work_status in {"employed", "migrant_worker"} for m in able)
+    return Economy(
+        members_living_together=len(counted),
+        head_monthly_income=head_income,
+        other_income_yearly=other.quantize(FEN),
+        income_yearly=income.quantize(FEN),
+        rigid_expense_yearly=rigid.quantize(FEN),
+        income_per_head_monthly=(income / 12 / n).quantize(FEN, ROUND_HALF_UP),
+        net_income_per_head_monthly=((income - rigid) / 12 / n).quantize(FEN, ROUND_HALF_UP),
+        zero_employment=bool(able) and not employed,
+    )

@@ -1,0 +1,85 @@
+"""Reads of the household file; every function takes the actor and goes through the access gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from bangfu.common import crypto
+from bangfu.common.ids import ResidentId
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.org.models import OrgUnit
+
+from .models import BankAccount, Household, Member, TimelineEvent
+
+
+@dataclass(frozen=True)
+class HouseholdFilters:
+    q: str = ""
+    unit_id: int | None = None
+    category: str = ""
+    main_cause: int | None = None
+    state: str = ""
+
+
+def _search(qs: QuerySet[Household], text: str) -> QuerySet[Household]:
+    """Search by ID number (any accepted form), file number, name or pinyin (full or initials).
+
+    Every branch is an indexed equality or prefix match on members, joined back by EXISTS, so the
+    cost does not grow with the jurisdiction's size.
+    """
+    text = text.strip()
+    if not text:
+        return qs
+    rid = ResidentId.try_parse(text)
+    if rid is not None:
+        return qs.filter(Exists(Member.objects.filter(household=OuterRef("pk"), id_hash=crypto.keyed_hash(rid.value))))
+    if text.isdigit() and len(text) >= 6:
+        return qs.filter(file_number__startswith=text)
+    lowered = text.lower().replace(" ", "")
+    members = Member.objects.filter(household=OuterRef("pk"))
+    if lowered.isascii():
+        cond = Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
+    else:
+        cond = Q(name__startswith=text)
+    return qs.filter(Exists(members.filter(cond)))
+
+
+def household_list(*, actor: Any, filters: HouseholdFilters) -> QuerySet[Household]:
+    qs = access.scope(actor, Household.objects.all(), Perm.HOUSEHOLD_VIEW)
+    if filters.unit_id is not None:
+        unit = access.units(actor).filter(pk=filters.unit_id).first()
+        qs = qs.filter(unit__path__startswith=unit.path) if unit else qs.none()
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.main_cause is not None:
+        qs = qs.filter(main_cause=filters.main_cause)
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    qs = _search(qs, filters.q)
+    head = Member.objects.filter(relationship="head").only(
+        "id", "household_id", "name", "id_masked", "sex", "birth_date"
+    )
+    return (
+        qs.select_related("unit").prefetch_related(Prefetch("members", queryset=head, to_attr="heads")).order_by("-id")
+    )
+
+
+def household_get(*, actor: Any, household_id: Any) -> Household:
+    qs = Household.objects.select_related("unit", "entered_by").prefetch_related(
+        "members", "incomes", "rigid_expenses", "homes", "vehicles", "business_roles"
+    )
+    h = access.get_for(actor, qs, household_id)
+    h.bank = BankAccount.objects.filter(household=h).first()  # type: ignore[attr-defined]
+    return h
+
+
+def household_timeline(*, actor: Any, household: Household, limit: int = 200) -> QuerySet[TimelineEvent]:
+    return access.scope(actor, TimelineEvent.objects.filter(household=household)).select_related("actor")[:limit]
+
+
+def unit_choices(*, actor: Any, perm: Perm = Perm.HOUSEHOLD_VIEW) -> QuerySet[OrgUnit]:
+    return access.units(actor, perm).order_by("path")

@@ -1,0 +1,340 @@
+"""Writes to the household file. Every write is atomic, validated first, scoped by the access gate,
+audit-logged and put on the household's timeline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
+
+from bangfu.common import crypto
+from bangfu.common.audit import audit_record
+from bangfu.common.errors import DomainError, ErrorCode
+from bangfu.common.models import AuditAction
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.org.models import OrgLevel, OrgUnit
+
+from . import codes
+from .economy import PersonFacts, compute_economy
+from .inputs import HouseholdInput, MemberInput
+from .models import (
+    BankAccount,
+    BusinessRole,
+    FileNumberSequence,
+    Home,
+    Household,
+    Income,
+    Member,
+    RigidExpense,
+    Vehicle,
+)
+from .timeline import timeline_add
+from .validation import CheckedMember, check_household, normalise_card
+
+TIER_FOR_LEVEL = {
+    OrgLevel.NATIONAL: codes.FileTier.NATIONAL,
+    OrgLevel.PROVINCE: codes.FileTier.PROVINCE,
+    OrgLevel.CITY: codes.FileTier.CITY,
+    OrgLevel.COUNTY: codes.FileTier.COUNTY,
+    OrgLevel.GRASSROOTS: codes.FileTier.GRASSROOTS,
+}
+# Member fields copied straight from the input.
+_MEMBER_PLAIN = [f.name for f in fields(MemberInput) if f.name not in {"id_number", "sex", "birth_date"}]
+
+
+def name_pinyin(name: str) -> tuple[str, str]:
+    """Full pinyin and initials, lower-case, without separators (for search by pinyin)."""
+    clean = "".join(ch for ch in name if ch.isalnum())
+    full = "".join(lazy_pinyin(clean)).lower()
+    initials = "".join(lazy_pinyin(clean, style=Style.FIRST_LETTER)).lower()
+    return full[:240], initials[:60]
+
+
+def mask_name(name: str) -> str:
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def _next_file_number(unit: OrgUnit) -> str:
+    prefix = f"{unit.division_code}{timezone.localdate().year}"
+    FileNumberSequence.objects.get_or_create(prefix=prefix)
+    seq = FileNumberSequence.objects.select_for_update().get(prefix=prefix)
+    seq.last += 1
+    seq.save(update_fields=["last"])
+    return f"{prefix}{seq.last:06d}"
+
+
+def _unit_for_write(actor: Any, unit_id: int | None) -> OrgUnit:
+    unit = OrgUnit.objects.filter(pk=unit_id).first() if unit_id is not None else None
+    if unit is None or not access.has_perm(actor, Perm.HOUSEHOLD_VIEW, unit):
+        raise ValidationError({"unit_id": _("This union does not exist or is outside your jurisdiction.")})
+    access.require(actor, Perm.HOUSEHOLD_EDIT, unit)
+    return unit
+
+
+def _check_open_files(actor: Any, checked: list[CheckedMember], household_id: int | None, opening: bool) -> None:
+    """A person may be on at most one open file: name the other file, masked as the viewer must see it."""
+    if not opening:
+        return
+    hashes = {crypto.keyed_hash(c.rid.value): i for i, c in enumerate(checked)}
+    clashes = Member.objects.filter(id_hash__in=hashes, on_open_file=True).select_related("household__unit")
+    if household_id is not None:
+        clashes = clashes.exclude(household_id=household_id)
+    errors: dict[str, list[str]] = {}
+    for other in clashes:
+        i = hashes[other.id_hash]
+        visible = access.has_perm(actor, Perm.HOUSEHOLD_VIEW, other.household.unit)
+        number = other.household.file_number if visible else crypto.mask_middle(other.household.file_number, 6, 4)
+        errors.setdefault(f"members.{i}.id_number", []).append(
+            _("This person is already on the open file %(file)s of %(unit)s (as %(name)s).")
+            % {"file": number, "unit": other.household.unit.name, "name": mask_name(other.name)}
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def snapshot(h: Household) -> dict[str, Any]:
+    """What the audit log keeps of a file: every field, personal numbers masked only."""
+    data: dict[str, Any] = {
+        f.attname: getattr(h, f.attname)
+        for f in Household._meta.concrete_fields
+        if f.attname not in {"created_at", "updated_at"}
+    }
+    data["members"] = [
+        {
+            f.attname: getattr(m, f.attname)
+            for f in Member._meta.concrete_fields
+            if f.attname not in {"id_cipher", "id_hash", "household_id"}
+        }
+        for m in h.members.all()
+    ]
+    data["incomes"] = [(i.kind, str(i.amount_yearly)) for i in h.incomes.all()]
+    data["rigid_expenses"] = [(e.kind, str(e.amount_yearly)) for e in h.rigid_expenses.all()]
+    data["homes"] = [(str(x.floor_area), x.acquired_on) for x in h.homes.all()]
+    data["vehicles"] = [v.kind for v in h.vehicles.all()]
+    data["business_roles"] = [(b.company, b.role, b.company_active) for b in h.business_roles.all()]
+    acc = BankAccount.objects.filter(household=h).first()
+    data["bank_account"] = {"bank": acc.bank, "card": acc.card_masked} if acc else None
+    return data
+
+
+def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[CheckedMember]) -> None:
+    """Write the file and its collections from a validated input (inside a transaction)."""
+    h.unit = unit
+    h.category = data.category
+    h.tier = data.tier or TIER_FOR_LEVEL[OrgLevel(unit.level)]
+    h.state = data.state
+    h.is_migrant_worker = data.is_migrant_worker
+    h.main_cause = int(data.main_cause or 0)  # validation guarantees a cause
+    h.secondary_causes = list(data.secondary_causes)
+    h.cause_note = data.cause_note.strip()
+    h.address = data.address.strip()
+    h.housing_type = data.housing_type
+    h.housing_area = data.housing_area
+    h.medical_insurance = data.medical_insurance
+    h.self_reliant = data.self_reliant
+    h.filed_on = data.filed_on
+    h.filed_by_name = data.filed_by_name.strip()
+    h.reviewed_by_name = data.reviewed_by_name.strip()
+    economy = compute_economy(
+        [
+            PersonFacts(
+                c.data.relationship,
+                c.birth_date,
+                c.data.living_together,
+                c.data.deceased,
+                c.data.monthly_income,
+                c.data.identity,
+                c.data.work_status,
+                c.data.disability_grade,
+            )
+            for c in checked
+        ],
+        [(i.kind, i.amount_yearly) for i in data.incomes],
+        [e.amount_yearly for e in data.rigid_expenses],
+        timezone.localdate(),
+    )
+    for k, v in asdict(economy).items():
+        setattr(h, k, v)
+    h.save()
+
+    is_open = h.state in codes.OPEN_STATES
+    existing = {m.id_hash: m for m in h.members.all()}
+    keep: set[int] = set()
+    for pos, c in enumerate(checked):
+        digest = crypto.keyed_hash(c.rid.value)
+        m = existing.get(digest) or Member(household=h, id_hash=digest)
+        if m.pk is None or not m.id_cipher:
+            m.id_cipher = crypto.encrypt(c.rid.value)
+        m.id_masked = c.rid.masked
+        m.position = pos
+        m.sex, m.birth_date = c.sex, c.birth_date
+        for name in _MEMBER_PLAIN:
+            setattr(m, name, getattr(c.data, name))
+        m.name = c.data.name.strip()
+        m.name_pinyin, m.name_initials = name_pinyin(m.name)
+        m.on_open_file = is_open and not m.deceased
+        m.save()
+        keep.add(m.pk)
+    h.members.exclude(pk__in=keep).delete()
+
+    h.incomes.all().delete()
+    Income.objects.bulk_create(
+        Income(household=h, kind=i.kind, amount_yearly=i.amount_yearly, note=i.note) for i in data.incomes
+    )
+    h.rigid_expenses.all().delete()
+    RigidExpense.objects.bulk_create(
+        RigidExpense(household=h, kind=e.kind, amount_yearly=e.amount_yearly, note=e.note) for e in data.rigid_expenses
+    )
+    h.homes.all().delete()
+    Home.objects.bulk_create(
+        Home(household=h, floor_area=x.floor_area, acquired_on=x.acquired_on, note=x.note) for x in data.homes
+    )
+    h.vehicles.all().delete()
+    Vehicle.objects.bulk_create(Vehicle(household=h, kind=v.kind, note=v.note) for v in data.vehicles)
+    h.business_roles.all().delete()
+    BusinessRole.objects.bulk_create(
+        BusinessRole(household=h, company=b.company.strip(), role=b.role, company_active=b.company_active)
+        for b in data.business_roles
+    )
+    if data.bank_account is None:
+        BankAccount.objects.filter(household=h).delete()
+    else:
+        card = normalise_card(data.bank_account.card_number)
+        acc = BankAccount.objects.filter(household=h).first() or BankAccount(household=h)
+        acc.bank = data.bank_account.bank.strip()
+        acc.branch = data.bank_account.branch.strip()
+        acc.holder_name = data.bank_account.holder_name.strip()
+        digest = crypto.keyed_hash(card)
+        if acc.card_hash != digest:
+            acc.card_cipher, acc.card_hash, acc.card_masked = crypto.encrypt(card), digest, crypto.mask_middle(card)
+        acc.save()
+
+
+def _save_guarded(actor: Any, data: HouseholdInput, h: Household, unit: OrgUnit, checked: list[CheckedMember]) -> None:
+    try:
+        with transaction.atomic():
+            _apply(h, data, unit, checked)
+    except IntegrityError as exc:
+        # A concurrent write put one of these people on another open file first: report it as such.
+        if "one_open_file" in str(exc) or "id_hash" in str(exc):
+            _check_open_files(actor, checked, h.pk, opening=True)
+        raise DomainError(ErrorCode.CONFLICT, _("The file was changed at the same time; try again.")) from exc
+
+
+def household_create(*, actor: Any, data: HouseholdInput) -> Household:
+    errors, checked = check_household(data)
+    errors.raise_if_any()
+    unit = _unit_for_write(actor, data.unit_id)
+    with transaction.atomic():
+        _check_open_files(actor, checked, None, opening=data.state in codes.OPEN_STATES)
+        h = Household(file_number=_next_file_number(unit), entered_by=actor if actor.is_authenticated else None)
+        _save_guarded(actor, data, h, unit, checked)
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            target_type="household",
+            target_id=h.pk,
+            unit_path=unit.path,
+            after=snapshot(h),
+        )
+        timeline_add(
+            household=h, actor=actor, kind=codes.TimelineKind.FILE_CREATED, data={"file_number": h.file_number}
+        )
+    return h
+
+
+def household_update(
+    *, actor: Any, household_id: int, data: HouseholdInput, expected_version: int | None = None
+) -> Household:
+    errors, checked = check_household(data)
+    with transaction.atomic():
+        h = access.get_for(actor, Household.objects.select_for_update(), household_id)
+        access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
+        errors.raise_if_any()
+        if expected_version is not None and expected_version != h.version:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                _("Someone else changed this file since you opened it; reload it and make your change again."),
+                {"version": h.version},
+            )
+        unit = _unit_for_write(actor, data.unit_id)
+        _check_open_files(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES)
+        before = snapshot(h)
+        h.version += 1
+        _save_guarded(actor, data, h, unit, checked)
+        after = snapshot(h)
+        changed = sorted(k for k in after if before.get(k) != after[k] and k != "version")
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="household",
+            target_id=h.pk,
+            unit_path=unit.path,
+            before={k: before.get(k) for k in changed},
+            after={k: after[k] for k in changed},
+        )
+        timeline_add(household=h, actor=actor, kind=codes.TimelineKind.FILE_UPDATED, data={"fields": changed})
+    return h
+
+
+def member_id_reveal(*, actor: Any, member_id: int, reason: str = "") -> str:
+    """The full ID number of a member: needs the reveal permission; audit-logged and on the timeline."""
+    member = access.get_for(actor, Member.objects.select_related("household__unit"), member_id)
+    access.require(actor, Perm.PERSONAL_REVEAL, member.household.unit)
+    value = crypto.decrypt(member.id_cipher)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.REVEAL,
+            target_type="member.id_number",
+            target_id=member.pk,
+            unit_path=member.household.unit.path,
+            after={"masked": member.id_masked},
+            note=reason,
+        )
+        timeline_add(
+            household=member.household,
+            actor=actor,
+            kind=codes.TimelineKind.ID_REVEALED,
+            data={"member": member.name, "masked": member.id_masked},
+        )
+    return value
+
+
+def bank_card_reveal(*, actor: Any, household_id: int, reason: str = "") -> str:
+    acc = (
+        access.scope(actor, BankAccount.objects.select_related("household__unit"))
+        .filter(household_id=household_id)
+        .first()
+    )
+    if acc is None:
+        raise Http404
+    access.require(actor, Perm.PERSONAL_REVEAL, acc.household.unit)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.REVEAL,
+            target_type="bank_account.card_number",
+            target_id=acc.pk,
+            unit_path=acc.household.unit.path,
+            after={"masked": acc.card_masked},
+            note=reason,
+        )
+        timeline_add(
+            household=acc.household,
+            actor=actor,
+            kind=codes.TimelineKind.ID_REVEALED,
+            data={"bank_card": acc.card_masked},
+        )
+    return crypto.decrypt(acc.card_cipher)

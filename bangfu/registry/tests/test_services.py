@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import Http404
+
+from bangfu.common.audit import audit_verify
+from bangfu.common.models import AuditEntry
+from bangfu.registry import services
+from bangfu.registry.models import Household, Member, TimelineEvent
+from bangfu.testing.factories import household_input, new_id
+
+
+def test_create_computes_economy_and_masks_ids(tree: dict, users: dict[str, Any]) -> None:
+    h = services.household_create(actor=users["xiangyun_cadre"], data=household_input(tree["xiangyun_g"]))
+    h.refresh_from_db()
+    # (12×(800+1200+0) + 2400 − 18000) / 12 / 3 = (26400 − 18000)/36 = 233.33
+    assert h.income_yearly == Decimal("26400.00")
+    assert h.net_income_per_head_monthly == Decimal("233.33")
+    assert h.members_living_together == 3
+    assert h.file_number.startswith("532923")
+    head = h.members.get(relationship="head")
+    assert head.id_masked[:4] == "5329" and "*" * 10 in head.id_masked
+    assert head.name_pinyin == "zhangjianguo" and head.name_initials == "zjg"
+    assert TimelineEvent.objects.filter(household=h, kind="file_created").exists()
+    assert AuditEntry.objects.filter(target_type="household", target_id=str(h.pk), action="create").exists()
+    assert audit_verify() is None
+
+
+def test_person_on_two_open_files_is_refused_naming_the_other(tree: dict, users: dict[str, Any]) -> None:
+    first = services.household_create(actor=users["xiangyun_cadre"], data=household_input(tree["xiangyun_g"]))
+    data = household_input(tree["dalishi_g"])
+    data.members[1].id_number = _plain_id(first.members.get(relationship="spouse"))
+    before = Household.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=users["dalishi_staff"], data=data)
+    msg = exc.value.message_dict["members.1.id_number"][0]
+    assert "祥云县纺织厂工会" in msg or "open file" in msg
+    assert first.file_number not in msg  # another county's file number is masked
+    assert Household.objects.count() == before
+
+
+def _plain_id(member: Member) -> str:
+    from bangfu.common import crypto
+
+    return crypto.decrypt(member.id_cipher)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda d: setattr(d, "secondary_causes", [1, 2, 3, 4]), "secondary_causes"),
+        (lambda d: setattr(d.members[0], "monthly_income", Decimal("-5")), "members.0.monthly_income"),
+        (lambda d: setattr(d.members[1], "id_number", "53292319740802002X"), "members.1.id_number"),
+        (lambda d: setattr(d, "address", " "), "address"),
+        (lambda d: setattr(d, "main_cause", None), "main_cause"),
+        (lambda d: setattr(d.members[2], "id_number", new_id("532923", date(1902, 1, 1))), "members.2.birth_date"),
+        (lambda d: setattr(d, "members", d.members * 8), "members"),
+    ],
+)
+def test_bad_input_names_the_field_and_saves_nothing(tree: dict, users: dict[str, Any], mutate: Any, path: str) -> None:
+    data = household_input(tree["xiangyun_g"])
+    mutate(data)
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=users["xiangyun_cadre"], data=data)
+    assert path in exc.value.message_dict, exc.value.message_dict
+    assert Household.objects.count() == 0 and Member.objects.count() == 0
+
+
+def test_out_of_jurisdiction_update_is_not_found(tree: dict, users: dict[str, Any]) -> None:
+    h = services.household_create(actor=users["xiangyun_cadre"], data=household_input(tree["xiangyun_g"]))
+    with pytest.raises(Http404):
+        services.household_update(
+            actor=users["dalishi_staff"], household_id=h.pk, data=household_input(tree["dalishi_g"])
+        )
+
+
+def test_update_keeps_member_rows_and_logs_changes(tree: dict, users: dict[str, Any]) -> None:
+    actor = users["xiangyun_staff"]
+    data = household_input(tree["xiangyun_g"])
+    h = services.household_create(actor=actor, data=data)
+    spouse_id = h.members.get(relationship="spouse").pk
+    data.members[0].monthly_income = Decimal("1500.00")
+    data.members = data.members[:2]
+    services.household_update(actor=actor, household_id=h.pk, data=data, expected_version=1)
+    h.refresh_from_db()
+    assert h.version == 2 and h.members.count() == 2
+    assert h.members.get(relationship="spouse").pk == spouse_id
+    entry = AuditEntry.objects.filter(action="update").latest("seq")
+    assert "members" in entry.after and "income_yearly" in entry.after
+
+
+def test_no_plaintext_id_anywhere_in_the_database(tree: dict, users: dict[str, Any]) -> None:
+    data = household_input(tree["xiangyun_g"])
+    services.household_create(actor=users["xiangyun_staff"], data=data)
+    h = Household.objects.get()
+    services.member_id_reveal(actor=users["xiangyun_staff"], member_id=h.members.first().pk)  # type: ignore[union-attr]
+    secrets = [m.id_number for m in data.members] + ["6222021234567890123"]
+    with connection.cursor() as cur:
+        tables = connection.introspection.table_names(cur)
+        for table in tables:
+            cur.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - table names from introspection
+            dump = repr(cur.fetchall())
+            for s in secrets:
+                assert s not in dump, f"plaintext {s[:4]}… found in {table}"

@@ -1,0 +1,220 @@
+"""Validation of a household input: every problem at once, each under the path of its field.
+
+The same messages reach the staff UI (under each field) and the API (in the error body), because
+both call the services that call this. Paths: ``main_cause``, ``members.1.id_number``,
+``incomes.0.amount_yearly``, ``bank_account.card_number``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common.errors import ErrorCollector
+from bangfu.common.ids import InvalidResidentId, ResidentId
+
+from . import codes
+from .inputs import HouseholdInput, MemberInput
+
+MAX_MEMBERS = 20
+MAX_AGE = 120
+MAX_MONTHLY_INCOME = Decimal("1000000")
+MAX_YEARLY_AMOUNT = Decimal("100000000")
+MAX_SECONDARY_CAUSES = 3
+
+
+@dataclass(frozen=True)
+class CheckedMember:
+    data: MemberInput
+    rid: ResidentId
+    sex: str
+    birth_date: date
+
+
+def _choice(errors: ErrorCollector, path: str, value: object, choices: type, required: bool) -> None:
+    if value in ("", None):
+        if required:
+            errors.add(path, _("This field is required."))
+        return
+    if value not in choices.values:  # type: ignore[attr-defined]
+        errors.add(path, _("“%(value)s” is not one of the allowed values.") % {"value": value})
+
+
+def _amount(errors: ErrorCollector, path: str, value: Decimal | None, maximum: Decimal) -> None:
+    if value is None:
+        errors.add(path, _("This field is required."))
+    elif not value.is_finite():
+        errors.add(path, _("Enter a number."))
+    elif value < 0:
+        errors.add(path, _("Amounts cannot be negative."))
+    elif value > maximum:
+        errors.add(path, _("%(value)s is implausibly large.") % {"value": value})
+    elif value != value.quantize(Decimal("0.01")):
+        errors.add(path, _("Use at most two decimal places (yuan and fen)."))
+
+
+def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> CheckedMember | None:
+    p = f"members.{i}."
+    if not m.name.strip():
+        errors.add(p + "name", _("Enter the name."))
+    elif len(m.name.strip()) > 60:
+        errors.add(p + "name", _("The name is longer than 60 characters."))
+    _choice(errors, p + "relationship", m.relationship, codes.Relationship, True)
+    _choice(errors, p + "ethnicity", m.ethnicity, codes.Ethnicity, True)
+    _choice(errors, p + "sex", m.sex, codes.Sex, False)
+    for name, choices in [
+        ("health", codes.Health),
+        ("disability_type", codes.DisabilityType),
+        ("medical_insurance", codes.MedicalInsurance),
+        ("marital", codes.Marital),
+        ("hukou", codes.Hukou),
+        ("identity", codes.Identity),
+        ("work_status", codes.WorkStatus),
+        ("school_level", codes.SchoolLevel),
+        ("political_status", codes.Political),
+        ("model_worker_level", codes.ModelWorkerLevel),
+        ("employer_type", codes.EmployerType),
+        ("enterprise_state", codes.EnterpriseState),
+    ]:
+        _choice(errors, p + name, getattr(m, name), choices, False)
+    if m.disability_grade is not None and m.disability_grade not in codes.DisabilityGrade.values:
+        errors.add(p + "disability_grade", _("The disability grade is 1 (most severe) to 4."))
+    if m.disability_grade is not None and not m.disability_type:
+        errors.add(p + "disability_type", _("Give the disability type for a disability grade."))
+    _amount(errors, p + "monthly_income", m.monthly_income, MAX_MONTHLY_INCOME)
+    if m.enrolment_year is not None and not (1950 <= m.enrolment_year <= today.year + 1):
+        errors.add(p + "enrolment_year", _("The enrolment year is not plausible."))
+    if m.programme_years is not None and not (1 <= m.programme_years <= 10):
+        errors.add(p + "programme_years", _("A programme lasts 1 to 10 years."))
+    if m.phone and not m.phone.replace("-", "").replace(" ", "").isdigit():
+        errors.add(p + "phone", _("A phone number has digits only."))
+    if m.work_start_date and m.work_start_date > today:
+        errors.add(p + "work_start_date", _("The date is in the future."))
+
+    try:
+        rid = ResidentId.parse(m.id_number)
+    except InvalidResidentId as exc:
+        errors.add(p + "id_number", exc.message)
+        return None
+    sex = m.sex or rid.sex
+    birth = m.birth_date or rid.birth_date
+    if m.sex and m.sex != rid.sex:
+        errors.add(p + "sex", _("The sex does not match the ID number."))
+    if m.birth_date and m.birth_date != rid.birth_date:
+        errors.add(
+            p + "birth_date",
+            _("The birth date does not match the ID number (%(date)s).") % {"date": rid.birth_date.isoformat()},
+        )
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    if age > MAX_AGE:
+        errors.add(p + "birth_date", _("An age of %(age)s years is not plausible.") % {"age": age})
+    if m.work_start_date and m.work_start_date < birth:
+        errors.add(p + "work_start_date", _("Work cannot start before birth."))
+    return CheckedMember(m, rid, sex, birth)
+
+
+def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedMember]]:
+    """Validate everything that needs no database; the services add what does."""
+    errors = ErrorCollector()
+    today = timezone.localdate()
+    if data.unit_id is None:
+        errors.add("unit_id", _("Choose the union that keeps this file."))
+    _choice(errors, "category", data.category, codes.HardshipCategory, True)
+    _choice(errors, "tier", data.tier, codes.FileTier, False)
+    _choice(errors, "state", data.state, codes.FileState, True)
+    _choice(errors, "housing_type", data.housing_type, codes.HousingType, True)
+    _choice(errors, "medical_insurance", data.medical_insurance, codes.MedicalInsurance, False)
+    if not data.address.strip():
+        errors.add("address", _("Enter the address."))
+    if data.housing_area is not None and not (Decimal(0) <= data.housing_area <= Decimal(5000)):
+        errors.add("housing_area", _("The floor area must be between 0 and 5,000 m²."))
+    if data.filed_on and data.filed_on > today:
+        errors.add("filed_on", _("The date is in the future."))
+
+    # Causes: exactly one main cause and up to three different secondary causes.
+    if data.main_cause is None:
+        errors.add("main_cause", _("Choose the main cause of hardship."))
+    elif data.main_cause not in codes.Cause.values:
+        errors.add("main_cause", _("“%(value)s” is not one of the allowed values.") % {"value": data.main_cause})
+    if len(data.secondary_causes) > MAX_SECONDARY_CAUSES:
+        errors.add(
+            "secondary_causes",
+            _("Choose at most three secondary causes (%(n)s chosen).") % {"n": len(data.secondary_causes)},
+        )
+    if any(c not in codes.Cause.values for c in data.secondary_causes):
+        errors.add("secondary_causes", _("A secondary cause is not one of the allowed values."))
+    if len(set(data.secondary_causes)) != len(data.secondary_causes):
+        errors.add("secondary_causes", _("A secondary cause is listed twice."))
+    if data.main_cause is not None and data.main_cause in data.secondary_causes:
+        errors.add("secondary_causes", _("The main cause cannot also be a secondary cause."))
+    if codes.Cause.OTHER in [data.main_cause, *data.secondary_causes] and not data.cause_note.strip():
+        errors.add("cause_note", _("Describe the “other” cause."))
+
+    # Members: one head, a plausible number, each person once.
+    checked: list[CheckedMember] = []
+    if not data.members:
+        errors.add("members", _("A household needs at least its head."))
+    elif len(data.members) > MAX_MEMBERS:
+        errors.add(
+            "members",
+            _("%(n)s members is more than the %(max)s a household file can hold.")
+            % {"n": len(data.members), "max": MAX_MEMBERS},
+        )
+    else:
+        heads = [i for i, m in enumerate(data.members) if m.relationship == codes.Relationship.HEAD]
+        if len(heads) != 1:
+            errors.add(
+                "members", _("Exactly one member must be the head of household (%(n)s given).") % {"n": len(heads)}
+            )
+        seen: dict[str, int] = {}
+        for i, m in enumerate(data.members):
+            cm = check_member(errors, i, m, today)
+            if cm is None:
+                continue
+            if cm.rid.value in seen:
+                errors.add(
+                    f"members.{i}.id_number",
+                    _("The same ID number is already given for member %(n)s.") % {"n": seen[cm.rid.value] + 1},
+                )
+            else:
+                seen[cm.rid.value] = i
+            checked.append(cm)
+        head = next((m for m in data.members if m.relationship == codes.Relationship.HEAD), None)
+        if head is not None and head.deceased:
+            errors.add("members", _("The head of household cannot be marked deceased; choose another head."))
+
+    for coll, kinds in [("incomes", codes.IncomeKind), ("rigid_expenses", codes.RigidExpenseKind)]:
+        for i, item in enumerate(getattr(data, coll)):
+            _choice(errors, f"{coll}.{i}.kind", item.kind, kinds, True)
+            _amount(errors, f"{coll}.{i}.amount_yearly", item.amount_yearly, MAX_YEARLY_AMOUNT)
+    for i, home in enumerate(data.homes):
+        if not (Decimal(0) < home.floor_area <= Decimal(5000)):
+            errors.add(f"homes.{i}.floor_area", _("The floor area must be between 0 and 5,000 m²."))
+        if home.acquired_on and home.acquired_on > today:
+            errors.add(f"homes.{i}.acquired_on", _("The date is in the future."))
+    for i, v in enumerate(data.vehicles):
+        _choice(errors, f"vehicles.{i}.kind", v.kind, codes.VehicleKind, True)
+    for i, b in enumerate(data.business_roles):
+        _choice(errors, f"business_roles.{i}.role", b.role, codes.BusinessRoleKind, True)
+        if not b.company.strip():
+            errors.add(f"business_roles.{i}.company", _("Enter the company name."))
+    if data.bank_account is not None:
+        acc = data.bank_account
+        if not acc.bank.strip():
+            errors.add("bank_account.bank", _("Enter the bank."))
+        if not acc.holder_name.strip():
+            errors.add("bank_account.holder_name", _("Enter the account holder's name."))
+        card = normalise_card(acc.card_number)
+        if not card.isdigit() or not (12 <= len(card) <= 19):
+            errors.add("bank_account.card_number", _("A bank card number has 12 to 19 digits."))
+    return errors, checked
+
+
+def normalise_card(raw: str) -> str:
+    """Digits of a card number as people type it (spaces, hyphens, full-width digits)."""
+    table = {ord("０") + i: str(i) for i in range(10)}
+    return "".join(ch for ch in raw.translate(table) if ch not in " -\u3000\t")
