@@ -13,8 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("BANGFU_VAR_DIR", BASE_DIR / "var"))
+from .settings_paths import BASE_DIR, ENV_FILE, VAR_DIR
 
 
 def _load_env_file(path: Path) -> None:
@@ -29,7 +28,7 @@ def _load_env_file(path: Path) -> None:
         os.environ.setdefault(key.strip(), value.strip())
 
 
-_load_env_file(Path(os.environ.get("BANGFU_ENV_FILE", VAR_DIR / "bangfu.env")))
+_load_env_file(ENV_FILE)
 
 
 def env(name: str, default: str = "") -> str:
@@ -69,6 +68,7 @@ INSTALLED_APPS = [
     "bangfu.common",
     "bangfu.org",
     "bangfu.registry",
+    "bangfu.eligibility",
     "bangfu.api",
     "bangfu.web",
 ]

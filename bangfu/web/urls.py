@@ -1,2 +1,14 @@
+from django.urls import path
+
+from . import views
+
 app_name = "web"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("households/", views.household_list, name="household_list"),
+    path("households/new/", views.household_create, name="household_create"),
+    path("households/<int:pk>/", views.household_detail, name="household_detail"),
+    path("households/<int:pk>/edit/", views.household_edit, name="household_edit"),
+    path("households/<int:pk>/bank-card/reveal/", views.bank_card_reveal, name="bank_card_reveal"),
+    path("members/<int:member_id>/id-number/reveal/", views.member_id_reveal, name="member_id_reveal"),
+]

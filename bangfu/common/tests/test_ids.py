@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -20,6 +21,7 @@ from bangfu.common.ids import (
     mask_id,
 )
 
+ROOT = Path(__file__).resolve().parents[3]
 TODAY = dt.date(2025, 6, 30)
 LAST_BIRTH = dt.date(2024, 12, 31)  # generated birth dates stay in the past
 
@@ -177,7 +179,7 @@ def test_messages_fall_back_to_chinese_and_the_module_imports_no_django() -> Non
     )
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, check=True
     )
     assert result.stdout.strip() == "第18位校验码应为2，而不是9"
 

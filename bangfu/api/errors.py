@@ -1,0 +1,181 @@
+"""The API's one error body and the handlers that produce it.
+
+Every error answers ``{"error": {"code": ..., "message": ..., "fields": {...}, "details": {...}}}``:
+``fields`` maps dotted field paths (``members.1.id_number``) to messages, as the services name them;
+``details`` carries the data of a broken business rule (``DomainError.details``). Messages are in the
+request's language (LocaleMiddleware picks it from the session or ``Accept-Language``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from bangfu.common.errors import DomainError, ErrorCode, field_errors
+
+if TYPE_CHECKING:
+    from ninja import NinjaAPI
+
+logger = logging.getLogger(__name__)
+
+# Business-rule codes that mean "the data changed under you / clashes with other data".
+CONFLICT_CODES = frozenset({ErrorCode.CONFLICT, ErrorCode.DUPLICATE_ACTIVE_FILE})
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] = {}
+    details: dict[str, Any] = {}
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+def error_body(
+    code: str, message: str, fields: dict[str, list[str]] | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}, "details": details or {}}}
+
+
+def _respond(api: NinjaAPI, request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+# --- request validation (pydantic) ----------------------------------------------------------------
+
+# Where a parameter came from; the first parts of a pydantic location that are not a field path.
+_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any], body_params: set[str]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        source = parts.pop(0)
+        # A body read into one named parameter (``payload``) nests its fields under that name.
+        if source == "body" and parts and parts[0] in body_params:
+            parts.pop(0)
+    # Pydantic names the branch of a union it tried (``decimal``, ``function-after[...]``); drop those.
+    parts = [p for p in parts if isinstance(p, int) or not (str(p).startswith(("function-", "lax-")) or p in _TYPES)]
+    return ".".join(str(p) for p in parts) or "__all__"
+
+
+_TYPES = {"decimal", "int", "str", "float", "bool", "date", "none", "list[int]", "constrained-str"}
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("This field is not part of the request; check its spelling.")
+    if kind.startswith(("decimal_", "float_", "finite_number")):
+        if kind == "decimal_max_places":
+            return _("Use at most two decimal places (yuan and fen).")
+        return _("Enter a number.")
+    if kind.startswith("int_"):
+        return _("Enter a whole number.")
+    if kind.startswith("bool_"):
+        return _("Enter true or false.")
+    if kind.startswith(("date_", "datetime_")):
+        return _("Enter a date as YYYY-MM-DD.")
+    if kind.startswith("string_") and kind != "string_too_long":
+        return _("Enter text.")
+    if kind == "string_too_long":
+        return _("Enter at most %(n)s characters.") % {"n": ctx.get("max_length", "")}
+    if kind in {"list_type", "tuple_type", "set_type"}:
+        return _("Enter a list.")
+    if kind in {"model_type", "model_attributes_type", "dict_type", "dataclass_type"}:
+        return _("Enter an object with named fields.")
+    if kind == "greater_than_equal":
+        return _("Enter a value of at least %(n)s.") % {"n": ctx.get("ge", "")}
+    if kind == "greater_than":
+        return _("Enter a value greater than %(n)s.") % {"n": ctx.get("gt", "")}
+    if kind == "less_than_equal":
+        return _("Enter a value of at most %(n)s.") % {"n": ctx.get("le", "")}
+    if kind == "less_than":
+        return _("Enter a value less than %(n)s.") % {"n": ctx.get("lt", "")}
+    return _("This value is not valid.")
+
+
+def request_field_errors(errors: list[dict[str, Any]], body_params: set[str]) -> dict[str, list[str]]:
+    """Ninja's (pydantic's) errors as ``{dotted.path: [readable messages]}``."""
+    out: dict[str, list[str]] = {}
+    for err in errors:
+        path = _field_path(err.get("loc", ()), body_params)
+        msg = _message(err)
+        if msg not in out.setdefault(path, []):
+            out[path].append(msg)
+    return out
+
+
+# --- handlers -------------------------------------------------------------------------------------
+
+BODY_PARAMS = {"payload"}  # the name every endpoint gives its JSON body parameter
+
+
+def install(api: NinjaAPI) -> None:
+    """Register the handlers on ``api`` (they replace ninja's defaults)."""
+
+    def on_django_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        return _respond(
+            api, request, 422, error_body(ErrorCode.INVALID, _("Some fields are not valid."), field_errors(exc))
+        )
+
+    def on_request_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        fields = request_field_errors(list(exc.errors), BODY_PARAMS)
+        return _respond(api, request, 422, error_body(ErrorCode.INVALID, _("Some fields are not valid."), fields))
+
+    def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return _respond(api, request, 404, error_body(ErrorCode.NOT_FOUND, _("Not found.")))
+
+    def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        return _respond(
+            api, request, 403, error_body(ErrorCode.FORBIDDEN, _("You do not have permission to do this."))
+        )
+
+    def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        status = 409 if exc.code in CONFLICT_CODES else 400
+        return _respond(api, request, status, error_body(exc.code, str(exc.message), details=exc.details))
+
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc, AuthenticationError) or exc.status_code == 401:
+            response = _respond(
+                api,
+                request,
+                401,
+                error_body("unauthorized", _("Sign in or send a valid API token (Authorization: Bearer …).")),
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+        code, message = {
+            400: ("bad_request", _("The request could not be read; send a JSON body.")),
+            403: (ErrorCode.FORBIDDEN, _("You do not have permission to do this.")),
+            404: (ErrorCode.NOT_FOUND, _("Not found.")),
+            405: ("method_not_allowed", _("This method is not allowed here.")),
+            429: ("throttled", _("Too many requests; try again later.")),
+        }.get(exc.status_code, ("error", _("The request failed.")))
+        return _respond(api, request, exc.status_code, error_body(code, message))
+
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
+        return _respond(
+            api, request, 500, error_body("server_error", _("Something went wrong on the server; it has been logged."))
+        )
+
+    api.add_exception_handler(ValidationError, on_django_validation)
+    api.add_exception_handler(NinjaValidationError, on_request_validation)
+    api.add_exception_handler(Http404, on_not_found)
+    api.add_exception_handler(PermissionDenied, on_permission_denied)
+    api.add_exception_handler(DomainError, on_domain_error)
+    api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(Exception, on_unexpected)

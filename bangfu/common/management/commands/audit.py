@@ -1,0 +1,26 @@
+"""``bangfu audit verify``: walk the hash chain; exit 1 naming the first row out of chain."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from bangfu.common.audit import audit_verify
+from bangfu.common.models import AuditEntry
+
+
+class Command(BaseCommand):
+    help = "Check the audit log."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("verify", help="check that no audit row was edited, inserted or deleted")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        problem = audit_verify()
+        if problem is not None:
+            self.stderr.write(f"audit log broken at row {problem.seq}: {problem.kind} — {problem.detail}")
+            sys.exit(1)
+        self.stdout.write(f"audit log intact: {AuditEntry.objects.count()} rows")

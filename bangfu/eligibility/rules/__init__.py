@@ -1,0 +1,34 @@
+"""The pure identification engine: no Django here (conventions §4)."""
+
+from .engine import decide, decide_legacy
+from .model import (
+    DEPTH,
+    ELIGIBLE,
+    BusinessRoleFacts,
+    Category,
+    Comparison,
+    Decision,
+    HomeFacts,
+    HouseholdFacts,
+    MemberFacts,
+    Reason,
+    RuleSet,
+    Standard,
+)
+
+__all__ = [
+    "DEPTH",
+    "ELIGIBLE",
+    "BusinessRoleFacts",
+    "Category",
+    "Comparison",
+    "Decision",
+    "HomeFacts",
+    "HouseholdFacts",
+    "MemberFacts",
+    "Reason",
+    "RuleSet",
+    "Standard",
+    "decide",
+    "decide_legacy",
+]

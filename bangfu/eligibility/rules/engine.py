@@ -1,0 +1,494 @@
+"""The identification rules (domain.md §3): facts, standard and rule set in; decision with reasons out.
+
+    net income per head per month = (counted yearly income − yearly rigid expenses) / 12 / members living together
+
+deep      net < deep multiple × dibao, with illness, disability, schooling or job loss from a closing enterprise
+relative  net < relative multiple × dibao (rigid expenses already deducted)
+accident  a disaster, accident or major illness, and the year's hardship costs above a share of income
+          (with the share test off: net income after those costs below the relative line)
+
+Any disqualifier makes the household not eligible (a person may override with a reason).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from .model import (
+    Category,
+    Comparison,
+    Decision,
+    HouseholdFacts,
+    MemberFacts,
+    Reason,
+    RuleSet,
+    Standard,
+    fmt_money,
+    fmt_multiple,
+    gettext_noop,
+)
+
+FEN = Decimal("0.01")
+ZERO = Decimal(0)
+TWELVE = Decimal(12)
+NOT_COUNTED_INCOME = frozenset({"basic_resident_pension", "festival_gift"})
+UNION_AID = "union_aid"
+SERIOUS_HEALTH = frozenset(
+    {
+        "malignant_tumour",
+        "cardiovascular",
+        "cerebrovascular",
+        "end_stage_renal",
+        "mental_illness",
+        "liver_disease",
+        "blood_disease",
+        "diabetes",
+        "spinal",
+        "hypertension",
+        "lung_disease",
+        "deep_coma",
+        "permanent_paralysis",
+        "severe_alzheimers",
+        "severe_parkinsons",
+    }
+)
+NOT_ABLE_IDENTITIES = frozenset({"student", "unable", "retired", "preschool"})
+RETIRED_STATUSES = frozenset({"retired", "early_retired", "sick_leave"})
+EMPLOYED_STATUSES = frozenset({"employed", "migrant_worker"})
+JOB_LOSS_STATUSES = frozenset({"laid_off", "unemployed"})
+CLOSED_ENTERPRISE = frozenset({"closed", "restructured"})
+ALLOWED_VEHICLES = frozenset({"livelihood", "disability"})
+ACCIDENT_CAUSES = frozenset({6, 7, 8})  # major illness, natural disaster, accident
+DEEP_CAUSES = frozenset({6, 9})  # major illness, children's schooling
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(FEN, ROUND_HALF_UP)
+
+
+def below(value: Decimal, line: Decimal, comparison: str) -> bool:
+    return value <= line if comparison == Comparison.LE else value < line
+
+
+def counted_members(facts: HouseholdFacts) -> list[MemberFacts]:
+    return [m for m in facts.members if m.living_together and not m.deceased]
+
+
+def is_able_without_job(m: MemberFacts, rules: RuleSet) -> bool:
+    """Working-age, able-bodied, not a student and not employed: imputed the minimum wage."""
+    return (
+        rules.working_age_from <= m.age < rules.working_age_to
+        and m.identity not in NOT_ABLE_IDENTITIES
+        and m.work_status not in RETIRED_STATUSES
+        and m.health not in SERIOUS_HEALTH
+        and not m.disabled
+        and not (m.disability_grade is not None and m.disability_grade <= 2)
+        and m.identity != "working"
+        and m.work_status not in EMPLOYED_STATUSES
+    )
+
+
+def count_income(facts: HouseholdFacts, standard: Standard, rules: RuleSet) -> tuple[Decimal, Decimal, list[Reason]]:
+    """(counted yearly income, yearly union aid counted, reasons for imputations)."""
+    reasons: list[Reason] = []
+    income = ZERO
+    for m in counted_members(facts):
+        monthly = m.monthly_income
+        if rules.impute_minimum_wage and is_able_without_job(m, rules) and monthly < standard.minimum_wage_monthly:
+            reasons.append(
+                Reason(
+                    "imputed_minimum_wage",
+                    gettext_noop(
+                        "A working-age member able to work and without a job (age {age}) is counted at the "
+                        "minimum wage {wage} yuan a month"
+                    ),
+                    {"age": str(m.age), "wage": fmt_money(standard.minimum_wage_monthly)},
+                )
+            )
+            monthly = standard.minimum_wage_monthly
+        income += monthly * TWELVE
+    aid = facts.union_aid_paid_yearly
+    for kind, amount in facts.incomes:
+        if kind in NOT_COUNTED_INCOME:
+            continue
+        if kind == UNION_AID:
+            aid += amount
+            continue
+        income += amount
+    if rules.count_union_aid:
+        income += aid
+    elif aid:
+        reasons.append(
+            Reason(
+                "union_aid_not_counted",
+                gettext_noop("Union aid of {aid} yuan this year is not counted as income"),
+                {"aid": fmt_money(aid)},
+            )
+        )
+    return income, (aid if rules.count_union_aid else ZERO), reasons
+
+
+def disqualifiers(facts: HouseholdFacts, standard: Standard, rules: RuleSet, members: int) -> list[Reason]:
+    out: list[Reason] = []
+    if rules.disqualify_vehicles:
+        kinds = sorted({v for v in facts.vehicles if v not in ALLOWED_VEHICLES})
+        if kinds:
+            out.append(
+                Reason(
+                    "vehicle",
+                    gettext_noop("Owns a vehicle other than a livelihood or disability vehicle ({kinds})"),
+                    {"kinds": ", ".join(kinds)},
+                )
+            )
+    if rules.disqualify_business_roles:
+        roles = sorted({r.role for r in facts.business_roles if r.company_active})
+        if roles:
+            out.append(
+                Reason(
+                    "business_role",
+                    gettext_noop("Holds a role in an active company ({roles})"),
+                    {"roles": ", ".join(roles)},
+                )
+            )
+    if rules.disqualify_homes and len(facts.homes) >= 2 and standard.housing_area_per_head is not None:
+        area = sum((h.floor_area for h in facts.homes), ZERO)
+        per_head = _round(area / max(members, 1))
+        limit = _round(rules.homes_area_multiple * standard.housing_area_per_head)
+        if per_head > limit:
+            out.append(
+                Reason(
+                    "homes",
+                    gettext_noop(
+                        "Owns {homes} homes with {per_head} m² per head > {multiple} × housing standard {standard} m²"
+                    ),
+                    {
+                        "homes": str(len(facts.homes)),
+                        "per_head": fmt_money(per_head),
+                        "multiple": fmt_multiple(rules.homes_area_multiple),
+                        "standard": fmt_money(standard.housing_area_per_head),
+                    },
+                )
+            )
+    if rules.disqualify_recent_home:
+        since = _year_before(facts.decision_date)
+        recent = sorted(h.acquired_on for h in facts.homes if h.acquired_on and since < h.acquired_on)
+        if recent:
+            out.append(
+                Reason(
+                    "recent_home",
+                    gettext_noop("Bought or built a home on {date}, within the year before {decided}"),
+                    {"date": recent[-1].isoformat(), "decided": facts.decision_date.isoformat()},
+                )
+            )
+    if rules.disqualify_private_school:
+        private, public = facts.private_school_fees_yearly, facts.public_school_fees_yearly
+        if private > 0 and private > rules.private_school_ratio * public:
+            out.append(
+                Reason(
+                    "private_school",
+                    gettext_noop(
+                        "Private school fees {private} yuan a year > {ratio} × public school fees {public} yuan"
+                    ),
+                    {
+                        "private": fmt_money(private),
+                        "ratio": fmt_multiple(rules.private_school_ratio),
+                        "public": fmt_money(public),
+                    },
+                )
+            )
+        if facts.studying_abroad_self_funded:
+            out.append(Reason("study_abroad", gettext_noop("A child studies abroad at the family's own expense"), {}))
+    return out
+
+
+def _year_before(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def deep_condition(facts: HouseholdFacts) -> str | None:
+    """Why the household qualifies for the deep test's extra condition, or None."""
+    members = counted_members(facts)
+    causes = {facts.main_cause, *facts.secondary_causes}
+    if any(m.health in SERIOUS_HEALTH for m in members) or 6 in causes:
+        return "illness"
+    if any(m.disabled or m.disability_grade is not None for m in members):
+        return "disability"
+    if any(m.is_student for m in members) or any(k == "schooling" and a > 0 for k, a in facts.rigid_expenses):
+        return "schooling"
+    if 9 in causes:
+        return "schooling"
+    if any(m.work_status in JOB_LOSS_STATUSES and m.enterprise_state in CLOSED_ENTERPRISE for m in members):
+        return "job_loss"
+    return None
+
+
+CONDITION_TEXT = {
+    "illness": gettext_noop("illness"),
+    "disability": gettext_noop("disability"),
+    "schooling": gettext_noop("schooling costs"),
+    "job_loss": gettext_noop("job loss from an enterprise closing or restructuring"),
+}
+
+
+def exit_test(history: tuple[Decimal, ...], line: Decimal, months: int) -> tuple[int, bool] | None:
+    """Trailing months with income per head above the line, and whether they reach ``months``."""
+    if not history:
+        return None
+    run = 0
+    for value in reversed(history):
+        if value > line:
+            run += 1
+        else:
+            break
+    return run, run >= months
+
+
+def cannot_decide(facts: HouseholdFacts, rules: RuleSet, reason: Reason) -> Decision:
+    return Decision(
+        category=Category.CANNOT_DECIDE,
+        income_category=Category.CANNOT_DECIDE,
+        reasons=(reason,),
+        ruleset_version=rules.version,
+    )
+
+
+def no_standard_reason(region_code: str, year: int) -> Reason:
+    return Reason(
+        "no_standard",
+        gettext_noop("Cannot decide: no dibao standard for {code} in {year}"),
+        {"code": region_code, "year": str(year)},
+    )
+
+
+def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> Decision:
+    if standard is None:
+        return cannot_decide(facts, rules, no_standard_reason(facts.region_code, facts.decision_date.year))
+    members = counted_members(facts)
+    n = len(members)
+    if n == 0:
+        return cannot_decide(
+            facts, rules, Reason("no_members", gettext_noop("Cannot decide: nobody lives in the household"), {})
+        )
+    income, _aid, reasons = count_income(facts, standard, rules)
+    rigid = sum((amount for _kind, amount in facts.rigid_expenses), ZERO)
+    net = _round((income - rigid) / TWELVE / n)
+    dibao = standard.dibao_monthly
+    cmp = rules.comparison
+    sign = "≤" if cmp == Comparison.LE else "<"
+    not_sign = ">" if cmp == Comparison.LE else "≥"
+    base = {"net": fmt_money(net), "dibao": fmt_money(dibao)}
+    reasons.append(
+        Reason(
+            "net_income",
+            gettext_noop(
+                "Counted income {income} yuan − rigid expenses {rigid} yuan a year, over 12 months and "
+                "{members} members = {net} yuan per head per month"
+            ),
+            {"income": fmt_money(income), "rigid": fmt_money(rigid), "members": str(n), "net": fmt_money(net)},
+        )
+    )
+    category: str = Category.NOT_ELIGIBLE
+    precondition_ok = True
+    if rules.require_below_disposable_income and standard.disposable_income_per_head_last_year is not None:
+        per_head_year = _round(income / n)
+        limit = standard.disposable_income_per_head_last_year
+        precondition_ok = per_head_year < limit
+        reasons.append(
+            Reason(
+                "disposable_income" if precondition_ok else "disposable_income_failed",
+                gettext_noop("Income per head {income} yuan a year < last year's disposable income {limit} yuan")
+                if precondition_ok
+                else gettext_noop("Income per head {income} yuan a year ≥ last year's disposable income {limit} yuan"),
+                {"income": fmt_money(per_head_year), "limit": fmt_money(limit)},
+            )
+        )
+
+    deep_line = _round(rules.deep_multiple * dibao)
+    relative_line = _round(rules.relative_multiple * dibao)
+    if precondition_ok:
+        condition = deep_condition(facts)
+        if below(net, deep_line, cmp) and condition:
+            category = Category.DEEP
+            reasons.append(
+                Reason(
+                    "deep",
+                    gettext_noop(
+                        "Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan, "
+                        "with {condition}"
+                    ),
+                    {
+                        **base,
+                        "sign": sign,
+                        "multiple": fmt_multiple(rules.deep_multiple),
+                        "condition": CONDITION_TEXT[condition],
+                    },
+                )
+            )
+        elif below(net, relative_line, cmp):
+            category = Category.RELATIVE
+            if below(net, deep_line, cmp):
+                reasons.append(
+                    Reason(
+                        "deep_no_condition",
+                        gettext_noop(
+                            "Below the deep-hardship line but without illness, disability, schooling or job loss "
+                            "from a closing enterprise"
+                        ),
+                        {},
+                    )
+                )
+            reasons.append(
+                Reason(
+                    "relative",
+                    gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan"),
+                    {**base, "sign": sign, "multiple": fmt_multiple(rules.relative_multiple)},
+                )
+            )
+        else:
+            reasons.append(
+                Reason(
+                    "above_relative",
+                    gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan"),
+                    {**base, "sign": not_sign, "multiple": fmt_multiple(rules.relative_multiple)},
+                )
+            )
+            accident = _accident(facts, rules, income, n, relative_line)
+            if accident is not None:
+                category = Category.ACCIDENT
+                reasons.append(accident)
+
+    dq = disqualifiers(facts, standard, rules, n)
+    income_category = category
+    if dq:
+        reasons.extend(dq)
+        category = Category.NOT_ELIGIBLE
+    migrant = category in {Category.DEEP, Category.RELATIVE, Category.ACCIDENT} and _is_migrant(members, rules)
+    if migrant:
+        reasons.append(
+            Reason(
+                "migrant_worker",
+                gettext_noop("Migrant worker living in the city with at least {years} year(s) of employment"),
+                {"years": str(rules.migrant_min_employment_years)},
+            )
+        )
+    exit_line = dibao
+    ex = exit_test(facts.income_history, exit_line, rules.exit_months)
+    if ex is not None:
+        reasons.append(
+            Reason(
+                "exit_test_met" if ex[1] else "exit_test_not_met",
+                gettext_noop(
+                    "Income per head above dibao {dibao} yuan for {run} consecutive month(s); {months} needed"
+                ),
+                {"dibao": fmt_money(exit_line), "run": str(ex[0]), "months": str(rules.exit_months)},
+            )
+        )
+    return Decision(
+        category=category,
+        income_category=income_category,
+        reasons=tuple(reasons),
+        disqualifiers=tuple(r.code for r in dq),
+        is_migrant_worker=migrant,
+        members_counted=n,
+        income_yearly=_round(income),
+        rigid_expense_yearly=_round(rigid),
+        net_income_per_head_monthly=net,
+        exit_months_above=ex[0] if ex else None,
+        exit_test_met=ex[1] if ex else None,
+        ruleset_version=rules.version,
+        standard_version=standard.version,
+    )
+
+
+def _accident(facts: HouseholdFacts, rules: RuleSet, income: Decimal, n: int, relative_line: Decimal) -> Reason | None:
+    causes = {facts.main_cause, *facts.secondary_causes}
+    costs = facts.accident_costs_yearly
+    if not (causes & ACCIDENT_CAUSES) or costs <= 0:
+        return None
+    if rules.accident_test:
+        limit = _round(rules.accident_share * income)
+        if costs > limit:
+            return Reason(
+                "accident",
+                gettext_noop(
+                    "Hardship costs {costs} yuan this year > {share} × household income {income} yuan after "
+                    "compensation and insurance"
+                ),
+                {"costs": fmt_money(costs), "share": fmt_multiple(rules.accident_share), "income": fmt_money(income)},
+            )
+        return None
+    rigid = sum((amount for _kind, amount in facts.rigid_expenses), ZERO)
+    after = _round((income - rigid - costs) / TWELVE / n)
+    if below(after, relative_line, rules.comparison):
+        return Reason(
+            "accident",
+            gettext_noop("Net income per head per month after hardship costs {after} yuan below {line} yuan"),
+            {"after": fmt_money(after), "line": fmt_money(relative_line)},
+        )
+    return None
+
+
+def _is_migrant(members: list[MemberFacts], rules: RuleSet) -> bool:
+    head = next((m for m in members if m.relationship == "head"), None)
+    return (
+        head is not None
+        and (head.work_status == "migrant_worker" or head.hukou == "agricultural")
+        and head.employment_years >= rules.migrant_min_employment_years
+    )
+
+
+def decide_legacy(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> Decision:
+    """The pre-2018 scheme, for imported files: dibao household (< 1×), near-dibao (≤ 1.5×),
+    accident household (≤ 3× with accident costs)."""
+    if standard is None:
+        return cannot_decide(facts, rules, no_standard_reason(facts.region_code, facts.decision_date.year))
+    members = counted_members(facts)
+    n = len(members)
+    if n == 0:
+        return cannot_decide(
+            facts, rules, Reason("no_members", gettext_noop("Cannot decide: nobody lives in the household"), {})
+        )
+    income, _aid, reasons = count_income(facts, standard, rules)
+    rigid = sum((amount for _kind, amount in facts.rigid_expenses), ZERO)
+    net = _round((income - rigid) / TWELVE / n)
+    dibao = standard.dibao_monthly
+    template = gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan")
+    base = {"net": fmt_money(net), "dibao": fmt_money(dibao)}
+    steps: list[tuple[str, Decimal, str, bool]] = [
+        (Category.LEGACY_DIBAO, rules.legacy_dibao_multiple, "<", True),
+        (Category.LEGACY_DIBAO_EDGE, rules.legacy_edge_multiple, "≤", True),
+        (Category.LEGACY_ACCIDENT, rules.legacy_accident_multiple, "≤", facts.accident_costs_yearly > 0),
+    ]
+    category: str = Category.NOT_ELIGIBLE
+    for cat, multiple, sign, extra in steps:
+        line = _round(multiple * dibao)
+        ok = (net < line) if sign == "<" else (net <= line)
+        if ok and extra:
+            category = cat
+            reasons.append(
+                Reason(f"legacy_{cat}", template, {**base, "sign": sign, "multiple": fmt_multiple(multiple)})
+            )
+            break
+    if category == Category.NOT_ELIGIBLE:
+        reasons.append(
+            Reason(
+                "legacy_above",
+                template,
+                {**base, "sign": ">", "multiple": fmt_multiple(rules.legacy_edge_multiple)},
+            )
+        )
+    return Decision(
+        category=category,
+        income_category=category,
+        reasons=tuple(reasons),
+        members_counted=n,
+        income_yearly=_round(income),
+        rigid_expense_yearly=_round(rigid),
+        net_income_per_head_monthly=net,
+        ruleset_version=rules.version,
+        standard_version=standard.version,
+    )

@@ -1,0 +1,83 @@
+"""``bangfu demo``: migrate the embedded database, seed a demo province once, create one login per
+role, print the logins, start a background worker and serve on http://127.0.0.1:8000."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from bangfu.org.models import OrgLevel, OrgUnit, Role
+from bangfu.org.services import user_add
+from bangfu.registry.models import Household
+
+# (username, role, which unit): the province's people, one county centre, one grassroots union.
+DEMO_USERS = [
+    ("province_manager", Role.MANAGER, "province"),
+    ("province_admin", Role.ADMIN, "province"),
+    ("evaluator", Role.EVALUATOR, "province"),
+    ("county_staff", Role.CENTRE_STAFF, "county"),
+    ("grassroots_cadre", Role.GRASSROOTS_CADRE, "grassroots"),
+]
+
+
+class Command(BaseCommand):
+    help = "Prepare and serve the demo (embedded SQLite, seeded province, one login per role)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--households", type=int, default=20000, help="households to seed on first run")
+        parser.add_argument("--random-seed", type=int, default=2026)
+        parser.add_argument("--addrport", default="127.0.0.1:8000")
+        parser.add_argument("--no-serve", action="store_true", help="prepare and print the logins, then stop")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if not Household.objects.exists():
+            self.stdout.write(f"Seeding a demo province with {options['households']:,} households…")
+            call_command("seed", households=options["households"], random_seed=options["random_seed"])
+        logins = self._logins()
+        self.stdout.write("\nDemo logins (role @ unit — username / password):")
+        for row in logins:
+            self.stdout.write(f"  {row['role']:<18} @ {row['unit']:<16} {row['username']} / {row['password']}")
+        if options["no_serve"]:
+            return
+        self.stdout.write(f"\nOpen http://{options['addrport']}/ — Ctrl-C stops the server and the worker.\n")
+        worker = subprocess.Popen([sys.executable, "-m", "bangfu.cli", "db_worker"])
+        try:
+            call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
+        finally:
+            worker.terminate()
+
+    def _logins(self) -> list[dict[str, str]]:
+        """Create the demo users once; their passwords are kept in var/ (never committed)."""
+        path = settings.VAR_DIR / "demo-logins.json"
+        if path.exists():
+            saved: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+            return saved
+        province = OrgUnit.objects.filter(level=OrgLevel.PROVINCE).order_by("path").first()
+        county = OrgUnit.objects.filter(level=OrgLevel.COUNTY, households__isnull=False).order_by("path").first()
+        if county is None:
+            county = OrgUnit.objects.filter(level=OrgLevel.COUNTY).order_by("path").first()
+        grassroots = (
+            OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS, path__startswith=county.path if county else "/")
+            .order_by("path")
+            .first()
+        )
+        units = {"province": province, "county": county, "grassroots": grassroots}
+        rows = []
+        for username, role, where in DEMO_USERS:
+            unit = units[where]
+            if unit is None:
+                continue
+            password = secrets.token_urlsafe(8)
+            user_add(actor="demo", username=username, unit=unit, role=role, password=password)
+            rows.append({"role": str(role), "unit": unit.name, "username": username, "password": password})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+        return rows

@@ -1,0 +1,160 @@
+"""Staff pages. Each view parses input, calls one selector or service, and renders the result;
+who may see what is decided by the access gate behind the selectors and services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bangfu.common.errors import DomainError, field_errors
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.registry import codes, selectors, services
+from bangfu.registry.models import Household, TimelineEvent
+
+from .forms import HouseholdFilterForm, HouseholdForms
+
+
+def _htmx_partial(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("web:household_list")
+
+
+@login_required
+def household_list(request: HttpRequest) -> HttpResponse:
+    units = list(selectors.unit_choices(actor=request.user))
+    form = HouseholdFilterForm(request.GET or None, units=units)
+    filters = form.filters() if form.is_bound else selectors.HouseholdFilters()
+    households = selectors.household_list(actor=request.user, filters=filters)
+    page = Paginator(households, settings.BANGFU_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "can_create": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT),
+    }
+    template = "web/_household_results.html" if _htmx_partial(request) else "web/household_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _timeline(request: HttpRequest, household: Household) -> list[tuple[TimelineEvent, str]]:
+    known = dict(codes.TimelineKind.choices)
+    events = selectors.household_timeline(actor=request.user, household=household)
+    return [(ev, str(known.get(ev.kind, ev.kind))) for ev in events]
+
+
+@login_required
+def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    h = selectors.household_get(actor=request.user, household_id=pk)
+    members = list(h.members.all())
+    context = {
+        "h": h,
+        "head": next((m for m in members if m.relationship == codes.Relationship.HEAD), None),
+        "members": members,
+        "secondary_causes": [codes.Cause(c).label for c in h.secondary_causes if c in codes.Cause.values],
+        "timeline": _timeline(request, h),
+        "can_reveal": access.has_perm(request.user, Perm.PERSONAL_REVEAL, h.unit),
+        "can_edit": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, h.unit),
+    }
+    return render(request, "web/household_detail.html", context)
+
+
+def _edit_units(request: HttpRequest) -> list[Any]:
+    units = list(selectors.unit_choices(actor=request.user, perm=Perm.HOUSEHOLD_EDIT))
+    if not units:
+        raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
+    return units
+
+
+def _save(request: HttpRequest, forms: HouseholdForms, household: Household | None) -> Household | None:
+    """Call the service with the form's input; on failure put its errors on the forms."""
+    if not forms.is_valid():
+        return None
+    data = forms.to_input()
+    try:
+        if household is None:
+            return services.household_create(actor=request.user, data=data)
+        return services.household_update(
+            actor=request.user, household_id=household.pk, data=data, expected_version=forms.expected_version
+        )
+    except ValidationError as exc:
+        forms.apply_errors(field_errors(exc))
+    except DomainError as exc:
+        forms.page_errors.append(exc.message)
+    return None
+
+
+def _form_page(request: HttpRequest, forms: HouseholdForms, household: Household | None) -> HttpResponse:
+    has_errors = bool(forms.page_errors) or any(f.errors or getattr(f, "non_form_errors", list)() for f in forms.all_forms())
+    context = {"forms": forms, "h": household, "has_errors": request.method == "POST" and has_errors}
+    return render(request, "web/household_form.html", context, status=400 if context["has_errors"] else 200)
+
+
+@login_required
+def household_create(request: HttpRequest) -> HttpResponse:
+    units = _edit_units(request)
+    forms = HouseholdForms(request.POST if request.method == "POST" else None, units=units)
+    if request.method == "POST":
+        h = _save(request, forms, None)
+        if h is not None:
+            messages.success(request, _("File %(number)s was opened.") % {"number": h.file_number})
+            return redirect("web:household_detail", pk=h.pk)
+    return _form_page(request, forms, None)
+
+
+@login_required
+def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    h = selectors.household_get(actor=request.user, household_id=pk)
+    access.require(request.user, Perm.HOUSEHOLD_EDIT, h.unit)
+    units = _edit_units(request)
+    forms = HouseholdForms(request.POST if request.method == "POST" else None, units=units, household=h)
+    if request.method == "POST":
+        saved = _save(request, forms, h)
+        if saved is not None:
+            messages.success(request, _("File %(number)s was saved.") % {"number": saved.file_number})
+            return redirect("web:household_detail", pk=saved.pk)
+    return _form_page(request, forms, h)
+
+
+def _revealed(request: HttpRequest, value: str) -> HttpResponse:
+    back = request.POST.get("back", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    template = "web/_revealed.html" if _htmx_partial(request) else "web/revealed.html"
+    response = render(request, template, {"value": value, "back": back})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def member_id_reveal(request: HttpRequest, member_id: int) -> HttpResponse:
+    value = services.member_id_reveal(actor=request.user, member_id=member_id, reason=request.POST.get("reason", ""))
+    return _revealed(request, value)
+
+
+@login_required
+@require_POST
+def bank_card_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    value = services.bank_card_reveal(actor=request.user, household_id=pk, reason=request.POST.get("reason", ""))
+    return _revealed(request, value)
