@@ -16,7 +16,9 @@ from ninja.utils import check_csrf
 from bangfu.org.services import token_authenticate
 
 
-class CsrfFailed(HttpError):
+class CsrfError(HttpError):
+    code = "csrf_failed"
+
     def __init__(self) -> None:
         super().__init__(403, "CSRF check failed")
 
@@ -45,7 +47,7 @@ class StaffSession(APIKeyCookie):
         if user is None or not user.is_authenticated or not user.is_active:
             return None
         if check_csrf(request) is not None:
-            raise CsrfFailed()
+            raise CsrfError()
         return user
 
 

@@ -9,12 +9,12 @@ request's language (LocaleMiddleware picks it from the session or ``Accept-Langu
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Schema
+from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -32,8 +32,8 @@ CONFLICT_CODES = frozenset({ErrorCode.CONFLICT, ErrorCode.DUPLICATE_ACTIVE_FILE}
 class ErrorDetail(Schema):
     code: str
     message: str
-    fields: dict[str, list[str]] = {}
-    details: dict[str, Any] = {}
+    fields: dict[str, list[str]] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class ErrorOut(Schema):
@@ -63,12 +63,7 @@ def _field_path(loc: tuple[Any, ...] | list[Any], body_params: set[str]) -> str:
         # A body read into one named parameter (``payload``) nests its fields under that name.
         if source == "body" and parts and parts[0] in body_params:
             parts.pop(0)
-    # Pydantic names the branch of a union it tried (``decimal``, ``function-after[...]``); drop those.
-    parts = [p for p in parts if isinstance(p, int) or not (str(p).startswith(("function-", "lax-")) or p in _TYPES)]
     return ".".join(str(p) for p in parts) or "__all__"
-
-
-_TYPES = {"decimal", "int", "str", "float", "bool", "date", "none", "list[int]", "constrained-str"}
 
 
 def _message(err: dict[str, Any]) -> str:
@@ -139,9 +134,7 @@ def install(api: NinjaAPI) -> None:
         return _respond(api, request, 404, error_body(ErrorCode.NOT_FOUND, _("Not found.")))
 
     def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-        return _respond(
-            api, request, 403, error_body(ErrorCode.FORBIDDEN, _("You do not have permission to do this."))
-        )
+        return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, _("You do not have permission to do this.")))
 
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         status = 409 if exc.code in CONFLICT_CODES else 400
@@ -157,6 +150,13 @@ def install(api: NinjaAPI) -> None:
             )
             response["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
+        if getattr(exc, "code", None) == "csrf_failed":
+            return _respond(
+                api,
+                request,
+                403,
+                error_body("csrf_failed", _("The page's security token is missing or out of date; reload the page.")),
+            )
         code, message = {
             400: ("bad_request", _("The request could not be read; send a JSON body.")),
             403: (ErrorCode.FORBIDDEN, _("You do not have permission to do this.")),
@@ -172,10 +172,14 @@ def install(api: NinjaAPI) -> None:
             api, request, 500, error_body("server_error", _("Something went wrong on the server; it has been logged."))
         )
 
-    api.add_exception_handler(ValidationError, on_django_validation)
-    api.add_exception_handler(NinjaValidationError, on_request_validation)
-    api.add_exception_handler(Http404, on_not_found)
-    api.add_exception_handler(PermissionDenied, on_permission_denied)
-    api.add_exception_handler(DomainError, on_domain_error)
-    api.add_exception_handler(HttpError, on_http_error)
-    api.add_exception_handler(Exception, on_unexpected)
+    handlers: list[tuple[type[Exception], Any]] = [
+        (ValidationError, on_django_validation),
+        (NinjaValidationError, on_request_validation),
+        (Http404, on_not_found),
+        (PermissionDenied, on_permission_denied),
+        (DomainError, on_domain_error),
+        (HttpError, on_http_error),
+        (Exception, on_unexpected),  # anything else: logged, and still the one error shape
+    ]
+    for exc_class, handler in handlers:
+        api.add_exception_handler(exc_class, cast(Any, handler))

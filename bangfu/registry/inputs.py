@@ -15,7 +15,7 @@ from decimal import Decimal
 class MemberInput:
     relationship: str
     name: str
-    id_number: str
+    id_number: str  # may be left blank (or masked) on update when member_id names an existing member
     ethnicity: str = "01"
     sex: str = ""  # derived from the ID number when blank
     birth_date: date | None = None  # derived from the ID number when blank
@@ -44,6 +44,7 @@ class MemberInput:
     employer_type: str = ""
     enterprise_state: str = ""
     single_parent: bool = False
+    member_id: int | None = None  # an existing member of the file being updated
 
 
 @dataclass

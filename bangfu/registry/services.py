@@ -3,7 +3,7 @@ audit-logged and put on the household's timeline."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -46,7 +46,7 @@ TIER_FOR_LEVEL = {
     OrgLevel.GRASSROOTS: codes.FileTier.GRASSROOTS,
 }
 # Member fields copied straight from the input.
-_MEMBER_PLAIN = [f.name for f in fields(MemberInput) if f.name not in {"id_number", "sex", "birth_date"}]
+_MEMBER_PLAIN = [f.name for f in fields(MemberInput) if f.name not in {"id_number", "sex", "birth_date", "member_id"}]
 
 
 def name_pinyin(name: str) -> tuple[str, str]:
@@ -254,13 +254,33 @@ def household_create(*, actor: Any, data: HouseholdInput) -> Household:
     return h
 
 
+def _fill_kept_ids(h: Household, data: HouseholdInput) -> HouseholdInput:
+    """On update a member may be named by ``member_id`` with the ID left blank or masked: the
+    stored number is kept, so no client has to reveal (and log) every ID just to edit a file.
+    Returns a new input; the caller's is left as it was."""
+    stored = {m.pk: m for m in h.members.all()}
+    bad: dict[str, list[str]] = {}
+    members = []
+    for i, m in enumerate(data.members):
+        if m.member_id is not None and (not m.id_number.strip() or "*" in m.id_number):
+            if m.member_id not in stored:
+                bad[f"members.{i}.member_id"] = [_("This person is not a member of this file.")]
+            else:
+                m = replace(m, id_number=crypto.decrypt(stored[m.member_id].id_cipher))
+        members.append(m)
+    if bad:
+        raise ValidationError(bad)
+    return replace(data, members=members)
+
+
 def household_update(
     *, actor: Any, household_id: int, data: HouseholdInput, expected_version: int | None = None
 ) -> Household:
-    errors, checked = check_household(data)
     with transaction.atomic():
         h = access.get_for(actor, Household.objects.select_for_update(), household_id)
         access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
+        data = _fill_kept_ids(h, data)
+        errors, checked = check_household(data)
         errors.raise_if_any()
         if expected_version is not None and expected_version != h.version:
             raise DomainError(
@@ -288,9 +308,13 @@ def household_update(
     return h
 
 
-def member_id_reveal(*, actor: Any, member_id: int, reason: str = "") -> str:
-    """The full ID number of a member: needs the reveal permission; audit-logged and on the timeline."""
-    member = access.get_for(actor, Member.objects.select_related("household__unit"), member_id)
+def member_id_reveal(*, actor: Any, member_id: int, household_id: int | None = None, reason: str = "") -> str:
+    """The full ID number of a member: needs the reveal permission; audit-logged and on the timeline.
+    With ``household_id``, a member of another file answers like one that does not exist."""
+    members = Member.objects.select_related("household__unit")
+    if household_id is not None:
+        members = members.filter(household_id=household_id)
+    member = access.get_for(actor, members, member_id)
     access.require(actor, Perm.PERSONAL_REVEAL, member.household.unit)
     value = crypto.decrypt(member.id_cipher)
     with transaction.atomic():

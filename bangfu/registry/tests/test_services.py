@@ -108,3 +108,21 @@ def test_no_plaintext_id_anywhere_in_the_database(tree: dict, users: dict[str, A
             dump = repr(cur.fetchall())
             for s in secrets:
                 assert s not in dump, f"plaintext {s[:4]}… found in {table}"
+
+
+def test_update_keeps_stored_ids_for_named_members(tree: dict, users: dict[str, Any]) -> None:
+    actor = users["xiangyun_staff"]
+    h = services.household_create(actor=actor, data=household_input(tree["xiangyun_g"]))
+    data = household_input(tree["xiangyun_g"])
+    stored = list(h.members.order_by("position"))
+    for m, row in zip(data.members, stored, strict=True):
+        m.id_number, m.member_id = row.id_masked, row.pk  # what a client holds without revealing
+    data.members[2].monthly_income = Decimal("300.00")
+    services.household_update(actor=actor, household_id=h.pk, data=data)
+    assert [m.id_hash for m in h.members.order_by("position")] == [m.id_hash for m in stored]
+
+    other = services.household_create(actor=actor, data=household_input(tree["xiangyun_g"], members=1))
+    data.members[1].member_id = other.members.get().pk  # a member of another file
+    with pytest.raises(ValidationError) as exc:
+        services.household_update(actor=actor, household_id=h.pk, data=data)
+    assert "members.1.member_id" in exc.value.message_dict

@@ -1,0 +1,203 @@
+"""Household files: list, read, create, update, and reveal a personal number (audit-logged).
+
+Each endpoint parses its input, calls one service or selector with the caller as ``actor`` and
+renders the result. Jurisdiction is the access gate's: a file outside it answers 404 exactly like
+a file that does not exist.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from bangfu.api.errors import ErrorOut
+from bangfu.api.permissions import actor, requires
+from bangfu.api.schemas import (
+    HouseholdDetailOut,
+    HouseholdIn,
+    HouseholdPageOut,
+    HouseholdUpdateIn,
+    RevealedCardOut,
+    RevealedIdOut,
+    RevealIn,
+)
+from bangfu.org.access import Perm
+from bangfu.registry import selectors, services
+from bangfu.registry.models import Household
+from bangfu.registry.selectors import HouseholdFilters
+
+router = Router(tags=["households"])
+
+TIMELINE_LIMIT = 50
+MAX_PAGE_SIZE = 100
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class HouseholdQuery(Schema):
+    q: str = Field("", description="ID number (any accepted form), file number, name, or pinyin (full or initials)")
+    unit_id: int | None = Field(None, description="Only this union and the unions below it")
+    category: str = ""
+    main_cause: int | None = None
+    state: str = ""
+    page: int = Field(1, ge=1)
+    page_size: int = Field(min(settings.BANGFU_PAGE_SIZE, MAX_PAGE_SIZE), ge=1, le=MAX_PAGE_SIZE)
+
+
+def _unit_ref(unit: Any) -> dict[str, Any]:
+    return {"id": unit.pk, "code": unit.code, "name": unit.name}
+
+
+def _row(h: Household) -> dict[str, Any]:
+    heads = getattr(h, "heads", [])
+    head = heads[0] if heads else None
+    return {
+        "id": h.pk,
+        "file_number": h.file_number,
+        "unit": _unit_ref(h.unit),
+        "state": h.state,
+        "category": h.category,
+        "main_cause": h.main_cause,
+        "head": (
+            {"name": head.name, "id_masked": head.id_masked, "sex": head.sex, "birth_date": head.birth_date}
+            if head
+            else None
+        ),
+        "net_income_per_head_monthly": h.net_income_per_head_monthly,
+        "members_living_together": h.members_living_together,
+    }
+
+
+_ECONOMY = [
+    "members_living_together",
+    "head_monthly_income",
+    "other_income_yearly",
+    "income_yearly",
+    "rigid_expense_yearly",
+    "income_per_head_monthly",
+    "net_income_per_head_monthly",
+    "zero_employment",
+]
+_PLAIN = [
+    "id",
+    "file_number",
+    "version",
+    "state",
+    "category",
+    "tier",
+    "is_migrant_worker",
+    "main_cause",
+    "secondary_causes",
+    "cause_note",
+    "address",
+    "housing_type",
+    "housing_area",
+    "medical_insurance",
+    "self_reliant",
+    "filed_on",
+    "filed_by_name",
+    "reviewed_by_name",
+    "created_at",
+    "updated_at",
+]
+
+
+def _detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
+    """The full file as the caller may see it (read through the selectors, so through the gate)."""
+    h = selectors.household_get(actor=actor(request), household_id=household_id)
+    events = selectors.household_timeline(actor=actor(request), household=h, limit=TIMELINE_LIMIT)
+    return {
+        **{name: getattr(h, name) for name in _PLAIN},
+        "unit": _unit_ref(h.unit),
+        "entered_by": h.entered_by.get_username() if h.entered_by else None,
+        "economy": {name: getattr(h, name) for name in _ECONOMY},
+        "members": list(h.members.all()),
+        "incomes": list(h.incomes.all()),
+        "rigid_expenses": list(h.rigid_expenses.all()),
+        "homes": list(h.homes.all()),
+        "vehicles": list(h.vehicles.all()),
+        "business_roles": list(h.business_roles.all()),
+        "bank_account": h.bank,  # type: ignore[attr-defined]
+        "timeline": list(events),
+    }
+
+
+@router.get("/households", response={200: HouseholdPageOut, **ERRORS}, summary="List household files")
+@requires(Perm.HOUSEHOLD_VIEW)
+def household_list(request: HttpRequest, filters: Query[HouseholdQuery]) -> dict[str, Any]:
+    """Files in the caller's jurisdiction, newest first, filtered and searched; one page at a time."""
+    qs = selectors.household_list(
+        actor=actor(request),
+        filters=HouseholdFilters(
+            q=filters.q,
+            unit_id=filters.unit_id,
+            category=filters.category,
+            main_cause=filters.main_cause,
+            state=filters.state,
+        ),
+    )
+    start = (filters.page - 1) * filters.page_size
+    return {
+        "count": qs.count(),
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "results": [_row(h) for h in qs[start : start + filters.page_size]],
+    }
+
+
+@router.get("/households/{household_id}", response={200: HouseholdDetailOut, **ERRORS}, summary="Read a file")
+@requires(Perm.HOUSEHOLD_VIEW)
+def household_get(request: HttpRequest, household_id: int) -> dict[str, Any]:
+    """The whole file: members (ID numbers masked), incomes, expenses, assets, the economy figures,
+    ``version`` (send it back to update) and the last 50 timeline events."""
+    return _detail(request, household_id)
+
+
+@router.post("/households", response={201: HouseholdDetailOut, **ERRORS}, summary="Open a file")
+@requires(Perm.HOUSEHOLD_EDIT)
+def household_create(request: HttpRequest, payload: HouseholdIn) -> Status[dict[str, Any]]:
+    """Create a file in the union ``unit_id``. Every problem is reported at once under its field path
+    (``members.1.id_number``) and nothing is saved."""
+    h = services.household_create(actor=actor(request), data=payload.to_input())
+    return Status(201, _detail(request, h.pk))
+
+
+@router.put("/households/{household_id}", response={200: HouseholdDetailOut, **ERRORS}, summary="Replace a file")
+@requires(Perm.HOUSEHOLD_EDIT)
+def household_update(request: HttpRequest, household_id: int, payload: HouseholdUpdateIn) -> dict[str, Any]:
+    """Replace the whole file. ``version`` is the one you read: if someone changed the file since,
+    the answer is 409 ``conflict`` and nothing is saved."""
+    services.household_update(
+        actor=actor(request), household_id=household_id, data=payload.to_input(), expected_version=payload.version
+    )
+    return _detail(request, household_id)
+
+
+@router.post(
+    "/households/{household_id}/members/{member_id}/reveal-id",
+    response={200: RevealedIdOut, **ERRORS},
+    summary="Reveal a member's full ID number",
+)
+@requires(Perm.PERSONAL_REVEAL)
+def member_id_reveal(
+    request: HttpRequest, household_id: int, member_id: int, payload: RevealIn | None = None
+) -> dict[str, str]:
+    """The full ID number; every reveal is recorded in the audit log and on the file's timeline."""
+    value = services.member_id_reveal(
+        actor=actor(request), member_id=member_id, household_id=household_id, reason=payload.reason if payload else ""
+    )
+    return {"id_number": value}
+
+
+@router.post(
+    "/households/{household_id}/reveal-bank-card",
+    response={200: RevealedCardOut, **ERRORS},
+    summary="Reveal the full bank card number",
+)
+@requires(Perm.PERSONAL_REVEAL)
+def bank_card_reveal(request: HttpRequest, household_id: int, payload: RevealIn | None = None) -> dict[str, str]:
+    """The full card number for payments; recorded in the audit log and on the file's timeline."""
+    value = services.bank_card_reveal(
+        actor=actor(request), household_id=household_id, reason=payload.reason if payload else ""
+    )
+    return {"card_number": value}

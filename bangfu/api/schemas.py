@@ -1,0 +1,358 @@
+"""Input and output shapes of the households API.
+
+Input mirrors ``registry.inputs.HouseholdInput``. It checks only types (a number is a number, a
+date a date); every rule — required fields, code lists, ID numbers, amounts, causes, the number of
+members — is checked by the service, so the API answers with the same messages as the staff UI and
+reports all problems at once. Fields the service requires are marked required in the OpenAPI
+schema but may be omitted: the service then names them. Amounts are decimals (as strings or JSON
+numbers, read exactly, never through float); unknown fields are refused so that a misspelt field
+is not silently ignored.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+from bangfu.registry import inputs
+
+
+def _required(*names: str) -> ConfigDict:
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+
+    return ConfigDict(extra="forbid", json_schema_extra=extra)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+class MemberIn(Schema):
+    model_config = _required("relationship", "name", "id_number")
+
+    relationship: str = ""
+    name: str = ""
+    id_number: str = ""
+    ethnicity: str = "01"
+    sex: str = ""
+    birth_date: date | None = None
+    living_together: bool = True
+    deceased: bool = False
+    health: str = "good"
+    disease_note: str = ""
+    disability_type: str = ""
+    disability_grade: int | None = None
+    medical_insurance: str = ""
+    marital: str = ""
+    hukou: str = ""
+    phone: str = ""
+    identity: str = ""
+    work_status: str = ""
+    monthly_income: Decimal = Decimal(0)
+    school_level: str = ""
+    enrolment_year: int | None = None
+    programme_years: int | None = None
+    school_or_employer: str = ""
+    political_status: str = ""
+    model_worker_level: str = ""
+    work_start_date: date | None = None
+    industry: str = ""
+    employer: str = ""
+    employer_type: str = ""
+    enterprise_state: str = ""
+    single_parent: bool = False
+    member_id: int | None = Field(
+        None,
+        description="On update: the id of an existing member (from GET). With it, id_number may be "
+        "left out or given masked, and the stored number is kept.",
+    )
+
+
+class AmountIn(Schema):
+    model_config = _required("kind", "amount_yearly")
+
+    kind: str = ""
+    amount_yearly: Decimal | None = None
+    note: str = ""
+
+
+class HomeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    floor_area: Decimal
+    acquired_on: date | None = None
+    note: str = ""
+
+
+class VehicleIn(Schema):
+    model_config = _required("kind")
+
+    kind: str = ""
+    note: str = ""
+
+
+class BusinessRoleIn(Schema):
+    model_config = _required("company", "role")
+
+    company: str = ""
+    role: str = ""
+    company_active: bool = True
+
+
+class BankAccountIn(Schema):
+    model_config = _required("bank", "holder_name", "card_number")
+
+    bank: str = ""
+    holder_name: str = ""
+    card_number: str = ""
+    branch: str = ""
+
+
+class HouseholdIn(Schema):
+    model_config = _required("unit_id", "category", "main_cause", "address", "housing_type", "members")
+
+    unit_id: int | None = None
+    category: str = ""
+    main_cause: int | None = None
+    address: str = ""
+    housing_type: str = ""
+    members: list[MemberIn] = Field(default_factory=list)
+    tier: str = ""
+    state: str = "active"
+    is_migrant_worker: bool = False
+    secondary_causes: list[int] = Field(default_factory=list)
+    cause_note: str = ""
+    housing_area: Decimal | None = None
+    medical_insurance: str = ""
+    self_reliant: bool = False
+    filed_on: date | None = None
+    filed_by_name: str = ""
+    reviewed_by_name: str = ""
+    incomes: list[AmountIn] = Field(default_factory=list)
+    rigid_expenses: list[AmountIn] = Field(default_factory=list)
+    homes: list[HomeIn] = Field(default_factory=list)
+    vehicles: list[VehicleIn] = Field(default_factory=list)
+    business_roles: list[BusinessRoleIn] = Field(default_factory=list)
+    bank_account: BankAccountIn | None = None
+
+    def to_input(self) -> inputs.HouseholdInput:
+        """The service's input carrier (plain dataclasses)."""
+        nested = {"members", "incomes", "rigid_expenses", "homes", "vehicles", "business_roles", "bank_account"}
+        data = self.model_dump(exclude={*nested, "version"})
+        return inputs.HouseholdInput(
+            **data,
+            members=[inputs.MemberInput(**m.model_dump()) for m in self.members],
+            incomes=[inputs.AmountInput(**a.model_dump()) for a in self.incomes],
+            rigid_expenses=[inputs.AmountInput(**a.model_dump()) for a in self.rigid_expenses],
+            homes=[inputs.HomeInput(**h.model_dump()) for h in self.homes],
+            vehicles=[inputs.VehicleInput(**v.model_dump()) for v in self.vehicles],
+            business_roles=[inputs.BusinessRoleInput(**b.model_dump()) for b in self.business_roles],
+            bank_account=inputs.BankAccountInput(**self.bank_account.model_dump()) if self.bank_account else None,
+        )
+
+
+class HouseholdUpdateIn(HouseholdIn):
+    model_config = _required("unit_id", "category", "main_cause", "address", "housing_type", "members", "version")
+
+    version: int
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+class UnitRefOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class UnitOut(UnitRefOut):
+    level: int
+    parent_id: int | None
+    division_code: str
+
+
+class HeadOut(Schema):
+    name: str
+    id_masked: str
+    sex: str
+    birth_date: date
+
+
+class HouseholdRowOut(Schema):
+    id: int
+    file_number: str
+    unit: UnitRefOut
+    state: str
+    category: str
+    main_cause: int
+    head: HeadOut | None
+    net_income_per_head_monthly: Decimal
+    members_living_together: int
+
+
+class HouseholdPageOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[HouseholdRowOut]
+
+
+class MemberOut(Schema):
+    """A member as stored; the ID number only masked (reveal it through its own endpoint)."""
+
+    id: int
+    position: int
+    relationship: str
+    name: str
+    id_masked: str
+    ethnicity: str
+    sex: str
+    birth_date: date
+    living_together: bool
+    deceased: bool
+    health: str
+    disease_note: str
+    disability_type: str
+    disability_grade: int | None
+    medical_insurance: str
+    marital: str
+    hukou: str
+    phone: str
+    identity: str
+    work_status: str
+    monthly_income: Decimal
+    school_level: str
+    enrolment_year: int | None
+    programme_years: int | None
+    school_or_employer: str
+    political_status: str
+    model_worker_level: str
+    work_start_date: date | None
+    industry: str
+    employer: str
+    employer_type: str
+    enterprise_state: str
+    single_parent: bool
+
+
+class AmountOut(Schema):
+    id: int
+    kind: str
+    amount_yearly: Decimal
+    note: str
+
+
+class HomeOut(Schema):
+    id: int
+    floor_area: Decimal
+    acquired_on: date | None
+    note: str
+
+
+class VehicleOut(Schema):
+    id: int
+    kind: str
+    note: str
+
+
+class BusinessRoleOut(Schema):
+    id: int
+    company: str
+    role: str
+    company_active: bool
+
+
+class BankAccountOut(Schema):
+    bank: str
+    branch: str
+    holder_name: str
+    card_masked: str
+
+
+class TimelineEventOut(Schema):
+    id: int
+    at: datetime
+    kind: str
+    summary: str
+    data: dict[str, Any]
+    actor: str | None
+
+    @staticmethod
+    def resolve_actor(obj: Any) -> str | None:
+        return obj.actor.username if obj.actor_id else None
+
+
+class EconomyOut(Schema):
+    """The file's own arithmetic (registry.economy), recomputed on every save."""
+
+    members_living_together: int
+    head_monthly_income: Decimal
+    other_income_yearly: Decimal
+    income_yearly: Decimal
+    rigid_expense_yearly: Decimal
+    income_per_head_monthly: Decimal
+    net_income_per_head_monthly: Decimal
+    zero_employment: bool
+
+
+class HouseholdDetailOut(Schema):
+    id: int
+    file_number: str
+    version: int
+    unit: UnitRefOut
+    state: str
+    category: str
+    tier: str
+    is_migrant_worker: bool
+    main_cause: int
+    secondary_causes: list[int]
+    cause_note: str
+    address: str
+    housing_type: str
+    housing_area: Decimal | None
+    medical_insurance: str
+    self_reliant: bool
+    filed_on: date | None
+    filed_by_name: str
+    reviewed_by_name: str
+    entered_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    economy: EconomyOut
+    members: list[MemberOut]
+    incomes: list[AmountOut]
+    rigid_expenses: list[AmountOut]
+    homes: list[HomeOut]
+    vehicles: list[VehicleOut]
+    business_roles: list[BusinessRoleOut]
+    bank_account: BankAccountOut | None
+    timeline: list[TimelineEventOut]
+
+
+class RevealedIdOut(Schema):
+    id_number: str
+
+
+class RevealedCardOut(Schema):
+    card_number: str
+
+
+class RevealIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = ""
+
+
+class RoleOut(Schema):
+    role: str
+    known: bool
+    unit: UnitRefOut
+
+
+class MeOut(Schema):
+    username: str
+    roles: list[RoleOut]
+    permissions: list[str]

@@ -1,0 +1,169 @@
+"""Who sees what through the API: every endpoint that takes an id is in MATRIX, and a test below
+fails if an endpoint with an id in its path is added without an entry here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bangfu.api.api import api as ninja_api
+from bangfu.org.models import RoleAssignment
+from bangfu.registry import services
+from bangfu.registry.models import Household
+from bangfu.testing.factories import UserFactory, household_input
+
+from .conftest import Api, as_json
+
+MISSING = 987654
+
+# (method, path as in the OpenAPI schema) → how to call it for a household id and a member id.
+MATRIX: dict[tuple[str, str], Callable[[Api, int, int, dict], Any]] = {
+    ("get", "/api/v1/households/{household_id}"): lambda api, h, m, tree: api.get(f"/households/{h}"),
+    ("put", "/api/v1/households/{household_id}"): lambda api, h, m, tree: api.put(
+        f"/households/{h}", as_json(household_input(tree["xiangyun_g"]), version=1)
+    ),
+    ("post", "/api/v1/households/{household_id}/members/{member_id}/reveal-id"): lambda api, h, m, tree: api.post(
+        f"/households/{h}/members/{m}/reveal-id"
+    ),
+    ("post", "/api/v1/households/{household_id}/reveal-bank-card"): lambda api, h, m, tree: api.post(
+        f"/households/{h}/reveal-bank-card"
+    ),
+}
+
+
+def test_every_endpoint_with_an_id_is_in_the_matrix() -> None:
+    paths = ninja_api.get_openapi_schema()["paths"]
+    with_ids = {
+        (method, path)
+        for path, operations in paths.items()
+        if re.search(r"\{\w*id\w*\}", path)
+        for method in operations
+    }
+    assert with_ids, "the households endpoints take ids"
+    assert with_ids == set(MATRIX), f"add these endpoints to MATRIX: {with_ids - set(MATRIX)}"
+
+
+@pytest.mark.parametrize("endpoint", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
+def test_a_file_of_another_county_answers_exactly_like_a_missing_one(
+    api_as: Any, tree: dict, dalishi_file: Household, xiangyun_file: Household, endpoint: tuple[str, str]
+) -> None:
+    call = MATRIX[endpoint]
+    api = api_as("xiangyun_staff")  # may view, edit and reveal — in 祥云县 only
+    member = dalishi_file.members.get(relationship="spouse")
+    before = Household.objects.get(pk=dalishi_file.pk).version
+
+    other_county = call(api, dalishi_file.pk, member.pk, tree)
+    missing = call(api, MISSING, MISSING, tree)
+
+    assert other_county.status_code == 404, other_county.content
+    assert other_county.content == missing.content
+    assert other_county.json()["error"]["code"] == "not_found"
+    assert Household.objects.get(pk=dalishi_file.pk).version == before
+    if "member_id" in endpoint[1]:
+        # Their own file with another county's member in the path: not found either.
+        mixed = call(api, xiangyun_file.pk, member.pk, tree)
+        assert mixed.status_code == 404 and mixed.content == missing.content
+
+
+def _ids(response: Any) -> set[int]:
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["results"]}
+
+
+def test_list_shows_only_the_callers_jurisdiction(
+    api_as: Any, xiangyun_file: Household, dalishi_file: Household, wuhua_file: Household
+) -> None:
+    assert _ids(api_as("xiangyun_staff").get("/households")) == {xiangyun_file.pk}
+    assert _ids(api_as("dalishi_staff").get("/households")) == {dalishi_file.pk}
+    assert api_as("xiangyun_staff").get("/households").json()["count"] == 1
+    # Searching for another county's file number finds nothing.
+    assert _ids(api_as("xiangyun_staff").get("/households", q=dalishi_file.file_number)) == set()
+    # Filtering by another county's union finds nothing.
+    assert _ids(api_as("xiangyun_staff").get("/households", unit_id=dalishi_file.unit_id)) == set()
+
+
+def test_province_manager_sees_every_county(
+    api_as: Any, xiangyun_file: Household, dalishi_file: Household, wuhua_file: Household
+) -> None:
+    manager = api_as("province_manager")
+    assert _ids(manager.get("/households")) == {xiangyun_file.pk, dalishi_file.pk, wuhua_file.pk}
+    for h in (xiangyun_file, dalishi_file, wuhua_file):
+        assert manager.get(f"/households/{h.pk}").status_code == 200
+
+
+def test_list_rows_carry_the_summary(api_as: Any, xiangyun_file: Household) -> None:
+    [row] = api_as("xiangyun_staff").get("/households").json()["results"]
+    head = xiangyun_file.members.get(relationship="head")
+    assert row == {
+        "id": xiangyun_file.pk,
+        "file_number": xiangyun_file.file_number,
+        "unit": {"id": xiangyun_file.unit_id, "code": xiangyun_file.unit.code, "name": "祥云县纺织厂工会"},
+        "state": "active",
+        "category": "deep",
+        "main_cause": 6,
+        "head": {"name": "张建国", "id_masked": head.id_masked, "sex": "M", "birth_date": head.birth_date.isoformat()},
+        "net_income_per_head_monthly": "233.33",
+        "members_living_together": 3,
+    }
+
+
+def test_units_are_those_of_the_jurisdiction(api_as: Any, tree: dict) -> None:
+    units = api_as("xiangyun_staff").get("/units").json()
+    assert [u["id"] for u in units] == [tree["xiangyun"].pk, tree["xiangyun_g"].pk]
+    assert units[1] == {
+        "id": tree["xiangyun_g"].pk,
+        "code": tree["xiangyun_g"].code,
+        "name": "祥云县纺织厂工会",
+        "level": 5,
+        "parent_id": tree["xiangyun"].pk,
+        "division_code": "532923",
+    }
+    assert len(api_as("province_manager").get("/units").json()) == len(tree)
+
+
+def test_evaluator_reads_but_may_not_write(api_as: Any, tree: dict, xiangyun_file: Household) -> None:
+    evaluator = api_as("evaluator")
+    assert evaluator.get(f"/households/{xiangyun_file.pk}").status_code == 200
+    created = evaluator.post("/households", as_json(household_input(tree["xiangyun_g"])))
+    updated = evaluator.put(f"/households/{xiangyun_file.pk}", as_json(household_input(tree["xiangyun_g"]), version=1))
+    for response in (created, updated):
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "forbidden"
+    assert Household.objects.count() == 1
+    assert Household.objects.get(pk=xiangyun_file.pk).version == 1
+
+
+def test_a_user_with_an_unknown_role_sees_nothing(tree: dict, api_as: Any, xiangyun_file: Household) -> None:
+    stranger: Any = UserFactory(username="stranger")
+    RoleAssignment.objects.create(user=stranger, unit=tree["province"], role="chief_inspector")
+    api = api_as(stranger)
+    me = api.get("/me").json()
+    assert me["roles"][0]["known"] is False and me["permissions"] == []
+    for response in (api.get("/households"), api.get(f"/households/{xiangyun_file.pk}"), api.get("/units")):
+        assert response.status_code == 403
+        assert set(response.json()) == {"error"}
+
+
+def _queries(api: Api, page_size: int) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get("/households", page_size=page_size)
+    return len(ctx.captured_queries), len(response.json()["results"])
+
+
+def test_list_queries_do_not_grow_with_the_page(
+    api_as: Any, tree: dict, users: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(30):
+        services.household_create(actor=users["xiangyun_cadre"], data=household_input(tree["xiangyun_g"], members=1))
+    api = api_as("xiangyun_staff")
+    api.get("/households")  # the token's last-used time is written once a minute; not part of the count
+    small, rows = _queries(api, 10)
+    assert rows == 10
+    with django_assert_max_num_queries(small):
+        response = api.get("/households", page_size=100)
+    assert len(response.json()["results"]) == 30
