@@ -42,12 +42,12 @@ def test_province_sees_every_county_and_members_follow_households(
 
 
 def test_fails_closed(tree: dict[str, OrgUnit], files: dict[str, Household]) -> None:
-    stranger = UserFactory(username="stranger")
+    stranger: Any = UserFactory(username="stranger")
     RoleAssignment.objects.create(user=stranger, unit=tree["province"], role="superhero")  # unknown role
     assert not access.scope(stranger, Household.objects.all()).exists()
     assert not access.scope(AnonymousUser(), Household.objects.all()).exists()
     assert not access.scope(None, Household.objects.all()).exists()
-    inactive = UserFactory(username="gone", is_active=False)
+    inactive: Any = UserFactory(username="gone", is_active=False)
     RoleAssignment.objects.create(user=inactive, unit=tree["province"], role="manager")
     assert not access.scope(inactive, Household.objects.all()).exists()
     with pytest.raises(PermissionDenied):

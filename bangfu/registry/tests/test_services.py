@@ -92,7 +92,7 @@ def test_update_keeps_member_rows_and_logs_changes(tree: dict, users: dict[str, 
     assert h.version == 2 and h.members.count() == 2
     assert h.members.get(relationship="spouse").pk == spouse_id
     entry = AuditEntry.objects.filter(action="update").latest("seq")
-    assert "members" in entry.after and "income_yearly" in entry.after
+    assert entry.after is not None and "members" in entry.after and "income_yearly" in entry.after
 
 
 def test_no_plaintext_id_anywhere_in_the_database(tree: dict, users: dict[str, Any]) -> None:
