@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from bangfu.org.models import OrgUnit, Role
 from bangfu.testing.factories import org_tree, user_with_role
@@ -24,3 +28,46 @@ def users(tree: dict[str, OrgUnit]) -> dict[str, Any]:
         "evaluator": user_with_role(tree["province"], Role.EVALUATOR, "evaluator"),
         "admin": user_with_role(tree["province"], Role.ADMIN, "admin"),
     }
+
+
+@pytest.fixture
+def audit_log_emptied(transactional_db: Any) -> Iterator[None]:
+    """The audit table refuses DELETE by trigger, so the flush that ends a transactional test
+    fails on SQLite (PostgreSQL flushes by TRUNCATE, which row triggers do not see). Empty it
+    first with the trigger briefly dropped, then put the trigger back."""
+    yield
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS common_auditentry_no_delete")
+        cur.execute("DELETE FROM common_auditentry")
+        cur.execute(
+            "CREATE TRIGGER common_auditentry_no_delete BEFORE DELETE ON common_auditentry "
+            "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+        )
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download). `./dev test` installs it."""
+    from playwright.sync_api import sync_playwright
+
+    # The live server runs in a thread beside Playwright's sync loop.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    chromium = os.environ.get("BANGFU_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.fail(f"Chromium not found at {chromium}: install Debian's chromium or set BANGFU_CHROMIUM")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield b
+        b.close()

@@ -8,10 +8,11 @@ the forms. Form fields only parse types (numbers, dates) and are otherwise optio
 
 Personal numbers on the edit form: an existing member's ID number and the bank card number are
 never sent to the browser. The form shows the masked value and carries the member's primary key in
-a hidden field; when the ID field comes back blank, ``HouseholdForms.to_input`` takes the stored
-number, decrypted on the server, of that member of *this* household (looked up among the members
-of the household the access gate already returned, so a forged key cannot reach another file).
-The same holds for a blank card number while the household has an account.
+a hidden field; a blank ID field goes to ``household_update`` as ``MemberInput.member_id`` with an
+empty ``id_number``, and the service keeps that member's stored number (refusing a key that is not
+a member of the file). For the card, ``HouseholdForms.to_input`` itself fills a blank card number
+with the stored one, decrypted on the server from the account of the household the access gate
+returned, so the number never travels to the browser and back.
 """
 
 from __future__ import annotations
@@ -86,10 +87,49 @@ def unit_choices_for(units: Iterable[OrgUnit]) -> list[tuple[Any, str]]:
     return [(u.pk, unit_label(u, top)) for u in units]
 
 
+WIDE = "col-12 col-sm-6 col-lg-3"
+NARROW = "col-6 col-lg-3"
+
+
+class StyledForm(forms.Form):
+    """Bootstrap classes on every widget, and ``is-invalid`` on a field once it has an error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
+            # Grid width in the templates: free text gets a full row on a phone, the rest half.
+            wide = isinstance(widget, forms.TextInput) and not isinstance(widget, forms.NumberInput)
+            setattr(field, "grid", WIDE if wide else NARROW)  # noqa: B010 - an attribute Field does not declare
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        for name in [field] if field else []:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+
 # --- the household list filters ------------------------------------------------------------------
 
 
-class HouseholdFilterForm(forms.Form):
+class AnyIntChoiceField(forms.TypedChoiceField):
+    """An integer offered from a list, but not limited to it: the selector decides what a unit
+    outside the list means (nothing found), so a stale or edited URL does not widen the list."""
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value).isdigit()
+
+
+class HouseholdFilterForm(StyledForm):
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -98,7 +138,7 @@ class HouseholdFilterForm(forms.Form):
             attrs={"type": "search", "placeholder": _("ID number, name, pinyin or file number"), "autocomplete": "off"}
         ),
     )
-    unit = forms.TypedChoiceField(label=_("Union"), coerce=int, empty_value=None, required=False)
+    unit = AnyIntChoiceField(label=_("Union"), coerce=int, empty_value=None, required=False)
     category = _choice(codes.HardshipCategory, _("Category"))
     main_cause = _int_choice(codes.Cause, _("Main cause"))
     state = _choice(codes.FileState, _("State"))
@@ -125,7 +165,7 @@ class HouseholdFilterForm(forms.Form):
 # --- the household file --------------------------------------------------------------------------
 
 
-class HouseholdForm(forms.Form):
+class HouseholdForm(StyledForm):
     unit_id = forms.TypedChoiceField(label=_("Union keeping the file"), coerce=int, empty_value=None, required=False)
     category = _choice(codes.HardshipCategory, _("Hardship category"))
     state = _choice(codes.FileState, _("File state"), blank=False, initial=codes.FileState.ACTIVE)
@@ -165,7 +205,7 @@ class HouseholdForm(forms.Form):
         self.fields["unit_id"].choices = BLANK + unit_choices_for(units)  # type: ignore[attr-defined]
 
 
-class MemberForm(forms.Form):
+class MemberForm(StyledForm):
     """One person. ``member_id`` keeps an existing member's identity (see the module docstring)."""
 
     member_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -217,7 +257,7 @@ class MemberForm(forms.Form):
             self.fields["id_number"].widget.attrs["placeholder"] = masked
             self.fields["id_number"].help_text = _("Leave blank to keep %(masked)s.") % {"masked": masked}
 
-    def to_member(self, stored_ids: dict[int, str]) -> MemberInput:
+    def to_member(self, *, editing: bool) -> MemberInput:
         cd = self.cleaned_data
         values: dict[str, Any] = {}
         for f in dc_fields(MemberInput):
@@ -225,8 +265,9 @@ class MemberForm(forms.Form):
                 values[f.name] = cd[f.name]
         values["relationship"] = self.relationship_value or cd.get("relationship", "")
         values["name"] = cd.get("name", "")
-        typed = (cd.get("id_number") or "").strip()
-        values["id_number"] = typed or stored_ids.get(cd.get("member_id") or 0, "")
+        values["id_number"] = (cd.get("id_number") or "").strip()
+        # Only an edit names existing members; the service keeps the stored ID of a blank field.
+        values["member_id"] = cd.get("member_id") if editing else None
         if cd.get("monthly_income") is None:
             values["monthly_income"] = Decimal(0)
         return MemberInput(**values)
@@ -257,7 +298,7 @@ class OtherMemberForm(MemberForm):
     single_parent = None  # type: ignore[assignment]
 
 
-class IncomeForm(forms.Form):
+class IncomeForm(StyledForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=_choices(codes.IncomeKind))
     amount_yearly = _money(_("Amount per year (yuan)"), required=True)
     note = _text(_("Note"), 200)
@@ -271,7 +312,7 @@ class RigidExpenseForm(IncomeForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=_choices(codes.RigidExpenseKind))
 
 
-class HomeForm(forms.Form):
+class HomeForm(StyledForm):
     floor_area = forms.DecimalField(
         label=_("Floor area (m²)"), max_digits=8, decimal_places=2, widget=forms.NumberInput({"step": "0.01"})
     )
@@ -283,7 +324,7 @@ class HomeForm(forms.Form):
         return HomeInput(floor_area=cd["floor_area"], acquired_on=cd.get("acquired_on"), note=cd.get("note", ""))
 
 
-class VehicleForm(forms.Form):
+class VehicleForm(StyledForm):
     kind = forms.ChoiceField(label=_("Kind"), choices=_choices(codes.VehicleKind))
     note = _text(_("Note"), 200)
 
@@ -291,7 +332,7 @@ class VehicleForm(forms.Form):
         return VehicleInput(kind=self.cleaned_data["kind"], note=self.cleaned_data.get("note", ""))
 
 
-class BusinessRoleForm(forms.Form):
+class BusinessRoleForm(StyledForm):
     company = _text(_("Company"), 100, required=True)
     role = forms.ChoiceField(label=_("Role"), choices=_choices(codes.BusinessRoleKind))
     company_active = forms.BooleanField(label=_("Company active"), required=False, initial=True)
@@ -301,7 +342,7 @@ class BusinessRoleForm(forms.Form):
         return BusinessRoleInput(company=cd["company"], role=cd["role"], company_active=cd.get("company_active", False))
 
 
-class BankAccountForm(forms.Form):
+class BankAccountForm(StyledForm):
     bank = _text(_("Bank"), 60)
     branch = _text(_("Branch"), 100)
     holder_name = _text(_("Account holder"), 60)
@@ -413,22 +454,12 @@ class HouseholdForms:
         return [self.household_form, self.head_form, *self.formsets.values(), self.bank_form]
 
     def is_valid(self) -> bool:
-        return all([f.is_valid() for f in self.all_forms()])  # every form validated, all errors shown
+        results = [f.is_valid() for f in self.all_forms()]  # validate every form: show all errors at once
+        return all(results)
 
     @property
     def expected_version(self) -> int | None:
         return self.household_form.cleaned_data.get("version")
-
-    def _stored_ids(self) -> dict[int, str]:
-        """Decrypted ID numbers of this household's members whose row came back with a blank ID."""
-        if self.household is None:
-            return {}
-        wanted: set[int] = set()
-        for form in [self.head_form, *self.formsets["members"].forms]:
-            cd = getattr(form, "cleaned_data", {})
-            if cd.get("member_id") and not (cd.get("id_number") or "").strip():
-                wanted.add(cd["member_id"])
-        return {m.pk: crypto.decrypt(m.id_cipher) for m in self.household.members.all() if m.pk in wanted}
 
     def _kept(self, name: str) -> list[Any]:
         return [
@@ -440,7 +471,6 @@ class HouseholdForms:
 
     def to_input(self) -> HouseholdInput:
         cd = self.household_form.cleaned_data
-        stored_ids = self._stored_ids()
         members_forms: list[Any] = [self.head_form, *self._kept("members")]
         self._sources = {"members": members_forms}
         collections: dict[str, list[Any]] = {}
@@ -455,7 +485,7 @@ class HouseholdForms:
             main_cause=cd.get("main_cause"),
             address=cd.get("address", ""),
             housing_type=cd.get("housing_type", ""),
-            members=[f.to_member(stored_ids) for f in members_forms],
+            members=[f.to_member(editing=self.household is not None) for f in members_forms],
             tier=cd.get("tier", ""),
             state=cd.get("state", ""),
             is_migrant_worker=cd.get("is_migrant_worker", False),
@@ -482,7 +512,8 @@ class HouseholdForms:
                     self.formsets[head].non_form_errors().extend(messages)
                     continue
                 form = self._sources[head][int(index)]
-                form.add_error(field if field in form.fields else None, messages)
+                visible = field in form.fields and not form.fields[field].widget.is_hidden
+                form.add_error(field if visible else None, messages)
             elif head == "bank_account":
                 form = self.bank_form
                 form.add_error(rest if rest in form.fields else None, messages)

@@ -27,7 +27,7 @@ from .forms import HouseholdFilterForm, HouseholdForms
 
 
 def _htmx_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
+    htmx: Any = getattr(request, "htmx", None)
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
@@ -105,7 +105,9 @@ def _save(request: HttpRequest, forms: HouseholdForms, household: Household | No
 
 
 def _form_page(request: HttpRequest, forms: HouseholdForms, household: Household | None) -> HttpResponse:
-    has_errors = bool(forms.page_errors) or any(f.errors or getattr(f, "non_form_errors", list)() for f in forms.all_forms())
+    has_errors = bool(forms.page_errors) or any(
+        f.errors or getattr(f, "non_form_errors", list)() for f in forms.all_forms()
+    )
     context = {"forms": forms, "h": household, "has_errors": request.method == "POST" and has_errors}
     return render(request, "web/household_form.html", context, status=400 if context["has_errors"] else 200)
 

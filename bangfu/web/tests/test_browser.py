@@ -1,0 +1,110 @@
+"""The staff pages in a real Chromium: sign in, search, open a file, reveal a number, and open a
+new file through the form on a phone-width screen. Screenshots go to the temp directory."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bangfu.common import crypto
+from bangfu.registry import services
+from bangfu.registry.models import Household
+from bangfu.testing.factories import household_input, new_id
+
+SHOTS = Path(os.environ.get("BANGFU_SCREENSHOTS", tempfile.gettempdir()))
+
+pytestmark = [pytest.mark.browser]
+
+
+def _sign_in(page: Any, base: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "xiangyun_staff")
+    page.fill("input[name=password]", "pw-for-tests-123")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(f"{base}/households/")
+
+
+def test_phone_user_searches_opens_and_files_a_household(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any]
+) -> None:
+    staff = users["xiangyun_staff"]
+    known = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    data = household_input(tree["xiangyun_g"], members=1)
+    data.members[0].name = "王丽华"
+    services.household_create(actor=staff, data=data)
+    base = live_server.url
+
+    page = browser.new_page(viewport={"width": 375, "height": 812}, locale="en-US")
+    _sign_in(page, base)
+    page.screenshot(path=str(SHOTS / "bangfu-list-phone.png"), full_page=True)
+
+    # Live search (htmx): typing filters the table and updates the address bar.
+    page.fill("#id_q", "zjg")
+    page.wait_for_url("**/households/?*q=zjg*")
+    rows = page.locator("#results tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 1
+    assert known.file_number in rows.first.inner_text()
+    page.select_option("#id_state", "exited")  # a filter applies on change, keeping the search
+    page.wait_for_url("**/households/?*state=exited*")
+    page.locator("#results tbody").wait_for(state="detached")
+    assert "q=zjg" in page.url
+    page.go_back()
+    page.wait_for_url("**/households/?q=zjg*")
+
+    # The file, and a reveal swapped in place.
+    page.click(f"text={known.file_number}")
+    page.wait_for_url(f"{base}/households/{known.pk}/")
+    head = known.members.get(relationship="head")
+    page.click(f"#member-id-{head.pk} form button")
+    page.locator(f"#member-id-{head.pk} .revealed").wait_for()
+    assert page.inner_text(f"#member-id-{head.pk}").strip() == crypto.decrypt(head.id_cipher)
+    page.screenshot(path=str(SHOTS / "bangfu-detail-phone.png"), full_page=True)
+
+    # A new file with a wrong ID number: the error shows under the field, nothing is saved.
+    page.goto(f"{base}/households/new/")
+    page.select_option("#id_household-unit_id", str(tree["xiangyun_g"].pk))
+    page.select_option("#id_household-category", "deep")
+    page.select_option("#id_household-main_cause", "6")
+    page.check("#id_household-secondary_causes_2")  # laid off
+    page.fill("#id_household-address", "祥云县祥城镇文化路8号")
+    page.select_option("#id_household-housing_type", "rented")
+    page.fill("#id_head-name", "赵大成")
+    good_id = new_id()
+    page.fill("#id_head-id_number", good_id[:-1] + ("0" if good_id[-1] != "0" else "1"))
+    page.fill("#id_head-monthly_income", "900")
+    page.click("[data-formset=vehicles] [data-formset-add]")  # the "add row" button
+    page.select_option("#id_vehicles-0-kind", "livelihood")
+    before = Household.objects.count()
+    page.click("form.household-form button[type=submit]")
+    page.locator("#form-errors").wait_for()
+    error = page.locator("#id_head-id_number ~ .invalid-feedback")
+    assert "Check digit" in error.inner_text()
+    assert Household.objects.count() == before
+    page.locator("section:has(#id_head-id_number)").screenshot(path=str(SHOTS / "bangfu-form-error-phone.png"))
+    page.screenshot(path=str(SHOTS / "bangfu-form-error-phone-full.png"), full_page=True)
+
+    # Corrected, it saves and opens the new file (the added vehicle row came back and is kept).
+    page.fill("#id_head-id_number", good_id)
+    page.click("form.household-form button[type=submit]")
+    page.wait_for_url(f"{base}/households/*/")
+    created = Household.objects.order_by("-id").first()
+    assert created is not None and created.pk != known.pk
+    assert [v.kind for v in created.vehicles.all()] == ["livelihood"]
+    assert "赵大成" in page.inner_text("h1")
+
+    # The same pages at desktop width, in English.
+    desk = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in(desk, base)
+    desk.click("button[name=language][value=en]")
+    desk.wait_for_load_state()
+    assert "Household files" in desk.inner_text("h1")
+    desk.screenshot(path=str(SHOTS / "bangfu-list-desktop.png"), full_page=True)
+    desk.goto(f"{base}/households/{known.pk}/")
+    desk.screenshot(path=str(SHOTS / "bangfu-detail-desktop.png"), full_page=True)
+    desk.goto(f"{base}/households/{known.pk}/edit/")
+    desk.screenshot(path=str(SHOTS / "bangfu-edit-desktop.png"), full_page=True)
