@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "bangfu.org",
     "bangfu.registry",
     "bangfu.eligibility",
+    "bangfu.matching",
     "bangfu.api",
     "bangfu.web",
 ]
@@ -169,5 +170,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("BANGFU_LOG_LEVEL", "WARNING")},
 }
 
-# Where a household list page stops counting exactly (large jurisdictions).
+# Rows per page in lists.
 BANGFU_PAGE_SIZE = int(env("BANGFU_PAGE_SIZE", "25"))
+# Department datasets are purged this many days after their as-of date unless set per dataset.
+BANGFU_DATASET_RETENTION_DAYS = int(env("BANGFU_DATASET_RETENTION_DAYS", "180"))
+# Spark master for `bangfu match run --engine spark` (local[N] runs Spark inside this machine).
+BANGFU_SPARK_MASTER = env("BANGFU_SPARK_MASTER", "local[2]")

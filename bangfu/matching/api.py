@@ -1,0 +1,241 @@
+"""The matching API (mount with ``api.add_router("", router)``): datasets, runs, the findings
+queue and its review. Thin endpoints: parse, call one service or selector, render."""
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from bangfu.api.errors import ErrorOut
+from bangfu.api.permissions import actor, requires
+from bangfu.org import access
+
+from . import selectors, services
+from .models import Dataset, Finding
+
+router = Router(tags=["matching"])
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+MAX_PAGE_SIZE = 200
+
+
+class DatasetOut(Schema):
+    id: int
+    kind: str
+    source: str
+    file_name: str
+    as_of: dt.date
+    expires_on: dt.date
+    rows_total: int
+    rows_taken: int
+    rows_rejected: int
+    rows_duplicate: int
+    prehashed: bool
+    mapping: dict[str, str]
+
+
+class RunIn(Schema):
+    dataset_ids: list[int]
+    unit_id: int | None = None
+    engine: str = "duckdb"
+    params: dict[str, Any] = Field(default_factory=dict, description="rule parameters (RuleParams)")
+
+
+class RunOut(Schema):
+    id: int
+    unit_id: int
+    engine: str
+    status: str
+    progress: int
+    persons: int
+    households: int
+    findings_new: int
+    summary: dict[str, Any]
+    error: str
+
+
+class FindingOut(Schema):
+    id: int
+    household_id: int
+    file_number: str
+    member_id: int
+    member_name: str
+    id_masked: str
+    dataset_id: int | None
+    kind: str
+    record_key: str
+    rule: str
+    severity: str
+    confidence: str
+    status: str
+    details: dict[str, Any]
+    reason: str
+    removal_proposal_id: int | None
+
+
+class FindingPageOut(Schema):
+    count: int
+    items: list[FindingOut]
+
+
+class FindingQuery(Schema):
+    unit_id: int | None = None
+    status: str = ""
+    severity: str = ""
+    kind: str = ""
+    rule: str = ""
+    run_id: int | None = None
+    page: int = Field(1, ge=1)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class NoticeIn(Schema):
+    note: str
+
+
+class CoverageOut(Schema):
+    unit_id: int
+    unit: str
+    households: int
+    checked: int
+    rate: float
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    try:
+        proposal = f.removal_proposal
+    except Finding.removal_proposal.RelatedObjectDoesNotExist:
+        proposal = None
+    return {
+        "id": f.pk,
+        "household_id": f.household_id,
+        "file_number": f.household.file_number,
+        "member_id": f.member_id,
+        "member_name": f.member.name,
+        "id_masked": f.member.id_masked,
+        "dataset_id": f.dataset_id,
+        "kind": f.kind,
+        "record_key": f.record_key,
+        "rule": f.rule,
+        "severity": f.severity,
+        "confidence": f.confidence,
+        "status": f.status,
+        "details": f.details,
+        "reason": f.reason,
+        "removal_proposal_id": proposal.pk if proposal else None,
+    }
+
+
+@router.get("/matching/datasets", response={200: list[DatasetOut], **ERRORS})
+@requires(services.VIEW_PERM)
+def dataset_list(request: HttpRequest) -> Any:
+    return list(selectors.dataset_list(actor=actor(request)))
+
+
+@router.post("/matching/datasets", response={201: DatasetOut, **ERRORS})
+@requires(services.IMPORT_PERM)
+def dataset_import(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    kind: Form[str],
+    source: Form[str] = "",
+    as_of: Form[dt.date | None] = None,
+    retention_days: Form[int | None] = None,
+) -> Any:
+    name = Path(file.name or "upload.csv").name
+    with tempfile.TemporaryDirectory(prefix="bangfu-upload-") as tmp:
+        path = Path(tmp) / ("upload" + Path(name).suffix.lower())
+        with path.open("wb") as fh:
+            for chunk in file.chunks():
+                fh.write(chunk)
+        ds: Dataset = services.dataset_import(
+            actor=actor(request),
+            kind=kind,
+            path=path,
+            file_name=name,
+            source=source,
+            as_of=as_of,
+            retention_days=retention_days,
+        )
+    return Status(201, ds)
+
+
+@router.get("/matching/datasets/{dataset_id}/rejected.csv", response={200: None, **ERRORS})
+@requires(services.VIEW_PERM)
+def dataset_rejected(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    data = selectors.dataset_rejected_csv(actor=actor(request), dataset_id=dataset_id)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dataset-{dataset_id}-rejected.csv"'
+    return response
+
+
+@router.post("/matching/runs", response={202: RunOut, **ERRORS})
+@requires(services.REVIEW_PERM)
+def match_run(request: HttpRequest, payload: RunIn) -> Any:
+    unit = None
+    if payload.unit_id is not None:
+        unit = access.units(actor(request), services.REVIEW_PERM).filter(pk=payload.unit_id).first()
+        if unit is None:
+            raise Http404
+    run = services.match_run(
+        actor=actor(request), unit=unit, dataset_ids=payload.dataset_ids, engine=payload.engine, params=payload.params
+    )
+    run.refresh_from_db()
+    return Status(202, run)
+
+
+@router.get("/matching/runs/{run_id}", response={200: RunOut, **ERRORS})
+@requires(services.VIEW_PERM)
+def match_run_get(request: HttpRequest, run_id: int) -> Any:
+    return selectors.run_get(actor=actor(request), run_id=run_id)
+
+
+@router.get("/matching/findings", response={200: FindingPageOut, **ERRORS})
+@requires(services.VIEW_PERM)
+def finding_list(request: HttpRequest, query: Query[FindingQuery]) -> Any:
+    filters = selectors.FindingFilters(
+        unit_id=query.unit_id,
+        status=query.status,
+        severity=query.severity,
+        kind=query.kind,
+        rule=query.rule,
+        run_id=query.run_id,
+    )
+    qs = selectors.finding_list(actor=actor(request), filters=filters).select_related("removal_proposal")
+    start = (query.page - 1) * query.page_size
+    return {"count": qs.count(), "items": [_finding(f) for f in qs[start : start + query.page_size]]}
+
+
+@router.post("/matching/findings/{finding_id}/confirm", response={200: FindingOut, **ERRORS})
+@requires(services.REVIEW_PERM)
+def finding_confirm(request: HttpRequest, finding_id: int, payload: ReasonIn) -> Any:
+    services.finding_confirm(actor=actor(request), finding_id=finding_id, reason=payload.reason)
+    return _finding(selectors.finding_get(actor=actor(request), finding_id=finding_id))
+
+
+@router.post("/matching/findings/{finding_id}/dismiss", response={200: FindingOut, **ERRORS})
+@requires(services.REVIEW_PERM)
+def finding_dismiss(request: HttpRequest, finding_id: int, payload: ReasonIn) -> Any:
+    services.finding_dismiss(actor=actor(request), finding_id=finding_id, reason=payload.reason)
+    return _finding(selectors.finding_get(actor=actor(request), finding_id=finding_id))
+
+
+@router.post("/matching/removal-proposals/{proposal_id}/notify", response={200: dict[str, Any], **ERRORS})
+@requires(services.REVIEW_PERM)
+def removal_proposal_notify(request: HttpRequest, proposal_id: int, payload: NoticeIn) -> Any:
+    proposal = services.removal_proposal_notify(actor=actor(request), proposal_id=proposal_id, note=payload.note)
+    return {"id": proposal.pk, "status": proposal.status, "notified_at": proposal.notified_at}
+
+
+@router.get("/matching/coverage", response={200: list[CoverageOut], **ERRORS})
+@requires(services.VIEW_PERM)
+def match_coverage(request: HttpRequest, unit_id: int | None = None) -> Any:
+    rows = selectors.match_coverage_rate(actor=actor(request), unit_id=unit_id)
+    return [{**r.__dict__, "rate": r.rate} for r in rows]

@@ -1,0 +1,55 @@
+"""Name normalisation for the second matching signal.
+
+Department files write the same name in different ways: full-width letters, spaces, a middle
+dot in any of its Unicode forms (艾合买提·阿吉, 艾合买提•阿吉, 艾合买提・阿吉 …), traditional
+characters. ``normalise_name`` maps all of them to one form; ``same_name`` compares two names.
+
+Traditional → simplified uses a small table of the characters common in personal names (below),
+not a full converter: a name with a rarer traditional character compares as different and gives
+a lower-confidence finding, never a dropped one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MIDDLE_DOT = "·"
+# Every form of the separator seen in transliterated names; NFKC has already folded U+FF65.
+_DOTS = (
+    "\u00b7\u2022\u2027\u30fb\uff65\u2219\u22c5\u2010\u2011\u2012\u2013\u2014\u2015"
+    "\u2e31\u00b0\u0387\u16eb\u2981\ua78f\u002e\u002d\u30a0\uff0e\uff0d\u3002"
+)
+
+# Traditional → simplified for characters common in names.
+_TRAD = (
+    "張陳劉黃趙吳楊鄭謝馬蘇鍾葉羅許鄧蕭馮盧國華偉東軍紅麗寧龍鳳蘭雲義興買熱爾"
+    "孫湯賈閻韓範鄒萬錢嚴顧龔蔣魯賴陸傅聶鄺衛藍譚關嶽溫鐘陶歐區喬齊瀋劉楊"
+    "榮貴寶紀廣強慶書學愛傑輝進軍莊偉燕鵬傑銘濤亮靜雙鳳艷瑩霞嬌麗娟蓮瓊"
+    "穎潔蘭鴻鑫權瑋嶺軒飛戰滿勝順連達遠運長開興豐壽聖禮樂詩勵綺聰讚"
+    "賢彥樹國輝韻瀟曉鳴龍鶴鷹"
+)
+_SIMP = (
+    "张陈刘黄赵吴杨郑谢马苏钟叶罗许邓萧冯卢国华伟东军红丽宁龙凤兰云义兴买热尔"
+    "孙汤贾阎韩范邹万钱严顾龚蒋鲁赖陆傅聂邝卫蓝谭关岳温钟陶欧区乔齐沈刘杨"
+    "荣贵宝纪广强庆书学爱杰辉进军庄伟燕鹏杰铭涛亮静双凤艳莹霞娇丽娟莲琼"
+    "颖洁兰鸿鑫权玮岭轩飞战满胜顺连达远运长开兴丰寿圣礼乐诗励绮聪赞"
+    "贤彦树国辉韵潇晓鸣龙鹤鹰"
+)
+_TABLE = str.maketrans({**dict(zip(_TRAD, _SIMP, strict=True)), **dict.fromkeys(_DOTS, MIDDLE_DOT)})
+
+
+def normalise_name(name: str | None) -> str:
+    """NFKC, no whitespace, one middle dot, lower case, simplified characters."""
+    if not name:
+        return ""
+    text = unicodedata.normalize("NFKC", name).translate(_TABLE)
+    text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+    while MIDDLE_DOT * 2 in text:
+        text = text.replace(MIDDLE_DOT * 2, MIDDLE_DOT)
+    return text.strip(MIDDLE_DOT).casefold()
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """True when both names are present and equal after normalisation."""
+    left, right = normalise_name(a), normalise_name(b)
+    return bool(left) and left == right

@@ -1,0 +1,146 @@
+"""Reads of the matching capability; every one takes the actor and goes through the access gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.db.models import QuerySet
+
+from bangfu.common import crypto
+from bangfu.common.audit import audit_record
+from bangfu.org import access
+from bangfu.org.models import OrgUnit
+from bangfu.registry.codes import OPEN_STATES
+from bangfu.registry.models import Household
+
+from .models import Dataset, Finding, HouseholdCheck, MatchRun
+from .services import REVEAL_PERM, VIEW_PERM
+
+FINDING_CSV_COLUMNS = [
+    "file_number",
+    "id_number",
+    "name",
+    "kind",
+    "record_key",
+    "rule",
+    "severity",
+    "confidence",
+    "status",
+    "unit",
+]
+
+
+@dataclass(frozen=True)
+class FindingFilters:
+    unit_id: int | None = None
+    status: str = ""
+    severity: str = ""
+    kind: str = ""
+    rule: str = ""
+    run_id: int | None = None
+
+
+def finding_list(*, actor: Any, filters: FindingFilters | None = None) -> QuerySet[Finding]:
+    """The findings queue of the actor's jurisdiction (optionally one unit's subtree)."""
+    f = filters or FindingFilters()
+    qs = access.scope(actor, Finding.objects.all(), VIEW_PERM).select_related("household__unit", "member", "dataset")
+    if f.unit_id is not None:
+        unit = access.units(actor, VIEW_PERM).filter(pk=f.unit_id).first()
+        qs = qs.filter(household__unit__path__startswith=unit.path) if unit else qs.none()
+    for field, value in (("status", f.status), ("severity", f.severity), ("kind", f.kind), ("rule", f.rule)):
+        if value:
+            qs = qs.filter(**{field: value})
+    if f.run_id is not None:
+        qs = qs.filter(run_id=f.run_id)
+    return qs.order_by("household__file_number", "member_id", "rule", "id")
+
+
+def finding_get(*, actor: Any, finding_id: int) -> Finding:
+    qs = Finding.objects.select_related("household__unit", "member", "dataset", "removal_proposal")
+    return access.get_for(actor, qs, finding_id, VIEW_PERM)
+
+
+def findings_rows(
+    *, actor: Any, filters: FindingFilters | None = None, reveal: bool = False
+) -> Iterator[dict[str, str]]:
+    """Rows for the CSV export. ``reveal`` shows full ID numbers: needs the reveal permission
+    and is audit-logged once for the export."""
+    qs = finding_list(actor=actor, filters=filters)
+    if reveal:
+        access.require(actor, REVEAL_PERM)
+        audit_record(
+            actor=actor,
+            action="reveal",
+            target_type="matching.findings_export",
+            note=f"{qs.count()} findings with full ID numbers",
+        )
+    audit_record(actor=actor, action="export", target_type="matching.findings_export", note=f"{qs.count()} findings")
+    for f in qs.iterator(chunk_size=2000):
+        yield {
+            "file_number": f.household.file_number,
+            "id_number": crypto.decrypt(f.member.id_cipher) if reveal else f.member.id_masked,
+            "name": f.member.name,
+            "kind": f.kind,
+            "record_key": f.record_key,
+            "rule": f.rule,
+            "severity": f.severity,
+            "confidence": f.confidence,
+            "status": f.status,
+            "unit": f.household.unit.code,
+        }
+
+
+def dataset_list(*, actor: Any) -> QuerySet[Dataset]:
+    return access.scope(actor, Dataset.objects.all(), VIEW_PERM).select_related("unit")
+
+
+def dataset_get(*, actor: Any, dataset_id: int) -> Dataset:
+    return access.get_for(actor, Dataset.objects.select_related("unit"), dataset_id, VIEW_PERM)
+
+
+def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
+    """The rejected rows of an import (row, masked ID number, reason) as CSV."""
+    ds = dataset_get(actor=actor, dataset_id=dataset_id)
+    if not ds.rejected_file:
+        return b"row,id_number,reason\n"
+    with default_storage.open(ds.rejected_file, "rb") as fh:
+        data: bytes = fh.read()
+    return data
+
+
+def run_get(*, actor: Any, run_id: int) -> MatchRun:
+    return access.get_for(actor, MatchRun.objects.select_related("unit"), run_id, VIEW_PERM)
+
+
+def run_list(*, actor: Any) -> QuerySet[MatchRun]:
+    return access.scope(actor, MatchRun.objects.all(), VIEW_PERM).select_related("unit")
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    unit_id: int
+    unit: str
+    households: int
+    checked: int
+
+    @property
+    def rate(self) -> float:
+        return round(self.checked / self.households, 4) if self.households else 0.0
+
+
+def match_coverage_rate(*, actor: Any, unit_id: int | None = None) -> list[CoverageRow]:
+    """建档信息比对率: per unit (the unit and each unit directly below it, each with its subtree),
+    the share of open household files that have been cross-checked."""
+    units = access.units(actor, VIEW_PERM)
+    top = units.filter(pk=unit_id).first() if unit_id is not None else units.order_by("path").first()
+    if top is None:
+        return []
+    rows = []
+    for unit in [top, *OrgUnit.objects.filter(parent=top).order_by("name")]:
+        files = Household.objects.filter(unit__path__startswith=unit.path, state__in=OPEN_STATES)
+        checked = HouseholdCheck.objects.filter(household__in=files).count()
+        rows.append(CoverageRow(unit.pk, unit.name, files.count(), checked))
+    return rows

@@ -1,0 +1,628 @@
+"""Writes of the matching capability: import and purge datasets, run rechecks, review findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common.audit import audit_record
+from bangfu.common.errors import DomainError
+from bangfu.common.ids import SHANGHAI
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.org.models import OrgUnit
+from bangfu.registry.codes import FileState
+from bangfu.registry.models import Household, Member
+from bangfu.registry.timeline import timeline_add
+
+from . import snapshots
+from .engine import backends
+from .engine.rules import RuleParams, Severity
+from .engine.schemas import DatasetKind
+from .ingest import IngestProblem, ingest
+from .models import (
+    ColumnMapping,
+    Dataset,
+    Finding,
+    FindingStatus,
+    HouseholdCheck,
+    MatchRun,
+    ProposalStatus,
+    RemovalProposal,
+    RunStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# Permissions, by what they allow (the gate's constants).
+IMPORT_PERM = Perm.REGISTRY_EXPORT  # bring department data in / send a request file out
+REVIEW_PERM = Perm.HOUSEHOLD_EDIT  # confirm or dismiss a finding, record the notice
+VIEW_PERM = Perm.HOUSEHOLD_VIEW
+REVEAL_PERM = Perm.PERSONAL_REVEAL
+
+DEFAULT_RETENTION_DAYS = int(getattr(settings, "BANGFU_DATASET_RETENTION_DAYS", 180))
+ENGINES = ("duckdb", "spark")
+
+
+class MatchError:
+    """Error codes of this app (DomainError.code)."""
+
+    IMPORT_FAILED = "dataset_import_failed"
+    NOT_OPEN = "finding_not_open"
+    NOT_NOTIFIED = "worker_not_notified"
+    BAD_ENGINE = "bad_engine"
+
+
+def today() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
+def _top_unit(actor: Any, perm: Perm) -> OrgUnit:
+    units = access.units(actor, perm).order_by("path")
+    unit = units.first()
+    if unit is None:
+        raise access.PermissionDenied(perm.value)
+    return unit
+
+
+def _unit_for(actor: Any, perm: Perm, unit: OrgUnit | None) -> OrgUnit:
+    if unit is None:
+        return _top_unit(actor, perm)
+    access.require_in_jurisdiction(actor, perm, unit)
+    return unit
+
+
+# -- column mappings and datasets -------------------------------------------------------------
+
+
+def column_mapping_save(*, actor: Any, source: str, kind: str, mapping: dict[str, str]) -> ColumnMapping:
+    access.require(actor, IMPORT_PERM)
+    if not source:
+        raise ValidationError({"source": _("Name the source of the file.")})
+    obj, _created = ColumnMapping.objects.update_or_create(
+        source=source, kind=DatasetKind(kind).value, defaults={"mapping": dict(mapping)}
+    )
+    return obj
+
+
+def dataset_import(
+    *,
+    actor: Any,
+    kind: str,
+    path: Path,
+    file_name: str = "",
+    source: str = "",
+    mapping: dict[str, str] | None = None,
+    as_of: dt.date | None = None,
+    retention_days: int | None = None,
+    unit: OrgUnit | None = None,
+) -> Dataset:
+    """Import one department file, all or nothing.
+
+    The column mapping is ``mapping`` if given, else the one saved for ``source``, else the
+    recognised headers; the mapping used is saved for ``source``. Raises ``DomainError`` with
+    code ``dataset_import_failed`` (details: the problem code and counts) and leaves nothing.
+    """
+    try:
+        dataset_kind = DatasetKind(kind)
+    except ValueError:
+        raise ValidationError({"kind": _("Unknown dataset kind: %(kind)s") % {"kind": kind}}) from None
+    owner = _unit_for(actor, IMPORT_PERM, unit)
+    retention = DEFAULT_RETENTION_DAYS if retention_days is None else int(retention_days)
+    if retention < 1:
+        raise ValidationError({"retention_days": _("Keep a dataset for at least one day.")})
+    as_of = as_of or today()
+    if mapping is None and source:
+        saved = ColumnMapping.objects.filter(source=source, kind=dataset_kind.value).first()
+        mapping = saved.mapping if saved else None
+
+    with tempfile.TemporaryDirectory(prefix="bangfu-import-") as tmp:
+        try:
+            result = ingest(Path(path), dataset_kind, Path(tmp), mapping=mapping)
+        except IngestProblem as problem:
+            raise DomainError(
+                MatchError.IMPORT_FAILED, problem.message, {"problem": problem.code, **problem.details}
+            ) from problem
+        stored: list[str] = []
+        try:
+            with transaction.atomic():
+                ds = Dataset.objects.create(
+                    kind=dataset_kind.value,
+                    source=source,
+                    file_name=(file_name or Path(path).name)[:200],
+                    unit=owner,
+                    as_of=as_of,
+                    retention_days=retention,
+                    expires_on=as_of + dt.timedelta(days=retention),
+                    mapping=result.mapping,
+                    rows_total=result.rows_total,
+                    rows_taken=result.rows_taken,
+                    rows_rejected=result.rows_rejected,
+                    rows_duplicate=result.rows_duplicate,
+                    prehashed=result.prehashed,
+                    imported_by=actor if getattr(actor, "is_authenticated", False) else None,
+                )
+                ds.snapshot = snapshots.store(result.snapshot, f"{snapshots.DATASET_DIR}/{ds.pk}.parquet")
+                stored.append(ds.snapshot)
+                ds.rejected_file = snapshots.store(result.rejected, f"{snapshots.DATASET_DIR}/{ds.pk}-rejected.csv")
+                stored.append(ds.rejected_file)
+                ds.save(update_fields=["snapshot", "rejected_file"])
+                if source:
+                    ColumnMapping.objects.update_or_create(
+                        source=source, kind=dataset_kind.value, defaults={"mapping": result.mapping}
+                    )
+                audit_record(
+                    actor=actor,
+                    action="create",
+                    target_type="matching.dataset",
+                    target_id=ds.pk,
+                    unit_path=owner.path,
+                    after={
+                        "kind": ds.kind,
+                        "file": ds.file_name,
+                        "rows_taken": ds.rows_taken,
+                        "rows_rejected": ds.rows_rejected,
+                        "rows_duplicate": ds.rows_duplicate,
+                        "as_of": ds.as_of,
+                        "expires_on": ds.expires_on,
+                    },
+                )
+        except BaseException:
+            for name in stored:
+                snapshots.remove(name)
+            raise
+    return ds
+
+
+def dataset_delete(*, actor: Any, dataset: Dataset, note: str = "") -> None:
+    """Delete a dataset and its files (findings stay, without the link to the dataset)."""
+    names = [dataset.snapshot, dataset.rejected_file]
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="delete",
+            target_type="matching.dataset",
+            target_id=dataset.pk,
+            unit_path=dataset.unit.path,
+            before={"kind": dataset.kind, "file": dataset.file_name, "expires_on": dataset.expires_on},
+            note=note,
+        )
+        dataset.delete()
+        transaction.on_commit(lambda: _remove_all(names))
+
+
+def _remove_all(names: list[str]) -> None:
+    for name in names:
+        snapshots.remove(name)
+
+
+def purge_expired_datasets(*, on: dt.date | None = None) -> int:
+    """Delete every dataset past its retention period; returns how many. Safe to run again."""
+    day = on or today()
+    count = 0
+    for ds in Dataset.objects.filter(expires_on__lte=day).select_related("unit"):
+        dataset_delete(actor=None, dataset=ds, note=_("retention period ended"))
+        count += 1
+    return count
+
+
+# -- recheck runs -------------------------------------------------------------------------------
+
+
+def match_run(
+    *,
+    actor: Any,
+    unit: OrgUnit | None = None,
+    dataset_ids: Iterable[int],
+    engine: str = "duckdb",
+    params: dict[str, Any] | None = None,
+) -> MatchRun:
+    """Start a recheck of ``unit``'s subtree (default: the actor's whole jurisdiction)."""
+    if engine not in ENGINES:
+        raise DomainError(MatchError.BAD_ENGINE, _("Unknown engine %(engine)s") % {"engine": engine})
+    target = _unit_for(actor, REVIEW_PERM, unit)
+    ids = list(dict.fromkeys(int(i) for i in dataset_ids))
+    datasets = list(access.scope(actor, Dataset.objects.filter(pk__in=ids), VIEW_PERM))
+    datasets += [
+        d for d in Dataset.objects.filter(pk__in=ids, unit__path__in=_ancestor_paths(target)) if d not in datasets
+    ]
+    if not ids or len(datasets) != len(ids):
+        raise ValidationError({"dataset_ids": _("Choose datasets you may use.")})
+    RuleParams.from_dict(params)  # unknown keys are ignored, bad values fail here
+    with transaction.atomic():
+        run = MatchRun.objects.create(
+            unit=target,
+            engine=engine,
+            params=params or {},
+            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        run.datasets.set(datasets)
+        audit_record(
+            actor=actor,
+            action="create",
+            target_type="matching.run",
+            target_id=run.pk,
+            unit_path=target.path,
+            after={"datasets": ids, "engine": engine},
+        )
+        from .tasks import match_run_task
+
+        transaction.on_commit(lambda: match_run_task.enqueue(run.pk))
+    return run
+
+
+def _ancestor_paths(unit: OrgUnit) -> list[str]:
+    """Paths of the unit and the units above it: a province's dataset serves its counties."""
+    parts = [p for p in unit.path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def _progress(run: MatchRun, percent: int) -> None:
+    run.progress = percent
+    MatchRun.objects.filter(pk=run.pk).update(progress=percent)
+
+
+def match_run_execute(*, run_id: int) -> MatchRun:
+    """The body of a run (a background task). Re-running records no finding twice."""
+    run = MatchRun.objects.select_related("unit").get(pk=run_id)
+    if run.status == RunStatus.DONE:
+        return run
+    MatchRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), error="")
+    try:
+        _execute(run)
+    except Exception as exc:
+        logger.exception("match run %s failed", run.pk)
+        MatchRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _engine(name: str) -> backends.Backend:
+    if name == "spark":
+        master = getattr(settings, "BANGFU_SPARK_MASTER", "") or "local[2]"
+        return backends.SparkBackend(master=master)
+    return backends.DuckDBBackend()
+
+
+def _execute(run: MatchRun) -> None:
+    datasets = list(run.datasets.all())
+    with tempfile.TemporaryDirectory(prefix="bangfu-run-") as tmp:
+        persons = Path(tmp) / "persons.parquet"
+        household_unit, persons_count = snapshots.write_persons(run.unit, persons)
+        _progress(run, 20)
+        with _local_snapshots(datasets) as sources:
+            found = backends.match(
+                _engine(run.engine), str(persons), sources, RuleParams.from_dict(run.params), today()
+            )
+    _progress(run, 70)
+    now = timezone.now()
+    rows = [
+        Finding(
+            household_id=f.household_id,
+            member_id=f.member_id,
+            dataset_id=f.dataset_id,
+            kind=f.kind,
+            record_key=f.record_key,
+            rule=f.rule,
+            severity=f.severity,
+            confidence=f.confidence,
+            details=f.details,
+            run=run,
+        )
+        for f in found
+    ]
+    with transaction.atomic():
+        Finding.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        _record_checks(run, list(household_unit), now)
+        new = Finding.objects.filter(run=run).count()
+        summary = _summary(found, household_unit)
+        MatchRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.DONE,
+            progress=100,
+            persons=persons_count,
+            households=len(household_unit),
+            findings_new=new,
+            summary=summary,
+            finished_at=timezone.now(),
+        )
+
+
+class _local_snapshots:  # noqa: N801 - used as a context manager
+    """Local paths for the datasets' snapshots for the duration of the run."""
+
+    def __init__(self, datasets: list[Dataset]) -> None:
+        self.datasets = datasets
+        self._stack: list[Any] = []
+
+    def __enter__(self) -> list[backends.DatasetSource]:
+        out = []
+        for ds in self.datasets:
+            cm = snapshots.local_path(ds.snapshot)
+            self._stack.append(cm)
+            out.append(backends.DatasetSource(ds.pk, DatasetKind(ds.kind), cm.__enter__()))
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        while self._stack:
+            self._stack.pop().__exit__(None, None, None)
+
+
+def _record_checks(run: MatchRun, household_ids: list[int], now: dt.datetime) -> None:
+    checks = [HouseholdCheck(household_id=h, run=run, checked_at=now) for h in household_ids]
+    HouseholdCheck.objects.bulk_create(
+        checks,
+        batch_size=5000,
+        update_conflicts=True,
+        unique_fields=["household"],
+        update_fields=["run", "checked_at"],
+    )
+
+
+def _summary(found: list[backends.Finding], household_unit: dict[int, int]) -> dict[str, Any]:
+    by_unit: dict[int, Counter[str]] = defaultdict(Counter)
+    by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    households_per_unit = Counter(household_unit.values())
+    for f in found:
+        by_unit[household_unit.get(f.household_id, 0)][f.severity] += 1
+        by_kind[f.kind][f.severity] += 1
+    names = dict(OrgUnit.objects.filter(pk__in=households_per_unit).values_list("pk", "name"))
+    return {
+        "by_unit": [
+            {"unit_id": uid, "unit": names.get(uid, ""), "households": n, "findings": dict(by_unit.get(uid, {}))}
+            for uid, n in sorted(households_per_unit.items())
+        ],
+        "by_kind": {kind: dict(c) for kind, c in sorted(by_kind.items())},
+        "by_severity": dict(Counter(f.severity for f in found)),
+    }
+
+
+# -- review -------------------------------------------------------------------------------------
+
+
+def _open_finding(actor: Any, finding_id: int) -> Finding:
+    qs = Finding.objects.select_for_update().select_related("household__unit", "member")
+    finding = access.get_for(actor, qs, finding_id, REVIEW_PERM)
+    if finding.status != FindingStatus.OPEN:
+        raise DomainError(MatchError.NOT_OPEN, _("This finding has already been reviewed."), {"status": finding.status})
+    return finding
+
+
+def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding:
+    """Confirm a finding. Disqualifying: a removal proposal waiting for the worker to be told.
+    A death record: the member is marked deceased and no longer counted in the household."""
+    with transaction.atomic():
+        finding = _open_finding(actor, finding_id)
+        finding.status = FindingStatus.CONFIRMED
+        finding.reviewer = actor
+        finding.reviewed_at = timezone.now()
+        finding.reason = reason[:500]
+        finding.save(update_fields=["status", "reviewer", "reviewed_at", "reason"])
+        _audit_review(actor, finding, "confirmed")
+        household = finding.household
+        timeline_add(
+            household=household,
+            actor=actor,
+            kind="finding_confirmed",
+            summary=_("Cross-check finding confirmed: %(rule)s") % {"rule": finding.get_rule_display()},
+            data={"finding": finding.pk, "rule": finding.rule, "kind": finding.kind, "record": finding.record_key},
+        )
+        if finding.severity == Severity.DISQUALIFYING:
+            proposal = RemovalProposal.objects.create(household=household, finding=finding, created_by=actor)
+            timeline_add(
+                household=household,
+                actor=actor,
+                kind="removal_proposed",
+                summary=_("Removal proposed; the worker must be told before the file is removed"),
+                data={"proposal": proposal.pk, "finding": finding.pk},
+            )
+        if finding.rule == "death_record":
+            _mark_deceased(actor, finding.member)
+    return finding
+
+
+def _mark_deceased(actor: Any, member: Member) -> None:
+    household = member.household
+    Member.objects.filter(pk=member.pk).update(deceased=True, living_together=False)
+    living = Member.objects.filter(household=household, living_together=True, deceased=False).count()
+    Household.objects.filter(pk=household.pk).update(
+        members_living_together=max(living, 1), version=household.version + 1
+    )
+    audit_record(
+        actor=actor,
+        action="update",
+        target_type="registry.member",
+        target_id=member.pk,
+        unit_path=household.unit.path,
+        before={"deceased": False},
+        after={"deceased": True},
+        note=_("death record confirmed"),
+    )
+    timeline_add(
+        household=household,
+        actor=actor,
+        kind="member_deceased",
+        summary=_("%(name)s marked deceased (death record)") % {"name": member.name},
+        data={"member": member.pk, "members_living_together": living},
+    )
+
+
+def finding_dismiss(*, actor: Any, finding_id: int, reason: str) -> Finding:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the finding is dismissed.")})
+    with transaction.atomic():
+        finding = _open_finding(actor, finding_id)
+        finding.status = FindingStatus.DISMISSED
+        finding.reviewer = actor
+        finding.reviewed_at = timezone.now()
+        finding.reason = reason.strip()[:500]
+        finding.save(update_fields=["status", "reviewer", "reviewed_at", "reason"])
+        _audit_review(actor, finding, "dismissed")
+        timeline_add(
+            household=finding.household,
+            actor=actor,
+            kind="finding_dismissed",
+            summary=_("Cross-check finding dismissed: %(reason)s") % {"reason": finding.reason},
+            data={"finding": finding.pk, "rule": finding.rule},
+        )
+    return finding
+
+
+def _audit_review(actor: Any, finding: Finding, outcome: str) -> None:
+    audit_record(
+        actor=actor,
+        action="update",
+        target_type="matching.finding",
+        target_id=finding.pk,
+        unit_path=finding.household.unit.path,
+        before={"status": FindingStatus.OPEN.value},
+        after={"status": outcome, "rule": finding.rule, "severity": finding.severity},
+        note=finding.reason,
+    )
+
+
+def removal_proposal_notify(*, actor: Any, proposal_id: int, note: str) -> RemovalProposal:
+    """Record that the worker was told of the check result (how, in ``note``)."""
+    if not note.strip():
+        raise ValidationError({"note": _("Say how and when the worker was told.")})
+    with transaction.atomic():
+        qs = RemovalProposal.objects.select_for_update().select_related("household__unit")
+        proposal = access.get_for(actor, qs, proposal_id, REVIEW_PERM)
+        if proposal.status != ProposalStatus.AWAITING_NOTICE:
+            raise DomainError(MatchError.NOT_OPEN, _("The worker has already been told."))
+        proposal.status = ProposalStatus.WORKER_NOTIFIED
+        proposal.notified_by = actor
+        proposal.notified_at = timezone.now()
+        proposal.notice_note = note.strip()[:500]
+        proposal.save(update_fields=["status", "notified_by", "notified_at", "notice_note"])
+        audit_record(
+            actor=actor,
+            action="update",
+            target_type="matching.removal_proposal",
+            target_id=proposal.pk,
+            unit_path=proposal.household.unit.path,
+            after={"status": proposal.status},
+            note=proposal.notice_note,
+        )
+        timeline_add(
+            household=proposal.household,
+            actor=actor,
+            kind="worker_notified",
+            summary=_("Worker told of the check result: %(note)s") % {"note": proposal.notice_note},
+            data={"proposal": proposal.pk},
+        )
+    return proposal
+
+
+def removal_proposal_execute(*, actor: Any, proposal_id: int) -> Household:
+    """Remove the file (退档) — only once the worker has been told."""
+    with transaction.atomic():
+        qs = RemovalProposal.objects.select_for_update().select_related("household__unit")
+        proposal = access.get_for(actor, qs, proposal_id, REVIEW_PERM)
+        if proposal.status != ProposalStatus.WORKER_NOTIFIED:
+            raise DomainError(
+                MatchError.NOT_NOTIFIED, _("The worker must be told of the check result before the file is removed.")
+            )
+        household = proposal.household
+        before = household.state
+        Household.objects.filter(pk=household.pk).update(state=FileState.REMOVED, version=household.version + 1)
+        Member.objects.filter(household=household).update(on_open_file=False)
+        audit_record(
+            actor=actor,
+            action="update",
+            target_type="registry.household",
+            target_id=household.pk,
+            unit_path=household.unit.path,
+            before={"state": before},
+            after={"state": FileState.REMOVED.value},
+            note=_("removed after a confirmed cross-check finding"),
+        )
+        timeline_add(
+            household=household,
+            actor=actor,
+            kind="state_changed",
+            summary=_("File removed after a confirmed cross-check finding"),
+            data={"proposal": proposal.pk, "from": before, "to": FileState.REMOVED.value},
+        )
+    household.refresh_from_db()
+    return household
+
+
+# -- exchange with an outside checking centre --------------------------------------------------
+
+EXCHANGE_COLUMNS_HASHED = ["request_id", "id_key"]
+EXCHANGE_COLUMNS_PLAIN = ["request_id", "id_key", "id_number", "name"]
+
+
+def exchange_request_export(
+    *, actor: Any, target: Path, unit: OrgUnit | None = None, fmt: str = "csv", hashed_only: bool = True
+) -> int:
+    """Write the request file of the persons to check; returns the number of persons.
+
+    Format (CSV in UTF-8 with a header, or Parquet): ``request_id`` (our reference),
+    ``id_key`` (the 64-bit keyed hash of the normalised ID number), and — unless
+    ``hashed_only`` — ``id_number`` and ``name``. The checking centre answers with a file of
+    one dataset kind whose rows carry ``id_key`` (or ``id_number``); it is imported with
+    ``dataset_import`` like any department file.
+    """
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bangfu.common import crypto
+
+    source = _unit_for(actor, IMPORT_PERM, unit)
+    if not hashed_only:
+        access.require(actor, REVEAL_PERM, source)
+    columns = EXCHANGE_COLUMNS_HASHED if hashed_only else EXCHANGE_COLUMNS_PLAIN
+    data: dict[str, list[Any]] = {c: [] for c in columns}
+    members = (
+        Member.objects.filter(household__unit__path__startswith=source.path, household__state__in=_open_states())
+        .filter(deceased=False)
+        .order_by("id")
+        .values_list("id", "id_hash", "id_cipher", "name")
+    )
+    for member_id, id_hash, cipher, name in members.iterator(chunk_size=5000):
+        data["request_id"].append(member_id)
+        data["id_key"].append(snapshots.id_key_from_hash(id_hash))
+        if not hashed_only:
+            data["id_number"].append(crypto.decrypt(cipher))
+            data["name"].append(name)
+    count = len(data["request_id"])
+    if fmt == "parquet":
+        pq.write_table(pa.table(data), target)
+    elif fmt == "csv":
+        with Path(target).open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            writer.writerows(zip(*(data[c] for c in columns), strict=True))
+    else:
+        raise ValidationError({"format": _("csv or parquet")})
+    audit_record(
+        actor=actor,
+        action="export" if hashed_only else "reveal",
+        target_type="matching.exchange_request",
+        unit_path=source.path,
+        after={"persons": count, "format": fmt, "hashed_only": hashed_only},
+    )
+    return count
+
+
+def _open_states() -> list[str]:
+    from bangfu.registry.codes import OPEN_STATES
+
+    return [str(s) for s in OPEN_STATES]

@@ -1,0 +1,109 @@
+"""The pure engine: names as the second signal, rules as SQL, findings from hits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from bangfu.matching.engine import backends
+from bangfu.matching.engine.names import normalise_name, same_name
+from bangfu.matching.engine.rules import RuleParams
+from bangfu.matching.engine.schemas import DatasetKind, default_mapping
+
+TODAY = dt.date(2026, 6, 1)
+
+
+def test_middle_dots_spaces_full_width_and_traditional_forms_are_the_same_name() -> None:
+    assert same_name("艾合买提·阿吉", "艾合买提•阿吉")
+    assert same_name("艾合买提·阿吉", "艾合买提・阿吉")
+    assert same_name("艾合买提·阿吉", "艾合买提･阿吉")
+    assert same_name("艾合买提·阿吉", " 艾合买提 ‧ 阿吉 ")
+    assert same_name("张建国", "張建國")
+    assert same_name("ＷＡＮＧ Ｌｉ", "wangli")
+    assert not same_name("张建国", "张建华")
+    assert not same_name("张建国", "")
+    assert normalise_name("陳　麗") == "陈丽"
+
+
+def test_headers_in_chinese_are_recognised() -> None:
+    mapping = default_mapping(DatasetKind.VEHICLES, ["序号", " 身份证号 ", "姓名", "号牌号码", "车辆类型"])
+    assert mapping == {
+        "id_number": " 身份证号 ",
+        "name": "姓名",
+        "record_key": "号牌号码",
+        "vehicle_type": "车辆类型",
+    }
+
+
+def _persons(tmp: Path) -> str:
+    path = tmp / "persons.parquet"
+    duckdb.connect().sql(
+        "SELECT * FROM (VALUES (1, 10, 111, '张三', 800.0, 2), (2, 10, 222, '李四', 0.0, 2), "
+        "(3, 20, 333, '王五', 3000.0, 1)) "
+        "t(member_id, household_id, id_key, name, monthly_income, household_size)"
+    ).write_parquet(str(path))
+    return str(path)
+
+
+def _dataset(tmp: Path, name: str, select: str) -> str:
+    path = tmp / f"{name}.parquet"
+    duckdb.connect().sql(select).write_parquet(str(path))
+    return str(path)
+
+
+def test_rules_against_small_snapshots(tmp_path: Path) -> None:
+    vehicles = _dataset(
+        tmp_path,
+        "v",
+        "SELECT * FROM (VALUES (2, 111, '张三', 'A1', '小型轿车'), (3, 222, '李 四', 'A2', '残疾人专用车'), "
+        "(4, 333, '王六', 'A3', '小型轿车'), (5, 999, '赵七', 'A4', '小型轿车')) "
+        "t(row_no, id_key, name, record_key, vehicle_type)",
+    )
+    homes = _dataset(
+        tmp_path,
+        "h",
+        "SELECT * FROM (VALUES (2, 111, '张三', 'H1', 90.0, DATE '2010-01-01'), "
+        "(3, 222, '李四', 'H2', 50.0, DATE '2026-03-01'), (4, 333, '王五', 'H3', 40.0, NULL)) "
+        "t(row_no, id_key, name, record_key, area, purchase_date)",
+    )
+    insurance = _dataset(
+        tmp_path,
+        "s",
+        "SELECT * FROM (VALUES (2, 111, '张三', 'E1', 6000.0), (3, 333, '王五', 'E2', 3200.0)) "
+        "t(row_no, id_key, name, record_key, contribution_base)",
+    )
+    sources = [
+        backends.DatasetSource(1, DatasetKind.VEHICLES, vehicles),
+        backends.DatasetSource(2, DatasetKind.REAL_ESTATE, homes),
+        backends.DatasetSource(3, DatasetKind.SOCIAL_INSURANCE, insurance),
+    ]
+    found = backends.match(backends.DuckDBBackend(), _persons(tmp_path), sources, RuleParams(), TODAY)
+    got = {(f.member_id, f.rule, f.record_key, f.confidence) for f in found}
+    assert got == {
+        (1, "vehicle_owned", "A1", "high"),
+        # an ID match with another name is kept, with lower confidence
+        (3, "vehicle_owned", "A3", "low"),
+        # household 10: two homes, 140 m² for 2 people > 60 m² per head: one finding for the household
+        (1, "homes_over_limit", "H1,H2", "high"),
+        (2, "recent_home_purchase", "H2", "high"),
+        (1, "income_discrepancy", "E1", "high"),
+    }
+    assert not any(f.record_key == "A2" for f in found)  # a disability vehicle is exempt
+
+
+def test_parameters_change_the_outcome(tmp_path: Path) -> None:
+    homes = _dataset(
+        tmp_path,
+        "h",
+        "SELECT * FROM (VALUES (2, 111, '张三', 'H1', 90.0, DATE '2010-01-01'), "
+        "(3, 222, '李四', 'H2', 50.0, DATE '2020-03-01')) t(row_no, id_key, name, record_key, area, purchase_date)",
+    )
+    sources = [backends.DatasetSource(1, DatasetKind.REAL_ESTATE, homes)]
+    strict = backends.match(backends.DuckDBBackend(), _persons(tmp_path), sources, RuleParams(), TODAY)
+    lenient = backends.match(
+        backends.DuckDBBackend(), _persons(tmp_path), sources, RuleParams(area_per_head_limit=80.0), TODAY
+    )
+    assert [f.rule for f in strict] == ["homes_over_limit"]
+    assert lenient == []

@@ -1,0 +1,196 @@
+"""Importing department files and matching them against the registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from django.core.files.storage import default_storage
+
+from bangfu.common.crypto import keyed_hash64
+from bangfu.common.errors import DomainError
+from bangfu.common.ids import build_resident_id
+from bangfu.matching import selectors, services
+from bangfu.matching.models import Dataset, Finding, MatchRun, RunStatus
+
+VALID_ID = build_resident_id("532923", dt.date(1970, 1, 1), 1, False)
+VEHICLE_HEADER = ["身份证号", "姓名", "号牌号码", "车辆类型"]
+
+
+def dirty(id_number: str) -> str:
+    """The same number as department files write it: full width, spaces, lower-case x."""
+    full = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in id_number[:6])
+    return f" {full} {id_number[6:14]} {id_number[14:].lower()}"
+
+
+def run(actor: Any, datasets: list[Dataset], capture: Any, **kwargs: Any) -> MatchRun:
+    with capture(execute=True):
+        started = services.match_run(actor=actor, dataset_ids=[d.pk for d in datasets], **kwargs)
+    started.refresh_from_db()
+    assert started.status == RunStatus.DONE, started.error
+    return started
+
+
+def findings_of(run_: MatchRun) -> set[tuple[str, str, str, str]]:
+    return {(f.member.name, f.rule, f.record_key, f.confidence) for f in Finding.objects.filter(run=run_)}
+
+
+def test_dirty_ids_are_normalised_at_import_and_matched(
+    make_household: Any, users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    household, ids = make_household()
+    head, spouse, son = ids
+    legacy = head[:6] + head[8:17]  # the 15-digit form of the head's number
+    path = write_csv(
+        "vehicles.csv",
+        [
+            VEHICLE_HEADER,
+            [legacy, "张建国", "云L12345", "小型轿车"],
+            [dirty(spouse), "李秀英", "云L22222", "小型轿车"],
+            [son[:17] + ("0" if son[17] != "0" else "1"), "张小明", "云L33333", "小型轿车"],  # bad check digit
+            [dirty(spouse), "李秀英", "云L22222", "小型轿车"],  # duplicate record
+        ],
+    )
+    ds = services.dataset_import(actor=users["admin"], kind="vehicles", path=path)
+    assert (ds.rows_total, ds.rows_taken, ds.rows_rejected, ds.rows_duplicate) == (4, 2, 1, 1)
+    rejected = selectors.dataset_rejected_csv(actor=users["admin"], dataset_id=ds.pk).decode()
+    assert "4," in rejected  # row 4 of the file (the bad check digit), with its reason
+    assert son not in rejected  # the rejected number is masked
+
+    result = run(users["admin"], [ds], django_capture_on_commit_callbacks)
+    assert findings_of(result) == {
+        ("张建国", "vehicle_owned", "云L12345", "high"),
+        ("李秀英", "vehicle_owned", "云L22222", "high"),
+    }
+    assert all(f.household_id == household.pk for f in Finding.objects.all())
+    # a second run records nothing twice
+    again = run(users["admin"], [ds], django_capture_on_commit_callbacks)
+    assert again.findings_new == 0
+    assert Finding.objects.count() == 2
+
+
+def test_snapshot_holds_keyed_hashes_not_id_numbers(make_household: Any, users: dict[str, Any], write_csv: Any) -> None:
+    _household, ids = make_household()
+    path = write_csv("v.csv", [VEHICLE_HEADER, [ids[0], "张建国", "云L1", "轿车"]])
+    ds = services.dataset_import(actor=users["admin"], kind="vehicles", path=path)
+    local = Path(path).parent / "copy.parquet"
+    local.write_bytes(default_storage.open(ds.snapshot, "rb").read())
+    ((key, masked),) = duckdb.connect().sql(f"SELECT id_key, id_masked FROM '{local}'").fetchall()  # noqa: S608
+    assert key == keyed_hash64(ids[0])
+    assert masked == ids[0][:4] + "*" * 10 + ids[0][-4:]
+    assert ids[0].encode() not in local.read_bytes()
+
+
+def test_gbk_and_utf8_files_with_the_same_content_give_the_same_findings(
+    make_household: Any, users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    _household, ids = make_household()
+    rows = [
+        ["身份证号", "姓名", "企业名称", "职务", "经营状态"],
+        [ids[0], "张建国", "祥云县某某商贸有限公司", "法定代表人", "存续"],
+        [ids[1], "李秀英", "大理某某公司", "股东", "注销"],
+    ]
+    utf8 = services.dataset_import(actor=users["admin"], kind="business_roles", path=write_csv("u.csv", rows))
+    bom = services.dataset_import(
+        actor=users["admin"], kind="business_roles", path=write_csv("b.csv", rows, encoding="utf-8-sig")
+    )
+    gbk = services.dataset_import(actor=users["admin"], kind="business_roles", path=write_csv("g.csv", rows, "gbk"))
+    results = [findings_of(run(users["admin"], [d], django_capture_on_commit_callbacks)) for d in (utf8, bom, gbk)]
+    Finding.objects.all().delete()
+    assert results[0] == {("张建国", "active_company_role", "row 2", "high")}  # the cancelled company is not
+    assert results[0] == results[1] == results[2]
+
+
+def test_excel_and_parquet_files_are_read(make_household: Any, users: dict[str, Any], tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    _household, ids = make_household()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["证件号码", "姓名", "死亡日期"])
+    sheet.append([ids[2], "张小明", dt.date(2025, 3, 1)])
+    book.save(tmp_path / "deaths.xlsx")
+    excel = services.dataset_import(actor=users["admin"], kind="hukou_death", path=tmp_path / "deaths.xlsx")
+    assert excel.rows_taken == 1
+
+    duckdb.connect().sql(f"SELECT '{ids[0]}' AS 身份证号, '张建国' AS 姓名, 5200.0 AS 缴费基数").write_parquet(
+        str(tmp_path / "si.parquet")
+    )
+    parquet = services.dataset_import(actor=users["admin"], kind="social_insurance", path=tmp_path / "si.parquet")
+    assert parquet.rows_taken == 1
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        ([["姓名", "号牌号码", "车辆类型"], ["张三", "云A1", "轿车"]], "missing_id_column"),
+        ([["身份证号", "姓名", "建筑面积"], ["532923197001010011", "张三", "80"]], "wrong_kind"),
+        ([["身份证号", "姓名", "车辆类型"]], "empty"),
+        (
+            [["身份证号", "姓名", "车辆类型"], ["not an id", "a", "b"], ["53292319700101001X", "c", "d"]],
+            "mostly_invalid",
+        ),
+    ],
+)
+def test_a_failed_import_leaves_nothing_behind(
+    users: dict[str, Any], write_csv: Any, rows: list[list[str]], problem: str
+) -> None:
+    path = write_csv("bad.csv", rows)
+    with pytest.raises(DomainError) as caught:
+        services.dataset_import(actor=users["admin"], kind="vehicles", path=path)
+    assert caught.value.details["problem"] == problem
+    assert caught.value.message
+    assert Dataset.objects.count() == 0
+    assert not default_storage.exists("datasets") or default_storage.listdir("datasets") == ([], [])
+
+
+def test_a_failure_while_storing_removes_the_stored_files(
+    users: dict[str, Any], write_csv: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv("v.csv", [VEHICLE_HEADER, [VALID_ID, "张三", "云A1", "轿车"]])
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(services, "audit_record", broken)
+    with pytest.raises(RuntimeError):
+        services.dataset_import(actor=users["admin"], kind="vehicles", path=path)
+    assert Dataset.objects.count() == 0
+    assert default_storage.listdir("datasets")[1] == []
+
+
+def test_purge_after_retention(users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any) -> None:
+    path = write_csv("v.csv", [VEHICLE_HEADER, [VALID_ID, "张三", "云A1", "轿车"]])
+    ds = services.dataset_import(
+        actor=users["admin"], kind="vehicles", path=path, as_of=dt.date(2026, 1, 1), retention_days=30
+    )
+    assert default_storage.exists(ds.snapshot)
+    assert services.purge_expired_datasets(on=dt.date(2026, 1, 30)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_expired_datasets(on=dt.date(2026, 1, 31)) == 1
+    assert not Dataset.objects.exists()
+    assert not default_storage.exists(ds.snapshot)
+
+
+def test_findings_export_masks_ids_unless_revealed(
+    make_household: Any, users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    household, ids = make_household()
+    ds = services.dataset_import(
+        actor=users["admin"],
+        kind="dibao_roll",
+        path=write_csv("d.csv", [["身份证号", "姓名", "救助状态"], [ids[0], "张建国", "在保"]]),
+    )
+    run(users["admin"], [ds], django_capture_on_commit_callbacks)
+    (row,) = list(selectors.findings_rows(actor=users["admin"]))
+    assert row["file_number"] == household.file_number
+    assert row["id_number"] == ids[0][:4] + "*" * 10 + ids[0][-4:]
+    assert (row["kind"], row["rule"], row["severity"], row["confidence"]) == ("dibao_roll", "on_dibao", "info", "high")
+    (revealed,) = list(selectors.findings_rows(actor=users["admin"], reveal=True))
+    assert revealed["id_number"] == ids[0]
+    # outside the jurisdiction nothing is listed
+    assert list(selectors.findings_rows(actor=users["dalishi_staff"])) == []

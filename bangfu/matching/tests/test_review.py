@@ -1,0 +1,113 @@
+"""Reviewing findings: confirm, dismiss, tell the worker, and only then remove the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.http import Http404
+
+from bangfu.common.errors import DomainError
+from bangfu.common.models import AuditEntry
+from bangfu.matching import selectors, services
+from bangfu.matching.models import Finding, FindingStatus, ProposalStatus
+from bangfu.registry.models import Household, Member, TimelineEvent
+
+
+@pytest.fixture
+def findings(
+    make_household: Any, users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> tuple[Household, list[str]]:
+    household, ids = make_household()
+    vehicles = services.dataset_import(
+        actor=users["admin"],
+        kind="vehicles",
+        path=write_csv("v.csv", [["身份证号", "姓名", "号牌号码", "车辆类型"], [ids[0], "张建国", "云L1", "小型轿车"]]),
+    )
+    deaths = services.dataset_import(
+        actor=users["admin"],
+        kind="hukou_death",
+        path=write_csv("d.csv", [["身份证号", "姓名", "死亡日期"], [ids[2], "张小明", "2025-12-01"]]),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.match_run(actor=users["admin"], dataset_ids=[vehicles.pk, deaths.pk])
+    return household, ids
+
+
+def test_confirming_a_disqualifying_finding_never_removes_the_file_before_the_worker_is_told(
+    findings: tuple[Household, list[str]], users: dict[str, Any]
+) -> None:
+    household, _ids = findings
+    staff = users["xiangyun_staff"]
+    finding = Finding.objects.get(rule="vehicle_owned")
+    services.finding_confirm(actor=staff, finding_id=finding.pk, reason="车管所记录属实")
+    finding.refresh_from_db()
+    assert finding.status == FindingStatus.CONFIRMED
+    proposal = finding.removal_proposal
+    assert proposal.status == ProposalStatus.AWAITING_NOTICE
+    household.refresh_from_db()
+    assert household.state == "active"  # confirming alone removes nothing
+    kinds = set(TimelineEvent.objects.filter(household=household).values_list("kind", flat=True))
+    assert {"finding_confirmed", "removal_proposed"} <= kinds
+    assert AuditEntry.objects.filter(target_type="matching.finding", target_id=str(finding.pk)).exists()
+
+    with pytest.raises(DomainError) as caught:
+        services.removal_proposal_execute(actor=staff, proposal_id=proposal.pk)
+    assert caught.value.code == "worker_not_notified"
+    household.refresh_from_db()
+    assert household.state == "active"
+
+    services.removal_proposal_notify(actor=staff, proposal_id=proposal.pk, note="2026-06-02 电话告知本人")
+    removed = services.removal_proposal_execute(actor=staff, proposal_id=proposal.pk)
+    assert removed.state == "removed"
+    assert not Member.objects.filter(household=household, on_open_file=True).exists()
+
+
+def test_confirming_a_death_record_marks_the_member_deceased(
+    findings: tuple[Household, list[str]], users: dict[str, Any]
+) -> None:
+    household, _ids = findings
+    finding = Finding.objects.get(rule="death_record")
+    assert finding.severity == "review"
+    services.finding_confirm(actor=users["xiangyun_staff"], finding_id=finding.pk)
+    son = Member.objects.get(pk=finding.member_id)
+    assert son.deceased
+    household.refresh_from_db()
+    assert household.members_living_together == 2
+    assert not hasattr(finding, "removal_proposal") or finding.removal_proposal is None
+
+
+def test_dismissing_needs_a_reason_and_a_finding_is_reviewed_once(
+    findings: tuple[Household, list[str]], users: dict[str, Any]
+) -> None:
+    finding = Finding.objects.get(rule="vehicle_owned")
+    staff = users["xiangyun_staff"]
+    with pytest.raises(ValidationError):
+        services.finding_dismiss(actor=staff, finding_id=finding.pk, reason=" ")
+    services.finding_dismiss(actor=staff, finding_id=finding.pk, reason="车辆已过户，有过户证明")
+    with pytest.raises(DomainError):
+        services.finding_confirm(actor=staff, finding_id=finding.pk)
+    assert Finding.objects.get(pk=finding.pk).status == FindingStatus.DISMISSED
+
+
+def test_findings_outside_the_jurisdiction_are_not_found(
+    findings: tuple[Household, list[str]], users: dict[str, Any]
+) -> None:
+    finding = Finding.objects.get(rule="vehicle_owned")
+    with pytest.raises(Http404):
+        services.finding_confirm(actor=users["dalishi_staff"], finding_id=finding.pk)
+    with pytest.raises(Http404):
+        selectors.finding_get(actor=users["dalishi_staff"], finding_id=finding.pk)
+    assert selectors.finding_list(actor=users["xiangyun_cadre"]).count() == 2
+
+
+def test_coverage_rate_counts_files_cross_checked(
+    findings: tuple[Household, list[str]], make_household: Any, users: dict[str, Any]
+) -> None:
+    make_household(unit="dalishi_g")  # filed after the run: not yet cross-checked
+    rows = {r.unit: r for r in selectors.match_coverage_rate(actor=users["province_manager"])}
+    assert (rows["云南省总工会"].households, rows["云南省总工会"].checked) == (2, 1)
+    assert rows["云南省总工会"].rate == 0.5
+    assert rows["大理州总工会"].rate == 0.5
+    assert rows["昆明市总工会"].households == 0
