@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     DUPLICATE_ACTIVE_FILE = "duplicate_active_file"
     CONFLICT = "conflict"
+    INVALID_TRANSITION = "invalid_transition"
 
 
 class DomainError(Exception):

@@ -320,4 +320,5 @@ class TimelineKind(models.TextChoices):
     FILE_UPDATED = "file_updated", _("File changed")  # 档案变更
     STATE_CHANGED = "state_changed", _("State changed")  # 状态变更
     ID_REVEALED = "id_revealed", _("Personal number revealed")  # 查看完整证件号
+    MEMBER_DECEASED = "member_deceased", _("Member deceased")  # 成员死亡
     NOTE = "note", _("Note")  # 备注

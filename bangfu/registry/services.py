@@ -16,12 +16,13 @@ from pypinyin import Style, lazy_pinyin
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, ErrorCode
+from bangfu.common.ids import ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
 
-from . import codes
+from . import codes, workflow
 from .economy import PersonFacts, compute_economy
 from .inputs import HouseholdInput, MemberInput
 from .models import (
@@ -146,7 +147,8 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     h.filed_on = data.filed_on
     h.filed_by_name = data.filed_by_name.strip()
     h.reviewed_by_name = data.reviewed_by_name.strip()
-    economy = compute_economy(
+    _set_economy(
+        h,
         [
             PersonFacts(
                 c.data.relationship,
@@ -162,10 +164,7 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
         ],
         [(i.kind, i.amount_yearly) for i in data.incomes],
         [e.amount_yearly for e in data.rigid_expenses],
-        timezone.localdate(),
     )
-    for k, v in asdict(economy).items():
-        setattr(h, k, v)
     h.save()
 
     is_open = h.state in codes.OPEN_STATES
@@ -362,3 +361,128 @@ def bank_card_reveal(*, actor: Any, household_id: int, reason: str = "") -> str:
             data={"bank_card": acc.card_masked},
         )
     return crypto.decrypt(acc.card_cipher)
+
+
+def household_state_change(*, actor: Any, household_id: int, to_state: str, reason: str) -> Household:
+    """Move a file along the declared transition table (``workflow.FILE_TRANSITIONS``), with a reason.
+
+    Reopening a file puts its members back on an open file: refused, naming the other file, when one
+    of them is on another open file meanwhile."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the change.")})
+    with transaction.atomic():
+        h = access.get_for(actor, Household.objects.select_for_update().select_related("unit"), household_id)
+        access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
+        from_state = h.state
+        if not workflow.allowed(from_state, to_state):
+            raise DomainError(
+                ErrorCode.INVALID_TRANSITION,
+                _("A file cannot go from “%(from)s” to “%(to)s”.")
+                % {"from": codes.FileState(from_state).label, "to": _label(codes.FileState, to_state)},
+                {"from": from_state, "to": to_state},
+            )
+        is_open = to_state in codes.OPEN_STATES
+        if is_open and from_state not in codes.OPEN_STATES:
+            people = [
+                CheckedMember(None, ResidentId(crypto.decrypt(m.id_cipher)), m.sex, m.birth_date)  # type: ignore[arg-type]
+                for m in h.members.filter(deceased=False)
+            ]
+            _check_open_files(actor, people, h.pk, opening=True)
+        h.state = to_state
+        h.version += 1
+        h.save(update_fields=["state", "version", "updated_at"])
+        h.members.update(on_open_file=is_open)
+        if is_open:
+            h.members.filter(deceased=True).update(on_open_file=False)
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="household",
+            target_id=h.pk,
+            unit_path=h.unit.path,
+            before={"state": from_state},
+            after={"state": to_state},
+            note=reason,
+        )
+        timeline_add(
+            household=h,
+            actor=actor,
+            kind=codes.TimelineKind.STATE_CHANGED,
+            summary=reason,
+            data={"from": from_state, "to": to_state},
+        )
+    return h
+
+
+def member_mark_deceased(*, actor: Any, member_id: int, source: str) -> Member:
+    """Record a member's death (e.g. confirmed from a hukou/death record): the member leaves the
+    household's per-head figures and any open file; the economy is recomputed."""
+    with transaction.atomic():
+        member = access.get_for(actor, Member.objects.select_related("household__unit"), member_id)
+        h = Household.objects.select_for_update().get(pk=member.household_id)
+        access.require(actor, Perm.HOUSEHOLD_EDIT, member.household.unit)
+        if member.relationship == codes.Relationship.HEAD:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                _("The head of household has died: choose a new head or cancel the file."),
+                {"member_id": member.pk},
+            )
+        if member.deceased:
+            return member
+        member.deceased, member.on_open_file = True, False
+        member.save(update_fields=["deceased", "on_open_file"])
+        _recompute_economy(h)
+        h.version += 1
+        h.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="member",
+            target_id=member.pk,
+            unit_path=member.household.unit.path,
+            before={"deceased": False},
+            after={"deceased": True},
+            note=source,
+        )
+        timeline_add(
+            household=h,
+            actor=actor,
+            kind=codes.TimelineKind.MEMBER_DECEASED,
+            summary=source,
+            data={"member": member.name},
+        )
+    return member
+
+
+def _recompute_economy(h: Household) -> None:
+    _set_economy(
+        h,
+        [
+            PersonFacts(
+                m.relationship,
+                m.birth_date,
+                m.living_together,
+                m.deceased,
+                m.monthly_income,
+                m.identity,
+                m.work_status,
+                m.disability_grade,
+            )
+            for m in h.members.all()
+        ],
+        [(i.kind, i.amount_yearly) for i in h.incomes.all()],
+        [e.amount_yearly for e in h.rigid_expenses.all()],
+    )
+
+
+def _set_economy(h: Household, people: list[PersonFacts], incomes: list[tuple[str, Any]], expenses: list[Any]) -> None:
+    economy = compute_economy(people, incomes, expenses, timezone.localdate())
+    for k, v in asdict(economy).items():
+        setattr(h, k, v)
+
+
+def _label(choices: Any, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value

@@ -126,3 +126,48 @@ def test_update_keeps_stored_ids_for_named_members(tree: dict, users: dict[str, 
     with pytest.raises(ValidationError) as exc:
         services.household_update(actor=actor, household_id=h.pk, data=data)
     assert "members.1.member_id" in exc.value.message_dict
+
+
+def test_state_changes_follow_the_table_and_reopening_checks_other_files(tree: dict, users: dict[str, Any]) -> None:
+    actor = users["xiangyun_staff"]
+    data = household_input(tree["xiangyun_g"])
+    h = services.household_create(actor=actor, data=data)
+    with pytest.raises(ValidationError):
+        services.household_state_change(actor=actor, household_id=h.pk, to_state="exited", reason=" ")
+    services.household_state_change(actor=actor, household_id=h.pk, to_state="exited", reason="收入连续6个月高于低保")
+    assert not Member.objects.filter(household=h, on_open_file=True).exists()
+    # The exited head can now be on a new file; reopening the old one must then be refused.
+    again = household_input(tree["xiangyun_g"], members=1)
+    again.members[0].id_number = data.members[0].id_number
+    services.household_create(actor=actor, data=again)
+    with pytest.raises(ValidationError) as exc:
+        services.household_state_change(actor=actor, household_id=h.pk, to_state="active", reason="返困")
+    assert "open file" in str(exc.value) or "在档" in str(exc.value)
+    h.refresh_from_db()
+    assert h.state == "exited"
+
+
+def test_cancelled_is_final_and_the_error_says_so(tree: dict, users: dict[str, Any]) -> None:
+    from bangfu.common.errors import DomainError
+
+    actor = users["xiangyun_staff"]
+    h = services.household_create(actor=actor, data=household_input(tree["xiangyun_g"]))
+    services.household_state_change(actor=actor, household_id=h.pk, to_state="cancelled", reason="户主退休")
+    with pytest.raises(DomainError) as exc:
+        services.household_state_change(actor=actor, household_id=h.pk, to_state="active", reason="误操作")
+    assert exc.value.code == "invalid_transition"
+    h.refresh_from_db()
+    assert h.state == "cancelled" and h.timeline.filter(kind="state_changed").count() == 1
+
+
+def test_member_death_leaves_the_per_head_figures(tree: dict, users: dict[str, Any]) -> None:
+    actor = users["xiangyun_staff"]
+    h = services.household_create(actor=actor, data=household_input(tree["xiangyun_g"]))
+    spouse = h.members.get(relationship="spouse")
+    services.member_mark_deceased(actor=actor, member_id=spouse.pk, source="公安死亡记录 2026-10-01")
+    h.refresh_from_db()
+    spouse.refresh_from_db()
+    assert spouse.deceased and not spouse.on_open_file
+    # (12×800 + 2400 − 18000)/12/2 = −250.00: the spouse's wage left with her.
+    assert h.members_living_together == 2 and h.net_income_per_head_monthly == Decimal("-250.00")
+    assert h.timeline.filter(kind="member_deceased").exists()

@@ -1,0 +1,21 @@
+"""The file's states and the transitions allowed between them: one declared table, enforced by
+``services.household_state_change`` (which also writes the audit entry and the timeline event)."""
+
+from __future__ import annotations
+
+from .codes import FileState
+
+S = FileState
+
+FILE_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.TEMPORARY: frozenset({S.ACTIVE, S.EXITED, S.CANCELLED, S.REMOVED}),  # converted, resolved, closed
+    S.ACTIVE: frozenset({S.EXITED, S.RELIEVED, S.CANCELLED, S.REMOVED}),
+    S.RELIEVED: frozenset({S.ACTIVE, S.EXITED, S.CANCELLED, S.REMOVED}),
+    S.EXITED: frozenset({S.ACTIVE}),  # relapse: the file is reopened
+    S.REMOVED: frozenset({S.ACTIVE}),  # re-applied and found eligible
+    S.CANCELLED: frozenset(),  # death, retirement, transfer: closed for good
+}
+
+
+def allowed(from_state: str, to_state: str) -> bool:
+    return to_state in FILE_TRANSITIONS.get(from_state, frozenset())
