@@ -15,3 +15,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tests read messages in the source language unless they choose one (the product defaults to
+# zh-hans; bangfu/web/tests check that the pages come out in Chinese by default).
+LANGUAGE_CODE = "en"
