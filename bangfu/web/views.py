@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.paging import CappedPaginator
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import codes, selectors, services
@@ -42,7 +42,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
     form = HouseholdFilterForm(request.GET or None, units=units)
     filters = form.filters() if form.is_bound else selectors.HouseholdFilters()
     households = selectors.household_list(actor=request.user, filters=filters)
-    page = Paginator(households, settings.BANGFU_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(households, settings.BANGFU_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {

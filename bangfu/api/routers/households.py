@@ -22,6 +22,7 @@ from bangfu.api.schemas import (
     RevealedIdOut,
     RevealIn,
 )
+from bangfu.common.paging import CappedPaginator
 from bangfu.org.access import Perm
 from bangfu.registry import selectors, services
 from bangfu.registry.models import Household
@@ -137,8 +138,10 @@ def household_list(request: HttpRequest, filters: Query[HouseholdQuery]) -> dict
         ),
     )
     start = (filters.page - 1) * filters.page_size
+    paginator = CappedPaginator(qs, filters.page_size)
     return {
-        "count": qs.count(),
+        "count": paginator.count,
+        "count_capped": paginator.capped,
         "page": filters.page,
         "page_size": filters.page_size,
         "results": [_row(h) for h in qs[start : start + filters.page_size]],

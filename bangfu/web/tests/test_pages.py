@@ -419,10 +419,12 @@ def test_forged_member_id_cannot_pull_another_households_number(
 # --- language -----------------------------------------------------------------------------------
 
 
-def test_language_switch_to_english(users: dict[str, Any]) -> None:
+def test_language_switch_to_english(users: dict[str, Any], settings: Any) -> None:
+    settings.LANGUAGE_CODE = "zh-hans"  # the product's default (tests otherwise run in English)
     c = Client()
     page = c.get("/login/").content.decode()
     assert '<html lang="zh-hans">' in page
+    assert "登录" in page and "Sign in" not in page
     response = c.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     assert response.status_code == 302 and response["Location"] == "/login/"
     page = c.get("/login/").content.decode()

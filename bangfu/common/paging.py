@@ -1,0 +1,31 @@
+"""Pagination whose cost does not grow with the jurisdiction.
+
+An exact COUNT(*) over a province's or the nation's files costs seconds; people paging a list
+need "more than 10,000" plus the first pages, and narrow the search for the rest. The count is
+taken over at most ``cap + 1`` rows (``SELECT COUNT(*) FROM (… LIMIT cap+1)``), so a page costs
+the same whatever the jurisdiction holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    def __init__(self, object_list: Any, per_page: int, cap: int = COUNT_CAP, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        return int(self.object_list[: self.cap + 1].count())
+
+    @property
+    def capped(self) -> bool:
+        """True when there are more rows than the cap; ``count`` is then ``cap + 1``."""
+        return self.count > self.cap
