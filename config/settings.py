@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "bangfu.registry",
     "bangfu.eligibility",
     "bangfu.matching",
+    "bangfu.intake",
     "bangfu.api",
     "bangfu.web",
 ]

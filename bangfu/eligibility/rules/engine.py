@@ -16,6 +16,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from .model import (
+    CONDITION_TEXT,
     Category,
     Comparison,
     Decision,
@@ -26,7 +27,6 @@ from .model import (
     Standard,
     fmt_money,
     fmt_multiple,
-    gettext_noop,
 )
 
 FEN = Decimal("0.01")
@@ -99,10 +99,6 @@ def count_income(facts: HouseholdFacts, standard: Standard, rules: RuleSet) -> t
             reasons.append(
                 Reason(
                     "imputed_minimum_wage",
-                    gettext_noop(
-                        "A working-age member able to work and without a job (age {age}) is counted at the "
-                        "minimum wage {wage} yuan a month"
-                    ),
                     {"age": str(m.age), "wage": fmt_money(standard.minimum_wage_monthly)},
                 )
             )
@@ -122,7 +118,6 @@ def count_income(facts: HouseholdFacts, standard: Standard, rules: RuleSet) -> t
         reasons.append(
             Reason(
                 "union_aid_not_counted",
-                gettext_noop("Union aid of {aid} yuan this year is not counted as income"),
                 {"aid": fmt_money(aid)},
             )
         )
@@ -137,7 +132,6 @@ def disqualifiers(facts: HouseholdFacts, standard: Standard, rules: RuleSet, mem
             out.append(
                 Reason(
                     "vehicle",
-                    gettext_noop("Owns a vehicle other than a livelihood or disability vehicle ({kinds})"),
                     {"kinds": ", ".join(kinds)},
                 )
             )
@@ -147,7 +141,6 @@ def disqualifiers(facts: HouseholdFacts, standard: Standard, rules: RuleSet, mem
             out.append(
                 Reason(
                     "business_role",
-                    gettext_noop("Holds a role in an active company ({roles})"),
                     {"roles": ", ".join(roles)},
                 )
             )
@@ -159,9 +152,6 @@ def disqualifiers(facts: HouseholdFacts, standard: Standard, rules: RuleSet, mem
             out.append(
                 Reason(
                     "homes",
-                    gettext_noop(
-                        "Owns {homes} homes with {per_head} m² per head > {multiple} × housing standard {standard} m²"
-                    ),
                     {
                         "homes": str(len(facts.homes)),
                         "per_head": fmt_money(per_head),
@@ -177,7 +167,6 @@ def disqualifiers(facts: HouseholdFacts, standard: Standard, rules: RuleSet, mem
             out.append(
                 Reason(
                     "recent_home",
-                    gettext_noop("Bought or built a home on {date}, within the year before {decided}"),
                     {"date": recent[-1].isoformat(), "decided": facts.decision_date.isoformat()},
                 )
             )
@@ -187,9 +176,6 @@ def disqualifiers(facts: HouseholdFacts, standard: Standard, rules: RuleSet, mem
             out.append(
                 Reason(
                     "private_school",
-                    gettext_noop(
-                        "Private school fees {private} yuan a year > {ratio} × public school fees {public} yuan"
-                    ),
                     {
                         "private": fmt_money(private),
                         "ratio": fmt_multiple(rules.private_school_ratio),
@@ -198,7 +184,7 @@ def disqualifiers(facts: HouseholdFacts, standard: Standard, rules: RuleSet, mem
                 )
             )
         if facts.studying_abroad_self_funded:
-            out.append(Reason("study_abroad", gettext_noop("A child studies abroad at the family's own expense"), {}))
+            out.append(Reason("study_abroad"))
     return out
 
 
@@ -226,14 +212,6 @@ def deep_condition(facts: HouseholdFacts) -> str | None:
     return None
 
 
-CONDITION_TEXT = {
-    "illness": gettext_noop("illness"),
-    "disability": gettext_noop("disability"),
-    "schooling": gettext_noop("schooling costs"),
-    "job_loss": gettext_noop("job loss from an enterprise closing or restructuring"),
-}
-
-
 def exit_test(history: tuple[Decimal, ...], line: Decimal, months: int) -> tuple[int, bool] | None:
     """Trailing months with income per head above the line, and whether they reach ``months``."""
     if not history:
@@ -259,7 +237,6 @@ def cannot_decide(facts: HouseholdFacts, rules: RuleSet, reason: Reason) -> Deci
 def no_standard_reason(region_code: str, year: int) -> Reason:
     return Reason(
         "no_standard",
-        gettext_noop("Cannot decide: no dibao standard for {code} in {year}"),
         {"code": region_code, "year": str(year)},
     )
 
@@ -270,9 +247,7 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
     members = counted_members(facts)
     n = len(members)
     if n == 0:
-        return cannot_decide(
-            facts, rules, Reason("no_members", gettext_noop("Cannot decide: nobody lives in the household"), {})
-        )
+        return cannot_decide(facts, rules, Reason("no_members"))
     income, _aid, reasons = count_income(facts, standard, rules)
     rigid = sum((amount for _kind, amount in facts.rigid_expenses), ZERO)
     net = _round((income - rigid) / TWELVE / n)
@@ -284,10 +259,6 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
     reasons.append(
         Reason(
             "net_income",
-            gettext_noop(
-                "Counted income {income} yuan − rigid expenses {rigid} yuan a year, over 12 months and "
-                "{members} members = {net} yuan per head per month"
-            ),
             {"income": fmt_money(income), "rigid": fmt_money(rigid), "members": str(n), "net": fmt_money(net)},
         )
     )
@@ -300,9 +271,6 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
         reasons.append(
             Reason(
                 "disposable_income" if precondition_ok else "disposable_income_failed",
-                gettext_noop("Income per head {income} yuan a year < last year's disposable income {limit} yuan")
-                if precondition_ok
-                else gettext_noop("Income per head {income} yuan a year ≥ last year's disposable income {limit} yuan"),
                 {"income": fmt_money(per_head_year), "limit": fmt_money(limit)},
             )
         )
@@ -316,10 +284,6 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
             reasons.append(
                 Reason(
                     "deep",
-                    gettext_noop(
-                        "Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan, "
-                        "with {condition}"
-                    ),
                     {
                         **base,
                         "sign": sign,
@@ -334,17 +298,12 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
                 reasons.append(
                     Reason(
                         "deep_no_condition",
-                        gettext_noop(
-                            "Below the deep-hardship line but without illness, disability, schooling or job loss "
-                            "from a closing enterprise"
-                        ),
                         {},
                     )
                 )
             reasons.append(
                 Reason(
                     "relative",
-                    gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan"),
                     {**base, "sign": sign, "multiple": fmt_multiple(rules.relative_multiple)},
                 )
             )
@@ -352,7 +311,6 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
             reasons.append(
                 Reason(
                     "above_relative",
-                    gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan"),
                     {**base, "sign": not_sign, "multiple": fmt_multiple(rules.relative_multiple)},
                 )
             )
@@ -371,7 +329,6 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
         reasons.append(
             Reason(
                 "migrant_worker",
-                gettext_noop("Migrant worker living in the city with at least {years} year(s) of employment"),
                 {"years": str(rules.migrant_min_employment_years)},
             )
         )
@@ -381,9 +338,6 @@ def decide(facts: HouseholdFacts, standard: Standard | None, rules: RuleSet) -> 
         reasons.append(
             Reason(
                 "exit_test_met" if ex[1] else "exit_test_not_met",
-                gettext_noop(
-                    "Income per head above dibao {dibao} yuan for {run} consecutive month(s); {months} needed"
-                ),
                 {"dibao": fmt_money(exit_line), "run": str(ex[0]), "months": str(rules.exit_months)},
             )
         )
@@ -414,10 +368,6 @@ def _accident(facts: HouseholdFacts, rules: RuleSet, income: Decimal, n: int, re
         if costs > limit:
             return Reason(
                 "accident",
-                gettext_noop(
-                    "Hardship costs {costs} yuan this year > {share} × household income {income} yuan after "
-                    "compensation and insurance"
-                ),
                 {"costs": fmt_money(costs), "share": fmt_multiple(rules.accident_share), "income": fmt_money(income)},
             )
         return None
@@ -425,8 +375,7 @@ def _accident(facts: HouseholdFacts, rules: RuleSet, income: Decimal, n: int, re
     after = _round((income - rigid - costs) / TWELVE / n)
     if below(after, relative_line, rules.comparison):
         return Reason(
-            "accident",
-            gettext_noop("Net income per head per month after hardship costs {after} yuan below {line} yuan"),
+            "accident_after_costs",
             {"after": fmt_money(after), "line": fmt_money(relative_line)},
         )
     return None
@@ -449,14 +398,11 @@ def decide_legacy(facts: HouseholdFacts, standard: Standard | None, rules: RuleS
     members = counted_members(facts)
     n = len(members)
     if n == 0:
-        return cannot_decide(
-            facts, rules, Reason("no_members", gettext_noop("Cannot decide: nobody lives in the household"), {})
-        )
+        return cannot_decide(facts, rules, Reason("no_members"))
     income, _aid, reasons = count_income(facts, standard, rules)
     rigid = sum((amount for _kind, amount in facts.rigid_expenses), ZERO)
     net = _round((income - rigid) / TWELVE / n)
     dibao = standard.dibao_monthly
-    template = gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan")
     base = {"net": fmt_money(net), "dibao": fmt_money(dibao)}
     steps: list[tuple[str, Decimal, str, bool]] = [
         (Category.LEGACY_DIBAO, rules.legacy_dibao_multiple, "<", True),
@@ -469,15 +415,12 @@ def decide_legacy(facts: HouseholdFacts, standard: Standard | None, rules: RuleS
         ok = (net < line) if sign == "<" else (net <= line)
         if ok and extra:
             category = cat
-            reasons.append(
-                Reason(f"legacy_{cat}", template, {**base, "sign": sign, "multiple": fmt_multiple(multiple)})
-            )
+            reasons.append(Reason(str(cat), {**base, "sign": sign, "multiple": fmt_multiple(multiple)}))
             break
     if category == Category.NOT_ELIGIBLE:
         reasons.append(
             Reason(
                 "legacy_above",
-                template,
                 {**base, "sign": ">", "multiple": fmt_multiple(rules.legacy_edge_multiple)},
             )
         )

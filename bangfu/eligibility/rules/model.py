@@ -216,18 +216,89 @@ class RuleSet:
         return cls(**kwargs)
 
 
+_NET_VS_LINE = gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan")
+
+# Every reason code and its English template; a stored decision keeps only codes and parameters.
+TEMPLATES: dict[str, str] = {
+    "no_standard": gettext_noop("Cannot decide: no dibao standard for {code} in {year}"),
+    "no_members": gettext_noop("Cannot decide: nobody lives in the household"),
+    "net_income": gettext_noop(
+        "Counted income {income} yuan − rigid expenses {rigid} yuan a year, over 12 months and {members} members "
+        "= {net} yuan per head per month"
+    ),
+    "imputed_minimum_wage": gettext_noop(
+        "A working-age member able to work and without a job (age {age}) is counted at the minimum wage "
+        "{wage} yuan a month"
+    ),
+    "union_aid_not_counted": gettext_noop("Union aid of {aid} yuan this year is not counted as income"),
+    "disposable_income": gettext_noop(
+        "Income per head {income} yuan a year < last year's disposable income {limit} yuan"
+    ),
+    "disposable_income_failed": gettext_noop(
+        "Income per head {income} yuan a year ≥ last year's disposable income {limit} yuan"
+    ),
+    "deep": gettext_noop(
+        "Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan, with {condition}"
+    ),
+    "deep_no_condition": gettext_noop(
+        "Below the deep-hardship line but without illness, disability, schooling or job loss from a closing enterprise"
+    ),
+    "relative": _NET_VS_LINE,
+    "above_relative": _NET_VS_LINE,
+    "accident": gettext_noop(
+        "Hardship costs {costs} yuan this year > {share} × household income {income} yuan after compensation "
+        "and insurance"
+    ),
+    "accident_after_costs": gettext_noop(
+        "Net income per head per month after hardship costs {after} yuan below {line} yuan"
+    ),
+    "vehicle": gettext_noop("Owns a vehicle other than a livelihood or disability vehicle ({kinds})"),
+    "business_role": gettext_noop("Holds a role in an active company ({roles})"),
+    "homes": gettext_noop(
+        "Owns {homes} homes with {per_head} m² per head > {multiple} × housing standard {standard} m²"
+    ),
+    "recent_home": gettext_noop("Bought or built a home on {date}, within the year before {decided}"),
+    "private_school": gettext_noop(
+        "Private school fees {private} yuan a year > {ratio} × public school fees {public} yuan"
+    ),
+    "study_abroad": gettext_noop("A child studies abroad at the family's own expense"),
+    "migrant_worker": gettext_noop("Migrant worker living in the city with at least {years} year(s) of employment"),
+    "exit_test_met": gettext_noop(
+        "Income per head above dibao {dibao} yuan for {run} consecutive month(s); {months} needed"
+    ),
+    "exit_test_not_met": gettext_noop(
+        "Income per head above dibao {dibao} yuan for {run} consecutive month(s); {months} needed"
+    ),
+    "legacy_dibao": _NET_VS_LINE,
+    "legacy_dibao_edge": _NET_VS_LINE,
+    "legacy_accident": _NET_VS_LINE,
+    "legacy_above": _NET_VS_LINE,
+}
+# Words put into templates as parameters (translated where shown).
+CONDITION_TEXT = {
+    "illness": gettext_noop("illness"),
+    "disability": gettext_noop("disability"),
+    "schooling": gettext_noop("schooling costs"),
+    "job_loss": gettext_noop("job loss from an enterprise closing or restructuring"),
+}
+DISQUALIFIERS = frozenset({"vehicle", "business_role", "homes", "recent_home", "private_school", "study_abroad"})
+
+
 @dataclass(frozen=True)
 class Reason:
     code: str
-    template: str
     params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        return TEMPLATES[self.code]
 
     @property
     def text(self) -> str:
         return self.template.format(**self.params)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "template": self.template, "params": self.params}
+        return {"code": self.code, "params": self.params}
 
 
 @dataclass(frozen=True)

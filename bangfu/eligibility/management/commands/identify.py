@@ -1,0 +1,61 @@
+"""``bangfu identify --unit CODE [--async] [--date YYYY-MM-DD] [--report changes.xlsx]``.
+
+Recomputes the category of every household in the unit's subtree (cancelled and removed files are
+left) and prints how many changed; ``--async`` queues it for the task worker instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from bangfu.eligibility.recompute import recompute_report_xlsx, recompute_start
+from bangfu.eligibility.services import SYSTEM
+from bangfu.org.models import OrgUnit
+
+
+def unit_by_code(code: str) -> OrgUnit:
+    unit = OrgUnit.objects.filter(code=code).first()
+    if unit is None:
+        raise CommandError(_("No union unit with the code %(code)s.") % {"code": code})
+    return unit
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(_("Give the date as YYYY-MM-DD.")) from exc
+
+
+class Command(BaseCommand):
+    help = "Recompute the hardship category of every household in a unit's subtree."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--unit", required=True, help="unit code (the division code of a federation)")
+        parser.add_argument("--async", dest="run_async", action="store_true", help="queue for the task worker")
+        parser.add_argument("--date", help="decide as on this date (default today)")
+        parser.add_argument("--report", help="write the households whose category changed to this .xlsx file")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        unit = unit_by_code(options["unit"])
+        run = recompute_start(
+            actor=SYSTEM, unit_id=unit.pk, run_async=options["run_async"], on=parse_date(options["date"])
+        )
+        if options["run_async"]:
+            self.stdout.write(
+                _("Queued recompute run %(run)d for %(total)d households.") % {"run": run.pk, "total": run.total}
+            )
+            return
+        self.stdout.write(
+            _("Run %(run)d: %(done)d households decided, %(changed)d changed category.")
+            % {"run": run.pk, "done": run.done, "changed": run.changed}
+        )
+        if options["report"]:
+            Path(options["report"]).write_bytes(recompute_report_xlsx(actor=SYSTEM, run_id=run.pk))

@@ -1,0 +1,230 @@
+"""Standards, rule-set versions, decisions and recompute runs of identification.
+
+Standards and rule sets are never edited in place: a change adds a new version row and marks the
+previous one not current, so every stored decision can name exactly what it used.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from bangfu.org.models import OrgUnit
+from bangfu.registry.models import Household, money_field
+
+
+class DecisionCategory(models.TextChoices):
+    DEEP = "deep", _("Deep hardship")
+    RELATIVE = "relative", _("Relative hardship")
+    ACCIDENT = "accident", _("Hardship by accident")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+    CANNOT_DECIDE = "cannot_decide", _("Cannot decide")
+    LEGACY_DIBAO = "legacy_dibao", _("Dibao household (pre-2018)")
+    LEGACY_DIBAO_EDGE = "legacy_dibao_edge", _("Near-dibao household (pre-2018)")
+    LEGACY_ACCIDENT = "legacy_accident", _("Accident household (pre-2018)")
+
+
+class Standard(models.Model):
+    """One version of a division's standard for a year (dibao, minimum wage, housing, income)."""
+
+    division_code = models.CharField(_("division code"), max_length=6)
+    year = models.PositiveSmallIntegerField(_("year"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    is_current = models.BooleanField(default=True)
+    dibao_monthly = money_field(_("urban dibao per month"))
+    minimum_wage_monthly = money_field(_("minimum wage per month"))
+    housing_area_per_head = models.DecimalField(
+        _("housing standard per head (m²)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    disposable_income_per_head_last_year = money_field(
+        _("last year's disposable income per head"), null=True, blank=True
+    )
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("standard")
+        verbose_name_plural = _("standards")
+        ordering = ["division_code", "year", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["division_code", "year", "version"], name="elig_standard_version"),
+            models.UniqueConstraint(
+                fields=["division_code", "year"], condition=models.Q(is_current=True), name="elig_standard_current"
+            ),
+            models.CheckConstraint(condition=models.Q(dibao_monthly__gt=0), name="elig_standard_dibao_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.division_code}/{self.year}/v{self.version}"
+
+
+class RuleSetVersion(models.Model):
+    """A published rule set for a region ("" = the national default), parameters as JSON."""
+
+    region_code = models.CharField(_("division code"), max_length=6, blank=True)
+    version = models.PositiveIntegerField(_("version"))
+    is_current = models.BooleanField(default=True)
+    params = models.JSONField(_("parameters"), default=dict)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rule set")
+        verbose_name_plural = _("rule sets")
+        ordering = ["region_code", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "version"], name="elig_ruleset_version"),
+            models.UniqueConstraint(
+                fields=["region_code"], condition=models.Q(is_current=True), name="elig_ruleset_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.region_code or 'national'}/v{self.version}"
+
+
+class RecomputeStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class RecomputeRun(models.Model):
+    """One bulk recompute of a subtree: progress for the page that started it, and its report."""
+
+    scope_path = "unit__path"
+
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("union"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=RecomputeStatus.choices, default=RecomputeStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(_("households"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    changed = models.PositiveIntegerField(_("category changed"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("recompute run")
+        verbose_name_plural = _("recompute runs")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.status} {self.done}/{self.total}"
+
+
+class OverrideStatus(models.TextChoices):
+    NONE = "", _("None")
+    PENDING = "pending", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class EligibilityDecision(models.Model):
+    """A decision with its reasons; the household's newest one is current, older ones are history."""
+
+    scope_path = "household__unit__path"
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="decisions")
+    category = models.CharField(_("category"), max_length=24, choices=DecisionCategory.choices)
+    income_category = models.CharField(_("category by income alone"), max_length=24, choices=DecisionCategory.choices)
+    previous_category = models.CharField(
+        _("previous category"), max_length=24, choices=DecisionCategory.choices, blank=True
+    )
+    is_migrant_worker = models.BooleanField(_("migrant worker household"), default=False)
+    net_income_per_head_monthly = money_field(_("monthly net income per head"), null=True, blank=True)
+    reasons = models.JSONField(_("reasons"), default=list)
+    disqualifiers = models.JSONField(_("disqualifiers"), default=list, blank=True)
+    exit_months_above = models.PositiveSmallIntegerField(null=True, blank=True)
+    exit_test_met = models.BooleanField(null=True, blank=True)
+    standard_version = models.CharField(_("standard version"), max_length=32, blank=True)
+    ruleset_version = models.CharField(_("rule set version"), max_length=32, blank=True)
+    decided_at = models.DateTimeField(_("decided at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    is_current = models.BooleanField(default=True)
+    run = models.ForeignKey(RecomputeRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions")
+
+    override_status = models.CharField(max_length=16, choices=OverrideStatus.choices, default="", blank=True)
+    overridden_category = models.CharField(
+        _("category set by a person"), max_length=24, choices=DecisionCategory.choices, blank=True
+    )
+    override_reason = models.TextField(_("reason for the override"), blank=True)
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    override_at = models.DateTimeField(null=True, blank=True)
+    override_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    override_approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("eligibility decision")
+        verbose_name_plural = _("eligibility decisions")
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"], condition=models.Q(is_current=True), name="elig_one_current_decision"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["household", "-decided_at"]),
+            models.Index(fields=["run", "category"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}:{self.category}"
+
+    @property
+    def effective_category(self) -> str:
+        if self.override_status == OverrideStatus.APPROVED and self.overridden_category:
+            return self.overridden_category
+        return self.category
+
+
+class ExtraFacts(models.Model):
+    """Facts identification needs that the household file does not hold (entered by staff)."""
+
+    scope_path = "household__unit__path"
+
+    household = models.OneToOneField(Household, on_delete=models.CASCADE, related_name="identification_facts")
+    accident_costs_yearly = money_field(
+        _("hardship costs this year after compensation and insurance"), default=Decimal(0)
+    )
+    private_school_fees_yearly = money_field(_("private school fees per year"), default=Decimal(0))
+    public_school_fees_yearly = money_field(_("public school fees per year"), default=Decimal(0))
+    studying_abroad_self_funded = models.BooleanField(_("a child studies abroad at own expense"), default=False)
+
+    class Meta:
+        verbose_name = _("identification facts")
+        verbose_name_plural = _("identification facts")
+
+    def __str__(self) -> str:
+        return str(self.household_id)

@@ -1,0 +1,75 @@
+"""Reads of identification, each through the access gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, QuerySet
+
+from bangfu.org import access
+from bangfu.registry.models import Household
+
+from .models import EligibilityDecision, RecomputeRun, RuleSetVersion, Standard
+from .system import SYSTEM
+
+
+def decision_history(*, actor: Any, household_id: int) -> QuerySet[EligibilityDecision]:
+    """Every decision of a household, newest first (404 outside the actor's jurisdiction)."""
+    h = access.get_for(actor, Household, household_id)
+    return EligibilityDecision.objects.filter(household_id=h.pk).select_related(
+        "decided_by", "override_by", "override_approved_by"
+    )
+
+
+def decision_current(*, actor: Any, household_id: int) -> EligibilityDecision | None:
+    return decision_history(actor=actor, household_id=household_id).filter(is_current=True).first()
+
+
+def _require_viewer(actor: Any) -> None:
+    if not access.grants(actor):
+        raise PermissionDenied("household.view")
+
+
+def standard_list(
+    *, actor: Any, division_code: str = "", year: int | None = None, history: bool = False
+) -> QuerySet[Standard]:
+    """Standards are public configuration: any signed-in staff member may read them."""
+    _require_viewer(actor)
+    qs = Standard.objects.select_related("created_by")
+    if not history:
+        qs = qs.filter(is_current=True)
+    if division_code:
+        qs = qs.filter(division_code=division_code)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.order_by("division_code", "-year", "-version")
+
+
+def ruleset_list(*, actor: Any, region_code: str | None = None, history: bool = False) -> QuerySet[RuleSetVersion]:
+    _require_viewer(actor)
+    qs = RuleSetVersion.objects.select_related("published_by")
+    if not history:
+        qs = qs.filter(is_current=True)
+    if region_code is not None:
+        qs = qs.filter(region_code=region_code)
+    return qs.order_by("region_code", "-version")
+
+
+def recompute_run_get(*, actor: Any, run_id: int) -> RecomputeRun:
+    if actor is SYSTEM:
+        return RecomputeRun.objects.select_related("unit").get(pk=run_id)
+    return access.get_for(actor, RecomputeRun.objects.select_related("unit"), run_id)
+
+
+def recompute_changes(*, actor: Any, run_id: int) -> QuerySet[EligibilityDecision]:
+    """Households whose category changed in a run, by unit."""
+    run = recompute_run_get(actor=actor, run_id=run_id)
+    decisions = EligibilityDecision.objects.filter(run_id=run.pk)
+    return (
+        (decisions if actor is SYSTEM else access.scope(actor, decisions))
+        .exclude(previous_category="")
+        .exclude(category=F("previous_category"))
+        .select_related("household__unit")
+        .order_by("household__unit__path", "household__file_number")
+    )

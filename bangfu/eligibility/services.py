@@ -1,0 +1,386 @@
+"""Writes of identification: decisions, overrides (maker-checker), standards and rule sets.
+
+Every write is atomic, checked by the access gate, audit-logged, and — for a household — put on its
+timeline. Standards and rule sets are never changed in place: a change adds a version.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common.audit import audit_record
+from bangfu.common.errors import DomainError, ErrorCollector
+from bangfu.common.models import AuditAction
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.org.models import OrgLevel, Role
+from bangfu.registry.models import Household
+from bangfu.registry.timeline import timeline_add
+
+from . import rules
+from .adapters import FACTS_PREFETCH, RuleBook, StandardBook, facts_from_household
+from .models import DecisionCategory, EligibilityDecision, OverrideStatus, RuleSetVersion, Standard
+from .presentation import problem_text
+from .system import SYSTEM
+
+TIMELINE_DECIDED = "eligibility_decided"
+TIMELINE_OVERRIDE = "eligibility_override"
+MAX_DIBAO = Decimal(100_000)
+CONFIG_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+OVERRIDE_CATEGORIES = frozenset(
+    {DecisionCategory.DEEP, DecisionCategory.RELATIVE, DecisionCategory.ACCIDENT, DecisionCategory.NOT_ELIGIBLE}
+)
+
+
+class EligibilityErrorCode(StrEnum):
+    NO_DECISION = "no_decision"
+    NOT_PENDING = "override_not_pending"
+    SAME_PERSON = "maker_checker"
+
+
+def _decision_row(
+    d: rules.Decision, *, household_id: int, previous: str, actor: Any, now: Any, run_id: int | None = None
+) -> EligibilityDecision:
+    return EligibilityDecision(
+        household_id=household_id,
+        category=d.category,
+        income_category=d.income_category,
+        previous_category=previous,
+        is_migrant_worker=d.is_migrant_worker,
+        net_income_per_head_monthly=d.net_income_per_head_monthly,
+        reasons=[r.as_dict() for r in d.reasons],
+        disqualifiers=list(d.disqualifiers),
+        exit_months_above=d.exit_months_above,
+        exit_test_met=d.exit_test_met,
+        standard_version=d.standard_version,
+        ruleset_version=d.ruleset_version,
+        decided_at=now,
+        decided_by=actor if getattr(actor, "is_authenticated", False) else None,
+        is_current=True,
+        run_id=run_id,
+    )
+
+
+def decide_household(h: Household, on: date, standards: StandardBook, rulebook: RuleBook) -> rules.Decision:
+    facts = facts_from_household(h, on)
+    return rules.decide(facts, standards.get(facts.region_code, on), rulebook.get(facts.region_code))
+
+
+def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -> EligibilityDecision:
+    """Decide one household now and store the decision as its current one."""
+    on = on or timezone.localdate()
+    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    h = access.get_for(actor, qs, household_id)
+    access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
+    decision = decide_household(h, on, StandardBook.load(on.year), RuleBook.load())
+    with transaction.atomic():
+        previous = (
+            EligibilityDecision.objects.select_for_update()
+            .filter(household_id=h.pk, is_current=True)
+            .values_list("category", flat=True)
+            .first()
+        )
+        EligibilityDecision.objects.filter(household_id=h.pk, is_current=True).update(is_current=False)
+        row = _decision_row(decision, household_id=h.pk, previous=previous or "", actor=actor, now=timezone.now())
+        row.save(force_insert=True)
+        timeline_add(
+            household=h,
+            actor=actor,
+            kind=TIMELINE_DECIDED,
+            summary=str(DecisionCategory(decision.category).label),
+            data={"decision_id": row.pk, "category": decision.category, "previous": previous or ""},
+        )
+    return row
+
+
+def _current_decision(actor: Any, decision_id: int, perm: Perm) -> EligibilityDecision:
+    d = access.get_for(
+        actor, EligibilityDecision.objects.select_for_update().select_related("household__unit"), decision_id
+    )
+    access.require(actor, perm, d.household.unit)
+    if not d.is_current:
+        raise DomainError(EligibilityErrorCode.NO_DECISION, _("This decision has been replaced by a newer one."))
+    return d
+
+
+def decision_override_request(*, actor: Any, decision_id: int, category: str, reason: str) -> EligibilityDecision:
+    """A person sets the category with a reason; it takes effect when a second person approves."""
+    errors = ErrorCollector()
+    if category not in OVERRIDE_CATEGORIES:
+        errors.add("category", _("Choose deep, relative, accident or not eligible."))
+    if len(reason.strip()) < 4:
+        errors.add("reason", _("Give the reason for the override."))
+    errors.raise_if_any()
+    with transaction.atomic():
+        d = _current_decision(actor, decision_id, Perm.HOUSEHOLD_EDIT)
+        d.override_status = OverrideStatus.PENDING
+        d.overridden_category = category
+        d.override_reason = reason.strip()
+        d.override_by = actor
+        d.override_at = timezone.now()
+        d.override_approved_by = None
+        d.override_approved_at = None
+        d.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="eligibility_decision",
+            target_id=d.pk,
+            unit_path=d.household.unit.path,
+            before={"category": d.category},
+            after={"override_status": d.override_status, "overridden_category": category},
+            note=d.override_reason,
+        )
+        timeline_add(
+            household=d.household,
+            actor=actor,
+            kind=TIMELINE_OVERRIDE,
+            summary=_("Override to %(category)s requested: %(reason)s")
+            % {"category": DecisionCategory(category).label, "reason": d.override_reason},
+            data={"decision_id": d.pk, "status": d.override_status, "category": category},
+        )
+    return d
+
+
+def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = True) -> EligibilityDecision:
+    """The second person approves (or rejects) a pending override; never the person who asked."""
+    with transaction.atomic():
+        d = _current_decision(actor, decision_id, Perm.HOUSEHOLD_EDIT)
+        if d.override_status != OverrideStatus.PENDING:
+            raise DomainError(EligibilityErrorCode.NOT_PENDING, _("There is no override waiting for approval."))
+        if d.override_by_id == actor.pk:
+            raise DomainError(
+                EligibilityErrorCode.SAME_PERSON, _("The override must be approved by someone other than its maker.")
+            )
+        d.override_status = OverrideStatus.APPROVED if approve else OverrideStatus.REJECTED
+        d.override_approved_by = actor
+        d.override_approved_at = timezone.now()
+        d.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="eligibility_decision",
+            target_id=d.pk,
+            unit_path=d.household.unit.path,
+            before={"override_status": OverrideStatus.PENDING},
+            after={"override_status": d.override_status, "effective_category": d.effective_category},
+        )
+        summary = (_("Override to %(category)s approved") if approve else _("Override to %(category)s rejected")) % {
+            "category": DecisionCategory(d.overridden_category).label
+        }
+        timeline_add(
+            household=d.household,
+            actor=actor,
+            kind=TIMELINE_OVERRIDE,
+            summary=summary,
+            data={"decision_id": d.pk, "status": d.override_status, "category": d.overridden_category},
+        )
+    return d
+
+
+def covers(unit_code: str, level: int, code: str) -> bool:
+    """Whether a unit's division covers a division code (530000 covers 53xxxx; 532900 covers 5329xx)."""
+    if level == OrgLevel.NATIONAL:
+        return True
+    if not code:
+        return False
+    prefix = unit_code[:2] if unit_code[2:] == "0000" else unit_code[:4] if unit_code[4:] == "00" else unit_code
+    return code.startswith(prefix)
+
+
+def require_config(actor: Any, code: str) -> None:
+    """Managers and administrators set standards and rule sets for the divisions their unit covers."""
+    if actor is SYSTEM:
+        return
+    for g in access.grants(actor):
+        if g.role in CONFIG_ROLES:
+            unit = access.units(actor).filter(pk=g.unit_id).values_list("division_code", "level").first()
+            if unit and covers(unit[0], unit[1], code):
+                return
+    raise PermissionDenied("eligibility.configure")
+
+
+def _decimal(errors: ErrorCollector, name: str, value: Any, *, required: bool = True) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            errors.add(name, _("This field is required."))
+        return None
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.add(name, _("Enter a number."))
+        return None
+    if not d.is_finite() or d < 0 or d > MAX_DIBAO * 10:
+        errors.add(name, _("Enter an amount between 0 and 1,000,000."))
+        return None
+    return d.quantize(Decimal("0.01"))
+
+
+def standard_clean(
+    *,
+    division_code: str,
+    year: int,
+    dibao_monthly: Any,
+    minimum_wage_monthly: Any,
+    housing_area_per_head: Any = None,
+    disposable_income_per_head_last_year: Any = None,
+    effective_from: date | None = None,
+) -> dict[str, Any]:
+    """Checked values of a standard; a ValidationError names every bad field."""
+    errors = ErrorCollector()
+    if not (len(division_code) == 6 and division_code.isdigit()):
+        errors.add("division_code", _("Enter a six-digit division code."))
+    if not (2000 <= int(year) <= 2100):
+        errors.add("year", _("Enter a year between 2000 and 2100."))
+    dibao = _decimal(errors, "dibao_monthly", dibao_monthly)
+    if dibao is not None and not (0 < dibao <= MAX_DIBAO):
+        errors.add("dibao_monthly", _("The dibao must be above 0 and at most 100,000 yuan a month."))
+    wage = _decimal(errors, "minimum_wage_monthly", minimum_wage_monthly)
+    housing = _decimal(errors, "housing_area_per_head", housing_area_per_head, required=False)
+    disposable = _decimal(
+        errors, "disposable_income_per_head_last_year", disposable_income_per_head_last_year, required=False
+    )
+    effective_from = effective_from or date(int(year), 1, 1)
+    if effective_from.year != int(year):
+        errors.add("effective_from", _("The standard must take effect within its year."))
+    errors.raise_if_any()
+    return {
+        "dibao_monthly": dibao,
+        "minimum_wage_monthly": wage,
+        "housing_area_per_head": housing,
+        "disposable_income_per_head_last_year": disposable,
+        "effective_from": effective_from,
+    }
+
+
+def standard_set(
+    *,
+    actor: Any,
+    division_code: str,
+    year: int,
+    dibao_monthly: Any,
+    minimum_wage_monthly: Any,
+    housing_area_per_head: Any = None,
+    disposable_income_per_head_last_year: Any = None,
+    effective_from: date | None = None,
+    note: str = "",
+) -> Standard:
+    """A new version of a division's standard for a year; the old version stays as history."""
+    clean = standard_clean(
+        division_code=division_code,
+        year=year,
+        dibao_monthly=dibao_monthly,
+        minimum_wage_monthly=minimum_wage_monthly,
+        housing_area_per_head=housing_area_per_head,
+        disposable_income_per_head_last_year=disposable_income_per_head_last_year,
+        effective_from=effective_from,
+    )
+    require_config(actor, division_code)
+    with transaction.atomic():
+        old = (
+            Standard.objects.select_for_update().filter(division_code=division_code, year=year, is_current=True).first()
+        )
+        last = Standard.objects.filter(division_code=division_code, year=year).aggregate(m=Max("version"))["m"] or 0
+        if old is not None:
+            Standard.objects.filter(pk=old.pk).update(is_current=False)
+        row = Standard.objects.create(
+            division_code=division_code,
+            year=year,
+            version=last + 1,
+            note=note,
+            **clean,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE if old is None else AuditAction.UPDATE,
+            target_type="eligibility_standard",
+            target_id=row.label,
+            before=_standard_snapshot(old) if old else None,
+            after=_standard_snapshot(row),
+            note=note,
+        )
+    return row
+
+
+def _standard_snapshot(s: Standard) -> dict[str, Any]:
+    return {
+        "version": s.label,
+        "dibao_monthly": s.dibao_monthly,
+        "minimum_wage_monthly": s.minimum_wage_monthly,
+        "housing_area_per_head": s.housing_area_per_head,
+        "disposable_income_per_head_last_year": s.disposable_income_per_head_last_year,
+        "effective_from": s.effective_from,
+    }
+
+
+def ruleset_check(params: dict[str, Any]) -> rules.RuleSet:
+    """Parse and check rule-set parameters; a ValidationError names each bad parameter and why."""
+    errors = ErrorCollector()
+    try:
+        parsed = rules.RuleSet.from_params(params)
+    except KeyError as exc:
+        errors.add(str(exc.args[0]), _("Unknown parameter."))
+        errors.raise_if_any()
+        raise
+    except ValueError as exc:
+        errors.add(str(exc.args[0]), _("Wrong type of value."))
+        errors.raise_if_any()
+        raise
+    for name, template, values in parsed.problems():
+        errors.add(name, problem_text(template, values))
+    errors.raise_if_any()
+    return parsed
+
+
+def ruleset_publish(*, actor: Any, region_code: str, params: dict[str, Any], note: str = "") -> RuleSetVersion:
+    """Publish a new rule-set version for a region ("" = national); parameters not given keep
+    their defaults. An inconsistent rule set is refused with the reason."""
+    if region_code and not (len(region_code) == 6 and region_code.isdigit()):
+        raise ValidationError({"region_code": [_("Enter a six-digit division code.")]})
+    parsed = ruleset_check(params)
+    require_config(actor, region_code)
+    clean = {k: v for k, v in parsed.to_params().items() if k != "version"}
+    with transaction.atomic():
+        old = RuleSetVersion.objects.select_for_update().filter(region_code=region_code, is_current=True).first()
+        last = RuleSetVersion.objects.filter(region_code=region_code).aggregate(m=Max("version"))["m"] or 0
+        if old is not None:
+            RuleSetVersion.objects.filter(pk=old.pk).update(is_current=False)
+        row = RuleSetVersion.objects.create(
+            region_code=region_code,
+            version=last + 1,
+            params=clean,
+            note=note,
+            published_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE if old is None else AuditAction.UPDATE,
+            target_type="eligibility_ruleset",
+            target_id=row.label,
+            before=old.params if old else None,
+            after=clean,
+            note=note,
+        )
+    return row
+
+
+__all__ = [
+    "EligibilityErrorCode",
+    "decision_compute",
+    "decision_override_approve",
+    "decision_override_request",
+    "ruleset_check",
+    "ruleset_publish",
+    "standard_clean",
+    "standard_set",
+]

@@ -1,0 +1,121 @@
+"""Staff pages of identification: a household's decision (compute, override, approve) and bulk
+recompute with a progress bar and the Excel report. Each view calls one service or selector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bangfu.common.errors import DomainError, field_errors
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.registry.models import Household
+
+from . import recompute, selectors, services
+from .models import DecisionCategory
+from .presentation import reason_texts
+from .services import OVERRIDE_CATEGORIES
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _error(request: HttpRequest, exc: Exception) -> None:
+    if isinstance(exc, ValidationError):
+        for field, errors in field_errors(exc).items():
+            messages.error(request, f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors))
+    elif isinstance(exc, DomainError):
+        messages.error(request, exc.message)
+
+
+@login_required
+def household_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    history = list(selectors.decision_history(actor=request.user, household_id=pk)[:20])
+    household = access.get_for(request.user, Household.objects.select_related("unit"), pk)
+    current = next((d for d in history if d.is_current), None)
+    context: dict[str, Any] = {
+        "h": household,
+        "current": current,
+        "reasons": reason_texts(current.reasons) if current else [],
+        "history": history,
+        "can_edit": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, household.unit),
+        "override_choices": [
+            (c, DecisionCategory(c).label) for c in DecisionCategory.values if c in OVERRIDE_CATEGORIES
+        ],
+    }
+    return render(request, "eligibility/household_decision.html", context)
+
+
+@login_required
+@require_POST
+def decision_compute(request: HttpRequest, pk: int) -> HttpResponse:
+    services.decision_compute(actor=request.user, household_id=pk)
+    messages.success(request, _("The household was decided again."))
+    return redirect("eligibility:household_decision", pk=pk)
+
+
+@login_required
+@require_POST
+def override_request(request: HttpRequest, pk: int, decision_id: int) -> HttpResponse:
+    try:
+        services.decision_override_request(
+            actor=request.user,
+            decision_id=decision_id,
+            category=request.POST.get("category", ""),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, _("The override waits for a second person's approval."))
+    except (ValidationError, DomainError) as exc:
+        _error(request, exc)
+    return redirect("eligibility:household_decision", pk=pk)
+
+
+@login_required
+@require_POST
+def override_approve(request: HttpRequest, pk: int, decision_id: int) -> HttpResponse:
+    try:
+        services.decision_override_approve(
+            actor=request.user, decision_id=decision_id, approve=request.POST.get("approve") == "1"
+        )
+        messages.success(request, _("Done."))
+    except DomainError as exc:
+        _error(request, exc)
+    return redirect("eligibility:household_decision", pk=pk)
+
+
+@login_required
+def recompute_start(request: HttpRequest) -> HttpResponse:
+    units = access.units(request.user, Perm.HOUSEHOLD_EDIT).order_by("path")[:500]
+    if request.method == "POST":
+        run = recompute.recompute_start(
+            actor=request.user, unit_id=int(request.POST.get("unit_id") or 0), run_async=True
+        )
+        return redirect("eligibility:recompute_status", run_id=run.pk)
+    return render(request, "eligibility/recompute_start.html", {"units": units})
+
+
+@login_required
+def recompute_status(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.recompute_run_get(actor=request.user, run_id=run_id)
+    percent = int(100 * run.done / run.total) if run.total else 100
+    context = {"run": run, "percent": percent, "finished": run.status in {"done", "failed"}}
+    template = (
+        "eligibility/_recompute_progress.html"
+        if getattr(request, "htmx", False)
+        else "eligibility/recompute_status.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+def recompute_report(request: HttpRequest, run_id: int) -> HttpResponse:
+    body = recompute.recompute_report_xlsx(actor=request.user, run_id=run_id)
+    response = HttpResponse(body, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="recompute-{run_id}.xlsx"'
+    return response
