@@ -108,12 +108,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'bangfu.sqlite3'}"),
-        conn_max_age=int(env("BANGFU_DB_CONN_MAX_AGE", "60")),
-    )
-}
+_database_url = env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'bangfu.sqlite3'}"
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(_database_url, conn_max_age=int(env("BANGFU_DB_CONN_MAX_AGE", "60")))
+    }
+except (ValueError, dj_database_url.UnknownSchemeError) as exc:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is not a database address bangfu can use ({exc}); "
+        "e.g. sqlite:///var/bangfu.sqlite3 or postgres://user:password@host:5432/bangfu"
+    ) from exc
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE avoids lock upgrades mid-transaction.
     DATABASES["default"]["OPTIONS"] = {
