@@ -8,6 +8,7 @@ and this module reads that file when it exists (variables already in the environ
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -183,3 +184,13 @@ BANGFU_PAGE_SIZE = int(env("BANGFU_PAGE_SIZE", "25"))
 BANGFU_DATASET_RETENTION_DAYS = int(env("BANGFU_DATASET_RETENTION_DAYS", "180"))
 # Spark master for `bangfu match run --engine spark` (local[N] runs Spark inside this machine).
 BANGFU_SPARK_MASTER = env("BANGFU_SPARK_MASTER", "local[2]")
+
+# Applications (bangfu.intake.conf documents each; empty means the app's default).
+BANGFU_INTAKE_NOTICE_DAYS = int(env("BANGFU_INTAKE_NOTICE_DAYS", "7"))
+BANGFU_INTAKE_LIMIT_DAYS = json.loads(env("BANGFU_INTAKE_LIMIT_DAYS") or "{}")
+BANGFU_INTAKE_CHECK_REQUIRED = [c for c in env("BANGFU_INTAKE_CHECK_REQUIRED").split(",") if c]
+if env("BANGFU_INTAKE_MESSAGE_BACKENDS"):
+    BANGFU_INTAKE_MESSAGE_BACKENDS = env("BANGFU_INTAKE_MESSAGE_BACKENDS").split(",")
+if env("BANGFU_INTAKE_CODE_SENDER"):
+    BANGFU_INTAKE_CODE_SENDER = env("BANGFU_INTAKE_CODE_SENDER")
+BANGFU_INTAKE_MAX_UPLOAD_MB = int(env("BANGFU_INTAKE_MAX_UPLOAD_MB", "10"))

@@ -9,4 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("bangfu.web.auth_urls")),
     path("", include("bangfu.web.urls")),
+    path("", include("bangfu.intake.urls")),
 ]

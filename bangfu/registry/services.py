@@ -83,7 +83,7 @@ def _unit_for_write(actor: Any, unit_id: int | None) -> OrgUnit:
     return unit
 
 
-def _check_open_files(actor: Any, checked: list[CheckedMember], household_id: int | None, opening: bool) -> None:
+def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int | None, opening: bool) -> None:
     """A person may be on at most one open file: name the other file, masked as the viewer must see it."""
     if not opening:
         return
@@ -227,7 +227,7 @@ def _save_guarded(actor: Any, data: HouseholdInput, h: Household, unit: OrgUnit,
     except IntegrityError as exc:
         # A concurrent write put one of these people on another open file first: report it as such.
         if "one_open_file" in str(exc) or "id_hash" in str(exc):
-            _check_open_files(actor, checked, h.pk, opening=True)
+            open_file_check(actor, checked, h.pk, opening=True)
         raise DomainError(ErrorCode.CONFLICT, _("The file was changed at the same time; try again.")) from exc
 
 
@@ -236,7 +236,7 @@ def household_create(*, actor: Any, data: HouseholdInput) -> Household:
     errors.raise_if_any()
     unit = _unit_for_write(actor, data.unit_id)
     with transaction.atomic():
-        _check_open_files(actor, checked, None, opening=data.state in codes.OPEN_STATES)
+        open_file_check(actor, checked, None, opening=data.state in codes.OPEN_STATES)
         h = Household(file_number=_next_file_number(unit), entered_by=actor if actor.is_authenticated else None)
         _save_guarded(actor, data, h, unit, checked)
         audit_record(
@@ -288,7 +288,7 @@ def household_update(
                 {"version": h.version},
             )
         unit = _unit_for_write(actor, data.unit_id)
-        _check_open_files(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES)
+        open_file_check(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES)
         before = snapshot(h)
         h.version += 1
         _save_guarded(actor, data, h, unit, checked)
@@ -387,7 +387,7 @@ def household_state_change(*, actor: Any, household_id: int, to_state: str, reas
                 CheckedMember(None, ResidentId(crypto.decrypt(m.id_cipher)), m.sex, m.birth_date)  # type: ignore[arg-type]
                 for m in h.members.filter(deceased=False)
             ]
-            _check_open_files(actor, people, h.pk, opening=True)
+            open_file_check(actor, people, h.pk, opening=True)
         h.state = to_state
         h.version += 1
         h.save(update_fields=["state", "version", "updated_at"])

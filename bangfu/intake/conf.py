@@ -1,0 +1,63 @@
+"""This app's configuration, read from Django settings with defaults (settings read the environment).
+
+* ``BANGFU_INTAKE_NOTICE_DAYS`` — days a public notice stays up (default 7).
+* ``BANGFU_INTAKE_LIMIT_DAYS`` — days allowed per step before it shows as overdue, merged over
+  ``DEFAULT_LIMIT_DAYS`` (e.g. ``{"home_visit": 5}``).
+* ``BANGFU_INTAKE_CHECK_REQUIRED`` — division codes (or ``"*"``) where a passed economic check is a
+  precondition of approval; a county code also covers by its prefecture and province codes.
+* ``BANGFU_INTAKE_MESSAGE_BACKENDS`` / ``BANGFU_INTAKE_CODE_SENDER`` — dotted paths of the backends.
+* ``BANGFU_INTAKE_MAX_UPLOAD_MB`` — largest attachment (default 10).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULT_LIMIT_DAYS: dict[str, int] = {
+    "submitted": 2,
+    "first_review": 3,
+    "home_visit": 5,
+    "unit_review": 12,
+    "higher_review": 5,
+    "economic_check": 20,
+    "approval": 5,
+    "file_opened": 3,
+}
+
+
+def _get(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def notice_days() -> int:
+    return int(_get("BANGFU_INTAKE_NOTICE_DAYS", 7))
+
+
+def limit_days() -> dict[str, int]:
+    return {**DEFAULT_LIMIT_DAYS, **dict(_get("BANGFU_INTAKE_LIMIT_DAYS", {}))}
+
+
+def check_required(division_code: str) -> bool:
+    codes = set(_get("BANGFU_INTAKE_CHECK_REQUIRED", ()))
+    if "*" in codes:
+        return True
+    return any(c in codes for c in (division_code, division_code[:4] + "00", division_code[:2] + "0000"))
+
+
+def message_backends() -> list[str]:
+    return list(
+        _get(
+            "BANGFU_INTAKE_MESSAGE_BACKENDS",
+            ["bangfu.intake.messaging.InAppBackend", "bangfu.intake.messaging.LoggingBackend"],
+        )
+    )
+
+
+def code_sender() -> str:
+    return str(_get("BANGFU_INTAKE_CODE_SENDER", "bangfu.intake.messaging.LogCodeSender"))
+
+
+def max_upload_bytes() -> int:
+    return int(_get("BANGFU_INTAKE_MAX_UPLOAD_MB", 10)) * 1024 * 1024

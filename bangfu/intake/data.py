@@ -1,0 +1,215 @@
+"""The application's form data: JSON in the shape of ``registry.inputs.HouseholdInput``.
+
+A draft may be partial; ``to_input`` reads whatever is there (reporting unreadable values under
+their field path) and ``submit_errors`` gives every missing or wrong field with the registry's own
+messages, so the worker sees the same message a cadre would see on the staff form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from bangfu.common.errors import ErrorCollector
+from bangfu.registry import codes
+from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
+from bangfu.registry.validation import CheckedMember, check_household
+
+# Household fields the applicant fills in (the rest are set by the approval).
+TOP_FIELDS = (
+    "is_migrant_worker",
+    "main_cause",
+    "secondary_causes",
+    "cause_note",
+    "address",
+    "housing_type",
+    "housing_area",
+    "medical_insurance",
+    "self_reliant",
+)
+MEMBER_FIELDS = tuple(f.name for f in fields(MemberInput) if f.name != "member_id")
+_MEMBER_TYPES = {f.name: str(f.type) for f in fields(MemberInput)}
+COLLECTIONS = {"incomes": ("kind", "amount_yearly", "note"), "rigid_expenses": ("kind", "amount_yearly", "note")}
+BANK_FIELDS = ("bank", "branch", "holder_name", "card_number")
+# Errors on fields the approval sets, not the worker.
+NOT_THE_APPLICANTS = frozenset({"unit_id", "category", "state", "tier", "filed_on"})
+PLACEHOLDER_CATEGORY = codes.HardshipCategory.DEEP
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def normalise(raw: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the known keys, in JSON-safe form (amounts and dates as strings)."""
+    out: dict[str, Any] = {k: _jsonable(raw[k]) for k in TOP_FIELDS if k in raw}
+    out["members"] = [
+        {k: _jsonable(m[k]) for k in MEMBER_FIELDS if k in m} for m in raw.get("members") or [] if isinstance(m, dict)
+    ]
+    for coll, keys in COLLECTIONS.items():
+        out[coll] = [{k: _jsonable(x[k]) for k in keys if k in x} for x in raw.get(coll) or [] if isinstance(x, dict)]
+    out["homes"] = [
+        {k: _jsonable(x[k]) for k in ("floor_area", "acquired_on", "note") if k in x}
+        for x in raw.get("homes") or []
+        if isinstance(x, dict)
+    ]
+    bank = raw.get("bank_account")
+    out["bank_account"] = {k: str(bank.get(k) or "") for k in BANK_FIELDS} if isinstance(bank, dict) else None
+    return out
+
+
+class _Reader:
+    def __init__(self, errors: ErrorCollector) -> None:
+        self.errors = errors
+
+    def decimal(self, path: str, value: Any, default: Decimal | None = None) -> Decimal | None:
+        if value in (None, ""):
+            return default
+        try:
+            d = Decimal(str(value).replace(",", "").strip())
+        except InvalidOperation:
+            self.errors.add(path, _("Enter a number."))
+            return default
+        if not d.is_finite():
+            self.errors.add(path, _("Enter a number."))
+            return default
+        return d
+
+    def date(self, path: str, value: Any) -> dt.date | None:
+        if value in (None, ""):
+            return None
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.errors.add(path, _("Enter a date as YYYY-MM-DD."))
+            return None
+
+    def integer(self, path: str, value: Any) -> int | None:
+        if value in (None, ""):
+            return None
+        try:
+            return int(str(value))
+        except ValueError:
+            self.errors.add(path, _("Enter a whole number."))
+            return None
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).lower() in {"1", "true", "on", "yes"}
+
+
+def _member(r: _Reader, i: int, m: dict[str, Any]) -> MemberInput:
+    p = f"members.{i}."
+    values: dict[str, Any] = {}
+    for name in MEMBER_FIELDS:
+        kind = _MEMBER_TYPES[name]
+        v = m.get(name)
+        if "Decimal" in kind:
+            values[name] = r.decimal(p + name, v, Decimal(0))
+        elif "date" in kind:
+            values[name] = r.date(p + name, v)
+        elif "int" in kind:
+            values[name] = r.integer(p + name, v)
+        elif "bool" in kind:
+            values[name] = _bool(v) if v is not None else (name == "living_together")
+        elif v is not None:
+            values[name] = str(v)
+    values.setdefault("relationship", "")
+    values.setdefault("name", "")
+    values.setdefault("id_number", "")
+    if not values.get("ethnicity"):
+        values["ethnicity"] = "01"
+    if not values.get("health"):
+        values["health"] = "good"
+    return MemberInput(**values)
+
+
+def to_input(
+    data: dict[str, Any], *, unit_id: int | None, category: str = "", state: str = "active"
+) -> tuple[HouseholdInput, ErrorCollector]:
+    """The stored data as a service input; unreadable values are reported, not guessed."""
+    errors = ErrorCollector()
+    r = _Reader(errors)
+    members = [_member(r, i, m) for i, m in enumerate(data.get("members") or [])]
+    amounts: dict[str, list[AmountInput]] = {}
+    for coll in COLLECTIONS:
+        amounts[coll] = [
+            AmountInput(
+                kind=str(x.get("kind") or ""),
+                amount_yearly=r.decimal(f"{coll}.{i}.amount_yearly", x.get("amount_yearly")),  # type: ignore[arg-type]
+                note=str(x.get("note") or ""),
+            )
+            for i, x in enumerate(data.get(coll) or [])
+        ]
+    homes = [
+        HomeInput(
+            floor_area=r.decimal(f"homes.{i}.floor_area", x.get("floor_area"), Decimal(0)) or Decimal(0),
+            acquired_on=r.date(f"homes.{i}.acquired_on", x.get("acquired_on")),
+            note=str(x.get("note") or ""),
+        )
+        for i, x in enumerate(data.get("homes") or [])
+    ]
+    bank = data.get("bank_account")
+    bank_input = (
+        BankAccountInput(**{k: str(bank.get(k) or "") for k in BANK_FIELDS})
+        if isinstance(bank, dict) and any(bank.get(k) for k in BANK_FIELDS)
+        else None
+    )
+    secondary = []
+    for i, c in enumerate(data.get("secondary_causes") or []):
+        n = r.integer(f"secondary_causes.{i}", c)
+        if n is not None:
+            secondary.append(n)
+    h = HouseholdInput(
+        unit_id=unit_id,
+        category=category or PLACEHOLDER_CATEGORY,
+        main_cause=r.integer("main_cause", data.get("main_cause")),
+        address=str(data.get("address") or ""),
+        housing_type=str(data.get("housing_type") or ""),
+        members=members,
+        state=state,
+        is_migrant_worker=_bool(data.get("is_migrant_worker")),
+        secondary_causes=secondary,
+        cause_note=str(data.get("cause_note") or ""),
+        housing_area=r.decimal("housing_area", data.get("housing_area")),
+        medical_insurance=str(data.get("medical_insurance") or ""),
+        self_reliant=_bool(data.get("self_reliant")),
+        incomes=amounts["incomes"],
+        rigid_expenses=amounts["rigid_expenses"],
+        homes=homes,
+        bank_account=bank_input,
+    )
+    return h, errors
+
+
+def submit_errors(
+    data: dict[str, Any], unit_id: int
+) -> tuple[dict[str, list[str]], HouseholdInput, list[CheckedMember]]:
+    """Every problem that keeps the application from being submitted, by field path."""
+    h, errors = to_input(data, unit_id=unit_id)
+    # A missing amount is reported by the registry's own check ("This field is required.").
+    checked_errors, checked = check_household(h)
+    merged = dict(errors.errors)
+    for path, messages in checked_errors.errors.items():
+        if path.partition(".")[0] in NOT_THE_APPLICANTS:
+            continue
+        merged.setdefault(path, []).extend(m for m in messages if m not in merged.get(path, []))
+    if h.bank_account is None:
+        merged.setdefault("bank_account.card_number", []).append(_("Give the bank account for the aid payments."))
+    head = next((m for m in h.members if m.relationship == codes.Relationship.HEAD), None)
+    if head is not None and not head.phone.strip():
+        i = h.members.index(head)
+        merged.setdefault(f"members.{i}.phone", []).append(_("Give a phone number so that we can reach you."))
+    return merged, h, checked
+
+
+def head_of(data: dict[str, Any]) -> dict[str, Any]:
+    return next((m for m in data.get("members") or [] if m.get("relationship") == codes.Relationship.HEAD), {})

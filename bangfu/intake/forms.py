@@ -1,0 +1,173 @@
+"""The application form on the phone (and at the counter): flat fields plus a members formset and
+income/expense formsets, turned into the JSON the services keep; service errors go back under
+their fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from bangfu.registry import codes
+
+from .models import ApplicationKind
+
+
+def _choices(enum: Any) -> list[tuple[Any, Any]]:
+    return [("", "—"), *enum.choices]
+
+
+class Styled(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for f in self.fields.values():
+            w = f.widget
+            if isinstance(w, forms.CheckboxSelectMultiple | forms.CheckboxInput):
+                w.attrs.setdefault("class", "form-check-input")
+            elif isinstance(w, forms.Select):
+                w.attrs.setdefault("class", "form-select")
+            else:
+                w.attrs.setdefault("class", "form-control")
+
+
+class HouseholdPart(Styled):
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    housing_type = forms.ChoiceField(label=_("Housing"), choices=_choices(codes.HousingType), required=False)
+    housing_area = forms.CharField(label=_("Floor area (m²)"), max_length=12, required=False)
+    main_cause = forms.ChoiceField(label=_("Main cause of hardship"), choices=_choices(codes.Cause), required=False)
+    secondary_causes = forms.MultipleChoiceField(
+        label=_("Secondary causes (up to three)"),
+        choices=codes.Cause.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    cause_note = forms.CharField(label=_("Describe the cause"), max_length=500, required=False)
+    bank = forms.CharField(label=_("Bank"), max_length=60, required=False)
+    branch = forms.CharField(label=_("Branch"), max_length=60, required=False)
+    holder_name = forms.CharField(label=_("Account holder"), max_length=60, required=False)
+    card_number = forms.CharField(label=_("Card number"), max_length=30, required=False)
+
+
+class MemberPart(Styled):
+    relationship = forms.ChoiceField(label=_("Relationship"), choices=_choices(codes.Relationship), required=False)
+    name = forms.CharField(label=_("Name"), max_length=60, required=False)
+    id_number = forms.CharField(label=_("ID number"), max_length=18, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    identity = forms.ChoiceField(label=_("Identity"), choices=_choices(codes.Identity), required=False)
+    work_status = forms.ChoiceField(label=_("Work status"), choices=_choices(codes.WorkStatus), required=False)
+    health = forms.ChoiceField(label=_("Health"), choices=_choices(codes.Health), required=False)
+    employer = forms.CharField(label=_("Employer or school"), max_length=100, required=False)
+    monthly_income = forms.CharField(label=_("Monthly income (yuan)"), max_length=14, required=False)
+
+
+class AmountPart(Styled):
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    amount_yearly = forms.CharField(label=_("Amount a year (yuan)"), max_length=14, required=False)
+
+    def __init__(self, *args: Any, kinds: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = _choices(kinds or codes.IncomeKind)  # type: ignore[attr-defined]
+
+
+MemberFormSet = forms.formset_factory(MemberPart, extra=1, max_num=20)
+AmountFormSet = forms.formset_factory(AmountPart, extra=1, max_num=20)
+MEMBER_KEYS = list(MemberPart.base_fields)
+BANK_KEYS = ("bank", "branch", "holder_name", "card_number")
+
+
+class ApplicationForms:
+    """The whole form bound together; ``form_data()`` is what the services keep."""
+
+    def __init__(self, post: Any = None, *, initial: dict[str, Any] | None = None) -> None:
+        initial = initial or {}
+        bank = initial.get("bank_account") or {}
+        top = {k: initial.get(k) for k in HouseholdPart.base_fields if k in initial}
+        top.update({k: bank.get(k) for k in BANK_KEYS if bank.get(k)})
+        self.household = HouseholdPart(post, initial=top, prefix="h")
+        members = initial.get("members") or [{"relationship": codes.Relationship.HEAD}]
+        self.members = MemberFormSet(post, initial=[{k: m.get(k) for k in MEMBER_KEYS} for m in members], prefix="m")
+        self.incomes = AmountFormSet(
+            post, initial=initial.get("incomes") or [], prefix="i", form_kwargs={"kinds": codes.IncomeKind}
+        )
+        self.expenses = AmountFormSet(
+            post, initial=initial.get("rigid_expenses") or [], prefix="e", form_kwargs={"kinds": codes.RigidExpenseKind}
+        )
+        self.page_errors: list[str] = []
+        self._rows: dict[str, list[Any]] = {}
+
+    def is_valid(self) -> bool:
+        return all(
+            [self.household.is_valid(), self.members.is_valid(), self.incomes.is_valid(), self.expenses.is_valid()]
+        )
+
+    @staticmethod
+    def _kept(formset: Any) -> list[Any]:
+        return [f for f in formset.forms if any(v not in ("", None, []) for v in f.cleaned_data.values())]
+
+    def form_data(self) -> dict[str, Any]:
+        cd = self.household.cleaned_data
+        members = self._kept(self.members)
+        incomes, expenses = self._kept(self.incomes), self._kept(self.expenses)
+        self._rows = {"members": members, "incomes": incomes, "rigid_expenses": expenses}
+        out: dict[str, Any] = {k: cd.get(k) for k in HouseholdPart.base_fields if k not in BANK_KEYS}
+        out["secondary_causes"] = list(cd.get("secondary_causes") or [])
+        out["members"] = [{k: v for k, v in f.cleaned_data.items() if v not in ("", None)} for f in members]
+        out["incomes"] = [f.cleaned_data for f in incomes]
+        out["rigid_expenses"] = [f.cleaned_data for f in expenses]
+        bank = {k: cd.get(k) or "" for k in BANK_KEYS}
+        out["bank_account"] = bank if any(bank.values()) else None
+        return out
+
+    def apply_errors(self, errors: dict[str, list[str]]) -> None:
+        for path, messages in errors.items():
+            head, _dot, rest = path.partition(".")
+            if head in self._rows:
+                index, _dot, field = rest.partition(".")
+                rows = self._rows[head]
+                if index.isdigit() and int(index) < len(rows) and field in rows[int(index)].fields:
+                    rows[int(index)].add_error(field, messages)
+                    continue
+                self.page_errors.extend(messages)
+            elif head == "bank_account" and rest in BANK_KEYS:
+                self.household.add_error(rest, messages)
+            elif head in self.household.fields:
+                self.household.add_error(head, messages)
+            else:
+                self.page_errors.extend(messages)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(
+            self.page_errors
+            or self.household.errors
+            or any(f.errors for fs in (self.members, self.incomes, self.expenses) for f in fs.forms)
+        )
+
+
+class NewApplicationForm(Styled):
+    unit_id = forms.TypedChoiceField(label=_("Your union"), coerce=int)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ApplicationKind.choices, initial=ApplicationKind.FORMAL)
+
+    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit_id"].choices = [(u.pk, u.name) for u in units]  # type: ignore[attr-defined]
+
+
+class VisitForm(Styled):
+    visited_on = forms.DateField(label=_("Visited on"), widget=forms.DateInput(attrs={"type": "date"}))
+    visitors = forms.CharField(label=_("Visitors"), max_length=200)
+    seen = forms.CharField(label=_("Seen (the home)"), widget=forms.Textarea(attrs={"rows": 2}))
+    asked = forms.CharField(label=_("Asked (living situation)"), widget=forms.Textarea(attrs={"rows": 2}))
+    explained = forms.CharField(label=_("Explained (policies)"), widget=forms.Textarea(attrs={"rows": 2}))
+    findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReviewForm(Styled):
+    held_on = forms.DateField(label=_("Unit review held on"), widget=forms.DateInput(attrs={"type": "date"}))
+    minutes = forms.CharField(label=_("Minutes"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ObjectionForm(Styled):
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    text = forms.CharField(label=_("Objection"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,82 @@
+"""Pluggable delivery: messages to workers and staff, and one-time login codes.
+
+Message backends (``BANGFU_INTAKE_MESSAGE_BACKENDS``) get every notice after the transaction that
+caused it commits; the default pair writes an in-app notice row and a log line. The code sender
+(``BANGFU_INTAKE_CODE_SENDER``) delivers login codes; the default writes them to the log, for the
+demo and for development. An SMS gateway or a mini-program push is one more class with ``send``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from . import conf
+from .models import Notice
+
+logger = logging.getLogger("bangfu.intake.messages")
+
+# The last codes and messages sent, for tests and the demo (bounded).
+outbox: deque[tuple[str, str]] = deque(maxlen=200)
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    applicant_id: int | None = None
+    user_id: int | None = None
+    application_id: int | None = None
+    phone: str = ""
+
+
+class MessageBackend(Protocol):
+    def send(self, message: Message) -> None: ...
+
+
+class InAppBackend:
+    def send(self, message: Message) -> None:
+        Notice.objects.create(
+            applicant_id=message.applicant_id,
+            user_id=message.user_id,
+            application_id=message.application_id,
+            text=message.text[:1000],
+        )
+
+
+class LoggingBackend:
+    def send(self, message: Message) -> None:
+        to = f"applicant {message.applicant_id}" if message.applicant_id else f"user {message.user_id}"
+        logger.info("message to %s (application %s): %s", to, message.application_id, message.text)
+        outbox.append((to, message.text))
+
+
+def notify(message: Message) -> None:
+    """Send through every configured backend once the current transaction commits."""
+
+    def deliver() -> None:
+        for path in conf.message_backends():
+            backend: Any = import_string(path)()
+            try:
+                backend.send(message)
+            except Exception:  # one failing channel must not stop the others
+                logger.exception("message backend %s failed", path)
+
+    transaction.on_commit(deliver)
+
+
+class LogCodeSender:
+    """Writes the code to the log (at WARNING, so the demo's default log level shows it)."""
+
+    def send(self, phone: str, code: str) -> None:
+        logger.warning("login code for %s: %s", phone, code)
+        outbox.append((phone, code))
+
+
+def send_code(phone: str, code: str) -> None:
+    sender: Any = import_string(conf.code_sender())()
+    sender.send(phone, code)

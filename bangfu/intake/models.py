@@ -1,0 +1,280 @@
+"""Applications (申请): the worker's request to open a file, its steps, visits, notices and files.
+
+An application belongs to the grassroots union it was made to (``scope_path``); its form data is
+kept as validated JSON in the shape of ``registry.inputs.HouseholdInput`` until approval opens the
+file from it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from bangfu.org.models import OrgUnit
+from bangfu.registry.models import Household
+
+
+class ApplicationKind(models.TextChoices):
+    FORMAL = "formal", _("Hardship file")  # 建档申请
+    TEMPORARY = "temporary", _("Temporary aid")  # 临时救助
+
+
+class ApplicationState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    FIRST_REVIEW = "first_review", _("First review")
+    HOME_VISIT = "home_visit", _("Home visit")
+    UNIT_REVIEW = "unit_review", _("Unit review and public notice")
+    HIGHER_REVIEW = "higher_review", _("Higher review")
+    ECONOMIC_CHECK = "economic_check", _("Economic check")
+    APPROVAL = "approval", _("Approval")
+    FILE_OPENED = "file_opened", _("File opened")
+    REPORTED_UP = "reported_up", _("Reported up")
+    REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class CheckResult(models.TextChoices):
+    NONE = "", _("Not requested")
+    PENDING = "pending", _("Requested, awaiting the answer")
+    PASSED = "passed", _("Passed")
+    FAILED = "failed", _("Not passed")
+
+
+class Applicant(models.Model):
+    """A worker who signs in on the phone with a one-time code; not a staff user."""
+
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("applicant")
+        verbose_name_plural = _("applicants")
+
+    def __str__(self) -> str:
+        return f"applicant:{self.phone[:3]}****{self.phone[-4:]}"
+
+
+class Application(models.Model):
+    scope_path = "unit__path"
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ApplicationKind.choices, default=ApplicationKind.FORMAL)
+    state = models.CharField(
+        _("state"), max_length=20, choices=ApplicationState.choices, default=ApplicationState.DRAFT, db_index=True
+    )
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("union"))
+    applicant = models.ForeignKey(
+        Applicant, on_delete=models.PROTECT, null=True, blank=True, related_name="applications"
+    )
+    data = models.JSONField(_("form data"), default=dict, blank=True)
+    # Typed copies for queues and the open-file check (kept in step with ``data`` by the services).
+    head_name = models.CharField(_("applicant's name"), max_length=60, blank=True)
+    head_id_masked = models.CharField(_("ID number"), max_length=18, blank=True)
+    head_id_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    first_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    state_since = models.DateTimeField(_("in this step since"))
+    authorised_at = models.DateTimeField(_("check authorisation signed at"), null=True, blank=True)
+    authorised_ip = models.GenericIPAddressField(null=True, blank=True)
+    notice_from = models.DateField(_("public notice from"), null=True, blank=True)
+    notice_to = models.DateField(_("public notice until"), null=True, blank=True)
+    unit_review_minutes = models.TextField(_("unit review minutes"), blank=True)
+    unit_review_on = models.DateField(_("unit review held on"), null=True, blank=True)
+    check_result = models.CharField(
+        _("economic check"), max_length=16, choices=CheckResult.choices, default=CheckResult.NONE, blank=True
+    )
+    check_note = models.CharField(_("economic check note"), max_length=500, blank=True)
+    check_requested_at = models.DateTimeField(null=True, blank=True)
+    check_answered_at = models.DateTimeField(null=True, blank=True)
+    category = models.CharField(_("category"), max_length=24, blank=True)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="applications"
+    )
+    converted_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="conversions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-id"]
+        constraints = [
+            # A double tap with the same key never makes two applications.
+            models.UniqueConstraint(
+                fields=["applicant", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="intake_application_idempotent",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "state_since"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.head_name} {self.state}"
+
+    @property
+    def reference(self) -> str:
+        return f"SQ{self.pk:08d}"
+
+
+class ApplicationEvent(models.Model):
+    """The application's own timeline: every step, return and refusal with its reason."""
+
+    scope_path = "application__unit__path"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(_("reason"), max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.action}"
+
+    @property
+    def label(self) -> str:
+        if self.to_state and self.to_state != self.from_state and self.to_state in ApplicationState.values:
+            return str(ApplicationState(self.to_state).label)
+        return str(EVENT_LABELS.get(self.action, self.action))
+
+
+EVENT_LABELS = {
+    "create": _("Application started"),
+    "visit_recorded": _("Home visit recorded"),
+    "unit_reviewed": _("Unit review held; public notice started"),
+    "objection": _("Objection received"),
+    "objection_answered": _("Objection answered"),
+    "check_requested": _("Economic check requested"),
+    "check_answered": _("Economic check answered"),
+    "authorised": _("Authorisation for the economic check signed"),
+    "attachment": _("File attached"),
+    "convert": _("Converted from temporary aid"),
+}
+
+
+class AttachmentKind(models.TextChoices):
+    PROOF = "proof", _("Proof")
+    VISIT_PHOTO = "visit_photo", _("Home-visit photo")
+    MINUTES = "minutes", _("Unit review minutes")
+    CHECK_ANSWER = "check_answer", _("Economic check answer")
+
+
+class Attachment(models.Model):
+    scope_path = "application__unit__path"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=16, choices=AttachmentKind.choices, default=AttachmentKind.PROOF)
+    name = models.CharField(_("name"), max_length=200)
+    file = models.FileField(upload_to="intake/%Y/%m/")
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HomeVisit(models.Model):
+    """The 一看二问三讲 record: what was seen, asked and explained, and the findings."""
+
+    scope_path = "application__unit__path"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="visits")
+    visited_on = models.DateField(_("visited on"))
+    visitors = models.CharField(_("visitors"), max_length=200)
+    seen = models.TextField(_("seen (the home)"))
+    asked = models.TextField(_("asked (living situation)"))
+    explained = models.TextField(_("explained (policies)"))
+    findings = models.TextField(_("findings"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}@{self.visited_on}"
+
+
+class Objection(models.Model):
+    """An objection raised during the public notice, and the answer given."""
+
+    scope_path = "application__unit__path"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="objections")
+    received_on = models.DateField(_("received on"))
+    text = models.TextField(_("objection"))
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.received_on}"
+
+
+class Notice(models.Model):
+    """An in-app message to a worker (applicant) or a staff user."""
+
+    applicant = models.ForeignKey(Applicant, on_delete=models.CASCADE, null=True, blank=True, related_name="notices")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    text = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class OneTimeCode(models.Model):
+    """A login code sent to a phone: only its keyed hash is kept; it expires and is used once."""
+
+    phone = models.CharField(max_length=20, db_index=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.phone[-4:]}@{self.created_at:%H:%M}"

@@ -1,0 +1,131 @@
+"""Sign-in of workers by phone number and a one-time code.
+
+Codes are six digits, kept only as a keyed hash, valid for five minutes and usable once; a phone
+may ask for a code once a minute and five times an hour; a code dies after five wrong tries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common.errors import DomainError
+
+from . import messaging
+from .models import Applicant, OneTimeCode
+
+CODE_TTL = timedelta(minutes=5)
+RESEND_AFTER = timedelta(seconds=60)
+HOURLY_LIMIT = 5
+MAX_ATTEMPTS = 5
+TOKEN_MAX_AGE = 7 * 24 * 3600
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+_TOKEN_SALT = "bangfu.intake.applicant"  # noqa: S105 - a signing namespace, not a secret
+
+
+class OtpError:
+    THROTTLED = "code_throttled"
+    INVALID = "code_invalid"
+    EXPIRED = "code_expired"
+
+
+def normalise_phone(raw: str) -> str:
+    phone = re.sub(r"[\s-]", "", raw or "")
+    phone = phone.removeprefix("+86")
+    if not PHONE_RE.match(phone):
+        raise ValidationError({"phone": _("Enter an 11-digit mobile number.")})
+    return phone
+
+
+def _digest(phone: str, code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def code_request(*, phone: str) -> None:
+    """Send a fresh code to ``phone`` (rate-limited). The code itself is never stored."""
+    phone = normalise_phone(phone)
+    now = timezone.now()
+    recent = OneTimeCode.objects.filter(phone=phone, created_at__gte=now - timedelta(hours=1))
+    last = recent.order_by("-created_at").first()
+    if last is not None and now - last.created_at < RESEND_AFTER:
+        wait = int((RESEND_AFTER - (now - last.created_at)).total_seconds()) + 1
+        raise DomainError(
+            OtpError.THROTTLED, _("A code was just sent; ask again in %(n)s seconds.") % {"n": wait}, {"wait": wait}
+        )
+    if recent.count() >= HOURLY_LIMIT:
+        raise DomainError(OtpError.THROTTLED, _("Too many codes were asked for this number; try again in an hour."))
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    OneTimeCode.objects.create(phone=phone, digest=_digest(phone, code), created_at=now, expires_at=now + CODE_TTL)
+    messaging.send_code(phone, code)
+
+
+def code_verify(*, phone: str, code: str) -> Applicant:
+    """The applicant for this phone when ``code`` is its latest live code; the code is then used up."""
+    phone = normalise_phone(phone)
+    code = (code or "").strip()
+    now = timezone.now()
+    with transaction.atomic():
+        row = OneTimeCode.objects.select_for_update().filter(phone=phone).order_by("-created_at", "-id").first()
+        if row is None or row.used_at is not None:
+            raise DomainError(OtpError.INVALID, _("This code is not valid; ask for a new one."))
+        if row.expires_at <= now:
+            raise DomainError(OtpError.EXPIRED, _("This code has expired; ask for a new one."))
+        if row.attempts >= MAX_ATTEMPTS:
+            raise DomainError(OtpError.INVALID, _("Too many wrong codes; ask for a new one."))
+        if not hmac.compare_digest(row.digest, _digest(phone, code)):
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
+            left = MAX_ATTEMPTS - row.attempts
+            # Raised after the block commits, so the failed try stays counted.
+            raise_later = DomainError(
+                OtpError.INVALID,
+                _("The code is wrong; %(n)s tries left.") % {"n": left}
+                if left
+                else _("Too many wrong codes; ask for a new one."),
+                {"tries_left": left},
+            )
+        else:
+            raise_later = None
+            row.used_at = now
+            row.save(update_fields=["used_at"])
+            applicant, _created = Applicant.objects.get_or_create(phone=phone)
+            applicant.last_login_at = now
+            applicant.save(update_fields=["last_login_at"])
+    if raise_later is not None:
+        raise raise_later
+    return applicant
+
+
+def token_for(applicant: Applicant) -> str:
+    """A signed, expiring bearer token for the API (a mini-program keeps it instead of a cookie)."""
+    return signing.TimestampSigner(salt=_TOKEN_SALT).sign(f"a{applicant.pk}")
+
+
+def applicant_from_token(token: str) -> Applicant | None:
+    try:
+        value = signing.TimestampSigner(salt=_TOKEN_SALT).unsign(token, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not value.startswith("a") or not value[1:].isdigit():
+        return None
+    return Applicant.objects.filter(pk=int(value[1:])).first()
+
+
+SESSION_KEY = "bangfu_applicant_id"
+
+
+def applicant_from_session(session: Any) -> Applicant | None:
+    pk = session.get(SESSION_KEY)
+    return Applicant.objects.filter(pk=pk).first() if pk else None

@@ -1,0 +1,155 @@
+"""Reads of the application capability: work queues, one application, its decision and timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from bangfu.common.errors import ErrorCollector
+from bangfu.eligibility import rules
+from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.registry.validation import check_member
+
+from . import conf, data, workflow
+from .models import Applicant, Application, ApplicationEvent, ApplicationState, Notice
+from .services import acting_level, load
+
+S = ApplicationState
+QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OPENED]
+
+
+def application_get(*, actor: Any, application_id: int) -> Application:
+    app = load(actor, application_id)
+    return Application.objects.select_related(
+        "unit", "applicant", "household", "submitted_by", "first_reviewer", "approver"
+    ).get(pk=app.pk)
+
+
+def application_events(*, actor: Any, application_id: int) -> QuerySet[ApplicationEvent]:
+    app = load(actor, application_id)
+    return app.events.select_related("actor").order_by("at", "id")
+
+
+def my_applications(*, applicant: Applicant) -> QuerySet[Application]:
+    return Application.objects.filter(applicant=applicant).select_related("unit").order_by("-id")
+
+
+def my_notices(*, applicant: Applicant) -> QuerySet[Notice]:
+    return Notice.objects.filter(applicant=applicant).order_by("-id")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    application: Application
+    days_waiting: int
+    limit: int | None
+    overdue: bool
+
+
+def _actionable(actor: Any) -> Q:
+    """The (kind, state) pairs whose forward step one of the actor's roles may take."""
+    q = Q(pk__in=[])
+    for step in workflow.STEPS:
+        if step.source == S.DRAFT:
+            continue
+        if any(g.role in step.roles or g.role == "admin" for g in access.grants(actor)):
+            q |= Q(kind__in=list(step.kinds), state=step.source)
+    return q
+
+
+def queue(*, actor: Any, state: str = "") -> list[QueueRow]:
+    """The actor's work queue (待办): cases in their jurisdiction waiting at a step they may take,
+    oldest first, with the days waiting and an overdue flag against the configured limits."""
+    qs = access.scope(actor, Application.objects.select_related("unit"), Perm.HOUSEHOLD_EDIT).filter(_actionable(actor))
+    if state:
+        qs = qs.filter(state=state)
+    limits = conf.limit_days()
+    now = timezone.now()
+    rows = []
+    for app in qs.order_by("state_since")[:500]:
+        step = workflow.step_at(app.kind, app.state)
+        if step is None or acting_level(actor, app, step.roles, step.levels) is None:
+            continue
+        days = (now - app.state_since).days
+        limit = limits.get(app.state)
+        rows.append(QueueRow(app, days, limit, limit is not None and days > limit))
+    return rows
+
+
+def queue_counts(rows: list[QueueRow]) -> list[dict[str, Any]]:
+    counts: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        c = counts.setdefault(
+            r.application.state,
+            {"state": r.application.state, "label": S(r.application.state).label, "count": 0, "overdue": 0},
+        )
+        c["count"] += 1
+        c["overdue"] += int(r.overdue)
+    return [counts[s] for s in S.values if s in counts]
+
+
+def state_counts(*, actor: Any) -> dict[str, int]:
+    qs = access.scope(actor, Application.objects.all()).values("state").annotate(n=Count("id"))
+    return {r["state"]: r["n"] for r in qs}
+
+
+def application_decision(app: Application, on: dt.date | None = None) -> rules.Decision | None:
+    """The identification decision from the application's data, as the engine would decide the
+    file; None while no member can be read yet."""
+    on = on or timezone.localdate()
+    h, _errors = data.to_input(app.data, unit_id=app.unit_id)
+    members = []
+    collector = ErrorCollector()
+    for i, m in enumerate(h.members):
+        checked = check_member(collector, i, m, on)
+        if checked is None:
+            continue
+        members.append(
+            member_facts(
+                birth_date=checked.birth_date,
+                on=on,
+                relationship=m.relationship,
+                living_together=m.living_together,
+                deceased=m.deceased,
+                monthly_income=m.monthly_income,
+                identity=m.identity,
+                work_status=m.work_status,
+                health=m.health,
+                disability_type=m.disability_type,
+                disability_grade=m.disability_grade,
+                enterprise_state=m.enterprise_state,
+                work_start_date=m.work_start_date,
+                hukou=m.hukou,
+            )
+        )
+    if not members:
+        return None
+    code = app.unit.division_code
+    facts = rules.HouseholdFacts(
+        members=tuple(members),
+        region_code=code,
+        decision_date=on,
+        incomes=tuple((i.kind, i.amount_yearly) for i in h.incomes if i.amount_yearly is not None),
+        rigid_expenses=tuple((e.kind, e.amount_yearly) for e in h.rigid_expenses if e.amount_yearly is not None),
+        homes=tuple(rules.HomeFacts(x.floor_area, x.acquired_on) for x in h.homes),
+        main_cause=h.main_cause,
+        secondary_causes=tuple(h.secondary_causes),
+    )
+    return rules.decide(facts, StandardBook.load(on.year).get(code, on), RuleBook.load().get(code))
+
+
+def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | None = None) -> QuerySet[Application]:
+    """Cases on public notice (today by default), for the printable list with masked IDs."""
+    on = on or timezone.localdate()
+    qs = access.scope(actor, Application.objects.select_related("unit")).filter(
+        state=S.UNIT_REVIEW, notice_from__lte=on, notice_to__gte=on
+    )
+    if unit_id:
+        qs = qs.filter(unit_id=unit_id)
+    return qs.order_by("unit__path", "id")

@@ -1,0 +1,480 @@
+"""Writes of the application capability: create, save a draft, move along the declared workflow.
+
+Every transition goes through ``application_transition``: the row is locked (``select_for_update``),
+the version checked, the table consulted (``workflow.py``), the step's preconditions and
+maker-checker enforced; then the state moves, an event joins the application's timeline, the audit
+log records it, and the worker is told after commit. The actor is a staff user or an ``Applicant``
+(the worker signed in on the phone), who only ever reaches their own applications.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common import crypto
+from bangfu.common.audit import audit_record
+from bangfu.common.errors import DomainError
+from bangfu.common.ids import ResidentId
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.org.models import OrgLevel, OrgUnit, Role
+from bangfu.registry import codes
+from bangfu.registry import services as registry
+from bangfu.registry.codes import FileState, HardshipCategory
+from bangfu.registry.timeline import timeline_add
+
+from . import conf, data, workflow
+from .messaging import Message, notify
+from .models import Applicant, Application, ApplicationEvent, ApplicationKind, ApplicationState, CheckResult
+
+S = ApplicationState
+
+
+class IntakeError(StrEnum):
+    CONFLICT = "conflict"
+    INVALID_TRANSITION = "invalid_transition"
+    MAKER_CHECKER = "maker_checker"
+    PRECONDITION = "step_incomplete"
+    NOT_DRAFT = "not_draft"
+
+
+def is_applicant(actor: Any) -> bool:
+    return isinstance(actor, Applicant)
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) and not is_applicant(actor) else None
+
+
+# --- loading and who may act ----------------------------------------------------------------------
+
+
+def load(actor: Any, application_id: int, *, lock: bool = False) -> Application:
+    """The application if the actor may see it (the worker: their own), else ``Http404``."""
+    qs = Application.objects.all()
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    if is_applicant(actor):
+        app = qs.filter(pk=application_id, applicant_id=actor.pk).first()
+        if app is None:
+            raise Http404
+        return app
+    return access.get_for(actor, qs, application_id)
+
+
+def _unit_levels(actor: Any) -> dict[int, int]:
+    cached: dict[int, int] | None = getattr(actor, "_bangfu_intake_levels", None)
+    if cached is None:
+        ids = {g.unit_id for g in access.grants(actor)}
+        cached = dict(OrgUnit.objects.filter(pk__in=ids).values_list("pk", "level"))
+        actor._bangfu_intake_levels = cached
+    return cached
+
+
+def acting_level(actor: Any, app: Application, roles: frozenset[str], levels: frozenset[int]) -> int | None:
+    """The union level at which the actor may act on ``app`` with one of ``roles``; None if none."""
+    if is_applicant(actor):
+        return OrgLevel.GRASSROOTS if workflow.APPLICANT in roles and app.applicant_id == actor.pk else None
+    unit_path = app.unit.path
+    found: list[int] = []
+    for g in access.grants(actor):
+        if not unit_path.startswith(g.unit_path):
+            continue
+        level = _unit_levels(actor).get(g.unit_id)
+        if level is None:
+            continue
+        if (g.role == Role.ADMIN and roles - {workflow.APPLICANT}) or (g.role in roles and level in levels):
+            found.append(level)
+    return max(found) if found else None  # the nearest unit above the case
+
+
+def may(actor: Any, app: Application, action: str) -> bool:
+    if workflow.target(app.kind, app.state, action) is None:
+        return False
+    roles, levels = workflow.who(app.kind, app.state, action)
+    return acting_level(actor, app, roles, levels) is not None
+
+
+def allowed_actions(actor: Any, app: Application) -> list[str]:
+    return [a for a in workflow.ALL_ACTIONS if may(actor, app, a)]
+
+
+def _require_step(actor: Any, app: Application, state: str) -> None:
+    """For the records a step keeps (visit, minutes, check): the case must be at that step, and the
+    actor one who may complete it."""
+    if app.state != state:
+        raise DomainError(
+            IntakeError.INVALID_TRANSITION,
+            _("This can only be recorded while the application is at the step “%(step)s”.") % {"step": S(state).label},
+            {"state": app.state},
+        )
+    step = workflow.step_at(app.kind, state)
+    if step is None or acting_level(actor, app, step.roles - {workflow.APPLICANT}, step.levels) is None:
+        raise PermissionDenied("intake.step")
+
+
+# --- create and draft -----------------------------------------------------------------------------
+
+
+def _set_typed(app: Application, form: dict[str, Any]) -> None:
+    head = data.head_of(form)
+    app.head_name = str(head.get("name") or "").strip()[:60]
+    rid = ResidentId.try_parse(str(head.get("id_number") or ""))
+    app.head_id_masked = rid.masked if rid else ""
+    app.head_id_hash = crypto.keyed_hash(rid.value) if rid else ""
+    app.phone = str(head.get("phone") or "")[:20] or (app.applicant.phone if app.applicant_id and app.applicant else "")
+
+
+def _unit_for(actor: Any, unit_id: int | None) -> OrgUnit:
+    unit = OrgUnit.objects.filter(pk=unit_id, level=OrgLevel.GRASSROOTS).first() if unit_id else None
+    if unit is None:
+        raise ValidationError({"unit_id": _("Choose the grassroots union you apply to.")})
+    if not is_applicant(actor):
+        access.require_in_jurisdiction(actor, Perm.HOUSEHOLD_EDIT, unit)
+    return unit
+
+
+def _event(app: Application, actor: Any, action: str, from_state: str, reason: str = "") -> ApplicationEvent:
+    return ApplicationEvent.objects.create(
+        application=app,
+        at=timezone.now(),
+        actor=_user(actor),
+        actor_label=str(actor)[:150] if is_applicant(actor) else (actor.get_username() if _user(actor) else ""),
+        action=action,
+        from_state=from_state,
+        to_state=app.state,
+        reason=reason[:1000],
+    )
+
+
+def _audit(
+    actor: Any, app: Application, action: str, before: dict[str, Any], after: dict[str, Any], note: str = ""
+) -> None:
+    audit_record(
+        actor=actor,
+        action="update" if action != "create" else "create",
+        target_type="intake.application",
+        target_id=app.pk,
+        unit_path=app.unit.path,
+        before=before,
+        after={"action": action, **after},
+        note=note,
+    )
+
+
+def application_create(
+    *,
+    actor: Any,
+    unit_id: int | None,
+    kind: str = ApplicationKind.FORMAL,
+    form: dict[str, Any] | None = None,
+    idempotency_key: str = "",
+) -> Application:
+    """A new draft, by the worker on the phone or by a cadre at the counter. With an idempotency key
+    the same request twice gives the same application."""
+    if kind not in ApplicationKind.values:
+        raise ValidationError({"kind": _("Choose the kind of application.")})
+    key = idempotency_key.strip()[:64]
+    applicant = actor if is_applicant(actor) else None
+    if key and applicant is not None:
+        existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    unit = _unit_for(actor, unit_id)
+    normal = data.normalise(form or {})
+    app = Application(
+        kind=kind,
+        unit=unit,
+        applicant=applicant,
+        data=normal,
+        idempotency_key=key if applicant else "",
+        created_by=_user(actor),
+        state_since=timezone.now(),
+    )
+    _set_typed(app, normal)
+    try:
+        with transaction.atomic():
+            app.save()
+            _event(app, actor, "create", "")
+            _audit(actor, app, "create", {}, {"kind": kind, "unit": unit.pk})
+    except IntegrityError:
+        existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return existing
+    return app
+
+
+def application_save_draft(
+    *,
+    actor: Any,
+    application_id: int,
+    form: dict[str, Any],
+    unit_id: int | None = None,
+    expected_version: int | None = None,
+) -> Application:
+    """Save what the worker has so far; anything may still be missing."""
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        if not is_applicant(actor):
+            access.require(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+        if app.state != S.DRAFT:
+            raise DomainError(IntakeError.NOT_DRAFT, _("Only a draft can be changed; this application was submitted."))
+        _check_version(app, expected_version)
+        if unit_id is not None and unit_id != app.unit_id:
+            app.unit = _unit_for(actor, unit_id)
+        app.data = data.normalise(form)
+        _set_typed(app, app.data)
+        _input, readable = data.to_input(app.data, unit_id=app.unit_id)
+        readable.raise_if_any()  # a value that cannot be read at all is refused even in a draft
+        app.version += 1
+        app.save()
+    return app
+
+
+def _check_version(app: Application, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != app.version:
+        raise DomainError(
+            IntakeError.CONFLICT,
+            _("Someone else acted on this application since you opened it; reload it and try again."),
+            {"version": app.version, "state": app.state},
+        )
+
+
+# --- the transition -------------------------------------------------------------------------------
+
+
+def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
+    """Every mandatory field, each person on no other open file, no other case under way."""
+    errors, h, checked = data.submit_errors(app.data, app.unit_id)
+    if errors:
+        raise ValidationError(errors)
+    registry.open_file_check(actor, checked, app.household_id, opening=True)
+    if app.head_id_hash:
+        other = (
+            Application.objects.filter(head_id_hash=app.head_id_hash)
+            .exclude(pk=app.pk)
+            .exclude(state__in=[S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP])
+            .first()
+        )
+        if other is not None:
+            head = next(i for i, m in enumerate(h.members) if m.relationship == codes.Relationship.HEAD)
+            raise ValidationError(
+                {
+                    f"members.{head}.id_number": _("An application for this person is already under way (%(ref)s).")
+                    % {"ref": other.reference}
+                }
+            )
+    return h, checked
+
+
+def _precondition(message: str) -> DomainError:
+    return DomainError(IntakeError.PRECONDITION, message)
+
+
+def _guard(actor: Any, app: Application, action: str) -> None:
+    today = timezone.localdate()
+    if action == "submit":
+        _open_file_check(actor, app)
+    elif action == "visit_done" and not app.visits.exists():
+        raise _precondition(_("Record the home visit first."))
+    elif action == "notice_done":
+        if not app.unit_review_minutes.strip():
+            raise _precondition(_("Record the unit review minutes first."))
+        if app.notice_to is None or app.notice_to >= today:
+            raise _precondition(_("The public notice has not ended yet."))
+        if app.objections.filter(answered_at__isnull=True).exists():
+            raise _precondition(_("Answer every objection first."))
+    elif action == "check_done":
+        if app.authorised_at is None:
+            raise _precondition(_("The worker has not signed the authorisation for the economic check."))
+        if app.check_result == CheckResult.NONE:
+            raise _precondition(_("Request the economic check first."))
+        if conf.check_required(app.unit.division_code) and app.check_result != CheckResult.PASSED:
+            raise _precondition(_("Here a passed economic check is required before approval."))
+    elif action == "approve":
+        _open_file_check(actor, app)
+        if actor.pk in {app.submitted_by_id, app.first_reviewer_id}:
+            raise DomainError(
+                IntakeError.MAKER_CHECKER,
+                _("You submitted or first reviewed this application; someone else must approve it."),
+            )
+
+
+def _category(app: Application, chosen: str) -> str:
+    if chosen:
+        if chosen not in HardshipCategory.values:
+            raise ValidationError({"category": _("“%(value)s” is not one of the allowed values.") % {"value": chosen}})
+        return chosen
+    from .selectors import application_decision
+
+    decision = application_decision(app)
+    if decision is not None and decision.category in HardshipCategory.values:
+        return str(decision.category)
+    raise ValidationError({"category": _("The identification found no category: choose one with a reason.")})
+
+
+def _open_file(actor: Any, app: Application, category: str, level: int, reason: str) -> None:
+    """Approval: the file is opened from the application's data (or a temporary one made formal)."""
+    if app.household_id is not None:  # a temporary-aid file made formal: same data, new state
+        registry.household_state_change(
+            actor=actor, household_id=app.household_id, to_state=FileState.ACTIVE, reason=reason or app.reference
+        )
+        return
+    h, _errors = data.to_input(app.data, unit_id=app.unit_id)
+    state = FileState.TEMPORARY if app.kind == ApplicationKind.TEMPORARY else FileState.ACTIVE
+    h = replace(
+        h,
+        category=category,
+        state=state,
+        tier=registry.TIER_FOR_LEVEL[OrgLevel(level)],
+        filed_on=timezone.localdate(),
+        filed_by_name=(app.submitted_by.get_full_name() or app.submitted_by.username)
+        if app.submitted_by
+        else app.head_name,
+        reviewed_by_name=(app.first_reviewer.get_full_name() or app.first_reviewer.username)
+        if app.first_reviewer
+        else "",
+    )
+    household = registry.household_create(actor=actor, data=h)
+    app.household = household
+    timeline_add(
+        household=household,
+        actor=actor,
+        kind="application_approved",
+        summary=app.reference,
+        data={"application_id": app.pk},
+    )
+    from bangfu.eligibility.services import decision_compute
+
+    decision_compute(actor=actor, household_id=household.pk)
+
+
+def application_transition(
+    *,
+    actor: Any,
+    application_id: int,
+    action: str,
+    reason: str = "",
+    expected_version: int | None = None,
+    category: str = "",
+) -> Application:
+    """Take ``action`` on the application, as the declared table allows; of two people acting on
+    the same case at once, exactly one succeeds (the other gets a conflict or an invalid step)."""
+    reason = (reason or "").strip()
+    if action in {workflow.RETURN, workflow.REFUSE} and not reason:
+        raise ValidationError({"reason": _("Give the reason; the worker will see it.")})
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        app.unit = OrgUnit.objects.get(pk=app.unit_id)
+        if action == "submit" and app.state == S.SUBMITTED:
+            return app  # a double tap: already submitted, nothing more to do
+        _check_version(app, expected_version)
+        to_state = workflow.target(app.kind, app.state, action)
+        if to_state is None:
+            raise DomainError(
+                IntakeError.INVALID_TRANSITION,
+                _("“%(action)s” is not possible while the application is at “%(state)s”.")
+                % {"action": workflow.ACTION_LABELS.get(action, action), "state": S(app.state).label},
+                {"state": app.state, "action": action},
+            )
+        roles, levels = workflow.who(app.kind, app.state, action)
+        level = acting_level(actor, app, roles, levels)
+        if level is None:
+            raise PermissionDenied("intake." + action)
+        _guard(actor, app, action)
+        from_state = app.state
+        now = timezone.now()
+        if action == "submit":
+            app.submitted_at = now
+            app.submitted_by = _user(actor)
+        elif action == "first_review_pass":
+            app.first_reviewer = _user(actor)
+        elif action == "approve":
+            app.approver = _user(actor)
+            app.category = _category(app, category)
+            _open_file(actor, app, app.category, level, reason)
+        elif action == "report_up" and app.household is not None:
+            timeline_add(household=app.household, actor=actor, kind="reported_up", summary=app.reference)
+        app.state = to_state
+        app.state_since = now
+        app.version += 1
+        app.save()
+        _event(app, actor, action, from_state, reason)
+        _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
+        _tell_worker(app, action, reason)
+    return app
+
+
+def _tell_worker(app: Application, action: str, reason: str) -> None:
+    if app.applicant_id is None:
+        return
+    step = S(app.state).label
+    if action == workflow.RETURN:
+        text = _("Your application %(ref)s was returned to “%(step)s”: %(reason)s")
+    elif action == workflow.REFUSE:
+        text = _("Your application %(ref)s was refused: %(reason)s")
+    elif action == "approve":
+        text = _("Your application %(ref)s was approved; your file is open.")
+    else:
+        text = _("Your application %(ref)s is now at “%(step)s”.")
+    notify(
+        Message(
+            text=text % {"ref": app.reference, "step": step, "reason": reason},
+            applicant_id=app.applicant_id,
+            application_id=app.pk,
+            phone=app.phone,
+        )
+    )
+
+
+def application_submit(*, actor: Any, application_id: int, expected_version: int | None = None) -> Application:
+    return application_transition(
+        actor=actor, application_id=application_id, action="submit", expected_version=expected_version
+    )
+
+
+def application_convert(*, actor: Any, application_id: int, reason: str = "") -> Application:
+    """Make a temporary-aid case a formal one without re-entering data: a formal application with
+    the same data and the same file goes through the formal steps from first review; its approval
+    turns the temporary file active."""
+    with transaction.atomic():
+        source = load(actor, application_id, lock=True)
+        access.require(actor, Perm.HOUSEHOLD_EDIT, source.unit)
+        if source.kind != ApplicationKind.TEMPORARY or source.household_id is None:
+            raise DomainError(
+                IntakeError.INVALID_TRANSITION, _("Only an approved temporary-aid case can be converted.")
+            )
+        if source.conversions.exclude(state__in=[S.REFUSED, S.WITHDRAWN]).exists():
+            raise DomainError(IntakeError.CONFLICT, _("This case is already being converted."))
+        now = timezone.now()
+        app = Application.objects.create(
+            kind=ApplicationKind.FORMAL,
+            state=S.SUBMITTED,
+            unit=source.unit,
+            applicant=source.applicant,
+            data=source.data,
+            head_name=source.head_name,
+            head_id_masked=source.head_id_masked,
+            head_id_hash=source.head_id_hash,
+            phone=source.phone,
+            created_by=_user(actor),
+            submitted_by=_user(actor),
+            submitted_at=now,
+            state_since=now,
+            authorised_at=source.authorised_at,
+            authorised_ip=source.authorised_ip,
+            household=source.household,
+            converted_from=source,
+        )
+        _event(app, actor, "convert", "", reason or source.reference)
+        _audit(actor, app, "convert", {}, {"from": source.pk, "household": source.household_id})
+    return app

@@ -1,0 +1,249 @@
+"""What the steps record: the home visit, the unit review and its public notice with objections,
+the economic check, the worker's authorisation, and attachments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common.errors import DomainError
+from bangfu.org import access
+from bangfu.org.access import Perm
+
+from . import conf
+from .models import Application, ApplicationState, Attachment, AttachmentKind, CheckResult, HomeVisit, Objection
+from .services import IntakeError, _audit, _event, _require_step, is_applicant, load
+
+S = ApplicationState
+
+
+@dataclass
+class VisitInput:
+    visited_on: dt.date | None
+    visitors: str
+    seen: str
+    asked: str
+    explained: str
+    findings: str
+
+
+def home_visit_record(*, actor: Any, application_id: int, visit: VisitInput) -> HomeVisit:
+    """The 一看二问三讲 record: what was seen, asked and explained, and the findings."""
+    errors: dict[str, str] = {}
+    for name in ("visitors", "seen", "asked", "explained", "findings"):
+        if not getattr(visit, name).strip():
+            errors[name] = _("This field is required.")
+    if visit.visited_on is None:
+        errors["visited_on"] = _("This field is required.")
+    elif visit.visited_on > timezone.localdate():
+        errors["visited_on"] = _("The date is in the future.")
+    if errors or visit.visited_on is None:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        _require_step(actor, app, S.HOME_VISIT)
+        row = HomeVisit.objects.create(
+            application=app,
+            visited_on=visit.visited_on,
+            visitors=visit.visitors.strip(),
+            seen=visit.seen.strip(),
+            asked=visit.asked.strip(),
+            explained=visit.explained.strip(),
+            findings=visit.findings.strip(),
+            recorded_by=actor,
+        )
+        _event(app, actor, "visit_recorded", app.state)
+        _audit(actor, app, "visit_recorded", {}, {"visit": row.pk, "visited_on": visit.visited_on})
+    return row
+
+
+def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | None, minutes: str) -> Application:
+    """The unit's review meeting; the public notice starts the next day for the configured days."""
+    errors: dict[str, str] = {}
+    if held_on is None:
+        errors["held_on"] = _("This field is required.")
+    elif held_on > timezone.localdate():
+        errors["held_on"] = _("The date is in the future.")
+    if not minutes.strip():
+        errors["minutes"] = _("This field is required.")
+    if errors or held_on is None:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        _require_step(actor, app, S.UNIT_REVIEW)
+        app.unit_review_on = held_on
+        app.unit_review_minutes = minutes.strip()
+        app.notice_from = held_on + dt.timedelta(days=1)
+        app.notice_to = held_on + dt.timedelta(days=conf.notice_days())
+        app.version += 1
+        app.save()
+        _event(app, actor, "unit_reviewed", app.state)
+        _audit(actor, app, "unit_reviewed", {}, {"held_on": held_on, "notice_to": app.notice_to})
+    return app
+
+
+def objection_record(*, actor: Any, application_id: int, received_on: dt.date | None, text: str) -> Objection:
+    if not text.strip() or received_on is None:
+        raise ValidationError({"text" if not text.strip() else "received_on": _("This field is required.")})
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        _require_step(actor, app, S.UNIT_REVIEW)
+        row = Objection.objects.create(application=app, received_on=received_on, text=text.strip(), recorded_by=actor)
+        _event(app, actor, "objection", app.state)
+        _audit(actor, app, "objection", {}, {"objection": row.pk})
+    return row
+
+
+def objection_answer(*, actor: Any, objection_id: int, answer: str) -> Objection:
+    if not answer.strip():
+        raise ValidationError({"answer": _("This field is required.")})
+    with transaction.atomic():
+        row = access.get_for(actor, Objection.objects.select_related("application__unit"), objection_id)
+        app = load(actor, row.application_id, lock=True)
+        _require_step(actor, app, S.UNIT_REVIEW)
+        row.answer, row.answered_at = answer.strip(), timezone.now()
+        row.save(update_fields=["answer", "answered_at"])
+        _event(app, actor, "objection_answered", app.state)
+        _audit(actor, app, "objection_answered", {}, {"objection": row.pk})
+    return row
+
+
+def check_request(*, actor: Any, application_id: int) -> Application:
+    """Ask the checking centre for the household's economic check (needs the signed authorisation)."""
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        _require_step(actor, app, S.ECONOMIC_CHECK)
+        if app.authorised_at is None:
+            raise DomainError(
+                IntakeError.PRECONDITION, _("The worker has not signed the authorisation for the economic check.")
+            )
+        app.check_result, app.check_requested_at = CheckResult.PENDING, timezone.now()
+        app.version += 1
+        app.save()
+        _event(app, actor, "check_requested", app.state)
+        _audit(actor, app, "check_requested", {}, {})
+    return app
+
+
+def check_answer(*, actor: Any, application_id: int, passed: bool, note: str = "") -> Application:
+    """The checking centre's answer, as received."""
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        _require_step(actor, app, S.ECONOMIC_CHECK)
+        if app.check_result == CheckResult.NONE:
+            raise DomainError(IntakeError.PRECONDITION, _("Request the economic check first."))
+        if not passed and not note.strip():
+            raise ValidationError({"note": _("Say what the check found.")})
+        app.check_result = CheckResult.PASSED if passed else CheckResult.FAILED
+        app.check_note, app.check_answered_at = note.strip()[:500], timezone.now()
+        app.version += 1
+        app.save()
+        _event(app, actor, "check_answered", app.state, app.check_note)
+        _audit(actor, app, "check_answered", {}, {"result": app.check_result})
+    return app
+
+
+def authorisation_sign(*, actor: Any, application_id: int, agreed: bool, ip: str | None) -> Application:
+    """The worker authorises the economic check (a tick, the time and the address it came from);
+    a cadre may record a signature given on paper at the counter."""
+    if not agreed:
+        raise ValidationError({"agreed": _("Tick the box to authorise the check.")})
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        if not is_applicant(actor):
+            access.require(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+        if app.state in {S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}:
+            raise DomainError(IntakeError.INVALID_TRANSITION, _("This application is closed."))
+        if app.authorised_at is None:
+            app.authorised_at, app.authorised_ip = timezone.now(), ip
+            app.save(update_fields=["authorised_at", "authorised_ip", "updated_at"])
+            _event(app, actor, "authorised", app.state, "" if is_applicant(actor) else _("signed on paper"))
+            _audit(actor, app, "authorised", {}, {"ip": ip})
+    return app
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+SIGNATURES = [
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"%PDF-", "application/pdf", ".pdf"),
+]
+GPS_IFD = 0x8825
+
+
+def sniff(content: bytes) -> tuple[str, str] | None:
+    for magic, ctype, ext in SIGNATURES:
+        if content.startswith(magic):
+            return ctype, ext
+    return None
+
+
+def _clean_image(content: bytes, ctype: str) -> bytes:
+    """Decode the picture fully (a broken one is refused) and drop its location data."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(content)) as probe:
+            probe.verify()
+        img = Image.open(io.BytesIO(content))
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValidationError({"file": _("The picture is damaged or incomplete.")}) from exc
+    exif = img.getexif()
+    if ctype == "image/png":
+        out = io.BytesIO()
+        img.save(out, "PNG")  # PNG keeps no metadata unless asked to
+        return out.getvalue()
+    if GPS_IFD not in exif:
+        return content
+    del exif[GPS_IFD]
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=92, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def attachment_add(
+    *, actor: Any, application_id: int, name: str, content: bytes, kind: str = AttachmentKind.PROOF
+) -> Attachment:
+    """A photo (JPEG, PNG) or PDF, checked by its content, not its name; photos lose their location."""
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": _("Choose the kind of attachment.")})
+    limit = conf.max_upload_bytes()
+    if len(content) > limit:
+        raise ValidationError({"file": _("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}})
+    if not content:
+        raise ValidationError({"file": _("The file is empty.")})
+    found = sniff(content)
+    if found is None:
+        raise ValidationError({"file": _("Only photos (JPEG, PNG) and PDF files can be attached.")})
+    ctype, ext = found
+    if ctype.startswith("image/"):
+        content = _clean_image(content, ctype)
+    elif b"%%EOF" not in content[-2048:]:
+        raise ValidationError({"file": _("The PDF file is incomplete.")})
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        if is_applicant(actor):
+            if app.state in {S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}:
+                raise DomainError(IntakeError.INVALID_TRANSITION, _("This application is closed."))
+        elif not access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit):
+            raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
+        digest = hashlib.sha256(content).hexdigest()
+        clean_name = (name or "file").replace("/", "_").replace("\\", "_")[:150]
+        row = Attachment(
+            application=app, kind=kind, name=clean_name, content_type=ctype, size=len(content), sha256=digest
+        )
+        row.file.save(f"{digest[:16]}{ext}", ContentFile(content), save=False)
+        row.save()
+        _event(app, actor, "attachment", app.state, clean_name)
+    return row

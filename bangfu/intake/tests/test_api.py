@@ -1,0 +1,102 @@
+"""The API: a worker signs in by code, saves a draft, submits twice (one application), follows
+the status; staff see the queue and act; errors have the one shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+from ninja import NinjaAPI
+
+from bangfu.api import errors
+from bangfu.intake.api import router
+from bangfu.intake.messaging import outbox
+from bangfu.intake.models import Application
+from bangfu.intake.tests.helpers import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def api_urls() -> Any:
+    from bangfu.api.auth import bearer, session
+
+    api = NinjaAPI(urls_namespace="intake_test_api", auth=[bearer, session])
+    errors.install(api)
+    api.add_router("", router)
+    return api.urls
+
+
+@pytest.fixture
+def urls(settings: Any, api_urls: Any) -> str:
+    from django.urls import path
+
+    import config.urls
+
+    module = type(config.urls)("intake_test_urls")
+    module.urlpatterns = [path("api/", api_urls), *config.urls.urlpatterns]  # type: ignore[attr-defined]
+    import sys
+
+    sys.modules["intake_test_urls"] = module
+    settings.ROOT_URLCONF = "intake_test_urls"
+    return "/api"
+
+
+def _json(c: Client, method: str, url: str, body: Any = None, token: str = "") -> Any:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    r = getattr(c, method)(
+        url, data=json.dumps(body) if body is not None else None, content_type="application/json", **headers
+    )
+    return r.status_code, (r.json() if r.content else None)
+
+
+def test_worker_flow_through_the_api(urls: str, tree: dict, users: dict[str, Any]) -> None:
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    status, _body = _json(c, "post", f"{urls}/applicant/code", {"phone": "13812345678"})
+    assert status == 204
+    code = next(code for to, code in reversed(outbox) if to == "13812345678")
+    status, body = _json(c, "post", f"{urls}/applicant/token", {"phone": "13812345678", "code": code})
+    token = body["token"]
+    status, body = _json(c, "post", f"{urls}/applicant/token", {"phone": "13812345678", "code": code})
+    assert status == 400 and body["error"]["code"] == "code_invalid"  # replay
+
+    status, app = _json(
+        c, "post", f"{urls}/applicant/applications", {"unit_id": tree["xiangyun_g"].pk, "idempotency_key": "t1"}, token
+    )
+    assert status == 201 and app["state"] == "draft"
+    status, again = _json(
+        c, "post", f"{urls}/applicant/applications", {"unit_id": tree["xiangyun_g"].pk, "idempotency_key": "t1"}, token
+    )
+    assert again["id"] == app["id"]
+    status, body = _json(c, "post", f"{urls}/applicant/applications/{app['id']}/submit", {}, token)
+    assert status == 422 and "main_cause" in body["error"]["fields"]
+    status, app = _json(
+        c, "put", f"{urls}/applicant/applications/{app['id']}", {"form": form_data(tree["xiangyun_g"])}, token
+    )
+    assert status == 200
+    for _tap in range(2):
+        status, body = _json(
+            c, "post", f"{urls}/applicant/applications/{app['id']}/submit", {"expected_version": app["version"]}, token
+        )
+        assert status == 200 and body["state"] == "submitted"
+    assert Application.objects.count() == 1
+
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_cadre"])
+    status, rows = _json(staff, "get", f"{urls}/applications/queue")
+    assert [r["id"] for r in rows] == [app["id"]]
+    status, body = _json(staff, "post", f"{urls}/applications/{app['id']}/transition", {"action": "approve"})
+    assert status == 400 and body["error"]["code"] == "invalid_transition"
+    status, body = _json(staff, "post", f"{urls}/applications/{app['id']}/transition", {"action": "accept"})
+    assert status == 200 and body["state"] == "first_review"
+    status, mine = _json(c, "get", f"{urls}/applicant/applications/{app['id']}", token=token)
+    assert [e["to_state"] for e in mine["events"]][-1] == "first_review"
+
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    other.force_login(users["dalishi_staff"])
+    status, body = _json(other, "get", f"{urls}/applications/{app['id']}")
+    assert status == 404
+    status, body = _json(Client(), "get", f"{urls}/applicant/applications", token="forged")
+    assert status == 401

@@ -1,0 +1,124 @@
+"""The whole path in a real Chromium: a worker applies on a phone-width screen, the grassroots
+cadre reviews and visits, the unit reviews with a public notice, the county checks, the city
+approves; the active file is visible to the county and not to the neighbouring county."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from bangfu.intake.messaging import outbox
+from bangfu.intake.models import Application
+from bangfu.registry.models import Household
+from bangfu.testing.factories import new_id
+
+pytestmark = [pytest.mark.browser]
+
+
+def _staff_page(browser: Any, base: str, username: str) -> Any:
+    page = browser.new_context(locale="en-US").new_page()
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw-for-tests-123")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(f"{base}/households/")
+    return page
+
+
+def _act(page: Any, label: str, reason: str = "") -> None:
+    form = page.locator("#actions form", has=page.locator(f"button:text-is('{label}')"))
+    if reason:
+        form.locator("textarea").fill(reason)
+    form.locator("button").click()
+    page.wait_for_load_state()
+
+
+def test_phone_application_to_active_file(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    from bangfu.org.models import Role
+    from bangfu.testing.factories import user_with_role
+
+    user_with_role(tree["dali"], Role.CENTRE_STAFF, "dali_approver")
+    base = live_server.url
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
+    phone.goto(f"{base}/apply/login/")
+    phone.fill("#phone", "13812345678")
+    phone.click("button[value=send]")
+    code = next(code for to, code in reversed(outbox) if to == "13812345678")
+    phone.fill("#code", code)
+    phone.click("button[value=verify]")
+    phone.wait_for_url(f"{base}/apply/")
+    phone.select_option("#id_unit_id", str(tree["xiangyun_g"].pk))
+    phone.click("text=Start")
+    phone.wait_for_url(f"{base}/apply/*/")
+    phone.select_option("#id_m-0-relationship", "head")
+    phone.fill("#id_m-0-name", "张建国")
+    phone.fill("#id_m-0-id_number", new_id("532923", dt.date(1972, 3, 9)))
+    phone.fill("#id_m-0-phone", "13812345678")
+    phone.fill("#id_m-0-monthly_income", "600")
+    phone.select_option("#id_m-0-health", "malignant_tumour")
+    phone.fill("#id_h-address", "祥云县祥城镇文化路12号")
+    phone.select_option("#id_h-housing_type", "unit_public_rental")
+    phone.select_option("#id_h-main_cause", "6")
+    phone.select_option("#id_e-0-kind", "medical")
+    phone.fill("#id_e-0-amount_yearly", "18000")
+    phone.fill("#id_h-bank", "中国工商银行")
+    phone.fill("#id_h-holder_name", "张建国")
+    phone.fill("#id_h-card_number", "6222021234567890123")
+    phone.click("#submit-application")
+    phone.wait_for_selector("text=was submitted")
+    phone.check("#agreed")
+    phone.click("#sign-authorisation")
+    phone.wait_for_selector("#authorised")
+    app = Application.objects.get()
+    assert app.state == "submitted" and app.authorised_ip
+
+    cadre = _staff_page(browser, base, "xiangyun_cadre")
+    cadre.goto(f"{base}/applications/")
+    cadre.click(f"text={app.reference}")
+    _act(cadre, "Accept for review")
+    _act(cadre, "First review passed")
+    cadre.fill("#id_visitors", "王干事")
+    cadre.fill("#id_seen", "老旧公房")
+    cadre.fill("#id_asked", "收入与病情")
+    cadre.fill("#id_explained", "帮扶政策")
+    cadre.fill("#id_findings", "情况属实")
+    cadre.click("#visit-form button")
+    cadre.wait_for_selector("text=The home visit was recorded.")
+    _act(cadre, "Home visit done")
+    cadre.fill("#id_held_on", (timezone.localdate() - dt.timedelta(days=10)).isoformat())
+    cadre.fill("#id_minutes", "全体委员同意")
+    cadre.click("#review-form button")
+    cadre.wait_for_selector("text=public notice starts")
+    _act(cadre, "Report to the higher union")
+    assert "Higher review" in cadre.inner_text("#app-state")
+
+    county = _staff_page(browser, base, "xiangyun_staff")
+    county.goto(f"{base}/applications/{app.pk}/")
+    assert "net income per head" in county.inner_text("#decision")
+    _act(county, "Higher review passed")
+    county.click("#check button[value=request]")
+    county.wait_for_selector("button[value=passed]")
+    county.click("#check button[value=passed]")
+    county.wait_for_selector("text=The answer was recorded.")
+    _act(county, "Economic check done")
+
+    city = _staff_page(browser, base, "dali_approver")
+    city.goto(f"{base}/applications/{app.pk}/")
+    _act(city, "Approve and open the file")
+    city.wait_for_selector("#file-link")
+    h = Household.objects.get()
+    assert h.state == "active" and h.tier == "city"
+
+    county.goto(f"{base}/households/")
+    assert h.file_number in county.inner_text("body")
+    neighbour = _staff_page(browser, base, "dalishi_staff")
+    assert h.file_number not in neighbour.inner_text("body")
+    assert neighbour.goto(f"{base}/households/{h.pk}/").status == 404
+
+    phone.goto(f"{base}/apply/")
+    assert "approved" in phone.inner_text("#notices")

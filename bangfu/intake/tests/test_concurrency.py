@@ -1,0 +1,54 @@
+"""Two reviewers acting on the same case at once: exactly one succeeds. Runs on PostgreSQL (row
+locks) and on SQLite (IMMEDIATE transactions serialise the writers)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+
+from bangfu.common.errors import DomainError
+from bangfu.intake import services
+from bangfu.intake.models import ApplicationState
+from bangfu.intake.tests.helpers import submitted
+from bangfu.org.models import Role
+from bangfu.testing.factories import user_with_role
+
+pytestmark = pytest.mark.postgresql
+
+
+def test_two_reviewers_at_once_exactly_one_succeeds(audit_log_emptied: None, tree: dict, users: dict[str, Any]) -> None:
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("threads need a shared on-disk SQLite database")
+    app = submitted(tree["xiangyun_g"])
+    second = user_with_role(tree["xiangyun_g"], Role.GRASSROOTS_CADRE, "second_cadre")
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def act(actor: Any, action: str, reason: str) -> None:
+        try:
+            barrier.wait()
+            services.application_transition(
+                actor=actor, application_id=app.pk, action=action, reason=reason, expected_version=app.version
+            )
+            results.append("ok")
+        except (DomainError, PermissionDenied) as exc:
+            results.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=act, args=(users["xiangyun_cadre"], "accept", "")),
+        threading.Thread(target=act, args=(second, "refuse", "重复申请")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["DomainError", "ok"]
+    app.refresh_from_db()
+    assert app.state in {ApplicationState.FIRST_REVIEW, ApplicationState.REFUSED}
+    assert app.events.exclude(action__in=["create", "submit"]).count() == 1

@@ -1,0 +1,127 @@
+"""The pages through HTTP: the worker signs in by code, fills the form, submits; staff see the
+case in their queue only inside their jurisdiction and take the steps from the application page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from bangfu.intake import steps
+from bangfu.intake.messaging import outbox
+from bangfu.intake.models import Application, ApplicationState
+from bangfu.intake.tests.helpers import form_data, submitted, to_state
+
+pytestmark = pytest.mark.django_db
+
+
+def _phone_client(phone: str = "13812345678") -> Client:
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.post("/apply/login/", {"phone": phone, "step": "send"})
+    code = next(code for to, code in reversed(outbox) if to == phone)
+    r = c.post("/apply/login/", {"phone": phone, "code": code, "step": "verify"})
+    assert r.status_code == 302 and r["Location"] == "/apply/"
+    return c
+
+
+def _post_form(unit: Any) -> dict[str, Any]:
+    d = form_data(unit, members=1)
+    m = d["members"][0]
+    post = {
+        "version": "",
+        "h-address": d["address"],
+        "h-housing_type": d["housing_type"],
+        "h-main_cause": d["main_cause"],
+        "h-secondary_causes": d["secondary_causes"],
+        "h-bank": "中国工商银行",
+        "h-holder_name": m["name"],
+        "h-card_number": "6222021234567890123",
+        "m-TOTAL_FORMS": "1",
+        "m-INITIAL_FORMS": "0",
+        "m-0-relationship": "head",
+        "m-0-name": m["name"],
+        "m-0-id_number": m["id_number"],
+        "m-0-phone": "13812345678",
+        "m-0-monthly_income": "800",
+        "i-TOTAL_FORMS": "1",
+        "i-INITIAL_FORMS": "0",
+        "i-0-kind": "pension",
+        "i-0-amount_yearly": "2400",
+        "e-TOTAL_FORMS": "1",
+        "e-INITIAL_FORMS": "0",
+        "e-0-kind": "medical",
+        "e-0-amount_yearly": "18000",
+    }
+    return post
+
+
+def test_worker_applies_from_the_phone(
+    tree: dict, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    c = _phone_client()
+    r = c.post("/apply/", {"unit_id": tree["xiangyun_g"].pk, "kind": "formal", "idempotency_key": "tap-1"})
+    app = Application.objects.get()
+    assert r["Location"] == f"/apply/{app.pk}/"
+    c.post("/apply/", {"unit_id": tree["xiangyun_g"].pk, "kind": "formal", "idempotency_key": "tap-1"})
+    assert Application.objects.count() == 1  # the double tap
+    post = _post_form(tree["xiangyun_g"])
+    bad = {**post, "m-0-id_number": "123", "submit": "1"}
+    r = c.post(f"/apply/{app.pk}/", bad)
+    assert r.status_code == 400
+    assert "Not submitted" in r.content.decode()
+    r = c.post(f"/apply/{app.pk}/", {**post, "submit": "1"})
+    assert r.status_code == 302
+    app.refresh_from_db()
+    assert app.state == ApplicationState.SUBMITTED
+    page = c.get(f"/apply/{app.pk}/").content.decode()
+    assert "Submitted" in page
+    c.post(f"/apply/{app.pk}/authorise/", {"agreed": "1"})
+    app.refresh_from_db()
+    assert app.authorised_at is not None and app.authorised_ip == "127.0.0.1"
+
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_cadre"])
+    queue = staff.get("/applications/").content.decode()
+    assert app.reference in queue
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    other.force_login(users["dalishi_staff"])
+    assert app.reference not in other.get("/applications/").content.decode()
+    assert other.get(f"/applications/{app.pk}/").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(f"/applications/{app.pk}/act/", {"action": "return", "reason": "请补充病历", "version": app.version})
+    app.refresh_from_db()
+    assert app.state == ApplicationState.DRAFT
+    assert "请补充病历" in c.get(f"/apply/{app.pk}/").content.decode()
+    assert "请补充病历" in c.get("/apply/").content.decode()  # in-app notice (on commit)
+
+
+def test_phone_pages_need_sign_in(tree: dict) -> None:
+    app = submitted(tree["xiangyun_g"])
+    r = Client().get(f"/apply/{app.pk}/")
+    assert r.status_code == 302 and "/apply/login/" in r["Location"]
+    c = _phone_client("13700000009")
+    assert c.get(f"/apply/{app.pk}/").status_code == 404  # another worker's case
+
+
+def test_staff_detail_shows_decision_actions_and_notice_list(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    app = to_state(submitted(tree["xiangyun_g"]), ApplicationState.HIGHER_REVIEW, users)
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_staff"])
+    page = staff.get(f"/applications/{app.pk}/").content.decode()
+    assert "Higher review passed" in page
+    assert "net income per head" in page
+    cadre = Client(HTTP_ACCEPT_LANGUAGE="en")
+    cadre.force_login(users["xiangyun_cadre"])
+    assert "Nothing for you to do" in cadre.get(f"/applications/{app.pk}/").content.decode()
+    on_notice = to_state(submitted(tree["xiangyun_g"], phone="13600000000"), ApplicationState.UNIT_REVIEW, users)
+    steps.unit_review_record(
+        actor=users["xiangyun_cadre"],
+        application_id=on_notice.pk,
+        held_on=timezone.localdate() - dt.timedelta(days=1),
+        minutes="同意",
+    )
+    listing = cadre.get("/applications/notice/").content.decode()
+    assert on_notice.head_id_masked in listing and "*" in on_notice.head_id_masked

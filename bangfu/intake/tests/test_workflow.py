@@ -1,0 +1,168 @@
+"""The declared workflow: every step in the table works for whom it names, every other is refused;
+maker-checker; returns and refusals with reasons; the file opened at the end is scoped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from bangfu.common.errors import DomainError
+from bangfu.common.models import AuditEntry
+from bangfu.intake import services, workflow
+from bangfu.intake.messaging import outbox
+from bangfu.intake.models import Application, ApplicationKind, ApplicationState, Notice
+from bangfu.intake.tests.helpers import submitted, to_state
+from bangfu.org import access
+from bangfu.registry.models import Household
+
+S = ApplicationState
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def test_whole_path_opens_an_active_file_seen_by_the_right_units(
+    tree: dict, users: dict[str, Any], standard: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        app = submitted(tree["xiangyun_g"])
+        app = to_state(app, S.REPORTED_UP, users)
+    h = Household.objects.get(pk=app.household_id or 0)
+    assert h.state == "active"
+    assert h.tier == "city"  # approved by the city centre
+    assert h.category == "deep"
+    assert [e.action for e in app.events.all()][:3] == ["create", "submit", "accept"]
+    # The file is visible in the county and above, not in the neighbouring county.
+    assert access.scope(users["xiangyun_staff"], Household.objects.all()).filter(pk=h.pk).exists()
+    assert not access.scope(users["dalishi_staff"], Household.objects.all()).filter(pk=h.pk).exists()
+    notices = list(Notice.objects.filter(applicant=app.applicant).values_list("text", flat=True))
+    assert any("approved" in t for t in notices)
+    assert AuditEntry.objects.filter(target_type="intake.application", target_id=str(app.pk)).count() >= 10
+    assert outbox
+
+
+@pytest.mark.parametrize("state", [s for s in S.values if s not in {S.DRAFT}])
+def test_every_action_outside_the_table_is_refused(
+    tree: dict, users: dict[str, Any], standard: Any, state: str
+) -> None:
+    """At each state, an admin (who may act at every level) gets an invalid-transition error for
+    every action the table does not allow there."""
+    if state in {S.REFUSED, S.WITHDRAWN}:
+        app = submitted(tree["xiangyun_g"])
+        reason = "不符合条件"
+        action = workflow.REFUSE if state == S.REFUSED else workflow.WITHDRAW
+        actor = users["xiangyun_cadre"] if state == S.REFUSED else app.applicant
+        app = services.application_transition(actor=actor, application_id=app.pk, action=action, reason=reason)
+    else:
+        app = to_state(submitted(tree["xiangyun_g"]), state, users)
+    assert app.state == state
+    for action in workflow.ALL_ACTIONS:
+        if workflow.target(app.kind, state, action) is not None:
+            continue
+        if (state, action) == (S.SUBMITTED, "submit"):
+            continue  # a double tap: answered with the submitted case (see test_intake_submit)
+        with pytest.raises(DomainError) as err:
+            services.application_transition(actor=users["admin"], application_id=app.pk, action=action, reason="x")
+        assert err.value.code == services.IntakeError.INVALID_TRANSITION
+
+
+def test_each_step_only_for_the_roles_the_table_names(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    app = submitted(tree["xiangyun_g"])
+    # A county staff member cannot take the grassroots steps, a cadre not the centre's.
+    with pytest.raises(PermissionDenied):
+        services.application_transition(actor=users["xiangyun_staff"], application_id=app.pk, action="accept")
+    app = to_state(app, S.HIGHER_REVIEW, users)
+    with pytest.raises(PermissionDenied):
+        services.application_transition(
+            actor=users["xiangyun_cadre"], application_id=app.pk, action="higher_review_pass"
+        )
+    # Outside the jurisdiction the case does not exist; the evaluator can see but not act.
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        services.application_transition(
+            actor=users["dalishi_staff"], application_id=app.pk, action="higher_review_pass"
+        )
+    with pytest.raises(PermissionDenied):
+        services.application_transition(actor=users["evaluator"], application_id=app.pk, action="higher_review_pass")
+    assert Application.objects.get(pk=app.pk).state == S.HIGHER_REVIEW
+
+
+def test_allowed_actions_per_actor(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    app = submitted(tree["xiangyun_g"])
+    assert services.allowed_actions(users["xiangyun_cadre"], app) == ["accept", "return", "refuse"]
+    assert services.allowed_actions(app.applicant, app) == ["withdraw"]
+    assert services.allowed_actions(users["xiangyun_staff"], app) == []
+
+
+def test_every_table_step_works_for_its_role(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    """Each forward step of the formal path succeeds (walked by to_state), and so does return and
+    refuse at every step under way."""
+    for state in sorted(workflow.UNDER_WAY):
+        app = to_state(submitted(tree["xiangyun_g"], phone=f"1390000{len(state):04d}"), state, users)
+        step = workflow.step_at(app.kind, state)
+        assert step is not None
+        actor = users["xiangyun_cadre"] if "grassroots_cadre" in step.roles else users["xiangyun_staff"]
+        back = services.application_transition(actor=actor, application_id=app.pk, action="return", reason="补充材料")
+        assert back.state == workflow.previous(app.kind, state)
+        assert [e.reason for e in back.events.all()][-1] == "补充材料"
+        if back.state == S.DRAFT:
+            continue  # back with the worker: nothing to refuse
+        refused = services.application_transition(
+            actor=users["admin"], application_id=app.pk, action="refuse", reason="不符合条件"
+        )
+        assert refused.state == S.REFUSED
+
+
+def test_return_and_refuse_need_a_reason(tree: dict, users: dict[str, Any]) -> None:
+    app = submitted(tree["xiangyun_g"])
+    with pytest.raises(ValidationError) as err:
+        services.application_transition(actor=users["xiangyun_cadre"], application_id=app.pk, action="refuse")
+    assert "reason" in err.value.message_dict
+
+
+def test_approver_never_the_first_reviewer(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    admin = users["admin"]
+    app = submitted(tree["xiangyun_g"])
+    app = services.application_transition(actor=admin, application_id=app.pk, action="accept")
+    app = services.application_transition(actor=admin, application_id=app.pk, action="first_review_pass")
+    app = to_state(app, S.APPROVAL, users)
+    with pytest.raises(DomainError) as err:
+        services.application_transition(actor=admin, application_id=app.pk, action="approve")
+    assert err.value.code == services.IntakeError.MAKER_CHECKER
+    assert Application.objects.get(pk=app.pk).state == S.APPROVAL
+    assert not Household.objects.exists()
+
+
+def test_stale_version_is_a_conflict(tree: dict, users: dict[str, Any]) -> None:
+    app = submitted(tree["xiangyun_g"])
+    services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=app.pk, action="accept", expected_version=app.version
+    )
+    with pytest.raises(DomainError) as err:
+        services.application_transition(
+            actor=users["xiangyun_cadre"],
+            application_id=app.pk,
+            action="return",
+            reason="x",
+            expected_version=app.version,
+        )
+    assert err.value.code == services.IntakeError.CONFLICT
+
+
+def test_temporary_aid_is_fast_and_converts_without_reentering(
+    tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    app = submitted(tree["xiangyun_g"], kind=ApplicationKind.TEMPORARY)
+    app = services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=app.pk, action="emergency_accept"
+    )
+    app = services.application_transition(actor=users["xiangyun_staff"], application_id=app.pk, action="approve")
+    h = Household.objects.get(pk=app.household_id or 0)
+    assert h.state == "temporary"
+    formal = services.application_convert(actor=users["xiangyun_cadre"], application_id=app.pk)
+    assert formal.data == app.data and formal.state == S.SUBMITTED
+    formal = to_state(formal, S.FILE_OPENED, users)
+    h.refresh_from_db()
+    assert h.state == "active"
+    assert Household.objects.count() == 1

@@ -1,0 +1,428 @@
+"""Pages: the worker's phone pages (sign-in by code, apply, upload, authorise, follow the status)
+and the staff's work queue and application page. Views parse, call one service, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bangfu.common.errors import DomainError, field_errors
+from bangfu.eligibility.presentation import reason_text
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.org.models import OrgLevel, OrgUnit
+from bangfu.registry.codes import HardshipCategory
+
+from . import otp, selectors, services, steps, workflow
+from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
+from .models import Applicant, Application, ApplicationState, Attachment, CheckResult
+
+S = ApplicationState
+
+
+def _errors_to_messages(request: HttpRequest, exc: Exception) -> None:
+    if isinstance(exc, ValidationError):
+        for field, msgs in field_errors(exc).items():
+            for m in msgs:
+                messages.error(request, m if field == "__all__" else f"{m}")
+    elif isinstance(exc, DomainError):
+        messages.error(request, exc.message)
+    else:
+        messages.error(request, _("You do not have permission to do this."))
+
+
+def _ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _decision(app: Application) -> dict[str, Any] | None:
+    d = selectors.application_decision(app)
+    if d is None:
+        return None
+    return {
+        "category": d.category,
+        "net": d.net_income_per_head_monthly,
+        "reasons": [reason_text(r.as_dict()) for r in d.reasons],
+        "ruleset": d.ruleset_version,
+    }
+
+
+# --- the worker's phone pages ---------------------------------------------------------------------
+
+
+def applicant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        applicant = otp.applicant_from_session(request.session)
+        if applicant is None:
+            return redirect("intake:phone_login")
+        request.applicant = applicant  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def phone_login(request: HttpRequest) -> HttpResponse:
+    phone = request.POST.get("phone", "")
+    sent = False
+    if request.method == "POST":
+        try:
+            if request.POST.get("step") == "verify":
+                applicant = otp.code_verify(phone=phone, code=request.POST.get("code", ""))
+                request.session.cycle_key()
+                request.session[otp.SESSION_KEY] = applicant.pk
+                return redirect("intake:phone_home")
+            otp.code_request(phone=phone)
+            messages.success(request, _("A code was sent to your phone; it is valid for 5 minutes."))
+            sent = True
+        except (ValidationError, DomainError) as exc:
+            _errors_to_messages(request, exc)
+            sent = request.POST.get("step") == "verify"
+    return render(request, "intake/phone/login.html", {"phone": phone, "sent": sent})
+
+
+@require_POST
+def phone_logout(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    return redirect("intake:phone_login")
+
+
+@applicant_required
+def phone_home(request: HttpRequest) -> HttpResponse:
+    applicant: Applicant = request.applicant  # type: ignore[attr-defined]
+    units = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS).order_by("path")
+    form = NewApplicationForm(request.POST or None, units=units)
+    if request.method == "POST" and form.is_valid():
+        try:
+            app = services.application_create(
+                actor=applicant,
+                unit_id=form.cleaned_data["unit_id"],
+                kind=form.cleaned_data["kind"],
+                idempotency_key=request.POST.get("idempotency_key", ""),
+            )
+            return redirect("intake:phone_application", pk=app.pk)
+        except (ValidationError, DomainError) as exc:
+            _errors_to_messages(request, exc)
+    context = {
+        "applications": selectors.my_applications(applicant=applicant),
+        "notices": selectors.my_notices(applicant=applicant)[:20],
+        "form": form,
+        "key": dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f"),
+    }
+    return render(request, "intake/phone/home.html", context)
+
+
+def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[ApplicationForms, Application | None]:
+    forms = ApplicationForms(request.POST, initial=app.data)
+    if not forms.is_valid():
+        return forms, None
+    form = forms.form_data()
+    try:
+        app = services.application_save_draft(
+            actor=actor,
+            application_id=app.pk,
+            form=form,
+            expected_version=int(request.POST.get("version") or 0) or None,
+        )
+        if request.POST.get("submit"):
+            app = services.application_submit(actor=actor, application_id=app.pk)
+            messages.success(request, _("Your application %(ref)s was submitted.") % {"ref": app.reference})
+        else:
+            messages.success(request, _("Saved."))
+        return forms, app
+    except ValidationError as exc:
+        forms.apply_errors(field_errors(exc))
+    except DomainError as exc:
+        forms.page_errors.append(exc.message)
+    return forms, None
+
+
+@applicant_required
+def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
+    applicant: Applicant = request.applicant  # type: ignore[attr-defined]
+    app = selectors.application_get(actor=applicant, application_id=pk)
+    forms = ApplicationForms(initial=app.data)
+    if request.method == "POST" and app.state == S.DRAFT:
+        forms, saved = _save_form(request, applicant, app)
+        if saved is not None:
+            return redirect("intake:phone_application", pk=app.pk)
+        app.refresh_from_db()
+    context = {
+        "app": app,
+        "forms": forms,
+        "events": selectors.application_events(actor=applicant, application_id=pk),
+        "can_withdraw": services.may(applicant, app, workflow.WITHDRAW),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "intake/phone/application.html", context, status=status)
+
+
+@applicant_required
+@require_POST
+def phone_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ValidationError({"file": _("Choose a file.")})
+        steps.attachment_add(actor=request.applicant, application_id=pk, name=upload.name or "", content=upload.read())  # type: ignore[attr-defined]
+        messages.success(request, _("The file was added."))
+    except (ValidationError, DomainError) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:phone_application", pk=pk)
+
+
+@applicant_required
+@require_POST
+def phone_authorise(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        steps.authorisation_sign(
+            actor=request.applicant,  # type: ignore[attr-defined]
+            application_id=pk,
+            agreed=bool(request.POST.get("agreed")),
+            ip=_ip(request),
+        )
+        messages.success(request, _("Thank you: the authorisation is signed."))
+    except (ValidationError, DomainError) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:phone_application", pk=pk)
+
+
+@applicant_required
+@require_POST
+def phone_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.application_transition(actor=request.applicant, application_id=pk, action=workflow.WITHDRAW)  # type: ignore[attr-defined]
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:phone_application", pk=pk)
+
+
+# --- staff pages ----------------------------------------------------------------------------------
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    rows = selectors.queue(actor=request.user, state=state if state in S.values else "")
+    all_rows = rows if not state else selectors.queue(actor=request.user)
+    can_start = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists()
+    context = {"rows": rows, "counts": selectors.queue_counts(all_rows), "state": state, "can_start": can_start}
+    return render(request, "intake/staff/queue.html", context)
+
+
+@login_required
+def counter_new(request: HttpRequest) -> HttpResponse:
+    units = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS)
+    form = NewApplicationForm(request.POST or None, units=units)
+    if request.method == "POST" and form.is_valid():
+        try:
+            app = services.application_create(
+                actor=request.user, unit_id=form.cleaned_data["unit_id"], kind=form.cleaned_data["kind"]
+            )
+            return redirect("intake:detail", pk=app.pk)
+        except (ValidationError, DomainError, PermissionDenied) as exc:
+            _errors_to_messages(request, exc)
+    return render(request, "intake/staff/new.html", {"form": form})
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    app = selectors.application_get(actor=request.user, application_id=pk)
+    forms = ApplicationForms(initial=app.data)
+    editable = app.state == S.DRAFT and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit)
+    if request.method == "POST" and editable:
+        forms, saved = _save_form(request, request.user, app)
+        if saved is not None:
+            return redirect("intake:detail", pk=pk)
+        app.refresh_from_db()
+    actions = [(a, workflow.ACTION_LABELS[a]) for a in services.allowed_actions(request.user, app)]
+    step = workflow.step_at(app.kind, app.state)
+    can_step = (
+        step is not None
+        and services.acting_level(request.user, app, step.roles - {workflow.APPLICANT}, step.levels) is not None
+    )
+    context = {
+        "app": app,
+        "forms": forms,
+        "editable": editable,
+        "decision": _decision(app),
+        "events": selectors.application_events(actor=request.user, application_id=pk),
+        "actions": actions,
+        "can_step": can_step,
+        "visit_form": VisitForm(initial={"visited_on": timezone.localdate()}),
+        "review_form": ReviewForm(initial={"held_on": timezone.localdate()}),
+        "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
+        "check_results": CheckResult,
+        "categories": [("", _("As identified")), *HardshipCategory.choices],
+    }
+    return render(request, "intake/staff/detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _staff_post(request: HttpRequest, pk: int, call: Callable[[], Any], ok: str) -> HttpResponse:
+    try:
+        call()
+        messages.success(request, ok)
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, pk: int) -> HttpResponse:
+    action = request.POST.get("action", "")
+    return _staff_post(
+        request,
+        pk,
+        lambda: services.application_transition(
+            actor=request.user,
+            application_id=pk,
+            action=action,
+            reason=request.POST.get("reason", ""),
+            expected_version=int(request.POST.get("version") or 0) or None,
+            category=request.POST.get("category", ""),
+        ),
+        _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)},
+    )
+
+
+@login_required
+@require_POST
+def visit(request: HttpRequest, pk: int) -> HttpResponse:
+    form = VisitForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Fill in every field of the visit record."))
+        return redirect("intake:detail", pk=pk)
+    data = steps.VisitInput(**form.cleaned_data)
+    return _staff_post(
+        request,
+        pk,
+        lambda: steps.home_visit_record(actor=request.user, application_id=pk, visit=data),
+        _("The home visit was recorded."),
+    )
+
+
+@login_required
+@require_POST
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the date and the minutes."))
+        return redirect("intake:detail", pk=pk)
+    return _staff_post(
+        request,
+        pk,
+        lambda: steps.unit_review_record(actor=request.user, application_id=pk, **form.cleaned_data),
+        _("The unit review was recorded; the public notice starts."),
+    )
+
+
+@login_required
+@require_POST
+def objection(request: HttpRequest, pk: int) -> HttpResponse:
+    answer_to = request.POST.get("objection_id")
+    if answer_to:
+        return _staff_post(
+            request,
+            pk,
+            lambda: steps.objection_answer(
+                actor=request.user, objection_id=int(answer_to), answer=request.POST.get("answer", "")
+            ),
+            _("The answer was recorded."),
+        )
+    form = ObjectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the date and the objection."))
+        return redirect("intake:detail", pk=pk)
+    return _staff_post(
+        request,
+        pk,
+        lambda: steps.objection_record(actor=request.user, application_id=pk, **form.cleaned_data),
+        _("The objection was recorded."),
+    )
+
+
+@login_required
+@require_POST
+def check(request: HttpRequest, pk: int) -> HttpResponse:
+    what = request.POST.get("what")
+    if what == "request":
+        return _staff_post(
+            request,
+            pk,
+            lambda: steps.check_request(actor=request.user, application_id=pk),
+            _("The check was requested."),
+        )
+    if what == "paper":
+        return _staff_post(
+            request,
+            pk,
+            lambda: steps.authorisation_sign(actor=request.user, application_id=pk, agreed=True, ip=None),
+            _("The signature on paper was recorded."),
+        )
+    passed = what == "passed"
+    return _staff_post(
+        request,
+        pk,
+        lambda: steps.check_answer(
+            actor=request.user, application_id=pk, passed=passed, note=request.POST.get("note", "")
+        ),
+        _("The answer was recorded."),
+    )
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, pk: int) -> HttpResponse:
+    f = request.FILES.get("file")
+    kind = request.POST.get("kind", "proof")
+
+    def call() -> Any:
+        if f is None:
+            raise ValidationError({"file": _("Choose a file.")})
+        return steps.attachment_add(
+            actor=request.user, application_id=pk, name=f.name or "", content=f.read(), kind=kind
+        )
+
+    return _staff_post(request, pk, call, _("The file was added."))
+
+
+@login_required
+@require_POST
+def convert(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        app = services.application_convert(actor=request.user, application_id=pk)
+        return redirect("intake:detail", pk=app.pk)
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:detail", pk=pk)
+
+
+def attachment(request: HttpRequest, pk: int) -> FileResponse:
+    """A file, to staff in the jurisdiction or the worker who applied."""
+    applicant = otp.applicant_from_session(request.session)
+    row = Attachment.objects.select_related("application").filter(pk=pk).first()
+    if row is None:
+        from django.http import Http404
+
+        raise Http404
+    actor: Any = applicant if applicant is not None and row.application.applicant_id == applicant.pk else request.user
+    services.load(actor, row.application_id)
+    return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name)
+
+
+@login_required
+def notice_list(request: HttpRequest) -> HttpResponse:
+    rows = selectors.public_notice_list(actor=request.user)
+    return render(request, "intake/staff/notice_list.html", {"rows": rows, "today": timezone.localdate()})
