@@ -15,6 +15,8 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 from ninja.parser import Parser
 
+from bangfu.matching.api import router as matching_router
+
 from . import errors
 from .auth import bearer, session
 from .routers import account, households
@@ -49,3 +51,4 @@ api = BangfuApi(
 errors.install(api)
 api.add_router("", account.router)
 api.add_router("", households.router)
+api.add_router("", matching_router)

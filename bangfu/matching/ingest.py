@@ -6,14 +6,12 @@ rows as CSV). ID numbers take a vectorised fast path (18 characters, valid check
 birth date, region code in use in the birth year — the checks of ``ResidentId.parse``) and
 every other value goes through ``ResidentId.parse`` itself, so the rules stay in one place and
 the reasons given are its messages. The normalised number is stored only as the 64-bit keyed
-hash (HMAC-SHA256 with the project's hash key, the same value as ``crypto.keyed_hash64``,
-computed in SQL) and its masked form.
+hash (``crypto.keyed_hash64``, computed for the whole column at once) and its masked form.
 """
 
 # ruff: noqa: S608 - SQL is built from column names quoted by _ident and literals escaped by _q
 from __future__ import annotations
 
-import base64
 import codecs
 import csv
 import datetime as dt
@@ -22,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from django.conf import settings
+import pyarrow as pa
 from django.utils.translation import gettext as _
 
+from bangfu.common import crypto
 from bangfu.common.ids import SHANGHAI, InvalidResidentId, ResidentId, compute_check_digit
 
+from .engine.names import name_norm_fast_sql, normalise_name
 from .engine.schemas import INACTIVE_COMPANY_WORDS, DatasetKind, FieldSpec, default_mapping, fields_for
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
@@ -139,31 +139,6 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
 # -- the pipeline ------------------------------------------------------------------------
 
 
-def _hash_pads() -> tuple[str, str]:
-    key = base64.b64decode(settings.FIELD_HASH_KEY or "", validate=True)
-    if len(key) != 32:
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("FIELD_HASH_KEY must be 32 bytes, base64-encoded")
-    block = key.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in block).hex(), bytes(b ^ 0x5C for b in block).hex()
-
-
-def keyed_hash_u64_sql(column: str) -> str:
-    """SQL for the first 8 bytes of HMAC-SHA256(hash key, column) as UBIGINT (``signed_sql`` makes
-    it ``crypto.keyed_hash64``); kept apart so the digest is computed once per row."""
-    ipad, opad = _hash_pads()
-    digest = f"sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || CAST({column} AS BLOB))))"
-    return f"CAST('0x' || substr({digest}, 1, 16) AS UBIGINT)"
-
-
-def signed_sql(column: str) -> str:
-    return (
-        f"CAST(CASE WHEN {column} >= 9223372036854775808 "
-        f"THEN CAST({column} AS HUGEINT) - 18446744073709551616 ELSE {column} END AS BIGINT)"
-    )
-
-
 def _mask_sql(column: str) -> str:
     return (
         f"CASE WHEN length({column}) < 12 THEN repeat('*', length({column})) "
@@ -186,14 +161,16 @@ def _field_sql(spec: FieldSpec, column: str) -> str:
 
 
 def _fast_id_sql(today: dt.date) -> str:
-    """Rows whose trimmed ID needs no normalisation and passes every check of ResidentId.parse."""
-    digits = " + ".join(f"(ascii(substr(t, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(_WEIGHTS))
+    """Rows whose trimmed ID needs no normalisation and passes every check of ResidentId.parse.
+    Integer arithmetic on the 17 digits (``n``), not string slicing: it runs at memory speed."""
+    digits = " + ".join(f"((n // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(_WEIGHTS))
     return f"""
         SELECT row_no, upper(t) AS id18 FROM (
-            SELECT row_no, trim(f_id_number) AS t FROM raw
-            WHERE regexp_full_match(trim(f_id_number), '[0-9]{{17}}[0-9Xx]')
+            SELECT row_no, t, CAST(substr(t, 1, 17) AS BIGINT) AS n FROM (
+                SELECT row_no, trim(f_id_number) AS t FROM raw
+            ) x WHERE regexp_full_match(t, '[0-9]{{17}}[0-9Xx]')
         ) c
-        JOIN regions r ON r.region = substr(t, 1, 6) AND r.year = substr(t, 7, 4)
+        JOIN regions r ON r.region = c.n // 100000000000 AND r.year = (c.n // 10000000) % 10000
         WHERE upper(substr(t, 18, 1)) = substr('10X98765432', (({digits}) % 11) + 1, 1)
           AND try_strptime(substr(t, 7, 8), '%Y%m%d') BETWEEN TIMESTAMP '1900-01-01' AND TIMESTAMP '{today}'
     """
@@ -329,11 +306,12 @@ def _run(
     good_cols += [s.name for s in kind_specs]
     if kind == DatasetKind.BUSINESS_ROLES:
         good_cols.append("company_active")
-    partition = ", ".join(c for c in good_cols if c != "id_masked")
+    # Exact duplicate records are taken once (the first); a hash aggregate, not a window.
     con.execute(
-        f"CREATE TABLE good AS SELECT row_no, {', '.join(good_cols)} FROM checked WHERE reason IS NULL "
-        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY row_no) = 1"
+        f"CREATE TABLE good AS SELECT min(row_no) AS row_no, {', '.join(good_cols)}, "
+        f"{name_norm_fast_sql('name')} AS name_norm FROM checked WHERE reason IS NULL GROUP BY ALL"
     )
+    _normalise_other_names(con)
     valid = int(con.execute("SELECT count(*) FROM checked WHERE reason IS NULL").fetchone()[0])  # type: ignore[index]
     taken = int(con.execute("SELECT count(*) FROM good").fetchone()[0])  # type: ignore[index]
     rejected = total - valid
@@ -351,7 +329,7 @@ def _run(
         )
 
     snapshot, rejected_csv = workdir / "snapshot.parquet", workdir / "rejected.csv"
-    con.execute(f"COPY (SELECT * FROM good ORDER BY row_no) TO {_q(str(snapshot))} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY good TO {_q(str(snapshot))} (FORMAT parquet, COMPRESSION zstd)")
     _write_rejected(con, unreadable, rejected_csv)
     return IngestResult(
         snapshot=snapshot,
@@ -377,12 +355,14 @@ def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str) -> list[tup
 
 
 def _normalise_ids(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    # Region and birth year of every 17-digit prefix (a superset of the fast path's, in integers).
     pairs = con.execute(
-        "SELECT DISTINCT substr(trim(f_id_number), 1, 6), substr(trim(f_id_number), 7, 4) FROM raw "
-        "WHERE regexp_full_match(trim(f_id_number), '[0-9]{17}[0-9Xx]')"
+        "SELECT DISTINCT lpad(CAST(n // 100000000000 AS VARCHAR), 6, '0'), CAST((n // 10000000) % 10000 AS VARCHAR) "
+        "FROM (SELECT TRY_CAST(substr(trim(f_id_number), 1, 17) AS BIGINT) AS n FROM raw) x "
+        "WHERE n >= 10000000000000000"
     ).fetchall()
-    con.execute("CREATE TABLE regions (region VARCHAR, year VARCHAR)")
-    ok = [(r, y) for r, y in pairs if _region_ok(r, y)]
+    con.execute("CREATE TABLE regions (region BIGINT, year BIGINT)")
+    ok = [(int(r), int(y)) for r, y in pairs if _region_ok(r, y)]
     if ok:
         con.executemany("INSERT INTO regions VALUES (?, ?)", ok)
     con.execute(f"CREATE TABLE fast AS {_fast_id_sql(day)}")
@@ -400,11 +380,29 @@ def _normalise_ids(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
         "CREATE TABLE ids AS SELECT row_no, id18, CAST(NULL AS VARCHAR) AS reason FROM fast "
         "UNION ALL SELECT row_no, id18, reason FROM slow"
     )
-    con.execute(f"CREATE TABLE hashed AS SELECT row_no, id18, reason, {keyed_hash_u64_sql('id18')} AS u FROM ids")
+    # The keyed hash is computed outside SQL, vectorised over the column (crypto.keyed_hash64_arrow).
+    ids = con.sql(
+        "SELECT row_no, reason, CASE WHEN id18 IS NOT NULL THEN "
+        "CAST(substr(id18, 1, 17) AS BIGINT) * 11 + CASE WHEN substr(id18, 18, 1) = 'X' THEN 10 "
+        "ELSE CAST(substr(id18, 18, 1) AS BIGINT) END END AS id_int, "
+        f"CASE WHEN id18 IS NOT NULL THEN {_mask_sql('id18')} END AS id_masked FROM ids"
+    ).to_arrow_table()
+    hashed = ids.append_column("id_key", crypto.keyed_hash64_arrow(ids.column("id_int"))).drop_columns(["id_int"])
+    con.register("hashed_arrow", hashed)
+    con.execute("CREATE TABLE keyed AS SELECT row_no, id_key, id_masked, reason FROM hashed_arrow")
+    con.unregister("hashed_arrow")
+
+
+def _normalise_other_names(con: duckdb.DuckDBPyConnection) -> None:
+    """Names the SQL fast path leaves (dots, spaces, letters …): ``normalise_name``, once each."""
+    names = [r[0] for r in con.execute("SELECT DISTINCT name FROM good WHERE name_norm IS NULL").fetchall()]
+    if not names:
+        return
+    con.register("other_names", pa.table({"name": names, "norm": [normalise_name(n) for n in names]}))
     con.execute(
-        f"CREATE TABLE keyed AS SELECT row_no, {signed_sql('u')} AS id_key, "
-        f"CASE WHEN id18 IS NOT NULL THEN {_mask_sql('id18')} END AS id_masked, reason FROM hashed"
+        "UPDATE good SET name_norm = o.norm FROM other_names o WHERE good.name_norm IS NULL AND good.name = o.name"
     )
+    con.unregister("other_names")
 
 
 def _write_rejected(con: duckdb.DuckDBPyConnection, unreadable: list[tuple[int, str]], out: Path) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,7 +27,7 @@ from bangfu.registry.codes import FileState
 from bangfu.registry.models import Household, Member
 from bangfu.registry.timeline import timeline_add
 
-from . import snapshots
+from . import bulk, snapshots
 from .engine import backends
 from .engine.rules import RuleParams, Severity
 from .engine.schemas import DatasetKind
@@ -36,7 +37,6 @@ from .models import (
     Dataset,
     Finding,
     FindingStatus,
-    HouseholdCheck,
     MatchRun,
     ProposalStatus,
     RemovalProposal,
@@ -305,29 +305,14 @@ def _execute(run: MatchRun) -> None:
         household_unit, persons_count = snapshots.write_persons(run.unit, persons)
         _progress(run, 20)
         with _local_snapshots(datasets) as sources:
-            found = backends.match(
+            found = backends.match_table(
                 _engine(run.engine), str(persons), sources, RuleParams.from_dict(run.params), today()
             )
     _progress(run, 70)
     now = timezone.now()
-    rows = [
-        Finding(
-            household_id=f.household_id,
-            member_id=f.member_id,
-            dataset_id=f.dataset_id,
-            kind=f.kind,
-            record_key=f.record_key,
-            rule=f.rule,
-            severity=f.severity,
-            confidence=f.confidence,
-            details=f.details,
-            run=run,
-        )
-        for f in found
-    ]
     with transaction.atomic():
-        Finding.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-        _record_checks(run, list(household_unit), now)
+        bulk.findings_insert(found, run_id=run.pk, now=now)
+        bulk.household_checks_upsert(list(household_unit), run_id=run.pk, now=now)
         new = Finding.objects.filter(run=run).count()
         summary = _summary(found, household_unit)
         MatchRun.objects.filter(pk=run.pk).update(
@@ -361,32 +346,37 @@ class _local_snapshots:  # noqa: N801 - used as a context manager
             self._stack.pop().__exit__(None, None, None)
 
 
-def _record_checks(run: MatchRun, household_ids: list[int], now: dt.datetime) -> None:
-    checks = [HouseholdCheck(household_id=h, run=run, checked_at=now) for h in household_ids]
-    HouseholdCheck.objects.bulk_create(
-        checks,
-        batch_size=5000,
-        update_conflicts=True,
-        unique_fields=["household"],
-        update_fields=["run", "checked_at"],
-    )
+def _summary(found: pa.Table, household_unit: dict[int, int]) -> dict[str, Any]:
+    """Counts by unit and severity, by kind and severity, and by severity (one SQL pass)."""
+    import duckdb
 
-
-def _summary(found: list[backends.Finding], household_unit: dict[int, int]) -> dict[str, Any]:
-    by_unit: dict[int, Counter[str]] = defaultdict(Counter)
-    by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     households_per_unit = Counter(household_unit.values())
-    for f in found:
-        by_unit[household_unit.get(f.household_id, 0)][f.severity] += 1
-        by_kind[f.kind][f.severity] += 1
+    units = pa.table(
+        {"household_id": list(household_unit), "unit_id": list(household_unit.values())},
+        schema=pa.schema([("household_id", pa.int64()), ("unit_id", pa.int64())]),
+    )
+    by_unit: dict[int, dict[str, int]] = defaultdict(dict)
+    by_kind: dict[str, dict[str, int]] = defaultdict(dict)
+    by_severity: dict[str, int] = {}
+    with duckdb.connect() as con:
+        con.register("found", found.select(["household_id", "kind", "severity"]))
+        con.register("units", units)
+        rows = con.execute(
+            "SELECT COALESCE(u.unit_id, 0), f.kind, f.severity, count(*) FROM found f "
+            "LEFT JOIN units u USING (household_id) GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    for unit_id, kind, severity, n in rows:
+        by_unit[unit_id][severity] = by_unit[unit_id].get(severity, 0) + n
+        by_kind[kind][severity] = by_kind[kind].get(severity, 0) + n
+        by_severity[severity] = by_severity.get(severity, 0) + n
     names = dict(OrgUnit.objects.filter(pk__in=households_per_unit).values_list("pk", "name"))
     return {
         "by_unit": [
-            {"unit_id": uid, "unit": names.get(uid, ""), "households": n, "findings": dict(by_unit.get(uid, {}))}
+            {"unit_id": uid, "unit": names.get(uid, ""), "households": n, "findings": by_unit.get(uid, {})}
             for uid, n in sorted(households_per_unit.items())
         ],
-        "by_kind": {kind: dict(c) for kind, c in sorted(by_kind.items())},
-        "by_severity": dict(Counter(f.severity for f in found)),
+        "by_kind": dict(sorted(by_kind.items())),
+        "by_severity": by_severity,
     }
 
 
@@ -580,7 +570,6 @@ def exchange_request_export(
     """
     import csv
 
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from bangfu.common import crypto
@@ -594,14 +583,17 @@ def exchange_request_export(
         Member.objects.filter(household__unit__path__startswith=source.path, household__state__in=_open_states())
         .filter(deceased=False)
         .order_by("id")
-        .values_list("id", "id_hash", "id_cipher", "name")
+        .values_list("id", "id_cipher", "name")
     )
-    for member_id, id_hash, cipher, name in members.iterator(chunk_size=5000):
+    numbers: list[int] = []
+    for member_id, cipher, name in members.iterator(chunk_size=5000):
+        number = crypto.decrypt(cipher)
         data["request_id"].append(member_id)
-        data["id_key"].append(snapshots.id_key_from_hash(id_hash))
+        numbers.append(crypto.resident_id_int(number))
         if not hashed_only:
-            data["id_number"].append(crypto.decrypt(cipher))
+            data["id_number"].append(number)
             data["name"].append(name)
+    data["id_key"] = crypto.keyed_hash64_arrow(pa.array(numbers, pa.int64())).to_pylist()
     count = len(data["request_id"])
     if fmt == "parquet":
         pq.write_table(pa.table(data), target)

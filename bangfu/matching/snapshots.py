@@ -13,11 +13,13 @@ import pyarrow.parquet as pq
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from bangfu.common import crypto
 from bangfu.org.models import OrgUnit
 from bangfu.registry.codes import OPEN_STATES
 from bangfu.registry.models import Member
 
 from .engine.backends import PERSON_COLUMNS
+from .engine.names import normalise_name
 
 DATASET_DIR = "datasets"
 
@@ -50,17 +52,13 @@ def local_path(name: str) -> Iterator[str]:
         yield str(target)
 
 
-def id_key_from_hash(id_hash: str) -> int:
-    """``crypto.keyed_hash64`` of the ID number, from the stored 128-bit keyed hash (same HMAC)."""
-    return int.from_bytes(bytes.fromhex(id_hash[:16]), "big", signed=True)
-
-
 _SCHEMA = pa.schema(
     [
         ("member_id", pa.int64()),
         ("household_id", pa.int64()),
         ("id_key", pa.int64()),
         ("name", pa.string()),
+        ("name_norm", pa.string()),
         ("monthly_income", pa.float64()),
         ("household_size", pa.int32()),
     ]
@@ -78,7 +76,7 @@ def persons_rows(unit: OrgUnit) -> Iterator[tuple[int, int, str, str, object, in
         .values_list(
             "id",
             "household_id",
-            "id_hash",
+            "id_cipher",
             "name",
             "monthly_income",
             "household__members_living_together",
@@ -88,17 +86,32 @@ def persons_rows(unit: OrgUnit) -> Iterator[tuple[int, int, str, str, object, in
     )
 
 
+def _id_int(cipher: str) -> int | None:
+    """The integer form of a member's ID number; None (matches nothing) if it is not a normalised one."""
+    try:
+        return crypto.resident_id_int(crypto.decrypt(cipher))
+    except ValueError:
+        return None
+
+
 def write_persons(unit: OrgUnit, target: Path) -> tuple[dict[int, int], int]:
-    """Write the persons snapshot; returns household id → unit id (for the summary) and the count."""
-    cols: dict[str, list[object]] = {n: [] for n in PERSON_COLUMNS}
+    """Write the persons snapshot; returns household id → unit id (for the summary) and the count.
+
+    The matching key (``crypto.keyed_hash64``) is computed here from the decrypted ID number, for
+    the whole column at once; the plaintext never leaves this function."""
+    cols: dict[str, list[object]] = {n: [] for n in PERSON_COLUMNS if n != "id_key"}
+    numbers: list[int | None] = []
     household_unit: dict[int, int] = {}
-    for member_id, household_id, id_hash, name, income, size, unit_id in persons_rows(unit):
+    for member_id, household_id, cipher, name, income, size, unit_id in persons_rows(unit):
         cols["member_id"].append(member_id)
         cols["household_id"].append(household_id)
-        cols["id_key"].append(id_key_from_hash(id_hash))
+        numbers.append(_id_int(cipher))
         cols["name"].append(name)
+        cols["name_norm"].append(normalise_name(name))
         cols["monthly_income"].append(float(income or 0))  # type: ignore[arg-type]
         cols["household_size"].append(size)
         household_unit[household_id] = unit_id
-    pq.write_table(pa.table(cols, schema=_SCHEMA), target)
-    return household_unit, len(cols["member_id"])
+    keys = crypto.keyed_hash64_arrow(pa.array(numbers, pa.int64()))
+    table = pa.table({**cols, "id_key": keys}).select(list(PERSON_COLUMNS)).cast(_SCHEMA)
+    pq.write_table(table, target)
+    return household_unit, len(numbers)

@@ -3,8 +3,11 @@ fails if an endpoint with an id in its path is added without an entry here."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,28 +15,114 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bangfu.api.api import api as ninja_api
-from bangfu.org.models import RoleAssignment
+from bangfu.matching.models import Dataset, Finding, MatchRun, RemovalProposal
+from bangfu.org.models import OrgUnit, RoleAssignment
 from bangfu.registry import services
-from bangfu.registry.models import Household
+from bangfu.registry.models import Household, Member
 from bangfu.testing.factories import UserFactory, household_input
 
 from .conftest import Api, as_json
 
 MISSING = 987654
 
-# (method, path as in the OpenAPI schema) → how to call it for a household id and a member id.
-MATRIX: dict[tuple[str, str], Callable[[Api, int, int, dict], Any]] = {
-    ("get", "/api/v1/households/{household_id}"): lambda api, h, m, tree: api.get(f"/households/{h}"),
-    ("put", "/api/v1/households/{household_id}"): lambda api, h, m, tree: api.put(
-        f"/households/{h}", as_json(household_input(tree["xiangyun_g"]), version=1)
+
+@dataclass(frozen=True)
+class Ids:
+    """The ids an endpoint may take: a household file, one of its members, and the matching objects
+    about that file (a finding, a removal proposal) or its union (a recheck run, a dataset)."""
+
+    household: int
+    member: int
+    finding: int = MISSING
+    proposal: int = MISSING
+    run: int = MISSING
+    dataset: int = MISSING
+
+
+MISSING_IDS = Ids(MISSING, MISSING)
+
+# (method, path as in the OpenAPI schema) → how to call it with the ids of one county's objects.
+MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
+    ("get", "/api/v1/households/{household_id}"): lambda api, ids, tree: api.get(f"/households/{ids.household}"),
+    ("put", "/api/v1/households/{household_id}"): lambda api, ids, tree: api.put(
+        f"/households/{ids.household}", as_json(household_input(tree["xiangyun_g"]), version=1)
     ),
-    ("post", "/api/v1/households/{household_id}/members/{member_id}/reveal-id"): lambda api, h, m, tree: api.post(
-        f"/households/{h}/members/{m}/reveal-id"
+    ("post", "/api/v1/households/{household_id}/members/{member_id}/reveal-id"): lambda api, ids, tree: api.post(
+        f"/households/{ids.household}/members/{ids.member}/reveal-id"
     ),
-    ("post", "/api/v1/households/{household_id}/reveal-bank-card"): lambda api, h, m, tree: api.post(
-        f"/households/{h}/reveal-bank-card"
+    ("post", "/api/v1/households/{household_id}/reveal-bank-card"): lambda api, ids, tree: api.post(
+        f"/households/{ids.household}/reveal-bank-card"
+    ),
+    # Cross-department checks. A finding and a removal proposal belong to the household file they
+    # are about; a recheck run to the union whose subtree it covered; a dataset to the union that
+    # imported it (its rejected rows are that union's to correct).
+    ("post", "/api/v1/matching/findings/{finding_id}/confirm"): lambda api, ids, tree: api.post(
+        f"/matching/findings/{ids.finding}/confirm", {"reason": "checked"}
+    ),
+    ("post", "/api/v1/matching/findings/{finding_id}/dismiss"): lambda api, ids, tree: api.post(
+        f"/matching/findings/{ids.finding}/dismiss", {"reason": "another person"}
+    ),
+    ("post", "/api/v1/matching/removal-proposals/{proposal_id}/notify"): lambda api, ids, tree: api.post(
+        f"/matching/removal-proposals/{ids.proposal}/notify", {"note": "told in person"}
+    ),
+    ("get", "/api/v1/matching/runs/{run_id}"): lambda api, ids, tree: api.get(f"/matching/runs/{ids.run}"),
+    ("get", "/api/v1/matching/datasets/{dataset_id}/rejected.csv"): lambda api, ids, tree: api.get(
+        f"/matching/datasets/{ids.dataset}/rejected.csv"
     ),
 }
+MATCHING = [e for e in MATRIX if e[1].startswith("/api/v1/matching/")]
+
+
+def _dataset(unit: OrgUnit) -> Dataset:
+    return Dataset.objects.create(
+        kind="vehicles",
+        file_name="vehicles.csv",
+        unit=unit,
+        as_of=date(2026, 1, 1),
+        retention_days=180,
+        expires_on=date(2026, 6, 30),
+    )
+
+
+def _finding(household: Household, member: Member, dataset: Dataset, record: str) -> Finding:
+    return Finding.objects.create(
+        household=household,
+        member=member,
+        dataset=dataset,
+        kind="vehicles",
+        record_key=record,
+        rule="vehicle_owned",
+        severity="disqualifying",
+        confidence="high",
+    )
+
+
+def _matching_objects(tree: dict, household: Household, unit: OrgUnit) -> Ids:
+    """A dataset imported by ``unit``, a run of ``unit``, an open finding about ``household`` and a
+    removal proposal waiting for its worker to be told."""
+    member = household.members.get(relationship="spouse")
+    dataset = _dataset(unit)
+    run = MatchRun.objects.create(unit=unit, status="done", progress=100)
+    run.datasets.set([dataset])
+    finding = _finding(household, member, dataset, "L1")
+    confirmed = _finding(household, member, dataset, "L2")
+    Finding.objects.filter(pk=confirmed.pk).update(status="confirmed")
+    proposal = RemovalProposal.objects.create(household=household, finding=confirmed)
+    return Ids(household.pk, member.pk, finding.pk, proposal.pk, run.pk, dataset.pk)
+
+
+@pytest.fixture
+def dalishi_ids(tree: dict, dalishi_file: Household) -> Ids:
+    return _matching_objects(tree, dalishi_file, tree["dalishi"])
+
+
+def _state(ids: Ids) -> tuple[Any, ...]:
+    """What a call may change: the file's version, the finding's and the proposal's status."""
+    return (
+        Household.objects.get(pk=ids.household).version,
+        Finding.objects.get(pk=ids.finding).status,
+        RemovalProposal.objects.get(pk=ids.proposal).status,
+    )
 
 
 def test_every_endpoint_with_an_id_is_in_the_matrix() -> None:
@@ -50,24 +139,53 @@ def test_every_endpoint_with_an_id_is_in_the_matrix() -> None:
 
 @pytest.mark.parametrize("endpoint", list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
 def test_a_file_of_another_county_answers_exactly_like_a_missing_one(
-    api_as: Any, tree: dict, dalishi_file: Household, xiangyun_file: Household, endpoint: tuple[str, str]
+    api_as: Any, tree: dict, dalishi_ids: Ids, xiangyun_file: Household, endpoint: tuple[str, str]
 ) -> None:
     call = MATRIX[endpoint]
     api = api_as("xiangyun_staff")  # may view, edit and reveal — in 祥云县 only
-    member = dalishi_file.members.get(relationship="spouse")
-    before = Household.objects.get(pk=dalishi_file.pk).version
+    before = _state(dalishi_ids)
 
-    other_county = call(api, dalishi_file.pk, member.pk, tree)
-    missing = call(api, MISSING, MISSING, tree)
+    other_county = call(api, dalishi_ids, tree)
+    missing = call(api, MISSING_IDS, tree)
 
     assert other_county.status_code == 404, other_county.content
     assert other_county.content == missing.content
     assert other_county.json()["error"]["code"] == "not_found"
-    assert Household.objects.get(pk=dalishi_file.pk).version == before
+    assert _state(dalishi_ids) == before
     if "member_id" in endpoint[1]:
         # Their own file with another county's member in the path: not found either.
-        mixed = call(api, xiangyun_file.pk, member.pk, tree)
+        mixed = call(api, dataclasses.replace(dalishi_ids, household=xiangyun_file.pk), tree)
         assert mixed.status_code == 404 and mixed.content == missing.content
+
+
+@pytest.mark.parametrize("endpoint", MATCHING, ids=[f"{m} {p}" for m, p in MATCHING])
+def test_the_owning_county_reaches_the_same_objects(
+    api_as: Any, tree: dict, dalishi_ids: Ids, endpoint: tuple[str, str]
+) -> None:
+    """The objects above are real: the 大理市 centre's own staff get them."""
+    response = MATRIX[endpoint](api_as("dalishi_staff"), dalishi_ids, tree)
+    assert response.status_code == 200, response.content
+
+
+def test_a_province_dataset_and_run_are_the_provinces(
+    api_as: Any, tree: dict, dalishi_file: Household, users: dict[str, Any]
+) -> None:
+    """A dataset imported by the province and a province-wide run cover every county: a county
+    user may not read the dataset's rejected rows (the province's to correct) nor the run's summary
+    (every county's counts) — not found, as if they did not exist; the province's manager may."""
+    ids = _matching_objects(tree, dalishi_file, tree["province"])
+    county, province = api_as("xiangyun_staff"), api_as("province_manager")
+    for endpoint in (
+        ("get", "/api/v1/matching/runs/{run_id}"),
+        ("get", "/api/v1/matching/datasets/{dataset_id}/rejected.csv"),
+    ):
+        answer, missing = MATRIX[endpoint](county, ids, tree), MATRIX[endpoint](county, MISSING_IDS, tree)
+        assert answer.status_code == 404 and answer.content == missing.content
+        assert MATRIX[endpoint](province, ids, tree).status_code == 200
+    # The finding about a 大理市 file stays 大理市's even though the run and dataset were the province's.
+    confirm = MATRIX[("post", "/api/v1/matching/findings/{finding_id}/confirm")]
+    assert confirm(county, ids, tree).status_code == 404
+    assert Finding.objects.get(pk=ids.finding).status == "open"
 
 
 def _ids(response: Any) -> set[int]:

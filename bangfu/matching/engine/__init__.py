@@ -1,12 +1,13 @@
 """The match engine: pure Python and SQL, no Django (conventions §4).
 
 Persons of the registry and department datasets meet as Parquet/Arrow snapshots keyed on the
-64-bit keyed hash of the normalised ID number; the rules are SQL run by DuckDB (default) or
-Spark; names are compared afterwards, in Python, as the second signal.
+64-bit keyed hash of the normalised ID number, with the normalised name stored beside it; the
+rules are SQL run by DuckDB (default) or Spark, and the findings are assembled by one SQL query
+over the rules' rows, so both engines give the same findings and no row passes through Python.
 """
 
 from .names import normalise_name, same_name
-from .rules import Finding, Hit, RuleParams, build_findings
+from .rules import Finding, RuleParams
 from .schemas import DatasetKind
 
-__all__ = ["DatasetKind", "Finding", "Hit", "RuleParams", "build_findings", "normalise_name", "same_name"]
+__all__ = ["DatasetKind", "Finding", "RuleParams", "normalise_name", "same_name"]

@@ -53,3 +53,20 @@ def same_name(a: str | None, b: str | None) -> bool:
     """True when both names are present and equal after normalisation."""
     left, right = normalise_name(a), normalise_name(b)
     return bool(left) and left == right
+
+
+# Names of Han characters only (basic block and extension A, which NFKC leaves alone) and
+# none of the traditional forms of the table: their normalised form is the name itself.
+_HAN_ONLY = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}]+"
+_TRAD_ANY = "[" + "".join(sorted(set(_TRAD))) + "]"
+
+
+def name_norm_fast_sql(column: str) -> str:
+    """DuckDB SQL giving ``normalise_name(column)`` for NULL, empty and plain Han names (most
+    names), and NULL for the others (dots, spaces, letters, traditional forms …), which are
+    normalised with ``normalise_name`` once per distinct name."""
+    return (
+        f"CASE WHEN {column} IS NULL OR {column} = '' THEN '' "
+        f"WHEN regexp_full_match({column}, '{_HAN_ONLY}') AND NOT regexp_matches({column}, '{_TRAD_ANY}') "
+        f"THEN {column} END"
+    )

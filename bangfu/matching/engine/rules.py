@@ -1,20 +1,22 @@
 """The finding rules as SQL over two views — ``persons`` and one dataset — plus the step that
-turns the rows they return ("hits") into findings with a confidence.
+turns the rows they return ("hits") into findings, also SQL (``FINDINGS_SQL``, run by DuckDB over
+the hits as an Arrow table whichever engine produced them).
 
-``persons``: member_id, household_id, id_key (BIGINT), name, monthly_income (DOUBLE),
-household_size. A dataset view has the columns of ``schemas``. The SQL is the portable subset
-that DuckDB and Spark SQL both run; dates and limits are literals computed here.
+``persons``: member_id, household_id, id_key (BIGINT), name, name_norm, monthly_income (DOUBLE),
+household_size. A dataset view has the columns of ``schemas`` (with ``name_norm``). The rule SQL
+is the portable subset that DuckDB and Spark SQL both run; dates and limits are literals
+computed here. The name is compared on the stored normalised forms (``names.normalise_name``):
+an ID match with another name is a lower-confidence finding, never dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .names import same_name
 from .schemas import DatasetKind
 
 
@@ -94,9 +96,10 @@ def _contains_any(column: str, words: Sequence[str]) -> str:
     return "(" + " OR ".join(f"LOWER(COALESCE({column}, '')) LIKE {_lit('%' + w.lower() + '%')}" for w in words) + ")"
 
 
+_NAME_OK = "CASE WHEN p.name_norm <> '' AND p.name_norm = d.name_norm THEN 1 ELSE 0 END"
 _COLUMNS = (
     "p.member_id AS member_id, p.household_id AS household_id, d.record_key AS record_key, "
-    "{rule} AS rule, p.name AS person_name, d.name AS record_name, "
+    "{rule} AS rule, " + _NAME_OK + " AS name_ok, d.name AS record_name, "
     "{num} AS value_num, {text} AS value_text, {date} AS value_date"
 )
 _NULL_NUM, _NULL_TEXT, _NULL_DATE = "CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHAR(1))", "CAST(NULL AS DATE)"
@@ -104,6 +107,13 @@ _NULL_NUM, _NULL_TEXT, _NULL_DATE = "CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHA
 
 def _select(rule: Rule, *, num: str = _NULL_NUM, text: str = _NULL_TEXT, date: str = _NULL_DATE) -> str:
     return "SELECT " + _COLUMNS.format(rule=_lit(rule.value), num=num, text=text, date=date)
+
+
+def _after_join(condition: str) -> str:
+    """``condition`` on the dataset's columns, tied to the person so that the planner tests it on
+    the matched rows only, not on every row of the department file (``p.member_id`` is never
+    NULL in the inner join, so the meaning is unchanged)."""
+    return f"(p.member_id IS NULL OR {condition})"
 
 
 def _join(ds: str) -> str:
@@ -124,15 +134,19 @@ def rule_sql(kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> 
     """One query returning the hits of ``kind``'s rules against the dataset view ``ds``."""
     if kind == DatasetKind.VEHICLES:
         exempt = _contains_any("d.vehicle_type", params.exempt_vehicle_types)
-        return _select(Rule.VEHICLE_OWNED, text="d.vehicle_type") + _join(ds) + f" WHERE NOT {exempt}"
+        return _select(Rule.VEHICLE_OWNED, text="d.vehicle_type") + _join(ds) + f" WHERE {_after_join('NOT ' + exempt)}"
     if kind == DatasetKind.BUSINESS_ROLES:
         exempt = _contains_any("d.role", params.exempt_business_roles)
         text = "CONCAT(COALESCE(d.company, ''), ' / ', COALESCE(d.role, ''))"
-        return _select(Rule.ACTIVE_COMPANY_ROLE, text=text) + _join(ds) + f" WHERE d.company_active AND NOT {exempt}"
+        return (
+            _select(Rule.ACTIVE_COMPANY_ROLE, text=text)
+            + _join(ds)
+            + f" WHERE {_after_join('d.company_active AND NOT ' + exempt)}"
+        )
     if kind == DatasetKind.REAL_ESTATE:
         cutoff = today - dt.timedelta(days=params.recent_purchase_days)
         matched = (
-            "SELECT p.member_id, p.household_id, p.household_size, p.name AS person_name, d.name AS record_name, "
+            f"SELECT p.member_id, p.household_id, p.household_size, {_NAME_OK} AS name_ok, d.name AS record_name, "
             "d.record_key, d.area, d.purchase_date" + _join(ds)
         )
         per_household = (
@@ -145,11 +159,11 @@ def rule_sql(kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> 
         return (
             f"WITH m AS ({matched}), h AS ({per_household}) "  # noqa: S608 - literals are escaped by _lit
             f"SELECT m.member_id, m.household_id, m.record_key, {_lit(Rule.HOMES_OVER_LIMIT.value)} AS rule, "
-            f"m.person_name, m.record_name, {per_head} AS value_num, CAST(h.homes AS VARCHAR(10)) AS value_text, "
+            f"m.name_ok, m.record_name, {per_head} AS value_num, CAST(h.homes AS VARCHAR(10)) AS value_text, "
             f"{_NULL_DATE} AS value_date FROM m JOIN h ON m.household_id = h.household_id "
             f"WHERE h.homes >= {int(params.min_homes)} AND {per_head} > {params.area_per_head_limit!r} "
             f"UNION ALL SELECT m.member_id, m.household_id, m.record_key, "
-            f"{_lit(Rule.RECENT_HOME_PURCHASE.value)} AS rule, m.person_name, m.record_name, "
+            f"{_lit(Rule.RECENT_HOME_PURCHASE.value)} AS rule, m.name_ok, m.record_name, "
             f"m.area AS value_num, {_NULL_TEXT} AS value_text, m.purchase_date AS value_date FROM m "
             f"WHERE m.purchase_date > DATE {_lit(cutoff.isoformat())}"
         )
@@ -157,7 +171,7 @@ def rule_sql(kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> 
         return _select(Rule.DEATH_RECORD, date="d.death_date") + _join(ds) + " WHERE d.death_date IS NOT NULL"
     if kind == DatasetKind.DIBAO_ROLL:
         inactive = _contains_any("d.status", params.inactive_dibao_words)
-        return _select(Rule.ON_DIBAO, text="d.programme") + _join(ds) + f" WHERE NOT {inactive}"
+        return _select(Rule.ON_DIBAO, text="d.programme") + _join(ds) + f" WHERE {_after_join('NOT ' + inactive)}"
     if kind == DatasetKind.SOCIAL_INSURANCE:
         return _wage_sql(ds, "contribution_base", params)
     if kind == DatasetKind.HOUSING_FUND:
@@ -167,21 +181,93 @@ def rule_sql(kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> 
     raise ValueError(f"unknown dataset kind {kind!r}")
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One row returned by a rule query."""
+HIT_COLUMNS = (
+    "dataset_id",
+    "kind",
+    "member_id",
+    "household_id",
+    "record_key",
+    "rule",
+    "name_ok",
+    "record_name",
+    "value_num",
+    "value_text",
+    "value_date",
+)
+FINDING_COLUMNS = (
+    "household_id",
+    "member_id",
+    "dataset_id",
+    "kind",
+    "record_key",
+    "rule",
+    "severity",
+    "confidence",
+    "details",
+)
 
-    dataset_id: int
-    kind: str
-    member_id: int
-    household_id: int
-    record_key: str
-    rule: str
-    person_name: str | None
-    record_name: str | None
-    value_num: float | None
-    value_text: str | None
-    value_date: dt.date | None
+
+def hits_sql(dataset_id: int, kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> str:
+    """``rule_sql`` with the dataset's id and kind: rows of ``HIT_COLUMNS``."""
+    return (
+        f"SELECT {int(dataset_id)} AS dataset_id, {_lit(kind.value)} AS kind, h.member_id, h.household_id, "  # noqa: S608
+        "h.record_key, h.rule, h.name_ok, h.record_name, h.value_num, h.value_text, h.value_date "
+        f"FROM ({rule_sql(kind, ds, params, today)}) h"
+    )
+
+
+def _json_str(expr: str) -> str:
+    return f"CAST(to_json({expr}) AS VARCHAR)"
+
+
+def _num(expr: str) -> str:
+    return f"CAST(round({expr}, 2) AS VARCHAR)"
+
+
+_SEVERITY_SQL = (
+    "CASE rule " + " ".join(f"WHEN {_lit(r.value)} THEN {_lit(s.value)}" for r, s in SEVERITY.items()) + " END"
+)
+_HOUSEHOLD_RULES_SQL = ", ".join(_lit(r.value) for r in sorted(HOUSEHOLD_RULES))
+
+# Findings from the ``hits`` table (DuckDB SQL), in no particular order. Per person: one finding
+# per member, dataset, rule and record (of duplicate records the one whose name matches, then the
+# smallest values: deterministic); per household (homes over
+# the limit): one finding for all the records, with the first member. Details are JSON text.
+FINDINGS_SQL = f"""
+WITH person AS (
+    SELECT household_id, member_id, dataset_id, kind, record_key, rule, min(struct_pack(
+        o := 1 - name_ok, value_num := value_num, value_text := value_text, value_date := value_date,
+        record_name := record_name
+    )) AS s
+    FROM hits WHERE rule NOT IN ({_HOUSEHOLD_RULES_SQL})
+    GROUP BY household_id, member_id, dataset_id, kind, record_key, rule
+), household AS (
+    SELECT household_id, min(member_id) AS member_id, dataset_id, min(kind) AS kind, rule,
+           min(name_ok) AS name_ok, list(DISTINCT record_key ORDER BY record_key) AS records,
+           max(CAST(value_text AS BIGINT)) AS homes, max(value_num) AS per_head
+    FROM hits WHERE rule IN ({_HOUSEHOLD_RULES_SQL})
+    GROUP BY household_id, dataset_id, rule
+), rows AS (
+    SELECT household_id, member_id, dataset_id, kind, record_key, rule, 1 - s.o AS name_ok,
+           '{{' || concat_ws(',',
+               CASE WHEN isfinite(s.value_num) THEN '"value":' || {_num("s.value_num")} END,
+               CASE WHEN s.value_text IS NOT NULL THEN '"text":' || {_json_str("s.value_text")} END,
+               CASE WHEN s.value_date IS NOT NULL THEN '"date":"' || strftime(s.value_date, '%Y-%m-%d') || '"' END,
+               CASE WHEN s.record_name <> '' THEN '"record_name":' || {_json_str("s.record_name")} END
+           ) || '}}' AS details
+    FROM person
+    UNION ALL
+    SELECT household_id, member_id, dataset_id, kind, left(array_to_string(records, ','), 200), rule, name_ok,
+           '{{"records":' || {_json_str("records")} || ',"homes":' || CAST(COALESCE(homes, len(records)) AS VARCHAR)
+           || CASE WHEN isfinite(per_head) THEN ',"area_per_head":' || {_num("per_head")} ELSE '' END || '}}'
+    FROM household
+)
+SELECT household_id, member_id, dataset_id, kind, left(record_key, 200) AS record_key, rule,
+       {_SEVERITY_SQL} AS severity,
+       CASE WHEN name_ok = 1 THEN {_lit(Confidence.HIGH.value)} ELSE {_lit(Confidence.LOW.value)} END AS confidence,
+       details
+FROM rows
+"""  # noqa: S608 - literals are escaped by _lit
 
 
 @dataclass(frozen=True)
@@ -199,67 +285,3 @@ class Finding:
     @property
     def sort_key(self) -> tuple[int, int, int, str, str]:
         return (self.household_id, self.member_id, self.dataset_id, self.rule, self.record_key)
-
-
-def _details(hit: Hit) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if hit.value_num is not None:
-        out["value"] = round(float(hit.value_num), 2)
-    if hit.value_text is not None:
-        out["text"] = hit.value_text
-    if hit.value_date is not None:
-        out["date"] = hit.value_date.isoformat()
-    if hit.record_name:
-        out["record_name"] = hit.record_name
-    return out
-
-
-def build_findings(hits: Iterable[Hit]) -> list[Finding]:
-    """Findings from hits: the name is the second signal (never a reason to drop one)."""
-    single: dict[tuple[int, int, str, str], Finding] = {}
-    grouped: dict[tuple[int, int, str], list[Hit]] = {}
-    for hit in hits:
-        rule = Rule(hit.rule)
-        if rule in HOUSEHOLD_RULES:
-            grouped.setdefault((hit.household_id, hit.dataset_id, hit.rule), []).append(hit)
-            continue
-        key = (hit.member_id, hit.dataset_id, hit.rule, hit.record_key)
-        confidence = Confidence.HIGH if same_name(hit.person_name, hit.record_name) else Confidence.LOW
-        previous = single.get(key)
-        if previous is not None and previous.confidence == Confidence.HIGH:
-            continue  # an exact duplicate record; keep the better-matching one
-        single[key] = Finding(
-            household_id=hit.household_id,
-            member_id=hit.member_id,
-            dataset_id=hit.dataset_id,
-            kind=hit.kind,
-            record_key=hit.record_key,
-            rule=hit.rule,
-            severity=SEVERITY[rule].value,
-            confidence=confidence.value,
-            details=_details(hit),
-        )
-    findings = list(single.values())
-    for (household_id, dataset_id, rule_code), group in grouped.items():
-        rule = Rule(rule_code)
-        keys = sorted({h.record_key for h in group})
-        high = all(same_name(h.person_name, h.record_name) for h in group)
-        first = min(group, key=lambda h: (h.member_id, h.record_key))
-        details = {"records": keys, "homes": int(first.value_text or len(keys))}
-        if first.value_num is not None:
-            details["area_per_head"] = round(float(first.value_num), 2)
-        findings.append(
-            Finding(
-                household_id=household_id,
-                member_id=first.member_id,
-                dataset_id=dataset_id,
-                kind=first.kind,
-                record_key=",".join(keys)[:200],
-                rule=rule.value,
-                severity=SEVERITY[rule].value,
-                confidence=(Confidence.HIGH if high else Confidence.LOW).value,
-                details=details,
-            )
-        )
-    findings.sort(key=lambda f: f.sort_key)
-    return findings

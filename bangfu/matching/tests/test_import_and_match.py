@@ -14,7 +14,7 @@ from bangfu.common.crypto import keyed_hash64
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import build_resident_id
 from bangfu.matching import selectors, services
-from bangfu.matching.models import Dataset, Finding, MatchRun, RunStatus
+from bangfu.matching.models import Dataset, Finding, HouseholdCheck, MatchRun, RunStatus
 
 VALID_ID = build_resident_id("532923", dt.date(1970, 1, 1), 1, False)
 VEHICLE_HEADER = ["身份证号", "姓名", "号牌号码", "车辆类型"]
@@ -66,10 +66,22 @@ def test_dirty_ids_are_normalised_at_import_and_matched(
         ("李秀英", "vehicle_owned", "云L22222", "high"),
     }
     assert all(f.household_id == household.pk for f in Finding.objects.all())
-    # a second run records nothing twice
+    head_finding = Finding.objects.get(record_key="云L12345")
+    assert head_finding.details == {"text": "小型轿车", "record_name": "张建国"}
+    assert (head_finding.status, head_finding.severity, head_finding.dataset_id) == ("open", "disqualifying", ds.pk)
+    assert result.findings_new == 2 and result.households == 1
+    assert result.summary["by_kind"] == {"vehicles": {"disqualifying": 2}}
+    assert result.summary["by_unit"] == [
+        {"unit_id": household.unit_id, "unit": household.unit.name, "households": 1, "findings": {"disqualifying": 2}}
+    ]
+    assert HouseholdCheck.objects.get(household=household).run_id == result.pk
+    # a second run records nothing twice, leaves a reviewed finding as it is, and re-dates the check
+    services.finding_dismiss(actor=users["admin"], finding_id=head_finding.pk, reason="sold in 2020")
     again = run(users["admin"], [ds], django_capture_on_commit_callbacks)
     assert again.findings_new == 0
     assert Finding.objects.count() == 2
+    assert Finding.objects.get(pk=head_finding.pk).status == "dismissed"
+    assert HouseholdCheck.objects.get(household=household).run_id == again.pk
 
 
 def test_snapshot_holds_keyed_hashes_not_id_numbers(make_household: Any, users: dict[str, Any], write_csv: Any) -> None:

@@ -1,0 +1,110 @@
+"""Writing a run's results in bulk: the findings (hundreds of thousands for a province) and the
+households' cross-check times, set-based, never one ORM object per row.
+
+PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON CONFLICT``.
+Other databases (SQLite): ``executemany`` of one ``INSERT … ON CONFLICT`` statement.
+A finding already recorded (same member, dataset, rule and record) is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from django.db import connection
+
+from .engine.rules import FINDING_COLUMNS
+from .models import Finding, FindingStatus, HouseholdCheck
+
+_LOAD_TYPES = {
+    "household_id": "bigint",
+    "member_id": "bigint",
+    "dataset_id": "bigint",
+    "kind": "text",
+    "record_key": "text",
+    "rule": "text",
+    "severity": "text",
+    "confidence": "text",
+    "details": "jsonb",
+}
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _copy_csv(cursor: Any, table: str, data: pa.Table) -> None:
+    """COPY an Arrow table into ``table`` through CSV (PostgreSQL)."""
+    buffer = io.BytesIO()
+    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+    columns = ", ".join(_q(c) for c in data.column_names)
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+        view = buffer.getbuffer()
+        for start in range(0, len(view), 1 << 20):
+            copy.write(view[start : start + (1 << 20)])
+
+
+def findings_insert(found: pa.Table, *, run_id: int, now: dt.datetime) -> None:
+    """Insert the findings of ``found`` (``rules.FINDING_COLUMNS``) as open findings of the run."""
+    if found.num_rows == 0:
+        return
+    found = found.select(list(FINDING_COLUMNS))
+    table = _q(Finding._meta.db_table)
+    target = ", ".join(_q(c) for c in (*FINDING_COLUMNS, "status", "run_id", "reason", "created_at"))
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TABLE IF EXISTS matching_finding_load")
+            cursor.execute(
+                "CREATE TEMPORARY TABLE matching_finding_load ("
+                + ", ".join(f"{_q(c)} {_LOAD_TYPES[c]}" for c in FINDING_COLUMNS)
+                + ") ON COMMIT DROP"
+            )
+            _copy_csv(cursor, "matching_finding_load", found)
+            columns = ", ".join(_q(c) for c in FINDING_COLUMNS)
+            cursor.execute(
+                f"INSERT INTO {table} ({target}) SELECT {columns}, %s, %s, '', %s "  # noqa: S608
+                "FROM matching_finding_load ON CONFLICT DO NOTHING",
+                [FindingStatus.OPEN.value, run_id, stamp],
+            )
+            cursor.execute("DROP TABLE matching_finding_load")
+            return
+        placeholders = ", ".join(["%s"] * (len(FINDING_COLUMNS) + 4))
+        tail = (FindingStatus.OPEN.value, run_id, "", stamp)
+        values = [found.column(c).to_pylist() for c in FINDING_COLUMNS]
+        cursor.executemany(
+            f"INSERT INTO {table} ({target}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608
+            [(*row, *tail) for row in zip(*values, strict=True)],
+        )
+
+
+def household_checks_upsert(household_ids: Sequence[int], *, run_id: int, now: dt.datetime) -> None:
+    """Record that these households were cross-checked by the run, now."""
+    if not household_ids:
+        return
+    table = _q(HouseholdCheck._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    upsert = (
+        f"ON CONFLICT ({_q('household_id')}) DO UPDATE SET {_q('run_id')} = excluded.{_q('run_id')}, "
+        f"{_q('checked_at')} = excluded.{_q('checked_at')}"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TABLE IF EXISTS matching_check_load")
+            cursor.execute("CREATE TEMPORARY TABLE matching_check_load (household_id bigint) ON COMMIT DROP")
+            _copy_csv(cursor, "matching_check_load", pa.table({"household_id": pa.array(household_ids, pa.int64())}))
+            cursor.execute(
+                f"INSERT INTO {table} (household_id, run_id, checked_at) "  # noqa: S608
+                f"SELECT household_id, %s, %s FROM matching_check_load {upsert}",
+                [run_id, stamp],
+            )
+            cursor.execute("DROP TABLE matching_check_load")
+            return
+        cursor.executemany(
+            f"INSERT INTO {table} (household_id, run_id, checked_at) VALUES (%s, %s, %s) {upsert}",  # noqa: S608
+            [(h, run_id, stamp) for h in household_ids],
+        )
