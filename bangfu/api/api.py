@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 from ninja.parser import Parser
 
+from bangfu.intake.api import router as intake_router
 from bangfu.matching.api import router as matching_router
 
 from . import errors
@@ -52,3 +53,4 @@ errors.install(api)
 api.add_router("", account.router)
 api.add_router("", households.router)
 api.add_router("", matching_router)
+api.add_router("", intake_router)

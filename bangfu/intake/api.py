@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
-from . import otp, selectors, services, steps
-from .models import Application, ApplicationEvent, ApplicationKind
+from . import imports, otp, reviews, selectors, services, steps
+from .models import Application, ApplicationEvent, ApplicationKind, ImportBatch, ReviewTask
 
 
 class ApplicantBearer(HttpBearer):
@@ -208,8 +209,8 @@ def intake_authorise(request: HttpRequest, application_id: int, payload: Authori
 
 
 @router.get("/applications/queue", response=list[QueueRowOut])
-def intake_queue(request: HttpRequest, state: str = "") -> list[dict[str, Any]]:
-    rows = selectors.queue(actor=request.auth, state=state)  # type: ignore[attr-defined]
+def intake_queue(request: HttpRequest, state: str = "", page: int = 1) -> list[dict[str, Any]]:
+    rows, _page = selectors.queue(actor=request.auth, state=state, page=page)  # type: ignore[attr-defined]
     return [
         {
             "id": r.application.pk,
@@ -244,3 +245,132 @@ def intake_application_transition(request: HttpRequest, application_id: int, pay
         category=payload.category,
     )
     return _out(actor, app)
+
+
+# --- legacy import ----------------------------------------------------------------------------------
+
+
+class ImportIssueOut(Schema):
+    row: int
+    column: str
+    file_number: str
+    reason: str
+
+
+class ImportBatchOut(Schema):
+    id: int
+    name: str
+    unit_id: int
+    state: str
+    state_label: str
+    sha256: str
+    rows_total: int
+    rows_done: int
+    percent: int
+    households_total: int
+    households_valid: int
+    households_invalid: int
+    households_existing: int
+    persons_valid: int
+    households_created: int
+    issues_count: int
+    message: str
+    first_issues: list[ImportIssueOut] = Field(default_factory=list)
+
+
+def _batch_out(batch: ImportBatch) -> dict[str, Any]:
+    out = {f: getattr(batch, f) for f in ImportBatchOut.model_fields if f not in {"state_label", "first_issues"}}
+    out["state_label"] = str(batch.get_state_display())
+    out["first_issues"] = list(batch.issues.values("row", "column", "file_number", "reason")[:50])
+    return out
+
+
+@router.post("/imports", response={201: ImportBatchOut})
+def intake_import_create(request: HttpRequest, unit_id: Form[int], file: File[UploadedFile]) -> Status:
+    batch = imports.import_batch_create(
+        actor=request.auth,  # type: ignore[attr-defined]
+        unit_id=unit_id,
+        name=file.name or "",
+        content=file.read(),
+    )
+    return Status(201, _batch_out(batch))
+
+
+@router.get("/imports/{batch_id}", response=ImportBatchOut)
+def intake_import_get(request: HttpRequest, batch_id: int) -> dict[str, Any]:
+    return _batch_out(imports.import_batch_get(actor=request.auth, batch_id=batch_id))  # type: ignore[attr-defined]
+
+
+@router.post("/imports/{batch_id}/commit", response=ImportBatchOut)
+def intake_import_commit(request: HttpRequest, batch_id: int) -> dict[str, Any]:
+    return _batch_out(imports.import_batch_commit(actor=request.auth, batch_id=batch_id))  # type: ignore[attr-defined]
+
+
+@router.get("/imports/{batch_id}/report")
+def intake_import_report(request: HttpRequest, batch_id: int, format: str = "csv") -> HttpResponse:
+    body, content_type = imports.error_report(actor=request.auth, batch_id=batch_id, fmt=format)  # type: ignore[attr-defined]
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="import-{batch_id}-errors.{format}"'
+    return response
+
+
+# --- yearly review ----------------------------------------------------------------------------------
+
+
+class ReviewOut(Schema):
+    id: int
+    household_id: int
+    file_number: str
+    year: int
+    state: str
+    due_on: dt.date
+    changes: dict[str, Any]
+    note: str
+
+
+class ReviewReportIn(Schema):
+    changes: dict[str, Any] = Field(default_factory=dict)
+    note: str = Field("", max_length=500)
+
+
+class ReviewConfirmIn(Schema):
+    note: str = Field("", max_length=500)
+
+
+def _review_out(t: ReviewTask) -> dict[str, Any]:
+    return {
+        "id": t.pk,
+        "household_id": t.household_id,
+        "file_number": t.household.file_number,
+        "year": t.year,
+        "state": t.state,
+        "due_on": t.due_on,
+        "changes": t.changes,
+        "note": t.note,
+    }
+
+
+@router.get("/reviews", response=list[ReviewOut])
+def intake_review_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_review_out(t) for t in reviews.review_tasks_for(actor=request.auth)[:200]]  # type: ignore[attr-defined]
+
+
+@router.post("/reviews/{task_id}/confirm", response=ReviewOut)
+def intake_review_confirm(request: HttpRequest, task_id: int, payload: ReviewConfirmIn) -> dict[str, Any]:
+    return _review_out(reviews.review_confirm(actor=request.auth, task_id=task_id, note=payload.note))  # type: ignore[attr-defined]
+
+
+@router.get("/applicant/reviews", auth=applicant_auth, response=list[ReviewOut])
+def intake_my_reviews(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_review_out(t) for t in reviews.review_tasks_for(actor=request.auth)]  # type: ignore[attr-defined]
+
+
+@router.post("/applicant/reviews/{task_id}/confirm", auth=applicant_auth, response=ReviewOut)
+def intake_my_review_confirm(request: HttpRequest, task_id: int, payload: ReviewConfirmIn) -> dict[str, Any]:
+    return _review_out(reviews.review_confirm(actor=request.auth, task_id=task_id, note=payload.note))  # type: ignore[attr-defined]
+
+
+@router.post("/applicant/reviews/{task_id}/report", auth=applicant_auth, response=ReviewOut)
+def intake_my_review_report(request: HttpRequest, task_id: int, payload: ReviewReportIn) -> dict[str, Any]:
+    task = reviews.review_report(actor=request.auth, task_id=task_id, changes=payload.changes, note=payload.note)  # type: ignore[attr-defined]
+    return _review_out(task)

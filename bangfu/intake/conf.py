@@ -7,6 +7,8 @@
   precondition of approval; a county code also covers by its prefecture and province codes.
 * ``BANGFU_INTAKE_MESSAGE_BACKENDS`` / ``BANGFU_INTAKE_CODE_SENDER`` — dotted paths of the backends.
 * ``BANGFU_INTAKE_MAX_UPLOAD_MB`` — largest attachment (default 10).
+* ``BANGFU_INTAKE_IMPORT_MAX_MB``, ``BANGFU_INTAKE_IMPORT_BACKGROUND_KB``, ``BANGFU_INTAKE_REVIEW_AFTER_DAYS`` —
+  see the functions below.
 """
 
 from __future__ import annotations
@@ -61,3 +63,20 @@ def code_sender() -> str:
 
 def max_upload_bytes() -> int:
     return int(_get("BANGFU_INTAKE_MAX_UPLOAD_MB", 10)) * 1024 * 1024
+
+
+def import_max_bytes() -> int:
+    """``BANGFU_INTAKE_IMPORT_MAX_MB`` — largest legacy-import file (default 100)."""
+    return int(_get("BANGFU_INTAKE_IMPORT_MAX_MB", 100)) * 1024 * 1024
+
+
+def import_background_bytes() -> int:
+    """``BANGFU_INTAKE_IMPORT_BACKGROUND_KB`` — files larger than this are checked and imported in
+    the background (default 256)."""
+    return int(_get("BANGFU_INTAKE_IMPORT_BACKGROUND_KB", 256)) * 1024
+
+
+def review_after_days() -> int:
+    """``BANGFU_INTAKE_REVIEW_AFTER_DAYS`` — a file comes back for its yearly review this many days
+    after it was filed or last reviewed (default 365)."""
+    return int(_get("BANGFU_INTAKE_REVIEW_AFTER_DAYS", 365))

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bangfu.registry import codes
 
@@ -160,7 +161,7 @@ class VisitForm(Styled):
     seen = forms.CharField(label=_("Seen (the home)"), widget=forms.Textarea(attrs={"rows": 2}))
     asked = forms.CharField(label=_("Asked (living situation)"), widget=forms.Textarea(attrs={"rows": 2}))
     explained = forms.CharField(label=_("Explained (policies)"), widget=forms.Textarea(attrs={"rows": 2}))
-    findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 2}))
+    findings = forms.CharField(label=pgettext_lazy("home visit", "Findings"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReviewForm(Styled):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household
@@ -214,7 +215,7 @@ class HomeVisit(models.Model):
     seen = models.TextField(_("seen (the home)"))
     asked = models.TextField(_("asked (living situation)"))
     explained = models.TextField(_("explained (policies)"))
-    findings = models.TextField(_("findings"))
+    findings = models.TextField(pgettext_lazy("home visit", "Findings"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -278,3 +279,119 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone[-4:]}@{self.created_at:%H:%M}"
+
+
+class ImportState(models.TextChoices):
+    VALIDATING = "validating", _("Checking the rows")
+    VALIDATED = "validated", _("Checked: ready to import")
+    COMMITTING = "committing", _("Importing")
+    COMMITTED = "committed", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatch(models.Model):
+    """One legacy file (Excel) staged for import into a union's files: kept with its hash, checked
+    row by row (its ``issues``), previewed, then committed in one transaction or not at all."""
+
+    scope_path = "unit__path"
+
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("union"))
+    name = models.CharField(_("file name"), max_length=200)
+    file = models.FileField(upload_to="intake/imports/%Y/%m/")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(default=0)
+    state = models.CharField(
+        _("state"), max_length=16, choices=ImportState.choices, default=ImportState.VALIDATING, db_index=True
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    households_total = models.PositiveIntegerField(_("households"), default=0)
+    households_valid = models.PositiveIntegerField(_("valid households"), default=0)
+    households_invalid = models.PositiveIntegerField(_("households with errors"), default=0)
+    households_existing = models.PositiveIntegerField(_("already on file"), default=0)
+    persons_valid = models.PositiveIntegerField(_("valid persons"), default=0)
+    households_created = models.PositiveIntegerField(_("files opened"), default=0)
+    issues_count = models.PositiveIntegerField(_("errors"), default=0)
+    message = models.CharField(_("message"), max_length=1000, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.rows_done / self.rows_total)) if self.rows_total else 0
+
+    @property
+    def running(self) -> bool:
+        return self.state in {ImportState.VALIDATING, ImportState.COMMITTING}
+
+
+class ImportIssue(models.Model):
+    """One problem of a staged file: the sheet row, the column and the reason."""
+
+    scope_path = "batch__unit__path"
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField(_("row"))
+    column = models.CharField(_("column"), max_length=40, blank=True)
+    file_number = models.CharField(_("file number"), max_length=60, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["batch", "row"])]
+
+    def __str__(self) -> str:
+        return f"{self.row}:{self.column}"
+
+
+class ReviewState(models.TextChoices):
+    OPEN = "open", _("To review")
+    CONFIRMED = "confirmed", _("Confirmed unchanged")
+    REPORTED = "reported", _("Changes reported by the worker")
+    UPDATED = "updated", _("Updated")
+
+
+class ReviewTask(models.Model):
+    """The yearly review (年度复核) of a file: due once a year after it was filed or last reviewed."""
+
+    scope_path = "household__unit__path"
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="review_tasks")
+    year = models.PositiveSmallIntegerField(_("review year"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=ReviewState.choices, default=ReviewState.OPEN, db_index=True
+    )
+    due_on = models.DateField(_("due on"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    done_by_applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    # What the worker reported as changed, for staff to check and apply (``reviews.CHANGEABLE``).
+    changes = models.JSONField(_("reported changes"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("yearly review")
+        verbose_name_plural = _("yearly reviews")
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "year"], name="intake_review_once_a_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}:{self.year}"

@@ -6,10 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Page
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from bangfu.common.errors import ErrorCollector
+from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility import rules
 from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts
 from bangfu.org import access
@@ -63,35 +65,48 @@ def _actionable(actor: Any) -> Q:
     return q
 
 
-def queue(*, actor: Any, state: str = "") -> list[QueueRow]:
-    """The actor's work queue (待办): cases in their jurisdiction waiting at a step they may take,
-    oldest first, with the days waiting and an overdue flag against the configured limits."""
-    qs = access.scope(actor, Application.objects.select_related("unit"), Perm.HOUSEHOLD_EDIT).filter(_actionable(actor))
+def _queue_qs(actor: Any) -> QuerySet[Application]:
+    return access.scope(actor, Application.objects.select_related("unit"), Perm.HOUSEHOLD_EDIT).filter(
+        _actionable(actor)
+    )
+
+
+def queue(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
+    """A page of the actor's work queue (待办): cases in their jurisdiction waiting at a step they
+    may take, oldest first, with the days waiting and an overdue flag against the configured
+    limits. Counting stops at ``COUNT_CAP`` rows, so a page costs the same whatever is waiting."""
+    qs = _queue_qs(actor)
     if state:
         qs = qs.filter(state=state)
+    paginator = CappedPaginator(qs.order_by("state_since", "id"), per_page)
+    current = paginator.get_page(page)
     limits = conf.limit_days()
     now = timezone.now()
     rows = []
-    for app in qs.order_by("state_since")[:500]:
+    for app in current.object_list:
         step = workflow.step_at(app.kind, app.state)
         if step is None or acting_level(actor, app, step.roles, step.levels) is None:
             continue
         days = (now - app.state_since).days
         limit = limits.get(app.state)
         rows.append(QueueRow(app, days, limit, limit is not None and days > limit))
-    return rows
+    return rows, current
 
 
-def queue_counts(rows: list[QueueRow]) -> list[dict[str, Any]]:
-    counts: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        c = counts.setdefault(
-            r.application.state,
-            {"state": r.application.state, "label": S(r.application.state).label, "count": 0, "overdue": 0},
-        )
-        c["count"] += 1
-        c["overdue"] += int(r.overdue)
-    return [counts[s] for s in S.values if s in counts]
+def queue_counts(*, actor: Any) -> list[dict[str, Any]]:
+    """Cases waiting per step and how many of them are overdue, counted by the database."""
+    limits = conf.limit_days()
+    now = timezone.now()
+    overdue = Q(pk__in=[])
+    for st, days in limits.items():
+        overdue |= Q(state=st, state_since__lte=now - dt.timedelta(days=days + 1))
+    rows = _queue_qs(actor).values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
+    by_state = {r["state"]: r for r in rows}
+    return [
+        {"state": st, "label": S(st).label, "count": by_state[st]["count"], "overdue": by_state[st]["overdue"]}
+        for st in S.values
+        if st in by_state
+    ]
 
 
 def state_counts(*, actor: Any) -> dict[str, int]:

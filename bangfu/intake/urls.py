@@ -23,4 +23,11 @@ urlpatterns = [
     path("applications/<int:pk>/upload/", views.upload, name="upload"),
     path("applications/<int:pk>/convert/", views.convert, name="convert"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("apply/review/<int:pk>/", views.phone_review, name="phone_review"),
+    path("applications/reviews/<int:pk>/confirm/", views.review_confirm, name="review_confirm"),
+    path("applications/import/", views.import_list, name="import_list"),
+    path("applications/import/template.xlsx", views.import_template, name="import_template"),
+    path("applications/import/<int:pk>/", views.import_detail, name="import_detail"),
+    path("applications/import/<int:pk>/commit/", views.import_commit, name="import_commit"),
+    path("applications/import/<int:pk>/report/", views.import_report, name="import_report"),
 ]

@@ -18,15 +18,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility.presentation import reason_text
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
-from bangfu.registry.codes import HardshipCategory
+from bangfu.registry.codes import (
+    Cause,
+    HardshipCategory,
+    Identity,
+    IncomeKind,
+    Relationship,
+    RigidExpenseKind,
+    WorkStatus,
+)
 
-from . import otp, selectors, services, steps, workflow
+from . import imports, legacy, otp, reviews, selectors, services, steps, workflow
 from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
-from .models import Applicant, Application, ApplicationState, Attachment, CheckResult
+from .models import Applicant, Application, ApplicationState, Attachment, CheckResult, ImportBatch, ImportState
 
 S = ApplicationState
 
@@ -55,6 +64,34 @@ def _decision(app: Application) -> dict[str, Any] | None:
         "net": d.net_income_per_head_monthly,
         "reasons": [reason_text(r.as_dict()) for r in d.reasons],
         "ruleset": d.ruleset_version,
+    }
+
+
+def _label(choices: Any, value: Any) -> str:
+    """A code's label; an unknown code is shown as it is."""
+    try:
+        return str(choices(int(value) if choices is Cause else value).label)
+    except (ValueError, TypeError):
+        return "" if value in (None, "") else str(value)
+
+
+def _labelled(form: dict[str, Any]) -> dict[str, Any]:
+    """The application's data with labels in place of codes, for reading."""
+    return {
+        "members": [
+            {
+                **m,
+                "relationship": _label(Relationship, m.get("relationship")),
+                "identity": _label(Identity, m.get("identity")),
+            }
+            for m in form.get("members") or []
+        ],
+        "main_cause": _label(Cause, form.get("main_cause")),
+        "secondary_causes": [_label(Cause, c) for c in form.get("secondary_causes") or []],
+        "incomes": [{**i, "kind": _label(IncomeKind, i.get("kind"))} for i in form.get("incomes") or []],
+        "rigid_expenses": [
+            {**e, "kind": _label(RigidExpenseKind, e.get("kind"))} for e in form.get("rigid_expenses") or []
+        ],
     }
 
 
@@ -117,6 +154,7 @@ def phone_home(request: HttpRequest) -> HttpResponse:
     context = {
         "applications": selectors.my_applications(applicant=applicant),
         "notices": selectors.my_notices(applicant=applicant)[:20],
+        "reviews": reviews.review_tasks_for(actor=applicant),
         "form": form,
         "key": dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f"),
     }
@@ -211,13 +249,26 @@ def phone_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 # --- staff pages ----------------------------------------------------------------------------------
 
 
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
-    rows = selectors.queue(actor=request.user, state=state if state in S.values else "")
-    all_rows = rows if not state else selectors.queue(actor=request.user)
+    state = state if state in S.values else ""
+    rows, page = selectors.queue(actor=request.user, state=state, page=_page_number(request))
     can_start = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists()
-    context = {"rows": rows, "counts": selectors.queue_counts(all_rows), "state": state, "can_start": can_start}
+    context = {
+        "rows": rows,
+        "page": page,
+        "counts": selectors.queue_counts(actor=request.user),
+        "state": state,
+        "can_start": can_start,
+        "reviews": reviews.review_tasks_for(actor=request.user)[:50],
+        "can_import": access.units(request.user, Perm.HOUSEHOLD_EDIT).exists(),
+    }
     return render(request, "intake/staff/queue.html", context)
 
 
@@ -265,6 +316,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
         "check_results": CheckResult,
         "categories": [("", _("As identified")), *HardshipCategory.choices],
+        **_labelled(app.data),
     }
     return render(request, "intake/staff/detail.html", context, status=400 if request.method == "POST" else 200)
 
@@ -426,3 +478,119 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
 def notice_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.public_notice_list(actor=request.user)
     return render(request, "intake/staff/notice_list.html", {"rows": rows, "today": timezone.localdate()})
+
+
+# --- legacy import ----------------------------------------------------------------------------------
+
+
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    units = access.units(request.user, Perm.HOUSEHOLD_EDIT).exclude(level=OrgLevel.GRASSROOTS).order_by("path")
+    if not units.exists():
+        units = access.units(request.user, Perm.HOUSEHOLD_EDIT).order_by("path")
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise ValidationError({"file": _("Choose a file.")})
+            unit_raw = request.POST.get("unit_id", "")
+            batch = imports.import_batch_create(
+                actor=request.user,
+                unit_id=int(unit_raw) if unit_raw.isdigit() else None,
+                name=upload.name or "",
+                content=upload.read(),
+            )
+            return redirect("intake:import_detail", pk=batch.pk)
+        except (ValidationError, DomainError, PermissionDenied) as exc:
+            _errors_to_messages(request, exc)
+    batches = access.scope(
+        request.user, ImportBatch.objects.select_related("unit", "created_by"), Perm.HOUSEHOLD_EDIT
+    ).order_by("-id")
+    page = CappedPaginator(batches, 25).get_page(_page_number(request))
+    return render(
+        request,
+        "intake/staff/import_list.html",
+        {"units": units, "page": page, "columns": legacy.COLUMNS},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = imports.import_batch_get(actor=request.user, batch_id=pk)
+    context = {"batch": batch, "issues": batch.issues.all()[:50], "states": ImportState}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "intake/staff/_import_status.html", context)
+    return render(request, "intake/staff/import_detail.html", context)
+
+
+@login_required
+@require_POST
+def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        imports.import_batch_commit(actor=request.user, batch_id=pk)
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:import_detail", pk=pk)
+
+
+@login_required
+def import_report(request: HttpRequest, pk: int) -> HttpResponse:
+    fmt = request.GET.get("format", "xlsx")
+    body, content_type = imports.error_report(actor=request.user, batch_id=pk, fmt=fmt)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="import-{pk}-errors.{fmt}"'
+    return response
+
+
+@login_required
+def import_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        legacy.template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = 'attachment; filename="import-template.xlsx"'
+    return response
+
+
+# --- yearly review ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        reviews.review_confirm(actor=request.user, task_id=pk, note=request.POST.get("note", ""))
+        messages.success(request, _("The yearly review was recorded."))
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:queue")
+
+
+@applicant_required
+def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
+    applicant: Applicant = request.applicant  # type: ignore[attr-defined]
+    task = reviews.review_task_get(actor=applicant, task_id=pk)
+    members = list(task.household.members.filter(deceased=False))
+    if request.method == "POST":
+        try:
+            if request.POST.get("what") == "confirm":
+                reviews.review_confirm(actor=applicant, task_id=pk, note=request.POST.get("note", ""))
+            else:
+                changes: dict[str, Any] = {
+                    "address": request.POST.get("address", ""),
+                    "phone": request.POST.get("phone", ""),
+                    "members": {
+                        str(m.pk): {
+                            "monthly_income": request.POST.get(f"m{m.pk}-monthly_income", ""),
+                            "work_status": request.POST.get(f"m{m.pk}-work_status", ""),
+                        }
+                        for m in members
+                    },
+                }
+                reviews.review_report(actor=applicant, task_id=pk, changes=changes, note=request.POST.get("note", ""))
+            messages.success(request, _("Thank you: your yearly review was sent."))
+            return redirect("intake:phone_home")
+        except (ValidationError, DomainError) as exc:
+            _errors_to_messages(request, exc)
+    context = {"task": task, "members": members, "work_statuses": WorkStatus.choices}
+    return render(request, "intake/phone/review.html", context, status=400 if request.method == "POST" else 200)

@@ -19,7 +19,7 @@ from bangfu.matching.models import Dataset, Finding, MatchRun, RemovalProposal
 from bangfu.org.models import OrgUnit, RoleAssignment
 from bangfu.registry import services
 from bangfu.registry.models import Household, Member
-from bangfu.testing.factories import UserFactory, household_input
+from bangfu.testing.factories import UserFactory, household_input, user_with_role
 
 from .conftest import Api, as_json
 
@@ -37,9 +37,24 @@ class Ids:
     proposal: int = MISSING
     run: int = MISSING
     dataset: int = MISSING
+    # Applications: an application made to one of the union's grassroots unions (by a worker on the
+    # phone), a legacy-import batch of the union, a yearly review of the file.
+    application: int = MISSING
+    batch: int = MISSING
+    review: int = MISSING
 
 
 MISSING_IDS = Ids(MISSING, MISSING)
+
+
+def _other_applicant() -> Api:
+    """A worker signed in on the phone who did not make the application."""
+    from bangfu.intake import otp
+    from bangfu.intake.models import Applicant
+
+    stranger, _created = Applicant.objects.get_or_create(phone="13700000000")
+    return Api(otp.token_for(stranger))
+
 
 # (method, path as in the OpenAPI schema) → how to call it with the ids of one county's objects.
 MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
@@ -69,8 +84,43 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("get", "/api/v1/matching/datasets/{dataset_id}/rejected.csv"): lambda api, ids, tree: api.get(
         f"/matching/datasets/{ids.dataset}/rejected.csv"
     ),
+    # Applications. Staff of another county get 404; one worker cannot reach another's application
+    # or review (404), whatever the id.
+    ("get", "/api/v1/applications/{application_id}"): lambda api, ids, tree: api.get(
+        f"/applications/{ids.application}"
+    ),
+    ("post", "/api/v1/applications/{application_id}/transition"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/transition", {"action": "accept"}
+    ),
+    ("get", "/api/v1/imports/{batch_id}"): lambda api, ids, tree: api.get(f"/imports/{ids.batch}"),
+    ("post", "/api/v1/imports/{batch_id}/commit"): lambda api, ids, tree: api.post(f"/imports/{ids.batch}/commit"),
+    ("get", "/api/v1/imports/{batch_id}/report"): lambda api, ids, tree: api.get(
+        f"/imports/{ids.batch}/report", format="csv"
+    ),
+    ("post", "/api/v1/reviews/{task_id}/confirm"): lambda api, ids, tree: api.post(
+        f"/reviews/{ids.review}/confirm", {"note": ""}
+    ),
+    ("get", "/api/v1/applicant/applications/{application_id}"): lambda api, ids, tree: _other_applicant().get(
+        f"/applicant/applications/{ids.application}"
+    ),
+    ("put", "/api/v1/applicant/applications/{application_id}"): lambda api, ids, tree: _other_applicant().put(
+        f"/applicant/applications/{ids.application}", {"form": {}}
+    ),
+    ("post", "/api/v1/applicant/applications/{application_id}/submit"): lambda api, ids, tree: _other_applicant().post(
+        f"/applicant/applications/{ids.application}/submit", {}
+    ),
+    ("post", "/api/v1/applicant/applications/{application_id}/authorise"): lambda api, ids, tree: (
+        _other_applicant().post(f"/applicant/applications/{ids.application}/authorise", {"agreed": True})
+    ),
+    ("post", "/api/v1/applicant/reviews/{task_id}/confirm"): lambda api, ids, tree: _other_applicant().post(
+        f"/applicant/reviews/{ids.review}/confirm", {"note": ""}
+    ),
+    ("post", "/api/v1/applicant/reviews/{task_id}/report"): lambda api, ids, tree: _other_applicant().post(
+        f"/applicant/reviews/{ids.review}/report", {"note": "changed"}
+    ),
 }
 MATCHING = [e for e in MATRIX if e[1].startswith("/api/v1/matching/")]
+INTAKE = [e for e in MATRIX if e not in MATCHING and "/households/" not in e[1]]
 
 
 def _dataset(unit: OrgUnit) -> Dataset:
@@ -111,17 +161,45 @@ def _matching_objects(tree: dict, household: Household, unit: OrgUnit) -> Ids:
     return Ids(household.pk, member.pk, finding.pk, proposal.pk, run.pk, dataset.pk)
 
 
+def _intake_objects(tree: dict, household: Household, ids: Ids) -> Ids:
+    """A submitted application to the county's grassroots union (by its own worker), a checked
+    import batch of the county, and an open yearly review of ``household``."""
+    from bangfu.intake import imports
+    from bangfu.intake import services as intake
+    from bangfu.intake.models import Applicant, ReviewTask
+    from bangfu.intake.tests.helpers import form_data
+    from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
+
+    unit = household.unit
+    grassroots = unit if unit.level == 5 else OrgUnit.objects.get(parent=unit, level=5)
+    county = OrgUnit.objects.get(children=grassroots)
+    worker = Applicant.objects.create(phone="13600000000")
+    app = intake.application_create(actor=worker, unit_id=grassroots.pk, form=form_data(grassroots, 1))
+    staff = user_with_role(county, "centre_staff", f"importer-{county.pk}")
+    batch = imports.import_batch_create(
+        actor=staff, unit_id=county.pk, name="old.xlsx", content=xlsx(household_rows("J-0001"))
+    )
+    review = ReviewTask.objects.create(household=household, year=2026, due_on=date(2026, 1, 1))
+    return dataclasses.replace(ids, application=app.pk, batch=batch.pk, review=review.pk)
+
+
 @pytest.fixture
 def dalishi_ids(tree: dict, dalishi_file: Household) -> Ids:
-    return _matching_objects(tree, dalishi_file, tree["dalishi"])
+    return _intake_objects(tree, dalishi_file, _matching_objects(tree, dalishi_file, tree["dalishi"]))
 
 
 def _state(ids: Ids) -> tuple[Any, ...]:
-    """What a call may change: the file's version, the finding's and the proposal's status."""
+    """What a call may change: the file's version, the finding's and the proposal's status, the
+    application's, the import batch's and the review's state."""
+    from bangfu.intake.models import Application, ImportBatch, ReviewTask
+
     return (
         Household.objects.get(pk=ids.household).version,
         Finding.objects.get(pk=ids.finding).status,
         RemovalProposal.objects.get(pk=ids.proposal).status,
+        Application.objects.filter(pk=ids.application).values_list("state", "version", "data").first(),
+        ImportBatch.objects.filter(pk=ids.batch).values_list("state", flat=True).first(),
+        ReviewTask.objects.filter(pk=ids.review).values_list("state", flat=True).first(),
     )
 
 
@@ -165,6 +243,27 @@ def test_the_owning_county_reaches_the_same_objects(
     """The objects above are real: the 大理市 centre's own staff get them."""
     response = MATRIX[endpoint](api_as("dalishi_staff"), dalishi_ids, tree)
     assert response.status_code == 200, response.content
+
+
+STAFF_INTAKE = [e for e in INTAKE if "/applicant/" not in e[1]]
+
+
+@pytest.mark.parametrize("endpoint", STAFF_INTAKE, ids=[f"{m} {p}" for m, p in STAFF_INTAKE])
+def test_the_owning_county_reaches_the_same_intake_objects(
+    api_as: Any, tree: dict, dalishi_ids: Ids, endpoint: tuple[str, str]
+) -> None:
+    """The applications' objects above are real: 大理市's own centre staff reach them (a step they
+    may not take is refused as such, not as missing)."""
+    response = MATRIX[endpoint](api_as("dalishi_staff"), dalishi_ids, tree)
+    assert response.status_code != 404, response.content
+
+
+def test_a_worker_reaches_their_own_application(tree: dict, dalishi_ids: Ids) -> None:
+    from bangfu.intake import otp
+    from bangfu.intake.models import Applicant
+
+    own = Api(otp.token_for(Applicant.objects.get(phone="13600000000")))
+    assert own.get(f"/applicant/applications/{dalishi_ids.application}").status_code == 200
 
 
 def test_a_province_dataset_and_run_are_the_provinces(

@@ -100,3 +100,30 @@ def test_worker_flow_through_the_api(urls: str, tree: dict, users: dict[str, Any
     assert status == 404
     status, body = _json(Client(), "get", f"{urls}/applicant/applications", token="forged")
     assert status == 401
+
+
+def test_import_and_review_endpoints(urls: str, tree: Any, users: Any) -> None:
+    import io
+
+    from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
+
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_staff"])
+    upload = io.BytesIO(xlsx(household_rows("A-0001") + household_rows("A-0002", 住房类型="城堡")))
+    upload.name = "old.xlsx"
+    r = staff.post("/api/imports", {"unit_id": tree["xiangyun"].pk, "file": upload})
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert (body["state"], body["households_valid"], body["households_invalid"]) == ("validated", 1, 1)
+    assert body["first_issues"][0]["column"] == "住房类型"
+    other = Client()
+    other.force_login(users["dalishi_staff"])
+    assert other.get(f"/api/imports/{body['id']}").status_code == 404
+    assert other.post(f"/api/imports/{body['id']}/commit").status_code == 404
+    r = staff.post(f"/api/imports/{body['id']}/commit")
+    assert r.json()["state"] == "committed" and r.json()["households_created"] == 1
+    assert "A-0002" in staff.get(f"/api/imports/{body['id']}/report?format=csv").content.decode("utf-8-sig")
+    bad = io.BytesIO(b"not a workbook")
+    bad.name = "x.xlsx"
+    r = staff.post("/api/imports", {"unit_id": tree["xiangyun"].pk, "file": bad})
+    assert r.status_code in {400, 422} and "Excel" in r.content.decode()

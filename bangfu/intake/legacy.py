@@ -1,0 +1,675 @@
+"""The legacy-import sheet: existing paper or spreadsheet files in the national form's layout.
+
+One row per person; the rows of a household share its file number (档案编号). Household fields
+(category, causes, address, housing, union, bank) are read from the head's row; on the other rows
+they may be left blank. Headers are the national form's Chinese column names (``COLUMNS``); a
+header that is not one of them, or a required one that is missing, stops the import before any
+row is read. Cells take the form's Chinese terms (户主, 汉族, 低保户, 商品房/自购房 …) or the
+system's codes (``head``, ``01``, ``legacy_dibao`` …); a cause is its number (1–10) or its name.
+
+The Chinese text in this module is the file format (headers and code-list terms of the national
+form), not user-interface text.
+
+Reading is python-calamine (fast, and it reads .xlsx, .xls and .ods); the downloadable template
+is written with openpyxl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from bangfu.common.ids import build_resident_id
+from bangfu.registry import codes
+from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str  # a HouseholdInput or MemberInput field, or "file_number" / "unit" / "bank" / "card_number"
+    household: bool  # read from the head's row
+    required: bool = False
+    kind: str = "text"  # text | code | date | money | decimal | int | bool | causes
+    sample: str = ""
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("档案编号", "file_number", True, True, sample="5329232015000123"),
+    Column("工会", "unit", True),
+    Column("困难类别", "category", True, True, "code", "低保户"),
+    Column("主要致困原因", "main_cause", True, True, "int", "患重特大疾病"),
+    Column("次要致困原因", "secondary_causes", True, kind="causes", sample="下岗失业、子女上学"),
+    Column("致困原因说明", "cause_note", True),
+    Column("住址", "address", True, True, sample="云南省大理白族自治州祥云县祥城镇文化路12号"),
+    Column("住房类型", "housing_type", True, True, "code", "承租单位公房"),
+    Column("住房面积", "housing_area", True, kind="decimal", sample="46.5"),
+    Column("建档日期", "filed_on", True, kind="date", sample="2015-03-20"),
+    Column("是否农民工", "is_migrant_worker", True, kind="bool", sample="否"),
+    Column("开户银行", "bank", True, sample="中国工商银行"),
+    Column("银行卡号", "card_number", True, sample="6222021234567890123"),
+    Column("姓名", "name", False, True, sample="张建国"),
+    Column("与户主关系", "relationship", False, True, "code", "户主"),
+    Column("身份证号", "id_number", False, True),
+    Column("民族", "ethnicity", False, kind="code", sample="汉族"),
+    Column("性别", "sex", False, kind="code", sample="男"),
+    Column("出生日期", "birth_date", False, kind="date", sample="1972-03-09"),
+    Column("健康状况", "health", False, kind="code", sample="恶性肿瘤"),
+    Column("残疾类别", "disability_type", False, kind="code"),
+    Column("残疾等级", "disability_grade", False, kind="int"),
+    Column("就业状况", "work_status", False, kind="code", sample="下(待)岗"),
+    Column("月收入", "monthly_income", False, kind="money", sample="800"),
+    Column("婚姻状况", "marital", False, kind="code", sample="已婚"),
+    Column("户口性质", "hukou", False, kind="code", sample="非农业"),
+    Column("政治面貌", "political_status", False, kind="code", sample="群众"),
+    Column("工作单位", "employer", False, sample="祥云县纺织厂"),
+    Column("联系电话", "phone", False, sample="13800138000"),
+)
+BY_HEADER = {c.header: c for c in COLUMNS}
+BY_KEY = {c.key: c for c in COLUMNS}
+REQUIRED = tuple(c.header for c in COLUMNS if c.required)
+
+_ETHNIC_NAMES = [
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+]
+
+
+def _terms(choices: Any, pairs: dict[str, str]) -> dict[str, str]:
+    """Form term → code, plus each code itself."""
+    out = {str(v): str(v) for v in choices.values}
+    out.update(pairs)
+    return out
+
+
+TERMS: dict[str, dict[str, str]] = {
+    "category": _terms(
+        codes.HardshipCategory,
+        {
+            "深度困难": "deep",
+            "深度困难职工": "deep",
+            "相对困难": "relative",
+            "相对困难职工": "relative",
+            "意外致困": "accident",
+            "意外致困职工": "accident",
+            "低保户": "legacy_dibao",
+            "低保边缘户": "legacy_dibao_edge",
+            "意外致困户": "legacy_accident",
+        },
+    ),
+    "relationship": _terms(
+        codes.Relationship,
+        {
+            "户主": "head",
+            "本人": "head",
+            "配偶": "spouse",
+            "妻子": "spouse",
+            "丈夫": "spouse",
+            "子": "son",
+            "儿子": "son",
+            "女": "daughter",
+            "女儿": "daughter",
+            "父亲": "father",
+            "母亲": "mother",
+            "公公": "father_in_law",
+            "岳父": "father_in_law",
+            "婆婆": "mother_in_law",
+            "岳母": "mother_in_law",
+            "祖父母": "grandparent",
+            "祖父": "grandparent",
+            "祖母": "grandparent",
+            "外祖父": "grandparent",
+            "外祖母": "grandparent",
+            "孙子": "grandchild",
+            "孙女": "grandchild",
+            "外孙": "grandchild",
+            "外孙女": "grandchild",
+            "孙子女": "grandchild",
+            "兄弟姐妹": "sibling",
+            "兄": "sibling",
+            "弟": "sibling",
+            "姐": "sibling",
+            "妹": "sibling",
+            "儿媳": "child_in_law",
+            "女婿": "child_in_law",
+            "其他": "other",
+        },
+    ),
+    "sex": _terms(codes.Sex, {"男": "M", "女": "F"}),
+    "ethnicity": {
+        **{str(v): str(v) for v in codes.Ethnicity.values},
+        **{str(int(v)): str(v) for v in codes.Ethnicity.values},
+        **{name: f"{i:02d}" for i, name in enumerate(_ETHNIC_NAMES, 1)},
+        **{name + "族": f"{i:02d}" for i, name in enumerate(_ETHNIC_NAMES, 1)},
+        "其他": "97",
+        "其他未识别民族": "97",
+        "外国血统中国籍人士": "98",
+        "入籍": "98",
+    },
+    "health": _terms(
+        codes.Health,
+        {
+            "良好": "good",
+            "健康": "good",
+            "恶性肿瘤": "malignant_tumour",
+            "心血管病": "cardiovascular",
+            "脑血管病": "cerebrovascular",
+            "终末期肾病": "end_stage_renal",
+            "精神病": "mental_illness",
+            "肝病": "liver_disease",
+            "血液病": "blood_disease",
+            "糖尿病": "diabetes",
+            "腰颈椎病": "spinal",
+            "高血压病": "hypertension",
+            "高血压": "hypertension",
+            "肺病": "lung_disease",
+            "深度昏迷": "deep_coma",
+            "永久瘫痪": "permanent_paralysis",
+            "严重阿尔茨海默病": "severe_alzheimers",
+            "严重帕金森病": "severe_parkinsons",
+            "一般疾病": "general_illness",
+            "残疾": "disabled",
+        },
+    ),
+    "disability_type": _terms(
+        codes.DisabilityType,
+        {
+            "视力": "visual",
+            "听力": "hearing",
+            "言语": "speech",
+            "智力": "intellectual",
+            "肢体": "physical",
+            "精神": "mental",
+            "多重": "multiple",
+            **{
+                k + "残疾": v
+                for k, v in [
+                    ("视力", "visual"),
+                    ("听力", "hearing"),
+                    ("言语", "speech"),
+                    ("智力", "intellectual"),
+                    ("肢体", "physical"),
+                    ("精神", "mental"),
+                    ("多重", "multiple"),
+                ]
+            },
+        },
+    ),
+    "work_status": _terms(
+        codes.WorkStatus,
+        {
+            "在岗": "employed",
+            "下(待)岗": "laid_off",
+            "下岗": "laid_off",
+            "待岗": "laid_off",
+            "失(无)业": "unemployed",
+            "失业": "unemployed",
+            "无业": "unemployed",
+            "退休": "retired",
+            "病休": "sick_leave",
+            "内退": "early_retired",
+            "农民工": "migrant_worker",
+        },
+    ),
+    "housing_type": _terms(
+        codes.HousingType,
+        {
+            "承租单位公房": "unit_public_rental",
+            "政府廉租房": "low_rent",
+            "廉租房": "low_rent",
+            "商品房/自购房": "commercial",
+            "商品房": "commercial",
+            "自购房": "commercial",
+            "经济适用房": "affordable",
+            "两限房": "price_capped",
+            "自建房": "self_built",
+            "租房": "rented",
+            "无房": "none",
+            "其他": "other",
+        },
+    ),
+    "marital": _terms(codes.Marital, {"已婚": "married", "未婚": "single", "离异": "divorced", "丧偶": "widowed"}),
+    "hukou": _terms(codes.Hukou, {"非农业": "non_agricultural", "农业": "agricultural", "农转居": "converted"}),
+    "political_status": _terms(
+        codes.Political,
+        {"中共党员": "cpc", "共青团员": "cyl", "群众": "masses", "民主党派": "democratic_party", "其他": "other"},
+    ),
+}
+CAUSE_TERMS: dict[str, int] = {
+    **{str(int(c)): int(c) for c in codes.Cause},
+    "无劳动能力": 1,
+    "有劳动能力而未就业": 2,
+    "下岗失业": 3,
+    "未参加社会保险": 4,
+    "社会保险待遇落实不到位": 5,
+    "患重特大疾病": 6,
+    "遭受自然灾害": 7,
+    "遭受意外事故": 8,
+    "子女上学": 9,
+    "其他": 10,
+}
+GRADE_TERMS = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
+YES = {"是", "有", "yes", "y", "true", "1", "√"}
+NO = {"否", "无", "no", "n", "false", "0", ""}
+_CAUSE_SPLIT = re.compile(r"[,，、;；/\s]+")
+
+
+class SheetProblem(Exception):  # noqa: N818 - a problem of the sheet, not of the program
+    """The file as a whole cannot be imported (unreadable, protected, wrong headers)."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+@dataclass
+class Issue:
+    row: int
+    column: str
+    reason: str
+    file_number: str = ""
+
+
+@dataclass
+class ParsedHousehold:
+    file_number: str
+    unit_code: str
+    first_row: int
+    rows: list[int]  # the sheet row of each member, in order
+    data: HouseholdInput
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def head_row(self) -> int:
+        for row, m in zip(self.rows, self.data.members, strict=False):
+            if m.relationship == codes.Relationship.HEAD:
+                return row
+        return self.first_row
+
+    def locate(self, path: str) -> tuple[int, str]:
+        """The sheet row and column of a validation path (``members.1.id_number``, ``main_cause``)."""
+        parts = path.split(".")
+        if parts[0] == "members" and len(parts) >= 3 and parts[1].isdigit():
+            i = int(parts[1])
+            row = self.rows[i] if i < len(self.rows) else self.first_row
+            col = BY_KEY.get(parts[2])
+            return row, col.header if col else ""
+        if parts[0] == "members":
+            return self.head_row, BY_KEY["relationship"].header
+        if parts[0] == "bank_account":
+            key = "bank" if len(parts) > 1 and parts[1] in {"bank", "branch"} else "card_number"
+            return self.head_row, BY_KEY[key].header
+        if parts[0] == "unit_id":
+            return self.head_row, BY_KEY["unit"].header
+        col = BY_KEY.get(parts[0])
+        return self.head_row, col.header if col else ""
+
+
+# --- reading the workbook ---------------------------------------------------------------------------
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def open_rows(content: bytes, name: str = "") -> Iterator[list[Any]]:
+    """The first sheet's rows; a ``SheetProblem`` with a specific message for a file that cannot be read."""
+    from python_calamine import CalamineWorkbook
+
+    lower = name.lower()
+    if not content:
+        raise SheetProblem("empty", _("The file is empty."))
+    if content.startswith(_OLE_MAGIC) and not lower.endswith(".xls"):
+        # An .xlsx saved with a password is an encrypted OLE container, not a zip.
+        raise SheetProblem(
+            "password_protected", _("The workbook is protected with a password: save it again without one.")
+        )
+    if content.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as z:
+                bad = z.testzip()
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+            bad = "?"
+        if bad is not None:
+            raise SheetProblem(
+                "truncated", _("The file is truncated or damaged (perhaps the upload or copy was cut short).")
+            )
+    elif not content.startswith(_OLE_MAGIC):
+        raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheet = book.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        text = str(exc)
+        if "password" in text.lower() or "encrypt" in text.lower():
+            raise SheetProblem(
+                "password_protected", _("The workbook is protected with a password: save it again without one.")
+            ) from exc
+        raise SheetProblem("unreadable", _("The workbook cannot be read: %(error)s") % {"error": text}) from exc
+    return iter(rows)
+
+
+def check_headers(header_row: list[Any]) -> list[Column | None]:
+    """The column of each header cell; wrong headers name the missing and the unknown ones."""
+    headers = [_text(h) for h in header_row]
+    while headers and not headers[-1]:
+        headers.pop()
+    unknown = [h for h in headers if h and h not in BY_HEADER]
+    missing = [h for h in REQUIRED if h not in headers]
+    dupes = sorted({h for h in headers if h and headers.count(h) > 1})
+    if missing or unknown or dupes:
+        parts = []
+        if missing:
+            parts.append(_("missing columns: %(names)s") % {"names": "、".join(missing)})
+        if unknown:
+            parts.append(_("unknown columns: %(names)s") % {"names": "、".join(unknown)})
+        if dupes:
+            parts.append(_("columns given twice: %(names)s") % {"names": "、".join(dupes)})
+        raise SheetProblem(
+            "wrong_headers",
+            _("The first row does not have the template's headers (%(problems)s). Download the template.")
+            % {"problems": "; ".join(parts)},
+            missing=missing,
+            unknown=unknown,
+        )
+    return [BY_HEADER.get(h) if h else None for h in headers]
+
+
+# --- cells ------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+class _Cells:
+    """Reads one row's cells into typed values, noting each unreadable cell as an issue."""
+
+    def __init__(self, row: int, issues: list[Issue]) -> None:
+        self.row = row
+        self.issues = issues
+
+    def bad(self, col: Column, reason: str) -> None:
+        self.issues.append(Issue(self.row, col.header, reason))
+
+    def read(self, col: Column, value: Any) -> Any:
+        if col.kind == "text":
+            return _text(value)
+        text = _text(value)
+        if col.kind == "code":
+            if not text:
+                return ""
+            code = TERMS[col.key].get(text) or TERMS[col.key].get(text.replace(" ", ""))
+            if code is None:
+                self.bad(col, _("“%(value)s” is not one of the allowed values.") % {"value": text})
+                return ""
+            return code
+        if col.kind == "int":
+            if not text:
+                return None
+            if col.key == "main_cause":
+                n: int | None = CAUSE_TERMS.get(text)
+            elif col.key == "disability_grade":
+                n = GRADE_TERMS.get(text) or (int(text) if text.isdigit() else None)
+            else:
+                n = int(text) if text.isdigit() else None
+            if n is None:
+                self.bad(col, _("“%(value)s” is not one of the allowed values.") % {"value": text})
+            return n
+        if col.kind == "causes":
+            out = []
+            for part in _CAUSE_SPLIT.split(text):
+                if not part:
+                    continue
+                n = CAUSE_TERMS.get(part)
+                if n is None:
+                    self.bad(col, _("“%(value)s” is not one of the allowed values.") % {"value": part})
+                else:
+                    out.append(n)
+            return out
+        if col.kind in {"money", "decimal"}:
+            if not text:
+                return Decimal(0) if col.kind == "money" else None
+            try:
+                d = Decimal(text.replace(",", "").replace("，", ""))
+            except InvalidOperation:
+                self.bad(col, _("Enter a number."))
+                return Decimal(0) if col.kind == "money" else None
+            if col.kind == "money" and d.is_finite():
+                d = d.quantize(Decimal("0.01")) if d == d.quantize(Decimal("0.01")) else d
+            return d
+        if col.kind == "date":
+            if isinstance(value, dt.datetime):
+                return value.date()
+            if isinstance(value, dt.date):
+                return value
+            if not text:
+                return None
+            for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
+                try:
+                    return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date
+                except ValueError:
+                    continue
+            self.bad(col, _("Enter a date as YYYY-MM-DD."))
+            return None
+        if col.kind == "bool":
+            low = text.lower()
+            if low in YES:
+                return True
+            if low not in NO:
+                self.bad(col, _("Write 是 or 否."))
+            return False
+        raise AssertionError(col.kind)
+
+
+_MEMBER_KEYS = {c.key for c in COLUMNS if not c.household}
+
+
+def parse(rows: Iterator[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:
+    """Households of the sheet (in order of first appearance), issues of rows without a file
+    number, and the number of data rows. ``rows`` starts with the header row."""
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise SheetProblem("empty", _("The sheet is empty.")) from None
+    cols = check_headers(header)
+    households: dict[str, ParsedHousehold] = {}
+    loose: list[Issue] = []
+    count = 0
+    width = len(cols)
+    fn_index = next(i for i, c in enumerate(cols) if c is not None and c.key == "file_number")
+    for rownum, raw in enumerate(rows, start=2):
+        if not any(v not in (None, "") for v in raw[:width]):
+            continue  # blank rows are skipped
+        count += 1
+        if progress is not None and count % 5000 == 0:
+            progress(count)
+        file_number = _text(raw[fn_index]) if fn_index < len(raw) else ""
+        if not file_number:
+            loose.append(Issue(rownum, "档案编号", _("This field is required.")))
+            continue
+        h = households.get(file_number)
+        issues = h.issues if h is not None else []
+        cells = _Cells(rownum, issues)
+        member: dict[str, Any] = {}
+        top: dict[str, Any] = {}
+        for col, value in zip(cols, raw, strict=False):
+            if col is None or col.key == "file_number":
+                continue
+            if col.household:
+                if value not in (None, ""):
+                    top[col.key] = cells.read(col, value)
+            else:
+                member[col.key] = cells.read(col, value)
+        m = MemberInput(
+            relationship=member.get("relationship", ""),
+            name=member.get("name", ""),
+            id_number=member.get("id_number", ""),
+            ethnicity=member.get("ethnicity") or "01",
+            sex=member.get("sex", ""),
+            birth_date=member.get("birth_date"),
+            health=member.get("health") or "good",
+            disability_type=member.get("disability_type", ""),
+            disability_grade=member.get("disability_grade"),
+            work_status=member.get("work_status", ""),
+            monthly_income=member.get("monthly_income", Decimal(0)),
+            marital=member.get("marital", ""),
+            hukou=member.get("hukou", ""),
+            political_status=member.get("political_status", ""),
+            employer=member.get("employer", ""),
+            phone=member.get("phone", ""),
+        )
+        if h is None:
+            h = ParsedHousehold(
+                file_number=file_number,
+                unit_code="",
+                first_row=rownum,
+                rows=[],
+                data=HouseholdInput(
+                    unit_id=None, category="", main_cause=None, address="", housing_type="", members=[]
+                ),
+                issues=issues,
+            )
+            households[file_number] = h
+            _set_top(h, top, m)
+        elif m.relationship == codes.Relationship.HEAD:
+            _set_top(h, top, m)
+        h.rows.append(rownum)
+        h.data.members.append(m)
+    for h in households.values():
+        for issue in h.issues:
+            issue.file_number = h.file_number
+        if len(h.file_number) > 24:
+            h.issues.append(
+                Issue(h.first_row, "档案编号", _("A file number has at most 24 characters."), h.file_number)
+            )
+    return list(households.values()), loose, count
+
+
+def _set_top(h: ParsedHousehold, top: dict[str, Any], head: MemberInput) -> None:
+    """Household fields from this row (the head's, or the first row until the head's is seen)."""
+    d = h.data
+    h.unit_code = top.get("unit", h.unit_code)
+    d.category = top.get("category", d.category)
+    d.main_cause = top.get("main_cause", d.main_cause)
+    d.secondary_causes = top.get("secondary_causes", d.secondary_causes)
+    d.cause_note = top.get("cause_note", d.cause_note)
+    d.address = top.get("address", d.address)
+    d.housing_type = top.get("housing_type", d.housing_type)
+    d.housing_area = top.get("housing_area", d.housing_area)
+    d.filed_on = top.get("filed_on", d.filed_on)
+    d.is_migrant_worker = top.get("is_migrant_worker", d.is_migrant_worker)
+    if top.get("card_number") or top.get("bank"):
+        d.bank_account = BankAccountInput(
+            bank=top.get("bank", ""), holder_name=head.name, card_number=top.get("card_number", "")
+        )
+
+
+# --- the template -----------------------------------------------------------------------------------
+
+
+def template_xlsx() -> bytes:
+    """The template: the headers (required ones marked bold) and one sample household."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    if ws is None:  # a new workbook always has its first sheet
+        raise RuntimeError("openpyxl made no sheet")
+    ws.title = "建档立卡"
+    ws.append([c.header for c in COLUMNS])
+    for cell, col in zip(ws[1], COLUMNS, strict=True):
+        cell.font = Font(bold=col.required)
+    head = {c.header: c.sample for c in COLUMNS}
+    head["身份证号"] = build_resident_id("532923", dt.date(1972, 3, 9), 12, False)
+    ws.append([head[c.header] for c in COLUMNS])
+    spouse = {
+        "档案编号": "5329232015000123",
+        "姓名": "李秀英",
+        "与户主关系": "配偶",
+        "身份证号": build_resident_id("532923", dt.date(1974, 8, 2), 23, True),
+        "民族": "彝族",
+        "性别": "女",
+        "就业状况": "在岗",
+        "月收入": "1200",
+    }
+    ws.append([spouse.get(c.header, "") for c in COLUMNS])
+    for i, col in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, len(col.sample) + 2)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,104 @@
+"""``bangfu intake``: applications from the command line.
+
+    bangfu intake import FILE --unit CODE [--commit] [--report errors.csv]
+    bangfu intake template OUTPUT.xlsx
+    bangfu intake yearly-review
+
+``import`` checks a legacy file (the template's layout, see ``bangfu.intake.legacy``) and prints
+the counts and the first problems; with ``--commit`` it also writes every valid household, all
+or none. Importing the same file again changes nothing. Commands act as ``--user NAME`` (default:
+``BANGFU_CLI_USER``); jurisdiction and permissions apply as in the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from bangfu.common.errors import DomainError, field_errors
+from bangfu.intake import imports, legacy, reviews
+from bangfu.intake.models import ImportState
+from bangfu.org.models import OrgUnit
+
+
+class Command(BaseCommand):
+    help = "Applications: legacy import, the import template, the yearly review."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--user", default=os.environ.get("BANGFU_CLI_USER", ""), help="act as this user")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        imp = actions.add_parser("import", help="check (and with --commit import) a legacy Excel file")
+        imp.add_argument("file", type=Path)
+        imp.add_argument("--unit", required=True, help="code of the union the files belong to (or above them)")
+        imp.add_argument("--commit", action="store_true", help="write every valid household (all or none)")
+        imp.add_argument("--report", type=Path, default=None, help="write the problems to this .csv or .xlsx")
+        tpl = actions.add_parser("template", help="write the import template")
+        tpl.add_argument("output", type=Path)
+        actions.add_parser("yearly-review", help="make the yearly review tasks that are due (idempotent)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "template":
+            options["output"].write_bytes(legacy.template_xlsx())
+            return
+        if action == "yearly-review":
+            made = reviews.yearly_review_create()
+            self.stdout.write(_("%(count)s review tasks made") % {"count": made})
+            return
+        self._import(options)
+
+    def _import(self, options: dict[str, Any]) -> None:
+        username = options["user"]
+        actor = get_user_model().objects.filter(is_active=True, username=username).first() if username else None
+        if actor is None:
+            raise CommandError(_("Name the user to act as: --user NAME (or BANGFU_CLI_USER)."))
+        unit = OrgUnit.objects.filter(code=options["unit"]).first()
+        if unit is None:
+            raise CommandError(_("No union has the code %(code)s.") % {"code": options["unit"]})
+        path: Path = options["file"]
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            batch = imports.import_file(
+                actor=actor, unit_id=unit.pk, name=path.name, content=content, commit=options["commit"]
+            )
+        except ValidationError as exc:
+            raise CommandError(" ".join(m for ms in field_errors(exc).values() for m in ms)) from exc
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        out = self.stdout
+        out.write(
+            _(
+                "Batch %(id)s: %(rows)s rows, %(total)s households: %(valid)s valid, %(invalid)s with errors, "
+                "%(existing)s already on file; %(issues)s problems."
+            )
+            % {
+                "id": batch.pk,
+                "rows": batch.rows_total,
+                "total": batch.households_total,
+                "valid": batch.households_valid,
+                "invalid": batch.households_invalid,
+                "existing": batch.households_existing,
+                "issues": batch.issues_count,
+            }
+        )
+        for issue in batch.issues.all()[:20]:
+            out.write(f"  {issue.row}\t{issue.column}\t{issue.file_number}\t{issue.reason}")
+        if options["report"]:
+            fmt = "xlsx" if str(options["report"]).endswith(".xlsx") else "csv"
+            body, _type = imports.error_report(actor=actor, batch_id=batch.pk, fmt=fmt)
+            options["report"].write_bytes(body)
+        if batch.state == ImportState.FAILED or (
+            options["commit"] and batch.state != ImportState.COMMITTED and batch.households_valid
+        ):
+            raise CommandError(batch.message or str(ImportState(batch.state).label))
+        if batch.state == ImportState.COMMITTED:
+            out.write(_("%(count)s files opened.") % {"count": batch.households_created})

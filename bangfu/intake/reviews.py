@@ -1,0 +1,286 @@
+"""The yearly review (年度复核): every open file comes back once a year as a review task.
+
+``yearly_review_create`` (a daily task and ``bangfu intake yearly-review``) makes the tasks and can
+run any number of times: one task per file and year. The worker, signed in on the phone with the
+phone number of the file's head, confirms that nothing changed or reports what did (incomes, work,
+health, address, phone); staff confirm a file themselves or check the worker's report and apply it
+through the registry's ``household_update``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bangfu.common import crypto
+from bangfu.common.audit import audit_record
+from bangfu.common.errors import DomainError
+from bangfu.common.models import AuditAction
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.registry import codes
+from bangfu.registry import services as registry
+from bangfu.registry.inputs import AmountInput, BankAccountInput, HouseholdInput, MemberInput
+from bangfu.registry.models import Household, Member
+from bangfu.registry.timeline import timeline_add
+
+from . import conf
+from .models import Applicant, ReviewState, ReviewTask
+
+REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
+MEMBER_CHANGEABLE = ("monthly_income", "work_status", "health")
+CHUNK = 2000
+
+
+def yearly_review_create(*, today: dt.date | None = None) -> int:
+    """Review tasks for the open files filed (or last reviewed) more than a year ago; returns how
+    many were made. Running it again the same year makes none."""
+    today = today or timezone.localdate()
+    cutoff = today - dt.timedelta(days=conf.review_after_days())
+    cutoff_at = dt.datetime.combine(cutoff, dt.time.max, tzinfo=dt.UTC)
+    due = (
+        Household.objects.filter(state__in=REVIEWED_STATES)
+        .filter(Q(filed_on__lte=cutoff) | Q(filed_on__isnull=True, created_at__lte=cutoff_at))
+        .exclude(review_tasks__year=today.year)
+        .exclude(review_tasks__done_at__gt=cutoff_at)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    made = 0
+    ids = list(due.iterator(chunk_size=CHUNK))
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i : i + CHUNK]
+        before = ReviewTask.objects.filter(household_id__in=part, year=today.year).count()
+        ReviewTask.objects.bulk_create(
+            [ReviewTask(household_id=pk, year=today.year, due_on=today) for pk in part], ignore_conflicts=True
+        )
+        made += ReviewTask.objects.filter(household_id__in=part, year=today.year).count() - before
+    return made
+
+
+# --- who may see a task ---------------------------------------------------------------------------------
+
+
+def _applicant_households(applicant: Applicant) -> QuerySet[Member]:
+    return Member.objects.filter(relationship=codes.Relationship.HEAD, phone=applicant.phone)
+
+
+def review_tasks_for(*, actor: Any, state: str = "") -> QuerySet[ReviewTask]:
+    """Staff: the tasks in their jurisdiction; a worker: the open tasks of the files they head."""
+    qs = ReviewTask.objects.select_related("household", "household__unit")
+    if isinstance(actor, Applicant):
+        qs = qs.filter(household_id__in=_applicant_households(actor).values("household_id"))
+        return qs.filter(state=ReviewState.OPEN) if not state else qs.filter(state=state)
+    qs = access.scope(actor, qs, Perm.HOUSEHOLD_EDIT)
+    return qs.filter(state=state) if state else qs.filter(state__in=[ReviewState.OPEN, ReviewState.REPORTED])
+
+
+def review_task_get(*, actor: Any, task_id: int, lock: bool = False) -> ReviewTask:
+    qs = ReviewTask.objects.select_related("household", "household__unit")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    if isinstance(actor, Applicant):
+        task = qs.filter(pk=task_id, household_id__in=_applicant_households(actor).values("household_id")).first()
+        if task is None:
+            raise Http404
+        return task
+    return access.get_for(actor, qs, task_id, Perm.HOUSEHOLD_EDIT)
+
+
+# --- confirm, report, apply -----------------------------------------------------------------------------
+
+
+def _close(task: ReviewTask, actor: Any, state: str, note: str) -> None:
+    task.state = state
+    task.done_at = timezone.now()
+    task.note = note.strip()[:500]
+    if isinstance(actor, Applicant):
+        task.done_by_applicant = actor
+    else:
+        task.done_by = actor
+    task.save()
+
+
+def _record(task: ReviewTask, actor: Any, summary: str) -> None:
+    user = None if isinstance(actor, Applicant) else actor
+    timeline_add(
+        household=task.household,
+        actor=user,
+        kind="yearly_review",
+        summary=summary,
+        data={"review_task": task.pk, "year": task.year, "state": task.state},
+    )
+    audit_record(
+        actor=user or str(actor),
+        action=AuditAction.UPDATE,
+        target_type="intake.review_task",
+        target_id=task.pk,
+        unit_path=task.household.unit.path,
+        after={"state": task.state, "household": task.household_id, "changes": task.changes},
+    )
+
+
+def review_confirm(*, actor: Any, task_id: int, note: str = "") -> ReviewTask:
+    """Nothing changed (the worker or staff). Staff confirming a worker's report apply it."""
+    with transaction.atomic():
+        task = review_task_get(actor=actor, task_id=task_id, lock=True)
+        if task.state not in {ReviewState.OPEN, ReviewState.REPORTED}:
+            raise DomainError("review_done", _("This review is already done."))
+        if isinstance(actor, Applicant):
+            if task.state != ReviewState.OPEN:
+                raise DomainError("review_done", _("Your report is being checked."))
+            _close(task, actor, ReviewState.CONFIRMED, note)
+            _record(task, actor, _("Yearly review: the worker confirmed the data."))
+            return task
+        access.require(actor, Perm.HOUSEHOLD_EDIT, task.household.unit)
+        if task.state == ReviewState.REPORTED and task.changes:
+            _apply(actor, task)
+            _close(task, actor, ReviewState.UPDATED, note)
+            _record(task, actor, _("Yearly review: the reported changes were checked and applied."))
+        else:
+            _close(task, actor, ReviewState.CONFIRMED, note)
+            _record(task, actor, _("Yearly review: confirmed unchanged."))
+    return task
+
+
+def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: str = "") -> ReviewTask:
+    """The worker reports what changed; staff check it (``review_confirm``) before the file changes.
+
+    ``changes``: ``{"address": str, "phone": str, "members": {member_id: {"monthly_income": "1200",
+    "work_status": code, "health": code}}}`` — anything left out stays as it is."""
+    clean = _clean_changes(changes)
+    if not clean and not note.strip():
+        raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
+    with transaction.atomic():
+        task = review_task_get(actor=actor, task_id=task_id, lock=True)
+        if task.state != ReviewState.OPEN:
+            raise DomainError("review_done", _("This review is already done."))
+        known = set(task.household.members.values_list("pk", flat=True))
+        if any(int(k) not in known for k in clean.get("members", {})):
+            raise ValidationError({"changes": _("This person is not a member of this file.")})
+        task.changes = clean
+        task.state = ReviewState.REPORTED
+        task.note = note.strip()[:500]
+        if isinstance(actor, Applicant):
+            task.done_by_applicant = actor
+        task.save()
+        _record(task, actor, _("Yearly review: the worker reported changes."))
+    return task
+
+
+def _clean_changes(raw: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("address", "phone"):
+        value = str(raw.get(key) or "").strip()
+        if value:
+            out[key] = value[:200]
+    members: dict[str, dict[str, str]] = {}
+    for mid, values in (raw.get("members") or {}).items():
+        if not str(mid).isdigit() or not isinstance(values, dict):
+            raise ValidationError({"changes": _("This person is not a member of this file.")})
+        m: dict[str, str] = {}
+        income = str(values.get("monthly_income") or "").strip()
+        if income:
+            try:
+                amount = Decimal(income.replace(",", ""))
+            except InvalidOperation:
+                raise ValidationError({"changes": _("Enter a number.")}) from None
+            if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+                raise ValidationError({"changes": _("Enter a number.")})
+            m["monthly_income"] = str(amount)
+        for key, choices in (("work_status", codes.WorkStatus), ("health", codes.Health)):
+            value = str(values.get(key) or "")
+            if value:
+                if value not in choices.values:
+                    raise ValidationError(
+                        {"changes": _("“%(value)s” is not one of the allowed values.") % {"value": value}}
+                    )
+                m[key] = value
+        if m:
+            members[str(int(mid))] = m
+    if members:
+        out["members"] = members
+    return out
+
+
+def household_as_input(h: Household) -> HouseholdInput:
+    """The stored file as a registry input (members named by id; their ID numbers are kept)."""
+    members = [
+        MemberInput(
+            **{
+                f: getattr(m, f)
+                for f in MemberInput.__dataclass_fields__
+                if f not in {"id_number", "member_id"} and hasattr(m, f)
+            },
+            id_number="",
+            member_id=m.pk,
+        )
+        for m in h.members.all()
+    ]
+    acc = getattr(h, "bank_account", None)
+    return HouseholdInput(
+        unit_id=h.unit_id,
+        category=h.category,
+        main_cause=h.main_cause,
+        address=h.address,
+        housing_type=h.housing_type,
+        members=members,
+        tier=h.tier,
+        state=h.state,
+        is_migrant_worker=h.is_migrant_worker,
+        secondary_causes=list(h.secondary_causes),
+        cause_note=h.cause_note,
+        housing_area=h.housing_area,
+        medical_insurance=h.medical_insurance,
+        self_reliant=h.self_reliant,
+        filed_on=h.filed_on,
+        filed_by_name=h.filed_by_name,
+        reviewed_by_name=h.reviewed_by_name,
+        incomes=[AmountInput(i.kind, i.amount_yearly, i.note) for i in h.incomes.all()],
+        rigid_expenses=[AmountInput(e.kind, e.amount_yearly, e.note) for e in h.rigid_expenses.all()],
+        homes=[],
+        vehicles=[],
+        business_roles=[],
+        bank_account=BankAccountInput(
+            bank=acc.bank, holder_name=acc.holder_name, card_number=crypto.decrypt(acc.card_cipher), branch=acc.branch
+        )
+        if acc is not None
+        else None,
+    )
+
+
+def _apply(actor: Any, task: ReviewTask) -> None:
+    from bangfu.registry.inputs import BusinessRoleInput, HomeInput, VehicleInput
+
+    h = Household.objects.get(pk=task.household_id)
+    data = household_as_input(h)
+    data.homes = [HomeInput(x.floor_area, x.acquired_on, x.note) for x in h.homes.all()]
+    data.vehicles = [VehicleInput(v.kind, v.note) for v in h.vehicles.all()]
+    data.business_roles = [BusinessRoleInput(b.company, b.role, b.company_active) for b in h.business_roles.all()]
+    changes = task.changes
+    if changes.get("address"):
+        data.address = changes["address"]
+    members = []
+    for m in data.members:
+        new = changes.get("members", {}).get(str(m.member_id), {})
+        if "monthly_income" in new:
+            m = replace(m, monthly_income=Decimal(new["monthly_income"]))
+        for key in ("work_status", "health"):
+            if key in new:
+                m = replace(m, **{key: new[key]})
+        if changes.get("phone") and m.relationship == codes.Relationship.HEAD:
+            m = replace(m, phone=changes["phone"])
+        members.append(m)
+    data.members = members
+    if not access.has_perm(actor, Perm.HOUSEHOLD_EDIT, h.unit):
+        raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
+    registry.household_update(actor=actor, household_id=h.pk, data=data)

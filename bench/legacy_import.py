@@ -1,0 +1,180 @@
+"""Legacy import benchmark: a 100,000-row Excel file in the import template's layout.
+
+    python bench/legacy_import.py [--url postgres://postgres@127.0.0.1:5432/bangfu_bench_intake] [--rows 100000]
+
+Makes the file (households of 1–4 people, valid IDs, Chinese form terms; some rows with errors),
+then in the same run times: a bare python-calamine read of the file (``to_python`` of the first
+sheet), the import's check (read, parse, registry validation, bulk open-file look-up) and the whole
+one-pass import with commit (``imports.import_file``: header check, check, bulk write in one
+transaction), and prints the ratio to the bare read (goal ≤ 5×). The database is a scratch one:
+created and migrated if missing, its household tables emptied first. Only 127.0.0.1 is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜"
+GIVEN = "建国秀英明华丽军伟芳敏静强磊洋艳勇杰娟涛超霞平刚桂兰玉梅红春燕海波云鹏飞文志东"
+
+
+def make_file(rows: int, seed: int) -> bytes:
+    from openpyxl import Workbook
+
+    from bangfu.common.ids import build_resident_id
+    from bangfu.intake import legacy
+
+    rng = random.Random(seed)
+    headers = [c.header for c in legacy.COLUMNS]
+    idx = {h: i for i, h in enumerate(headers)}
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("建档立卡")
+    ws.append(headers)
+    used: set[str] = set()
+    regions = ["532923", "532901", "532922", "532924", "532925", "532926", "532927", "532928", "532929", "532930"]
+
+    def person(born: dt.date, female: bool) -> str:
+        while True:
+            rid = build_resident_id(rng.choice(regions), born, rng.randrange(100), female)
+            if rid not in used:
+                used.add(rid)
+                return rid
+
+    n, h = 0, 0
+    while n < rows:
+        h += 1
+        size = min(rng.choice([1, 2, 2, 3, 3, 3, 4]), rows - n)
+        number = f"B{seed:03d}{h:08d}"
+        for k in range(size):
+            r: list[object] = [None] * len(headers)
+            r[idx["档案编号"]] = number
+            if k == 0:
+                born = dt.date(rng.randint(1960, 1990), rng.randint(1, 12), rng.randint(1, 28))
+                r[idx["困难类别"]] = rng.choice(["低保户", "低保边缘户", "意外致困户", "深度困难", "相对困难"])
+                r[idx["主要致困原因"]] = rng.choice(["患重特大疾病", "下岗失业", "6", "3", "无劳动能力"])
+                r[idx["次要致困原因"]] = rng.choice(["", "子女上学", "9、4"])
+                r[idx["住址"]] = f"云南省大理白族自治州祥云县祥城镇文化路{rng.randint(1, 300)}号"
+                r[idx["住房类型"]] = rng.choice(["承租单位公房", "商品房/自购房", "租房", "自建房"])
+                r[idx["住房面积"]] = round(rng.uniform(20, 90), 1)
+                r[idx["建档日期"]] = dt.date(rng.randint(2010, 2017), rng.randint(1, 12), rng.randint(1, 28))
+                r[idx["开户银行"]] = "中国工商银行"
+                r[idx["银行卡号"]] = "6222" + "".join(str(rng.randrange(10)) for _ in range(15))
+                r[idx["与户主关系"]] = "户主"
+                r[idx["联系电话"]] = f"139{rng.randrange(10**8):08d}"
+            else:
+                rel = ["配偶", "子", "女"][k - 1]
+                born = dt.date(rng.randint(1990, 2012), rng.randint(1, 12), rng.randint(1, 28))
+                if rel == "配偶":
+                    born = dt.date(rng.randint(1960, 1990), rng.randint(1, 12), rng.randint(1, 28))
+                r[idx["与户主关系"]] = rel
+            female = k == 1 or (k == 3)
+            r[idx["姓名"]] = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2])))
+            rid = person(born, female)
+            if rng.random() < 0.002:
+                rid = rid[:-1] + ("0" if rid[-1] != "0" else "1")  # a wrong check digit
+            r[idx["身份证号"]] = rid
+            r[idx["民族"]] = rng.choice(["汉族", "汉族", "汉族", "彝族", "白族", "回族"])
+            r[idx["健康状况"]] = rng.choice(["良好", "良好", "恶性肿瘤", "糖尿病", "高血压病"])
+            r[idx["就业状况"]] = rng.choice(["在岗", "下(待)岗", "失(无)业", "退休", ""])
+            r[idx["月收入"]] = rng.choice([0, 800, 1200.5, 1500, 2100])
+            ws.append(r)
+            n += 1
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="postgres://postgres@127.0.0.1:5432/bangfu_bench_intake")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    url = urlparse(args.url)
+    if url.hostname not in {"127.0.0.1", "localhost", None}:
+        raise SystemExit("only a local database is allowed")
+    os.environ["DATABASE_URL"] = args.url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
+    if url.scheme.startswith("postgres"):
+        import psycopg
+
+        admin = args.url.rsplit("/", 1)[0] + "/postgres"
+        name = url.path.lstrip("/")
+        with psycopg.connect(admin, autocommit=True) as con:
+            if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                con.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from bangfu.intake import imports
+    from bangfu.org.models import OrgUnit, Role
+    from bangfu.testing.factories import org_tree, user_with_role
+
+    with connection.cursor() as cur:
+        tables = [
+            "intake_importissue", "intake_importbatch", "registry_timelineevent", "registry_bankaccount",
+            "registry_member",
+        ]  # fmt: skip
+        if connection.vendor == "postgresql":
+            cur.execute("TRUNCATE " + ", ".join(tables) + ", registry_household CASCADE")
+    tree = {u.code: u for u in OrgUnit.objects.all()} or {u.code: u for u in org_tree().values()}
+    county = next(u for u in tree.values() if u.name == "祥云县总工会")
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.filter(username="bench_staff").first() or user_with_role(
+        county, Role.CENTRE_STAFF, "bench_staff"
+    )
+
+    t0 = time.perf_counter()
+    content = make_file(args.rows, args.seed)
+    print(f"file: {args.rows:,} rows, {len(content) / 1e6:.1f} MB (made in {time.perf_counter() - t0:.1f} s)")
+
+    from python_calamine import CalamineWorkbook
+
+    t0 = time.perf_counter()
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
+    bare = time.perf_counter() - t0
+    print(f"bare python-calamine read: {bare:.2f} s ({len(rows) - 1:,} rows)")
+    del rows
+
+    t0 = time.perf_counter()
+    out = imports.check(actor=staff, unit=county, content=content)
+    checked = time.perf_counter() - t0
+    print(
+        f"check only (read, parse, validate, open-file look-up): {checked:.2f} s = {checked / bare:.1f}× "
+        f"({out.households:,} households, {len(out.ready):,} valid, {len(out.issues):,} problems)"
+    )
+    del out
+
+    t0 = time.perf_counter()
+    batch = imports.import_file(actor=staff, unit_id=county.pk, name="bench.xlsx", content=content, commit=True)
+    total = time.perf_counter() - t0
+    verdict = "ok" if total <= 5 * bare else "MISSED"
+    print(
+        f"one-pass import with commit: {total:.2f} s = {total / bare:.1f}× the bare read (goal ≤ 5×: {verdict}); "
+        f"{batch.households_created:,} files, {batch.persons_valid:,} persons written, state {batch.state}"
+    )
+    t0 = time.perf_counter()
+    again = imports.import_file(actor=staff, unit_id=county.pk, name="bench.xlsx", content=content, commit=True)
+    print(f"the same file again: {time.perf_counter() - t0:.2f} s (same batch: {again.pk == batch.pk})")
+
+
+if __name__ == "__main__":
+    main()
