@@ -240,7 +240,9 @@ class ResidentId:
         expected = compute_check_digit(first17)
         if len(text) == 18 and text[17] != expected:
             raise InvalidResidentId("bad_checksum", expected=expected, actual=text[17])
-        return cls(first17 + expected)
+        checked = object.__new__(cls)  # everything __post_init__ would check was checked above
+        object.__setattr__(checked, "value", first17 + expected)
+        return checked
 
     @classmethod
     def try_parse(cls, raw: str, *, today: dt.date | None = None) -> ResidentId | None:

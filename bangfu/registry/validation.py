@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,12 +36,18 @@ class CheckedMember:
     birth_date: date
 
 
+@cache
+def _allowed(choices: type) -> frozenset[object]:
+    """A code list's values, built once (Django rebuilds ``choices.values`` on every access)."""
+    return frozenset(choices.values)  # type: ignore[attr-defined]
+
+
 def _choice(errors: ErrorCollector, path: str, value: object, choices: type, required: bool) -> None:
     if value in ("", None):
         if required:
             errors.add(path, _("This field is required."))
         return
-    if value not in choices.values:  # type: ignore[attr-defined]
+    if value not in _allowed(choices):
         errors.add(path, _("“%(value)s” is not one of the allowed values.") % {"value": value})
 
 
@@ -81,7 +88,7 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
         ("enterprise_state", codes.EnterpriseState),
     ]:
         _choice(errors, p + name, getattr(m, name), choices, False)
-    if m.disability_grade is not None and m.disability_grade not in codes.DisabilityGrade.values:
+    if m.disability_grade is not None and m.disability_grade not in _allowed(codes.DisabilityGrade):
         errors.add(p + "disability_grade", _("The disability grade is 1 (most severe) to 4."))
     if m.disability_grade is not None and not m.disability_type:
         errors.add(p + "disability_type", _("Give the disability type for a disability grade."))
@@ -138,14 +145,14 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
     # Causes: exactly one main cause and up to three different secondary causes.
     if data.main_cause is None:
         errors.add("main_cause", _("Choose the main cause of hardship."))
-    elif data.main_cause not in codes.Cause.values:
+    elif data.main_cause not in _allowed(codes.Cause):
         errors.add("main_cause", _("“%(value)s” is not one of the allowed values.") % {"value": data.main_cause})
     if len(data.secondary_causes) > MAX_SECONDARY_CAUSES:
         errors.add(
             "secondary_causes",
             _("Choose at most three secondary causes (%(n)s chosen).") % {"n": len(data.secondary_causes)},
         )
-    if any(c not in codes.Cause.values for c in data.secondary_causes):
+    if any(c not in _allowed(codes.Cause) for c in data.secondary_causes):
         errors.add("secondary_causes", _("A secondary cause is not one of the allowed values."))
     if len(set(data.secondary_causes)) != len(data.secondary_causes):
         errors.add("secondary_causes", _("A secondary cause is listed twice."))
