@@ -99,16 +99,16 @@ def main() -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.paginator import Paginator
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
 
     from bangfu.common import crypto
+    from bangfu.common.paging import CappedPaginator
     from bangfu.org.models import OrgUnit, Role, RoleAssignment
     from bangfu.registry.models import Household, Member
-    from bangfu.registry.selectors import HouseholdFilters, household_list
+    from bangfu.registry.selectors import HouseholdFilters, household_count_cap, household_list
 
     rng = random.Random(1)
     n = args.queries
@@ -136,8 +136,9 @@ def main() -> None:
     pinyins = [p[: rng.randint(4, 7)] for _, _, p in sample]
 
     def page(actor: Any, q: str = "", number: int = 1, size: int = 25) -> list[Any]:
-        qs = household_list(actor=actor, filters=HouseholdFilters(q=q))
-        p = Paginator(qs, size).get_page(number)
+        filters = HouseholdFilters(q=q)
+        qs = household_list(actor=actor, filters=filters)
+        p = CappedPaginator(qs, size, cap=household_count_cap(filters)).get_page(number)
         return [(h.file_number, h.unit.name, [m.name for m in h.heads]) for h in p.object_list]  # type: ignore[attr-defined]
 
     results: list[str] = []

@@ -194,8 +194,8 @@ class HouseholdRowOut(Schema):
 
 
 class HouseholdPageOut(Schema):
-    count: int = Field(description="Rows matching, counted up to 10,001 (see count_capped)")
-    count_capped: bool = Field(description="True when more than 10,000 rows match: narrow the filter")
+    count: int = Field(description="Rows matching, counted up to 10,001 (1,001 with a text search)")
+    count_capped: bool = Field(description="True when more rows match than are counted: narrow the search")
     page: int
     page_size: int
     results: list[HouseholdRowOut]

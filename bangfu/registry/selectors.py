@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from bangfu.common import crypto
 from bangfu.common.ids import ResidentId
+from bangfu.common.paging import COUNT_CAP
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
@@ -46,6 +47,16 @@ def _search(qs: QuerySet[Household], text: str) -> QuerySet[Household]:
     else:
         cond = Q(name__startswith=text)
     return qs.filter(Exists(members.filter(cond)))
+
+
+SEARCH_COUNT_CAP = 1_000
+
+
+def household_count_cap(filters: HouseholdFilters) -> int:
+    """How far a list counts: a text search counts to 1,000 (a broad prefix such as "li" matches a
+    sixth of a province, and counting it all is what makes such a search slow), a plain list to
+    10,000. Beyond that the page says "more than …" and asks to narrow the search."""
+    return SEARCH_COUNT_CAP if filters.q.strip() else COUNT_CAP
 
 
 def household_list(*, actor: Any, filters: HouseholdFilters) -> QuerySet[Household]:

@@ -42,7 +42,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
     form = HouseholdFilterForm(request.GET or None, units=units)
     filters = form.filters() if form.is_bound else selectors.HouseholdFilters()
     households = selectors.household_list(actor=request.user, filters=filters)
-    page = CappedPaginator(households, settings.BANGFU_PAGE_SIZE).get_page(request.GET.get("page"))
+    cap = selectors.household_count_cap(filters)
+    page = CappedPaginator(households, settings.BANGFU_PAGE_SIZE, cap=cap).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {

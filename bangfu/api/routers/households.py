@@ -127,18 +127,16 @@ def _detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
 @requires(Perm.HOUSEHOLD_VIEW)
 def household_list(request: HttpRequest, filters: Query[HouseholdQuery]) -> dict[str, Any]:
     """Files in the caller's jurisdiction, newest first, filtered and searched; one page at a time."""
-    qs = selectors.household_list(
-        actor=actor(request),
-        filters=HouseholdFilters(
-            q=filters.q,
-            unit_id=filters.unit_id,
-            category=filters.category,
-            main_cause=filters.main_cause,
-            state=filters.state,
-        ),
+    wanted = HouseholdFilters(
+        q=filters.q,
+        unit_id=filters.unit_id,
+        category=filters.category,
+        main_cause=filters.main_cause,
+        state=filters.state,
     )
+    qs = selectors.household_list(actor=actor(request), filters=wanted)
     start = (filters.page - 1) * filters.page_size
-    paginator = CappedPaginator(qs, filters.page_size)
+    paginator = CappedPaginator(qs, filters.page_size, cap=selectors.household_count_cap(wanted))
     return {
         "count": paginator.count,
         "count_capped": paginator.capped,
