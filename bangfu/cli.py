@@ -44,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         args[1:] = ["help"]
     if args[1] == "demo":
         ensure_local_env()
+    elif args[1] == "help" or "--help" in args or "-h" in args:
+        # Reading the help needs no secrets: a throw-away key for this process only.
+        from config.settings_paths import ENV_FILE
+
+        if not os.environ.get("BANGFU_SECRET_KEY") and not ENV_FILE.exists():
+            os.environ["BANGFU_SECRET_KEY"] = "help-only"  # noqa: S105 - not a secret: help reads no data
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(args)
