@@ -111,9 +111,7 @@ TEMPLATES = [
 
 _database_url = env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'bangfu.sqlite3'}"
 try:
-    DATABASES = {
-        "default": dj_database_url.parse(_database_url, conn_max_age=int(env("BANGFU_DB_CONN_MAX_AGE", "60")))
-    }
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=int(env("BANGFU_DB_CONN_MAX_AGE", "60")))}
 except (ValueError, dj_database_url.UnknownSchemeError) as exc:
     from django.core.exceptions import ImproperlyConfigured
 
@@ -121,6 +119,9 @@ except (ValueError, dj_database_url.UnknownSchemeError) as exc:
         f"DATABASE_URL is not a database address bangfu can use ({exc}); "
         "e.g. sqlite:///var/bangfu.sqlite3 or postgres://user:password@host:5432/bangfu"
     ) from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Web requests are short: JIT compilation cost more (~50 ms) than it saved on every large plan.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE avoids lock upgrades mid-transaction.
     DATABASES["default"]["OPTIONS"] = {

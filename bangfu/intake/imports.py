@@ -481,6 +481,7 @@ def write(*, actor: Any, batch: ImportBatch, ready: list[Ready]) -> int:
             mv.update(
                 id=next(m_ids),
                 household_id=hid,
+                unit_id=hv["unit_id"],
                 position=pos,
                 name=name,
                 name_pinyin=full,

@@ -34,14 +34,16 @@ class Perm(StrEnum):
     REGISTRY_EXPORT = "registry.export"
     AUDIT_VIEW = "audit.view"
     USER_MANAGE = "user.manage"
+    STANDARD_MANAGE = "standard.manage"  # identification standards and rule sets of the unit's divisions
+    DECISION_OVERRIDE = "decision.override"  # set a household's category by hand, or approve that
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.GRASSROOTS_CADRE: frozenset({Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT}),
     Role.CENTRE_STAFF: frozenset(
-        {Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT, Perm.PERSONAL_REVEAL, Perm.REGISTRY_EXPORT}
+        {Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT, Perm.PERSONAL_REVEAL, Perm.REGISTRY_EXPORT, Perm.DECISION_OVERRIDE}
     ),
-    Role.MANAGER: frozenset({Perm.HOUSEHOLD_VIEW, Perm.REGISTRY_EXPORT, Perm.AUDIT_VIEW}),
+    Role.MANAGER: frozenset({Perm.HOUSEHOLD_VIEW, Perm.REGISTRY_EXPORT, Perm.AUDIT_VIEW, Perm.STANDARD_MANAGE}),
     Role.EVALUATOR: frozenset({Perm.HOUSEHOLD_VIEW}),
     Role.ADMIN: frozenset(set(Perm)),
 }
@@ -86,15 +88,46 @@ def _scope_path(model: type[models.Model]) -> str:
 def scope[M: models.Model](
     actor: Any, queryset: models.QuerySet[M], perm: Perm = Perm.HOUSEHOLD_VIEW
 ) -> models.QuerySet[M]:
-    """Only the rows of ``queryset`` inside the actor's jurisdiction for ``perm``."""
-    lookup = _scope_path(queryset.model) + "__startswith"
-    q = models.Q()
+    """Only the rows of ``queryset`` inside the actor's jurisdiction for ``perm``.
+
+    A jurisdiction of up to ``UNIT_LIST_LIMIT`` units is filtered as ``unit_id IN (…ids)``: the
+    planner then knows how many rows a county holds (from the column's statistics) and can start a
+    search from the county's files instead of from every matching person in the country. Larger
+    jurisdictions filter on the units' materialised path.
+    """
+    scope_path = _scope_path(queryset.model)
     paths = _paths(actor, perm)
     if not paths:
         return queryset.none()
+    unit_ids = _unit_ids(actor, perm, paths)
+    if unit_ids is not None and scope_path.endswith("__path"):
+        return queryset.filter(**{scope_path.removesuffix("__path") + "__in": unit_ids})
+    q = models.Q()
     for p in paths:
-        q |= models.Q(**{lookup: p})
+        q |= models.Q(**{scope_path + "__startswith": p})
     return queryset.filter(q)
+
+
+UNIT_LIST_LIMIT = 2000
+
+
+def unit_ids(actor: Any, perm: Perm = Perm.HOUSEHOLD_VIEW) -> list[int] | None:
+    """The ids of the units in the actor's jurisdiction ([] for none), or None when there are more
+    than ``UNIT_LIST_LIMIT`` (then filter on the path instead)."""
+    paths = _paths(actor, perm)
+    return _unit_ids(actor, perm, paths) if paths else []
+
+
+def _unit_ids(actor: Any, perm: Perm, paths: list[str]) -> list[int] | None:
+    """The ids of the units in the jurisdiction, or None when there are too many; per request."""
+    cache: dict[Perm, list[int] | None] = actor.__dict__.setdefault("_bangfu_unit_ids", {})
+    if perm not in cache:
+        q = models.Q()
+        for p in paths:
+            q |= models.Q(path__startswith=p)
+        ids = list(OrgUnit.objects.filter(q).values_list("id", flat=True)[: UNIT_LIST_LIMIT + 1])
+        cache[perm] = ids if len(ids) <= UNIT_LIST_LIMIT else None
+    return cache[perm]
 
 
 def get_for[M: models.Model](

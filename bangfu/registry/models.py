@@ -81,6 +81,9 @@ class Member(models.Model):
     scope_path = "household__unit__path"
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members")
+    # The household's union, copied here (kept in step by the registry services and bulk loaders) so
+    # that a name search runs on one index scoped to the jurisdiction: (unit, name prefix).
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
     position = models.PositiveSmallIntegerField(default=0)
     relationship = models.CharField(_("relationship to head"), max_length=16, choices=codes.Relationship.choices)
     name = models.CharField(_("name"), max_length=60)
@@ -150,7 +153,12 @@ class Member(models.Model):
                 fields=["household"], condition=models.Q(relationship="head"), name="registry_one_head"
             ),
         ]
-        indexes = [models.Index(fields=["name"], name="registry_member_name")]
+        indexes = [
+            models.Index(fields=["name"], name="registry_member_name"),
+            models.Index(fields=["unit", "name"], name="registry_member_unit_name"),
+            models.Index(fields=["unit", "name_pinyin"], name="registry_member_unit_pinyin"),
+            models.Index(fields=["unit", "name_initials"], name="registry_member_unit_initials"),
+        ]
 
     def __str__(self) -> str:
         return self.name

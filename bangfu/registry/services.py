@@ -173,6 +173,7 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     for pos, c in enumerate(checked):
         digest = crypto.keyed_hash(c.rid.value)
         m = existing.get(digest) or Member(household=h, id_hash=digest)
+        m.unit = unit
         if m.pk is None or not m.id_cipher:
             m.id_cipher = crypto.encrypt(c.rid.value)
         m.id_masked = c.rid.masked

@@ -43,8 +43,8 @@ COLUMNS: dict[str, list[str]] = {
         "filed_on", "filed_by_name", "reviewed_by_name", "entered_by_id", "created_at", "updated_at", "version",
     ],
     "member": [
-        "id", "household_id", "position", "relationship", "name", "name_pinyin", "name_initials", "ethnicity",
-        "sex", "birth_date", "id_cipher", "id_hash", "id_masked", "on_open_file", "living_together", "deceased",
+        "id", "household_id", "unit_id", "position", "relationship", "name", "name_pinyin", "name_initials",
+        "ethnicity", "sex", "birth_date", "id_cipher", "id_hash", "id_masked", "on_open_file", "living_together", "deceased",
         "health", "disease_note", "disability_type", "disability_grade", "medical_insurance", "marital", "hukou",
         "phone", "identity", "work_status", "monthly_income", "school_level", "enrolment_year", "programme_years",
         "school_or_employer", "political_status", "model_worker_level", "work_start_date", "industry", "employer",
@@ -509,7 +509,7 @@ class Generator:
             )
             rows["member"].append(
                 (
-                    self._pk("member"), hid, pos, p.relationship, p.name, pinyin, initials, p.ethnicity, p.sex,
+                    self._pk("member"), hid, unit.id, pos, p.relationship, p.name, pinyin, initials, p.ethnicity, p.sex,
                     p.birth, crypto.encrypt(rid), crypto.keyed_hash(rid), mask_id(rid), is_open, True, False,
                     p.health, data.DISABILITY_NOTES.get(p.disability_type, ""), p.disability_type,
                     p.disability_grade, str(W_INSURANCE(rng)), p.marital,
