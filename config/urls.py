@@ -7,6 +7,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("eligibility/", include("bangfu.eligibility.urls")),
+    path("self-test/", include("bangfu.eligibility.public_urls")),
     path("", include("bangfu.web.auth_urls")),
     path("", include("bangfu.web.urls")),
     path("", include("bangfu.intake.urls")),

@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 from ninja.parser import Parser
 
+from bangfu.eligibility.api import router as eligibility_router
 from bangfu.intake.api import router as intake_router
 from bangfu.matching.api import router as matching_router
 
@@ -54,3 +55,4 @@ api.add_router("", account.router)
 api.add_router("", households.router)
 api.add_router("", matching_router)
 api.add_router("", intake_router)
+api.add_router("/eligibility", eligibility_router)

@@ -139,6 +139,8 @@ def member_facts(
         enterprise_state=enterprise_state,
         employment_years=age_on(work_start_date, on) if work_start_date else 0,
         hukou=hukou,
+        birth_date=birth_date,
+        work_start=work_start_date,
     )
 
 

@@ -1,12 +1,18 @@
-"""Set-based recompute of a subtree: facts loaded with a few large queries per chunk of households,
-the pure engine run on each, decisions written with COPY (PostgreSQL) or executemany (SQLite).
+"""Set-based recompute of a subtree, and the what-if preview.
 
-The same loader serves the what-if preview (``write=False`` with other standards or rules).
+Each household is reduced to a ``rules.HouseholdSummary`` (everything the rules read, one row): on
+PostgreSQL by one aggregating query per chunk of households, elsewhere by loading the facts and
+summarising them in Python (``rules.summarise``; a test proves both give the same summaries). The
+pure engine decides from the summary; decisions are written with COPY (PostgreSQL) or executemany,
+each with its summary, so a what-if on standards or rules can reuse the summaries of households
+whose file has not changed since (``whatif_categories``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import multiprocessing
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,16 +20,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import connection, connections, transaction
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
+from bangfu.org.models import OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.models import BusinessRole, Home, Household, Income, Member, RigidExpense, Vehicle
 
-from . import rules
+from . import rules, workers
 from .adapters import RuleBook, StandardBook, member_facts
 from .models import EligibilityDecision, ExtraFacts
+from .rules import engine
 
 CHUNK = 20_000
 SKIPPED_STATES = (codes.FileState.CANCELLED, codes.FileState.REMOVED)
@@ -50,7 +58,28 @@ DECISION_COLUMNS = (
     "override_status",
     "overridden_category",
     "override_reason",
+    "condition",
+    "precondition_ok",
+    "accident_by_share",
+    "net_after_accident",
+    "basis",
+    "facts_version",
 )
+# Rule parameters a stored decision's ladder inputs do not depend on (``engine.ladder`` reads them).
+LADDER_PARAMS = frozenset({"version", "deep_multiple", "relative_multiple", "comparison", "accident_test"})
+
+
+def basis_of(on: date, standard: rules.Standard | None, ruleset: rules.RuleSet) -> str:
+    """A digest of everything a decision's ladder inputs depend on besides the facts: equal digests
+    mean ``engine.ladder`` over the stored numbers gives what deciding again would give."""
+    if standard is None:
+        return ""
+    params = {k: v for k, v in sorted(ruleset.to_params().items()) if k not in LADDER_PARAMS}
+    key = (
+        f"{on.isoformat()}|{standard.minimum_wage_monthly}|{standard.housing_area_per_head}|"
+        f"{standard.disposable_income_per_head_last_year}|{json.dumps(params, sort_keys=True)}"
+    )
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
 
 
 def households_in(path: str) -> QuerySet[Household]:
@@ -62,6 +91,7 @@ def households_in(path: str) -> QuerySet[Household]:
 class HouseholdRow:
     id: int
     unit_id: int
+    version: int
     region_code: str
     main_cause: int | None
     secondary_causes: tuple[int, ...]
@@ -109,11 +139,12 @@ def _converters() -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[
     )
 
 
-def _heads(path: str) -> list[tuple[Any, ...]]:
-    qs = (
-        households_in(path)
-        .order_by("id")
-        .values_list("id", "unit_id", "unit__division_code", "main_cause", "secondary_causes")
+def _heads(path: str, ids: list[int] | None = None) -> list[tuple[Any, ...]]:
+    households = households_in(path)
+    if ids is not None:
+        households = households.filter(pk__in=ids)
+    qs = households.order_by("id").values_list(
+        "id", "unit_id", "unit__division_code", "main_cause", "secondary_causes", "version"
     )
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cur:  # raw: the ORM's per-value converters cost more than the query
@@ -130,16 +161,23 @@ def _rows(cur: Any, model: Any, columns: str, lo: int, hi: int) -> list[tuple[An
     return list(cur.fetchall())
 
 
-def iter_chunks(path: str, on: date, chunk: int = CHUNK) -> Iterator[tuple[int, list[HouseholdRow]]]:
+def iter_chunks(
+    path: str, on: date, chunk: int = CHUNK, ids: list[int] | None = None
+) -> Iterator[tuple[int, list[HouseholdRow]]]:
     """(total, rows) per chunk of households in id order, each row with everything the engine needs."""
     dec, day, js = _converters()
-    heads = _heads(path)
+    heads = (
+        _heads(path)
+        if ids is None
+        else [h for start in range(0, len(ids), 900) for h in _heads(path, ids[start : start + 900])]
+    )
+    heads.sort()
     total = len(heads)
     for start in range(0, total, chunk):
         part = heads[start : start + chunk]
         by_id = {
-            hid: HouseholdRow(hid, unit_id, code, cause, tuple(int(c) for c in (js(secondary) or ())))
-            for hid, unit_id, code, cause, secondary in part
+            hid: HouseholdRow(hid, unit_id, version, code, cause, tuple(int(c) for c in (js(secondary) or ())))
+            for hid, unit_id, code, cause, secondary, version in part
         }
         lo, hi = part[0][0], part[-1][0]
         with connection.cursor() as cur:
@@ -214,6 +252,214 @@ def current_categories(lo: int, hi: int) -> dict[int, str]:
     )
 
 
+@dataclass(slots=True)
+class Item:
+    """One household to decide: its summary, the file's version and its current category."""
+
+    id: int
+    unit_id: int
+    version: int
+    previous: str
+    summary: rules.HouseholdSummary
+
+
+def _in(values: frozenset[str]) -> str:
+    """A SQL list of the engine's own code sets (fixed values from code, never user input)."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+
+
+def _summary_sql(with_ids: bool) -> str:
+    """One row per household with everything ``rules.HouseholdSummary`` holds, aggregated by PostgreSQL.
+    The code sets come from the engine, so the rules stay in one place."""
+    able = (
+        f"identity NOT IN ({_in(engine.NOT_ABLE_IDENTITIES | {'working'})}) "
+        f"AND work_status NOT IN ({_in(engine.RETIRED_STATUSES | engine.EMPLOYED_STATUSES)}) "
+        f"AND health NOT IN ({_in(engine.SERIOUS_HEALTH)}) AND health <> 'disabled' AND disability_type = '' "
+        "AND NOT COALESCE(disability_grade <= 2, false)"
+    )
+    rng = "household_id BETWEEN %(lo)s AND %(hi)s"
+    return f"""
+WITH hh AS (
+    SELECT h.id, h.unit_id, u.division_code, h.version, h.main_cause, h.secondary_causes::text AS causes
+    FROM {_table(Household)} h JOIN {_table(OrgUnit)} u ON u.id = h.unit_id
+    WHERE h.id BETWEEN %(lo)s AND %(hi)s AND left(u.path, %(plen)s) = %(path)s
+      AND h.state NOT IN ({_in(frozenset(str(x) for x in SKIPPED_STATES))})
+      {"AND h.id = ANY(%(ids)s)" if with_ids else ""}
+)
+SELECT hh.id, hh.unit_id, hh.division_code, hh.version, hh.main_cause, hh.causes,
+       m.n, m.wages, m.able_born, m.able_income, m.ill, m.disabled, m.student, m.job_loss, m.head_migrant,
+       m.head_start, i.other, i.aid, r.rigid, r.schooling, v.kinds, b.roles, ho.n, ho.area, ho.last,
+       e.accident_costs_yearly, e.private_school_fees_yearly, e.public_school_fees_yearly,
+       e.studying_abroad_self_funded, d.category
+FROM hh
+LEFT JOIN (
+    SELECT household_id, count(*) AS n, sum(monthly_income) AS wages,
+           array_agg(birth_date ORDER BY id) FILTER (WHERE {able}) AS able_born,
+           array_agg(monthly_income ORDER BY id) FILTER (WHERE {able}) AS able_income,
+           bool_or(health IN ({_in(engine.SERIOUS_HEALTH)})) AS ill,
+           bool_or(health = 'disabled' OR disability_type <> '' OR disability_grade IS NOT NULL) AS disabled,
+           bool_or(identity = 'student') AS student,
+           bool_or(work_status IN ({_in(engine.JOB_LOSS_STATUSES)})
+                   AND enterprise_state IN ({_in(engine.CLOSED_ENTERPRISE)})) AS job_loss,
+           bool_or(relationship = 'head' AND (work_status = 'migrant_worker' OR hukou = 'agricultural'))
+               AS head_migrant,
+           max(work_start_date) FILTER (WHERE relationship = 'head') AS head_start
+    FROM {_table(Member)} WHERE {rng} AND living_together AND NOT deceased GROUP BY household_id
+) m ON m.household_id = hh.id
+LEFT JOIN (
+    SELECT household_id,
+           sum(amount_yearly) FILTER (WHERE kind NOT IN ({_in(engine.NOT_COUNTED_INCOME | {engine.UNION_AID})}))
+               AS other,
+           sum(amount_yearly) FILTER (WHERE kind = '{engine.UNION_AID}') AS aid
+    FROM {_table(Income)} WHERE {rng} GROUP BY household_id
+) i ON i.household_id = hh.id
+LEFT JOIN (
+    SELECT household_id, sum(amount_yearly) AS rigid, bool_or(kind = 'schooling' AND amount_yearly > 0) AS schooling
+    FROM {_table(RigidExpense)} WHERE {rng} GROUP BY household_id
+) r ON r.household_id = hh.id
+LEFT JOIN (
+    SELECT household_id, array_agg(DISTINCT kind) AS kinds FROM {_table(Vehicle)}
+    WHERE {rng} AND kind NOT IN ({_in(engine.ALLOWED_VEHICLES)}) GROUP BY household_id
+) v ON v.household_id = hh.id
+LEFT JOIN (
+    SELECT household_id, array_agg(DISTINCT role) AS roles FROM {_table(BusinessRole)}
+    WHERE {rng} AND company_active GROUP BY household_id
+) b ON b.household_id = hh.id
+LEFT JOIN (
+    SELECT household_id, count(*) AS n, sum(floor_area) AS area, max(acquired_on) AS last
+    FROM {_table(Home)} WHERE {rng} GROUP BY household_id
+) ho ON ho.household_id = hh.id
+LEFT JOIN {_table(ExtraFacts)} e ON e.household_id = hh.id
+LEFT JOIN {_table(EligibilityDecision)} d ON d.household_id = hh.id AND d.is_current
+ORDER BY hh.id
+"""  # noqa: S608 - identifiers and code sets from the code, values as parameters
+
+
+def _pg_items(rows: list[tuple[Any, ...]]) -> list[Item]:
+    accident_causes = engine.ACCIDENT_CAUSES
+    condition_from = engine.condition_from
+    summary = rules.HouseholdSummary
+    out: list[Item] = []
+    append = out.append
+    for (
+        hid,
+        unit_id,
+        code,
+        version,
+        main,
+        causes_json,
+        n,
+        wages,
+        able_born,
+        able_income,
+        ill,
+        disabled,
+        student,
+        job_loss,
+        head_migrant,
+        head_start,
+        other,
+        aid,
+        rigid,
+        schooling,
+        kinds,
+        roles,
+        homes,
+        area,
+        last,
+        accident,
+        private,
+        public,
+        abroad,
+        previous,
+    ) in rows:
+        causes = {main, *(int(c) for c in json.loads(causes_json))} if causes_json != "[]" else {main}
+        append(
+            Item(
+                hid,
+                unit_id,
+                version,
+                previous or "",
+                summary(
+                    code,
+                    n or 0,
+                    wages or ZERO,
+                    tuple(zip(able_born, able_income, strict=True)) if able_born else (),
+                    other or ZERO,
+                    aid or ZERO,
+                    rigid or ZERO,
+                    condition_from(
+                        illness=bool(ill),
+                        disability=bool(disabled),
+                        student=bool(student),
+                        schooling_costs=bool(schooling),
+                        job_loss=bool(job_loss),
+                        causes=causes,
+                    ),
+                    accident if accident and causes & accident_causes else ZERO,
+                    ", ".join(sorted(kinds)) if kinds else "",
+                    ", ".join(sorted(roles)) if roles else "",
+                    homes or 0,
+                    area or ZERO,
+                    last,
+                    private or ZERO,
+                    public or ZERO,
+                    bool(abroad),
+                    bool(head_migrant),
+                    head_start,
+                ),
+            )
+        )
+    return out
+
+
+def _ids_of(path: str, ids: list[int] | None, id_range: tuple[int, int] | None = None) -> list[int]:
+    qs = households_in(path)
+    if id_range is not None:
+        qs = qs.filter(pk__gte=id_range[0], pk__lte=id_range[1])
+    sql, params = qs.order_by("id").values_list("id", flat=True).query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        found = [r[0] for r in cur.fetchall()]
+    if ids is not None:
+        wanted = set(ids)
+        found = [i for i in found if i in wanted]
+    return found
+
+
+def iter_items(
+    path: str,
+    on: date,
+    chunk: int = CHUNK,
+    ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> Iterator[tuple[int, list[Item]]]:
+    """(total, items) per chunk of the subtree's households (or of ``ids`` among them, or of those
+    with ids in ``id_range``), in id order."""
+    if id_range is not None:
+        ids = _ids_of(path, None, id_range)
+    if connection.vendor != "postgresql":
+        for total, part in iter_chunks(path, on, chunk, ids):
+            previous = current_categories(part[0].id, part[-1].id)
+            yield (
+                total,
+                [Item(h.id, h.unit_id, h.version, previous.get(h.id, ""), engine.summarise(h.facts(on))) for h in part],
+            )
+        return
+    all_ids = _ids_of(path, ids) if id_range is None else (ids or [])
+    total = len(all_ids)
+    sql = _summary_sql(ids is not None and id_range is None)
+    for start in range(0, total, chunk):
+        window = all_ids[start : start + chunk]
+        params: dict[str, Any] = {"lo": window[0], "hi": window[-1], "path": path, "plen": len(path)}
+        if ids is not None and id_range is None:
+            params["ids"] = window
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        yield total, _pg_items(rows)
+
+
 @dataclass
 class Outcome:
     total: int = 0
@@ -222,6 +468,29 @@ class Outcome:
     # (unit_id, household_id, previous category, new category) for every household whose category changed
     changes: list[tuple[int, int, str, str]] = field(default_factory=list)
     categories: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class Books:
+    """The standard and rule set of each division code on a day, looked up once per code."""
+
+    def __init__(self, on: date, standards: StandardBook, rulebook: RuleBook) -> None:
+        self.on = on
+        self.standards = standards
+        self.rulebook = rulebook
+        self._by_code: dict[str, tuple[rules.Standard | None, rules.RuleSet]] = {}
+        self._basis: dict[str, str] = {}
+
+    def get(self, code: str) -> tuple[rules.Standard | None, rules.RuleSet]:
+        found = self._by_code.get(code)
+        if found is None:
+            found = self._by_code[code] = (self.standards.get(code, self.on), self.rulebook.get(code))
+        return found
+
+    def basis(self, code: str) -> str:
+        found = self._basis.get(code)
+        if found is None:
+            found = self._basis[code] = basis_of(self.on, *self.get(code))
+        return found
 
 
 def run_engine(
@@ -235,25 +504,30 @@ def run_engine(
     actor_id: int | None = None,
     progress: Callable[[Outcome], None] | None = None,
     chunk: int = CHUNK,
+    ids: list[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+    out: Outcome | None = None,
 ) -> Outcome:
-    """Decide every household in the subtree; with ``write`` store the decisions as current."""
-    standards = standards or StandardBook.load(on.year)
-    rulebook = rulebook or RuleBook.load()
-    out = Outcome()
+    """Decide every household in the subtree (or ``ids`` among them); with ``write`` store the
+    decisions as current, each with its summary."""
+    books = Books(on, standards or StandardBook.load(on.year), rulebook or RuleBook.load())
+    out = out or Outcome()
     now = timezone.now()
-    for total, part in iter_chunks(path, on, chunk):
+    decide = engine.decide_summary
+    categories = out.categories
+    for total, part in iter_items(path, on, chunk, ids, id_range):
         out.total = total
-        lo, hi = part[0].id, part[-1].id
-        previous = current_categories(lo, hi)
-        decided: list[tuple[HouseholdRow, rules.Decision, str]] = []
-        for h in part:
-            d = rules.decide(h.facts(on), standards.get(h.region_code, on), rulebook.get(h.region_code))
-            prev = previous.get(h.id, "")
-            decided.append((h, d, prev))
-            out.categories[d.category] += 1
+        decided: list[tuple[Item, rules.Decision, str]] = []
+        for item in part:
+            code = item.summary.region_code
+            standard, ruleset = books.get(code)
+            d = decide(item.summary, on, standard, ruleset, explain=write)
+            decided.append((item, d, books.basis(code)))
+            categories[d.category] += 1
+            prev = item.previous
             if prev and prev != d.category:
                 out.changed += 1
-                out.changes.append((h.unit_id, h.id, prev, d.category))
+                out.changes.append((item.unit_id, item.id, prev, d.category))
         if write:
             _write(decided, now=now, run_id=run_id, actor_id=actor_id)
         out.done += len(part)
@@ -262,18 +536,152 @@ def run_engine(
     return out
 
 
+def whatif(*, path: str, on: date, standards: StandardBook, rulebook: RuleBook) -> Outcome:
+    """What a recompute of the subtree with these standards and rules would give, stored nothing.
+
+    A household whose current decision was read from the same file version, on the same day, with
+    the same everything-but-the-dibao-lines (``basis_of``) is decided again from the decision's
+    stored numbers by ``engine.ladder``; every other household goes through the engine from its
+    facts. Both give exactly what ``run_engine`` would."""
+    books = Books(on, standards, rulebook)
+    qs = (
+        households_in(path)
+        .annotate(cur=FilteredRelation("decisions", condition=Q(decisions__is_current=True)))
+        .order_by("id")
+        .values_list(
+            "id",
+            "unit_id",
+            "unit__division_code",
+            "version",
+            "cur__category",
+            "cur__facts_version",
+            "cur__basis",
+            "cur__net_income_per_head_monthly",
+            "cur__condition",
+            "cur__precondition_ok",
+            "cur__disqualifiers",
+            "cur__accident_by_share",
+            "cur__net_after_accident",
+        )
+    )
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    dec = _converters()[0]
+    ladder = engine.ladder
+    out = Outcome(total=len(rows))
+    categories, changes = out.categories, out.changes
+    again: list[int] = []
+    for hid, unit_id, code, version, prev, facts_version, basis, net, cond, pre, dq, share, after in rows:
+        if not prev or facts_version != version or not basis or basis != books.basis(code):
+            again.append(hid)
+            continue
+        if net is None:
+            new: str = rules.Category.CANNOT_DECIDE
+        else:
+            standard, ruleset = books.get(code)
+            assert standard is not None  # noqa: S101 - an equal basis means a standard was found
+            new = ladder(
+                net=dec(net),
+                condition=cond or None,
+                precondition_ok=bool(pre),
+                disqualified=dq not in ("[]", [], None),
+                accident_by_share=None if share is None else bool(share),
+                net_after_accident=dec(after),
+                dibao=standard.dibao_monthly,
+                rules=ruleset,
+            )[0]
+        categories[new] += 1
+        if prev != new:
+            out.changed += 1
+            changes.append((unit_id, hid, prev, new))
+    out.done = out.total - len(again)
+    if again:
+        rest = run_engine(path=path, on=on, standards=standards, rulebook=rulebook, ids=again)
+        out.done += rest.done
+        out.changed += rest.changed
+        changes.extend(rest.changes)
+        for category, n in rest.categories.items():
+            categories[category] += n
+    return out
+
+
+# Large recomputes on PostgreSQL run in this many processes, each on its own range of households
+# and its own connection: the rules and the database's writing then use both cores.
+WORKERS = 2
+PARALLEL_MIN = 200_000
+
+
+def can_run_parallel(total: int) -> bool:
+    return (
+        WORKERS > 1
+        and total >= PARALLEL_MIN
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block  # workers would not see uncommitted rows
+    )
+
+
+def _worker(args: tuple[str, date, tuple[int, int], int | None, int | None]) -> Outcome:
+    """One process of ``run_parallel``: a fresh interpreter (spawned, not forked from a process that
+    may hold threads and locks), set up by ``workers.init`` on the parent's database."""
+    from .models import RecomputeRun
+
+    path, on, id_range, run_id, actor_id = args
+
+    last = [0, 0]
+
+    def progress(out: Outcome) -> None:
+        if run_id is not None:
+            RecomputeRun.objects.filter(pk=run_id).update(
+                done=F("done") + (out.done - last[0]), changed=F("changed") + (out.changed - last[1])
+            )
+        last[:] = [out.done, out.changed]
+
+    try:
+        out = run_engine(
+            path=path, on=on, write=True, run_id=run_id, actor_id=actor_id, id_range=id_range, progress=progress
+        )
+        out.categories = dict(out.categories)
+        return out
+    finally:
+        connections.close_all()
+
+
+def run_parallel(*, path: str, on: date, run_id: int | None, actor_id: int | None) -> Outcome:
+    """``run_engine(write=True)`` in ``WORKERS`` processes, each on a contiguous range of the
+    subtree's households; the run's progress counts what every process has written."""
+    ids = _ids_of(path, None)
+    step = -(-len(ids) // WORKERS)
+    ranges = [(ids[i], ids[min(i + step, len(ids)) - 1]) for i in range(0, len(ids), step)]
+    database = str(connection.settings_dict["NAME"])
+    with multiprocessing.get_context("spawn").Pool(len(ranges), initializer=workers.init, initargs=(database,)) as pool:
+        results = pool.map(_worker, [(path, on, r, run_id, actor_id) for r in ranges])
+    out = Outcome(total=len(ids))
+    for r in results:
+        out.done += r.done
+        out.changed += r.changed
+        out.changes.extend(r.changes)
+        for category, n in r.categories.items():
+            out.categories[category] += n
+    return out
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _row(
-    h: HouseholdRow, d: rules.Decision, prev: str, now: Any, run_id: int | None, actor_id: int | None
+    item: Item, d: rules.Decision, basis: str, now: Any, run_id: int | None, actor_id: int | None
 ) -> tuple[Any, ...]:
     return (
-        h.id,
+        item.id,
         d.category,
         d.income_category,
-        prev,
+        item.previous,
         d.is_migrant_worker,
         None if d.net_income_per_head_monthly is None else str(d.net_income_per_head_monthly),
-        json.dumps([{"code": r.code, "params": r.params} for r in d.reasons], ensure_ascii=False),
-        json.dumps(list(d.disqualifiers)),
+        _dumps([{"code": r.code, "params": r.params} for r in d.reasons]),
+        _dumps(d.disqualifiers),
         d.exit_months_above,
         d.exit_test_met,
         d.standard_version,
@@ -285,26 +693,73 @@ def _row(
         "",
         "",
         "",
+        d.condition or "",
+        d.precondition_ok if d.net_income_per_head_monthly is not None else None,
+        d.accident_by_share,
+        None if d.net_after_accident is None else str(d.net_after_accident),
+        basis,
+        item.version,
+    )
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(v: Any) -> str:
+    if v is None:
+        return "\\N"
+    if v is True:
+        return "t"
+    if v is False:
+        return "f"
+    if isinstance(v, str):
+        return v.translate(_COPY_ESCAPES)
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return str(v)
+
+
+def _json_field(value: Any) -> str:
+    text = _dumps(value)
+    return text.translate(_COPY_ESCAPES) if "\\" in text else text  # JSON has no raw tabs or newlines
+
+
+def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str) -> str:
+    """One decision as a line of COPY text, in the order of ``DECISION_COLUMNS``."""
+    net = d.net_income_per_head_monthly
+    months, met = d.exit_months_above, d.exit_test_met
+    share, after = d.accident_by_share, d.net_after_accident
+    pre = "\\N" if net is None else ("t" if d.precondition_ok else "f")
+    return (
+        f"{item.id}\t{d.category}\t{d.income_category}\t{item.previous}\t{'t' if d.is_migrant_worker else 'f'}\t"
+        f"{'\\N' if net is None else net}\t"
+        f"{_json_field([{'code': r.code, 'params': r.params} for r in d.reasons])}\t{_json_field(d.disqualifiers)}\t"
+        f"{'\\N' if months is None else months}\t{'\\N' if met is None else ('t' if met else 'f')}\t"
+        f"{_copy_field(d.standard_version)}\t{_copy_field(d.ruleset_version)}\t{tail}\t"
+        f"{d.condition or ''}\t{pre}\t{'\\N' if share is None else ('t' if share else 'f')}\t"
+        f"{'\\N' if after is None else after}\t{basis}\t{item.version}\n"
     )
 
 
 def _write(
-    decided: list[tuple[HouseholdRow, rules.Decision, str]], *, now: datetime, run_id: int | None, actor_id: int | None
+    decided: list[tuple[Item, rules.Decision, str]], *, now: datetime, run_id: int | None, actor_id: int | None
 ) -> None:
-    ids = [h.id for h, _d, _p in decided]
+    ids = [item.id for item, _d, _b in decided]
     table = EligibilityDecision._meta.db_table
     cols = ", ".join(DECISION_COLUMNS)
     stamp: Any = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-    rows = [_row(h, d, p, stamp, run_id, actor_id) for h, d, p in decided]
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
+            # A crash may lose the last chunks written (the run is then re-run), never half a chunk.
+            cur.execute("SET LOCAL synchronous_commit TO off")
             cur.execute(
                 f"UPDATE {table} SET is_current = false WHERE is_current AND household_id = ANY(%s)",  # noqa: S608
                 [ids],
             )
+            tail = "\t".join(map(_copy_field, (now, actor_id, True, run_id, "", "", "")))
+            text = "".join([_copy_line(item, d, basis, tail) for item, d, basis in decided])
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(text)
         else:
             for start in range(0, len(ids), 900):
                 part = ids[start : start + 900]
@@ -313,5 +768,6 @@ def _write(
                     f"UPDATE {table} SET is_current = 0 WHERE is_current AND household_id IN ({marks})",  # noqa: S608
                     part,
                 )
+            rows = [_row(item, d, basis, stamp, run_id, actor_id) for item, d, basis in decided]
             marks = ", ".join(["%s"] * len(DECISION_COLUMNS))
             cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608

@@ -150,7 +150,14 @@ class EligibilityDecision(models.Model):
 
     scope_path = "household__unit__path"
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="decisions")
+    # Bulk recomputes write a million rows: no index is kept that another one already covers
+    # (household → the (household, decided_at) index; run → (run, category)); the user columns are
+    # read only through their decision, and users are deactivated rather than deleted. Decisions
+    # are written only by this app for households it has just read, and deleted with them by
+    # Django (CASCADE): a database constraint would lock every household row once per decision.
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="decisions", db_index=False, db_constraint=False
+    )
     category = models.CharField(_("category"), max_length=24, choices=DecisionCategory.choices)
     income_category = models.CharField(_("category by income alone"), max_length=24, choices=DecisionCategory.choices)
     previous_category = models.CharField(
@@ -166,10 +173,30 @@ class EligibilityDecision(models.Model):
     ruleset_version = models.CharField(_("rule set version"), max_length=32, blank=True)
     decided_at = models.DateTimeField(_("decided at"))
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     is_current = models.BooleanField(default=True)
-    run = models.ForeignKey(RecomputeRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="decisions")
+    # No database constraint: the run is a label of the batch (SET_NULL is done by Django), and a
+    # constraint would check the same run row once per decision written.
+    run = models.ForeignKey(
+        RecomputeRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="decisions",
+        db_index=False,
+        db_constraint=False,
+    )
+    # What the category ladder read besides the dibao lines (``rules.engine.ladder``), the household
+    # file's version it was read from and a digest of everything else it depended on (date, minimum
+    # wage, housing and income standards, other rule parameters): a what-if that only moves the
+    # dibao or the multiples decides such households again from these numbers.
+    condition = models.CharField(max_length=16, blank=True, editable=False)
+    precondition_ok = models.BooleanField(null=True, blank=True, editable=False)
+    accident_by_share = models.BooleanField(null=True, blank=True, editable=False)
+    net_after_accident = money_field(_("net income per head after hardship costs"), null=True, blank=True)
+    basis = models.CharField(max_length=40, blank=True, editable=False)
+    facts_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     override_status = models.CharField(max_length=16, choices=OverrideStatus.choices, default="", blank=True)
     overridden_category = models.CharField(
@@ -177,11 +204,11 @@ class EligibilityDecision(models.Model):
     )
     override_reason = models.TextField(_("reason for the override"), blank=True)
     override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     override_at = models.DateTimeField(null=True, blank=True)
     override_approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     override_approved_at = models.DateTimeField(null=True, blank=True)
 

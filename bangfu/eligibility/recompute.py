@@ -70,9 +70,13 @@ def recompute_execute(*, run_id: int, on: date | None = None) -> RecomputeRun:
         RecomputeRun.objects.filter(pk=run.pk).update(total=out.total, done=out.done, changed=out.changed)
 
     try:
-        out = bulk.run_engine(
-            path=run.unit.path, on=on, write=True, run_id=run.pk, actor_id=run.started_by_id, progress=progress
-        )
+        if bulk.can_run_parallel(run.total):
+            RecomputeRun.objects.filter(pk=run.pk).update(changed=0)
+            out = bulk.run_parallel(path=run.unit.path, on=on, run_id=run.pk, actor_id=run.started_by_id)
+        else:
+            out = bulk.run_engine(
+                path=run.unit.path, on=on, write=True, run_id=run.pk, actor_id=run.started_by_id, progress=progress
+            )
     except Exception as exc:
         RecomputeRun.objects.filter(pk=run.pk).update(
             status=RecomputeStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
@@ -167,7 +171,7 @@ def whatif_preview(
         rule_overrides.append((code, last + 1, merged))
     standards = StandardBook.load(on.year, overrides=overrides)
     rulebook = RuleBook.load(overrides=rule_overrides)
-    out = bulk.run_engine(path=unit.path, on=on, standards=standards, rulebook=rulebook, write=False)
+    out = bulk.whatif(path=unit.path, on=on, standards=standards, rulebook=rulebook)
     names = dict(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", "name"))
     files = dict(
         Household.objects.filter(pk__in=[c[1] for c in out.changes]).values_list("id", "file_number")

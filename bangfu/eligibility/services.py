@@ -22,12 +22,13 @@ from bangfu.common.errors import DomainError, ErrorCollector
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
-from bangfu.org.models import OrgLevel, Role
+from bangfu.org.models import OrgLevel
 from bangfu.registry.models import Household
 from bangfu.registry.timeline import timeline_add
 
 from . import rules
 from .adapters import FACTS_PREFETCH, RuleBook, StandardBook, facts_from_household
+from .bulk import basis_of
 from .models import DecisionCategory, EligibilityDecision, OverrideStatus, RuleSetVersion, Standard
 from .presentation import problem_text
 from .system import SYSTEM
@@ -35,7 +36,6 @@ from .system import SYSTEM
 TIMELINE_DECIDED = "eligibility_decided"
 TIMELINE_OVERRIDE = "eligibility_override"
 MAX_DIBAO = Decimal(100_000)
-CONFIG_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 OVERRIDE_CATEGORIES = frozenset(
     {DecisionCategory.DEEP, DecisionCategory.RELATIVE, DecisionCategory.ACCIDENT, DecisionCategory.NOT_ELIGIBLE}
 )
@@ -48,9 +48,23 @@ class EligibilityErrorCode(StrEnum):
 
 
 def _decision_row(
-    d: rules.Decision, *, household_id: int, previous: str, actor: Any, now: Any, run_id: int | None = None
+    d: rules.Decision,
+    *,
+    household_id: int,
+    previous: str,
+    actor: Any,
+    now: Any,
+    run_id: int | None = None,
+    basis: str = "",
+    facts_version: int | None = None,
 ) -> EligibilityDecision:
     return EligibilityDecision(
+        condition=d.condition or "",
+        precondition_ok=d.precondition_ok if d.net_income_per_head_monthly is not None else None,
+        accident_by_share=d.accident_by_share,
+        net_after_accident=d.net_after_accident,
+        basis=basis,
+        facts_version=facts_version,
         household_id=household_id,
         category=d.category,
         income_category=d.income_category,
@@ -81,7 +95,10 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
     h = access.get_for(actor, qs, household_id)
     access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
-    decision = decide_household(h, on, StandardBook.load(on.year), RuleBook.load())
+    standards, rulebook = StandardBook.load(on.year), RuleBook.load()
+    decision = decide_household(h, on, standards, rulebook)
+    code = h.unit.division_code
+    basis = basis_of(on, standards.get(code, on), rulebook.get(code))
     with transaction.atomic():
         previous = (
             EligibilityDecision.objects.select_for_update()
@@ -90,7 +107,15 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
             .first()
         )
         EligibilityDecision.objects.filter(household_id=h.pk, is_current=True).update(is_current=False)
-        row = _decision_row(decision, household_id=h.pk, previous=previous or "", actor=actor, now=timezone.now())
+        row = _decision_row(
+            decision,
+            household_id=h.pk,
+            previous=previous or "",
+            actor=actor,
+            now=timezone.now(),
+            basis=basis,
+            facts_version=h.version,
+        )
         row.save(force_insert=True)
         timeline_add(
             household=h,
@@ -121,7 +146,7 @@ def decision_override_request(*, actor: Any, decision_id: int, category: str, re
         errors.add("reason", _("Give the reason for the override."))
     errors.raise_if_any()
     with transaction.atomic():
-        d = _current_decision(actor, decision_id, Perm.HOUSEHOLD_EDIT)
+        d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
         d.override_status = OverrideStatus.PENDING
         d.overridden_category = category
         d.override_reason = reason.strip()
@@ -154,7 +179,7 @@ def decision_override_request(*, actor: Any, decision_id: int, category: str, re
 def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = True) -> EligibilityDecision:
     """The second person approves (or rejects) a pending override; never the person who asked."""
     with transaction.atomic():
-        d = _current_decision(actor, decision_id, Perm.HOUSEHOLD_EDIT)
+        d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
         if d.override_status != OverrideStatus.PENDING:
             raise DomainError(EligibilityErrorCode.NOT_PENDING, _("There is no override waiting for approval."))
         if d.override_by_id == actor.pk:
@@ -198,15 +223,17 @@ def covers(unit_code: str, level: int, code: str) -> bool:
 
 
 def require_config(actor: Any, code: str) -> None:
-    """Managers and administrators set standards and rule sets for the divisions their unit covers."""
+    """Standards and rule sets are set by holders of ``Perm.STANDARD_MANAGE`` (managers and
+    administrators) for the divisions their unit covers; the national rule set ("") only from the
+    national level."""
     if actor is SYSTEM:
         return
     for g in access.grants(actor):
-        if g.role in CONFIG_ROLES:
+        if Perm.STANDARD_MANAGE in g.perms:
             unit = access.units(actor).filter(pk=g.unit_id).values_list("division_code", "level").first()
             if unit and covers(unit[0], unit[1], code):
                 return
-    raise PermissionDenied("eligibility.configure")
+    raise PermissionDenied(Perm.STANDARD_MANAGE)
 
 
 def _decimal(errors: ErrorCollector, name: str, value: Any, *, required: bool = True) -> Decimal | None:

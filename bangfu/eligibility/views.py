@@ -45,6 +45,7 @@ def household_decision(request: HttpRequest, pk: int) -> HttpResponse:
         "reasons": reason_texts(current.reasons) if current else [],
         "history": history,
         "can_edit": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, household.unit),
+        "can_override": access.has_perm(request.user, Perm.DECISION_OVERRIDE, household.unit),
         "override_choices": [
             (c, DecisionCategory(c).label) for c in DecisionCategory.values if c in OVERRIDE_CATEGORIES
         ],

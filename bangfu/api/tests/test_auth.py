@@ -56,7 +56,13 @@ def test_me_lists_roles_units_and_permissions(api_as: Any, tree: dict) -> None:
             "unit": {"id": tree["xiangyun"].pk, "code": "532923", "name": "祥云县总工会"},
         }
     ]
-    assert body["permissions"] == ["household.edit", "household.view", "personal.reveal", "registry.export"]
+    assert body["permissions"] == [
+        "decision.override",
+        "household.edit",
+        "household.view",
+        "personal.reveal",
+        "registry.export",
+    ]
 
 
 def test_session_of_the_staff_ui_is_accepted_with_csrf_for_writes(users: dict[str, Any], tree: dict) -> None:

@@ -42,6 +42,9 @@ class Ids:
     application: int = MISSING
     batch: int = MISSING
     review: int = MISSING
+    # Identification: the file's current decision, and a recompute run of the union's subtree.
+    decision: int = MISSING
+    recompute: int = MISSING
 
 
 MISSING_IDS = Ids(MISSING, MISSING)
@@ -118,9 +121,33 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("post", "/api/v1/applicant/reviews/{task_id}/report"): lambda api, ids, tree: _other_applicant().post(
         f"/applicant/reviews/{ids.review}/report", {"note": "changed"}
     ),
+    # Identification. A decision belongs to the household file it decides; a recompute run (its
+    # progress and its report) to the union whose subtree it recomputed: another county's staff get
+    # 404 for both. Standards and rule sets are not in this list: they are per division code, not
+    # per file, readable by all staff and written only by holders of standard.manage whose unit
+    # covers the division (403 otherwise, see test_eligibility_configuration_of_another_division).
+    ("get", "/api/v1/eligibility/households/{household_id}/decision"): lambda api, ids, tree: api.get(
+        f"/eligibility/households/{ids.household}/decision"
+    ),
+    ("post", "/api/v1/eligibility/households/{household_id}/decision"): lambda api, ids, tree: api.post(
+        f"/eligibility/households/{ids.household}/decision", {}
+    ),
+    ("post", "/api/v1/eligibility/decisions/{decision_id}/override"): lambda api, ids, tree: api.post(
+        f"/eligibility/decisions/{ids.decision}/override", {"category": "relative", "reason": "checked at home"}
+    ),
+    ("post", "/api/v1/eligibility/decisions/{decision_id}/override/approve"): lambda api, ids, tree: api.post(
+        f"/eligibility/decisions/{ids.decision}/override/approve", {"approve": True}
+    ),
+    ("get", "/api/v1/eligibility/recompute/{run_id}"): lambda api, ids, tree: api.get(
+        f"/eligibility/recompute/{ids.recompute}"
+    ),
+    ("get", "/api/v1/eligibility/recompute/{run_id}/report.xlsx"): lambda api, ids, tree: api.get(
+        f"/eligibility/recompute/{ids.recompute}/report.xlsx"
+    ),
 }
 MATCHING = [e for e in MATRIX if e[1].startswith("/api/v1/matching/")]
-INTAKE = [e for e in MATRIX if e not in MATCHING and "/households/" not in e[1]]
+ELIGIBILITY = [e for e in MATRIX if e[1].startswith("/api/v1/eligibility/")]
+INTAKE = [e for e in MATRIX if e not in MATCHING and e not in ELIGIBILITY and "/households/" not in e[1]]
 
 
 def _dataset(unit: OrgUnit) -> Dataset:
@@ -183,14 +210,35 @@ def _intake_objects(tree: dict, household: Household, ids: Ids) -> Ids:
     return dataclasses.replace(ids, application=app.pk, batch=batch.pk, review=review.pk)
 
 
+def _eligibility_objects(tree: dict, household: Household, ids: Ids) -> Ids:
+    """The file's current decision with an override waiting for approval (asked by its own county's
+    staff), and a finished recompute run of the file's county."""
+    from bangfu.eligibility import services as eligibility
+    from bangfu.eligibility.models import RecomputeRun
+
+    county = OrgUnit.objects.get(children=household.unit) if household.unit.level == 5 else household.unit
+    eligibility.standard_set(
+        actor=eligibility.SYSTEM, division_code="530000", year=2026, dibao_monthly="1001", minimum_wage_monthly="1900"
+    )
+    staff = user_with_role(county, "centre_staff", f"decider-{county.pk}")
+    decision = eligibility.decision_compute(actor=staff, household_id=household.pk, on=date(2026, 6, 1))
+    eligibility.decision_override_request(
+        actor=staff, decision_id=decision.pk, category="not_eligible", reason="owns a shop"
+    )
+    run = RecomputeRun.objects.create(unit=county, status="done", total=1, done=1)
+    return dataclasses.replace(ids, decision=decision.pk, recompute=run.pk)
+
+
 @pytest.fixture
 def dalishi_ids(tree: dict, dalishi_file: Household) -> Ids:
-    return _intake_objects(tree, dalishi_file, _matching_objects(tree, dalishi_file, tree["dalishi"]))
+    ids = _intake_objects(tree, dalishi_file, _matching_objects(tree, dalishi_file, tree["dalishi"]))
+    return _eligibility_objects(tree, dalishi_file, ids)
 
 
 def _state(ids: Ids) -> tuple[Any, ...]:
     """What a call may change: the file's version, the finding's and the proposal's status, the
-    application's, the import batch's and the review's state."""
+    application's, the import batch's and the review's state, the file's decisions."""
+    from bangfu.eligibility.models import EligibilityDecision
     from bangfu.intake.models import Application, ImportBatch, ReviewTask
 
     return (
@@ -200,6 +248,11 @@ def _state(ids: Ids) -> tuple[Any, ...]:
         Application.objects.filter(pk=ids.application).values_list("state", "version", "data").first(),
         ImportBatch.objects.filter(pk=ids.batch).values_list("state", flat=True).first(),
         ReviewTask.objects.filter(pk=ids.review).values_list("state", flat=True).first(),
+        list(
+            EligibilityDecision.objects.filter(household_id=ids.household)
+            .order_by("id")
+            .values_list("id", "is_current", "override_status", "override_approved_by")
+        ),
     )
 
 
@@ -384,3 +437,40 @@ def test_list_queries_do_not_grow_with_the_page(
     with django_assert_max_num_queries(small):
         response = api.get("/households", page_size=100)
     assert len(response.json()["results"]) == 30
+
+
+@pytest.mark.parametrize("endpoint", ELIGIBILITY, ids=[f"{m} {p}" for m, p in ELIGIBILITY])
+def test_the_owning_county_reaches_the_same_identification_objects(
+    api_as: Any, tree: dict, dalishi_ids: Ids, endpoint: tuple[str, str]
+) -> None:
+    """The decision and the run above are real: 大理市's own centre staff reach them (the override
+    asked by one of them is approved by another)."""
+    response = MATRIX[endpoint](api_as("dalishi_staff"), dalishi_ids, tree)
+    assert response.status_code in {200, 201}, response.content
+
+
+def test_identification_of_another_county_by_unit_id_is_not_found(api_as: Any, tree: dict, dalishi_ids: Ids) -> None:
+    """Recomputes and what-ifs name their union in the body: another county's union answers 404
+    like a missing one, and nothing is started."""
+    from bangfu.eligibility.models import RecomputeRun
+
+    api = api_as("xiangyun_staff")
+    runs = RecomputeRun.objects.count()
+    for path in ("/eligibility/recompute", "/eligibility/whatif"):
+        other = api.post(path, {"unit_id": tree["dalishi"].pk})
+        missing = api.post(path, {"unit_id": MISSING})
+        assert other.status_code == 404, other.content
+        assert other.content == missing.content
+    assert RecomputeRun.objects.count() == runs
+
+
+def test_eligibility_configuration_of_another_division(api_as: Any, tree: dict, dalishi_ids: Ids) -> None:
+    """Standards are per division code, not per file: every staff member may read them (they are
+    published policy), and only a holder of standard.manage whose unit covers the division may
+    write them — anyone else is refused (403), since nothing is hidden."""
+    staff = api_as("xiangyun_staff")
+    listed = staff.get("/eligibility/standards", division_code="530000")
+    assert listed.status_code == 200 and listed.json()[0]["dibao_monthly"] == "1001.00"
+    body = {"division_code": "532901", "year": 2026, "dibao_monthly": "900", "minimum_wage_monthly": "1800"}
+    assert staff.post("/eligibility/standards", body).status_code == 403
+    assert api_as("province_manager").post("/eligibility/standards", body).status_code == 201

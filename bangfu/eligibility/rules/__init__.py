@@ -1,6 +1,6 @@
 """The pure identification engine: no Django here (conventions §4)."""
 
-from .engine import decide, decide_legacy
+from .engine import decide, decide_legacy, decide_summary, summarise
 from .model import (
     DEPTH,
     ELIGIBLE,
@@ -10,6 +10,7 @@ from .model import (
     Decision,
     HomeFacts,
     HouseholdFacts,
+    HouseholdSummary,
     MemberFacts,
     Reason,
     RuleSet,
@@ -25,10 +26,13 @@ __all__ = [
     "Decision",
     "HomeFacts",
     "HouseholdFacts",
+    "HouseholdSummary",
     "MemberFacts",
     "Reason",
     "RuleSet",
     "Standard",
     "decide",
     "decide_legacy",
+    "decide_summary",
+    "summarise",
 ]

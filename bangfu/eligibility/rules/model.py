@@ -7,11 +7,11 @@ decision can be shown in any language.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def gettext_noop(message: str) -> str:
@@ -59,6 +59,9 @@ class MemberFacts:
     enterprise_state: str = ""  # of the member's employer: closed / restructured count as job loss
     employment_years: int = 0
     hukou: str = ""
+    # When known, the dates the age and the years of employment were counted from.
+    birth_date: date | None = None
+    work_start: date | None = None
 
     @property
     def is_student(self) -> bool:
@@ -95,6 +98,36 @@ class HouseholdFacts:
     public_school_fees_yearly: Decimal = Decimal(0)
     studying_abroad_self_funded: bool = False
     # Net income per head per month, oldest first, for the exit test.
+    income_history: tuple[Decimal, ...] = ()
+
+
+@dataclass(frozen=True)
+class HouseholdSummary:
+    """Everything the rules read from a household's facts, reduced to one row and independent of the
+    decision date, the standard and the rule set: ``decide_summary`` gives the same decision from it
+    as ``decide`` from the facts; the bulk path builds it in one database query per chunk."""
+
+    region_code: str
+    members: int  # living together and alive
+    wages_monthly: Decimal  # sum of those members' monthly incomes
+    # (birth date, monthly income) of members who, at working age, would be imputed the minimum
+    # wage (able-bodied, not a student, not retired, without a job), in member order
+    able_without_job: tuple[tuple[date, Decimal], ...] = ()
+    other_income_yearly: Decimal = Decimal(0)  # counted income rows, union aid apart
+    union_aid_yearly: Decimal = Decimal(0)
+    rigid_yearly: Decimal = Decimal(0)
+    condition: str | None = None  # the deep test's extra condition (CONDITION_TEXT key)
+    accident_costs_yearly: Decimal = Decimal(0)  # 0 unless a disaster, accident or major illness is a cause
+    vehicles: str = ""  # kinds other than livelihood and disability vehicles, sorted, ", "-joined
+    roles: str = ""  # roles in active companies, sorted, ", "-joined
+    homes: int = 0
+    homes_area: Decimal = Decimal(0)
+    last_home_acquired: date | None = None
+    private_school_fees_yearly: Decimal = Decimal(0)
+    public_school_fees_yearly: Decimal = Decimal(0)
+    studying_abroad_self_funded: bool = False
+    head_migrant: bool = False  # the head lives with the household and is a migrant worker or agricultural hukou
+    head_work_start: date | None = None
     income_history: tuple[Decimal, ...] = ()
 
 
@@ -284,10 +317,11 @@ CONDITION_TEXT = {
 DISQUALIFIERS = frozenset({"vehicle", "business_role", "homes", "recent_home", "private_school", "study_abroad"})
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
+    """One reason: a template code and its parameters (a tuple: a million are made per recompute)."""
+
     code: str
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = {}  # noqa: RUF012 - never mutated
 
     @property
     def template(self) -> str:
@@ -316,10 +350,16 @@ class Decision:
     exit_test_met: bool | None = None
     ruleset_version: str = ""
     standard_version: str = ""
+    # What the category ladder read besides the lines (multiples of the dibao): a what-if that only
+    # moves the lines decides again from these (``engine.ladder``).
+    condition: str | None = None
+    precondition_ok: bool = True
+    accident_by_share: bool | None = None  # hardship costs above the accident share of income
+    net_after_accident: Decimal | None = None  # net income per head per month after hardship costs
 
 
 def fmt_money(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):,}"
+    return f"{amount:,.2f}"
 
 
 def fmt_multiple(m: Decimal) -> str:

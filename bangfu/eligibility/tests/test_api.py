@@ -11,11 +11,10 @@ import pytest
 from django.test import Client
 
 from bangfu.eligibility import services
+from bangfu.org.models import Role
 from bangfu.org.services import token_create
 from bangfu.registry.services import household_create
-from bangfu.testing.factories import household_input
-
-pytestmark = pytest.mark.urls("bangfu.eligibility.tests.urls")
+from bangfu.testing.factories import household_input, user_with_role
 
 
 class Api:
@@ -68,10 +67,13 @@ def test_standard_decision_override_flow(users: dict[str, Any], household: Any, 
     r = staff.post(f"/decisions/{decision['id']}/override/approve", {"approve": True})
     assert (r.status_code, r.json()["error"]["code"]) == (400, "maker_checker")
     r = cadre.post(f"/decisions/{decision['id']}/override/approve", {"approve": True})
+    assert r.status_code == 403  # a grassroots cadre may not set categories
+    checker = Api(user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker"))
+    r = checker.post(f"/decisions/{decision['id']}/override/approve", {"approve": True})
     assert r.status_code == 200
     got = staff.get(f"/households/{household.pk}/decision").json()
     assert got["current"]["effective_category"] == "relative"
-    assert got["current"]["override"]["approved_by"] == "xiangyun_cadre"
+    assert got["current"]["override"]["approved_by"] == "xiangyun_checker"
 
 
 def test_inconsistent_rule_set_is_refused_with_the_field(users: dict[str, Any]) -> None:

@@ -10,15 +10,17 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
-from django.db.models import F
+from django.db import connection  # noqa: F401 - read by the skipif condition
+from django.db.models import Count, F
 from django.http import Http404
 
 from bangfu.eligibility import bulk, recompute, services
 from bangfu.eligibility.adapters import FACTS_PREFETCH, RuleBook, StandardBook, facts_from_household
 from bangfu.eligibility.models import EligibilityDecision, ExtraFacts, RecomputeRun, RecomputeStatus
 from bangfu.eligibility.rules import decide
+from bangfu.eligibility.rules.engine import summarise
 from bangfu.org.models import OrgUnit, Role
-from bangfu.registry.models import Home, Household, Vehicle
+from bangfu.registry.models import BusinessRole, Home, Household, Member, Vehicle
 from bangfu.testing.factories import user_with_role
 
 ON = date(2026, 6, 1)
@@ -45,6 +47,13 @@ def seeded(db: Any) -> dict[str, Any]:
     # A few assets and extra facts so the disqualifiers and the accident test are exercised.
     ids = list(Household.objects.order_by("id").values_list("id", flat=True))
     Vehicle.objects.bulk_create([Vehicle(household_id=i, kind="car") for i in ids[::17]])
+    Vehicle.objects.bulk_create([Vehicle(household_id=i, kind="livelihood") for i in ids[::13]])
+    BusinessRole.objects.bulk_create(
+        [
+            BusinessRole(household_id=i, company="X", role="legal_representative", company_active=i % 2 == 0)
+            for i in ids[::19]
+        ]
+    )
     Home.objects.bulk_create([Home(household_id=i, floor_area=90, acquired_on=date(2026, 2, 1)) for i in ids[::23]])
     ExtraFacts.objects.bulk_create([ExtraFacts(household_id=i, accident_costs_yearly=60_000) for i in ids[::7]])
     return {"province": province, "manager": manager, "staff": staff, "ids": ids}
@@ -67,6 +76,19 @@ def test_bulk_and_one_household_paths_agree(seeded: dict[str, Any]) -> None:
     assert bulk_decisions == single
     categories = {d.category for d in single.values()}
     assert {"deep", "relative", "not_eligible"} <= categories
+
+
+def test_summaries_from_the_database_equal_the_engines(seeded: dict[str, Any]) -> None:
+    """The bulk loader (one aggregating query on PostgreSQL) reduces each household exactly as the
+    engine reduces the household's facts."""
+    province = seeded["province"]
+    loaded = {item.id: item.summary for _total, part in bulk.iter_items(province.path, ON, chunk=89) for item in part}
+    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    expected = {h.id: summarise(facts_from_household(h, ON)) for h in qs.filter(pk__in=loaded).order_by("id")}
+    assert len(loaded) == bulk.households_in(province.path).count() > 300
+    assert loaded == expected
+    assert any(s.vehicles for s in expected.values()) and any(s.roles for s in expected.values())
+    assert any(s.able_without_job for s in expected.values())
 
 
 def test_recompute_stores_current_decisions_and_reports_changes(seeded: dict[str, Any]) -> None:
@@ -179,3 +201,64 @@ def test_commands_identify_and_whatif(seeded: dict[str, Any], tmp_path: Any) -> 
     assert openpyxl.load_workbook(real).worksheets[1].max_row == changed + 1
     with pytest.raises(CommandError):
         call_command("whatif", "--unit", "530000", "--rule", "relative_multiple=0.5", stdout=io.StringIO())
+
+
+def test_whatif_from_stored_numbers_equals_the_real_recompute(
+    seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Households unchanged since their decision are decided again from the stored numbers, the
+    edited ones from their facts; together they give exactly what the real recompute then gives."""
+    staff, province, ids = seeded["staff"], seeded["province"], seeded["ids"]
+    recompute.recompute_start(actor=staff, unit_id=province.pk, on=NEXT_YEAR)
+    edited = ids[::10]
+    Member.objects.filter(household_id__in=edited).update(monthly_income=F("monthly_income") + 700)
+    Household.objects.filter(pk__in=edited).update(version=F("version") + 1)
+    from_facts: list[int] = []
+    real_engine = bulk.run_engine
+
+    def spy(**kwargs: Any) -> bulk.Outcome:
+        from_facts.extend(kwargs.get("ids") or [])
+        return real_engine(**kwargs)
+
+    monkeypatch.setattr(bulk, "run_engine", spy)
+    change: dict[str, Any] = {
+        "standard": {"dibao_monthly": "1100"},
+        "rule_params": {"relative_multiple": "2.2", "comparison": "<="},
+    }
+    preview = recompute.whatif_preview(actor=staff, unit_id=province.pk, on=NEXT_YEAR, **change)
+    live = set(bulk.households_in(province.path).values_list("id", flat=True))
+    assert set(from_facts) == set(edited) & live  # only the edited files were read again
+    assert preview.changed > 0
+    recompute.whatif_save(actor=staff, unit_id=province.pk, on=NEXT_YEAR, **change)
+    run = recompute.recompute_start(actor=staff, unit_id=province.pk, on=NEXT_YEAR)
+    assert (run.changed, run.total) == (preview.changed, preview.total)
+    assert sorted(recompute.recompute_report_rows(actor=staff, run_id=run.pk)) == sorted(preview.households)
+    stored = EligibilityDecision.objects.filter(run=run).values_list("category").annotate(n=Count("id"))
+    assert dict(stored) == preview.categories
+    # On another day nothing is reused (ages and the year before a home purchase move): still equal.
+    from_facts.clear()
+    later = date(2027, 7, 1)
+    preview = recompute.whatif_preview(actor=staff, unit_id=province.pk, on=later, standard={"dibao_monthly": "900"})
+    assert len(from_facts) == preview.total
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the workers need committed rows on PostgreSQL")
+def test_a_large_recompute_in_two_processes_stores_what_one_process_does(
+    audit_log_emptied: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bangfu.seed.run import seed_run
+
+    result = seed_run(households=300, random_seed=5, province="530000")
+    province = OrgUnit.objects.get(path=result.province_path)
+    services.standard_set(
+        actor=services.SYSTEM, division_code="530000", year=2026, dibao_monthly="1001", minimum_wage_monthly="1900"
+    )
+    one = recompute.recompute_start(actor=services.SYSTEM, unit_id=province.pk, on=ON)
+    by_one = dict(EligibilityDecision.objects.filter(run=one).values_list("household_id", "reasons"))
+    monkeypatch.setattr(bulk, "PARALLEL_MIN", 0)
+    assert bulk.can_run_parallel(one.total)
+    two = recompute.recompute_start(actor=services.SYSTEM, unit_id=province.pk, on=ON)
+    assert (two.status, two.total, two.done, two.changed) == (RecomputeStatus.DONE, one.total, one.total, 0)
+    by_two = dict(EligibilityDecision.objects.filter(run=two).values_list("household_id", "reasons"))
+    assert by_two == by_one
+    assert EligibilityDecision.objects.filter(is_current=True, run=two).count() == one.total

@@ -17,9 +17,10 @@ from bangfu.eligibility import selectors, services
 from bangfu.eligibility.adapters import RuleBook, StandardBook
 from bangfu.eligibility.models import EligibilityDecision, Standard
 from bangfu.eligibility.presentation import reason_texts
+from bangfu.org.models import Role
 from bangfu.registry.models import TimelineEvent
 from bangfu.registry.services import household_create
-from bangfu.testing.factories import household_input
+from bangfu.testing.factories import household_input, user_with_role
 
 ON = date(2026, 6, 1)
 
@@ -166,8 +167,11 @@ def test_decisions_outside_jurisdiction_are_not_found(
         selectors.decision_current(actor=users["dalishi_staff"], household_id=household.pk)
 
 
-def test_override_needs_a_second_person(users: dict[str, Any], household: Any, province_standard: Standard) -> None:
+def test_override_needs_a_second_person(
+    tree: dict[str, Any], users: dict[str, Any], household: Any, province_standard: Standard
+) -> None:
     staff, cadre = users["xiangyun_staff"], users["xiangyun_cadre"]
+    checker = user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker")
     d = services.decision_compute(actor=staff, household_id=household.pk, on=ON)
     with pytest.raises(ValidationError) as exc:
         services.decision_override_request(actor=staff, decision_id=d.pk, category="relative", reason="")
@@ -180,9 +184,11 @@ def test_override_needs_a_second_person(users: dict[str, Any], household: Any, p
     assert err.value.code == "maker_checker"
     with pytest.raises(Http404):
         services.decision_override_approve(actor=users["dalishi_staff"], decision_id=d.pk)
-    approved = services.decision_override_approve(actor=cadre, decision_id=d.pk)
+    with pytest.raises(PermissionDenied):  # a grassroots cadre may not set categories
+        services.decision_override_approve(actor=cadre, decision_id=d.pk)
+    approved = services.decision_override_approve(actor=checker, decision_id=d.pk)
     assert approved.effective_category == "relative"
-    assert approved.override_approved_by_id == cadre.pk
+    assert approved.override_approved_by_id == checker.pk
     assert EligibilityDecision.objects.get(pk=d.pk).category == "deep"  # the computed one is kept
     kinds = list(TimelineEvent.objects.filter(household=household, kind="eligibility_override").values_list("summary"))
     assert len(kinds) == 2

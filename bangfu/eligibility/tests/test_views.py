@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from bangfu.eligibility import services
 from bangfu.eligibility.models import EligibilityDecision
+from bangfu.org.models import Role
 from bangfu.registry.services import household_create
-from bangfu.testing.factories import household_input
-
-pytestmark = pytest.mark.urls("bangfu.eligibility.tests.web_urls")
+from bangfu.testing.factories import household_input, user_with_role
 
 
 def client_for(user: Any) -> Client:
@@ -31,6 +29,7 @@ def test_decide_override_and_approve_on_the_page(tree: dict[str, Any], users: di
         minimum_wage_monthly="1900",
     )
     staff, cadre = client_for(users["xiangyun_staff"]), client_for(users["xiangyun_cadre"])
+    checker = client_for(user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker"))
     page = staff.get(f"/eligibility/households/{h.pk}/")
     assert "No decision yet." in page.content.decode()
     staff.post(f"/eligibility/households/{h.pk}/compute/")
@@ -38,12 +37,18 @@ def test_decide_override_and_approve_on_the_page(tree: dict[str, Any], users: di
     assert "Deep hardship" in text
     assert "with illness" in text
     d = EligibilityDecision.objects.get(household=h, is_current=True)
+    file_page = staff.get(f"/households/{h.pk}/").content.decode()  # the household page shows it too
+    assert 'id="identification"' in file_page
+    assert f'href="/eligibility/households/{h.pk}/"' in file_page
+    assert "Recompute categories" in file_page  # centre staff may run a recompute
+    assert "Recompute categories" not in client_for(users["evaluator"]).get("/households/").content.decode()
     staff.post(
         f"/eligibility/households/{h.pk}/decisions/{d.pk}/override/", {"category": "relative", "reason": "Cured"}
     )
     page = staff.post(f"/eligibility/households/{h.pk}/decisions/{d.pk}/approve/", {"approve": "1"}, follow=True)
     assert "approved by someone other than its maker" in page.content.decode()
-    cadre.post(f"/eligibility/households/{h.pk}/decisions/{d.pk}/approve/", {"approve": "1"})
+    assert cadre.post(f"/eligibility/households/{h.pk}/decisions/{d.pk}/approve/", {"approve": "1"}).status_code == 403
+    checker.post(f"/eligibility/households/{h.pk}/decisions/{d.pk}/approve/", {"approve": "1"})
     assert "Set by a person" in staff.get(f"/eligibility/households/{h.pk}/").content.decode()
     assert client_for(users["dalishi_staff"]).get(f"/eligibility/households/{h.pk}/").status_code == 404
 

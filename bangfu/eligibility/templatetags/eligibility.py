@@ -1,0 +1,25 @@
+"""Template tags for pages of other apps that show identification (the household page)."""
+
+from __future__ import annotations
+
+from django import template
+
+from bangfu.eligibility.models import EligibilityDecision
+from bangfu.org import access
+from bangfu.org.access import Perm
+from bangfu.registry.models import Household
+
+register = template.Library()
+
+
+@register.simple_tag
+def current_decision(household: Household) -> EligibilityDecision | None:
+    """The household's current decision; the page showing it has already checked the household's
+    jurisdiction."""
+    return EligibilityDecision.objects.filter(household_id=household.pk, is_current=True).first()
+
+
+@register.simple_tag
+def may_recompute(user: object) -> bool:
+    """Whether the navigation offers the bulk recompute (``Perm.HOUSEHOLD_EDIT`` somewhere)."""
+    return any(Perm.HOUSEHOLD_EDIT in g.perms for g in access.grants(user))
