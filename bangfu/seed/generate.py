@@ -44,7 +44,8 @@ COLUMNS: dict[str, list[str]] = {
     ],
     "member": [
         "id", "household_id", "unit_id", "position", "relationship", "name", "name_pinyin", "name_initials",
-        "ethnicity", "sex", "birth_date", "id_cipher", "id_hash", "id_masked", "on_open_file", "living_together", "deceased",
+        "ethnicity", "sex", "birth_date", "id_cipher", "id_hash", "id_masked", "on_open_file", "living_together",
+        "deceased",
         "health", "disease_note", "disability_type", "disability_grade", "medical_insurance", "marital", "hukou",
         "phone", "identity", "work_status", "monthly_income", "school_level", "enrolment_year", "programme_years",
         "school_or_employer", "political_status", "model_worker_level", "work_start_date", "industry", "employer",
