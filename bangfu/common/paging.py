@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
@@ -23,7 +23,23 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        # A selector may know more than the query shows: every matching id in order
+        # (``known_ids``), or that there are more rows than the cap (``count_at_least``).
+        known = getattr(self.object_list, "known_ids", None)
+        if known is not None:
+            return min(len(known), self.cap + 1)
+        if getattr(self.object_list, "count_at_least", 0) > self.cap:
+            return self.cap + 1
         return int(self.object_list[: self.cap + 1].count())  # type: ignore[attr-defined]
+
+    def page(self, number: Any) -> Page:
+        known = getattr(self.object_list, "known_ids", None)
+        if known is None:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = self.object_list.filter(pk__in=known[bottom : bottom + self.per_page])  # type: ignore[attr-defined]
+        return self._get_page(list(rows), number, self)  # type: ignore[attr-defined]
 
     @property
     def capped(self) -> bool:

@@ -30,7 +30,9 @@ class HouseholdFilters:
 PREFIX_PROBE = 5_000
 
 
-def _search(qs: QuerySet[Household], text: str, unit_ids: list[int] | None) -> QuerySet[Household]:
+def _search(
+    qs: QuerySet[Household], text: str, unit_ids: list[int] | None
+) -> tuple[QuerySet[Household], int, list[int] | None]:
     """Search by ID number (any accepted form), file number, name or pinyin (full or initials).
 
     An ID is an equality on the keyed-hash index. A name or pinyin prefix is looked up on the
@@ -39,15 +41,20 @@ def _search(qs: QuerySet[Household], text: str, unit_ids: list[int] | None) -> Q
     jurisdiction; a broad one (``li`` in a province) is joined back by EXISTS, which finds a page of
     newest files quickly. The planner cannot tell the two apart from its statistics, and chose a
     full scan of the files for rare names.
+
+    Returns the narrowed files; how many distinct files a probe that stopped early already saw (a
+    lower bound of the count, so a broad search is not counted again); and, when the probe found
+    every match inside the jurisdiction, their ids (so a page is a slice of them).
     """
     text = text.strip()
     if not text:
-        return qs
+        return qs, 0, None
     rid = ResidentId.try_parse(text)
     if rid is not None:
-        return qs.filter(Exists(Member.objects.filter(household=OuterRef("pk"), id_hash=crypto.keyed_hash(rid.value))))
+        by_id = Exists(Member.objects.filter(household=OuterRef("pk"), id_hash=crypto.keyed_hash(rid.value)))
+        return qs.filter(by_id), 0, None
     if text.isdigit() and len(text) >= 6:
-        return qs.filter(file_number__startswith=text)
+        return qs.filter(file_number__startswith=text), 0, None
     lowered = text.lower().replace(" ", "")
     conds = (
         [Q(name_pinyin__startswith=lowered), Q(name_initials__startswith=lowered)]
@@ -60,9 +67,11 @@ def _search(qs: QuerySet[Household], text: str, unit_ids: list[int] | None) -> Q
         ids = list(people.filter(cond).values_list("household_id", flat=True)[: PREFIX_PROBE + 1])
         if len(ids) > PREFIX_PROBE:
             any_cond = conds[0] | conds[1] if len(conds) == 2 else conds[0]
-            return qs.filter(Exists(Member.objects.filter(any_cond, household=OuterRef("pk"))))
+            broad = Exists(Member.objects.filter(any_cond, household=OuterRef("pk")))
+            return qs.filter(broad), len(set(ids)), None
         found.update(ids)
-    return qs.filter(pk__in=sorted(found))
+    complete = sorted(found, reverse=True) if unit_ids is not None else None
+    return qs.filter(pk__in=sorted(found)), 0, complete
 
 
 SEARCH_COUNT_CAP = 1_000
@@ -86,13 +95,20 @@ def household_list(*, actor: Any, filters: HouseholdFilters) -> QuerySet[Househo
         qs = qs.filter(main_cause=filters.main_cause)
     if filters.state:
         qs = qs.filter(state=filters.state)
-    qs = _search(qs, filters.q, access.unit_ids(actor, Perm.HOUSEHOLD_VIEW))
+    qs, seen, known = _search(qs, filters.q, access.unit_ids(actor, Perm.HOUSEHOLD_VIEW))
     head = Member.objects.filter(relationship="head").only(
         "id", "household_id", "name", "id_masked", "sex", "birth_date"
     )
-    return (
+    result = (
         qs.select_related("unit").prefetch_related(Prefetch("members", queryset=head, to_attr="heads")).order_by("-id")
     )
+    if filters.unit_id is None and not (filters.category or filters.main_cause or filters.state):
+        # What the name probe already knows spares CappedPaginator a count (and a large IN list).
+        if seen:
+            result.count_at_least = seen  # type: ignore[attr-defined]
+        if known is not None:
+            result.known_ids = known  # type: ignore[attr-defined]
+    return result
 
 
 def household_get(*, actor: Any, household_id: Any) -> Household:

@@ -1,0 +1,64 @@
+"""Search through the selector and the capped paginator, on both of its paths: a selective name
+(resolved to the matching files' ids) and a broad one (joined back by EXISTS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bangfu.common.paging import CappedPaginator
+from bangfu.registry import selectors, services
+from bangfu.registry.selectors import HouseholdFilters, household_count_cap, household_list
+from bangfu.testing.factories import household_input
+
+
+def _page(actor: Any, q: str, number: int = 1, per_page: int = 2, **filters: Any) -> tuple[list[str], int, bool]:
+    f = HouseholdFilters(q=q, **filters)
+    paginator = CappedPaginator(household_list(actor=actor, filters=f), per_page, cap=household_count_cap(f))
+    page = paginator.page(number)
+    return [h.file_number for h in page.object_list], paginator.count, paginator.capped
+
+
+@pytest.fixture
+def files(tree: dict, users: dict[str, Any]) -> dict[str, list[str]]:
+    made: dict[str, list[str]] = {"xiangyun": [], "dalishi": []}
+    for _ in range(5):
+        made["xiangyun"].append(
+            services.household_create(
+                actor=users["xiangyun_staff"], data=household_input(tree["xiangyun_g"])
+            ).file_number
+        )
+    for _ in range(2):
+        made["dalishi"].append(
+            services.household_create(actor=users["dalishi_staff"], data=household_input(tree["dalishi_g"])).file_number
+        )
+    return made
+
+
+@pytest.mark.parametrize("probe", [5_000, 2])  # 2: every name search takes the broad path
+def test_name_search_pages_newest_first_inside_the_jurisdiction(
+    users: dict[str, Any], files: dict[str, list[str]], monkeypatch: Any, probe: int
+) -> None:
+    monkeypatch.setattr(selectors, "PREFIX_PROBE", probe)
+    newest_first = sorted(files["xiangyun"], reverse=True)
+    for q in ("张建", "zhangjian", "zjg"):
+        first, count, capped = _page(users["xiangyun_staff"], q)
+        assert (first, count, capped) == (newest_first[:2], 5, False)
+        assert _page(users["xiangyun_staff"], q, number=3)[0] == newest_first[4:]
+    everyone = _page(users["province_manager"], "张建", per_page=10)
+    assert sorted(everyone[0]) == sorted(files["xiangyun"] + files["dalishi"]) and everyone[1] == 7
+    # Other filters still apply on either path.
+    assert _page(users["xiangyun_staff"], "张建", state="exited")[:2] == ([], 0)
+    assert _page(users["xiangyun_staff"], "王")[:2] == ([], 0)
+
+
+def test_a_broad_search_says_more_without_counting(
+    users: dict[str, Any], files: dict[str, list[str]], monkeypatch: Any, django_assert_num_queries: Any
+) -> None:
+    monkeypatch.setattr(selectors, "PREFIX_PROBE", 2)
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 1)  # the probe stops after 3 people, in 2+ files
+    f = HouseholdFilters(q="张")
+    paginator = CappedPaginator(household_list(actor=users["xiangyun_staff"], filters=f), 2, cap=household_count_cap(f))
+    with django_assert_num_queries(0):
+        assert (paginator.count, paginator.capped) == (2, True)
