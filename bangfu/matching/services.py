@@ -23,6 +23,7 @@ from bangfu.common.ids import SHANGHAI
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
+from bangfu.registry import services as registry_services
 from bangfu.registry.codes import FileState
 from bangfu.registry.models import Household, Member
 from bangfu.registry.timeline import timeline_add
@@ -425,28 +426,10 @@ def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding
 
 
 def _mark_deceased(actor: Any, member: Member) -> None:
-    household = member.household
-    Member.objects.filter(pk=member.pk).update(deceased=True, living_together=False)
-    living = Member.objects.filter(household=household, living_together=True, deceased=False).count()
-    Household.objects.filter(pk=household.pk).update(
-        members_living_together=max(living, 1), version=household.version + 1
-    )
-    audit_record(
-        actor=actor,
-        action="update",
-        target_type="registry.member",
-        target_id=member.pk,
-        unit_path=household.unit.path,
-        before={"deceased": False},
-        after={"deceased": True},
-        note=_("death record confirmed"),
-    )
-    timeline_add(
-        household=household,
-        actor=actor,
-        kind="member_deceased",
-        summary=_("%(name)s marked deceased (death record)") % {"name": member.name},
-        data={"member": member.pk, "members_living_together": living},
+    """Through the registry's own service: the per-head economy is recomputed, the member leaves the
+    open file, and the head's death is refused there (choose a new head or cancel the file)."""
+    registry_services.member_mark_deceased(
+        actor=actor, member_id=member.pk, source=_("death record confirmed (cross-department check)")
     )
 
 
@@ -526,26 +509,11 @@ def removal_proposal_execute(*, actor: Any, proposal_id: int) -> Household:
             raise DomainError(
                 MatchError.NOT_NOTIFIED, _("The worker must be told of the check result before the file is removed.")
             )
-        household = proposal.household
-        before = household.state
-        Household.objects.filter(pk=household.pk).update(state=FileState.REMOVED, version=household.version + 1)
-        Member.objects.filter(household=household).update(on_open_file=False)
-        audit_record(
+        household = registry_services.household_state_change(
             actor=actor,
-            action="update",
-            target_type="registry.household",
-            target_id=household.pk,
-            unit_path=household.unit.path,
-            before={"state": before},
-            after={"state": FileState.REMOVED.value},
-            note=_("removed after a confirmed cross-check finding"),
-        )
-        timeline_add(
-            household=household,
-            actor=actor,
-            kind="state_changed",
-            summary=_("File removed after a confirmed cross-check finding"),
-            data={"proposal": proposal.pk, "from": before, "to": FileState.REMOVED.value},
+            household_id=proposal.household_id,
+            to_state=FileState.REMOVED,
+            reason=_("removed after a confirmed cross-check finding (proposal %(id)s)") % {"id": proposal.pk},
         )
     household.refresh_from_db()
     return household
