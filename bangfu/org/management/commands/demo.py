@@ -17,6 +17,8 @@ from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.org.services import user_add
 from bangfu.registry.models import Household
 
+DEMO_COUNTY = "532923"
+
 # (username, role, which unit): the province's people, one county centre, one grassroots union.
 DEMO_USERS = [
     ("province_manager", Role.MANAGER, "province"),
@@ -61,14 +63,11 @@ class Command(BaseCommand):
             saved: list[dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
             return saved
         province = OrgUnit.objects.filter(level=OrgLevel.PROVINCE).order_by("path").first()
-        county = OrgUnit.objects.filter(level=OrgLevel.COUNTY, households__isnull=False).order_by("path").first()
-        if county is None:
-            county = OrgUnit.objects.filter(level=OrgLevel.COUNTY).order_by("path").first()
-        grassroots = (
-            OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS, path__startswith=county.path if county else "/")
-            .order_by("path")
-            .first()
-        )
+        # 祥云县 (the seed article's county) when it is in the demo province, else the first county.
+        counties = OrgUnit.objects.filter(level=OrgLevel.COUNTY).order_by("path")
+        county = counties.filter(division_code=DEMO_COUNTY).first() or counties.first()
+        under = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS, path__startswith=county.path if county else "/")
+        grassroots = under.filter(households__isnull=False).order_by("path").first() or under.order_by("path").first()
         units = {"province": province, "county": county, "grassroots": grassroots}
         rows = []
         for username, role, where in DEMO_USERS:
