@@ -43,8 +43,10 @@ def _search(
     full scan of the files for rare names.
 
     Returns the narrowed files; how many distinct files a probe that stopped early already saw (a
-    lower bound of the count, so a broad search is not counted again); and, when the probe found
-    every match inside the jurisdiction, their ids (so a page is a slice of them).
+    lower bound of the count, so a broad search is not counted again); and the ids of the files the
+    probe saw inside the jurisdiction, newest first, so that a page is a slice of them: all the
+    matches for a selective prefix; for a broad one (more than the count cap), the files of the
+    first ``PREFIX_PROBE`` people, and the page says "more than …, narrow the search".
     """
     text = text.strip()
     if not text:
@@ -68,7 +70,11 @@ def _search(
         if len(ids) > PREFIX_PROBE:
             any_cond = conds[0] | conds[1] if len(conds) == 2 else conds[0]
             broad = Exists(Member.objects.filter(any_cond, household=OuterRef("pk")))
-            return qs.filter(broad), len(set(ids)), None
+            # More than the count cap shows: pages come from the files the probe saw (newest first),
+            # and the page asks to narrow the search for the rest.
+            files = set(ids)
+            seen = sorted(files, reverse=True) if unit_ids is not None and len(files) > SEARCH_COUNT_CAP else None
+            return qs.filter(broad), len(files), seen
         found.update(ids)
     complete = sorted(found, reverse=True) if unit_ids is not None else None
     return qs.filter(pk__in=sorted(found)), 0, complete

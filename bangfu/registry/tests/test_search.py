@@ -62,3 +62,15 @@ def test_a_broad_search_says_more_without_counting(
     paginator = CappedPaginator(household_list(actor=users["xiangyun_staff"], filters=f), 2, cap=household_count_cap(f))
     with django_assert_num_queries(0):
         assert (paginator.count, paginator.capped) == (2, True)
+
+
+def test_a_broad_search_pages_through_the_files_it_saw(
+    users: dict[str, Any], files: dict[str, list[str]], monkeypatch: Any, django_assert_max_num_queries: Any
+) -> None:
+    """More matches than the count shows: pages are the newest of the files the probe saw, no
+    count and no walk over every file."""
+    monkeypatch.setattr(selectors, "PREFIX_PROBE", 3)  # stops after 4 people: 张建国/张小明 of 2+ files
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 1)
+    first, count, capped = _page(users["xiangyun_staff"], "张")
+    assert capped and count == 2
+    assert len(first) == 2 and set(first) <= set(files["xiangyun"]) and first == sorted(first, reverse=True)
