@@ -66,7 +66,7 @@ def _search(
     found: set[int] = set()
     people = Member.objects.all() if unit_ids is None else Member.objects.filter(unit_id__in=unit_ids)
     for cond in conds:
-        ids = list(people.filter(cond).values_list("household_id", flat=True)[: PREFIX_PROBE + 1])
+        ids = list(people.filter(cond).order_by().values_list("household_id", flat=True)[: PREFIX_PROBE + 1])
         if len(ids) > PREFIX_PROBE:
             any_cond = conds[0] | conds[1] if len(conds) == 2 else conds[0]
             broad = Exists(Member.objects.filter(any_cond, household=OuterRef("pk")))
