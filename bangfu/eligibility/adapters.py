@@ -144,6 +144,26 @@ def member_facts(
     )
 
 
+def member_facts_of(m: Any, *, birth_date: date, on: date) -> MemberFacts:
+    """``member_facts`` from anything with the member attributes: a stored member or an input."""
+    return member_facts(
+        birth_date=birth_date,
+        on=on,
+        relationship=m.relationship,
+        living_together=m.living_together,
+        deceased=m.deceased,
+        monthly_income=m.monthly_income,
+        identity=m.identity,
+        work_status=m.work_status,
+        health=m.health,
+        disability_type=m.disability_type,
+        disability_grade=m.disability_grade,
+        enterprise_state=m.enterprise_state,
+        work_start_date=m.work_start_date,
+        hukou=m.hukou,
+    )
+
+
 def facts_from_household(h: Household, on: date) -> HouseholdFacts:
     """Facts of one household; prefetch members, incomes, rigid_expenses, homes, vehicles,
     business_roles and identification_facts (see ``FACTS_PREFETCH``)."""
@@ -153,23 +173,7 @@ def facts_from_household(h: Household, on: date) -> HouseholdFacts:
     except models.ExtraFacts.DoesNotExist:
         extra = None
     members = tuple(
-        member_facts(
-            birth_date=m.birth_date,
-            on=on,
-            relationship=m.relationship,
-            living_together=m.living_together,
-            deceased=m.deceased,
-            monthly_income=m.monthly_income,
-            identity=m.identity,
-            work_status=m.work_status,
-            health=m.health,
-            disability_type=m.disability_type,
-            disability_grade=m.disability_grade,
-            enterprise_state=m.enterprise_state,
-            work_start_date=m.work_start_date,
-            hukou=m.hukou,
-        )
-        for m in sorted(h.members.all(), key=lambda m: m.pk)
+        member_facts_of(m, birth_date=m.birth_date, on=on) for m in sorted(h.members.all(), key=lambda m: m.pk)
     )
     return HouseholdFacts(
         members=members,

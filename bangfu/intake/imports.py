@@ -38,7 +38,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry import codes
-from bangfu.registry.economy import PersonFacts, compute_economy
+from bangfu.registry.economy import compute_economy, person_facts
 from bangfu.registry.models import BankAccount, Household, Member, TimelineEvent
 from bangfu.registry.services import TIER_FOR_LEVEL, name_pinyin, open_file_check
 from bangfu.registry.validation import CheckedMember, check_household, normalise_card
@@ -431,19 +431,7 @@ def write(*, actor: Any, batch: ImportBatch, ready: list[Ready]) -> int:
     for hid, tid, r in zip(h_ids, t_ids, ready, strict=True):
         d = r.parsed.data
         economy = compute_economy(
-            [
-                PersonFacts(
-                    c.data.relationship,
-                    c.birth_date,
-                    c.data.living_together,
-                    c.data.deceased,
-                    c.data.monthly_income,
-                    c.data.identity,
-                    c.data.work_status,
-                    c.data.disability_grade,
-                )
-                for c in r.checked
-            ],
+            [person_facts(c.data, c.birth_date) for c in r.checked],
             [],
             [],
             today,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility import rules
-from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts
+from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts_of
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry.validation import check_member
@@ -125,24 +125,7 @@ def application_decision(app: Application, on: dt.date | None = None) -> rules.D
         checked = check_member(collector, i, m, on)
         if checked is None:
             continue
-        members.append(
-            member_facts(
-                birth_date=checked.birth_date,
-                on=on,
-                relationship=m.relationship,
-                living_together=m.living_together,
-                deceased=m.deceased,
-                monthly_income=m.monthly_income,
-                identity=m.identity,
-                work_status=m.work_status,
-                health=m.health,
-                disability_type=m.disability_type,
-                disability_grade=m.disability_grade,
-                enterprise_state=m.enterprise_state,
-                work_start_date=m.work_start_date,
-                hukou=m.hukou,
-            )
-        )
+        members.append(member_facts_of(m, birth_date=checked.birth_date, on=on))
     if not members:
         return None
     code = app.unit.division_code

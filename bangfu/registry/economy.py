@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 FEN = Decimal("0.01")
 NOT_COUNTED = frozenset({"basic_resident_pension", "festival_gift"})
@@ -30,6 +31,14 @@ class PersonFacts:
     identity: str
     work_status: str
     disability_grade: int | None
+
+
+def person_facts(m: Any, birth_date: date) -> PersonFacts:
+    """The facts of a person from anything with the member attributes (a stored member or an input)."""
+    return PersonFacts(
+        m.relationship, birth_date, m.living_together, m.deceased, m.monthly_income,
+        m.identity, m.work_status, m.disability_grade,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

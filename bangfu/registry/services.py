@@ -23,7 +23,7 @@ from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
 
 from . import codes, workflow
-from .economy import PersonFacts, compute_economy
+from .economy import PersonFacts, compute_economy, person_facts
 from .inputs import HouseholdInput, MemberInput
 from .models import (
     BankAccount,
@@ -149,19 +149,7 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     h.reviewed_by_name = data.reviewed_by_name.strip()
     _set_economy(
         h,
-        [
-            PersonFacts(
-                c.data.relationship,
-                c.birth_date,
-                c.data.living_together,
-                c.data.deceased,
-                c.data.monthly_income,
-                c.data.identity,
-                c.data.work_status,
-                c.data.disability_grade,
-            )
-            for c in checked
-        ],
+        [person_facts(c.data, c.birth_date) for c in checked],
         [(i.kind, i.amount_yearly) for i in data.incomes],
         [e.amount_yearly for e in data.rigid_expenses],
     )
@@ -458,19 +446,7 @@ def member_mark_deceased(*, actor: Any, member_id: int, source: str) -> Member:
 def _recompute_economy(h: Household) -> None:
     _set_economy(
         h,
-        [
-            PersonFacts(
-                m.relationship,
-                m.birth_date,
-                m.living_together,
-                m.deceased,
-                m.monthly_income,
-                m.identity,
-                m.work_status,
-                m.disability_grade,
-            )
-            for m in h.members.all()
-        ],
+        [person_facts(m, m.birth_date) for m in h.members.all()],
         [(i.kind, i.amount_yearly) for i in h.incomes.all()],
         [e.amount_yearly for e in h.rigid_expenses.all()],
     )
