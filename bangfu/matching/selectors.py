@@ -94,7 +94,18 @@ def findings_rows(
 
 
 def dataset_list(*, actor: Any) -> QuerySet[Dataset]:
-    return access.scope(actor, Dataset.objects.all(), VIEW_PERM).select_related("unit")
+    """The datasets the actor may run a recheck against: those of its jurisdiction, and those
+    imported at a union above it (a province's vehicle records serve its counties). Only the
+    first kind can be opened, deleted or have its rejected rows downloaded (``dataset_get``)."""
+    above: set[str] = set()
+    for grant in access.grants(actor):
+        if VIEW_PERM in grant.perms:
+            parts = [p for p in grant.unit_path.split("/") if p]
+            above.update("/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts)))
+    own = access.scope(actor, Dataset.objects.all(), VIEW_PERM)
+    if above:
+        own = own | Dataset.objects.filter(unit__path__in=above)
+    return own.select_related("unit").order_by("-id")
 
 
 def dataset_get(*, actor: Any, dataset_id: int) -> Dataset:

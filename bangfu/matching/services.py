@@ -7,6 +7,7 @@ import logging
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,12 @@ from django.utils.translation import gettext as _
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import SHANGHAI
+from bangfu.eligibility import services as eligibility_services
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
 from bangfu.registry import services as registry_services
-from bangfu.registry.codes import FileState
+from bangfu.registry.codes import BusinessRoleKind, FileState, VehicleKind
 from bangfu.registry.models import Household, Member
 from bangfu.registry.timeline import timeline_add
 
@@ -422,7 +424,89 @@ def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding
             )
         if finding.rule == "death_record":
             _mark_deceased(actor, finding.member)
+        facts = confirmed_facts(finding)
+        if facts:
+            registry_services.household_facts_confirm(
+                actor=actor,
+                household_id=household.pk,
+                facts=facts,
+                source=_("Confirmed from a cross-department check: %(rule)s, record %(record)s")
+                % {"rule": finding.get_rule_display(), "record": finding.record_key},
+            )
+        # Identification follows the file: decide again with what the reviewer has confirmed.
+        eligibility_services.decision_compute(actor=actor, household_id=household.pk)
     return finding
+
+
+_VEHICLE_WORDS = (
+    (("农机", "拖拉机", "收割", "挖掘"), VehicleKind.FARM_MACHINERY),
+    (("船",), VehicleKind.VESSEL),
+)
+_ROLE_WORDS = (
+    (("法定代表人", "法人", "负责人", "legal"), BusinessRoleKind.LEGAL_REPRESENTATIVE),
+    (("股东", "shareholder"), BusinessRoleKind.CONTROLLING_SHAREHOLDER),
+)
+
+
+def _kind_by_words(text: str, table: Any, default: str) -> str:
+    low = text.lower()
+    for words, kind in table:
+        if any(w in low for w in words):
+            return str(kind)
+    return default
+
+
+def confirmed_facts(finding: Finding) -> list[registry_services.DepartmentFact]:
+    """What a confirmed disqualifying finding adds to the file, in the file's terms (the record's
+    own words kept in the note). Other findings add nothing: a death goes through the registry's
+    own service, an income discrepancy or a dibao roll needs a person to correct the file."""
+    d = finding.details or {}
+    text = str(d.get("text") or "")
+    note = f"{finding.get_kind_display()} {finding.record_key} {text}".strip()
+    Fact = registry_services.DepartmentFact  # noqa: N806 - a class alias
+    if finding.rule == "vehicle_owned":
+        return [Fact(note=note, vehicle_kind=_kind_by_words(text, _VEHICLE_WORDS, VehicleKind.CAR))]
+    if finding.rule == "active_company_role":
+        company, _sep, role = text.partition(" / ")
+        kind = _kind_by_words(role, _ROLE_WORDS, BusinessRoleKind.SENIOR_MANAGER)
+        return [Fact(note=note, company=company or finding.record_key, role=kind)]
+    if finding.rule == "recent_home_purchase":
+        bought = _date_or_none(d.get("date"))
+        return [Fact(note=note, floor_area=_decimal_or_zero(d.get("value")), acquired_on=bought)]
+    if finding.rule == "homes_over_limit":
+        return _homes_facts(finding, note)
+    return []
+
+
+def _homes_facts(finding: Finding, note: str) -> list[registry_services.DepartmentFact]:
+    """Bring the file up to the department's count and area of homes, without counting twice the
+    homes the file already declares."""
+    d = finding.details or {}
+    household = finding.household
+    size = max(int(household.members_living_together or 0), 1)
+    homes = int(d.get("homes") or 0)
+    total = _decimal_or_zero(d.get("area_per_head")) * size
+    on_file = list(household.homes.values_list("floor_area", flat=True))
+    missing = homes - len(on_file)
+    if missing <= 0:
+        return []
+    rest = max(total - sum(on_file, Decimal(0)), Decimal(0))
+    each = (rest / missing).quantize(Decimal("0.01"))
+    return [registry_services.DepartmentFact(note=note, floor_area=each) for _i in range(missing)]
+
+
+def _decimal_or_zero(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def _date_or_none(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _mark_deceased(actor: Any, member: Member) -> None:

@@ -3,7 +3,9 @@ audit-logged and put on the household's timeline."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -463,3 +465,57 @@ def _label(choices: Any, value: str) -> str:
         return str(choices(value).label)
     except ValueError:
         return value
+
+
+@dataclass(frozen=True)
+class DepartmentFact:
+    """A fact a department's record shows and a reviewer has confirmed, in the file's own terms:
+    a vehicle (``vehicle_kind``), a business role (``company``, ``role``) or a home
+    (``floor_area``, ``acquired_on``). ``note`` names the record it came from."""
+
+    note: str
+    vehicle_kind: str = ""
+    company: str = ""
+    role: str = ""
+    floor_area: Decimal | None = None
+    acquired_on: date | None = None
+
+
+def household_facts_confirm(*, actor: Any, household_id: int, facts: list[DepartmentFact], source: str) -> Household:
+    """Write confirmed department facts into the file (a new version), so that identification,
+    recomputed from the file, sees them. Audit-logged and on the timeline with ``source``."""
+    with transaction.atomic():
+        h = access.get_for(actor, Household.objects.select_for_update().select_related("unit"), household_id)
+        access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
+        added: list[dict[str, str]] = []
+        for fact in facts:
+            note = fact.note[:200]
+            if fact.vehicle_kind:
+                Vehicle.objects.create(household=h, kind=codes.VehicleKind(fact.vehicle_kind), note=note)
+                added.append({"vehicle": fact.vehicle_kind, "note": note})
+            elif fact.role:
+                BusinessRole.objects.create(
+                    household=h, company=(fact.company or note)[:100], role=codes.BusinessRoleKind(fact.role)
+                )
+                added.append({"business_role": fact.role, "company": fact.company[:100]})
+            elif fact.floor_area is not None:
+                area = max(fact.floor_area, Decimal(0)).quantize(Decimal("0.01"))
+                Home.objects.create(household=h, floor_area=area, acquired_on=fact.acquired_on, note=note)
+                added.append({"home": str(area), "acquired_on": str(fact.acquired_on or ""), "note": note})
+        if not added:
+            return h
+        h.version += 1
+        h.save(update_fields=["version", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="household",
+            target_id=h.pk,
+            unit_path=h.unit.path,
+            after={"added": added},
+            note=source,
+        )
+        timeline_add(
+            household=h, actor=actor, kind=codes.TimelineKind.FILE_UPDATED, summary=source, data={"added": added}
+        )
+    return h

@@ -111,3 +111,77 @@ def test_coverage_rate_counts_files_cross_checked(
     assert rows["云南省总工会"].rate == 0.5
     assert rows["大理州总工会"].rate == 0.5
     assert rows["昆明市总工会"].households == 0
+
+
+def _current_decision(household: Household) -> Any:
+    from bangfu.eligibility.models import EligibilityDecision
+
+    return EligibilityDecision.objects.filter(household=household, is_current=True).get()
+
+
+def test_confirming_a_disqualifying_finding_changes_the_identification_decision(
+    findings: tuple[Household, list[str]], users: dict[str, Any]
+) -> None:
+    from bangfu.eligibility import services as eligibility_services
+
+    household, _ids = findings
+    eligibility_services.standard_set(
+        actor=users["province_manager"],
+        division_code="530000",
+        year=2026,
+        dibao_monthly="1001",
+        minimum_wage_monthly="1900",
+        housing_area_per_head="20",
+    )
+    staff = users["xiangyun_staff"]
+    before = eligibility_services.decision_compute(actor=staff, household_id=household.pk)
+    assert before.category in {"deep", "relative"}
+    assert not household.vehicles.exists()
+
+    finding = Finding.objects.get(rule="vehicle_owned")
+    services.finding_confirm(actor=staff, finding_id=finding.pk, reason="车管所记录属实")
+
+    after = _current_decision(household)
+    assert after.pk != before.pk
+    assert after.category == "not_eligible"
+    assert after.disqualifiers == ["vehicle"]
+    car = household.vehicles.get()
+    assert car.kind == "car" and "云L1" in car.note
+    household.refresh_from_db()
+    assert household.version == before.facts_version + 1
+    summaries = list(TimelineEvent.objects.filter(household=household).values_list("summary", flat=True))
+    assert any("云L1" in s for s in summaries)
+    # The file is still there: removal waits for the worker to be told.
+    assert household.state == "active"
+
+
+def test_confirming_a_death_recomputes_the_decision_with_the_smaller_household(
+    findings: tuple[Household, list[str]], users: dict[str, Any]
+) -> None:
+    household, _ids = findings
+    finding = Finding.objects.get(rule="death_record")
+    services.finding_confirm(actor=users["xiangyun_staff"], finding_id=finding.pk)
+    decision = _current_decision(household)
+    assert decision.facts_version == Household.objects.get(pk=household.pk).version
+
+
+@pytest.mark.parametrize(
+    ("rule", "details", "expect"),
+    [
+        ("vehicle_owned", {"text": "大型拖拉机"}, {"vehicle_kind": "farm_machinery"}),
+        ("vehicle_owned", {"text": "小型普通客车"}, {"vehicle_kind": "car"}),
+        ("active_company_role", {"text": "祥云县某某商贸有限公司 / 法定代表人"}, {"role": "legal_representative"}),
+        ("active_company_role", {"text": "某公司 / 股东"}, {"role": "controlling_shareholder"}),
+        ("recent_home_purchase", {"value": 88.5, "date": "2026-03-01"}, {"floor_area": "88.5"}),
+        ("income_discrepancy", {"value": 6000}, None),
+    ],
+)
+def test_what_a_confirmed_finding_adds_to_the_file(rule: str, details: dict[str, Any], expect: Any) -> None:
+    finding = Finding(rule=rule, kind="vehicles", record_key="R1", details=details)
+    facts = services.confirmed_facts(finding)
+    if expect is None:
+        assert facts == []
+        return
+    (fact,) = facts
+    for key, value in expect.items():
+        assert str(getattr(fact, key)) == value
