@@ -51,6 +51,14 @@ api = BangfuApi(
     parser=ExactJsonParser(),
 )
 errors.install(api)
+
+
+@api.get("/health", auth=None, tags=["health"], summary="Liveness")
+def health(request: HttpRequest) -> dict[str, str]:
+    """For a load balancer's liveness probe: answers without touching the database."""
+    return {"status": "ok"}
+
+
 api.add_router("", account.router)
 api.add_router("", households.router)
 api.add_router("", matching_router)

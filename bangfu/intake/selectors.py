@@ -27,10 +27,8 @@ QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OP
 
 
 def application_get(*, actor: Any, application_id: int) -> Application:
-    app = load(actor, application_id)
-    return Application.objects.select_related(
-        "unit", "applicant", "household", "submitted_by", "first_reviewer", "approver"
-    ).get(pk=app.pk)
+    related = ("unit", "applicant", "household", "submitted_by", "first_reviewer", "approver")
+    return load(actor, application_id, queryset=Application.objects.select_related(*related))
 
 
 def application_events(*, actor: Any, application_id: int) -> QuerySet[ApplicationEvent]:

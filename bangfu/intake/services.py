@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,9 +58,11 @@ def _user(actor: Any) -> Any:
 # --- loading and who may act ----------------------------------------------------------------------
 
 
-def load(actor: Any, application_id: int, *, lock: bool = False) -> Application:
+def load(
+    actor: Any, application_id: int, *, lock: bool = False, queryset: QuerySet[Application] | None = None
+) -> Application:
     """The application if the actor may see it (the worker: their own), else ``Http404``."""
-    qs = Application.objects.all()
+    qs = Application.objects.all() if queryset is None else queryset
     if lock:
         qs = qs.select_for_update(of=("self",))
     if is_applicant(actor):
