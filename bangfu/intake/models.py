@@ -103,6 +103,10 @@ class Application(models.Model):
     check_note = models.CharField(_("economic check note"), max_length=500, blank=True)
     check_requested_at = models.DateTimeField(null=True, blank=True)
     check_answered_at = models.DateTimeField(null=True, blank=True)
+    # What the system's own cross-check of the household's members against the department datasets
+    # found when the check was requested (``matching.services.persons_check``): shown to the staff
+    # who record the checking centre's answer.
+    check_matches = models.JSONField(_("cross-check of the members"), null=True, blank=True)
     category = models.CharField(_("category"), max_length=24, blank=True)
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, null=True, blank=True, related_name="applications"
@@ -172,6 +176,7 @@ EVENT_LABELS = {
     "objection_answered": _("Objection answered"),
     "check_requested": _("Economic check requested"),
     "check_answered": _("Economic check answered"),
+    "check_matched": _("Members cross-checked against department data"),
     "authorised": _("Authorisation for the economic check signed"),
     "attachment": _("File attached"),
     "convert": _("Converted from temporary aid"),

@@ -127,11 +127,59 @@ def check_request(*, actor: Any, application_id: int) -> Application:
                 IntakeError.PRECONDITION, _("The worker has not signed the authorisation for the economic check.")
             )
         app.check_result, app.check_requested_at = CheckResult.PENDING, timezone.now()
+        app.check_matches = None
         app.version += 1
         app.save()
         _event(app, actor, "check_requested", app.state)
         _audit(actor, app, "check_requested", {}, {})
+        # Our own cross-check of the members against the department data we hold, in the
+        # background, beside the request to the checking centre.
+        from .tasks import check_match_task
+
+        transaction.on_commit(lambda: check_match_task.enqueue(app.pk))
     return app
+
+
+def check_match(*, application_id: int) -> Application:
+    """Cross-check the application's members against the department datasets its union may use
+    (a background job, run again safely). The result is kept on the application for the staff who
+    record the checking centre's answer; an application no longer at the check is left alone."""
+    from bangfu.matching import services as matching
+
+    app = Application.objects.select_related("unit").get(pk=application_id)
+    if app.state != S.ECONOMIC_CHECK or app.check_result != CheckResult.PENDING:
+        return app
+    persons = [
+        matching.CheckPerson(
+            position=i,
+            id_number=str(m.get("id_number") or ""),
+            name=str(m.get("name") or ""),
+            monthly_income=_money(m.get("monthly_income")),
+        )
+        for i, m in enumerate(app.data.get("members") or [])
+        if not m.get("deceased")
+    ]
+    result = matching.persons_check(unit=app.unit, persons=persons)
+    with transaction.atomic():
+        app = Application.objects.select_for_update().get(pk=application_id)
+        if app.state != S.ECONOMIC_CHECK or app.check_result != CheckResult.PENDING:
+            return app
+        app.check_matches = result
+        app.save(update_fields=["check_matches", "updated_at"])
+        summary = _("%(datasets)s datasets, %(findings)s findings (%(disqualifying)s disqualifying)") % {
+            "datasets": len(result["datasets"]),
+            "findings": len(result["findings"]),
+            "disqualifying": sum(1 for f in result["findings"] if f["severity"] == "disqualifying"),
+        }
+        _event(app, None, "check_matched", app.state, summary)
+    return app
+
+
+def _money(value: Any) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def check_answer(*, actor: Any, application_id: int, passed: bool, note: str = "") -> Application:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from . import imports, reviews
+from . import imports, reviews, steps
 
 
 @task()
@@ -16,3 +16,10 @@ def import_batch_task(batch_id: int, commit: bool) -> str:
 def yearly_review_task() -> int:
     """Daily: files due for their yearly review get a review task (once a year each)."""
     return reviews.yearly_review_create()
+
+
+@task()
+def check_match_task(application_id: int) -> int:
+    """The members of an application at the economic check against the department data."""
+    app = steps.check_match(application_id=application_id)
+    return len((app.check_matches or {}).get("findings", []))

@@ -315,10 +315,38 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "review_form": ReviewForm(initial={"held_on": timezone.localdate()}),
         "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
         "check_results": CheckResult,
+        "check_matches": _check_matches(app),
         "categories": [("", _("As identified")), *HardshipCategory.choices],
         **_labelled(app.data),
     }
     return render(request, "intake/staff/detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _check_matches(app: Application) -> dict[str, Any] | None:
+    """The system's cross-check of the members (``steps.check_match``), with labels to show."""
+    result = app.check_matches
+    if not result:
+        return None
+    from bangfu.matching.models import ConfidenceChoice, Kind, RuleChoice, SeverityChoice
+
+    def label(choices: Any, value: str) -> str:
+        try:
+            return str(choices(value).label)
+        except ValueError:
+            return value
+
+    rows = [
+        {
+            **f,
+            "kind_label": label(Kind, f["kind"]),
+            "rule_label": label(RuleChoice, f["rule"]),
+            "severity_label": label(SeverityChoice, f["severity"]),
+            "confidence_label": label(ConfidenceChoice, f["confidence"]),
+        }
+        for f in result.get("findings", [])
+    ]
+    datasets = [{**d, "kind_label": label(Kind, d["kind"])} for d in result.get("datasets", [])]
+    return {"rows": rows, "datasets": datasets}
 
 
 def _staff_post(request: HttpRequest, pk: int, call: Callable[[], Any], ok: str) -> HttpResponse:

@@ -115,3 +115,27 @@ def write_persons(unit: OrgUnit, target: Path) -> tuple[dict[int, int], int]:
     table = pa.table({**cols, "id_key": keys}).select(list(PERSON_COLUMNS)).cast(_SCHEMA)
     pq.write_table(table, target)
     return household_unit, len(numbers)
+
+
+def write_person_rows(rows: list[tuple[int, int, str, str, float, int]], target: Path) -> int:
+    """A persons snapshot of given persons (member id, household id, normalised ID number, name,
+    monthly income, household size) — for checking people not yet on a file."""
+    numbers: list[int | None] = []
+    for row in rows:
+        try:
+            numbers.append(crypto.resident_id_int(row[2]))
+        except ValueError:
+            numbers.append(None)
+    table = pa.table(
+        {
+            "member_id": [r[0] for r in rows],
+            "household_id": [r[1] for r in rows],
+            "name": [r[3] for r in rows],
+            "name_norm": [normalise_name(r[3]) for r in rows],
+            "monthly_income": [float(r[4]) for r in rows],
+            "household_size": [r[5] for r in rows],
+            "id_key": crypto.keyed_hash64_arrow(pa.array(numbers, pa.int64())),
+        }
+    )
+    pq.write_table(table.select(list(PERSON_COLUMNS)).cast(_SCHEMA), target)
+    return len(rows)

@@ -113,10 +113,12 @@ def test_coverage_rate_counts_files_cross_checked(
     assert rows["昆明市总工会"].households == 0
 
 
-def _current_decision(household: Household) -> Any:
-    from bangfu.eligibility.models import EligibilityDecision
+def _current_decision(household: Household, actor: Any) -> Any:
+    from bangfu.eligibility import selectors as eligibility_selectors
 
-    return EligibilityDecision.objects.filter(household=household, is_current=True).get()
+    decision = eligibility_selectors.decision_current(actor=actor, household_id=household.pk)
+    assert decision is not None
+    return decision
 
 
 def test_confirming_a_disqualifying_finding_changes_the_identification_decision(
@@ -141,7 +143,7 @@ def test_confirming_a_disqualifying_finding_changes_the_identification_decision(
     finding = Finding.objects.get(rule="vehicle_owned")
     services.finding_confirm(actor=staff, finding_id=finding.pk, reason="车管所记录属实")
 
-    after = _current_decision(household)
+    after = _current_decision(household, staff)
     assert after.pk != before.pk
     assert after.category == "not_eligible"
     assert after.disqualifiers == ["vehicle"]
@@ -161,7 +163,7 @@ def test_confirming_a_death_recomputes_the_decision_with_the_smaller_household(
     household, _ids = findings
     finding = Finding.objects.get(rule="death_record")
     services.finding_confirm(actor=users["xiangyun_staff"], finding_id=finding.pk)
-    decision = _current_decision(household)
+    decision = _current_decision(household, users["xiangyun_staff"])
     assert decision.facts_version == Household.objects.get(pk=household.pk).version
 
 
