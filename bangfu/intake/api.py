@@ -66,6 +66,9 @@ class ApplicationOut(Schema):
     data: dict[str, Any]
     events: list[EventOut] = Field(default_factory=list)
     allowed_actions: list[str] = Field(default_factory=list)
+    check_result: str = ""
+    # Staff only: the cross-check of the members at the economic check (``steps.check_match``).
+    check_matches: dict[str, Any] | None = None
 
 
 class CreateIn(Schema):
@@ -135,6 +138,8 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
             for e in evs
         ],
         "allowed_actions": services.allowed_actions(actor, app),
+        "check_result": app.check_result,
+        "check_matches": None if services.is_applicant(actor) else app.check_matches,
     }
 
 

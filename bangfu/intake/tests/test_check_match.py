@@ -94,3 +94,21 @@ def test_a_late_match_does_not_touch_an_answered_check(tree: dict[str, Any], use
     steps.check_match(application_id=app.pk)
     app.refresh_from_db()
     assert app.check_matches is None
+
+
+def test_the_api_shows_the_cross_check_to_staff_only(
+    tree: dict[str, Any], users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from bangfu.intake import otp
+
+    app = _at_check(tree, users)
+    with django_capture_on_commit_callbacks(execute=True):
+        steps.check_request(actor=users["xiangyun_staff"], application_id=app.pk)
+    staff = Client()
+    staff.force_login(users["xiangyun_staff"])
+    body = staff.get(f"/api/v1/applications/{app.pk}").json()
+    assert body["check_result"] == "pending"
+    assert body["check_matches"]["findings"] == []
+    token = otp.token_for(app.applicant)
+    mine = Client().get(f"/api/v1/applicant/applications/{app.pk}", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert mine["check_matches"] is None
