@@ -8,6 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("eligibility/", include("bangfu.eligibility.urls")),
+    path("matching/", include("bangfu.matching.urls")),
     path("self-test/", include("bangfu.eligibility.public_urls")),
     path("", include("bangfu.web.auth_urls")),
     path("", include("bangfu.web.urls")),

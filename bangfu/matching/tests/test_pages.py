@@ -1,0 +1,574 @@
+"""The staff pages of the cross-department checks: who may open what, importing a file, starting a
+recheck, reviewing findings, telling the worker before removing a file, and the share of files
+cross-checked."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.urls.resolvers import URLPattern
+
+from bangfu.common.models import AuditEntry
+from bangfu.matching import services
+from bangfu.matching.models import Dataset, Finding, MatchRun, RemovalProposal
+from bangfu.org.models import Role
+from bangfu.registry.models import Household
+from bangfu.testing.factories import UserFactory, user_with_role
+
+VEHICLE_HEADER = ["身份证号", "姓名", "号牌号码", "车辆类型"]
+MISSING = 987654
+
+
+def client_for(user: Any) -> Client:
+    """A signed-in client reading English pages (the assertions use the English source strings)."""
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(user)
+    return c
+
+
+@dataclass(frozen=True)
+class County:
+    """One county's objects: a file, a dataset its centre imported, a finished recheck, an open
+    finding, and a confirmed disqualifying one whose removal waits for the worker to be told."""
+
+    household: Household
+    ids: list[str]
+    dataset: Dataset
+    run: MatchRun
+    finding: Finding
+    confirmed: Finding
+    proposal: RemovalProposal
+
+
+@pytest.fixture
+def county_objects(
+    make_household: Any, users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> Callable[[str, str], County]:
+    def make(unit: str, staff: str) -> County:
+        household, ids = make_household(unit=unit)
+        actor = users[staff]
+        rows = [
+            VEHICLE_HEADER,
+            [ids[0], "张建国", f"{unit}-1", "小型轿车"],
+            [ids[1], "李秀英", f"{unit}-2", "小型轿车"],
+        ]
+        ds = services.dataset_import(
+            actor=actor, kind="vehicles", path=write_csv(f"{unit}.csv", rows), file_name=f"{unit}-vehicles.csv"
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.match_run(actor=actor, dataset_ids=[ds.pk])
+        confirmed = Finding.objects.get(household=household, record_key=f"{unit}-1")
+        services.finding_confirm(actor=actor, finding_id=confirmed.pk, reason="车管所记录属实")
+        confirmed.refresh_from_db()
+        finding = Finding.objects.get(household=household, record_key=f"{unit}-2")
+        run.refresh_from_db()
+        return County(household, ids, ds, run, finding, confirmed, confirmed.removal_proposal)
+
+    return make
+
+
+@pytest.fixture
+def xiangyun(county_objects: Callable[[str, str], County]) -> County:
+    return county_objects("xiangyun_g", "xiangyun_staff")
+
+
+@pytest.fixture
+def dalishi(county_objects: Callable[[str, str], County]) -> County:
+    return county_objects("dalishi_g", "dalishi_staff")
+
+
+@pytest.fixture
+def standard(users: dict[str, Any]) -> None:
+    from bangfu.eligibility import services as eligibility_services
+
+    eligibility_services.standard_set(
+        actor=users["province_manager"],
+        division_code="530000",
+        year=services.today().year,
+        dibao_monthly="1001",
+        minimum_wage_monthly="1900",
+        housing_area_per_head="20",
+    )
+
+
+def _html(response: Any) -> str:
+    return response.content.decode()
+
+
+def _streamed(response: Any) -> str:
+    return b"".join(response.streaming_content).decode("utf-8-sig")
+
+
+# --- every page, for the right user and the wrong one ---------------------------------------------
+
+
+LIST_PAGES = [
+    "matching:finding_list",
+    "matching:dataset_list",
+    "matching:dataset_import",
+    "matching:run_list",
+    "matching:run_start",
+    "matching:proposal_list",
+    "matching:coverage",
+]
+
+
+def test_every_page_renders_for_the_county_staff(xiangyun: County, users: dict[str, Any]) -> None:
+    c = client_for(users["xiangyun_staff"])
+    for name in LIST_PAGES:
+        response = c.get(reverse(name))
+        assert response.status_code == 200, name
+        assert 'id="nav-matching"' in _html(response)
+    pages = {
+        "matching:dataset_detail": (xiangyun.dataset.pk, xiangyun.dataset.file_name),
+        "matching:run_detail": (xiangyun.run.pk, "祥云县纺织厂工会"),
+        "matching:finding_detail": (xiangyun.finding.pk, xiangyun.household.file_number),
+    }
+    for name, (pk, expected) in pages.items():
+        response = c.get(reverse(name, args=[pk]))
+        assert response.status_code == 200, name
+        assert expected in _html(response), name
+    queue = _html(c.get(reverse("matching:finding_list")))
+    assert xiangyun.household.file_number in queue
+    proposals = _html(c.get(reverse("matching:proposal_list")))
+    assert f'id="proposal-{xiangyun.proposal.pk}"' in proposals
+
+
+def test_pages_need_sign_in_and_a_role(users: dict[str, Any]) -> None:
+    anonymous = Client()
+    for name in LIST_PAGES:
+        response = anonymous.get(reverse(name))
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), name
+    nobody: Any = UserFactory(username="no_role")
+    c = client_for(nobody)
+    for name in LIST_PAGES:
+        assert c.get(reverse(name)).status_code == 403, name
+    assert 'id="nav-matching"' not in _html(c.get(reverse("web:household_list")))
+
+
+def _call(c: Client, method: str, name: str, pk: int) -> Any:
+    data = {
+        "matching:finding_dismiss": {"dismiss-reason": "另一人"},
+        "matching:finding_confirm": {"confirm-reason": "属实"},
+        "matching:proposal_notify": {f"p{pk}-note": "电话告知"},
+    }.get(name, {})
+    url = reverse(name, args=[pk])
+    return c.post(url, data) if method == "post" else c.get(url)
+
+
+# Every page of this app that takes an id, with the object of a county it is about.
+MATRIX: dict[tuple[str, str], Callable[[County], int]] = {
+    ("get", "matching:dataset_detail"): lambda o: o.dataset.pk,
+    ("get", "matching:dataset_rejected"): lambda o: o.dataset.pk,
+    ("post", "matching:dataset_delete"): lambda o: o.dataset.pk,
+    ("get", "matching:run_detail"): lambda o: o.run.pk,
+    ("get", "matching:finding_detail"): lambda o: o.finding.pk,
+    ("post", "matching:finding_confirm"): lambda o: o.finding.pk,
+    ("post", "matching:finding_dismiss"): lambda o: o.finding.pk,
+    ("post", "matching:proposal_notify"): lambda o: o.proposal.pk,
+    ("post", "matching:proposal_execute"): lambda o: o.proposal.pk,
+}
+
+
+def test_every_page_with_an_id_is_in_the_matrix() -> None:
+    from bangfu.matching import urls
+
+    with_ids = {
+        f"matching:{p.name}" for p in urls.urlpatterns if isinstance(p, URLPattern) and "<int:" in str(p.pattern)
+    }
+    assert with_ids == {name for _method, name in MATRIX}, "add these pages to MATRIX"
+
+
+def _state(o: County) -> tuple[Any, ...]:
+    return (
+        Dataset.objects.filter(pk=o.dataset.pk).exists(),
+        Finding.objects.get(pk=o.finding.pk).status,
+        RemovalProposal.objects.get(pk=o.proposal.pk).status,
+        Household.objects.get(pk=o.household.pk).state,
+        Household.objects.get(pk=o.household.pk).version,
+    )
+
+
+@pytest.mark.parametrize(("method", "name"), list(MATRIX), ids=[n for _m, n in MATRIX])
+def test_another_countys_objects_are_not_found(
+    method: str, name: str, dalishi: County, xiangyun: County, users: dict[str, Any]
+) -> None:
+    c = client_for(users["xiangyun_staff"])
+    before = _state(dalishi)
+    response = _call(c, method, name, MATRIX[(method, name)](dalishi))
+    missing = _call(c, method, name, MISSING)
+    assert response.status_code == 404 and missing.status_code == 404
+    page = _html(response)
+    assert "outside your jurisdiction" in page  # the same page as "no such object"
+    for secret in (dalishi.household.file_number, dalishi.dataset.file_name, "大理市"):
+        assert secret not in page
+    assert _state(dalishi) == before
+    # The owning county reaches the same object.
+    own = _call(client_for(users["dalishi_staff"]), method, name, MATRIX[(method, name)](dalishi))
+    assert own.status_code not in {403, 404}, (name, own.status_code)
+
+
+def test_a_viewer_may_look_but_not_act(xiangyun: County, users: dict[str, Any]) -> None:
+    """The province's evaluator sees every county's checks but may neither import, start a
+    recheck, review a finding, tell a worker nor delete data (403: nothing is hidden)."""
+    c = client_for(users["evaluator"])
+    assert c.get(reverse("matching:finding_detail", args=[xiangyun.finding.pk])).status_code == 200
+    assert c.get(reverse("matching:run_detail", args=[xiangyun.run.pk])).status_code == 200
+    assert c.get(reverse("matching:dataset_import")).status_code == 403
+    assert c.get(reverse("matching:run_start")).status_code == 403
+    before = _state(xiangyun)
+    for method, name in MATRIX:
+        if method == "post":
+            assert _call(c, method, name, MATRIX[(method, name)](xiangyun)).status_code == 403, name
+    assert _state(xiangyun) == before
+    page = _html(c.get(reverse("matching:finding_detail", args=[xiangyun.finding.pk])))
+    assert 'id="confirm-form"' not in page and "does not allow reviewing" in page
+
+
+def test_a_province_dataset_is_listed_for_the_county_but_not_opened(
+    users: dict[str, Any], write_csv: Any, make_household: Any
+) -> None:
+    _household, ids = make_household()
+    province = services.dataset_import(
+        actor=users["admin"],
+        kind="vehicles",
+        path=write_csv("p.csv", [VEHICLE_HEADER, [ids[0], "张建国", "云A1", "小型轿车"]]),
+        file_name="province-vehicles.csv",
+    )
+    c = client_for(users["xiangyun_staff"])
+    listed = _html(c.get(reverse("matching:dataset_list")))
+    assert "province-vehicles.csv" in listed and "From above: use only" in listed
+    assert reverse("matching:dataset_detail", args=[province.pk]) not in listed
+    assert c.get(reverse("matching:dataset_detail", args=[province.pk])).status_code == 404
+    assert c.get(reverse("matching:dataset_rejected", args=[province.pk])).status_code == 404
+    # It is offered for a recheck all the same.
+    assert f'value="{province.pk}"' in _html(c.get(reverse("matching:run_start")))
+    # The province's own staff open it.
+    assert client_for(users["admin"]).get(reverse("matching:dataset_detail", args=[province.pk])).status_code == 200
+
+
+# --- importing a file ------------------------------------------------------------------------------
+
+
+def _upload(name: str, rows: list[list[str]] | None = None, raw: bytes | None = None) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    if raw is None:
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows or [])
+        raw = buf.getvalue().encode()
+    return SimpleUploadedFile(name, raw, content_type="text/csv")
+
+
+def test_import_shows_counts_and_the_rejected_rows(make_household: Any, users: dict[str, Any]) -> None:
+    _household, ids = make_household()
+    bad = ids[2][:17] + ("0" if ids[2][17] != "0" else "1")  # a wrong check digit
+    rows = [
+        VEHICLE_HEADER,
+        [ids[0], "张建国", "云L1", "小型轿车"],
+        [ids[1], "李秀英", "云L2", "小型轿车"],
+        [bad, "张小明", "云L3", "小型轿车"],
+        [ids[0], "张建国", "云L4", "小型轿车"],
+    ]
+    c = client_for(users["xiangyun_staff"])
+    form = _html(c.get(reverse("matching:dataset_import")))
+    assert 'name="retention_days"' in form and 'name="as_of"' in form and 'name="source"' in form
+    response = c.post(
+        reverse("matching:dataset_import"),
+        {"kind": "vehicles", "file": _upload("车辆.csv", rows), "source": "祥云县交警大队", "retention_days": "90"},
+    )
+    ds = Dataset.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("matching:dataset_detail", args=[ds.pk])
+    assert (ds.rows_taken, ds.rows_rejected, ds.retention_days, ds.file_name) == (3, 1, 90, "车辆.csv")
+    assert ds.unit.name == "祥云县总工会"
+    page = _html(c.get(response["Location"]))
+    assert 'id="rows-taken">3<' in page and 'id="rows-rejected">1<' in page
+    assert "3 rows taken, 1 rejected" in page  # the message after the import
+    rejected = c.get(reverse("matching:dataset_rejected", args=[ds.pk]))
+    assert rejected.status_code == 200 and rejected["Content-Type"].startswith("text/csv")
+    body = rejected.content.decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("row,") and "\n4," in body  # line 4 of the file, with its reason
+    assert bad not in body  # the rejected number is masked
+    # The columns used are saved under the source for its next file.
+    assert "身份证号" in page and "祥云县交警大队" in page
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        (lambda: _upload("empty.csv", raw=b""), "The file is empty."),
+        (lambda: _upload("header.csv", [VEHICLE_HEADER]), "The file has a header but no rows."),
+        (lambda: _upload("no-id.csv", [["姓名", "号牌号码"], ["张建国", "云L1"]]), "No ID number column found"),
+    ],
+    ids=["empty", "header only", "no ID column"],
+)
+def test_a_failed_import_names_the_problem_and_imports_nothing(
+    file: Callable[[], Any], message: str, users: dict[str, Any], tree: dict[str, Any]
+) -> None:
+    c = client_for(users["xiangyun_staff"])
+    response = c.post(reverse("matching:dataset_import"), {"kind": "vehicles", "file": file()})
+    assert response.status_code == 400
+    page = _html(response)
+    assert "The file was not imported." in page
+    assert message in page
+    assert "File (CSV in UTF-8 or GBK, Excel or Parquet): " in page  # the field is named
+    assert not Dataset.objects.exists()
+
+
+def test_import_form_errors_name_their_fields(users: dict[str, Any], tree: dict[str, Any]) -> None:
+    c = client_for(users["xiangyun_staff"])
+    response = c.post(reverse("matching:dataset_import"), {"kind": "vehicles", "retention_days": "0"})
+    assert response.status_code == 400 and "Choose a file." in _html(response)
+    rows = [VEHICLE_HEADER, ["11010519491231002X", "王某", "云A1", "小型轿车"]]
+    response = c.post(
+        reverse("matching:dataset_import"), {"kind": "vehicles", "file": _upload("v.csv", rows), "retention_days": "0"}
+    )
+    assert response.status_code == 400
+    assert "Keep for (days): Keep a dataset for at least one day." in _html(response)
+    other = c.post(
+        reverse("matching:dataset_import"),
+        {"kind": "vehicles", "file": _upload("v.csv", rows), "unit": str(tree["dalishi"].pk)},
+    )
+    assert other.status_code == 404
+    assert not Dataset.objects.exists()
+
+
+def test_deleting_a_dataset(xiangyun: County, users: dict[str, Any]) -> None:
+    c = client_for(users["xiangyun_staff"])
+    response = c.post(reverse("matching:dataset_delete", args=[xiangyun.dataset.pk]), {"note": "错报"})
+    assert response.status_code == 302 and response["Location"] == reverse("matching:dataset_list")
+    assert not Dataset.objects.filter(pk=xiangyun.dataset.pk).exists()
+    assert Finding.objects.filter(pk=xiangyun.finding.pk, dataset=None).exists()
+    assert c.get(reverse("matching:dataset_delete", args=[xiangyun.dataset.pk])).status_code == 405
+
+
+# --- recheck runs ----------------------------------------------------------------------------------
+
+
+def test_start_a_run_and_see_its_summary(
+    make_household: Any,
+    users: dict[str, Any],
+    write_csv: Any,
+    tree: dict[str, Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    household, ids = make_household()
+    staff = users["xiangyun_staff"]
+    ds = services.dataset_import(
+        actor=staff,
+        kind="vehicles",
+        path=write_csv(
+            "v.csv", [VEHICLE_HEADER, [ids[0], "张建国", "云L1", "小型轿车"], [ids[1], "李秀英", "云L2", "小型轿车"]]
+        ),
+    )
+    c = client_for(staff)
+    form = _html(c.get(reverse("matching:run_start") + f"?dataset={ds.pk}"))
+    assert f'value="{ds.pk}" ' in form and "checked" in form
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(
+            reverse("matching:run_start"), {"unit": tree["xiangyun"].pk, "dataset_ids": [ds.pk], "engine": "duckdb"}
+        )
+    run = MatchRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("matching:run_detail", args=[run.pk])
+    page = _html(c.get(response["Location"]))
+    assert 'data-status="done"' in page and "100%" in page
+    assert 'hx-trigger="every 1s"' not in page  # finished: no more polling
+    assert "3 persons in 1 file checked; new findings: 2." in page
+    assert "祥云县纺织厂工会" in page and "Vehicles" in page  # by unit, by kind
+    assert f"?run={run.pk}" in page
+    queue = _html(c.get(reverse("matching:finding_list"), {"run": run.pk}))
+    assert "2 findings" in queue and household.file_number in queue
+    assert run.pk in set(MatchRun.objects.values_list("pk", flat=True))
+    assert str(run.pk) in _html(c.get(reverse("matching:run_list")))
+
+
+def test_the_run_page_polls_until_the_run_is_done(tree: dict[str, Any], users: dict[str, Any]) -> None:
+    run = MatchRun.objects.create(unit=tree["xiangyun"], status="running", progress=20)
+    c = client_for(users["xiangyun_staff"])
+    partial = c.get(reverse("matching:run_detail", args=[run.pk]), headers={"HX-Request": "true"})
+    body = _html(partial)
+    assert partial.status_code == 200 and "<html" not in body
+    assert 'hx-trigger="every 1s"' in body and "width: 20%" in body
+    MatchRun.objects.filter(pk=run.pk).update(status="done", progress=100)
+    body = _html(c.get(reverse("matching:run_detail", args=[run.pk]), headers={"HX-Request": "true"}))
+    assert "hx-trigger" not in body and 'data-status="done"' in body
+
+
+def test_a_run_of_another_county_or_without_data_is_refused(
+    xiangyun: County, users: dict[str, Any], tree: dict[str, Any]
+) -> None:
+    c = client_for(users["xiangyun_staff"])
+    runs = MatchRun.objects.count()
+    other = c.post(
+        reverse("matching:run_start"),
+        {"unit": tree["dalishi"].pk, "dataset_ids": [xiangyun.dataset.pk], "engine": "duckdb"},
+    )
+    assert other.status_code == 404
+    none = c.post(reverse("matching:run_start"), {"unit": tree["xiangyun"].pk, "engine": "duckdb"})
+    assert none.status_code == 400
+    assert "Department data to check against: Choose datasets you may use." in _html(none)
+    assert MatchRun.objects.count() == runs
+
+
+# --- findings --------------------------------------------------------------------------------------
+
+
+def test_the_queue_masks_ids_filters_and_pages(
+    xiangyun: County, users: dict[str, Any], settings: Any, tree: dict[str, Any]
+) -> None:
+    c = client_for(users["xiangyun_staff"])
+    page = _html(c.get(reverse("matching:finding_list")))
+    spouse = xiangyun.household.members.get(relationship="spouse")
+    assert spouse.id_masked in page and xiangyun.ids[1] not in page
+    assert "1 finding" in page  # opens on the open findings only
+    assert "2 findings" in _html(c.get(reverse("matching:finding_list"), {"status": ""}))
+    assert "1 finding" in _html(c.get(reverse("matching:finding_list"), {"status": "confirmed"}))
+    tax = _html(c.get(reverse("matching:finding_list"), {"kind": "tax"}, headers={"HX-Request": "true"}))
+    assert "No finding matches." in tax
+    assert reverse("matching:finding_export") + "?kind=tax" in tax  # the export follows the filters
+    assert "No finding matches." in _html(c.get(reverse("matching:finding_list"), {"unit": tree["dalishi"].pk}))
+    settings.BANGFU_PAGE_SIZE = 1
+    first = _html(c.get(reverse("matching:finding_list"), {"status": ""}))
+    assert "Page 1 of 2" in first and "status=&amp;page=2" in first
+    partial = c.get(reverse("matching:finding_list"), {"status": "", "page": "2"}, headers={"HX-Request": "true"})
+    assert "<html" not in _html(partial) and "Page 2 of 2" in _html(partial)
+
+
+def test_export_is_masked_and_audit_logged(xiangyun: County, dalishi: County, users: dict[str, Any]) -> None:
+    c = client_for(users["xiangyun_staff"])
+    response = c.get(reverse("matching:finding_export"), {"status": ""})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    body = _streamed(response)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert {r["file_number"] for r in rows} == {xiangyun.household.file_number}  # not 大理市's
+    assert len(rows) == 2 and not any(i in body for i in xiangyun.ids)
+    assert AuditEntry.objects.filter(action="export", target_type="matching.findings_export").count() == 1
+    # Full ID numbers: by POST, for a role that may reveal, and logged as a reveal.
+    revealed = c.post(reverse("matching:finding_export") + "?status=", {"reveal": "1"})
+    assert xiangyun.ids[0] in _streamed(revealed)
+    assert AuditEntry.objects.filter(action="reveal", target_type="matching.findings_export").count() == 1
+    cadre = client_for(users["xiangyun_cadre"])
+    assert cadre.post(reverse("matching:finding_export"), {"reveal": "1"}).status_code == 403
+    assert AuditEntry.objects.filter(action="reveal", target_type="matching.findings_export").count() == 1
+
+
+def test_confirm_shows_what_happened(
+    make_household: Any,
+    users: dict[str, Any],
+    write_csv: Any,
+    standard: None,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _household, ids = make_household()
+    staff = users["xiangyun_staff"]
+    ds = services.dataset_import(
+        actor=staff, kind="vehicles", path=write_csv("v.csv", [VEHICLE_HEADER, [ids[0], "张建国", "云L9", "小型轿车"]])
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.match_run(actor=staff, dataset_ids=[ds.pk])
+    finding = Finding.objects.get()
+    c = client_for(staff)
+    url = reverse("matching:finding_detail", args=[finding.pk])
+    before = _html(c.get(url))
+    assert 'id="confirm-form"' in before and 'id="dismiss-form"' in before
+    assert "云L9" in before and "小型轿车" in before  # the record and its details
+    response = c.post(reverse("matching:finding_confirm", args=[finding.pk]), {"confirm-reason": "车管所记录属实"})
+    assert response.status_code == 302 and response["Location"] == url
+    page = _html(c.get(url))
+    assert "The finding was confirmed." in page
+    assert 'data-category="not_eligible"' in page and "Not eligible" in page
+    assert 'id="what-happened"' in page and "云L9" in page.split('id="what-happened"')[1]
+    assert 'id="proposal-link"' in page and 'id="confirm-form"' not in page
+    assert Finding.objects.get().status == "confirmed"
+    # Reviewing twice is refused with the reason, not an error page.
+    again = c.post(reverse("matching:finding_confirm", args=[finding.pk]), {}, follow=True)
+    assert "This finding has already been reviewed." in _html(again)
+    assert RemovalProposal.objects.filter(finding=finding).count() == 1
+
+
+def test_dismiss_needs_a_reason(xiangyun: County, users: dict[str, Any]) -> None:
+    c = client_for(users["xiangyun_staff"])
+    url = reverse("matching:finding_dismiss", args=[xiangyun.finding.pk])
+    response = c.post(url, {"dismiss-reason": "  "})
+    assert response.status_code == 400
+    page = _html(response)
+    assert "Say why the finding is dismissed." in page
+    reason_block = page.split('id="dismiss-form"')[1].split("</form>")[0]
+    assert "is-invalid" in reason_block and "Say why the finding is dismissed." in reason_block
+    assert Finding.objects.get(pk=xiangyun.finding.pk).status == "open"
+    response = c.post(url, {"dismiss-reason": "车辆已过户，有过户证明"})
+    assert response.status_code == 302
+    finding = Finding.objects.get(pk=xiangyun.finding.pk)
+    assert (finding.status, finding.reason) == ("dismissed", "车辆已过户，有过户证明")
+    page = _html(c.get(reverse("matching:finding_detail", args=[finding.pk])))
+    assert "车辆已过户" in page and 'id="dismiss-form"' not in page
+
+
+# --- removal proposals -----------------------------------------------------------------------------
+
+
+def test_tell_the_worker_then_remove_the_file(xiangyun: County, users: dict[str, Any]) -> None:
+    c = client_for(users["xiangyun_staff"])
+    pk = xiangyun.proposal.pk
+    page = _html(c.get(reverse("matching:proposal_list")))
+    card = page.split(f'id="proposal-{pk}"')[1].split("</section>")[0]
+    assert "disabled" in card.split('class="col-12 col-md-4 remove-form"')[1]  # not yet told
+    # The service refuses anyway.
+    refused = c.post(reverse("matching:proposal_execute", args=[pk]))
+    assert refused.status_code == 409
+    assert "must be told of the check result before the file is removed" in _html(refused)
+    assert Household.objects.get(pk=xiangyun.household.pk).state == "active"
+    # A note is required.
+    empty = c.post(reverse("matching:proposal_notify", args=[pk]), {f"p{pk}-note": ""})
+    assert empty.status_code == 400
+    assert "Say how and when the worker was told." in _html(empty).split(f'id="proposal-{pk}"')[1]
+    told = c.post(reverse("matching:proposal_notify", args=[pk]), {f"p{pk}-note": "2026-11-28 入户当面告知本人"})
+    assert told.status_code == 302
+    page = _html(c.get(reverse("matching:proposal_list")))
+    card = page.split(f'id="proposal-{pk}"')[1].split("</section>")[0]
+    assert "入户当面告知本人" in card and "disabled" not in card
+    removed = c.post(reverse("matching:proposal_execute", args=[pk]))
+    assert removed.status_code == 302
+    assert Household.objects.get(pk=xiangyun.household.pk).state == "removed"
+    page = _html(c.get(reverse("matching:proposal_list")))
+    assert "was removed" in page and f'id="proposal-{pk}"' not in page  # no longer to do
+    assert f'id="proposal-{pk}"' in _html(c.get(reverse("matching:proposal_list"), {"show": "all"}))
+
+
+# --- coverage --------------------------------------------------------------------------------------
+
+
+def test_coverage_per_unit(xiangyun: County, make_household: Any, users: dict[str, Any], tree: dict[str, Any]) -> None:
+    make_household(unit="dalishi_g")  # on file, never cross-checked
+    c = client_for(users["province_manager"])
+    page = _html(c.get(reverse("matching:coverage")))
+    assert "云南省总工会" in page and "50.0%" in page  # 1 of 2 open files
+    dali = _html(c.get(reverse("matching:coverage"), {"unit": tree["dali"].pk}))
+    assert "祥云县总工会" in dali and "100.0%" in dali and "0.0%" in dali
+    county = client_for(users["xiangyun_staff"])
+    assert "100.0%" in _html(county.get(reverse("matching:coverage")))
+    assert county.get(reverse("matching:coverage"), {"unit": tree["dalishi"].pk}).status_code == 404
+
+
+def test_a_grassroots_cadre_reviews_in_its_own_union(xiangyun: County, users: dict[str, Any]) -> None:
+    """A grassroots cadre may review the findings of its union's files, but imports nothing."""
+    c = client_for(users["xiangyun_cadre"])
+    assert c.get(reverse("matching:dataset_import")).status_code == 403
+    assert c.get(reverse("matching:run_start")).status_code == 200
+    assert 'id="confirm-form"' in _html(c.get(reverse("matching:finding_detail", args=[xiangyun.finding.pk])))
+
+
+def test_a_user_at_the_county_sees_no_sibling_in_the_unit_pickers(
+    xiangyun: County, users: dict[str, Any], tree: dict[str, Any]
+) -> None:
+    other = user_with_role(tree["dalishi"], Role.CENTRE_STAFF, "dalishi_second")
+    page = _html(client_for(other).get(reverse("matching:run_start")))
+    assert "大理市总工会" in page and "祥云县" not in page
+    assert xiangyun.dataset.file_name not in page

@@ -1,0 +1,552 @@
+"""Staff pages of the cross-department checks (核查比对): department datasets, recheck runs with a
+progress bar, the findings queue and its review, removal proposals and the share of files
+cross-checked (建档信息比对率).
+
+Each view parses input, calls one selector or service of this app with the signed-in user as the
+actor, and renders. The access gate behind them decides what is seen: an object outside the
+user's jurisdiction answers 404 like a missing one; a step the user's role does not allow on an
+object it may see answers 403.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import tempfile
+from collections.abc import Callable, Iterator
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.paging import CappedPaginator
+from bangfu.eligibility import selectors as eligibility_selectors
+from bangfu.org import access
+from bangfu.org.models import OrgLevel, OrgUnit
+from bangfu.registry import selectors as registry_selectors
+from bangfu.registry.codes import OPEN_STATES
+
+from . import selectors, services
+from .forms import DatasetImportForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
+from .models import Finding, Kind, MatchRun, ProposalStatus, RemovalProposal, RunStatus, SeverityChoice
+
+SEVERITIES = [s.value for s in SeverityChoice]
+UNIT_PICKER_LIMIT = 500
+
+
+def _labels() -> dict[str, str]:
+    """What a finding's details hold, by the engine's key, with a label for people."""
+    return {
+        "text": _("Description"),
+        "record_name": _("Name in the record"),
+        "value": _("Value"),
+        "date": _("Date"),
+        "homes": _("Homes"),
+        "area_per_head": _("Floor area per head (m²)"),
+        "records": _("Records"),
+    }
+
+
+def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Signed in, with a role that may see household files somewhere (403 otherwise)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not access.has_perm(request.user, services.VIEW_PERM):
+            raise PermissionDenied(services.VIEW_PERM.value)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _htmx_partial(request: HttpRequest) -> bool:
+    htmx: Any = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _put_errors(form: Any, exc: ValidationError | DomainError, field: str | None = None) -> None:
+    """A service's errors under the form's fields; a rule broken (``DomainError``) under ``field``
+    (or the whole form)."""
+    if isinstance(exc, DomainError):
+        form.add_error(field if field in form.fields else None, exc.message)
+        return
+    for name, errors in field_errors(exc).items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+def _picker_units(actor: Any, perm: Any) -> list[OrgUnit]:
+    """Units for a picker: those above the grassroots where there are any (a county, a city),
+    else the grassroots unions themselves."""
+    units = access.units(actor, perm).order_by("path")
+    upper = units.exclude(level=OrgLevel.GRASSROOTS)
+    return list((upper if upper.exists() else units)[:UNIT_PICKER_LIMIT])
+
+
+def _unit_in(actor: Any, perm: Any, unit_id: int | None) -> OrgUnit | None:
+    """The chosen unit inside the jurisdiction for ``perm``; another's answers 404 like a missing one."""
+    if unit_id is None:
+        return None
+    unit = access.units(actor, perm).filter(pk=unit_id).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+# --- department datasets -------------------------------------------------------------------------
+
+
+@staff_required
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    page = CappedPaginator(selectors.dataset_list(actor=request.user), settings.BANGFU_PAGE_SIZE).get_page(
+        _page_number(request)
+    )
+    # A dataset of the user's own jurisdiction opens; one imported above it may only be used.
+    rows = [(ds, access.has_perm(request.user, services.VIEW_PERM, ds.unit)) for ds in page.object_list]
+    context = {
+        "page": page,
+        "rows": rows,
+        "can_import": access.has_perm(request.user, services.IMPORT_PERM),
+        "can_run": access.has_perm(request.user, services.REVIEW_PERM),
+    }
+    return render(request, "matching/dataset_list.html", context)
+
+
+def _save_upload(upload: Any, tmp: str) -> Path:
+    """The upload in a temporary file whose suffix says what it is (CSV, Excel or Parquet)."""
+    suffix = Path(upload.name or "upload.csv").suffix.lower()[:10]
+    path = Path(tmp) / ("upload" + suffix)
+    with path.open("wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
+    return path
+
+
+@staff_required
+def dataset_import(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, services.IMPORT_PERM)
+    units = _picker_units(request.user, services.IMPORT_PERM)
+    initial = {"as_of": services.today(), "retention_days": services.DEFAULT_RETENTION_DAYS}
+    form = DatasetImportForm(request.POST or None, request.FILES or None, units=units, initial=initial)
+    problem: dict[str, Any] = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        unit = _unit_in(request.user, services.IMPORT_PERM, data["unit"])
+        upload = data["file"]
+        try:
+            with tempfile.TemporaryDirectory(prefix="bangfu-upload-") as tmp:
+                ds = services.dataset_import(
+                    actor=request.user,
+                    kind=data["kind"],
+                    path=_save_upload(upload, tmp),
+                    file_name=Path(upload.name or "").name,
+                    source=data["source"].strip(),
+                    as_of=data["as_of"],
+                    retention_days=data["retention_days"],
+                    unit=unit,
+                )
+        except (ValidationError, DomainError) as exc:
+            _put_errors(form, exc, field="file")
+            problem = exc.details if isinstance(exc, DomainError) else {}
+        else:
+            messages.success(
+                request,
+                _("%(file)s was imported: %(taken)s rows taken, %(rejected)s rejected.")
+                % {"file": ds.file_name, "taken": ds.rows_taken, "rejected": ds.rows_rejected},
+            )
+            return redirect("matching:dataset_detail", pk=ds.pk)
+    context = {
+        "form": form,
+        "problem_headers": [str(h) for h in problem.get("headers") or []],
+        "problem_reasons": sorted((problem.get("reasons") or {}).items(), key=lambda kv: -kv[1]),
+    }
+    return render(request, "matching/dataset_import.html", context, status=400 if request.method == "POST" else 200)
+
+
+@staff_required
+def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ds = selectors.dataset_get(actor=request.user, dataset_id=pk)
+    context = {
+        "ds": ds,
+        "mapping": sorted(ds.mapping.items()),
+        "runs": selectors.run_list(actor=request.user).filter(datasets=ds).order_by("-id")[:20],
+        "can_delete": access.has_perm(request.user, services.IMPORT_PERM, ds.unit),
+        "can_run": access.has_perm(request.user, services.REVIEW_PERM),
+    }
+    return render(request, "matching/dataset_detail.html", context)
+
+
+@staff_required
+def dataset_rejected(request: HttpRequest, pk: int) -> HttpResponse:
+    data = selectors.dataset_rejected_csv(actor=request.user, dataset_id=pk)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dataset-{pk}-rejected.csv"'
+    return response
+
+
+@staff_required
+@require_POST
+def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    ds = selectors.dataset_get(actor=request.user, dataset_id=pk)
+    access.require(request.user, services.IMPORT_PERM, ds.unit)
+    name = ds.file_name
+    services.dataset_delete(actor=request.user, dataset=ds, note=request.POST.get("note", "").strip()[:500])
+    messages.success(request, _("%(file)s and its rows were deleted.") % {"file": name})
+    return redirect("matching:dataset_list")
+
+
+# --- recheck runs ----------------------------------------------------------------------------------
+
+
+@staff_required
+def run_list(request: HttpRequest) -> HttpResponse:
+    runs = selectors.run_list(actor=request.user).order_by("-id").prefetch_related("datasets")
+    page = CappedPaginator(runs, settings.BANGFU_PAGE_SIZE).get_page(_page_number(request))
+    context = {"page": page, "can_run": access.has_perm(request.user, services.REVIEW_PERM)}
+    return render(request, "matching/run_list.html", context)
+
+
+@staff_required
+def run_start(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, services.REVIEW_PERM)
+    units = _picker_units(request.user, services.REVIEW_PERM)
+    datasets = list(selectors.dataset_list(actor=request.user)[:200])
+    chosen = [int(i) for i in request.GET.getlist("dataset") if i.isdigit()]
+    initial = {"unit": units[0].pk if units else None, "dataset_ids": chosen, "engine": "duckdb"}
+    form = RunStartForm(request.POST or None, units=units, datasets=datasets, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        unit = _unit_in(request.user, services.REVIEW_PERM, data["unit"])
+        try:
+            run = services.match_run(
+                actor=request.user, unit=unit, dataset_ids=data["dataset_ids"], engine=data["engine"]
+            )
+        except (ValidationError, DomainError) as exc:
+            _put_errors(form, exc, field="engine")
+        else:
+            return redirect("matching:run_detail", pk=run.pk)
+    context = {"form": form, "has_datasets": bool(datasets)}
+    return render(request, "matching/run_start.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _severity_cells(counts: dict[str, int]) -> list[int]:
+    return [int(counts.get(s, 0)) for s in SEVERITIES]
+
+
+def _summary(run: MatchRun) -> dict[str, Any]:
+    """``MatchRun.summary`` as table rows, one count per severity in a fixed order."""
+    s = run.summary or {}
+    kinds = dict(Kind.choices)
+    by_unit = [
+        {
+            "unit_id": row.get("unit_id"),
+            "unit": row.get("unit") or "—",
+            "households": row.get("households", 0),
+            "cells": _severity_cells(row.get("findings") or {}),
+            "total": sum((row.get("findings") or {}).values()),
+        }
+        for row in s.get("by_unit") or []
+    ]
+    by_kind = [
+        {"kind": kind, "label": kinds.get(kind, kind), "cells": _severity_cells(counts), "total": sum(counts.values())}
+        for kind, counts in (s.get("by_kind") or {}).items()
+    ]
+    totals = _severity_cells(s.get("by_severity") or {})
+    return {"by_unit": by_unit, "by_kind": by_kind, "totals": totals, "total": sum(totals)}
+
+
+@staff_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = selectors.run_get(actor=request.user, run_id=pk)
+    context = {
+        "run": run,
+        "finished": run.status in {RunStatus.DONE, RunStatus.FAILED},
+        "severities": [SeverityChoice(s).label for s in SEVERITIES],
+        "summary": _summary(run),
+        "datasets": run.datasets.select_related("unit"),
+    }
+    template = "matching/_run_progress.html" if _htmx_partial(request) else "matching/run_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+
+def _finding_filters(request: HttpRequest) -> tuple[FindingFilterForm, selectors.FindingFilters]:
+    units = registry_selectors.unit_choices(actor=request.user)
+    # The queue opens on what is left to review; any filter chosen (even "all") replaces that.
+    data = request.GET if request.GET else {"status": "open"}
+    form = FindingFilterForm(data, units=units)
+    v = form.values()
+    filters = selectors.FindingFilters(
+        unit_id=v.get("unit"),
+        status=v.get("status") or "",
+        severity=v.get("severity") or "",
+        kind=v.get("kind") or "",
+        rule=v.get("rule") or "",
+        run_id=v.get("run"),
+    )
+    return form, filters
+
+
+@staff_required
+def finding_list(request: HttpRequest) -> HttpResponse:
+    form, filters = _finding_filters(request)
+    findings = selectors.finding_list(actor=request.user, filters=filters)
+    page = CappedPaginator(findings, settings.BANGFU_PAGE_SIZE).get_page(_page_number(request))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "run_id": filters.run_id,
+        "can_reveal": access.has_perm(request.user, services.REVEAL_PERM),
+    }
+    template = "matching/_finding_results.html" if _htmx_partial(request) else "matching/finding_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@staff_required
+def finding_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The findings of the filters as CSV (UTF-8 with a byte-order mark, for Excel). Masked ID
+    numbers by GET; full ones by POST with ``reveal=1`` (needs the reveal permission). The
+    selector audit-logs the export (and the reveal) before the first row is sent."""
+    if request.method not in {"GET", "POST"}:
+        raise Http404
+    reveal = request.method == "POST" and request.POST.get("reveal") == "1"
+    _form, filters = _finding_filters(request)
+    rows = selectors.findings_rows(actor=request.user, filters=filters, reveal=reveal)
+    first = next(rows, None)  # the permission check and the audit entry happen here, not mid-download
+
+    def lines() -> Iterator[str]:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, selectors.FINDING_CSV_COLUMNS, lineterminator="\r\n")
+        buf.write("\ufeff")
+        writer.writeheader()
+        for row in itertools.chain([first] if first else [], rows):
+            writer.writerow(row)
+            if buf.tell() > 1 << 16:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    name = "findings-full-ids.csv" if reveal else "findings.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _proposal_of(finding: Finding) -> RemovalProposal | None:
+    try:
+        return finding.removal_proposal
+    except Finding.removal_proposal.RelatedObjectDoesNotExist:
+        return None
+
+
+def _finding_page(
+    request: HttpRequest,
+    finding: Finding,
+    confirm_form: ReasonForm | None = None,
+    dismiss_form: ReasonForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    household = finding.household
+    labels = _labels()
+    details = [
+        (labels.get(k, k), ", ".join(map(str, v)) if isinstance(v, list) else v)
+        for k, v in (finding.details or {}).items()
+    ]
+    since: list[Any] = []
+    if finding.reviewed_at is not None:
+        events = registry_selectors.household_timeline(actor=request.user, household=household, limit=20)
+        since = [ev for ev in events if ev.at >= finding.reviewed_at][::-1]
+    context = {
+        "f": finding,
+        "h": household,
+        "details": details,
+        "proposal": _proposal_of(finding),
+        "can_review": access.has_perm(request.user, services.REVIEW_PERM, household.unit),
+        "confirm_form": confirm_form or ReasonForm(prefix="confirm"),
+        "dismiss_form": dismiss_form or ReasonForm(prefix="dismiss"),
+        "decision": eligibility_selectors.decision_current(actor=request.user, household_id=household.pk),
+        "since": since,
+        "file_open": household.state in OPEN_STATES,
+    }
+    return render(request, "matching/finding_detail.html", context, status=status)
+
+
+@staff_required
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _finding_page(request, selectors.finding_get(actor=request.user, finding_id=pk))
+
+
+def _reviewable(request: HttpRequest, pk: int) -> Finding:
+    finding = selectors.finding_get(actor=request.user, finding_id=pk)
+    access.require(request.user, services.REVIEW_PERM, finding.household.unit)
+    return finding
+
+
+@staff_required
+@require_POST
+def finding_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = _reviewable(request, pk)
+    form = ReasonForm(request.POST, prefix="confirm")
+    form.is_valid()
+    try:
+        services.finding_confirm(actor=request.user, finding_id=pk, reason=form.cleaned_data.get("reason") or "")
+    except ValidationError as exc:
+        _put_errors(form, exc)
+        return _finding_page(request, finding, confirm_form=form, status=400)
+    except DomainError as exc:  # reviewed meanwhile by someone else: the page shows the outcome
+        messages.error(request, exc.message)
+        return redirect("matching:finding_detail", pk=pk)
+    messages.success(request, _("The finding was confirmed."))
+    return redirect("matching:finding_detail", pk=pk)
+
+
+@staff_required
+@require_POST
+def finding_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = _reviewable(request, pk)
+    form = ReasonForm(request.POST, prefix="dismiss")
+    form.is_valid()
+    try:
+        services.finding_dismiss(actor=request.user, finding_id=pk, reason=form.cleaned_data.get("reason") or "")
+    except ValidationError as exc:
+        _put_errors(form, exc)
+        return _finding_page(request, finding, dismiss_form=form, status=400)
+    except DomainError as exc:  # reviewed meanwhile by someone else: the page shows the outcome
+        messages.error(request, exc.message)
+        return redirect("matching:finding_detail", pk=pk)
+    messages.success(request, _("The finding was dismissed."))
+    return redirect("matching:finding_detail", pk=pk)
+
+
+# --- removal proposals ---------------------------------------------------------------------------
+
+
+def _proposals(actor: Any) -> QuerySet[RemovalProposal]:
+    """The removal proposals of the actor's jurisdiction. A pure read through the access gate
+    (``matching.selectors`` has no reader of proposals)."""
+    qs = RemovalProposal.objects.select_related("household__unit", "finding__member", "notified_by")
+    return access.scope(actor, qs, services.VIEW_PERM).order_by("-id")
+
+
+def _proposal_for_review(request: HttpRequest, pk: int) -> RemovalProposal:
+    proposal = access.get_for(request.user, _proposals(request.user), pk, services.VIEW_PERM)
+    access.require(request.user, services.REVIEW_PERM, proposal.household.unit)
+    return proposal
+
+
+def _proposal_page(
+    request: HttpRequest, errors: dict[int, NoticeForm] | None = None, status: int = 200
+) -> HttpResponse:
+    show = request.GET.get("show", "todo")
+    proposals = _proposals(request.user)
+    if show != "all":
+        show = "todo"
+        proposals = proposals.filter(household__state__in=OPEN_STATES).exclude(status=ProposalStatus.WITHDRAWN)
+    page = CappedPaginator(proposals, settings.BANGFU_PAGE_SIZE).get_page(_page_number(request))
+    forms = errors or {}
+    rows = [
+        {
+            "p": p,
+            "form": forms.get(p.pk) or NoticeForm(prefix=f"p{p.pk}"),
+            "can_review": access.has_perm(request.user, services.REVIEW_PERM, p.household.unit),
+            "file_open": p.household.state in OPEN_STATES,
+            "told": p.status == ProposalStatus.WORKER_NOTIFIED,
+        }
+        for p in page.object_list
+    ]
+    context = {"page": page, "rows": rows, "show": show}
+    return render(request, "matching/proposal_list.html", context, status=status)
+
+
+@staff_required
+def proposal_list(request: HttpRequest) -> HttpResponse:
+    return _proposal_page(request)
+
+
+@staff_required
+@require_POST
+def proposal_notify(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal_for_review(request, pk)
+    form = NoticeForm(request.POST, prefix=f"p{pk}")
+    form.is_valid()
+    try:
+        services.removal_proposal_notify(actor=request.user, proposal_id=pk, note=form.cleaned_data.get("note") or "")
+    except (ValidationError, DomainError) as exc:
+        _put_errors(form, exc)
+        return _proposal_page(request, errors={pk: form}, status=400)
+    messages.success(
+        request,
+        _("Recorded that the worker of file %(number)s was told.") % {"number": proposal.household.file_number},
+    )
+    return redirect(f"{reverse('matching:proposal_list')}#proposal-{pk}")
+
+
+@staff_required
+@require_POST
+def proposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _proposal_for_review(request, pk)
+    try:
+        household = services.removal_proposal_execute(actor=request.user, proposal_id=pk)
+    except (ValidationError, DomainError) as exc:
+        form = NoticeForm(data={}, prefix=f"p{pk}")
+        form.is_valid()
+        _put_errors(form, exc)
+        return _proposal_page(request, errors={pk: form}, status=409)
+    messages.success(
+        request,
+        _("File %(number)s was removed (%(state)s).")
+        % {"number": proposal.household.file_number, "state": household.get_state_display()},
+    )
+    return redirect("matching:proposal_list")
+
+
+# --- coverage ------------------------------------------------------------------------------------
+
+
+@staff_required
+def coverage(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("unit", "")
+    unit_id = int(raw) if raw.isdigit() else None
+    rows = selectors.match_coverage_rate(actor=request.user, unit_id=unit_id)
+    if not rows:
+        raise Http404
+    top = rows[0]
+    parent = (
+        access.units(request.user, services.VIEW_PERM)
+        .filter(children__pk=top.unit_id)
+        .values_list("pk", "name")
+        .first()
+    )
+    shown = [{**r.__dict__, "percent": r.rate * 100} for r in rows]
+    context = {"top": shown[0], "rows": shown[1:], "parent": parent}
+    return render(request, "matching/coverage.html", context)
