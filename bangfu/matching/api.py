@@ -13,9 +13,10 @@ from ninja.files import UploadedFile
 from bangfu.api.errors import ErrorOut
 from bangfu.api.permissions import actor, requires
 from bangfu.org import access
+from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
-from .models import Dataset, Finding
+from .models import Dataset, Finding, ProposalStatus, RemovalProposal
 
 router = Router(tags=["matching"])
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -55,6 +56,30 @@ class RunOut(Schema):
     findings_new: int
     summary: dict[str, Any]
     error: str
+
+
+class ProposalOut(Schema):
+    id: int
+    household_id: int
+    file_number: str
+    household_state: str
+    finding_id: int
+    status: str
+    notified_at: dt.datetime | None
+    notice_note: str
+
+
+def _proposal(p: RemovalProposal) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "household_id": p.household_id,
+        "file_number": p.household.file_number,
+        "household_state": p.household.state,
+        "finding_id": p.finding_id,
+        "status": p.status,
+        "notified_at": p.notified_at,
+        "notice_note": p.notice_note,
+    }
 
 
 class FindingOut(Schema):
@@ -191,6 +216,13 @@ def match_run(request: HttpRequest, payload: RunIn) -> Any:
     return Status(202, run)
 
 
+@router.get("/matching/runs", response={200: list[RunOut], **ERRORS})
+@requires(services.VIEW_PERM)
+def match_run_list(request: HttpRequest) -> Any:
+    """The latest 100 recheck runs of the actor's jurisdiction."""
+    return list(selectors.run_list(actor=actor(request))[:100])
+
+
 @router.get("/matching/runs/{run_id}", response={200: RunOut, **ERRORS})
 @requires(services.VIEW_PERM)
 def match_run_get(request: HttpRequest, run_id: int) -> Any:
@@ -232,6 +264,33 @@ def finding_dismiss(request: HttpRequest, finding_id: int, payload: ReasonIn) ->
 def removal_proposal_notify(request: HttpRequest, proposal_id: int, payload: NoticeIn) -> Any:
     proposal = services.removal_proposal_notify(actor=actor(request), proposal_id=proposal_id, note=payload.note)
     return {"id": proposal.pk, "status": proposal.status, "notified_at": proposal.notified_at}
+
+
+@router.get("/matching/removal-proposals", response={200: list[ProposalOut], **ERRORS})
+@requires(services.VIEW_PERM)
+def removal_proposal_list(request: HttpRequest, pending: bool = True) -> Any:
+    """Removal proposals of the actor's jurisdiction (by default those still to act on)."""
+    qs = selectors.removal_proposal_list(actor=actor(request))
+    if pending:
+        qs = qs.filter(household__state__in=OPEN_STATES).exclude(status=ProposalStatus.WITHDRAWN)
+    return [_proposal(p) for p in qs[:200]]
+
+
+@router.post("/matching/removal-proposals/{proposal_id}/execute", response={200: ProposalOut, **ERRORS})
+@requires(services.REVIEW_PERM)
+def removal_proposal_execute(request: HttpRequest, proposal_id: int) -> Any:
+    """Remove the file (退档): refused until the worker has been told."""
+    services.removal_proposal_execute(actor=actor(request), proposal_id=proposal_id)
+    return _proposal(selectors.removal_proposal_get(actor=actor(request), proposal_id=proposal_id))
+
+
+@router.delete("/matching/datasets/{dataset_id}", response={204: None, **ERRORS})
+@requires(services.IMPORT_PERM)
+def dataset_delete(request: HttpRequest, dataset_id: int) -> Any:
+    """Delete a dataset of the actor's jurisdiction and its files (findings stay)."""
+    ds = selectors.dataset_get(actor=actor(request), dataset_id=dataset_id)
+    services.dataset_delete(actor=actor(request), dataset=ds)
+    return Status(204, None)
 
 
 @router.get("/matching/coverage", response={200: list[CoverageOut], **ERRORS})

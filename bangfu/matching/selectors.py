@@ -16,7 +16,7 @@ from bangfu.org.models import OrgUnit
 from bangfu.registry.codes import OPEN_STATES
 from bangfu.registry.models import Household
 
-from .models import Dataset, Finding, HouseholdCheck, MatchRun
+from .models import Dataset, Finding, HouseholdCheck, MatchRun, RemovalProposal
 from .services import REVEAL_PERM, VIEW_PERM
 
 FINDING_CSV_COLUMNS = [
@@ -106,6 +106,16 @@ def dataset_list(*, actor: Any) -> QuerySet[Dataset]:
     if above:
         own = own | Dataset.objects.filter(unit__path__in=above)
     return own.select_related("unit").order_by("-id")
+
+
+def removal_proposal_list(*, actor: Any) -> QuerySet[RemovalProposal]:
+    """The removal proposals of the actor's jurisdiction, newest first."""
+    qs = RemovalProposal.objects.select_related("household__unit", "finding__member", "notified_by")
+    return access.scope(actor, qs, VIEW_PERM).order_by("-id")
+
+
+def removal_proposal_get(*, actor: Any, proposal_id: int) -> RemovalProposal:
+    return access.get_for(actor, removal_proposal_list(actor=actor), proposal_id, VIEW_PERM)
 
 
 def dataset_get(*, actor: Any, dataset_id: int) -> Dataset:

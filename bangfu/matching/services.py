@@ -190,7 +190,10 @@ def dataset_import(
 
 
 def dataset_delete(*, actor: Any, dataset: Dataset, note: str = "") -> None:
-    """Delete a dataset and its files (findings stay, without the link to the dataset)."""
+    """Delete a dataset and its files (findings stay, without the link to the dataset). A person
+    needs the import permission at the dataset's union; the retention purge (no actor) needs none."""
+    if actor is not None:
+        access.require(actor, IMPORT_PERM, dataset.unit)
     names = [dataset.snapshot, dataset.rejected_file]
     with transaction.atomic():
         audit_record(

@@ -23,7 +23,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -451,15 +450,8 @@ def finding_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 # --- removal proposals ---------------------------------------------------------------------------
 
 
-def _proposals(actor: Any) -> QuerySet[RemovalProposal]:
-    """The removal proposals of the actor's jurisdiction. A pure read through the access gate
-    (``matching.selectors`` has no reader of proposals)."""
-    qs = RemovalProposal.objects.select_related("household__unit", "finding__member", "notified_by")
-    return access.scope(actor, qs, services.VIEW_PERM).order_by("-id")
-
-
 def _proposal_for_review(request: HttpRequest, pk: int) -> RemovalProposal:
-    proposal = access.get_for(request.user, _proposals(request.user), pk, services.VIEW_PERM)
+    proposal = selectors.removal_proposal_get(actor=request.user, proposal_id=pk)
     access.require(request.user, services.REVIEW_PERM, proposal.household.unit)
     return proposal
 
@@ -468,7 +460,7 @@ def _proposal_page(
     request: HttpRequest, errors: dict[int, NoticeForm] | None = None, status: int = 200
 ) -> HttpResponse:
     show = request.GET.get("show", "todo")
-    proposals = _proposals(request.user)
+    proposals = selectors.removal_proposal_list(actor=request.user)
     if show != "all":
         show = "todo"
         proposals = proposals.filter(household__state__in=OPEN_STATES).exclude(status=ProposalStatus.WITHDRAWN)
