@@ -13,7 +13,6 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pypinyin import Style, lazy_pinyin
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
@@ -24,7 +23,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
 
-from . import codes, workflow
+from . import codes, pinyin, workflow
 from .economy import PersonFacts, compute_economy, person_facts
 from .inputs import HouseholdInput, MemberInput
 from .models import (
@@ -54,10 +53,7 @@ _MEMBER_PLAIN = [f.name for f in fields(MemberInput) if f.name not in {"id_numbe
 
 def name_pinyin(name: str) -> tuple[str, str]:
     """Full pinyin and initials, lower-case, without separators (for search by pinyin)."""
-    clean = "".join(ch for ch in name if ch.isalnum())
-    full = "".join(lazy_pinyin(clean)).lower()
-    initials = "".join(lazy_pinyin(clean, style=Style.FIRST_LETTER)).lower()
-    return full[:240], initials[:60]
+    return pinyin.name_pinyin(name)
 
 
 def mask_name(name: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -190,12 +191,12 @@ def test_commit_is_all_or_nothing(tree: Any, users: Any, monkeypatch: Any) -> No
     )
     real = imports._insert
 
-    def broken(model: Any, rows: Any) -> None:
+    def broken(model: Any, rows: Any, *args: Any) -> None:
         if model is TimelineEvent:
             from django.db import IntegrityError
 
             raise IntegrityError("simulated")
-        real(model, rows)
+        real(model, rows, *args)
 
     monkeypatch.setattr(imports, "_insert", broken)
     batch = imports.import_batch_commit(actor=staff, batch_id=batch.pk)
@@ -279,3 +280,215 @@ def test_cli_checks_and_commits(tree: Any, users: Any, tmp_path: Any) -> None:
     )  # fmt: skip
     assert Household.objects.filter(file_number="L-0060").exists()
     assert "城堡" in report.read_text(encoding="utf-8-sig")
+
+
+# --- the fast paths equal the plain ones --------------------------------------------------------------
+
+POLYPHONIC_SURNAME_NAMES = [
+    "单雄信", "单田芳", "曾国藩", "曾志伟", "区志强", "仇英", "解缙", "查良镛", "朴树", "盖聂",
+    "乐嘉", "尉迟恭", "尉缭", "万俟卨", "长孙无忌", "澹台灭明", "覃建国", "繁漪", "种师道", "秘书华",
+    "黑建平", "重阳", "缪建华", "翟秀英", "单于", "区", "曾", "李银行", "王长江", "张行",
+    "阿依古丽·买买提", "Tom张", "张 三", "张三3", "𠮷建国", "李秀英", "欧阳娜娜", "司马光", "诸葛亮", "上官婉儿",
+]  # fmt: skip
+
+
+def test_fast_pinyin_equals_pypinyin_on_names() -> None:
+    import random
+
+    from bangfu.registry.pinyin import name_pinyin, name_pinyin_reference
+    from bangfu.registry.services import name_pinyin as service_pinyin
+
+    rng = random.Random(5)
+    common = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏单区仇解查朴盖乐尉"
+    given = "建国秀英明华丽军伟芳敏静强磊洋艳勇杰娟涛超霞平刚桂兰玉梅红春燕海波云鹏飞文志东长行重乐和朝"
+    names = POLYPHONIC_SURNAME_NAMES + [
+        rng.choice(common) + "".join(rng.choice(given) for _ in range(rng.choice([1, 2, 3]))) for _ in range(3000)
+    ]
+    # Any character of the basic block, in names of one to four characters.
+    block = [chr(c) for c in range(0x4E00, 0x9FA6)]
+    names += ["".join(rng.choice(block) for _ in range(rng.randint(1, 4))) for _ in range(3000)]
+    for name in names:
+        assert name_pinyin(name) == name_pinyin_reference(name), name
+        assert service_pinyin(name) == name_pinyin_reference(name), name
+    assert name_pinyin("单雄信") == ("danxiongxin", "dxx")  # pypinyin's default reading, as before
+    assert name_pinyin("长孙无忌") == ("zhangsunwuji", "zswj")  # a phrase: pypinyin's phrase reading
+
+
+def test_batch_hash_and_encryption_equal_the_single_ones() -> None:
+    from bangfu.common import crypto
+
+    values = [new_id() for _ in range(50)] + ["6222021234567890123", "", "张三"]
+    assert crypto.keyed_hash_many(values) == [crypto.keyed_hash(v) for v in values]
+    sealed = crypto.encrypt_many(values)
+    assert [crypto.decrypt(s) for s in sealed] == values
+    assert len({s[:20] for s in sealed}) == len(values)  # a fresh nonce each
+
+
+def _messy_sheet() -> list[list[Any]]:
+    first = household_rows("M-0001")
+    first[1][HEADERS.index("住房类型")] = "城堡"  # a household cell on a member's row is read too
+    second = household_rows(
+        "M-0002", 次要致困原因="3、火灾、9", 住房面积="四十", 建档日期="2016/13/01", 是否农民工="也许"
+    )
+    second[1][HEADERS.index("月收入")] = "abc"
+    second[1][HEADERS.index("民族")] = "火星族"
+    third = household_rows("M-0003", members=1, 是否农民工=True, 残疾等级=1, 残疾类别="肢体")
+    fourth = household_rows("M-0004", members=1, 是否农民工=1.0, 月收入=1200.5, 建档日期="20160401")
+    no_number = household_rows("", members=1)
+    blank: list[list[Any]] = [[""] * len(HEADERS), [None] * len(HEADERS)]
+    zero_row = _row(档案编号="M-0005", 姓名="王五", 与户主关系="户主", 月收入=0)
+    # A member listed before the head: the household fields come from the head's row.
+    before_head = household_rows("M-0006")
+    return [list(HEADERS), *first, *second, *blank, third[0], *no_number, fourth[0], zero_row, *before_head[::-1]]
+
+
+def test_the_column_parse_equals_the_row_parse() -> None:
+    rows = _messy_sheet()
+    fast = legacy.parse(iter(rows))
+    plain = legacy.parse_by_row(iter(rows))
+    assert fast == plain
+    households, loose, count = fast
+    assert count == len(rows) - 3 and len(loose) == 1
+    issues = {(i.row, i.column) for h in households for i in h.issues}
+    assert (3, "住房类型") in issues and (5, "月收入") in issues and (5, "民族") in issues
+    assert households[-1].data.members[0].relationship == "spouse" and households[-1].data.address
+
+
+def test_fast_id_numbers_equal_parse() -> None:
+    import datetime as dt
+
+    from bangfu.common.ids import InvalidResidentId, ResidentId, build_resident_id
+    from bangfu.intake import fastcheck
+
+    today = fastcheck.Today.now()
+    good = [
+        build_resident_id("532923", date(1960 + i % 60, 1 + i % 12, 1 + i % 28), i % 100, i % 2 == 0)
+        for i in range(300)
+    ]
+    bad = [
+        good[0][:-1] + ("0" if good[0][-1] != "0" else "1"),  # check digit
+        "532923197213091234", "532923197202301234", "999999197203091234", "110101180001011234",
+        good[1].lower(), " " + good[2], good[3][:15], "53292319720309123", "5329231972030912345",
+        "5329X3197203091234", "532923" + (today.shanghai + dt.timedelta(days=1)).strftime("%Y%m%d") + "1234",
+    ]  # fmt: skip
+    for raw in good + bad:
+        try:
+            expected: str | None = ResidentId.parse(raw).value
+        except InvalidResidentId:
+            expected = None
+        fast = fastcheck.resident_id(raw, today)
+        assert fast is None or fast.value == expected, raw  # a yes is always parse's yes
+        if raw in good:
+            assert fast is not None and fast == ResidentId.parse(raw)
+
+
+def test_fast_household_check_only_says_yes_when_the_registry_does(tree: Any) -> None:
+    from dataclasses import replace
+
+    from bangfu.intake import fastcheck
+    from bangfu.registry.inputs import BankAccountInput
+    from bangfu.registry.validation import check_household
+    from bangfu.testing.factories import household_input
+
+    today = fastcheck.Today.now()
+    base = household_input(tree["xiangyun"], members=2)
+    base = replace(base, incomes=[], rigid_expenses=[], homes=[], vehicles=[], business_roles=[])  # not in a sheet
+    base.bank_account = BankAccountInput(bank="中国工商银行", holder_name="张建国", card_number="6222 0212 3456 7890")
+    head, spouse = base.members[0], base.members[1]
+    members_variants: list[dict[str, Any]] = [
+        {"name": " "}, {"name": "张" * 61}, {"relationship": "boss"}, {"ethnicity": ""}, {"sex": "X"},
+        {"sex": "F" if head.sex != "F" else "M"}, {"health": "flu"}, {"work_status": "astronaut"},
+        {"disability_grade": 2}, {"disability_grade": 2, "disability_type": "physical"}, {"deceased": True},
+        {"monthly_income": Decimal("-1")}, {"monthly_income": Decimal("0.001")}, {"monthly_income": Decimal("NaN")},
+        {"monthly_income": Decimal("2000000")}, {"phone": "138-0013 8000"}, {"phone": "call me"},
+        {"id_number": head.id_number[:-1] + "0"}, {"id_number": head.id_number.lower()},
+        {"id_number": spouse.id_number}, {"birth_date": date(1900, 1, 1)}, {"enrolment_year": 1800},
+        {"work_start_date": date(2999, 1, 1)}, {"id_number": "110101190001011234"},
+    ]  # fmt: skip
+    household_variants: list[dict[str, Any]] = [
+        {"category": "rich"}, {"category": ""}, {"housing_type": ""}, {"address": "  "}, {"tier": "galactic"},
+        {"housing_area": Decimal("5001")}, {"housing_area": Decimal("-1")}, {"filed_on": date(2999, 1, 1)},
+        {"main_cause": None}, {"main_cause": 99}, {"secondary_causes": [1, 2, 3, 4]}, {"secondary_causes": [3, 3]},
+        {"secondary_causes": [6]}, {"secondary_causes": [10]}, {"secondary_causes": [10], "cause_note": "火灾"},
+        {"main_cause": 10}, {"unit_id": None}, {"members": []}, {"state": "gone"},
+        {"bank_account": BankAccountInput(bank="", holder_name="张建国", card_number="6222021234567890")},
+        {"bank_account": BankAccountInput(bank="工行", holder_name="张建国", card_number="62220212")},
+        {"bank_account": None},
+    ]  # fmt: skip
+    cases = [base]
+    for change in members_variants:
+        for i in (0, 1):
+            members = [replace(m) for m in base.members]
+            members[i] = replace(members[i], **change)
+            cases.append(replace(base, members=members))
+    cases += [replace(base, **change) for change in household_variants]
+    cases.append(replace(base, members=[replace(m, relationship="head") for m in base.members]))
+    accepted = 0
+    for data in cases:
+        errors, slow = check_household(data)
+        fast = fastcheck.accept(data, today)
+        if fast is not None:
+            accepted += 1
+            assert not errors.errors, (data, errors.errors)
+            assert fastcheck.same(fast, slow)
+    assert fastcheck.accept(base, today) is not None and accepted > 5
+
+
+def test_a_wrong_yes_of_the_fast_check_is_caught_by_the_sample(tree: Any, users: Any, monkeypatch: Any) -> None:
+    from bangfu.intake import fastcheck
+
+    real = fastcheck.accept
+    calls = []
+
+    def lenient(data: Any, today: Any) -> Any:
+        calls.append(data)
+        bad = replace_housing(data)
+        return real(bad, today)
+
+    def replace_housing(data: Any) -> Any:
+        from dataclasses import replace
+
+        return replace(data, housing_type="commercial")  # vouches as if the housing type were right
+
+    monkeypatch.setattr(fastcheck, "accept", lenient)
+    content = xlsx(household_rows("L-0070", 住房类型="城堡") + household_rows("L-0071"))
+    batch = imports.import_batch_create(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="s", content=content
+    )
+    batch.refresh_from_db()
+    assert calls and (batch.households_valid, batch.households_invalid) == (1, 1)
+    assert {(i.row, i.column) for i in batch.issues.all()} == {(2, "住房类型")}
+
+
+def test_the_one_pass_import_reads_and_checks_the_file_once(tree: Any, users: Any, monkeypatch: Any) -> None:
+    opened: list[int] = []
+    parsed: list[int] = []
+    real_open, real_parse = legacy.open_rows, legacy.parse
+
+    def counted_open(*args: Any, **kwargs: Any) -> Any:
+        opened.append(1)
+        return real_open(*args, **kwargs)
+
+    def counted_parse(*args: Any, **kwargs: Any) -> Any:
+        parsed.append(1)
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(legacy, "open_rows", counted_open)
+    monkeypatch.setattr(legacy, "parse", counted_parse)
+    content = xlsx(household_rows("L-0080") + household_rows("L-0081", 住房类型="城堡"))
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="p.xlsx", content=content, commit=True
+    )
+    assert (len(opened), len(parsed)) == (1, 1)
+    assert batch.state == ImportState.COMMITTED and batch.households_created == 1 and batch.validated_at
+    assert {(i.row, i.column) for i in batch.issues.all()} == {(4, "住房类型")}
+    assert Household.objects.filter(file_number="L-0080").exists()
+    h = Household.objects.get(file_number="L-0080")
+    assert h.members.count() == 2 and h.members.filter(on_open_file=True).count() == 2
+    assert all(m.id_cipher.startswith("v1:") and len(m.id_hash) == 32 for m in h.members.all())
+    # Nothing valid: the one pass leaves the batch checked, with its problems.
+    bad = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="q.xlsx",
+        content=xlsx(household_rows("L-0082", 住房类型="城堡")), commit=True,
+    )  # fmt: skip
+    assert bad.state == ImportState.VALIDATED and bad.households_valid == 0 and bad.issues_count == 2
