@@ -321,4 +321,5 @@ class TimelineKind(models.TextChoices):
     STATE_CHANGED = "state_changed", _("State changed")  # 状态变更
     ID_REVEALED = "id_revealed", _("Personal number revealed")  # 查看完整证件号
     MEMBER_DECEASED = "member_deceased", _("Member deceased")  # 成员死亡
+    INCOME_RECORDED = "income_recorded", _("Monthly income recorded")  # 收入跟踪
     NOTE = "note", _("Note")  # 备注

@@ -266,6 +266,54 @@ class BankAccount(models.Model):
         return f"{self.bank} {self.card_masked}"
 
 
+class IncomeRecordSource(models.TextChoices):
+    """How a month's income was learnt on follow-up."""
+
+    HOME_VISIT = "home_visit", _("Home visit")  # 入户走访
+    PHONE_CALL = "phone_call", _("Phone call")  # 电话回访
+    SELF_REPORT = "self_report", _("The worker's own report")  # 职工自报
+    DEPARTMENT_DATA = "department_data", _("Department data")  # 部门数据
+
+
+class IncomeRecord(models.Model):
+    """One month of a household's income, followed up after filing (收入跟踪); the exit test
+    (脱困: income per head above the dibao line for several consecutive months) reads these.
+    One record per household and month: a correction replaces it (``registry.income_records``),
+    the earlier figures staying in the audit log and on the timeline."""
+
+    scope_path = "household__unit__path"
+
+    # Indexed by the (household, month) unique constraint.
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="income_records", db_index=False)
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    net_income = money_field(
+        _("household net income that month"), help_text=_("All counted income less rigid expenses, in yuan.")
+    )
+    members = models.PositiveSmallIntegerField(_("members sharing it"))
+    per_head = money_field(_("net income per head"), editable=False)
+    source = models.CharField(_("source"), max_length=16, choices=IncomeRecordSource.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("monthly income record")
+        verbose_name_plural = _("monthly income records")
+        ordering = ["household_id", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "month"], name="registry_income_record_one_a_month"),
+            models.CheckConstraint(condition=models.Q(net_income__gte=0), name="registry_income_record_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(members__gte=1, members__lte=20), name="registry_income_record_members_1_20"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.net_income}/{self.members}"
+
+
 class TimelineEvent(models.Model):
     """One line of the household's timeline; every capability writes here (registry.timeline)."""
 

@@ -14,7 +14,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
 
-from .models import BankAccount, Household, Member, TimelineEvent
+from .models import BankAccount, Household, IncomeRecord, Member, TimelineEvent
 
 
 @dataclass(frozen=True)
@@ -132,3 +132,15 @@ def household_timeline(*, actor: Any, household: Household, limit: int = 200) ->
 
 def unit_choices(*, actor: Any, perm: Perm = Perm.HOUSEHOLD_VIEW) -> QuerySet[OrgUnit]:
     return access.units(actor, perm).order_by("path")
+
+
+def income_record_list(*, actor: Any, household_id: Any, limit: int | None = None) -> QuerySet[IncomeRecord]:
+    """A household's monthly income records, newest month first; a household outside the actor's
+    jurisdiction answers 404 like a missing one."""
+    h = access.get_for(actor, Household.objects.only("id", "unit_id"), household_id)
+    qs = (
+        access.scope(actor, IncomeRecord.objects.filter(household_id=h.pk))
+        .select_related("recorded_by")
+        .order_by("-month")
+    )
+    return qs[:limit] if limit is not None else qs

@@ -21,7 +21,8 @@ from typing import Any
 
 from bangfu.common import crypto, divisions
 from bangfu.common.ids import compute_check_digit, mask_id
-from bangfu.registry.economy import PersonFacts, compute_economy
+from bangfu.registry.economy import Economy, PersonFacts, compute_economy
+from bangfu.registry.income_records import add_months, per_head
 from bangfu.registry.services import name_pinyin
 
 from . import data
@@ -60,6 +61,10 @@ COLUMNS: dict[str, list[str]] = {
         "id", "household_id", "bank", "branch", "holder_name", "card_cipher", "card_hash", "card_masked",
     ],
     "timeline": ["id", "household_id", "at", "actor_id", "kind", "summary", "data"],
+    "income_record": [
+        "id", "household_id", "month", "net_income", "members", "per_head", "source", "note", "recorded_by_id",
+        "recorded_at",
+    ],
 }  # fmt: skip
 TABLES = list(COLUMNS)
 OPEN_STATES = frozenset({"active", "temporary", "relieved"})
@@ -100,6 +105,10 @@ W_ENTERPRISE_STATE = Weighted(data.ENTERPRISE_STATE_WEIGHTS)
 W_POLITICAL = Weighted(data.POLITICAL_WEIGHTS)
 W_MARITAL_ALONE = Weighted([("divorced", 40), ("widowed", 35), ("single", 25)])
 ALL_CAUSES = list(range(1, 11))
+# Monthly income follow-up: this share of the open files has 6 to 12 months of records, up to the
+# month before the seed runs (so the exit test has something to read in the demo).
+FOLLOW_UP_SHARE = 0.1
+W_FOLLOW_UP_SOURCE = Weighted([("home_visit", 40), ("phone_call", 35), ("self_report", 15), ("department_data", 10)])
 FILED_DAYS = (AS_OF - FILED_FROM).days
 
 
@@ -189,6 +198,10 @@ def _money(value: float) -> Decimal:
 class Generator:
     def __init__(self, *, seed: int, units: Sequence[Grassroots], counters: Counters, now: dt.datetime) -> None:
         self.rng = random.Random(seed)
+        # The follow-up records draw from their own stream, so the files are those of the same seed
+        # without them.
+        self.follow_rng = random.Random(f"income:{seed}")
+        self.follow_last = add_months(now.astimezone(SHANGHAI).date(), -1)
         self.units = list(units)
         # Some unions have many more files than others.
         self.w_unit = Weighted([(u, self.rng.randint(1, 8)) for u in self.units])
@@ -556,6 +569,8 @@ class Generator:
                     crypto.encrypt(card), crypto.keyed_hash(card), crypto.mask_middle(card),
                 )
             )  # fmt: skip
+        if is_open and self.follow_rng.random() < FOLLOW_UP_SHARE:
+            self._follow_up(rows, hid, economy)
         at = dt.datetime.combine(filed_on, dt.time(9, 0), SHANGHAI).astimezone(dt.UTC)
         rows["timeline"].append(
             (
@@ -565,6 +580,32 @@ class Generator:
         )  # fmt: skip
         chunk.households += 1
         chunk.persons += len(people)
+
+    def _follow_up(self, rows: dict[str, list[tuple[Any, ...]]], hid: int, economy: Economy) -> None:
+        """6 to 12 months of income records ending last month: a household on its way out of
+        hardship, its income per head moving from about the filed figure towards 0.7–1.8 thousand
+        yuan, with now and then a month nobody followed up."""
+        rng = self.follow_rng
+        n = rng.randint(6, 12)
+        members = max(economy.members_living_together, 1)
+        start = max(300.0, float(economy.net_income_per_head_monthly))
+        target = rng.uniform(700, 1800)
+        skipped = rng.randint(1, n - 2) if n >= 7 and rng.random() < 0.15 else None
+        for i in range(n):
+            if i == skipped:
+                continue
+            month = add_months(self.follow_last, i - n + 1)
+            level = start + (target - start) * min(1.0, (i + 1) / max(n - 3, 1))
+            net = _money(level * members * rng.uniform(0.92, 1.08))
+            recorded = dt.datetime.combine(add_months(month, 1), dt.time(10, 0), SHANGHAI) + dt.timedelta(
+                days=rng.randrange(20)
+            )
+            rows["income_record"].append(
+                (
+                    self._pk("income_record"), hid, month, net, members, per_head(net, members),
+                    str(W_FOLLOW_UP_SOURCE(rng)), "", None, min(recorded, self.now).astimezone(dt.UTC),
+                )
+            )  # fmt: skip
 
     def _cadre_name(self, prefecture: str) -> str:
         p = Person("head", self.rng.choice("MF"), dt.date(1980, 1, 1), self._ethnicity(prefecture))

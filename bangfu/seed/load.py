@@ -23,6 +23,7 @@ from bangfu.registry.models import (
     Home,
     Household,
     Income,
+    IncomeRecord,
     Member,
     RigidExpense,
     TimelineEvent,
@@ -41,6 +42,7 @@ MODELS: dict[str, type[models.Model]] = {
     "business_role": BusinessRole,
     "bank_account": BankAccount,
     "timeline": TimelineEvent,
+    "income_record": IncomeRecord,
 }
 
 

@@ -5,11 +5,14 @@ renders the result. Jurisdiction is the access gate's: a file outside it answers
 a file that does not exist.
 """
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
 
 from bangfu.api.errors import ErrorOut
 from bangfu.api.permissions import actor, requires
@@ -24,7 +27,7 @@ from bangfu.api.schemas import (
 )
 from bangfu.common.paging import CappedPaginator
 from bangfu.org.access import Perm
-from bangfu.registry import selectors, services
+from bangfu.registry import income_records, selectors, services
 from bangfu.registry.models import Household
 from bangfu.registry.selectors import HouseholdFilters
 
@@ -202,3 +205,86 @@ def bank_card_reveal(request: HttpRequest, household_id: int, payload: RevealIn 
         actor=actor(request), household_id=household_id, reason=payload.reason if payload else ""
     )
     return {"card_number": value}
+
+
+# --- Monthly income follow-up (收入跟踪): the months the exit test reads ------------------------------
+
+
+class IncomeRecordIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    month: str = Field(..., description="The month, as YYYY-MM (any day of it is accepted)", examples=["2026-10"])
+    net_income: Decimal = Field(
+        ..., description="The household's net income that month in yuan: counted income less rigid expenses"
+    )
+    members: int | None = Field(None, description="Members sharing it; default: the members living together now")
+    source: str = Field(..., description="home_visit, phone_call, self_report or department_data")
+    note: str = ""
+    replace: bool = Field(
+        False, description="Correct the month's existing record (otherwise a recorded month answers 409 conflict)"
+    )
+
+
+class IncomeRecordOut(Schema):
+    id: int
+    month: str = Field(..., description="YYYY-MM")
+    net_income: Decimal
+    members: int
+    per_head: Decimal = Field(..., description="Net income per head, rounded to the fen")
+    source: str
+    note: str
+    recorded_by: str | None
+    recorded_at: datetime
+
+    @staticmethod
+    def resolve_month(obj: Any) -> str:
+        return f"{obj.month:%Y-%m}"
+
+    @staticmethod
+    def resolve_recorded_by(obj: Any) -> str | None:
+        return obj.recorded_by.get_username() if obj.recorded_by_id else None
+
+
+class IncomeRecordSavedOut(IncomeRecordOut):
+    replaced: dict[str, str] | None = Field(None, description="The figures a correction replaced")
+
+
+class IncomeRecordQuery(Schema):
+    limit: int = Field(24, ge=1, le=120, description="At most this many months, newest first")
+
+
+@router.get(
+    "/households/{household_id}/income-records",
+    response={200: list[IncomeRecordOut], **ERRORS},
+    summary="List a file's monthly income records",
+)
+@requires(Perm.HOUSEHOLD_VIEW)
+def income_record_list(request: HttpRequest, household_id: int, query: Query[IncomeRecordQuery]) -> list[Any]:
+    """The household's monthly income follow-up, newest month first."""
+    return list(selectors.income_record_list(actor=actor(request), household_id=household_id, limit=query.limit))
+
+
+@router.post(
+    "/households/{household_id}/income-records",
+    response={200: IncomeRecordSavedOut, 201: IncomeRecordSavedOut, **ERRORS},
+    summary="Record a month's income",
+)
+@requires(Perm.HOUSEHOLD_EDIT)
+def income_record_add(request: HttpRequest, household_id: int, payload: IncomeRecordIn) -> Status[Any]:
+    """Record one month's net income of the household (201). A month that has a record already
+    answers 409 ``conflict`` with the record in ``details.existing``; send ``replace: true`` to
+    correct it (200, with the replaced figures). Each record makes a new version of the file."""
+    done = income_records.income_record_add(
+        actor=actor(request),
+        household_id=household_id,
+        data=income_records.IncomeRecordInput(
+            month=income_records.parse_month(payload.month),
+            net_income=payload.net_income,
+            members=payload.members,
+            source=payload.source,
+            note=payload.note,
+            replace=payload.replace,
+        ),
+    )
+    done.record.replaced = done.replaced  # type: ignore[attr-defined]
+    return Status(200 if done.replaced else 201, done.record)
