@@ -4,7 +4,7 @@
     DJANGO_SETTINGS_MODULE=config.settings_test .venv/bin/python bench/match_province.py [--rows 5000000] [--import-rows 1000000]
 
 Measures, in one run and beside its baseline:
-* matching: the engine (rule SQL on DuckDB over the Parquet snapshots + findings) against a
+* matching: the engine (rule SQL and findings, one DuckDB query over the Parquet snapshots) against a
   bare DuckDB hash join of the same files on the integer key;
 * import: ``ingest`` of a CSV and of a Parquet file of raw ID numbers (rows/s).
 Synthetic data: about 3.5 % of each dataset's rows belong to registry persons.
@@ -34,7 +34,7 @@ import duckdb  # noqa: E402
 
 from bangfu.common.ids import build_resident_id  # noqa: E402
 from bangfu.matching.engine import backends  # noqa: E402
-from bangfu.matching.engine.names import name_norm_fast_sql  # noqa: E402
+from bangfu.matching.engine.names import name_key_sql, name_norm_fast_sql  # noqa: E402
 from bangfu.matching.engine.schemas import DatasetKind  # noqa: E402
 from bangfu.matching.ingest import ingest  # noqa: E402
 
@@ -60,9 +60,12 @@ def timed(fn, repeat: int = 3) -> tuple[float, object]:
 def make_engine_data(tmp: Path, persons: int, rows: int) -> tuple[str, list[backends.DatasetSource]]:
     con = duckdb.connect()
     person_path = tmp / "persons.parquet"
+    # The names' normalised forms, as import and the persons snapshot compute them, then their keys.
+    person_norm = f"COALESCE({name_norm_fast_sql('name')}, name)"
+    row_norm = f"COALESCE({name_norm_fast_sql('name')}, replace(name, '張', '张'))"
     con.execute(
-        f"COPY (SELECT i AS member_id, i // 3 AS household_id, (hash(i) >> 1)::BIGINT AS id_key, name, "
-        f"COALESCE({name_norm_fast_sql('name')}, name) AS name_norm, 800.0 AS monthly_income, 3 AS household_size "
+        f"COPY (SELECT i AS member_id, i // 3 AS household_id, (hash(i) >> 1)::BIGINT AS id_key, "
+        f"{name_key_sql(person_norm)} AS name_key, 800.0 AS monthly_income, 3 AS household_size "
         f"FROM (SELECT i, '张' || (i % 1000) AS name FROM range({persons}) t(i))) TO '{person_path}' (FORMAT parquet)"
     )
     sources = []
@@ -72,7 +75,7 @@ def make_engine_data(tmp: Path, persons: int, rows: int) -> tuple[str, list[back
         con.execute(
             f"COPY (SELECT i AS row_no, CASE WHEN i % {match_every} = 0 THEN (hash((i * 7 + {n}) % {persons}) >> 1)::BIGINT "
             f"ELSE (hash(i + {(n + 1) * 1_000_000_000}) >> 1)::BIGINT END AS id_key, '' AS id_masked, "
-            f"name, COALESCE({name_norm_fast_sql('name')}, replace(name, '張', '张')) AS name_norm, 'R' || i AS record_key, {extra} "
+            f"name, {name_key_sql(row_norm)} AS name_key, 'R' || i AS record_key, {extra} "
             f"FROM (SELECT *, CASE WHEN i % 7 = 0 THEN '張' WHEN i % 13 = 0 THEN '王' ELSE '张' END "
             f"|| (((i * 7 + {n}) % {persons}) % 1000) AS name FROM range({rows}) t(i))) "
             f"TO '{path}' (FORMAT parquet, COMPRESSION zstd)"

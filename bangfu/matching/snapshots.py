@@ -19,7 +19,7 @@ from bangfu.registry.codes import OPEN_STATES
 from bangfu.registry.models import Member
 
 from .engine.backends import PERSON_COLUMNS
-from .engine.names import normalise_name
+from .engine.names import name_keys, normalise_name
 
 DATASET_DIR = "datasets"
 
@@ -57,8 +57,7 @@ _SCHEMA = pa.schema(
         ("member_id", pa.int64()),
         ("household_id", pa.int64()),
         ("id_key", pa.int64()),
-        ("name", pa.string()),
-        ("name_norm", pa.string()),
+        ("name_key", pa.int64()),
         ("monthly_income", pa.float64()),
         ("household_size", pa.int32()),
     ]
@@ -98,23 +97,28 @@ def write_persons(unit: OrgUnit, target: Path) -> tuple[dict[int, int], int]:
     """Write the persons snapshot; returns household id → unit id (for the summary) and the count.
 
     The matching key (``crypto.keyed_hash64``) is computed here from the decrypted ID number, for
-    the whole column at once; the plaintext never leaves this function."""
-    cols: dict[str, list[object]] = {n: [] for n in PERSON_COLUMNS if n != "id_key"}
+    the whole column at once; the plaintext never leaves this function. The name is stored only
+    as the key of its normalised form (``names.name_key_sql``)."""
+    cols: dict[str, list[object]] = {n: [] for n in PERSON_COLUMNS if n not in ("id_key", "name_key")}
     numbers: list[int | None] = []
+    norms: list[str] = []
     household_unit: dict[int, int] = {}
     for member_id, household_id, cipher, name, income, size, unit_id in persons_rows(unit):
         cols["member_id"].append(member_id)
         cols["household_id"].append(household_id)
         numbers.append(_id_int(cipher))
-        cols["name"].append(name)
-        cols["name_norm"].append(normalise_name(name))
+        norms.append(normalise_name(name))
         cols["monthly_income"].append(float(income or 0))  # type: ignore[arg-type]
         cols["household_size"].append(size)
         household_unit[household_id] = unit_id
-    keys = crypto.keyed_hash64_arrow(pa.array(numbers, pa.int64()))
-    table = pa.table({**cols, "id_key": keys}).select(list(PERSON_COLUMNS)).cast(_SCHEMA)
-    pq.write_table(table, target)
+    _write(cols, numbers, norms, target)
     return household_unit, len(numbers)
+
+
+def _write(cols: dict[str, list[object]], numbers: list[int | None], norms: list[str], target: Path) -> None:
+    keys = crypto.keyed_hash64_arrow(pa.array(numbers, pa.int64()))
+    table = pa.table({**cols, "id_key": keys, "name_key": name_keys(norms)}).select(list(PERSON_COLUMNS)).cast(_SCHEMA)
+    pq.write_table(table, target)
 
 
 def write_person_rows(rows: list[tuple[int, int, str, str, float, int]], target: Path) -> int:
@@ -125,17 +129,12 @@ def write_person_rows(rows: list[tuple[int, int, str, str, float, int]], target:
         try:
             numbers.append(crypto.resident_id_int(row[2]))
         except ValueError:
-            numbers.append(None)
-    table = pa.table(
-        {
-            "member_id": [r[0] for r in rows],
-            "household_id": [r[1] for r in rows],
-            "name": [r[3] for r in rows],
-            "name_norm": [normalise_name(r[3]) for r in rows],
-            "monthly_income": [float(r[4]) for r in rows],
-            "household_size": [r[5] for r in rows],
-            "id_key": crypto.keyed_hash64_arrow(pa.array(numbers, pa.int64())),
-        }
-    )
-    pq.write_table(table.select(list(PERSON_COLUMNS)).cast(_SCHEMA), target)
+            numbers.append(None)  # matches nothing
+    cols: dict[str, list[object]] = {
+        "member_id": [r[0] for r in rows],
+        "household_id": [r[1] for r in rows],
+        "monthly_income": [float(r[4]) for r in rows],
+        "household_size": [r[5] for r in rows],
+    }
+    _write(cols, numbers, [normalise_name(r[3]) for r in rows], target)
     return len(rows)

@@ -1,8 +1,10 @@
 """Where the rule SQL runs: DuckDB in this process (default), or Spark (local or a cluster).
 
-Both read the same Parquet snapshots and run the same SQL (``rules.hits_sql``) and hand back
-the rows as Arrow; ``match_table`` turns them into findings with one DuckDB query
-(``rules.FINDINGS_SQL``), in one place, so the two engines give identical findings.
+Both read the same Parquet snapshots and run the same rule SQL (``rules.rule_sql``). Spark hands
+back the rules' rows ("hits") as Arrow and ``findings_table`` turns them into findings with one
+DuckDB query (``rules.FINDINGS_SQL``); DuckDB runs the rules and that same findings SQL as one
+query (``rules.findings_sql``), so that no row leaves DuckDB until the findings do and the two
+engines give identical findings (a test compares them).
 """
 
 from __future__ import annotations
@@ -15,10 +17,23 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from .rules import FINDINGS_SQL, Finding, RuleParams, hits_sql
+from .names import NAME_KEY_META, name_key_tag
+from .rules import (
+    FINDINGS_SQL,
+    HOUSEHOLD_RULES,
+    Finding,
+    Rule,
+    RuleParams,
+    findings_sql,
+    hits_sql,
+    homes_over_limit_sql,
+    real_estate_matched_sql,
+    recent_purchase_sql,
+    tagged_sql,
+)
 from .schemas import DatasetKind
 
-PERSON_COLUMNS = ("member_id", "household_id", "id_key", "name", "name_norm", "monthly_income", "household_size")
+PERSON_COLUMNS = ("member_id", "household_id", "id_key", "name_key", "monthly_income", "household_size")
 
 HIT_SCHEMA = pa.schema(
     [
@@ -69,15 +84,18 @@ class Backend(Protocol):
 
 
 class SnapshotTooOld(ValueError):  # noqa: N818 - a state of the data, not a programming error
-    """A dataset snapshot written before names were stored normalised: import the file again."""
+    """A dataset snapshot written before names were stored as keys, or with another name key
+    (``names.name_key_tag``): import the file again."""
 
 
 def check_snapshots(datasets: Sequence[DatasetSource]) -> None:
-    """Every snapshot has the columns the rules read (``name_norm`` since the keyed hash changed)."""
+    """Every snapshot has the columns the rules read (``name_key``), computed as now."""
     import pyarrow.parquet as pq
 
     for source in datasets:
-        if "name_norm" not in pq.read_schema(source.path).names:
+        schema = pq.read_schema(source.path)
+        tag = (schema.metadata or {}).get(NAME_KEY_META.encode())
+        if "name_key" not in schema.names or (tag is not None and tag.decode() != name_key_tag()):
             raise SnapshotTooOld(f"dataset {source.dataset_id} was imported by an older version: import it again")
 
 
@@ -110,32 +128,59 @@ class DuckDBBackend:
             con.execute(f"SET memory_limit = {_sql_path(self.memory_limit)}")
         return con
 
-    def _hits_into(
-        self, con: Any, persons_path: str, datasets: Sequence[DatasetSource], params: RuleParams, today: dt.date
-    ) -> None:
-        """The rules' rows of every dataset into the table ``hits`` of ``con``."""
-        con.execute(f"CREATE TEMP TABLE persons AS SELECT * FROM read_parquet({_sql_path(persons_path)})")  # noqa: S608
-        columns = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in _DUCK_TYPES.items())
-        con.execute(f"CREATE TEMP TABLE hits AS SELECT {columns} LIMIT 0")
+    def _views(self, con: Any, persons_path: str, datasets: Sequence[DatasetSource]) -> list[str]:
+        """Views ``persons`` and ``ds<i>`` over the Parquet files: read where the query reads them,
+        only the columns it needs (nothing is copied into tables first)."""
+        persons = ", ".join(PERSON_COLUMNS)
+        con.execute(f"CREATE VIEW persons AS SELECT {persons} FROM read_parquet({_sql_path(persons_path)})")  # noqa: S608
+        views = []
         for i, source in enumerate(datasets):
-            view = f"ds{i}"
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_sql_path(source.path)})")  # noqa: S608
-            con.execute(f"INSERT INTO hits {hits_sql(source.dataset_id, source.kind, view, params, today)}")
+            views.append(f"ds{i}")
+            con.execute(f"CREATE VIEW ds{i} AS SELECT * FROM read_parquet({_sql_path(source.path)})")  # noqa: S608
+        return views
 
     def hits(
         self, persons_path: str, datasets: Sequence[DatasetSource], params: RuleParams, today: dt.date
     ) -> pa.Table:
         with self.connect() as con:
-            self._hits_into(con, persons_path, datasets, params, today)
-            return _conform(con.sql("SELECT * FROM hits").to_arrow_table())
+            views = self._views(con, persons_path, datasets)
+            parts = [hits_sql(s.dataset_id, s.kind, v, params, today) for s, v in zip(datasets, views, strict=True)]
+            if not parts:
+                return HIT_SCHEMA.empty_table()
+            return _conform(con.sql(" UNION ALL ".join(parts)).to_arrow_table())
 
     def findings(
         self, persons_path: str, datasets: Sequence[DatasetSource], params: RuleParams, today: dt.date
     ) -> pa.Table:
-        """``findings_table(self.hits(…))`` without taking the rows out of DuckDB in between."""
+        """``findings_table(self.hits(…))`` as one query: the rules' rows never leave DuckDB."""
         with self.connect() as con:
-            self._hits_into(con, persons_path, datasets, params, today)
-            return con.sql(FINDINGS_SQL).to_arrow_table()
+            con.execute("SET preserve_insertion_order = false")  # findings have no order
+            views = self._views(con, persons_path, datasets)
+            return con.sql(findings_query(datasets, views, params, today)).to_arrow_table()
+
+
+def findings_query(datasets: Sequence[DatasetSource], views: Sequence[str], params: RuleParams, today: dt.date) -> str:
+    """``rules.findings_sql`` over the rules of every dataset (view ``views[i]``), each rule's rows
+    read once: a real-estate dataset's matched homes are computed once for its two rules."""
+    columns = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in _DUCK_TYPES.items())
+    ctes: list[str] = []
+    person: list[str] = []
+    household: list[str] = [f"SELECT {columns} LIMIT 0"]
+    for i, (source, view) in enumerate(zip(datasets, views, strict=True)):
+        if source.kind == DatasetKind.REAL_ESTATE:
+            ctes.append(f"m{i} AS MATERIALIZED ({real_estate_matched_sql(view)})")
+            household.append(tagged_sql(source.dataset_id, source.kind, homes_over_limit_sql(f"m{i}", params)))
+            person.append(tagged_sql(source.dataset_id, source.kind, recent_purchase_sql(f"m{i}", params, today)))
+        else:
+            person.append(hits_sql(source.dataset_id, source.kind, view, params, today))
+    assert not HOUSEHOLD_RULES - {Rule.HOMES_OVER_LIMIT}  # noqa: S101 - the split above knows every household rule
+    if not person:
+        person.append(f"SELECT {columns} LIMIT 0")
+    return findings_sql(_union(person), _union(household), ctes)
+
+
+def _union(queries: Sequence[str]) -> str:
+    return "(" + " UNION ALL ".join(f"({q})" for q in queries) + ")"
 
 
 class SparkBackend:

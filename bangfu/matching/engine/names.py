@@ -11,7 +11,11 @@ a lower-confidence finding, never a dropped one.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+from collections.abc import Sequence
+
+import pyarrow as pa
 
 MIDDLE_DOT = "·"
 # Every form of the separator seen in transliterated names; NFKC has already folded U+FF65.
@@ -70,3 +74,40 @@ def name_norm_fast_sql(column: str) -> str:
         f"WHEN regexp_full_match({column}, '{_HAN_ONLY}') AND NOT regexp_matches({column}, '{_TRAD_ANY}') "
         f"THEN {column} END"
     )
+
+
+# -- the name key -------------------------------------------------------------------------
+# Snapshots store a 64-bit key of the normalised name (``name_key``) beside the name itself,
+# so the name check of a match is an integer comparison and the match reads no name strings
+# but the department's own (shown in the finding). An empty name has no key (NULL), which
+# equals nothing. The key is DuckDB's ``hash`` of the normalised name shifted to 63 bits; that
+# hash is not promised to stay the same across DuckDB versions, so every snapshot records the
+# key of a fixed probe name (``NAME_KEY_TAG``) and a snapshot written with another one is
+# refused (``backends.SnapshotTooOld``: import the file again).
+NAME_KEY_META = "bangfu.name_key"
+_PROBE = "艾合买提·阿吉张建国"
+
+
+def name_key_sql(norm: str) -> str:
+    """DuckDB SQL: the name key of the normalised name in ``norm`` (NULL when it is empty)."""
+    return f"CASE WHEN {norm} <> '' THEN CAST(hash({norm}) >> 1 AS BIGINT) END"
+
+
+@functools.cache
+def name_key_tag() -> str:
+    """What a snapshot written now records in its metadata under ``NAME_KEY_META``."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        row = con.execute(f"SELECT {name_key_sql('$1')}", [_PROBE]).fetchone()
+    return f"duckdb-hash:{row[0] if row else ''}"
+
+
+def name_keys(norms: Sequence[str | None]) -> pa.Array:
+    """``name_key_sql`` for a column of normalised names, as int64 (for snapshots built in Python)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("norms", pa.table({"norm": pa.array(norms, pa.string())}))
+        keys = con.sql(f"SELECT {name_key_sql('norm')} AS k FROM norms").to_arrow_table()  # noqa: S608 - constant
+        return keys.column("k").combine_chunks()

@@ -1,12 +1,13 @@
 """The finding rules as SQL over two views — ``persons`` and one dataset — plus the step that
-turns the rows they return ("hits") into findings, also SQL (``FINDINGS_SQL``, run by DuckDB over
-the hits as an Arrow table whichever engine produced them).
+turns the rows they return ("hits") into findings, also SQL (``findings_sql``, run by DuckDB over
+the hits whichever engine produced them).
 
-``persons``: member_id, household_id, id_key (BIGINT), name, name_norm, monthly_income (DOUBLE),
-household_size. A dataset view has the columns of ``schemas`` (with ``name_norm``). The rule SQL
-is the portable subset that DuckDB and Spark SQL both run; dates and limits are literals
-computed here. The name is compared on the stored normalised forms (``names.normalise_name``):
-an ID match with another name is a lower-confidence finding, never dropped.
+``persons``: member_id, household_id, id_key (BIGINT), name_key (BIGINT), monthly_income
+(DOUBLE), household_size. A dataset view has the columns of ``schemas`` (with ``name_key``). The
+rule SQL is the portable subset that DuckDB and Spark SQL both run; dates and limits are literals
+computed here. The name is compared on the stored keys of the normalised forms
+(``names.name_key_sql``), integers: an ID match with another name (or none) is a
+lower-confidence finding, never dropped.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def _contains_any(column: str, words: Sequence[str]) -> str:
     return "(" + " OR ".join(f"LOWER(COALESCE({column}, '')) LIKE {_lit('%' + w.lower() + '%')}" for w in words) + ")"
 
 
-_NAME_OK = "CASE WHEN p.name_norm <> '' AND p.name_norm = d.name_norm THEN 1 ELSE 0 END"
+_NAME_OK = "CASE WHEN p.name_key = d.name_key THEN 1 ELSE 0 END"  # a NULL key (no name) equals nothing
 _COLUMNS = (
     "p.member_id AS member_id, p.household_id AS household_id, d.record_key AS record_key, "
     "{rule} AS rule, " + _NAME_OK + " AS name_ok, d.name AS record_name, "
@@ -130,6 +131,41 @@ def _wage_sql(ds: str, column: str, params: RuleParams, divisor: float = 1.0) ->
     )
 
 
+def real_estate_matched_sql(ds: str) -> str:
+    """The registry persons' homes in the real-estate dataset view ``ds`` (read by the two rules below)."""
+    return (
+        f"SELECT p.member_id, p.household_id, p.household_size, {_NAME_OK} AS name_ok, d.name AS record_name, "
+        "d.record_key, d.area, d.purchase_date" + _join(ds)
+    )
+
+
+def homes_over_limit_sql(m: str, params: RuleParams) -> str:
+    """Hits of the household rule over ``m`` (``real_estate_matched_sql``): every home of a
+    household with ``min_homes`` or more whose floor area per head is above the limit."""
+    per_household = (
+        "SELECT household_id, COUNT(*) AS homes, SUM(area) AS total_area FROM "  # noqa: S608 - m is a name
+        f"(SELECT household_id, record_key, MAX(COALESCE(area, 0)) AS area FROM {m} "
+        "GROUP BY household_id, record_key) x GROUP BY household_id"
+    )
+    per_head = "(h.total_area / GREATEST(m.household_size, 1))"
+    return (
+        f"SELECT m.member_id, m.household_id, m.record_key, {_lit(Rule.HOMES_OVER_LIMIT.value)} AS rule, "  # noqa: S608
+        f"m.name_ok, m.record_name, {per_head} AS value_num, CAST(h.homes AS VARCHAR(10)) AS value_text, "
+        f"{_NULL_DATE} AS value_date FROM {m} m JOIN ({per_household}) h ON m.household_id = h.household_id "
+        f"WHERE h.homes >= {int(params.min_homes)} AND {per_head} > {params.area_per_head_limit!r}"
+    )
+
+
+def recent_purchase_sql(m: str, params: RuleParams, today: dt.date) -> str:
+    """Hits of the recent-purchase rule over ``m`` (``real_estate_matched_sql``)."""
+    cutoff = today - dt.timedelta(days=params.recent_purchase_days)
+    return (
+        f"SELECT m.member_id, m.household_id, m.record_key, {_lit(Rule.RECENT_HOME_PURCHASE.value)} AS rule, "  # noqa: S608
+        f"m.name_ok, m.record_name, m.area AS value_num, {_NULL_TEXT} AS value_text, m.purchase_date AS value_date "
+        f"FROM {m} m WHERE m.purchase_date > DATE {_lit(cutoff.isoformat())}"
+    )
+
+
 def rule_sql(kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> str:
     """One query returning the hits of ``kind``'s rules against the dataset view ``ds``."""
     if kind == DatasetKind.VEHICLES:
@@ -144,28 +180,9 @@ def rule_sql(kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> 
             + f" WHERE {_after_join('d.company_active AND NOT ' + exempt)}"
         )
     if kind == DatasetKind.REAL_ESTATE:
-        cutoff = today - dt.timedelta(days=params.recent_purchase_days)
-        matched = (
-            f"SELECT p.member_id, p.household_id, p.household_size, {_NAME_OK} AS name_ok, d.name AS record_name, "
-            "d.record_key, d.area, d.purchase_date" + _join(ds)
-        )
-        per_household = (
-            "SELECT household_id, COUNT(*) AS homes, SUM(area) AS total_area FROM "
-            "(SELECT household_id, record_key, MAX(COALESCE(area, 0)) AS area "
-            "FROM m GROUP BY household_id, record_key) x "
-            "GROUP BY household_id"
-        )
-        per_head = "(h.total_area / GREATEST(m.household_size, 1))"
         return (
-            f"WITH m AS ({matched}), h AS ({per_household}) "  # noqa: S608 - literals are escaped by _lit
-            f"SELECT m.member_id, m.household_id, m.record_key, {_lit(Rule.HOMES_OVER_LIMIT.value)} AS rule, "
-            f"m.name_ok, m.record_name, {per_head} AS value_num, CAST(h.homes AS VARCHAR(10)) AS value_text, "
-            f"{_NULL_DATE} AS value_date FROM m JOIN h ON m.household_id = h.household_id "
-            f"WHERE h.homes >= {int(params.min_homes)} AND {per_head} > {params.area_per_head_limit!r} "
-            f"UNION ALL SELECT m.member_id, m.household_id, m.record_key, "
-            f"{_lit(Rule.RECENT_HOME_PURCHASE.value)} AS rule, m.name_ok, m.record_name, "
-            f"m.area AS value_num, {_NULL_TEXT} AS value_text, m.purchase_date AS value_date FROM m "
-            f"WHERE m.purchase_date > DATE {_lit(cutoff.isoformat())}"
+            f"WITH m AS ({real_estate_matched_sql(ds)}) "
+            f"{homes_over_limit_sql('m', params)} UNION ALL {recent_purchase_sql('m', params, today)}"
         )
     if kind == DatasetKind.HUKOU_DEATH:
         return _select(Rule.DEATH_RECORD, date="d.death_date") + _join(ds) + " WHERE d.death_date IS NOT NULL"
@@ -209,10 +226,15 @@ FINDING_COLUMNS = (
 
 def hits_sql(dataset_id: int, kind: DatasetKind, ds: str, params: RuleParams, today: dt.date) -> str:
     """``rule_sql`` with the dataset's id and kind: rows of ``HIT_COLUMNS``."""
+    return tagged_sql(dataset_id, kind, rule_sql(kind, ds, params, today))
+
+
+def tagged_sql(dataset_id: int, kind: DatasetKind, rule_query: str) -> str:
+    """The rows of a rule query with the dataset's id and kind in front: rows of ``HIT_COLUMNS``."""
     return (
         f"SELECT {int(dataset_id)} AS dataset_id, {_lit(kind.value)} AS kind, h.member_id, h.household_id, "  # noqa: S608
         "h.record_key, h.rule, h.name_ok, h.record_name, h.value_num, h.value_text, h.value_date "
-        f"FROM ({rule_sql(kind, ds, params, today)}) h"
+        f"FROM ({rule_query}) h"
     )
 
 
@@ -229,23 +251,19 @@ _SEVERITY_SQL = (
 )
 _HOUSEHOLD_RULES_SQL = ", ".join(_lit(r.value) for r in sorted(HOUSEHOLD_RULES))
 
-# Findings from the ``hits`` table (DuckDB SQL), in no particular order. Per person: one finding
-# per member, dataset, rule and record (of duplicate records the one whose name matches, then the
-# smallest values: deterministic); per household (homes over
-# the limit): one finding for all the records, with the first member. Details are JSON text.
-FINDINGS_SQL = f"""
-WITH person AS (
+_FINDINGS_SQL = f"""
+person AS (
     SELECT household_id, member_id, dataset_id, kind, record_key, rule, min(struct_pack(
         o := 1 - name_ok, value_num := value_num, value_text := value_text, value_date := value_date,
         record_name := record_name
     )) AS s
-    FROM hits WHERE rule NOT IN ({_HOUSEHOLD_RULES_SQL})
+    FROM {{person_hits}} hp
     GROUP BY household_id, member_id, dataset_id, kind, record_key, rule
 ), household AS (
     SELECT household_id, min(member_id) AS member_id, dataset_id, min(kind) AS kind, rule,
            min(name_ok) AS name_ok, list(DISTINCT record_key ORDER BY record_key) AS records,
            max(CAST(value_text AS BIGINT)) AS homes, max(value_num) AS per_head
-    FROM hits WHERE rule IN ({_HOUSEHOLD_RULES_SQL})
+    FROM {{household_hits}} hh
     GROUP BY household_id, dataset_id, rule
 ), rows AS (
     SELECT household_id, member_id, dataset_id, kind, record_key, rule, 1 - s.o AS name_ok,
@@ -268,6 +286,25 @@ SELECT household_id, member_id, dataset_id, kind, left(record_key, 200) AS recor
        details
 FROM rows
 """  # noqa: S608 - literals are escaped by _lit
+
+
+def findings_sql(person_hits: str, household_hits: str, ctes: Sequence[str] = ()) -> str:
+    """Findings (DuckDB SQL, rows of ``FINDING_COLUMNS``, in no particular order) from the hits of
+    the per-person rules (``person_hits``) and of the household rules (``household_hits``), each
+    a table or a parenthesised query read once; ``ctes`` (``name AS (…)``) go in front.
+
+    Per person: one finding per member, dataset, rule and record (of duplicate records the one
+    whose name matches, then the smallest values: deterministic); per household (homes over the
+    limit): one finding for all the records, with the first member. Details are JSON text."""
+    body = _FINDINGS_SQL.replace("{person_hits}", person_hits).replace("{household_hits}", household_hits)
+    return "WITH " + ", ".join([*ctes, body])
+
+
+# The findings of a table ``hits`` holding the rows of every rule (the Arrow hits of an engine).
+FINDINGS_SQL = findings_sql(
+    f"(SELECT * FROM hits WHERE rule NOT IN ({_HOUSEHOLD_RULES_SQL}))",  # noqa: S608 - literals by _lit
+    f"(SELECT * FROM hits WHERE rule IN ({_HOUSEHOLD_RULES_SQL}))",  # noqa: S608 - literals by _lit
+)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from bangfu.common.crypto import keyed_hash64, keyed_hash64_arrow, resident_id_int, siphash24
 from bangfu.matching.engine import backends
-from bangfu.matching.engine.names import name_norm_fast_sql, normalise_name, same_name
+from bangfu.matching.engine.names import name_keys, name_norm_fast_sql, normalise_name, same_name
 from bangfu.matching.engine.rules import RuleParams
 from bangfu.matching.engine.schemas import DatasetKind, default_mapping
 
@@ -40,9 +40,9 @@ def test_headers_in_chinese_are_recognised() -> None:
     }
 
 
-def _with_name_norm(table: pa.Table) -> pa.Table:
-    """As import and the persons snapshot store it: the normalised name beside the name."""
-    return table.append_column("name_norm", pa.array([normalise_name(n) for n in table.column("name").to_pylist()]))
+def _with_name_key(table: pa.Table) -> pa.Table:
+    """As import and the persons snapshot store it: the key of the normalised name."""
+    return table.append_column("name_key", name_keys([normalise_name(n) for n in table.column("name").to_pylist()]))
 
 
 def _persons(tmp: Path) -> str:
@@ -52,13 +52,13 @@ def _persons(tmp: Path) -> str:
         "(3, 20, 333, '王五', 3000.0, 1)) "
         "t(member_id, household_id, id_key, name, monthly_income, household_size)"
     )
-    pq.write_table(_with_name_norm(table.to_arrow_table()), path)
+    pq.write_table(_with_name_key(table.to_arrow_table()), path)
     return str(path)
 
 
 def _dataset(tmp: Path, name: str, select: str) -> str:
     path = tmp / f"{name}.parquet"
-    pq.write_table(_with_name_norm(duckdb.connect().sql(select).to_arrow_table()), path)
+    pq.write_table(_with_name_key(duckdb.connect().sql(select).to_arrow_table()), path)
     return str(path)
 
 
@@ -69,6 +69,14 @@ def test_the_sql_name_fast_path_agrees_with_normalise_name() -> None:
     got = [r[0] for r in con.execute(f"SELECT {name_norm_fast_sql('name')} FROM n").fetchall()]  # noqa: S608
     # Plain Han names (and empty ones) are settled in SQL; the rest are left to normalise_name.
     assert got == ["张建国", None, None, "䶮", "", "", None, None, None, None]
+
+
+def test_name_keys_are_equal_exactly_for_equal_normalised_names() -> None:
+    names = ["张建国", "張建國", "艾合买提·阿吉", "艾合买提・阿吉", "张建华", "", None]
+    keys = name_keys([normalise_name(n) for n in names]).to_pylist()
+    assert keys[0] == keys[1] and keys[2] == keys[3]
+    assert len({keys[0], keys[2], keys[4]}) == 3
+    assert keys[5] is None and keys[6] is None  # no name: a key that equals nothing
 
 
 def test_keyed_hash64_is_siphash_and_the_column_form_agrees() -> None:

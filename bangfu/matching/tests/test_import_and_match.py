@@ -206,3 +206,66 @@ def test_findings_export_masks_ids_unless_revealed(
     assert revealed["id_number"] == ids[0]
     # outside the jurisdiction nothing is listed
     assert list(selectors.findings_rows(actor=users["dalishi_staff"])) == []
+
+
+def test_sql_checks_of_id_numbers_agree_with_resident_id_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Import settles the usual forms in SQL and sends only the rest to ResidentId.parse; either
+    way a row is taken exactly when parse accepts it, as the number parse gives."""
+    from bangfu.common.ids import InvalidResidentId, ResidentId, compute_check_digit
+    from bangfu.matching import ingest
+    from bangfu.matching.engine.schemas import DatasetKind
+
+    today = dt.date(2026, 6, 1)
+    leap = "532923" + "20000229" + "123"
+    plain = [
+        VALID_ID,
+        VALID_ID[:17] + ("0" if VALID_ID[17] != "0" else "1"),  # bad check digit
+        dirty(VALID_ID),
+        VALID_ID[:6] + VALID_ID[8:17],  # 15 digits
+        leap + compute_check_digit(leap),
+        "532923" + "19990229" + "1231",  # no 29 February in 1999
+        "532923" + "20270101" + "1231",  # in the future
+        "532923" + "18991231" + "1231",  # before 1900
+        "999999" + "19800101" + "1231",  # no such region
+        "110000" + "19800101" + "1231",
+        "",
+        "5.32923E+17",
+        "53292319700101001",  # 17 characters
+    ]
+    noisy = [
+        f"'{VALID_ID}",
+        f"\u3000{VALID_ID}",
+        f"{VALID_ID[:9]}\u200b{VALID_ID[9:]}",
+        VALID_ID[:9] + "—" + VALID_ID[9:],
+    ]
+    odd = [f"{VALID_ID[:9]}\u00ad{VALID_ID[9:]}", f"{VALID_ID[:9]}\u2028{VALID_ID[9:]}"]  # rarer invisible characters
+    values = [*plain, *noisy, *odd]
+    path = tmp_path / "ids.csv"
+    path.write_text("身份证号,车辆类型\n" + "".join(f'"{v}",car\n' for v in values) + f"{VALID_ID},car\n" * 20)
+
+    parsed: list[str] = []
+    real_parse = ResidentId.parse
+
+    def counting(raw: str, **kwargs: object) -> ResidentId:
+        parsed.append(raw)
+        return real_parse(raw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest.ResidentId, "parse", counting)
+    work = tmp_path / "w"
+    work.mkdir()
+    result = ingest.ingest(path, DatasetKind.VEHICLES, work, today=today)
+
+    expected_reasons: dict[str, int] = {}
+    taken: set[int] = set()
+    for v in values:
+        try:
+            taken.add(keyed_hash64(real_parse(v, today=today).value))
+        except InvalidResidentId as exc:
+            expected_reasons[exc.message] = expected_reasons.get(exc.message, 0) + 1
+    keys = {r[0] for r in duckdb.connect().sql(f"SELECT id_key FROM '{result.snapshot}'").fetchall()}  # noqa: S608
+    assert keys == taken
+    assert result.reasons == expected_reasons
+    assert result.rows_total == len(values) + 20
+    # The valid, dirty, noisy and 15-digit forms never reached Python; the odd and the bad ones did.
+    assert not {VALID_ID, dirty(VALID_ID), plain[3], plain[4], *noisy} & set(parsed)
+    assert set(odd) | set(plain[1:2]) | set(plain[5:]) <= set(parsed)
