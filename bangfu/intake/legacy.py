@@ -633,35 +633,9 @@ def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedH
             if reasons:
                 issues.extend(Issue(rownum, header_name, r) for r in reasons)
         member = {key: values[pos] for key, values in member_cols}
-        m = MemberInput(
-            relationship=member.get("relationship", ""),
-            name=member.get("name", ""),
-            id_number=member.get("id_number", ""),
-            ethnicity=member.get("ethnicity") or "01",
-            sex=member.get("sex", ""),
-            birth_date=member.get("birth_date"),
-            health=member.get("health") or "good",
-            disability_type=member.get("disability_type", ""),
-            disability_grade=member.get("disability_grade"),
-            work_status=member.get("work_status", ""),
-            monthly_income=member.get("monthly_income", Decimal(0)),
-            marital=member.get("marital", ""),
-            hukou=member.get("hukou", ""),
-            political_status=member.get("political_status", ""),
-            employer=member.get("employer", ""),
-            phone=member.get("phone", ""),
-        )
+        m = _member_input(member)
         if h is None:
-            h = ParsedHousehold(
-                file_number=file_number,
-                unit_code="",
-                first_row=rownum,
-                rows=[],
-                data=HouseholdInput(
-                    unit_id=None, category="", main_cause=None, address="", housing_type="", members=[]
-                ),
-                issues=issues,
-            )
+            h = _new_household(file_number, rownum, issues)
             households[file_number] = h
             _set_top(h, {k: v[pos] for k, v in top_cols if v[pos] is not _SKIP}, m)
         elif m.relationship == head:
@@ -717,35 +691,9 @@ def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[
                     top[col.key] = cells.read(col, value)
             else:
                 member[col.key] = cells.read(col, value)
-        m = MemberInput(
-            relationship=member.get("relationship", ""),
-            name=member.get("name", ""),
-            id_number=member.get("id_number", ""),
-            ethnicity=member.get("ethnicity") or "01",
-            sex=member.get("sex", ""),
-            birth_date=member.get("birth_date"),
-            health=member.get("health") or "good",
-            disability_type=member.get("disability_type", ""),
-            disability_grade=member.get("disability_grade"),
-            work_status=member.get("work_status", ""),
-            monthly_income=member.get("monthly_income", Decimal(0)),
-            marital=member.get("marital", ""),
-            hukou=member.get("hukou", ""),
-            political_status=member.get("political_status", ""),
-            employer=member.get("employer", ""),
-            phone=member.get("phone", ""),
-        )
+        m = _member_input(member)
         if h is None:
-            h = ParsedHousehold(
-                file_number=file_number,
-                unit_code="",
-                first_row=rownum,
-                rows=[],
-                data=HouseholdInput(
-                    unit_id=None, category="", main_cause=None, address="", housing_type="", members=[]
-                ),
-                issues=issues,
-            )
+            h = _new_household(file_number, rownum, issues)
             households[file_number] = h
             _set_top(h, top, m)
         elif m.relationship == codes.Relationship.HEAD:
@@ -760,6 +708,39 @@ def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[
                 Issue(h.first_row, "档案编号", _("A file number has at most 24 characters."), h.file_number)
             )
     return list(households.values()), loose, count
+
+
+def _member_input(member: dict[str, Any]) -> MemberInput:
+    """A member from the values read off its row (by column key)."""
+    return MemberInput(
+        relationship=member.get("relationship", ""),
+        name=member.get("name", ""),
+        id_number=member.get("id_number", ""),
+        ethnicity=member.get("ethnicity") or "01",
+        sex=member.get("sex", ""),
+        birth_date=member.get("birth_date"),
+        health=member.get("health") or "good",
+        disability_type=member.get("disability_type", ""),
+        disability_grade=member.get("disability_grade"),
+        work_status=member.get("work_status", ""),
+        monthly_income=member.get("monthly_income", Decimal(0)),
+        marital=member.get("marital", ""),
+        hukou=member.get("hukou", ""),
+        political_status=member.get("political_status", ""),
+        employer=member.get("employer", ""),
+        phone=member.get("phone", ""),
+    )
+
+
+def _new_household(file_number: str, rownum: int, issues: list[Issue]) -> ParsedHousehold:
+    return ParsedHousehold(
+        file_number=file_number,
+        unit_code="",
+        first_row=rownum,
+        rows=[],
+        data=HouseholdInput(unit_id=None, category="", main_cause=None, address="", housing_type="", members=[]),
+        issues=issues,
+    )
 
 
 def _set_top(h: ParsedHousehold, top: dict[str, Any], head: MemberInput) -> None:
