@@ -42,6 +42,7 @@ from bangfu.registry.validation import (
     MAX_MEMBERS,
     MAX_MONTHLY_INCOME,
     MAX_SECONDARY_CAUSES,
+    OPTIONAL_MEMBER_CODES,
     CheckedMember,
     normalise_card,
 )
@@ -69,23 +70,7 @@ _SEX = _codes(codes.Sex)
 _CAUSE = _codes(codes.Cause)
 _OTHER_CAUSE = codes.Cause.OTHER.value
 # Optional member codes: "" or one of the list.
-_MEMBER_CODES = tuple(
-    (name, _codes(choices) | {""})
-    for name, choices in [
-        ("health", codes.Health),
-        ("disability_type", codes.DisabilityType),
-        ("medical_insurance", codes.MedicalInsurance),
-        ("marital", codes.Marital),
-        ("hukou", codes.Hukou),
-        ("identity", codes.Identity),
-        ("work_status", codes.WorkStatus),
-        ("school_level", codes.SchoolLevel),
-        ("political_status", codes.Political),
-        ("model_worker_level", codes.ModelWorkerLevel),
-        ("employer_type", codes.EmployerType),
-        ("enterprise_state", codes.EnterpriseState),
-    ]
-)
+_MEMBER_CODES = tuple((name, _codes(choices) | {""}) for name, choices in OPTIONAL_MEMBER_CODES)
 _CATEGORY = _codes(codes.HardshipCategory)
 _TIER = _codes(codes.FileTier) | {""}
 _STATE = _codes(codes.FileState)

@@ -414,36 +414,29 @@ def _reviewable(request: HttpRequest, pk: int) -> Finding:
 @staff_required
 @require_POST
 def finding_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    finding = _reviewable(request, pk)
-    form = ReasonForm(request.POST, prefix="confirm")
-    form.is_valid()
-    try:
-        services.finding_confirm(actor=request.user, finding_id=pk, reason=form.cleaned_data.get("reason") or "")
-    except ValidationError as exc:
-        _put_errors(form, exc)
-        return _finding_page(request, finding, confirm_form=form, status=400)
-    except DomainError as exc:  # reviewed meanwhile by someone else: the page shows the outcome
-        messages.error(request, exc.message)
-        return redirect("matching:finding_detail", pk=pk)
-    messages.success(request, _("The finding was confirmed."))
-    return redirect("matching:finding_detail", pk=pk)
+    return _review(request, pk, "confirm", services.finding_confirm, _("The finding was confirmed."))
 
 
 @staff_required
 @require_POST
 def finding_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    return _review(request, pk, "dismiss", services.finding_dismiss, _("The finding was dismissed."))
+
+
+def _review(request: HttpRequest, pk: int, what: str, call: Callable[..., Any], done: str) -> HttpResponse:
+    """Confirm or dismiss (``what``) a finding with the reason from the form of that prefix."""
     finding = _reviewable(request, pk)
-    form = ReasonForm(request.POST, prefix="dismiss")
+    form = ReasonForm(request.POST, prefix=what)
     form.is_valid()
     try:
-        services.finding_dismiss(actor=request.user, finding_id=pk, reason=form.cleaned_data.get("reason") or "")
+        call(actor=request.user, finding_id=pk, reason=form.cleaned_data.get("reason") or "")
     except ValidationError as exc:
         _put_errors(form, exc)
-        return _finding_page(request, finding, dismiss_form=form, status=400)
+        return _finding_page(request, finding, status=400, **{f"{what}_form": form})
     except DomainError as exc:  # reviewed meanwhile by someone else: the page shows the outcome
         messages.error(request, exc.message)
         return redirect("matching:finding_detail", pk=pk)
-    messages.success(request, _("The finding was dismissed."))
+    messages.success(request, done)
     return redirect("matching:finding_detail", pk=pk)
 
 

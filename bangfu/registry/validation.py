@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -64,6 +65,23 @@ def _amount(errors: ErrorCollector, path: str, value: Decimal | None, maximum: D
         errors.add(path, _("Use at most two decimal places (yuan and fen)."))
 
 
+# A member's optional coded fields: empty, or one of the code list.
+OPTIONAL_MEMBER_CODES: list[tuple[str, Any]] = [
+    ("health", codes.Health),
+    ("disability_type", codes.DisabilityType),
+    ("medical_insurance", codes.MedicalInsurance),
+    ("marital", codes.Marital),
+    ("hukou", codes.Hukou),
+    ("identity", codes.Identity),
+    ("work_status", codes.WorkStatus),
+    ("school_level", codes.SchoolLevel),
+    ("political_status", codes.Political),
+    ("model_worker_level", codes.ModelWorkerLevel),
+    ("employer_type", codes.EmployerType),
+    ("enterprise_state", codes.EnterpriseState),
+]
+
+
 def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> CheckedMember | None:
     p = f"members.{i}."
     if not m.name.strip():
@@ -73,20 +91,7 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
     _choice(errors, p + "relationship", m.relationship, codes.Relationship, True)
     _choice(errors, p + "ethnicity", m.ethnicity, codes.Ethnicity, True)
     _choice(errors, p + "sex", m.sex, codes.Sex, False)
-    for name, choices in [
-        ("health", codes.Health),
-        ("disability_type", codes.DisabilityType),
-        ("medical_insurance", codes.MedicalInsurance),
-        ("marital", codes.Marital),
-        ("hukou", codes.Hukou),
-        ("identity", codes.Identity),
-        ("work_status", codes.WorkStatus),
-        ("school_level", codes.SchoolLevel),
-        ("political_status", codes.Political),
-        ("model_worker_level", codes.ModelWorkerLevel),
-        ("employer_type", codes.EmployerType),
-        ("enterprise_state", codes.EnterpriseState),
-    ]:
+    for name, choices in OPTIONAL_MEMBER_CODES:
         _choice(errors, p + name, getattr(m, name), choices, False)
     if m.disability_grade is not None and m.disability_grade not in _allowed(codes.DisabilityGrade):
         errors.add(p + "disability_grade", _("The disability grade is 1 (most severe) to 4."))
