@@ -17,6 +17,45 @@ from . import models
 from .rules import BusinessRoleFacts, HomeFacts, HouseholdFacts, MemberFacts, RuleSet, Standard
 
 DEFAULT_RULESET_VERSION = "default"
+# The exit test reads at most this many months of income records: the longest ``exit_months`` a
+# rule set may ask for (``RuleSet.check``: 1 to 36).
+HISTORY_MONTHS = 36
+# A month without a record in the history: never above any line, so it breaks a run of months.
+MISSING_MONTH = Decimal("-Infinity")
+
+
+def _month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _month_of(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def history_from(on: date) -> date:
+    """The first month an ``income_history`` on ``on`` may read: loaders fetch records from here
+    to ``on`` (a month more than ``HISTORY_MONTHS``, as the last month may be the one before)."""
+    return _month_of(_month_index(on) - HISTORY_MONTHS)
+
+
+def income_history(records: Iterable[tuple[date, Decimal]], on: date) -> tuple[Decimal, ...]:
+    """Income per head month by month, oldest first, for the exit test (``rules.exit_test`` counts
+    the months above the line back from the last one).
+
+    ``records``: (first day of the month, net income per head) of the household's income records,
+    in any order. The last month is the month of ``on`` when it has a record, else the month
+    before (the current month is often not followed up yet): a follow-up that stopped earlier
+    ends the history with missing months, so an old run above the line does not count. The
+    history starts at the first recorded month among the ``HISTORY_MONTHS`` up to the last;
+    a month without a record inside it is ``MISSING_MONTH``. No record there: ``()`` (no exit test).
+    """
+    this = _month_index(on)
+    by_index = {_month_index(m): v for m, v in records if _month_index(m) <= this}
+    last = this if this in by_index else this - 1
+    first = next((i for i in range(last - HISTORY_MONTHS + 1, last + 1) if i in by_index), None)
+    if first is None:
+        return ()
+    return tuple(by_index.get(i, MISSING_MONTH) for i in range(first, last + 1))
 
 
 def fallback_codes(code: str) -> list[str]:
@@ -166,7 +205,7 @@ def member_facts_of(m: Any, *, birth_date: date, on: date) -> MemberFacts:
 
 def facts_from_household(h: Household, on: date) -> HouseholdFacts:
     """Facts of one household; prefetch members, incomes, rigid_expenses, homes, vehicles,
-    business_roles and identification_facts (see ``FACTS_PREFETCH``)."""
+    business_roles, income_records and identification_facts (see ``FACTS_PREFETCH``)."""
     extra: models.ExtraFacts | None
     try:
         extra = h.identification_facts
@@ -192,7 +231,8 @@ def facts_from_household(h: Household, on: date) -> HouseholdFacts:
         private_school_fees_yearly=extra.private_school_fees_yearly if extra else Decimal(0),
         public_school_fees_yearly=extra.public_school_fees_yearly if extra else Decimal(0),
         studying_abroad_self_funded=extra.studying_abroad_self_funded if extra else False,
+        income_history=income_history(((r.month, r.per_head) for r in h.income_records.all()), on),
     )
 
 
-FACTS_PREFETCH = ("members", "incomes", "rigid_expenses", "homes", "vehicles", "business_roles")
+FACTS_PREFETCH = ("members", "incomes", "rigid_expenses", "homes", "vehicles", "business_roles", "income_records")

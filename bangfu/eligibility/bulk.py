@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,15 +22,24 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, connections, transaction
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from bangfu.org.models import OrgUnit
 from bangfu.registry import codes
-from bangfu.registry.models import BusinessRole, Home, Household, Income, Member, RigidExpense, Vehicle
+from bangfu.registry.models import (
+    BusinessRole,
+    Home,
+    Household,
+    Income,
+    IncomeRecord,
+    Member,
+    RigidExpense,
+    Vehicle,
+)
 
 from . import rules, workers
-from .adapters import RuleBook, StandardBook, member_facts
+from .adapters import RuleBook, StandardBook, history_from, income_history, member_facts
 from .models import EligibilityDecision, ExtraFacts
 from .rules import engine
 
@@ -53,7 +63,6 @@ DECISION_COLUMNS = (
     "ruleset_version",
     "decided_at",
     "decided_by_id",
-    "is_current",
     "run_id",
     "override_status",
     "overridden_category",
@@ -102,6 +111,8 @@ class HouseholdRow:
     vehicles: list[str] = field(default_factory=list)
     roles: list[rules.BusinessRoleFacts] = field(default_factory=list)
     extra: tuple[Decimal, Decimal, Decimal, bool] | None = None
+    # (month, net income per head) of the income records, for the exit test's history
+    income_records: list[tuple[date, Decimal]] = field(default_factory=list)
 
     def facts(self, on: date) -> rules.HouseholdFacts:
         e = self.extra
@@ -120,6 +131,7 @@ class HouseholdRow:
             private_school_fees_yearly=e[1] if e else ZERO,
             public_school_fees_yearly=e[2] if e else ZERO,
             studying_abroad_self_funded=e[3] if e else False,
+            income_history=income_history(self.income_records, on),
         )
 
 
@@ -194,6 +206,7 @@ def iter_chunks(
             homes = _rows(cur, Home, "floor_area, acquired_on", lo, hi)
             vehicles = _rows(cur, Vehicle, "kind", lo, hi)
             roles = _rows(cur, BusinessRole, "role, company_active", lo, hi)
+            records = _rows(cur, IncomeRecord, "month, per_head", lo, hi)
             extras = _rows(
                 cur,
                 ExtraFacts,
@@ -241,14 +254,37 @@ def iter_chunks(
         for hid, accident, private, public, abroad in extras:
             if (h := get(hid)) is not None:
                 h.extra = (dec(accident), dec(private), dec(public), bool(abroad))
+        for hid, month, head in records:
+            if (h := get(hid)) is not None:
+                h.income_records.append((day(month), dec(head)))
         yield total, list(by_id.values())
 
 
 def current_categories(lo: int, hi: int) -> dict[int, str]:
-    return dict(
-        EligibilityDecision.objects.filter(is_current=True, household_id__gte=lo, household_id__lte=hi).values_list(
-            "household_id", "category"
+    """The category of the current (newest) decision of each household with an id in [lo, hi]."""
+    decisions = EligibilityDecision._base_manager
+    newest = (
+        decisions.filter(household_id__gte=lo, household_id__lte=hi)
+        .values("household_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    return dict(decisions.filter(pk__in=newest).values_list("household_id", "category"))
+
+
+def _current_join(alias: str, columns: str, household: str) -> str:
+    """A LEFT JOIN making ``alias`` the current decision (the newest) of the household whose id is
+    ``household``, one index probe per household (never a scan of the history); ``columns`` are
+    the ones read (PostgreSQL's lateral join selects them, SQLite's joins the row)."""
+    table = _table(EligibilityDecision)
+    if connection.vendor == "postgresql":
+        return (
+            f"LEFT JOIN LATERAL (SELECT {columns} FROM {table} x WHERE x.household_id = {household} "  # noqa: S608
+            f"ORDER BY x.id DESC LIMIT 1) {alias} ON true"
         )
+    return (
+        f"LEFT JOIN {table} {alias} ON {alias}.id = "  # noqa: S608
+        f"(SELECT max(x.id) FROM {table} x WHERE x.household_id = {household})"
     )
 
 
@@ -290,7 +326,7 @@ SELECT hh.id, hh.unit_id, hh.division_code, hh.version, hh.main_cause, hh.causes
        m.n, m.wages, m.able_born, m.able_income, m.ill, m.disabled, m.student, m.job_loss, m.head_migrant,
        m.head_start, i.other, i.aid, r.rigid, r.schooling, v.kinds, b.roles, ho.n, ho.area, ho.last,
        e.accident_costs_yearly, e.private_school_fees_yearly, e.public_school_fees_yearly,
-       e.studying_abroad_self_funded, d.category
+       e.studying_abroad_self_funded, d.category, ir.months, ir.per_head
 FROM hh
 LEFT JOIN (
     SELECT household_id, count(*) AS n, sum(monthly_income) AS wages,
@@ -330,12 +366,16 @@ LEFT JOIN (
     FROM {_table(Home)} WHERE {rng} GROUP BY household_id
 ) ho ON ho.household_id = hh.id
 LEFT JOIN {_table(ExtraFacts)} e ON e.household_id = hh.id
-LEFT JOIN {_table(EligibilityDecision)} d ON d.household_id = hh.id AND d.is_current
+{_current_join("d", "category", "hh.id")}
+LEFT JOIN (
+    SELECT household_id, array_agg(month ORDER BY month) AS months, array_agg(per_head ORDER BY month) AS per_head
+    FROM {_table(IncomeRecord)} WHERE {rng} AND month >= %(history_from)s AND month <= %(on)s GROUP BY household_id
+) ir ON ir.household_id = hh.id
 ORDER BY hh.id
 """  # noqa: S608 - identifiers and code sets from the code, values as parameters
 
 
-def _pg_items(rows: list[tuple[Any, ...]]) -> list[Item]:
+def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
     accident_causes = engine.ACCIDENT_CAUSES
     condition_from = engine.condition_from
     summary = rules.HouseholdSummary
@@ -372,6 +412,8 @@ def _pg_items(rows: list[tuple[Any, ...]]) -> list[Item]:
         public,
         abroad,
         previous,
+        months,
+        per_heads,
     ) in rows:
         causes = {main, *(int(c) for c in json.loads(causes_json))} if causes_json != "[]" else {main}
         append(
@@ -407,6 +449,7 @@ def _pg_items(rows: list[tuple[Any, ...]]) -> list[Item]:
                     bool(abroad),
                     bool(head_migrant),
                     head_start,
+                    income_history(zip(months, per_heads, strict=True), on) if months else (),
                 ),
             )
         )
@@ -451,13 +494,20 @@ def iter_items(
     sql = _summary_sql(ids is not None and id_range is None)
     for start in range(0, total, chunk):
         window = all_ids[start : start + chunk]
-        params: dict[str, Any] = {"lo": window[0], "hi": window[-1], "path": path, "plen": len(path)}
+        params: dict[str, Any] = {
+            "lo": window[0],
+            "hi": window[-1],
+            "path": path,
+            "plen": len(path),
+            "on": on,
+            "history_from": history_from(on),
+        }
         if ids is not None and id_range is None:
             params["ids"] = window
         with connection.cursor() as cur:
             cur.execute(sql, params)
             rows = cur.fetchall()
-        yield total, _pg_items(rows)
+        yield total, _pg_items(rows, on)
 
 
 @dataclass
@@ -544,27 +594,22 @@ def whatif(*, path: str, on: date, standards: StandardBook, rulebook: RuleBook) 
     stored numbers by ``engine.ladder``; every other household goes through the engine from its
     facts. Both give exactly what ``run_engine`` would."""
     books = Books(on, standards, rulebook)
-    qs = (
+    inner, params = (
         households_in(path)
-        .annotate(cur=FilteredRelation("decisions", condition=Q(decisions__is_current=True)))
-        .order_by("id")
-        .values_list(
-            "id",
-            "unit_id",
-            "unit__division_code",
-            "version",
-            "cur__category",
-            "cur__facts_version",
-            "cur__basis",
-            "cur__net_income_per_head_monthly",
-            "cur__condition",
-            "cur__precondition_ok",
-            "cur__disqualifiers",
-            "cur__accident_by_share",
-            "cur__net_after_accident",
-        )
+        .order_by()
+        .values_list("id", "unit_id", "unit__division_code", "version")
+        .query.sql_with_params()
     )
-    sql, params = qs.query.sql_with_params()
+    columns = (
+        "category, facts_version, basis, net_income_per_head_monthly, condition, precondition_ok, "
+        "disqualifiers, accident_by_share, net_after_accident"
+    )
+    sql = (
+        "SELECT q.id, q.unit_id, q.unit__division_code, q.version, "  # noqa: S608 - fixed identifiers
+        + ", ".join(f"d.{c.strip()}" for c in columns.split(","))
+        + f" FROM ({inner}) q {_current_join('d', columns, 'q.id')}"
+        " ORDER BY q.id"
+    )
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
@@ -639,6 +684,10 @@ def _worker(args: tuple[str, date, tuple[int, int], int | None, int | None]) -> 
         last[:] = [out.done, out.changed]
 
     try:
+        with connection.cursor() as cur:
+            # The processes already use every core: a parallel plan of the summary query would only
+            # add its gathering to the load.
+            cur.execute("SET max_parallel_workers_per_gather = 0")
         out = run_engine(
             path=path, on=on, write=True, run_id=run_id, actor_id=actor_id, id_range=id_range, progress=progress
         )
@@ -680,7 +729,7 @@ def _row(
         item.previous,
         d.is_migrant_worker,
         None if d.net_income_per_head_monthly is None else str(d.net_income_per_head_monthly),
-        _dumps([{"code": r.code, "params": r.params} for r in d.reasons]),
+        _reasons_json(d.reasons),
         _dumps(d.disqualifiers),
         d.exit_months_above,
         d.exit_test_met,
@@ -688,7 +737,6 @@ def _row(
         d.ruleset_version,
         now,
         actor_id,
-        True,
         run_id,
         "",
         "",
@@ -724,18 +772,46 @@ def _json_field(value: Any) -> str:
     return text.translate(_COPY_ESCAPES) if "\\" in text else text  # JSON has no raw tabs or newlines
 
 
-def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str) -> str:
-    """One decision as a line of COPY text, in the order of ``DECISION_COLUMNS``."""
+_JSON_UNSAFE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _reasons_json(reasons: tuple[rules.Reason, ...]) -> str:
+    """The reasons as stored (a JSON list of {"code", "params"}), exactly as ``_dumps`` writes them;
+    written by hand where no parameter needs escaping (the codes and keys are the engine's own
+    identifiers), which a million decisions per recompute make worth it."""
+    parts = []
+    for code, params in reasons:
+        if not params:
+            parts.append(f'{{"code":"{code}","params":{{}}}}')
+            continue
+        if _JSON_UNSAFE.search("".join(params.values())):
+            return _dumps([{"code": r.code, "params": r.params} for r in reasons])
+        parts.append(f'{{"code":"{code}","params":{{' + ",".join([f'"{k}":"{v}"' for k, v in params.items()]) + "}}")
+    return "[" + ",".join(parts) + "]"
+
+
+def _reasons_copy(reasons: tuple[rules.Reason, ...]) -> str:
+    text = _reasons_json(reasons)
+    return text.translate(_COPY_ESCAPES) if "\\" in text else text  # JSON has no raw tabs or newlines
+
+
+def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str, versions: dict[tuple[str, str], str]) -> str:
+    """One decision as a line of COPY text, in the order of ``DECISION_COLUMNS``; ``versions``
+    caches the (standard, rule set) version fields, the same for a whole region."""
     net = d.net_income_per_head_monthly
     months, met = d.exit_months_above, d.exit_test_met
     share, after = d.accident_by_share, d.net_after_accident
     pre = "\\N" if net is None else ("t" if d.precondition_ok else "f")
+    key = (d.standard_version, d.ruleset_version)
+    version = versions.get(key)
+    if version is None:
+        version = versions[key] = f"{_copy_field(key[0])}\t{_copy_field(key[1])}"
     return (
         f"{item.id}\t{d.category}\t{d.income_category}\t{item.previous}\t{'t' if d.is_migrant_worker else 'f'}\t"
         f"{'\\N' if net is None else net}\t"
-        f"{_json_field([{'code': r.code, 'params': r.params} for r in d.reasons])}\t{_json_field(d.disqualifiers)}\t"
+        f"{_reasons_copy(d.reasons)}\t{_json_field(d.disqualifiers) if d.disqualifiers else '[]'}\t"
         f"{'\\N' if months is None else months}\t{'\\N' if met is None else ('t' if met else 'f')}\t"
-        f"{_copy_field(d.standard_version)}\t{_copy_field(d.ruleset_version)}\t{tail}\t"
+        f"{version}\t{tail}\t"
         f"{d.condition or ''}\t{pre}\t{'\\N' if share is None else ('t' if share else 'f')}\t"
         f"{'\\N' if after is None else after}\t{basis}\t{item.version}\n"
     )
@@ -744,7 +820,6 @@ def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str) -> str:
 def _write(
     decided: list[tuple[Item, rules.Decision, str]], *, now: datetime, run_id: int | None, actor_id: int | None
 ) -> None:
-    ids = [item.id for item, _d, _b in decided]
     table = EligibilityDecision._meta.db_table
     cols = ", ".join(DECISION_COLUMNS)
     stamp: Any = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
@@ -752,22 +827,12 @@ def _write(
         if connection.vendor == "postgresql":
             # A crash may lose the last chunks written (the run is then re-run), never half a chunk.
             cur.execute("SET LOCAL synchronous_commit TO off")
-            cur.execute(
-                f"UPDATE {table} SET is_current = false WHERE is_current AND household_id = ANY(%s)",  # noqa: S608
-                [ids],
-            )
-            tail = "\t".join(map(_copy_field, (now, actor_id, True, run_id, "", "", "")))
-            text = "".join([_copy_line(item, d, basis, tail) for item, d, basis in decided])
+            tail = "\t".join(map(_copy_field, (now, actor_id, run_id, "", "", "")))
+            versions: dict[tuple[str, str], str] = {}
+            text = "".join([_copy_line(item, d, basis, tail, versions) for item, d, basis in decided])
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 copy.write(text)
         else:
-            for start in range(0, len(ids), 900):
-                part = ids[start : start + 900]
-                marks = ", ".join(["%s"] * len(part))
-                cur.execute(
-                    f"UPDATE {table} SET is_current = 0 WHERE is_current AND household_id IN ({marks})",  # noqa: S608
-                    part,
-                )
             rows = [_row(item, d, basis, stamp, run_id, actor_id) for item, d, basis in decided]
             marks = ", ".join(["%s"] * len(DECISION_COLUMNS))
             cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608

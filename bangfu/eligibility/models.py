@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from bangfu.org.models import OrgUnit
@@ -145,8 +146,30 @@ class OverrideStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+class DecisionManager(models.Manager["EligibilityDecision"]):
+    """Every query of decisions says whether each one is its household's current decision (none
+    newer), so ``filter(is_current=True)`` and ``d.is_current`` read as if it were a column."""
+
+    def get_queryset(self) -> models.QuerySet[EligibilityDecision]:
+        newer = EligibilityDecision._base_manager.filter(household_id=OuterRef("household_id"), pk__gt=OuterRef("pk"))
+        # The annotation sets the model's ``is_current`` property (mypy's Django plugin takes it for
+        # a second attribute of that name).
+        return super().get_queryset().annotate(is_current=~Exists(newer))  # type: ignore[no-redef]
+
+    def current(self) -> models.QuerySet[EligibilityDecision]:
+        """The current decisions (mypy's Django plugin cannot see the annotation ``is_current``, so
+        code checked by it filters through here)."""
+        return self.get_queryset().filter(is_current=True)  # type: ignore[misc]
+
+
 class EligibilityDecision(models.Model):
-    """A decision with its reasons; the household's newest one is current, older ones are history."""
+    """A decision with its reasons; the household's newest one is current, older ones are history.
+
+    History is append-only: a new decision is never written over an old one, and "current" is not
+    stored but read (the household's decision with the highest id, ``is_current``), so a household
+    has exactly one current decision by construction and a recompute of a million households
+    inserts its decisions without rewriting the million it replaces. Overrides are set on the
+    current decision (maker-checker, ``services``)."""
 
     scope_path = "household__unit__path"
 
@@ -175,7 +198,6 @@ class EligibilityDecision(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
-    is_current = models.BooleanField(default=True)
     # No database constraint: the run is a label of the batch (SET_NULL is done by Django), and a
     # constraint would check the same run row once per decision written.
     run = models.ForeignKey(
@@ -212,22 +234,35 @@ class EligibilityDecision(models.Model):
     )
     override_approved_at = models.DateTimeField(null=True, blank=True)
 
+    objects = DecisionManager()
+
     class Meta:
         verbose_name = _("eligibility decision")
         verbose_name_plural = _("eligibility decisions")
         ordering = ["-decided_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["household"], condition=models.Q(is_current=True), name="elig_one_current_decision"
-            ),
-        ]
         indexes = [
-            models.Index(fields=["household", "-decided_at"]),
+            # A household's history, and its current decision (the highest id) in one index probe.
+            models.Index(fields=["household", "-id"], name="elig_decision_household"),
             models.Index(fields=["run", "category"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.household_id}:{self.category}"
+
+    @property
+    def is_current(self) -> bool:
+        """Whether no newer decision of the household exists: read by every query of
+        ``objects``; asked again of the database for a decision not loaded by one."""
+        known = self.__dict__.get("_is_current")
+        if known is not None:
+            return bool(known)
+        if self.pk is None:
+            return True
+        return not EligibilityDecision._base_manager.filter(household_id=self.household_id, pk__gt=self.pk).exists()
+
+    @is_current.setter
+    def is_current(self, value: bool | None) -> None:
+        self.__dict__["_is_current"] = value
 
     @property
     def effective_category(self) -> str:

@@ -23,7 +23,7 @@ def decision_history(*, actor: Any, household_id: int) -> QuerySet[EligibilityDe
 
 
 def decision_current(*, actor: Any, household_id: int) -> EligibilityDecision | None:
-    return decision_history(actor=actor, household_id=household_id).filter(is_current=True).first()
+    return decision_history(actor=actor, household_id=household_id).order_by("-pk").first()  # the newest is current
 
 
 def _require_viewer(actor: Any) -> None:

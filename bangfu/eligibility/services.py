@@ -79,7 +79,6 @@ def _decision_row(
         ruleset_version=d.ruleset_version,
         decided_at=now,
         decided_by=actor if getattr(actor, "is_authenticated", False) else None,
-        is_current=True,
         run_id=run_id,
     )
 
@@ -100,13 +99,15 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     code = h.unit.division_code
     basis = basis_of(on, standards.get(code, on), rulebook.get(code))
     with transaction.atomic():
+        # The new decision replaces the newest one by being newer (history is append-only); the lock
+        # makes an override asked at the same moment wait and then see that it was replaced.
         previous = (
-            EligibilityDecision.objects.select_for_update()
-            .filter(household_id=h.pk, is_current=True)
+            EligibilityDecision._base_manager.select_for_update()
+            .filter(household_id=h.pk)
+            .order_by("-pk")
             .values_list("category", flat=True)
             .first()
         )
-        EligibilityDecision.objects.filter(household_id=h.pk, is_current=True).update(is_current=False)
         row = _decision_row(
             decision,
             household_id=h.pk,
@@ -117,6 +118,7 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
             facts_version=h.version,
         )
         row.save(force_insert=True)
+        row.is_current = True
         timeline_add(
             household=h,
             actor=actor,
@@ -132,7 +134,8 @@ def _current_decision(actor: Any, decision_id: int, perm: Perm) -> EligibilityDe
         actor, EligibilityDecision.objects.select_for_update().select_related("household__unit"), decision_id
     )
     access.require(actor, perm, d.household.unit)
-    if not d.is_current:
+    # Asked again after the row lock: a decision stored while this one was locked is newer.
+    if EligibilityDecision._base_manager.filter(household_id=d.household_id, pk__gt=d.pk).exists():
         raise DomainError(EligibilityErrorCode.NO_DECISION, _("This decision has been replaced by a newer one."))
     return d
 

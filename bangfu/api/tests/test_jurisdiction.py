@@ -265,11 +265,10 @@ def _state(ids: Ids) -> tuple[Any, ...]:
         Application.objects.filter(pk=ids.application).values_list("state", "version", "data").first(),
         ImportBatch.objects.filter(pk=ids.batch).values_list("state", flat=True).first(),
         ReviewTask.objects.filter(pk=ids.review).values_list("state", flat=True).first(),
-        list(
-            EligibilityDecision.objects.filter(household_id=ids.household)
-            .order_by("id")
-            .values_list("id", "is_current", "override_status", "override_approved_by")
-        ),
+        [
+            (d.id, d.is_current, d.override_status, d.override_approved_by_id)
+            for d in EligibilityDecision.objects.filter(household_id=ids.household).order_by("id")
+        ],
     )
 
 

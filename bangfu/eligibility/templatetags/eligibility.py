@@ -16,7 +16,7 @@ register = template.Library()
 def current_decision(household: Household) -> EligibilityDecision | None:
     """The household's current decision; the page showing it has already checked the household's
     jurisdiction."""
-    return EligibilityDecision.objects.filter(household_id=household.pk, is_current=True).first()
+    return EligibilityDecision.objects.current().filter(household_id=household.pk).first()
 
 
 @register.simple_tag

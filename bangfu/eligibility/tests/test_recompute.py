@@ -96,10 +96,10 @@ def test_recompute_stores_current_decisions_and_reports_changes(seeded: dict[str
     n = bulk.households_in(province.path).count()
     first = recompute.recompute_start(actor=staff, unit_id=province.pk, on=ON)
     assert (first.status, first.total, first.done, first.changed) == (RecomputeStatus.DONE, n, n, 0)
-    assert EligibilityDecision.objects.filter(is_current=True).count() == n
+    assert EligibilityDecision.objects.current().count() == n
     # The stored decision equals the one-household service's decision.
     hid = seeded["ids"][5]
-    stored = EligibilityDecision.objects.get(household_id=hid, is_current=True)
+    stored = EligibilityDecision.objects.current().get(household_id=hid)
     again = services.decision_compute(actor=staff, household_id=hid, on=ON)
     assert (stored.category, stored.reasons, stored.net_income_per_head_monthly) == (
         again.category,
@@ -109,10 +109,18 @@ def test_recompute_stores_current_decisions_and_reports_changes(seeded: dict[str
     services.standard_set(
         actor=seeded["manager"], division_code="530000", year=2026, dibao_monthly="1500", minimum_wage_monthly="1900"
     )
+    history = EligibilityDecision._base_manager.exclude(run=None).order_by("id").values_list()
+    before = list(history)
     second = recompute.recompute_start(actor=staff, unit_id=province.pk, on=ON)
     assert second.changed > 0
-    assert EligibilityDecision.objects.filter(is_current=True).count() == n
+    assert EligibilityDecision.objects.current().count() == n
     assert EligibilityDecision.objects.count() == 2 * n + 1
+    # History is append-only: the replaced decisions are left as they were, none is current.
+    assert list(history.filter(run=first)) == before
+    assert not EligibilityDecision.objects.current().exclude(run=second).exists()
+    replaced = EligibilityDecision.objects.get(household_id=hid, run=first)
+    assert not replaced.is_current
+    assert [d.is_current for d in EligibilityDecision.objects.filter(household_id=hid)] == [True, False, False]
     changed = EligibilityDecision.objects.filter(run=second).exclude(category=F("previous_category"))
     assert changed.count() == second.changed
     rows = recompute.recompute_report_rows(actor=staff, run_id=second.pk)
@@ -261,4 +269,4 @@ def test_a_large_recompute_in_two_processes_stores_what_one_process_does(
     assert (two.status, two.total, two.done, two.changed) == (RecomputeStatus.DONE, one.total, one.total, 0)
     by_two = dict(EligibilityDecision.objects.filter(run=two).values_list("household_id", "reasons"))
     assert by_two == by_one
-    assert EligibilityDecision.objects.filter(is_current=True, run=two).count() == one.total
+    assert EligibilityDecision.objects.current().filter(run=two).count() == one.total

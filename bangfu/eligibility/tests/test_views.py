@@ -36,7 +36,7 @@ def test_decide_override_and_approve_on_the_page(tree: dict[str, Any], users: di
     text = staff.get(f"/eligibility/households/{h.pk}/").content.decode()
     assert "Deep hardship" in text
     assert "with illness" in text
-    d = EligibilityDecision.objects.get(household=h, is_current=True)
+    d = EligibilityDecision.objects.current().get(household=h)
     file_page = staff.get(f"/households/{h.pk}/").content.decode()  # the household page shows it too
     assert 'id="identification"' in file_page
     assert f'href="/eligibility/households/{h.pk}/"' in file_page
