@@ -267,4 +267,18 @@ def recompute_report_rows(*, actor: Any, run_id: int) -> list[tuple[str, str, st
 
 
 def recompute_report_xlsx(*, actor: Any, run_id: int) -> bytes:
-    return changes_xlsx(recompute_report_rows(actor=actor, run_id=run_id))
+    """The run's changes as Excel (file numbers with their categories): the export is audit-logged,
+    whoever asks for it (page, API or command)."""
+    from .selectors import recompute_run_get
+
+    run = recompute_run_get(actor=actor, run_id=run_id)
+    rows = recompute_report_rows(actor=actor, run_id=run_id)
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        target_type="eligibility_recompute_report",
+        target_id=run.pk,
+        unit_path=run.unit.path,
+        after={"rows": len(rows), "format": "xlsx"},
+    )
+    return changes_xlsx(rows)

@@ -14,6 +14,7 @@ from django.db import connection  # noqa: F401 - read by the skipif condition
 from django.db.models import Count, F
 from django.http import Http404
 
+from bangfu.common.models import AuditEntry
 from bangfu.eligibility import bulk, recompute, services
 from bangfu.eligibility.adapters import FACTS_PREFETCH, RuleBook, StandardBook, facts_from_household
 from bangfu.eligibility.models import EligibilityDecision, ExtraFacts, RecomputeRun, RecomputeStatus
@@ -129,6 +130,9 @@ def test_recompute_stores_current_decisions_and_reports_changes(seeded: dict[str
     detail = book.worksheets[1]
     assert detail.max_row == second.changed + 1
     assert {r[1] for r in rows} == {c.value for c in detail["B"][1:]}
+    # The download is an export of file numbers with their categories: it is audit-logged.
+    exported = AuditEntry.objects.get(target_type="eligibility_recompute_report", target_id=str(second.pk))
+    assert exported.action == "export" and exported.after["rows"] == second.changed
 
 
 def test_recompute_as_background_task(seeded: dict[str, Any], django_capture_on_commit_callbacks: Any) -> None:
@@ -199,6 +203,7 @@ def test_commands_identify_and_whatif(seeded: dict[str, Any], tmp_path: Any) -> 
     assert changed > 0
     assert "(standard 530000/2027/v2, rules default)" in first_line
     assert openpyxl.load_workbook(report).worksheets[1].max_row == changed + 1
+    assert AuditEntry.objects.filter(target_type="eligibility_whatif", action="export").count() == 1
     out = io.StringIO()
     call_command("whatif", "--unit", "530000", "--dibao", "1100", "--from", "2027-01-01", "--save", stdout=out)
     assert "Saved 530000/2027/v2." in out.getvalue()

@@ -16,7 +16,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bangfu.common.audit import audit_record
 from bangfu.common.errors import field_errors
+from bangfu.common.models import AuditAction
 from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.recompute import changes_xlsx, whatif_preview, whatif_save
 from bangfu.eligibility.services import SYSTEM
@@ -75,6 +77,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  {u.unit_name}: {u.changed} ({moves})")
         if options["report"]:
             Path(options["report"]).write_bytes(changes_xlsx(preview.households))
+            audit_record(
+                actor="system",
+                action=AuditAction.EXPORT,
+                target_type="eligibility_whatif",
+                target_id=unit.code,
+                unit_path=unit.path,
+                after={"rows": len(preview.households), "format": "xlsx", "on": str(on), "file": options["report"]},
+            )
         if options["save"]:
             saved_standard, saved_rules = whatif_save(
                 actor=SYSTEM, unit_id=unit.pk, on=on, standard=standard, rule_params=rules
