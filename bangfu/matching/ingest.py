@@ -359,8 +359,12 @@ def _read(
     raw = ", ".join(f"CAST({_ident(mapping[s.name])} AS VARCHAR) AS f_{s.name}" for s in specs)
     if relation.startswith("read_parquet("):
         source = f"SELECT file_row_number + 1 AS row_no, {raw} FROM {relation[:-1]}, file_row_number = true)"
-    else:  # the order of a CSV file is its line order
-        source = f"SELECT row_number() OVER () + {first_line - 1} AS row_no, {raw} FROM {relation}"
+    else:
+        # The order of a CSV file is its line order. The file is read in parallel into a table
+        # (insertion order is kept), whose row ids then number the lines: a numbering window over
+        # the file itself would read it on one thread.
+        con.execute(f"CREATE TEMP TABLE source_rows AS SELECT {raw} FROM {relation}")
+        source = f"SELECT rowid + {first_line} AS row_no, * FROM source_rows"
 
     missing = _("%(field)s is missing or not valid")
     checks = [
