@@ -132,7 +132,7 @@ def test_recompute_stores_current_decisions_and_reports_changes(seeded: dict[str
     assert {r[1] for r in rows} == {c.value for c in detail["B"][1:]}
     # The download is an export of file numbers with their categories: it is audit-logged.
     exported = AuditEntry.objects.get(target_type="eligibility_recompute_report", target_id=str(second.pk))
-    assert exported.action == "export" and exported.after["rows"] == second.changed
+    assert exported.action == "export" and exported.after == {"rows": second.changed, "format": "xlsx"}
 
 
 def test_recompute_as_background_task(seeded: dict[str, Any], django_capture_on_commit_callbacks: Any) -> None:
