@@ -37,6 +37,8 @@ def test_demo_sets_itself_up_and_prints_one_login_per_role(tmp_path: Path) -> No
     logins = [line for line in first.stdout.splitlines() if line.startswith("  ") and " / " in line]
     roles = {line.split()[0] for line in logins}
     assert roles == {"manager", "admin", "evaluator", "centre_staff", "grassroots_cadre"}, first.stdout
+    # Every file is identified against the demo province's standard.
+    assert "Identified " in first.stdout and "Identified 0 " not in first.stdout, first.stdout
 
     again = _demo(tmp_path)
     assert again.returncode == 0, again.stderr

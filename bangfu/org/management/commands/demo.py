@@ -43,6 +43,7 @@ class Command(BaseCommand):
         if not Household.objects.exists():
             self.stdout.write(f"Seeding a demo province with {options['households']:,} households…")
             call_command("seed", households=options["households"], random_seed=options["random_seed"])
+            self._identify()
         logins = self._logins()
         self.stdout.write("\nDemo logins (role @ unit — username / password):")
         for row in logins:
@@ -55,6 +56,32 @@ class Command(BaseCommand):
             call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
         finally:
             worker.terminate()
+
+    def _identify(self) -> None:
+        """A standard for the demo province this year (the figures of the issue's example) and a
+        first recompute, so that every file shows its identification with reasons."""
+        from django.utils import timezone
+
+        from bangfu.eligibility import recompute, services
+        from bangfu.eligibility.models import Standard
+        from bangfu.eligibility.system import SYSTEM
+
+        province = OrgUnit.objects.filter(level=OrgLevel.PROVINCE).order_by("path").first()
+        if province is None:
+            return
+        year = timezone.localdate().year
+        if not Standard.objects.filter(division_code=province.division_code, year=year).exists():
+            services.standard_set(
+                actor=SYSTEM,
+                division_code=province.division_code,
+                year=year,
+                dibao_monthly="1001",
+                minimum_wage_monthly="1900",
+                housing_area_per_head="20",
+                note="demo",
+            )
+        run = recompute.recompute_start(actor=SYSTEM, unit_id=province.pk)
+        self.stdout.write(f"Identified {run.done:,} households ({run.changed:,} with a new category).")
 
     def _logins(self) -> list[dict[str, str]]:
         """Create the demo users once; their passwords are kept in var/ (never committed)."""
