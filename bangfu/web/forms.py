@@ -27,6 +27,7 @@ from django.forms.formsets import BaseFormSet
 from django.utils.translation import gettext_lazy as _
 
 from bangfu.common import crypto
+from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.inputs import (
@@ -40,6 +41,8 @@ from bangfu.registry.inputs import (
 )
 from bangfu.registry.models import Household, Member
 from bangfu.registry.selectors import HouseholdFilters
+
+from .widgets import UnitPicker
 
 BLANK = [("", "—")]
 
@@ -138,14 +141,18 @@ class HouseholdFilterForm(StyledForm):
             attrs={"type": "search", "placeholder": _("ID number, name, pinyin or file number"), "autocomplete": "off"}
         ),
     )
-    unit = AnyIntChoiceField(label=_("Union"), coerce=int, empty_value=None, required=False)
+    unit = AnyIntChoiceField(
+        label=_("Union"), coerce=int, empty_value=None, required=False, widget=UnitPicker(perm=Perm.HOUSEHOLD_VIEW)
+    )
     category = _choice(codes.HardshipCategory, _("Category"))
     main_cause = _int_choice(codes.Cause, _("Main cause"))
     state = _choice(codes.FileState, _("State"))
 
     def __init__(self, *args: Any, units: Iterable[OrgUnit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        units = list(units)
         self.fields["unit"].choices = [("", _("All unions")), *unit_choices_for(units)]  # type: ignore[attr-defined]
+        self.fields["unit"].widget.set_units(units)
 
     def filters(self) -> HouseholdFilters:
         """The filters to apply: an invalid value (a tampered URL) is ignored, not an error page."""
@@ -166,7 +173,13 @@ class HouseholdFilterForm(StyledForm):
 
 
 class HouseholdForm(StyledForm):
-    unit_id = forms.TypedChoiceField(label=_("Union keeping the file"), coerce=int, empty_value=None, required=False)
+    unit_id = forms.TypedChoiceField(
+        label=_("Union keeping the file"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=UnitPicker(perm=Perm.HOUSEHOLD_EDIT),
+    )
     category = _choice(codes.HardshipCategory, _("Hardship category"))
     state = _choice(codes.FileState, _("File state"), blank=False, initial=codes.FileState.ACTIVE)
     tier = forms.ChoiceField(
@@ -202,7 +215,9 @@ class HouseholdForm(StyledForm):
 
     def __init__(self, *args: Any, units: Iterable[OrgUnit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        units = list(units)
         self.fields["unit_id"].choices = BLANK + unit_choices_for(units)  # type: ignore[attr-defined]
+        self.fields["unit_id"].widget.set_units(units)
 
 
 class MemberForm(StyledForm):

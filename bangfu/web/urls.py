@@ -5,6 +5,7 @@ from . import income_views, views
 app_name = "web"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("units/options/", views.unit_options, name="unit_options"),
     path("households/", views.household_list, name="household_list"),
     path("households/new/", views.household_create, name="household_create"),
     path("households/<int:pk>/", views.household_detail, name="household_detail"),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Min, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -24,6 +25,7 @@ from bangfu.registry import codes, selectors, services
 from bangfu.registry.models import Household, TimelineEvent
 
 from .forms import HouseholdFilterForm, HouseholdForms
+from .widgets import PICKER_FULL_LIST, PICKER_SEARCH_LIMIT
 
 
 def _htmx_partial(request: HttpRequest) -> bool:
@@ -161,3 +163,34 @@ def member_id_reveal(request: HttpRequest, member_id: int) -> HttpResponse:
 def bank_card_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     value = services.bank_card_reveal(actor=request.user, household_id=pk, reason=request.POST.get("reason", ""))
     return _revealed(request, value)
+
+
+@login_required
+def unit_options(request: HttpRequest) -> HttpResponse:
+    """The ``<option>``s of a union picker's search (``widgets.UnitPicker``): unions in the
+    user's jurisdiction for the permission asked, by name or code, the chosen one first."""
+    try:
+        perm = Perm(request.GET.get("perm", Perm.HOUSEHOLD_VIEW.value))
+    except ValueError:
+        perm = Perm.HOUSEHOLD_VIEW
+    q = request.GET.get("q", "").strip()[:50]
+    units = access.units(request.user, perm).select_related("parent").order_by("path")
+    selected_id = request.GET.get("selected", "")
+    selected = units.filter(pk=int(selected_id)).first() if selected_id.isdigit() else None
+    if q:
+        found = list(
+            units.filter(Q(name__icontains=q) | Q(division_code__startswith=q) | Q(code__startswith=q))[
+                :PICKER_SEARCH_LIMIT
+            ]
+        )
+    else:
+        top = units.aggregate(top=Min("level"))["top"]
+        found = list(units.filter(level__lte=top + 1)[: PICKER_FULL_LIST + 1]) if top is not None else []
+        if len(found) > PICKER_FULL_LIST:  # as widgets.shown_units: only the top
+            found = [u for u in found if u.level == top]
+    for u in found:
+        # A search result is out of its place in the tree: its parent tells two namesakes apart.
+        parent = u.parent.name if q and u.parent else ""
+        u.label = f"{u.name} · {parent}" if parent else u.name  # type: ignore[attr-defined]
+    context = {"units": found, "selected": selected, "q": q, "blank": request.GET.get("blank")}
+    return render(request, "web/_unit_options.html", context)

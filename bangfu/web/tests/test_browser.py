@@ -108,3 +108,45 @@ def test_phone_user_searches_opens_and_files_a_household(
     desk.screenshot(path=str(SHOTS / "bangfu-detail-desktop.png"), full_page=True)
     desk.goto(f"{base}/households/{known.pk}/edit/")
     desk.screenshot(path=str(SHOTS / "bangfu-edit-desktop.png"), full_page=True)
+
+
+def test_a_long_union_list_is_searched_not_scrolled(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any]
+) -> None:
+    """A county with more grassroots unions than a list shows: the staff member types part of a
+    union's name, the one match is chosen and the list of files is filtered by it."""
+    from bangfu.org.models import OrgKind, OrgLevel
+    from bangfu.org.services import org_unit_create
+    from bangfu.web.widgets import PICKER_FULL_LIST
+
+    staff = users["xiangyun_staff"]
+    units = [
+        org_unit_create(
+            name=f"祥云县第{i}工厂工会",
+            level=OrgLevel.GRASSROOTS,
+            division_code="532923",
+            parent=tree["xiangyun"],
+            kind=OrgKind.ENTERPRISE,
+        )
+        for i in range(PICKER_FULL_LIST)
+    ]
+    target = services.household_create(actor=staff, data=household_input(units[42]))
+    other = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    base = live_server.url
+    page = browser.new_page(viewport={"width": 375, "height": 812}, locale="en-US")
+    _sign_in(page, base)
+    assert page.locator("#id_unit option").count() == 2  # all unions, the county
+    page.fill("[data-unit-search]", "第42工厂")
+    page.wait_for_url(f"**/households/?*unit={units[42].pk}*")
+    page.locator("#results tbody tr").first.wait_for()
+    text = page.locator("#results tbody").inner_text()
+    assert target.file_number in text and other.file_number not in text
+    assert "The one union found is chosen." in page.locator("[data-unit-search-status]").inner_text()
+    page.screenshot(path=str(SHOTS / "bangfu-union-search-phone.png"), full_page=True)
+    # Several matches: the list offers them, nothing is chosen for the user.
+    page.fill("[data-unit-search]", "第1")
+    page.locator("#id_unit option", has_text="第19工厂").wait_for(state="attached")
+    assert "found: choose a union in the list" in page.locator("[data-unit-search-status]").inner_text()
+    assert page.locator("#id_unit").input_value() == str(units[42].pk)
+    page.select_option("#id_unit", str(units[11].pk))
+    page.wait_for_url(f"**/households/?*unit={units[11].pk}*")
