@@ -2,13 +2,18 @@
 """National benchmark for cross-department checks: 10,000,000 persons × 50,000,000 department rows.
 
     .venv/bin/python bench/match_national.py [--persons 10000000] [--rows 50000000] [--data var/bench-national]
+        [--compression zstd]
 
 The data files are generated once (Parquet, as import and the persons snapshot write them) and
 kept in ``--data``. Each measurement runs in its own child process, so each peak memory is its
 own; baseline and engine alternate, three rounds, and the medians are reported:
 * baseline: a bare DuckDB hash join of the two files on the pre-normalised BIGINT key;
 * engine: the match engine (rule SQL and findings in one DuckDB query), as a recheck runs it.
-About 3.5 % of the department rows belong to registry persons.
+About 3.5 % of the department rows belong to registry persons. ``--compression`` writes the
+department file with another Parquet codec (import writes zstd), kept beside the zstd one, to
+measure what the codec costs the match. Each measurement reports its wall time, the CPU time of
+its process (user + system: less disturbed by other work on the machine) and its peak memory;
+the load average is printed with the results.
 """
 
 from __future__ import annotations
@@ -25,14 +30,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def generate(data: Path, persons: int, rows: int) -> tuple[Path, Path]:
+def generate(data: Path, persons: int, rows: int, compression: str = "zstd") -> tuple[Path, Path]:
     import duckdb
 
     from bangfu.matching.engine.names import name_key_sql
 
     data.mkdir(parents=True, exist_ok=True)
     # ".k": snapshots with the name key (files without it, from before, are left alone).
-    person_path, ds_path = data / f"persons-{persons}.k.parquet", data / f"vehicles-{rows}.k.parquet"
+    codec = "" if compression == "zstd" else f".{compression}"
+    person_path, ds_path = data / f"persons-{persons}.k.parquet", data / f"vehicles-{rows}.k{codec}.parquet"
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     person_name, row_name = "'张' || (i % 1000)", f"'张' || (((i * 7) % {persons}) % 1000)"
@@ -48,7 +54,7 @@ def generate(data: Path, persons: int, rows: int) -> tuple[Path, Path]:
             f"ELSE (hash(i + 1000000000000) >> 1)::BIGINT END AS id_key, '' AS id_masked, "
             f"{row_name} AS name, {name_key_sql(row_name)} AS name_key, "
             f"'R' || i AS record_key, CASE WHEN i % 5 = 0 THEN '残疾人专用车' ELSE '小型轿车' END AS vehicle_type "
-            f"FROM range({rows}) t(i)) TO '{ds_path}' (FORMAT parquet, COMPRESSION zstd)"
+            f"FROM range({rows}) t(i)) TO '{ds_path}' (FORMAT parquet, COMPRESSION {compression})"
         )
     return person_path, ds_path
 
@@ -74,7 +80,8 @@ def measure(what: str, persons: str, dataset: str) -> dict[str, float]:
         )
         n = found.num_rows
     took = time.perf_counter() - t
-    return {"seconds": took, "rows": n, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"seconds": took, "cpu": usage.ru_utime + usage.ru_stime, "rows": n, "peak_mb": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -83,6 +90,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000_000)
     parser.add_argument("--data", default="var/bench-national")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compression", default="zstd", choices=["zstd", "snappy", "lz4_raw", "uncompressed"])
     parser.add_argument("--measure", choices=["baseline", "engine"])
     parser.add_argument("--files", nargs=2)
     args = parser.parse_args()
@@ -90,7 +98,7 @@ def main() -> None:
         print(json.dumps(measure(args.measure, *args.files)))
         return
     t = time.perf_counter()
-    persons, dataset = generate(Path(args.data), args.persons, args.rows)
+    persons, dataset = generate(Path(args.data), args.persons, args.rows, args.compression)
     print(f"data ready in {time.perf_counter() - t:.0f} s: {persons.name}, {dataset.name}")
     results: dict[str, list[dict[str, float]]] = {"baseline": [], "engine": []}
     for _ in range(args.rounds):
@@ -102,16 +110,23 @@ def main() -> None:
                 text=True,
             )
             results[what].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"matching {args.persons:,} persons × {args.rows:,} rows (median of {args.rounds}, alternating)")
+    print(
+        f"matching {args.persons:,} persons × {args.rows:,} rows ({args.compression}; median of {args.rounds}, "
+        f"alternating; load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])})"
+    )
     for what, runs in results.items():
         secs = [r["seconds"] for r in runs]
         print(
             f"  {what:8}: {statistics.median(secs):.2f} s  runs {[round(s, 2) for s in secs]}  "
+            f"CPU {statistics.median(r['cpu'] for r in runs):.2f} s  "
             f"rows {int(runs[-1]['rows']):,}  peak RSS {max(r['peak_mb'] for r in runs):,.0f} MB"
         )
     base = statistics.median(r["seconds"] for r in results["baseline"])
     eng = statistics.median(r["seconds"] for r in results["engine"])
-    print(f"  ratio engine / bare join: {eng / base:.2f}")
+    cpu_ratio = statistics.median(r["cpu"] for r in results["engine"]) / statistics.median(
+        r["cpu"] for r in results["baseline"]
+    )
+    print(f"  ratio engine / bare join: {eng / base:.2f} (CPU time {cpu_ratio:.2f})")
 
 
 if __name__ == "__main__":

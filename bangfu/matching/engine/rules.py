@@ -251,14 +251,25 @@ _SEVERITY_SQL = (
 )
 _HOUSEHOLD_RULES_SQL = ", ".join(_lit(r.value) for r in sorted(HOUSEHOLD_RULES))
 
+# A per-person finding's key and the values chosen among duplicate hits (see ``findings_sql``).
+_PERSON_KEY = "household_id, member_id, dataset_id, kind, record_key, rule"
+_PERSON_VALUES = "name_ok, value_num, value_text, value_date, record_name"
 _FINDINGS_SQL = f"""
-person AS (
-    SELECT household_id, member_id, dataset_id, kind, record_key, rule, min(struct_pack(
-        o := 1 - name_ok, value_num := value_num, value_text := value_text, value_date := value_date,
-        record_name := record_name
-    )) AS s
-    FROM {{person_hits}} hp
-    GROUP BY household_id, member_id, dataset_id, kind, record_key, rule
+hp AS MATERIALIZED (
+    SELECT {_PERSON_KEY}, {_PERSON_VALUES}, hash({_PERSON_KEY}) AS g FROM {{person_hits}} h
+), dup AS (
+    SELECT g FROM hp GROUP BY g HAVING count(*) > 1
+), person AS (
+    SELECT {_PERSON_KEY}, {_PERSON_VALUES} FROM hp ANTI JOIN dup ON hp.g = dup.g
+    UNION ALL
+    SELECT {_PERSON_KEY}, 1 - s.o, s.value_num, s.value_text, s.value_date, s.record_name FROM (
+        SELECT {_PERSON_KEY}, min(struct_pack(
+            o := 1 - name_ok, value_num := value_num, value_text := value_text, value_date := value_date,
+            record_name := record_name
+        )) AS s
+        FROM hp SEMI JOIN dup ON hp.g = dup.g
+        GROUP BY {_PERSON_KEY}
+    ) x
 ), household AS (
     SELECT household_id, min(member_id) AS member_id, dataset_id, min(kind) AS kind, rule,
            min(name_ok) AS name_ok, list(DISTINCT record_key ORDER BY record_key) AS records,
@@ -266,12 +277,12 @@ person AS (
     FROM {{household_hits}} hh
     GROUP BY household_id, dataset_id, rule
 ), rows AS (
-    SELECT household_id, member_id, dataset_id, kind, record_key, rule, 1 - s.o AS name_ok,
+    SELECT household_id, member_id, dataset_id, kind, record_key, rule, name_ok,
            '{{' || concat_ws(',',
-               CASE WHEN isfinite(s.value_num) THEN '"value":' || {_num("s.value_num")} END,
-               CASE WHEN s.value_text IS NOT NULL THEN '"text":' || {_json_str("s.value_text")} END,
-               CASE WHEN s.value_date IS NOT NULL THEN '"date":"' || strftime(s.value_date, '%Y-%m-%d') || '"' END,
-               CASE WHEN s.record_name <> '' THEN '"record_name":' || {_json_str("s.record_name")} END
+               CASE WHEN isfinite(value_num) THEN '"value":' || {_num("value_num")} END,
+               CASE WHEN value_text IS NOT NULL THEN '"text":' || {_json_str("value_text")} END,
+               CASE WHEN value_date IS NOT NULL THEN '"date":"' || strftime(value_date, '%Y-%m-%d') || '"' END,
+               CASE WHEN record_name <> '' THEN '"record_name":' || {_json_str("record_name")} END
            ) || '}}' AS details
     FROM person
     UNION ALL
@@ -295,7 +306,12 @@ def findings_sql(person_hits: str, household_hits: str, ctes: Sequence[str] = ()
 
     Per person: one finding per member, dataset, rule and record (of duplicate records the one
     whose name matches, then the smallest values: deterministic); per household (homes over the
-    limit): one finding for all the records, with the first member. Details are JSON text."""
+    limit): one finding for all the records, with the first member. Details are JSON text.
+
+    Duplicates are rare, and choosing among them (``min`` of a struct) is the costly part of the
+    query, so the hits are split on a 64-bit hash of the finding's key: a hit whose hash no other
+    hit shares is a finding as it is; only the hits sharing a hash (true duplicates, or the rare
+    collision, which the exact grouping then keeps apart) are grouped."""
     body = _FINDINGS_SQL.replace("{person_hits}", person_hits).replace("{household_hits}", household_hits)
     return "WITH " + ", ".join([*ctes, body])
 

@@ -147,3 +147,23 @@ def test_parameters_change_the_outcome(tmp_path: Path) -> None:
     )
     assert [f.rule for f in strict] == ["homes_over_limit"]
     assert lenient == []
+
+
+def test_duplicate_records_give_one_finding_the_name_matching_one(tmp_path: Path) -> None:
+    """The same record twice with different names or types (import removes exact duplicates only):
+    one finding per person and record, from the row whose name matches, then the smallest values."""
+    vehicles = _dataset(
+        tmp_path,
+        "v",
+        "SELECT * FROM (VALUES (2, 111, '张叁', 'A1', '小型轿车'), (3, 111, '张三', 'A1', '中型客车'), "
+        "(4, 111, '张三', 'A1', '大型货车'), (5, 333, '王六', 'A3', '小型轿车'), (6, 333, '王七', 'A3', '小型轿车'), "
+        "(7, 111, '张三', 'A9', '小型轿车')) t(row_no, id_key, name, record_key, vehicle_type)",
+    )
+    sources = [backends.DatasetSource(1, DatasetKind.VEHICLES, vehicles)]
+    found = backends.match(backends.DuckDBBackend(), _persons(tmp_path), sources, RuleParams(), TODAY)
+    got = [(f.member_id, f.record_key, f.confidence, f.details.get("text"), f.details["record_name"]) for f in found]
+    assert got == [
+        (1, "A1", "high", "中型客车", "张三"),  # of the two rows with the right name, the smaller type
+        (1, "A9", "high", "小型轿车", "张三"),
+        (3, "A3", "low", "小型轿车", "王七"),  # neither name matches: the smaller name
+    ]
