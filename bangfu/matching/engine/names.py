@@ -1,8 +1,11 @@
 """Name normalisation for the second matching signal.
 
 Department files write the same name in different ways: full-width letters, spaces, a middle
-dot in any of its Unicode forms (艾合买提·阿吉, 艾合买提•阿吉, 艾合买提・阿吉 …), traditional
-characters. ``normalise_name`` maps all of them to one form; ``same_name`` compares two names.
+dot in any of its Unicode forms or none at all (艾合买提·阿吉, 艾合买提•阿吉, 艾合买提・阿吉,
+艾合买提阿吉 …; systems that cannot store the dot drop it, others put one into a Han name),
+traditional characters. ``normalise_name`` maps all of them to one form; ``same_name`` compares
+two names. The dot is dropped, not kept: it only separates the parts of a name, and the ID number
+has already matched, so the name is a second check and not an identifier.
 
 Traditional → simplified uses a small table of the characters common in personal names (below),
 not a full converter: a name with a rarer traditional character compares as different and gives
@@ -17,7 +20,6 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-MIDDLE_DOT = "·"
 # Every form of the separator seen in transliterated names; NFKC has already folded U+FF65.
 _DOTS = (
     "\u00b7\u2022\u2027\u30fb\uff65\u2219\u22c5\u2010\u2011\u2012\u2013\u2014\u2015"
@@ -39,18 +41,16 @@ _SIMP = (
     "颖洁兰鸿鑫权玮岭轩飞战满胜顺连达远运长开兴丰寿圣礼乐诗励绮聪赞"
     "贤彦树国辉韵潇晓鸣龙鹤鹰"
 )
-_TABLE = str.maketrans({**dict(zip(_TRAD, _SIMP, strict=True)), **dict.fromkeys(_DOTS, MIDDLE_DOT)})
+_TABLE = str.maketrans({**dict(zip(_TRAD, _SIMP, strict=True)), **dict.fromkeys(_DOTS, "")})
 
 
 def normalise_name(name: str | None) -> str:
-    """NFKC, no whitespace, one middle dot, lower case, simplified characters."""
+    """NFKC, no whitespace, no middle dot, lower case, simplified characters."""
     if not name:
         return ""
     text = unicodedata.normalize("NFKC", name).translate(_TABLE)
     text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
-    while MIDDLE_DOT * 2 in text:
-        text = text.replace(MIDDLE_DOT * 2, MIDDLE_DOT)
-    return text.strip(MIDDLE_DOT).casefold()
+    return text.casefold()
 
 
 def same_name(a: str | None, b: str | None) -> bool:
@@ -82,10 +82,13 @@ def name_norm_fast_sql(column: str) -> str:
 # but the department's own (shown in the finding). An empty name has no key (NULL), which
 # equals nothing. The key is DuckDB's ``hash`` of the normalised name shifted to 63 bits; that
 # hash is not promised to stay the same across DuckDB versions, so every snapshot records the
-# key of a fixed probe name (``NAME_KEY_TAG``) and a snapshot written with another one is
-# refused (``backends.SnapshotTooOld``: import the file again).
+# key of a fixed probe name (``NAME_KEY_TAG``) and the version of ``normalise_name``'s form
+# (``NAME_FORM``), and a snapshot written with another one is refused (``backends.SnapshotTooOld``:
+# import the file again).
 NAME_KEY_META = "bangfu.name_key"
 _PROBE = "艾合买提·阿吉张建国"
+# The version of the normalised form: 2 since the middle dot is dropped (it was kept as "·").
+NAME_FORM = 2
 
 
 def name_key_sql(norm: str) -> str:
@@ -100,7 +103,7 @@ def name_key_tag() -> str:
 
     with duckdb.connect() as con:
         row = con.execute(f"SELECT {name_key_sql('$1')}", [_PROBE]).fetchone()
-    return f"duckdb-hash:{row[0] if row else ''}"
+    return f"duckdb-hash:{row[0] if row else ''};form:{NAME_FORM}"
 
 
 def name_keys(norms: Sequence[str | None]) -> pa.Array:

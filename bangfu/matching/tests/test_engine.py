@@ -23,6 +23,8 @@ def test_middle_dots_spaces_full_width_and_traditional_forms_are_the_same_name()
     assert same_name("艾合买提·阿吉", "艾合买提・阿吉")
     assert same_name("艾合买提·阿吉", "艾合买提･阿吉")
     assert same_name("艾合买提·阿吉", " 艾合买提 ‧ 阿吉 ")
+    assert same_name("艾合买提·阿吉", "艾合买提阿吉")  # a system that cannot store the dot
+    assert same_name("张建国", "张・建国")  # one that puts a dot into a Han name
     assert same_name("张建国", "張建國")
     assert same_name("ＷＡＮＧ Ｌｉ", "wangli")
     assert not same_name("张建国", "张建华")
