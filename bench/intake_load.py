@@ -2,13 +2,15 @@
 beside a trivial endpoint (``GET /api/v1/health``, no database) on the same server in the same run.
 
     .venv/bin/python bench/intake_load.py [--url postgres://postgres@127.0.0.1:5432/bangfu_bench_load]
-        [--seconds 15] [--concurrency 16] [--server-workers 2] [--client-processes 2]
+        [--seconds 15] [--warmup 3] [--concurrency 16] [--server-workers 2] [--client-processes 2]
+        [--kinds health,status,submit]
 
 Set-up (kept between runs): migrate the database, a small union tree, and enough applicants with a
 complete draft application each (one phone token per applicant). Then granian serves the project
 with the production settings (``config.settings``, DEBUG off) on 127.0.0.1, and a load of
 ``--concurrency`` keep-alive connections (spread over ``--client-processes`` processes, on the same
-two cores as the server) runs for ``--seconds`` against, in turn:
+two cores as the server) runs for ``--warmup`` seconds (not counted: each worker's first requests
+load code and tables once) and then ``--seconds`` (counted) against, in turn:
 
 * ``health`` — ``GET /api/v1/health``;
 * ``status`` — ``GET /api/v1/applicant/applications/{id}`` (the worker following their case);
@@ -104,7 +106,7 @@ def prepare(url: str, drafts: int) -> list[tuple[str, int]]:
             services.application_create(actor=applicant, unit_id=unit.pk, form=data.normalise(asdict(h)))
         print(f"created {missing} drafts in {time.perf_counter() - t:.1f} s", flush=True)
     rows = have.select_related("applicant").order_by("id")[:drafts]
-    return [(otp.token_for(a.applicant), a.pk) for a in rows]
+    return [(otp.token_for(a.applicant), a.pk) for a in rows if a.applicant is not None]
 
 
 def _free_port() -> int:
@@ -128,9 +130,12 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -
     raise SystemExit("granian did not answer in time")
 
 
-def _client(args: tuple[int, str, list[tuple[str, int]], int, float, int]) -> tuple[list[float], int, int]:
-    """One client process: ``threads`` keep-alive connections for ``seconds``; latencies in ms."""
-    port, kind, work, threads, seconds, start_at = args
+def _client(
+    args: tuple[int, str, list[tuple[str, int]], int, float, float, float],
+) -> tuple[list[float], int, int]:
+    """One client process: ``threads`` keep-alive connections for ``warmup`` then ``seconds``;
+    latencies in ms of the requests started after the warm-up."""
+    port, kind, work, threads, warmup, seconds, start_at = args
     lat: list[float] = []
     errors = [0]
     done = [0]
@@ -138,7 +143,8 @@ def _client(args: tuple[int, str, list[tuple[str, int]], int, float, int]) -> tu
     queue = list(work)
     while time.time() < start_at:
         time.sleep(0.01)
-    end = time.monotonic() + seconds
+    counted_from = time.monotonic() + warmup
+    end = counted_from + seconds
 
     def run(k: int) -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=30)
@@ -163,6 +169,7 @@ def _client(args: tuple[int, str, list[tuple[str, int]], int, float, int]) -> tu
                 else:
                     method, path = "POST", f"/api/v1/applicant/applications/{app_id}/submit"
                     body, headers["Content-Type"] = b"{}", "application/json"
+            counted = time.monotonic() >= counted_from
             t = time.perf_counter()
             try:
                 conn.request(method, path, body=body, headers=headers)
@@ -173,9 +180,9 @@ def _client(args: tuple[int, str, list[tuple[str, int]], int, float, int]) -> tu
                 conn.close()
                 conn = http.client.HTTPConnection(HOST, port, timeout=30)
                 ok = False
-            mine.append((time.perf_counter() - t) * 1000)
-            if not ok:
-                bad += 1
+            if counted:
+                mine.append((time.perf_counter() - t) * 1000)
+                bad += not ok
         conn.close()
         with lock:
             lat.extend(mine)
@@ -191,15 +198,13 @@ def _client(args: tuple[int, str, list[tuple[str, int]], int, float, int]) -> tu
 
 
 def load(
-    port: int, kind: str, work: list[tuple[str, int]], concurrency: int, procs: int, seconds: float
+    port: int, kind: str, work: list[tuple[str, int]], concurrency: int, procs: int, warmup: float, seconds: float
 ) -> dict[str, Any]:
     threads = max(concurrency // procs, 1)
     parts = [work[p::procs] for p in range(procs)]
     start_at = time.time() + 1.0
     with multiprocessing.get_context("spawn").Pool(procs) as pool:
-        t = time.time()
-        out = pool.map(_client, [(port, kind, parts[p], threads, seconds, start_at) for p in range(procs)])
-        wall = time.time() - max(t, start_at)
+        out = pool.map(_client, [(port, kind, parts[p], threads, warmup, seconds, start_at) for p in range(procs)])
     lat = sorted(x for o in out for x in o[0])
     errors = sum(o[1] for o in out)
     n = len(lat)
@@ -207,7 +212,7 @@ def load(
         "kind": kind,
         "requests": n,
         "errors": errors,
-        "rps": n / wall if wall > 0 else 0.0,
+        "rps": n / seconds,  # the requests started in the counted window
         "p50": statistics.median(lat) if lat else float("nan"),
         "p95": lat[int(0.95 * (n - 1))] if lat else float("nan"),
     }
@@ -217,15 +222,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="postgres://postgres@127.0.0.1:5432/bangfu_bench_load")
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of load before counting starts")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument(
+        "--kinds", default="health,status,submit", help="which loads to run, in order (the ratios need health first)"
+    )
     args = parser.parse_args()
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if not kinds or set(kinds) - {"health", "status", "submit"}:
+        raise SystemExit("--kinds takes a comma-separated list of health, status and submit")
     if not args.url.startswith("postgres"):
         raise SystemExit("this benchmark runs on PostgreSQL (--url postgres://…)")
     _ensure_database(args.url)
     # Enough drafts that the submit phase never runs out (a generous upper bound on its rate).
-    work = prepare(args.url, drafts=int(400 * args.seconds))
+    work = prepare(args.url, drafts=int(400 * (args.warmup + args.seconds)))
     granian = shutil.which("granian", path=str(Path(sys.executable).parent)) or "granian"
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -254,16 +266,17 @@ def main() -> None:
         try:
             _wait_ready(port, proc)
             results = [
-                load(port, kind, work, args.concurrency, args.client_processes, args.seconds)
-                for kind in ("health", "status", "submit")
+                load(port, kind, work, args.concurrency, args.client_processes, args.warmup, args.seconds)
+                for kind in kinds
             ]
         finally:
             proc.terminate()
             proc.wait(timeout=30)
             log.close()
-    base = results[0]["rps"]
+    base = results[0]["rps"] if results[0]["kind"] == "health" else float("nan")
     print(
-        f"\ngranian {args.server_workers} workers, {args.concurrency} connections, {args.seconds:.0f} s each, "
+        f"\ngranian {args.server_workers} workers, {args.concurrency} connections, "
+        f"{args.seconds:.0f} s each after {args.warmup:.0f} s of warm-up, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     print("| endpoint | requests | errors | req/s | p50 ms | p95 ms | req/s vs health |")

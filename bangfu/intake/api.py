@@ -180,7 +180,7 @@ def intake_application_create(request: HttpRequest, payload: CreateIn) -> Status
 @router.get("/applicant/applications/{application_id}", auth=applicant_auth, response=ApplicationOut)
 def intake_my_application(request: HttpRequest, application_id: int) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
-    return _out(actor, selectors.application_get(actor=actor, application_id=application_id))
+    return _out(actor, selectors.application_read(actor=actor, application_id=application_id))
 
 
 @router.put("/applicant/applications/{application_id}", auth=applicant_auth, response=ApplicationOut)
@@ -235,7 +235,7 @@ def intake_queue(request: HttpRequest, state: str = "", page: int = 1) -> list[d
 @router.get("/applications/{application_id}", response=ApplicationOut)
 def intake_application_get(request: HttpRequest, application_id: int) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
-    return _out(actor, selectors.application_get(actor=actor, application_id=application_id))
+    return _out(actor, selectors.application_read(actor=actor, application_id=application_id))
 
 
 @router.post("/applications/{application_id}/transition", response=ApplicationOut)

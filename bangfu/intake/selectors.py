@@ -20,7 +20,7 @@ from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
 from .models import Applicant, Application, ApplicationEvent, ApplicationState, Notice
-from .services import acting_level, load
+from .services import acting_level, is_applicant, load
 
 S = ApplicationState
 QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OPENED]
@@ -29,6 +29,13 @@ QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OP
 def application_get(*, actor: Any, application_id: int) -> Application:
     related = ("unit", "applicant", "household", "submitted_by", "first_reviewer", "approver")
     return load(actor, application_id, queryset=Application.objects.select_related(*related))
+
+
+def application_read(*, actor: Any, application_id: int) -> Application:
+    """One application for the API's answer: the row, and its unit only for staff, whose possible
+    steps depend on where the case is (the worker's do not)."""
+    qs = Application.objects.all() if is_applicant(actor) else Application.objects.select_related("unit")
+    return load(actor, application_id, queryset=qs)
 
 
 def application_events(*, actor: Any, application_id: int) -> QuerySet[ApplicationEvent]:

@@ -3,8 +3,9 @@
 Every transition goes through ``application_transition``: the row is locked (``select_for_update``),
 the version checked, the table consulted (``workflow.py``), the step's preconditions and
 maker-checker enforced; then the state moves, an event joins the application's timeline, the audit
-log records it, and the worker is told after commit. The actor is a staff user or an ``Applicant``
-(the worker signed in on the phone), who only ever reaches their own applications.
+log records it as the transaction's last statement (``audit_deferred``: the audit chain's lock is
+held for the commit only), and the worker is told after commit. The actor is a staff user or an
+``Applicant`` (the worker signed in on the phone), who only ever reaches their own applications.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bangfu.common import crypto
-from bangfu.common.audit import audit_record
+from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import ResidentId
 from bangfu.org import access
@@ -63,13 +64,13 @@ def load(
 ) -> Application:
     """The application if the actor may see it (the worker: their own), else ``Http404``."""
     qs = Application.objects.all() if queryset is None else queryset
-    if lock:
-        qs = qs.select_for_update(of=("self",))
+    if lock:  # the writers all need the unit (jurisdiction, the audit entry): in the same query
+        qs = qs.select_related("unit").select_for_update(of=("self",))
     if is_applicant(actor):
-        app = qs.filter(pk=application_id, applicant_id=actor.pk).first()
-        if app is None:
+        found = list(qs.filter(pk=application_id, applicant_id=actor.pk).order_by()[:1])
+        if not found:
             raise Http404
-        return app
+        return found[0]
     return access.get_for(actor, qs, application_id)
 
 
@@ -204,7 +205,7 @@ def application_create(
     )
     _set_typed(app, normal)
     try:
-        with transaction.atomic():
+        with audit_deferred():
             app.save()
             _event(app, actor, "create", "")
             _audit(actor, app, "create", {}, {"kind": kind, "unit": unit.pk})
@@ -262,18 +263,21 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
         raise ValidationError(errors)
     registry.open_file_check(actor, checked, app.household_id, opening=True)
     if app.head_id_hash:
-        other = (
+        other = list(
             Application.objects.filter(head_id_hash=app.head_id_hash)
             .exclude(pk=app.pk)
             .exclude(state__in=[S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP])
-            .first()
+            # No ordering (there is at most one such case): ordered by id, the planner may walk
+            # the whole table backwards instead of looking the person's hash up.
+            .order_by()
+            .values_list("pk", flat=True)[:1]
         )
-        if other is not None:
+        if other:
             head = next(i for i, m in enumerate(h.members) if m.relationship == codes.Relationship.HEAD)
             raise ValidationError(
                 {
                     f"members.{head}.id_number": _("An application for this person is already under way (%(ref)s).")
-                    % {"ref": other.reference}
+                    % {"ref": Application(pk=other[0]).reference}
                 }
             )
     return h, checked
@@ -361,6 +365,21 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
     decision_compute(actor=actor, household_id=household.pk)
 
 
+# What a transition may change; the form data is not written back.
+_TRANSITION_FIELDS = [
+    "state",
+    "state_since",
+    "version",
+    "submitted_at",
+    "submitted_by",
+    "first_reviewer",
+    "approver",
+    "category",
+    "household",
+    "updated_at",
+]
+
+
 def application_transition(
     *,
     actor: Any,
@@ -375,9 +394,8 @@ def application_transition(
     reason = (reason or "").strip()
     if action in {workflow.RETURN, workflow.REFUSE} and not reason:
         raise ValidationError({"reason": _("Give the reason; the worker will see it.")})
-    with transaction.atomic():
+    with audit_deferred():
         app = load(actor, application_id, lock=True)
-        app.unit = OrgUnit.objects.get(pk=app.unit_id)
         if action == "submit" and app.state == S.SUBMITTED:
             return app  # a double tap: already submitted, nothing more to do
         _check_version(app, expected_version)
@@ -410,7 +428,7 @@ def application_transition(
         app.state = to_state
         app.state_since = now
         app.version += 1
-        app.save()
+        app.save(update_fields=_TRANSITION_FIELDS)
         _event(app, actor, action, from_state, reason)
         _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
         _tell_worker(app, action, reason)
@@ -449,7 +467,7 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
     """Make a temporary-aid case a formal one without re-entering data: a formal application with
     the same data and the same file goes through the formal steps from first review; its approval
     turns the temporary file active."""
-    with transaction.atomic():
+    with audit_deferred():
         source = load(actor, application_id, lock=True)
         access.require(actor, Perm.HOUSEHOLD_EDIT, source.unit)
         if source.kind != ApplicationKind.TEMPORARY or source.household_id is None:

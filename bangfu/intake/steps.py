@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bangfu.common.audit import audit_deferred
 from bangfu.common.errors import DomainError
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -48,7 +49,7 @@ def home_visit_record(*, actor: Any, application_id: int, visit: VisitInput) -> 
         errors["visited_on"] = _("The date is in the future.")
     if errors or visit.visited_on is None:
         raise ValidationError(errors)
-    with transaction.atomic():
+    with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.HOME_VISIT)
         row = HomeVisit.objects.create(
@@ -77,7 +78,7 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
         errors["minutes"] = _("This field is required.")
     if errors or held_on is None:
         raise ValidationError(errors)
-    with transaction.atomic():
+    with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
         app.unit_review_on = held_on
@@ -94,7 +95,7 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
 def objection_record(*, actor: Any, application_id: int, received_on: dt.date | None, text: str) -> Objection:
     if not text.strip() or received_on is None:
         raise ValidationError({"text" if not text.strip() else "received_on": _("This field is required.")})
-    with transaction.atomic():
+    with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
         row = Objection.objects.create(application=app, received_on=received_on, text=text.strip(), recorded_by=actor)
@@ -106,7 +107,7 @@ def objection_record(*, actor: Any, application_id: int, received_on: dt.date | 
 def objection_answer(*, actor: Any, objection_id: int, answer: str) -> Objection:
     if not answer.strip():
         raise ValidationError({"answer": _("This field is required.")})
-    with transaction.atomic():
+    with audit_deferred():
         row = access.get_for(actor, Objection.objects.select_related("application__unit"), objection_id)
         app = load(actor, row.application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
@@ -119,7 +120,7 @@ def objection_answer(*, actor: Any, objection_id: int, answer: str) -> Objection
 
 def check_request(*, actor: Any, application_id: int) -> Application:
     """Ask the checking centre for the household's economic check (needs the signed authorisation)."""
-    with transaction.atomic():
+    with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.ECONOMIC_CHECK)
         if app.authorised_at is None:
@@ -184,7 +185,7 @@ def _money(value: Any) -> float:
 
 def check_answer(*, actor: Any, application_id: int, passed: bool, note: str = "") -> Application:
     """The checking centre's answer, as received."""
-    with transaction.atomic():
+    with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.ECONOMIC_CHECK)
         if app.check_result == CheckResult.NONE:
@@ -205,7 +206,7 @@ def authorisation_sign(*, actor: Any, application_id: int, agreed: bool, ip: str
     a cadre may record a signature given on paper at the counter."""
     if not agreed:
         raise ValidationError({"agreed": _("Tick the box to authorise the check.")})
-    with transaction.atomic():
+    with audit_deferred():
         app = load(actor, application_id, lock=True)
         if not is_applicant(actor):
             access.require(actor, Perm.HOUSEHOLD_EDIT, app.unit)
