@@ -1,6 +1,7 @@
 """Search and list-page benchmark on a million household files (PostgreSQL).
 
     python bench/search_1m.py [--url postgres://postgres@127.0.0.1:5432/bangfu_bench_1m] [--queries 200]
+        [--no-migrate]
 
 The database is kept between runs: the first run migrates it and seeds 1,000,000 households
 (``bangfu seed --households 1000000 --random-seed 1``, several minutes); later runs reuse it.
@@ -61,7 +62,7 @@ def _measure(name: str, fn: Callable[[Any], Any], args: list[Any], goal_ms: floa
     results.append(line)
 
 
-def prepare(url: str) -> None:
+def prepare(url: str, migrate: bool = True) -> None:
     import psycopg
 
     admin = url.rsplit("/", 1)[0] + "/postgres"
@@ -71,7 +72,8 @@ def prepare(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
     script = str(Path(sys.executable).with_name("bangfu"))
-    subprocess.run([script, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    if migrate:
+        subprocess.run([script, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     with psycopg.connect(url) as conn:
         count = conn.execute("SELECT count(*) FROM registry_household").fetchone()[0]  # type: ignore[index]
     if count == 0:
@@ -87,10 +89,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="postgres://postgres@127.0.0.1:5432/bangfu_bench_1m")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--no-migrate", action="store_true", help="measure the database as it is (e.g. before a migration)"
+    )
     args = parser.parse_args()
     if urlparse(args.url).hostname not in {"127.0.0.1", "localhost"}:
         sys.exit("benchmarks run against 127.0.0.1 only")
-    prepare(args.url)
+    prepare(args.url, migrate=not args.no_migrate)
 
     os.environ["DATABASE_URL"] = args.url
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings_test"
@@ -139,7 +144,7 @@ def main() -> None:
         filters = HouseholdFilters(q=q)
         qs = household_list(actor=actor, filters=filters)
         p = CappedPaginator(qs, size, cap=household_count_cap(filters)).get_page(number)
-        return [(h.file_number, h.unit.name, [m.name for m in h.heads]) for h in p.object_list]  # type: ignore[attr-defined]
+        return [(h.file_number, h.unit.name, [m.name for m in h.heads]) for h in p.object_list]
 
     results: list[str] = []
     for username, actor in actors.items():

@@ -44,7 +44,6 @@ from bangfu.registry.validation import (
     MAX_SECONDARY_CAUSES,
     OPTIONAL_MEMBER_CODES,
     CheckedMember,
-    normalise_card,
 )
 
 log = logging.getLogger(__name__)
@@ -124,26 +123,60 @@ def resident_id(raw: Any, today: Today) -> ResidentId | None:
     return rid
 
 
+# ``registry.validation.normalise_card`` as one translation (full-width digits to digits; spaces,
+# hyphens, ideographic spaces and tabs dropped), without building its table on every call.
+_CARD_TABLE = {ord("０") + i: str(i) for i in range(10)} | {ord(ch): None for ch in " -\u3000\t"}
+
+
+def card(raw: str) -> str:
+    """``normalise_card(raw)``."""
+    return raw.translate(_CARD_TABLE)
+
+
 @cache
 def _income_ok(value: Decimal) -> bool:
     return value.is_finite() and Decimal(0) <= value <= MAX_MONTHLY_INCOME and value == value.quantize(_CENT)
+
+
+# A member's codes and the fields this accepts only when empty, as one tuple: the tuples seen to
+# pass are kept (a file holds a few hundred of them), so most members take one set look-up.
+_CODES_KEY = operator.attrgetter(
+    "relationship",
+    "ethnicity",
+    "sex",
+    *(name for name, _allowed in _MEMBER_CODES),
+    "disability_grade",
+    "deceased",
+    "enrolment_year",
+    "programme_years",
+    "work_start_date",
+)
+_CODES_OK: set[tuple[Any, ...]] = set()
+
+
+def _codes_ok(m: MemberInput) -> bool:
+    if m.relationship not in _RELATIONSHIP or m.ethnicity not in _ETHNICITY:
+        return False
+    if m.sex and m.sex not in _SEX:
+        return False
+    for attr, allowed in _MEMBER_CODES:
+        if getattr(m, attr) not in allowed:
+            return False
+    if m.disability_grade is not None or m.deceased:
+        return False
+    return m.enrolment_year is None and m.programme_years is None and m.work_start_date is None
 
 
 def _member(m: MemberInput, today: Today) -> CheckedMember | None:
     name = m.name.strip()
     if not name or len(name) > 60:
         return None
-    if m.relationship not in _RELATIONSHIP or m.ethnicity not in _ETHNICITY:
-        return None
-    if m.sex and m.sex not in _SEX:
-        return None
-    for attr, allowed in _MEMBER_CODES:
-        if getattr(m, attr) not in allowed:
+    key = _CODES_KEY(m)
+    if key not in _CODES_OK:
+        if not _codes_ok(m):
             return None
-    if m.disability_grade is not None or m.deceased:
-        return None
-    if m.enrolment_year is not None or m.programme_years is not None or m.work_start_date is not None:
-        return None
+        if len(_CODES_OK) < 10_000:
+            _CODES_OK.add(key)
     income = m.monthly_income
     if type(income) is not Decimal or not income.is_finite() or not _income_ok(income):
         return None
@@ -196,8 +229,8 @@ def accept(data: HouseholdInput, today: Today) -> list[CheckedMember] | None:
     if acc is not None:
         if not acc.bank.strip() or not acc.holder_name.strip():
             return None
-        card = normalise_card(acc.card_number)
-        if not card.isdigit() or not (12 <= len(card) <= 19):
+        number = card(acc.card_number)
+        if not number.isdigit() or not (12 <= len(number) <= 19):
             return None
     checked = []
     for m in members:
@@ -226,4 +259,4 @@ def disagreed(file_number: str, errors: dict[str, Any]) -> None:
     )
 
 
-__all__ = ["SAMPLE_EVERY", "SAMPLE_FIRST", "Today", "accept", "disagreed", "resident_id", "same"]
+__all__ = ["SAMPLE_EVERY", "SAMPLE_FIRST", "Today", "accept", "card", "disagreed", "resident_id", "same"]

@@ -48,7 +48,7 @@ from bangfu.registry import codes
 from bangfu.registry.economy import compute_economy, person_facts
 from bangfu.registry.models import BankAccount, Household, Member, TimelineEvent
 from bangfu.registry.services import TIER_FOR_LEVEL, name_pinyin, open_file_check
-from bangfu.registry.validation import CheckedMember, check_household, normalise_card
+from bangfu.registry.validation import CheckedMember, check_household
 
 from . import conf, fastcheck, legacy
 from .models import ImportBatch, ImportIssue, ImportState
@@ -314,11 +314,14 @@ def _present(model: type[models.Model], column: str, values: list[str], open_fil
         return set()
     if connection.vendor == "postgresql":
         qn = connection.ops.quote_name
-        where = f"{qn(column)} = ANY(%s)" + (" AND on_open_file" if open_files else "")
+        # The values go as one JSON text (an array parameter is dumped value by value in Python).
+        where = f"{qn(column)} = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))" + (
+            " AND on_open_file" if open_files else ""
+        )
         with connection.cursor() as cur:
             cur.execute(
                 f"SELECT {qn(column)} FROM {qn(model._meta.db_table)} WHERE {where}",  # noqa: S608 - identifiers
-                [values],
+                [json.dumps(values)],
             )
             return {r[0] for r in cur.fetchall()}
     found: set[str] = set()
@@ -424,8 +427,16 @@ def _ids(model: type[models.Model], n: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n])
-            return [r[0] for r in cur.fetchall()]
+            # Taken one by one from the sequence (others may take some meanwhile); sent back as a
+            # range when they are one (n values between first and last: the usual case), else all.
+            cur.execute(
+                "WITH taken AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS v FROM generate_series(1, %s)) "
+                "SELECT min(v), max(v), CASE WHEN max(v) - min(v) + 1 = count(*) THEN NULL "
+                "ELSE array_agg(v ORDER BY v) END FROM taken",
+                [table, n],
+            )
+            first, last, scattered = cur.fetchone()
+            return list(range(first, last + 1)) if scattered is None else list(scattered)
         top = model._default_manager.aggregate(top=models.Max("pk"))["top"] or 0
         return list(range(top + 1, top + 1 + n))
 
@@ -486,25 +497,50 @@ class _Writer:
     the socket without holding the GIL). In the foreground elsewhere.
 
     Used inside the caller's transaction: the thread uses the same connection, and the caller
-    does not touch the database between ``__enter__`` and ``__exit__``."""
+    does not touch the database between ``__enter__`` and ``__exit__``.
 
-    def __init__(self) -> None:
+    On PostgreSQL the foreign keys of the ``checked`` models' tables (deferred to the commit, as
+    Django makes them) are checked at the end of each COPY while the writer runs, so that the
+    server checks them beside the Python work instead of alone at the commit; rows must then come
+    after the rows they point to."""
+
+    def __init__(self, checked: tuple[type[models.Model], ...] = ()) -> None:
         self.background = connection.vendor == "postgresql"
         self.queue: queue.Queue[tuple[type[models.Model], list[tuple[Any, ...]]] | None] = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.checked = checked
+        self.foreign_keys = ""
+
+    def _foreign_keys(self) -> str:
+        qn = connection.ops.quote_name
+        with connection.cursor() as cur:
+            names = [
+                name
+                for model in self.checked
+                for name, c in connection.introspection.get_constraints(cur, model._meta.db_table).items()
+                if c["foreign_key"]
+            ]
+        return ", ".join(qn(n) for n in sorted(names))
 
     def __enter__(self) -> _Writer:
         if self.background:
+            if self.checked:
+                self.foreign_keys = self._foreign_keys()
+                if self.foreign_keys:
+                    with connection.cursor() as cur:
+                        cur.execute(f"SET CONSTRAINTS {self.foreign_keys} IMMEDIATE")
             connection.ensure_connection()
             raw = connection.connection  # the psycopg connection, already inside the transaction
-            self.thread = threading.Thread(target=self._run, args=(raw,), name="import-copy", daemon=True)
+            # Errors of the database come out as Django's (an IntegrityError, as a failed commit's).
+            errors = connection.wrap_database_errors
+            self.thread = threading.Thread(target=self._run, args=(raw, errors), name="import-copy", daemon=True)
             self.thread.start()
         return self
 
-    def _run(self, raw: Any) -> None:
+    def _run(self, raw: Any, errors: Any) -> None:
         try:
-            with raw.cursor() as cursor:
+            with errors, raw.cursor() as cursor:
                 while (item := self.queue.get()) is not None:
                     _insert(item[0], item[1], cursor)
         except BaseException as exc:  # handed to the caller's thread
@@ -528,6 +564,9 @@ class _Writer:
             self.thread.join()
         if self.error is not None and exc is None:
             raise self.error
+        if self.foreign_keys and exc is None:
+            with connection.cursor() as cur:
+                cur.execute(f"SET CONSTRAINTS {self.foreign_keys} DEFERRED")
 
 
 _MEMBER_PLAIN = [
@@ -559,11 +598,44 @@ _MEMBER_PLAIN = [
     "enterprise_state",
     "single_parent",
 ]
+# The rest of a member's columns, in the order ``write`` puts them after the plain ones.
+_MEMBER_MADE = [
+    "id",
+    "household_id",
+    "unit_id",
+    "position",
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "sex",
+    "birth_date",
+    "id_cipher",
+    "id_hash",
+    "id_masked",
+    "on_open_file",
+]
 WRITE_CHUNK = 2000  # households a COPY round
+MEMBER_CHUNK = 10000  # members a COPY round
+
+
+def _member_row() -> Any:
+    """A function from (the plain values of a member's input) + (the ``_MEMBER_MADE`` values) to
+    the member's row in ``_columns(Member)`` order."""
+    given = [*_MEMBER_PLAIN, *_MEMBER_MADE]
+    cols = _columns(Member)
+    if sorted(given) != sorted(cols):
+        raise RuntimeError(f"the import does not fill these member columns: {sorted(set(cols) ^ set(given))}")
+    return operator.itemgetter(*(given.index(c) for c in cols))
 
 
 def write(*, actor: Any, batch: ImportBatch, ready: list[Ready]) -> int:
-    """Write the households in bulk (inside the caller's transaction); returns how many."""
+    """Write the households in bulk (inside the caller's transaction); returns how many.
+
+    The households, their bank accounts and timeline events first, then the members in the order
+    of their union and name, a chunk at a time: the server takes a chunk into the table, its
+    indexes and foreign-key checks while the next one is made (that upkeep is most of an import's
+    time; in this order a member's name indexes take their new entries page after page instead of
+    all over the tree)."""
     if not ready:
         return 0
     now = timezone.now()
@@ -572,25 +644,33 @@ def write(*, actor: Any, batch: ImportBatch, ready: list[Ready]) -> int:
     summary = _("Imported from %(name)s") % {"name": batch.name}
     h_ids = _ids(Household, len(ready))
     n_members = sum(len(r.checked) for r in ready)
-    m_ids = iter(_ids(Member, n_members))
+    m_ids = _ids(Member, n_members)
     b_ids = iter(_ids(BankAccount, sum(1 for r in ready if r.parsed.data.bank_account is not None)))
     t_ids = _ids(TimelineEvent, len(ready))
-    m_cols = _columns(Member)
-    members: list[tuple[Any, ...]] = []
-    h_row, m_row = operator.itemgetter(*_columns(Household)), operator.itemgetter(*m_cols)
+    h_row = operator.itemgetter(*_columns(Household))
     b_row, t_row = operator.itemgetter(*_columns(BankAccount)), operator.itemgetter(*_columns(TimelineEvent))
+    m_row = _member_row()
     plain = operator.attrgetter(*_MEMBER_PLAIN)
+
+    # (union, name, household id, member id, position, checked member, keyed hash), in file order;
+    # ids are given in file order, so that a household's members keep their order.
+    people: list[tuple[int, str, int, int, int, CheckedMember, str]] = []
+    next_id = 0
+    for hid, r in zip(h_ids, ready, strict=True):
+        unit_id = r.unit.pk
+        for pos, (c, digest) in enumerate(zip(r.checked, r.hashes, strict=True)):
+            people.append((unit_id, c.data.name.strip(), hid, m_ids[next_id], pos, c, digest))
+            next_id += 1
+    people.sort(key=operator.itemgetter(0, 1))  # stable: file order among equal names
     pinyin: dict[str, tuple[str, str]] = {}
-    persons = 0
-    with _Writer() as writer:
+    with _Writer(checked=(Household, BankAccount, TimelineEvent, Member)) as writer:
         for start in range(0, len(ready), WRITE_CHUNK):
             part = ready[start : start + WRITE_CHUNK]
-            ciphers = iter(crypto.encrypt_many([c.rid.value for r in part for c in r.checked]))
-            cards = [normalise_card(r.parsed.data.bank_account.card_number) for r in part if r.parsed.data.bank_account]
+            cards = [fastcheck.card(r.parsed.data.bank_account.card_number) for r in part if r.parsed.data.bank_account]
             card_ciphers = iter(crypto.encrypt_many(cards))
             card_hashes = iter(crypto.keyed_hash_many(cards))
             cards_it = iter(cards)
-            h_rows, m_rows, b_rows, t_rows = [], [], [], []
+            h_rows, b_rows, t_rows = [], [], []
             for hid, tid, r in zip(h_ids[start:], t_ids[start:], part, strict=False):
                 d = r.parsed.data
                 economy = compute_economy([person_facts(c.data, c.birth_date) for c in r.checked], [], [], today)
@@ -620,28 +700,6 @@ def write(*, actor: Any, batch: ImportBatch, ready: list[Ready]) -> int:
                     **economy.__dict__,
                 }
                 h_rows.append(h_row(hv))
-                for pos, (c, digest) in enumerate(zip(r.checked, r.hashes, strict=True)):
-                    name = c.data.name.strip()
-                    readings = pinyin.get(name)
-                    if readings is None:
-                        readings = pinyin[name] = name_pinyin(name)
-                    mv: dict[str, Any] = dict(zip(_MEMBER_PLAIN, plain(c.data), strict=True))
-                    mv.update(
-                        id=next(m_ids),
-                        household_id=hid,
-                        unit_id=r.unit.pk,
-                        position=pos,
-                        name=name,
-                        name_pinyin=readings[0],
-                        name_initials=readings[1],
-                        sex=c.sex,
-                        birth_date=c.birth_date,
-                        id_cipher=next(ciphers),
-                        id_hash=digest,
-                        id_masked=c.rid.masked,
-                        on_open_file=not c.data.deceased,
-                    )
-                    m_rows.append(m_row(mv))
                 if d.bank_account is not None:
                     card = next(cards_it)
                     bv = {
@@ -665,19 +723,39 @@ def write(*, actor: Any, batch: ImportBatch, ready: list[Ready]) -> int:
                     "data": {"file_number": r.parsed.file_number, "import_batch": batch.pk},
                 }
                 t_rows.append(t_row(tv))
-            persons += len(m_rows)
-            members.extend(m_rows)
             writer.put(Household, h_rows)
             writer.put(BankAccount, b_rows)
             writer.put(TimelineEvent, t_rows)
-        # People in the order of their union and name: a member's many name, pinyin and initials
-        # indexes then take their new entries page after page instead of all over the tree (the
-        # server's index maintenance is most of the time of an import; in this order it is about a
-        # third of that in the file's order).
-        by_name = operator.itemgetter(m_cols.index("unit_id"), m_cols.index("name"))
-        members.sort(key=by_name)
-        for start in range(0, len(members), WRITE_CHUNK * 5):
-            writer.put(Member, members[start : start + WRITE_CHUNK * 5])
+        for start in range(0, len(people), MEMBER_CHUNK):
+            chunk = people[start : start + MEMBER_CHUNK]
+            ciphers = crypto.encrypt_many([p[5].rid.value for p in chunk])
+            m_rows = []
+            for (unit_id, name, hid, mid, pos, c, digest), cipher in zip(chunk, ciphers, strict=True):
+                readings = pinyin.get(name)
+                if readings is None:
+                    readings = pinyin[name] = name_pinyin(name)
+                md = c.data
+                m_rows.append(
+                    m_row(
+                        (
+                            *plain(md),
+                            mid,
+                            hid,
+                            unit_id,
+                            pos,
+                            name,
+                            readings[0],
+                            readings[1],
+                            c.sex,
+                            c.birth_date,
+                            cipher,
+                            digest,
+                            c.rid.masked,
+                            not md.deceased,
+                        )
+                    )
+                )
+            writer.put(Member, m_rows)
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,
@@ -688,7 +766,7 @@ def write(*, actor: Any, batch: ImportBatch, ready: list[Ready]) -> int:
             "file": batch.name,
             "sha256": batch.sha256,
             "households": len(ready),
-            "persons": persons,
+            "persons": n_members,
             "first_household_id": h_ids[0],
             "last_household_id": h_ids[-1],
         },

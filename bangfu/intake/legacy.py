@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -552,6 +553,8 @@ def _read_column(col: Column, values: list[Any], household: bool) -> tuple[list[
             else:
                 out.append(v.strip() if type(v) is str else _text(v))
         return out, bad
+    if len(set(map(type, values)) & _NUMBER_TYPES) <= 1:
+        return _read_distinct(col, values, household)
     memo: dict[Any, tuple[Any, list[str]]] = {}
     append = out.append
     for i, v in enumerate(values):
@@ -570,6 +573,30 @@ def _read_column(col: Column, values: list[Any], household: bool) -> tuple[list[
         value = hit[0]
         # Mutable results (lists) are not shared between households.
         append(list(value) if type(value) is list else value)
+    return out, bad
+
+
+# Cell types that are equal as dict keys while they read differently (True == 1 == 1.0).
+_NUMBER_TYPES = frozenset({bool, int, float})
+
+
+def _read_distinct(col: Column, values: list[Any], household: bool) -> tuple[list[Any], dict[int, list[str]]]:
+    """``_read_column`` for a column whose distinct cells are told apart by the cell alone (at
+    most one of bool, int and float in it): each distinct cell read once, then looked up."""
+    results: dict[Any, Any] = {}
+    problems: dict[Any, list[str]] = {}
+    for v in dict.fromkeys(values):
+        if household and v in _NOT_GIVEN:
+            results[v] = _SKIP
+            continue
+        issues: list[Issue] = []
+        results[v] = _Cells(0, issues).read(col, v)
+        if issues:
+            problems[v] = [x.reason for x in issues]
+    out = list(map(results.__getitem__, values))
+    if any(type(value) is list for value in results.values()):
+        out = [list(value) if type(value) is list else value for value in out]  # not shared between households
+    bad = {i: problems[v] for i, v in enumerate(values) if v in problems} if problems else {}
     return out, bad
 
 
@@ -616,7 +643,7 @@ def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedH
             continue
         values, bad = _read_column(col, [r[i] for r in kept], col.household)
         read.append((i, col, values, bad))
-    member_cols = [(col.key, values) for _i, col, values, _bad in read if not col.household]
+    members = _member_inputs({col.key: values for _i, col, values, _bad in read if not col.household}, count)
     top_cols = [(col.key, values) for _i, col, values, _bad in read if col.household]
     bad_cols = [(col.header, bad) for _i, col, _values, bad in read if bad]
 
@@ -632,8 +659,7 @@ def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedH
             reasons = bad.get(pos)
             if reasons:
                 issues.extend(Issue(rownum, header_name, r) for r in reasons)
-        member = {key: values[pos] for key, values in member_cols}
-        m = _member_input(member)
+        m = members[pos]
         if h is None:
             h = _new_household(file_number, rownum, issues)
             households[file_number] = h
@@ -729,6 +755,52 @@ def _member_input(member: dict[str, Any]) -> MemberInput:
         political_status=member.get("political_status", ""),
         employer=member.get("employer", ""),
         phone=member.get("phone", ""),
+    )
+
+
+def _member_inputs(columns: dict[str, list[Any]], count: int) -> list[MemberInput]:
+    """``_member_input`` of each row, from the values read off the rows column by column."""
+
+    def given(key: str, default: Any) -> Any:
+        values = columns.get(key)
+        return repeat(default, count) if values is None else values
+
+    def given_or(key: str, default: Any) -> Any:
+        values = columns.get(key)
+        return repeat(default, count) if values is None else [v or default for v in values]
+
+    def member(
+        relationship: str, name: str, id_number: str, ethnicity: str, sex: str, birth_date: dt.date | None,
+        health: str, disability_type: str, disability_grade: int | None, work_status: str,
+        monthly_income: Decimal, marital: str, hukou: str, political_status: str, employer: str, phone: str,
+    ) -> MemberInput:  # fmt: skip
+        return MemberInput(
+            relationship=relationship, name=name, id_number=id_number, ethnicity=ethnicity, sex=sex,
+            birth_date=birth_date, health=health, disability_type=disability_type,
+            disability_grade=disability_grade, work_status=work_status, monthly_income=monthly_income,
+            marital=marital, hukou=hukou, political_status=political_status, employer=employer, phone=phone,
+        )  # fmt: skip
+
+    return list(
+        map(
+            member,
+            given("relationship", ""),
+            given("name", ""),
+            given("id_number", ""),
+            given_or("ethnicity", "01"),
+            given("sex", ""),
+            given("birth_date", None),
+            given_or("health", "good"),
+            given("disability_type", ""),
+            given("disability_grade", None),
+            given("work_status", ""),
+            given("monthly_income", Decimal(0)),
+            given("marital", ""),
+            given("hukou", ""),
+            given("political_status", ""),
+            given("employer", ""),
+            given("phone", ""),
+        )
     )
 
 

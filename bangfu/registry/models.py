@@ -80,21 +80,24 @@ class Member(models.Model):
 
     scope_path = "household__unit__path"
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members")
+    # Indexed by the (household, ID) unique constraint.
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members", db_index=False)
     # The household's union, copied here (kept in step by the registry services and bulk loaders) so
     # that a name search runs on one index scoped to the jurisdiction: (unit, name prefix).
     unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
     position = models.PositiveSmallIntegerField(default=0)
     relationship = models.CharField(_("relationship to head"), max_length=16, choices=codes.Relationship.choices)
     name = models.CharField(_("name"), max_length=60)
-    name_pinyin = models.CharField(max_length=240, db_index=True, editable=False)
-    name_initials = models.CharField(max_length=60, db_index=True, editable=False)
+    # Searched by prefix: indexed with the union (Meta.indexes) and, on PostgreSQL, alone
+    # (migration 0002); not with plain indexes, which a prefix search cannot use there.
+    name_pinyin = models.CharField(max_length=240, editable=False)
+    name_initials = models.CharField(max_length=60, editable=False)
     ethnicity = models.CharField(_("ethnicity"), max_length=2, choices=codes.Ethnicity.choices)
     sex = models.CharField(_("sex"), max_length=1, choices=codes.Sex.choices)
     birth_date = models.DateField(_("birth date"))
     # The ID number: AES-GCM ciphertext, a keyed hash for lookup and uniqueness, and the masked form.
     id_cipher = models.TextField(editable=False)
-    id_hash = models.CharField(max_length=32, db_index=True, editable=False)
+    id_hash = models.CharField(max_length=32, editable=False)  # indexed in Meta (equality only)
     id_masked = models.CharField(_("ID number"), max_length=18, editable=False)
     on_open_file = models.BooleanField(default=True, editable=False)
     living_together = models.BooleanField(_("lives in the household"), default=True)
@@ -153,11 +156,26 @@ class Member(models.Model):
                 fields=["household"], condition=models.Q(relationship="head"), name="registry_one_head"
             ),
         ]
+        # Every index here is written on every import and new member (an import's database time is
+        # mostly index upkeep), so there is one per kind of look-up. Names are searched by prefix
+        # (LIKE 'x%'), which PostgreSQL answers from a btree only with pattern operators under the
+        # database's collation; equality uses the same indexes. SQLite ignores the operator classes.
         indexes = [
-            models.Index(fields=["name"], name="registry_member_name"),
-            models.Index(fields=["unit", "name"], name="registry_member_unit_name"),
-            models.Index(fields=["unit", "name_pinyin"], name="registry_member_unit_pinyin"),
-            models.Index(fields=["unit", "name_initials"], name="registry_member_unit_initials"),
+            models.Index(fields=["id_hash"], name="registry_member_id_hash"),
+            models.Index(fields=["name"], name="registry_member_name", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["unit", "name"], name="registry_member_unit_name", opclasses=["int8_ops", "varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["unit", "name_pinyin"],
+                name="registry_member_unit_pinyin",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["unit", "name_initials"],
+                name="registry_member_unit_initials",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

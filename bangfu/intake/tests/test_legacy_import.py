@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
 from openpyxl import Workbook, load_workbook
 
 from bangfu.common.audit import audit_verify
@@ -492,3 +493,85 @@ def test_the_one_pass_import_reads_and_checks_the_file_once(tree: Any, users: An
         content=xlsx(household_rows("L-0082", 住房类型="城堡")), commit=True,
     )  # fmt: skip
     assert bad.state == ImportState.VALIDATED and bad.households_valid == 0 and bad.issues_count == 2
+
+
+def test_distinct_cells_are_read_once_whatever_their_type() -> None:
+    """Columns of one number type are read per distinct cell; True, 1 and 1.0 in one column are
+    still read as themselves; equal lists are not shared between households."""
+    rows: list[list[Any]] = [list(HEADERS)]
+    incomes: list[Any] = [800, 800.0, "800", 0, None, 1200.5]
+    for i, income in enumerate(incomes):
+        rows += household_rows(f"D-{i:04d}", 次要致困原因="3、9", 月收入=income, 住房面积=46.5 + i % 2)
+    migrant = HEADERS.index("是否农民工")
+    rows[1][migrant], rows[3][migrant], rows[5][migrant], rows[7][migrant] = True, 1, 1.0, "也许"
+    fast = legacy.parse(iter(rows))
+    assert fast == legacy.parse_by_row(iter(rows))
+    households = fast[0]
+    assert [h.data.is_migrant_worker for h in households[:3]] == [True, True, True]
+    causes = [h.data.secondary_causes for h in households]
+    assert causes[0] == causes[1] == [3, 9] and causes[0] is not causes[1]
+    assert [i.column for i in households[3].issues] == ["是否农民工"]
+
+
+def test_fast_card_numbers_equal_the_registry_normal_form() -> None:
+    from bangfu.intake import fastcheck
+    from bangfu.registry.validation import normalise_card
+
+    for raw in ["6222 0212-3456\u30007890\t123", "６２２２０２１２３４５６７８９０１２３", "6222-abc", "", " - "]:
+        assert fastcheck.card(raw) == normalise_card(raw)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="sequences and operator classes of PostgreSQL")
+def test_fresh_ids_when_others_take_some_meanwhile() -> None:
+    with connection.cursor() as cur:
+        cur.execute("SELECT setval(pg_get_serial_sequence('registry_household', 'id'), 1000)")
+        assert imports._ids(Household, 3) == [1001, 1002, 1003]  # one run: sent as a range
+        cur.execute("ALTER SEQUENCE registry_household_id_seq INCREMENT BY 2")  # as if others took every other
+        try:
+            assert imports._ids(Household, 3) == [1005, 1007, 1009]
+        finally:
+            cur.execute("ALTER SEQUENCE registry_household_id_seq INCREMENT BY 1")
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="sequences and operator classes of PostgreSQL")
+def test_members_have_one_index_per_kind_of_look_up() -> None:
+    """What an import keeps up on PostgreSQL: a name, pinyin or initials prefix (alone or with the
+    union) on a pattern index, an ID hash on one plain index, and the constraints' own."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'registry_member'")
+        indexes = {name: definition.split(" USING btree ")[1] for name, definition in cur.fetchall()}
+    assert indexes == {
+        "registry_member_pkey": "(id)",
+        "registry_member_id_hash": "(id_hash)",
+        "registry_member_name": "(name varchar_pattern_ops)",
+        "registry_member_pinyin_like": "(name_pinyin varchar_pattern_ops)",
+        "registry_member_initials_like": "(name_initials varchar_pattern_ops)",
+        "registry_member_unit_name": "(unit_id, name varchar_pattern_ops)",
+        "registry_member_unit_pinyin": "(unit_id, name_pinyin varchar_pattern_ops)",
+        "registry_member_unit_initials": "(unit_id, name_initials varchar_pattern_ops)",
+        "registry_member_once": "(household_id, id_hash)",
+        "registry_one_head": "(household_id) WHERE ((relationship)::text = 'head'::text)",
+        "registry_one_open_file_per_person": "(id_hash) WHERE on_open_file",
+    }
+
+
+def test_a_person_given_an_open_file_while_writing_fails_the_batch_whole(
+    tree: Any, users: Any, monkeypatch: Any
+) -> None:
+    """The database's one-open-file rule still holds when the look-up missed someone (a file opened
+    between the check and the write): the batch fails with a message and nothing is written."""
+    staff, unit = users["xiangyun_staff"], tree["xiangyun"]
+    person = new_id("532923", date(1970, 5, 6))
+    first = imports.import_file(
+        actor=staff,
+        unit_id=unit.pk,
+        name="a.xlsx",
+        content=xlsx(household_rows("R-0001", 身份证号=person)),
+        commit=True,
+    )
+    assert first.state == ImportState.COMMITTED
+    monkeypatch.setattr(imports, "_present", lambda *args, **kwargs: set())  # as if the look-up ran earlier
+    content = xlsx(household_rows("R-0002") + household_rows("R-0003", 身份证号=person))
+    batch = imports.import_file(actor=staff, unit_id=unit.pk, name="b.xlsx", content=content, commit=True)
+    assert batch.state == ImportState.VALIDATED and "check again" in batch.message  # back to checked
+    assert not Household.objects.filter(file_number__in=["R-0002", "R-0003"]).exists()
