@@ -1,12 +1,13 @@
 # ruff: noqa: S608, E501 - a benchmark script: SQL over its own temporary files
 """Province benchmark for cross-department checks (issue: 232k persons × 5 datasets × 5M rows).
 
-    DJANGO_SETTINGS_MODULE=config.settings_test .venv/bin/python bench/match_province.py [--rows 5000000] [--import-rows 1000000]
+    DJANGO_SETTINGS_MODULE=config.settings_test .venv/bin/python bench/match_province.py [--rows 5000000] [--import-rows 1000000] [--only import|match]
 
 Measures, in one run and beside its baseline:
 * matching: the engine (rule SQL and findings, one DuckDB query over the Parquet snapshots) against a
   bare DuckDB hash join of the same files on the integer key;
-* import: ``ingest`` of a CSV and of a Parquet file of raw ID numbers (rows/s).
+* import: ``ingest`` of a CSV and of a Parquet file of raw ID numbers (rows/s) against DuckDB's own
+  copy of the same file to Parquet (read, write zstd, nothing else), the two in turn, three times each.
 Synthetic data: about 3.5 % of each dataset's rows belong to registry persons.
 """
 
@@ -21,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,14 +49,14 @@ KINDS = {
 }
 
 
-def timed(fn, repeat: int = 3) -> tuple[float, object]:
+def timed[T](fn: Callable[[], T], repeat: int = 3) -> tuple[float, T]:
     """Median wall time of ``repeat`` runs, and the last result."""
-    times, result = [], None
+    times = []
     for _ in range(repeat):
         t = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+    return statistics.median(times), result  # repeat >= 1
 
 
 def make_engine_data(tmp: Path, persons: int, rows: int) -> tuple[str, list[backends.DatasetSource]]:
@@ -112,56 +114,69 @@ def make_import_files(tmp: Path, rows: int) -> tuple[Path, Path]:
     return csv_path, pq_path
 
 
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def bench_matching(tmp: Path, args: argparse.Namespace) -> None:
+    persons, sources = make_engine_data(tmp, args.persons, args.rows)
+    print(f"matching {args.persons:,} persons × {len(sources)} × {args.rows:,} rows (median of 3, in turn)")
+    base, eng = [], []
+    for _ in range(3):  # alternate, so both see the same machine load
+        t, pairs = timed(lambda: bare_join(persons, sources), 1)
+        base.append(t)
+        t, found = timed(lambda: backends.match_table(backends.DuckDBBackend(), persons, sources), 1)
+        eng.append(t)
+    base_t, eng_t = statistics.median(base), statistics.median(eng)
+    by = found.group_by(["rule", "confidence"]).aggregate([("member_id", "count")]).to_pylist()
+    print(f"  bare DuckDB join on BIGINT keys: {base_t:.2f} s ({pairs:,} pairs)  runs {[round(x, 2) for x in base]}")
+    print(
+        f"  engine (rules + findings table): {eng_t:.2f} s ({found.num_rows:,} findings), "
+        f"ratio {eng_t / base_t:.2f}  runs {[round(x, 2) for x in eng]}"
+    )
+    print("  findings by rule/confidence:", {(r["rule"], r["confidence"]): r["member_id_count"] for r in by})
+
+
+def bench_import(tmp: Path, rows: int) -> None:
+    csv_path, pq_path = make_import_files(tmp, rows)
+    print(f"import of {rows:,} rows (median of 3; the DuckDB copy and the import in turn)  load {load()}")
+    for label, path in (("CSV", csv_path), ("Parquet", pq_path)):
+        reader = "read_csv" if label == "CSV" else "read_parquet"
+        copy = f"COPY (SELECT * FROM {reader}('{path}')) TO '{tmp / 'copy.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+        work = tmp / f"w-{label}"
+        copies, runs = [], []
+        for n in range(3):  # alternate, so both see the same machine load
+            t = time.perf_counter()
+            duckdb.connect().execute(copy)
+            copies.append(time.perf_counter() - t)
+            (work / str(n)).mkdir(parents=True)
+            t = time.perf_counter()
+            result = ingest(path, DatasetKind.VEHICLES, work / str(n))
+            runs.append(time.perf_counter() - t)
+        copy_t, took = statistics.median(copies), statistics.median(runs)
+        print(
+            f"  baseline {label}: DuckDB read + write Parquet, nothing else: {rows / copy_t:,.0f} rows/s"
+            f"  runs {[round(x, 2) for x in copies]}"
+        )
+        print(
+            f"  import {label}: {result.rows_taken:,} rows in {took:.2f} s = {result.rows_taken / took:,.0f} rows/s, "
+            f"{took / copy_t:.2f}× the copy  runs {[round(x, 2) for x in runs]}  load {load()}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--persons", type=int, default=232_000)
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--import-rows", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["import", "match"], help="run one part only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-match-") as tmpdir:
         tmp = Path(tmpdir)
-        persons, sources = make_engine_data(tmp, args.persons, args.rows)
-        print(f"matching {args.persons:,} persons × {len(sources)} × {args.rows:,} rows (median of 3, in turn)")
-        base, eng = [], []
-        for _ in range(3):  # alternate, so both see the same machine load
-            t, pairs = timed(lambda: bare_join(persons, sources), 1)
-            base.append(t)
-            t, found = timed(lambda: backends.match_table(backends.DuckDBBackend(), persons, sources), 1)
-            eng.append(t)
-        base_t, eng_t = statistics.median(base), statistics.median(eng)
-        by = found.group_by(["rule", "confidence"]).aggregate([("member_id", "count")]).to_pylist()
-        print(
-            f"  bare DuckDB join on BIGINT keys: {base_t:.2f} s ({pairs:,} pairs)  runs {[round(x, 2) for x in base]}"
-        )
-        print(
-            f"  engine (rules + findings table): {eng_t:.2f} s ({found.num_rows:,} findings), "
-            f"ratio {eng_t / base_t:.2f}  runs {[round(x, 2) for x in eng]}"
-        )
-        print("  findings by rule/confidence:", {(r["rule"], r["confidence"]): r["member_id_count"] for r in by})
-        csv_path, pq_path = make_import_files(tmp, args.import_rows)
-        for label, path in (("CSV", csv_path), ("Parquet", pq_path)):
-            reader = "read_csv" if label == "CSV" else "read_parquet"
-            copy_t, _ = timed(
-                lambda reader=reader, path=path: duckdb.connect().execute(
-                    f"COPY (SELECT * FROM {reader}('{path}')) TO '{tmp / 'copy.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
-                ),
-            )
-            print(
-                f"  baseline {label}: DuckDB read + write Parquet, nothing else: {args.import_rows / copy_t:,.0f} rows/s"
-            )
-            work = tmp / f"w-{label}"
-            for n in range(3):
-                (work / str(n)).mkdir(parents=True)
-            runs = []
-            for n in range(3):
-                t = time.perf_counter()
-                result = ingest(path, DatasetKind.VEHICLES, work / str(n))
-                runs.append(time.perf_counter() - t)
-            took = statistics.median(runs)
-            print(
-                f"  import {label}: {result.rows_taken:,} rows in {took:.2f} s = {result.rows_taken / took:,.0f} rows/s"
-                f"  runs {[round(x, 2) for x in runs]}"
-            )
+        if args.only != "import":
+            bench_matching(tmp, args)
+        if args.only != "match":
+            bench_import(tmp, args.import_rows)
         print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

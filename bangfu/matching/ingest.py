@@ -4,18 +4,24 @@ The whole file is processed by DuckDB in a scratch directory; nothing is stored 
 service that calls ``ingest`` saves the two files it produces (the snapshot and the rejected
 rows as CSV). Two passes over the data:
 
-1. one query reads the file into a table, normalising and checking every ID number in SQL
+1. one query reads the file into Arrow batches, normalising and checking every ID number in SQL
    (``_id_sql``: spaces, dashes, full-width digits, a lower-case x, a leading apostrophe, the
    15-digit form; shape, real birth date, region code in use in the birth year, check digit:
    the checks of ``ResidentId.parse``), typing the other columns and naming a missing one.
    Values SQL does not accept go through ``ResidentId.parse`` itself (the rare bad or odd
    rows), so the rules stay in one place and the reasons given are its messages; names SQL
-   cannot normalise go through ``names.normalise_name``, once each;
-2. one ``COPY`` writes the snapshot: the accepted rows, exact duplicate records once.
+   cannot normalise go through ``names.normalise_name``, once each. Both only when such rows
+   are there;
+2. one ``COPY`` writes the snapshot from those batches: the accepted rows, exact duplicate
+   records once (a hash of each record from pass 1 tells cheaply that there is none).
 
 The normalised number is stored only as the 64-bit keyed hash (``crypto.keyed_hash64``,
-computed for the whole column at once between the two passes) and its masked form; the name as
-written and as the key of its normalised form (``names.name_key_sql``).
+computed between the two passes, batch by batch on two threads while DuckDB looks for
+duplicate records) and its masked form; the name as written and as the key of its normalised
+form (``names.name_key_sql``). The rows stay in Arrow between the passes, so the key is just
+another column of the batches and DuckDB writes them in parallel (a positional join of a table
+and the keys would be read on one thread). Nothing depends on the order of the rows (each has
+its line number), so DuckDB need not keep it.
 """
 
 # ruff: noqa: S608 - SQL is built from column names quoted by _ident and literals escaped by _q
@@ -25,24 +31,29 @@ import codecs
 import csv
 import datetime as dt
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 
 from bangfu.common import crypto, divisions
-from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId
+from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId, mask_id
 
-from .engine.names import NAME_KEY_META, name_key_sql, name_key_tag, name_norm_fast_sql, normalise_name
+from .engine.names import NAME_KEY_META, name_key_sql, name_key_tag, name_keys, name_norm_fast_sql, normalise_name
 from .engine.schemas import INACTIVE_COMPANY_WORDS, DatasetKind, FieldSpec, default_mapping, fields_for
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 SNIFF_BYTES = 4 * 1024 * 1024
 MAX_REJECTED_SHARE = 0.5  # above this the ID column is not trusted: the file is refused
+_HASH_WORKERS = 2  # threads computing the keyed hashes beside DuckDB
+_BATCH_ROWS = 122_880  # rows per Arrow batch between the passes: DuckDB scans the batches in parallel
+_ZSTD_LEVEL = 1  # the snapshot's compression: the fastest level; it is written once and read a few times
 _COMMON_FIELDS = frozenset({"id_number", "id_key", "record_key", "name"})
 _NULLS = {"text": "CAST(NULL AS VARCHAR)", "number": "CAST(NULL AS DOUBLE)", "date": "CAST(NULL AS DATE)"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -193,32 +204,6 @@ def _region_last_years() -> pa.Table:
     return pa.table({"region": pa.array(codes, pa.int64()), "last_year": pa.array(last_years, pa.int64())})
 
 
-def _id_sql(column: str, today: dt.date) -> tuple[str, str]:
-    """Two SQL expressions over the raw ID ``column``: the cleaned text ``t``, and — over ``t``
-    and the first 17 digits ``n`` (``_ID_DIGITS``) with the region's row ``rg`` joined — the
-    normalised number's integer form (``crypto.resident_id_int``) when every check of
-    ``ResidentId.parse`` passes, else NULL (left to parse). Integer arithmetic, no slicing."""
-    cleaned = (
-        f"translate(regexp_replace(regexp_replace(trim({column}), '^''', ''), '{_ID_NOISE}', '', 'g'), "
-        f"'{_FULL_WIDTH[0]}', '{_FULL_WIDTH[1]}')"
-    )
-    digits = " + ".join(f"((n // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(_WEIGHTS))
-    ymd = "((n // 1000) % 100000000)"
-    y, m, d = f"({ymd} // 10000)", f"(({ymd} // 100) % 100)", f"({ymd} % 100)"
-    leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
-    month_days = (
-        f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
-    )
-    check = f"((12 - ({digits}) % 11) % 11)"  # the value of the check character, X = 10
-    given = "CASE WHEN length(t) = 15 THEN -1 WHEN right(t, 1) = 'X' THEN 10 ELSE CAST(right(t, 1) AS BIGINT) END"
-    valid = (
-        f"n IS NOT NULL AND {ymd} BETWEEN {EARLIEST_BIRTH_YEAR}0101 AND {today:%Y%m%d} "
-        f"AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {month_days} "
-        f"AND rg.last_year >= {y} AND ({given} = -1 OR {given} = {check})"
-    )
-    return cleaned, f"CASE WHEN {valid} THEN n * 11 + {check} END"
-
-
 # The first 17 digits of the cleaned text ``t`` (a 15-digit number gets its century), or NULL.
 _ID_DIGITS = (
     "CASE WHEN regexp_full_match(t, '[0-9]{17}[0-9X]') THEN CAST(substr(t, 1, 17) AS BIGINT) "
@@ -226,11 +211,76 @@ _ID_DIGITS = (
 )
 
 
+def _id_sql(column: str, today: dt.date) -> list[dict[str, str]]:
+    """The layers of SQL, each a dict of name → expression over the layer below (the raw ID in
+    ``column`` at the bottom), that end with ``id_int``: the normalised number's integer form
+    (``crypto.resident_id_int``) when every check of ``ResidentId.parse`` passes, else NULL (left
+    to parse). ``t`` is the cleaned text, ``n`` its first 17 digits (``_ID_DIGITS``); the region's
+    row ``rg`` is joined to the layer that has ``n`` (``_read``). A number already written plainly
+    (17 digits and a digit or X, or 15 digits: nearly all) is not cleaned; every value is computed
+    once, in its own layer. Integer arithmetic, no slicing."""
+    cleaned = (
+        f"translate(regexp_replace(regexp_replace(trim({column}), '^''', ''), '{_ID_NOISE}', '', 'g'), "
+        f"'{_FULL_WIDTH[0]}', '{_FULL_WIDTH[1]}')"
+    )
+    # plain: the form of a number written plainly (nearly all): 18 digits, 17 digits and X, or
+    # 15 digits; such a number is its own cleaned text.
+    plain = (
+        f"CASE WHEN regexp_full_match({column}, '[0-9]{{18}}') THEN 18 "
+        f"WHEN regexp_full_match({column}, '[0-9]{{17}}X') THEN 17 "
+        f"WHEN regexp_full_match({column}, '[0-9]{{15}}') THEN 15 END"
+    )
+    digits17 = (
+        "CASE plain WHEN 18 THEN v18 // 10 WHEN 17 THEN CAST(substr(t, 1, 17) AS BIGINT) "
+        f"WHEN 15 THEN CAST(substr(t, 1, 6) || '19' || substr(t, 7, 9) AS BIGINT) ELSE {_ID_DIGITS} END"
+    )
+    # The weighted sum of the 17 digits d_i = q_i - 10 q_(i-1), q_i = n // 10 ** (16 - i) the number's
+    # first i + 1 digits, is the sum of q_i (w_i - 10 w_(i+1)), that is q_i (w_i + w_(i+1)) modulo 11:
+    # one division a digit, and below 2 ** 63.
+    coefficients = [(w + nxt) % 11 for w, nxt in zip(_WEIGHTS, (*_WEIGHTS[1:], 0), strict=True)]
+    weighted = " + ".join(f"(n // {10 ** (16 - i)}) * {c}" for i, c in enumerate(coefficients))
+    # The check character's value (X = 10; -1: a 15-digit number has none). Where n is not NULL,
+    # t is 17 digits and a digit or X, or 15 digits.
+    given = (
+        "CASE plain WHEN 18 THEN v18 % 10 WHEN 17 THEN 10 WHEN 15 THEN -1 ELSE "
+        "CASE WHEN n IS NULL THEN NULL WHEN length(t) = 15 THEN -1 WHEN ends_with(t, 'X') THEN 10 "
+        "ELSE CAST(t AS BIGINT) % 10 END END"
+    )
+    month_days = (
+        "CASE WHEN m = 2 THEN CASE WHEN (y % 4 = 0 AND y % 100 <> 0) OR y % 400 = 0 THEN 29 ELSE 28 END "
+        "WHEN m IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
+    )
+    valid = (
+        f"n IS NOT NULL AND ymd BETWEEN {EARLIEST_BIRTH_YEAR}0101 AND {today:%Y%m%d} "
+        f"AND m BETWEEN 1 AND 12 AND d BETWEEN 1 AND {month_days} "
+        "AND last_year >= y AND (given = -1 OR given = chk)"
+    )
+    return [
+        {"plain": plain},
+        {"t": f"CASE WHEN plain IS NULL THEN {cleaned} ELSE {column} END"},
+        {"v18": "CASE WHEN plain = 18 THEN CAST(t AS BIGINT) END"},  # all 18 digits
+        {"n": digits17},
+        {
+            "ymd": "(n // 1000) % 100000000",
+            "chk": f"(12 - ({weighted}) % 11) % 11",  # the value of the check character, X = 10
+            "given": given,
+            "last_year": "rg.last_year",
+        },
+        {"y": "ymd // 10000", "m": "(ymd // 100) % 100", "d": "ymd % 100"},
+        {"id_int": f"CASE WHEN {valid} THEN n * 11 + chk END"},
+    ]
+
+
 def _masked_sql(id_int: str) -> str:
     """The masked form (``ids.mask_id``) of a normalised number from its integer form."""
-    first17 = f"lpad(CAST({id_int} // 11 AS VARCHAR), 17, '0')"
+    # The first four digits and the last three of the 17, each with a leading 1 that keeps its zeros.
+    first4, last3 = (
+        f"CAST(10000 + {id_int} // 11 // 10000000000000 AS VARCHAR)",
+        f"CAST(1000 + {id_int} // 11 % 1000 AS VARCHAR)",
+    )
     check = f"CASE WHEN {id_int} % 11 = 10 THEN 'X' ELSE CAST({id_int} % 11 AS VARCHAR) END"
-    return f"substr({first17}, 1, 4) || '**********' || substr({first17}, 15, 3) || {check}"
+    masked = f"concat(substr({first4}, 2), '**********', substr({last3}, 2), {check})"
+    return f"CASE WHEN {id_int} IS NOT NULL THEN {masked} END"
 
 
 def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str] | None) -> dict[str, str]:
@@ -297,11 +347,16 @@ def _run(
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
-    _read(con, relation, first_line, kind, mapping, day)
+    query = _read(con, relation, first_line, kind, mapping, day)
+    # From here on no result depends on the order of the rows (the line numbers are columns).
+    con.execute("SET preserve_insertion_order = false")
+    rows = con.sql(query).to_arrow_table(batch_size=_BATCH_ROWS)
     unreadable = _unreadable_lines(con, relation)
+    settled_by_parse = False
     if not prehashed:
-        _parse_the_rest(con, day)
-    _normalise_other_names(con)
+        rows, settled_by_parse = _parse_the_rest(rows, day)
+    rows = _normalise_other_names(rows)
+    con.register("rows", rows)
 
     counts = dict(con.execute("SELECT reason, count(*) FROM rows GROUP BY reason").fetchall())
     valid = int(counts.pop(None, 0))
@@ -323,7 +378,7 @@ def _run(
         )
 
     snapshot, rejected_csv = workdir / "snapshot.parquet", workdir / "rejected.csv"
-    taken = _write_snapshot(con, kind, prehashed, snapshot)
+    taken = _write_snapshot(con, rows, kind, prehashed, snapshot, fresh_hashes=not settled_by_parse)
     _write_rejected(con, prehashed, unreadable, rejected_csv)
     return IngestResult(
         snapshot=snapshot,
@@ -336,6 +391,11 @@ def _run(
         rows_duplicate=valid - taken,
         reasons=reasons,
     )
+
+
+def _record_columns(kind: DatasetKind) -> list[str]:
+    """The columns of a record in the snapshot besides its number and line."""
+    return ["name", "record_key", *_kind_columns(kind)]
 
 
 def _kind_columns(kind: DatasetKind) -> list[str]:
@@ -351,10 +411,11 @@ def _read(
     kind: DatasetKind,
     mapping: dict[str, str],
     day: dt.date,
-) -> None:
-    """Pass 1: the table ``rows`` — line number, the raw ID (for the rejected rows), the ID's
-    integer form where SQL settles it, the typed columns, the name and its normalised form where
-    SQL settles it, and the reason a row is rejected (NULL: taken)."""
+) -> str:
+    """Pass 1: the query of the rows — line number, the raw ID (where the row is not taken as it
+    is: for parse and the rejected rows), the ID's integer form where SQL settles it, the typed
+    columns, the name and its normalised form where SQL settles it, the reason the other columns
+    give and the reason a row is rejected (NULL: taken; '': left to parse)."""
     specs = [s for s in fields_for(kind) if s.name in mapping]
     raw = ", ".join(f"CAST({_ident(mapping[s.name])} AS VARCHAR) AS f_{s.name}" for s in specs)
     if relation.startswith("read_parquet("):
@@ -366,45 +427,58 @@ def _read(
         con.execute(f"CREATE TEMP TABLE source_rows AS SELECT {raw} FROM {relation}")
         source = f"SELECT rowid + {first_line} AS row_no, * FROM source_rows"
 
-    missing = _("%(field)s is missing or not valid")
-    checks = [
-        f"WHEN {_field_sql(s, 'f_' + s.name)} IS NULL THEN {_q(missing % {'field': s.name})}"
-        for s in specs
-        if s.required
-    ]
     if "id_number" in mapping:
-        cleaned, id_int = _id_sql("f_id_number", day)
         con.register("regions", _region_last_years())
-        source = (
-            f"SELECT *, {id_int} AS id_int FROM (SELECT *, {_ID_DIGITS} AS n FROM "
-            f"(SELECT *, {cleaned} AS t FROM ({source}) s0) s1) s2 "
-            "LEFT JOIN regions rg ON rg.region = n // 100000000000"
-        )
+        for layer in _id_sql("f_id_number", day):
+            columns = ", ".join(f"{sql} AS {name}" for name, sql in layer.items())
+            joined = " LEFT JOIN regions rg ON rg.region = l.n // 100000000000" if "last_year" in layer else ""
+            source = f"SELECT l.*, {columns} FROM ({source}) l{joined}"
         # A row SQL does not accept gets its reason from ResidentId.parse (_parse_the_rest).
-        key, id_check = "id_int", "WHEN id_int IS NULL THEN ''"
+        id_check = "WHEN id_int IS NULL THEN ''"
     else:
-        key = "TRY_CAST(trim(f_id_key) AS BIGINT)"
-        id_check = f"WHEN {key} IS NULL THEN {_q(_('Not a keyed hash (64-bit integer)'))}"
-    values = [
-        f"{_field_sql(s, 'f_' + s.name)} AS {s.name}" if s.name in mapping else f"{_NULLS[s.type]} AS {s.name}"
+        source = f"SELECT *, TRY_CAST(trim(f_id_key) AS BIGINT) AS id_int FROM ({source}) l"
+        id_check = f"WHEN id_int IS NULL THEN {_q(_('Not a keyed hash (64-bit integer)'))}"
+    # Each typed column once (v_<field>), then the reason a field gives, then the row's reason.
+    typed = [
+        f"{_field_sql(s, 'f_' + s.name)} AS v_{s.name}" if s.name in mapping else f"{_NULLS[s.type]} AS v_{s.name}"
         for s in fields_for(kind)
         if s.name not in _COMMON_FIELDS
     ]
+    values = {s.name: f"v_{s.name}" for s in fields_for(kind) if s.name not in _COMMON_FIELDS}
     if kind == DatasetKind.BUSINESS_ROLES:
         status = "COALESCE(f_company_status, '')" if "company_status" in mapping else "''"
         inactive = " OR ".join(f"{status} LIKE {_q('%' + w + '%')}" for w in INACTIVE_COMPANY_WORDS)
-        values.append(f"NOT ({inactive}) AS company_active")
+        values["company_active"] = f"NOT ({inactive})"
+    missing = _("%(field)s is missing or not valid")
+    checks = [f"WHEN v_{s.name} IS NULL THEN {_q(missing % {'field': s.name})}" for s in specs if s.required]
+    field_reason = f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"
     record_key = (
         "COALESCE(NULLIF(trim(f_record_key), ''), 'row ' || row_no)" if "record_key" in mapping else "'row ' || row_no"
     )
     name = "NULLIF(trim(f_name), '')" if "name" in mapping else "CAST(NULL AS VARCHAR)"
-    raw_id = "f_id_number" if "id_number" in mapping else "CAST(NULL AS VARCHAR)"
-    field_reason = f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"
-    con.execute(
-        f"CREATE TABLE rows AS SELECT row_no, {raw_id} AS f_id_number, {key} AS id_int, name, "
-        f"{name_norm_fast_sql('name')} AS name_norm, {record_key} AS record_key, "
-        f"{', '.join(values)}{', ' if values else ''}{field_reason} AS field_reason, "
-        f"CASE {id_check} ELSE {field_reason} END AS reason FROM (SELECT *, {name} AS name FROM ({source}) s3) s4"
+    # The raw ID is kept only where it is needed: for ResidentId.parse and the rejected rows.
+    raw_id = "CASE WHEN reason IS NOT NULL THEN f_id_number END" if "id_number" in mapping else "CAST(NULL AS VARCHAR)"
+    source = f"SELECT *, {name} AS name{''.join(', ' + t for t in typed)} FROM ({source}) s3"
+    source = f"SELECT *, {field_reason} AS field_reason FROM ({source}) s4"
+    source = f"SELECT *, CASE {id_check} ELSE field_reason END AS reason FROM ({source}) s5"
+    # The masked number (a plain 18-character number is its own normalised form) and the name's
+    # key, for the snapshot; name_odd: a name the SQL fast path leaves to normalise_name.
+    masked = (
+        f"CASE WHEN plain >= 17 AND id_int IS NOT NULL THEN concat(substr(t, 1, 4), '**********', substr(t, 15, 4)) "
+        f"ELSE {_masked_sql('id_int')} END"
+        if "id_number" in mapping
+        else "''"
+    )
+    source = f"SELECT *, {name_norm_fast_sql('name')} AS name_norm, {record_key} AS record_key FROM ({source}) s6"
+    if values:
+        source = f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in values.items())} FROM ({source}) s7"
+    # A hash of the record (the number and the columns written) for the duplicate test.
+    record = ", ".join(["id_int", *_record_columns(kind)])
+    return (
+        f"SELECT row_no, {raw_id} AS f_id_number, id_int, {masked} AS id_masked, name, "
+        f"{name_key_sql('name_norm')} AS name_key, name_norm IS NULL AS name_odd, record_key, "
+        f"{''.join(name + ', ' for name in values)}field_reason, reason, hash({record}) AS record_hash "
+        f"FROM ({source}) s8"
     )
 
 
@@ -418,77 +492,95 @@ def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str) -> list[tup
     return [(int(line), str(message)) for line, message in rows]
 
 
-def _parse_the_rest(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
-    """``ResidentId.parse`` for the ID numbers SQL did not accept: the number, or the reason."""
-    rest = con.execute("SELECT row_no, f_id_number FROM rows WHERE id_int IS NULL").fetchall()
-    if not rest:
-        return
+def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool]:
+    """``ResidentId.parse`` for the ID numbers SQL did not accept: the number, or the reason;
+    and whether parse gave any number (the rows' record hashes are then out of date)."""
+    missing = pc.is_null(rows.column("id_int")).combine_chunks()
+    if not pc.any(missing).as_py():
+        return rows, False
     numbers: list[int | None] = []
+    masks: list[str | None] = []
     reasons: list[str | None] = []
-    for _row, value in rest:
+    for value in rows.column("f_id_number").filter(missing).to_pylist():
         try:
-            numbers.append(ResidentId.parse(value or "", today=day).as_int64())
-            reasons.append(None)
+            number = ResidentId.parse(value or "", today=day)
         except InvalidResidentId as exc:
             numbers.append(None)
+            masks.append(None)
             reasons.append(exc.message)
-    parsed = pa.table(
-        {
-            "row_no": pa.array([r[0] for r in rest], pa.int64()),
-            "id_int": pa.array(numbers, pa.int64()),
-            "reason": pa.array(reasons, pa.string()),
-        }
-    )
-    con.register("parsed", parsed)
+        else:
+            numbers.append(number.as_int64())
+            masks.append(mask_id(number.value))
+            reasons.append(None)
     # A row whose number parse accepts is rejected only for its other columns.
-    con.execute(
-        "UPDATE rows SET id_int = p.id_int, reason = COALESCE(p.reason, field_reason) FROM parsed p "
-        "WHERE rows.row_no = p.row_no"
+    reason_type = rows.schema.field("reason").type
+    given = pc.coalesce(pa.array(reasons, reason_type), rows.column("field_reason").filter(missing).combine_chunks())
+    id_int = pc.replace_with_mask(rows.column("id_int").combine_chunks(), missing, pa.array(numbers, pa.int64()))
+    reason = pc.replace_with_mask(rows.column("reason").combine_chunks(), missing, given.cast(reason_type))
+    masked_type = rows.schema.field("id_masked").type
+    masked = pc.replace_with_mask(rows.column("id_masked").combine_chunks(), missing, pa.array(masks, masked_type))
+    for name, column in (("id_int", id_int), ("id_masked", masked), ("reason", reason)):
+        rows = rows.set_column(rows.schema.get_field_index(name), name, column)
+    return rows, any(n is not None for n in numbers)
+
+
+def _normalise_other_names(rows: pa.Table) -> pa.Table:
+    """The name keys of the names the SQL fast path leaves (dots, spaces, letters …) in rows
+    that are taken: ``normalise_name``, once each, then ``name_keys``."""
+    left = pc.and_(rows.column("name_odd"), pc.is_null(rows.column("reason"))).combine_chunks()
+    if not pc.any(left).as_py():
+        return rows
+    names = rows.column("name").filter(left).combine_chunks()
+    distinct = pc.unique(names)
+    keys = name_keys([normalise_name(n) for n in distinct.to_pylist()])
+    name_key = pc.replace_with_mask(
+        rows.column("name_key").combine_chunks(), left, keys.take(pc.index_in(names, value_set=distinct))
     )
-    con.unregister("parsed")
+    return rows.set_column(rows.schema.get_field_index("name_key"), "name_key", name_key)
 
 
-def _normalise_other_names(con: duckdb.DuckDBPyConnection) -> None:
-    """Names the SQL fast path leaves (dots, spaces, letters …): ``normalise_name``, once each."""
-    names = [
-        r[0]
-        for r in con.execute("SELECT DISTINCT name FROM rows WHERE name_norm IS NULL AND reason IS NULL").fetchall()
-    ]
-    if not names:
-        return
-    con.register("other_names", pa.table({"name": names, "norm": [normalise_name(n) for n in names]}))
-    con.execute(
-        "UPDATE rows SET name_norm = o.norm FROM other_names o WHERE rows.name_norm IS NULL AND rows.name = o.name"
-    )
-    con.unregister("other_names")
-
-
-def _write_snapshot(con: duckdb.DuckDBPyConnection, kind: DatasetKind, prehashed: bool, target: Path) -> int:
-    """Pass 2: the accepted rows into the snapshot, exact duplicate records once (the first);
-    returns the number of rows written."""
-    columns = ["name", "record_key", *_kind_columns(kind)]
-    if prehashed:
-        source, key, masked = "rows", "id_int", "''"
-    else:
-        # The keyed hash, computed outside SQL over the whole column (crypto.keyed_hash64_arrow),
-        # lines up with the table's rows: POSITIONAL JOIN.
-        numbers = con.sql("SELECT id_int FROM rows").to_arrow_table().column("id_int")
-        con.register("keys", pa.table({"id_key": crypto.keyed_hash64_arrow(numbers)}))
-        source, key, masked = "rows POSITIONAL JOIN keys", "id_key", _masked_sql("id_int")
-    selected = f"{key} AS id_key, {masked} AS id_masked, {', '.join(columns)}, {name_key_sql('name_norm')} AS name_key"
+def _write_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    rows: pa.Table,
+    kind: DatasetKind,
+    prehashed: bool,
+    target: Path,
+    *,
+    fresh_hashes: bool,
+) -> int:
+    """Pass 2: the accepted rows (``rows``, registered as the view ``rows``) into the snapshot,
+    exact duplicate records once (the first); returns the number of rows written."""
+    columns = _record_columns(kind)
     # A 64-bit hash of every column tells cheaply that there is no duplicate (the usual case);
-    # if two rows hash alike, an exact GROUP BY decides.
-    distinct = f"count(DISTINCT hash(id_int, {', '.join(columns)}))"
-    valid, unique = con.execute(f"SELECT count(*), {distinct} FROM rows WHERE reason IS NULL").fetchone()  # type: ignore[misc]
+    # if two rows hash alike, an exact GROUP BY decides. The hash pass 1 computed holds unless
+    # parse has since given numbers to rows that had none.
+    record_hash = "record_hash" if fresh_hashes else f"hash(id_int, {', '.join(columns)})"
+    distinct = f"SELECT count(*), count(DISTINCT {record_hash}) FROM rows WHERE reason IS NULL"
+    if prehashed:
+        source, key = "rows", "id_int"
+        ((valid, unique),) = con.execute(distinct).fetchall()
+    else:
+        # The keyed hash (crypto.keyed_hash64_arrow) of each batch of the integer forms, computed
+        # beside DuckDB's look for duplicates, becomes a column of the rows.
+        with ThreadPoolExecutor(_HASH_WORKERS) as pool:
+            parts = [pool.submit(crypto.keyed_hash64_arrow, chunk) for chunk in rows.column("id_int").chunks]
+            ((valid, unique),) = con.execute(distinct).fetchall()
+            keys = pa.chunked_array([p.result() for p in parts], pa.int64())
+        con.register("keyed", rows.append_column("id_key", keys))
+        source, key = "keyed", "id_key"
+    selected = f"{key} AS id_key, id_masked, {', '.join(columns)}, name_key"
     if valid == unique:
         query = f"SELECT row_no, {selected} FROM {source} WHERE reason IS NULL"
     else:
         query = f"SELECT min(row_no) AS row_no, {selected} FROM {source} WHERE reason IS NULL GROUP BY ALL"
-    options = f"FORMAT parquet, COMPRESSION zstd, KV_METADATA {{{_q(NAME_KEY_META)}: {_q(name_key_tag())}}}"
-    written = con.execute(f"COPY ({query}) TO {_q(str(target))} ({options})").fetchone()
+    options = (
+        f"FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {_ZSTD_LEVEL}, "
+        f"KV_METADATA {{{_q(NAME_KEY_META)}: {_q(name_key_tag())}}}"
+    )
+    written = con.execute(f"COPY ({query}) TO {_q(str(target))} ({options})").fetchall()
     if not prehashed:
-        con.unregister("keys")
-    return int(written[0]) if written else 0
+        con.unregister("keyed")
+    return int(written[0][0]) if written else 0
 
 
 def _write_rejected(

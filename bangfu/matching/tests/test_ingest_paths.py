@@ -1,0 +1,265 @@
+"""Import of a department file, checked against the definition of each column it writes.
+
+The snapshot must not depend on how the rows reach it: in one Arrow batch or in many, with or
+without rows that SQL leaves to ``ResidentId.parse``, names it leaves to ``normalise_name``,
+or exact duplicate records. Each test builds the expected snapshot in Python from the
+definitions (``ResidentId.parse``, ``keyed_hash64``, ``mask_id``, ``normalise_name``,
+``name_keys``) and compares it with what ``ingest`` wrote, row for row.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from django.utils.translation import gettext as _
+
+from bangfu.common import divisions
+from bangfu.common.crypto import keyed_hash64
+from bangfu.common.ids import InvalidResidentId, ResidentId, build_resident_id, compute_check_digit, mask_id
+from bangfu.matching import ingest
+from bangfu.matching.engine.names import NAME_KEY_META, name_keys, normalise_name
+from bangfu.matching.engine.schemas import DatasetKind
+
+TODAY = dt.date(2026, 6, 1)
+HEADER = ["身份证号", "姓名", "号牌号码", "车辆类型"]
+SNAPSHOT_COLUMNS = ["row_no", "id_key", "id_masked", "name", "record_key", "vehicle_type", "name_key"]
+
+
+def _id(seed: int) -> str:
+    rng = random.Random(seed)
+    region = rng.choice(["532923", "530102", "110101", "532901", "440305"])
+    return build_resident_id(
+        region, dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(25000)), seed % 100, seed % 2 == 0
+    )
+
+
+def _write(tmp_path: Path, name: str, rows: list[list[str | None]], parquet: bool) -> Path:
+    path = tmp_path / f"{name}.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(HEADER)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+    if not parquet:
+        return path
+    target = tmp_path / f"{name}.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{path}', all_varchar = true)) TO '{target}' (FORMAT parquet)"  # noqa: S608
+    )
+    return target
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None or not value.strip(" ") else value.strip(" ")
+
+
+def _expected(rows: list[list[str | None]], first_line: int) -> dict[str, Any]:
+    """The snapshot rows, the rejected rows (line, reason) and the counts, from the definitions."""
+    missing = _("%(field)s is missing or not valid") % {"field": "vehicle_type"}
+    taken: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    rejected: list[tuple[int, str]] = []
+    for i, (raw, name, plate, vehicle_type) in enumerate(rows):
+        row_no = first_line + i
+        try:
+            number = ResidentId.parse(raw or "", today=TODAY).value
+        except InvalidResidentId as exc:
+            rejected.append((row_no, exc.message))
+            continue
+        if _text(vehicle_type) is None:
+            rejected.append((row_no, missing))
+            continue
+        record = (number, _text(name), _text(plate) or f"row {row_no}", _text(vehicle_type))
+        taken.setdefault(record, (row_no, *record))  # an exact duplicate record: its first row
+    norms = [normalise_name(r[2]) for r in taken.values()]
+    keys = name_keys(norms).to_pylist()
+    snapshot = sorted(
+        (row_no, keyed_hash64(number), mask_id(number), name, plate, vehicle_type, key)
+        for (row_no, number, name, plate, vehicle_type), key in zip(taken.values(), keys, strict=True)
+    )
+    reasons: dict[str, int] = {}
+    for _row, reason in rejected:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    valid = len(rows) - len(rejected)
+    return {
+        "snapshot": snapshot,
+        "rejected": sorted(rejected),
+        "counts": (len(rows), len(taken), len(rejected), valid - len(taken)),
+        "reasons": reasons,
+    }
+
+
+def _ingest(path: Path, tmp_path: Path) -> tuple[ingest.IngestResult, list[tuple[Any, ...]], list[tuple[int, str]]]:
+    work = tmp_path / f"work-{path.suffix[1:]}"
+    work.mkdir()
+    result = ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
+    con = duckdb.connect()
+    snapshot = f"read_parquet('{result.snapshot}')"
+    assert [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {snapshot}").fetchall()] == SNAPSHOT_COLUMNS  # noqa: S608
+    meta = con.execute(f"SELECT key::VARCHAR FROM parquet_kv_metadata('{result.snapshot}')").fetchall()  # noqa: S608
+    assert (NAME_KEY_META,) in meta
+    rows = sorted(con.execute(f"SELECT * FROM {snapshot}").fetchall())  # noqa: S608
+    with result.rejected.open(encoding="utf-8", newline="") as fh:
+        rejected = sorted((int(r["row"]), r["reason"]) for r in csv.DictReader(fh))
+    return result, rows, rejected
+
+
+@pytest.fixture(params=[None, 7], ids=["one-batch", "batches-of-7"])
+def batch_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int | None:
+    """Both batch layouts: the default (every file here is one batch) and 7 rows a batch."""
+    if request.param:
+        monkeypatch.setattr(ingest, "_BATCH_ROWS", request.param)
+    return request.param
+
+
+def _mixed_rows() -> list[list[str | None]]:
+    """Plain numbers, numbers only parse settles, bad numbers, missing fields, names only
+    normalise_name settles, and exact duplicates (also of a row only parse settles)."""
+    odd_but_valid = [
+        f"{_id(900)[:9]}\u00ad{_id(900)[9:]}",  # a soft hyphen inside
+        f"{_id(901)[:9]}\u2028{_id(901)[9:]}",  # a line separator inside
+    ]
+    bad = [
+        _id(902)[:17] + ("0" if _id(902)[17] != "0" else "1"),  # bad check digit
+        "",
+        "5.32923E+17",
+        "532923" + "19990229" + "1231",  # no 29 February in 1999
+    ]
+    rows: list[list[str | None]] = []
+    for i in range(60):
+        name = ["张三", "艾合买提·阿吉", "艾合买提•阿吉", "張偉", "John Smith", " 李四 ", None][i % 7]
+        plate = None if i % 9 == 0 else f"云A{i:05d}"
+        rows.append([_id(i), name, plate, "小型轿车" if i % 13 else " "])
+    rows += [[v, "王五", f"云B{n}", "货车"] for n, v in enumerate(odd_but_valid)]
+    rows += [[v, "赵六", f"云C{n}", "货车"] for n, v in enumerate(bad)]
+    rows.append([odd_but_valid[0], "王五", None, None])  # parse accepts the number, the field is missing
+    rows.append([_id(3), "艾合买提·阿吉", "云A00003", "小型轿车"])  # the same person, another name form
+    rows += [rows[1], rows[2], rows[60], rows[1]]  # exact duplicates, one of a row parse settles
+    rows.append([_id(900), "王五", "云B0", "货车"])  # row 60 again, its number written plainly
+    rows.append([_id(5), "John Smith", "云Z99999", "小型轿车"])  # the same person, another vehicle
+    return rows
+
+
+@pytest.mark.parametrize("parquet", [False, True], ids=["csv", "parquet"])
+def test_snapshot_and_rejected_rows_follow_the_definitions(
+    tmp_path: Path, parquet: bool, batch_rows: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _mixed_rows()
+    expected = _expected(rows, first_line=1 if parquet else 2)
+    parsed: list[str] = []
+    real_parse = ResidentId.parse
+
+    def counting(raw: str, **kwargs: Any) -> ResidentId:
+        parsed.append(raw)
+        return real_parse(raw, **kwargs)
+
+    monkeypatch.setattr(ingest.ResidentId, "parse", counting)
+    result, snapshot, rejected = _ingest(_write(tmp_path, "mixed", rows, parquet), tmp_path)
+
+    assert snapshot == expected["snapshot"]
+    assert rejected == expected["rejected"]
+    assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_duplicate) == expected["counts"]
+    assert result.reasons == expected["reasons"]
+    assert result.rows_duplicate == 5
+    # Only the numbers SQL cannot settle reach parse: the odd forms and the bad ones.
+    assert len(parsed) == 2 + 4 + 1 + 1
+
+
+@pytest.mark.parametrize("parquet", [False, True], ids=["csv", "parquet"])
+def test_a_plain_file_without_duplicates(tmp_path: Path, parquet: bool, batch_rows: int | None) -> None:
+    """The usual file: every number plain and valid, plain names, no duplicate: nothing reaches
+    Python row by row."""
+    rows: list[list[str | None]] = [[_id(i), "张三", f"云A{i}", "小型轿车"] for i in range(50)]
+    expected = _expected(rows, first_line=1 if parquet else 2)
+    result, snapshot, rejected = _ingest(_write(tmp_path, "plain", rows, parquet), tmp_path)
+    assert snapshot == expected["snapshot"]
+    assert rejected == []
+    assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_duplicate) == (50, 50, 0, 0)
+
+
+def test_a_file_of_duplicates_only(tmp_path: Path, batch_rows: int | None) -> None:
+    rows: list[list[str | None]] = [[_id(1), "张三", "云A1", "小型轿车"]] * 30
+    result, snapshot, _rejected = _ingest(_write(tmp_path, "dups", rows, False), tmp_path)
+    assert snapshot == _expected(rows, first_line=2)["snapshot"]
+    assert [r[0] for r in snapshot] == [2]  # the first line of the record
+    assert (result.rows_total, result.rows_taken, result.rows_duplicate) == (30, 1, 29)
+
+
+@pytest.mark.parametrize("parquet", [False, True], ids=["csv", "parquet"])
+def test_the_only_duplicate_is_a_number_parse_settles(tmp_path: Path, parquet: bool, batch_rows: int | None) -> None:
+    """A record written once with a number SQL leaves to parse and once plainly is one record."""
+    rows: list[list[str | None]] = [[_id(i), "张三", f"云A{i}", "小型轿车"] for i in range(20)]
+    rows.insert(4, [f"{_id(7)[:9]}\u00ad{_id(7)[9:]}", "张三", "云A7", "小型轿车"])
+    expected = _expected(rows, first_line=1 if parquet else 2)
+    result, snapshot, _rejected = _ingest(_write(tmp_path, "one-dup", rows, parquet), tmp_path)
+    assert snapshot == expected["snapshot"]
+    assert (result.rows_total, result.rows_taken, result.rows_duplicate) == (21, 20, 1)
+
+
+def test_sql_checks_agree_with_parse_on_many_numbers(tmp_path: Path) -> None:
+    """Random numbers across regions (in use, withdrawn), dates (leap days, month ends, before
+    1900, after today) and check characters: SQL takes exactly what parse takes, as the same
+    number, and gives the rest to parse."""
+    rng = random.Random(11)
+    table = divisions.division_table()
+    in_use = [c for c, p in table.items() if p and any(x.end is None for x in p)]
+    withdrawn = [c for c, p in table.items() if p and all(x.end is not None for x in p)]
+    values = []
+    for _n in range(3000):
+        region = rng.choice(withdrawn) if rng.random() < 0.3 else rng.choice(in_use)
+        year = rng.choice([rng.randrange(1890, 2030), 1900, 2000, 2004, 1996, 2026])
+        month, day = rng.randrange(0, 14), rng.choice([rng.randrange(0, 33), 28, 29, 30, 31])
+        first17 = f"{region}{year:04d}{month:02d}{day:02d}{rng.randrange(1000):03d}"
+        check = compute_check_digit(first17)
+        roll = rng.random()
+        if roll < 0.5:
+            values.append(first17 + check)
+        elif roll < 0.7:
+            values.append(first17 + rng.choice("0123456789X"))
+        elif roll < 0.8:
+            values.append(first17[:6] + first17[8:])  # the 15-digit form
+        elif roll < 0.9:
+            values.append((first17 + check).lower() if check == "X" else f" {first17}-{check} ")
+        else:
+            values.append(f"{first17[:6]} {first17[6:]}{check}")
+    # Enough plain valid rows that the file is not refused as mostly invalid.
+    values += [_id(i) for i in range(len(values))]
+    path = tmp_path / "ids.csv"
+    path.write_text("身份证号,车辆类型\n" + "".join(f'"{v}",car\n' for v in values), encoding="utf-8")
+    work = tmp_path / "w"
+    work.mkdir()
+    result = ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
+
+    keys: set[int] = set()
+    reasons: dict[str, int] = {}
+    for v in values:
+        try:
+            keys.add(keyed_hash64(ResidentId.parse(v, today=TODAY).value))
+        except InvalidResidentId as exc:
+            reasons[exc.message] = reasons.get(exc.message, 0) + 1
+    got = duckdb.connect().sql(f"SELECT id_key, id_masked FROM '{result.snapshot}'").fetchall()  # noqa: S608
+    assert {r[0] for r in got} == keys
+    assert result.reasons == reasons
+    assert result.rows_total == len(values)
+
+
+def test_a_prehashed_file_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of keyed hashes: no parse, no masked number; bad keys rejected, duplicates once."""
+    monkeypatch.setattr(ingest, "_BATCH_ROWS", 5)
+    keys = [str(keyed_hash64(_id(i))) for i in range(20)]
+    lines = [f"{k},张三,云A{i},小型轿车" for i, k in enumerate(keys)]
+    lines += ["not-a-key,张三,云A99,小型轿车", lines[3], lines[4]]
+    path = tmp_path / "hashed.csv"
+    path.write_text("id_key,姓名,号牌号码,车辆类型\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    work = tmp_path / "w"
+    work.mkdir()
+    result = ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
+    assert result.prehashed
+    assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_duplicate) == (23, 20, 1, 2)
+    got = duckdb.connect().sql(f"SELECT id_key, id_masked, row_no FROM '{result.snapshot}' ORDER BY row_no").fetchall()  # noqa: S608
+    assert [(str(k), m) for k, m, _row in got] == [(k, "") for k in keys]
+    assert [r[2] for r in got] == list(range(2, 22))
