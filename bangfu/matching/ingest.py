@@ -39,6 +39,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc
+import pyarrow.parquet as pq
 from django.utils.translation import gettext as _
 
 from bangfu.common import crypto, divisions
@@ -53,6 +55,11 @@ SNIFF_BYTES = 4 * 1024 * 1024
 MAX_REJECTED_SHARE = 0.5  # above this the ID column is not trusted: the file is refused
 _HASH_WORKERS = 2  # threads computing the keyed hashes beside DuckDB
 _BATCH_ROWS = 122_880  # rows per Arrow batch between the passes: DuckDB scans the batches in parallel
+# Above this many rows (estimated from the file) the checked rows go to an Arrow file in the
+# scratch directory, memory-mapped, instead of memory: the pages are the file's, which the system
+# can drop and read again, so a file of tens of millions of rows does not need its size in RAM.
+SPILL_ROWS = 2_000_000
+_CSV_BYTES_PER_ROW = 40  # a short line: the estimate errs towards spilling
 _ZSTD_LEVEL = 1  # the snapshot's compression: the fastest level; it is written once and read a few times
 _COMMON_FIELDS = frozenset({"id_number", "id_key", "record_key", "name"})
 _NULLS = {"text": "CAST(NULL AS VARCHAR)", "number": "CAST(NULL AS DOUBLE)", "date": "CAST(NULL AS DATE)"}
@@ -325,10 +332,11 @@ def ingest(
     """Read, validate and normalise ``path`` into ``workdir``/snapshot.parquet and rejected.csv."""
     day = today or dt.datetime.now(SHANGHAI).date()
     relation, first_line = source_relation(path, workdir)
+    spill = _estimated_rows(path) > SPILL_ROWS
     con = duckdb.connect()
     try:
         con.execute(f"SET temp_directory = {_q(str(workdir / 'spill'))}")
-        return _run(con, relation, first_line, kind, workdir, mapping, day)
+        return _run(con, relation, first_line, kind, workdir, mapping, day, spill=spill)
     except duckdb.Error as exc:
         raise IngestProblem("unreadable", _("The file cannot be read: %(error)s") % {"error": exc}) from exc
     finally:
@@ -343,6 +351,8 @@ def _run(
     workdir: Path,
     given: dict[str, str] | None,
     day: dt.date,
+    *,
+    spill: bool = False,
 ) -> IngestResult:
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     mapping = resolve_mapping(kind, headers, given)
@@ -350,7 +360,10 @@ def _run(
     query = _read(con, relation, first_line, kind, mapping, day)
     # From here on no result depends on the order of the rows (the line numbers are columns).
     con.execute("SET preserve_insertion_order = false")
-    rows = con.sql(query).to_arrow_table(batch_size=_BATCH_ROWS)
+    if spill:
+        rows = _spilled(con.sql(query), workdir / "rows.arrow")
+    else:
+        rows = con.sql(query).to_arrow_table(batch_size=_BATCH_ROWS)
     unreadable = _unreadable_lines(con, relation)
     settled_by_parse = False
     if not prehashed:
@@ -391,6 +404,26 @@ def _run(
         rows_duplicate=valid - taken,
         reasons=reasons,
     )
+
+
+def _estimated_rows(path: Path) -> int:
+    """The rows of a file, from a Parquet file's footer, else from its size (Excel sheets are
+    under ``SPILL_ROWS``); 0 when the footer cannot be read (DuckDB then says why)."""
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (OSError, pa.ArrowException):
+            return 0
+    return path.stat().st_size // _CSV_BYTES_PER_ROW
+
+
+def _spilled(relation: duckdb.DuckDBPyRelation, target: Path) -> pa.Table:
+    """The relation's rows written batch by batch to an Arrow file, and that file memory-mapped."""
+    reader = relation.to_arrow_reader(_BATCH_ROWS)
+    with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    return pa.ipc.open_file(pa.memory_map(str(target))).read_all()
 
 
 def _record_columns(kind: DatasetKind) -> list[str]:

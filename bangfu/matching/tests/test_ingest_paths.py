@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,12 +109,29 @@ def _ingest(path: Path, tmp_path: Path) -> tuple[ingest.IngestResult, list[tuple
     return result, rows, rejected
 
 
-@pytest.fixture(params=[None, 7], ids=["one-batch", "batches-of-7"])
-def batch_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int | None:
-    """Both batch layouts: the default (every file here is one batch) and 7 rows a batch."""
+@pytest.fixture(params=[None, 7, "spill"], ids=["one-batch", "batches-of-7", "spilled-batches-of-7"])
+def batch_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int | None]:
+    """Every batch layout: the default (every file here is one batch), 7 rows a batch, and 7 rows
+    a batch written to a memory-mapped Arrow file (as a file above ``SPILL_ROWS`` is)."""
+    if request.param == "spill":
+        monkeypatch.setattr(ingest, "SPILL_ROWS", 0)
+        real = ingest._spilled
+
+        files: list[int] = []
+
+        def spilled(relation: Any, target: Path) -> Any:
+            table = real(relation, target)
+            files.append(target.stat().st_size)
+            return table
+
+        monkeypatch.setattr(ingest, "_spilled", spilled)
+        monkeypatch.setattr(ingest, "_BATCH_ROWS", 7)
+        yield 7
+        assert files and all(files), "the rows did not go through the Arrow file"
+        return
     if request.param:
         monkeypatch.setattr(ingest, "_BATCH_ROWS", request.param)
-    return request.param
+    yield request.param
 
 
 def _mixed_rows() -> list[list[str | None]]:
