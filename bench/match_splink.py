@@ -12,7 +12,7 @@ deterministic link; Splink's full model (u by random sampling, EM, predict). The
 agree on every exact-ID match (the same person–record pairs), how many of those the engine finds
 under another name (low confidence) and how many Splink scores below a 0.5 match probability.
 Names in the department rows vary as in real files: traditional forms, middle dots, spaces. The
-department snapshot is written as import writes it (zstd, the name-key tag in its metadata).
+department snapshot is written as import writes it (LZ4, the name-key tag in its metadata).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def make_data(tmp: Path, persons: int, rows: int) -> tuple[Path, Path]:
     ds = ds.append_column("name_key", name_keys([normalise_name(n) for n in varied]))
     ds = ds.replace_schema_metadata({NAME_KEY_META: name_key_tag()})
     ds_path = tmp / "dibao.parquet"
-    pq.write_table(ds, ds_path, compression="zstd")
+    pq.write_table(ds, ds_path, compression="lz4")
     return person_path, ds_path
 
 

@@ -60,7 +60,9 @@ _BATCH_ROWS = 122_880  # rows per Arrow batch between the passes: DuckDB scans t
 # can drop and read again, so a file of tens of millions of rows does not need its size in RAM.
 SPILL_ROWS = 2_000_000
 _CSV_BYTES_PER_ROW = 40  # a short line: the estimate errs towards spilling
-_ZSTD_LEVEL = 1  # the snapshot's compression: the fastest level; it is written once and read a few times
+# The snapshot's compression: LZ4 decompresses the text columns every match reads (the record keys,
+# all distinct) faster than zstd — national match 2.66x -> 2.23x a bare join, on a file 1.6x the size.
+_SNAPSHOT_CODEC = "lz4_raw"
 _COMMON_FIELDS = frozenset({"id_number", "id_key", "record_key", "name"})
 _NULLS = {"text": "CAST(NULL AS VARCHAR)", "number": "CAST(NULL AS DOUBLE)", "date": "CAST(NULL AS DATE)"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -607,8 +609,7 @@ def _write_snapshot(
     else:
         query = f"SELECT min(row_no) AS row_no, {selected} FROM {source} WHERE reason IS NULL GROUP BY ALL"
     options = (
-        f"FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {_ZSTD_LEVEL}, "
-        f"KV_METADATA {{{_q(NAME_KEY_META)}: {_q(name_key_tag())}}}"
+        f"FORMAT parquet, COMPRESSION {_SNAPSHOT_CODEC}, KV_METADATA {{{_q(NAME_KEY_META)}: {_q(name_key_tag())}}}"
     )
     written = con.execute(f"COPY ({query}) TO {_q(str(target))} ({options})").fetchall()
     if not prehashed:
