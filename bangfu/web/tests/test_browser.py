@@ -111,25 +111,12 @@ def test_phone_user_searches_opens_and_files_a_household(
 
 
 def test_a_long_union_list_is_searched_not_scrolled(
-    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any]
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any], many_unions: list
 ) -> None:
     """A county with more grassroots unions than a list shows: the staff member types part of a
     union's name, the one match is chosen and the list of files is filtered by it."""
-    from bangfu.org.models import OrgKind, OrgLevel
-    from bangfu.org.services import org_unit_create
-    from bangfu.web.widgets import PICKER_FULL_LIST
-
     staff = users["xiangyun_staff"]
-    units = [
-        org_unit_create(
-            name=f"祥云县第{i}工厂工会",
-            level=OrgLevel.GRASSROOTS,
-            division_code="532923",
-            parent=tree["xiangyun"],
-            kind=OrgKind.ENTERPRISE,
-        )
-        for i in range(PICKER_FULL_LIST)
-    ]
+    units = many_unions
     target = services.household_create(actor=staff, data=household_input(units[42]))
     other = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
     base = live_server.url
