@@ -40,7 +40,7 @@ from bangfu.registry.models import (
 
 from . import rules, workers
 from .adapters import RuleBook, StandardBook, history_from, income_history, member_facts
-from .models import EligibilityDecision, ExtraFacts
+from .models import CARRIED_OVERRIDES, OVERRIDE_FIELDS, EligibilityDecision, ExtraFacts, override_holds
 from .rules import engine
 
 CHUNK = 20_000
@@ -64,9 +64,7 @@ DECISION_COLUMNS = (
     "decided_at",
     "decided_by_id",
     "run_id",
-    "override_status",
-    "overridden_category",
-    "override_reason",
+    *OVERRIDE_FIELDS,
     "condition",
     "precondition_ok",
     "accident_by_share",
@@ -260,8 +258,10 @@ def iter_chunks(
         yield total, list(by_id.values())
 
 
-def current_categories(lo: int, hi: int) -> dict[int, str]:
-    """The category of the current (newest) decision of each household with an id in [lo, hi]."""
+def current_decisions(lo: int, hi: int) -> dict[int, tuple[str, tuple[Any, ...] | None]]:
+    """(category, override) of the current (newest) decision of each household with an id in
+    [lo, hi]: the override is its ``OVERRIDE_FIELDS`` as stored when approved or pending (one
+    that a new decision may carry over), else None."""
     decisions = EligibilityDecision._base_manager
     newest = (
         decisions.filter(household_id__gte=lo, household_id__lte=hi)
@@ -269,7 +269,16 @@ def current_categories(lo: int, hi: int) -> dict[int, str]:
         .annotate(last=Max("id"))
         .values("last")
     )
-    return dict(decisions.filter(pk__in=newest).values_list("household_id", "category"))
+    sql, params = (
+        decisions.filter(pk__in=newest)
+        .order_by()
+        .values_list("household_id", "category", *OVERRIDE_FIELDS)
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cur:  # raw: the override is written back exactly as it was read
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    return {row[0]: (row[1], row[2:] if row[2] in CARRIED_OVERRIDES else None) for row in rows}
 
 
 def _current_join(alias: str, columns: str, household: str) -> str:
@@ -290,13 +299,20 @@ def _current_join(alias: str, columns: str, household: str) -> str:
 
 @dataclass(slots=True)
 class Item:
-    """One household to decide: its summary, the file's version and its current category."""
+    """One household to decide: its summary, the file's version, its current decision's category
+    and, when that decision has an approved or pending override, the override's ``OVERRIDE_FIELDS``
+    (carried to the new decision while the computed category stays the same: ``override_holds``)."""
 
     id: int
     unit_id: int
     version: int
     previous: str
     summary: rules.HouseholdSummary
+    override: tuple[Any, ...] | None = None
+
+
+# What the summary query reads of each household's current decision: its category and override.
+_CURRENT_COLUMNS = ", ".join(("category", *OVERRIDE_FIELDS))
 
 
 def _in(values: frozenset[str]) -> str:
@@ -326,7 +342,8 @@ SELECT hh.id, hh.unit_id, hh.division_code, hh.version, hh.main_cause, hh.causes
        m.n, m.wages, m.able_born, m.able_income, m.ill, m.disabled, m.student, m.job_loss, m.head_migrant,
        m.head_start, i.other, i.aid, r.rigid, r.schooling, v.kinds, b.roles, ho.n, ho.area, ho.last,
        e.accident_costs_yearly, e.private_school_fees_yearly, e.public_school_fees_yearly,
-       e.studying_abroad_self_funded, d.category, ir.months, ir.per_head
+       e.studying_abroad_self_funded, {", ".join(f"d.{c}" for c in _CURRENT_COLUMNS.split(", "))},
+       ir.months, ir.per_head
 FROM hh
 LEFT JOIN (
     SELECT household_id, count(*) AS n, sum(monthly_income) AS wages,
@@ -366,7 +383,7 @@ LEFT JOIN (
     FROM {_table(Home)} WHERE {rng} GROUP BY household_id
 ) ho ON ho.household_id = hh.id
 LEFT JOIN {_table(ExtraFacts)} e ON e.household_id = hh.id
-{_current_join("d", "category", "hh.id")}
+{_current_join("d", _CURRENT_COLUMNS, "hh.id")}
 LEFT JOIN (
     SELECT household_id, array_agg(month ORDER BY month) AS months, array_agg(per_head ORDER BY month) AS per_head
     FROM {_table(IncomeRecord)} WHERE {rng} AND month >= %(history_from)s AND month <= %(on)s GROUP BY household_id
@@ -377,6 +394,7 @@ ORDER BY hh.id
 
 def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
     accident_causes = engine.ACCIDENT_CAUSES
+    carried = CARRIED_OVERRIDES
     condition_from = engine.condition_from
     summary = rules.HouseholdSummary
     out: list[Item] = []
@@ -412,6 +430,13 @@ def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
         public,
         abroad,
         previous,
+        o_status,
+        o_category,
+        o_reason,
+        o_by,
+        o_at,
+        o_approved_by,
+        o_approved_at,
         months,
         per_heads,
     ) in rows:
@@ -451,6 +476,9 @@ def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
                     head_start,
                     income_history(zip(months, per_heads, strict=True), on) if months else (),
                 ),
+                (o_status, o_category, o_reason, o_by, o_at, o_approved_by, o_approved_at)
+                if o_status in carried
+                else None,
             )
         )
     return out
@@ -483,11 +511,12 @@ def iter_items(
         ids = _ids_of(path, None, id_range)
     if connection.vendor != "postgresql":
         for total, part in iter_chunks(path, on, chunk, ids):
-            previous = current_categories(part[0].id, part[-1].id)
-            yield (
-                total,
-                [Item(h.id, h.unit_id, h.version, previous.get(h.id, ""), engine.summarise(h.facts(on))) for h in part],
-            )
+            current = current_decisions(part[0].id, part[-1].id)
+            items = []
+            for h in part:
+                previous, override = current.get(h.id, ("", None))
+                items.append(Item(h.id, h.unit_id, h.version, previous, engine.summarise(h.facts(on)), override))
+            yield total, items
         return
     all_ids = _ids_of(path, ids) if id_range is None else (ids or [])
     total = len(all_ids)
@@ -518,6 +547,9 @@ class Outcome:
     # (unit_id, household_id, previous category, new category) for every household whose category changed
     changes: list[tuple[int, int, str, str]] = field(default_factory=list)
     categories: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # households whose current decision's approved or pending override lapsed (its computed
+    # category changed), so the new decision does not carry it (``override_holds``)
+    lapsed: int = 0
 
 
 class Books:
@@ -559,7 +591,12 @@ def run_engine(
     out: Outcome | None = None,
 ) -> Outcome:
     """Decide every household in the subtree (or ``ids`` among them); with ``write`` store the
-    decisions as current, each with its summary."""
+    decisions as current, each with its summary.
+
+    An override holds while the computed decision it overrode stays the same: a new decision
+    carries the approved or pending override of the decision it replaces when its computed category
+    is that decision's, as ``services.decision_compute`` does; the overrides that lapse are counted
+    (``Outcome.lapsed``), not put on each household's timeline."""
     books = Books(on, standards or StandardBook.load(on.year), rulebook or RuleBook.load())
     out = out or Outcome()
     now = timezone.now()
@@ -578,6 +615,8 @@ def run_engine(
             if prev and prev != d.category:
                 out.changed += 1
                 out.changes.append((item.unit_id, item.id, prev, d.category))
+                if item.override is not None:
+                    out.lapsed += 1
         if write:
             _write(decided, now=now, run_id=run_id, actor_id=actor_id)
         out.done += len(part)
@@ -710,6 +749,7 @@ def run_parallel(*, path: str, on: date, run_id: int | None, actor_id: int | Non
     for r in results:
         out.done += r.done
         out.changed += r.changed
+        out.lapsed += r.lapsed
         out.changes.extend(r.changes)
         for category, n in r.categories.items():
             out.categories[category] += n
@@ -717,6 +757,10 @@ def run_parallel(*, path: str, on: date, run_id: int | None, actor_id: int | Non
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+# The override fields of a decision that carries none, and the same as COPY text.
+_NO_OVERRIDE: tuple[Any, ...] = ("", "", "", None, None, None, None)
 
 
 def _row(
@@ -738,9 +782,7 @@ def _row(
         now,
         actor_id,
         run_id,
-        "",
-        "",
-        "",
+        *(o if (o := item.override) is not None and override_holds(o[0], item.previous, d.category) else _NO_OVERRIDE),
         d.condition or "",
         d.precondition_ok if d.net_income_per_head_monthly is not None else None,
         d.accident_by_share,
@@ -765,6 +807,9 @@ def _copy_field(v: Any) -> str:
     if isinstance(v, datetime):
         return v.isoformat()
     return str(v)
+
+
+_NO_OVERRIDE_COPY = "\t".join(map(_copy_field, _NO_OVERRIDE))
 
 
 def _json_field(value: Any) -> str:
@@ -797,7 +842,14 @@ def _reasons_copy(reasons: tuple[rules.Reason, ...]) -> str:
 
 def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str, versions: dict[tuple[str, str], str]) -> str:
     """One decision as a line of COPY text, in the order of ``DECISION_COLUMNS``; ``versions``
-    caches the (standard, rule set) version fields, the same for a whole region."""
+    caches the (standard, rule set) version fields, the same for a whole region. The override of
+    the current decision is carried while the computed category stays the same (``override_holds``)."""
+    o = item.override
+    override = (
+        "\t".join(map(_copy_field, o))
+        if o is not None and override_holds(o[0], item.previous, d.category)
+        else _NO_OVERRIDE_COPY
+    )
     net = d.net_income_per_head_monthly
     months, met = d.exit_months_above, d.exit_test_met
     share, after = d.accident_by_share, d.net_after_accident
@@ -811,7 +863,7 @@ def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str, versions: d
         f"{'\\N' if net is None else net}\t"
         f"{_reasons_copy(d.reasons)}\t{_json_field(d.disqualifiers) if d.disqualifiers else '[]'}\t"
         f"{'\\N' if months is None else months}\t{'\\N' if met is None else ('t' if met else 'f')}\t"
-        f"{version}\t{tail}\t"
+        f"{version}\t{tail}\t{override}\t"
         f"{d.condition or ''}\t{pre}\t{'\\N' if share is None else ('t' if share else 'f')}\t"
         f"{'\\N' if after is None else after}\t{basis}\t{item.version}\n"
     )
@@ -827,7 +879,7 @@ def _write(
         if connection.vendor == "postgresql":
             # A crash may lose the last chunks written (the run is then re-run), never half a chunk.
             cur.execute("SET LOCAL synchronous_commit TO off")
-            tail = "\t".join(map(_copy_field, (now, actor_id, run_id, "", "", "")))
+            tail = "\t".join(map(_copy_field, (now, actor_id, run_id)))
             versions: dict[tuple[str, str], str] = {}
             text = "".join([_copy_line(item, d, basis, tail, versions) for item, d, basis in decided])
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:

@@ -146,6 +146,32 @@ class OverrideStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+# The override columns of a decision, in the order both recompute paths read and write them.
+OVERRIDE_FIELDS = (
+    "override_status",
+    "overridden_category",
+    "override_reason",
+    "override_by_id",
+    "override_at",
+    "override_approved_by_id",
+    "override_approved_at",
+)
+# The overrides a new decision carries over from the one it replaces (a rejected one is over).
+CARRIED_OVERRIDES = frozenset({OverrideStatus.PENDING.value, OverrideStatus.APPROVED.value})
+
+
+def override_holds(status: str | None, previous_category: str | None, category: str) -> bool:
+    """Whether a new decision of computed ``category`` carries over the override of the decision it
+    replaces (whose override status and computed category are given).
+
+    An override holds while the computed decision it overrode stays the same: an approved or
+    pending override is carried to the new decision, with its maker, reason and approval, as long
+    as the new computed category equals the replaced decision's computed category; when the
+    computed category changes the override lapses (the facts or rules it answered have changed,
+    so a person must look again). A rejected override is never carried."""
+    return status in CARRIED_OVERRIDES and previous_category == category
+
+
 class DecisionManager(models.Manager["EligibilityDecision"]):
     """Every query of decisions says whether each one is its household's current decision (none
     newer), so ``filter(is_current=True)`` and ``d.is_current`` read as if it were a column."""
@@ -169,7 +195,8 @@ class EligibilityDecision(models.Model):
     stored but read (the household's decision with the highest id, ``is_current``), so a household
     has exactly one current decision by construction and a recompute of a million households
     inserts its decisions without rewriting the million it replaces. Overrides are set on the
-    current decision (maker-checker, ``services``)."""
+    current decision (maker-checker, ``services``), and a new decision carries the override of the
+    one it replaces while its computed category is the same (``override_holds``)."""
 
     scope_path = "household__unit__path"
 

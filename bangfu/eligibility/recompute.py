@@ -91,7 +91,12 @@ def recompute_execute(*, run_id: int, on: date | None = None) -> RecomputeRun:
         target_type="eligibility_recompute",
         target_id=run.pk,
         unit_path=run.unit.path,
-        after={"households": out.total, "changed": out.changed, "categories": dict(out.categories)},
+        after={
+            "households": out.total,
+            "changed": out.changed,
+            "categories": dict(out.categories),
+            "overrides_lapsed": out.lapsed,
+        },
     )
     run.refresh_from_db()
     return run

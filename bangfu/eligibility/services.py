@@ -29,7 +29,16 @@ from bangfu.registry.timeline import timeline_add
 from . import rules
 from .adapters import FACTS_PREFETCH, RuleBook, StandardBook, facts_from_household
 from .bulk import basis_of
-from .models import DecisionCategory, EligibilityDecision, OverrideStatus, RuleSetVersion, Standard
+from .models import (
+    CARRIED_OVERRIDES,
+    OVERRIDE_FIELDS,
+    DecisionCategory,
+    EligibilityDecision,
+    OverrideStatus,
+    RuleSetVersion,
+    Standard,
+    override_holds,
+)
 from .presentation import problem_text
 from .system import SYSTEM
 
@@ -57,7 +66,11 @@ def _decision_row(
     run_id: int | None = None,
     basis: str = "",
     facts_version: int | None = None,
+    override: tuple[Any, ...] | None = None,
 ) -> EligibilityDecision:
+    """The decision to store; ``override`` is the replaced decision's ``OVERRIDE_FIELDS`` when it
+    is carried over (``override_holds``)."""
+    carried = dict(zip(OVERRIDE_FIELDS, override, strict=True)) if override is not None else {}
     return EligibilityDecision(
         condition=d.condition or "",
         precondition_ok=d.precondition_ok if d.net_income_per_head_monthly is not None else None,
@@ -80,6 +93,7 @@ def _decision_row(
         decided_at=now,
         decided_by=actor if getattr(actor, "is_authenticated", False) else None,
         run_id=run_id,
+        **carried,
     )
 
 
@@ -89,7 +103,13 @@ def decide_household(h: Household, on: date, standards: StandardBook, rulebook: 
 
 
 def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -> EligibilityDecision:
-    """Decide one household now and store the decision as its current one."""
+    """Decide one household now and store the decision as its current one.
+
+    An override holds while the computed decision it overrode stays the same: when the current
+    decision has an approved or pending override and the new computed category equals its computed
+    category, the new decision carries the override (status, category, reason, maker, approval);
+    otherwise the override lapses, and the household's timeline says so. ``bulk.run_engine``
+    stores the same rows."""
     on = on or timezone.localdate()
     qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
     h = access.get_for(actor, qs, household_id)
@@ -101,21 +121,24 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     with transaction.atomic():
         # The new decision replaces the newest one by being newer (history is append-only); the lock
         # makes an override asked at the same moment wait and then see that it was replaced.
-        previous = (
+        current = (
             EligibilityDecision._base_manager.select_for_update()
             .filter(household_id=h.pk)
             .order_by("-pk")
-            .values_list("category", flat=True)
+            .values_list("category", *OVERRIDE_FIELDS)
             .first()
         )
+        previous, override = (current[0], current[1:]) if current is not None else ("", None)
+        holds = override is not None and override_holds(override[0], previous, decision.category)
         row = _decision_row(
             decision,
             household_id=h.pk,
-            previous=previous or "",
+            previous=previous,
             actor=actor,
             now=timezone.now(),
             basis=basis,
             facts_version=h.version,
+            override=override if holds else None,
         )
         row.save(force_insert=True)
         row.is_current = True
@@ -124,8 +147,26 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
             actor=actor,
             kind=TIMELINE_DECIDED,
             summary=str(DecisionCategory(decision.category).label),
-            data={"decision_id": row.pk, "category": decision.category, "previous": previous or ""},
+            data={"decision_id": row.pk, "category": decision.category, "previous": previous},
         )
+        if override is not None and override[0] in CARRIED_OVERRIDES and not holds:
+            # An approved or pending override whose computed category changed lapses.
+            timeline_add(
+                household=h,
+                actor=actor,
+                kind=TIMELINE_OVERRIDE,
+                summary=_("Override to %(category)s lapsed: the computed category changed to %(new)s")
+                % {
+                    "category": DecisionCategory(override[1]).label,
+                    "new": DecisionCategory(decision.category).label,
+                },
+                data={
+                    "decision_id": row.pk,
+                    "status": "lapsed",
+                    "category": override[1],
+                    "previous_status": override[0],
+                },
+            )
     return row
 
 
