@@ -25,7 +25,7 @@ from bangfu.registry import codes, selectors, services
 from bangfu.registry.models import Household, TimelineEvent
 
 from .forms import HouseholdFilterForm, HouseholdForms
-from .widgets import PICKER_FULL_LIST, PICKER_SEARCH_LIMIT
+from .widgets import PICKER_FULL_LIST, PICKER_SEARCH_LIMIT, shown_units
 
 
 def _htmx_partial(request: HttpRequest) -> bool:
@@ -184,10 +184,12 @@ def unit_options(request: HttpRequest) -> HttpResponse:
             ]
         )
     else:
+        # What the picker lists before a search: among the top two levels (one more than the
+        # list holds is enough to know they are too many), the unions shown_units keeps.
         top = units.aggregate(top=Min("level"))["top"]
-        found = list(units.filter(level__lte=top + 1)[: PICKER_FULL_LIST + 1]) if top is not None else []
-        if len(found) > PICKER_FULL_LIST:  # as widgets.shown_units: only the top
-            found = [u for u in found if u.level == top]
+        near = list(units.filter(level__lte=top + 1)[: PICKER_FULL_LIST + 1]) if top is not None else []
+        keep = shown_units(near)
+        found = [u for u in near if u.pk in keep]
     for u in found:
         # A search result is out of its place in the tree: its parent tells two namesakes apart.
         parent = u.parent.name if q and u.parent else ""

@@ -31,25 +31,13 @@ COMPARED = tuple(
 )
 
 
-@pytest.fixture
-def standard(users: dict[str, Any]) -> Standard:
-    return services.standard_set(
-        actor=users["province_manager"],
-        division_code="530000",
-        year=2026,
-        dibao_monthly="1001",
-        minimum_wage_monthly="1900",
-        housing_area_per_head="20",
-    )
-
-
 def _current(ids: list[int]) -> dict[int, tuple[Any, ...]]:
     rows = EligibilityDecision.objects.current().filter(household_id__in=ids).values_list(*COMPARED)
     return {row[0]: row for row in rows}
 
 
 def test_bulk_and_one_household_paths_carry_and_lapse_overrides_alike(
-    tree: dict[str, Any], users: dict[str, Any], standard: Standard
+    tree: dict[str, Any], users: dict[str, Any], province_standard: Standard
 ) -> None:
     staff = users["xiangyun_staff"]
     checker = user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker")
@@ -127,7 +115,7 @@ def test_bulk_and_one_household_paths_carry_and_lapse_overrides_alike(
 
 
 def test_a_carried_override_lapses_when_a_later_recompute_changes_the_category(
-    tree: dict[str, Any], users: dict[str, Any], standard: Standard
+    tree: dict[str, Any], users: dict[str, Any], province_standard: Standard
 ) -> None:
     staff = users["xiangyun_staff"]
     checker = user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker")

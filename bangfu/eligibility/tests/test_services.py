@@ -26,18 +26,6 @@ ON = date(2026, 6, 1)
 
 
 @pytest.fixture
-def province_standard(users: dict[str, Any]) -> Standard:
-    return services.standard_set(
-        actor=users["province_manager"],
-        division_code="530000",
-        year=2026,
-        dibao_monthly="1001",
-        minimum_wage_monthly="1900",
-        housing_area_per_head="20",
-    )
-
-
-@pytest.fixture
 def household(tree: dict[str, Any], users: dict[str, Any]) -> Any:
     # head 800 (malignant tumour), spouse 1,200, student son; pension 2,400; medical 18,000 a year
     # → (24,000 + 2,400 − 18,000) / 12 / 3 = 233.33 per head → deep
