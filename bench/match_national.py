@@ -51,7 +51,7 @@ def generate(data: Path, persons: int, rows: int, compression: str = "lz4_raw") 
     if not ds_path.exists():
         con.execute(
             f"COPY (SELECT i AS row_no, CASE WHEN i % 29 = 0 THEN (hash((i * 7) % {persons}) >> 1)::BIGINT "
-            f"ELSE (hash(i + 1000000000000) >> 1)::BIGINT END AS id_key, '' AS id_masked, "
+            f"ELSE (hash(i + 1000000000000) >> 1)::BIGINT END AS id_key, "
             f"{row_name} AS name, {name_key_sql(row_name)} AS name_key, "
             f"'R' || i AS record_key, CASE WHEN i % 5 = 0 THEN '残疾人专用车' ELSE '小型轿车' END AS vehicle_type "
             f"FROM range({rows}) t(i)) TO '{ds_path}' (FORMAT parquet, COMPRESSION {compression})"

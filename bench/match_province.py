@@ -76,7 +76,7 @@ def make_engine_data(tmp: Path, persons: int, rows: int) -> tuple[str, list[back
         match_every = 29  # ≈ 3.5 %
         con.execute(
             f"COPY (SELECT i AS row_no, CASE WHEN i % {match_every} = 0 THEN (hash((i * 7 + {n}) % {persons}) >> 1)::BIGINT "
-            f"ELSE (hash(i + {(n + 1) * 1_000_000_000}) >> 1)::BIGINT END AS id_key, '' AS id_masked, "
+            f"ELSE (hash(i + {(n + 1) * 1_000_000_000}) >> 1)::BIGINT END AS id_key, "
             f"name, {name_key_sql(row_norm)} AS name_key, 'R' || i AS record_key, {extra} "
             f"FROM (SELECT *, CASE WHEN i % 7 = 0 THEN '張' WHEN i % 13 = 0 THEN '王' ELSE '张' END "
             f"|| (((i * 7 + {n}) % {persons}) % 1000) AS name FROM range({rows}) t(i))) "

@@ -17,7 +17,7 @@ rows as CSV). Two passes over the data:
 
 The normalised number is stored only as the 64-bit keyed hash (``crypto.keyed_hash64``,
 computed between the two passes, batch by batch on two threads while DuckDB looks for
-duplicate records) and its masked form; the name as written and as the key of its normalised
+duplicate records); the name as written and as the key of its normalised
 form (``names.name_key_sql``). The rows stay in Arrow between the passes, so the key is just
 another column of the batches and DuckDB writes them in parallel (a positional join of a table
 and the keys would be read on one thread). Nothing depends on the order of the rows (each has
@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from django.utils.translation import gettext as _
 
 from bangfu.common import crypto, divisions
-from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId, mask_id
+from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId
 
 from .engine.names import NAME_KEY_META, name_key_sql, name_key_tag, name_keys, name_norm_fast_sql, normalise_name
 from .engine.schemas import INACTIVE_COMPANY_WORDS, DatasetKind, FieldSpec, default_mapping, fields_for
@@ -280,18 +280,6 @@ def _id_sql(column: str, today: dt.date) -> list[dict[str, str]]:
     ]
 
 
-def _masked_sql(id_int: str) -> str:
-    """The masked form (``ids.mask_id``) of a normalised number from its integer form."""
-    # The first four digits and the last three of the 17, each with a leading 1 that keeps its zeros.
-    first4, last3 = (
-        f"CAST(10000 + {id_int} // 11 // 10000000000000 AS VARCHAR)",
-        f"CAST(1000 + {id_int} // 11 % 1000 AS VARCHAR)",
-    )
-    check = f"CASE WHEN {id_int} % 11 = 10 THEN 'X' ELSE CAST({id_int} % 11 AS VARCHAR) END"
-    masked = f"concat(substr({first4}, 2), '**********', substr({last3}, 2), {check})"
-    return f"CASE WHEN {id_int} IS NOT NULL THEN {masked} END"
-
-
 def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str] | None) -> dict[str, str]:
     mapping = default_mapping(kind, headers)
     specs = {s.name: s for s in fields_for(kind)}
@@ -496,21 +484,14 @@ def _read(
     source = f"SELECT *, {name} AS name{''.join(', ' + t for t in typed)} FROM ({source}) s3"
     source = f"SELECT *, {field_reason} AS field_reason FROM ({source}) s4"
     source = f"SELECT *, CASE {id_check} ELSE field_reason END AS reason FROM ({source}) s5"
-    # The masked number (a plain 18-character number is its own normalised form) and the name's
-    # key, for the snapshot; name_odd: a name the SQL fast path leaves to normalise_name.
-    masked = (
-        f"CASE WHEN plain >= 17 AND id_int IS NOT NULL THEN concat(substr(t, 1, 4), '**********', substr(t, 15, 4)) "
-        f"ELSE {_masked_sql('id_int')} END"
-        if "id_number" in mapping
-        else "''"
-    )
+    # The name's key, for the snapshot; name_odd: a name the SQL fast path leaves to normalise_name.
     source = f"SELECT *, {name_norm_fast_sql('name')} AS name_norm, {record_key} AS record_key FROM ({source}) s6"
     if values:
         source = f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in values.items())} FROM ({source}) s7"
     # A hash of the record (the number and the columns written) for the duplicate test.
     record = ", ".join(["id_int", *_record_columns(kind)])
     return (
-        f"SELECT row_no, {raw_id} AS f_id_number, id_int, {masked} AS id_masked, name, "
+        f"SELECT row_no, {raw_id} AS f_id_number, id_int, name, "
         f"{name_key_sql('name_norm')} AS name_key, name_norm IS NULL AS name_odd, record_key, "
         f"{''.join(name + ', ' for name in values)}field_reason, reason, hash({record}) AS record_hash "
         f"FROM ({source}) s8"
@@ -534,27 +515,22 @@ def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool]:
     if not pc.any(missing).as_py():
         return rows, False
     numbers: list[int | None] = []
-    masks: list[str | None] = []
     reasons: list[str | None] = []
     for value in rows.column("f_id_number").filter(missing).to_pylist():
         try:
             number = ResidentId.parse(value or "", today=day)
         except InvalidResidentId as exc:
             numbers.append(None)
-            masks.append(None)
             reasons.append(exc.message)
         else:
             numbers.append(number.as_int64())
-            masks.append(mask_id(number.value))
             reasons.append(None)
     # A row whose number parse accepts is rejected only for its other columns.
     reason_type = rows.schema.field("reason").type
     given = pc.coalesce(pa.array(reasons, reason_type), rows.column("field_reason").filter(missing).combine_chunks())
     id_int = pc.replace_with_mask(rows.column("id_int").combine_chunks(), missing, pa.array(numbers, pa.int64()))
     reason = pc.replace_with_mask(rows.column("reason").combine_chunks(), missing, given.cast(reason_type))
-    masked_type = rows.schema.field("id_masked").type
-    masked = pc.replace_with_mask(rows.column("id_masked").combine_chunks(), missing, pa.array(masks, masked_type))
-    for name, column in (("id_int", id_int), ("id_masked", masked), ("reason", reason)):
+    for name, column in (("id_int", id_int), ("reason", reason)):
         rows = rows.set_column(rows.schema.get_field_index(name), name, column)
     return rows, any(n is not None for n in numbers)
 
@@ -603,7 +579,7 @@ def _write_snapshot(
             keys = pa.chunked_array([p.result() for p in parts], pa.int64())
         con.register("keyed", rows.append_column("id_key", keys))
         source, key = "keyed", "id_key"
-    selected = f"{key} AS id_key, id_masked, {', '.join(columns)}, name_key"
+    selected = f"{key} AS id_key, {', '.join(columns)}, name_key"
     if valid == unique:
         query = f"SELECT row_no, {selected} FROM {source} WHERE reason IS NULL"
     else:

@@ -60,9 +60,27 @@ def same_name(a: str | None, b: str | None) -> bool:
 
 
 # Names of Han characters only (basic block and extension A, which NFKC leaves alone) and
-# none of the traditional forms of the table: their normalised form is the name itself.
-_HAN_ONLY = "[\\x{3400}-\\x{4DBF}\\x{4E00}-\\x{9FFF}]+"
-_TRAD_ANY = "[" + "".join(sorted(set(_TRAD))) + "]"
+# none of the traditional forms of the table: their normalised form is the name itself. One
+# character class, the two blocks with the traditional forms cut out, so one regular
+# expression settles a name.
+_HAN_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
+
+
+def _plain_han_class() -> str:
+    holes = sorted({ord(ch) for ch in _TRAD})
+    parts = []
+    for first, last in _HAN_BLOCKS:
+        start = first
+        for hole in (h for h in holes if first <= h <= last):
+            if start < hole:
+                parts.append((start, hole - 1))
+            start = hole + 1
+        if start <= last:
+            parts.append((start, last))
+    return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in parts) + "]+"
+
+
+_PLAIN_HAN = _plain_han_class()
 
 
 def name_norm_fast_sql(column: str) -> str:
@@ -71,8 +89,7 @@ def name_norm_fast_sql(column: str) -> str:
     normalised with ``normalise_name`` once per distinct name."""
     return (
         f"CASE WHEN {column} IS NULL OR {column} = '' THEN '' "
-        f"WHEN regexp_full_match({column}, '{_HAN_ONLY}') AND NOT regexp_matches({column}, '{_TRAD_ANY}') "
-        f"THEN {column} END"
+        f"WHEN regexp_full_match({column}, '{_PLAIN_HAN}') THEN {column} END"
     )
 
 

@@ -1,9 +1,9 @@
 """Dataset kinds and their columns: what an import looks for and what a snapshot holds.
 
 Every snapshot (one Parquet file per dataset) has the common columns ``row_no`` (line in the
-source file), ``id_key`` (BIGINT: the 64-bit keyed hash of the normalised ID number),
-``id_masked``, ``name`` (as the department wrote it), ``record_key`` (plate, certificate … or
-``row <n>``) and ``name_key`` (BIGINT: the key of the normalised name, ``names.name_key_sql``),
+source file), ``id_key`` (BIGINT: the 64-bit keyed hash of the normalised ID number; nothing
+else of the number is kept), ``name`` (as the department wrote it), ``record_key`` (plate,
+certificate … or ``row <n>``) and ``name_key`` (BIGINT: the key of the normalised name, ``names.name_key_sql``),
 then the kind's own typed columns below.
 """
 

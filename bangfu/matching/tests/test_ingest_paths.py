@@ -3,7 +3,7 @@
 The snapshot must not depend on how the rows reach it: in one Arrow batch or in many, with or
 without rows that SQL leaves to ``ResidentId.parse``, names it leaves to ``normalise_name``,
 or exact duplicate records. Each test builds the expected snapshot in Python from the
-definitions (``ResidentId.parse``, ``keyed_hash64``, ``mask_id``, ``normalise_name``,
+definitions (``ResidentId.parse``, ``keyed_hash64``, ``normalise_name``,
 ``name_keys``) and compares it with what ``ingest`` wrote, row for row.
 """
 
@@ -22,14 +22,14 @@ from django.utils.translation import gettext as _
 
 from bangfu.common import divisions
 from bangfu.common.crypto import keyed_hash64
-from bangfu.common.ids import InvalidResidentId, ResidentId, build_resident_id, compute_check_digit, mask_id
+from bangfu.common.ids import InvalidResidentId, ResidentId, build_resident_id, compute_check_digit
 from bangfu.matching import ingest
 from bangfu.matching.engine.names import NAME_KEY_META, name_keys, normalise_name
 from bangfu.matching.engine.schemas import DatasetKind
 
 TODAY = dt.date(2026, 6, 1)
 HEADER = ["身份证号", "姓名", "号牌号码", "车辆类型"]
-SNAPSHOT_COLUMNS = ["row_no", "id_key", "id_masked", "name", "record_key", "vehicle_type", "name_key"]
+SNAPSHOT_COLUMNS = ["row_no", "id_key", "name", "record_key", "vehicle_type", "name_key"]
 
 
 def _id(seed: int) -> str:
@@ -79,7 +79,7 @@ def _expected(rows: list[list[str | None]], first_line: int) -> dict[str, Any]:
     norms = [normalise_name(r[2]) for r in taken.values()]
     keys = name_keys(norms).to_pylist()
     snapshot = sorted(
-        (row_no, keyed_hash64(number), mask_id(number), name, plate, vehicle_type, key)
+        (row_no, keyed_hash64(number), name, plate, vehicle_type, key)
         for (row_no, number, name, plate, vehicle_type), key in zip(taken.values(), keys, strict=True)
     )
     reasons: dict[str, int] = {}
@@ -259,14 +259,14 @@ def test_sql_checks_agree_with_parse_on_many_numbers(tmp_path: Path) -> None:
             keys.add(keyed_hash64(ResidentId.parse(v, today=TODAY).value))
         except InvalidResidentId as exc:
             reasons[exc.message] = reasons.get(exc.message, 0) + 1
-    got = duckdb.connect().sql(f"SELECT id_key, id_masked FROM '{result.snapshot}'").fetchall()  # noqa: S608
+    got = duckdb.connect().sql(f"SELECT id_key FROM '{result.snapshot}'").fetchall()  # noqa: S608
     assert {r[0] for r in got} == keys
     assert result.reasons == reasons
     assert result.rows_total == len(values)
 
 
 def test_a_prehashed_file_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file of keyed hashes: no parse, no masked number; bad keys rejected, duplicates once."""
+    """A file of keyed hashes: no parse; bad keys rejected, duplicates once."""
     monkeypatch.setattr(ingest, "_BATCH_ROWS", 5)
     keys = [str(keyed_hash64(_id(i))) for i in range(20)]
     lines = [f"{k},张三,云A{i},小型轿车" for i, k in enumerate(keys)]
@@ -278,6 +278,6 @@ def test_a_prehashed_file_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyP
     result = ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
     assert result.prehashed
     assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_duplicate) == (23, 20, 1, 2)
-    got = duckdb.connect().sql(f"SELECT id_key, id_masked, row_no FROM '{result.snapshot}' ORDER BY row_no").fetchall()  # noqa: S608
-    assert [(str(k), m) for k, m, _row in got] == [(k, "") for k in keys]
-    assert [r[2] for r in got] == list(range(2, 22))
+    got = duckdb.connect().sql(f"SELECT id_key, row_no FROM '{result.snapshot}' ORDER BY row_no").fetchall()  # noqa: S608
+    assert [str(k) for k, _row in got] == keys
+    assert [r[1] for r in got] == list(range(2, 22))
