@@ -4,6 +4,7 @@ and a second run reuses all of it. Runs the console script in a clean environmen
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def _demo(var: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BANGFU_", "DJANGO_")) and k != "DATABASE_URL"}
-    env |= {"BANGFU_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var / 'demo.sqlite3'}"}
+    env |= {"BANGFU_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var / 'demo.sqlite3'}", "LANG": "C.UTF-8"}
     return subprocess.run(
         [sys.executable, "-m", "bangfu.cli", "demo", "--no-serve", "--households", "300"],
         capture_output=True,
@@ -35,12 +36,14 @@ def test_demo_sets_itself_up_and_prints_one_login_per_role(tmp_path: Path) -> No
         line.split("=")[0] for line in keys.read_text().splitlines() if "=" in line
     }
     logins = [line for line in first.stdout.splitlines() if line.startswith("  ") and " / " in line]
-    roles = {line.split()[0] for line in logins}
+    # Each role by its label in the default language (Chinese), with its code.
+    roles = {m.group(1) for line in logins if (m := re.search(r"\((\w+)\) +@", line))}
     assert roles == {"manager", "admin", "evaluator", "centre_staff", "grassroots_cadre"}, first.stdout
+    assert "基层工会干部 (grassroots_cadre)" in first.stdout, first.stdout
     # Every file is identified against the demo province's standard.
-    assert "Identified " in first.stdout and "Identified 0 " not in first.stdout, first.stdout
+    assert "已认定" in first.stdout and "已认定 0 " not in first.stdout, first.stdout
 
     again = _demo(tmp_path)
     assert again.returncode == 0, again.stderr
     assert [line for line in again.stdout.splitlines() if line.startswith("  ") and " / " in line] == logins
-    assert "Seeding" not in again.stdout
+    assert "演示省份" not in again.stdout  # not seeded again

@@ -7,11 +7,13 @@ import json
 import secrets
 import subprocess
 import sys
+import unicodedata
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.org.services import user_add
@@ -29,6 +31,12 @@ DEMO_USERS = [
 ]
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
 class Command(BaseCommand):
     help = "Prepare and serve the demo (embedded SQLite, seeded province, one login per role)."
 
@@ -41,16 +49,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         if not Household.objects.exists():
-            self.stdout.write(f"Seeding a demo province with {options['households']:,} households…")
+            self.stdout.write(_("Seeding a demo province with %(n)s households…") % {"n": f"{options['households']:,}"})
             call_command("seed", households=options["households"], random_seed=options["random_seed"])
             self._identify()
         logins = self._logins()
-        self.stdout.write("\nDemo logins (role @ unit — username / password):")
+        self.stdout.write("\n" + _("Demo logins (role @ union — username / password):"))
         for row in logins:
-            self.stdout.write(f"  {row['role']:<18} @ {row['unit']:<16} {row['username']} / {row['password']}")
+            role = f"{Role(row['role']).label} ({row['role']})"
+            self.stdout.write(f"  {_pad(role, 36)} @ {_pad(row['unit'], 24)} {row['username']} / {row['password']}")
         if options["no_serve"]:
             return
-        self.stdout.write(f"\nOpen http://{options['addrport']}/ — Ctrl-C stops the server and the worker.\n")
+        opening = _("Open http://%(addrport)s/ — Ctrl-C stops the server and the worker.")
+        self.stdout.write("\n" + opening % {"addrport": options["addrport"]} + "\n")
         worker = subprocess.Popen([sys.executable, "-m", "bangfu.cli", "db_worker"])
         try:
             call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
@@ -81,7 +91,10 @@ class Command(BaseCommand):
                 note="demo",
             )
         run = recompute.recompute_start(actor=SYSTEM, unit_id=province.pk)
-        self.stdout.write(f"Identified {run.done:,} households ({run.changed:,} with a new category).")
+        self.stdout.write(
+            _("Identified %(done)s households (%(changed)s with a new category).")
+            % {"done": f"{run.done:,}", "changed": f"{run.changed:,}"}
+        )
 
     def _logins(self) -> list[dict[str, str]]:
         """Create the demo users once; their passwords are kept in var/ (never committed)."""
