@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from bangfu.org.models import OrgUnit, Role
 from bangfu.testing.factories import org_tree, user_with_role
+
+# No time limit per example: Hypothesis's default deadline (200 ms) is a timing assertion, and a
+# busy machine (or a first call that loads a table) fails it without anything being wrong.
+hypothesis_settings.register_profile("bangfu", deadline=None)
+hypothesis_settings.load_profile("bangfu")
 
 
 @pytest.fixture
