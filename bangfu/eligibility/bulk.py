@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, connections, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
@@ -258,8 +258,8 @@ def iter_chunks(
         yield total, list(by_id.values())
 
 
-def current_decisions(lo: int, hi: int) -> dict[int, tuple[str, tuple[Any, ...] | None]]:
-    """(category, override) of the current (newest) decision of each household with an id in
+def current_decisions(lo: int, hi: int) -> dict[int, tuple[int, str, tuple[Any, ...] | None]]:
+    """(id, category, override) of the current (newest) decision of each household with an id in
     [lo, hi]: the override is its ``OVERRIDE_FIELDS`` as stored when approved or pending (one
     that a new decision may carry over), else None."""
     decisions = EligibilityDecision._base_manager
@@ -272,13 +272,13 @@ def current_decisions(lo: int, hi: int) -> dict[int, tuple[str, tuple[Any, ...] 
     sql, params = (
         decisions.filter(pk__in=newest)
         .order_by()
-        .values_list("household_id", "category", *OVERRIDE_FIELDS)
+        .values_list("household_id", "id", "category", *OVERRIDE_FIELDS)
         .query.sql_with_params()
     )
     with connection.cursor() as cur:  # raw: the override is written back exactly as it was read
         cur.execute(sql, params)
         rows = cur.fetchall()
-    return {row[0]: (row[1], row[2:] if row[2] in CARRIED_OVERRIDES else None) for row in rows}
+    return {row[0]: (row[1], row[2], row[3:] if row[3] in CARRIED_OVERRIDES else None) for row in rows}
 
 
 def _current_join(alias: str, columns: str, household: str) -> str:
@@ -301,7 +301,8 @@ def _current_join(alias: str, columns: str, household: str) -> str:
 class Item:
     """One household to decide: its summary, the file's version, its current decision's category
     and, when that decision has an approved or pending override, the override's ``OVERRIDE_FIELDS``
-    (carried to the new decision while the computed category stays the same: ``override_holds``)."""
+    (carried to the new decision while the computed category stays the same: ``override_holds``),
+    and the current decision's id (0 when it has none), which the write locks (``_write``)."""
 
     id: int
     unit_id: int
@@ -309,10 +310,11 @@ class Item:
     previous: str
     summary: rules.HouseholdSummary
     override: tuple[Any, ...] | None = None
+    decision: int = 0
 
 
-# What the summary query reads of each household's current decision: its category and override.
-_CURRENT_COLUMNS = ", ".join(("category", *OVERRIDE_FIELDS))
+# What the summary query reads of each household's current decision: its category, override and id.
+_CURRENT_COLUMNS = ", ".join(("category", *OVERRIDE_FIELDS, "id"))
 
 
 def _in(values: frozenset[str]) -> str:
@@ -437,6 +439,7 @@ def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
         o_at,
         o_approved_by,
         o_approved_at,
+        decision_id,
         months,
         per_heads,
     ) in rows:
@@ -479,6 +482,7 @@ def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
                 (o_status, o_category, o_reason, o_by, o_at, o_approved_by, o_approved_at)
                 if o_status in carried
                 else None,
+                decision_id or 0,
             )
         )
     return out
@@ -514,8 +518,10 @@ def iter_items(
             current = current_decisions(part[0].id, part[-1].id)
             items = []
             for h in part:
-                previous, override = current.get(h.id, ("", None))
-                items.append(Item(h.id, h.unit_id, h.version, previous, engine.summarise(h.facts(on)), override))
+                decision, previous, override = current.get(h.id, (0, "", None))
+                items.append(
+                    Item(h.id, h.unit_id, h.version, previous, engine.summarise(h.facts(on)), override, decision)
+                )
             yield total, items
         return
     all_ids = _ids_of(path, ids) if id_range is None else (ids or [])
@@ -550,6 +556,9 @@ class Outcome:
     # households whose current decision's approved or pending override lapsed (its computed
     # category changed), so the new decision does not carry it (``override_holds``)
     lapsed: int = 0
+    # households left without a decision of this run: another decision was stored for each after
+    # the run read it, twice (once before its chunk was written, again before it was decided anew)
+    superseded: int = 0
 
 
 class Books:
@@ -596,33 +605,65 @@ def run_engine(
     An override holds while the computed decision it overrode stays the same: a new decision
     carries the approved or pending override of the decision it replaces when its computed category
     is that decision's, as ``services.decision_compute`` does; the overrides that lapse are counted
-    (``Outcome.lapsed``), not put on each household's timeline."""
+    (``Outcome.lapsed``), not put on each household's timeline.
+
+    People keep working while a run goes on. The decisions a chunk replaces are locked when the
+    chunk is written and their overrides read again then (``_write``), so an override asked for,
+    approved or rejected after the chunk was read is the one carried (or lapsed). A household for
+    which another decision was stored after the run read it (a person decided it again, or another
+    run did) is decided again from what is stored then, after the last chunk, like every household
+    of the run: its file as it is now, with that newer decision as the one replaced. One for which
+    that happens a second time keeps the newer decision and is counted in ``Outcome.superseded``."""
     books = Books(on, standards or StandardBook.load(on.year), rulebook or RuleBook.load())
     out = out or Outcome()
     now = timezone.now()
-    decide = engine.decide_summary
-    categories = out.categories
+    again: list[int] = []
     for total, part in iter_items(path, on, chunk, ids, id_range):
         out.total = total
-        decided: list[tuple[Item, rules.Decision, str]] = []
-        for item in part:
-            code = item.summary.region_code
-            standard, ruleset = books.get(code)
-            d = decide(item.summary, on, standard, ruleset, explain=write)
-            decided.append((item, d, books.basis(code)))
-            categories[d.category] += 1
-            prev = item.previous
-            if prev and prev != d.category:
-                out.changed += 1
-                out.changes.append((item.unit_id, item.id, prev, d.category))
-                if item.override is not None:
-                    out.lapsed += 1
-        if write:
-            _write(decided, now=now, run_id=run_id, actor_id=actor_id)
+        again += _decide(part, books, out, write=write, now=now, run_id=run_id, actor_id=actor_id)
         out.done += len(part)
         if progress is not None:
             progress(out)
+    if again:
+        for _total, part in iter_items(path, on, chunk, again):
+            out.superseded += len(_decide(part, books, out, write=write, now=now, run_id=run_id, actor_id=actor_id))
+        if progress is not None:
+            progress(out)
     return out
+
+
+def _decide(
+    part: list[Item],
+    books: Books,
+    out: Outcome,
+    *,
+    write: bool,
+    now: datetime,
+    run_id: int | None,
+    actor_id: int | None,
+) -> list[int]:
+    """Decide a chunk (with ``write``, store it) and count it in ``out``; the households left out
+    because another decision was stored for them meanwhile (``_write``) are returned, uncounted."""
+    on = books.on
+    decide = engine.decide_summary
+    decided: list[tuple[Item, rules.Decision, str]] = []
+    for item in part:
+        code = item.summary.region_code
+        standard, ruleset = books.get(code)
+        decided.append((item, decide(item.summary, on, standard, ruleset, explain=write), books.basis(code)))
+    left = _write(decided, now=now, run_id=run_id, actor_id=actor_id) if write else set()
+    categories = out.categories
+    for item, d, _basis in decided:
+        if left and item.id in left:
+            continue
+        categories[d.category] += 1
+        prev = item.previous
+        if prev and prev != d.category:
+            out.changed += 1
+            out.changes.append((item.unit_id, item.id, prev, d.category))
+            if item.override is not None:
+                out.lapsed += 1
+    return sorted(left)
 
 
 def whatif(*, path: str, on: date, standards: StandardBook, rulebook: RuleBook) -> Outcome:
@@ -750,6 +791,7 @@ def run_parallel(*, path: str, on: date, run_id: int | None, actor_id: int | Non
         out.done += r.done
         out.changed += r.changed
         out.lapsed += r.lapsed
+        out.superseded += r.superseded
         out.changes.extend(r.changes)
         for category, n in r.categories.items():
             out.categories[category] += n
@@ -869,22 +911,115 @@ def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str, versions: d
     )
 
 
+def _recheck(cur: Any, decided: list[tuple[Item, rules.Decision, str]]) -> set[int]:
+    """Inside the write transaction, before the chunk is written: lock the current decisions it
+    replaces and read again what may have changed since the chunk was read. Each item's override
+    becomes its current decision's as it is now; the households for which another decision was
+    stored meanwhile are returned (their item no longer names the decision they would replace).
+
+    On PostgreSQL the decisions read are locked (``FOR UPDATE``, in household order, so two runs
+    never wait on each other in a circle) before they are read again: an override asked for,
+    approved or rejected at this moment (``services._current_decision`` locks the same row)
+    finishes first and is seen, or waits for this chunk and then finds its decision replaced; a
+    decision stored meanwhile, even by someone who held the lock this statement waited for, is
+    seen by the second statement, which starts after the lock is held. SQLite has one writer at a
+    time, and the write transaction is it from its start. Two statements per chunk on PostgreSQL,
+    one on SQLite, each one index probe per household; only the decisions that have an override
+    or were replaced come back."""
+    table = _table(EligibilityDecision)
+    households = [item.id for item, _d, _basis in decided]
+    loaded = [item.decision for item, _d, _basis in decided]
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        # Arrays as text (cheaper to send than 20,000 numbers adapted one by one); each decision
+        # locked by a probe of the primary key (a list of ids in ``= ANY`` may be planned as a scan
+        # of every decision), in the chunk's household order, the same in every run.
+        array = "{%s}"
+        if any(loaded):
+            cur.execute(
+                f"SELECT count(*) FROM unnest(%s::bigint[]) AS v(d), "  # noqa: S608 - fixed identifiers
+                f"LATERAL (SELECT 1 FROM {table} x WHERE x.id = v.d FOR UPDATE) locked",
+                [array % ",".join([str(d) for d in loaded if d])],
+            )
+        source = "unnest(%s::bigint[], %s::bigint[]) AS v(h, d)"
+        params = [array % ",".join(map(str, households)), array % ",".join(map(str, loaded))]
+    else:
+        source = "(SELECT json_extract(value, '$[0]') AS h, json_extract(value, '$[1]') AS d FROM json_each(%s)) v"
+        params = [json.dumps(list(zip(households, loaded, strict=True)))]
+    columns = ", ".join(("id", *OVERRIDE_FIELDS))
+    cur.execute(
+        f"SELECT v.h, c.{columns.replace(', ', ', c.')} FROM {source} "  # noqa: S608 - fixed identifiers
+        f"{_current_join('c', columns, 'v.h')} WHERE c.id <> v.d OR c.override_status <> ''",
+        params,
+    )
+    now = {row[0]: row[1:] for row in cur.fetchall()}
+    superseded: set[int] = set()
+    for item, _d, _basis in decided:
+        fresh = now.get(item.id)
+        if fresh is None:  # still the decision read, with no override
+            item.override = None
+        elif fresh[0] != item.decision:
+            superseded.add(item.id)
+        else:
+            item.override = fresh[1:] if fresh[1] in CARRIED_OVERRIDES else None
+    return superseded
+
+
+# Tries of a chunk's write that PostgreSQL ended to break a deadlock (its locks met those of people
+# who lock a decision while holding another lock); the chunk is then written again from its lock.
+WRITE_TRIES = 3
+DEADLOCK = "40P01"
+
+
 def _write(
     decided: list[tuple[Item, rules.Decision, str]], *, now: datetime, run_id: int | None, actor_id: int | None
-) -> None:
+) -> set[int]:
+    """Store a chunk's decisions, each carrying the override of the decision it replaces as that
+    decision is at the moment of writing (``_recheck``); the households for which another decision
+    was stored since the chunk was read are left out and returned. The rows are made before the
+    transaction, with the overrides as read, and made again inside it only where an override
+    changed: the locks are held for little more than the insert."""
     table = EligibilityDecision._meta.db_table
     cols = ", ".join(DECISION_COLUMNS)
-    stamp: Any = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-    with transaction.atomic(), connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            # A crash may lose the last chunks written (the run is then re-run), never half a chunk.
-            cur.execute("SET LOCAL synchronous_commit TO off")
-            tail = "\t".join(map(_copy_field, (now, actor_id, run_id)))
-            versions: dict[tuple[str, str], str] = {}
-            text = "".join([_copy_line(item, d, basis, tail, versions) for item, d, basis in decided])
-            with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                copy.write(text)
-        else:
-            rows = [_row(item, d, basis, stamp, run_id, actor_id) for item, d, basis in decided]
-            marks = ", ".join(["%s"] * len(DECISION_COLUMNS))
-            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+    pg = connection.vendor == "postgresql"
+    make: Callable[[Item, rules.Decision, str], Any]
+    if pg:
+        tail = "\t".join(map(_copy_field, (now, actor_id, run_id)))
+        versions: dict[tuple[str, str], str] = {}
+
+        def make(item: Item, d: rules.Decision, basis: str) -> str:
+            return _copy_line(item, d, basis, tail, versions)
+    else:
+        stamp = connection.ops.adapt_datetimefield_value(now)
+
+        def make(item: Item, d: rules.Decision, basis: str) -> tuple[Any, ...]:
+            return _row(item, d, basis, stamp, run_id, actor_id)
+
+    made: list[Any] = [make(item, d, basis) for item, d, basis in decided]
+    made_with = [item.override for item, _d, _basis in decided]
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            with transaction.atomic(), connection.cursor() as cur:
+                superseded = _recheck(cur, decided)
+                rows: list[Any] = []
+                for i, (item, d, basis) in enumerate(decided):
+                    if superseded and item.id in superseded:
+                        continue
+                    if item.override != made_with[i]:  # changed since the chunk was read
+                        made[i], made_with[i] = make(item, d, basis), item.override
+                    rows.append(made[i])
+                if pg:
+                    # A crash may lose the last chunks written (the run is then re-run), never half a chunk.
+                    cur.execute("SET LOCAL synchronous_commit TO off")
+                    if rows:
+                        with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                            copy.write("".join(rows))
+                else:
+                    marks = ", ".join(["%s"] * len(DECISION_COLUMNS))
+                    cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+            return superseded
+        except OperationalError as exc:
+            if tries == WRITE_TRIES or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
+                raise

@@ -96,6 +96,8 @@ def recompute_execute(*, run_id: int, on: date | None = None) -> RecomputeRun:
             "changed": out.changed,
             "categories": dict(out.categories),
             "overrides_lapsed": out.lapsed,
+            # households another decision replaced twice while the run went on: left as they are
+            "superseded": out.superseded,
         },
     )
     run.refresh_from_db()

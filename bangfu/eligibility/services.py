@@ -121,13 +121,7 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     with transaction.atomic():
         # The new decision replaces the newest one by being newer (history is append-only); the lock
         # makes an override asked at the same moment wait and then see that it was replaced.
-        current = (
-            EligibilityDecision._base_manager.select_for_update()
-            .filter(household_id=h.pk)
-            .order_by("-pk")
-            .values_list("category", *OVERRIDE_FIELDS)
-            .first()
-        )
+        current = _lock_newest_decision(h.pk)
         previous, override = (current[0], current[1:]) if current is not None else ("", None)
         holds = override is not None and override_holds(override[0], previous, decision.category)
         row = _decision_row(
@@ -170,9 +164,26 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     return row
 
 
+def _lock_newest_decision(household_id: int) -> tuple[Any, ...] | None:
+    """Lock the household's newest decision and return its category and ``OVERRIDE_FIELDS``.
+
+    A lock that had to wait returns the row it waited for, which a decision stored meanwhile (by
+    whoever held the lock: a recompute's chunk) has replaced; so the newest is asked again by a
+    statement started after the lock, and locked in its turn until the two agree."""
+    decisions = EligibilityDecision._base_manager.filter(household_id=household_id).order_by("-pk")
+    while True:
+        locked = decisions.select_for_update().values_list("pk", "category", *OVERRIDE_FIELDS).first()
+        if locked is None or decisions.values_list("pk", flat=True).first() == locked[0]:
+            return None if locked is None else locked[1:]
+
+
 def _current_decision(actor: Any, decision_id: int, perm: Perm) -> EligibilityDecision:
+    # Only the decision is locked (not its household and union, read with it): override requests
+    # in one union do not queue behind each other.
     d = access.get_for(
-        actor, EligibilityDecision.objects.select_for_update().select_related("household__unit"), decision_id
+        actor,
+        EligibilityDecision.objects.select_for_update(of=("self",)).select_related("household__unit"),
+        decision_id,
     )
     access.require(actor, perm, d.household.unit)
     # Asked again after the row lock: a decision stored while this one was locked is newer.
