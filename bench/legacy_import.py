@@ -101,6 +101,11 @@ def make_file(rows: int, seed: int) -> bytes:
     return out.getvalue()
 
 
+def _load() -> str:
+    """The machine's load averages (1, 5 and 15 minutes): the figures mean little without them."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="postgres://postgres@127.0.0.1:5432/bangfu_bench_intake")
@@ -194,7 +199,8 @@ def main() -> None:
     print(
         f"check only (read, parse, validate, open-file look-up): median {median(checks):.2f} s "
         f"= {median(checks) / median(bares):.1f}× (CPU {median(check_cpu):.2f} s; "
-        f"{out.households:,} households, {len(out.ready):,} valid, {len(out.issues):,} problems)"
+        f"{out.households:,} households, {len(out.ready):,} valid, {len(out.issues):,} problems; "
+        f"load average {_load()})"
     )
     del out
 
@@ -230,7 +236,7 @@ def main() -> None:
         f"{median(total_cpu):.2f} s, of the server {median(server_cpus):.2f} s) = {total / bare:.1f}× the median "
         f"bare read beside it ({bare:.2f} s) "
         f"(goal ≤ 5×: {verdict}); {batch.households_created:,} files, {batch.persons_valid:,} persons written, "
-        f"state {batch.state}"
+        f"state {batch.state}; load average {_load()}"
     )
     if connection.vendor == "postgresql":
         # The database's own share: the imported rows inserted again into copies of the tables

@@ -20,6 +20,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -387,16 +388,11 @@ def open_rows(content: bytes, name: str = "") -> Iterator[list[Any]]:
         raise SheetProblem(
             "password_protected", _("The workbook is protected with a password: save it again without one.")
         )
+    # A cut file has lost the zip's directory (at its end); a damaged one is found by its checksums
+    # when the workbook cannot be read (checking them first cost a tenth of the read itself).
     if content.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as z:
-                bad = z.testzip()
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError):
-            bad = "?"
-        if bad is not None:
-            raise SheetProblem(
-                "truncated", _("The file is truncated or damaged (perhaps the upload or copy was cut short).")
-            )
+        if _zip_damaged(content, whole=False):
+            raise SheetProblem("truncated", _damaged_message())
     elif not content.startswith(_OLE_MAGIC):
         raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
     try:
@@ -409,8 +405,23 @@ def open_rows(content: bytes, name: str = "") -> Iterator[list[Any]]:
             raise SheetProblem(
                 "password_protected", _("The workbook is protected with a password: save it again without one.")
             ) from exc
+        if content.startswith(b"PK") and _zip_damaged(content, whole=True):
+            raise SheetProblem("truncated", _damaged_message()) from exc
         raise SheetProblem("unreadable", _("The workbook cannot be read: %(error)s") % {"error": text}) from exc
     return iter(rows)
+
+
+def _damaged_message() -> str:
+    return _("The file is truncated or damaged (perhaps the upload or copy was cut short).")
+
+
+def _zip_damaged(content: bytes, *, whole: bool) -> bool:
+    """Whether the zip cannot be opened (``whole``: or an entry fails its checksum)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            return whole and z.testzip() is not None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
+        return True
 
 
 def check_headers(header_row: list[Any]) -> list[Column | None]:
@@ -607,12 +618,90 @@ class _Skip:
 _SKIP: Any = _Skip()
 
 
-def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:
-    """Households of the sheet (in order of first appearance), issues of rows without a file
-    number, and the number of data rows. ``rows`` starts with the header row.
+@dataclass
+class Sheet:
+    """A sheet's data rows (blank ones left out) with their sheet row numbers and file numbers,
+    to be parsed whole or a part at a time (``parse``)."""
 
-    The cells are read a column at a time (each distinct cell once), then the rows are put
-    together in order; problems come out as a row-by-row reading would give them."""
+    cols: list[Column | None]
+    kept: list[list[Any]]
+    rownums: list[int]
+    file_numbers: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.kept)
+
+    def cuts(self, first: int, size: int) -> list[int]:
+        """Row positions that part the rows, about ``first`` rows then ``size`` rows a part, with
+        no household on both sides of a cut (its rows need not be next to each other)."""
+        numbers = self.file_numbers
+        last = {number: i for i, number in enumerate(numbers) if number}
+        cuts, reach, target = [0], -1, first
+        for i, number in enumerate(numbers):
+            if number:
+                reach = max(reach, last[number])
+            if reach <= i and i + 1 - cuts[-1] >= target:
+                cuts.append(i + 1)
+                target = size
+        if cuts[-1] != len(numbers):
+            cuts.append(len(numbers))
+        return cuts
+
+    def parse(self, start: int = 0, end: int | None = None) -> tuple[list[ParsedHousehold], list[Issue]]:
+        """The households of rows ``start`` to ``end`` (in order of first appearance; rows of a
+        household must not lie outside them: see ``cuts``) and the issues of their rows without a
+        file number."""
+        cols = self.cols
+        kept = self.kept[start:end]
+        rownums = self.rownums[start:end]
+        file_numbers = self.file_numbers[start:end]
+        count = len(kept)
+        loose: list[Issue] = []
+        # Column by column: (column index, column, values, problems by position).
+        read: list[tuple[int, Column, list[Any], dict[int, list[str]]]] = []
+        for i, col in enumerate(cols):
+            if col is None or col.key == "file_number":
+                continue
+            values, bad = _read_column(col, [r[i] for r in kept], col.household)
+            read.append((i, col, values, bad))
+        members = _member_inputs({col.key: values for _i, col, values, _bad in read if not col.household}, count)
+        top_cols = [(col.key, values) for _i, col, values, _bad in read if col.household]
+        bad_cols = [(col.header, bad) for _i, col, _values, bad in read if bad]
+
+        households: dict[str, ParsedHousehold] = {}
+        head = codes.Relationship.HEAD
+        for pos, (rownum, file_number) in enumerate(zip(rownums, file_numbers, strict=True)):
+            if not file_number:
+                loose.append(Issue(rownum, "档案编号", _("This field is required.")))
+                continue
+            h = households.get(file_number)
+            issues = h.issues if h is not None else []
+            for header_name, bad in bad_cols:
+                reasons = bad.get(pos)
+                if reasons:
+                    issues.extend(Issue(rownum, header_name, r) for r in reasons)
+            m = members[pos]
+            if h is None:
+                h = _new_household(file_number, rownum, issues)
+                households[file_number] = h
+                _set_top(h, {k: v[pos] for k, v in top_cols if v[pos] is not _SKIP}, m)
+            elif m.relationship == head:
+                _set_top(h, {k: v[pos] for k, v in top_cols if v[pos] is not _SKIP}, m)
+            h.rows.append(rownum)
+            h.data.members.append(m)
+        for h in households.values():
+            for issue in h.issues:
+                issue.file_number = h.file_number
+            if len(h.file_number) > 24:
+                h.issues.append(
+                    Issue(h.first_row, "档案编号", _("A file number has at most 24 characters."), h.file_number)
+                )
+        return list(households.values()), loose
+
+
+def read_sheet(rows: Iterable[list[Any]]) -> Sheet:
+    """The data rows of a sheet (``rows`` starts with the header row), ready to parse."""
     it = iter(rows)
     try:
         header = next(it)
@@ -630,54 +719,23 @@ def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedH
             raw = [*raw, *([""] * (width - len(raw)))]
         kept.append(raw)
         rownums.append(rownum)
-    count = len(kept)
+    return Sheet(cols, kept, rownums, [_text(r[fn_index]) for r in kept])
+
+
+def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:
+    """Households of the sheet (in order of first appearance), issues of rows without a file
+    number, and the number of data rows. ``rows`` starts with the header row.
+
+    The cells are read a column at a time (each distinct cell once), then the rows are put
+    together in order; problems come out as a row-by-row reading would give them."""
+    sheet = read_sheet(rows)
+    count = sheet.count
     if progress is not None and count:
         progress(count // 2)
-
-    loose: list[Issue] = []
-    file_numbers = [_text(r[fn_index]) for r in kept]
-    # Column by column: (column index, column, values, problems by position).
-    read: list[tuple[int, Column, list[Any], dict[int, list[str]]]] = []
-    for i, col in enumerate(cols):
-        if col is None or col.key == "file_number":
-            continue
-        values, bad = _read_column(col, [r[i] for r in kept], col.household)
-        read.append((i, col, values, bad))
-    members = _member_inputs({col.key: values for _i, col, values, _bad in read if not col.household}, count)
-    top_cols = [(col.key, values) for _i, col, values, _bad in read if col.household]
-    bad_cols = [(col.header, bad) for _i, col, _values, bad in read if bad]
-
-    households: dict[str, ParsedHousehold] = {}
-    head = codes.Relationship.HEAD
-    for pos, (rownum, file_number) in enumerate(zip(rownums, file_numbers, strict=True)):
-        if not file_number:
-            loose.append(Issue(rownum, "档案编号", _("This field is required.")))
-            continue
-        h = households.get(file_number)
-        issues = h.issues if h is not None else []
-        for header_name, bad in bad_cols:
-            reasons = bad.get(pos)
-            if reasons:
-                issues.extend(Issue(rownum, header_name, r) for r in reasons)
-        m = members[pos]
-        if h is None:
-            h = _new_household(file_number, rownum, issues)
-            households[file_number] = h
-            _set_top(h, {k: v[pos] for k, v in top_cols if v[pos] is not _SKIP}, m)
-        elif m.relationship == head:
-            _set_top(h, {k: v[pos] for k, v in top_cols if v[pos] is not _SKIP}, m)
-        h.rows.append(rownum)
-        h.data.members.append(m)
+    households, loose = sheet.parse()
     if progress is not None and count:
         progress(count)
-    for h in households.values():
-        for issue in h.issues:
-            issue.file_number = h.file_number
-        if len(h.file_number) > 24:
-            h.issues.append(
-                Issue(h.first_row, "档案编号", _("A file number has at most 24 characters."), h.file_number)
-            )
-    return list(households.values()), loose, count
+    return households, loose, count
 
 
 def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:

@@ -84,7 +84,12 @@ class Member(models.Model):
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members", db_index=False)
     # The household's union, copied here (kept in step by the registry services and bulk loaders) so
     # that a name search runs on one index scoped to the jurisdiction: (unit, name prefix).
-    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
+    # No foreign key in the database (migration 0006): the household's own key already holds its
+    # union (and keeps it from being deleted), and checking the copy again for every member written
+    # cost about a tenth of a bulk import's database time. Django's PROTECT still applies.
+    unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False, db_constraint=False
+    )
     position = models.PositiveSmallIntegerField(default=0)
     relationship = models.CharField(_("relationship to head"), max_length=16, choices=codes.Relationship.choices)
     name = models.CharField(_("name"), max_length=60)

@@ -5,6 +5,8 @@ the same file twice changes nothing."""
 from __future__ import annotations
 
 import io
+import itertools
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -464,7 +466,7 @@ def test_a_wrong_yes_of_the_fast_check_is_caught_by_the_sample(tree: Any, users:
 def test_the_one_pass_import_reads_and_checks_the_file_once(tree: Any, users: Any, monkeypatch: Any) -> None:
     opened: list[int] = []
     parsed: list[int] = []
-    real_open, real_parse = legacy.open_rows, legacy.parse
+    real_open, real_parse = legacy.open_rows, legacy.read_sheet
 
     def counted_open(*args: Any, **kwargs: Any) -> Any:
         opened.append(1)
@@ -475,7 +477,7 @@ def test_the_one_pass_import_reads_and_checks_the_file_once(tree: Any, users: An
         return real_parse(*args, **kwargs)
 
     monkeypatch.setattr(legacy, "open_rows", counted_open)
-    monkeypatch.setattr(legacy, "parse", counted_parse)
+    monkeypatch.setattr(legacy, "read_sheet", counted_parse)
     content = xlsx(household_rows("L-0080") + household_rows("L-0081", 住房类型="城堡"))
     batch = imports.import_file(
         actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="p.xlsx", content=content, commit=True
@@ -575,3 +577,212 @@ def test_a_person_given_an_open_file_while_writing_fails_the_batch_whole(
     batch = imports.import_file(actor=staff, unit_id=unit.pk, name="b.xlsx", content=content, commit=True)
     assert batch.state == ImportState.VALIDATED and "check again" in batch.message  # back to checked
     assert not Household.objects.filter(file_number__in=["R-0002", "R-0003"]).exists()
+
+
+# --- the one pass checks and writes a part at a time -------------------------------------------------
+
+
+def _many_households(tree: Any, person_on_file: str) -> list[list[Any]]:
+    """Eleven households: good ones, bad ones, a person twice in the file (in two parts), one whose
+    person is on an open file (in a late part), and text that COPY must escape."""
+    rows: list[list[Any]] = []
+    twice = new_id("532923", date(1981, 2, 3))
+    for i in range(11):
+        number = f"P-{i:04d}"
+        head: dict[str, Any] = {}
+        if i == 1:
+            head["住房类型"] = "城堡"  # a bad code
+        if i == 2:
+            head["身份证号"] = twice
+        if i == 8:
+            head["身份证号"] = twice  # the same person again, in a later part
+        if i == 9:
+            head["身份证号"] = person_on_file
+        if i == 5:
+            head.update(住址="祥云县\t文化路\\12号\n二楼\r", 致困原因说明="说明\\N")
+            head["工会"] = tree["xiangyun_g"].code
+        rows += household_rows(number, members=1 + i % 2, **head)
+    return rows
+
+
+@pytest.mark.parametrize("parts", [(2500, 12500), (1, 2), (3, 4)])
+def test_the_one_pass_writes_what_check_then_commit_writes(
+    tree: Any, users: Any, monkeypatch: Any, parts: tuple[int, int]
+) -> None:
+    """Parsed, checked and written a few rows at a time (small parts here), the one pass gives the
+    problems, counts and rows of a check followed by a commit."""
+    staff, unit = users["xiangyun_staff"], tree["xiangyun"]
+    person = new_id("532923", date(1969, 9, 9))
+    on_file = xlsx(household_rows("P-OPEN", 身份证号=person))
+    imports.import_file(actor=staff, unit_id=unit.pk, name="o.xlsx", content=on_file, commit=True)
+    monkeypatch.setattr(imports, "FIRST_ROWS", parts[0])
+    monkeypatch.setattr(imports, "PART_ROWS", parts[1])
+    monkeypatch.setattr(imports, "WRITE_CHUNK", 2)
+    monkeypatch.setattr(imports, "MEMBER_CHUNK", 3)
+    content = xlsx(_many_households(tree, person))
+    checked = imports.import_batch_create(actor=staff, unit_id=unit.pk, name="m.xlsx", content=content)
+    checked.refresh_from_db()
+    columns = ("row", "column", "file_number", "reason")
+    expected_issues = list(checked.issues.order_by("row", "column").values_list(*columns))
+    ImportBatch.objects.filter(pk=checked.pk).delete()
+
+    batch = imports.import_file(actor=staff, unit_id=unit.pk, name="m.xlsx", content=content, commit=True)
+    assert batch.state == ImportState.COMMITTED
+    issues = list(batch.issues.order_by("row", "column").values_list(*columns))
+    assert issues == expected_issues
+    assert {i[2] for i in issues} == {"P-0001", "P-0008", "P-0009"}
+    assert any("P-OPEN" in i[3] for i in issues)  # the registry's own message names the open file
+    assert (batch.households_valid, batch.households_created, batch.households_invalid) == (8, 8, 3)
+    assert (checked.households_valid, checked.persons_valid) == (batch.households_valid, batch.persons_valid)
+    written = Household.objects.filter(file_number__startswith="P-0")
+    assert sorted(written.values_list("file_number", flat=True)) == [
+        f"P-{i:04d}" for i in range(11) if i not in {1, 8, 9}
+    ]
+    assert Member.objects.filter(household__in=written).count() == batch.persons_valid
+    assert TimelineEvent.objects.filter(household__in=written).count() == 8
+    odd = Household.objects.get(file_number="P-0005")
+    assert (odd.address, odd.cause_note) == ("祥云县\t文化路\\12号\n二楼", "说明\\N")  # stripped, as before
+    assert odd.unit_id == tree["xiangyun_g"].pk
+    assert set(odd.members.values_list("unit_id", flat=True)) == {tree["xiangyun_g"].pk}
+    # A household's members keep their order; ids follow the file.
+    two = Household.objects.get(file_number="P-0003")
+    assert list(two.members.order_by("position").values_list("relationship", "name")) == [
+        ("head", "张建国"),
+        ("spouse", "李秀英"),
+    ]
+    assert list(written.order_by("pk").values_list("file_number", flat=True)) == sorted(
+        written.values_list("file_number", flat=True)
+    )
+    assert TimelineEvent.objects.get(household=odd).data == {"file_number": "P-0005", "import_batch": batch.pk}
+
+
+def test_a_wrong_yes_of_the_fast_check_while_writing_undoes_the_parts_written(
+    tree: Any, users: Any, monkeypatch: Any
+) -> None:
+    """The sample catches a wrong yes of the fast check after earlier parts were written: they are
+    undone and the file is checked and written again with the registry's check alone."""
+    from dataclasses import replace
+
+    from bangfu.intake import fastcheck
+
+    real = fastcheck.accept
+    bad_id = household_rows("x")[0][HEADERS.index("身份证号")][:-1] + "0"
+    if fastcheck.resident_id(bad_id, fastcheck.Today.now()) is not None:
+        bad_id = bad_id[:-1] + "1"
+    vouched_bad = []
+
+    def lenient(data: Any, today: Any) -> Any:
+        """Vouches for a wrong ID number as if it were another, valid one."""
+        if any(m.id_number == bad_id for m in data.members):
+            vouched_bad.append(1)
+            members = [replace(m, id_number=new_id()) if m.id_number == bad_id else m for m in data.members]
+            return real(replace(data, members=members), today)
+        return real(data, today)
+
+    monkeypatch.setattr(fastcheck, "accept", lenient)
+    monkeypatch.setattr(fastcheck, "SAMPLE_FIRST", 5)  # every vouched household goes to the registry too
+    monkeypatch.setattr(imports, "FIRST_ROWS", 1)
+    monkeypatch.setattr(imports, "PART_ROWS", 1)
+    rows = household_rows("W-0001") + household_rows("W-0002") + household_rows("W-0003", 身份证号=bad_id)
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="w.xlsx", content=xlsx(rows), commit=True
+    )
+    assert vouched_bad and batch.state == ImportState.COMMITTED
+    assert (batch.households_created, batch.households_invalid, batch.households_existing) == (2, 1, 0)
+    assert {(i.row, i.column) for i in batch.issues.all()} == {(6, "身份证号")}
+    assert sorted(Household.objects.filter(file_number__startswith="W-").values_list("file_number", flat=True)) == [
+        "W-0001",
+        "W-0002",
+    ]
+    assert Member.objects.filter(household__file_number__startswith="W-").count() == 4
+    assert TimelineEvent.objects.filter(household__file_number__startswith="W-").count() == 2
+
+
+def test_copy_text_is_what_the_database_reads(db: Any) -> None:
+    """The COPY text made for a bulk write reads back as the values on PostgreSQL (SQLite takes the
+    rows as they are)."""
+    import datetime as dt
+
+    values = [
+        (1, "a\tb\\c\nd\re", None, True, Decimal("1.50"), dt.date(2020, 1, 2), [1, 2], {"k": 'x\\y"z'}),
+        (2, "张三", "\\N", False, Decimal("3"), None, [], {}),
+        (3, "", "x", None, Decimal("0.00"), dt.date(1999, 12, 31), [3], {"n": None}),
+    ]
+    text = imports._copy_text(values)
+    assert text.count("\n") == len(values)
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE copy_probe (i int, t text, u text, b bool, d numeric(12, 2), day date, l jsonb, j jsonb)"
+        )
+        with cur.cursor.copy("COPY copy_probe FROM STDIN") as copy:
+            copy.write(text)
+        cur.execute("SELECT i, t, u, b, d, day, l, j FROM copy_probe ORDER BY i")
+        back = cur.fetchall()
+        cur.execute("DROP TABLE copy_probe")
+    # (Django's connection hands jsonb back as its text.)
+    assert [(*r[:6], *(json.loads(j) if isinstance(j, str) else j for j in r[6:])) for r in back] == values
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="constraints of PostgreSQL")
+def test_a_members_union_is_not_a_foreign_key_in_the_database() -> None:
+    """The member's union is its household's (whose own key holds it): no key checked per member."""
+    with connection.cursor() as cur:
+        keys = {
+            tuple(c["columns"])
+            for c in connection.introspection.get_constraints(cur, "registry_member").values()
+            if c["foreign_key"]
+        }
+    assert keys == {("household_id",)}
+
+
+def test_a_sheet_parsed_in_parts_equals_it_parsed_whole() -> None:
+    """Cuts never part a household, even one whose rows are apart; the parts parse as the whole."""
+    rows = _messy_sheet()
+    apart = household_rows("M-0009")
+    rows = [rows[0], apart[0], *rows[1:], apart[1]]  # M-0009's head first, its spouse last
+    sheet = legacy.read_sheet(iter(rows))
+    whole = legacy.parse(iter(rows))
+    assert sheet.cuts(1, 1) == [0, sheet.count]  # M-0009 spans the sheet
+    plain = _messy_sheet()
+    sheet = legacy.read_sheet(iter(plain))
+    for first, size in [(1, 1), (2, 3), (1, 100), (100, 1)]:
+        cuts = sheet.cuts(first, size)
+        assert cuts[0] == 0 and cuts[-1] == sheet.count and cuts == sorted(set(cuts))
+        households: list[legacy.ParsedHousehold] = []
+        loose: list[legacy.Issue] = []
+        for start, end in itertools.pairwise(cuts):
+            h, lo = sheet.parse(start, end)
+            households += h
+            loose += lo
+        assert (households, loose, sheet.count) == legacy.parse(iter(plain))
+    assert len(sheet.cuts(1, 1)) > 5
+    assert whole[0][0].file_number == "M-0009" and len(whole[0][0].data.members) == 2
+
+
+def test_the_facts_of_the_bulk_write_are_the_registrys(tree: Any) -> None:
+    """The plain tuples the bulk write hands ``compute_economy`` have the fields and values of
+    ``person_facts``, and give the same economy."""
+    from dataclasses import asdict, fields, replace
+
+    from bangfu.registry.economy import PersonFacts, compute_economy, person_facts
+    from bangfu.registry.validation import check_household
+    from bangfu.testing.factories import household_input
+
+    assert imports._Facts._fields == tuple(f.name for f in fields(PersonFacts))
+    today = date(2026, 11, 29)
+    base = household_input(tree["xiangyun"], members=3)
+    head, spouse, child = base.members
+    variants = [
+        base,
+        replace(base, members=[head, replace(spouse, deceased=True, monthly_income=Decimal("900.5")), child]),
+        replace(base, members=[replace(head, living_together=False), spouse, replace(child, disability_grade=1)]),
+        replace(base, members=[replace(head, work_status="retired", identity="working"), spouse]),
+    ]
+    for data in variants:
+        _errors, checked = check_household(data)
+        plain = [person_facts(c.data, c.birth_date) for c in checked]
+        fast = imports._facts(checked)
+        assert [tuple(f) for f in fast] == [tuple(asdict(p).values()) for p in plain]  # type: ignore[arg-type]
+        assert compute_economy(fast, [], [], today) == compute_economy(plain, [], [], today)
