@@ -6,8 +6,9 @@ rows as CSV). Two passes over the data:
 
 1. one query reads the file into Arrow batches, normalising and checking every ID number in SQL
    (``_id_sql``: spaces, dashes, full-width digits, a lower-case x, a leading apostrophe, the
-   15-digit form; shape, real birth date, region code in use in the birth year, check digit:
-   the checks of ``ResidentId.parse``), typing the other columns and naming a missing one.
+   15-digit form; shape, real birth date, check digit: the checks of ``ResidentId.parse``; the
+   region code in use in the birth year is checked on the result, ``_check_regions``), typing
+   the other columns and naming a missing one.
    Values SQL does not accept go through ``ResidentId.parse`` itself (the rare bad or odd
    rows), so the rules stay in one place and the reasons given are its messages; names SQL
    cannot normalise go through ``names.normalise_name``, once each. Both only when such rows
@@ -224,8 +225,9 @@ def _id_sql(column: str, today: dt.date) -> list[dict[str, str]]:
     """The layers of SQL, each a dict of name → expression over the layer below (the raw ID in
     ``column`` at the bottom), that end with ``id_int``: the normalised number's integer form
     (``crypto.resident_id_int``) when every check of ``ResidentId.parse`` passes, else NULL (left
-    to parse). ``t`` is the cleaned text, ``n`` its first 17 digits (``_ID_DIGITS``); the region's
-    row ``rg`` is joined to the layer that has ``n`` (``_read``). A number already written plainly
+    to parse), but for its region, checked on the query's result (``_check_regions``: a join in
+    the query would carry every column through it, a third of the query's time). ``t`` is the
+    cleaned text, ``n`` its first 17 digits (``_ID_DIGITS``). A number already written plainly
     (17 digits and a digit or X, or 15 digits: nearly all) is not cleaned; every value is computed
     once, in its own layer. Integer arithmetic, no slicing."""
     cleaned = (
@@ -262,7 +264,7 @@ def _id_sql(column: str, today: dt.date) -> list[dict[str, str]]:
     valid = (
         f"n IS NOT NULL AND ymd BETWEEN {EARLIEST_BIRTH_YEAR}0101 AND {today:%Y%m%d} "
         f"AND m BETWEEN 1 AND 12 AND d BETWEEN 1 AND {month_days} "
-        "AND last_year >= y AND (given = -1 OR given = chk)"
+        "AND (given = -1 OR given = chk)"
     )
     return [
         {"plain": plain},
@@ -273,7 +275,6 @@ def _id_sql(column: str, today: dt.date) -> list[dict[str, str]]:
             "ymd": "(n // 1000) % 100000000",
             "chk": f"(12 - ({weighted}) % 11) % 11",  # the value of the check character, X = 10
             "given": given,
-            "last_year": "rg.last_year",
         },
         {"y": "ymd // 10000", "m": "(ymd // 100) % 100", "d": "ymd % 100"},
         {"id_int": f"CASE WHEN {valid} THEN n * 11 + chk END"},
@@ -357,6 +358,7 @@ def _run(
     unreadable = _unreadable_lines(con, relation)
     settled_by_parse = False
     if not prehashed:
+        rows = _check_regions(rows)
         rows, settled_by_parse = _parse_the_rest(rows, day)
     rows = _normalise_other_names(rows)
     con.register("rows", rows)
@@ -451,11 +453,9 @@ def _read(
         source = f"SELECT rowid + {first_line} AS row_no, * FROM source_rows"
 
     if "id_number" in mapping:
-        con.register("regions", _region_last_years())
         for layer in _id_sql("f_id_number", day):
             columns = ", ".join(f"{sql} AS {name}" for name, sql in layer.items())
-            joined = " LEFT JOIN regions rg ON rg.region = l.n // 100000000000" if "last_year" in layer else ""
-            source = f"SELECT l.*, {columns} FROM ({source}) l{joined}"
+            source = f"SELECT l.*, {columns} FROM ({source}) l"
         # A row SQL does not accept gets its reason from ResidentId.parse (_parse_the_rest).
         id_check = "WHEN id_int IS NULL THEN ''"
     else:
@@ -479,8 +479,9 @@ def _read(
         "COALESCE(NULLIF(trim(f_record_key), ''), 'row ' || row_no)" if "record_key" in mapping else "'row ' || row_no"
     )
     name = "NULLIF(trim(f_name), '')" if "name" in mapping else "CAST(NULL AS VARCHAR)"
-    # The raw ID is kept only where it is needed: for ResidentId.parse and the rejected rows.
-    raw_id = "CASE WHEN reason IS NOT NULL THEN f_id_number END" if "id_number" in mapping else "CAST(NULL AS VARCHAR)"
+    # The raw ID, for ResidentId.parse and the rejected rows (a row SQL accepts may still be
+    # rejected for its region: _check_regions).
+    raw_id = "f_id_number" if "id_number" in mapping else "CAST(NULL AS VARCHAR)"
     source = f"SELECT *, {name} AS name{''.join(', ' + t for t in typed)} FROM ({source}) s3"
     source = f"SELECT *, {field_reason} AS field_reason FROM ({source}) s4"
     source = f"SELECT *, CASE {id_check} ELSE field_reason END AS reason FROM ({source}) s5"
@@ -506,6 +507,28 @@ def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str) -> list[tup
     except duckdb.Error:
         return []
     return [(int(line), str(message)) for line, message in rows]
+
+
+def _check_regions(rows: pa.Table) -> pa.Table:
+    """The region check of the numbers SQL accepted: a region code is accepted for a birth in or
+    before the last year it was in use (``_region_last_years``). A number that fails it is left
+    to ``ResidentId.parse`` (``id_int`` NULL, reason ''), which gives the reason."""
+    id_int = rows.column("id_int").combine_chunks()
+    if id_int.null_count == len(id_int):
+        return rows
+    regions = _region_last_years()
+    n = pc.divide(id_int, 11)  # the first 17 digits: region (6), birth date (8), sequence (3)
+    region = pc.divide(n, 10**11)
+    year = pc.subtract(pc.divide(n, 10**7), pc.multiply(region, 10**4))
+    last_year = regions.column("last_year").take(pc.index_in(region, value_set=regions.column("region")))
+    failed = pc.fill_null(pc.less(pc.fill_null(last_year, -1), year), False)
+    if not pc.any(failed).as_py():
+        return rows
+    id_int = pc.if_else(failed, pa.scalar(None, pa.int64()), id_int)
+    reason = pc.if_else(failed, pa.scalar("", rows.schema.field("reason").type), rows.column("reason").combine_chunks())
+    for name, column in (("id_int", id_int), ("reason", reason)):
+        rows = rows.set_column(rows.schema.get_field_index(name), name, column)
+    return rows
 
 
 def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool]:
