@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
@@ -516,19 +517,32 @@ def _check_regions(rows: pa.Table) -> pa.Table:
     id_int = rows.column("id_int").combine_chunks()
     if id_int.null_count == len(id_int):
         return rows
-    regions = _region_last_years()
-    n = pc.divide(id_int, 11)  # the first 17 digits: region (6), birth date (8), sequence (3)
-    region = pc.divide(n, 10**11)
-    year = pc.subtract(pc.divide(n, 10**7), pc.multiply(region, 10**4))
-    last_year = regions.column("last_year").take(pc.index_in(region, value_set=regions.column("region")))
-    failed = pc.fill_null(pc.less(pc.fill_null(last_year, -1), year), False)
-    if not pc.any(failed).as_py():
+    # id_int // 11: the first 17 digits, region (6), birth date (8) and sequence (3); floor
+    # divisions nest, so the region is id_int // (11 * 10**11), below 10**6.
+    ids = (id_int.fill_null(0) if id_int.null_count else id_int).to_numpy(zero_copy_only=False)
+    region = ids // (11 * 10**11)
+    year = ids // (11 * 10**7)
+    year -= region * 10**4
+    failed = _region_last_year_by_code()[region] < year
+    if id_int.null_count:
+        failed &= id_int.is_valid().to_numpy(zero_copy_only=False)
+    if not failed.any():
         return rows
-    id_int = pc.if_else(failed, pa.scalar(None, pa.int64()), id_int)
-    reason = pc.if_else(failed, pa.scalar("", rows.schema.field("reason").type), rows.column("reason").combine_chunks())
+    mask = pa.array(failed)
+    id_int = pc.if_else(mask, pa.scalar(None, pa.int64()), id_int)
+    reason = pc.if_else(mask, pa.scalar("", rows.schema.field("reason").type), rows.column("reason").combine_chunks())
     for name, column in (("id_int", id_int), ("reason", reason)):
         rows = rows.set_column(rows.schema.get_field_index(name), name, column)
     return rows
+
+
+@functools.cache
+def _region_last_year_by_code() -> np.ndarray:
+    """``_region_last_years`` as an array indexed by the six-digit code (-1: never used)."""
+    table = _region_last_years()
+    by_code = np.full(10**6, -1, np.int16)
+    by_code[table.column("region").to_numpy()] = table.column("last_year").to_numpy()
+    return by_code
 
 
 def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool]:
