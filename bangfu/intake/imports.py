@@ -33,7 +33,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
-from typing import Any, NamedTuple, cast
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -793,29 +793,14 @@ WRITE_CHUNK = 2500  # households a COPY round
 MEMBER_CHUNK = 10000  # members a COPY round
 
 
-class _Facts(NamedTuple):
-    """``economy.PersonFacts`` as a plain tuple (the frozen dataclass costs more to make than the
-    household's arithmetic); ``compute_economy`` only reads the attributes."""
-
-    relationship: str
-    birth_date: dt.date
-    living_together: bool
-    deceased: bool
-    monthly_income: Decimal
-    identity: str
-    work_status: str
-    disability_grade: int | None
-
-
 def _facts(checked: list[CheckedMember]) -> list[PersonFacts]:
     """``person_facts`` of each checked member."""
-    facts = [
-        _Facts(m.relationship, c.birth_date, m.living_together, m.deceased, m.monthly_income, m.identity, m.work_status,
-               m.disability_grade)
+    return [
+        PersonFacts(m.relationship, c.birth_date, m.living_together, m.deceased, m.monthly_income, m.identity,
+                    m.work_status, m.disability_grade)
         for c in checked
         for m in (c.data,)
     ]  # fmt: skip
-    return cast("list[PersonFacts]", facts)
 
 
 class _Rows:

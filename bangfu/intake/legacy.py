@@ -690,14 +690,7 @@ class Sheet:
                 _set_top(h, {k: v[pos] for k, v in top_cols if v[pos] is not _SKIP}, m)
             h.rows.append(rownum)
             h.data.members.append(m)
-        for h in households.values():
-            for issue in h.issues:
-                issue.file_number = h.file_number
-            if len(h.file_number) > 24:
-                h.issues.append(
-                    Issue(h.first_row, "档案编号", _("A file number has at most 24 characters."), h.file_number)
-                )
-        return list(households.values()), loose
+        return _finished(households), loose
 
 
 def read_sheet(rows: Iterable[list[Any]]) -> Sheet:
@@ -784,6 +777,11 @@ def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[
             _set_top(h, top, m)
         h.rows.append(rownum)
         h.data.members.append(m)
+    return _finished(households), loose, count
+
+
+def _finished(households: dict[str, ParsedHousehold]) -> list[ParsedHousehold]:
+    """The households of a parse, each issue naming its file number, a too long number refused."""
     for h in households.values():
         for issue in h.issues:
             issue.file_number = h.file_number
@@ -791,7 +789,7 @@ def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[
             h.issues.append(
                 Issue(h.first_row, "档案编号", _("A file number has at most 24 characters."), h.file_number)
             )
-    return list(households.values()), loose, count
+    return list(households.values())
 
 
 def _member_input(member: dict[str, Any]) -> MemberInput:

@@ -14,15 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 FEN = Decimal("0.01")
 NOT_COUNTED = frozenset({"basic_resident_pension", "festival_gift"})
 WORKING_AGE = (16, 60)
 
 
-@dataclass(frozen=True)
-class PersonFacts:
+class PersonFacts(NamedTuple):
+    """What the household's arithmetic needs of a member (a plain tuple: bulk imports make one
+    per member, and a frozen dataclass costs more to make than the arithmetic)."""
+
     relationship: str
     birth_date: date
     living_together: bool
