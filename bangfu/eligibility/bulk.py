@@ -25,6 +25,7 @@ from django.db import OperationalError, connection, connections, transaction
 from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
+from bangfu.common import copytext
 from bangfu.org.models import OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.models import (
@@ -834,29 +835,12 @@ def _row(
     )
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_field(v: Any) -> str:
-    if v is None:
-        return "\\N"
-    if v is True:
-        return "t"
-    if v is False:
-        return "f"
-    if isinstance(v, str):
-        return v.translate(_COPY_ESCAPES)
-    if isinstance(v, datetime):
-        return v.isoformat()
-    return str(v)
-
-
-_NO_OVERRIDE_COPY = "\t".join(map(_copy_field, _NO_OVERRIDE))
+_NO_OVERRIDE_COPY = "\t".join(map(copytext.field, _NO_OVERRIDE))
 
 
 def _json_field(value: Any) -> str:
     text = _dumps(value)
-    return text.translate(_COPY_ESCAPES) if "\\" in text else text  # JSON has no raw tabs or newlines
+    return copytext.escape(text)  # JSON has no raw tabs or newlines
 
 
 _JSON_UNSAFE = re.compile(r'["\\\x00-\x1f]')
@@ -879,7 +863,7 @@ def _reasons_json(reasons: tuple[rules.Reason, ...]) -> str:
 
 def _reasons_copy(reasons: tuple[rules.Reason, ...]) -> str:
     text = _reasons_json(reasons)
-    return text.translate(_COPY_ESCAPES) if "\\" in text else text  # JSON has no raw tabs or newlines
+    return copytext.escape(text)  # JSON has no raw tabs or newlines
 
 
 def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str, versions: dict[tuple[str, str], str]) -> str:
@@ -888,7 +872,7 @@ def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str, versions: d
     the current decision is carried while the computed category stays the same (``override_holds``)."""
     o = item.override
     override = (
-        "\t".join(map(_copy_field, o))
+        "\t".join(map(copytext.field, o))
         if o is not None and override_holds(o[0], item.previous, d.category)
         else _NO_OVERRIDE_COPY
     )
@@ -899,7 +883,7 @@ def _copy_line(item: Item, d: rules.Decision, basis: str, tail: str, versions: d
     key = (d.standard_version, d.ruleset_version)
     version = versions.get(key)
     if version is None:
-        version = versions[key] = f"{_copy_field(key[0])}\t{_copy_field(key[1])}"
+        version = versions[key] = f"{copytext.field(key[0])}\t{copytext.field(key[1])}"
     return (
         f"{item.id}\t{d.category}\t{d.income_category}\t{item.previous}\t{'t' if d.is_migrant_worker else 'f'}\t"
         f"{'\\N' if net is None else net}\t"
@@ -984,7 +968,7 @@ def _write(
     pg = connection.vendor == "postgresql"
     make: Callable[[Item, rules.Decision, str], Any]
     if pg:
-        tail = "\t".join(map(_copy_field, (now, actor_id, run_id)))
+        tail = "\t".join(map(copytext.field, (now, actor_id, run_id)))
         versions: dict[tuple[str, str], str] = {}
 
         def make(item: Item, d: rules.Decision, basis: str) -> str:

@@ -42,7 +42,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bangfu.common import crypto
+from bangfu.common import copytext, crypto
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.models import AuditAction
@@ -513,45 +513,13 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-# COPY's text format: a tab between fields, a newline after each row, \N for NULL, and a
-# backslash before a backslash, tab, newline or carriage return inside a value.
-_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 # Types whose equal values have one text (of which a column may hold only one of bool and int):
 # such a column's distinct values are made once each. Subclasses too (the models' text choices).
 _COPY_DISTINCT = (type(None), bool, int, str, dt.datetime, dt.date)
 
 
-def _copy_escape(text: str) -> str:
-    # str.replace, not str.translate: translate takes a slow path for text that is not ASCII.
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def _copy_value(value: Any) -> str:
-    """One value as a field of COPY text, as psycopg writes it (a JSON field's value is its JSON; a
-    time in UTC, so that equal times have one text)."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return _copy_escape(str(value))
-    if isinstance(value, int | Decimal | float):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat() if value.tzinfo else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list | dict):
-        return _copy_escape(json.dumps(value))
-    return _copy_escape(str(value))
-
-
 def _copy_column(values: Sequence[Any]) -> Any:
-    """``_copy_value`` of each value of a column (a sequence of texts): text without a character to
+    """``copytext.field`` of each value of a column (a sequence of texts): text without a character to
     escape as it is, numbers and dates by their own method, a column of a few distinct values
     (codes, flags, times) made once per value, JSON once per distinct value."""
     kinds = set(map(type, values))
@@ -559,19 +527,19 @@ def _copy_column(values: Sequence[Any]) -> Any:
         kind = next(iter(kinds))
         if kind is str:
             every = "".join(values)
-            return list(map(_copy_escape, values)) if any(ch in every for ch in _COPY_SPECIAL) else values
+            return list(map(copytext.escape, values)) if any(ch in every for ch in copytext.SPECIAL) else values
         if kind is int or kind is Decimal:
             return list(map(str, values))
         if kind is dt.date:
             return list(map(dt.date.isoformat, values))
         if kind is list:  # JSON lists of plain values: their repr tells their JSON apart
             keys = list(map(repr, values))
-            made = {k: _copy_value(v) for k, v in dict(zip(keys, values, strict=True)).items()}
+            made = {k: copytext.field(v) for k, v in dict(zip(keys, values, strict=True)).items()}
             return list(map(made.__getitem__, keys))
     if all(issubclass(k, _COPY_DISTINCT) for k in kinds) and not {bool, int} <= kinds:
-        made = {v: _copy_value(v) for v in dict.fromkeys(values)}
+        made = {v: copytext.field(v) for v in dict.fromkeys(values)}
         return list(map(made.__getitem__, values))
-    return list(map(_copy_value, values))
+    return list(map(copytext.field, values))
 
 
 def _copy_text(rows: list[tuple[Any, ...]]) -> str:
@@ -612,7 +580,8 @@ def _rows_of(model: type[models.Model], columns: Columns, n: int) -> list[tuple[
 def _copy_text_of(model: type[models.Model], columns: Columns, n: int) -> str:
     """``_copy_text`` of ``n`` rows given column by column (a column of one value made once)."""
     texts = [
-        repeat(_copy_value(c.value), n) if isinstance(c, _Same) else _copy_column(c) for c in _ordered(model, columns)
+        repeat(copytext.field(c.value), n) if isinstance(c, _Same) else _copy_column(c)
+        for c in _ordered(model, columns)
     ]
     return "\n".join(map("\t".join, zip(*texts, strict=False))) + "\n"
 
