@@ -26,6 +26,23 @@ def make_household(tree: dict[str, OrgUnit], users: dict[str, Any]) -> Callable[
 
 
 @pytest.fixture
+def standard(users: dict[str, Any]) -> None:
+    """The demo province's standard for this year (dibao 1,001, minimum wage 1,900, 20 m² per
+    head): a confirmed finding decides the household again today."""
+    from bangfu.eligibility import services as eligibility_services
+    from bangfu.matching import services
+
+    eligibility_services.standard_set(
+        actor=users["province_manager"],
+        division_code="530000",
+        year=services.today().year,
+        dibao_monthly="1001",
+        minimum_wage_monthly="1900",
+        housing_area_per_head="20",
+    )
+
+
+@pytest.fixture
 def write_csv(tmp_path: Path) -> Callable[..., Path]:
     def write(name: str, rows: list[list[Any]], encoding: str = "utf-8") -> Path:
         path = tmp_path / name

@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from bangfu.eligibility import services as eligibility_services
-from bangfu.matching import services
 from bangfu.matching.models import Dataset, Finding, MatchRun
 from bangfu.registry.models import Household
 
@@ -35,16 +33,14 @@ def _fits_the_screen(page: Any) -> None:
 
 
 def test_import_recheck_confirm_tell_and_remove(
-    audit_log_emptied: None, live_server: Any, browser: Any, users: dict[str, Any], make_household: Any, tmp_path: Path
+    audit_log_emptied: None,
+    live_server: Any,
+    browser: Any,
+    users: dict[str, Any],
+    make_household: Any,
+    tmp_path: Path,
+    standard: None,
 ) -> None:
-    eligibility_services.standard_set(
-        actor=users["province_manager"],
-        division_code="530000",
-        year=services.today().year,
-        dibao_monthly="1001",
-        minimum_wage_monthly="1900",
-        housing_area_per_head="20",
-    )
     household, ids = make_household()
     vehicles = tmp_path / "车辆登记.csv"
     with vehicles.open("w", encoding="utf-8", newline="") as fh:

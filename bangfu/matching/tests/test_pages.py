@@ -84,20 +84,6 @@ def dalishi(county_objects: Callable[[str, str], County]) -> County:
     return county_objects("dalishi_g", "dalishi_staff")
 
 
-@pytest.fixture
-def standard(users: dict[str, Any]) -> None:
-    from bangfu.eligibility import services as eligibility_services
-
-    eligibility_services.standard_set(
-        actor=users["province_manager"],
-        division_code="530000",
-        year=services.today().year,
-        dibao_monthly="1001",
-        minimum_wage_monthly="1900",
-        housing_area_per_head="20",
-    )
-
-
 def _html(response: Any) -> str:
     return response.content.decode()
 

@@ -122,19 +122,11 @@ def _current_decision(household: Household, actor: Any) -> Any:
 
 
 def test_confirming_a_disqualifying_finding_changes_the_identification_decision(
-    findings: tuple[Household, list[str]], users: dict[str, Any]
+    findings: tuple[Household, list[str]], users: dict[str, Any], standard: None
 ) -> None:
     from bangfu.eligibility import services as eligibility_services
 
     household, _ids = findings
-    eligibility_services.standard_set(
-        actor=users["province_manager"],
-        division_code="530000",
-        year=2026,
-        dibao_monthly="1001",
-        minimum_wage_monthly="1900",
-        housing_area_per_head="20",
-    )
     staff = users["xiangyun_staff"]
     before = eligibility_services.decision_compute(actor=staff, household_id=household.pk)
     assert before.category in {"deep", "relative"}
