@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc
 import pyarrow.parquet as pq
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bangfu.common import crypto, divisions
 from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId
@@ -105,9 +106,12 @@ def _ident(text: str) -> str:
 
 
 def detect_encoding(path: Path) -> str:
-    """utf-8 (with or without BOM) or gb18030 (a superset of GBK and GB2312)."""
+    """utf-8 (with or without BOM), gb18030 (a superset of GBK and GB2312), or utf-16 with its
+    BOM (what Excel's "Unicode text" saves: tab-separated, which the reader recognises)."""
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         decoder.decode(head, final=False)
@@ -124,10 +128,24 @@ def detect_encoding(path: Path) -> str:
 
 
 def _transcode(path: Path, encoding: str, out: Path) -> Path:
-    with path.open(encoding=encoding, newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
-        while chunk := src.read(1 << 22):
-            dst.write(chunk)
-    return out
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0  # whole lines before the current chunk
+    with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        while True:
+            chunk = src.read(1 << 22)
+            try:
+                dst.write(decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError as exc:
+                # The sample was read as this encoding, but a later part of the file is not.
+                line = lines + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+                raise IngestProblem(
+                    "encoding",
+                    _("The file is not all in one encoding (%(encoding)s): line %(line)s is not.")
+                    % {"encoding": encoding.upper(), "line": line},
+                ) from None
+            if not chunk:
+                return out
+            lines += chunk.count(b"\n")
 
 
 def _excel_to_csv(path: Path, out: Path) -> Path:
@@ -162,8 +180,8 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
         return f"read_parquet({_q(str(path))})", 1
     if suffix in EXCEL_SUFFIXES:
         path = _excel_to_csv(path, workdir / "sheet.csv")
-    elif detect_encoding(path) != "utf-8":
-        path = _transcode(path, "gb18030", workdir / "utf8.csv")
+    elif (encoding := detect_encoding(path)) != "utf-8":
+        path = _transcode(path, encoding, workdir / "utf8.csv")
     # Every column is read as text, so the sniffer only settles the dialect: its sample will do.
     options = "all_varchar = true, header = true, store_rejects = true"
     return f"read_csv({_q(str(path))}, {options})", 2
@@ -356,7 +374,7 @@ def _run(
         rows = _spilled(con.sql(query), workdir / "rows.arrow")
     else:
         rows = con.sql(query).to_arrow_table(batch_size=_BATCH_ROWS)
-    unreadable = _unreadable_lines(con, relation)
+    unreadable = _unreadable_lines(con, relation, len(headers))
     settled_by_parse = False
     if not prehashed:
         rows = _check_regions(rows)
@@ -500,14 +518,42 @@ def _read(
     )
 
 
-def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[int, str]]:
+def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: int) -> list[tuple[int, str]]:
+    """The lines of a CSV file the reader could not split into the header's ``columns`` columns,
+    once each with the reason. DuckDB records a line once for every column it lacks or has too
+    many (``column_idx``: the missing ones, or the extra ones counted from 1), in English."""
     if not relation.startswith("read_csv"):
         return []
     try:
-        rows = con.execute("SELECT line, error_message FROM reject_errors ORDER BY line").fetchall()
+        rows = con.execute(
+            "SELECT line, min(error_type), min(column_idx), max(column_idx), min(error_message) FROM reject_errors "
+            "GROUP BY line ORDER BY line"
+        ).fetchall()
     except duckdb.Error:
         return []
-    return [(int(line), str(message)) for line, message in rows]
+    return [
+        (int(line), _unreadable_reason(str(kind), first, last, str(message), columns))
+        for line, kind, first, last, message in rows
+    ]
+
+
+def _unreadable_reason(kind: str, first: int | None, last: int | None, message: str, columns: int) -> str:
+    if kind == "MISSING COLUMNS" and first is not None:
+        found = int(first)  # the first missing column's index is the number of columns found
+    elif kind == "TOO MANY COLUMNS" and last is not None:
+        found = int(last)
+    else:
+        known = {
+            "UNQUOTED VALUE": _("a quotation mark is not closed, or a value has a stray one"),
+            "INVALID UNICODE": _("the text is not valid in the file's encoding"),
+            "LINE SIZE OVER MAXIMUM": _("the line is too long"),
+        }
+        return known.get(kind, message)
+    return ngettext(
+        "it has %(found)s column, the header has %(columns)s",
+        "it has %(found)s columns, the header has %(columns)s",
+        found,
+    ) % {"found": found, "columns": columns}
 
 
 def _check_regions(rows: pa.Table) -> pa.Table:

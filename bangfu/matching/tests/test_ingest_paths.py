@@ -9,6 +9,7 @@ definitions (``ResidentId.parse``, ``keyed_hash64``, ``normalise_name``,
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import random
@@ -18,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from bangfu.common import divisions
@@ -281,3 +283,51 @@ def test_a_prehashed_file_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyP
     got = duckdb.connect().sql(f"SELECT id_key, row_no FROM '{result.snapshot}' ORDER BY row_no").fetchall()  # noqa: S608
     assert [str(k) for k, _row in got] == keys
     assert [r[1] for r in got] == list(range(2, 22))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_line_of_too_few_or_too_many_columns_is_one_rejected_row(tmp_path: Path, encoding: str) -> None:
+    """The reader reports such a line once per missing or extra column; the import counts it
+    once, with the columns it has, in the user's language."""
+    good = [f"{_id(i)},张{i},云A{i},小型轿车" for i in range(6)]
+    lines = [",".join(HEADER), *good[:3], "只有一列", f"{_id(50)},李四,云B1,轿车,多余,又多余", *good[3:]]
+    path = tmp_path / f"ragged-{encoding}.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    work = tmp_path / f"w-{encoding}"
+    work.mkdir()
+    with translation.override("en"):
+        result = ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
+    assert (result.rows_total, result.rows_taken, result.rows_rejected) == (8, 6, 2)
+    assert result.reasons == {"Unreadable line": 2}
+    with result.rejected.open(encoding="utf-8", newline="") as fh:
+        rejected = [(int(r["row"]), r["reason"]) for r in csv.DictReader(fh)]
+    assert rejected == [
+        (5, "Unreadable line: it has 1 column, the header has 4"),
+        (6, "Unreadable line: it has 6 columns, the header has 4"),
+    ]
+
+
+def test_an_excel_unicode_text_file_is_read(tmp_path: Path) -> None:
+    """Excel's "Unicode text": UTF-16 with its byte-order mark, tab-separated."""
+    lines = ["\t".join(HEADER), *(f"{_id(i)}\t张{i}\t云A{i}\t小型轿车" for i in range(4))]
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + ("\r\n".join(lines) + "\r\n").encode("utf-16-le"))
+    work = tmp_path / "w"
+    work.mkdir()
+    result = ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
+    assert (result.rows_total, result.rows_taken) == (4, 4)
+
+
+def test_a_file_whose_encoding_changes_past_the_sample_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "SNIFF_BYTES", 200)
+    good = [f"{_id(i)},张{i},云A{i},小型轿车" for i in range(20)]
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(("\n".join([",".join(HEADER), *good]) + "\n").encode("gb18030") + b"\xff\xff\xff,x,y,z\n")
+    work = tmp_path / "w"
+    work.mkdir()
+    with translation.override("en"), pytest.raises(ingest.IngestProblem) as caught:
+        ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
+    assert caught.value.code == "encoding"
+    assert caught.value.message == "The file is not all in one encoding (GB18030): line 22 is not."
