@@ -5,18 +5,21 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bangfu.common.audit import audit_verify
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.models import AuditEntry
 
 
-class Command(BaseCommand):
-    help = "Check the audit log."
+class Command(TranslatedCommand):
+    help = gettext_noop("Check the audit log.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        sub.add_parser("verify", help="check that no audit row was edited, inserted or deleted")
+        sub.add_parser("verify", help=_("check that no audit row was edited, inserted or deleted"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         problem = audit_verify()

@@ -17,9 +17,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.ids import InvalidResidentId, ResidentId
 
 COLUMNS = ["row", "input", "id_number", "valid", "birth_date", "sex", "birthplace", "error"]
@@ -31,27 +33,31 @@ _ID_HEADER_RE = re.compile(r"身份证|身份号码|证件号|(?<![a-z])id(?![a-
 _FLOAT_EXACT_LIMIT = 2**53  # larger numbers from a spreadsheet have lost digits
 
 
-class Command(BaseCommand):
-    help = "Check resident ID numbers (身份证号) given as arguments or in a CSV or Excel file."
+class Command(TranslatedCommand):
+    help = gettext_noop("Check resident ID numbers (身份证号) given as arguments or in a CSV or Excel file.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         check = actions.add_parser(
             "check",
-            help="check ID numbers; CSV report on stdout",
-            description="Check ID numbers and write a CSV report to stdout. Exit status: "
-            "0 all valid, 1 some invalid, 2 usage error.",
+            help=_("check ID numbers; CSV report on stdout"),
+            description=_(
+                "Check ID numbers and write a CSV report to stdout. Exit status: "
+                "0 all valid, 1 some invalid, 2 usage error."
+            ),
         )
-        check.add_argument("numbers", nargs="*", metavar="ID", help="ID numbers to check")
+        check.add_argument("numbers", nargs="*", metavar="ID", help=_("ID numbers to check"))
         check.add_argument(
             "--file",
             type=Path,
-            help="CSV (UTF-8 or GBK/GB18030) or Excel file (.xlsx, .xls; first sheet)",
+            help=_("CSV (UTF-8 or GBK/GB18030) or Excel file (.xlsx, .xls; first sheet)"),
         )
         check.add_argument(
             "--column",
-            help="header name or 1-based index of the ID column (default: the first "
-            "header containing 身份证 or ID, else column 1)",
+            help=_(
+                "header name or 1-based index of the ID column (default: the first "
+                "header containing 身份证 or ID, else column 1)"
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

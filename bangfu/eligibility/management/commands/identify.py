@@ -10,9 +10,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.eligibility.recompute import recompute_report_xlsx, recompute_start
 from bangfu.eligibility.services import SYSTEM
 from bangfu.org.models import OrgUnit
@@ -34,14 +36,14 @@ def parse_date(value: str | None) -> dt.date | None:
         raise CommandError(_("Give the date as YYYY-MM-DD.")) from exc
 
 
-class Command(BaseCommand):
-    help = "Recompute the hardship category of every household in a unit's subtree."
+class Command(TranslatedCommand):
+    help = gettext_noop("Recompute the hardship category of every household in a unit's subtree.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--unit", required=True, help="unit code (the division code of a federation)")
-        parser.add_argument("--async", dest="run_async", action="store_true", help="queue for the task worker")
-        parser.add_argument("--date", help="decide as on this date (default today)")
-        parser.add_argument("--report", help="write the households whose category changed to this .xlsx file")
+        parser.add_argument("--unit", required=True, help=_("unit code (the division code of a federation)"))
+        parser.add_argument("--async", dest="run_async", action="store_true", help=_("queue for the task worker"))
+        parser.add_argument("--date", help=_("decide as on this date (default today)"))
+        parser.add_argument("--report", help=_("write the households whose category changed to this .xlsx file"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         unit = unit_by_code(options["unit"])

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bangfu.common.audit import audit_record
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import field_errors
 from bangfu.common.models import AuditAction
 from bangfu.eligibility.models import DecisionCategory
@@ -36,17 +38,17 @@ def parse_rule(text: str) -> tuple[str, Any]:
         return key.strip(), value
 
 
-class Command(BaseCommand):
-    help = "Preview the effect of changed standards or rules on a unit's households (nothing is saved)."
+class Command(TranslatedCommand):
+    help = gettext_noop("Preview the effect of changed standards or rules on a unit's households (nothing is saved).")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--unit", required=True, help="unit code (the division code of a federation)")
-        parser.add_argument("--dibao", help="urban dibao per month")
-        parser.add_argument("--minimum-wage", help="minimum wage per month")
-        parser.add_argument("--from", dest="start", help="effective from (YYYY-MM-DD, default today)")
-        parser.add_argument("--rule", action="append", default=[], help="rule-set parameter key=value")
-        parser.add_argument("--report", help="write the households that would change to this .xlsx file")
-        parser.add_argument("--save", action="store_true", help="save the parameters as new versions")
+        parser.add_argument("--unit", required=True, help=_("unit code (the division code of a federation)"))
+        parser.add_argument("--dibao", help=_("urban dibao per month"))
+        parser.add_argument("--minimum-wage", help=_("minimum wage per month"))
+        parser.add_argument("--from", dest="start", help=_("effective from (YYYY-MM-DD, default today)"))
+        parser.add_argument("--rule", action="append", default=[], help=_("rule-set parameter key=value"))
+        parser.add_argument("--report", help=_("write the households that would change to this .xlsx file"))
+        parser.add_argument("--save", action="store_true", help=_("save the parameters as new versions"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         unit = unit_by_code(options["unit"])

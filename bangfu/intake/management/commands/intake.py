@@ -18,29 +18,31 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.intake import imports, legacy, reviews
 from bangfu.intake.models import ImportState
 from bangfu.org.models import OrgUnit
 
 
-class Command(BaseCommand):
-    help = "Applications: legacy import, the import template, the yearly review."
+class Command(TranslatedCommand):
+    help = gettext_noop("Applications: legacy import, the import template, the yearly review.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--user", default=os.environ.get("BANGFU_CLI_USER", ""), help="act as this user")
+        parser.add_argument("--user", default=os.environ.get("BANGFU_CLI_USER", ""), help=_("act as this user"))
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        imp = actions.add_parser("import", help="check (and with --commit import) a legacy Excel file")
+        imp = actions.add_parser("import", help=_("check (and with --commit import) a legacy Excel file"))
         imp.add_argument("file", type=Path)
-        imp.add_argument("--unit", required=True, help="code of the union the files belong to (or above them)")
-        imp.add_argument("--commit", action="store_true", help="write every valid household (all or none)")
-        imp.add_argument("--report", type=Path, default=None, help="write the problems to this .csv or .xlsx")
-        tpl = actions.add_parser("template", help="write the import template")
+        imp.add_argument("--unit", required=True, help=_("code of the union the files belong to (or above them)"))
+        imp.add_argument("--commit", action="store_true", help=_("write every valid household (all or none)"))
+        imp.add_argument("--report", type=Path, default=None, help=_("write the problems to this .csv or .xlsx"))
+        tpl = actions.add_parser("template", help=_("write the import template"))
         tpl.add_argument("output", type=Path)
-        actions.add_parser("yearly-review", help="make the yearly review tasks that are due (idempotent)")
+        actions.add_parser("yearly-review", help=_("make the yearly review tasks that are due (idempotent)"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]

@@ -19,41 +19,43 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import DomainError
 from bangfu.matching import selectors, services
 from bangfu.matching.engine.schemas import DatasetKind
 from bangfu.org.models import OrgUnit
 
 
-class Command(BaseCommand):
-    help = "Cross-department checks: import department data, run a recheck, list findings."
+class Command(TranslatedCommand):
+    help = gettext_noop("Cross-department checks: import department data, run a recheck, list findings.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--user", default=os.environ.get("BANGFU_CLI_USER", ""), help="act as this user")
+        parser.add_argument("--user", default=os.environ.get("BANGFU_CLI_USER", ""), help=_("act as this user"))
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        imp = actions.add_parser("import", help="import a department file (CSV, Excel or Parquet)")
+        imp = actions.add_parser("import", help=_("import a department file (CSV, Excel or Parquet)"))
         imp.add_argument("--kind", required=True, choices=[k.value for k in DatasetKind])
         imp.add_argument("file", type=Path)
-        imp.add_argument("--mapping", default="", help="source name whose saved column mapping to use (and update)")
-        imp.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="date the data is as of")
+        imp.add_argument("--mapping", default="", help=_("source name whose saved column mapping to use (and update)"))
+        imp.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help=_("date the data is as of"))
         imp.add_argument("--retention-days", type=int, default=None)
-        run = actions.add_parser("run", help="recheck a unit's files against datasets")
-        run.add_argument("--unit", default="", help="unit code (default: your whole jurisdiction)")
+        run = actions.add_parser("run", help=_("recheck a unit's files against datasets"))
+        run.add_argument("--unit", default="", help=_("unit code (default: your whole jurisdiction)"))
         run.add_argument("--engine", choices=services.ENGINES, default="duckdb")
-        run.add_argument("--dataset", type=int, action="append", help="dataset id (default: all current)")
-        fnd = actions.add_parser("findings", help="write findings to stdout")
+        run.add_argument("--dataset", type=int, action="append", help=_("dataset id (default: all current)"))
+        fnd = actions.add_parser("findings", help=_("write findings to stdout"))
         fnd.add_argument("--format", choices=["csv"], default="csv")
         fnd.add_argument("--unit", default="")
         fnd.add_argument("--status", default="")
-        fnd.add_argument("--reveal", action="store_true", help="full ID numbers (audit-logged)")
-        req = actions.add_parser("request", help="write a request file for an outside checking centre")
+        fnd.add_argument("--reveal", action="store_true", help=_("full ID numbers (audit-logged)"))
+        req = actions.add_parser("request", help=_("write a request file for an outside checking centre"))
         req.add_argument("--output", type=Path, required=True)
         req.add_argument("--unit", default="")
-        req.add_argument("--plain", action="store_true", help="include ID numbers and names (audit-logged)")
-        actions.add_parser("purge", help="delete datasets past their retention period")
+        req.add_argument("--plain", action="store_true", help=_("include ID numbers and names (audit-logged)"))
+        actions.add_parser("purge", help=_("delete datasets past their retention period"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]

@@ -12,9 +12,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.org.services import user_add
 from bangfu.registry.models import Household
@@ -37,14 +39,14 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - used, 0)
 
 
-class Command(BaseCommand):
-    help = "Prepare and serve the demo (embedded SQLite, seeded province, one login per role)."
+class Command(TranslatedCommand):
+    help = gettext_noop("Prepare and serve the demo (embedded SQLite, seeded province, one login per role).")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--households", type=int, default=20000, help="households to seed on first run")
+        parser.add_argument("--households", type=int, default=20000, help=_("households to seed on first run"))
         parser.add_argument("--random-seed", type=int, default=2026)
         parser.add_argument("--addrport", default="127.0.0.1:8000")
-        parser.add_argument("--no-serve", action="store_true", help="prepare and print the logins, then stop")
+        parser.add_argument("--no-serve", action="store_true", help=_("prepare and print the logins, then stop"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)

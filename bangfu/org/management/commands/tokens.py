@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.org.services import token_create
 
 
-class Command(BaseCommand):
-    help = "Issue API tokens (Authorization: Bearer <token>)."
+class Command(TranslatedCommand):
+    help = gettext_noop("Issue API tokens (Authorization: Bearer <token>).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        create = sub.add_parser("create", help="issue a token for a user; the token is printed once, last")
+        create = sub.add_parser("create", help=_("issue a token for a user; the token is printed once, last"))
         create.add_argument("--username", required=True)
-        create.add_argument("--name", default="", help="what the token is for")
+        create.add_argument("--name", default="", help=_("what the token is for"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["username"], is_active=True).first()

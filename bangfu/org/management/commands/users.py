@@ -5,24 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import field_errors
 from bangfu.org.models import Role, RoleAssignment
 from bangfu.org.services import org_unit_by_code, user_add
 
 
-class Command(BaseCommand):
-    help = "Provision staff accounts: give a user a role at a union unit."
+class Command(TranslatedCommand):
+    help = gettext_noop("Provision staff accounts: give a user a role at a union unit.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        add = sub.add_parser("add", help="create the user if needed and grant a role at a unit")
+        add = sub.add_parser("add", help=_("create the user if needed and grant a role at a unit"))
         add.add_argument("--username", required=True)
-        add.add_argument("--unit", required=True, help="unit code, or a division code for a county or higher union")
+        add.add_argument("--unit", required=True, help=_("unit code, or a division code for a county or higher union"))
         add.add_argument("--role", required=True, choices=Role.values)
-        add.add_argument("--password", help="set this password (default: a random one for a new user)")
-        sub.add_parser("list", help="list users with their roles and units")
+        add.add_argument("--password", help=_("set this password (default: a random one for a new user)"))
+        sub.add_parser("list", help=_("list users with their roles and units"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":

@@ -21,13 +21,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import models, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -75,22 +76,24 @@ def columns() -> list[Column]:
     ]
 
 
-class Command(BaseCommand):
-    help = "Export the household files, one row per person (CSV or Excel)."
+class Command(TranslatedCommand):
+    help = gettext_noop("Export the household files, one row per person (CSV or Excel).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         export = actions.add_parser(
             "export",
-            help="one row per person; ID numbers masked unless --reveal",
-            description="Export the household files, one row per person. Every export is audit-logged. "
-            "Without --username the command acts as the system and exports every file.",
+            help=_("one row per person; ID numbers masked unless --reveal"),
+            description=_(
+                "Export the household files, one row per person. Every export is audit-logged. "
+                "Without --username the command acts as the system and exports every file."
+            ),
         )
-        export.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="csv (default) or xlsx")
-        export.add_argument("--unit", help="only this union's subtree (unit code or division code)")
-        export.add_argument("--reveal", action="store_true", help="write full ID numbers (audit-logged)")
-        export.add_argument("--output", type=Path, help="file to write (required for xlsx; default: stdout)")
-        export.add_argument("--username", help="export as this user: their jurisdiction and permissions")
+        export.add_argument("--format", choices=["csv", "xlsx"], default="csv", help=_("csv (default) or xlsx"))
+        export.add_argument("--unit", help=_("only this union's subtree (unit code or division code)"))
+        export.add_argument("--reveal", action="store_true", help=_("write full ID numbers (audit-logged)"))
+        export.add_argument("--output", type=Path, help=_("file to write (required for xlsx; default: stdout)"))
+        export.add_argument("--username", help=_("export as this user: their jurisdiction and permissions"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         fmt: str = options["format"]

@@ -10,21 +10,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import DomainError
 from bangfu.seed.run import seed_run
 
 
-class Command(BaseCommand):
-    help = "Fill a province's union tree with deterministic synthetic household files (demo and benchmarks)."
+class Command(TranslatedCommand):
+    help = gettext_noop(
+        "Fill a province's union tree with deterministic synthetic household files (demo and benchmarks)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--households", type=int, default=1000, help="number of households (default 1000)")
-        parser.add_argument("--random-seed", type=int, default=1, help="same seed and count give the same data")
-        parser.add_argument("--province", default="530000", help="province division code (default 530000)")
-        parser.add_argument("--quiet", action="store_true", help="no progress lines")
+        parser.add_argument("--households", type=int, default=1000, help=_("number of households (default 1000)"))
+        parser.add_argument("--random-seed", type=int, default=1, help=_("same seed and count give the same data"))
+        parser.add_argument("--province", default="530000", help=_("province division code (default 530000)"))
+        parser.add_argument("--quiet", action="store_true", help=_("no progress lines"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         quiet = options["quiet"] or options["verbosity"] == 0
