@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from bangfu.common import crypto, divisions
+from bangfu.common import crypto, divisions, sheets
 from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId
 
 from .engine.names import NAME_KEY_META, name_key_sql, name_key_tag, name_keys, name_norm_fast_sql, normalise_name
@@ -149,13 +149,10 @@ def _transcode(path: Path, encoding: str, out: Path) -> Path:
 
 
 def _excel_to_csv(path: Path, out: Path) -> Path:
-    from python_calamine import CalamineWorkbook
-
     try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise IngestProblem("unreadable", _("The spreadsheet cannot be read: %(error)s") % {"error": exc}) from exc
+        rows = sheets.first_sheet_rows(path.read_bytes(), path.name)
+    except sheets.SheetProblem as problem:
+        raise IngestProblem(problem.code, problem.message) from problem
 
     def cell(value: Any) -> str:
         if isinstance(value, float) and value.is_integer():

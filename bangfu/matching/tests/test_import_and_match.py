@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import translation
 
 from bangfu.common.crypto import keyed_hash64
 from bangfu.common.errors import DomainError
@@ -137,6 +138,37 @@ def test_excel_and_parquet_files_are_read(make_household: Any, users: dict[str, 
     )
     parquet = services.dataset_import(actor=users["admin"], kind="social_insurance", path=tmp_path / "si.parquet")
     assert parquet.rows_taken == 1
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem", "message"),
+    [
+        ("cut", "truncated", "The file is truncated or damaged (perhaps the upload or copy was cut short)."),
+        ("password", "password_protected", "The workbook is protected with a password: save it again without one."),
+        ("text", "not_excel", "This is not an Excel workbook (.xlsx, .xls or .ods)."),
+    ],
+)
+def test_a_workbook_that_cannot_be_read_is_named(
+    users: dict[str, Any], tmp_path: Path, damage: str, problem: str, message: str
+) -> None:
+    from openpyxl import Workbook
+
+    from bangfu.common.sheets import OLE_MAGIC
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["身份证号", "姓名", "车辆类型"])
+    path = tmp_path / "vehicles.xlsx"
+    book.save(path)
+    whole = path.read_bytes()
+    path.write_bytes(
+        {"cut": whole[: len(whole) // 2], "password": OLE_MAGIC + whole, "text": "身份证号,姓名\n".encode()}[damage]
+    )
+    with translation.override("en"), pytest.raises(DomainError) as caught:
+        services.dataset_import(actor=users["admin"], kind="vehicles", path=path)
+    assert (caught.value.details["problem"], caught.value.message) == (problem, message)
+    assert not Dataset.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,71 @@
+"""Reading the first sheet of a workbook uploaded by a user, with a specific message for each way
+it can fail: empty, not a workbook, protected with a password, cut short or damaged."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+# An .xls file, and an .xlsx saved with a password (an encrypted OLE container, not a zip).
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class SheetProblem(Exception):  # noqa: N818 - a problem of the sheet, not of the program
+    """The file as a whole cannot be imported (unreadable, protected, wrong headers)."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
+    """The first sheet's rows (python-calamine); a ``SheetProblem`` for a file that cannot be read."""
+    from python_calamine import CalamineWorkbook
+
+    lower = name.lower()
+    if not content:
+        raise SheetProblem("empty", _("The file is empty."))
+    if content.startswith(OLE_MAGIC) and not lower.endswith(".xls"):
+        raise SheetProblem(
+            "password_protected", _("The workbook is protected with a password: save it again without one.")
+        )
+    # A cut file has lost the zip's directory (at its end); a damaged one is found by its checksums
+    # when the workbook cannot be read (checking them first cost a tenth of the read itself).
+    if content.startswith(b"PK"):
+        if zip_damaged(content, whole=False):
+            raise SheetProblem("truncated", damaged_message())
+    elif not content.startswith(OLE_MAGIC):
+        raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheet = book.get_sheet_by_index(0)
+        rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        text = str(exc)
+        if "password" in text.lower() or "encrypt" in text.lower():
+            raise SheetProblem(
+                "password_protected", _("The workbook is protected with a password: save it again without one.")
+            ) from exc
+        if content.startswith(b"PK") and zip_damaged(content, whole=True):
+            raise SheetProblem("truncated", damaged_message()) from exc
+        raise SheetProblem("unreadable", _("The workbook cannot be read: %(error)s") % {"error": text}) from exc
+    return rows
+
+
+def damaged_message() -> str:
+    return _("The file is truncated or damaged (perhaps the upload or copy was cut short).")
+
+
+def zip_damaged(content: bytes, *, whole: bool) -> bool:
+    """Whether the zip cannot be opened (``whole``: or an entry fails its checksum)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            return whole and z.testzip() is not None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
+        return True
