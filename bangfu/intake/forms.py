@@ -151,8 +151,15 @@ class NewApplicationForm(Styled):
     kind = forms.ChoiceField(label=_("Kind"), choices=ApplicationKind.choices, initial=ApplicationKind.FORMAL)
 
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+        """``units``: grassroots unions in tree order, with their parents. A province has hundreds,
+        so they are grouped under their county's union, and none is chosen unless there is one."""
         super().__init__(*args, **kwargs)
-        self.fields["unit_id"].choices = [(u.pk, u.name) for u in units]  # type: ignore[attr-defined]
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for u in units:
+            groups.setdefault(u.parent.name, []).append((u.pk, u.name))
+        self.fields["unit_id"].choices = [("", _("Choose your union")), *groups.items()]  # type: ignore[attr-defined]
+        if sum(len(options) for options in groups.values()) == 1:  # a cadre of one union
+            self.fields["unit_id"].initial = next(iter(groups.values()))[0][0]
 
 
 class VisitForm(Styled):

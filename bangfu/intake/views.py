@@ -138,7 +138,7 @@ def phone_logout(request: HttpRequest) -> HttpResponse:
 @applicant_required
 def phone_home(request: HttpRequest) -> HttpResponse:
     applicant: Applicant = request.applicant  # type: ignore[attr-defined]
-    units = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS).order_by("path")
+    units = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS).select_related("parent").order_by("path")
     form = NewApplicationForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         try:
@@ -274,7 +274,12 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def counter_new(request: HttpRequest) -> HttpResponse:
-    units = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS)
+    units = (
+        access.units(request.user, Perm.HOUSEHOLD_EDIT)
+        .filter(level=OrgLevel.GRASSROOTS)
+        .select_related("parent")
+        .order_by("path")
+    )
     form = NewApplicationForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         try:

@@ -125,3 +125,19 @@ def test_staff_detail_shows_decision_actions_and_notice_list(tree: dict, users: 
     )
     listing = cadre.get("/applications/notice/").content.decode()
     assert on_notice.head_id_masked in listing and "*" in on_notice.head_id_masked
+
+
+def test_the_phone_lists_unions_under_their_county_and_chooses_none(tree: dict, users: dict[str, Any]) -> None:
+    c = _phone_client()
+    page = c.get("/apply/").content.decode()
+    assert '<option value="" selected>Choose your union</option>' in page
+    group = page.index(f'<optgroup label="{tree["xiangyun_g"].parent.name}">')
+    assert page.index(f'<option value="{tree["xiangyun_g"].pk}">', group) > group
+    r = c.post("/apply/", {"unit_id": "", "kind": "formal", "idempotency_key": "tap-1"})
+    assert r.status_code == 200 and not Application.objects.exists()
+    assert "This field is required." in r.content.decode()
+    # A cadre of one union has it chosen already.
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_cadre"])
+    counter = staff.get("/applications/new/").content.decode()
+    assert f'<option value="{tree["xiangyun_g"].pk}" selected>' in counter
