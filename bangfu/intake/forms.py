@@ -24,6 +24,8 @@ class Styled(forms.Form):
         super().__init__(*args, **kwargs)
         for f in self.fields.values():
             w = f.widget
+            # A list of boxes gets the class on each box (intake/_field.html lays them out); Django
+            # would also give it to the list's own container, squeezing it to a box's width.
             if isinstance(w, forms.CheckboxSelectMultiple | forms.CheckboxInput):
                 w.attrs.setdefault("class", "form-check-input")
             elif isinstance(w, forms.Select):

@@ -141,3 +141,13 @@ def test_the_phone_lists_unions_under_their_county_and_chooses_none(tree: dict, 
     staff.force_login(users["xiangyun_cadre"])
     counter = staff.get("/applications/new/").content.decode()
     assert f'<option value="{tree["xiangyun_g"].pk}" selected>' in counter
+
+
+def test_the_secondary_causes_are_boxes_each_with_its_label(tree: dict) -> None:
+    """Django gives a box list's class to its container too; the page lays the boxes out itself."""
+    c = _phone_client()
+    c.post("/apply/", {"unit_id": tree["xiangyun_g"].pk, "kind": "formal", "idempotency_key": "tap-1"})
+    page = c.get(f"/apply/{Application.objects.get().pk}/").content.decode()
+    assert 'id="id_h-secondary_causes" class="form-check-input"' not in page
+    assert page.count('name="h-secondary_causes"') == 10
+    assert '<label class="form-check-label" for="id_h-secondary_causes_0">No capacity to work</label>' in page
