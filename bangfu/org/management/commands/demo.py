@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from bangfu.common.commands import TranslatedCommand
-from bangfu.org.models import OrgLevel, OrgUnit, Role
+from bangfu.org.models import OrgLevel, OrgUnit, Role, RoleAssignment
 from bangfu.org.services import user_add
 from bangfu.registry.models import Household
 
@@ -55,6 +55,7 @@ class Command(TranslatedCommand):
             call_command("seed", households=options["households"], random_seed=options["random_seed"])
             self._identify()
         logins = self._logins()
+        self._applications()
         self.stdout.write("\n" + _("Demo logins (role @ union — username / password):"))
         for row in logins:
             role = f"{Role(row['role']).label} ({row['role']})"
@@ -97,6 +98,27 @@ class Command(TranslatedCommand):
             _("Identified %(done)s households (%(changed)s with a new category).")
             % {"done": f"{run.done:,}", "changed": f"{run.changed:,}"}
         )
+
+    def _applications(self) -> None:
+        """Applications waiting at each step at the demo cadre's union (once)."""
+        from django.contrib.auth import get_user_model
+
+        from bangfu.intake.demo import DEMO_APPLICATIONS, seed_demo_applications
+
+        wanted = ["grassroots_cadre", "county_staff"]
+        users = {u.username: u for u in get_user_model().objects.filter(username__in=wanted)}
+        cadre, staff = users.get("grassroots_cadre"), users.get("county_staff")
+        where = RoleAssignment.objects.filter(user=cadre).select_related("unit").first() if cadre else None
+        if where is None or staff is None:
+            return
+        unit = where.unit
+        made = seed_demo_applications(unit=unit, cadre=cadre, staff=staff)
+        if made:
+            phones = f"{DEMO_APPLICATIONS[0][0]}–{DEMO_APPLICATIONS[-1][0][-2:]}"
+            self.stdout.write(
+                _("%(n)s applications at %(unit)s wait at each step; their workers sign in at /apply/ as %(phones)s.")
+                % {"n": made, "unit": unit.name, "phones": phones}
+            )
 
     def _logins(self) -> list[dict[str, str]]:
         """Create the demo users once; their passwords are kept in var/ (never committed)."""
