@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.paging import CappedPaginator
+from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.presentation import reason_text
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -60,7 +61,7 @@ def _decision(app: Application) -> dict[str, Any] | None:
     if d is None:
         return None
     return {
-        "category": d.category,
+        "category": _label(DecisionCategory, d.category),
         "net": d.net_income_per_head_monthly,
         "reasons": [reason_text(r.as_dict()) for r in d.reasons],
         "ruleset": d.ruleset_version,
