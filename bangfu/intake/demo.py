@@ -116,7 +116,10 @@ def seed_demo_applications(*, unit: OrgUnit, cadre: Any, staff: Any) -> int:
             if state != ApplicationState.DRAFT:
                 app = services.application_submit(actor=applicant, application_id=app.pk)
             if kind == ApplicationKind.FORMAL and state not in (ApplicationState.DRAFT, ApplicationState.SUBMITTED):
-                advance(app, state, cadre=cadre, staff=staff)
+                app = advance(app, state, cadre=cadre, staff=staff)
+            if state == ApplicationState.UNIT_REVIEW:  # reviewed two days ago: on the public notice list
+                held = timezone.localdate() - dt.timedelta(days=2)
+                steps.unit_review_record(actor=cadre, application_id=app.pk, held_on=held, minutes="全体委员同意")
         except (DomainError, ValidationError):  # e.g. a generated ID already on a seeded file
             continue
         made += 1
