@@ -230,6 +230,9 @@ def run_start(request: HttpRequest) -> HttpResponse:
     units = _picker_units(request.user, services.REVIEW_PERM)
     datasets = list(selectors.dataset_list(actor=request.user)[:200])
     chosen = [int(i) for i in request.GET.getlist("dataset") if i.isdigit()]
+    if not chosen and units:  # what a recheck from the command line takes: the newest of each kind
+        listed = {d.pk for d in datasets}
+        chosen = [d.pk for d in services.usable_datasets(units[0]) if d.pk in listed]
     initial = {"unit": units[0].pk if units else None, "dataset_ids": chosen, "engine": "duckdb"}
     form = RunStartForm(request.POST or None, units=units, datasets=datasets, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -357,6 +357,9 @@ def test_start_a_run_and_see_its_summary(
     c = client_for(staff)
     form = _html(c.get(reverse("matching:run_start") + f"?dataset={ds.pk}"))
     assert f'value="{ds.pk}" ' in form and "checked" in form
+    # Without a choice, the newest dataset of each kind the union may use is ticked.
+    blank = _html(c.get(reverse("matching:run_start")))
+    assert f'value="{ds.pk}" class="form-check-input" id="id_dataset_ids_0" checked>' in blank
     with django_capture_on_commit_callbacks(execute=True):
         response = c.post(
             reverse("matching:run_start"), {"unit": tree["xiangyun"].pk, "dataset_ids": [ds.pk], "engine": "duckdb"}
