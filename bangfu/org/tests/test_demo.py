@@ -42,8 +42,13 @@ def test_demo_sets_itself_up_and_prints_one_login_per_role(tmp_path: Path) -> No
     assert "基层工会干部 (grassroots_cadre)" in first.stdout, first.stdout
     # Every file is identified against the demo province's standard.
     assert "已认定" in first.stdout and "已认定 0 " not in first.stdout, first.stdout
+    # Applications wait at each step, and department data has been checked against the files.
+    assert re.search(r"有7份申请在各个环节等待办理", first.stdout), first.stdout
+    found = re.search(r"导入了6个部门数据文件并对全省开展了核查：([\d,]+)条疑点待审核", first.stdout)
+    assert found and int(found.group(1).replace(",", "")) > 0, first.stdout
 
     again = _demo(tmp_path)
     assert again.returncode == 0, again.stderr
     assert [line for line in again.stdout.splitlines() if line.startswith("  ") and " / " in line] == logins
     assert "演示省份" not in again.stdout  # not seeded again
+    assert "等待办理" not in again.stdout and "部门数据文件" not in again.stdout

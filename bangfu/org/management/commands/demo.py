@@ -56,6 +56,7 @@ class Command(TranslatedCommand):
             self._identify()
         logins = self._logins()
         self._applications()
+        self._department_data()
         self.stdout.write("\n" + _("Demo logins (role @ union — username / password):"))
         for row in logins:
             role = f"{Role(row['role']).label} ({row['role']})"
@@ -118,6 +119,23 @@ class Command(TranslatedCommand):
             self.stdout.write(
                 _("%(n)s applications at %(unit)s wait at each step; their workers sign in at /apply/ as %(phones)s.")
                 % {"n": made, "unit": unit.name, "phones": phones}
+            )
+
+    def _department_data(self) -> None:
+        """Department files about the province's people, imported, and a first recheck (once)."""
+        from django.contrib.auth import get_user_model
+
+        from bangfu.matching.demo import seed_demo_datasets
+
+        admin = get_user_model().objects.filter(username="province_admin").first()
+        province = OrgUnit.objects.filter(level=OrgLevel.PROVINCE).order_by("path").first()
+        if admin is None or province is None:
+            return
+        run = seed_demo_datasets(actor=admin, unit=province)
+        if run is not None:
+            self.stdout.write(
+                _("Imported six department files and rechecked the province: %(n)s findings to review.")
+                % {"n": f"{run.findings_new:,}"}
             )
 
     def _logins(self) -> list[dict[str, str]]:
