@@ -258,22 +258,49 @@ def _summary(run: MatchRun) -> dict[str, Any]:
     """``MatchRun.summary`` as table rows, one count per severity in a fixed order."""
     s = run.summary or {}
     kinds = dict(Kind.choices)
-    by_unit = [
-        {
-            "unit_id": row.get("unit_id"),
-            "unit": row.get("unit") or "—",
-            "households": row.get("households", 0),
-            "cells": _severity_cells(row.get("findings") or {}),
-            "total": sum((row.get("findings") or {}).values()),
-        }
-        for row in s.get("by_unit") or []
-    ]
+    by_unit = _by_child(
+        run.unit,
+        [
+            {
+                "unit_id": row.get("unit_id"),
+                "unit": row.get("unit") or "—",
+                "households": row.get("households", 0),
+                "cells": _severity_cells(row.get("findings") or {}),
+                "total": sum((row.get("findings") or {}).values()),
+            }
+            for row in s.get("by_unit") or []
+        ],
+    )
     by_kind = [
         {"kind": kind, "label": kinds.get(kind, kind), "cells": _severity_cells(counts), "total": sum(counts.values())}
         for kind, counts in (s.get("by_kind") or {}).items()
     ]
     totals = _severity_cells(s.get("by_severity") or {})
     return {"by_unit": by_unit, "by_kind": by_kind, "totals": totals, "total": sum(totals)}
+
+
+def _by_child(top: OrgUnit, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's counts per union that keeps files, added up to the unions directly below the
+    run's own (a province's run: one row per city, not per grassroots union); a row links to the
+    findings of its subtree."""
+    paths = dict(OrgUnit.objects.filter(pk__in=[r["unit_id"] for r in rows if r["unit_id"]]).values_list("pk", "path"))
+    children = {u.path: u for u in OrgUnit.objects.filter(parent=top)}
+    depth = len([p for p in top.path.split("/") if p]) + 1
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        parts = [p for p in paths.get(row["unit_id"], "").split("/") if p]
+        child = children.get("/" + "/".join(parts[:depth]) + "/") if len(parts) >= depth else None
+        if child is None:  # the run's own union, or one no longer in the tree: as it is
+            out[f"own-{row['unit_id']}"] = row
+            continue
+        into = out.setdefault(
+            child.path,
+            {"unit_id": child.pk, "unit": child.name, "households": 0, "cells": [0] * len(SEVERITIES), "total": 0},
+        )
+        into["households"] += row["households"]
+        into["cells"] = [a + b for a, b in zip(into["cells"], row["cells"], strict=True)]
+        into["total"] += row["total"]
+    return sorted(out.values(), key=lambda r: (-r["total"], r["unit"]))
 
 
 @staff_required

@@ -561,3 +561,29 @@ def test_a_user_at_the_county_sees_no_sibling_in_the_unit_pickers(
     page = _html(client_for(other).get(reverse("matching:run_start")))
     assert "大理市总工会" in page and "祥云县" not in page
     assert xiangyun.dataset.file_name not in page
+
+
+def test_a_province_run_counts_by_city(
+    make_household: Any,
+    users: dict[str, Any],
+    write_csv: Any,
+    tree: dict[str, Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Not one row per grassroots union (a province has hundreds): one per union below the run's."""
+    _h1, a = make_household()
+    _h2, b = make_household(unit="dalishi_g")
+    admin = users["admin"]
+    ds = services.dataset_import(
+        actor=admin,
+        kind="vehicles",
+        path=write_csv("v.csv", [VEHICLE_HEADER, [a[0], "张建国", "云L1", "小型轿车"], [b[0], "张建国", "云A2", "车"]]),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.match_run(actor=admin, unit=tree["province"], dataset_ids=[ds.pk])
+    page = _html(client_for(admin).get(reverse("matching:run_detail", args=[run.pk])))
+    assert "大理州总工会" in page and f"?unit={tree['dali'].pk}&amp;status=" in page
+    assert "祥云县纺织厂工会" not in page and "大理市下关街道工会" not in page
+    row = page[page.index("大理州总工会") :]
+    cells = [c.split(">")[-1] for c in row.split("</td>")[1:3]]
+    assert cells == ["2", "2"]  # two files, two disqualifying findings
