@@ -27,6 +27,7 @@ import itertools
 import json
 import operator
 import queue
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -50,7 +51,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry import codes
-from bangfu.registry.economy import PersonFacts, compute_economy
+from bangfu.registry.economy import ECONOMY_FIELDS, PersonFacts, economy_values
 from bangfu.registry.models import BankAccount, Household, Member, TimelineEvent
 from bangfu.registry.services import TIER_FOR_LEVEL, name_pinyin, open_file_check
 from bangfu.registry.validation import CheckedMember, check_household
@@ -236,14 +237,21 @@ def import_batch_execute(*, batch_id: int, commit: bool, rows: list[list[Any]] |
 
 @contextlib.contextmanager
 def _bulk() -> Iterator[None]:
-    """No cyclic garbage collection while a file is checked and written: it makes a few hundred
-    thousand small objects without cycles, and the collector would walk them over and over."""
+    """No cyclic garbage collection while a file is checked and written: it makes a few million
+    small objects without cycles, and the collector would walk them over and over.
+
+    At the end they are still alive (the caller holds the sheet and the outcome) and all in the
+    youngest generation, which the first collection after ``gc.enable`` would walk whole (0.3 s
+    for a file of 100,000 rows): ``gc.freeze`` and ``gc.unfreeze`` move every tracked object to
+    the oldest generation at once instead, as if they had lived through the collections."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -471,12 +479,13 @@ def resolve(
     return [r for r in ready_all if id(r) not in found or id(r) in kept], issues, vetting.skipped
 
 
-def _ids(model: type[models.Model], n: int) -> list[int]:
-    """``n`` fresh primary keys of ``model`` (inside the caller's transaction)."""
+def _ids(model: type[models.Model], n: int, cursor: Any = None) -> list[int]:
+    """``n`` fresh primary keys of ``model`` (inside the caller's transaction; ``cursor``: a psycopg
+    cursor of the connection, as ``_Writer.call`` gives)."""
     if n == 0:
         return []
     table = model._meta.db_table
-    with connection.cursor() as cur:
+    with contextlib.nullcontext(cursor) if cursor is not None else connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # Taken one by one from the sequence (others may take some meanwhile); sent back as a
             # range when they are one (n values between first and last: the usual case), else all.
@@ -611,10 +620,46 @@ def _insert(model: type[models.Model], rows: list[tuple[Any, ...]] | str, cursor
         )
 
 
+class _SwitchInterval:
+    """The interpreter's thread switch interval, made short while a writer runs (and put back when
+    the last one ends).
+
+    ``_Writer``'s thread needs the interpreter lock again after each wait on the socket (for a
+    COPY to start, for room to send, for the server's answer at its end); while the caller's
+    thread makes the next rows it gets the lock only when the switch interval has passed (5 ms
+    by default), and meanwhile the server waits. An import sends some 80 statements and waits
+    on the socket many times in each (docs/benchmarks.md §5)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved = 0.0
+
+    @contextlib.contextmanager
+    def short(self) -> Iterator[None]:
+        with self.lock:
+            if self.users == 0:
+                self.saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.saved, self.seconds))
+            self.users += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.users -= 1
+                if self.users == 0:
+                    sys.setswitchinterval(self.saved)
+
+
+_SWITCH = _SwitchInterval(0.001)
+
+
 class _Writer:
     """``_insert`` in a background thread on PostgreSQL, as the seeder loads: the server builds
     rows into the tables and their indexes while Python makes the next chunk (the thread waits on
-    the socket without holding the GIL; the COPY text is made by the caller). In the foreground
+    the socket without holding the GIL; the COPY text is made by the caller; a short thread
+    switch interval, ``_SwitchInterval``, lets it take the GIL back soon). In the foreground
     elsewhere.
 
     Used inside the caller's transaction: the thread uses the same connection, and the caller
@@ -633,6 +678,7 @@ class _Writer:
         self.thread: threading.Thread | None = None
         self.checked = checked
         self.foreign_keys = ""
+        self.switch = contextlib.ExitStack()
 
     def _foreign_keys(self) -> str:
         qn = connection.ops.quote_name
@@ -656,6 +702,7 @@ class _Writer:
             raw = connection.connection  # the psycopg connection, already inside the transaction
             # Errors of the database come out as Django's (an IntegrityError, as a failed commit's).
             errors = connection.wrap_database_errors
+            self.switch.enter_context(_SWITCH.short())
             self.thread = threading.Thread(target=self._run, args=(raw, errors), name="import-copy", daemon=True)
             self.thread.start()
         return self
@@ -706,6 +753,7 @@ class _Writer:
         if self.thread is not None:
             self.queue.put(None)
             self.thread.join()
+            self.switch.close()
         if self.error is not None and exc is None:
             raise self.error
         if self.foreign_keys and exc is None:
@@ -772,6 +820,11 @@ def _facts(checked: list[CheckedMember]) -> list[PersonFacts]:
     ]  # fmt: skip
 
 
+def _arriving(values: Future[list[int]]) -> Iterator[int]:
+    """The values a future brings, one at a time (waiting for them at the first)."""
+    yield from values.result()
+
+
 class _Rows:
     """The rows of the households to write, made a part at a time and handed to a ``_Writer``
     (inside the caller's transaction); then one audit entry for the batch.
@@ -779,19 +832,24 @@ class _Rows:
     Each part's households, their bank accounts and timeline events first, then its members in
     the order of their union and name: in this order a member's name indexes take their new
     entries page after page instead of all over the tree. Fresh ids for at most ``households``
-    households (in file order) and ``members`` members are taken at the start, before the writer
-    runs (those left unused are a gap in the sequences)."""
+    households (in file order) and ``members`` members are taken at the start, by the writer's
+    thread while the first part is parsed and checked (those left unused are a gap in the
+    sequences)."""
 
-    def __init__(self, actor: Any, batch: ImportBatch, households: int, members: int) -> None:
+    def __init__(self, actor: Any, batch: ImportBatch, households: int, members: int, writer: _Writer) -> None:
         self.batch = batch
         self.now = timezone.now()
         self.today = timezone.localdate()
         self.user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
         self.summary = _("Imported from %(name)s") % {"name": batch.name}
-        self.h_ids = iter(_ids(Household, households))
-        self.t_ids = iter(_ids(TimelineEvent, households))
-        self.b_ids = iter(_ids(BankAccount, households))
-        self.m_ids = iter(_ids(Member, members))
+
+        def fresh(model: type[models.Model], n: int) -> Iterator[int]:
+            return _arriving(writer.call(lambda cursor: _ids(model, n, cursor)))
+
+        self.h_ids = fresh(Household, households)
+        self.t_ids = fresh(TimelineEvent, households)
+        self.b_ids = fresh(BankAccount, households)
+        self.m_ids = fresh(Member, members)
         self.pinyin: dict[str, tuple[str, str]] = {}
         self.written: list[int] = []  # household ids
         self.persons = 0
@@ -821,7 +879,7 @@ class _Rows:
         today, n = self.today, len(part)
         data = [r.parsed.data for r in part]
         numbers = [r.parsed.file_number for r in part]
-        economies = [compute_economy(_facts(r.checked), [], [], today).__dict__ for r in part]
+        economies = [economy_values(_facts(r.checked), [], [], today) for r in part]
         columns: Columns = {
             "id": ids,
             "file_number": numbers,
@@ -845,7 +903,7 @@ class _Rows:
             "created_at": _Same(self.now),
             "updated_at": _Same(self.now),
             "version": _Same(1),
-            **{key: [e[key] for e in economies] for key in economies[0]},
+            **dict(zip(ECONOMY_FIELDS, map(list, zip(*economies, strict=True)), strict=True)),
         }
         writer.put(Household, columns, n)
 
@@ -969,7 +1027,6 @@ def _pipeline(
 ) -> tuple[list[Ready], list[legacy.Issue], int, int]:
     vetting = _Vetting(actor, batch.unit, sheet.file_numbers, fast=fast)
     new = [n for n in sheet.file_numbers if n and n not in vetting.existing]
-    rows = _Rows(actor, batch, len(set(new)), len(new))
     ready: list[Ready] = []
     issues: list[legacy.Issue] = []
     households = 0
@@ -988,6 +1045,7 @@ def _pipeline(
 
     pending: tuple[list[Ready], Future[set[str]]] | None = None
     with _Writer(checked=(Household, BankAccount, TimelineEvent, Member)) as writer:
+        rows = _Rows(actor, batch, len(set(new)), len(new), writer)
         # A small first part, so that the server starts soon.
         for start, end in itertools.pairwise(sheet.cuts(FIRST_ROWS, PART_ROWS)):
             parsed, loose = sheet.parse(start, end)

@@ -11,7 +11,7 @@ add more (issue #3's rule engine); this is the file's own arithmetic, stored for
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
@@ -59,19 +59,36 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+_ZERO = Decimal(0)
+
+
 def compute_economy(
     members: Sequence[PersonFacts],
     incomes: Iterable[tuple[str, Decimal]],
     expenses: Iterable[Decimal],
     today: date,
 ) -> Economy:
+    return Economy(*economy_values(members, incomes, expenses, today))
+
+
+ECONOMY_FIELDS = tuple(f.name for f in fields(Economy))
+
+
+def economy_values(
+    members: Sequence[PersonFacts],
+    incomes: Iterable[tuple[str, Decimal]],
+    expenses: Iterable[Decimal],
+    today: date,
+) -> tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, bool]:
+    """``compute_economy``'s fields as a plain tuple in ``Economy``'s order (``ECONOMY_FIELDS``),
+    for bulk writes that would only take the ``Economy`` apart again."""
     counted = [m for m in members if m.living_together and not m.deceased]
     n = max(len(counted), 1)
-    head_income = next((m.monthly_income for m in members if m.relationship == "head"), Decimal(0))
-    wages = sum((m.monthly_income for m in counted), Decimal(0)) * 12
-    other = sum((amount for kind, amount in incomes if kind not in NOT_COUNTED), Decimal(0))
+    head_income = next((m.monthly_income for m in members if m.relationship == "head"), _ZERO)
+    wages = sum([m.monthly_income for m in counted], _ZERO) * 12
+    other = sum([amount for kind, amount in incomes if kind not in NOT_COUNTED], _ZERO)
     income = wages + other
-    rigid = sum(expenses, Decimal(0))
+    rigid = sum(expenses, _ZERO)
     able = [
         m
         for m in counted
@@ -81,13 +98,13 @@ def compute_economy(
         and not (m.disability_grade is not None and m.disability_grade <= 2)
     ]
     employed = any(m.identity == "working" or m.work_status in {"employed", "migrant_worker"} for m in able)
-    return Economy(
-        members_living_together=len(counted),
-        head_monthly_income=head_income,
-        other_income_yearly=other.quantize(FEN),
-        income_yearly=income.quantize(FEN),
-        rigid_expense_yearly=rigid.quantize(FEN),
-        income_per_head_monthly=(income / 12 / n).quantize(FEN, ROUND_HALF_UP),
-        net_income_per_head_monthly=((income - rigid) / 12 / n).quantize(FEN, ROUND_HALF_UP),
-        zero_employment=bool(able) and not employed,
+    return (
+        len(counted),
+        head_income,
+        other.quantize(FEN),
+        income.quantize(FEN),
+        rigid.quantize(FEN),
+        (income / 12 / n).quantize(FEN, ROUND_HALF_UP),
+        ((income - rigid) / 12 / n).quantize(FEN, ROUND_HALF_UP),
+        bool(able) and not employed,
     )

@@ -59,21 +59,20 @@ def _has_phrase(clean: str) -> bool:
 
 def name_pinyin(name: str) -> tuple[str, str]:
     """Full pinyin and initials, lower-case, without separators (for search by pinyin)."""
-    clean = "".join(ch for ch in name if ch.isalnum())
+    clean = name if name.isalnum() else "".join(ch for ch in name if ch.isalnum())
     if not clean or len(clean) > _LONGEST_FAST:
         return name_pinyin_reference(name)
     chars = _CHARS
-    readings = []
-    for ch in clean:
-        if ch in chars:
-            r = chars[ch]
-        else:
-            r = chars[ch] = _char(ch)
-        if r is None:
-            return name_pinyin_reference(name)
-        readings.append(r)
-    if len(clean) > 1 and _has_phrase(clean):
+    found = [chars[ch] if ch in chars else _learn(ch) for ch in clean]
+    readings = [r for r in found if r is not None]
+    if len(readings) != len(clean) or (len(clean) > 1 and _has_phrase(clean)):
         return name_pinyin_reference(name)
-    full = "".join(r[0] for r in readings)
-    initials = "".join(r[1] for r in readings)
+    full = "".join([r[0] for r in readings])
+    initials = "".join([r[1] for r in readings])
     return full[:240], initials[:60]
+
+
+def _learn(ch: str) -> tuple[str, str] | None:
+    """``_char(ch)``, kept in the table."""
+    reading = _CHARS[ch] = _char(ch)
+    return reading
