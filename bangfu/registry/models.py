@@ -68,7 +68,6 @@ class Household(models.Model):
             models.Index(fields=["unit", "state", "category"]),
             models.Index(fields=["state", "category"]),
             models.Index(fields=["main_cause"]),
-            models.Index(fields=["-id"], name="registry_household_id_desc"),
         ]
 
     def __str__(self) -> str:
