@@ -19,8 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -29,6 +27,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from bangfu.common import sheets
 from bangfu.common.ids import build_resident_id
 from bangfu.registry import codes
 from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
@@ -318,14 +317,8 @@ NO = {"否", "无", "no", "n", "false", "0", ""}
 _CAUSE_SPLIT = re.compile(r"[,，、;；/\s]+")
 
 
-class SheetProblem(Exception):  # noqa: N818 - a problem of the sheet, not of the program
-    """The file as a whole cannot be imported (unreadable, protected, wrong headers)."""
-
-    def __init__(self, code: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+# The file as a whole cannot be imported (unreadable, protected, wrong headers).
+SheetProblem = sheets.SheetProblem
 
 
 @dataclass
@@ -373,55 +366,10 @@ class ParsedHousehold:
 
 # --- reading the workbook ---------------------------------------------------------------------------
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
 
 def open_rows(content: bytes, name: str = "") -> Iterator[list[Any]]:
     """The first sheet's rows; a ``SheetProblem`` with a specific message for a file that cannot be read."""
-    from python_calamine import CalamineWorkbook
-
-    lower = name.lower()
-    if not content:
-        raise SheetProblem("empty", _("The file is empty."))
-    if content.startswith(_OLE_MAGIC) and not lower.endswith(".xls"):
-        # An .xlsx saved with a password is an encrypted OLE container, not a zip.
-        raise SheetProblem(
-            "password_protected", _("The workbook is protected with a password: save it again without one.")
-        )
-    # A cut file has lost the zip's directory (at its end); a damaged one is found by its checksums
-    # when the workbook cannot be read (checking them first cost a tenth of the read itself).
-    if content.startswith(b"PK"):
-        if _zip_damaged(content, whole=False):
-            raise SheetProblem("truncated", _damaged_message())
-    elif not content.startswith(_OLE_MAGIC):
-        raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        sheet = book.get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        text = str(exc)
-        if "password" in text.lower() or "encrypt" in text.lower():
-            raise SheetProblem(
-                "password_protected", _("The workbook is protected with a password: save it again without one.")
-            ) from exc
-        if content.startswith(b"PK") and _zip_damaged(content, whole=True):
-            raise SheetProblem("truncated", _damaged_message()) from exc
-        raise SheetProblem("unreadable", _("The workbook cannot be read: %(error)s") % {"error": text}) from exc
-    return iter(rows)
-
-
-def _damaged_message() -> str:
-    return _("The file is truncated or damaged (perhaps the upload or copy was cut short).")
-
-
-def _zip_damaged(content: bytes, *, whole: bool) -> bool:
-    """Whether the zip cannot be opened (``whole``: or an entry fails its checksum)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as z:
-            return whole and z.testzip() is not None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
-        return True
+    return iter(sheets.first_sheet_rows(content, name))
 
 
 def check_headers(header_row: list[Any]) -> list[Column | None]:
