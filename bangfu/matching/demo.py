@@ -77,15 +77,15 @@ def _write(path: Path, header: list[str], rows: list[list[Any]], encoding: str =
 
 
 def _files(
-    people: list[tuple[str, str, int]], outsider: Callable[[], tuple[str, str]], rng: random.Random, tmp: Path
+    people: list[tuple[str, str]], outsider: Callable[[], tuple[str, str]], rng: random.Random, tmp: Path
 ) -> list[tuple[str, str, Path]]:
-    """(kind, source, file) for each department file. ``people``: (ID number, name, household)."""
+    """(kind, source, file) for each department file. ``people``: (ID number, name) of those on file."""
     today = timezone.localdate()
 
-    def some(share: float) -> list[tuple[str, str, int]]:
+    def some(share: float) -> list[tuple[str, str]]:
         return rng.sample(people, max(1, int(len(people) * share)))
 
-    def who(p: tuple[str, str, int]) -> tuple[str, str]:
+    def who(p: tuple[str, str]) -> tuple[str, str]:
         # A few records carry another name than the file's: a lower-confidence finding to look at.
         return _dirty_id(p[0], rng), (rng.choice(_SURNAMES) + "某" if rng.random() < 0.03 else _dirty_name(p[1], rng))
 
@@ -101,7 +101,7 @@ def _files(
     homes = [
         [
             *who(p),
-            f"云({today.year - 3 + n})祥云县不动产权第{rng.randrange(10**6, 10**7)}号",
+            f"云({today.year - 3 + n})不动产权第{rng.randrange(10**6, 10**7)}号",
             rng.randrange(60, 160),
             (today - dt.timedelta(days=rng.randrange(30, 3000))).isoformat(),
         ]
@@ -184,14 +184,11 @@ def seed_demo_datasets(*, actor: Any, unit: OrgUnit, seed: int = 2026) -> MatchR
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     rows = Member.objects.filter(
         household__unit__path__startswith=unit.path, household__state__in=OPEN_STATES, deceased=False
-    ).values_list("id_cipher", "name", "household_id")
-    people = [
-        (crypto.decrypt(cipher), name, household)
-        for cipher, name, household in rows.order_by("id").iterator(chunk_size=5000)
-    ]
+    ).values_list("id_cipher", "name")
+    people = [(crypto.decrypt(cipher), name) for cipher, name in rows.order_by("id").iterator(chunk_size=5000)]
     if not people:
         return None
-    regions = sorted({number[:6] for number, _name, _h in people})
+    regions = sorted({number[:6] for number, _name in people})
     with tempfile.TemporaryDirectory(prefix="bangfu-demo-") as tmp:
         files = _files(people, _Outsiders(regions, rng), rng, Path(tmp))
         datasets = [
