@@ -50,9 +50,14 @@ def main(argv: list[str] | None = None) -> int:
 
         if not os.environ.get("BANGFU_SECRET_KEY") and not ENV_FILE.exists():
             os.environ["BANGFU_SECRET_KEY"] = "help-only"  # noqa: S105 - not a secret: help reads no data
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(args)
+    try:
+        execute_from_command_line(args)
+    except ImproperlyConfigured as exc:  # a missing secret or a bad setting: its message, not a traceback
+        print(f"bangfu: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

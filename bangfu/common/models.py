@@ -47,3 +47,21 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"
+
+
+class ScheduledRun(models.Model):
+    """A daily job enqueued by the scheduler (``common.schedule``): one per job and day, so that
+    two schedulers never enqueue a job twice on one day."""
+
+    job = models.CharField(_("job"), max_length=64)
+    day = models.DateField(_("day"))
+    enqueued_at = models.DateTimeField(_("enqueued at"))
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        constraints = [models.UniqueConstraint(fields=["job", "day"], name="common_scheduledrun_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.day}"

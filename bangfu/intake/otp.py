@@ -129,3 +129,13 @@ SESSION_KEY = "bangfu_applicant_id"
 def applicant_from_session(session: Any) -> Applicant | None:
     pk = session.get(SESSION_KEY)
     return Applicant.objects.filter(pk=pk).first() if pk else None
+
+
+CODES_KEPT = timedelta(days=1)  # far beyond a code's life and the hourly limit's window
+
+
+def codes_purge(*, now: Any = None) -> int:
+    """Delete the one-time codes asked for more than a day ago (a daily job); returns how many."""
+    cutoff = (now or timezone.now()) - CODES_KEPT
+    deleted, _by_model = OneTimeCode.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

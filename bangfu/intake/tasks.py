@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from django.tasks import task
+import datetime as dt
 
-from . import imports, reviews, steps
+from django.tasks import task
+from django.utils.translation import gettext_noop
+
+from bangfu.common import schedule
+
+from . import imports, otp, reviews, steps
 
 
 @task()
@@ -12,6 +17,9 @@ def import_batch_task(batch_id: int, commit: bool) -> str:
     return str(imports.import_batch_execute(batch_id=batch_id, commit=commit).state)
 
 
+@schedule.daily(
+    "intake.yearly_review", at=dt.time(3, 0), label=gettext_noop("make the yearly review tasks that are due")
+)
 @task()
 def yearly_review_task() -> int:
     """Daily: files due for their yearly review get a review task (once a year each)."""
@@ -23,3 +31,11 @@ def check_match_task(application_id: int) -> int:
     """The members of an application at the economic check against the department data."""
     app = steps.check_match(application_id=application_id)
     return len((app.check_matches or {}).get("findings", []))
+
+
+@schedule.daily(
+    "intake.codes", at=dt.time(1, 20), label=gettext_noop("delete the one-time login codes older than a day")
+)
+@task()
+def codes_purge_task() -> int:
+    return otp.codes_purge()

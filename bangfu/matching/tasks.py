@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.tasks import task
+from django.utils.translation import gettext_noop
+
+from bangfu.common import schedule
 
 from . import services
 
@@ -13,6 +18,11 @@ def match_run_task(run_id: int) -> int:
     return run.findings_new
 
 
+@schedule.daily(
+    "matching.purge",
+    at=dt.time(2, 0),
+    label=gettext_noop("delete the department datasets past their retention period"),
+)
 @task()
 def purge_expired_datasets_task() -> int:
     return services.purge_expired_datasets()

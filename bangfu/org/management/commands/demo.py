@@ -1,5 +1,6 @@
 """``bangfu demo``: migrate the embedded database, seed a demo province once, create one login per
-role, print the logins, start a background worker and serve on http://127.0.0.1:8000."""
+role, print the logins, start a background worker and the scheduler of daily jobs and serve on
+http://127.0.0.1:8000."""
 
 from __future__ import annotations
 
@@ -63,13 +64,17 @@ class Command(TranslatedCommand):
             self.stdout.write(f"  {_pad(role, 36)} @ {_pad(row['unit'], 24)} {row['username']} / {row['password']}")
         if options["no_serve"]:
             return
-        opening = _("Open http://%(addrport)s/ — Ctrl-C stops the server and the worker.")
+        opening = _("Open http://%(addrport)s/ — Ctrl-C stops the server, the worker and the scheduler.")
         self.stdout.write("\n" + opening % {"addrport": options["addrport"]} + "\n")
-        worker = subprocess.Popen([sys.executable, "-m", "bangfu.cli", "db_worker"])
+        helpers = [
+            subprocess.Popen([sys.executable, "-m", "bangfu.cli", "db_worker"]),
+            subprocess.Popen([sys.executable, "-m", "bangfu.cli", "schedule"]),
+        ]
         try:
             call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
         finally:
-            worker.terminate()
+            for process in helpers:
+                process.terminate()
 
     def _identify(self) -> None:
         """A standard for the demo province this year (the figures of the issue's example) and a
