@@ -166,6 +166,10 @@ def install(api: NinjaAPI) -> None:
         }.get(exc.status_code, ("error", _("The request failed.")))
         return _respond(api, request, exc.status_code, error_body(code, message))
 
+    def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        # An id or a page beyond any integer the database takes (SQLite raises this).
+        return _respond(api, request, 400, error_body("bad_request", _("A number in the request is too large.")))
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
         return _respond(
@@ -179,6 +183,7 @@ def install(api: NinjaAPI) -> None:
         (PermissionDenied, on_permission_denied),
         (DomainError, on_domain_error),
         (HttpError, on_http_error),
+        (OverflowError, on_overflow),
         (Exception, on_unexpected),  # anything else: logged, and still the one error shape
     ]
     for exc_class, handler in handlers:

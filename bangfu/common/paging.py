@@ -14,6 +14,9 @@ from django.core.paginator import Page, Paginator
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
+# The highest page number a request may ask for: far past any list (counts stop at the cap), and
+# small enough that its offset is an integer every database takes.
+MAX_PAGE = 100_000
 
 
 class CappedPaginator(Paginator):

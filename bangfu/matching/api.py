@@ -12,6 +12,7 @@ from ninja.files import UploadedFile
 
 from bangfu.api.errors import ErrorOut
 from bangfu.api.permissions import actor, requires
+from bangfu.common.paging import MAX_PAGE
 from bangfu.org import access
 from bangfu.registry.codes import OPEN_STATES
 
@@ -113,7 +114,7 @@ class FindingQuery(Schema):
     kind: str = ""
     rule: str = ""
     run_id: int | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 

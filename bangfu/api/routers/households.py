@@ -25,7 +25,7 @@ from bangfu.api.schemas import (
     RevealedIdOut,
     RevealIn,
 )
-from bangfu.common.paging import CappedPaginator
+from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.org.access import Perm
 from bangfu.registry import income_records, selectors, services
 from bangfu.registry.models import Household
@@ -44,7 +44,7 @@ class HouseholdQuery(Schema):
     category: str = ""
     main_cause: int | None = None
     state: str = ""
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(min(settings.BANGFU_PAGE_SIZE, MAX_PAGE_SIZE), ge=1, le=MAX_PAGE_SIZE)
 
 

@@ -1,0 +1,91 @@
+"""Requests no page or endpoint can take, answered with a specific 400 before they reach a view.
+
+* **The NUL character** (``\\0``) in a query parameter, a form field or a JSON string: PostgreSQL's
+  text cannot hold it, so a search for ``a%00`` or a name with ``\\u0000`` failed deep in a query
+  as a server error. The forms' own validator names such a field on a page; this catches the
+  query strings and the API's JSON, naming the parameter or the field's dotted path.
+* **A number too large for the database** (an id or a page of 10^20: SQLite cannot take it as an
+  integer) answers 400 instead of 500; the API has the same rule in its error handlers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+NUL = "\x00"
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string holding NUL in a decoded JSON value."""
+    if isinstance(value, str):
+        return path or "__all__" if NUL in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if NUL in str(key):
+            return f"{path}.{key}".strip(".")
+        found = _nul_path(item, f"{path}.{key}".strip("."))
+        if found:
+            return found
+    return None
+
+
+def nul_field(request: HttpRequest) -> str | None:
+    """The name of a query parameter, form field or JSON field holding NUL, if any."""
+    for key, values in request.GET.lists():
+        if NUL in key or any(NUL in v for v in values):
+            return key
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.content_type == "application/json":
+            body = request.body
+            if b"\\u0000" in body.lower() or b"\x00" in body:
+                try:
+                    return _nul_path(json.loads(body))
+                except ValueError:
+                    return None  # not JSON: the endpoint says so itself
+        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            for key, values in request.POST.lists():
+                if NUL in key or any(NUL in v for v in values):
+                    return key
+    return None
+
+
+def too_large_message() -> str:
+    return _("A number in the request is too large.")
+
+
+def nul_message(field: str) -> str:
+    return _("“%(field)s” holds the NUL character (\\0), which text may not contain; remove it.") % {"field": field}
+
+
+class BadInputMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        field = nul_field(request)
+        if field is not None:
+            return self._bad(request, nul_message(field), field)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OverflowError):
+            return self._bad(request, too_large_message())
+        return None
+
+    def _bad(self, request: HttpRequest, message: str, field: str | None = None) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            from bangfu.api.errors import error_body
+
+            return JsonResponse(error_body("bad_request", message, {field: [message]} if field else {}), status=400)
+        return render(request, "400.html", {"message": message}, status=400)

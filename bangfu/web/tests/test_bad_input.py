@@ -1,0 +1,95 @@
+"""Every page, given an id or a page number too large for any integer, or the NUL character in its
+query: a specific 400 (or 404), never a server error."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = pytest.mark.django_db
+
+HUGE = str(10**20)
+
+
+def _patterns(resolver: Any = None, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for p in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(p.pattern)
+        if isinstance(p, URLResolver):
+            out += _patterns(p, route)
+        elif isinstance(p, URLPattern):
+            out.append(route)
+    return out
+
+
+def _pages() -> tuple[list[str], list[str]]:
+    """Page routes with integer ids (filled with a huge one), and those without any parameter."""
+    with_ids, plain = [], []
+    for route in _patterns():
+        if route.startswith(("api/", "admin/", "static/", "^")):
+            continue
+        if "<" not in route:
+            plain.append("/" + route)
+        elif re.fullmatch(r"([^<]|<int:\w+>)*", route):
+            with_ids.append("/" + re.sub(r"<int:\w+>", HUGE, route))
+    return with_ids, plain
+
+
+@pytest.fixture
+def admin_client(users: dict[str, Any]) -> Client:
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["admin"])
+    return c
+
+
+def test_pages_with_ids_too_large_answer_400_or_404(admin_client: Client) -> None:
+    with_ids, _plain = _pages()
+    assert len(with_ids) > 20
+    problems = []
+    for url in with_ids:
+        response = admin_client.get(url)
+        if response.status_code >= 500:
+            problems.append(f"GET {url}: {response.status_code}")
+        response = admin_client.post(url, {"reason": "x"})
+        if response.status_code >= 500:
+            problems.append(f"POST {url}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_pages_given_a_huge_page_or_nul_in_the_query_answer_without_a_server_error(admin_client: Client) -> None:
+    _with_ids, plain = _pages()
+    problems = []
+    for url in plain:
+        if "logout" in url:
+            continue
+        for query in ({"page": HUGE}, {"q": "王\x00"}, {"page": "-1"}, {"unit": HUGE}, {"unit_id": HUGE}):
+            response = admin_client.get(url, query)
+            if response.status_code >= 500:
+                problems.append(f"GET {url} {query!r}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+
+
+def test_nul_in_a_search_is_named_on_the_page(admin_client: Client) -> None:
+    response = admin_client.get("/households/", {"q": "王\x00"})
+    assert response.status_code == 400
+    assert "“q” holds the NUL character" in response.content.decode()
+
+
+def test_nul_in_a_json_field_is_named_with_its_path(users: dict[str, Any]) -> None:
+    from bangfu.org.services import token_create
+
+    token = token_create(actor=users["admin"], user=users["admin"], name="t")
+    response = Client().post(
+        "/api/v1/households",
+        '{"unit_id": 1, "members": [{"name": "王\\u0000"}]}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+    )
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert body["code"] == "bad_request"
+    assert list(body["fields"]) == ["members.0.name"]
