@@ -6,3 +6,8 @@ class OrgConfig(AppConfig):
     name = "bangfu.org"
     label = "org"
     verbose_name = _("Union tree and users")
+
+    def ready(self) -> None:
+        from . import signin
+
+        signin.connect()

@@ -96,3 +96,21 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user_id})"
+
+
+class SignInFailure(models.Model):
+    """A failed staff sign-in (``org.signin``), kept a day: the sign-in form refuses an account or an
+    address with too many recent failures."""
+
+    username = models.CharField(max_length=150)  # as typed, lower-cased
+    address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"], name="org_signinfailure_user_at"),
+            models.Index(fields=["address", "at"], name="org_signinfailure_addr_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M}"

@@ -1,12 +1,32 @@
 from typing import Any
 
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import ngettext
+
+from bangfu.org import signin
 
 
 class LoginForm(AuthenticationForm):
-    """Django's sign-in form with Bootstrap classes on its inputs."""
+    """Django's sign-in form with Bootstrap classes on its inputs; it refuses to try a password for a
+    name or an address with too many recent failures (``org.signin``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "form-control")
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        minutes = signin.minutes_locked(username, signin.client_address(self.request)) if username else 0
+        if minutes:
+            raise ValidationError(
+                ngettext(
+                    "Too many wrong passwords for this name or from this computer; try again in %(n)s minute.",
+                    "Too many wrong passwords for this name or from this computer; try again in %(n)s minutes.",
+                    minutes,
+                )
+                % {"n": minutes},
+                code="throttled",
+            )
+        return super().clean()

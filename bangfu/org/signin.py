@@ -1,0 +1,80 @@
+"""Staff sign-in: too many wrong passwords lock an account (or an address) for a while, and every
+sign-in is in the audit log.
+
+Failures are counted in the database (``SignInFailure``), so every web process sees the same
+counts: five for one user name within 15 minutes, or 30 from one address (many names tried from
+one place), and the sign-in form refuses further tries — the right password too — until the oldest
+of them is 15 minutes old. A successful sign-in clears its name's failures. The failures are
+deleted after a day (a daily job). The address is the connection's (``REMOTE_ADDR``); behind a
+proxy, the proxy must pass the client's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.http import HttpRequest
+from django.utils import timezone
+
+from bangfu.common.audit import audit_record
+from bangfu.common.models import AuditAction
+
+from .models import SignInFailure
+
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 30
+WINDOW = dt.timedelta(minutes=15)
+KEPT = dt.timedelta(days=1)
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+
+
+def minutes_locked(username: str, address: str | None, *, now: dt.datetime | None = None) -> int:
+    """How many minutes sign-in stays refused for this name or address (0: it is not)."""
+    now = now or timezone.now()
+    recent = SignInFailure.objects.filter(at__gt=now - WINDOW)
+    waits = []
+    for qs, limit in (
+        (recent.filter(username=username.strip().lower()), ACCOUNT_LIMIT),
+        (recent.filter(address=address), ADDRESS_LIMIT) if address else (None, 0),
+    ):
+        if qs is None:
+            continue
+        # Refused while ``limit`` failures lie in the window: until the newest ``limit``-th one ages out.
+        times = list(qs.order_by("-at").values_list("at", flat=True)[:limit])
+        if len(times) >= limit:
+            waits.append((times[-1] + WINDOW - now).total_seconds())
+    return max((math.ceil(w / 60) for w in waits if w > 0), default=0)
+
+
+def _failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+    username = str(credentials.get("username") or "").strip().lower()[:150]
+    SignInFailure.objects.create(username=username, address=client_address(request), at=timezone.now())
+
+
+def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    SignInFailure.objects.filter(username=user.get_username().lower()).delete()
+    audit_record(
+        actor=user,
+        action=AuditAction.LOGIN,
+        target_type="auth.user",
+        target_id=user.pk,
+        note=client_address(request) or "",
+    )
+
+
+def connect() -> None:
+    user_login_failed.connect(_failed, dispatch_uid="bangfu.org.signin.failed")
+    user_logged_in.connect(_signed_in, dispatch_uid="bangfu.org.signin.logged_in")
+
+
+def failures_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete the failures older than a day; returns how many."""
+    cutoff = (now or timezone.now()) - KEPT
+    deleted, _by_model = SignInFailure.objects.filter(at__lt=cutoff).delete()
+    return deleted
