@@ -1,11 +1,14 @@
 """Reading the first sheet of a workbook uploaded by a user, with a specific message for each way
-it can fail: empty, not a workbook, protected with a password, cut short or damaged."""
+it can fail: empty, not a workbook, protected with a password, cut short or damaged; and writing
+CSV and workbook cells that a spreadsheet will not run as formulas."""
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -69,3 +72,40 @@ def zip_damaged(content: bytes, *, whole: bool) -> bool:
             return whole and z.testzip() is not None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
         return True
+
+
+# --- writing: text a spreadsheet must not run as a formula ----------------------------------------
+
+# Text from workers, department files or uploads may begin like a formula ("=HYPERLINK(…)"):
+# a spreadsheet opening a CSV runs it (CSV injection), and openpyxl writes such a string as a
+# formula. CSV cells get a leading apostrophe (the usual defence, which Excel hides); workbook
+# cells are written as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: text that a spreadsheet would take as a formula gets a leading
+    apostrophe (a plain number such as ``-12.5`` is left as it is)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_row(values: Iterable[Any]) -> list[Any]:
+    return [csv_safe(v) for v in values]
+
+
+def xlsx_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
+    """``values`` for ``sheet.append`` (openpyxl, either mode) with text beginning with ``=`` kept
+    as text instead of becoming a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, str) and v.startswith("="):
+            cell = WriteOnlyCell(sheet, value=v)
+            cell.data_type = "s"
+            v = cell
+        out.append(v)
+    return out

@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bangfu.common import sheets
 from bangfu.common.audit import audit_record
 from bangfu.common.models import AuditAction
 from bangfu.org import access
@@ -254,11 +255,13 @@ def changes_xlsx(rows: list[tuple[str, str, str, str]]) -> bytes:
         counts[(unit_name, prev, new)] += 1
     summary.append([str(_("Union")), str(_("Previous category")), str(_("New category")), str(_("Households"))])
     for (unit_name, prev, new), n in sorted(counts.items()):
-        summary.append([unit_name, str(label.get(prev, prev)), str(label.get(new, new)), n])
+        summary.append(sheets.xlsx_row(summary, [unit_name, str(label.get(prev, prev)), str(label.get(new, new)), n]))
     detail = wb.create_sheet(str(_("Households")))
     detail.append([str(_("Union")), str(_("File number")), str(_("Previous category")), str(_("New category"))])
     for unit_name, file_number, prev, new in rows:
-        detail.append([unit_name, file_number, str(label.get(prev, prev)), str(label.get(new, new))])
+        detail.append(
+            sheets.xlsx_row(detail, [unit_name, file_number, str(label.get(prev, prev)), str(label.get(new, new))])
+        )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -108,3 +108,23 @@ def test_xlsx_opens_with_a_header_row(files: dict[str, list[str]], tmp_path: Pat
 def test_xlsx_needs_an_output_file(files: dict[str, list[str]]) -> None:
     with pytest.raises(CommandError):
         _export("--format", "xlsx")
+
+
+def test_text_that_looks_like_a_formula_is_exported_as_text(files: dict[str, list[str]], tmp_path: Path) -> None:
+    """A name typed as a formula (CSV injection) is not run by the spreadsheet that opens the export."""
+    first, second = Member.objects.filter(relationship="head")[:2]
+    Member.objects.filter(pk=first.pk).update(name='=HYPERLINK("http://x","y")')
+    Member.objects.filter(pk=second.pk).update(name="+cmd|' /C calc'!A0")
+    csv_text = "\n".join(",".join(r) for r in _export())
+    assert "'=HYPERLINK" in csv_text
+    assert "'+cmd|" in csv_text
+    path = tmp_path / "out.xlsx"
+    with translation.override("en"):
+        call_command(
+            "registry", "export", "--format", "xlsx", "--output", str(path), stdout=StringIO(), stderr=StringIO()
+        )
+    import openpyxl
+
+    cells = [c for row in openpyxl.load_workbook(path).active.iter_rows() for c in row]
+    formula = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=HYPERLINK")]
+    assert formula and all(c.data_type == "s" for c in formula)

@@ -21,6 +21,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from bangfu.common import sheets
 from bangfu.common.commands import TranslatedCommand
 from bangfu.common.ids import InvalidResidentId, ResidentId
 
@@ -97,7 +98,7 @@ class Command(TranslatedCommand):
 
     def _write_row(self, values: Sequence[str]) -> None:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(values)
+        csv.writer(buffer, lineterminator="\n").writerow(sheets.csv_row(values))
         self.stdout.write(buffer.getvalue(), ending="")
 
     # -- reading a file ------------------------------------------------------------

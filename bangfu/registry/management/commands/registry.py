@@ -26,7 +26,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from bangfu.common import crypto
+from bangfu.common import crypto, sheets
 from bangfu.common.audit import audit_record
 from bangfu.common.commands import TranslatedCommand
 from bangfu.common.models import AuditAction
@@ -186,7 +186,7 @@ class Command(TranslatedCommand):
         target = output.open("w", encoding="utf-8-sig", newline="") if output else None
         try:
             for row in rows:
-                writer.writerow(row)
+                writer.writerow(sheets.csv_row(row))
                 count += 1
                 if count % 2000 == 0:
                     self._flush(buffer, target)
@@ -213,7 +213,7 @@ class Command(TranslatedCommand):
         sheet.append([str(header) for header, _, _ in cols])
         count = 0
         for row in rows:
-            sheet.append(row)
+            sheet.append(sheets.xlsx_row(sheet, row))
             count += 1
         book.save(output)
         return count
