@@ -88,4 +88,6 @@ class BadInputMiddleware:
             from bangfu.api.errors import error_body
 
             return JsonResponse(error_body("bad_request", message, {field: [message]} if field else {}), status=400)
-        return render(request, "400.html", {"message": message}, status=400)
+        phone = request.path.startswith("/apply/")
+        base = "intake/phone/base.html" if phone else "web/base.html"
+        return render(request, "400.html", {"message": message, "phone": phone, "base": base}, status=400)

@@ -93,3 +93,18 @@ def test_nul_in_a_json_field_is_named_with_its_path(users: dict[str, Any]) -> No
     body = response.json()["error"]
     assert body["code"] == "bad_request"
     assert list(body["fields"]) == ["members.0.name"]
+
+
+def test_nul_on_a_phone_page_answers_with_the_phone_layout() -> None:
+    response = Client(headers={"Accept-Language": "en"}).get("/apply/", {"x": "a\x00"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Back to my applications" in page and "Back to the household files" not in page
+
+
+def test_the_server_error_page_stands_alone() -> None:
+    from django.test import RequestFactory
+    from django.views.defaults import server_error
+
+    page = server_error(RequestFactory().get("/")).content.decode()
+    assert "it has been logged" in page and "bootstrap.min.css" in page
