@@ -172,6 +172,15 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("BANGFU_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Behind one reverse proxy that terminates TLS and sets X-Forwarded-For and X-Forwarded-Proto: the
+# client's address is the one the proxy appended (sign-in limits count per address) and a request
+# the proxy took over HTTPS is secure.
+BANGFU_PROXY_HEADERS = env_bool("BANGFU_PROXY_HEADERS")
+if BANGFU_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS only: redirect plain HTTP, and tell browsers to keep to HTTPS for this many seconds.
+SECURE_SSL_REDIRECT = env_bool("BANGFU_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = int(env("BANGFU_HSTS_SECONDS", "0"))
 
 LOGGING = {
     "version": 1,

@@ -5,16 +5,19 @@ Failures are counted in the database (``SignInFailure``), so every web process s
 counts: five for one user name within 15 minutes, or 30 from one address (many names tried from
 one place), and the sign-in form refuses further tries — the right password too — until the oldest
 of them is 15 minutes old. A successful sign-in clears its name's failures. The failures are
-deleted after a day (a daily job). The address is the connection's (``REMOTE_ADDR``); behind a
-proxy, the proxy must pass the client's.
+deleted after a day (a daily job). The address is the connection's (``REMOTE_ADDR``), or behind a
+reverse proxy (``BANGFU_PROXY_HEADERS``) the one it appended to X-Forwarded-For: without that,
+every sign-in would come from the proxy's address and thirty wrong passwords would lock everyone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.http import HttpRequest
 from django.utils import timezone
@@ -31,7 +34,18 @@ KEPT = dt.timedelta(days=1)
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+    """The client's address: the connection's, or behind a reverse proxy (``BANGFU_PROXY_HEADERS``)
+    the last one of X-Forwarded-For, which that proxy appended (earlier ones the client may forge)."""
+    if request is None:
+        return None
+    if settings.BANGFU_PROXY_HEADERS:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if forwarded:
+            try:
+                return str(ipaddress.ip_address(forwarded[-1]))
+            except ValueError:
+                return None
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def minutes_locked(username: str, address: str | None, *, now: dt.datetime | None = None) -> int:

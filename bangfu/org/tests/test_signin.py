@@ -74,3 +74,16 @@ def test_failures_older_than_a_day_are_purged() -> None:
     SignInFailure.objects.create(username="b", at=now - dt.timedelta(hours=1))
     assert signin.failures_purge(now=now) == 1
     assert list(SignInFailure.objects.values_list("username", flat=True)) == ["b"]
+
+
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended(settings: Any) -> None:
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7")
+    assert signin.client_address(request) == "10.0.0.254"  # not trusted unless configured
+    settings.BANGFU_PROXY_HEADERS = True
+    assert signin.client_address(request) == "203.0.113.7"  # the first one the client may forge
+    request.META["HTTP_X_FORWARDED_FOR"] = "not an address"
+    assert signin.client_address(request) is None
+    del request.META["HTTP_X_FORWARDED_FOR"]
+    assert signin.client_address(request) == "10.0.0.254"
