@@ -50,7 +50,17 @@ from bangfu.common import crypto, divisions, sheets
 from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId
 
 from .engine.names import NAME_KEY_META, name_key_sql, name_key_tag, name_keys, name_norm_fast_sql, normalise_name
-from .engine.schemas import INACTIVE_COMPANY_WORDS, DatasetKind, FieldSpec, default_mapping, fields_for
+from .engine.schemas import (
+    ID_KEY,
+    ID_NUMBER,
+    INACTIVE_COMPANY_WORDS,
+    KIND_FIELDS,
+    DatasetKind,
+    FieldSpec,
+    default_mapping,
+    fields_for,
+    normalise_header,
+)
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
@@ -119,7 +129,9 @@ def detect_encoding(path: Path) -> str:
     except UnicodeDecodeError:
         pass
     try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        # A UTF-8 byte-order mark before GBK text (some tools write one whatever the encoding):
+        # _transcode leaves it out.
+        codecs.getincrementaldecoder("gb18030")().decode(head.removeprefix(codecs.BOM_UTF8), final=False)
     except UnicodeDecodeError:
         raise IngestProblem(
             "encoding", _("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV in one of these.")
@@ -131,6 +143,8 @@ def _transcode(path: Path, encoding: str, out: Path) -> Path:
     decoder = codecs.getincrementaldecoder(encoding)()
     lines = 0  # whole lines before the current chunk
     with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        if encoding == "gb18030" and src.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+            src.seek(0)
         while True:
             chunk = src.read(1 << 22)
             try:
@@ -148,24 +162,47 @@ def _transcode(path: Path, encoding: str, out: Path) -> Path:
             lines += chunk.count(b"\n")
 
 
-def _excel_to_csv(path: Path, out: Path) -> Path:
+# A float holds every whole number up to this one exactly; an 18-digit ID number stored as a
+# number in a workbook is above it, and its last digits are lost (Excel keeps 15).
+_EXACT_FLOAT = 2**53
+_HEADER_SEARCH_ROWS = 10  # rows above the header a sheet may have (a title, a note, blank rows)
+
+
+def _excel_cell(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        if abs(value) >= _EXACT_FLOAT:
+            # Written as Excel shows it (5.32923197607288E+17), so that ResidentId.parse says the
+            # digits are lost rather than that the check digit is wrong.
+            return f"{value:.14E}"
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    return "" if value is None else str(value)
+
+
+def _header_row(rows: list[list[str]]) -> int:
+    """The index of the sheet's header row: the first of the first rows with an ID column's
+    header (a title or a note may sit above it), else the first row that is not blank."""
+    id_headers = {normalise_header(h) for h in (*ID_NUMBER.headers, *ID_KEY.headers)}
+    filled = [i for i, row in enumerate(rows[: _HEADER_SEARCH_ROWS + 1]) if any(v.strip() for v in row)]
+    for i in filled:
+        if any(normalise_header(v) in id_headers for v in rows[i]):
+            return i
+    return filled[0] if filled else 0
+
+
+def _excel_to_csv(path: Path, out: Path) -> tuple[Path, int]:
+    """The first sheet as CSV from its header row on, and the sheet's row number of the first
+    data row."""
     try:
         rows = sheets.first_sheet_rows(path.read_bytes(), path.name)
     except sheets.SheetProblem as problem:
         raise IngestProblem(problem.code, problem.message) from problem
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        if isinstance(value, dt.datetime | dt.date):
-            return value.isoformat()[:10]
-        return "" if value is None else str(value)
-
+    cells = [[_excel_cell(v) for v in row] for row in rows]
+    header = _header_row(cells)
     with out.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        for row in rows:
-            writer.writerow([cell(v) for v in row])
-    return out
+        csv.writer(fh).writerows(cells[header:])
+    return out, header + 2
 
 
 def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
@@ -173,15 +210,22 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
     if not path.is_file() or path.stat().st_size == 0:
         raise IngestProblem("empty", _("The file is empty."))
     suffix = path.suffix.lower()
+    first_line = 2
     if suffix in PARQUET_SUFFIXES:
+        try:
+            pq.ParquetFile(path)
+        except (OSError, pa.ArrowException):
+            raise IngestProblem(
+                "unreadable", _("This is not a Parquet file, or the file is damaged; export it again.")
+            ) from None
         return f"read_parquet({_q(str(path))})", 1
     if suffix in EXCEL_SUFFIXES:
-        path = _excel_to_csv(path, workdir / "sheet.csv")
+        path, first_line = _excel_to_csv(path, workdir / "sheet.csv")
     elif (encoding := detect_encoding(path)) != "utf-8":
         path = _transcode(path, encoding, workdir / "utf8.csv")
     # Every column is read as text, so the sniffer only settles the dialect: its sample will do.
     options = "all_varchar = true, header = true, store_rejects = true"
-    return f"read_csv({_q(str(path))}, {options})", 2
+    return f"read_csv({_q(str(path))}, {options})", first_line
 
 
 # -- the pipeline ------------------------------------------------------------------------
@@ -200,12 +244,53 @@ def _field_sql(spec: FieldSpec, column: str) -> str:
         cleaned = f"replace(replace(replace(replace({text}, ',', ''), '㎡', ''), '平方米', ''), '元', '')"
         return f"TRY_CAST({cleaned} AS DOUBLE)"
     if spec.type == "date":
-        return (
-            f"COALESCE(TRY_CAST({text} AS DATE), CAST(try_strptime({text}, '%Y%m%d') AS DATE), "
-            f"CAST(try_strptime({text}, '%Y/%m/%d') AS DATE), CAST(try_strptime({text}, '%Y.%m.%d') AS DATE), "
-            f"CAST(try_strptime({text}, '%Y年%m月%d日') AS DATE))"
+        formats = ", ".join(f"CAST(try_strptime({text}, {_q(f)}) AS DATE)" for f in _DATE_FORMATS)
+        # A date Excel saved as its serial number (days since 1899-12-30; five digits: 1927–2173).
+        serial = (
+            f"CASE WHEN regexp_full_match({text}, '[1-9][0-9]{{4}}(\\.0+)?') "
+            f"THEN DATE '1899-12-30' + CAST(CAST({text} AS DOUBLE) AS INTEGER) END"
         )
+        iso = f"TRY_CAST({text} AS DATE), TRY_CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE)"  # with a time or not
+        return f"COALESCE({iso}, {formats}, {serial})"
     return text
+
+
+# The dates departments write besides ISO 8601 (with or without a time): 20240105, 2024/1/5,
+# 2024.1.5, 2024年1月5日, and the same with the time Excel adds when it saves a date and time.
+_DATE_FORMATS = (
+    "%Y%m%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y年%m月%d日",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+)
+
+
+def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> str:
+    """The reason the other columns of a row give for rejecting it (NULL: none), naming the
+    column as the file names it and the value found: a required column that is empty, or a
+    number or date column holding something that is not one (an optional date left unread
+    would silently lose the check that reads it)."""
+    checks: list[str] = []
+    for spec in specs:
+        column = mapping[spec.name]
+        raw = f"NULLIF(trim(f_{spec.name}), '')"
+        if spec.required:
+            checks.append(f"WHEN {raw} IS NULL THEN {_q(_('%(column)s is empty') % {'column': column})}")
+        if spec.type == "text":
+            continue
+        if spec.type == "number":
+            message = _("%(column)s: %(value)s is not a number")
+        else:
+            message = _("%(column)s: %(value)s is not a date (write it as 2024-01-05)")
+        before, after = (message % {"column": column, "value": "\x00"}).split("\x00")
+        checks.append(
+            f"WHEN {raw} IS NOT NULL AND v_{spec.name} IS NULL THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
+        )
+    return f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"
 
 
 # What ResidentId.parse removes from an ID number and SQL removes as well: white space, the
@@ -319,18 +404,39 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
     if missing:
         raise IngestProblem(
             "wrong_kind",
-            _(
-                "This does not look like a %(kind)s file: no column for %(fields)s "
-                "(expected a header such as %(headers)s)."
-            )
-            % {
-                "kind": kind.value,
-                "fields": ", ".join(s.name for s in missing),
-                "headers": ", ".join(missing[0].headers[:3]),
-            },
+            _("This does not look like a file of %(kind)s: it has no column such as %(headers)s.")
+            % {"kind": _kind_label(kind), "headers": ", ".join(missing[0].headers[:3])},
+            headers=headers,
+        )
+    if not any(s.name in mapping for s in KIND_FIELDS[kind]) and (other := _other_kind(kind, headers)):
+        # None of the kind's own columns, but the required columns of another kind (a vehicles
+        # file chosen as a dibao roll, whose own columns are all optional).
+        other_kind, columns = other
+        raise IngestProblem(
+            "wrong_kind",
+            _("This looks like a file of %(other)s, not of %(kind)s (it has the columns %(columns)s).")
+            % {"other": _kind_label(other_kind), "kind": _kind_label(kind), "columns": ", ".join(columns)},
             headers=headers,
         )
     return mapping
+
+
+def _kind_label(kind: DatasetKind) -> str:
+    from .models import Kind  # the models import the engine; the labels are only needed here
+
+    return str(Kind(kind.value).label)
+
+
+def _other_kind(kind: DatasetKind, headers: list[str]) -> tuple[DatasetKind, list[str]] | None:
+    """Another kind whose required columns the file has, and those columns."""
+    for other in DatasetKind:
+        required = [s.name for s in KIND_FIELDS[other] if s.required]
+        if other == kind or not required:
+            continue
+        found = default_mapping(other, headers)
+        if all(name in found for name in required):
+            return other, [found[name] for name in required]
+    return None
 
 
 def ingest(
@@ -345,7 +451,10 @@ def ingest(
         con.execute(f"SET temp_directory = {_q(str(workdir / 'spill'))}")
         return _run(con, relation, first_line, kind, workdir, mapping, day, spill=spill)
     except duckdb.Error as exc:
-        raise IngestProblem("unreadable", _("The file cannot be read: %(error)s") % {"error": exc}) from exc
+        # DuckDB's first line says why; the rest quotes the query, with the scratch paths.
+        error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        error = error.replace(str(workdir), "").replace(str(path.parent), "")
+        raise IngestProblem("unreadable", _("The file cannot be read: %(error)s") % {"error": error}) from exc
     finally:
         con.close()
 
@@ -488,9 +597,7 @@ def _read(
         status = "COALESCE(f_company_status, '')" if "company_status" in mapping else "''"
         inactive = " OR ".join(f"{status} LIKE {_q('%' + w + '%')}" for w in INACTIVE_COMPANY_WORDS)
         values["company_active"] = f"NOT ({inactive})"
-    missing = _("%(field)s is missing or not valid")
-    checks = [f"WHEN v_{s.name} IS NULL THEN {_q(missing % {'field': s.name})}" for s in specs if s.required]
-    field_reason = f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"
+    field_reason = _field_reason_sql([s for s in specs if s.name not in _COMMON_FIELDS], mapping)
     record_key = (
         "COALESCE(NULLIF(trim(f_record_key), ''), 'row ' || row_no)" if "record_key" in mapping else "'row ' || row_no"
     )

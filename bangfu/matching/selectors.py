@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -122,14 +123,18 @@ def dataset_get(*, actor: Any, dataset_id: int) -> Dataset:
     return access.get_for(actor, Dataset.objects.select_related("unit"), dataset_id, VIEW_PERM)
 
 
+REJECTED_CSV_HEADER = b"row,id_number,reason\n"
+
+
 def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
-    """The rejected rows of an import (row, masked ID number, reason) as CSV."""
+    """The rejected rows of an import (row, masked ID number, reason) as CSV in UTF-8 with a
+    byte-order mark, without which Excel reads the reasons as GBK."""
     ds = dataset_get(actor=actor, dataset_id=dataset_id)
     if not ds.rejected_file:
-        return b"row,id_number,reason\n"
+        return codecs.BOM_UTF8 + REJECTED_CSV_HEADER
     with default_storage.open(ds.rejected_file, "rb") as fh:
         data: bytes = fh.read()
-    return data
+    return data if data.startswith(codecs.BOM_UTF8) else codecs.BOM_UTF8 + data
 
 
 def run_get(*, actor: Any, run_id: int) -> MatchRun:

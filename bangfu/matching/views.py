@@ -10,6 +10,7 @@ object it may see answers 403.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -29,6 +30,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from bangfu.common.errors import DomainError, field_errors
@@ -40,8 +42,9 @@ from bangfu.registry import selectors as registry_selectors
 from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
+from .engine.schemas import DatasetKind, fields_for
 from .forms import DatasetImportForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
-from .models import Finding, Kind, MatchRun, ProposalStatus, RemovalProposal, RunStatus, SeverityChoice
+from .models import Dataset, Finding, Kind, MatchRun, ProposalStatus, RemovalProposal, RunStatus, SeverityChoice
 
 SEVERITIES = [s.value for s in SeverityChoice]
 UNIT_PICKER_LIMIT = 500
@@ -181,12 +184,40 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
     return render(request, "matching/dataset_import.html", context, status=400 if request.method == "POST" else 200)
 
 
+# The columns of a dataset in words (the import's field names are for the code and the API).
+FIELD_LABELS: dict[str, Any] = {
+    "id_number": gettext_lazy("ID number"),
+    "id_key": gettext_lazy("Keyed hash of the ID number"),
+    "name": gettext_lazy("Name"),
+    "record_key": pgettext_lazy("a department's record", "Record"),
+    "vehicle_type": gettext_lazy("Vehicle type"),
+    "area": gettext_lazy("Floor area"),
+    "purchase_date": gettext_lazy("Date of purchase"),
+    "company": gettext_lazy("Company"),
+    "role": gettext_lazy("Role"),
+    "company_status": gettext_lazy("Company status"),
+    "contribution_base": gettext_lazy("Contribution base"),
+    "deposit_base": gettext_lazy("Deposit base"),
+    "death_date": gettext_lazy("Date of death"),
+    "status": gettext_lazy("Status"),
+    "programme": gettext_lazy("Programme"),
+    "taxable_income": gettext_lazy("Taxable income"),
+}
+
+
+def _columns_used(ds: Dataset) -> list[tuple[str, Any, str]]:
+    """(field, its label, the file's column) in the order of the kind's fields."""
+    order = {spec.name: i for i, spec in enumerate(fields_for(DatasetKind(ds.kind)))}
+    fields = sorted(ds.mapping, key=lambda name: (order.get(name, len(order)), name))
+    return [(name, FIELD_LABELS.get(name, name), ds.mapping[name]) for name in fields]
+
+
 @staff_required
 def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ds = selectors.dataset_get(actor=request.user, dataset_id=pk)
     context = {
         "ds": ds,
-        "mapping": sorted(ds.mapping.items()),
+        "mapping": _columns_used(ds),
         "runs": selectors.run_list(actor=request.user).filter(datasets=ds).order_by("-id")[:20],
         "can_delete": access.has_perm(request.user, services.IMPORT_PERM, ds.unit),
         "can_run": access.has_perm(request.user, services.REVIEW_PERM),
@@ -197,7 +228,11 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def dataset_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     data = selectors.dataset_rejected_csv(actor=request.user, dataset_id=pk)
-    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    # The header in the user's language (the API keeps the stored English names).
+    _header, _newline, rows = data.partition(b"\n")
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([_("Row in the file"), _("ID number"), _("Reason")])
+    response = HttpResponse(codecs.BOM_UTF8 + header.getvalue().encode() + rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dataset-{pk}-rejected.csv"'
     return response
 

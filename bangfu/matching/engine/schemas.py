@@ -9,6 +9,8 @@ then the kind's own typed columns below.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -92,13 +94,25 @@ def fields_for(kind: DatasetKind) -> tuple[FieldSpec, ...]:
     return (*COMMON, *KIND_FIELDS[kind])
 
 
+# What departments put around a header's name: a mark for a required column (*身份证号), a colon
+# after it (身份证号码：), a unit or note in brackets after it (建筑面积(㎡), 身份证号（必填）).
+_HEADER_DECORATION = re.compile(r"^[*#]+|[:*]+$|\([^()]*\)$|\[[^\[\]]*\]$|【[^【】]*】$")
+
+
 def normalise_header(text: str) -> str:
-    return "".join(str(text).split()).lower().lstrip("\ufeff")
+    """The header's name for recognising it: without white space, a byte-order mark or
+    decoration, in lower case, full-width letters, digits and brackets as their ASCII forms."""
+    name = "".join(unicodedata.normalize("NFKC", str(text)).split()).lower().lstrip("\ufeff")
+    while (bare := _HEADER_DECORATION.sub("", name)) != name and bare:
+        name = bare
+    return name
 
 
 def default_mapping(kind: DatasetKind, headers: list[str]) -> dict[str, str]:
     """field → header, for the fields whose header is recognised."""
-    by_norm = {normalise_header(h): h for h in headers}
+    by_norm: dict[str, str] = {}
+    for given in headers:
+        by_norm.setdefault(normalise_header(given), given)
     mapping: dict[str, str] = {}
     for spec in fields_for(kind):
         for candidate in spec.headers:

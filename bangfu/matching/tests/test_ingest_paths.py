@@ -63,7 +63,7 @@ def _text(value: str | None) -> str | None:
 
 def _expected(rows: list[list[str | None]], first_line: int) -> dict[str, Any]:
     """The snapshot rows, the rejected rows (line, reason) and the counts, from the definitions."""
-    missing = _("%(field)s is missing or not valid") % {"field": "vehicle_type"}
+    missing = _("%(column)s is empty") % {"column": "车辆类型"}
     taken: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     rejected: list[tuple[int, str]] = []
     for i, (raw, name, plate, vehicle_type) in enumerate(rows):

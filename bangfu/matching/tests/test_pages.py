@@ -4,6 +4,7 @@ cross-checked."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Callable
@@ -280,7 +281,8 @@ def test_import_shows_counts_and_the_rejected_rows(make_household: Any, users: d
     rejected = c.get(reverse("matching:dataset_rejected", args=[ds.pk]))
     assert rejected.status_code == 200 and rejected["Content-Type"].startswith("text/csv")
     body = rejected.content.decode("utf-8-sig")
-    assert body.splitlines()[0].startswith("row,") and "\n4," in body  # line 4 of the file, with its reason
+    assert rejected.content.startswith(codecs.BOM_UTF8)  # Excel reads it as UTF-8, not GBK
+    assert body.splitlines()[0] == "Row in the file,ID number,Reason" and "\n4," in body  # line 4, with its reason
     assert bad not in body  # the rejected number is masked
     # The columns used are saved under the source for its next file.
     assert "身份证号" in page and "祥云县交警大队" in page

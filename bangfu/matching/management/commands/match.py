@@ -66,7 +66,7 @@ class Command(TranslatedCommand):
         try:
             getattr(self, f"_{action}")(actor, options)
         except DomainError as exc:
-            raise CommandError(f"{exc.message} {exc.details or ''}".strip()) from exc
+            raise CommandError(_problem_text(exc)) from exc
 
     def _actor(self, username: str) -> Any:
         users = get_user_model().objects.filter(is_active=True)
@@ -133,3 +133,16 @@ class Command(TranslatedCommand):
             actor=actor, target=path, unit=self._unit(o["unit"]), fmt=fmt, hashed_only=not o["plain"]
         )
         self.stdout.write(_("%(count)s persons written to %(file)s") % {"count": count, "file": path.name})
+
+
+def _problem_text(exc: DomainError) -> str:
+    """The problem in words, as the import page shows it: the columns found, the reasons with
+    their counts (not the details as a Python dict)."""
+    details = dict(exc.details or {})
+    lines = [exc.message]
+    if headers := details.get("headers"):
+        lines.append(f"{_('Columns in the file')}: {', '.join(str(h) for h in headers)}")
+    if reasons := details.get("reasons"):
+        lines.append(f"{_('Reason')} ({_('Rows')}):")
+        lines += [f"  {reason} ({n})" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines)

@@ -1,0 +1,228 @@
+"""Department files as departments send them: a byte-order mark before GBK text, decorated or
+full-width headers, a title above the header of a sheet, ID numbers stored as numbers, dates in
+the forms spreadsheets write, a file of another kind, a damaged Parquet file; and the rejected
+rows as Excel opens them."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from bangfu.common.errors import DomainError
+from bangfu.common.ids import build_resident_id
+from bangfu.matching import ingest, selectors, services
+from bangfu.matching.engine.schemas import DatasetKind
+from bangfu.matching.models import Dataset
+
+TODAY = dt.date(2026, 6, 1)
+IDS = [build_resident_id("532923", dt.date(1970 + i, 3, 1 + i), i, i % 2 == 0) for i in range(6)]
+VEHICLES = ["身份证号", "姓名", "号牌号码", "车辆类型"]
+
+
+def _csv(path: Path, rows: list[list[Any]], encoding: str = "utf-8", prefix: bytes = b"") -> Path:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(prefix + buf.getvalue().encode(encoding))
+    return path
+
+
+def _ingest(path: Path, kind: DatasetKind, tmp_path: Path) -> ingest.IngestResult:
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    with translation.override("en"):
+        return ingest.ingest(path, kind, work, today=TODAY)
+
+
+def _rejected(result: ingest.IngestResult) -> list[tuple[int, str]]:
+    with result.rejected.open(encoding="utf-8", newline="") as fh:
+        return [(int(r["row"]), r["reason"]) for r in csv.DictReader(fh)]
+
+
+def _problem(path: Path, kind: DatasetKind, tmp_path: Path) -> ingest.IngestProblem:
+    with pytest.raises(ingest.IngestProblem) as caught:
+        _ingest(path, kind, tmp_path)
+    return caught.value
+
+
+def test_gbk_text_after_a_utf8_byte_order_mark_is_read(tmp_path: Path) -> None:
+    rows = [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"], [IDS[1], "李秀英", "云A2", "轻型货车"]]
+    path = _csv(tmp_path / "gbk-bom.csv", rows, "gbk", codecs.BOM_UTF8)
+    result = _ingest(path, DatasetKind.VEHICLES, tmp_path)
+    assert (result.rows_taken, result.rows_rejected) == (2, 0)
+    names = duckdb.connect().execute(f"SELECT name FROM read_parquet('{result.snapshot}') ORDER BY 1").fetchall()  # noqa: S608
+    assert names == [("张建国",), ("李秀英",)]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["＊身份证号", "身份证号码：", "身份证号（必填）", "ＩＤ"],
+    ids=["required-mark", "colon", "note-in-brackets", "full-width"],
+)
+def test_a_decorated_id_header_is_recognised(tmp_path: Path, header: str) -> None:
+    path = _csv(tmp_path / "v.csv", [[header, "姓名", "车辆类型"], [IDS[0], "张建国", "小型轿车"]])
+    result = _ingest(path, DatasetKind.VEHICLES, tmp_path)
+    assert result.mapping["id_number"] == header
+    assert result.rows_taken == 1
+
+
+def test_a_floor_area_header_with_its_unit_is_recognised(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "homes.csv", [["身份证号", "姓名", "建筑面积(㎡)"], [IDS[0], "张建国", "89.5"]])
+    result = _ingest(path, DatasetKind.REAL_ESTATE, tmp_path)
+    assert result.mapping["area"] == "建筑面积(㎡)"
+
+
+def test_a_vehicles_file_is_not_taken_as_a_dibao_roll(tmp_path: Path) -> None:
+    """The dibao roll's own columns are all optional, so the ID column alone let any file in."""
+    path = _csv(tmp_path / "v.csv", [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"]])
+    problem = _problem(path, DatasetKind.DIBAO_ROLL, tmp_path)
+    assert problem.code == "wrong_kind"
+    assert problem.message == (
+        "This looks like a file of Vehicles, not of Dibao and extreme-poverty rolls (it has the columns 车辆类型)."
+    )
+    # A roll of only numbers and names is still a dibao roll.
+    path = _csv(tmp_path / "roll.csv", [["身份证号", "姓名"], [IDS[0], "张建国"]])
+    assert _ingest(path, DatasetKind.DIBAO_ROLL, tmp_path).rows_taken == 1
+
+
+def test_the_wrong_kind_is_named_in_words_not_code(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "v.csv", [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"]])
+    problem = _problem(path, DatasetKind.REAL_ESTATE, tmp_path)
+    assert problem.code == "wrong_kind"
+    assert problem.message == (
+        "This does not look like a file of Real estate: it has no column such as 建筑面积, 面积, floor_area."
+    )
+
+
+def test_dates_in_the_forms_spreadsheets_write_are_read_and_others_are_rejected_by_name(tmp_path: Path) -> None:
+    dates = ["2024/1/5", "20240105", "45296", "2024年1月5日", "2024/01/05 00:00:00", "2024-01-05T08:30:00"]
+    bad = ["05/01/2024", "2024-13-45"]
+    rows = [["身份证号", "姓名", "不动产权证号", "建筑面积", "登记日期"]]
+    rows += [[IDS[i % 6], "张建国", f"证{i}", "80", d] for i, d in enumerate([*dates, *bad, ""])]
+    rows.append([IDS[0], "张建国", "证X", "八十", "2024-01-05"])
+    result = _ingest(_csv(tmp_path / "homes.csv", rows), DatasetKind.REAL_ESTATE, tmp_path)
+    snapshot = dict(
+        duckdb.connect().execute(f"SELECT record_key, purchase_date FROM read_parquet('{result.snapshot}')").fetchall()  # noqa: S608
+    )
+    assert {snapshot[f"证{i}"] for i in range(len(dates))} == {dt.date(2024, 1, 5)}
+    assert snapshot[f"证{len(dates) + 2}"] is None  # no date given: taken without one
+    assert _rejected(result) == [
+        (8, "登记日期: 05/01/2024 is not a date (write it as 2024-01-05)"),
+        (9, "登记日期: 2024-13-45 is not a date (write it as 2024-01-05)"),
+        (11, "建筑面积: 八十 is not a number"),
+    ]
+
+
+def test_a_required_column_left_empty_is_named_as_the_file_names_it(tmp_path: Path) -> None:
+    rows = [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"], [IDS[1], "李秀英", "云A2", " "]]
+    result = _ingest(_csv(tmp_path / "v.csv", rows), DatasetKind.VEHICLES, tmp_path)
+    assert _rejected(result) == [(3, "车辆类型 is empty")]
+
+
+def _workbook(path: Path, rows: list[list[Any]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_sheet_with_a_title_and_blank_rows_above_the_header_is_read_with_its_row_numbers(tmp_path: Path) -> None:
+    rows: list[list[Any]] = [[], ["2026年车辆登记信息"], [], VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"]]
+    rows.append([IDS[1][:17] + ("0" if IDS[1][17] != "0" else "1"), "李秀英", "云A2", "小型轿车"])
+    result = _ingest(_workbook(tmp_path / "v.xlsx", rows), DatasetKind.VEHICLES, tmp_path)
+    assert (result.rows_total, result.rows_taken) == (2, 1)
+    assert [row for row, _reason in _rejected(result)] == [6]  # the sheet's row 6
+
+
+def test_an_id_number_stored_as_a_number_in_a_sheet_is_said_to_have_lost_digits(tmp_path: Path) -> None:
+    """A float keeps 15 or 16 digits: the number read back is another, whose check digit is
+    usually wrong; the reason must be the lost digits, not the check digit."""
+    plain = next(n for n in IDS if n[-1] != "X")
+    rows: list[list[Any]] = [VEHICLES, [int(plain), "张建国", "云A1", "小型轿车"]]
+    rows += [[n, "李秀英", f"云B{i}", "小型轿车"] for i, n in enumerate(IDS)]
+    result = _ingest(_workbook(tmp_path / "v.xlsx", rows), DatasetKind.VEHICLES, tmp_path)
+    (rejected,) = _rejected(result)
+    assert rejected[0] == 2
+    assert "stored as a number" in rejected[1]
+
+
+def test_a_damaged_parquet_file_is_named_without_the_server_paths(tmp_path: Path) -> None:
+    path = tmp_path / "v.parquet"
+    path.write_bytes(b"PAR1 this is not really parquet")
+    problem = _problem(path, DatasetKind.VEHICLES, tmp_path)
+    assert problem.code == "unreadable"
+    assert str(tmp_path) not in problem.message and "LINE 1" not in problem.message
+
+
+def test_rejected_rows_download_opens_in_excel(users: dict[str, Any], tmp_path: Path) -> None:
+    """Excel reads a CSV without a byte-order mark as GBK on a Chinese system: the reasons
+    would be garbled. The page's download names its columns in the user's language."""
+    rows = [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"], [IDS[1], "李秀英", "云A2", ""]]
+    rows += [[n, "王五", f"云C{i}", "小型轿车"] for i, n in enumerate(IDS[2:])]
+    path = _csv(tmp_path / "v.csv", rows)
+    ds = services.dataset_import(actor=users["xiangyun_staff"], kind="vehicles", path=path)
+    assert ds.rows_rejected == 1
+    data = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk)
+    assert data.startswith(codecs.BOM_UTF8)
+    assert data.decode("utf-8-sig").splitlines()[0] == "row,id_number,reason"  # the API's names
+
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    response = c.get(reverse("matching:dataset_rejected", args=[ds.pk]))
+    assert response.content.startswith(codecs.BOM_UTF8)
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Row in the file,ID number,Reason"
+    assert lines[1].startswith("3,") and lines[1].endswith("车辆类型 is empty")
+    assert default_storage.exists(ds.rejected_file)
+
+
+def test_a_file_of_another_kind_leaves_nothing_behind(users: dict[str, Any], tmp_path: Path) -> None:
+    path = _csv(tmp_path / "v.csv", [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"]])
+    with pytest.raises(DomainError) as caught:
+        services.dataset_import(actor=users["xiangyun_staff"], kind="dibao_roll", path=path)
+    assert caught.value.details["problem"] == "wrong_kind"
+    assert not Dataset.objects.exists()
+
+
+def test_the_command_names_the_columns_and_reasons_in_words(users: dict[str, Any], tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    rows = [VEHICLES, *[["abc", "张三", "云A1", "小型轿车"]] * 3, [IDS[0], "张建国", "云A2", "小型轿车"]]
+    path = _csv(tmp_path / "v.csv", rows)
+    with translation.override("en"), pytest.raises(CommandError) as caught:
+        call_command("match", "--user", "admin", "import", "--kind", "vehicles", str(path))
+    text = str(caught.value)
+    assert "{" not in text and "'problem'" not in text  # not the details as a Python dict
+    assert "3 of 4 rows were rejected" in text
+    assert "  The ID number contains characters that are not allowed: abc (3)" in text.splitlines()
+
+    path = _csv(tmp_path / "n.csv", [["姓名", "车辆类型"], ["张建国", "小型轿车"]])
+    with translation.override("en"), pytest.raises(CommandError) as caught:
+        call_command("match", "--user", "admin", "import", "--kind", "vehicles", str(path))
+    assert str(caught.value).splitlines()[-1] == "Columns in the file: 姓名, 车辆类型"
+
+
+def test_the_columns_used_are_named_in_words(users: dict[str, Any], tmp_path: Path) -> None:
+    path = _csv(tmp_path / "v.csv", [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"]])
+    ds = services.dataset_import(actor=users["xiangyun_staff"], kind="vehicles", path=path)
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    page = c.get(reverse("matching:dataset_detail", args=[ds.pk])).content.decode()
+    assert '<td title="vehicle_type">Vehicle type</td><td>车辆类型</td>' in page
+    assert '<td title="id_number">ID number</td><td>身份证号</td>' in page
+    assert page.index('id="column-id_number"') < page.index('id="column-vehicle_type"')  # the file's order
