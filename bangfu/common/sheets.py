@@ -27,8 +27,20 @@ class SheetProblem(Exception):  # noqa: N818 - a problem of the sheet, not of th
         self.details = details
 
 
+def _first_visible(book: Any) -> int:
+    """The index of the first worksheet a person sees: a hidden sheet of lists or codes often comes
+    first in a template, and a chart sheet holds no rows."""
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    for i, meta in enumerate(book.sheets_metadata):
+        if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet:
+            return i
+    return 0
+
+
 def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
-    """The first sheet's rows (python-calamine); a ``SheetProblem`` for a file that cannot be read."""
+    """The rows of the first sheet a person sees (python-calamine; hidden sheets are passed over);
+    a ``SheetProblem`` for a file that cannot be read."""
     from python_calamine import CalamineWorkbook
 
     lower = name.lower()
@@ -47,7 +59,7 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
         raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        sheet = book.get_sheet_by_index(0)
+        sheet = book.get_sheet_by_index(_first_visible(book))
         rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types for damaged files
         text = str(exc)
@@ -57,7 +69,12 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
             ) from exc
         if content.startswith(b"PK") and zip_damaged(content, whole=True):
             raise SheetProblem("truncated", damaged_message()) from exc
-        raise SheetProblem("unreadable", _("The workbook cannot be read: %(error)s") % {"error": text}) from exc
+        # The reader's own words are English and technical: kept in the details, not the message.
+        raise SheetProblem(
+            "unreadable",
+            _("The workbook cannot be read: open it in Excel or WPS and save it again as .xlsx."),
+            error=text,
+        ) from exc
     return rows
 
 
