@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from bangfu.common import sheets
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility import selectors as eligibility_selectors
@@ -406,13 +407,17 @@ def finding_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = selectors.findings_rows(actor=request.user, filters=filters, reveal=reveal)
     first = next(rows, None)  # the permission check and the audit entry happen here, not mid-download
 
+    columns = selectors.FINDING_CSV_COLUMNS
+    labels = _finding_labels()
+
     def lines() -> Iterator[str]:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, selectors.FINDING_CSV_COLUMNS, lineterminator="\r\n")
+        writer = csv.writer(buf, lineterminator="\r\n")
         buf.write("\ufeff")
-        writer.writeheader()
+        writer.writerow([str(_FINDING_HEADERS.get(c, c)) for c in columns])
         for row in itertools.chain([first] if first else [], rows):
-            writer.writerow(row)
+            # Words, not codes, for the people who open it in Excel (the CLI and the API keep codes).
+            writer.writerow(sheets.csv_row(labels.get(c, {}).get(row[c], row[c]) for c in columns))
             if buf.tell() > 1 << 16:
                 yield buf.getvalue()
                 buf.seek(0)
@@ -424,6 +429,26 @@ def finding_export(request: HttpRequest) -> StreamingHttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+_FINDING_HEADERS: dict[str, Any] = {
+    "file_number": gettext_lazy("File number"),
+    "id_number": gettext_lazy("ID number"),
+    "name": gettext_lazy("Name"),
+    "kind": gettext_lazy("Department data"),
+    "record_key": pgettext_lazy("a department's record", "Record"),
+    "rule": gettext_lazy("Rule"),
+    "severity": gettext_lazy("Severity"),
+    "confidence": gettext_lazy("Confidence"),
+    "status": gettext_lazy("Status"),
+    "unit": gettext_lazy("Union code"),
+}
+
+
+def _finding_labels() -> dict[str, dict[str, str]]:
+    """The words of each coded column of the export, in the user's language."""
+    fields = ("kind", "rule", "severity", "confidence", "status")
+    return {f: {str(k): str(v) for k, v in getattr(Finding._meta.get_field(f), "choices", None) or ()} for f in fields}
 
 
 def _proposal_of(finding: Finding) -> RemovalProposal | None:

@@ -437,9 +437,11 @@ def test_export_is_masked_and_audit_logged(xiangyun: County, dalishi: County, us
     response = c.get(reverse("matching:finding_export"), {"status": ""})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     body = _streamed(response)
-    rows = list(csv.DictReader(io.StringIO(body)))
-    assert {r["file_number"] for r in rows} == {xiangyun.household.file_number}  # not 大理市's
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert {r["File number"] for r in rows} == {xiangyun.household.file_number}  # not 大理市's
     assert len(rows) == 2 and not any(i in body for i in xiangyun.ids)
+    # Words for the people who open it, not the codes the CLI and the API give.
+    assert {r["Department data"] for r in rows} == {"Vehicles"} and "vehicle_owned" not in body
     assert AuditEntry.objects.filter(action="export", target_type="matching.findings_export").count() == 1
     # Full ID numbers: by POST, for a role that may reveal, and logged as a reveal.
     revealed = c.post(reverse("matching:finding_export") + "?status=", {"reveal": "1"})

@@ -23,6 +23,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from bangfu.common import sheets
 from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import DomainError
 from bangfu.matching import selectors, services
@@ -124,7 +125,7 @@ class Command(TranslatedCommand):
         writer = csv.DictWriter(self.stdout, selectors.FINDING_CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in selectors.findings_rows(actor=actor, filters=filters, reveal=o["reveal"]):
-            writer.writerow(row)
+            writer.writerow({k: sheets.csv_safe(v) for k, v in row.items()})
 
     def _request(self, actor: Any, o: dict[str, Any]) -> None:
         path: Path = o["output"]
