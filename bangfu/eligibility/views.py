@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.org import access
 from bangfu.org.access import Perm
+from bangfu.org.models import OrgLevel
 from bangfu.registry.models import Household
 
 from . import recompute, selectors, services
@@ -27,9 +28,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _error(request: HttpRequest, exc: Exception) -> None:
+    # The messages name what is wrong ("Give the reason for the override."), so the field's
+    # internal name is not put in front of them.
     if isinstance(exc, ValidationError):
-        for field, errors in field_errors(exc).items():
-            messages.error(request, f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors))
+        for errors in field_errors(exc).values():
+            messages.error(request, " ".join(errors))
     elif isinstance(exc, DomainError):
         messages.error(request, exc.message)
 
@@ -81,24 +84,44 @@ def override_request(request: HttpRequest, pk: int, decision_id: int) -> HttpRes
 @require_POST
 def override_approve(request: HttpRequest, pk: int, decision_id: int) -> HttpResponse:
     try:
-        services.decision_override_approve(
-            actor=request.user, decision_id=decision_id, approve=request.POST.get("approve") == "1"
-        )
-        messages.success(request, _("Done."))
+        approve = request.POST.get("approve") == "1"
+        services.decision_override_approve(actor=request.user, decision_id=decision_id, approve=approve)
+        messages.success(request, _("The override was approved.") if approve else _("The override was rejected."))
     except DomainError as exc:
         _error(request, exc)
     return redirect("eligibility:household_decision", pk=pk)
 
 
+# A jurisdiction of up to this many unions offers each of them; a larger one its county and
+# higher unions (a recompute of a county covers its grassroots unions).
+RECOMPUTE_ALL_UNITS = 200
+RECOMPUTE_UNITS_LIMIT = 1000
+
+
+def _recompute_units(actor: Any) -> list[tuple[int, str]]:
+    """The unions a user may recompute, in tree order and indented by level."""
+    units = access.units(actor, Perm.HOUSEHOLD_EDIT).order_by("path")
+    shown = list(units[: RECOMPUTE_ALL_UNITS + 1])
+    if len(shown) > RECOMPUTE_ALL_UNITS:
+        shown = list(units.filter(level__lt=OrgLevel.GRASSROOTS)[:RECOMPUTE_UNITS_LIMIT])
+    top = min((u.level for u in shown), default=0)
+    return [(u.pk, "\u2003" * (u.level - top) + u.name) for u in shown]
+
+
 @login_required
 def recompute_start(request: HttpRequest) -> HttpResponse:
-    units = access.units(request.user, Perm.HOUSEHOLD_EDIT).order_by("path")[:500]
+    units = _recompute_units(request.user)
+    if not units:
+        raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
+    error = ""
+    raw = request.POST.get("unit_id", "").strip() if request.method == "POST" else ""
     if request.method == "POST":
-        run = recompute.recompute_start(
-            actor=request.user, unit_id=int(request.POST.get("unit_id") or 0), run_async=True
-        )
-        return redirect("eligibility:recompute_status", run_id=run.pk)
-    return render(request, "eligibility/recompute_start.html", {"units": units})
+        if raw.isdigit() and int(raw) in {pk for pk, _label in units}:
+            run = recompute.recompute_start(actor=request.user, unit_id=int(raw), run_async=True)
+            return redirect("eligibility:recompute_status", run_id=run.pk)
+        error = _("Choose one of the unions in the list.")
+    context = {"units": units, "selected": raw, "error": error}
+    return render(request, "eligibility/recompute_start.html", context, status=400 if error else 200)
 
 
 @login_required

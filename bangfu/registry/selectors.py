@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -28,6 +30,21 @@ class HouseholdFilters:
 
 # A name or pinyin prefix matching at most this many people is resolved to their households first.
 PREFIX_PROBE = 5_000
+
+# The middle dot of Uyghur and other names (艾合买提·阿吉) as people and department files type it:
+# U+00B7, the bullet, the hyphenation point, the katakana and half-width katakana middle dots,
+# the bullet and dot operators, a full stop and a full-width one. Names are kept as typed, so a
+# name with a dot is looked up in each form.
+NAME_DOTS = "\u00b7\u2022\u2027\u30fb\uff65\u2219\u22c5.\uff0e"
+
+
+def _name_forms(text: str) -> list[str]:
+    """The name as typed and, if it has a middle dot, with each other form of the dot."""
+    if not any(ch in NAME_DOTS for ch in text):
+        return [text]
+    table = str.maketrans(dict.fromkeys(NAME_DOTS, "\u00b7"))
+    plain = text.translate(table)
+    return list(dict.fromkeys([text, *(plain.replace("\u00b7", dot) for dot in NAME_DOTS)]))
 
 
 def _search(
@@ -61,7 +78,7 @@ def _search(
     conds = (
         [Q(name_pinyin__startswith=lowered), Q(name_initials__startswith=lowered)]
         if lowered.isascii()
-        else [Q(name__startswith=text)]
+        else [reduce(operator.or_, [Q(name__startswith=form) for form in _name_forms(text)])]
     )
     found: set[int] = set()
     people = Member.objects.all() if unit_ids is None else Member.objects.filter(unit_id__in=unit_ids)

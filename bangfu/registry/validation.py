@@ -28,6 +28,16 @@ MAX_MONTHLY_INCOME = Decimal("1000000")
 MAX_YEARLY_AMOUNT = Decimal("100000000")
 MAX_SECONDARY_CAUSES = 3
 
+# Free text and the most characters its column holds (as the models declare), per place in the
+# input. Longer text is refused under its field: PostgreSQL would refuse the row (an error page
+# instead of a message) and SQLite would keep text the edit form cannot show whole.
+HOUSEHOLD_TEXT = {"address": 200, "cause_note": 200, "filed_by_name": 50, "reviewed_by_name": 50}
+MEMBER_TEXT = {"disease_note": 200, "phone": 20, "school_or_employer": 100, "industry": 60, "employer": 100}
+NOTE_TEXT = {"note": 200}
+COMPANY_TEXT = {"company": 100}
+BANK_TEXT = {"bank": 60, "branch": 100, "holder_name": 60}
+STORED_STRIPPED = frozenset({*HOUSEHOLD_TEXT, "company", *BANK_TEXT})
+
 
 @dataclass(frozen=True)
 class CheckedMember:
@@ -65,6 +75,18 @@ def _amount(errors: ErrorCollector, path: str, value: Decimal | None, maximum: D
         errors.add(path, _("Use at most two decimal places (yuan and fen)."))
 
 
+def _lengths(errors: ErrorCollector, prefix: str, item: object, limits: dict[str, int]) -> None:
+    """Text longer than its column: measured as stored (names, addresses and the bank's fields
+    are stored stripped, notes and a member's other text as given)."""
+    for name, limit in limits.items():
+        value = getattr(item, name, "")
+        if not isinstance(value, str):
+            continue
+        n = len(value.strip()) if name in STORED_STRIPPED else len(value)
+        if n > limit:
+            errors.add(prefix + name, _("Enter at most %(max)s characters (%(n)s given).") % {"max": limit, "n": n})
+
+
 # A member's optional coded fields: empty, or one of the code list.
 OPTIONAL_MEMBER_CODES: list[tuple[str, Any]] = [
     ("health", codes.Health),
@@ -88,6 +110,7 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
         errors.add(p + "name", _("Enter the name."))
     elif len(m.name.strip()) > 60:
         errors.add(p + "name", _("The name is longer than 60 characters."))
+    _lengths(errors, p, m, MEMBER_TEXT)
     _choice(errors, p + "relationship", m.relationship, codes.Relationship, True)
     _choice(errors, p + "ethnicity", m.ethnicity, codes.Ethnicity, True)
     _choice(errors, p + "sex", m.sex, codes.Sex, False)
@@ -142,6 +165,7 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
     _choice(errors, "medical_insurance", data.medical_insurance, codes.MedicalInsurance, False)
     if not data.address.strip():
         errors.add("address", _("Enter the address."))
+    _lengths(errors, "", data, HOUSEHOLD_TEXT)
     if data.housing_area is not None and not (Decimal(0) <= data.housing_area <= Decimal(5000)):
         errors.add("housing_area", _("The floor area must be between 0 and 5,000 m²."))
     if data.filed_on and data.filed_on > today:
@@ -203,23 +227,28 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         for i, item in enumerate(getattr(data, coll)):
             _choice(errors, f"{coll}.{i}.kind", item.kind, kinds, True)
             _amount(errors, f"{coll}.{i}.amount_yearly", item.amount_yearly, MAX_YEARLY_AMOUNT)
+            _lengths(errors, f"{coll}.{i}.", item, NOTE_TEXT)
     for i, home in enumerate(data.homes):
         if not (Decimal(0) < home.floor_area <= Decimal(5000)):
             errors.add(f"homes.{i}.floor_area", _("The floor area must be between 0 and 5,000 m²."))
         if home.acquired_on and home.acquired_on > today:
             errors.add(f"homes.{i}.acquired_on", _("The date is in the future."))
+        _lengths(errors, f"homes.{i}.", home, NOTE_TEXT)
     for i, v in enumerate(data.vehicles):
         _choice(errors, f"vehicles.{i}.kind", v.kind, codes.VehicleKind, True)
+        _lengths(errors, f"vehicles.{i}.", v, NOTE_TEXT)
     for i, b in enumerate(data.business_roles):
         _choice(errors, f"business_roles.{i}.role", b.role, codes.BusinessRoleKind, True)
         if not b.company.strip():
             errors.add(f"business_roles.{i}.company", _("Enter the company name."))
+        _lengths(errors, f"business_roles.{i}.", b, COMPANY_TEXT)
     if data.bank_account is not None:
         acc = data.bank_account
         if not acc.bank.strip():
             errors.add("bank_account.bank", _("Enter the bank."))
         if not acc.holder_name.strip():
             errors.add("bank_account.holder_name", _("Enter the account holder's name."))
+        _lengths(errors, "bank_account.", acc, BANK_TEXT)
         card = normalise_card(acc.card_number)
         if not card.isdigit() or not (12 <= len(card) <= 19):
             errors.add("bank_account.card_number", _("A bank card number has 12 to 19 digits."))

@@ -455,6 +455,7 @@ class HouseholdForms:
             data, initial=initial.get("bank"), prefix="bank", card_masked=bank.card_masked if bank else ""
         )
         self.page_errors: list[str] = []
+        self.conflict = False  # someone else saved the file since this form was opened
         # Input index → the form that produced it, per collection (filled by to_input).
         self._sources: dict[str, list[forms.Form]] = {}
 

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Min, Q
+from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -17,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -104,14 +105,21 @@ def _save(request: HttpRequest, forms: HouseholdForms, household: Household | No
         forms.apply_errors(field_errors(exc))
     except DomainError as exc:
         forms.page_errors.append(exc.message)
+        forms.conflict = household is not None and exc.code == ErrorCode.CONFLICT
     return None
 
 
 def _form_page(request: HttpRequest, forms: HouseholdForms, household: Household | None) -> HttpResponse:
-    has_errors = bool(forms.page_errors) or any(
-        f.errors or getattr(f, "non_form_errors", list)() for f in forms.all_forms()
-    )
-    context = {"forms": forms, "h": household, "has_errors": request.method == "POST" and has_errors}
+    # A formset's ``errors`` is one dict per row, a non-empty list even when every dict is empty.
+    marked = any(f.total_error_count() if isinstance(f, BaseFormSet) else f.errors for f in forms.all_forms())
+    has_errors = bool(forms.page_errors) or marked
+    context = {
+        "forms": forms,
+        "h": household,
+        "has_errors": request.method == "POST" and has_errors,
+        # "correct the marked fields" only when some are marked (not for someone else's change).
+        "fields_marked": marked,
+    }
     return render(request, "web/household_form.html", context, status=400 if context["has_errors"] else 200)
 
 

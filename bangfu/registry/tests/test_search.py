@@ -74,3 +74,18 @@ def test_a_broad_search_pages_through_the_files_it_saw(
     first, count, capped = _page(users["xiangyun_staff"], "张")
     assert capped and count == 2
     assert len(first) == 2 and set(first) <= set(files["xiangyun"]) and first == sorted(first, reverse=True)
+
+
+@pytest.mark.parametrize("probe", [5_000, 2])
+@pytest.mark.parametrize("typed", ["阿卜杜·热合曼", "阿卜杜•热合曼", "阿卜杜・热合曼", "阿卜杜.热", "阿卜杜．热合"])
+def test_a_name_with_a_middle_dot_is_found_whichever_dot_was_typed(
+    tree: dict, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch, probe: int, typed: str
+) -> None:
+    monkeypatch.setattr(selectors, "PREFIX_PROBE", probe)
+    numbers = []
+    for dot in ["\u00b7", "\u2022"]:
+        data = household_input(tree["xiangyun_g"])
+        data.members[0].name = f"阿卜杜{dot}热合曼"
+        numbers.append(services.household_create(actor=users["xiangyun_staff"], data=data).file_number)
+    found, count, _capped = _page(users["xiangyun_staff"], typed, per_page=10)
+    assert sorted(found) == sorted(numbers) and count == 2
