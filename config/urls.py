@@ -14,3 +14,6 @@ urlpatterns = [
     path("", include("bangfu.web.urls")),
     path("", include("bangfu.intake.urls")),
 ]
+
+handler404 = "bangfu.web.errors.page_not_found"
+handler500 = "bangfu.web.errors.server_error"

@@ -108,3 +108,11 @@ def test_the_server_error_page_stands_alone() -> None:
 
     page = server_error(RequestFactory().get("/")).content.decode()
     assert "it has been logged" in page and "bootstrap.min.css" in page
+
+
+def test_a_url_the_api_does_not_have_answers_in_json() -> None:
+    response = Client(headers={"Accept-Language": "en"}).get("/api/v1/households/")  # the slash is not ours
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}, "details": {}}}
+    page = Client(headers={"Accept-Language": "en"}).get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

@@ -1,0 +1,31 @@
+"""Django's error pages, with the API's error body for ``/api/`` paths: a URL the API does not
+have (``/api/v1/households/`` with a slash, a mistyped path) answers in JSON like the rest of the
+API, not with the staff site's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+
+from bangfu.api.errors import error_body
+
+
+def _api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> HttpResponse:
+    if _api(request):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return defaults.page_not_found(request, exception or Exception())
+
+
+def server_error(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    if _api(request):
+        return JsonResponse(
+            error_body("server_error", _("Something went wrong on the server; it has been logged.")), status=500
+        )
+    return defaults.server_error(request)
