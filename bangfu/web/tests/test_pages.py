@@ -441,3 +441,16 @@ def test_language_switch_to_english(users: dict[str, Any], settings: Any) -> Non
     c.post("/i18n/setlang/", {"language": "zh-hans", "next": "/login/"})
     failed = c.post("/login/", {"username": "nobody", "password": "x"}).content.decode()
     assert "Please enter a correct username and password" not in failed
+
+
+def test_the_pager_reaches_the_first_and_the_last_page(tree: dict, users: dict[str, Any], settings: Any) -> None:
+    settings.BANGFU_PAGE_SIZE = 1
+    for _ in range(5):
+        services.household_create(actor=users["xiangyun_cadre"], data=household_input(tree["xiangyun_g"]))
+    c = client_for(users["xiangyun_cadre"])
+    first = c.get("/households/").content.decode()
+    assert "Page 1 of 5" in first and "page=5" in first and ">First<" not in first
+    middle = c.get("/households/", {"page": "3"}).content.decode()
+    assert ">First<" in middle and ">Last<" in middle and "page=1" in middle
+    last = c.get("/households/", {"page": "5"}).content.decode()
+    assert ">Last<" not in last and "page=1" in last
