@@ -54,6 +54,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "can_create": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT),
+        # A few digits search nothing (a file number or an ID number is searched from 6 digits).
+        "short_number": filters.q.strip().isdigit() and len(filters.q.strip()) < 6,
     }
     template = "web/_household_results.html" if _htmx_partial(request) else "web/household_list.html"
     response = render(request, template, context)

@@ -454,3 +454,8 @@ def test_the_pager_reaches_the_first_and_the_last_page(tree: dict, users: dict[s
     assert ">First<" in middle and ">Last<" in middle and "page=1" in middle
     last = c.get("/households/", {"page": "5"}).content.decode()
     assert ">Last<" not in last and "page=1" in last
+
+
+def test_a_search_of_a_few_digits_says_how_many_are_needed(users: dict[str, Any]) -> None:
+    page = client_for(users["xiangyun_cadre"]).get("/households/", {"q": "5329"}).content.decode()
+    assert "No household matches." in page and "type at least its first 6 digits" in page
