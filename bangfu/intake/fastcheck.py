@@ -11,7 +11,9 @@ homes, vehicles or business roles), each written as the plain case it accepts:
 * ID numbers: already 17 digits and a digit or X (nothing for ``ResidentId.parse`` to normalise),
   a real birth date from 1900 to today, a region code in use in the birth year (looked up once
   per code and year), the right check digit;
-* every code in its code list, amounts and dates in range, one head, each person once.
+* every code in its code list, amounts and dates in range, one head, each person once;
+* free text within its column's length, as given (the registry measures some of it stripped:
+  never longer).
 
 Why: the registry's check costs ~50 µs a person, mostly parsing the ID number one character at a
 time; this takes a few µs. The import also runs the registry's check on a sample of what this
@@ -38,10 +40,13 @@ from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, ResidentId
 from bangfu.registry import codes
 from bangfu.registry.inputs import HouseholdInput, MemberInput
 from bangfu.registry.validation import (
+    BANK_TEXT,
+    HOUSEHOLD_TEXT,
     MAX_AGE,
     MAX_MEMBERS,
     MAX_MONTHLY_INCOME,
     MAX_SECONDARY_CAUSES,
+    MEMBER_TEXT,
     OPTIONAL_MEMBER_CODES,
     CheckedMember,
 )
@@ -75,6 +80,20 @@ _TIER = _codes(codes.FileTier) | {""}
 _STATE = _codes(codes.FileState)
 _HOUSING = _codes(codes.HousingType)
 _MEDICAL = _codes(codes.MedicalInsurance) | {""}
+
+
+# Free text and the most characters its column holds (the registry's limits).
+_HOUSEHOLD_LIMITS = tuple(HOUSEHOLD_TEXT.items())
+_MEMBER_LIMITS = tuple(MEMBER_TEXT.items())
+_BANK_LIMITS = tuple(BANK_TEXT.items())
+
+
+def _fits(item: Any, limits: tuple[tuple[str, int], ...]) -> bool:
+    for name, limit in limits:
+        value = getattr(item, name)
+        if type(value) is not str or len(value) > limit:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -171,7 +190,7 @@ def _codes_ok(m: MemberInput) -> bool:
 
 def _member(m: MemberInput, today: Today) -> CheckedMember | None:
     name = m.name.strip()
-    if not name or len(name) > 60:
+    if not name or len(name) > 60 or not _fits(m, _MEMBER_LIMITS):
         return None
     key = _CODES_KEY(m)
     if key not in _CODES_OK:
@@ -204,7 +223,7 @@ def accept(data: HouseholdInput, today: Today) -> list[CheckedMember] | None:
         return None
     if data.state not in _STATE or data.housing_type not in _HOUSING or data.medical_insurance not in _MEDICAL:
         return None
-    if not data.address.strip():
+    if not data.address.strip() or not _fits(data, _HOUSEHOLD_LIMITS):
         return None
     area = data.housing_area
     if area is not None and (type(area) is not Decimal or not (Decimal(0) <= area <= Decimal(5000))):
@@ -229,7 +248,7 @@ def accept(data: HouseholdInput, today: Today) -> list[CheckedMember] | None:
         return None
     acc = data.bank_account
     if acc is not None:
-        if not acc.bank.strip() or not acc.holder_name.strip():
+        if not acc.bank.strip() or not acc.holder_name.strip() or not _fits(acc, _BANK_LIMITS):
             return None
         number = card(acc.card_number)
         if not number.isdigit() or not (12 <= len(number) <= 19):

@@ -55,7 +55,8 @@ class HouseholdPart(Styled):
 class MemberPart(Styled):
     relationship = forms.ChoiceField(label=_("Relationship"), choices=_choices(codes.Relationship), required=False)
     name = forms.CharField(label=_("Name"), max_length=60, required=False)
-    id_number = forms.CharField(label=_("ID number"), max_length=18, required=False)
+    # Room for an ID typed with spaces or dashes ("532923 19800101 1234"); the services normalise it.
+    id_number = forms.CharField(label=_("ID number"), max_length=30, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     identity = forms.ChoiceField(label=_("Identity"), choices=_choices(codes.Identity), required=False)
     work_status = forms.ChoiceField(label=_("Work status"), choices=_choices(codes.WorkStatus), required=False)
@@ -164,8 +165,13 @@ class NewApplicationForm(Styled):
             self.fields["unit_id"].initial = next(iter(groups.values()))[0][0]
 
 
+# A date box takes the ISO form whatever the language (zh-hans would render 2026/11/30, which the
+# browser drops, leaving the box empty).
+_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class VisitForm(Styled):
-    visited_on = forms.DateField(label=_("Visited on"), widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(label=_("Visited on"), widget=_DATE)
     visitors = forms.CharField(label=_("Visitors"), max_length=200)
     seen = forms.CharField(label=_("Seen (the home)"), widget=forms.Textarea(attrs={"rows": 2}))
     asked = forms.CharField(label=_("Asked (living situation)"), widget=forms.Textarea(attrs={"rows": 2}))
@@ -174,10 +180,10 @@ class VisitForm(Styled):
 
 
 class ReviewForm(Styled):
-    held_on = forms.DateField(label=_("Unit review held on"), widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(label=_("Unit review held on"), widget=_DATE)
     minutes = forms.CharField(label=_("Minutes"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ObjectionForm(Styled):
-    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    received_on = forms.DateField(label=_("Received on"), widget=_DATE)
     text = forms.CharField(label=_("Objection"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -43,7 +43,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bangfu.common import copytext, crypto
+from bangfu.common import copytext, crypto, sheets
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.models import AuditAction
@@ -94,7 +94,8 @@ def _read(content: bytes, name: str) -> list[list[Any]]:
     file or wrong headers, so that nothing is kept."""
     try:
         rows = list(legacy.open_rows(content, name))
-        legacy.check_headers(rows[0] if rows else [])
+        at = legacy.header_index(rows)
+        legacy.check_headers(rows[at] if rows else [], at + 1)
     except legacy.SheetProblem as exc:
         raise ValidationError({"file": exc.message}) from exc
     return rows
@@ -1103,7 +1104,7 @@ def error_report(*, actor: Any, batch_id: int, fmt: str) -> tuple[bytes, str]:
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(_report_headers())
-        w.writerows(rows)
+        w.writerows(sheets.csv_row(r) for r in rows)  # a file number may begin like a formula
         return ("\ufeff" + buf.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
     if fmt != "xlsx":
         raise Http404
@@ -1111,9 +1112,11 @@ def error_report(*, actor: Any, batch_id: int, fmt: str) -> tuple[bytes, str]:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet()
+    for letter, width in zip("ABCD", (8, 16, 22, 80), strict=True):
+        ws.column_dimensions[letter].width = width
     ws.append(_report_headers())
     for r in rows:
-        ws.append(list(r))
+        ws.append(sheets.xlsx_row(ws, r))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -372,9 +372,37 @@ def open_rows(content: bytes, name: str = "") -> Iterator[list[Any]]:
     return iter(sheets.first_sheet_rows(content, name))
 
 
-def check_headers(header_row: list[Any]) -> list[Column | None]:
-    """The column of each header cell; wrong headers name the missing and the unknown ones."""
-    headers = [_text(h) for h in header_row]
+HEADER_SEARCH_ROWS = 10
+_SPACES = re.compile(r"\s+")
+_NOTE = re.compile(r"[（(][^（()）]*[)）]$")
+
+
+def _header(value: Any) -> str:
+    """A header cell as the template names it: without spaces or line breaks, a required mark
+    (``*``) or a note in brackets (``身份证号（18位）``, ``月收入(元)``)."""
+    text = _SPACES.sub("", _text(value)).strip("*＊")
+    if text in BY_HEADER:
+        return text
+    bare = _NOTE.sub("", text).strip("*＊")
+    return bare if bare in BY_HEADER else text
+
+
+def header_index(rows: list[list[Any]]) -> int:
+    """The position of the header row among the first rows: a title, the union's name or a row of
+    merged group names often stands above it. The row naming the most template columns; the first
+    row when none names any."""
+    best, best_count = 0, 0
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        count = len({h for h in map(_header, row) if h in BY_HEADER})
+        if count > best_count:
+            best, best_count = i, count
+    return best
+
+
+def check_headers(header_row: list[Any], row: int = 1) -> list[Column | None]:
+    """The column of each header cell; wrong headers name the missing and the unknown ones.
+    ``row``: the header's row in the sheet (1 = the first)."""
+    headers = [_header(h) for h in header_row]
     while headers and not headers[-1]:
         headers.pop()
     unknown = [h for h in headers if h and h not in BY_HEADER]
@@ -388,10 +416,14 @@ def check_headers(header_row: list[Any]) -> list[Column | None]:
             parts.append(_("unknown columns: %(names)s") % {"names": "、".join(unknown)})
         if dupes:
             parts.append(_("columns given twice: %(names)s") % {"names": "、".join(dupes)})
+        message = (
+            _("The first row does not have the template's headers (%(problems)s). Download the template.")
+            if row == 1
+            else _("Row %(row)s does not have the template's headers (%(problems)s). Download the template.")
+        )
         raise SheetProblem(
             "wrong_headers",
-            _("The first row does not have the template's headers (%(problems)s). Download the template.")
-            % {"problems": "; ".join(parts)},
+            message % {"problems": "; ".join(parts), "row": row},
             missing=missing,
             unknown=unknown,
         )
@@ -415,6 +447,26 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _id_stored_as_number(value: Any) -> bool:
+    """An ID number Excel kept as a number: past 15 digits a number keeps only its first 15
+    (``5.32923199001011E+17``), so the last ones are lost, and a lucky check digit may pass."""
+    return type(value) in {int, float} and abs(value) >= 2**53
+
+
+def id_stored_as_number_message() -> str:
+    return _(
+        "The ID number was stored as a number, so Excel kept only its first 15 digits: "
+        "format the column as text and type the number again."
+    )
+
+
+# Excel counts days from 1899-12-30; a date cell that lost its format shows this number. Numbers
+# from 3,000 (1908) to 99,999 (2173) are taken as such (smaller ones may be years, larger ones
+# 20190305).
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_EXCEL_SERIALS = (3000, 100_000)
+
+
 class _Cells:
     """Reads one row's cells into typed values, noting each unreadable cell as an issue."""
 
@@ -427,6 +479,8 @@ class _Cells:
 
     def read(self, col: Column, value: Any) -> Any:
         if col.kind == "text":
+            if col.key == "id_number" and _id_stored_as_number(value):
+                self.bad(col, id_stored_as_number_message())
             return _text(value)
         text = _text(value)
         if col.kind == "code":
@@ -476,6 +530,8 @@ class _Cells:
                 return value.date()
             if isinstance(value, dt.date):
                 return value
+            if type(value) in {int, float} and _EXCEL_SERIALS[0] <= value < _EXCEL_SERIALS[1]:
+                return _EXCEL_EPOCH + dt.timedelta(days=int(value))
             if not text:
                 return None
             for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
@@ -506,11 +562,15 @@ def _read_column(col: Column, values: list[Any], household: bool) -> tuple[list[
     out: list[Any] = []
     bad: dict[int, list[str]] = {}
     if col.kind == "text":
-        for v in values:
+        for i, v in enumerate(values):
             if household and v in _NOT_GIVEN:
                 out.append(_SKIP)
+            elif type(v) is str:
+                out.append(v.strip())
             else:
-                out.append(v.strip() if type(v) is str else _text(v))
+                if col.key == "id_number" and _id_stored_as_number(v):
+                    bad[i] = [id_stored_as_number_message()]
+                out.append(_text(v))
         return out, bad
     if len(set(map(type, values)) & _NUMBER_TYPES) <= 1:
         return _read_distinct(col, values, household)
@@ -642,18 +702,18 @@ class Sheet:
 
 
 def read_sheet(rows: Iterable[list[Any]]) -> Sheet:
-    """The data rows of a sheet (``rows`` starts with the header row), ready to parse."""
-    it = iter(rows)
-    try:
-        header = next(it)
-    except StopIteration:
-        raise SheetProblem("empty", _("The sheet is empty.")) from None
-    cols = check_headers(header)
+    """The data rows of a sheet (``rows`` is the whole sheet; the header is found among its first
+    rows: ``header_index``), ready to parse."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        raise SheetProblem("empty", _("The sheet is empty."))
+    at = header_index(rows)
+    cols = check_headers(rows[at], at + 1)
     width = len(cols)
     fn_index = next(i for i, c in enumerate(cols) if c is not None and c.key == "file_number")
     kept: list[list[Any]] = []
     rownums: list[int] = []
-    for rownum, raw in enumerate(it, start=2):
+    for rownum, raw in enumerate(rows[at + 1 :], start=at + 2):
         if not any(raw[:width]) and not any(v not in _NOT_GIVEN for v in raw[:width]):
             continue  # blank rows are skipped (the second test keeps a row of zeros or FALSE)
         if len(raw) < width:
@@ -682,18 +742,17 @@ def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedH
 def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:
     """``parse`` one cell at a time, row by row: the plain reading that ``parse`` must equal
     (kept for the tests that compare them)."""
-    it = iter(rows)
-    try:
-        header = next(it)
-    except StopIteration:
-        raise SheetProblem("empty", _("The sheet is empty.")) from None
-    cols = check_headers(header)
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        raise SheetProblem("empty", _("The sheet is empty."))
+    at = header_index(rows)
+    cols = check_headers(rows[at], at + 1)
     households: dict[str, ParsedHousehold] = {}
     loose: list[Issue] = []
     count = 0
     width = len(cols)
     fn_index = next(i for i, c in enumerate(cols) if c is not None and c.key == "file_number")
-    for rownum, raw in enumerate(it, start=2):
+    for rownum, raw in enumerate(rows[at + 1 :], start=at + 2):
         if not any(v not in (None, "") for v in raw[:width]):
             continue  # blank rows are skipped
         count += 1
@@ -731,6 +790,7 @@ def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[
 def _finished(households: dict[str, ParsedHousehold]) -> list[ParsedHousehold]:
     """The households of a parse, each issue naming its file number, a too long number refused."""
     for h in households.values():
+        _shared_number(h)
         for issue in h.issues:
             issue.file_number = h.file_number
         if len(h.file_number) > 24:
@@ -738,6 +798,25 @@ def _finished(households: dict[str, ParsedHousehold]) -> list[ParsedHousehold]:
                 Issue(h.first_row, "档案编号", _("A file number has at most 24 characters."), h.file_number)
             )
     return list(households.values())
+
+
+def _shared_number(h: ParsedHousehold) -> None:
+    """Two households given one file number: the rows of the number come in two places, each
+    with a head. Named at the second place (the registry also finds two heads)."""
+    heads = [row for row, m in zip(h.rows, h.data.members, strict=True) if m.relationship == codes.Relationship.HEAD]
+    if len(heads) < 2:
+        return
+    for before, row in zip(h.rows, h.rows[1:], strict=False):
+        if row > before + 1 and row in heads:
+            h.issues.append(
+                Issue(
+                    row,
+                    "档案编号",
+                    _("File number %(file)s is already used from row %(row)s: give each household its own number.")
+                    % {"file": h.file_number, "row": h.first_row},
+                )
+            )
+            return
 
 
 def _member_input(member: dict[str, Any]) -> MemberInput:

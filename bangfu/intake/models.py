@@ -167,6 +167,13 @@ class ApplicationEvent(models.Model):
             return str(ApplicationState(self.to_state).label)
         return str(EVENT_LABELS.get(self.action, self.action))
 
+    @property
+    def who(self) -> str:
+        """Who acted, for reading: the staff user, "the worker 139****0001", or "the system"."""
+        if self.actor_label.startswith("applicant:"):
+            return str(_("the worker %(phone)s") % {"phone": self.actor_label.removeprefix("applicant:")})
+        return self.actor_label or str(_("the system"))
+
 
 EVENT_LABELS = {
     "create": _("Application started"),

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +42,8 @@ class OtpError:
 
 
 def normalise_phone(raw: str) -> str:
-    phone = re.sub(r"[\s-]", "", raw or "")
+    # NFKC: digits typed on a Chinese keyboard in full-width mode (１３８…) are plain digits.
+    phone = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw or ""))
     phone = phone.removeprefix("+86")
     if not PHONE_RE.match(phone):
         raise ValidationError({"phone": _("Enter an 11-digit mobile number.")})

@@ -103,12 +103,19 @@ def acting_level(actor: Any, app: Application, roles: frozenset[str], levels: fr
 def may(actor: Any, app: Application, action: str) -> bool:
     if workflow.target(app.kind, app.state, action) is None:
         return False
+    if action == "approve" and _made_or_reviewed(actor, app):
+        return False  # maker-checker: not offered (``_guard`` refuses it with the reason)
     roles, levels = workflow.who(app.kind, app.state, action)
     return acting_level(actor, app, roles, levels) is not None
 
 
 def allowed_actions(actor: Any, app: Application) -> list[str]:
     return [a for a in workflow.ALL_ACTIONS if may(actor, app, a)]
+
+
+def _made_or_reviewed(actor: Any, app: Application) -> bool:
+    """Whether the actor submitted or first reviewed the case (and so may not approve it)."""
+    return _user(actor) is not None and actor.pk in {app.submitted_by_id, app.first_reviewer_id}
 
 
 def _require_step(actor: Any, app: Application, state: str) -> None:
@@ -309,7 +316,7 @@ def _guard(actor: Any, app: Application, action: str) -> None:
             raise _precondition(_("Here a passed economic check is required before approval."))
     elif action == "approve":
         _open_file_check(actor, app)
-        if actor.pk in {app.submitted_by_id, app.first_reviewer_id}:
+        if _made_or_reviewed(actor, app):
             raise DomainError(
                 IntakeError.MAKER_CHECKER,
                 _("You submitted or first reviewed this application; someone else must approve it."),
@@ -417,7 +424,8 @@ def application_transition(
         if action == "submit":
             app.submitted_at = now
             app.submitted_by = _user(actor)
-        elif action == "first_review_pass":
+        elif action in {"first_review_pass", "emergency_accept"}:
+            # Accepting an emergency is the temporary case's first review: its approver is someone else.
             app.first_reviewer = _user(actor)
         elif action == "approve":
             app.approver = _user(actor)

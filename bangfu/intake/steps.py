@@ -228,6 +228,8 @@ SIGNATURES = [
     (b"%PDF-", "application/pdf", ".pdf"),
 ]
 GPS_IFD = 0x8825
+# The ISO base media box of a HEIC/HEIF photo: its size, then "ftyp" and the brand.
+HEIF_BRANDS = frozenset(b"ftyp" + brand for brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"))
 
 
 def sniff(content: bytes) -> tuple[str, str] | None:
@@ -238,14 +240,22 @@ def sniff(content: bytes) -> tuple[str, str] | None:
 
 
 def _clean_image(content: bytes, ctype: str) -> bytes:
-    """Decode the picture fully (a broken one is refused) and drop its location data."""
+    """Decode the picture fully (a broken one is refused) and drop its location data: the EXIF
+    GPS block, and the XMP packet (where photo editors and some phones write the location too)."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(content)) as probe:
-            probe.verify()
-        img = Image.open(io.BytesIO(content))
-        img.load()
+        with warnings.catch_warnings():
+            # A header claiming a huge picture (a decompression bomb) is refused, not decoded.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as probe:
+                probe.verify()
+            img = Image.open(io.BytesIO(content))
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValidationError({"file": _("The picture has too many pixels; send a smaller photo.")}) from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValidationError({"file": _("The picture is damaged or incomplete.")}) from exc
     exif = img.getexif()
@@ -253,11 +263,11 @@ def _clean_image(content: bytes, ctype: str) -> bytes:
         out = io.BytesIO()
         img.save(out, "PNG")  # PNG keeps no metadata unless asked to
         return out.getvalue()
-    if GPS_IFD not in exif:
+    if GPS_IFD not in exif and "xmp" not in img.info:
         return content
-    del exif[GPS_IFD]
+    exif.pop(GPS_IFD, None)
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=92, exif=exif.tobytes())
+    img.save(out, "JPEG", quality=92, exif=exif.tobytes())  # no XMP unless asked for
     return out.getvalue()
 
 
@@ -274,6 +284,15 @@ def attachment_add(
         raise ValidationError({"file": _("The file is empty.")})
     found = sniff(content)
     if found is None:
+        if content[4:12] in HEIF_BRANDS:
+            raise ValidationError(
+                {
+                    "file": _(
+                        "HEIC photos (the iPhone's own format) cannot be attached: set the camera to "
+                        "“Most Compatible”, or send a screenshot of the photo."
+                    )
+                }
+            )
         raise ValidationError({"file": _("Only photos (JPEG, PNG) and PDF files can be attached.")})
     ctype, ext = found
     if ctype.startswith("image/"):

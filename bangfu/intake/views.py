@@ -126,7 +126,9 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             sent = True
         except (ValidationError, DomainError) as exc:
             _errors_to_messages(request, exc)
-            sent = request.POST.get("step") == "verify"
+            # Asked again too soon: the code sent a moment ago is still good, so its box stays.
+            just_sent = isinstance(exc, DomainError) and exc.code == otp.OtpError.THROTTLED and "wait" in exc.details
+            sent = request.POST.get("step") == "verify" or just_sent
     return render(request, "intake/phone/login.html", {"phone": phone, "sent": sent})
 
 
@@ -510,7 +512,9 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 def notice_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.public_notice_list(actor=request.user)
+    rows = list(selectors.public_notice_list(actor=request.user))
+    for a in rows:
+        a.main_cause_label = _label(Cause, a.data.get("main_cause"))  # type: ignore[attr-defined]
     return render(request, "intake/staff/notice_list.html", {"rows": rows, "today": timezone.localdate()})
 
 

@@ -786,3 +786,39 @@ def test_the_facts_of_the_bulk_write_are_the_registrys(tree: Any) -> None:
         assert fast == plain
         assert all(type(f) is PersonFacts for f in fast)
         assert compute_economy(fast, [], [], today) == compute_economy(plain, [], [], today)
+
+
+def test_the_error_report_keeps_a_formula_like_file_number_as_text(tree: Any, users: Any) -> None:
+    from bangfu.intake.models import ImportIssue
+
+    staff = users["xiangyun_staff"]
+    bad = household_rows("@SUM(1)", 住房类型="城堡")
+    batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="f.xlsx", content=xlsx(bad))
+    body, _ctype = imports.error_report(actor=staff, batch_id=batch.pk, fmt="csv")
+    assert "'@SUM(1)" in body.decode("utf-8-sig")
+    # A workbook cannot hold such a number as text once typed (the sheet makes it a formula), but a
+    # report row may: it is written as text.
+    ImportIssue.objects.create(batch=batch, row=9, column="档案编号", file_number="=1+1", reason="x")
+    body, _ctype = imports.error_report(actor=staff, batch_id=batch.pk, fmt="xlsx")
+    cells = [c for row in load_workbook(io.BytesIO(body)).active.iter_rows() for c in row]
+    formula_like = [c for c in cells if c.value == "=1+1"]
+    assert formula_like and all(c.data_type == "s" for c in formula_like)
+
+
+def test_overlong_text_is_refused_by_the_fast_check_too(tree: Any, users: Any) -> None:
+    """Past the rows the registry's check samples, text longer than its column is still refused
+    with the row and column (it would fail the database's write on PostgreSQL)."""
+    from bangfu.intake import fastcheck
+
+    staff = users["xiangyun_staff"]
+    rows = [r for i in range(fastcheck.SAMPLE_FIRST + 4) for r in household_rows(f"T-{i:04d}", members=1)]
+    long_one = household_rows("T-9999", members=1, 住址="文化路" * 80)
+    batch = imports.import_file(
+        actor=staff, unit_id=tree["xiangyun"].pk, name="long.xlsx", content=xlsx(rows + long_one), commit=True
+    )
+    assert batch.state == "committed"
+    assert batch.households_created == fastcheck.SAMPLE_FIRST + 4
+    issue = batch.issues.get()
+    assert (issue.file_number, issue.column) == ("T-9999", "住址")
+    assert "at most 200 characters" in issue.reason
+    assert not Household.objects.filter(file_number="T-9999").exists()
