@@ -7,13 +7,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from . import imports, otp, reviews, selectors, services, steps
-from .models import Application, ApplicationEvent, ApplicationKind, ImportBatch, ReviewTask
+from .models import (
+    Application,
+    ApplicationEvent,
+    ApplicationKind,
+    Attachment,
+    AttachmentKind,
+    HomeVisit,
+    ImportBatch,
+    Objection,
+    ReviewTask,
+)
 
 
 class ApplicantBearer(HttpBearer):
@@ -50,6 +60,34 @@ class EventOut(Schema):
     reason: str
 
 
+class AttachmentOut(Schema):
+    id: int
+    kind: str
+    name: str
+    content_type: str
+    size: int
+    uploaded_at: dt.datetime
+
+
+class HomeVisitOut(Schema):
+    id: int
+    visited_on: dt.date
+    visitors: str
+    seen: str
+    asked: str
+    explained: str
+    findings: str
+    recorded_at: dt.datetime
+
+
+class ObjectionOut(Schema):
+    id: int
+    received_on: dt.date
+    text: str
+    answer: str
+    answered_at: dt.datetime | None
+
+
 class ApplicationOut(Schema):
     id: int
     reference: str
@@ -69,6 +107,13 @@ class ApplicationOut(Schema):
     check_result: str = ""
     # Staff only: the cross-check of the members at the economic check (``steps.check_match``).
     check_matches: dict[str, Any] | None = None
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+    unit_review_on: dt.date | None = None
+    notice_from: dt.date | None = None
+    notice_to: dt.date | None = None
+    # Staff only: the home visits and the objections raised during the public notice.
+    home_visits: list[HomeVisitOut] | None = None
+    objections: list[ObjectionOut] | None = None
 
 
 class CreateIn(Schema):
@@ -112,6 +157,7 @@ class QueueRowOut(Schema):
 
 def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
     evs: list[ApplicationEvent] = list(events if events is not None else app.events.all())
+    staff = not services.is_applicant(actor)
     return {
         "id": app.pk,
         "reference": app.reference,
@@ -139,8 +185,18 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         ],
         "allowed_actions": services.allowed_actions(actor, app),
         "check_result": app.check_result,
-        "check_matches": None if services.is_applicant(actor) else app.check_matches,
+        "check_matches": app.check_matches if staff else None,
+        "attachments": [_fields(a, AttachmentOut) for a in app.attachments.all()],
+        "unit_review_on": app.unit_review_on,
+        "notice_from": app.notice_from,
+        "notice_to": app.notice_to,
+        "home_visits": [_fields(v, HomeVisitOut) for v in app.visits.all()] if staff else None,
+        "objections": [_fields(o, ObjectionOut) for o in app.objections.all()] if staff else None,
     }
+
+
+def _fields(row: Any, schema: type[Schema]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in schema.model_fields}
 
 
 # --- the worker ------------------------------------------------------------------------------------
@@ -210,6 +266,61 @@ def intake_authorise(request: HttpRequest, application_id: int, payload: Authori
     return _out(actor, app)
 
 
+@router.post("/applicant/applications/{application_id}/attachments", auth=applicant_auth, response={201: AttachmentOut})
+def intake_my_attachment_add(
+    request: HttpRequest, application_id: int, file: File[UploadedFile], kind: Form[str] = AttachmentKind.PROOF
+) -> Status:
+    """A photo (JPEG, PNG) or PDF proof; photos lose their location data."""
+    return Status(201, _fields(_attachment_add(request, application_id, file, kind), AttachmentOut))
+
+
+@router.get("/applicant/applications/{application_id}/attachments/{attachment_id}", auth=applicant_auth)
+def intake_my_attachment_get(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
+    return _attachment_file(request, application_id, attachment_id)
+
+
+@router.post("/applicant/applications/{application_id}/withdraw", auth=applicant_auth, response=ApplicationOut)
+def intake_withdraw(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
+    actor = request.auth  # type: ignore[attr-defined]
+    app = services.application_transition(
+        actor=actor, application_id=application_id, action="withdraw", expected_version=payload.expected_version
+    )
+    return _out(actor, app)
+
+
+class MessageOut(Schema):
+    id: int
+    application_id: int | None
+    text: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+@router.get("/applicant/messages", auth=applicant_auth, response=list[MessageOut])
+def intake_my_messages(request: HttpRequest) -> list[dict[str, Any]]:
+    """What the worker was told of each step (newest first), as the phone pages show it."""
+    return [_fields(n, MessageOut) for n in selectors.my_notices(applicant=request.auth)[:100]]  # type: ignore[attr-defined]
+
+
+def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFile, kind: str) -> Attachment:
+    return steps.attachment_add(
+        actor=request.auth,  # type: ignore[attr-defined]
+        application_id=application_id,
+        name=file.name or "",
+        content=file.read(),
+        kind=kind,
+    )
+
+
+def _attachment_file(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
+    """An attachment of an application the caller may read (404 like a missing one otherwise)."""
+    services.load(request.auth, application_id)  # type: ignore[attr-defined]
+    row = Attachment.objects.filter(pk=attachment_id, application_id=application_id).first()
+    if row is None:
+        raise Http404
+    return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name, as_attachment=True)
+
+
 # --- staff ----------------------------------------------------------------------------------------
 
 
@@ -232,6 +343,49 @@ def intake_queue(request: HttpRequest, state: str = "", page: int = 1) -> list[d
     ]
 
 
+class NoticeRowOut(Schema):
+    id: int
+    reference: str
+    unit_id: int
+    unit: str
+    head_name: str
+    head_id_masked: str
+    main_cause: str
+    notice_from: dt.date | None
+    notice_to: dt.date | None
+
+
+@router.get("/applications/public-notice", response=list[NoticeRowOut])
+def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> list[dict[str, Any]]:
+    """The cases on public notice today in the caller's jurisdiction (ID numbers masked), as the
+    printable list shows them."""
+    from bangfu.registry.codes import Cause
+
+    causes = dict(Cause.choices)
+    rows = selectors.public_notice_list(actor=request.auth, unit_id=unit_id)  # type: ignore[attr-defined]
+    return [
+        {
+            "id": a.pk,
+            "reference": a.reference,
+            "unit_id": a.unit_id,
+            "unit": a.unit.name,
+            "head_name": a.head_name,
+            "head_id_masked": a.head_id_masked,
+            "main_cause": str(causes.get(_int(a.data.get("main_cause")) or 0, "")),
+            "notice_from": a.notice_from,
+            "notice_to": a.notice_to,
+        }
+        for a in rows
+    ]
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 @router.get("/applications/{application_id}", response=ApplicationOut)
 def intake_application_get(request: HttpRequest, application_id: int) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
@@ -250,6 +404,159 @@ def intake_application_transition(request: HttpRequest, application_id: int, pay
         category=payload.category,
     )
     return _out(actor, app)
+
+
+@router.post("/applications", response={201: ApplicationOut})
+def intake_counter_create(request: HttpRequest, payload: CreateIn) -> Status:
+    """At the counter: a cadre starts an application on a worker's behalf (a draft)."""
+    actor = request.auth  # type: ignore[attr-defined]
+    app = services.application_create(
+        actor=actor,
+        unit_id=payload.unit_id,
+        kind=payload.kind,
+        form=payload.form,
+        idempotency_key=payload.idempotency_key,
+    )
+    return Status(201, _out(actor, app))
+
+
+@router.put("/applications/{application_id}", response=ApplicationOut)
+def intake_counter_save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
+    """Save a counter application's form (a draft, or one returned to the counter)."""
+    actor = request.auth  # type: ignore[attr-defined]
+    app = services.application_save_draft(
+        actor=actor, application_id=application_id, form=payload.form, expected_version=payload.expected_version
+    )
+    return _out(actor, app)
+
+
+@router.post("/applications/{application_id}/submit", response=ApplicationOut)
+def intake_counter_submit(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
+    actor = request.auth  # type: ignore[attr-defined]
+    app = services.application_submit(
+        actor=actor, application_id=application_id, expected_version=payload.expected_version
+    )
+    return _out(actor, app)
+
+
+@router.post("/applications/{application_id}/attachments", response={201: AttachmentOut})
+def intake_attachment_add(
+    request: HttpRequest, application_id: int, file: File[UploadedFile], kind: Form[str] = AttachmentKind.PROOF
+) -> Status:
+    """A proof, a home-visit photo, the review minutes or the checking centre's answer (photos lose
+    their location data)."""
+    return Status(201, _fields(_attachment_add(request, application_id, file, kind), AttachmentOut))
+
+
+@router.get("/applications/{application_id}/attachments/{attachment_id}")
+def intake_attachment_get(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
+    return _attachment_file(request, application_id, attachment_id)
+
+
+class VisitIn(Schema):
+    visited_on: dt.date | None = None
+    visitors: str = Field("", max_length=200)
+    seen: str = Field("", max_length=5000)
+    asked: str = Field("", max_length=5000)
+    explained: str = Field("", max_length=5000)
+    findings: str = Field("", max_length=5000)
+
+
+@router.post("/applications/{application_id}/home-visit", response={201: HomeVisitOut})
+def intake_home_visit(request: HttpRequest, application_id: int, payload: VisitIn) -> Status:
+    """The 一看二问三讲 record of the home visit (the step then moves on with the ``visit_done`` action)."""
+    row: HomeVisit = steps.home_visit_record(
+        actor=request.auth,  # type: ignore[attr-defined]
+        application_id=application_id,
+        visit=steps.VisitInput(**payload.model_dump()),
+    )
+    return Status(201, _fields(row, HomeVisitOut))
+
+
+class UnitReviewIn(Schema):
+    held_on: dt.date | None = None
+    minutes: str = Field("", max_length=5000)
+
+
+@router.post("/applications/{application_id}/unit-review", response=ApplicationOut)
+def intake_unit_review(request: HttpRequest, application_id: int, payload: UnitReviewIn) -> dict[str, Any]:
+    """The unit's review meeting; the public notice runs from the next day for the configured days."""
+    actor = request.auth  # type: ignore[attr-defined]
+    app = steps.unit_review_record(
+        actor=actor, application_id=application_id, held_on=payload.held_on, minutes=payload.minutes
+    )
+    return _out(actor, app)
+
+
+class ObjectionIn(Schema):
+    received_on: dt.date | None = None
+    text: str = Field("", max_length=5000)
+
+
+class AnswerIn(Schema):
+    answer: str = Field("", max_length=5000)
+
+
+@router.post("/applications/{application_id}/objections", response={201: ObjectionOut})
+def intake_objection_add(request: HttpRequest, application_id: int, payload: ObjectionIn) -> Status:
+    row: Objection = steps.objection_record(
+        actor=request.auth,  # type: ignore[attr-defined]
+        application_id=application_id,
+        received_on=payload.received_on,
+        text=payload.text,
+    )
+    return Status(201, _fields(row, ObjectionOut))
+
+
+@router.post("/applications/{application_id}/objections/{objection_id}/answer", response=ObjectionOut)
+def intake_objection_answer(
+    request: HttpRequest, application_id: int, objection_id: int, payload: AnswerIn
+) -> dict[str, Any]:
+    actor = request.auth  # type: ignore[attr-defined]
+    services.load(actor, application_id)
+    if not Objection.objects.filter(pk=objection_id, application_id=application_id).exists():
+        raise Http404
+    return _fields(steps.objection_answer(actor=actor, objection_id=objection_id, answer=payload.answer), ObjectionOut)
+
+
+@router.post("/applications/{application_id}/check/paper-authorisation", response=ApplicationOut)
+def intake_paper_authorisation(request: HttpRequest, application_id: int) -> dict[str, Any]:
+    """Record the worker's authorisation for the economic check, signed on paper at the counter."""
+    actor = request.auth  # type: ignore[attr-defined]
+    return _out(actor, steps.authorisation_sign(actor=actor, application_id=application_id, agreed=True, ip=None))
+
+
+@router.post("/applications/{application_id}/check/request", response=ApplicationOut)
+def intake_check_request(request: HttpRequest, application_id: int) -> dict[str, Any]:
+    """Ask the checking centre for the economic check (the members are also cross-checked against
+    the department data, in the background: ``check_matches``)."""
+    actor = request.auth  # type: ignore[attr-defined]
+    return _out(actor, steps.check_request(actor=actor, application_id=application_id))
+
+
+class CheckAnswerIn(Schema):
+    passed: bool
+    note: str = Field("", max_length=500)
+
+
+@router.post("/applications/{application_id}/check/answer", response=ApplicationOut)
+def intake_check_answer(request: HttpRequest, application_id: int, payload: CheckAnswerIn) -> dict[str, Any]:
+    """The checking centre's answer, as received (a failed check needs a note)."""
+    actor = request.auth  # type: ignore[attr-defined]
+    app = steps.check_answer(actor=actor, application_id=application_id, passed=payload.passed, note=payload.note)
+    return _out(actor, app)
+
+
+class ConvertIn(Schema):
+    reason: str = Field("", max_length=1000)
+
+
+@router.post("/applications/{application_id}/convert", response={201: ApplicationOut})
+def intake_convert(request: HttpRequest, application_id: int, payload: ConvertIn) -> Status:
+    """Make an approved temporary-aid case a formal application without re-entering its data."""
+    actor = request.auth  # type: ignore[attr-defined]
+    app = services.application_convert(actor=actor, application_id=application_id, reason=payload.reason)
+    return Status(201, _out(actor, app))
 
 
 # --- legacy import ----------------------------------------------------------------------------------

@@ -87,6 +87,8 @@ PATH_IDS = {
     "batch_id": "batch",
     "task_id": "review",
     "decision_id": "decision",
+    "attachment_id": "attachment",
+    "objection_id": "objection",
 }
 
 

@@ -4,6 +4,7 @@ fails if an endpoint with an id in its path is added without an entry here."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,9 +47,27 @@ class Ids:
     # Identification: the file's current decision, and a recompute run of the union's subtree.
     decision: int = MISSING
     recompute: int = MISSING
+    # An attachment of the application, and an objection raised against it.
+    attachment: int = MISSING
+    objection: int = MISSING
 
 
 MISSING_IDS = Ids(MISSING, MISSING)
+
+
+VISIT = {"visited_on": "2026-01-05", "visitors": "王", "seen": "a", "asked": "b", "explained": "c", "findings": "d"}
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), "blue").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _upload(api: Api, path: str) -> Any:
+    return api.client.post("/api/v1" + path, {"file": ("p.png", io.BytesIO(_png()), "image/png")}, headers=api.headers)
 
 
 def _other_applicant() -> Api:
@@ -136,6 +155,53 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("post", "/api/v1/applicant/reviews/{task_id}/report"): lambda api, ids, tree: _other_applicant().post(
         f"/applicant/reviews/{ids.review}/report", {"note": "changed"}
     ),
+    # The steps of an application, its attachments and objections: another county's staff, or
+    # another worker, get 404 (an attachment or objection under another application too).
+    ("put", "/api/v1/applications/{application_id}"): lambda api, ids, tree: api.put(
+        f"/applications/{ids.application}", {"form": {}}
+    ),
+    ("post", "/api/v1/applications/{application_id}/submit"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/submit", {}
+    ),
+    ("post", "/api/v1/applications/{application_id}/attachments"): lambda api, ids, tree: _upload(
+        api, f"/applications/{ids.application}/attachments"
+    ),
+    ("get", "/api/v1/applications/{application_id}/attachments/{attachment_id}"): lambda api, ids, tree: api.get(
+        f"/applications/{ids.application}/attachments/{ids.attachment}"
+    ),
+    ("post", "/api/v1/applications/{application_id}/home-visit"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/home-visit", VISIT
+    ),
+    ("post", "/api/v1/applications/{application_id}/unit-review"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/unit-review", {"held_on": "2026-01-05", "minutes": "同意"}
+    ),
+    ("post", "/api/v1/applications/{application_id}/objections"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/objections", {"received_on": "2026-01-05", "text": "有车"}
+    ),
+    ("post", "/api/v1/applications/{application_id}/objections/{objection_id}/answer"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/objections/{ids.objection}/answer", {"answer": "核实"}
+    ),
+    ("post", "/api/v1/applications/{application_id}/check/paper-authorisation"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/check/paper-authorisation"
+    ),
+    ("post", "/api/v1/applications/{application_id}/check/request"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/check/request"
+    ),
+    ("post", "/api/v1/applications/{application_id}/check/answer"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/check/answer", {"passed": True}
+    ),
+    ("post", "/api/v1/applications/{application_id}/convert"): lambda api, ids, tree: api.post(
+        f"/applications/{ids.application}/convert", {}
+    ),
+    ("post", "/api/v1/applicant/applications/{application_id}/withdraw"): lambda api, ids, tree: (
+        _other_applicant().post(f"/applicant/applications/{ids.application}/withdraw", {})
+    ),
+    ("post", "/api/v1/applicant/applications/{application_id}/attachments"): lambda api, ids, tree: _upload(
+        _other_applicant(), f"/applicant/applications/{ids.application}/attachments"
+    ),
+    ("get", "/api/v1/applicant/applications/{application_id}/attachments/{attachment_id}"): lambda api, ids, tree: (
+        _other_applicant().get(f"/applicant/applications/{ids.application}/attachments/{ids.attachment}")
+    ),
     # Identification. A decision belongs to the household file it decides; a recompute run (its
     # progress and its report) to the union whose subtree it recomputed: another county's staff get
     # 404 for both. Standards and rule sets are not in this list: they are per division code, not
@@ -206,9 +272,9 @@ def _matching_objects(tree: dict, household: Household, unit: OrgUnit) -> Ids:
 def _intake_objects(tree: dict, household: Household, ids: Ids) -> Ids:
     """A submitted application to the county's grassroots union (by its own worker), a checked
     import batch of the county, and an open yearly review of ``household``."""
-    from bangfu.intake import imports
+    from bangfu.intake import imports, steps
     from bangfu.intake import services as intake
-    from bangfu.intake.models import Applicant, ReviewTask
+    from bangfu.intake.models import Applicant, Objection, ReviewTask
     from bangfu.intake.tests.helpers import form_data
     from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
 
@@ -222,7 +288,11 @@ def _intake_objects(tree: dict, household: Household, ids: Ids) -> Ids:
         actor=staff, unit_id=county.pk, name="old.xlsx", content=xlsx(household_rows("J-0001"))
     )
     review = ReviewTask.objects.create(household=household, year=2026, due_on=date(2026, 1, 1))
-    return dataclasses.replace(ids, application=app.pk, batch=batch.pk, review=review.pk)
+    attachment = steps.attachment_add(actor=worker, application_id=app.pk, name="p.png", content=_png())
+    objection = Objection.objects.create(application=app, received_on=date(2026, 1, 5), text="有车", recorded_by=staff)
+    return dataclasses.replace(
+        ids, application=app.pk, batch=batch.pk, review=review.pk, attachment=attachment.pk, objection=objection.pk
+    )
 
 
 def _eligibility_objects(tree: dict, household: Household, ids: Ids) -> Ids:
@@ -254,7 +324,7 @@ def _state(ids: Ids) -> tuple[Any, ...]:
     """What a call may change: the file's version, the finding's and the proposal's status, the
     application's, the import batch's and the review's state, the file's decisions."""
     from bangfu.eligibility.models import EligibilityDecision
-    from bangfu.intake.models import Application, ImportBatch, ReviewTask
+    from bangfu.intake.models import Application, Attachment, HomeVisit, ImportBatch, Objection, ReviewTask
 
     return (
         Household.objects.get(pk=ids.household).version,
@@ -265,6 +335,9 @@ def _state(ids: Ids) -> tuple[Any, ...]:
         Application.objects.filter(pk=ids.application).values_list("state", "version", "data").first(),
         ImportBatch.objects.filter(pk=ids.batch).values_list("state", flat=True).first(),
         ReviewTask.objects.filter(pk=ids.review).values_list("state", flat=True).first(),
+        Attachment.objects.filter(application_id=ids.application).count(),
+        Objection.objects.filter(application_id=ids.application).values_list("id", "answer").first(),
+        HomeVisit.objects.filter(application_id=ids.application).count(),
         [
             (d.id, d.is_current, d.override_status, d.override_approved_by_id)
             for d in EligibilityDecision.objects.filter(household_id=ids.household).order_by("id")
