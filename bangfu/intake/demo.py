@@ -68,7 +68,12 @@ def _visit(app: Application, cadre: Any) -> Application:
         actor=cadre,
         application_id=app.pk,
         visit=steps.VisitInput(
-            timezone.localdate(), "王干事", "老旧公房，家具简陋", "收入与病情", "帮扶政策", "情况属实"
+            timezone.localdate() - dt.timedelta(days=14),
+            "王干事",
+            "老旧公房，家具简陋",
+            "收入与病情",
+            "帮扶政策",
+            "情况属实",
         ),
     )
     return services.application_transition(actor=cadre, application_id=app.pk, action="visit_done")

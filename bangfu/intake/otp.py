@@ -77,6 +77,8 @@ def code_verify(*, phone: str, code: str) -> Applicant:
     """The applicant for this phone when ``code`` is its latest live code; the code is then used up."""
     phone = normalise_phone(phone)
     code = (code or "").strip()
+    if not code:  # nothing typed: not a wrong try
+        raise ValidationError({"code": _("Enter the code from the text message.")})
     now = timezone.now()
     with transaction.atomic():
         row = OneTimeCode.objects.select_for_update().filter(phone=phone).order_by("-created_at", "-id").first()

@@ -81,6 +81,11 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
     with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
+        visited = app.visits.order_by("-visited_on").values_list("visited_on", flat=True).first()
+        if visited is not None and held_on < visited:
+            raise ValidationError(
+                {"held_on": _("The review cannot come before the home visit (%(date)s).") % {"date": visited}}
+            )
         app.unit_review_on = held_on
         app.unit_review_minutes = minutes.strip()
         app.notice_from = held_on + dt.timedelta(days=1)

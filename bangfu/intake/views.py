@@ -194,7 +194,11 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
     applicant: Applicant = request.applicant  # type: ignore[attr-defined]
     app = selectors.application_get(actor=applicant, application_id=pk)
     forms = ApplicationForms(initial=app.data)
-    if request.method == "POST" and app.state == S.DRAFT:
+    if request.method == "POST" and app.state != S.DRAFT:
+        # Sent again from another tab or after going back: it is past the form; show where it stands.
+        messages.info(request, _("This application was already sent; here is where it stands."))
+        return redirect("intake:phone_application", pk=app.pk)
+    if request.method == "POST":
         forms, saved = _save_form(request, applicant, app)
         if saved is not None:
             return redirect("intake:phone_application", pk=app.pk)

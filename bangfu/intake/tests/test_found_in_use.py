@@ -247,3 +247,55 @@ def test_one_file_number_for_two_households_is_named() -> None:
     assert issues == [
         (6, "档案编号", "File number L-1 is already used from row 2: give each household its own number.")
     ]
+
+
+def test_the_phone_home_links_to_the_self_test_and_a_resent_form_shows_the_status(tree: Any) -> None:
+    from django.test import Client
+
+    from bangfu.intake import otp
+    from bangfu.intake.tests.helpers import submitted
+
+    app = submitted(tree["xiangyun_g"], phone="13812340000")
+    c = Client(headers={"Accept-Language": "en"})
+    session = c.session
+    session[otp.SESSION_KEY] = app.applicant_id
+    session.save()
+    assert 'id="self-test-link"' in c.get("/apply/").content.decode()
+    again = c.post(f"/apply/{app.pk}/", {"submit": "1"}, follow=True)
+    assert again.status_code == 200 and "This application was already sent" in again.content.decode()
+
+
+def test_an_empty_code_is_not_counted_as_a_wrong_try() -> None:
+    from django.core.exceptions import ValidationError
+
+    from bangfu.intake import otp
+    from bangfu.intake.models import OneTimeCode
+
+    otp.code_request(phone="13812340001")
+    with pytest.raises(ValidationError):
+        otp.code_verify(phone="13812340001", code="  ")
+    assert OneTimeCode.objects.get(phone="13812340001").attempts == 0
+
+
+def test_a_unit_review_cannot_come_before_the_home_visit(tree: Any, users: Any) -> None:
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from bangfu.intake import steps
+    from bangfu.intake.tests.helpers import submitted, to_state
+
+    app = to_state(submitted(tree["xiangyun_g"], phone="13812340002"), "unit_review", users)
+    visited = app.visits.get().visited_on
+    with pytest.raises(ValidationError) as caught:
+        steps.unit_review_record(
+            actor=users["xiangyun_cadre"], application_id=app.pk, held_on=visited - dt.timedelta(days=1), minutes="x"
+        )
+    assert "held_on" in caught.value.message_dict
+    assert (
+        steps.unit_review_record(
+            actor=users["xiangyun_cadre"], application_id=app.pk, held_on=timezone.localdate(), minutes="x"
+        ).unit_review_on
+        == timezone.localdate()
+    )
