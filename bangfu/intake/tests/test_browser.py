@@ -82,6 +82,7 @@ def test_phone_application_to_active_file(
     cadre.click(f"text={app.reference}")
     _act(cadre, "Accept for review")
     _act(cadre, "First review passed")
+    cadre.fill("#id_visited_on", (timezone.localdate() - dt.timedelta(days=14)).isoformat())
     cadre.fill("#id_visitors", "王干事")
     cadre.fill("#id_seen", "老旧公房")
     cadre.fill("#id_asked", "收入与病情")
