@@ -205,6 +205,17 @@ def _excel_to_csv(path: Path, out: Path) -> tuple[Path, int]:
     return out, header + 2
 
 
+_BLANK_BYTES = b" \t\r\n,;\x00" + codecs.BOM_UTF8
+
+
+def _blank(path: Path, sample: int = 1 << 20) -> bool:
+    """Whether a text file holds nothing but blank lines, separators or a byte-order mark (the
+    reader would make a column of its own up for it)."""
+    with path.open("rb") as fh:
+        head = fh.read(sample)
+    return len(head) < sample and not head.translate(None, _BLANK_BYTES)
+
+
 def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
     """A DuckDB table expression reading the file, and the line of its first data row."""
     if not path.is_file() or path.stat().st_size == 0:
@@ -223,6 +234,8 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
         path, first_line = _excel_to_csv(path, workdir / "sheet.csv")
     elif (encoding := detect_encoding(path)) != "utf-8":
         path = _transcode(path, encoding, workdir / "utf8.csv")
+    if _blank(path):
+        raise IngestProblem("empty", _("The file is empty."))
     # Every column is read as text, so the sniffer only settles the dialect: its sample will do.
     options = "all_varchar = true, header = true, store_rejects = true"
     return f"read_csv({_q(str(path))}, {options})", first_line

@@ -226,3 +226,13 @@ def test_the_columns_used_are_named_in_words(users: dict[str, Any], tmp_path: Pa
     assert '<td title="vehicle_type">Vehicle type</td><td>车辆类型</td>' in page
     assert '<td title="id_number">ID number</td><td>身份证号</td>' in page
     assert page.index('id="column-id_number"') < page.index('id="column-vehicle_type"')  # the file's order
+
+
+@pytest.mark.parametrize("content", [b"\r\n\r\n  \r\n", b"\xef\xbb\xbf\n\n", b",,,\n,,,\n"])
+def test_a_file_of_blank_lines_is_called_empty(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_bytes(content)
+    (tmp_path / "work").mkdir()
+    with pytest.raises(ingest.IngestProblem) as caught:
+        ingest.ingest(path, DatasetKind.VEHICLES, tmp_path / "work")
+    assert caught.value.code == "empty"
