@@ -55,3 +55,11 @@ def test_approval_and_rejection_say_which(tree: dict[str, Any], users: dict[str,
     assert (
         "The override was approved." in checker.post(f"{url}/approve/", {"approve": "1"}, follow=True).content.decode()
     )
+
+
+def test_a_pending_override_is_shown_to_those_who_cannot_decide_it(tree: dict[str, Any], users: dict[str, Any]) -> None:
+    pk, d = _decided(tree, users)
+    staff = client_for(users["xiangyun_staff"])
+    staff.post(f"/eligibility/households/{pk}/decisions/{d}/override/", {"category": "relative", "reason": "Cured"})
+    page = client_for(users["xiangyun_cadre"]).get(f"/eligibility/households/{pk}/").content.decode()
+    assert 'id="override-pending"' in page and "Override awaiting approval" in page
