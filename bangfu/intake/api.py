@@ -222,6 +222,10 @@ def intake_my_applications(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post("/applicant/applications", auth=applicant_auth, response={201: ApplicationOut})
 def intake_application_create(request: HttpRequest, payload: CreateIn) -> Status:
+    return _create(request, payload)
+
+
+def _create(request: HttpRequest, payload: CreateIn) -> Status:
     actor = request.auth  # type: ignore[attr-defined]
     app = services.application_create(
         actor=actor,
@@ -241,6 +245,10 @@ def intake_my_application(request: HttpRequest, application_id: int) -> dict[str
 
 @router.put("/applicant/applications/{application_id}", auth=applicant_auth, response=ApplicationOut)
 def intake_draft_save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
+    return _save(request, application_id, payload)
+
+
+def _save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     app = services.application_save_draft(
         actor=actor, application_id=application_id, form=payload.form, expected_version=payload.expected_version
@@ -250,6 +258,10 @@ def intake_draft_save(request: HttpRequest, application_id: int, payload: DraftI
 
 @router.post("/applicant/applications/{application_id}/submit", auth=applicant_auth, response=ApplicationOut)
 def intake_submit(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
+    return _submit(request, application_id, payload)
+
+
+def _submit(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     app = services.application_submit(
         actor=actor, application_id=application_id, expected_version=payload.expected_version
@@ -409,34 +421,18 @@ def intake_application_transition(request: HttpRequest, application_id: int, pay
 @router.post("/applications", response={201: ApplicationOut})
 def intake_counter_create(request: HttpRequest, payload: CreateIn) -> Status:
     """At the counter: a cadre starts an application on a worker's behalf (a draft)."""
-    actor = request.auth  # type: ignore[attr-defined]
-    app = services.application_create(
-        actor=actor,
-        unit_id=payload.unit_id,
-        kind=payload.kind,
-        form=payload.form,
-        idempotency_key=payload.idempotency_key,
-    )
-    return Status(201, _out(actor, app))
+    return _create(request, payload)
 
 
 @router.put("/applications/{application_id}", response=ApplicationOut)
 def intake_counter_save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
     """Save a counter application's form (a draft, or one returned to the counter)."""
-    actor = request.auth  # type: ignore[attr-defined]
-    app = services.application_save_draft(
-        actor=actor, application_id=application_id, form=payload.form, expected_version=payload.expected_version
-    )
-    return _out(actor, app)
+    return _save(request, application_id, payload)
 
 
 @router.post("/applications/{application_id}/submit", response=ApplicationOut)
 def intake_counter_submit(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
-    actor = request.auth  # type: ignore[attr-defined]
-    app = services.application_submit(
-        actor=actor, application_id=application_id, expected_version=payload.expected_version
-    )
-    return _out(actor, app)
+    return _submit(request, application_id, payload)
 
 
 @router.post("/applications/{application_id}/attachments", response={201: AttachmentOut})
