@@ -236,3 +236,13 @@ def test_a_file_of_blank_lines_is_called_empty(tmp_path: Path, content: bytes) -
     with pytest.raises(ingest.IngestProblem) as caught:
         ingest.ingest(path, DatasetKind.VEHICLES, tmp_path / "work")
     assert caught.value.code == "empty"
+
+
+def test_a_record_without_a_key_is_named_by_its_row_in_words() -> None:
+    from bangfu.matching.templatetags.matching_pages import record
+
+    with translation.override("en"):
+        assert record("row 12") == "row 12 of the file"
+    with translation.override("zh-hans"):
+        assert record("row 12") != "row 12"
+    assert record("云L12345") == "云L12345" and record("row 12a") == "row 12a"
