@@ -801,8 +801,15 @@ def _write_rejected(
     if unreadable:
         label = _("Unreadable line")
         con.executemany("INSERT INTO unreadable VALUES (?, ?)", [(n, f"{label}: {m}") for n, m in unreadable])
+    # The ID number and the reason quote the file: text that begins like a formula is written as
+    # text (a leading apostrophe), as common.sheets.csv_safe does, for the spreadsheet that opens it.
     con.execute(
-        f"COPY (SELECT row_no AS row, {masked} AS id_number, reason FROM rows WHERE reason IS NOT NULL "
-        "UNION ALL SELECT row_no, '', reason FROM unreadable ORDER BY 1) "
+        f"COPY (SELECT row, {_csv_safe_sql('id_number')} AS id_number, {_csv_safe_sql('reason')} AS reason FROM ("
+        f"SELECT row_no AS row, {masked} AS id_number, reason FROM rows WHERE reason IS NOT NULL "
+        "UNION ALL SELECT row_no, '', reason FROM unreadable) ORDER BY 1) "
         f"TO {_q(str(out))} (HEADER, DELIMITER ',')"
     )
+
+
+def _csv_safe_sql(column: str) -> str:
+    return f"CASE WHEN regexp_matches({column}, '^[-=+@\\t\\r]') THEN '''' || {column} ELSE {column} END"

@@ -246,3 +246,18 @@ def test_a_record_without_a_key_is_named_by_its_row_in_words() -> None:
     with translation.override("zh-hans"):
         assert record("row 12") != "row 12"
     assert record("云L12345") == "云L12345" and record("row 12a") == "row 12a"
+
+
+def test_rejected_rows_quote_formula_like_text_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "v.csv"
+    rows = [["身份证号", "姓名", "号牌号码", "车辆类型"], ["=HYPERLINK(1,2)", "张三", "云A1", "小型轿车"]]
+    rows += [
+        [build_resident_id("532923", dt.date(1980, 1, i + 1), 1, False), "李四", f"云A{i}", "小型轿车"]
+        for i in range(9)
+    ]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    (tmp_path / "work").mkdir()
+    result = ingest.ingest(path, DatasetKind.VEHICLES, tmp_path / "work")
+    text = result.rejected.read_text(encoding="utf-8")
+    assert "'=HYP" in text and ",=" not in text
