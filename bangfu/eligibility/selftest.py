@@ -145,7 +145,9 @@ class SelfTestForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         listed = [i for i in range(MEMBER_ROWS) if data.get(f"m{i}_age") is not None]
-        if not listed:
+        # An age given but not valid already has its own message under the field.
+        given = any(f"m{i}_age" in self.errors for i in range(MEMBER_ROWS))
+        if not listed and not given:
             self.add_error("m0_age", _("Enter at least yourself: your age, situation and monthly income."))
         size = data.get("household_size")
         if size is not None and len(listed) > size:

@@ -110,3 +110,9 @@ def test_answers_are_rate_limited_per_address(standard: None, en: Client, monkey
     assert "Too many tries" in response.content.decode()
     other = Client(headers={"Accept-Language": "en"}, REMOTE_ADDR="10.0.0.9")
     assert other.post(URL, {"region": "532923", "household_size": "1", "m0_age": "45"}).status_code == 200
+
+
+def test_a_negative_age_gets_its_own_message_only(standard: None, en: Client) -> None:
+    text = en.post(URL, {"region": "532923", "household_size": "1", "m0_age": "-3"}).content.decode()
+    assert "Ensure this value is greater than or equal to" in text
+    assert "Enter at least yourself" not in text
