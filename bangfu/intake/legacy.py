@@ -803,6 +803,9 @@ def _finished(households: dict[str, ParsedHousehold]) -> list[ParsedHousehold]:
 def _shared_number(h: ParsedHousehold) -> None:
     """Two households given one file number: the rows of the number come in two places, each
     with a head. Named at the second place (the registry also finds two heads)."""
+    rows = h.rows
+    if len(rows) < 2 or rows[-1] - rows[0] + 1 == len(rows):  # one run of rows (almost every household)
+        return
     heads = [row for row, m in zip(h.rows, h.data.members, strict=True) if m.relationship == codes.Relationship.HEAD]
     if len(heads) < 2:
         return

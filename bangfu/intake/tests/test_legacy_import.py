@@ -418,6 +418,15 @@ def test_fast_household_check_only_says_yes_when_the_registry_does(tree: Any) ->
         {"bank_account": BankAccountInput(bank="工行", holder_name="张建国", card_number="62220212")},
         {"bank_account": None},
     ]  # fmt: skip
+    # Text one character past each column's limit (the registry's limits: a field missing from
+    # the fast check would be a wrong yes here).
+    from bangfu.registry.validation import BANK_TEXT, HOUSEHOLD_TEXT, MEMBER_TEXT
+
+    members_variants += [{name: "长" * (limit + 1)} for name, limit in MEMBER_TEXT.items()]
+    household_variants += [{name: "长" * (limit + 1)} for name, limit in HOUSEHOLD_TEXT.items()]
+    household_variants += [
+        {"bank_account": replace(base.bank_account, **{name: "长" * (limit + 1)})} for name, limit in BANK_TEXT.items()
+    ]
     cases = [base]
     for change in members_variants:
         for i in (0, 1):
