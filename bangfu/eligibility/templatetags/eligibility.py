@@ -23,3 +23,13 @@ def current_decision(household: Household) -> EligibilityDecision | None:
 def may_recompute(user: object) -> bool:
     """Whether the navigation offers the bulk recompute (``Perm.HOUSEHOLD_EDIT`` somewhere)."""
     return any(Perm.HOUSEHOLD_EDIT in g.perms for g in access.grants(user))
+
+
+@register.filter
+def ruleset_name(version: str) -> str:
+    """A rule set's version as people read it: the built-in rules (``default``) in their language."""
+    from django.utils.translation import gettext as _
+
+    from bangfu.eligibility.adapters import DEFAULT_RULESET_VERSION
+
+    return _("built-in") if version == DEFAULT_RULESET_VERSION else version

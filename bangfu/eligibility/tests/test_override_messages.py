@@ -63,3 +63,14 @@ def test_a_pending_override_is_shown_to_those_who_cannot_decide_it(tree: dict[st
     staff.post(f"/eligibility/households/{pk}/decisions/{d}/override/", {"category": "relative", "reason": "Cured"})
     page = client_for(users["xiangyun_cadre"]).get(f"/eligibility/households/{pk}/").content.decode()
     assert 'id="override-pending"' in page and "Override awaiting approval" in page
+
+
+def test_the_built_in_rule_set_is_named_in_the_users_language() -> None:
+    from django.utils import translation
+
+    from bangfu.eligibility.templatetags.eligibility import ruleset_name
+
+    with translation.override("zh-hans"):
+        assert ruleset_name("default") == "内置"
+    with translation.override("en"):
+        assert ruleset_name("default") == "built-in" and ruleset_name("2027-v2") == "2027-v2"
