@@ -311,7 +311,8 @@ class MessageOut(Schema):
 @router.get("/applicant/messages", auth=applicant_auth, response=list[MessageOut])
 def intake_my_messages(request: HttpRequest) -> list[dict[str, Any]]:
     """What the worker was told of each step (newest first), as the phone pages show it."""
-    return [_fields(n, MessageOut) for n in selectors.my_notices(applicant=request.auth)[:100]]  # type: ignore[attr-defined]
+    notices = selectors.my_notices(applicant=request.auth)[:100]  # type: ignore[attr-defined]
+    return [{**_fields(n, MessageOut), "text": n.shown} for n in notices]
 
 
 def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFile, kind: str) -> Attachment:

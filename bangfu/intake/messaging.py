@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.db import transaction
@@ -27,11 +27,14 @@ outbox: deque[tuple[str, str]] = deque(maxlen=200)
 
 @dataclass(frozen=True)
 class Message:
-    text: str
+    text: str  # in the site's language when it was sent
     applicant_id: int | None = None
     user_id: int | None = None
     application_id: int | None = None
     phone: str = ""
+    # The text's English source and values, to show an in-app notice in its reader's language.
+    msgid: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class MessageBackend(Protocol):
@@ -45,6 +48,8 @@ class InAppBackend:
             user_id=message.user_id,
             application_id=message.application_id,
             text=message.text[:1000],
+            msgid=message.msgid[:200],
+            params=message.params,
         )
 
 

@@ -265,7 +265,10 @@ class Notice(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     application = models.ForeignKey(Application, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    text = models.CharField(max_length=1000)
+    text = models.CharField(max_length=1000)  # as sent, in the site's language then
+    # The text's English source and its values: shown in the reader's language (``shown``).
+    msgid = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -274,6 +277,22 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+    @property
+    def shown(self) -> str:
+        """The notice in the active language; as sent when its source is not known (an older
+        notice, or a source no longer in the catalogue)."""
+        from django.utils.translation import get_language, gettext
+
+        from .services import notice_text
+
+        if not self.msgid:
+            return self.text
+        translated = gettext(self.msgid) != self.msgid or (get_language() or "").startswith("en")
+        try:
+            return notice_text(self.msgid, self.params) if translated else self.text
+        except (KeyError, ValueError, TypeError):
+            return self.text
 
 
 class OneTimeCode(models.Model):

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_deferred, audit_record
@@ -444,25 +445,36 @@ def application_transition(
 
 
 def _tell_worker(app: Application, action: str, reason: str) -> None:
+    """The worker is told of each step: the text in the site's language for the message backends,
+    and its English source with its values, so that the in-app notice is shown in the language the
+    worker reads it in (``Notice.shown``)."""
     if app.applicant_id is None:
         return
-    step = S(app.state).label
     if action == workflow.RETURN:
-        text = _("Your application %(ref)s was returned to “%(step)s”: %(reason)s")
+        msgid = gettext_noop("Your application %(ref)s was returned to “%(step)s”: %(reason)s")
     elif action == workflow.REFUSE:
-        text = _("Your application %(ref)s was refused: %(reason)s")
+        msgid = gettext_noop("Your application %(ref)s was refused: %(reason)s")
     elif action == "approve":
-        text = _("Your application %(ref)s was approved; your file is open.")
+        msgid = gettext_noop("Your application %(ref)s was approved; your file is open.")
     else:
-        text = _("Your application %(ref)s is now at “%(step)s”.")
+        msgid = gettext_noop("Your application %(ref)s is now at “%(step)s”.")
+    params = {"ref": app.reference, "state": str(app.state), "reason": reason}
     notify(
         Message(
-            text=text % {"ref": app.reference, "step": step, "reason": reason},
+            text=notice_text(msgid, params),
             applicant_id=app.applicant_id,
             application_id=app.pk,
             phone=app.phone,
+            msgid=msgid,
+            params=params,
         )
     )
+
+
+def notice_text(msgid: str, params: dict[str, Any]) -> str:
+    """A notice's text in the active language (the step named by its state's label)."""
+    values = {**params, "step": S(params["state"]).label if params.get("state") in S.values else ""}
+    return _(msgid) % values
 
 
 def application_submit(*, actor: Any, application_id: int, expected_version: int | None = None) -> Application:

@@ -299,3 +299,22 @@ def test_a_unit_review_cannot_come_before_the_home_visit(tree: Any, users: Any) 
         ).unit_review_on
         == timezone.localdate()
     )
+
+
+def test_a_workers_notice_is_shown_in_the_language_it_is_read_in(
+    tree: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from bangfu.intake.models import Notice
+    from bangfu.intake.tests.helpers import submitted
+
+    with translation.override("zh-hans"), django_capture_on_commit_callbacks(execute=True):
+        app = submitted(tree["xiangyun_g"], phone="13812340003")
+    notice = Notice.objects.get(application=app)
+    assert "已提交" in notice.text  # sent in the site's language
+    with translation.override("en"):
+        assert notice.shown == f"Your application {app.reference} is now at “Submitted”."
+    with translation.override("zh-hans"):
+        assert notice.shown == notice.text
+    older = Notice.objects.create(applicant=app.applicant, text="旧通知")  # from before sources were kept
+    with translation.override("en"):
+        assert older.shown == "旧通知"
