@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from .settings_paths import BASE_DIR, ENV_FILE, VAR_DIR
 
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # the API docs page from its own static files, not from a CDN (the CSP below allows none)
     "django_tasks_db",
     "bangfu.common",
     "bangfu.org",
@@ -86,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -170,8 +173,33 @@ MEDIA_URL = "media/"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("BANGFU_SECURE_COOKIES")
+SESSION_COOKIE_SAMESITE = "Lax"
+# A sign-in lasts a working day, not Django's two weeks: the pages show ID numbers, incomes and
+# health, often on a shared counter computer.
+SESSION_COOKIE_AGE = int(env("BANGFU_SESSION_HOURS", "12")) * 3600
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True  # the pages send the token from the page (hx-headers, forms), never read the cookie
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy: scripts only from this site's own files (no inline script or handler),
+# so text a worker or a department file put on a page cannot run even if it escaped its escaping.
+# Inline styles stay allowed: the progress bars and indentation use style="…", and htmx adds its
+# indicator style.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 # Behind one reverse proxy that terminates TLS and sets X-Forwarded-For and X-Forwarded-Proto: the
 # client's address is the one the proxy appended (sign-in limits count per address) and a request
 # the proxy took over HTTPS is secure.

@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.urls import include, path
 
 from bangfu.api.api import api
@@ -6,7 +5,6 @@ from bangfu.api.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", admin.site.urls),
     path("eligibility/", include("bangfu.eligibility.urls")),
     path("matching/", include("bangfu.matching.urls")),
     path("self-test/", include("bangfu.eligibility.public_urls")),

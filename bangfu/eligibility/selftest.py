@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from bangfu.common import divisions
+from bangfu.org import signin
 from bangfu.org.models import OrgLevel, OrgUnit
 
 from . import rules
@@ -231,7 +232,9 @@ def self_test_answer(data: dict[str, Any], on: date | None = None) -> Answer:
 
 
 def _client(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The client's address; behind the reverse proxy the one it saw (else every worker would
+    share the proxy's limit)."""
+    return signin.client_address(request) or ""
 
 
 def rate_limited(request: HttpRequest) -> bool:

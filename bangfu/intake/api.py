@@ -12,11 +12,15 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
-from . import imports, otp, reviews, selectors, services, steps
+from bangfu.org import access
+from bangfu.org.access import Perm
+
+from . import data, imports, otp, reviews, selectors, services, steps
 from .models import (
     Application,
     ApplicationEvent,
     ApplicationKind,
+    ApplicationState,
     Attachment,
     AttachmentKind,
     HomeVisit,
@@ -171,7 +175,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "submitted_at": app.submitted_at,
         "authorised_at": app.authorised_at,
         "household_id": app.household_id,
-        "data": app.data,
+        "data": _data_for(actor, app),
         "events": [
             {
                 "at": e.at,
@@ -193,6 +197,18 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "home_visits": [_fields(v, HomeVisitOut) for v in app.visits.all()] if staff else None,
         "objections": [_fields(o, ObjectionOut) for o in app.objections.all()] if staff else None,
     }
+
+
+def _data_for(actor: Any, app: Application) -> dict[str, Any]:
+    """The form as the caller may read it. ID and card numbers in full to the worker who typed
+    them and to staff who may still change the draft (the form goes back and forth); to everyone
+    else masked, as on every other page and list: a full number is revealed on the household
+    file, with the reveal permission, and logged."""
+    if services.is_applicant(actor) or (
+        app.state == ApplicationState.DRAFT and access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+    ):
+        return app.data
+    return data.masked(app.data)
 
 
 def _fields(row: Any, schema: type[Schema]) -> dict[str, Any]:

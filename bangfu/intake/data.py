@@ -14,7 +14,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
+from bangfu.common.ids import mask_id
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household
@@ -63,6 +65,20 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     ]
     bank = raw.get("bank_account")
     out["bank_account"] = {k: str(bank.get(k) or "") for k in BANK_FIELDS} if isinstance(bank, dict) else None
+    return out
+
+
+def masked(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the form data with the members' ID numbers and the bank card number masked
+    (``5329**********1234``), as every list and page shows them; the stored data is unchanged."""
+    out = dict(data)
+    out["members"] = [
+        {**m, "id_number": mask_id(str(m.get("id_number") or "").strip())} if isinstance(m, dict) else m
+        for m in data.get("members") or []
+    ]
+    bank = data.get("bank_account")
+    if isinstance(bank, dict):
+        out["bank_account"] = {**bank, "card_number": mask_middle(str(bank.get("card_number") or "").strip())}
     return out
 
 

@@ -21,7 +21,7 @@ from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.presentation import reason_text
-from bangfu.org import access
+from bangfu.org import access, signin
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry.codes import (
@@ -53,7 +53,9 @@ def _errors_to_messages(request: HttpRequest, exc: Exception) -> None:
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The worker's address for the authorisation record: behind the reverse proxy, the one the
+    proxy saw, not the proxy's own."""
+    return signin.client_address(request)
 
 
 def _decision(app: Application) -> dict[str, Any] | None:
@@ -511,7 +513,8 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
         raise Http404
     actor: Any = applicant if applicant is not None and row.application.applicant_id == applicant.pk else request.user
     services.load(actor, row.application_id)
-    return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name)
+    # Downloaded, never shown in the site's own pages: the file came from a worker's phone.
+    return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name, as_attachment=True)
 
 
 @login_required

@@ -68,7 +68,8 @@ def findings_rows(
     *, actor: Any, filters: FindingFilters | None = None, reveal: bool = False
 ) -> Iterator[dict[str, str]]:
     """Rows for the CSV export. ``reveal`` shows full ID numbers: needs the reveal permission
-    and is audit-logged once for the export."""
+    and is audit-logged once for the export. The reveal goes as far as that permission does: a
+    finding the actor may see (a manager above) but not reveal keeps its masked number."""
     qs = finding_list(actor=actor, filters=filters)
     if reveal:
         access.require(actor, REVEAL_PERM)
@@ -76,13 +77,14 @@ def findings_rows(
             actor=actor,
             action="reveal",
             target_type="matching.findings_export",
-            note=f"{qs.count()} findings with full ID numbers",
+            note=f"{access.scope(actor, qs, REVEAL_PERM).count()} findings with full ID numbers",
         )
     audit_record(actor=actor, action="export", target_type="matching.findings_export", note=f"{qs.count()} findings")
     for f in qs.iterator(chunk_size=2000):
+        full = reveal and access.has_perm(actor, REVEAL_PERM, f.household.unit)
         yield {
             "file_number": f.household.file_number,
-            "id_number": crypto.decrypt(f.member.id_cipher) if reveal else f.member.id_masked,
+            "id_number": crypto.decrypt(f.member.id_cipher) if full else f.member.id_masked,
             "name": f.member.name,
             "kind": f.kind,
             "record_key": f.record_key,

@@ -91,3 +91,20 @@
     }
   }, true);
 })();
+
+// Confirmations and the print button, without inline handlers (the Content-Security-Policy runs
+// no inline script): a form with data-confirm asks first; a button with data-print prints.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
+  });
+})();
