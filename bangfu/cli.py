@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         args[1:] = ["help"]
     if args[1] == "demo":
         ensure_local_env()
+        # The demo's workers sign in with codes written to the log (its server and worker inherit this).
+        os.environ.setdefault("BANGFU_INTAKE_CODE_SENDER", "bangfu.intake.messaging.LogCodeSender")
     elif args[1] == "help" or "--help" in args or "-h" in args:
         # Reading the help needs no secrets: a throw-away key for this process only.
         from config.settings_paths import ENV_FILE

@@ -57,8 +57,17 @@ def message_backends() -> list[str]:
     )
 
 
-def code_sender() -> str:
-    return str(_get("BANGFU_INTAKE_CODE_SENDER", "bangfu.intake.messaging.LogCodeSender"))
+LOG_CODE_SENDER = "bangfu.intake.messaging.LogCodeSender"
+
+
+def code_sender() -> str | None:
+    """The configured sender of login codes; without one, the log's only when ``DEBUG`` is on (a
+    code in a production log would let whoever reads the log sign in as the worker): else None,
+    and workers are told to apply at the counter."""
+    configured = _get("BANGFU_INTAKE_CODE_SENDER", "")
+    if configured:
+        return str(configured)
+    return LOG_CODE_SENDER if settings.DEBUG else None
 
 
 def max_upload_bytes() -> int:

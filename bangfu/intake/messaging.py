@@ -2,8 +2,9 @@
 
 Message backends (``BANGFU_INTAKE_MESSAGE_BACKENDS``) get every notice after the transaction that
 caused it commits; the default pair writes an in-app notice row and a log line. The code sender
-(``BANGFU_INTAKE_CODE_SENDER``) delivers login codes; the default writes them to the log, for the
-demo and for development. An SMS gateway or a mini-program push is one more class with ``send``.
+(``BANGFU_INTAKE_CODE_SENDER``) delivers login codes; the log's sender is for the demo (which
+names it) and development (``DEBUG``): without a configured sender, production sends none. An
+SMS gateway or a mini-program push is one more class with ``send``.
 """
 
 from __future__ import annotations
@@ -83,5 +84,12 @@ class LogCodeSender:
 
 
 def send_code(phone: str, code: str) -> None:
-    sender: Any = import_string(conf.code_sender())()
+    path = conf.code_sender()
+    if path is None:
+        raise LookupError("no code sender")
+    sender: Any = import_string(path)()
     sender.send(phone, code)
+
+
+def can_send_codes() -> bool:
+    return conf.code_sender() is not None

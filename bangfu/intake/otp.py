@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import unicodedata
@@ -26,6 +27,8 @@ from bangfu.common.errors import DomainError
 from . import messaging
 from .models import Applicant, OneTimeCode
 
+logger = logging.getLogger(__name__)
+
 CODE_TTL = timedelta(minutes=5)
 RESEND_AFTER = timedelta(seconds=60)
 HOURLY_LIMIT = 5
@@ -36,6 +39,7 @@ _TOKEN_SALT = "bangfu.intake.applicant"  # noqa: S105 - a signing namespace, not
 
 
 class OtpError:
+    UNAVAILABLE = "codes_unavailable"
     THROTTLED = "code_throttled"
     INVALID = "code_invalid"
     EXPIRED = "code_expired"
@@ -58,6 +62,12 @@ def _digest(phone: str, code: str) -> str:
 def code_request(*, phone: str) -> None:
     """Send a fresh code to ``phone`` (rate-limited). The code itself is never stored."""
     phone = normalise_phone(phone)
+    if not messaging.can_send_codes():
+        logger.error("a worker asked for a login code, but no code sender is configured (BANGFU_INTAKE_CODE_SENDER)")
+        raise DomainError(
+            OtpError.UNAVAILABLE,
+            _("Codes by text message are not set up here yet; apply at your union's counter."),
+        )
     now = timezone.now()
     recent = OneTimeCode.objects.filter(phone=phone, created_at__gte=now - timedelta(hours=1))
     last = recent.order_by("-created_at").first()

@@ -318,3 +318,19 @@ def test_a_workers_notice_is_shown_in_the_language_it_is_read_in(
     older = Notice.objects.create(applicant=app.applicant, text="旧通知")  # from before sources were kept
     with translation.override("en"):
         assert older.shown == "旧通知"
+
+
+def test_without_a_configured_sender_no_code_goes_to_the_log(settings: Any) -> None:
+    from bangfu.intake import messaging, otp
+    from bangfu.intake.models import OneTimeCode
+
+    settings.BANGFU_INTAKE_CODE_SENDER = ""
+    settings.DEBUG = False
+    sent = len(messaging.outbox)
+    with pytest.raises(DomainError) as caught:
+        otp.code_request(phone="13812340009")
+    assert caught.value.code == otp.OtpError.UNAVAILABLE and "counter" in str(caught.value.message)
+    assert len(messaging.outbox) == sent and not OneTimeCode.objects.filter(phone="13812340009").exists()
+    settings.DEBUG = True  # development: the log's sender
+    otp.code_request(phone="13812340009")
+    assert messaging.outbox[-1][0] == "13812340009"
