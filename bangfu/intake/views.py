@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -425,8 +425,10 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def objection(request: HttpRequest, pk: int) -> HttpResponse:
-    answer_to = request.POST.get("objection_id")
+    answer_to = request.POST.get("objection_id", "")
     if answer_to:
+        if not answer_to.isdigit() or len(answer_to) > 18:
+            raise Http404  # not an objection's id
         return _staff_post(
             request,
             pk,
@@ -508,8 +510,6 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     applicant = otp.applicant_from_session(request.session)
     row = Attachment.objects.select_related("application").filter(pk=pk).first()
     if row is None:
-        from django.http import Http404
-
         raise Http404
     actor: Any = applicant if applicant is not None and row.application.applicant_id == applicant.pk else request.user
     services.load(actor, row.application_id)

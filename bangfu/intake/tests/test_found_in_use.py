@@ -334,3 +334,13 @@ def test_without_a_configured_sender_no_code_goes_to_the_log(settings: Any) -> N
     settings.DEBUG = True  # development: the log's sender
     otp.code_request(phone="13812340009")
     assert messaging.outbox[-1][0] == "13812340009"
+
+
+def test_an_objection_id_that_is_not_a_number_is_not_found(tree: Any, users: Any) -> None:
+    from bangfu.intake.tests.helpers import submitted
+
+    app = submitted(tree["xiangyun_g"], phone="13812340010")
+    c = Client()
+    c.force_login(users["xiangyun_cadre"])
+    response = c.post(f"/applications/{app.pk}/objection/", {"objection_id": "abc", "answer": "x"})
+    assert response.status_code == 404
