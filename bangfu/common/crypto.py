@@ -64,6 +64,11 @@ def encrypt(plaintext: str) -> str:
     return _PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
 
+def is_encrypted(stored: str) -> bool:
+    """Whether ``stored`` is a value ``encrypt`` made (by its version prefix)."""
+    return stored.startswith(_PREFIX)
+
+
 def decrypt(stored: str) -> str:
     if not stored.startswith(_PREFIX):
         raise ValueError("not an encrypted value")

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from bangfu.common.fields import EncryptedJSONField
 from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household
 
@@ -69,7 +70,8 @@ class Application(models.Model):
     applicant = models.ForeignKey(
         Applicant, on_delete=models.PROTECT, null=True, blank=True, related_name="applications"
     )
-    data = models.JSONField(_("form data"), default=dict, blank=True)
+    # The form as typed (ID numbers and the bank card among it), encrypted at rest.
+    data = EncryptedJSONField(_("form data"), default=dict, blank=True)
     # Typed copies for queues and the open-file check (kept in step with ``data`` by the services).
     head_name = models.CharField(_("applicant's name"), max_length=60, blank=True)
     head_id_masked = models.CharField(_("ID number"), max_length=18, blank=True)

@@ -101,6 +101,17 @@ def test_no_plaintext_id_anywhere_in_the_database(tree: dict, users: dict[str, A
     h = Household.objects.get()
     services.member_id_reveal(actor=users["xiangyun_staff"], member_id=h.members.first().pk)  # type: ignore[union-attr]
     secrets = [m.id_number for m in data.members] + ["6222021234567890123"]
+    # An application's form holds ID numbers and a bank card too, while it goes back and forth.
+    from bangfu.intake import services as intake
+    from bangfu.intake.demo import form_data
+    from bangfu.intake.models import Applicant
+
+    form = form_data(tree["xiangyun_g"], members=2)
+    form["bank_account"]["card_number"] = "6222027654321098765"
+    worker = Applicant.objects.create(phone="13800009999")
+    app = intake.application_create(actor=worker, unit_id=tree["xiangyun_g"].pk, form=form)
+    assert app.data["members"][0]["id_number"] == form["members"][0]["id_number"]  # read back decrypted
+    secrets += [m["id_number"] for m in form["members"]] + ["6222027654321098765"]
     with connection.cursor() as cur:
         tables = connection.introspection.table_names(cur)
         for table in tables:
