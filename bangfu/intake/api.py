@@ -12,7 +12,7 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
-from bangfu.org import access
+from bangfu.org import access, signin
 from bangfu.org.access import Perm
 
 from . import data, imports, otp, reviews, selectors, services, steps
@@ -220,7 +220,7 @@ def _fields(row: Any, schema: type[Schema]) -> dict[str, Any]:
 
 @router.post("/applicant/code", auth=None, response={204: None})
 def intake_applicant_code(request: HttpRequest, payload: CodeIn) -> Status:
-    otp.code_request(phone=payload.phone)
+    otp.code_request(phone=payload.phone, address=signin.client_address(request))
     return Status(204, None)
 
 

@@ -306,6 +306,7 @@ class OneTimeCode(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)  # who asked (rate limit)
 
     class Meta:
         ordering = ["-id"]

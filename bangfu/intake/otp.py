@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 CODE_TTL = timedelta(minutes=5)
 RESEND_AFTER = timedelta(seconds=60)
 HOURLY_LIMIT = 5
+ADDRESS_HOURLY_LIMIT = 30  # codes a client address may ask for, to any numbers, in an hour
 MAX_ATTEMPTS = 5
 TOKEN_MAX_AGE = 7 * 24 * 3600
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -59,8 +60,9 @@ def _digest(phone: str, code: str) -> str:
     return hmac.new(key, f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def code_request(*, phone: str) -> None:
-    """Send a fresh code to ``phone`` (rate-limited). The code itself is never stored."""
+def code_request(*, phone: str, address: str | None = None) -> None:
+    """Send a fresh code to ``phone`` (rate-limited per number, and per ``address``, the client's:
+    one client must not send texts to many numbers). The code itself is never stored."""
     phone = normalise_phone(phone)
     if not messaging.can_send_codes():
         logger.error("a worker asked for a login code, but no code sender is configured (BANGFU_INTAKE_CODE_SENDER)")
@@ -78,8 +80,16 @@ def code_request(*, phone: str) -> None:
         )
     if recent.count() >= HOURLY_LIMIT:
         raise DomainError(OtpError.THROTTLED, _("Too many codes were asked for this number; try again in an hour."))
+    hour_ago = now - timedelta(hours=1)
+    if (
+        address
+        and OneTimeCode.objects.filter(address=address, created_at__gte=hour_ago).count() >= ADDRESS_HOURLY_LIMIT
+    ):
+        raise DomainError(OtpError.THROTTLED, _("Too many codes were asked from this network; try again in an hour."))
     code = f"{secrets.randbelow(1_000_000):06d}"
-    OneTimeCode.objects.create(phone=phone, digest=_digest(phone, code), created_at=now, expires_at=now + CODE_TTL)
+    OneTimeCode.objects.create(
+        phone=phone, digest=_digest(phone, code), created_at=now, expires_at=now + CODE_TTL, address=address
+    )
     messaging.send_code(phone, code)
 
 

@@ -123,7 +123,7 @@ def phone_login(request: HttpRequest) -> HttpResponse:
                 request.session.cycle_key()
                 request.session[otp.SESSION_KEY] = applicant.pk
                 return redirect("intake:phone_home")
-            otp.code_request(phone=phone)
+            otp.code_request(phone=phone, address=signin.client_address(request))
             messages.success(request, _("A code was sent to your phone; it is valid for 5 minutes."))
             sent = True
         except (ValidationError, DomainError) as exc:

@@ -344,3 +344,15 @@ def test_an_objection_id_that_is_not_a_number_is_not_found(tree: Any, users: Any
     c.force_login(users["xiangyun_cadre"])
     response = c.post(f"/applications/{app.pk}/objection/", {"objection_id": "abc", "answer": "x"})
     assert response.status_code == 404
+
+
+def test_one_address_cannot_ask_codes_for_many_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bangfu.intake import otp
+
+    monkeypatch.setattr(otp, "ADDRESS_HOURLY_LIMIT", 3)
+    for i in range(3):
+        otp.code_request(phone=f"1391234000{i}", address="203.0.113.9")
+    with pytest.raises(DomainError) as caught:
+        otp.code_request(phone="13912340009", address="203.0.113.9")
+    assert caught.value.code == otp.OtpError.THROTTLED and "network" in str(caught.value.message)
+    otp.code_request(phone="13912340009", address="203.0.113.10")  # another client may
