@@ -343,10 +343,7 @@ def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFil
 
 def _attachment_file(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
     """An attachment of an application the caller may read (404 like a missing one otherwise)."""
-    services.load(request.auth, application_id)  # type: ignore[attr-defined]
-    row = Attachment.objects.filter(pk=attachment_id, application_id=application_id).first()
-    if row is None:
-        raise Http404
+    row = steps.attachment_open(actor=request.auth, attachment_id=attachment_id, application_id=application_id)  # type: ignore[attr-defined]
     return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name, as_attachment=True)
 
 

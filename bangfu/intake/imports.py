@@ -1099,6 +1099,16 @@ def _report_headers() -> list[str]:
 def error_report(*, actor: Any, batch_id: int, fmt: str) -> tuple[bytes, str]:
     """The batch's problems as ``csv`` (UTF-8 with BOM, for Excel) or ``xlsx``; and the content type."""
     batch = import_batch_get(actor=actor, batch_id=batch_id)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        target_type="intake.import_report",
+        target_id=batch.pk,
+        unit_path=batch.unit.path,
+        note=f"{batch.issues_count} problems, {fmt}",
+    )
     rows = batch.issues.values_list(*REPORT_HEADERS).iterator(chunk_size=5000)
     if fmt == "csv":
         buf = io.StringIO()

@@ -12,11 +12,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bangfu.common.audit import audit_deferred
+from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
+from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
 
@@ -319,4 +321,24 @@ def attachment_add(
         row.file.save(f"{digest[:16]}{ext}", ContentFile(content), save=False)
         row.save()
         _event(app, actor, "attachment", app.state, clean_name)
+    return row
+
+
+def attachment_open(*, actor: Any, attachment_id: int, application_id: int | None = None) -> Attachment:
+    """An attachment the actor may read — staff in the application's jurisdiction, or the worker who
+    applied — (``Http404`` like a missing one otherwise, or when it is not ``application_id``'s). A
+    staff download is an audit entry: a proof may show an ID card, a payslip or a diagnosis."""
+    row = Attachment.objects.filter(pk=attachment_id).first()
+    if row is None or (application_id is not None and row.application_id != application_id):
+        raise Http404
+    app = load(actor, row.application_id, queryset=Application.objects.select_related("unit"))
+    if not is_applicant(actor):
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            target_type="intake.attachment",
+            target_id=row.pk,
+            unit_path=app.unit.path,
+            after={"application": app.reference, "name": row.name},
+        )
     return row

@@ -512,7 +512,7 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     if row is None:
         raise Http404
     actor: Any = applicant if applicant is not None and row.application.applicant_id == applicant.pk else request.user
-    services.load(actor, row.application_id)
+    row = steps.attachment_open(actor=actor, attachment_id=row.pk)
     # Downloaded, never shown in the site's own pages: the file came from a worker's phone.
     return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name, as_attachment=True)
 

@@ -132,6 +132,14 @@ def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
     """The rejected rows of an import (row, masked ID number, reason) as CSV in UTF-8 with a
     byte-order mark, without which Excel reads the reasons as GBK."""
     ds = dataset_get(actor=actor, dataset_id=dataset_id)
+    audit_record(
+        actor=actor,
+        action="export",
+        target_type="matching.dataset_rejected",
+        target_id=ds.pk,
+        unit_path=ds.unit.path,
+        note=f"{ds.rows_rejected} rejected rows",
+    )
     if not ds.rejected_file:
         return codecs.BOM_UTF8 + REJECTED_CSV_HEADER
     with default_storage.open(ds.rejected_file, "rb") as fh:

@@ -189,6 +189,10 @@ def test_rejected_rows_download_opens_in_excel(users: dict[str, Any], tmp_path: 
     assert lines[0] == "Row in the file,ID number,Reason"
     assert lines[1].startswith("3,") and lines[1].endswith("车辆类型 is empty")
     assert default_storage.exists(ds.rejected_file)
+    # Each download of the rejected rows (masked numbers, the department's names) is logged.
+    from bangfu.common.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="export", target_type="matching.dataset_rejected").count() == 2
 
 
 def test_a_file_of_another_kind_leaves_nothing_behind(users: dict[str, Any], tmp_path: Path) -> None:
