@@ -40,6 +40,11 @@ class ErrorOut(Schema):
     error: ErrorDetail
 
 
+def too_large_message() -> str:
+    """An id or a page beyond any integer the database takes (the pages say the same)."""
+    return _("A number in the request is too large.")
+
+
 def error_body(
     code: str, message: str, fields: dict[str, list[str]] | None = None, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -168,7 +173,7 @@ def install(api: NinjaAPI) -> None:
 
     def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
         # An id or a page beyond any integer the database takes (SQLite raises this).
-        return _respond(api, request, 400, error_body("bad_request", _("A number in the request is too large.")))
+        return _respond(api, request, 400, error_body("bad_request", too_large_message()))
 
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("Unhandled error in %s %s", request.method, request.path, exc_info=exc)

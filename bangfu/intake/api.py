@@ -233,7 +233,8 @@ def intake_applicant_token(request: HttpRequest, payload: TokenIn) -> dict[str, 
 @router.get("/applicant/applications", auth=applicant_auth, response=list[ApplicationOut])
 def intake_my_applications(request: HttpRequest) -> list[dict[str, Any]]:
     actor = request.auth  # type: ignore[attr-defined]
-    return [_out(actor, a) for a in selectors.my_applications(applicant=actor).prefetch_related("events")[:50]]
+    mine = selectors.my_applications(applicant=actor).prefetch_related("events", "attachments")[:50]
+    return [_out(actor, a) for a in mine]
 
 
 @router.post("/applicant/applications", auth=applicant_auth, response={201: ApplicationOut})

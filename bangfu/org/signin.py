@@ -52,13 +52,11 @@ def minutes_locked(username: str, address: str | None, *, now: dt.datetime | Non
     """How many minutes sign-in stays refused for this name or address (0: it is not)."""
     now = now or timezone.now()
     recent = SignInFailure.objects.filter(at__gt=now - WINDOW)
+    checks = [(recent.filter(username=username.strip().lower()), ACCOUNT_LIMIT)]
+    if address:
+        checks.append((recent.filter(address=address), ADDRESS_LIMIT))
     waits = []
-    for qs, limit in (
-        (recent.filter(username=username.strip().lower()), ACCOUNT_LIMIT),
-        (recent.filter(address=address), ADDRESS_LIMIT) if address else (None, 0),
-    ):
-        if qs is None:
-            continue
+    for qs, limit in checks:
         # Refused while ``limit`` failures lie in the window: until the newest ``limit``-th one ages out.
         times = list(qs.order_by("-at").values_list("at", flat=True)[:limit])
         if len(times) >= limit:

@@ -60,10 +60,6 @@ def nul_field(request: HttpRequest) -> str | None:
     return None
 
 
-def too_large_message() -> str:
-    return _("A number in the request is too large.")
-
-
 def nul_message(field: str) -> str:
     return _("“%(field)s” holds the NUL character (\\0), which text may not contain; remove it.") % {"field": field}
 
@@ -80,6 +76,8 @@ class BadInputMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OverflowError):
+            from bangfu.api.errors import too_large_message
+
             return self._bad(request, too_large_message())
         return None
 

@@ -177,3 +177,25 @@ def test_bad_step_input_is_named_and_nothing_is_written(tree: dict, users: dict[
         f"/api/v1/applications/{app.pk}/attachments", {"file": ("x.jpg", io.BytesIO(b"MZ not a photo"), "image/jpeg")}
     )
     assert upload.status_code == 422 and "JPEG" in upload.json()["error"]["fields"]["file"][0]
+
+
+def test_the_workers_list_costs_the_same_queries_for_one_application_or_several(tree: dict) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bangfu.intake import services
+
+    unit = tree["xiangyun_g"]
+    worker = Applicant.objects.create(phone="13912345000")
+    phone = Caller(otp.token_for(worker))
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            phone.call("GET", "/applicant/applications")
+        return len(ctx.captured_queries)
+
+    services.application_create(actor=worker, unit_id=unit.pk, form={})
+    one = count()
+    for _ in range(3):
+        services.application_create(actor=worker, unit_id=unit.pk, form={})
+    assert count() == one
