@@ -86,8 +86,6 @@ def run_due(*, now: dt.datetime | None = None) -> list[Enqueued]:
 
 
 def last_runs() -> dict[str, ScheduledRun]:
-    """The newest recorded run of each job."""
-    newest: dict[str, ScheduledRun] = {}
-    for run in ScheduledRun.objects.order_by("job", "-day"):
-        newest.setdefault(run.job, run)
-    return newest
+    """The newest recorded run of each job (a row a job a day accumulates: one look-up per job)."""
+    newest = {job.name: ScheduledRun.objects.filter(job=job.name).order_by("-day").first() for job in jobs()}
+    return {name: run for name, run in newest.items() if run is not None}
