@@ -136,6 +136,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache for every web process (rate limits such as the self-test's count across all of them):
+# a table in the database, created by the migrations, so the demo and CI need no other service.
+# Room for many clients' counters: past MAX_ENTRIES Django culls a third of the rows, counters too.
+CACHES = {
+    "default": {
+        "BACKEND": "bangfu.common.cache.DatabaseCache",
+        "LOCATION": "bangfu_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+
 TASKS = {
     "default": {
         "BACKEND": env("BANGFU_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

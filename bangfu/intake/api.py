@@ -5,6 +5,7 @@ Errors have the API's one shape."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -31,7 +32,8 @@ from .models import (
 
 
 class ApplicantBearer(HttpBearer):
-    """``Authorization: Bearer <token>`` as issued by ``intake_applicant_token``."""
+    """``Authorization: Bearer <token>`` as issued by ``intake_applicant_token``, until the worker
+    signs out (``intake_applicant_logout``) or signs in again."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any | None:
         return otp.applicant_from_token(token.strip())
@@ -226,8 +228,34 @@ def intake_applicant_code(request: HttpRequest, payload: CodeIn) -> Status:
 
 @router.post("/applicant/token", auth=None, response=TokenOut)
 def intake_applicant_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
+    """A bearer token for the worker, valid for seven days; signing in again ends the number's
+    earlier sign-ins (their tokens answer 401)."""
     applicant = otp.code_verify(phone=payload.phone, code=payload.code)
     return {"token": otp.token_for(applicant), "applicant_id": applicant.pk}
+
+
+class UnionOut(Schema):
+    id: int
+    name: str
+    county: str
+    city: str
+
+
+@router.get("/applicant/unions", auth=applicant_auth, response=list[UnionOut])
+def intake_unions(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
+    """The grassroots unions a worker may apply to (``unit_id`` of a new application), in tree
+    order, at most 100: ``q`` keeps those whose name, or their county's or city's union's name,
+    holds every word of it (``祥云``, ``下关 街道``)."""
+    found = selectors.union_search(q=q)
+    return [
+        {
+            "id": u.pk,
+            "name": u.name,
+            "county": u.parent.name if u.parent else "",
+            "city": u.parent.parent.name if u.parent and u.parent.parent else "",
+        }
+        for u in found.units
+    ]
 
 
 @router.get("/applicant/applications", auth=applicant_auth, response=list[ApplicationOut])
@@ -683,9 +711,85 @@ def intake_review_confirm(request: HttpRequest, task_id: int, payload: ReviewCon
     return _review_out(reviews.review_confirm(actor=request.auth, task_id=task_id, note=payload.note))  # type: ignore[attr-defined]
 
 
-@router.get("/applicant/reviews", auth=applicant_auth, response=list[ReviewOut])
+class MyReviewOut(Schema):
+    """A yearly review as the worker sees it: the file's number and the report only once this
+    sign-in has proved to be one of the household (``proven``; see the ``/proof`` endpoint)."""
+
+    id: int
+    year: int
+    state: str
+    due_on: dt.date
+    proven: bool
+    household_id: int | None = None
+    file_number: str | None = None
+    changes: dict[str, Any] | None = None
+    note: str | None = None
+
+
+class ReviewMemberOut(Schema):
+    id: int
+    name: str
+    relationship: str
+    monthly_income: Decimal
+    work_status: str
+    health: str
+
+
+class MyReviewDetailOut(MyReviewOut):
+    address: str = ""
+    members: list[ReviewMemberOut] = Field(default_factory=list)
+
+
+class ProofIn(Schema):
+    id_number: str = Field(max_length=30)
+
+
+def _my_review_out(t: ReviewTask, proven: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": t.pk, "year": t.year, "state": t.state, "due_on": t.due_on, "proven": proven}
+    if proven:
+        out |= {"household_id": t.household_id, "file_number": t.household.file_number, "changes": t.changes}
+        out["note"] = t.note
+    return out
+
+
+def _my_review_detail(request: HttpRequest, task_id: int) -> dict[str, Any]:
+    task, members = reviews.review_household(actor=request.auth, task_id=task_id)  # type: ignore[attr-defined]
+    return {
+        **_my_review_out(task, True),
+        "address": task.household.address,
+        "members": [
+            {
+                "id": m.pk,
+                "name": m.name,
+                "relationship": m.relationship,
+                "monthly_income": m.monthly_income,
+                "work_status": m.work_status,
+                "health": m.health,
+            }
+            for m in members
+        ],
+    }
+
+
+@router.get("/applicant/reviews", auth=applicant_auth, response=list[MyReviewOut])
 def intake_my_reviews(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_review_out(t) for t in reviews.review_tasks_for(actor=request.auth)]  # type: ignore[attr-defined]
+    """The open yearly reviews of the files whose head has the worker's phone number."""
+    return [_my_review_out(t, t.proven) for t in reviews.review_tasks_for(actor=request.auth)]  # type: ignore[attr-defined]
+
+
+@router.post("/applicant/reviews/{task_id}/proof", auth=applicant_auth, response=MyReviewDetailOut)
+def intake_my_review_proof(request: HttpRequest, task_id: int, payload: ProofIn) -> dict[str, Any]:
+    """Show that the household is the worker's: the ID number of a living member of the file. Five
+    wrong numbers a day lock the file's review on the phone (``review_proof_locked``); the proof
+    holds for this sign-in. Answers the file as the review shows it."""
+    reviews.review_proof(actor=request.auth, task_id=task_id, id_number=payload.id_number)  # type: ignore[attr-defined]
+    return _my_review_detail(request, task_id)
+
+
+@router.get("/applicant/reviews/{task_id}", auth=applicant_auth, response=MyReviewDetailOut)
+def intake_my_review(request: HttpRequest, task_id: int) -> dict[str, Any]:
+    """The file to review: its address and living members (``review_proof_needed`` before the proof)."""
+    return _my_review_detail(request, task_id)
 
 
 @router.post("/applicant/reviews/{task_id}/confirm", auth=applicant_auth, response=ReviewOut)
@@ -697,3 +801,12 @@ def intake_my_review_confirm(request: HttpRequest, task_id: int, payload: Review
 def intake_my_review_report(request: HttpRequest, task_id: int, payload: ReviewReportIn) -> dict[str, Any]:
     task = reviews.review_report(actor=request.auth, task_id=task_id, changes=payload.changes, note=payload.note)  # type: ignore[attr-defined]
     return _review_out(task)
+
+
+# Kept last among the worker's endpoints: the API's garbage test walks the schema in order with one
+# worker's token, and signing out ends it.
+@router.post("/applicant/logout", auth=applicant_auth, response={204: None})
+def intake_applicant_logout(request: HttpRequest) -> Status:
+    """End this sign-in: its token answers 401 from now on."""
+    otp.login_end(applicant=request.auth)  # type: ignore[attr-defined]
+    return Status(204, None)

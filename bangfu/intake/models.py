@@ -51,12 +51,40 @@ class Applicant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
 
+    # The sign-in the worker came with (set by ``otp.applicant_from_token``); not a field.
+    current_login: ApplicantLogin | None = None
+
     class Meta:
         verbose_name = _("applicant")
         verbose_name_plural = _("applicants")
 
     def __str__(self) -> str:
         return f"applicant:{self.phone[:3]}****{self.phone[-4:]}"
+
+
+class LoginChannel:
+    PAGE = "page"  # the phone pages' session
+    API = "api"  # a bearer token
+
+
+class ApplicantLogin(models.Model):
+    """One sign-in of a worker by a code: the phone pages' session or an API token (a mini-program
+    keeps it). Only the token's SHA-256 is kept. A sign-in ends when the worker signs out, when the
+    number is signed in again (a number is one person's at a time: a recycled number's new holder
+    signs the old one out), or when it expires."""
+
+    applicant = models.ForeignKey(Applicant, on_delete=models.CASCADE, related_name="logins")
+    channel = models.CharField(max_length=8)  # LoginChannel
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.applicant_id}:{self.channel}@{self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Application(models.Model):
@@ -429,3 +457,25 @@ class ReviewTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id}:{self.year}"
+
+
+class HouseholdProof(models.Model):
+    """A worker signed in with the phone number of a file's head typed the ID number of a member of
+    that household (``ok``) or a wrong one, before the yearly review shows the file's data: a number
+    may have been recycled to someone else. A proof holds for the sign-in it was made in; wrong
+    tries are counted per household (``reviews.PROOF_TRIES`` a day)."""
+
+    login = models.ForeignKey(ApplicantLogin, on_delete=models.CASCADE, related_name="proofs")
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="+")
+    ok = models.BooleanField()
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["login", "household"], name="intake_proof_login"),
+            models.Index(fields=["household", "at"], name="intake_proof_household_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}:{'ok' if self.ok else 'wrong'}@{self.at:%Y-%m-%d %H:%M}"

@@ -2,6 +2,10 @@
 
 Codes are six digits, kept only as a keyed hash, valid for five minutes and usable once; a phone
 may ask for a code once a minute and five times an hour; a code dies after five wrong tries.
+
+A right code starts a sign-in (``ApplicantLogin``): the phone pages keep its token in the session,
+the API hands it to the caller. It ends on signing out, on the next sign-in of the same number, or
+when it expires; an ended token is refused at once (the API answers 401).
 """
 
 from __future__ import annotations
@@ -16,16 +20,16 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bangfu.common.errors import DomainError
 
 from . import messaging
-from .models import Applicant, OneTimeCode
+from .models import Applicant, ApplicantLogin, LoginChannel, OneTimeCode
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +38,8 @@ RESEND_AFTER = timedelta(seconds=60)
 HOURLY_LIMIT = 5
 ADDRESS_HOURLY_LIMIT = 30  # codes a client address may ask for, to any numbers, in an hour
 MAX_ATTEMPTS = 5
-TOKEN_MAX_AGE = 7 * 24 * 3600
+TOKEN_MAX_AGE = 7 * 24 * 3600  # seconds an API token lives (the pages' sign-in: SESSION_COOKIE_AGE)
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
-_TOKEN_SALT = "bangfu.intake.applicant"  # noqa: S105 - a signing namespace, not a secret
 
 
 class OtpError:
@@ -132,27 +135,92 @@ def code_verify(*, phone: str, code: str) -> Applicant:
     return applicant
 
 
+# --- sign-ins ----------------------------------------------------------------------------------------
+
+SESSION_KEY = "bangfu_applicant_token"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_start(*, applicant: Applicant, channel: str) -> str:
+    """A new sign-in of ``applicant`` on ``channel`` (``LoginChannel``); returns its token (kept only
+    as a hash). The number's other sign-ins end: a number is one person's at a time, so when a
+    recycled number is signed in by its new holder, the old holder is signed out everywhere."""
+    now = timezone.now()
+    life = TOKEN_MAX_AGE if channel == LoginChannel.API else settings.SESSION_COOKIE_AGE
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        ApplicantLogin.objects.filter(applicant=applicant, ended_at__isnull=True).update(ended_at=now)
+        ApplicantLogin.objects.create(
+            applicant=applicant,
+            channel=channel,
+            key_hash=_token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=life),
+        )
+    return token
+
+
 def token_for(applicant: Applicant) -> str:
-    """A signed, expiring bearer token for the API (a mini-program keeps it instead of a cookie)."""
-    return signing.TimestampSigner(salt=_TOKEN_SALT).sign(f"a{applicant.pk}")
+    """A bearer token for the API (a mini-program keeps it instead of a cookie), valid for
+    ``TOKEN_MAX_AGE`` until the worker signs out or signs in again."""
+    return login_start(applicant=applicant, channel=LoginChannel.API)
 
 
-def applicant_from_token(token: str) -> Applicant | None:
-    try:
-        value = signing.TimestampSigner(salt=_TOKEN_SALT).unsign(token, max_age=TOKEN_MAX_AGE)
-    except signing.BadSignature:
+def applicant_from_token(token: str | None, *, channel: str = LoginChannel.API) -> Applicant | None:
+    """The worker of a live sign-in, with it as ``current_login``; None for an unknown, ended or
+    expired token."""
+    if not token or len(token) > 200:
         return None
-    if not value.startswith("a") or not value[1:].isdigit():
+    login = (
+        ApplicantLogin.objects.select_related("applicant")
+        .filter(key_hash=_token_hash(token), channel=channel, ended_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if login is None:
         return None
-    return Applicant.objects.filter(pk=int(value[1:])).first()
+    applicant = login.applicant
+    applicant.current_login = login
+    return applicant
 
 
-SESSION_KEY = "bangfu_applicant_id"
+def login_end(*, applicant: Applicant) -> None:
+    """Sign out: the sign-in ``applicant`` came with ends, so its token no longer works."""
+    login = applicant.current_login
+    if login is not None:
+        ApplicantLogin.objects.filter(pk=login.pk, ended_at__isnull=True).update(ended_at=timezone.now())
+
+
+def session_sign_in(session: Any, applicant: Applicant) -> None:
+    """The phone pages: a new session holding a new sign-in's token."""
+    token = login_start(applicant=applicant, channel=LoginChannel.PAGE)
+    session.cycle_key()
+    session[SESSION_KEY] = token
 
 
 def applicant_from_session(session: Any) -> Applicant | None:
-    pk = session.get(SESSION_KEY)
-    return Applicant.objects.filter(pk=pk).first() if pk else None
+    return applicant_from_token(session.get(SESSION_KEY), channel=LoginChannel.PAGE)
+
+
+def session_sign_out(session: Any) -> None:
+    applicant = applicant_from_session(session)
+    if applicant is not None:
+        login_end(applicant=applicant)
+    session.flush()
+
+
+LOGINS_KEPT = timedelta(days=1)  # an ended sign-in's proofs count wrong tries for a day (reviews)
+
+
+def logins_purge(*, now: Any = None) -> int:
+    """Delete the sign-ins that ended or expired more than a day ago (a daily job), with their
+    proofs; returns how many sign-ins."""
+    cutoff = (now or timezone.now()) - LOGINS_KEPT
+    old = ApplicantLogin.objects.filter(Q(ended_at__lt=cutoff) | Q(expires_at__lt=cutoff))
+    _deleted, by_model = old.delete()
+    return by_model.get(ApplicantLogin._meta.label, 0)
 
 
 CODES_KEPT = timedelta(days=1)  # far beyond a code's life and the hourly limit's window

@@ -5,6 +5,12 @@ run any number of times: one task per file and year. The worker, signed in on th
 phone number of the file's head, confirms that nothing changed or reports what did (incomes, work,
 health, address, phone); staff confirm a file themselves or check the worker's report and apply it
 through the registry's ``household_update``.
+
+A phone number is not a person: numbers are recycled. Before a review shows the file or takes an
+answer, the worker proves in that sign-in to be one of the household (``review_proof``): they type
+the ID number of a living member, compared by its keyed hash with the members' hashes. Five wrong
+numbers a day per file lock the review on the phone for the rest of that day; every try is an
+audit entry.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +30,7 @@ from django.utils.translation import gettext as _
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError
+from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -34,11 +41,20 @@ from bangfu.registry.models import Household, Member
 from bangfu.registry.timeline import timeline_add
 
 from . import conf
-from .models import Applicant, ReviewState, ReviewTask
+from .models import Applicant, HouseholdProof, ReviewState, ReviewTask
 
 REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
 MEMBER_CHANGEABLE = ("monthly_income", "work_status", "health")
 CHUNK = 2000
+PROOF_TRIES = 5  # wrong ID numbers a file's review takes on the phone in PROOF_WINDOW
+PROOF_WINDOW = dt.timedelta(hours=24)
+
+
+class ReviewError:
+    DONE = "review_done"
+    PROOF_NEEDED = "review_proof_needed"
+    PROOF_WRONG = "review_proof_wrong"
+    PROOF_LOCKED = "review_proof_locked"
 
 
 def yearly_review_create(*, today: dt.date | None = None) -> int:
@@ -74,17 +90,32 @@ def _applicant_households(applicant: Applicant) -> QuerySet[Member]:
     return Member.objects.filter(relationship=codes.Relationship.HEAD, phone=applicant.phone)
 
 
+def _proofs(applicant: Applicant) -> QuerySet[HouseholdProof]:
+    """The households this sign-in has proved to be one of (none without a sign-in)."""
+    login = applicant.current_login
+    if login is None:
+        return HouseholdProof.objects.none()
+    return HouseholdProof.objects.filter(login_id=login.pk, ok=True)
+
+
 def review_tasks_for(*, actor: Any, state: str = "") -> QuerySet[ReviewTask]:
-    """Staff: the tasks in their jurisdiction; a worker: the open tasks of the files they head."""
+    """Staff: the tasks in their jurisdiction; a worker: the open tasks of the files they head, each
+    with ``proven`` (whether this sign-in has proved to be one of the household: only then may the
+    file's number or data be shown)."""
     qs = ReviewTask.objects.select_related("household", "household__unit")
     if isinstance(actor, Applicant):
-        qs = qs.filter(household_id__in=_applicant_households(actor).values("household_id"))
+        qs = qs.filter(household_id__in=_applicant_households(actor).values("household_id")).annotate(
+            proven=Exists(_proofs(actor).filter(household_id=OuterRef("household_id")))
+        )
         return qs.filter(state=ReviewState.OPEN) if not state else qs.filter(state=state)
     qs = access.scope(actor, qs, Perm.HOUSEHOLD_EDIT)
     return qs.filter(state=state) if state else qs.filter(state__in=[ReviewState.OPEN, ReviewState.REPORTED])
 
 
-def review_task_get(*, actor: Any, task_id: int, lock: bool = False) -> ReviewTask:
+def review_task_get(*, actor: Any, task_id: int, lock: bool = False, proven: bool = True) -> ReviewTask:
+    """A task the actor may act on. A worker gets only the tasks of files they head (404 otherwise)
+    and, unless ``proven`` is False (the page asking for the proof), only after proving in this
+    sign-in to be one of the household."""
     qs = ReviewTask.objects.select_related("household", "household__unit")
     if lock:
         qs = qs.select_for_update(of=("self",))
@@ -92,8 +123,87 @@ def review_task_get(*, actor: Any, task_id: int, lock: bool = False) -> ReviewTa
         task = qs.filter(pk=task_id, household_id__in=_applicant_households(actor).values("household_id")).first()
         if task is None:
             raise Http404
+        if proven and not review_proven(actor=actor, task=task):
+            raise DomainError(
+                ReviewError.PROOF_NEEDED,
+                _("First type the ID number of a member of this household, to show it is yours."),
+            )
         return task
     return access.get_for(actor, qs, task_id, Perm.HOUSEHOLD_EDIT)
+
+
+def review_proof(*, actor: Applicant, task_id: int, id_number: str) -> ReviewTask:
+    """The worker shows that the file reached by their phone number is their household's: the ID
+    number of a living member. At most ``PROOF_TRIES`` wrong numbers per file in ``PROOF_WINDOW``;
+    every try (right, wrong or refused) is an audit entry without the number."""
+    login = actor.current_login
+    if login is None:  # only a signed-in worker proves anything
+        raise Http404
+    review_task_get(actor=actor, task_id=task_id, proven=False)  # not theirs: 404 whatever was typed
+    raw = (id_number or "").strip()
+    if not raw:
+        raise ValidationError({"id_number": _("Enter the ID number of a member of this household.")})
+    try:
+        rid = ResidentId.parse(raw)
+    except InvalidResidentId as exc:  # a typing slip, not a guess: not a try
+        raise ValidationError({"id_number": exc.message}) from None
+    now = timezone.now()
+    with transaction.atomic():
+        task = review_task_get(actor=actor, task_id=task_id, lock=True, proven=False)
+        household = task.household
+        if review_proven(actor=actor, task=task):
+            return task
+        wrong = HouseholdProof.objects.filter(household=household, ok=False, at__gte=now - PROOF_WINDOW).count()
+        member = None
+        if wrong >= PROOF_TRIES:
+            outcome: dict[str, Any] = {"proof": "refused"}
+        else:
+            member = (
+                household.members.filter(deceased=False, id_hash=crypto.keyed_hash(rid.value))
+                .values_list("pk", flat=True)
+                .first()
+            )
+            HouseholdProof.objects.create(login=login, household=household, ok=member is not None, at=now)
+            outcome = (
+                {"proof": "ok", "member": member}
+                if member is not None
+                else {"proof": "wrong", "tries_left": PROOF_TRIES - wrong - 1}
+            )
+        audit_record(
+            actor=str(actor),
+            action=AuditAction.LOGIN,
+            target_type="intake.review_task",
+            target_id=task.pk,
+            unit_path=household.unit.path,
+            after={"household": household.pk, **outcome},
+            note="yearly review: proof of membership",
+        )
+    # Raised after the block commits, so the wrong try stays counted and logged.
+    if outcome["proof"] == "refused" or outcome.get("tries_left") == 0:
+        raise DomainError(
+            ReviewError.PROOF_LOCKED,
+            _("Too many wrong ID numbers for this file: try again tomorrow, or ask your union."),
+            {"tries_left": 0},
+        )
+    if member is None:
+        left = outcome["tries_left"]
+        raise DomainError(
+            ReviewError.PROOF_WRONG,
+            _("This is not the ID number of a member of this household; %(n)s tries left.") % {"n": left},
+            {"tries_left": left},
+        )
+    return task
+
+
+def review_proven(*, actor: Applicant, task: ReviewTask) -> bool:
+    """Whether the worker's sign-in has proved to be one of the task's household."""
+    return _proofs(actor).filter(household_id=task.household_id).exists()
+
+
+def review_household(*, actor: Any, task_id: int) -> tuple[ReviewTask, list[Member]]:
+    """A task and the living members of its file, as the worker reviews them (after the proof)."""
+    task = review_task_get(actor=actor, task_id=task_id)
+    return task, list(task.household.members.filter(deceased=False).order_by("position", "id"))
 
 
 # --- confirm, report, apply -----------------------------------------------------------------------------
@@ -134,10 +244,10 @@ def review_confirm(*, actor: Any, task_id: int, note: str = "") -> ReviewTask:
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         if task.state not in {ReviewState.OPEN, ReviewState.REPORTED}:
-            raise DomainError("review_done", _("This review is already done."))
+            raise DomainError(ReviewError.DONE, _("This review is already done."))
         if isinstance(actor, Applicant):
             if task.state != ReviewState.OPEN:
-                raise DomainError("review_done", _("Your report is being checked."))
+                raise DomainError(ReviewError.DONE, _("Your report is being checked."))
             _close(task, actor, ReviewState.CONFIRMED, note)
             _record(task, actor, _("Yearly review: the worker confirmed the data."))
             return task
@@ -163,7 +273,7 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         if task.state != ReviewState.OPEN:
-            raise DomainError("review_done", _("This review is already done."))
+            raise DomainError(ReviewError.DONE, _("This review is already done."))
         known = set(task.household.members.values_list("pk", flat=True))
         if any(int(k) not in known for k in clean.get("members", {})):
             raise ValidationError({"changes": _("This person is not a member of this file.")})

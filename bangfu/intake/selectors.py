@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from bangfu.eligibility import rules
 from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts_of
 from bangfu.org import access
 from bangfu.org.access import Perm
+from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
@@ -156,3 +159,45 @@ def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | 
     if unit_id:
         qs = qs.filter(unit_id=unit_id)
     return qs.order_by("unit__path", "id")
+
+
+# --- the unions a worker applies to ---------------------------------------------------------------
+
+UNIONS_SHOWN = 100  # unions a list or a search shows at most
+_QUERY_MAX = 50
+_TERMS_MAX = 5
+
+
+@dataclass(frozen=True)
+class UnionSearch:
+    """Grassroots unions in tree order (with their county's and city's unions loaded), whether
+    more matched than are shown, and the union asked to be kept (``keep``), matched or not."""
+
+    query: str
+    units: list[OrgUnit]
+    more: bool
+    kept: OrgUnit | None = None
+
+
+def union_query(raw: str | None) -> str:
+    """A search as typed on a phone: full-width letters and spaces made plain, spaces collapsed."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    return re.sub(r"\s+", " ", text).strip()[:_QUERY_MAX]
+
+
+def union_search(*, q: str = "", limit: int = UNIONS_SHOWN, keep: int | None = None) -> UnionSearch:
+    """The grassroots unions a worker may apply to whose name, county's or city's union name holds
+    every word of ``q`` (all of them without ``q``), at most ``limit``. Any worker may apply to any
+    grassroots union, so this is not scoped: union names are public."""
+    query = union_query(q)
+    grassroots = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS).select_related("parent", "parent__parent")
+    qs = grassroots
+    for term in query.split(" ")[:_TERMS_MAX] if query else []:
+        names = Q(name__icontains=term) | Q(parent__name__icontains=term)
+        qs = qs.filter(names | Q(parent__parent__name__icontains=term))
+    found = list(qs.order_by("path")[: limit + 1])
+    units = found[:limit]
+    kept = next((u for u in units if u.pk == keep), None) or (
+        grassroots.filter(pk=keep).first() if keep is not None else None
+    )
+    return UnionSearch(query=query, units=units, more=len(found) > limit, kept=kept)

@@ -39,3 +39,13 @@ def check_match_task(application_id: int) -> int:
 @task()
 def codes_purge_task() -> int:
     return otp.codes_purge()
+
+
+@schedule.daily(
+    "intake.logins",
+    at=dt.time(1, 25),
+    label=gettext_noop("delete the workers' sign-ins that ended more than a day ago"),
+)
+@task()
+def logins_purge_task() -> int:
+    return otp.logins_purge()

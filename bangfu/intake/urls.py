@@ -7,6 +7,7 @@ urlpatterns = [
     path("apply/login/", views.phone_login, name="phone_login"),
     path("apply/logout/", views.phone_logout, name="phone_logout"),
     path("apply/", views.phone_home, name="phone_home"),
+    path("apply/unions/", views.phone_unions, name="phone_unions"),
     path("apply/<int:pk>/", views.phone_application, name="phone_application"),
     path("apply/<int:pk>/upload/", views.phone_upload, name="phone_upload"),
     path("apply/<int:pk>/authorise/", views.phone_authorise, name="phone_authorise"),

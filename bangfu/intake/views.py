@@ -7,15 +7,18 @@ import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.paging import CappedPaginator
@@ -23,7 +26,7 @@ from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.presentation import reason_text
 from bangfu.org import access, signin
 from bangfu.org.access import Perm
-from bangfu.org.models import OrgLevel, OrgUnit
+from bangfu.org.models import OrgLevel
 from bangfu.registry.codes import (
     Cause,
     HardshipCategory,
@@ -120,8 +123,7 @@ def phone_login(request: HttpRequest) -> HttpResponse:
         try:
             if request.POST.get("step") == "verify":
                 applicant = otp.code_verify(phone=phone, code=request.POST.get("code", ""))
-                request.session.cycle_key()
-                request.session[otp.SESSION_KEY] = applicant.pk
+                otp.session_sign_in(request.session, applicant)
                 return redirect("intake:phone_home")
             otp.code_request(phone=phone, address=signin.client_address(request))
             messages.success(request, _("A code was sent to your phone; it is valid for 5 minutes."))
@@ -136,15 +138,49 @@ def phone_login(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def phone_logout(request: HttpRequest) -> HttpResponse:
-    request.session.flush()
+    """Signing out ends the sign-in itself, not only this browser's session."""
+    otp.session_sign_out(request.session)
     return redirect("intake:phone_login")
+
+
+def _union_choice(q: str, chosen: str = "", data: Any = None) -> dict[str, Any]:
+    """The union box of the phone's application form: the unions matching ``q`` (all of them
+    when there are few), with a line saying what was found. A union chosen in a posted form stays
+    in the list, so a form sent back with an error keeps it."""
+    keep = int(chosen) if chosen.isdigit() and len(chosen) < 19 else None
+    search = selectors.union_search(q=q, keep=keep if data is not None else None)
+    units = search.units
+    status = ""
+    if not search.query:
+        if search.more:  # too many to list: the worker searches first
+            units = []
+            status = _("Type part of the name of your union, or of your county, to find your union.")
+    elif not units:
+        status = _("No union matches “%(q)s”. Try part of the name, or your county's name.") % {"q": search.query}
+    elif search.more:
+        status = _("More than %(n)s unions match; type more of the name.") % {"n": len(units)}
+    elif len(units) == 1:
+        status = _("One union found; it is chosen below.")
+    else:
+        status = ngettext(
+            "%(n)s union found; choose yours below.", "%(n)s unions found; choose yours below.", len(units)
+        ) % {"n": len(units)}
+    if search.kept is not None and search.kept not in units:
+        units = [search.kept, *units]
+    # The union chosen before the search stays chosen while it is listed; else one match is taken.
+    listed = keep is not None and any(u.pk == keep for u in units)
+    form = NewApplicationForm(data, units=units, initial={"unit_id": keep} if listed else {})
+    return {"form": form, "union_q": search.query, "union_status": status}
 
 
 @applicant_required
 def phone_home(request: HttpRequest) -> HttpResponse:
     applicant: Applicant = request.applicant  # type: ignore[attr-defined]
-    units = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS).select_related("parent").order_by("path")
-    form = NewApplicationForm(request.POST or None, units=units)
+    if request.method == "POST":
+        choice = _union_choice(request.POST.get("q", ""), request.POST.get("unit_id", ""), request.POST)
+    else:
+        choice = _union_choice(request.GET.get("q", ""))
+    form = choice["form"]
     if request.method == "POST" and form.is_valid():
         try:
             app = services.application_create(
@@ -160,10 +196,21 @@ def phone_home(request: HttpRequest) -> HttpResponse:
         "applications": selectors.my_applications(applicant=applicant),
         "notices": selectors.my_notices(applicant=applicant)[:20],
         "reviews": reviews.review_tasks_for(actor=applicant),
-        "form": form,
         "key": dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f"),
+        **choice,
     }
     return render(request, "intake/phone/home.html", context)
+
+
+@applicant_required
+@require_GET
+def phone_unions(request: HttpRequest) -> HttpResponse:
+    """The union box alone, for the search as the worker types (htmx); without it the search box
+    is a plain form that reloads the page with ``?q=``."""
+    q = request.GET.get("q", "")
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect(f"{reverse('intake:phone_home')}?{urlencode({'q': q})}")
+    return render(request, "intake/phone/_union_choice.html", _union_choice(q, request.GET.get("unit_id", "")))
 
 
 def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[ApplicationForms, Application | None]:
@@ -614,11 +661,23 @@ def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @applicant_required
 def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
     applicant: Applicant = request.applicant  # type: ignore[attr-defined]
-    task = reviews.review_task_get(actor=applicant, task_id=pk)
-    members = list(task.household.members.filter(deceased=False))
+    task = reviews.review_task_get(actor=applicant, task_id=pk, proven=False)
+    what = request.POST.get("what", "")
+    if request.method == "POST" and what == "prove":
+        try:
+            reviews.review_proof(actor=applicant, task_id=pk, id_number=request.POST.get("id_number", ""))
+            return redirect("intake:phone_review", pk=pk)
+        except (ValidationError, DomainError) as exc:
+            _errors_to_messages(request, exc)
+        return render(request, "intake/phone/review_proof.html", {"task": task}, status=400)
+    if not reviews.review_proven(actor=applicant, task=task):
+        # Nothing of the file before the proof, and no answer taken.
+        status = 400 if request.method == "POST" else 200
+        return render(request, "intake/phone/review_proof.html", {"task": task}, status=status)
+    task, members = reviews.review_household(actor=applicant, task_id=pk)
     if request.method == "POST":
         try:
-            if request.POST.get("what") == "confirm":
+            if what == "confirm":
                 reviews.review_confirm(actor=applicant, task_id=pk, note=request.POST.get("note", ""))
             else:
                 changes: dict[str, Any] = {

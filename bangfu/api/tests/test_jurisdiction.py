@@ -149,6 +149,12 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("post", "/api/v1/applicant/applications/{application_id}/authorise"): lambda api, ids, tree: (
         _other_applicant().post(f"/applicant/applications/{ids.application}/authorise", {"agreed": True})
     ),
+    ("get", "/api/v1/applicant/reviews/{task_id}"): lambda api, ids, tree: _other_applicant().get(
+        f"/applicant/reviews/{ids.review}"
+    ),
+    ("post", "/api/v1/applicant/reviews/{task_id}/proof"): lambda api, ids, tree: _other_applicant().post(
+        f"/applicant/reviews/{ids.review}/proof", {"id_number": "11010519491231002X"}
+    ),
     ("post", "/api/v1/applicant/reviews/{task_id}/confirm"): lambda api, ids, tree: _other_applicant().post(
         f"/applicant/reviews/{ids.review}/confirm", {"note": ""}
     ),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bangfu.intake import demo, services
-from bangfu.intake.models import Applicant, Application
+from django.test import Client
+
+from bangfu.intake import demo, otp, services
+from bangfu.intake.models import Applicant, Application, LoginChannel
 from bangfu.org.models import OrgUnit
 
 
@@ -25,3 +27,11 @@ def to_state(app: Application, state: str, users: dict[str, Any], approver: Any 
     return demo.advance(
         app, state, cadre=users["xiangyun_cadre"], staff=staff, approver=approver or users.get("dali_staff") or staff
     )
+
+
+def sign_in(client: Client, applicant: Applicant) -> Client:
+    """``client`` signed in on the phone pages as ``applicant`` (as a right code would do)."""
+    session = client.session
+    session[otp.SESSION_KEY] = otp.login_start(applicant=applicant, channel=LoginChannel.PAGE)
+    session.save()
+    return client

@@ -254,14 +254,11 @@ def test_one_file_number_for_two_households_is_named() -> None:
 def test_the_phone_home_links_to_the_self_test_and_a_resent_form_shows_the_status(tree: Any) -> None:
     from django.test import Client
 
-    from bangfu.intake import otp
-    from bangfu.intake.tests.helpers import submitted
+    from bangfu.intake.tests.helpers import sign_in, submitted
 
     app = submitted(tree["xiangyun_g"], phone="13812340000")
-    c = Client(headers={"Accept-Language": "en"})
-    session = c.session
-    session[otp.SESSION_KEY] = app.applicant_id
-    session.save()
+    assert app.applicant is not None
+    c = sign_in(Client(headers={"Accept-Language": "en"}), app.applicant)
     assert 'id="self-test-link"' in c.get("/apply/").content.decode()
     again = c.post(f"/apply/{app.pk}/", {"submit": "1"}, follow=True)
     assert again.status_code == 200 and "This application was already sent" in again.content.decode()

@@ -12,9 +12,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from bangfu.intake import reviews
+from bangfu.common import crypto
+from bangfu.intake import otp, reviews
 from bangfu.intake.models import Applicant, ImportBatch, ReviewState, ReviewTask
-from bangfu.intake.tests.helpers import submitted
+from bangfu.intake.tests.helpers import sign_in, submitted
 from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
 from bangfu.registry.models import Household
 from bangfu.registry.services import household_create
@@ -49,13 +50,11 @@ def test_worker_reports_changes_and_staff_apply_them(tree: Any, users: Any) -> N
     stranger = Applicant.objects.create(phone="13900002222")
     assert list(reviews.review_tasks_for(actor=stranger)) == []
     head = h.members.get(relationship="head")
-    c = Client(HTTP_ACCEPT_LANGUAGE="en")
-    session = c.session
-    from bangfu.intake import otp
-
-    session[otp.SESSION_KEY] = worker.pk
-    session.save()
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), worker)
     assert "Yearly review" in c.get("/apply/").content.decode()
+    # The worker shows the household is theirs (reviews.review_proof) before seeing or answering.
+    r = c.post(f"/apply/review/{task.pk}/", {"what": "prove", "id_number": crypto.decrypt(head.id_cipher)})
+    assert r.status_code == 302
     r = c.post(
         f"/apply/review/{task.pk}/",
         {"what": "report", f"m{head.pk}-monthly_income": "1500", f"m{head.pk}-work_status": "employed", "address": ""},
@@ -85,7 +84,10 @@ def test_worker_confirms_unchanged(tree: Any, users: Any) -> None:
     h = _old_file(tree, users)
     reviews.yearly_review_create()
     task = ReviewTask.objects.get(household=h)
-    worker = Applicant.objects.create(phone="13900001111")
+    worker = otp.applicant_from_token(otp.token_for(Applicant.objects.create(phone="13900001111")))
+    assert worker is not None
+    member = h.members.exclude(relationship="head").get()
+    reviews.review_proof(actor=worker, task_id=task.pk, id_number=crypto.decrypt(member.id_cipher))
     reviews.review_confirm(actor=worker, task_id=task.pk)
     task.refresh_from_db()
     assert task.state == ReviewState.CONFIRMED and task.done_by_applicant_id == worker.pk

@@ -11,7 +11,7 @@ from django.test import Client
 
 from bangfu.intake import otp
 from bangfu.intake.models import Applicant
-from bangfu.intake.tests.helpers import submitted
+from bangfu.intake.tests.helpers import sign_in, submitted
 from bangfu.org.services import token_create
 
 pytestmark = pytest.mark.django_db
@@ -73,9 +73,7 @@ def test_behind_the_proxy_the_authorisation_keeps_the_workers_address(tree: dict
     worker = Applicant.objects.create(phone="13911113333")
     app = services.application_create(actor=worker, unit_id=tree["xiangyun_g"].pk)
     phone = Client(headers={"X-Forwarded-For": "203.0.113.9"}, REMOTE_ADDR="10.0.0.1")
-    session = phone.session
-    session[otp.SESSION_KEY] = worker.pk
-    session.save()
+    sign_in(phone, worker)
     phone.post(f"/apply/{app.pk}/authorise/", {"agreed": "1"})
     app.refresh_from_db()
     assert app.authorised_at is not None and app.authorised_ip == "203.0.113.9"
