@@ -181,6 +181,21 @@ STATICFILES_DIRS = [
 ]
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# Files with personal data (applicants' attachments, legacy import workbooks) are encrypted at rest
+# by the "private" storage (bangfu.common.storage), in the same folder as before so that files
+# stored before encryption are found; `bangfu files encrypt` encrypts those where they are.
+# Department dataset snapshots (Parquet, read by DuckDB or Spark from their path) stay in "default".
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {
+        "BACKEND": "bangfu.common.storage.EncryptedStorage",
+        "OPTIONS": {"backend": "django.core.files.storage.FileSystemStorage"},
+    },
+}
+# Whether a stored file without the encryption marker (stored before encryption) is still read.
+# Turn off once `bangfu files check` finds none left: a file swapped for an unencrypted one is then refused.
+BANGFU_FILES_ALLOW_PLAINTEXT = env_bool("BANGFU_FILES_ALLOW_PLAINTEXT", True)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("BANGFU_SECURE_COOKIES")

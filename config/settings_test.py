@@ -15,6 +15,10 @@ BANGFU_INTAKE_CODE_SENDER = "bangfu.intake.messaging.LogCodeSender"  # the tests
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {
+        "BACKEND": "bangfu.common.storage.EncryptedStorage",
+        "OPTIONS": {"backend": "django.core.files.storage.InMemoryStorage"},
+    },
 }
 
 # Tests read messages in the source language unless they choose one (the product defaults to

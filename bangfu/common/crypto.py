@@ -2,6 +2,9 @@
 
 * ``encrypt``/``decrypt``: AES-256-GCM with a random 96-bit nonce; the stored text is
   ``v1:<base64(nonce + ciphertext + tag)>``. The key comes from ``BANGFU_FIELD_KEY``.
+* ``file_key``: the key of stored files with personal data (``common.encrypted_files``), derived
+  from ``BANGFU_FIELD_KEY`` with HKDF-SHA256 (its own purpose, so the field key itself never
+  encrypts files), and the 8-byte id that files record of it.
 * ``keyed_hash``: HMAC-SHA256 with ``BANGFU_HASH_KEY`` over the normalised value, 128 bits as hex.
   Equality search, uniqueness and matching run on it, so plaintext never needs to be queried.
 * ``keyed_hash64``: the fast join key for matching, a signed 64-bit integer: SipHash-2-4 (a keyed
@@ -27,7 +30,9 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,6 +56,15 @@ def _key(setting: str) -> bytes:
 @cache
 def _aead() -> AESGCM:
     return AESGCM(_key("FIELD_ENCRYPTION_KEY"))
+
+
+@cache
+def file_key() -> tuple[bytes, bytes]:
+    """The stored files' key and its id (the first 8 bytes of an HMAC of a fixed text with it)."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"bangfu stored files v1").derive(
+        _key("FIELD_ENCRYPTION_KEY")
+    )
+    return key, hmac.new(key, b"bangfu stored files key id", hashlib.sha256).digest()[:8]
 
 
 @cache

@@ -373,7 +373,9 @@ def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFil
 def _attachment_file(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
     """An attachment of an application the caller may read (404 like a missing one otherwise)."""
     row = steps.attachment_open(actor=request.auth, attachment_id=attachment_id, application_id=application_id)  # type: ignore[attr-defined]
-    return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name, as_attachment=True)
+    return FileResponse(
+        steps.attachment_file(row), content_type=row.content_type, filename=row.name, as_attachment=True
+    )
 
 
 # --- staff ----------------------------------------------------------------------------------------

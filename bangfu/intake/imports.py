@@ -25,6 +25,7 @@ import hashlib
 import io
 import itertools
 import json
+import logging
 import operator
 import queue
 import sys
@@ -45,6 +46,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common import copytext, crypto, sheets
 from bangfu.common.audit import audit_record
+from bangfu.common.encrypted_files import StoredFileError
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.models import AuditAction
 from bangfu.org import access
@@ -58,6 +60,8 @@ from bangfu.registry.validation import CheckedMember, check_household
 
 from . import conf, fastcheck, legacy
 from .models import ImportBatch, ImportIssue, ImportState
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 5000
 
@@ -223,6 +227,13 @@ def import_batch_execute(*, batch_id: int, commit: bool, rows: list[list[Any]] |
                         _store(batch, outcome, ImportState.VALIDATED)
         except legacy.SheetProblem as exc:
             _fail(batch, exc.message, back_to=None)
+        except (StoredFileError, FileNotFoundError) as exc:  # the kept workbook: damaged, changed or gone
+            logger.error("import batch %s: %s", batch.pk, exc)
+            _fail(
+                batch,
+                _("The kept copy of the file cannot be read back (it is damaged or missing): upload it again."),
+                None,
+            )
         except (ValidationError, DomainError, IntegrityError) as exc:
             msg = exc.message if isinstance(exc, DomainError) else str(exc)
             if isinstance(exc, ValidationError):

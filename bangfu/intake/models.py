@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from bangfu.common.fields import EncryptedJSONField
+from bangfu.common.storage import private_storage
 from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household
 
@@ -233,7 +234,7 @@ class Attachment(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(_("kind"), max_length=16, choices=AttachmentKind.choices, default=AttachmentKind.PROOF)
     name = models.CharField(_("name"), max_length=200)
-    file = models.FileField(upload_to="intake/%Y/%m/")
+    file = models.FileField(upload_to="intake/%Y/%m/", storage=private_storage)  # encrypted at rest
     content_type = models.CharField(max_length=50)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
@@ -359,7 +360,7 @@ class ImportBatch(models.Model):
 
     unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("union"))
     name = models.CharField(_("file name"), max_length=200)
-    file = models.FileField(upload_to="intake/imports/%Y/%m/")
+    file = models.FileField(upload_to="intake/imports/%Y/%m/", storage=private_storage)  # encrypted at rest
     sha256 = models.CharField(max_length=64, db_index=True)
     size = models.PositiveBigIntegerField(default=0)
     state = models.CharField(

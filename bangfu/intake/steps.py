@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bangfu.common.audit import audit_deferred, audit_record
+from bangfu.common.encrypted_files import StoredFileError
 from bangfu.common.errors import DomainError
 from bangfu.common.models import AuditAction
 from bangfu.org import access
@@ -25,6 +27,8 @@ from bangfu.org.access import Perm
 from . import conf
 from .models import Application, ApplicationState, Attachment, AttachmentKind, CheckResult, HomeVisit, Objection
 from .services import IntakeError, _audit, _event, _require_step, is_applicant, load
+
+logger = logging.getLogger(__name__)
 
 S = ApplicationState
 
@@ -322,6 +326,22 @@ def attachment_add(
         row.save()
         _event(app, actor, "attachment", app.state, clean_name)
     return row
+
+
+def attachment_file(row: Attachment) -> Any:
+    """The attachment's stored file, open for reading; a ``DomainError`` when it is missing, or
+    cannot be read back as it was saved (damaged, or changed on the disk: never other content)."""
+    try:
+        return row.file.open("rb")
+    except StoredFileError as exc:
+        logger.error("attachment %s: %s", row.pk, exc)
+        raise DomainError(
+            "stored_file_damaged",
+            _("This file cannot be read back as it was saved (it is damaged or was changed); ask for it again."),
+        ) from exc
+    except FileNotFoundError as exc:
+        logger.error("attachment %s: the stored file %s is missing", row.pk, row.file.name)
+        raise DomainError("stored_file_missing", _("This file is missing from the storage; ask for it again.")) from exc
 
 
 def attachment_open(*, actor: Any, attachment_id: int, application_id: int | None = None) -> Attachment:

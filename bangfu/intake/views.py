@@ -552,16 +552,24 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("intake:detail", pk=pk)
 
 
-def attachment(request: HttpRequest, pk: int) -> FileResponse:
+def attachment(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """A file, to staff in the jurisdiction or the worker who applied."""
     applicant = otp.applicant_from_session(request.session)
     row = Attachment.objects.select_related("application").filter(pk=pk).first()
     if row is None:
         raise Http404
-    actor: Any = applicant if applicant is not None and row.application.applicant_id == applicant.pk else request.user
+    mine = applicant is not None and row.application.applicant_id == applicant.pk
+    actor: Any = applicant if mine else request.user
     row = steps.attachment_open(actor=actor, attachment_id=row.pk)
+    try:
+        content = steps.attachment_file(row)
+    except DomainError as exc:  # damaged or missing: said on the application's page
+        _errors_to_messages(request, exc)
+        if mine:
+            return redirect("intake:phone_application", pk=row.application_id)
+        return redirect("intake:detail", pk=row.application_id)
     # Downloaded, never shown in the site's own pages: the file came from a worker's phone.
-    return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.name, as_attachment=True)
+    return FileResponse(content, content_type=row.content_type, filename=row.name, as_attachment=True)
 
 
 @login_required

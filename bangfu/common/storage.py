@@ -1,0 +1,360 @@
+"""Stored files with personal data, encrypted at rest: the ``private`` storage.
+
+``EncryptedStorage`` wraps another storage (the file system under ``MEDIA_ROOT`` in production):
+``save`` encrypts the content as it writes it (``encrypted_files.seal``: AES-256-GCM in 64 KiB
+segments with a key of each file's own, sealed with ``crypto.file_key``), ``open`` checks the whole
+file's integrity and returns a reader that decrypts as it is read; a damaged or changed file raises
+``StoredFileError``. A file stored before encryption (no marker at its start) is still read as it is,
+while ``BANGFU_FILES_ALLOW_PLAINTEXT`` is on; ``files_encrypt`` (``bangfu files encrypt``) encrypts
+such files where they are.
+
+Models declare ``FileField(storage=private_storage)``; the storage is the ``private`` alias of
+``STORAGES``. It gives no URL and no path on disk: files are read through ``open`` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.apps import apps
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.signals import setting_changed
+from django.db import models
+from django.utils.functional import LazyObject, empty
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from . import crypto
+from .encrypted_files import MAGIC, SEGMENT_SHIFT, SealedReader, StoredFileError, is_sealed, seal, sealed_size
+
+__all__ = ["EncryptedStorage", "StoredFileError", "files_check", "files_encrypt", "private_storage"]
+
+PRIVATE = "private"  # the STORAGES alias
+_CHUNK = 1 << SEGMENT_SHIFT
+
+
+def _allow_plaintext() -> bool:
+    return bool(getattr(settings, "BANGFU_FILES_ALLOW_PLAINTEXT", True))
+
+
+class _SealingContent(File):
+    """What the wrapped storage writes: the encrypted form of ``source``, produced as it is read.
+    It has no ``temporary_file_path``, so a storage cannot move the plaintext upload into place."""
+
+    def __init__(self, source: File) -> None:
+        super().__init__(None, name=source.name)
+        self._source = source
+        self._master, self._key_id = crypto.file_key()  # a missing key fails before anything is written
+
+    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        return seal(self._source.chunks(_CHUNK), self._master, self._key_id)
+
+    def multiple_chunks(self, chunk_size: int | None = None) -> bool:
+        return True
+
+    @property
+    def size(self) -> int:
+        return sealed_size(self._source.size)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class _StoredFile(File):
+    """A file opened from the storage; opened again (after ``close``) through the storage too,
+    never from a path (Django's ``File.open`` would read the encrypted bytes from one)."""
+
+    def __init__(self, file: Any, name: str, storage: EncryptedStorage) -> None:
+        super().__init__(file, name=name)
+        self._storage = storage
+
+    def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> _StoredFile:
+        if not self.closed:
+            self.seek(0)
+        else:
+            self.file = self._storage.open(self.name or "", mode or "rb").file
+        return self
+
+
+class EncryptedStorage(Storage):
+    """Encrypts what it saves into ``backend`` (a storage class's dotted path, built with
+    ``options``) and decrypts what it opens."""
+
+    def __init__(
+        self, backend: str = "django.core.files.storage.FileSystemStorage", options: dict[str, Any] | None = None
+    ) -> None:
+        self.inner: Storage = import_string(backend)(**(options or {}))
+
+    # -- writing and reading -----------------------------------------------------------------
+
+    def _save(self, name: str, content: File) -> str:
+        return self.inner.save(name, _SealingContent(content))
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        if set(mode) - {"r", "b"}:
+            raise ValueError(f"stored files are written with save(), not opened in mode {mode!r}")
+        raw = self.inner.open(name, "rb")
+        try:
+            if not is_sealed(raw.read(len(MAGIC))):
+                if not _allow_plaintext():
+                    raise StoredFileError(
+                        name,
+                        _(
+                            "The stored file %(name)s is not encrypted, and unencrypted files are no "
+                            "longer accepted (BANGFU_FILES_ALLOW_PLAINTEXT is off)."
+                        )
+                        % {"name": name},
+                    )
+                raw.seek(0)
+                return _StoredFile(raw, name, self)
+            reader = self._reader(raw, name)
+            reader.verify()
+        except BaseException:
+            raw.close()
+            raise
+        return _StoredFile(reader, name, self)
+
+    def _reader(self, raw: Any, name: str) -> SealedReader:
+        master, key_id = crypto.file_key()
+        return SealedReader(raw, name=name, master=master, key_id=key_id)
+
+    def is_encrypted(self, name: str) -> bool:
+        with self.inner.open(name, "rb") as raw:
+            return is_sealed(raw.read(len(MAGIC)))
+
+    def size(self, name: str) -> int:
+        """The content's size (not the encrypted file's)."""
+        with self.inner.open(name, "rb") as raw:
+            if not is_sealed(raw.read(len(MAGIC))):
+                return self.inner.size(name)
+            return self._reader(raw, name).size
+
+    # -- the rest is the wrapped storage's, but for what would bypass the encryption -----------
+
+    def path(self, name: str) -> str:
+        raise NotImplementedError("an encrypted file has no readable path on disk; open it through the storage")
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("files with personal data are not served by URL; they are downloaded through the views")
+
+    def exists(self, name: str) -> bool:
+        return self.inner.exists(name)
+
+    def delete(self, name: str) -> None:
+        self.inner.delete(name)
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        return self.inner.listdir(path)
+
+    def get_accessed_time(self, name: str) -> Any:
+        return self.inner.get_accessed_time(name)
+
+    def get_created_time(self, name: str) -> Any:
+        return self.inner.get_created_time(name)
+
+    def get_modified_time(self, name: str) -> Any:
+        return self.inner.get_modified_time(name)
+
+    # -- encrypting a file stored before encryption ----------------------------------------------
+
+    def encrypt_in_place(self, name: str) -> bool:
+        """Encrypt the stored file ``name`` where it is; False when it already was. On the file
+        system the encrypted copy is written beside it, decrypted and compared (SHA-256) with the
+        original, then renamed over it (one atomic step; the original's permissions and times
+        are kept). Elsewhere the file is encrypted into a temporary file, then saved again under
+        its name. ``FileNotFoundError`` for a missing file."""
+        local = self.inner.path(name) if isinstance(self.inner, FileSystemStorage) else ""
+        with self.inner.open(name, "rb") as src:
+            if is_sealed(src.read(len(MAGIC))):
+                return False
+            src.seek(0)
+            if local:
+                self._replace_on_disk(src, local, name)
+            else:
+                self._replace_in_storage(src, name)
+        return True
+
+    def _seal_into(self, src: File, out: Any) -> str:
+        """Write ``src`` encrypted into ``out``; the content's SHA-256."""
+        master, key_id = crypto.file_key()
+        digest = hashlib.sha256()
+
+        def hashed() -> Iterator[bytes]:
+            for chunk in src.chunks(_CHUNK):
+                digest.update(chunk)
+                yield chunk
+
+        for piece in seal(hashed(), master, key_id):
+            out.write(piece)
+        return digest.hexdigest()
+
+    def _check_copy(self, out: Any, name: str, expected: str) -> None:
+        out.seek(0)
+        reader = self._reader(_Unclosed(out), name)
+        digest = hashlib.sha256()
+        while chunk := reader.read(_CHUNK):
+            digest.update(chunk)
+        if digest.hexdigest() != expected:  # pragma: no cover - a broken disk or library
+            raise StoredFileError(name, f"the encrypted copy of {name} does not read back as the original")
+
+    def _replace_on_disk(self, src: File, local: str, name: str) -> None:
+        directory = os.path.dirname(local)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".encrypting-", suffix=".part")
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                expected = self._seal_into(src, out)
+                out.flush()
+                os.fsync(out.fileno())
+                self._check_copy(out, name, expected)
+            shutil.copystat(local, tmp)
+            os.replace(tmp, local)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):  # the rename itself made durable, where the system allows
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+    def _replace_in_storage(self, src: File, name: str) -> None:
+        with tempfile.TemporaryFile() as out:  # holds the encrypted form only
+            expected = self._seal_into(src, out)
+            self._check_copy(out, name, expected)
+            src.close()
+            out.seek(0)
+            self.inner.delete(name)
+            saved = self.inner.save(name, File(out, name=name))
+        if saved != name:  # pragma: no cover - a storage that renamed a file it had just deleted
+            raise StoredFileError(name, f"{name} was saved again as {saved}")
+
+
+class _Unclosed:
+    """A file object whose ``close`` leaves it open (the reader closes what it reads)."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._fh, attr)
+
+    def close(self) -> None:
+        pass
+
+
+class _PrivateStorage(LazyObject):
+    def _setup(self) -> None:
+        self._wrapped = storages[PRIVATE]
+
+
+_private = _PrivateStorage()
+
+
+def private_storage() -> Storage:
+    """The storage of files with personal data (``STORAGES["private"]``), for
+    ``FileField(storage=private_storage)``; it follows changes of the setting (in tests)."""
+    return cast(Storage, _private)
+
+
+def _storages_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "STORAGES":
+        _private._wrapped = empty  # type: ignore[assignment]  # LazyObject's own marker of "not set up"
+
+
+setting_changed.connect(_storages_changed)
+
+
+# -- the files of the models ------------------------------------------------------------------
+
+
+def stored_files() -> Iterator[tuple[EncryptedStorage, str]]:
+    """(storage, name) of every file a model's ``FileField`` with an encrypted storage refers to."""
+    for model in apps.get_models():
+        for f in model._meta.get_fields():
+            if isinstance(f, models.FileField) and isinstance(f.storage, EncryptedStorage):
+                names = (
+                    model._default_manager.exclude(**{f.attname: ""})
+                    .exclude(**{f"{f.attname}__isnull": True})
+                    .order_by(f.attname)
+                    .values_list(f.attname, flat=True)
+                    .distinct()
+                )
+                for name in names.iterator(chunk_size=2000):
+                    yield cast(EncryptedStorage, f.storage), name
+
+
+@dataclass
+class FilesOutcome:
+    """What a pass over the stored files found (and, encrypting, did)."""
+
+    total: int = 0
+    encrypted: int = 0  # encrypted by this pass
+    already: int = 0  # encrypted before (and intact, when checked)
+    plaintext: int = 0  # not encrypted (checking)
+    missing: list[str] = field(default_factory=list)
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # name, reason
+
+
+Progress = Callable[[int], None]
+
+
+def files_encrypt(*, progress: Progress | None = None) -> FilesOutcome:
+    """Encrypt where they are the stored files of the models that were saved before encryption.
+    Run again, it encrypts nothing twice: a file already encrypted is left as it is. A missing
+    file is listed, the others are still done. One audit entry when any file was encrypted."""
+    from .audit import audit_record
+    from .models import AuditAction
+
+    out = FilesOutcome()
+    for storage, name in stored_files():
+        try:
+            if storage.encrypt_in_place(name):
+                out.encrypted += 1
+            else:
+                out.already += 1
+        except FileNotFoundError:
+            out.missing.append(name)
+        out.total += 1
+        if progress is not None:
+            progress(out.total)
+    if out.encrypted:
+        audit_record(
+            actor=None,
+            action=AuditAction.UPDATE,
+            target_type="common.stored_files",
+            after={"encrypted": out.encrypted, "already": out.already, "missing": len(out.missing)},
+            note="stored files encrypted in place",
+        )
+    return out
+
+
+def files_check(*, progress: Progress | None = None) -> FilesOutcome:
+    """Read every stored file of the models through its storage: encrypted and intact, not yet
+    encrypted, missing, or damaged (with the reason). Writes nothing."""
+    out = FilesOutcome()
+    for storage, name in stored_files():
+        try:
+            if storage.is_encrypted(name):
+                storage.open(name, "rb").close()  # opening checks every segment
+                out.already += 1
+            else:
+                out.plaintext += 1
+        except FileNotFoundError:
+            out.missing.append(name)
+        except StoredFileError as exc:
+            out.damaged.append((name, exc.message))
+        out.total += 1
+        if progress is not None:
+            progress(out.total)
+    return out
