@@ -19,9 +19,9 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -166,25 +166,29 @@ class EncryptedStorage(Storage):
 
     # -- encrypting a file stored before encryption ----------------------------------------------
 
-    def encrypt_in_place(self, name: str) -> bool:
+    def encrypt_in_place(self, name: str, *, sha256: str = "") -> bool:
         """Encrypt the stored file ``name`` where it is; False when it already was. On the file
         system the encrypted copy is written beside it, decrypted and compared (SHA-256) with the
-        original, then renamed over it (one atomic step; the original's permissions and times
-        are kept). Elsewhere the file is encrypted into a temporary file, then saved again under
-        its name. ``FileNotFoundError`` for a missing file."""
+        original, then renamed over it (one atomic step; the original's owner, permissions and
+        times are kept). Elsewhere the file is encrypted into a temporary file, then saved again
+        under its name. ``FileNotFoundError`` for a missing file. With ``sha256`` (the content's
+        digest recorded when it was saved), a file whose content differs — damaged, or swapped on
+        the disk — is left as it is (``StoredFileError``): sealing it would make it pass for the
+        file that was saved."""
         local = self.inner.path(name) if isinstance(self.inner, FileSystemStorage) else ""
         with self.inner.open(name, "rb") as src:
             if is_sealed(src.read(len(MAGIC))):
                 return False
             src.seek(0)
             if local:
-                self._replace_on_disk(src, local, name)
+                self._replace_on_disk(src, local, name, sha256)
             else:
-                self._replace_in_storage(src, name)
+                self._replace_in_storage(src, name, sha256)
         return True
 
-    def _seal_into(self, src: File, out: Any) -> str:
-        """Write ``src`` encrypted into ``out``; the content's SHA-256."""
+    def _seal_into(self, src: File, out: Any, name: str, sha256: str) -> str:
+        """Write ``src`` encrypted into ``out``; the content's SHA-256 (``StoredFileError`` when
+        it is not the recorded ``sha256``)."""
         master, key_id = crypto.file_key()
         digest = hashlib.sha256()
 
@@ -195,6 +199,8 @@ class EncryptedStorage(Storage):
 
         for piece in seal(hashed(), master, key_id):
             out.write(piece)
+        if sha256 and digest.hexdigest() != sha256:
+            raise not_as_saved(name)
         return digest.hexdigest()
 
     def _check_copy(self, out: Any, name: str, expected: str) -> None:
@@ -206,15 +212,18 @@ class EncryptedStorage(Storage):
         if digest.hexdigest() != expected:  # pragma: no cover - a broken disk or library
             raise StoredFileError(name, f"the encrypted copy of {name} does not read back as the original")
 
-    def _replace_on_disk(self, src: File, local: str, name: str) -> None:
+    def _replace_on_disk(self, src: File, local: str, name: str, sha256: str) -> None:
         directory = os.path.dirname(local)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".encrypting-", suffix=".part")
         try:
             with os.fdopen(fd, "w+b") as out:
-                expected = self._seal_into(src, out)
+                expected = self._seal_into(src, out, name, sha256)
                 out.flush()
                 os.fsync(out.fileno())
                 self._check_copy(out, name, expected)
+            original = os.stat(local)
+            with contextlib.suppress(PermissionError):  # run as root: the web processes' user keeps it
+                os.chown(tmp, original.st_uid, original.st_gid)
             shutil.copystat(local, tmp)
             os.replace(tmp, local)
         except BaseException:
@@ -228,9 +237,9 @@ class EncryptedStorage(Storage):
             finally:
                 os.close(dir_fd)
 
-    def _replace_in_storage(self, src: File, name: str) -> None:
+    def _replace_in_storage(self, src: File, name: str, sha256: str) -> None:
         with tempfile.TemporaryFile() as out:  # holds the encrypted form only
-            expected = self._seal_into(src, out)
+            expected = self._seal_into(src, out, name, sha256)
             self._check_copy(out, name, expected)
             src.close()
             out.seek(0)
@@ -238,6 +247,17 @@ class EncryptedStorage(Storage):
             saved = self.inner.save(name, File(out, name=name))
         if saved != name:  # pragma: no cover - a storage that renamed a file it had just deleted
             raise StoredFileError(name, f"{name} was saved again as {saved}")
+
+
+def not_as_saved(name: str) -> StoredFileError:
+    return StoredFileError(
+        name,
+        _(
+            "The stored file %(name)s is not the file that was saved: its content differs from the "
+            "SHA-256 recorded when it was saved."
+        )
+        % {"name": name},
+    )
 
 
 class _Unclosed:
@@ -278,20 +298,29 @@ setting_changed.connect(_storages_changed)
 # -- the files of the models ------------------------------------------------------------------
 
 
-def stored_files() -> Iterator[tuple[EncryptedStorage, str]]:
-    """(storage, name) of every file a model's ``FileField`` with an encrypted storage refers to."""
+class StoredFileRef(NamedTuple):
+    storage: EncryptedStorage
+    name: str
+    sha256: str  # the content's SHA-256 recorded when it was saved ("" when the model keeps none)
+
+
+def stored_files() -> Generator[StoredFileRef]:
+    """Every file a model's ``FileField`` with an encrypted storage refers to, with the content's
+    SHA-256 when the model records it in a field named ``sha256`` beside the file."""
     for model in apps.get_models():
+        field_names = {f.name for f in model._meta.get_fields()}
         for f in model._meta.get_fields():
             if isinstance(f, models.FileField) and isinstance(f.storage, EncryptedStorage):
-                names = (
+                digest = ["sha256"] if "sha256" in field_names else []
+                rows = (
                     model._default_manager.exclude(**{f.attname: ""})
                     .exclude(**{f"{f.attname}__isnull": True})
                     .order_by(f.attname)
-                    .values_list(f.attname, flat=True)
+                    .values_list(f.attname, *digest)
                     .distinct()
                 )
-                for name in names.iterator(chunk_size=2000):
-                    yield cast(EncryptedStorage, f.storage), name
+                for row in rows.iterator(chunk_size=2000):
+                    yield StoredFileRef(cast(EncryptedStorage, f.storage), row[0], row[1] if digest else "")
 
 
 @dataclass
@@ -301,55 +330,95 @@ class FilesOutcome:
     total: int = 0
     encrypted: int = 0  # encrypted by this pass
     already: int = 0  # encrypted before (and intact, when checked)
-    plaintext: int = 0  # not encrypted (checking)
+    plaintext: list[str] = field(default_factory=list)  # not encrypted (checking)
     missing: list[str] = field(default_factory=list)
     damaged: list[tuple[str, str]] = field(default_factory=list)  # name, reason
+    stopped: bool = False  # stopped when asked, before every file was done
 
 
 Progress = Callable[[int], None]
 
 
-def files_encrypt(*, progress: Progress | None = None) -> FilesOutcome:
+def files_encrypt(*, progress: Progress | None = None, stop: Callable[[], bool] | None = None) -> FilesOutcome:
     """Encrypt where they are the stored files of the models that were saved before encryption.
     Run again, it encrypts nothing twice: a file already encrypted is left as it is. A missing
-    file is listed, the others are still done. One audit entry when any file was encrypted."""
+    file is listed, and so is one whose content is not the recorded SHA-256 (left as it is); the
+    others are still done. ``stop`` is asked before each file: when it answers yes, the pass ends
+    there (every file is then either as it was or whole encrypted). One audit entry when any file
+    was encrypted, even by a pass that stopped or failed half-way."""
     from .audit import audit_record
     from .models import AuditAction
 
     out = FilesOutcome()
-    for storage, name in stored_files():
-        try:
-            if storage.encrypt_in_place(name):
-                out.encrypted += 1
-            else:
-                out.already += 1
-        except FileNotFoundError:
-            out.missing.append(name)
-        out.total += 1
-        if progress is not None:
-            progress(out.total)
-    if out.encrypted:
-        audit_record(
-            actor=None,
-            action=AuditAction.UPDATE,
-            target_type="common.stored_files",
-            after={"encrypted": out.encrypted, "already": out.already, "missing": len(out.missing)},
-            note="stored files encrypted in place",
-        )
+    refs = stored_files()
+    try:
+        for ref in refs:
+            if stop is not None and stop():
+                out.stopped = True
+                break
+            try:
+                if ref.storage.encrypt_in_place(ref.name, sha256=ref.sha256):
+                    out.encrypted += 1
+                else:
+                    out.already += 1
+            except FileNotFoundError:
+                out.missing.append(ref.name)
+            except StoredFileError as exc:
+                out.damaged.append((ref.name, exc.message))
+            out.total += 1
+            if progress is not None:
+                progress(out.total)
+    finally:
+        refs.close()  # the query's cursor, before the audit entry is written
+        if out.encrypted:
+            after: dict[str, Any] = {
+                "encrypted": out.encrypted,
+                "already": out.already,
+                "missing": len(out.missing),
+                "damaged": len(out.damaged),
+            }
+            if out.stopped:
+                after["stopped"] = True
+            audit_record(
+                actor=None,
+                action=AuditAction.UPDATE,
+                target_type="common.stored_files",
+                after=after,
+                note="stored files encrypted in place",
+            )
     return out
 
 
+def _sha256(fh: Any) -> str:
+    digest = hashlib.sha256()
+    while chunk := fh.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def files_check(*, progress: Progress | None = None) -> FilesOutcome:
-    """Read every stored file of the models through its storage: encrypted and intact, not yet
-    encrypted, missing, or damaged (with the reason). Writes nothing."""
+    """Read every stored file of the models back: encrypted and intact, not yet encrypted, missing,
+    or damaged (with the reason) — a file that fails its integrity check, or whose content is not
+    the SHA-256 recorded when it was saved (damaged before it was encrypted, or swapped on the
+    disk for another file). Writes nothing."""
     out = FilesOutcome()
-    for storage, name in stored_files():
+    for ref in stored_files():
+        storage, name = ref.storage, ref.name
         try:
             if storage.is_encrypted(name):
-                storage.open(name, "rb").close()  # opening checks every segment
-                out.already += 1
+                with storage.open(name, "rb") as fh:  # opening checks every segment
+                    digest = _sha256(fh)
+                plain = False
             else:
-                out.plaintext += 1
+                with storage.inner.open(name, "rb") as fh:
+                    digest = _sha256(fh)
+                plain = True
+            if ref.sha256 and digest != ref.sha256:
+                raise not_as_saved(name)
+            if plain:
+                out.plaintext.append(name)
+            else:
+                out.already += 1
         except FileNotFoundError:
             out.missing.append(name)
         except StoredFileError as exc:
