@@ -278,16 +278,20 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
             # No ordering (there is at most one such case): ordered by id, the planner may walk
             # the whole table backwards instead of looking the person's hash up.
             .order_by()
-            .values_list("pk", flat=True)[:1]
+            .values_list("pk", "applicant_id")[:1]
         )
         if other:
             head = next(i for i, m in enumerate(h.members) if m.relationship == codes.Relationship.HEAD)
-            raise ValidationError(
-                {
-                    f"members.{head}.id_number": _("An application for this person is already under way (%(ref)s).")
-                    % {"ref": Application(pk=other[0]).reference}
+            other_pk, other_applicant = other[0]
+            if is_applicant(actor) and other_applicant != actor.pk:
+                # Another worker's case: its reference would tell anyone who knows an ID number
+                # that this person asked for hardship help.
+                message = _("An application for this person is already under way; ask your union.")
+            else:
+                message = _("An application for this person is already under way (%(ref)s).") % {
+                    "ref": Application(pk=other_pk).reference
                 }
-            )
+            raise ValidationError({f"members.{head}.id_number": message})
     return h, checked
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -90,8 +91,16 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
     if household_id is not None:
         clashes = clashes.exclude(household_id=household_id)
     errors: dict[str, list[str]] = {}
+    staff = isinstance(actor, AbstractBaseUser)
     for other in clashes:
         i = hashes[other.id_hash]
+        if not staff:
+            # A worker applying from a phone learns no more than that: which union keeps the file,
+            # under what name, would tell anyone who knows an ID number about someone's hardship.
+            errors.setdefault(f"members.{i}.id_number", []).append(
+                _("This person is already on an open file; ask your union.")
+            )
+            continue
         visible = access.has_perm(actor, Perm.HOUSEHOLD_VIEW, other.household.unit)
         number = other.household.file_number if visible else crypto.mask_middle(other.household.file_number, 6, 4)
         errors.setdefault(f"members.{i}.id_number", []).append(

@@ -1,4 +1,6 @@
-"""Submitting: the one-case-at-a-time check names the case already under way."""
+"""Submitting: the one-case-at-a-time check names the case already under way — to staff and to the
+worker whose case it is; another worker learns only that there is one (its reference would tell
+anyone who knows an ID number that this person asked for hardship help)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,12 @@ def test_a_second_case_for_the_same_head_is_refused_while_the_first_is_under_way
     second = services.application_create(actor=second_by, unit_id=unit.pk, form=form)
     with pytest.raises(ValidationError) as exc:
         services.application_submit(actor=second_by, application_id=second.pk)
+    message = str(exc.value.message_dict["members.0.id_number"])
+    assert "already under way" in message and first.reference not in message and "SQ" not in message
+    # The same worker's own case is named, and a cadre at the counter is told which case it is.
+    own = services.application_create(actor=first_by, unit_id=unit.pk, form=form)
+    with pytest.raises(ValidationError) as exc:
+        services.application_submit(actor=first_by, application_id=own.pk)
     assert first.reference in str(exc.value.message_dict["members.0.id_number"])
     second.refresh_from_db()
     assert second.state == ApplicationState.DRAFT
