@@ -16,6 +16,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from bangfu.common.retranslate import in_reader_language
 from bangfu.registry import inputs
 
 
@@ -280,6 +281,11 @@ class TimelineEventOut(Schema):
     summary: str
     data: dict[str, Any]
     actor: str | None
+
+    @staticmethod
+    def resolve_summary(obj: Any) -> str:
+        """In the caller's language when it is one of the system's messages (it is kept as written)."""
+        return in_reader_language(obj.summary)
 
     @staticmethod
     def resolve_actor(obj: Any) -> str | None:

@@ -1,0 +1,81 @@
+"""Text kept in the language it was written in is shown in the reader's: a system message is
+found in the catalog, with the values that filled it, in either language; anything else (a
+person's words, a message that reads two ways) is shown as it was kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from bangfu.common import retranslate
+from bangfu.common.retranslate import in_reader_language
+
+
+@pytest.fixture(autouse=True)
+def fresh_index() -> Iterator[None]:
+    retranslate._index.cache_clear()
+    retranslate._in_language.cache_clear()
+    yield
+    retranslate._index.cache_clear()
+    retranslate._in_language.cache_clear()
+
+
+def written_in(language: str, msgid: str, **params: Any) -> str:
+    with translation.override(language):
+        text = _(msgid)
+        return text % params if params else text
+
+
+@pytest.mark.parametrize(
+    ("msgid", "params"),
+    [
+        ("“%(value)s” is not one of the allowed values.", {"value": "城堡"}),
+        ("This person is also in household %(file)s of this file.", {"file": "P-0002"}),
+        ("Imported from %(name)s", {"name": "祥云县 2016.xlsx"}),
+        ("This field is required.", {}),
+        ("Yearly review: the worker confirmed the data.", {}),
+    ],
+)
+@pytest.mark.parametrize(("written", "read"), [("zh-hans", "en"), ("en", "zh-hans"), ("zh-hans", "zh-hans")])
+def test_a_system_message_is_read_in_the_readers_language(
+    msgid: str, params: dict[str, str], written: str, read: str
+) -> None:
+    kept = written_in(written, msgid, **params)
+    with translation.override(read):
+        assert in_reader_language(kept) == written_in(read, msgid, **params)
+    if written != read:
+        assert written_in(written, msgid, **params) != written_in(read, msgid, **params)  # the test means something
+
+
+def test_django_s_own_translation_of_a_message_is_recognised_too() -> None:
+    with translation.override("en"):
+        assert in_reader_language("这个字段是必填项。") == "This field is required."
+
+
+@pytest.mark.parametrize("text", ["", "户主说下个月复工", "张建国", "P-0001", "“城堡”不是允许的取值。另外还有别的话"])
+def test_other_text_is_shown_as_it_was_kept(text: str) -> None:
+    with translation.override("en"):
+        assert in_reader_language(text) == text
+
+
+def test_a_text_that_two_messages_could_have_made_is_shown_as_kept(monkeypatch: Any) -> None:
+    catalog = {
+        "zh-hans": [("File %(n)s was opened", "档案%(n)s已处理"), ("File %(n)s was closed", "档案%(n)s已处理")],
+        "en": [],
+    }
+    monkeypatch.setattr(retranslate, "_catalog", lambda language: catalog.get(language, []))
+    with translation.override("en"):
+        assert in_reader_language("档案P-1已处理") == "档案P-1已处理"
+        # Each English text still names one message.
+        assert in_reader_language("File P-1 was opened") == "File P-1 was opened"
+
+
+def test_a_message_with_too_little_fixed_text_is_not_guessed(monkeypatch: Any) -> None:
+    catalog = {"zh-hans": [("%(a)s: %(b)s", "%(a)s：%(b)s")], "en": []}
+    monkeypatch.setattr(retranslate, "_catalog", lambda language: catalog.get(language, []))
+    with translation.override("en"):
+        assert in_reader_language("住址：文化路") == "住址：文化路"

@@ -1,0 +1,96 @@
+"""An import's problems are kept in the language of the cadre who uploaded the file, and read in
+the reader's: the error report, the API's batch and the status page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from bangfu.common import retranslate
+from bangfu.intake import imports
+from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def batch_in_chinese(tree: Any, users: Any) -> Any:
+    retranslate._in_language.cache_clear()
+    with translation.override("zh-hans"):
+        return imports.import_batch_create(
+            actor=users["xiangyun_staff"],
+            unit_id=tree["xiangyun"].pk,
+            name="a.xlsx",
+            content=xlsx(household_rows("L-0001", 住房类型="城堡")),
+            run_async=False,
+        )
+
+
+def test_the_problems_are_kept_as_written(batch_in_chinese: Any) -> None:
+    assert set(batch_in_chinese.issues.values_list("reason", flat=True)) == {"“城堡”不是允许的取值。", "此项为必填项。"}
+
+
+def test_the_error_report_reads_in_the_readers_language(users: Any, batch_in_chinese: Any) -> None:
+    with translation.override("en"):
+        content, _type = imports.error_report(actor=users["xiangyun_staff"], batch_id=batch_in_chinese.pk, fmt="csv")
+    text = content.decode("utf-8-sig")
+    assert "“城堡” is not one of the allowed values." in text and "This field is required." in text
+    assert "不是允许的取值" not in text and "必填" not in text
+
+
+def test_the_api_and_the_page_read_in_the_readers_language(users: Any, batch_in_chinese: Any) -> None:
+    client = Client()
+    client.force_login(users["xiangyun_staff"])
+    api = client.get(f"/api/v1/imports/{batch_in_chinese.pk}", HTTP_ACCEPT_LANGUAGE="en")
+    assert api.status_code == 200, api.content
+    reasons = {i["reason"] for i in api.json()["first_issues"]}
+    assert reasons == {"“城堡” is not one of the allowed values.", "This field is required."}
+    page = client.get(f"/applications/import/{batch_in_chinese.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "“城堡” is not one of the allowed values." in page.content.decode()
+
+
+def test_the_timeline_reads_in_the_readers_language(tree: Any, users: Any) -> None:
+    from bangfu.registry.models import Household
+
+    retranslate._in_language.cache_clear()
+    with translation.override("zh-hans"):
+        imports.import_file(
+            actor=users["xiangyun_staff"],
+            unit_id=tree["xiangyun"].pk,
+            name="b.xlsx",
+            content=xlsx(household_rows("T-0001")),
+            commit=True,
+        )
+    h = Household.objects.get(file_number="T-0001")
+    assert h.timeline.get().summary == "从b.xlsx导入"
+    client = Client()
+    client.force_login(users["xiangyun_staff"])
+    page = client.get(f"/households/{h.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and "Imported from b.xlsx" in page.content.decode()
+    api = client.get(f"/api/v1/households/{h.pk}", HTTP_ACCEPT_LANGUAGE="en")
+    assert api.status_code == 200 and api.json()["timeline"][0]["summary"] == "Imported from b.xlsx"
+
+
+def test_the_same_file_uploaded_again_says_it_was_uploaded_before(tree: Any, users: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(users["xiangyun_staff"])
+    content = xlsx(household_rows("U-0001"))
+
+    def upload() -> Any:
+        return client.post(
+            "/applications/import/",
+            {"unit_id": tree["xiangyun"].pk, "file": SimpleUploadedFile("u.xlsx", content)},
+            follow=True,
+        )
+
+    first = upload()
+    assert first.status_code == 200 and "uploaded before" not in first.content.decode()
+    again = upload()
+    assert again.redirect_chain[-1][0] == first.redirect_chain[-1][0]
+    assert "This file was uploaded before (u.xlsx" in again.content.decode()
