@@ -418,4 +418,5 @@ def recompute_report(request: HttpRequest, run_id: int) -> HttpResponse:
     body = recompute.recompute_report_xlsx(actor=actor(request), run_id=run_id)
     response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="recompute-{run_id}.xlsx"'
+    response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
     return response

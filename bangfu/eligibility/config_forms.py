@@ -229,7 +229,7 @@ class AnyUnitField(forms.TypedChoiceField):
     jurisdiction as not found (404), as the other pages do."""
 
     def valid_value(self, value: Any) -> bool:
-        return str(value).isdigit()
+        return str(value).isascii() and str(value).isdigit() and len(str(value)) <= 18
 
 
 class WhatIfForm(ConfigForm):

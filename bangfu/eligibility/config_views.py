@@ -630,6 +630,7 @@ def _download(request: HttpRequest, form: WhatIfForm, preview: recompute.WhatIf)
         )
     response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="whatif-{unit.division_code}-{args["on"]:%Y%m%d}.xlsx"'
+    response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
     return response
 
 

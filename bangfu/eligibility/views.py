@@ -116,7 +116,7 @@ def recompute_start(request: HttpRequest) -> HttpResponse:
     error = ""
     raw = request.POST.get("unit_id", "").strip() if request.method == "POST" else ""
     if request.method == "POST":
-        if raw.isdigit() and int(raw) in {pk for pk, _label in units}:
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) in {pk for pk, _label in units}:
             run = recompute.recompute_start(actor=request.user, unit_id=int(raw), run_async=True)
             return redirect("eligibility:recompute_status", run_id=run.pk)
         error = _("Choose one of the unions in the list.")
@@ -142,4 +142,5 @@ def recompute_report(request: HttpRequest, run_id: int) -> HttpResponse:
     body = recompute.recompute_report_xlsx(actor=request.user, run_id=run_id)
     response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="recompute-{run_id}.xlsx"'
+    response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
     return response

@@ -8,11 +8,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
+from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
 from bangfu.org.access import Perm
 
@@ -29,6 +32,7 @@ from .models import (
     Objection,
     ReviewTask,
 )
+from .views import upload_bytes
 
 
 class ApplicantBearer(HttpBearer):
@@ -327,7 +331,11 @@ def intake_authorise(request: HttpRequest, application_id: int, payload: Authori
 def intake_my_attachment_add(
     request: HttpRequest, application_id: int, file: File[UploadedFile], kind: Form[str] = AttachmentKind.PROOF
 ) -> Status:
-    """A photo (JPEG, PNG) or PDF proof; photos lose their location data."""
+    """A photo (JPEG, PNG) or PDF proof; photos lose their location data. ``kind`` is ``proof``
+    (the other kinds — home-visit photos, the review's minutes, the checking centre's answer — are
+    the union's to add)."""
+    if kind != AttachmentKind.PROOF:
+        raise ValidationError({"kind": _("Only proofs can be attached here.")})
     return Status(201, _fields(_attachment_add(request, application_id, file, kind), AttachmentOut))
 
 
@@ -365,7 +373,7 @@ def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFil
         actor=request.auth,  # type: ignore[attr-defined]
         application_id=application_id,
         name=file.name or "",
-        content=file.read(),
+        content=upload_bytes(file),
         kind=kind,
     )
 
@@ -373,9 +381,9 @@ def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFil
 def _attachment_file(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
     """An attachment of an application the caller may read (404 like a missing one otherwise)."""
     row = steps.attachment_open(actor=request.auth, attachment_id=attachment_id, application_id=application_id)  # type: ignore[attr-defined]
-    return FileResponse(
-        steps.attachment_file(row), content_type=row.content_type, filename=row.name, as_attachment=True
-    )
+    response = FileResponse(row.file, content_type=row.content_type, filename=row.name, as_attachment=True)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- staff ----------------------------------------------------------------------------------------
@@ -634,7 +642,10 @@ class ImportBatchOut(Schema):
 def _batch_out(batch: ImportBatch) -> dict[str, Any]:
     out = {f: getattr(batch, f) for f in ImportBatchOut.model_fields if f not in {"state_label", "first_issues"}}
     out["state_label"] = str(batch.get_state_display())
-    out["first_issues"] = list(batch.issues.values("row", "column", "file_number", "reason")[:50])
+    out["first_issues"] = [
+        {**i, "reason": in_reader_language(i["reason"])}
+        for i in batch.issues.values("row", "column", "file_number", "reason")[:50]
+    ]
     return out
 
 
@@ -664,6 +675,7 @@ def intake_import_report(request: HttpRequest, batch_id: int, format: str = "csv
     body, content_type = imports.error_report(actor=request.auth, batch_id=batch_id, fmt=format)  # type: ignore[attr-defined]
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="import-{batch_id}-errors.{format}"'
+    response["Cache-Control"] = "no-store"
     return response
 
 

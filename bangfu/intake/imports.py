@@ -49,6 +49,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.encrypted_files import StoredFileError
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.models import AuditAction
+from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
@@ -102,6 +103,16 @@ def _read(content: bytes, name: str) -> list[list[Any]]:
         legacy.check_headers(rows[at] if rows else [], at + 1)
     except legacy.SheetProblem as exc:
         raise ValidationError({"file": exc.message}) from exc
+    if not any(v not in (None, "") for row in itertools.islice(rows, at + 1, None) for v in row):
+        raise ValidationError(
+            {
+                "file": _(
+                    "The first sheet has only the headers: put the households below them (the template's "
+                    "sample is on the sheet “%(sheet)s”, which is not imported)."
+                )
+                % {"sheet": legacy.SAMPLE_SHEET}
+            }
+        )
     return rows
 
 
@@ -1120,7 +1131,11 @@ def error_report(*, actor: Any, batch_id: int, fmt: str) -> tuple[bytes, str]:
         unit_path=batch.unit.path,
         note=f"{batch.issues_count} problems, {fmt}",
     )
-    rows = batch.issues.values_list(*REPORT_HEADERS).iterator(chunk_size=5000)
+    # The reasons in the reader's language (they are kept in the language of the one who uploaded).
+    rows = (
+        (row, column, number, in_reader_language(reason))
+        for row, column, number, reason in batch.issues.values_list(*REPORT_HEADERS).iterator(chunk_size=5000)
+    )
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)

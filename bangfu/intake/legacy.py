@@ -497,9 +497,9 @@ class _Cells:
             if col.key == "main_cause":
                 n: int | None = CAUSE_TERMS.get(text)
             elif col.key == "disability_grade":
-                n = GRADE_TERMS.get(text) or (int(text) if text.isdigit() else None)
+                n = GRADE_TERMS.get(text) or (int(text) if text.isascii() and text.isdigit() else None)
             else:
-                n = int(text) if text.isdigit() else None
+                n = int(text) if text.isascii() and text.isdigit() else None
             if n is None:
                 self.bad(col, _("“%(value)s” is not one of the allowed values.") % {"value": text})
             return n
@@ -923,8 +923,13 @@ def _set_top(h: ParsedHousehold, top: dict[str, Any], head: MemberInput) -> None
 # --- the template -----------------------------------------------------------------------------------
 
 
+SAMPLE_SHEET = "示例（不导入）"
+
+
 def template_xlsx() -> bytes:
-    """The template: the headers (required ones marked bold) and one sample household."""
+    """The template: the headers on the first sheet (required ones in bold), which the import
+    reads; one sample household on a second sheet, which it does not (a sample left above a
+    cadre's rows would be imported as a household)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -933,12 +938,9 @@ def template_xlsx() -> bytes:
     if ws is None:  # a new workbook always has its first sheet
         raise RuntimeError("openpyxl made no sheet")
     ws.title = "建档立卡"
-    ws.append([c.header for c in COLUMNS])
-    for cell, col in zip(ws[1], COLUMNS, strict=True):
-        cell.font = Font(bold=col.required)
+    sample = wb.create_sheet(SAMPLE_SHEET)
     head = {c.header: c.sample for c in COLUMNS}
     head["身份证号"] = build_resident_id("532923", dt.date(1972, 3, 9), 12, False)
-    ws.append([head[c.header] for c in COLUMNS])
     spouse = {
         "档案编号": "5329232015000123",
         "姓名": "李秀英",
@@ -949,9 +951,14 @@ def template_xlsx() -> bytes:
         "就业状况": "在岗",
         "月收入": "1200",
     }
-    ws.append([spouse.get(c.header, "") for c in COLUMNS])
-    for i, col in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, len(col.sample) + 2)
+    for sheet in (ws, sample):
+        sheet.append([c.header for c in COLUMNS])
+        for cell, col in zip(sheet[1], COLUMNS, strict=True):
+            cell.font = Font(bold=col.required)
+        for i, col in enumerate(COLUMNS, start=1):
+            sheet.column_dimensions[sheet.cell(1, i).column_letter].width = max(10, len(col.sample) + 2)
+    sample.append([head[c.header] for c in COLUMNS])
+    sample.append([spouse.get(c.header, "") for c in COLUMNS])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

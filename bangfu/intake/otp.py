@@ -40,6 +40,7 @@ ADDRESS_HOURLY_LIMIT = 30  # codes a client address may ask for, to any numbers,
 MAX_ATTEMPTS = 5
 TOKEN_MAX_AGE = 7 * 24 * 3600  # seconds an API token lives (the pages' sign-in: SESSION_COOKIE_AGE)
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+CODE_RE = re.compile(r"[0-9]{6}")
 
 
 class OtpError:
@@ -99,9 +100,12 @@ def code_request(*, phone: str, address: str | None = None) -> None:
 def code_verify(*, phone: str, code: str) -> Applicant:
     """The applicant for this phone when ``code`` is its latest live code; the code is then used up."""
     phone = normalise_phone(phone)
-    code = (code or "").strip()
+    # As typed on a phone: full-width digits (a Chinese keyboard's) are plain ones, spaces dropped.
+    code = re.sub(r"\s", "", unicodedata.normalize("NFKC", code or ""))
     if not code:  # nothing typed: not a wrong try
         raise ValidationError({"code": _("Enter the code from the text message.")})
+    if not CODE_RE.fullmatch(code):  # a typing slip, not a guess: not a wrong try either
+        raise ValidationError({"code": _("The code is the 6 digits in the text message.")})
     now = timezone.now()
     with transaction.atomic():
         row = OneTimeCode.objects.select_for_update().filter(phone=phone).order_by("-created_at", "-id").first()
@@ -202,6 +206,33 @@ def session_sign_in(session: Any, applicant: Applicant) -> None:
 
 def applicant_from_session(session: Any) -> Applicant | None:
     return applicant_from_token(session.get(SESSION_KEY), channel=LoginChannel.PAGE)
+
+
+class LoginEnded:
+    """Why a page session's sign-in no longer works (``session_login_ended``)."""
+
+    REPLACED = "replaced"  # the number signed in again, on another phone or in the app
+    ENDED = "ended"  # signed out, expired, or no longer known
+
+
+def session_login_ended(session: Any) -> str | None:
+    """For a session that holds a sign-in's token which no longer works: why (``LoginEnded``), and
+    the token is dropped from the session, so the pages no longer act as if signed in. None when the
+    session holds no token."""
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    session.pop(SESSION_KEY, None)
+    login = (
+        ApplicantLogin.objects.filter(key_hash=_token_hash(str(token)), channel=LoginChannel.PAGE)
+        .only("applicant_id", "ended_at")
+        .first()
+    )
+    if login is not None and login.ended_at is not None:
+        newer = ApplicantLogin.objects.filter(applicant_id=login.applicant_id, created_at__gte=login.ended_at)
+        if newer.exclude(pk=login.pk).exists():
+            return LoginEnded.REPLACED
+    return LoginEnded.ENDED
 
 
 def session_sign_out(session: Any) -> None:

@@ -16,6 +16,8 @@ audit entry.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +41,7 @@ from bangfu.registry import services as registry
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HouseholdInput, MemberInput
 from bangfu.registry.models import Household, Member
 from bangfu.registry.timeline import timeline_add
+from bangfu.registry.validation import HOUSEHOLD_TEXT, MAX_MONTHLY_INCOME, MEMBER_TEXT
 
 from . import conf
 from .models import Applicant, HouseholdProof, ReviewState, ReviewTask
@@ -200,6 +203,15 @@ def review_proven(*, actor: Applicant, task: ReviewTask) -> bool:
     return _proofs(actor).filter(household_id=task.household_id).exists()
 
 
+def review_proof_locked_until(*, task: ReviewTask, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the file's review opens again on the phone after too many wrong ID numbers (the oldest
+    of the last ``PROOF_TRIES`` wrong ones a day old); None while it is not locked."""
+    now = now or timezone.now()
+    recent = HouseholdProof.objects.filter(household_id=task.household_id, ok=False, at__gte=now - PROOF_WINDOW)
+    wrong = list(recent.order_by("-at").values_list("at", flat=True)[:PROOF_TRIES])
+    return wrong[-1] + PROOF_WINDOW if len(wrong) >= PROOF_TRIES else None
+
+
 def review_household(*, actor: Any, task_id: int) -> tuple[ReviewTask, list[Member]]:
     """A task and the living members of its file, as the worker reviews them (after the proof)."""
     task = review_task_get(actor=actor, task_id=task_id)
@@ -243,6 +255,7 @@ def review_confirm(*, actor: Any, task_id: int, note: str = "") -> ReviewTask:
     """Nothing changed (the worker or staff). Staff confirming a worker's report apply it."""
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
+        note = _note(note)
         if task.state not in {ReviewState.OPEN, ReviewState.REPORTED}:
             raise DomainError(ReviewError.DONE, _("This review is already done."))
         if isinstance(actor, Applicant):
@@ -266,20 +279,22 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
     """The worker reports what changed; staff check it (``review_confirm``) before the file changes.
 
     ``changes``: ``{"address": str, "phone": str, "members": {member_id: {"monthly_income": "1200",
-    "work_status": code, "health": code}}}`` — anything left out stays as it is."""
-    clean = _clean_changes(changes)
-    if not clean and not note.strip():
-        raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
+    "work_status": code, "health": code}}}`` — anything left out stays as it is. What the file could
+    not take is refused here, each problem named (``changes``), not when staff apply the report."""
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         if task.state != ReviewState.OPEN:
+            if isinstance(actor, Applicant) and task.state == ReviewState.REPORTED:
+                raise DomainError(ReviewError.DONE, _("Your report is being checked."))
             raise DomainError(ReviewError.DONE, _("This review is already done."))
-        known = set(task.household.members.values_list("pk", flat=True))
-        if any(int(k) not in known for k in clean.get("members", {})):
-            raise ValidationError({"changes": _("This person is not a member of this file.")})
+        names = dict(task.household.members.values_list("pk", "name"))
+        clean = _clean_changes(changes, names)
+        note = _note(note)
+        if not clean and not note:
+            raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
         task.changes = clean
         task.state = ReviewState.REPORTED
-        task.note = note.strip()[:500]
+        task.note = note
         if isinstance(actor, Applicant):
             task.done_by_applicant = actor
         task.save()
@@ -287,36 +302,104 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
     return task
 
 
-def _clean_changes(raw: dict[str, Any]) -> dict[str, Any]:
+NOTE_MAX = 500
+
+
+def _named(field: str, problem: str) -> str:
+    """A problem with the field (or the member) it is about, for a message at the top of the page."""
+    return _("%(field)s: %(problem)s") % {"field": field, "problem": problem}
+
+
+def _note(note: Any) -> str:
+    text = note.strip() if isinstance(note, str) else ""
+    if len(text) > NOTE_MAX:
+        problem = _("Enter at most %(max)s characters (%(n)s given).") % {"max": NOTE_MAX, "n": len(text)}
+        raise ValidationError({"note": _named(_("Note"), problem)})
+    return text
+
+
+def _text_change(value: Any, field: str, longest: int, problems: list[str]) -> str:
+    """A changed address or phone as typed (full-width characters made plain); "" when left empty."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.append(_named(field, _("Enter text.")))
+        return ""
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
+    if len(text) > longest:
+        problem = _("Enter at most %(max)s characters (%(n)s given).") % {"max": longest, "n": len(text)}
+        problems.append(_named(field, problem))
+        return ""
+    return text
+
+
+def _income_change(value: Any) -> tuple[str | None, str | None]:
+    """A changed monthly income: (the amount, None) or (None, what is wrong); (None, None) when empty."""
+    if value is None or value == "":
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None, _("Enter a number.")
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
+    if not text:
+        return None, None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return None, _("Enter a number.")
+    if not amount.is_finite():
+        return None, _("Enter a number.")
+    if amount < 0:
+        return None, _("Amounts cannot be negative.")
+    if amount > MAX_MONTHLY_INCOME:
+        return None, _("%(value)s is implausibly large.") % {"value": text if len(text) <= 20 else text[:20] + "…"}
+    if amount != amount.quantize(Decimal("0.01")):
+        return None, _("Use at most two decimal places (yuan and fen).")
+    return str(amount), None
+
+
+def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
+    """The report as the file can take it, ``names`` being the file's members by id; every problem
+    is named (the field, or the member) in one ``ValidationError`` under ``changes``."""
+    if not isinstance(raw, dict):
+        raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
+    problems: list[str] = []
     out: dict[str, Any] = {}
-    for key in ("address", "phone"):
-        value = str(raw.get(key) or "").strip()
-        if value:
-            out[key] = value[:200]
+    address = _text_change(raw.get("address"), _("Address"), HOUSEHOLD_TEXT["address"], problems)
+    phone = _text_change(raw.get("phone"), _("Phone"), MEMBER_TEXT["phone"], problems)
+    if phone and not phone.replace("-", "").replace(" ", "").isdigit():
+        problems.append(_named(_("Phone"), _("A phone number has digits only.")))
+    elif phone:
+        out["phone"] = phone
+    if address:
+        out["address"] = address
+    listed = raw.get("members") or {}
+    if not isinstance(listed, dict):
+        raise ValidationError({"changes": _("This person is not a member of this file.")})
     members: dict[str, dict[str, str]] = {}
-    for mid, values in (raw.get("members") or {}).items():
-        if not str(mid).isdigit() or not isinstance(values, dict):
+    for mid, values in listed.items():
+        key = str(mid)
+        pk = int(key) if key.isascii() and key.isdigit() and len(key) <= 18 else None
+        if pk is None or pk not in names or not isinstance(values, dict):
             raise ValidationError({"changes": _("This person is not a member of this file.")})
         m: dict[str, str] = {}
-        income = str(values.get("monthly_income") or "").strip()
-        if income:
-            try:
-                amount = Decimal(income.replace(",", ""))
-            except InvalidOperation:
-                raise ValidationError({"changes": _("Enter a number.")}) from None
-            if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-                raise ValidationError({"changes": _("Enter a number.")})
-            m["monthly_income"] = str(amount)
-        for key, choices in (("work_status", codes.WorkStatus), ("health", codes.Health)):
-            value = str(values.get(key) or "")
-            if value:
-                if value not in choices.values:
-                    raise ValidationError(
-                        {"changes": _("“%(value)s” is not one of the allowed values.") % {"value": value}}
-                    )
-                m[key] = value
+        amount, problem = _income_change(values.get("monthly_income"))
+        if problem:
+            problems.append(_named(names[pk], problem))
+        elif amount is not None:
+            m["monthly_income"] = amount
+        for field, choices in (("work_status", codes.WorkStatus), ("health", codes.Health)):
+            value = values.get(field)
+            if value in (None, ""):
+                continue
+            if not isinstance(value, str) or value not in choices.values:
+                problem = _("“%(value)s” is not one of the allowed values.") % {"value": str(value)[:40]}
+                problems.append(_named(names[pk], problem))
+                continue
+            m[field] = value
         if m:
-            members[str(int(mid))] = m
+            members[str(pk)] = m
+    if problems:
+        raise ValidationError({"changes": problems})
     if members:
         out["members"] = members
     return out

@@ -288,6 +288,9 @@ def attachment_add(
     """A photo (JPEG, PNG) or PDF, checked by its content, not its name; photos lose their location."""
     if kind not in AttachmentKind.values:
         raise ValidationError({"kind": _("Choose the kind of attachment.")})
+    if is_applicant(actor) and kind != AttachmentKind.PROOF:
+        # A checking centre's answer or a meeting's minutes come from staff: staff trust them.
+        raise ValidationError({"kind": _("Only proofs can be attached here.")})
     limit = conf.max_upload_bytes()
     if len(content) > limit:
         raise ValidationError({"file": _("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}})
@@ -346,19 +349,26 @@ def attachment_file(row: Attachment) -> Any:
 
 def attachment_open(*, actor: Any, attachment_id: int, application_id: int | None = None) -> Attachment:
     """An attachment the actor may read — staff in the application's jurisdiction, or the worker who
-    applied — (``Http404`` like a missing one otherwise, or when it is not ``application_id``'s). A
-    staff download is an audit entry: a proof may show an ID card, a payslip or a diagnosis."""
+    applied — (``Http404`` like a missing one otherwise, or when it is not ``application_id``'s),
+    with its file open for reading (``row.file``; a ``DomainError`` when it is missing or damaged,
+    see ``attachment_file``). A staff download is an audit entry, written once the file opened: a
+    proof may show an ID card, a payslip or a diagnosis; a file that cannot be given is no export."""
     row = Attachment.objects.filter(pk=attachment_id).first()
     if row is None or (application_id is not None and row.application_id != application_id):
         raise Http404
     app = load(actor, row.application_id, queryset=Application.objects.select_related("unit"))
+    opened = attachment_file(row)
     if not is_applicant(actor):
-        audit_record(
-            actor=actor,
-            action=AuditAction.EXPORT,
-            target_type="intake.attachment",
-            target_id=row.pk,
-            unit_path=app.unit.path,
-            after={"application": app.reference, "name": row.name},
-        )
+        try:
+            audit_record(
+                actor=actor,
+                action=AuditAction.EXPORT,
+                target_type="intake.attachment",
+                target_id=row.pk,
+                unit_path=app.unit.path,
+                after={"application": app.reference, "name": row.name},
+            )
+        except BaseException:
+            opened.close()
+            raise
     return row

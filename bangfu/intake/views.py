@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.paging import CappedPaginator
@@ -37,7 +39,7 @@ from bangfu.registry.codes import (
     WorkStatus,
 )
 
-from . import imports, legacy, otp, reviews, selectors, services, steps, workflow
+from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
 from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
 from .models import Applicant, Application, ApplicationState, Attachment, CheckResult, ImportBatch, ImportState
 
@@ -105,10 +107,19 @@ def _labelled(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def applicant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The worker's pages: signed in, and never kept by the browser (they hold ID numbers, and a
+    phone is often shared: after signing out, going back must not show them again). A sign-in
+    that ended says why on the sign-in page; a search as the worker types (htmx) takes the whole
+    page there rather than putting the sign-in page into the union box."""
+
     @wraps(view)
+    @never_cache
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         applicant = otp.applicant_from_session(request.session)
         if applicant is None:
+            _say_why_signed_out(request)
+            if request.htmx:  # type: ignore[attr-defined]
+                return HttpResponseClientRedirect(reverse("intake:phone_login"))
             return redirect("intake:phone_login")
         request.applicant = applicant  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
@@ -116,7 +127,43 @@ def applicant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapper
 
 
+def _say_why_signed_out(request: HttpRequest) -> None:
+    """A session whose sign-in ended (this number signed in elsewhere, or it expired) is told why,
+    once, and no longer shows as signed in."""
+    why = otp.session_login_ended(request.session)
+    if why == otp.LoginEnded.REPLACED:
+        messages.info(
+            request,
+            _(
+                "You were signed out here because your number was used to sign in on another phone "
+                "or in the app. Sign in again to go on."
+            ),
+        )
+    elif why is not None:
+        messages.info(request, _("Your sign-in has ended; sign in again to go on."))
+
+
+def _digits(raw: str, longest: int = 18) -> int | None:
+    """A number as a form sends it (ASCII digits only: ``int`` would also read ``²`` or ``١``, and
+    fail on some of them); None otherwise."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= longest else None
+
+
+def _version(request: HttpRequest) -> int | None:
+    """The version a form was opened at (its optimistic lock); none given: no check."""
+    raw = request.POST.get("version", "").strip()
+    if not raw:
+        return None
+    version = _digits(raw)
+    if version is None:
+        raise ValidationError({"version": _("This form is out of date or damaged; reload the page and try again.")})
+    return version or None
+
+
+@never_cache
 def phone_login(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET" and otp.applicant_from_session(request.session) is None:
+        _say_why_signed_out(request)
     phone = request.POST.get("phone", "")
     sent = False
     if request.method == "POST":
@@ -147,7 +194,7 @@ def _union_choice(q: str, chosen: str = "", data: Any = None) -> dict[str, Any]:
     """The union box of the phone's application form: the unions matching ``q`` (all of them
     when there are few), with a line saying what was found. A union chosen in a posted form stays
     in the list, so a form sent back with an error keeps it."""
-    keep = int(chosen) if chosen.isdigit() and len(chosen) < 19 else None
+    keep = _digits(chosen)
     search = selectors.union_search(q=q, keep=keep if data is not None else None)
     units = search.units
     status = ""
@@ -220,10 +267,7 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
     form = forms.form_data()
     try:
         app = services.application_save_draft(
-            actor=actor,
-            application_id=app.pk,
-            form=form,
-            expected_version=int(request.POST.get("version") or 0) or None,
+            actor=actor, application_id=app.pk, form=form, expected_version=_version(request)
         )
         if request.POST.get("submit"):
             app = services.application_submit(actor=actor, application_id=app.pk)
@@ -262,6 +306,15 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "intake/phone/application.html", context, status=status)
 
 
+def upload_bytes(upload: Any) -> bytes:
+    """An uploaded attachment's content, refused by its size before it is read into memory (a
+    large upload waits in a temporary file)."""
+    limit = conf.max_upload_bytes()
+    if upload.size is not None and upload.size > limit:
+        raise ValidationError({"file": _("The file is larger than %(mb)s MB.") % {"mb": limit // (1024 * 1024)}})
+    return bytes(upload.read())
+
+
 @applicant_required
 @require_POST
 def phone_upload(request: HttpRequest, pk: int) -> HttpResponse:
@@ -269,7 +322,8 @@ def phone_upload(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if upload is None:
             raise ValidationError({"file": _("Choose a file.")})
-        steps.attachment_add(actor=request.applicant, application_id=pk, name=upload.name or "", content=upload.read())  # type: ignore[attr-defined]
+        content = upload_bytes(upload)
+        steps.attachment_add(actor=request.applicant, application_id=pk, name=upload.name or "", content=content)  # type: ignore[attr-defined]
         messages.success(request, _("The file was added."))
     except (ValidationError, DomainError) as exc:
         _errors_to_messages(request, exc)
@@ -307,7 +361,8 @@ def phone_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    number = _digits(raw, 12)
+    return number if number else 1
 
 
 @login_required
@@ -431,7 +486,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
             application_id=pk,
             action=action,
             reason=request.POST.get("reason", ""),
-            expected_version=int(request.POST.get("version") or 0) or None,
+            expected_version=_version(request),
             category=request.POST.get("category", ""),
         ),
         _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)},
@@ -474,7 +529,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 def objection(request: HttpRequest, pk: int) -> HttpResponse:
     answer_to = request.POST.get("objection_id", "")
     if answer_to:
-        if not answer_to.isdigit() or len(answer_to) > 18:
+        if _digits(answer_to) is None:
             raise Http404  # not an objection's id
         return _staff_post(
             request,
@@ -560,16 +615,17 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
         raise Http404
     mine = applicant is not None and row.application.applicant_id == applicant.pk
     actor: Any = applicant if mine else request.user
-    row = steps.attachment_open(actor=actor, attachment_id=row.pk)
     try:
-        content = steps.attachment_file(row)
+        row = steps.attachment_open(actor=actor, attachment_id=row.pk)
     except DomainError as exc:  # damaged or missing: said on the application's page
         _errors_to_messages(request, exc)
         if mine:
             return redirect("intake:phone_application", pk=row.application_id)
         return redirect("intake:detail", pk=row.application_id)
     # Downloaded, never shown in the site's own pages: the file came from a worker's phone.
-    return FileResponse(content, content_type=row.content_type, filename=row.name, as_attachment=True)
+    response = FileResponse(row.file, content_type=row.content_type, filename=row.name, as_attachment=True)
+    response["Cache-Control"] = "no-store"  # personal data: not kept in the browser's cache
+    return response
 
 
 @login_required
@@ -594,12 +650,19 @@ def import_list(request: HttpRequest) -> HttpResponse:
             if upload is None:
                 raise ValidationError({"file": _("Choose a file.")})
             unit_raw = request.POST.get("unit_id", "")
+            started = timezone.now()
             batch = imports.import_batch_create(
                 actor=request.user,
-                unit_id=int(unit_raw) if unit_raw.isdigit() else None,
+                unit_id=_digits(unit_raw),
                 name=upload.name or "",
                 content=upload.read(),
             )
+            if batch.created_at < started:  # the same file was uploaded for this union before
+                messages.info(
+                    request,
+                    _("This file was uploaded before (%(name)s, %(at)s): here is that import.")
+                    % {"name": batch.name, "at": timezone.localtime(batch.created_at).strftime("%Y-%m-%d %H:%M")},
+                )
             return redirect("intake:import_detail", pk=batch.pk)
         except (ValidationError, DomainError, PermissionDenied) as exc:
             _errors_to_messages(request, exc)
@@ -640,6 +703,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     body, content_type = imports.error_report(actor=request.user, batch_id=pk, fmt=fmt)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="import-{pk}-errors.{fmt}"'
+    response["Cache-Control"] = "no-store"  # names and file numbers of people
     return response
 
 
@@ -666,6 +730,13 @@ def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("intake:queue")
 
 
+def _proof_page(request: HttpRequest, task: Any, status: int = 200) -> HttpResponse:
+    """The review's first page: the proof of membership, or, after too many wrong ID numbers, when
+    the file's review opens again on the phone (no box to type into until then)."""
+    context = {"task": task, "locked_until": reviews.review_proof_locked_until(task=task)}
+    return render(request, "intake/phone/review_proof.html", context, status=status)
+
+
 @applicant_required
 def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
     applicant: Applicant = request.applicant  # type: ignore[attr-defined]
@@ -677,12 +748,12 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("intake:phone_review", pk=pk)
         except (ValidationError, DomainError) as exc:
             _errors_to_messages(request, exc)
-        return render(request, "intake/phone/review_proof.html", {"task": task}, status=400)
+        return _proof_page(request, task, status=400)
     if not reviews.review_proven(actor=applicant, task=task):
         # Nothing of the file before the proof, and no answer taken.
-        status = 400 if request.method == "POST" else 200
-        return render(request, "intake/phone/review_proof.html", {"task": task}, status=status)
+        return _proof_page(request, task, status=400 if request.method == "POST" else 200)
     task, members = reviews.review_household(actor=applicant, task_id=pk)
+    posted = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
             if what == "confirm":
@@ -704,5 +775,12 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("intake:phone_home")
         except (ValidationError, DomainError) as exc:
             _errors_to_messages(request, exc)
-    context = {"task": task, "members": members, "work_statuses": WorkStatus.choices}
+    # A form sent back with an error keeps what was typed.
+    typed = [(m, posted.get(f"m{m.pk}-monthly_income", ""), posted.get(f"m{m.pk}-work_status", "")) for m in members]
+    context = {
+        "task": task,
+        "members": typed,
+        "work_statuses": WorkStatus.choices,
+        "typed": {k: posted.get(k, "") for k in ("address", "phone", "note")},
+    }
     return render(request, "intake/phone/review.html", context, status=400 if request.method == "POST" else 200)

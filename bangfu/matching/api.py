@@ -199,6 +199,7 @@ def dataset_rejected(request: HttpRequest, dataset_id: int) -> HttpResponse:
     data = selectors.dataset_rejected_csv(actor=actor(request), dataset_id=dataset_id)
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dataset-{dataset_id}-rejected.csv"'
+    response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
     return response
 
 

@@ -31,7 +31,7 @@ class AnyIntMultipleChoiceField(forms.TypedMultipleChoiceField):
     user may use, so a tampered id is refused there (with its message), not as "not a choice"."""
 
     def valid_value(self, value: Any) -> bool:
-        return str(value).isdigit()
+        return str(value).isascii() and str(value).isdigit() and len(str(value)) <= 18
 
 
 class DatasetImportForm(StyledForm):

@@ -79,7 +79,7 @@ def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
 
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 12 and int(raw) > 0 else 1
 
 
 def _htmx_partial(request: HttpRequest) -> bool:
@@ -235,6 +235,7 @@ def dataset_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     csv.writer(header, lineterminator="\n").writerow([_("Row in the file"), _("ID number"), _("Reason")])
     response = HttpResponse(codecs.BOM_UTF8 + header.getvalue().encode() + rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dataset-{pk}-rejected.csv"'
+    response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
     return response
 
 
@@ -265,7 +266,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
     access.require(request.user, services.REVIEW_PERM)
     units = _picker_units(request.user, services.REVIEW_PERM)
     datasets = list(selectors.dataset_list(actor=request.user)[:200])
-    chosen = [int(i) for i in request.GET.getlist("dataset") if i.isdigit()]
+    chosen = [int(i) for i in request.GET.getlist("dataset") if i.isascii() and i.isdigit() and len(i) <= 18]
     if not chosen and units:  # what a recheck from the command line takes: the newest of each kind
         listed = {d.pk for d in datasets}
         chosen = [d.pk for d in services.usable_datasets(units[0]) if d.pk in listed]
@@ -611,7 +612,7 @@ def proposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def coverage(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("unit", "")
-    unit_id = int(raw) if raw.isdigit() else None
+    unit_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
     rows = selectors.match_coverage_rate(actor=request.user, unit_id=unit_id)
     if not rows:
         raise Http404

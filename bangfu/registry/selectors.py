@@ -74,6 +74,10 @@ def _search(
         return qs.filter(by_id), 0, None
     if text.isdigit() and len(text) >= 6:
         return qs.filter(file_number__startswith=text), 0, None
+    if any(c.isdigit() for c in text) and not text.isdigit() and 4 <= len(text) <= 24 and " " not in text:
+        # No name has a digit: a file number from an older system (B00700000001, 祥云-2016-001).
+        forms = {text, text.upper()}
+        return qs.filter(reduce(operator.or_, [Q(file_number__startswith=f) for f in forms])), 0, None
     lowered = text.lower().replace(" ", "")
     conds = (
         [Q(name_pinyin__startswith=lowered), Q(name_initials__startswith=lowered)]

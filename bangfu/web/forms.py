@@ -129,7 +129,7 @@ class AnyIntChoiceField(forms.TypedChoiceField):
     outside the list means (nothing found), so a stale or edited URL does not widen the list."""
 
     def valid_value(self, value: Any) -> bool:
-        return str(value).isdigit()
+        return str(value).isascii() and str(value).isdigit() and len(str(value)) <= 18
 
 
 class HouseholdFilterForm(StyledForm):

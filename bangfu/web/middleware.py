@@ -14,7 +14,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -69,7 +71,12 @@ class BadInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        field = nul_field(request)
+        try:
+            field = nul_field(request)
+        except (MultiPartParserError, BadRequest):  # e.g. multipart/form-data without its boundary
+            return self._bad(
+                request, _("The request's form data cannot be read: send it as a form again (multipart/form-data).")
+            )
         if field is not None:
             return self._bad(request, nul_message(field), field)
         return self.get_response(request)

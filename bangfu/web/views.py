@@ -186,7 +186,8 @@ def unit_options(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:50]
     units = access.units(request.user, perm).select_related("parent").order_by("path")
     selected_id = request.GET.get("selected", "")
-    selected = units.filter(pk=int(selected_id)).first() if selected_id.isdigit() else None
+    selected_ok = selected_id.isascii() and selected_id.isdigit() and len(selected_id) <= 18
+    selected = units.filter(pk=int(selected_id)).first() if selected_ok else None
     if q:
         found = list(
             units.filter(Q(name__icontains=q) | Q(division_code__startswith=q) | Q(code__startswith=q))[

@@ -116,7 +116,7 @@ def test_whatif_and_recompute(
     with django_capture_on_commit_callbacks(execute=True):
         r = admin.post("/recompute", {"unit_id": tree["province"].pk, "on": "2026-06-01"})
     report = admin.get(f"/recompute/{r.json()['id']}/report.xlsx")
-    assert report.status_code == 200
+    assert report.status_code == 200 and report["Cache-Control"] == "no-store"
     sheet = openpyxl.load_workbook(io.BytesIO(report.content)).worksheets[1]
     assert sheet.max_row == 1  # nothing changed: the what-if was not saved
     assert Api(users["dalishi_staff"]).get(f"/recompute/{r.json()['id']}").status_code == 404

@@ -82,13 +82,22 @@ def xlsx(rows: list[list[Any]], headers: list[str] | None = None) -> bytes:
     return out.getvalue()
 
 
-def test_template_has_every_header_and_a_sample_that_imports(tree: Any, users: Any) -> None:
+def test_template_has_every_header_and_a_sample_that_imports_only_when_copied(tree: Any, users: Any) -> None:
+    """The sample household is on a sheet of its own: the template imported as it is writes
+    nothing (a sample left above a cadre's rows was imported as a household); its rows copied
+    onto the first sheet import."""
     content = legacy.template_xlsx()
-    ws = load_workbook(io.BytesIO(content)).active
-    assert [c.value for c in ws[1]] == HEADERS
-    batch = imports.import_file(
-        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="t.xlsx", content=content, commit=True
-    )
+    book = load_workbook(io.BytesIO(content))
+    first, sample = book.worksheets
+    assert [c.value for c in first[1]] == HEADERS and first.max_row == 1
+    assert sample.title == legacy.SAMPLE_SHEET and [c.value for c in sample[1]] == HEADERS
+    staff, unit = users["xiangyun_staff"], tree["xiangyun"]
+    with pytest.raises(ValidationError) as refused:
+        imports.import_file(actor=staff, unit_id=unit.pk, name="t.xlsx", content=content, commit=True)
+    assert "only the headers" in str(refused.value) and legacy.SAMPLE_SHEET in str(refused.value)
+    assert not Household.objects.exists() and not ImportBatch.objects.exists()
+    rows = [[c.value if c.value is not None else "" for c in r] for r in sample.iter_rows(min_row=2)]
+    batch = imports.import_file(actor=staff, unit_id=unit.pk, name="s.xlsx", content=xlsx(rows), commit=True)
     assert batch.state == ImportState.COMMITTED, list(batch.issues.values_list("row", "column", "reason"))
     assert batch.households_created == 1 and batch.persons_valid == 2
 

@@ -9,8 +9,11 @@ import sys
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from bangfu.intake import fastcheck, imports
+import pytest
+
+from bangfu.intake import fastcheck, imports, legacy
 from bangfu.registry.economy import ECONOMY_FIELDS, PersonFacts, compute_economy, economy_values
 from bangfu.registry.validation import normalise_card
 
@@ -94,3 +97,16 @@ def test_after_a_bulk_run_garbage_is_collected_again() -> None:
         a.other, b.other = b, a
         del a, b
     assert gc.collect() >= 2  # the cycle made inside is garbage the collector finds
+
+
+@pytest.mark.parametrize(("header", "value"), [("残疾等级", "²"), ("主要致困原因", "³"), ("残疾等级", "٣")])
+def test_digits_that_are_not_ascii_are_named_not_a_crash(header: str, value: str) -> None:
+    """``"²".isdigit()`` is true and ``int("²")`` fails; ``int("٣")`` reads 3: neither is a code."""
+    from bangfu.intake.tests.test_legacy_import import HEADERS, household_rows
+
+    head: dict[str, Any] = {header: value}
+    rows = household_rows("N-0001", **head)
+    households, loose, _count = legacy.parse([HEADERS, *rows])
+    assert not loose
+    reasons = [(i.column, i.reason) for h in households for i in h.issues]
+    assert (header, f"“{value}” is not one of the allowed values.") in reasons

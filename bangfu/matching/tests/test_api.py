@@ -27,7 +27,7 @@ def test_upload_run_review_through_the_api(
     dataset = response.json()
     assert (dataset["rows_taken"], dataset["rows_rejected"]) == (1, 1)
     rejected = client.get(f"/matching/datasets/{dataset['id']}/rejected.csv", user=admin, auth=admin)
-    assert rejected.status_code == 200
+    assert rejected.status_code == 200 and rejected["Cache-Control"] == "no-store"
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/matching/runs", json={"dataset_ids": [dataset["id"]]}, user=admin, auth=admin)

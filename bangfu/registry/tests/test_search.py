@@ -89,3 +89,17 @@ def test_a_name_with_a_middle_dot_is_found_whichever_dot_was_typed(
         numbers.append(services.household_create(actor=users["xiangyun_staff"], data=data).file_number)
     found, count, _capped = _page(users["xiangyun_staff"], typed, per_page=10)
     assert sorted(found) == sorted(numbers) and count == 2
+
+
+@pytest.mark.parametrize("typed", ["B0070000", "b00700000001", "祥云-2016", "祥云-2016-001"])
+def test_a_file_number_from_an_older_system_is_found(tree: dict, users: dict[str, Any], typed: str) -> None:
+    """Imported files keep their numbers, letters and all; no name has a digit."""
+    staff = users["xiangyun_staff"]
+    from bangfu.registry.models import Household
+
+    for number in ("B00700000001", "祥云-2016-001", "C00700000002"):
+        h = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+        Household.objects.filter(pk=h.pk).update(file_number=number)  # as the legacy import keeps it
+    found, _count, _capped = _page(staff, typed, per_page=10)
+    expected = {"B0070000": ["B00700000001"], "b00700000001": ["B00700000001"]}.get(typed, ["祥云-2016-001"])
+    assert found == expected

@@ -57,6 +57,9 @@ def test_pages_with_ids_too_large_answer_400_or_404(admin_client: Client) -> Non
         response = admin_client.post(url, {"reason": "x"})
         if response.status_code >= 500:
             problems.append(f"POST {url}: {response.status_code}")
+        response = admin_client.post(url, {"reason": "x", "unit_id": "²", "objection_id": "²", "version": "²"})
+        if response.status_code >= 500:
+            problems.append(f"POST {url} (non-ASCII digits): {response.status_code}")
     assert not problems, "\n".join(problems)
 
 
@@ -66,7 +69,15 @@ def test_pages_given_a_huge_page_or_nul_in_the_query_answer_without_a_server_err
     for url in plain:
         if "logout" in url:
             continue
-        for query in ({"page": HUGE}, {"q": "王\x00"}, {"page": "-1"}, {"unit": HUGE}, {"unit_id": HUGE}):
+        for query in (
+            {"page": HUGE},
+            {"q": "王\x00"},
+            {"page": "-1"},
+            {"unit": HUGE},
+            {"unit_id": HUGE},
+            # Digits that are not ASCII: "²".isdigit() is true but int("²") fails.
+            *({key: "²"} for key in ("page", "unit", "unit_id", "selected", "dataset", "q")),
+        ):
             response = admin_client.get(url, query)
             if response.status_code >= 500:
                 problems.append(f"GET {url} {query!r}: {response.status_code}")
@@ -116,3 +127,12 @@ def test_a_url_the_api_does_not_have_answers_in_json() -> None:
     assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}, "details": {}}}
     page = Client(headers={"Accept-Language": "en"}).get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_form_data_that_cannot_be_read_is_a_specific_400_in_the_api(users: dict[str, Any]) -> None:
+    client = Client()
+    client.force_login(users["xiangyun_staff"])
+    response = client.generic("POST", "/api/v1/imports", b"--x\r\n", content_type="multipart/form-data")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]["code"] == "bad_request" and "form data cannot be read" in body["error"]["message"]

@@ -1,0 +1,337 @@
+"""What workers type on a phone, and what a tester sends the worker's pages and API: codes typed in
+full-width digits, a sign-in ended by the number's next sign-in, forms sent back damaged, uploads
+too large or of a staff kind, a yearly-review report the file could not take. Each gets a specific
+answer (a message on the page, a 4xx error body in the API), never a 500, and nothing is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedFile, TemporaryUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from bangfu.common import crypto
+from bangfu.intake import otp, reviews, services
+from bangfu.intake.messaging import outbox
+from bangfu.intake.models import Applicant, ApplicantLogin, OneTimeCode, ReviewState, ReviewTask
+from bangfu.intake.tests.helpers import sign_in
+from bangfu.registry.models import Household
+from bangfu.registry.services import household_create
+from bangfu.testing.factories import household_input, new_id
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "13900002222"
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _code(phone: str = PHONE) -> str:
+    OneTimeCode.objects.update(created_at=timezone.now() - dt.timedelta(minutes=2))  # past the resend wait
+    otp.code_request(phone=phone)
+    return next(code for to, code in reversed(outbox) if to == phone)
+
+
+# --- codes ------------------------------------------------------------------------------------------
+
+
+def test_a_code_typed_in_full_width_digits_signs_in() -> None:
+    """A Chinese keyboard in full-width mode types ０１２…: the same digits, not a wrong try."""
+    code = _code()
+    applicant = otp.code_verify(phone=PHONE, code=f" {code[:3]} {code[3:]}".translate(FULL_WIDTH))
+    assert applicant.phone == PHONE
+    # Through the API as well.
+    code = _code()
+    r = Client().post(
+        "/api/v1/applicant/token",
+        json.dumps({"phone": PHONE, "code": code.translate(FULL_WIDTH)}),
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.content
+
+
+def test_a_code_that_is_not_six_digits_is_a_typing_slip_not_a_wrong_try() -> None:
+    code = _code()
+    for slip in ("12345", "12a456", "1234567"):
+        r = Client(HTTP_ACCEPT_LANGUAGE="en").post("/apply/login/", {"phone": PHONE, "code": slip, "step": "verify"})
+        assert r.status_code == 200 and "The code is the 6 digits in the text message." in r.content.decode()
+    assert OneTimeCode.objects.get().attempts == 0
+    assert otp.code_verify(phone=PHONE, code=code).phone == PHONE
+
+
+# --- a sign-in that ended -----------------------------------------------------------------------------
+
+
+def _page_client(phone: str = PHONE) -> Client:
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    r = c.post("/apply/login/", {"phone": phone, "code": _code(phone), "step": "verify"})
+    assert r.status_code == 302 and r["Location"] == "/apply/"
+    return c
+
+
+def test_the_older_phone_is_told_it_was_signed_out_by_the_newer_sign_in() -> None:
+    older = _page_client()
+    _page_client()  # the same number signs in on another phone
+    r = older.get("/apply/", follow=True)
+    page = r.content.decode()
+    assert r.redirect_chain == [("/apply/login/", 302)]
+    assert "your number was used to sign in on another phone or in the app" in page
+    assert 'action="/apply/logout/"' not in page  # no longer shown as signed in
+    # Said once: the next visit is a plain sign-in page.
+    again = older.get("/apply/login/").content.decode()
+    assert "another phone" not in again and 'id="phone"' in again
+
+
+def test_a_search_as_the_worker_types_after_the_sign_in_ended_takes_the_whole_page_to_sign_in() -> None:
+    older = _page_client()
+    _page_client()
+    r = older.get("/apply/unions/", {"q": "祥云"}, headers={"HX-Request": "true"})
+    # Not the sign-in page put inside the union box: htmx is told to go there.
+    assert r.status_code == 200 and r["HX-Redirect"] == "/apply/login/"
+    assert b"<html" not in r.content
+    assert "another phone" in older.get("/apply/login/").content.decode()
+
+
+def test_an_expired_sign_in_says_so() -> None:
+    c = _page_client()
+    ApplicantLogin.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    page = c.get("/apply/", follow=True).content.decode()
+    assert "Your sign-in has ended; sign in again to go on." in page
+    assert 'action="/apply/logout/"' not in page
+
+
+def test_the_phone_pages_are_not_kept_by_the_browser(tree: dict) -> None:
+    """They show ID numbers, and phones are shared: after signing out, Back must not show them."""
+    c = _page_client()
+    applicant = Applicant.objects.get(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    for url in ("/apply/", f"/apply/{app.pk}/", "/apply/login/"):
+        r = c.get(url)
+        assert r.status_code == 200 and "no-store" in r["Cache-Control"], url
+
+
+# --- forms sent back damaged --------------------------------------------------------------------------
+
+
+def test_a_union_id_in_other_digits_is_refused_not_a_500(tree: dict) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails."""
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), Applicant.objects.create(phone=PHONE))
+    r = c.post("/apply/", {"unit_id": "²", "kind": "formal"})
+    assert r.status_code == 200 and "Select a valid choice" in r.content.decode()
+    r = c.get("/apply/unions/", {"q": "祥云", "unit_id": "²"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200 and 'id="union-choice"' in r.content.decode()
+
+
+@pytest.mark.parametrize("version", ["abc", "1.5", "-1", "²", "9" * 30])
+def test_a_damaged_version_in_the_application_form_is_a_message(tree: dict, version: str) -> None:
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant)
+    management = {f"{p}-{k}": v for p in "mie" for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))}
+    r = c.post(f"/apply/{app.pk}/", {**management, "version": version, "save": "1", "h-address": "新地址"})
+    assert r.status_code == 400
+    assert "This form is out of date or damaged; reload the page and try again." in r.content.decode()
+    app.refresh_from_db()
+    assert app.data.get("address") in (None, "")
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(tree: dict, settings: Any) -> None:
+    settings.BANGFU_INTAKE_MAX_UPLOAD_MB = 1
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant)
+    # A plain file object: the test client reads it to send it; the server must not read it whole.
+    big = io.BytesIO(b"%PDF-" + b"0" * (1024 * 1024 + 10) + b"%%EOF")
+    big.name = "big.pdf"
+    with (
+        mock.patch.object(InMemoryUploadedFile, "read", side_effect=AssertionError("read whole")) as m1,
+        mock.patch.object(TemporaryUploadedFile, "read", side_effect=AssertionError("read whole")) as m2,
+    ):
+        r = c.post(f"/apply/{app.pk}/upload/", {"file": big}, follow=True)
+        token = otp.token_for(applicant)
+        big.seek(0)
+        api = Client().post(
+            f"/api/v1/applicant/applications/{app.pk}/attachments",
+            {"file": big},
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+        )
+    assert not m1.called and not m2.called
+    assert "The file is larger than 1 MB." in r.content.decode()
+    assert api.status_code == 422 and api.json()["error"]["fields"]["file"] == ["The file is larger than 1 MB."]
+    assert not app.attachments.exists()
+
+
+@pytest.mark.parametrize("kind", ["minutes", "check_answer", "visit_photo", "nonsense"])
+def test_a_worker_attaches_only_proofs(tree: dict, kind: str, settings: Any, tmp_path: Any) -> None:
+    """The review's minutes and the checking centre's answer are the union's: a worker cannot add
+    a paper that staff would read as one."""
+    settings.MEDIA_ROOT = tmp_path
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
+    url = f"/api/v1/applicant/applications/{app.pk}/attachments"
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    r = api.post(url, {"file": SimpleUploadedFile("answer.pdf", pdf), "kind": kind})
+    assert r.status_code == 422 and r.json()["error"]["fields"] == {"kind": ["Only proofs can be attached here."]}
+    assert not app.attachments.exists()
+    r = api.post(url, {"file": SimpleUploadedFile("proof.pdf", pdf)})
+    assert r.status_code == 201 and r.json()["kind"] == "proof"
+
+
+# --- the yearly review's report -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def task(tree: Any, users: Any) -> ReviewTask:
+    data = household_input(tree["xiangyun_g"], members=2)
+    data.members[0].phone = PHONE
+    data.filed_on = timezone.localdate() - dt.timedelta(days=400)
+    household_create(actor=users["xiangyun_staff"], data=data)
+    reviews.yearly_review_create()
+    return ReviewTask.objects.select_related("household").get()
+
+
+def _head(task: ReviewTask) -> Any:
+    return task.household.members.get(relationship="head")
+
+
+def _proven_api(task: ReviewTask) -> Client:
+    token = otp.token_for(Applicant.objects.get_or_create(phone=PHONE)[0])
+    api = Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+    head_id = crypto.decrypt(_head(task).id_cipher)
+    r = api.post(
+        f"/api/v1/applicant/reviews/{task.pk}/proof",
+        json.dumps({"id_number": head_id}),
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.content
+    return api
+
+
+def _bad_changes(head: int) -> list[tuple[Any, str]]:
+    return [
+        ({"members": {str(head): {"monthly_income": "1e999"}}}, "1e999 is implausibly large."),
+        ({"members": {str(head): {"monthly_income": "1" * 500}}}, "is implausibly large."),
+        ({"members": {str(head): {"monthly_income": "-5"}}}, "Amounts cannot be negative."),
+        ({"members": {str(head): {"monthly_income": "12.345"}}}, "Use at most two decimal places"),
+        ({"members": {str(head): {"monthly_income": True}}}, "Enter a number."),
+        ({"members": {str(head): {"work_status": ["employed"]}}}, "is not one of the allowed values."),
+        ({"members": {"²": {"monthly_income": "1"}}}, "This person is not a member of this file."),
+        ({"members": {"99999999999999999999999": {"monthly_income": "1"}}}, "This person is not a member"),
+        ({"members": ["a"]}, "This person is not a member of this file."),
+        ({"members": "abc"}, "This person is not a member of this file."),
+        ({"members": 5}, "This person is not a member of this file."),
+        ({"address": {"a": 1}}, "Address: Enter text."),
+        ({"address": "路" * 201}, "Address: Enter at most 200 characters (201 given)."),
+        ({"phone": "call me"}, "Phone: A phone number has digits only."),
+        ({"phone": 13900002222}, "Phone: Enter text."),
+    ]
+
+
+def test_a_report_the_file_could_not_take_is_refused_by_name_through_the_api(task: ReviewTask) -> None:
+    api = _proven_api(task)
+    head = _head(task)
+    url = f"/api/v1/applicant/reviews/{task.pk}/report"
+    for changes, message in _bad_changes(head.pk):
+        r = api.post(url, json.dumps({"changes": changes}), content_type="application/json")
+        assert r.status_code == 422, (changes, r.content)
+        problems = r.json()["error"]["fields"]["changes"]
+        assert any(message in p for p in problems), (changes, problems)
+    task.refresh_from_db()
+    assert task.state == ReviewState.OPEN and task.changes == {}
+    # Every problem at once, each with the member it is about.
+    r = api.post(
+        url,
+        json.dumps({"changes": {"members": {str(head.pk): {"monthly_income": "-1", "work_status": "zz"}}}}),
+        content_type="application/json",
+    )
+    assert r.json()["error"]["fields"]["changes"] == [
+        f"{head.name}: Amounts cannot be negative.",
+        f"{head.name}: “zz” is not one of the allowed values.",
+    ]
+    # What a phone types is taken: full-width digits, a thousands separator.
+    body = {"changes": {"members": {str(head.pk): {"monthly_income": "１,２００.５"}}, "phone": "１３９ 0000 1111"}}
+    r = api.post(url, json.dumps(body), content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert r.json()["changes"] == {"phone": "139 0000 1111", "members": {str(head.pk): {"monthly_income": "1200.5"}}}
+    # Sent again: it is with the union now.
+    r = api.post(url, json.dumps({"changes": {}, "note": "again"}), content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"]["message"] == "Your report is being checked."
+
+
+def test_a_reported_change_is_one_staff_can_apply(task: ReviewTask, users: Any) -> None:
+    """Refused before: what would have made the staff's confirmation fail afterwards."""
+    api = _proven_api(task)
+    head = _head(task)
+    body: dict[str, Any] = {"changes": {"members": {str(head.pk): {"monthly_income": "2000000"}}}}
+    r = api.post(f"/api/v1/applicant/reviews/{task.pk}/report", json.dumps(body), content_type="application/json")
+    assert r.status_code == 422
+    body = {"changes": {"members": {str(head.pk): {"monthly_income": "2500"}}, "address": "祥云县新街3号"}}
+    r = api.post(f"/api/v1/applicant/reviews/{task.pk}/report", json.dumps(body), content_type="application/json")
+    assert r.status_code == 200, r.content
+    reviews.review_confirm(actor=users["xiangyun_staff"], task_id=task.pk)
+    household = Household.objects.get(pk=task.household_id)
+    assert household.address == "祥云县新街3号"
+    assert str(household.members.get(relationship="head").monthly_income) == "2500.00"
+
+
+def test_the_review_page_says_what_is_wrong_and_keeps_what_was_typed(task: ReviewTask) -> None:
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), Applicant.objects.create(phone=PHONE))
+    url = f"/apply/review/{task.pk}/"
+    assert c.post(url, {"what": "prove", "id_number": crypto.decrypt(_head(task).id_cipher)}).status_code == 302
+    head = _head(task)
+    typed = {
+        "what": "report",
+        "address": "祥云县新街3号",
+        "phone": "13900001111",
+        "note": "换了工作",
+        f"m{head.pk}-monthly_income": "1e999",
+        f"m{head.pk}-work_status": "employed",
+    }
+    r = c.post(url, typed)  # was a 500
+    page = r.content.decode()
+    assert r.status_code == 400 and f"{head.name}: 1e999 is implausibly large." in page
+    assert 'value="祥云县新街3号"' in page and 'value="13900001111"' in page and ">换了工作</textarea>" in page
+    assert 'value="1e999"' in page and '<option value="employed" selected>' in page
+    r = c.post(url, {**typed, "note": "长" * 501, f"m{head.pk}-monthly_income": "1200"})
+    assert r.status_code == 400 and "Note: Enter at most 500 characters (501 given)." in r.content.decode()
+    task.refresh_from_db()
+    assert task.state == ReviewState.OPEN and task.note == ""
+
+
+def test_a_locked_review_says_until_when_and_offers_no_box(task: ReviewTask) -> None:
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), Applicant.objects.create(phone=PHONE))
+    url = f"/apply/review/{task.pk}/"
+    assert reviews.review_proof_locked_until(task=task) is None
+    for _ in range(reviews.PROOF_TRIES):
+        c.post(url, {"what": "prove", "id_number": new_id()})
+    until = reviews.review_proof_locked_until(task=task)
+    assert until is not None and until > timezone.now() + dt.timedelta(hours=23)
+    page = c.get(url).content.decode()
+    assert 'id="proof-locked"' in page and 'id="proof-form"' not in page
+    assert timezone.localtime(until).strftime("%Y-%m-%d %H:%M") in page
+    # A day later the box is back.
+    with mock.patch("django.utils.timezone.now", return_value=until + dt.timedelta(seconds=1)):
+        assert reviews.review_proof_locked_until(task=task) is None
+
+
+@pytest.mark.parametrize("kind", ["check_answer", "minutes"])
+def test_the_service_takes_only_proofs_from_a_worker(tree: Any, kind: str) -> None:
+    """Not only the API endpoint: the service itself refuses a worker's file of a staff kind."""
+    from django.core.exceptions import ValidationError
+
+    from bangfu.intake import steps
+    from bangfu.intake.models import AttachmentKind
+    from bangfu.intake.tests.helpers import submitted
+
+    assert kind in AttachmentKind.values
+    app = submitted(tree["xiangyun_g"], phone="13812349876")
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    with pytest.raises(ValidationError) as err:
+        steps.attachment_add(actor=app.applicant, application_id=app.pk, name="a.pdf", content=pdf, kind=kind)
+    assert "Only proofs" in str(err.value)
