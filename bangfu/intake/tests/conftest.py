@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,3 +30,17 @@ def standard(db: Any) -> Standard:
         is_current=True,
         effective_from=dt.date(timezone.localdate().year, 1, 1),
     )
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    """The private storage (encrypted files) on disk, as in production; its folder."""
+    root = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "bangfu.common.storage.EncryptedStorage",
+            "OPTIONS": {"options": {"location": str(root)}},
+        },
+    }
+    return root

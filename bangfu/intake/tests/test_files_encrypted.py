@@ -31,20 +31,6 @@ def _pdf(filler: int = 0) -> bytes:
     return b"%PDF-1.4\n1 0 obj (\xe5\xbc\xa0\xe4\xb8\x89 " + ID_NUMBER + b") endobj\n" + b" " * filler + b"%%EOF\n"
 
 
-@pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    """The private storage on disk, as in production."""
-    root = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "bangfu.common.storage.EncryptedStorage",
-            "OPTIONS": {"options": {"location": str(root)}},
-        },
-    }
-    return root
-
-
 def _on_disk(media: Path, row: Attachment | ImportBatch) -> Path:
     return media / str(row.file.name)
 

@@ -32,19 +32,6 @@ def _pdf(tag: str = "", filler: int = 0) -> bytes:
     return b"%PDF-1.4\n(532923199001011212 " + tag.encode() + b")\n" + b" " * filler + b"%%EOF\n"
 
 
-@pytest.fixture
-def media(settings: Any, tmp_path: Path) -> Path:
-    root = tmp_path / "media"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "bangfu.common.storage.EncryptedStorage",
-            "OPTIONS": {"options": {"location": str(root)}},
-        },
-    }
-    return root
-
-
 def _old(app: Application, content: bytes, name: str) -> Attachment:
     """An attachment stored before files were encrypted: the file as it came."""
     stored = private_storage().inner.save(f"intake/2025/01/{name}", ContentFile(content))  # type: ignore[attr-defined]
