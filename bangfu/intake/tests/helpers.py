@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.test import Client
 
+from bangfu.common.storage import private_storage
 from bangfu.intake import demo, otp, services
-from bangfu.intake.models import Applicant, Application, LoginChannel
+from bangfu.intake.models import Applicant, Application, Attachment, LoginChannel
 from bangfu.org.models import OrgUnit
 
 
@@ -35,3 +38,16 @@ def sign_in(client: Client, applicant: Applicant) -> Client:
     session[otp.SESSION_KEY] = otp.login_start(applicant=applicant, channel=LoginChannel.PAGE)
     session.save()
     return client
+
+
+def old_attachment(app: Application, content: bytes, name: str) -> Attachment:
+    """An attachment stored before files were encrypted: the file as it came."""
+    stored = private_storage().inner.save(f"intake/2025/01/{name}", ContentFile(content))  # type: ignore[attr-defined]
+    return Attachment.objects.create(
+        application=app,
+        name=name,
+        file=stored,
+        content_type="application/pdf",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )

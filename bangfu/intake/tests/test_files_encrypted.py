@@ -18,7 +18,7 @@ from bangfu.common.models import AuditEntry
 from bangfu.common.storage import private_storage
 from bangfu.intake import imports, steps
 from bangfu.intake.models import Attachment, ImportBatch, ImportState
-from bangfu.intake.tests.helpers import submitted
+from bangfu.intake.tests.helpers import old_attachment, submitted
 from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
 
 pytestmark = pytest.mark.django_db
@@ -84,22 +84,9 @@ def test_a_legacy_workbook_is_encrypted_on_disk_and_checked_from_there(
         assert fh.read() == content
 
 
-def _old_attachment(app: Any, content: bytes, name: str) -> Attachment:
-    """An attachment stored before files were encrypted: the file as it came."""
-    stored = private_storage().inner.save(f"intake/2025/01/{name}", ContentFile(content))  # type: ignore[attr-defined]
-    return Attachment.objects.create(
-        application=app,
-        name=name,
-        file=stored,
-        content_type="application/pdf",
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-
-
 def test_old_files_still_download_and_the_command_encrypts_them_once(tree: Any, users: Any, media: Path) -> None:
     app = submitted(tree["xiangyun_g"], phone="13812340002")
-    old = [_old_attachment(app, _pdf(filler=n * 70_000), f"old{n}.pdf") for n in range(3)]
+    old = [old_attachment(app, _pdf(filler=n * 70_000), f"old{n}.pdf") for n in range(3)]
     workbook = xlsx(household_rows("R-0002"))
     batch = ImportBatch.objects.create(
         unit=tree["xiangyun"],
@@ -137,9 +124,9 @@ def test_old_files_still_download_and_the_command_encrypts_them_once(tree: Any, 
 
 def test_the_commands_name_missing_and_damaged_files(tree: Any, users: Any, media: Path, capsys: Any) -> None:
     app = submitted(tree["xiangyun_g"], phone="13812340003")
-    gone = _old_attachment(app, _pdf(), "gone.pdf")
+    gone = old_attachment(app, _pdf(), "gone.pdf")
     _on_disk(media, gone).unlink()
-    kept = _old_attachment(app, _pdf(), "kept.pdf")
+    kept = old_attachment(app, _pdf(), "kept.pdf")
     with pytest.raises(CommandError, match="1 file named in the database is missing"):
         call_command("files", "encrypt")
     assert gone.file.name in capsys.readouterr().err

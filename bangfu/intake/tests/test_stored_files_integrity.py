@@ -6,23 +6,21 @@ between two files when asked."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from bangfu.common.encrypted_files import MAGIC
 from bangfu.common.models import AuditEntry
-from bangfu.common.storage import EncryptedStorage, private_storage
+from bangfu.common.storage import EncryptedStorage
 from bangfu.intake import imports, steps
-from bangfu.intake.models import Application, Attachment
-from bangfu.intake.tests.helpers import submitted
+from bangfu.intake.models import Attachment
+from bangfu.intake.tests.helpers import old_attachment, submitted
 from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
 
 pytestmark = pytest.mark.django_db
@@ -30,19 +28,6 @@ pytestmark = pytest.mark.django_db
 
 def _pdf(tag: str = "", filler: int = 0) -> bytes:
     return b"%PDF-1.4\n(532923199001011212 " + tag.encode() + b")\n" + b" " * filler + b"%%EOF\n"
-
-
-def _old(app: Application, content: bytes, name: str) -> Attachment:
-    """An attachment stored before files were encrypted: the file as it came."""
-    stored = private_storage().inner.save(f"intake/2025/01/{name}", ContentFile(content))  # type: ignore[attr-defined]
-    return Attachment.objects.create(
-        application=app,
-        name=name,
-        file=stored,
-        content_type="application/pdf",
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
 
 
 def _path(media: Path, row: Attachment) -> Path:
@@ -104,7 +89,7 @@ def test_downloads_of_personal_data_are_not_kept_in_the_browsers_cache(tree: Any
 def test_check_names_each_file_not_encrypted(tree: Any, users: Any, media: Path, capsys: Any) -> None:
     app = submitted(tree["xiangyun_g"], phone="13812341003")
     steps.attachment_add(actor=app.applicant, application_id=app.pk, name="new.pdf", content=_pdf("new"))
-    old = _old(app, _pdf("old"), "old.pdf")
+    old = old_attachment(app, _pdf("old"), "old.pdf")
     with pytest.raises(CommandError, match="1 file is not encrypted"):
         call_command("files", "check")
     assert f"Not encrypted: {old.file.name}" in capsys.readouterr().err
@@ -116,8 +101,8 @@ def test_a_file_changed_before_it_was_encrypted_is_left_as_it_is_and_named(
     """Sealing a plain file that is not the one saved (damaged on the disk, or swapped for
     another) would make it pass every later check as the saved file."""
     app = submitted(tree["xiangyun_g"], phone="13812341004")
-    good = _old(app, _pdf("good"), "good.pdf")
-    swapped = _old(app, _pdf("saved"), "swapped.pdf")
+    good = old_attachment(app, _pdf("good"), "good.pdf")
+    swapped = old_attachment(app, _pdf("saved"), "swapped.pdf")
     (_path(media, swapped)).write_bytes(_pdf("put in its place"))
 
     with pytest.raises(CommandError, match="1 file is damaged"):
@@ -158,7 +143,7 @@ def test_encrypt_stops_between_two_files_when_asked(
     finished, the others are left as they were, no temporary copy stays behind, the run is in the
     audit log, and the command says to run it again."""
     app = submitted(tree["xiangyun_g"], phone="13812341006")
-    old = [_old(app, _pdf(str(n), filler=70_000 * n), f"old{n}.pdf") for n in range(5)]
+    old = [old_attachment(app, _pdf(str(n), filler=70_000 * n), f"old{n}.pdf") for n in range(5)]
     encrypt = EncryptedStorage.encrypt_in_place
     calls = []
 
@@ -199,7 +184,7 @@ def test_encrypting_as_root_keeps_the_files_owner(tree: Any, users: Any, media: 
     """An administrator who runs the command as root must not leave files the web processes'
     user can no longer read."""
     app = submitted(tree["xiangyun_g"], phone="13812341007")
-    row = _old(app, _pdf(), "old.pdf")
+    row = old_attachment(app, _pdf(), "old.pdf")
     path = _path(media, row)
     os.chown(path, 4321, 4322)
     path.chmod(0o600)
