@@ -437,9 +437,13 @@ class _Vetting:
                         raise _Disagreed
             else:
                 errors, checked = check_household(h.data)
+                # A cell whose value could not be read has its problem already; the registry
+                # would add "required" or the like for the value left out.
+                flagged = {(i.row, i.column) for i in h.issues}
                 for path, messages in errors.errors.items():
                     row, column = h.locate(path)
-                    own.extend(legacy.Issue(row, column, m) for m in messages)
+                    if (row, column) not in flagged:
+                        own.extend(legacy.Issue(row, column, m) for m in messages)
             for c in checked:
                 other = seen.get(c.rid.value)
                 if other is not None and other != h.file_number:
