@@ -245,13 +245,18 @@ class UnionOut(Schema):
     city: str
 
 
-@router.get("/applicant/unions", auth=applicant_auth, response=list[UnionOut])
-def intake_unions(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
+class UnionsOut(Schema):
+    unions: list[UnionOut]
+    more: bool  # more unions match than are listed: narrow ``q``
+
+
+@router.get("/applicant/unions", auth=applicant_auth, response=UnionsOut)
+def intake_unions(request: HttpRequest, q: str = "") -> dict[str, Any]:
     """The grassroots unions a worker may apply to (``unit_id`` of a new application), in tree
-    order, at most 100: ``q`` keeps those whose name, or their county's or city's union's name,
-    holds every word of it (``祥云``, ``下关 街道``)."""
+    order, at most 100 (``more``: others match too): ``q`` keeps those whose name, or their
+    county's or city's union's name, holds every word of it (``祥云``, ``下关 街道``)."""
     found = selectors.union_search(q=q)
-    return [
+    unions = [
         {
             "id": u.pk,
             "name": u.name,
@@ -260,6 +265,7 @@ def intake_unions(request: HttpRequest, q: str = "") -> list[dict[str, Any]]:
         }
         for u in found.units
     ]
+    return {"unions": unions, "more": found.more}
 
 
 @router.get("/applicant/applications", auth=applicant_auth, response=list[ApplicationOut])

@@ -124,20 +124,22 @@ def test_the_api_lists_unions_with_the_same_search(province: dict[str, OrgUnit])
     token = otp.token_for(Applicant.objects.create(phone="13812345678"))
     api = Client(headers={"Authorization": f"Bearer {token}"})
     found = api.get("/api/v1/applicant/unions", {"q": "宾川 第11"}).json()
-    assert found == [
-        {"id": province["binchuan_11"].pk, "name": "第11机械厂工会", "county": "宾川县总工会", "city": "大理州总工会"}
-    ]
-    assert len(api.get("/api/v1/applicant/unions").json()) == selectors.UNIONS_SHOWN
-    assert len(api.get("/api/v1/applicant/unions", {"q": "弥渡"}).json()) == PER_COUNTY
-    assert api.get("/api/v1/applicant/unions", {"q": "x" * 500}).json() == []
+    union = {"id": province["binchuan_11"].pk, "name": "第11机械厂工会"}
+    union.update(county="宾川县总工会", city="大理州总工会")
+    assert found == {"unions": [union], "more": False}
+    every = api.get("/api/v1/applicant/unions").json()
+    assert len(every["unions"]) == selectors.UNIONS_SHOWN and every["more"] is True  # the client is told
+    some = api.get("/api/v1/applicant/unions", {"q": "弥渡"}).json()
+    assert len(some["unions"]) == PER_COUNTY and some["more"] is False
+    assert api.get("/api/v1/applicant/unions", {"q": "x" * 500}).json() == {"unions": [], "more": False}
     assert Client().get("/api/v1/applicant/unions").status_code == 401
     # The id is what a new application takes.
     r = api.post(
         "/api/v1/applicant/applications",
-        json.dumps({"unit_id": found[0]["id"], "kind": "formal"}),
+        json.dumps({"unit_id": found["unions"][0]["id"], "kind": "formal"}),
         content_type="application/json",
     )
-    assert r.status_code == 201 and r.json()["unit_id"] == found[0]["id"]
+    assert r.status_code == 201 and r.json()["unit_id"] == found["unions"][0]["id"]
 
 
 def test_a_small_deployment_lists_every_union(tree: dict[str, OrgUnit]) -> None:
