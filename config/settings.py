@@ -163,8 +163,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:household_list"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# The language of the commands (`BANGFU_LANGUAGE=en bangfu match findings`), and the pages' when
+# the browser asks for none of LANGUAGES; Chinese unless set.
+LANGUAGE_CODE = env("BANGFU_LANGUAGE", "zh-hans").strip().lower()
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"BANGFU_LANGUAGE={LANGUAGE_CODE!r} is not a language of bangfu: use one of "
+        + ", ".join(code for code, _name in LANGUAGES)
+    )
 LOCALE_PATHS = [BASE_DIR / "bangfu" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
