@@ -45,6 +45,16 @@ def too_large_message() -> str:
     return _("A number in the request is too large.")
 
 
+class SignInEnded(AuthenticationError):  # noqa: N818 - the state of a sign-in, said in a 401
+    """A token that was good and no longer is: the 401 says why (``code``, ``text``), so that an
+    app can tell its user instead of "sign in"."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__()
+        self.code = code
+        self.text = text
+
+
 def error_body(
     code: str, message: str, fields: dict[str, list[str]] | None = None, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -147,12 +157,12 @@ def install(api: NinjaAPI) -> None:
 
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if isinstance(exc, AuthenticationError) or exc.status_code == 401:
-            response = _respond(
-                api,
-                request,
-                401,
-                error_body("unauthorized", _("Sign in or send a valid API token (Authorization: Bearer …).")),
+            body = (
+                error_body(exc.code, exc.text)
+                if isinstance(exc, SignInEnded)
+                else error_body("unauthorized", _("Sign in or send a valid API token (Authorization: Bearer …)."))
             )
+            response = _respond(api, request, 401, body)
             response["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
         if getattr(exc, "code", None) == "csrf_failed":

@@ -15,6 +15,7 @@ from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
+from bangfu.api.errors import SignInEnded
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
 from bangfu.org.access import Perm
@@ -29,6 +30,7 @@ from .models import (
     AttachmentKind,
     HomeVisit,
     ImportBatch,
+    LoginChannel,
     Objection,
     ReviewTask,
 )
@@ -40,7 +42,17 @@ class ApplicantBearer(HttpBearer):
     signs out (``intake_applicant_logout``) or signs in again."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any | None:
-        return otp.applicant_from_token(token.strip())
+        applicant = otp.applicant_from_token(token.strip())
+        if applicant is None:
+            why = otp.login_ended(token.strip(), LoginChannel.API)
+            if why == otp.LoginEnded.REPLACED:
+                raise SignInEnded(
+                    "sign_in_replaced",
+                    _("This number was signed in again, on another phone or in another app: sign in again here."),
+                )
+            if why == otp.LoginEnded.ENDED:
+                raise SignInEnded("sign_in_ended", _("This sign-in has ended (signed out, or expired): sign in again."))
+        return applicant
 
 
 applicant_auth = ApplicantBearer()

@@ -223,12 +223,22 @@ def session_login_ended(session: Any) -> str | None:
     if not token:
         return None
     session.pop(SESSION_KEY, None)
+    return login_ended(str(token), LoginChannel.PAGE) or LoginEnded.ENDED
+
+
+def login_ended(token: str, channel: str) -> str | None:
+    """Why a token that was a sign-in's no longer works (``LoginEnded``); None for a token no
+    sign-in had (or one whose record is gone: said as "sign in", like any unknown token)."""
+    if not token or len(token) > 200:
+        return None
     login = (
-        ApplicantLogin.objects.filter(key_hash=_token_hash(str(token)), channel=LoginChannel.PAGE)
-        .only("applicant_id", "ended_at")
+        ApplicantLogin.objects.filter(key_hash=_token_hash(token), channel=channel)
+        .only("applicant_id", "ended_at", "expires_at")
         .first()
     )
-    if login is not None and login.ended_at is not None:
+    if login is None:
+        return None
+    if login.ended_at is not None:
         newer = ApplicantLogin.objects.filter(applicant_id=login.applicant_id, created_at__gte=login.ended_at)
         if newer.exclude(pk=login.pk).exists():
             return LoginEnded.REPLACED

@@ -53,8 +53,12 @@ def test_a_token_used_after_logout_gets_401() -> None:
     assert _get(token).status_code == 200
     assert _logout(token).status_code == 204
     r = _get(token)
-    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    # The app is told why, so it can tell its user (an unknown token is only "sign in").
+    assert r.status_code == 401 and r.json()["error"]["code"] == "sign_in_ended"
+    assert "has ended" in r.json()["error"]["message"] and r["WWW-Authenticate"]
     assert _logout(token).status_code == 401  # already ended
+    unknown = _get("not-a-token")
+    assert unknown.status_code == 401 and unknown.json()["error"]["code"] == "unauthorized"
     login = ApplicantLogin.objects.get()
     assert login.ended_at is not None
 
@@ -63,7 +67,9 @@ def test_a_new_sign_in_ends_the_numbers_earlier_ones() -> None:
     """A recycled number's new holder signs in: the old holder's token and page stop working."""
     old_token = _api_token()
     page = _page_client()  # the page's sign-in ends the token's…
-    assert _get(old_token).status_code == 401
+    r = _get(old_token)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "sign_in_replaced"
+    assert "signed in again" in r.json()["error"]["message"]
     assert page.get("/apply/").status_code == 200
     old_page = page
     new_token = _api_token()  # …and a token's sign-in ends the page's
