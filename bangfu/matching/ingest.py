@@ -49,6 +49,7 @@ from django.utils.translation import ngettext
 from bangfu.common import crypto, divisions, sheets
 from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId
 
+from .engine import record_keys
 from .engine.names import NAME_KEY_META, name_key_sql, name_key_tag, name_keys, name_norm_fast_sql, normalise_name
 from .engine.schemas import (
     ID_KEY,
@@ -766,30 +767,36 @@ def _write_snapshot(
     # if two rows hash alike, an exact GROUP BY decides. The hash pass 1 computed holds unless
     # parse has since given numbers to rows that had none.
     record_hash = "record_hash" if fresh_hashes else f"hash(id_int, {', '.join(columns)})"
-    distinct = f"SELECT count(*), count(DISTINCT {record_hash}) FROM rows WHERE reason IS NULL"
-    if prehashed:
-        source, key = "rows", "id_int"
-        ((valid, unique),) = con.execute(distinct).fetchall()
-    else:
-        # The keyed hash (crypto.keyed_hash64_arrow) of each batch of the integer forms, computed
-        # beside DuckDB's look for duplicates, becomes a column of the rows.
-        with ThreadPoolExecutor(_HASH_WORKERS) as pool:
-            parts = [pool.submit(crypto.keyed_hash64_arrow, chunk) for chunk in rows.column("id_int").chunks]
-            ((valid, unique),) = con.execute(distinct).fetchall()
-            keys = pa.chunked_array([p.result() for p in parts], pa.int64())
-        con.register("keyed", rows.append_column("id_key", keys))
-        source, key = "keyed", "id_key"
-    selected = f"{key} AS id_key, {', '.join(columns)}, name_key"
-    if valid == unique:
-        query = f"SELECT row_no, {selected} FROM {source} WHERE reason IS NULL"
-    else:
-        query = f"SELECT min(row_no) AS row_no, {selected} FROM {source} WHERE reason IS NULL GROUP BY ALL"
-    options = (
-        f"FORMAT parquet, COMPRESSION {_SNAPSHOT_CODEC}, KV_METADATA {{{_q(NAME_KEY_META)}: {_q(name_key_tag())}}}"
+    # Also whether two records share an ID and a record key (then a match must choose among them).
+    distinct = (
+        f"SELECT count(*), count(DISTINCT {record_hash}), count(DISTINCT hash(id_int, record_key)) "
+        "FROM rows WHERE reason IS NULL"
     )
+    # Beside DuckDB's count, on threads: each batch's record keys as integers (record_keys.pack)
+    # and, for ID numbers, the keyed hash (crypto.keyed_hash64_arrow) of their integer forms.
+    with ThreadPoolExecutor(_HASH_WORKERS) as pool:
+        packs = [pool.submit(record_keys.pack, chunk) for chunk in rows.column("record_key").chunks]
+        hashes = [] if prehashed else [pool.submit(crypto.keyed_hash64_arrow, c) for c in rows.column("id_int").chunks]
+        ((valid, unique, pairs),) = con.execute(distinct).fetchall()
+        keyed = rows
+        if not prehashed:
+            keyed = keyed.append_column("id_key", pa.chunked_array([p.result() for p in hashes], pa.int64()))
+        packed = [p.result() for p in packs]
+    for i, (name, type_) in enumerate((("rk_hi", pa.int64()), ("rk_lo", pa.int64()), ("rk_text", pa.string()))):
+        keyed = keyed.append_column(name, pa.chunked_array([part[i] for part in packed], type_))
+    con.register("keyed", keyed)
+    key = "id_int" if prehashed else "id_key"
+    written_columns = ["rk_hi, rk_lo, rk_text AS record_key" if c == "record_key" else c for c in columns]
+    selected = f"{key} AS id_key, {', '.join(written_columns)}, name_key"
+    if valid == unique:
+        query = f"SELECT row_no, {selected} FROM keyed WHERE reason IS NULL"
+    else:
+        query = f"SELECT min(row_no) AS row_no, {selected} FROM keyed WHERE reason IS NULL GROUP BY ALL"
+    metadata = {NAME_KEY_META: name_key_tag(), record_keys.UNIQUE_META: "1" if valid == unique == pairs else "0"}
+    kv = ", ".join(f"{_q(k)}: {_q(v)}" for k, v in metadata.items())
+    options = f"FORMAT parquet, COMPRESSION {_SNAPSHOT_CODEC}, KV_METADATA {{{kv}}}"
     written = con.execute(f"COPY ({query}) TO {_q(str(target))} ({options})").fetchall()
-    if not prehashed:
-        con.unregister("keyed")
+    con.unregister("keyed")
     return int(written[0][0]) if written else 0
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from .names import NAME_KEY_META, name_key_tag
+from .record_keys import UNIQUE_META, with_record_keys
 from .rules import (
     FINDINGS_SQL,
     HOUSEHOLD_RULES,
@@ -41,6 +42,8 @@ HIT_SCHEMA = pa.schema(
         ("kind", pa.string()),
         ("member_id", pa.int64()),
         ("household_id", pa.int64()),
+        ("rk_hi", pa.int64()),
+        ("rk_lo", pa.int64()),
         ("record_key", pa.string()),
         ("rule", pa.string()),
         ("name_ok", pa.int32()),
@@ -57,6 +60,8 @@ _DUCK_TYPES = {
     "kind": "VARCHAR",
     "member_id": "BIGINT",
     "household_id": "BIGINT",
+    "rk_hi": "BIGINT",
+    "rk_lo": "BIGINT",
     "record_key": "VARCHAR",
     "rule": "VARCHAR",
     "name_ok": "INTEGER",
@@ -73,6 +78,41 @@ class DatasetSource:
     dataset_id: int
     kind: DatasetKind
     path: str  # a Parquet snapshot
+
+
+@dataclass(frozen=True)
+class SnapshotShape:
+    """What a dataset snapshot's footer says about it."""
+
+    packed: bool  # its record keys are integers where they fit (``record_keys``); older: text only
+    unique: bool  # no two of its records share an ID key and a record key (``UNIQUE_META``)
+    no_text_keys: bool = False  # packed, and every key fitted: its ``record_key`` is NULL throughout
+
+
+def snapshot_shape(path: str) -> SnapshotShape:
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    schema = meta.schema.to_arrow_schema()
+    unique = (schema.metadata or {}).get(UNIQUE_META.encode()) == b"1"
+    if "rk_hi" not in schema.names:
+        return SnapshotShape(packed=False, unique=unique)
+    return SnapshotShape(packed=True, unique=unique, no_text_keys=_all_null(meta, schema.get_field_index("record_key")))
+
+
+def _all_null(meta: Any, column: int) -> bool:
+    """Whether the footer's statistics say that column ``column`` holds nothing but NULLs."""
+    nulls = 0
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(column).statistics
+        if stats is None or not stats.has_null_count:
+            return False
+        nulls += stats.null_count
+    return nulls == meta.num_rows
+
+
+# A snapshot written before record keys were packed gives NULL integers: its keys are all text.
+_UNPACKED = "CAST(NULL AS BIGINT) AS rk_hi, CAST(NULL AS BIGINT) AS rk_lo"
 
 
 class Backend(Protocol):
@@ -136,7 +176,11 @@ class DuckDBBackend:
         views = []
         for i, source in enumerate(datasets):
             views.append(f"ds{i}")
-            con.execute(f"CREATE VIEW ds{i} AS SELECT * FROM read_parquet({_sql_path(source.path)})")  # noqa: S608
+            shape = snapshot_shape(source.path)
+            # Every key an integer: the text column is not read (nor carried through the join).
+            columns = "* REPLACE (CAST(NULL AS VARCHAR) AS record_key)" if shape.no_text_keys else "*"
+            extra = "" if shape.packed else f", {_UNPACKED}"
+            con.execute(f"CREATE VIEW ds{i} AS SELECT {columns}{extra} FROM read_parquet({_sql_path(source.path)})")  # noqa: S608
         return views
 
     def hits(
@@ -156,12 +200,22 @@ class DuckDBBackend:
         with self.connect() as con:
             con.execute("SET preserve_insertion_order = false")  # findings have no order
             views = self._views(con, persons_path, datasets)
-            return con.sql(findings_query(datasets, views, params, today)).to_arrow_table()
+            unique = all(snapshot_shape(s.path).unique for s in datasets)
+            found = con.sql(findings_query(datasets, views, params, today, unique=unique)).to_arrow_table()
+            return with_record_keys(found)
 
 
-def findings_query(datasets: Sequence[DatasetSource], views: Sequence[str], params: RuleParams, today: dt.date) -> str:
+def findings_query(
+    datasets: Sequence[DatasetSource],
+    views: Sequence[str],
+    params: RuleParams,
+    today: dt.date,
+    *,
+    unique: bool = False,
+) -> str:
     """``rules.findings_sql`` over the rules of every dataset (view ``views[i]``), each rule's rows
-    read once: a real-estate dataset's matched homes are computed once for its two rules."""
+    read once: a real-estate dataset's matched homes are computed once for its two rules.
+    ``unique``: no dataset has two records with one ID and one record key."""
     columns = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in _DUCK_TYPES.items())
     ctes: list[str] = []
     person: list[str] = []
@@ -176,7 +230,7 @@ def findings_query(datasets: Sequence[DatasetSource], views: Sequence[str], para
     assert not HOUSEHOLD_RULES - {Rule.HOMES_OVER_LIMIT}  # noqa: S101 - the split above knows every household rule
     if not person:
         person.append(f"SELECT {columns} LIMIT 0")
-    return findings_sql(_union(person), _union(household), ctes)
+    return findings_sql(_union(person), _union(household), ctes, unique=unique)
 
 
 def _union(queries: Sequence[str]) -> str:
@@ -214,7 +268,10 @@ class SparkBackend:
         tables = []
         for i, source in enumerate(datasets):
             view = f"ds{i}"
-            spark.read.parquet(source.path).createOrReplaceTempView(view)
+            frame = spark.read.parquet(source.path)
+            if "rk_hi" not in frame.columns:  # an older snapshot: its record keys are all text
+                frame = frame.selectExpr("*", _UNPACKED)
+            frame.createOrReplaceTempView(view)
             tables.append(spark.sql(hits_sql(source.dataset_id, source.kind, view, params, today)).toArrow())
         return _concat(tables)
 
@@ -235,7 +292,7 @@ def findings_table(hits: pa.Table, *, threads: int | None = None) -> pa.Table:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.register("hits", _conform(hits))
-        return con.sql(FINDINGS_SQL).to_arrow_table()
+        return with_record_keys(con.sql(FINDINGS_SQL).to_arrow_table())
 
 
 def match_table(

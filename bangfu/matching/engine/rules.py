@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .record_keys import unpack_sql
 from .schemas import DatasetKind
 
 
@@ -98,8 +99,10 @@ def _contains_any(column: str, words: Sequence[str]) -> str:
 
 
 _NAME_OK = "CASE WHEN p.name_key = d.name_key THEN 1 ELSE 0 END"  # a NULL key (no name) equals nothing
+# The record's key as a snapshot holds it: two integers, or text (``record_keys``).
+_RECORD = "d.rk_hi AS rk_hi, d.rk_lo AS rk_lo, d.record_key AS record_key"
 _COLUMNS = (
-    "p.member_id AS member_id, p.household_id AS household_id, d.record_key AS record_key, "
+    "p.member_id AS member_id, p.household_id AS household_id, " + _RECORD + ", "
     "{rule} AS rule, " + _NAME_OK + " AS name_ok, d.name AS record_name, "
     "{num} AS value_num, {text} AS value_text, {date} AS value_date"
 )
@@ -135,7 +138,7 @@ def real_estate_matched_sql(ds: str) -> str:
     """The registry persons' homes in the real-estate dataset view ``ds`` (read by the two rules below)."""
     return (
         f"SELECT p.member_id, p.household_id, p.household_size, {_NAME_OK} AS name_ok, d.name AS record_name, "
-        "d.record_key, d.area, d.purchase_date" + _join(ds)
+        f"{_RECORD}, d.area, d.purchase_date" + _join(ds)
     )
 
 
@@ -144,12 +147,13 @@ def homes_over_limit_sql(m: str, params: RuleParams) -> str:
     household with ``min_homes`` or more whose floor area per head is above the limit."""
     per_household = (
         "SELECT household_id, COUNT(*) AS homes, SUM(area) AS total_area FROM "  # noqa: S608 - m is a name
-        f"(SELECT household_id, record_key, MAX(COALESCE(area, 0)) AS area FROM {m} "
-        "GROUP BY household_id, record_key) x GROUP BY household_id"
+        f"(SELECT household_id, rk_hi, rk_lo, record_key, MAX(COALESCE(area, 0)) AS area FROM {m} "
+        "GROUP BY household_id, rk_hi, rk_lo, record_key) x GROUP BY household_id"
     )
     per_head = "(h.total_area / GREATEST(m.household_size, 1))"
     return (
-        f"SELECT m.member_id, m.household_id, m.record_key, {_lit(Rule.HOMES_OVER_LIMIT.value)} AS rule, "  # noqa: S608
+        f"SELECT m.member_id, m.household_id, m.rk_hi, m.rk_lo, m.record_key, "  # noqa: S608
+        f"{_lit(Rule.HOMES_OVER_LIMIT.value)} AS rule, "
         f"m.name_ok, m.record_name, {per_head} AS value_num, CAST(h.homes AS VARCHAR(10)) AS value_text, "
         f"{_NULL_DATE} AS value_date FROM {m} m JOIN ({per_household}) h ON m.household_id = h.household_id "
         f"WHERE h.homes >= {int(params.min_homes)} AND {per_head} > {params.area_per_head_limit!r}"
@@ -160,7 +164,8 @@ def recent_purchase_sql(m: str, params: RuleParams, today: dt.date) -> str:
     """Hits of the recent-purchase rule over ``m`` (``real_estate_matched_sql``)."""
     cutoff = today - dt.timedelta(days=params.recent_purchase_days)
     return (
-        f"SELECT m.member_id, m.household_id, m.record_key, {_lit(Rule.RECENT_HOME_PURCHASE.value)} AS rule, "  # noqa: S608
+        f"SELECT m.member_id, m.household_id, m.rk_hi, m.rk_lo, m.record_key, "  # noqa: S608
+        f"{_lit(Rule.RECENT_HOME_PURCHASE.value)} AS rule, "
         f"m.name_ok, m.record_name, m.area AS value_num, {_NULL_TEXT} AS value_text, m.purchase_date AS value_date "
         f"FROM {m} m WHERE m.purchase_date > DATE {_lit(cutoff.isoformat())}"
     )
@@ -203,6 +208,8 @@ HIT_COLUMNS = (
     "kind",
     "member_id",
     "household_id",
+    "rk_hi",
+    "rk_lo",
     "record_key",
     "rule",
     "name_ok",
@@ -233,7 +240,7 @@ def tagged_sql(dataset_id: int, kind: DatasetKind, rule_query: str) -> str:
     """The rows of a rule query with the dataset's id and kind in front: rows of ``HIT_COLUMNS``."""
     return (
         f"SELECT {int(dataset_id)} AS dataset_id, {_lit(kind.value)} AS kind, h.member_id, h.household_id, "  # noqa: S608
-        "h.record_key, h.rule, h.name_ok, h.record_name, h.value_num, h.value_text, h.value_date "
+        "h.rk_hi, h.rk_lo, h.record_key, h.rule, h.name_ok, h.record_name, h.value_num, h.value_text, h.value_date "
         f"FROM ({rule_query}) h"
     )
 
@@ -252,9 +259,9 @@ _SEVERITY_SQL = (
 _HOUSEHOLD_RULES_SQL = ", ".join(_lit(r.value) for r in sorted(HOUSEHOLD_RULES))
 
 # A per-person finding's key and the values chosen among duplicate hits (see ``findings_sql``).
-_PERSON_KEY = "household_id, member_id, dataset_id, kind, record_key, rule"
+_PERSON_KEY = "household_id, member_id, dataset_id, kind, rk_hi, rk_lo, record_key, rule"
 _PERSON_VALUES = "name_ok, value_num, value_text, value_date, record_name"
-_FINDINGS_SQL = f"""
+_PERSON_ANY = f"""
 hp AS MATERIALIZED (
     SELECT {_PERSON_KEY}, {_PERSON_VALUES}, hash({_PERSON_KEY}) AS g FROM {{person_hits}} h
 ), dup AS (
@@ -270,14 +277,20 @@ hp AS MATERIALIZED (
         FROM hp SEMI JOIN dup ON hp.g = dup.g
         GROUP BY {_PERSON_KEY}
     ) x
-), household AS (
+)"""  # noqa: S608
+# Hits whose finding keys are known to be distinct (no dataset has two records with one ID and one
+# record key): each is a finding as it is, and the rows stream from the join to the result.
+_PERSON_UNIQUE = f"person AS (SELECT {_PERSON_KEY}, {_PERSON_VALUES} FROM {{person_hits}} h)"  # noqa: S608
+_RECORD_TEXT = unpack_sql("rk_hi", "rk_lo", "record_key")
+_FINDINGS_REST = f"""
+household AS (
     SELECT household_id, min(member_id) AS member_id, dataset_id, min(kind) AS kind, rule,
-           min(name_ok) AS name_ok, list(DISTINCT record_key ORDER BY record_key) AS records,
+           min(name_ok) AS name_ok, list(DISTINCT record ORDER BY record) AS records,
            max(CAST(value_text AS BIGINT)) AS homes, max(value_num) AS per_head
-    FROM {{household_hits}} hh
+    FROM (SELECT *, {_RECORD_TEXT} AS record FROM {{household_hits}} hh) hh
     GROUP BY household_id, dataset_id, rule
 ), rows AS (
-    SELECT household_id, member_id, dataset_id, kind, record_key, rule, name_ok,
+    SELECT household_id, member_id, dataset_id, kind, rk_hi, rk_lo, record_key, rule, name_ok,
            '{{' || concat_ws(',',
                CASE WHEN isfinite(value_num) THEN '"value":' || {_num("value_num")} END,
                CASE WHEN value_text IS NOT NULL THEN '"text":' || {_json_str("value_text")} END,
@@ -286,12 +299,13 @@ hp AS MATERIALIZED (
            ) || '}}' AS details
     FROM person
     UNION ALL
-    SELECT household_id, member_id, dataset_id, kind, left(array_to_string(records, ','), 200), rule, name_ok,
+    SELECT household_id, member_id, dataset_id, kind, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+           left(array_to_string(records, ','), 200), rule, name_ok,
            '{{"records":' || {_json_str("records")} || ',"homes":' || CAST(COALESCE(homes, len(records)) AS VARCHAR)
            || CASE WHEN isfinite(per_head) THEN ',"area_per_head":' || {_num("per_head")} ELSE '' END || '}}'
     FROM household
 )
-SELECT household_id, member_id, dataset_id, kind, left(record_key, 200) AS record_key, rule,
+SELECT household_id, member_id, dataset_id, kind, rk_hi, rk_lo, left(record_key, 200) AS record_key, rule,
        {_SEVERITY_SQL} AS severity,
        CASE WHEN name_ok = 1 THEN {_lit(Confidence.HIGH.value)} ELSE {_lit(Confidence.LOW.value)} END AS confidence,
        details
@@ -299,10 +313,12 @@ FROM rows
 """  # noqa: S608 - literals are escaped by _lit
 
 
-def findings_sql(person_hits: str, household_hits: str, ctes: Sequence[str] = ()) -> str:
-    """Findings (DuckDB SQL, rows of ``FINDING_COLUMNS``, in no particular order) from the hits of
-    the per-person rules (``person_hits``) and of the household rules (``household_hits``), each
-    a table or a parenthesised query read once; ``ctes`` (``name AS (…)``) go in front.
+def findings_sql(person_hits: str, household_hits: str, ctes: Sequence[str] = (), *, unique: bool = False) -> str:
+    """Findings (DuckDB SQL, in no particular order) from the hits of the per-person rules
+    (``person_hits``) and of the household rules (``household_hits``), each a table or a
+    parenthesised query read once; ``ctes`` (``name AS (…)``) go in front. The rows are those of
+    ``FINDING_COLUMNS`` with the record's key as the snapshots hold it (``rk_hi``, ``rk_lo``,
+    ``record_key``): ``record_keys.with_record_keys`` makes it text.
 
     Per person: one finding per member, dataset, rule and record (of duplicate records the one
     whose name matches, then the smallest values: deterministic); per household (homes over the
@@ -311,9 +327,13 @@ def findings_sql(person_hits: str, household_hits: str, ctes: Sequence[str] = ()
     Duplicates are rare, and choosing among them (``min`` of a struct) is the costly part of the
     query, so the hits are split on a 64-bit hash of the finding's key: a hit whose hash no other
     hit shares is a finding as it is; only the hits sharing a hash (true duplicates, or the rare
-    collision, which the exact grouping then keeps apart) are grouped."""
-    body = _FINDINGS_SQL.replace("{person_hits}", person_hits).replace("{household_hits}", household_hits)
-    return "WITH " + ", ".join([*ctes, body])
+    collision, which the exact grouping then keeps apart) are grouped. With ``unique`` (import
+    found no two records of each dataset with one ID and one record key: ``record_keys.UNIQUE_META``)
+    there is nothing to choose: the hits are the findings, and they stream from the join to the
+    result instead of being held for that step."""
+    person = _PERSON_UNIQUE if unique else _PERSON_ANY
+    body = (person + ", " + _FINDINGS_REST).replace("{person_hits}", person_hits)
+    return "WITH " + ", ".join([*ctes, body.replace("{household_hits}", household_hits)])
 
 
 # The findings of a table ``hits`` holding the rows of every rule (the Arrow hits of an engine).

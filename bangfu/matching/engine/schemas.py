@@ -2,9 +2,12 @@
 
 Every snapshot (one Parquet file per dataset) has the common columns ``row_no`` (line in the
 source file), ``id_key`` (BIGINT: the 64-bit keyed hash of the normalised ID number; nothing
-else of the number is kept), ``name`` (as the department wrote it), ``record_key`` (plate,
-certificate … or ``row <n>``) and ``name_key`` (BIGINT: the key of the normalised name, ``names.name_key_sql``),
-then the kind's own typed columns below.
+else of the number is kept), ``name`` (as the department wrote it), the record's key (plate,
+certificate … or ``row <n>``: ``rk_hi`` and ``rk_lo``, two BIGINTs holding a key of up to 16
+bytes, else the text in ``record_key``; see ``record_keys``), then the kind's own typed columns
+below, and ``name_key`` (BIGINT: the key of the normalised name, ``names.name_key_sql``). Its
+footer records the name key's form (``names.NAME_KEY_META``) and whether its records are unique
+per ID and record key (``record_keys.UNIQUE_META``).
 """
 
 from __future__ import annotations

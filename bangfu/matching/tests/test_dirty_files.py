@@ -22,8 +22,11 @@ from django.utils import translation
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import build_resident_id
 from bangfu.matching import ingest, selectors, services
+from bangfu.matching.engine import record_keys
 from bangfu.matching.engine.schemas import DatasetKind
 from bangfu.matching.models import Dataset
+
+KEY = record_keys.unpack_sql("rk_hi", "rk_lo", "record_key")  # a snapshot's record key as text
 
 TODAY = dt.date(2026, 6, 1)
 IDS = [build_resident_id("532923", dt.date(1970 + i, 3, 1 + i), i, i % 2 == 0) for i in range(6)]
@@ -112,7 +115,9 @@ def test_dates_in_the_forms_spreadsheets_write_are_read_and_others_are_rejected_
     rows.append([IDS[0], "张建国", "证X", "八十", "2024-01-05"])
     result = _ingest(_csv(tmp_path / "homes.csv", rows), DatasetKind.REAL_ESTATE, tmp_path)
     snapshot = dict(
-        duckdb.connect().execute(f"SELECT record_key, purchase_date FROM read_parquet('{result.snapshot}')").fetchall()  # noqa: S608
+        duckdb.connect()
+        .execute(f"SELECT {KEY}, purchase_date FROM read_parquet('{result.snapshot}')")  # noqa: S608
+        .fetchall()
     )
     assert {snapshot[f"证{i}"] for i in range(len(dates))} == {dt.date(2024, 1, 5)}
     assert snapshot[f"证{len(dates) + 2}"] is None  # no date given: taken without one

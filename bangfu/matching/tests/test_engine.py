@@ -7,10 +7,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bangfu.common.crypto import keyed_hash64, keyed_hash64_arrow, resident_id_int, siphash24
-from bangfu.matching.engine import backends
+from bangfu.matching.engine import backends, record_keys
 from bangfu.matching.engine.names import name_keys, name_norm_fast_sql, normalise_name, same_name
 from bangfu.matching.engine.rules import RuleParams
 from bangfu.matching.engine.schemas import DatasetKind, default_mapping
@@ -169,3 +172,67 @@ def test_duplicate_records_give_one_finding_the_name_matching_one(tmp_path: Path
         (1, "A9", "high", "小型轿车", "张三"),
         (3, "A3", "low", "小型轿车", "王七"),  # neither name matches: the smaller name
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=24)), max_size=40), st.integers(0, 5))
+def test_record_keys_packed_as_integers_read_back_as_written(keys: list[str | None], skip: int) -> None:
+    """Any text (zero bytes, any script, any length) comes back from the snapshot's integers or
+    text, by Arrow and by SQL; an array that starts inside a buffer (a batch) too."""
+    array = pa.array(keys, pa.string()).slice(min(skip, len(keys)))
+    hi, lo, text = record_keys.pack(array)
+    fits = [k is not None and len(k.encode()) <= 16 and "\x00" not in k for k in array.to_pylist()]
+    assert [v is not None for v in hi.to_pylist()] == fits
+    given = array.to_pylist()
+    assert [v is None for v in text.to_pylist()] == [f or k is None for f, k in zip(fits, given, strict=True)]
+    assert pc.coalesce(text, record_keys.unpack(hi, lo)).to_pylist() == array.to_pylist()
+    con = duckdb.connect()
+    con.register("t", pa.table({"hi": hi, "lo": lo, "text": text}))
+    sql = record_keys.unpack_sql("hi", "lo", "text")
+    assert [r[0] for r in con.execute(f"SELECT {sql} FROM t").fetchall()] == array.to_pylist()  # noqa: S608
+
+
+def _packed(path: str, *, unique: bool) -> str:
+    """The snapshot at ``path`` as import writes it now: record keys as integers where they fit,
+    and whether its (ID, record key) pairs are unique in its footer."""
+    table = record_keys.packed_reader(pq.read_table(path).to_reader()).read_all()
+    flag = {record_keys.UNIQUE_META.encode(): b"1" if unique else b"0"}
+    target = path.replace(".parquet", f".packed-{int(unique)}.parquet")
+    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **flag}), target)
+    return target
+
+
+def test_packed_snapshots_and_unique_records_give_the_same_findings(tmp_path: Path) -> None:
+    """Text keys (snapshots of before), integer keys, and the path without the choice among
+    duplicates (records known unique) give the same findings, household rule included."""
+    long = "不动产权第0012345号"  # 25 bytes: stays text
+    vehicles = _dataset(
+        tmp_path,
+        "v",
+        "SELECT * FROM (VALUES (2, 111, '张三', '云A·1234', '小型轿车'), (3, 222, '李 四', 'A2', '残疾人专用车'), "
+        "(4, 333, '王六', 'ABCDEFGHIJKLMNOPQ', '小型轿车'), (5, 999, '赵七', 'A4', '小型轿车'), "
+        "(6, 111, '张三', '', '小型轿车')) t(row_no, id_key, name, record_key, vehicle_type)",
+    )
+    homes = _dataset(
+        tmp_path,
+        "h",
+        f"SELECT * FROM (VALUES (2, 111, '张三', '{long}', 90.0, DATE '2010-01-01'), "  # noqa: S608
+        "(3, 222, '李四', '云2026不动产0001', 50.0, DATE '2026-03-01'), (4, 333, '王五', 'H3', 40.0, NULL)) "
+        "t(row_no, id_key, name, record_key, area, purchase_date)",
+    )
+    text_only = [
+        backends.DatasetSource(1, DatasetKind.VEHICLES, vehicles),
+        backends.DatasetSource(2, DatasetKind.REAL_ESTATE, homes),
+    ]
+    expected = backends.match(backends.DuckDBBackend(), _persons(tmp_path), text_only, RuleParams(), TODAY)
+    keys = {"云A·1234", "ABCDEFGHIJKLMNOPQ", "", f"{long},云2026不动产0001", "云2026不动产0001"}
+    assert {f.record_key for f in expected} == keys
+    for unique in (False, True):
+        packed = [backends.DatasetSource(s.dataset_id, s.kind, _packed(s.path, unique=unique)) for s in text_only]
+        assert all(backends.snapshot_shape(s.path) == backends.SnapshotShape(True, unique) for s in packed)
+        found = backends.match(backends.DuckDBBackend(), _persons(tmp_path), packed, RuleParams(), TODAY)
+        assert found == expected
+        assert [f.details for f in found] == [f.details for f in expected]
+        # The Spark path: the rules' rows as Arrow, then the findings step on them.
+        table = backends.DuckDBBackend().hits(_persons(tmp_path), packed, RuleParams(), TODAY)
+        assert backends.findings_from_table(backends.findings_table(table)) == expected

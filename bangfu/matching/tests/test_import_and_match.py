@@ -96,7 +96,7 @@ def test_snapshot_holds_keyed_hashes_not_id_numbers(make_household: Any, users: 
     assert key == keyed_hash64(ids[0])
     # Nothing of the number is kept but its keyed hash: not even a masked form.
     columns = [row[0] for row in con.sql(f"DESCRIBE SELECT * FROM '{local}'").fetchall()]  # noqa: S608
-    assert columns == ["row_no", "id_key", "name", "record_key", "vehicle_type", "name_key"]
+    assert columns == ["row_no", "id_key", "name", "rk_hi", "rk_lo", "record_key", "vehicle_type", "name_key"]
     assert ids[0].encode() not in local.read_bytes()
 
 

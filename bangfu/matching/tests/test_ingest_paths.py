@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -26,12 +27,14 @@ from bangfu.common import divisions
 from bangfu.common.crypto import keyed_hash64
 from bangfu.common.ids import InvalidResidentId, ResidentId, build_resident_id, compute_check_digit
 from bangfu.matching import ingest
+from bangfu.matching.engine import record_keys
 from bangfu.matching.engine.names import NAME_KEY_META, name_keys, normalise_name
 from bangfu.matching.engine.schemas import DatasetKind
 
 TODAY = dt.date(2026, 6, 1)
 HEADER = ["身份证号", "姓名", "号牌号码", "车辆类型"]
-SNAPSHOT_COLUMNS = ["row_no", "id_key", "name", "record_key", "vehicle_type", "name_key"]
+# The record key as two integers where it fits, else as text (record_keys).
+SNAPSHOT_COLUMNS = ["row_no", "id_key", "name", "rk_hi", "rk_lo", "record_key", "vehicle_type", "name_key"]
 
 
 def _id(seed: int) -> str:
@@ -88,12 +91,20 @@ def _expected(rows: list[list[str | None]], first_line: int) -> dict[str, Any]:
     for _row, reason in rejected:
         reasons[reason] = reasons.get(reason, 0) + 1
     valid = len(rows) - len(rejected)
+    pairs = {(number, plate) for (_row, number, _name, plate, _type) in taken.values()}
     return {
         "snapshot": snapshot,
+        "unique": "1" if len(pairs) == len(taken) == valid else "0",
         "rejected": sorted(rejected),
         "counts": (len(rows), len(taken), len(rejected), valid - len(taken)),
         "reasons": reasons,
     }
+
+
+def _unique(result: ingest.IngestResult) -> str:
+    """What the snapshot's footer says of its records' ID and record key pairs."""
+    meta = pq.read_schema(result.snapshot).metadata or {}
+    return meta[record_keys.UNIQUE_META.encode()].decode()
 
 
 def _ingest(path: Path, tmp_path: Path) -> tuple[ingest.IngestResult, list[tuple[Any, ...]], list[tuple[int, str]]]:
@@ -103,9 +114,14 @@ def _ingest(path: Path, tmp_path: Path) -> tuple[ingest.IngestResult, list[tuple
     con = duckdb.connect()
     snapshot = f"read_parquet('{result.snapshot}')"
     assert [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {snapshot}").fetchall()] == SNAPSHOT_COLUMNS  # noqa: S608
-    meta = con.execute(f"SELECT key::VARCHAR FROM parquet_kv_metadata('{result.snapshot}')").fetchall()  # noqa: S608
-    assert (NAME_KEY_META,) in meta
-    rows = sorted(con.execute(f"SELECT * FROM {snapshot}").fetchall())  # noqa: S608
+    meta = dict(
+        con.execute(f"SELECT key::VARCHAR, value::VARCHAR FROM parquet_kv_metadata('{result.snapshot}')").fetchall()  # noqa: S608
+    )
+    assert NAME_KEY_META in meta
+    record = record_keys.unpack_sql("rk_hi", "rk_lo", "record_key")
+    rows = sorted(
+        con.execute(f"SELECT row_no, id_key, name, {record}, vehicle_type, name_key FROM {snapshot}").fetchall()  # noqa: S608
+    )
     with result.rejected.open(encoding="utf-8", newline="") as fh:
         rejected = sorted((int(r["row"]), r["reason"]) for r in csv.DictReader(fh))
     return result, rows, rejected
@@ -181,6 +197,7 @@ def test_snapshot_and_rejected_rows_follow_the_definitions(
     result, snapshot, rejected = _ingest(_write(tmp_path, "mixed", rows, parquet), tmp_path)
 
     assert snapshot == expected["snapshot"]
+    assert _unique(result) == expected["unique"]
     assert rejected == expected["rejected"]
     assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_duplicate) == expected["counts"]
     assert result.reasons == expected["reasons"]
@@ -199,6 +216,32 @@ def test_a_plain_file_without_duplicates(tmp_path: Path, parquet: bool, batch_ro
     assert snapshot == expected["snapshot"]
     assert rejected == []
     assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_duplicate) == (50, 50, 0, 0)
+    assert _unique(result) == expected["unique"] == "1"
+
+
+@pytest.mark.parametrize("parquet", [False, True], ids=["csv", "parquet"])
+def test_record_keys_of_every_length_come_back_as_written(
+    tmp_path: Path, parquet: bool, batch_rows: int | None
+) -> None:
+    """Keys of up to 16 bytes are kept as two integers, longer ones as text: all read back as
+    written. A second record with one person's ID and record key marks the snapshot not unique."""
+    plates: list[str | None] = ["云A1", "京A·B1234", "x" * 16, "y" * 17, "不动产权第0012345号", "粤B12345"]
+    plates += ["1234567", "12345678", "123456789", None, "  ", "a\u3000b", "云" * 5, "云" * 6, "é" * 8]
+    rows: list[list[str | None]] = [[_id(i), "张三", p, "小型轿车"] for i, p in enumerate(plates)]
+    expected = _expected(rows, first_line=1 if parquet else 2)
+    result, snapshot, _rejected = _ingest(_write(tmp_path, "keys", rows, parquet), tmp_path)
+    assert snapshot == expected["snapshot"]
+    assert _unique(result) == expected["unique"] == "1"
+    packed = duckdb.connect().execute(f"SELECT count(rk_hi), count(record_key) FROM '{result.snapshot}'").fetchall()  # noqa: S608
+    assert packed == [(12, 3)]  # the keys of 17, 25 and 18 bytes are text
+
+    rows.append([_id(0), "张三", "云A1", "中型客车"])
+    expected = _expected(rows, first_line=1 if parquet else 2)
+    again = tmp_path / "again"
+    again.mkdir()
+    result, snapshot, _rejected = _ingest(_write(again, "shared", rows, parquet), again)
+    assert snapshot == expected["snapshot"]
+    assert _unique(result) == expected["unique"] == "0"
 
 
 def test_a_file_of_duplicates_only(tmp_path: Path, batch_rows: int | None) -> None:
@@ -218,6 +261,7 @@ def test_the_only_duplicate_is_a_number_parse_settles(tmp_path: Path, parquet: b
     result, snapshot, _rejected = _ingest(_write(tmp_path, "one-dup", rows, parquet), tmp_path)
     assert snapshot == expected["snapshot"]
     assert (result.rows_total, result.rows_taken, result.rows_duplicate) == (21, 20, 1)
+    assert _unique(result) == expected["unique"] == "0"  # duplicates were removed: not known unique
 
 
 def test_sql_checks_agree_with_parse_on_many_numbers(tmp_path: Path) -> None:
