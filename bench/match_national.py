@@ -34,12 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def generate(data: Path, persons: int, rows: int, compression: str = "lz4_raw") -> tuple[Path, Path]:
     import duckdb
 
+    from bangfu.matching.engine import record_keys
     from bangfu.matching.engine.names import name_key_sql
 
     data.mkdir(parents=True, exist_ok=True)
-    # ".k": snapshots with the name key (files without it, from before, are left alone).
+    # ".k": snapshots with the name key, ".kr": and record keys as integers (files of before are left alone).
     codec = "" if compression == "zstd" else f".{compression}"
-    person_path, ds_path = data / f"persons-{persons}.k.parquet", data / f"vehicles-{rows}.k{codec}.parquet"
+    person_path, ds_path = data / f"persons-{persons}.k.parquet", data / f"vehicles-{rows}.kr{codec}.parquet"
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     person_name, row_name = "'张' || (i % 1000)", f"'张' || (((i * 7) % {persons}) % 1000)"
@@ -50,13 +51,19 @@ def generate(data: Path, persons: int, rows: int, compression: str = "lz4_raw") 
             f"3 AS household_size FROM range({persons}) t(i)) TO '{person_path}' (FORMAT parquet)"
         )
     if not ds_path.exists():
-        con.execute(
-            f"COPY (SELECT i AS row_no, CASE WHEN i % 29 = 0 THEN (hash((i * 7) % {persons}) >> 1)::BIGINT "
+        # As import writes it: record keys as integers where they fit, and the footer saying that
+        # no two records share an ID and a record key.
+        rows_sql = (
+            f"SELECT i AS row_no, CASE WHEN i % 29 = 0 THEN (hash((i * 7) % {persons}) >> 1)::BIGINT "
             f"ELSE (hash(i + 1000000000000) >> 1)::BIGINT END AS id_key, "
-            f"{row_name} AS name, {name_key_sql(row_name)} AS name_key, "
-            f"'R' || i AS record_key, CASE WHEN i % 5 = 0 THEN '残疾人专用车' ELSE '小型轿车' END AS vehicle_type "
-            f"FROM range({rows}) t(i)) TO '{ds_path}' (FORMAT parquet, COMPRESSION {compression})"
+            f"{row_name} AS name, 'R' || i AS record_key, "
+            f"CASE WHEN i % 5 = 0 THEN '残疾人专用车' ELSE '小型轿车' END AS vehicle_type, "
+            f"{name_key_sql(row_name)} AS name_key FROM range({rows}) t(i)"
         )
+        source = duckdb.connect()  # makes the rows while the other connection writes them
+        con.register("source", record_keys.packed_reader(source.sql(rows_sql).to_arrow_reader(1_000_000)))
+        meta = f"KV_METADATA {{'{record_keys.UNIQUE_META}': '1'}}"
+        con.execute(f"COPY source TO '{ds_path}' (FORMAT parquet, COMPRESSION {compression}, {meta})")
     return person_path, ds_path
 
 

@@ -35,7 +35,7 @@ django.setup()
 import duckdb  # noqa: E402
 
 from bangfu.common.ids import build_resident_id  # noqa: E402
-from bangfu.matching.engine import backends  # noqa: E402
+from bangfu.matching.engine import backends, record_keys  # noqa: E402
 from bangfu.matching.engine.names import name_key_sql, name_norm_fast_sql  # noqa: E402
 from bangfu.matching.engine.schemas import DatasetKind  # noqa: E402
 from bangfu.matching.ingest import ingest  # noqa: E402
@@ -74,14 +74,20 @@ def make_engine_data(tmp: Path, persons: int, rows: int) -> tuple[str, list[back
     for n, (kind, extra) in enumerate(KINDS.items()):
         path = tmp / f"{kind.value}.parquet"
         match_every = 29  # ≈ 3.5 %
-        con.execute(
-            f"COPY (SELECT i AS row_no, CASE WHEN i % {match_every} = 0 THEN (hash((i * 7 + {n}) % {persons}) >> 1)::BIGINT "
+        rows_sql = (
+            f"SELECT i AS row_no, CASE WHEN i % {match_every} = 0 THEN (hash((i * 7 + {n}) % {persons}) >> 1)::BIGINT "
             f"ELSE (hash(i + {(n + 1) * 1_000_000_000}) >> 1)::BIGINT END AS id_key, "
             f"name, {name_key_sql(row_norm)} AS name_key, 'R' || i AS record_key, {extra} "
             f"FROM (SELECT *, CASE WHEN i % 7 = 0 THEN '張' WHEN i % 13 = 0 THEN '王' ELSE '张' END "
-            f"|| (((i * 7 + {n}) % {persons}) % 1000) AS name FROM range({rows}) t(i))) "
-            f"TO '{path}' (FORMAT parquet, COMPRESSION lz4_raw)"
+            f"|| (((i * 7 + {n}) % {persons}) % 1000) AS name FROM range({rows}) t(i))"
         )
+        # As import writes it: record keys as integers where they fit, and the footer saying that
+        # no two records share an ID and a record key.
+        source = duckdb.connect()
+        con.register("source", record_keys.packed_reader(source.sql(rows_sql).to_arrow_reader(1_000_000)))
+        meta = f"KV_METADATA {{'{record_keys.UNIQUE_META}': '1'}}"
+        con.execute(f"COPY source TO '{path}' (FORMAT parquet, COMPRESSION lz4_raw, {meta})")
+        con.unregister("source")
         sources.append(backends.DatasetSource(n + 1, kind, str(path)))
     return str(person_path), sources
 

@@ -12,7 +12,8 @@ deterministic link; Splink's full model (u by random sampling, EM, predict). The
 agree on every exact-ID match (the same person–record pairs), how many of those the engine finds
 under another name (low confidence) and how many Splink scores below a 0.5 match probability.
 Names in the department rows vary as in real files: traditional forms, middle dots, spaces. The
-department snapshot is written as import writes it (LZ4, the name-key tag in its metadata).
+department snapshot is written as import writes it (LZ4, record keys as integers, the name-key tag and the
+unique-records flag in its metadata).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bangfu.matching.engine import backends
+from bangfu.matching.engine import backends, record_keys
 from bangfu.matching.engine.names import NAME_KEY_META, name_key_tag, name_keys, normalise_name
 from bangfu.matching.engine.rules import Confidence
 from bangfu.matching.engine.schemas import DatasetKind
@@ -73,7 +74,8 @@ def make_data(tmp: Path, persons: int, rows: int) -> tuple[Path, Path]:
         varied.append(name)
     ds = ds.set_column(ds.column_names.index("name"), "name", pa.array(varied))
     ds = ds.append_column("name_key", name_keys([normalise_name(n) for n in varied]))
-    ds = ds.replace_schema_metadata({NAME_KEY_META: name_key_tag()})
+    ds = record_keys.packed_reader(ds.to_reader()).read_all()  # record keys as integers, as import writes them
+    ds = ds.replace_schema_metadata({NAME_KEY_META: name_key_tag(), record_keys.UNIQUE_META: "1"})
     ds_path = tmp / "dibao.parquet"
     pq.write_table(ds, ds_path, compression="lz4")
     return person_path, ds_path
@@ -115,7 +117,8 @@ def splink_link(person_path: Path, ds_path: Path, full: bool) -> tuple[Pairs, Pa
     )
     right = db.register(
         con.sql(
-            f"SELECT row_no AS unique_id, id_key, name, record_key FROM read_parquet('{ds_path}')"
+            f"SELECT row_no AS unique_id, id_key, name, {record_keys.unpack_sql('rk_hi', 'rk_lo', 'record_key')} "
+            f"AS record_key FROM read_parquet('{ds_path}')"
         ).to_arrow_table(),
         table_name="dept",
     )
