@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import codecs
+import csv
+import functools
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
+from django.utils import translation
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
+from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access
 from bangfu.org.models import OrgUnit
 from bangfu.registry.codes import OPEN_STATES
@@ -144,7 +149,33 @@ def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
         return codecs.BOM_UTF8 + REJECTED_CSV_HEADER
     with default_storage.open(ds.rejected_file, "rb") as fh:
         data: bytes = fh.read()
-    return data if data.startswith(codecs.BOM_UTF8) else codecs.BOM_UTF8 + data
+    return codecs.BOM_UTF8 + _reasons_in_reader_language(data.removeprefix(codecs.BOM_UTF8))
+
+
+def _reasons_in_reader_language(data: bytes) -> bytes:
+    """The rejected rows with each reason in the reader's language: the file keeps them in the
+    language of the person who imported it. The other columns are left as they are."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for i, row in enumerate(csv.reader(io.StringIO(data.decode("utf-8"), newline=""))):
+        if i and len(row) == 3:
+            row[2] = _reason_in_reader_language(row[2])
+        writer.writerow(row)
+    return out.getvalue().encode("utf-8")
+
+
+@functools.lru_cache(maxsize=4096)
+def _reason_in_reader_language_cached(language: str, reason: str) -> str:
+    shown = in_reader_language(reason)
+    if shown == reason and ": " in reason:
+        # "Unreadable line: <why>": the label and the message were translated apart.
+        label, why = reason.split(": ", 1)
+        shown = f"{in_reader_language(label)}: {in_reader_language(why)}"
+    return shown
+
+
+def _reason_in_reader_language(reason: str) -> str:
+    return _reason_in_reader_language_cached(translation.get_language() or "", reason) if reason else reason
 
 
 def run_get(*, actor: Any, run_id: int) -> MatchRun:

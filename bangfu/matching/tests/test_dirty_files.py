@@ -200,6 +200,39 @@ def test_rejected_rows_download_opens_in_excel(users: dict[str, Any], tmp_path: 
     assert AuditEntry.objects.filter(action="export", target_type="matching.dataset_rejected").count() == 2
 
 
+def test_rejected_rows_reasons_come_in_the_readers_language(users: dict[str, Any], tmp_path: Path) -> None:
+    """The file keeps the reasons in the importer's language; whoever downloads it reads them in
+    their own, by the page and by the API, and the rest of each row as it was."""
+    rows = [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"], [IDS[1], "李秀英", "云A2", ""]]
+    rows.append(["", "王五", "云A3", "轿车"])
+    rows += [[n, "王五", f"云C{i}", "小型轿车"] for i, n in enumerate(IDS[2:])]
+    path = _csv(tmp_path / "v.csv", rows)
+    path.write_bytes(path.read_bytes() + b'"' + IDS[0].encode() + b'",too,many,columns,here\r\n')
+    with translation.override("zh-hans"):
+        ds = services.dataset_import(actor=users["xiangyun_staff"], kind="vehicles", path=path)
+    assert ds.rows_rejected == 3
+    with default_storage.open(ds.rejected_file, "rb") as fh:
+        stored = fh.read().decode("utf-8-sig")
+    assert "车辆类型列为空" in stored and "身份证号为空" in stored and "无法读取的行: " in stored
+
+    def reasons(content: bytes) -> list[str]:
+        return [r[2] for r in list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]]
+
+    with translation.override("en"):
+        by_api = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk)
+    assert reasons(by_api)[:2] == ["车辆类型 is empty", "The ID number is empty"]
+    assert reasons(by_api)[2].startswith("Unreadable line: ")
+    assert [r[:2] for r in csv.reader(io.StringIO(by_api.decode("utf-8-sig")))] == [
+        r[:2] for r in csv.reader(io.StringIO(stored))
+    ]
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    assert reasons(c.get(reverse("matching:dataset_rejected", args=[ds.pk])).content) == reasons(by_api)
+    with translation.override("zh-hans"):
+        again = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk)
+    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == list(csv.reader(io.StringIO(stored)))
+
+
 def test_a_file_of_another_kind_leaves_nothing_behind(users: dict[str, Any], tmp_path: Path) -> None:
     path = _csv(tmp_path / "v.csv", [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"]])
     with pytest.raises(DomainError) as caught:
