@@ -32,6 +32,7 @@ from bangfu.org.models import OrgLevel
 from bangfu.registry.codes import (
     Cause,
     HardshipCategory,
+    Health,
     Identity,
     IncomeKind,
     Relationship,
@@ -766,6 +767,7 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
                         str(m.pk): {
                             "monthly_income": request.POST.get(f"m{m.pk}-monthly_income", ""),
                             "work_status": request.POST.get(f"m{m.pk}-work_status", ""),
+                            "health": request.POST.get(f"m{m.pk}-health", ""),
                         }
                         for m in members
                     },
@@ -776,11 +778,15 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, DomainError) as exc:
             _errors_to_messages(request, exc)
     # A form sent back with an error keeps what was typed.
-    typed = [(m, posted.get(f"m{m.pk}-monthly_income", ""), posted.get(f"m{m.pk}-work_status", "")) for m in members]
+    typed = [
+        (m, *(posted.get(f"m{m.pk}-{field}", "") for field in ("monthly_income", "work_status", "health")))
+        for m in members
+    ]
     context = {
         "task": task,
         "members": typed,
         "work_statuses": WorkStatus.choices,
+        "healths": Health.choices,
         "typed": {k: posted.get(k, "") for k in ("address", "phone", "note")},
     }
     return render(request, "intake/phone/review.html", context, status=400 if request.method == "POST" else 200)

@@ -55,10 +55,10 @@ def test_worker_reports_changes_and_staff_apply_them(tree: Any, users: Any) -> N
     # The worker shows the household is theirs (reviews.review_proof) before seeing or answering.
     r = c.post(f"/apply/review/{task.pk}/", {"what": "prove", "id_number": crypto.decrypt(head.id_cipher)})
     assert r.status_code == 302
-    r = c.post(
-        f"/apply/review/{task.pk}/",
-        {"what": "report", f"m{head.pk}-monthly_income": "1500", f"m{head.pk}-work_status": "employed", "address": ""},
-    )
+    form = c.get(f"/apply/review/{task.pk}/").content.decode()
+    assert f'name="m{head.pk}-health"' in form and "Diabetes" in form  # health can change too
+    report = {f"m{head.pk}-monthly_income": "1500", f"m{head.pk}-work_status": "employed", "address": ""}
+    r = c.post(f"/apply/review/{task.pk}/", {"what": "report", **report, f"m{head.pk}-health": "diabetes"})
     assert r.status_code == 302
     task.refresh_from_db()
     assert task.state == ReviewState.REPORTED
@@ -77,6 +77,7 @@ def test_worker_reports_changes_and_staff_apply_them(tree: Any, users: Any) -> N
     task.refresh_from_db()
     head.refresh_from_db()
     assert task.state == ReviewState.UPDATED and head.monthly_income == 1500 and head.work_status == "employed"
+    assert head.health == "diabetes"
     assert h.timeline.filter(kind="yearly_review").count() == 2
 
 
