@@ -270,7 +270,7 @@ class SparkBackend:
             view = f"ds{i}"
             frame = spark.read.parquet(source.path)
             if "rk_hi" not in frame.columns:  # an older snapshot: its record keys are all text
-                frame = frame.selectExpr("*", _UNPACKED)
+                frame = frame.selectExpr("*", *_UNPACKED.split(", "))
             frame.createOrReplaceTempView(view)
             tables.append(spark.sql(hits_sql(source.dataset_id, source.kind, view, params, today)).toArrow())
         return _concat(tables)
