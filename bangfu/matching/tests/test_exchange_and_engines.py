@@ -139,8 +139,8 @@ def test_duckdb_and_spark_give_identical_findings(
     for ds in datasets:
         path = snapshots.default_storage.path(ds.snapshot)
         key = record_keys.unpack_sql("rk_hi", "rk_lo", "record_key")
-        old = duckdb.sql(f"SELECT * EXCLUDE (rk_hi, rk_lo, record_key), {key} AS record_key FROM '{path}'")  # noqa: S608
-        old.to_parquet(path + ".old")
+        old = f"SELECT * EXCLUDE (rk_hi, rk_lo, record_key), {key} AS record_key FROM '{path}'"  # noqa: S608
+        duckdb.connect().execute(f"COPY ({old}) TO '{path}.old' (FORMAT parquet)")
         Path(path + ".old").replace(path)
         assert not backends.snapshot_shape(path).packed
     assert _findings(backends.SparkBackend(master="local[1]"), datasets, unit, tmp_path) == duck
