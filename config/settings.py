@@ -92,6 +92,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# Django's two handlers, giving a file the name its sender wrote (a browser escapes `"` as %22).
+FILE_UPLOAD_HANDLERS = ["bangfu.common.uploads.MemoryUploads", "bangfu.common.uploads.TemporaryUploads"]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"

@@ -183,6 +183,24 @@ def test_a_worker_attaches_only_proofs(tree: dict, kind: str, settings: Any, tmp
     assert r.status_code == 201 and r.json()["kind"] == "proof"
 
 
+@pytest.mark.parametrize("in_memory", [True, False], ids=["in-memory", "temporary-file"])
+def test_a_name_the_browser_escaped_is_kept_as_the_worker_wrote_it(
+    tree: dict, settings: Any, tmp_path: Any, in_memory: bool
+) -> None:
+    """A browser sends 证明"终稿".pdf as 证明%22终稿%22.pdf (the HTML standard's escape in a form)."""
+    settings.MEDIA_ROOT = tmp_path
+    if not in_memory:
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    upload = SimpleUploadedFile("证明%22终稿%22%0D%0A 100%.pdf", pdf)
+    r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": upload})
+    assert r.status_code == 201, r.content
+    assert app.attachments.get().name == '证明"终稿" 100%.pdf'
+
+
 # --- the yearly review's report -----------------------------------------------------------------------
 
 
