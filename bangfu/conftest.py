@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from hypothesis import settings as hypothesis_settings
 
 from bangfu.org.models import OrgUnit, Role
@@ -77,3 +77,6 @@ def browser() -> Iterator[Any]:
         )
         yield b
         b.close()
+        # Connections the test opened while Playwright ran belong to its context: closed here, or
+        # the test database cannot be dropped at the end ("being accessed by other users").
+        connections.close_all()
