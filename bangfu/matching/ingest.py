@@ -78,6 +78,9 @@ _CSV_BYTES_PER_ROW = 40  # a short line: the estimate errs towards spilling
 # all distinct) faster than zstd — national match 2.66x -> 2.23x a bare join, on a file 1.6x the size.
 _SNAPSHOT_CODEC = "lz4_raw"
 _COMMON_FIELDS = frozenset({"id_number", "id_key", "record_key", "name"})
+# The longest record key taken (after trimming): a finding keeps the key in a column of this
+# length (``models.Finding.record_key``); a longer one would be cut, and two cut alike one finding.
+RECORD_KEY_MAX_CHARS = 200
 _NULLS = {"text": "CAST(NULL AS VARCHAR)", "number": "CAST(NULL AS DOUBLE)", "date": "CAST(NULL AS DATE)"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -287,7 +290,9 @@ def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> str:
     """The reason the other columns of a row give for rejecting it (NULL: none), naming the
     column as the file names it and the value found: a required column that is empty, or a
     number or date column holding something that is not one (an optional date left unread
-    would silently lose the check that reads it)."""
+    would silently lose the check that reads it); a text column holding the NUL character
+    (PostgreSQL's text and JSON cannot store it, and a finding quoting it would stop the
+    recheck), a record key longer than a finding keeps (``RECORD_KEY_MAX_CHARS``)."""
     checks: list[str] = []
     for spec in specs:
         column = mapping[spec.name]
@@ -295,6 +300,16 @@ def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> str:
         if spec.required:
             checks.append(f"WHEN {raw} IS NULL THEN {_q(_('%(column)s is empty') % {'column': column})}")
         if spec.type == "text":
+            nul = _("%(column)s contains a NUL character, which cannot be stored") % {"column": column}
+            checks.append(f"WHEN contains(f_{spec.name}, chr(0)) THEN {_q(nul)}")
+            if spec.name == "record_key":
+                long = _("%(column)s is longer than %(max)s characters") % {
+                    "column": column,
+                    "max": RECORD_KEY_MAX_CHARS,
+                }
+                # strlen (bytes, stored with the text) first: length counts characters.
+                too_long = f"strlen(f_record_key) > {RECORD_KEY_MAX_CHARS} AND length({raw}) > {RECORD_KEY_MAX_CHARS}"
+                checks.append(f"WHEN {too_long} THEN {_q(long)}")
             continue
         if spec.type == "number":
             message = _("%(column)s: %(value)s is not a number")
@@ -611,7 +626,7 @@ def _read(
         status = "COALESCE(f_company_status, '')" if "company_status" in mapping else "''"
         inactive = " OR ".join(f"{status} LIKE {_q('%' + w + '%')}" for w in INACTIVE_COMPANY_WORDS)
         values["company_active"] = f"NOT ({inactive})"
-    field_reason = _field_reason_sql([s for s in specs if s.name not in _COMMON_FIELDS], mapping)
+    field_reason = _field_reason_sql([s for s in specs if s.name not in {ID_NUMBER.name, ID_KEY.name}], mapping)
     record_key = (
         "COALESCE(NULLIF(trim(f_record_key), ''), 'row ' || row_no)" if "record_key" in mapping else "'row ' || row_no"
     )

@@ -303,3 +303,52 @@ def test_rejected_rows_quote_formula_like_text_as_text(tmp_path: Path) -> None:
     result = ingest.ingest(path, DatasetKind.VEHICLES, tmp_path / "work")
     text = result.rejected.read_text(encoding="utf-8")
     assert "'=HYP" in text and ",=" not in text
+
+
+def test_a_nul_character_in_a_text_column_rejects_the_row_by_name(tmp_path: Path) -> None:
+    """PostgreSQL's text (and JSON) cannot hold the NUL character: a finding quoting the record's
+    key, the name or the vehicle type would stop the whole recheck. The row is rejected at import,
+    naming the column; a Parquet file carries the character as it is, a CSV file too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys = ["NUL\x00MID", "云N1\x00\x00", "云A1", "云A2", "云A3", "云A4", "云A5", "云A6"]
+    names = ["张三", "张三", "李\x00四", "张三", "张三", "张三", "张三", "张三"]
+    types = ["小型轿车", "小型轿车", "小型轿车", "小型\x00轿车", "小型轿车", "小型轿车", "小型轿车", "小型轿车"]
+    table = pa.table({"身份证号": IDS + IDS[:2], "姓名": names, "号牌号码": keys, "车辆类型": types})
+    pq.write_table(table, tmp_path / "v.parquet")
+    result = _ingest(tmp_path / "v.parquet", DatasetKind.VEHICLES, tmp_path)
+    key, name, kind = (
+        f"{c} contains a NUL character, which cannot be stored" for c in ("号牌号码", "姓名", "车辆类型")
+    )
+    assert _rejected(result) == [(1, key), (2, key), (3, name), (4, kind)]
+    assert result.reasons == {key: 2, name: 1, kind: 1}
+    snapshot = duckdb.connect().execute(f"SELECT {KEY}, name, vehicle_type FROM '{result.snapshot}'").fetchall()  # noqa: S608
+    assert not any("\x00" in str(v) for row in snapshot for v in row)
+    assert sorted(k for k, _n, _t in snapshot) == ["云A3", "云A4", "云A5", "云A6"]
+
+    rows = [
+        VEHICLES,
+        [IDS[0], "张三", "A\x00B", "小型轿车"],
+        *([IDS[i], "张三", f"云B{i}", "小型轿车"] for i in range(4)),
+    ]
+    result = _ingest(_csv(tmp_path / "nul.csv", rows), DatasetKind.VEHICLES, tmp_path)
+    assert _rejected(result) == [(2, key)]
+
+
+def test_a_record_key_longer_than_a_finding_keeps_is_rejected_by_name(tmp_path: Path) -> None:
+    """A finding keeps 200 characters of the record's key: two longer keys alike in their first
+    200 became one finding, and the key shown was not the department's. Such a row is rejected,
+    naming the column; a key of 200 characters (after trimming) is taken as written."""
+    from bangfu.matching.models import Finding
+
+    limit = Finding._meta.get_field("record_key").max_length
+    assert ingest.RECORD_KEY_MAX_CHARS == limit == 200
+    fits, long_a, long_b = "云" * 200, "L" * 200 + "A", "L" * 200 + "B"
+    rows = [VEHICLES, [IDS[0], "张三", f"  {fits}  ", "小型轿车"], [IDS[0], "张三", long_a, "小型轿车"]]
+    rows += [[IDS[0], "张三", long_b, "小型轿车"], *([IDS[i], "张三", f"云B{i}", "小型轿车"] for i in range(1, 5))]
+    result = _ingest(_csv(tmp_path / "long.csv", rows), DatasetKind.VEHICLES, tmp_path)
+    reason = "号牌号码 is longer than 200 characters"
+    assert _rejected(result) == [(3, reason), (4, reason)]
+    keys = {k for (k,) in duckdb.connect().execute(f"SELECT {KEY} FROM '{result.snapshot}'").fetchall()}  # noqa: S608
+    assert fits in keys and len(keys) == 5

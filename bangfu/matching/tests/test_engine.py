@@ -236,3 +236,46 @@ def test_packed_snapshots_and_unique_records_give_the_same_findings(tmp_path: Pa
         # The Spark path: the rules' rows as Arrow, then the findings step on them.
         table = backends.DuckDBBackend().hits(_persons(tmp_path), packed, RuleParams(), TODAY)
         assert backends.findings_from_table(backends.findings_table(table)) == expected
+
+
+def test_one_recheck_mixes_unique_packed_duplicate_and_older_snapshots(tmp_path: Path) -> None:
+    """A recheck over a packed snapshot known unique, a packed one with duplicate records and one
+    written before keys were packed (text keys, no footer flag) finds what each finds alone: the
+    duplicates are still chosen among, the unique one's findings kept as they are."""
+    unique = _dataset(
+        tmp_path,
+        "u",
+        "SELECT * FROM (VALUES (2, 111, '张三', '云A·1234', '小型轿车'), "
+        "(3, 222, '李四', 'ABCDEFGHIJKLMNOPQ', '小型轿车'), (4, 333, '王五', '🚗🚗🚗🚗', '小型轿车')) "
+        "t(row_no, id_key, name, record_key, vehicle_type)",
+    )
+    duplicates = _dataset(
+        tmp_path,
+        "d",
+        "SELECT * FROM (VALUES (2, 111, '张叁', 'A1', '小型轿车'), (3, 111, '张三', 'A1', '中型客车'), "
+        "(4, 222, '李四', 'a1', '小型轿车')) t(row_no, id_key, name, record_key, vehicle_type)",
+    )
+    older = _dataset(
+        tmp_path,
+        "o",
+        "SELECT * FROM (VALUES (2, 333, '王五', 'ＡＢＣ１２３', '小型轿车'), "
+        "(3, 333, '王五', 'ＡＢＣ１２３', '大型货车')) t(row_no, id_key, name, record_key, vehicle_type)",
+    )
+    sources = [
+        backends.DatasetSource(1, DatasetKind.VEHICLES, _packed(unique, unique=True)),
+        backends.DatasetSource(2, DatasetKind.VEHICLES, _packed(duplicates, unique=False)),
+        backends.DatasetSource(3, DatasetKind.VEHICLES, older),
+    ]
+    assert [backends.snapshot_shape(s.path).unique for s in sources] == [True, False, False]
+    alone = [f for s in sources for f in backends.match(backends.DuckDBBackend(), _persons(tmp_path), [s], None, TODAY)]
+    together = backends.match(backends.DuckDBBackend(), _persons(tmp_path), sources, None, TODAY)
+    assert sorted(together, key=lambda f: f.sort_key) == sorted(alone, key=lambda f: f.sort_key)
+    got = {(f.dataset_id, f.member_id, f.record_key, f.details["text"]) for f in together}
+    assert got == {
+        (1, 1, "云A·1234", "小型轿车"),
+        (1, 2, "ABCDEFGHIJKLMNOPQ", "小型轿车"),
+        (1, 3, "🚗🚗🚗🚗", "小型轿车"),
+        (2, 1, "A1", "中型客车"),  # of the two records, the one with the person's name
+        (2, 2, "a1", "小型轿车"),
+        (3, 3, "ＡＢＣ１２３", "大型货车"),  # neither differs by name: the smaller type
+    }

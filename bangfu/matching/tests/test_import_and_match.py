@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.utils import translation
 
@@ -304,3 +305,46 @@ def test_sql_checks_of_id_numbers_agree_with_resident_id_parse(tmp_path: Path, m
     # The valid, dirty, noisy and 15-digit forms never reached Python; the odd and the bad ones did.
     assert not {VALID_ID, dirty(VALID_ID), plain[3], plain[4], *noisy} & set(parsed)
     assert set(odd) | set(plain[1:2]) | set(plain[5:]) <= set(parsed)
+
+
+def test_a_parquet_file_with_nul_characters_is_matched_without_them(
+    make_household: Any, users: dict[str, Any], tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A NUL character in a record key, a name or a vehicle type reached the findings, which
+    PostgreSQL cannot store: the whole recheck failed. The import rejects those rows instead."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _household, ids = make_household()
+    bad = [
+        (ids[0], "张建国", "云L\x001", "小型轿车"),
+        (ids[1], "李\x00秀英", "云L3", "小型轿车"),
+        (ids[1], "李秀英", "云L4", "小型\x00轿车"),
+        (ids[2], "张小明", "云L5\x00\x00", "小型轿车"),
+    ]
+    good = [(ids[i % 3], "张建国", f"云M{i}", "小型轿车") for i in range(5)]
+    columns = list(zip(*bad, *good, strict=True))
+    table = pa.table(dict(zip(VEHICLE_HEADER, map(list, columns), strict=True)))
+    pq.write_table(table, tmp_path / "vehicles.parquet")
+    ds = services.dataset_import(actor=users["admin"], kind="vehicles", path=tmp_path / "vehicles.parquet")
+    assert (ds.rows_taken, ds.rows_rejected) == (5, 4)
+    result = run(users["admin"], [ds], django_capture_on_commit_callbacks)
+    assert {f[2] for f in findings_of(result)} == {f"云M{i}" for i in range(5)}
+
+
+def test_a_date_or_retention_out_of_bounds_is_refused_by_field(users: dict[str, Any], write_csv: Any) -> None:
+    """A data date after today, or a retention of millions of days, made a purge date past the
+    calendar: a traceback from the command, a page and the API said only "a number is too large"."""
+    path = write_csv("v.csv", [VEHICLE_HEADER, [VALID_ID, "张三", "云A1", "轿车"]])
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"as_of": services.today() + dt.timedelta(days=1)}, "as_of", "The data cannot be as of a day after today."),
+        ({"as_of": dt.date(9999, 12, 1)}, "as_of", "The data cannot be as of a day after today."),
+        ({"retention_days": 99_999_999}, "retention_days", "Keep a dataset for at most 3650 days."),
+    ]
+    for kwargs, field, message in cases:
+        with translation.override("en"), pytest.raises(ValidationError) as caught:
+            services.dataset_import(actor=users["admin"], kind="vehicles", path=path, **kwargs)
+        assert caught.value.message_dict == {field: [message]}
+    assert not Dataset.objects.exists()
+    kept = services.dataset_import(actor=users["admin"], kind="vehicles", path=path, retention_days=3650)
+    assert kept.expires_on == services.today() + dt.timedelta(days=3650)
