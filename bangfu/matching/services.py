@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import re
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -56,6 +58,7 @@ VIEW_PERM = Perm.HOUSEHOLD_VIEW
 REVEAL_PERM = Perm.PERSONAL_REVEAL
 
 DEFAULT_RETENTION_DAYS = int(getattr(settings, "BANGFU_DATASET_RETENTION_DAYS", 180))
+MAX_RETENTION_DAYS = 3650  # ten years; department data is personal data kept for a purpose
 ENGINES = ("duckdb", "spark")
 
 
@@ -70,6 +73,17 @@ class MatchError:
 
 def today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
+
+
+_ROW_KEY = re.compile(r"row (\d+)")
+
+
+def record_in_words(key: str) -> str:
+    """A record's key as people read it: a record without a key of its own (no plate or
+    certificate number in the file) is named by its row in the department's file, ``row 12``, in
+    their language. The API and the command line keep the key as stored."""
+    found = _ROW_KEY.fullmatch(key or "")
+    return _("row %(n)s of the file") % {"n": found.group(1)} if found else key
 
 
 def _top_unit(actor: Any, perm: Perm) -> OrgUnit:
@@ -126,7 +140,13 @@ def dataset_import(
     retention = DEFAULT_RETENTION_DAYS if retention_days is None else int(retention_days)
     if retention < 1:
         raise ValidationError({"retention_days": _("Keep a dataset for at least one day.")})
+    if retention > MAX_RETENTION_DAYS:
+        raise ValidationError(
+            {"retention_days": _("Keep a dataset for at most %(days)s days.") % {"days": MAX_RETENTION_DAYS}}
+        )
     as_of = as_of or today()
+    if as_of > today():
+        raise ValidationError({"as_of": _("The data cannot be as of a day after today.")})
     if mapping is None and source:
         saved = ColumnMapping.objects.filter(source=source, kind=dataset_kind.value).first()
         mapping = saved.mapping if saved else None
@@ -246,7 +266,7 @@ def match_run(
     ]
     if not ids or len(datasets) != len(ids):
         raise ValidationError({"dataset_ids": _("Choose datasets you may use.")})
-    RuleParams.from_dict(params)  # unknown keys are ignored, bad values fail here
+    _check_rule_params(params or {})
     with transaction.atomic():
         run = MatchRun.objects.create(
             unit=target,
@@ -267,6 +287,35 @@ def match_run(
 
         transaction.on_commit(lambda: match_run_task.enqueue(run.pk))
     return run
+
+
+# The bounds of a rule parameter given with a recheck: whole numbers (homes, days) and numbers
+# (ratios, yuan, m²); a number of days beyond this is not a date.
+_MAX_WHOLE = 100_000
+_MAX_NUMBER = 1_000_000_000
+
+
+def _check_rule_params(params: dict[str, Any]) -> None:
+    """Each parameter the rules know (``RuleParams``; other keys are ignored) has the kind of its
+    default: a list of words, a whole number or a number, within bounds. The rules would otherwise
+    read a word list given as one string letter by letter, or fail later, in the background."""
+    defaults = RuleParams()
+    for name, value in params.items():
+        if name not in RuleParams.__dataclass_fields__:
+            continue
+        default = getattr(defaults, name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+                problem = _("%(name)s must be a list of words, none of them empty") % {"name": name}
+                raise ValidationError({"params": problem})
+        elif isinstance(default, int):
+            if not (isinstance(value, int) and number and 0 <= value <= _MAX_WHOLE):
+                problem = _("%(name)s must be a whole number from 0 to %(max)s") % {"name": name, "max": _MAX_WHOLE}
+                raise ValidationError({"params": problem})
+        elif not (number and math.isfinite(value) and 0 <= value <= _MAX_NUMBER):
+            problem = _("%(name)s must be a number from 0 to %(max)s") % {"name": name, "max": _MAX_NUMBER}
+            raise ValidationError({"params": problem})
 
 
 def _ancestor_paths(unit: OrgUnit) -> list[str]:
@@ -435,7 +484,7 @@ def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding
                 household_id=household.pk,
                 facts=facts,
                 source=_("Confirmed from a cross-department check: %(rule)s, record %(record)s")
-                % {"rule": finding.get_rule_display(), "record": finding.record_key},
+                % {"rule": finding.get_rule_display(), "record": record_in_words(finding.record_key)},
             )
         # Identification follows the file: decide again with what the reviewer has confirmed.
         eligibility_services.decision_compute(actor=actor, household_id=household.pk)
@@ -466,14 +515,14 @@ def confirmed_facts(finding: Finding) -> list[registry_services.DepartmentFact]:
     own service, an income discrepancy or a dibao roll needs a person to correct the file."""
     d = finding.details or {}
     text = str(d.get("text") or "")
-    note = f"{finding.get_kind_display()} {finding.record_key} {text}".strip()
+    note = f"{finding.get_kind_display()} {record_in_words(finding.record_key)} {text}".strip()
     Fact = registry_services.DepartmentFact  # noqa: N806 - a class alias
     if finding.rule == "vehicle_owned":
         return [Fact(note=note, vehicle_kind=_kind_by_words(text, _VEHICLE_WORDS, VehicleKind.CAR))]
     if finding.rule == "active_company_role":
         company, _sep, role = text.partition(" / ")
         kind = _kind_by_words(role, _ROLE_WORDS, BusinessRoleKind.SENIOR_MANAGER)
-        return [Fact(note=note, company=company or finding.record_key, role=kind)]
+        return [Fact(note=note, company=company or record_in_words(finding.record_key), role=kind)]
     if finding.rule == "recent_home_purchase":
         bought = _date_or_none(d.get("date"))
         return [Fact(note=note, floor_area=_decimal_or_zero(d.get("value")), acquired_on=bought)]

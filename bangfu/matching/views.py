@@ -28,6 +28,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -410,6 +411,7 @@ def finding_export(request: HttpRequest) -> StreamingHttpResponse:
 
     columns = selectors.FINDING_CSV_COLUMNS
     labels = _finding_labels()
+    language = translation.get_language()
 
     def lines() -> Iterator[str]:
         buf = io.StringIO()
@@ -417,7 +419,11 @@ def finding_export(request: HttpRequest) -> StreamingHttpResponse:
         buf.write("\ufeff")
         writer.writerow([str(_FINDING_HEADERS.get(c, c)) for c in columns])
         for row in itertools.chain([first] if first else [], rows):
-            # Words, not codes, for the people who open it in Excel (the CLI and the API keep codes).
+            # Words, not codes, for the people who open it in Excel (the CLI and the API keep
+            # codes): a record without a key of its own by its row, as the pages name it.
+            if row["record_key"].startswith("row "):
+                with translation.override(language):
+                    row["record_key"] = services.record_in_words(row["record_key"])
             writer.writerow(sheets.csv_row(labels.get(c, {}).get(row[c], row[c]) for c in columns))
             if buf.tell() > 1 << 16:
                 yield buf.getvalue()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from ninja.testing import TestClient
 
+from bangfu.matching import services
 from bangfu.matching.api import router
-from bangfu.matching.models import Finding
+from bangfu.matching.models import Finding, MatchRun
+from bangfu.org.services import token_create
 
 client = TestClient(router)
 
@@ -53,3 +58,39 @@ def test_upload_run_review_through_the_api(
 
     coverage = client.get("/matching/coverage", user=admin, auth=admin).json()
     assert coverage[0]["rate"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"min_homes": "x"}, "min_homes must be a whole number from 0 to 100000"),
+        ({"min_homes": None}, "min_homes must be a whole number from 0 to 100000"),
+        ({"min_homes": True}, "min_homes must be a whole number from 0 to 100000"),
+        ({"recent_purchase_days": 10**9}, "recent_purchase_days must be a whole number from 0 to 100000"),
+        ({"wage_ratio": float("inf")}, "wage_ratio must be a number from 0 to 1000000000"),
+        ({"area_per_head_limit": -1}, "area_per_head_limit must be a number from 0 to 1000000000"),
+        ({"exempt_vehicle_types": "残疾"}, "exempt_vehicle_types must be a list of words, none of them empty"),
+        ({"exempt_vehicle_types": ["残疾", ""]}, "exempt_vehicle_types must be a list of words, none of them empty"),
+        ({"inactive_dibao_words": [1]}, "inactive_dibao_words must be a list of words, none of them empty"),
+    ],
+)
+def test_rule_parameters_of_the_wrong_kind_are_refused_by_name(
+    make_household: Any, users: dict[str, Any], write_csv: Any, params: dict[str, Any], problem: str
+) -> None:
+    """A word list given as one string was read letter by letter (every vehicle with an "a" in its
+    type exempt); a number as text or none failed the recheck later in the background; an
+    infinite one answered 500. Each is refused when the recheck is asked for, naming the parameter."""
+    _household, ids = make_household()
+    path = write_csv("v.csv", [["身份证号", "姓名", "号牌号码", "车辆类型"], [ids[0], "张建国", "云L1", "轿车"]])
+    admin = users["admin"]
+    dataset = services.dataset_import(actor=admin, kind="vehicles", path=path)
+    token = token_create(actor=admin, user=admin, name="tests")
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    body = json.dumps({"dataset_ids": [dataset.pk], "params": params})  # inf as Infinity, as JSON parsers read it
+    response = Client().post("/api/v1/matching/runs", body, content_type="application/json", headers=headers)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["fields"] == {"params": [problem]}
+    assert not MatchRun.objects.exists()
+    # Good values, and keys the rules do not know, are taken.
+    good = {"min_homes": 3, "wage_ratio": 1.5, "area_per_head_limit": 45, "exempt_vehicle_types": ["残疾"], "x": "y"}
+    assert services.match_run(actor=admin, dataset_ids=[dataset.pk], params=good).params == good

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.urls.resolvers import URLPattern
@@ -20,7 +21,7 @@ from bangfu.common.models import AuditEntry
 from bangfu.matching import services
 from bangfu.matching.models import Dataset, Finding, MatchRun, RemovalProposal
 from bangfu.org.models import Role
-from bangfu.registry.models import Household
+from bangfu.registry.models import Household, TimelineEvent
 from bangfu.testing.factories import UserFactory, user_with_role
 
 VEHICLE_HEADER = ["身份证号", "姓名", "号牌号码", "车辆类型"]
@@ -591,3 +592,46 @@ def test_a_province_run_counts_by_city(
     row = page[page.index("大理州总工会") :]
     cells = [c.split(">")[-1] for c in row.split("</td>")[1:3]]
     assert cells == ["2", "2"]  # two files, two disqualifying findings
+
+
+def test_odd_record_keys_are_shown_as_the_department_wrote_them(
+    make_household: Any,
+    users: dict[str, Any],
+    write_csv: Any,
+    standard: None,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Keys of 16 and 17 bytes, Chinese, emoji, full-width, differing only in case or width, with
+    spaces around, a control character, none at all: each is its own finding, kept as written
+    (trimmed) by the pages, the export and the command line; a record without a key is named by
+    its row in the reader's words, in the export and in what confirming writes into the file."""
+    _household, ids = make_household()
+    staff = users["xiangyun_staff"]
+    keys = ["云A123456789012", "云A1234567890123", "不动产权第0012345号", "🚗🚗🚗🚗", "  粤B12345  "]
+    keys += ["ＡＢＣ１２３", "ABC123", "abc123", "A\x01B", ""]
+    rows = [VEHICLE_HEADER, *([ids[0], "张建国", k, "小型轿车"] for k in keys)]
+    ds = services.dataset_import(actor=staff, kind="vehicles", path=write_csv("odd.csv", rows))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.match_run(actor=staff, dataset_ids=[ds.pk])
+    stored = {k.strip() for k in keys[:-1]} | {"row 11"}
+    assert set(Finding.objects.values_list("record_key", flat=True)) == stored
+
+    c = client_for(staff)
+    for finding in Finding.objects.exclude(record_key="row 11"):
+        page = _html(c.get(reverse("matching:finding_detail", args=[finding.pk])))
+        assert f'<dd class="col-7 col-sm-8 text-break">{finding.record_key}</dd>' in page
+    chinese = Client(headers={"Accept-Language": "zh-hans"})
+    chinese.force_login(staff)
+    body = _streamed(chinese.get(reverse("matching:finding_export"), {"status": ""}))
+    exported = {r[4] for r in csv.reader(io.StringIO(body))}
+    assert exported == (stored - {"row 11"}) | {"文件第 11 行", "记录号"}  # the header's word and the keys
+    out = io.StringIO()
+    call_command("match", "--user", staff.username, "findings", stdout=out)
+    assert {r["record_key"] for r in csv.DictReader(io.StringIO(out.getvalue()))} == stored
+
+    keyless = Finding.objects.get(record_key="row 11")
+    response = chinese.post(reverse("matching:finding_confirm", args=[keyless.pk]), {"confirm-reason": "属实"})
+    assert response.status_code == 302
+    summaries = " ".join(TimelineEvent.objects.filter(household=keyless.household).values_list("summary", flat=True))
+    assert "记录文件第 11 行" in summaries and "row 11" not in summaries
+    assert keyless.household.vehicles.get().note == "车辆 文件第 11 行 小型轿车"

@@ -19,15 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from bangfu.common import sheets
 from bangfu.common.commands import TranslatedCommand
-from bangfu.common.errors import DomainError
+from bangfu.common.errors import DomainError, field_errors
 from bangfu.matching import selectors, services
 from bangfu.matching.engine.schemas import DatasetKind
+from bangfu.matching.models import FindingStatus
+from bangfu.org import access
 from bangfu.org.models import OrgUnit
 
 
@@ -50,7 +53,7 @@ class Command(TranslatedCommand):
         fnd = actions.add_parser("findings", help=_("write findings to stdout"))
         fnd.add_argument("--format", choices=["csv"], default="csv")
         fnd.add_argument("--unit", default="")
-        fnd.add_argument("--status", default="")
+        fnd.add_argument("--status", default="", choices=["", *FindingStatus.values])
         fnd.add_argument("--reveal", action="store_true", help=_("full ID numbers (audit-logged)"))
         req = actions.add_parser("request", help=_("write a request file for an outside checking centre"))
         req.add_argument("--output", type=Path, required=True)
@@ -68,6 +71,13 @@ class Command(TranslatedCommand):
             getattr(self, f"_{action}")(actor, options)
         except DomainError as exc:
             raise CommandError(_problem_text(exc)) from exc
+        except ValidationError as exc:
+            raise CommandError(" ".join(m for ms in field_errors(exc).values() for m in ms)) from exc
+        except PermissionDenied as exc:
+            raise CommandError(
+                _("%(username)s may not do this (it needs the permission %(permission)s).")
+                % {"username": actor.username, "permission": exc}
+            ) from exc
 
     def _actor(self, username: str) -> Any:
         users = get_user_model().objects.filter(is_active=True)
@@ -86,6 +96,8 @@ class Command(TranslatedCommand):
 
     def _import(self, actor: Any, o: dict[str, Any]) -> None:
         path: Path = o["file"]
+        if not path.is_file():
+            raise CommandError(_("File not found: %(path)s") % {"path": path})
         ds = services.dataset_import(
             actor=actor,
             kind=o["kind"],
@@ -121,6 +133,8 @@ class Command(TranslatedCommand):
 
     def _findings(self, actor: Any, o: dict[str, Any]) -> None:
         unit = self._unit(o["unit"])
+        if o["reveal"] and not access.has_perm(actor, services.REVEAL_PERM):
+            raise CommandError(_("You may not reveal ID numbers here."))
         filters = selectors.FindingFilters(unit_id=unit.pk if unit else None, status=o["status"])
         writer = csv.DictWriter(self.stdout, selectors.FINDING_CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
