@@ -15,12 +15,15 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFi
 
 
 def sent_name(name: str | None) -> str | None:
-    """The file name as its sender wrote it, from the form's escaped one."""
+    """The file name as its sender wrote it, from the form's escaped one. A name that would be
+    left empty, or be ``.`` or ``..`` (``.%0A.``), stays as it came: Django refuses those names
+    (its parser refuses them as sent, before these handlers), which would fail the whole request."""
     if not name or "%" not in name:
         return name
-    for escaped, plain in (("%22", '"'), ("%0D", ""), ("%0A", ""), ("%0d", ""), ("%0a", "")):
-        name = name.replace(escaped, plain)
-    return name
+    plain = name
+    for escaped, unescaped in (("%22", '"'), ("%0D", ""), ("%0A", ""), ("%0d", ""), ("%0a", "")):
+        plain = plain.replace(escaped, unescaped)
+    return name if plain.strip() in {"", ".", ".."} else plain
 
 
 class MemoryUploads(MemoryFileUploadHandler):

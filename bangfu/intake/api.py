@@ -34,7 +34,7 @@ from .models import (
     Objection,
     ReviewTask,
 )
-from .views import upload_bytes
+from .views import attachment_response, the_upload, upload_bytes
 
 
 class ApplicantBearer(HttpBearer):
@@ -387,6 +387,7 @@ def intake_my_messages(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFile, kind: str) -> Attachment:
+    the_upload(request)  # one file a call: several are refused, not all but the last dropped
     return steps.attachment_add(
         actor=request.auth,  # type: ignore[attr-defined]
         application_id=application_id,
@@ -399,9 +400,7 @@ def _attachment_add(request: HttpRequest, application_id: int, file: UploadedFil
 def _attachment_file(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
     """An attachment of an application the caller may read (404 like a missing one otherwise)."""
     row = steps.attachment_open(actor=request.auth, attachment_id=attachment_id, application_id=application_id)  # type: ignore[attr-defined]
-    response = FileResponse(row.file, content_type=row.content_type, filename=row.name, as_attachment=True)
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment_response(row)
 
 
 # --- staff ----------------------------------------------------------------------------------------
@@ -720,6 +719,13 @@ class ReviewConfirmIn(Schema):
     note: str = Field("", max_length=500)
 
 
+class StaffReviewConfirmIn(ReviewConfirmIn):
+    # The task's state when the caller chose (``open`` or ``reported``): when given, a task that
+    # has moved on since (a worker's report sent meanwhile) answers 409 ``conflict`` rather than
+    # having a report applied that nobody checked.
+    state: str = Field("", max_length=16)
+
+
 def _review_out(t: ReviewTask) -> dict[str, Any]:
     return {
         "id": t.pk,
@@ -739,8 +745,16 @@ def intake_review_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/reviews/{task_id}/confirm", response=ReviewOut)
-def intake_review_confirm(request: HttpRequest, task_id: int, payload: ReviewConfirmIn) -> dict[str, Any]:
-    return _review_out(reviews.review_confirm(actor=request.auth, task_id=task_id, note=payload.note))  # type: ignore[attr-defined]
+def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffReviewConfirmIn) -> dict[str, Any]:
+    """Confirm the file unchanged (an open task) or apply the worker's checked report (a reported
+    one); applying it identifies the household again. Send ``state`` as you saw it."""
+    task = reviews.review_confirm(
+        actor=request.auth,  # type: ignore[attr-defined]
+        task_id=task_id,
+        note=payload.note,
+        seen_state=payload.state,
+    )
+    return _review_out(task)
 
 
 class MyReviewOut(Schema):

@@ -8,6 +8,7 @@ messages, so the worker sees the same message a cadre would see on the staff for
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,8 @@ from bangfu.common.ids import mask_id
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household
+
+from .otp import plain_phone
 
 # Household fields the applicant fills in (the rest are set by the approval).
 TOP_FIELDS = (
@@ -90,7 +93,8 @@ class _Reader:
         if value in (None, ""):
             return default
         try:
-            d = Decimal(str(value).replace(",", "").strip())
+            # NFKC: as typed on a Chinese keyboard in full-width mode (１，２００．５).
+            d = Decimal(unicodedata.normalize("NFKC", str(value)).replace(",", "").strip())
         except InvalidOperation:
             self.errors.add(path, _("Enter a number."))
             return default
@@ -136,6 +140,8 @@ def _member(r: _Reader, i: int, m: dict[str, Any]) -> MemberInput:
             values[name] = r.integer(p + name, v)
         elif "bool" in kind:
             values[name] = _bool(v) if v is not None else (name == "living_together")
+        elif name == "phone" and v is not None:
+            values[name] = plain_phone(str(v))  # the yearly review finds the head by it
         elif v is not None:
             values[name] = str(v)
     values.setdefault("relationship", "")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from bangfu.registry import codes
+from bangfu.registry.validation import HOUSEHOLD_TEXT
 
 from .models import ApplicationKind
 
@@ -45,7 +46,7 @@ class HouseholdPart(Styled):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    cause_note = forms.CharField(label=_("Describe the cause"), max_length=500, required=False)
+    cause_note = forms.CharField(label=_("Describe the cause"), max_length=HOUSEHOLD_TEXT["cause_note"], required=False)
     bank = forms.CharField(label=_("Bank"), max_length=60, required=False)
     branch = forms.CharField(label=_("Branch"), max_length=60, required=False)
     holder_name = forms.CharField(label=_("Account holder"), max_length=60, required=False)

@@ -17,6 +17,9 @@ from bangfu.common.storage import private_storage
 from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household
 
+# The household timeline's events that intake writes, with their labels for the household page.
+TIMELINE_KINDS = {"application_approved": _("Application approved"), "yearly_review": _("Yearly review")}
+
 
 class ApplicationKind(models.TextChoices):
     FORMAL = "formal", _("Hardship file")  # 建档申请

@@ -40,6 +40,7 @@ ADDRESS_HOURLY_LIMIT = 30  # codes a client address may ask for, to any numbers,
 MAX_ATTEMPTS = 5
 TOKEN_MAX_AGE = 7 * 24 * 3600  # seconds an API token lives (the pages' sign-in: SESSION_COOKIE_AGE)
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+MOBILE_WITH_CODE_RE = re.compile(r"(\+86|0086|86)1[3-9][0-9]{9}")
 CODE_RE = re.compile(r"[0-9]{6}")
 
 
@@ -50,10 +51,16 @@ class OtpError:
     EXPIRED = "code_expired"
 
 
-def normalise_phone(raw: str) -> str:
-    # NFKC: digits typed on a Chinese keyboard in full-width mode (１３８…) are plain digits.
+def plain_phone(raw: str) -> str:
+    """A phone number as a sign-in has it: full-width digits (a Chinese keyboard's) made plain,
+    spaces and dashes dropped, and the country code of a mobile number. A file's head is found by
+    this number (the yearly review), so a number is written into a file in this form."""
     phone = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw or ""))
-    phone = phone.removeprefix("+86")
+    return phone[-11:] if MOBILE_WITH_CODE_RE.fullmatch(phone) else phone
+
+
+def normalise_phone(raw: str) -> str:
+    phone = plain_phone(raw)
     if not PHONE_RE.match(phone):
         raise ValidationError({"phone": _("Enter an 11-digit mobile number.")})
     return phone

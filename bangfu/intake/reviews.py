@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
-from bangfu.common.errors import DomainError
+from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.org import access
@@ -45,6 +46,7 @@ from bangfu.registry.validation import HOUSEHOLD_TEXT, MAX_MONTHLY_INCOME, MEMBE
 
 from . import conf
 from .models import Applicant, HouseholdProof, ReviewState, ReviewTask
+from .otp import plain_phone
 
 REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
 MEMBER_CHANGEABLE = ("monthly_income", "work_status", "health")
@@ -251,13 +253,24 @@ def _record(task: ReviewTask, actor: Any, summary: str) -> None:
     )
 
 
-def review_confirm(*, actor: Any, task_id: int, note: str = "") -> ReviewTask:
-    """Nothing changed (the worker or staff). Staff confirming a worker's report apply it."""
+def review_confirm(*, actor: Any, task_id: int, note: str = "", seen_state: str = "") -> ReviewTask:
+    """Nothing changed (the worker or staff). Staff confirming a worker's report apply it, and the
+    household is identified again from what it now holds (its incomes, work and health).
+
+    ``seen_state``: the task's state as staff saw it when they chose (``open``: "confirm
+    unchanged"; ``reported``: "apply the changes"); a task that has moved on since — a worker's
+    report sent meanwhile — is refused, so a report is never applied unseen."""
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         note = _note(note)
         if task.state not in {ReviewState.OPEN, ReviewState.REPORTED}:
             raise DomainError(ReviewError.DONE, _("This review is already done."))
+        if seen_state and not isinstance(actor, Applicant) and seen_state != task.state:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                _("The worker sent a report after you opened the list; check it before confirming."),
+                {"state": task.state},
+            )
         if isinstance(actor, Applicant):
             if task.state != ReviewState.OPEN:
                 raise DomainError(ReviewError.DONE, _("Your report is being checked."))
@@ -266,9 +279,13 @@ def review_confirm(*, actor: Any, task_id: int, note: str = "") -> ReviewTask:
             return task
         access.require(actor, Perm.HOUSEHOLD_EDIT, task.household.unit)
         if task.state == ReviewState.REPORTED and task.changes:
+            from bangfu.eligibility.services import decision_compute
+
             _apply(actor, task)
             _close(task, actor, ReviewState.UPDATED, note)
             _record(task, actor, _("Yearly review: the reported changes were checked and applied."))
+            # Identification follows the file: a new illness or a lost income can change the category.
+            decision_compute(actor=actor, household_id=task.household_id)
         else:
             _close(task, actor, ReviewState.CONFIRMED, note)
             _record(task, actor, _("Yearly review: confirmed unchanged."))
@@ -287,7 +304,8 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
             if isinstance(actor, Applicant) and task.state == ReviewState.REPORTED:
                 raise DomainError(ReviewError.DONE, _("Your report is being checked."))
             raise DomainError(ReviewError.DONE, _("This review is already done."))
-        names = dict(task.household.members.values_list("pk", "name"))
+        # The living members, as the review shows them: a deceased member has no income or health to report.
+        names = dict(task.household.members.filter(deceased=False).values_list("pk", "name"))
         clean = _clean_changes(changes, names)
         note = _note(note)
         if not clean and not note:
@@ -300,6 +318,60 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
         task.save()
         _record(task, actor, _("Yearly review: the worker reported changes."))
     return task
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    """One change of a worker's report as staff read it before applying it."""
+
+    who: str  # the member's name; "" for the household's address or phone
+    field: str  # the field's label
+    before: str
+    after: str
+
+
+def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
+    """Give each task ``shown_changes``: its report with the members' names, the fields' labels
+    and each value before and after (codes as their labels), the members of all the tasks read in
+    one query. Staff check a report from this, not from its stored codes and member ids."""
+    tasks = list(tasks)
+    ids = {int(k) for t in tasks for k in (t.changes or {}).get("members", {}) if str(k).isdigit()}
+    households = {t.household_id for t in tasks if (t.changes or {}).get("phone")}
+    people = {
+        m.pk: m
+        for m in Member.objects.filter(
+            Q(pk__in=ids) | Q(household_id__in=households, relationship=codes.Relationship.HEAD)
+        )
+    }
+    heads = {m.household_id: m for m in people.values() if m.relationship == codes.Relationship.HEAD}
+    labels = {
+        "monthly_income": _("Monthly income (yuan)"),
+        "work_status": _("Work status"),
+        "health": _("Health"),
+    }
+    choices: dict[str, Any] = {"work_status": codes.WorkStatus, "health": codes.Health}
+
+    def shown(field: str, value: Any) -> str:
+        if field in choices and value in choices[field].values:
+            return str(choices[field](value).label)
+        return "" if value is None else str(value)
+
+    for t in tasks:
+        changes = t.changes or {}
+        rows: list[ShownChange] = []
+        if changes.get("address"):
+            rows.append(ShownChange("", _("Address"), t.household.address, changes["address"]))
+        if changes.get("phone"):
+            head = heads.get(t.household_id)
+            rows.append(ShownChange("", _("Phone"), head.phone if head else "", changes["phone"]))
+        for key, values in changes.get("members", {}).items():
+            member = people.get(int(key)) if str(key).isdigit() else None
+            for field in MEMBER_CHANGEABLE:
+                if field in values:
+                    before = shown(field, getattr(member, field)) if member is not None else ""
+                    who = member.name if member is not None else f"#{key}"
+                    rows.append(ShownChange(who, str(labels[field]), before, shown(field, values[field])))
+        t.shown_changes = rows  # type: ignore[attr-defined]
 
 
 NOTE_MAX = 500
@@ -354,7 +426,8 @@ def _income_change(value: Any) -> tuple[str | None, str | None]:
         return None, _("%(value)s is implausibly large.") % {"value": text if len(text) <= 20 else text[:20] + "…"}
     if amount != amount.quantize(Decimal("0.01")):
         return None, _("Use at most two decimal places (yuan and fen).")
-    return str(amount), None
+    # Written plainly, as staff read it in the report: 1e3 is 1000, -0 is 0.
+    return format(amount + 0, "f"), None
 
 
 def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
@@ -365,8 +438,9 @@ def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
     problems: list[str] = []
     out: dict[str, Any] = {}
     address = _text_change(raw.get("address"), _("Address"), HOUSEHOLD_TEXT["address"], problems)
-    phone = _text_change(raw.get("phone"), _("Phone"), MEMBER_TEXT["phone"], problems)
-    if phone and not phone.replace("-", "").replace(" ", "").isdigit():
+    # As a sign-in has it (no spaces, dashes or +86): the next review finds the file by this number.
+    phone = plain_phone(_text_change(raw.get("phone"), _("Phone"), MEMBER_TEXT["phone"], problems))
+    if phone and not (phone.isascii() and phone.isdigit()):
         problems.append(_named(_("Phone"), _("A phone number has digits only.")))
     elif phone:
         out["phone"] = phone

@@ -37,6 +37,7 @@ from bangfu.registry.timeline import timeline_add
 from . import conf, data, workflow
 from .messaging import Message, notify
 from .models import Applicant, Application, ApplicationEvent, ApplicationKind, ApplicationState, CheckResult
+from .otp import plain_phone
 
 S = ApplicationState
 
@@ -142,7 +143,9 @@ def _set_typed(app: Application, form: dict[str, Any]) -> None:
     rid = ResidentId.try_parse(str(head.get("id_number") or ""))
     app.head_id_masked = rid.masked if rid else ""
     app.head_id_hash = crypto.keyed_hash(rid.value) if rid else ""
-    app.phone = str(head.get("phone") or "")[:20] or (app.applicant.phone if app.applicant_id and app.applicant else "")
+    app.phone = plain_phone(str(head.get("phone") or ""))[:20] or (
+        app.applicant.phone if app.applicant_id and app.applicant else ""
+    )
 
 
 def _unit_for(actor: Any, unit_id: int | None) -> OrgUnit:
@@ -240,10 +243,15 @@ def application_save_draft(
             access.require(actor, Perm.HOUSEHOLD_EDIT, app.unit)
         if app.state != S.DRAFT:
             raise DomainError(IntakeError.NOT_DRAFT, _("Only a draft can be changed; this application was submitted."))
+        normalised = data.normalise(form)
+        if normalised == app.data and unit_id in (None, app.unit_id):
+            # The draft already holds this form: the same form sent again (a double tap on Submit,
+            # a resend after going back) loses nobody's change, so it is no conflict either.
+            return app
         _check_version(app, expected_version)
         if unit_id is not None and unit_id != app.unit_id:
             app.unit = _unit_for(actor, unit_id)
-        app.data = data.normalise(form)
+        app.data = normalised
         _set_typed(app, app.data)
         _input, readable = data.to_input(app.data, unit_id=app.unit_id)
         readable.raise_if_any()  # a value that cannot be read at all is refused even in a draft

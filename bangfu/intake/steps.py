@@ -243,6 +243,34 @@ GPS_IFD = 0x8825
 HEIF_BRANDS = frozenset(b"ftyp" + brand for brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"))
 
 
+# The extensions a file of each stored type may keep; another gets the type's own added.
+EXTENSIONS = {".jpg": (".jpg", ".jpeg", ".jpe", ".jfif"), ".png": (".png",), ".pdf": (".pdf",)}
+TYPE_EXTENSIONS = {ctype: ext for _magic, ctype, ext in SIGNATURES}
+NAME_MAX = 150
+
+
+def attachment_name(name: str, ext: str) -> str:
+    """The name an attachment is kept and downloaded under: the sender's, without folders or
+    leading dots (a hidden file once saved), at most ``NAME_MAX`` characters with its extension
+    kept, and ending in the extension of what the file is: a photo sent as ``scan.pdf`` becomes
+    ``scan.pdf.jpg``, a PDF named ``proof`` or ``proof.pdf.exe`` gets ``.pdf``, so that a download
+    opens in the right program (``ext`` is the type's own, ``.pdf``; none: the name as it is)."""
+    name = (name or "").replace("/", "_").replace("\\", "_").strip()
+    stem, dot, suffix = name.rpartition(".")
+    if ext and not (dot and "." + suffix.lower() in EXTENSIONS.get(ext, (ext,))):
+        stem, suffix = name, ext[1:]  # no extension, or not this type's: the type's is added
+    elif not dot:
+        stem, suffix = name, ""
+    end = f".{suffix}" if suffix else ""
+    stem = stem.lstrip(". ") or "file"
+    return stem[: NAME_MAX - len(end)] + end
+
+
+def download_name(row: Attachment) -> str:
+    """The name an attachment downloads under (``attachment_name``; files kept before it too)."""
+    return attachment_name(row.name, TYPE_EXTENSIONS.get(row.content_type, ""))
+
+
 def sniff(content: bytes) -> tuple[str, str] | None:
     for magic, ctype, ext in SIGNATURES:
         if content.startswith(magic):
@@ -321,7 +349,7 @@ def attachment_add(
         elif not access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit):
             raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
         digest = hashlib.sha256(content).hexdigest()
-        clean_name = (name or "file").replace("/", "_").replace("\\", "_")[:150]
+        clean_name = attachment_name(name, ext)
         row = Attachment(
             application=app, kind=kind, name=clean_name, content_type=ctype, size=len(content), sha256=digest
         )

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -42,7 +42,16 @@ from bangfu.registry.codes import (
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
 from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
-from .models import Applicant, Application, ApplicationState, Attachment, CheckResult, ImportBatch, ImportState
+from .models import (
+    Applicant,
+    Application,
+    ApplicationState,
+    Attachment,
+    CheckResult,
+    ImportBatch,
+    ImportState,
+    ReviewState,
+)
 
 S = ApplicationState
 
@@ -307,6 +316,15 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "intake/phone/application.html", context, status=status)
 
 
+def the_upload(request: HttpRequest) -> Any:
+    """The one file sent under ``file`` (None without one). Several are refused, rather than the
+    last one kept and the others dropped without a word."""
+    files = request.FILES.getlist("file")
+    if len(files) > 1:
+        raise ValidationError({"file": _("Send one file at a time.")})
+    return files[0] if files else None
+
+
 def upload_bytes(upload: Any) -> bytes:
     """An uploaded attachment's content, refused by its size before it is read into memory (a
     large upload waits in a temporary file)."""
@@ -319,8 +337,8 @@ def upload_bytes(upload: Any) -> bytes:
 @applicant_required
 @require_POST
 def phone_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    upload = request.FILES.get("file")
     try:
+        upload = the_upload(request)
         if upload is None:
             raise ValidationError({"file": _("Choose a file.")})
         content = upload_bytes(upload)
@@ -372,13 +390,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     state = state if state in S.values else ""
     rows, page = selectors.queue(actor=request.user, state=state, page=_page_number(request))
     can_start = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists()
+    review_rows = list(reviews.review_tasks_for(actor=request.user)[:50])
+    reviews.review_changes_shown(review_rows)  # the reports as staff check them: names, labels, before → after
     context = {
         "rows": rows,
         "page": page,
         "counts": selectors.queue_counts(actor=request.user),
         "state": state,
         "can_start": can_start,
-        "reviews": reviews.review_tasks_for(actor=request.user)[:50],
+        "reviews": review_rows,
         "can_import": access.units(request.user, Perm.HOUSEHOLD_EDIT).exists(),
     }
     return render(request, "intake/staff/queue.html", context)
@@ -584,14 +604,15 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def upload(request: HttpRequest, pk: int) -> HttpResponse:
-    f = request.FILES.get("file")
     kind = request.POST.get("kind", "proof")
 
     def call() -> Any:
+        f = the_upload(request)
         if f is None:
             raise ValidationError({"file": _("Choose a file.")})
+        # Refused by its size before it is read into memory, as on the phone.
         return steps.attachment_add(
-            actor=request.user, application_id=pk, name=f.name or "", content=f.read(), kind=kind
+            actor=request.user, application_id=pk, name=f.name or "", content=upload_bytes(f), kind=kind
         )
 
     return _staff_post(request, pk, call, _("The file was added."))
@@ -623,9 +644,20 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
         if mine:
             return redirect("intake:phone_application", pk=row.application_id)
         return redirect("intake:detail", pk=row.application_id)
-    # Downloaded, never shown in the site's own pages: the file came from a worker's phone.
-    response = FileResponse(row.file, content_type=row.content_type, filename=row.name, as_attachment=True)
-    response["Cache-Control"] = "no-store"  # personal data: not kept in the browser's cache
+    return attachment_response(row)
+
+
+def attachment_response(row: Attachment) -> FileResponse:
+    """An attachment, opened by ``steps.attachment_open``, as a download under its
+    ``steps.download_name``: never shown in the site's own pages (the file came from a worker's
+    phone), nor kept in the browser's cache (personal data)."""
+    name = steps.download_name(row)
+    response = FileResponse(row.file, content_type=row.content_type, filename=name, as_attachment=True)
+    if "%" in name:
+        # Browsers read %xx in a plain filename="…" as an escape (Chrome saves "100%20done.pdf" as
+        # "100 done.pdf"); RFC 6266's filename*= is read as it is meant.
+        response["Content-Disposition"] = f"attachment; filename*=utf-8''{quote(name)}"
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -724,7 +756,9 @@ def import_template(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        reviews.review_confirm(actor=request.user, task_id=pk, note=request.POST.get("note", ""))
+        reviews.review_confirm(
+            actor=request.user, task_id=pk, note=request.POST.get("note", ""), seen_state=request.POST.get("state", "")
+        )
         messages.success(request, _("The yearly review was recorded."))
     except (ValidationError, DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
@@ -754,6 +788,13 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
         # Nothing of the file before the proof, and no answer taken.
         return _proof_page(request, task, status=400 if request.method == "POST" else 200)
     task, members = reviews.review_household(actor=applicant, task_id=pk)
+    if task.state != ReviewState.OPEN:
+        # Answered already (in another tab, or before going back): nothing is left to send here.
+        if task.state == ReviewState.REPORTED:
+            messages.info(request, _("Your report is being checked."))
+        else:
+            messages.info(request, _("This review is already done."))
+        return redirect("intake:phone_home")
     posted = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
@@ -777,6 +818,8 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("intake:phone_home")
         except (ValidationError, DomainError) as exc:
             _errors_to_messages(request, exc)
+            if isinstance(exc, DomainError) and exc.code == reviews.ReviewError.DONE:
+                return redirect("intake:phone_home")  # answered meanwhile, in another tab
     # A form sent back with an error keeps what was typed.
     typed = [
         (m, *(posted.get(f"m{m.pk}-{field}", "") for field in ("monthly_income", "work_status", "health")))

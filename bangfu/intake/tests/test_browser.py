@@ -125,3 +125,57 @@ def test_phone_application_to_active_file(
 
     phone.goto(f"{base}/apply/")
     assert "approved" in phone.inner_text("#notices")
+
+
+def test_a_long_unbroken_file_name_stays_within_the_phone_screen(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, media: Any
+) -> None:
+    """The proof list and the progress both show a file's name; 140 characters without a space
+    (a camera's or a scanner's name) wrap, rather than widening the page past a 375-pixel phone
+    (which then shows everything shrunk)."""
+    from bangfu.intake import services, steps
+    from bangfu.intake.models import Applicant
+
+    applicant = Applicant.objects.create(phone="13812345679")
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    steps.attachment_add(actor=applicant, application_id=app.pk, name="IMG" * 46 + ".pdf", content=b"%PDF-1.4\n%%EOF\n")
+    base = live_server.url
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
+    phone.goto(f"{base}/apply/login/")
+    phone.fill("#phone", "13812345679")
+    phone.click("button[value=send]")
+    phone.fill("#code", next(code for to, code in reversed(outbox) if to == "13812345679"))
+    phone.click("button[value=verify]")
+    phone.wait_for_url(f"{base}/apply/")
+    phone.goto(f"{base}/apply/{app.pk}/")
+    assert "IMG" * 46 + ".pdf" in phone.locator("#timeline").inner_text()
+    widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+
+
+def test_one_tap_on_withdraw_only_asks(audit_log_emptied: None, live_server: Any, browser: Any, tree: dict) -> None:
+    """Withdrawing cannot be undone: the tap on "Withdraw the application" (easily made on a phone
+    while scrolling the progress) opens the question; "Yes, withdraw it" withdraws."""
+    from bangfu.intake import services
+    from bangfu.intake.models import Applicant
+
+    applicant = Applicant.objects.create(phone="13812345670")
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    base = live_server.url
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
+    phone.goto(f"{base}/apply/login/")
+    phone.fill("#phone", "13812345670")
+    phone.click("button[value=send]")
+    phone.fill("#code", next(code for to, code in reversed(outbox) if to == "13812345670"))
+    phone.click("button[value=verify]")
+    phone.wait_for_url(f"{base}/apply/")
+    phone.goto(f"{base}/apply/{app.pk}/")
+    phone.click("text=Withdraw the application")
+    phone.wait_for_selector("text=cannot be taken up again")
+    app.refresh_from_db()
+    assert app.state == "draft"
+    phone.click("text=Yes, withdraw it")
+    phone.wait_for_load_state()
+    assert phone.inner_text("#app-state") == "Withdrawn"
+    app.refresh_from_db()
+    assert app.state == "withdrawn"

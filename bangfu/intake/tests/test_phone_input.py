@@ -15,6 +15,7 @@ import pytest
 from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedFile, TemporaryUploadedFile
 from django.test import Client
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from bangfu.common import crypto
 from bangfu.intake import otp, reviews, services
@@ -127,6 +128,32 @@ def test_a_union_id_in_other_digits_is_refused_not_a_500(tree: dict) -> None:
     assert r.status_code == 200 and 'id="union-choice"' in r.content.decode()
 
 
+def test_submit_tapped_twice_shows_what_is_missing_not_a_conflict(tree: dict) -> None:
+    """A double tap sends the form twice with the version it was opened at: the first saves the
+    draft (and finds fields missing), the second must say the same, not "Someone else acted"."""
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant)
+    management = {f"{p}-{k}": v for p in "mie" for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))}
+    form = {
+        **management,
+        "m-TOTAL_FORMS": "1",
+        "m-INITIAL_FORMS": "1",
+        "m-0-relationship": "head",
+        "m-0-name": "王😀华",
+    }
+    form |= {"version": str(app.version), "submit": "1", "h-address": "祥云县🏠路1号"}
+    first, second = (c.post(f"/apply/{app.pk}/", form).content.decode() for _ in range(2))
+    for page in (first, second):
+        assert "Not submitted: please correct the marked fields." in page and "Choose the main cause" in page
+    assert "Someone else acted on this application" not in second
+    app.refresh_from_db()
+    assert app.state == "draft" and app.version == 2 and app.data["members"][0]["name"] == "王😀华"
+    # A change made meanwhile is still protected: a different form with the old version is refused.
+    third = c.post(f"/apply/{app.pk}/", {**form, "h-address": "别的地址"}).content.decode()
+    assert "Someone else acted on this application" in third
+
+
 @pytest.mark.parametrize("version", ["abc", "1.5", "-1", "²", "9" * 30])
 def test_a_damaged_version_in_the_application_form_is_a_message(tree: dict, version: str) -> None:
     applicant = Applicant.objects.create(phone=PHONE)
@@ -140,7 +167,7 @@ def test_a_damaged_version_in_the_application_form_is_a_message(tree: dict, vers
     assert app.data.get("address") in (None, "")
 
 
-def test_an_oversized_upload_is_refused_before_it_is_read(tree: dict, settings: Any) -> None:
+def test_an_oversized_upload_is_refused_before_it_is_read(tree: dict, users: Any, settings: Any) -> None:
     settings.BANGFU_INTAKE_MAX_UPLOAD_MB = 1
     applicant = Applicant.objects.create(phone=PHONE)
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
@@ -160,8 +187,13 @@ def test_an_oversized_upload_is_refused_before_it_is_read(tree: dict, settings: 
             {"file": big},
             headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
         )
+        staff = Client(HTTP_ACCEPT_LANGUAGE="en")  # the staff's page too
+        staff.force_login(users["xiangyun_staff"])
+        big.seek(0)
+        counter = staff.post(f"/applications/{app.pk}/upload/", {"file": big, "kind": "minutes"}, follow=True)
     assert not m1.called and not m2.called
     assert "The file is larger than 1 MB." in r.content.decode()
+    assert "The file is larger than 1 MB." in counter.content.decode()
     assert api.status_code == 422 and api.json()["error"]["fields"]["file"] == ["The file is larger than 1 MB."]
     assert not app.attachments.exists()
 
@@ -199,6 +231,121 @@ def test_a_name_the_browser_escaped_is_kept_as_the_worker_wrote_it(
     r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": upload})
     assert r.status_code == 201, r.content
     assert app.attachments.get().name == '证明"终稿" 100%.pdf'
+
+
+def test_a_name_left_a_dot_or_two_by_the_unescaping_is_taken_as_it_came(
+    tree: dict, settings: Any, tmp_path: Any
+) -> None:
+    """``.%0A.`` without its line break would be ``..``, a name Django refuses by failing the whole
+    request (a 400 page, even from the API): it is kept as it came."""
+    from bangfu.common.uploads import sent_name
+
+    assert sent_name(".%0A.") == ".%0A." and sent_name("%0D%0A") == "%0D%0A" and sent_name("a%0A.pdf") == "a.pdf"
+    settings.MEDIA_ROOT = tmp_path
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
+    upload = SimpleUploadedFile(".%0A.", b"%PDF-1.4\n%%EOF\n")
+    r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": upload})
+    assert r.status_code == 201, r.content
+    assert r.json()["name"] == "%0A..pdf"  # no leading dot (a hidden file once saved); a PDF's extension
+
+
+def test_several_files_in_one_upload_are_refused_not_all_but_the_last_dropped(
+    tree: dict, users: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+
+    def files() -> list[SimpleUploadedFile]:
+        return [SimpleUploadedFile(f"{n}.pdf", b"%PDF-1.4\n%%EOF\n") for n in "abc"]
+
+    api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
+    r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": files()})
+    assert r.status_code == 422 and r.json()["error"]["fields"] == {"file": ["Send one file at a time."]}
+    page = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant).post(
+        f"/apply/{app.pk}/upload/", {"file": files()}, follow=True
+    )
+    assert "Send one file at a time." in page.content.decode()
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_staff"])
+    page = staff.post(f"/applications/{app.pk}/upload/", {"file": files(), "kind": "proof"}, follow=True)
+    assert "Send one file at a time." in page.content.decode()
+    assert not app.attachments.exists()
+
+
+JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c1912130f141d1a"
+    "1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0000b080001000101011100ffc4001f"
+    "0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d010203"
+    "00041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738"
+    "393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2"
+    "a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7"
+    "f8f9faffda0008010100003f00fbd3ffd9"
+)
+
+
+@pytest.mark.parametrize(
+    ("sent", "content", "kept"),
+    [
+        ("a" * 240 + ".pdf", "pdf", "a" * 146 + ".pdf"),  # cut to 150 characters, the extension kept
+        ("扫描件", "pdf", "扫描件.pdf"),  # no extension: the file's own
+        ("身份证.pdf.exe", "pdf", "身份证.pdf.exe.pdf"),  # a PDF never downloads as a program
+        ("photo.pdf", "jpeg", "photo.pdf.jpg"),  # a photo named as a PDF opens as a photo
+        ("PHOTO.JPEG", "jpeg", "PHOTO.JPEG"),
+        ("...pdf", "pdf", "file.pdf"),  # no hidden file, no name lost to the dots
+        ("😀证明📄.pdf", "pdf", "😀证明📄.pdf"),
+    ],
+)
+def test_an_attachment_keeps_a_name_that_downloads_as_what_it_is(
+    tree: dict, settings: Any, tmp_path: Any, sent: str, content: str, kept: str
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
+    body = b"%PDF-1.4\n%%EOF\n" if content == "pdf" else JPEG
+    r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": SimpleUploadedFile(sent, body)})
+    assert r.status_code == 201, r.content
+    assert r.json()["name"] == kept
+    row = app.attachments.get()
+    r = api.get(f"/api/v1/applicant/applications/{app.pk}/attachments/{row.pk}")
+    assert r.status_code == 200 and r["Content-Disposition"] == content_disposition_header(True, kept)
+
+
+def test_a_download_name_with_a_percent_sign_is_not_read_as_an_escape(tree: dict, users: Any, media: Any) -> None:
+    """Chrome reads %20 in a plain filename="…" as a space (it saved 100%20done.pdf as "100 done.pdf");
+    a name kept before the extension rule (``noext``) downloads with its type's extension."""
+    from bangfu.intake.tests.helpers import old_attachment
+
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    staff = Client()
+    staff.force_login(users["xiangyun_staff"])
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    for name, header in [
+        ("100%20done.pdf", "attachment; filename*=utf-8''100%2520done.pdf"),
+        ("noext", 'attachment; filename="noext.pdf"'),
+    ]:
+        row = old_attachment(app, pdf, name)
+        r = staff.get(f"/attachments/{row.pk}/")
+        assert r.status_code == 200 and r["Content-Disposition"] == header, r.get("Content-Disposition")
+        assert r["Cache-Control"] == "no-store"
+
+
+def test_the_application_form_takes_what_a_chinese_keyboard_types(tree: dict) -> None:
+    """Full-width digits, comma and point (１，２００．５) are an amount; the cause's description
+    is cut where the file's field ends (200), not let run to 500 and refused at submission."""
+    from bangfu.intake import data
+
+    form = {"members": [{"relationship": "head", "monthly_income": "１，２００．５"}]}
+    h, errors = data.to_input(form, unit_id=tree["xiangyun_g"].pk)
+    assert not errors and str(h.members[0].monthly_income) == "1200.5"
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    page = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant).get(f"/apply/{app.pk}/").content.decode()
+    assert 'name="h-cause_note" maxlength="200"' in page
 
 
 # --- the yearly review's report -----------------------------------------------------------------------
@@ -276,7 +423,8 @@ def test_a_report_the_file_could_not_take_is_refused_by_name_through_the_api(tas
     body = {"changes": {"members": {str(head.pk): {"monthly_income": "１,２００.５"}}, "phone": "１３９ 0000 1111"}}
     r = api.post(url, json.dumps(body), content_type="application/json")
     assert r.status_code == 200, r.content
-    assert r.json()["changes"] == {"phone": "139 0000 1111", "members": {str(head.pk): {"monthly_income": "1200.5"}}}
+    # The phone as a sign-in has it (the next review finds the file by it): no spaces.
+    assert r.json()["changes"] == {"phone": "13900001111", "members": {str(head.pk): {"monthly_income": "1200.5"}}}
     # Sent again: it is with the union now.
     r = api.post(url, json.dumps({"changes": {}, "note": "again"}), content_type="application/json")
     assert r.status_code == 400 and r.json()["error"]["message"] == "Your report is being checked."
