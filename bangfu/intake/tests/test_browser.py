@@ -28,6 +28,18 @@ def _staff_page(browser: Any, base: str, username: str) -> Any:
     return page
 
 
+def _phone_page(browser: Any, base: str, number: str) -> Any:
+    """A worker signed in on a phone-sized page (the code from the outbox)."""
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
+    phone.goto(f"{base}/apply/login/")
+    phone.fill("#phone", number)
+    phone.click("button[value=send]")
+    phone.fill("#code", next(code for to, code in reversed(outbox) if to == number))
+    phone.click("button[value=verify]")
+    phone.wait_for_url(f"{base}/apply/")
+    return phone
+
+
 def _act(page: Any, label: str, reason: str = "") -> None:
     form = page.locator("#actions form", has=page.locator(f"button:text-is('{label}')"))
     if reason:
@@ -140,13 +152,7 @@ def test_a_long_unbroken_file_name_stays_within_the_phone_screen(
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     steps.attachment_add(actor=applicant, application_id=app.pk, name="IMG" * 46 + ".pdf", content=b"%PDF-1.4\n%%EOF\n")
     base = live_server.url
-    phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
-    phone.goto(f"{base}/apply/login/")
-    phone.fill("#phone", "13812345679")
-    phone.click("button[value=send]")
-    phone.fill("#code", next(code for to, code in reversed(outbox) if to == "13812345679"))
-    phone.click("button[value=verify]")
-    phone.wait_for_url(f"{base}/apply/")
+    phone = _phone_page(browser, base, "13812345679")
     phone.goto(f"{base}/apply/{app.pk}/")
     assert "IMG" * 46 + ".pdf" in phone.locator("#timeline").inner_text()
     widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
@@ -162,13 +168,7 @@ def test_one_tap_on_withdraw_only_asks(audit_log_emptied: None, live_server: Any
     applicant = Applicant.objects.create(phone="13812345670")
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     base = live_server.url
-    phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
-    phone.goto(f"{base}/apply/login/")
-    phone.fill("#phone", "13812345670")
-    phone.click("button[value=send]")
-    phone.fill("#code", next(code for to, code in reversed(outbox) if to == "13812345670"))
-    phone.click("button[value=verify]")
-    phone.wait_for_url(f"{base}/apply/")
+    phone = _phone_page(browser, base, "13812345670")
     phone.goto(f"{base}/apply/{app.pk}/")
     phone.click("text=Withdraw the application")
     phone.wait_for_selector("text=cannot be taken up again")
