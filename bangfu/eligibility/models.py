@@ -16,6 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household, money_field
 
+# The household timeline's events that identification writes, with their labels for the household page.
+TIMELINE_KINDS = {
+    "eligibility_decided": _("Identification"),
+    "eligibility_override": _("Identification override"),
+}
+
 
 class DecisionCategory(models.TextChoices):
     DEEP = "deep", _("Deep hardship")

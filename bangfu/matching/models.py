@@ -12,6 +12,14 @@ from bangfu.registry.models import Household, Member
 from .engine.rules import Confidence, Rule, Severity
 from .engine.schemas import DatasetKind
 
+# The household timeline's events that the cross-department checks write, with their labels.
+TIMELINE_KINDS = {
+    "finding_confirmed": _("Cross-check finding confirmed"),
+    "finding_dismissed": _("Cross-check finding dismissed"),
+    "removal_proposed": _("Removal proposed"),
+    "worker_notified": _("Worker told"),
+}
+
 
 class Kind(models.TextChoices):
     VEHICLES = DatasetKind.VEHICLES.value, _("Vehicles")

@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
+from bangfu.eligibility.models import TIMELINE_KINDS as ELIGIBILITY_TIMELINE_KINDS
 from bangfu.intake.models import TIMELINE_KINDS as INTAKE_TIMELINE_KINDS
+from bangfu.matching.models import TIMELINE_KINDS as MATCHING_TIMELINE_KINDS
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import codes, selectors, services
@@ -65,7 +67,13 @@ def household_list(request: HttpRequest) -> HttpResponse:
 
 
 def _timeline(request: HttpRequest, household: Household) -> list[tuple[TimelineEvent, str]]:
-    known = {**dict(codes.TimelineKind.choices), **INTAKE_TIMELINE_KINDS}
+    # Each capability names the events it writes on the one household timeline.
+    known = {
+        **dict(codes.TimelineKind.choices),
+        **ELIGIBILITY_TIMELINE_KINDS,
+        **INTAKE_TIMELINE_KINDS,
+        **MATCHING_TIMELINE_KINDS,
+    }
     events = selectors.household_timeline(actor=request.user, household=household)
     return [(ev, str(known.get(ev.kind, ev.kind))) for ev in events]
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -8,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from bangfu.common import crypto
 from bangfu.common.ids import build_resident_id
@@ -245,6 +247,24 @@ def test_detail_shows_members_economy_causes_and_timeline(xiangyun_household: Ho
     assert "Major illness" in html and "Laid off or unemployed" in html and "Children&#x27;s schooling" in html
     assert "File opened" in html  # the timeline event's label
     assert "6222" in html and "6222021234567890123" not in html  # the card, masked
+
+
+def test_every_capabilitys_timeline_events_have_a_label(xiangyun_household: Household, users: dict[str, Any]) -> None:
+    """Identification, applications and the cross-department checks write on the one timeline:
+    the household page names each of their events in words, never by its code."""
+    from bangfu.eligibility.models import TIMELINE_KINDS as ELIGIBILITY
+    from bangfu.intake.models import TIMELINE_KINDS as INTAKE
+    from bangfu.matching.models import TIMELINE_KINDS as MATCHING
+    from bangfu.registry.timeline import timeline_add
+
+    kinds = {**ELIGIBILITY, **INTAKE, **MATCHING}
+    for kind in kinds:
+        timeline_add(household=xiangyun_household, actor=users["xiangyun_staff"], kind=kind)
+    page = client_for(users["xiangyun_staff"]).get(reverse("web:household_detail", args=[xiangyun_household.pk]))
+    headings = re.findall(r"<strong>([^<]*)</strong>", page.content.decode())
+    for kind, label in kinds.items():
+        assert kind not in headings
+        assert escape(str(label)) in headings
 
 
 def test_reveal_is_refused_without_the_permission(xiangyun_household: Household, users: dict[str, Any]) -> None:
