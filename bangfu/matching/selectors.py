@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import codecs
-import csv
 import functools
-import io
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -154,14 +154,32 @@ def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
 
 def _reasons_in_reader_language(data: bytes) -> bytes:
     """The rejected rows with each reason in the reader's language: the file keeps them in the
-    language of the person who imported it. The other columns are left as they are."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for i, row in enumerate(csv.reader(io.StringIO(data.decode("utf-8"), newline=""))):
-        if i and len(row) == 3:
-            row[2] = _reason_in_reader_language(row[2])
-        writer.writerow(row)
-    return out.getvalue().encode("utf-8")
+    language of the person who imported it. The other columns are left as they are. DuckDB reads
+    and writes the rows (a national file's rejected rows run to millions); each distinct reason
+    is shown again once."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="bangfu-rejected-") as tmp:
+        source, target = Path(tmp) / "rejected.csv", Path(tmp) / "shown.csv"
+        source.write_bytes(data)
+        con = duckdb.connect()
+        con.execute(
+            f"CREATE VIEW stored AS SELECT * FROM read_csv('{source}', header = true, all_varchar = true, "  # noqa: S608
+            "columns = {'row': 'VARCHAR', 'id_number': 'VARCHAR', 'reason': 'VARCHAR'}, quote = '\"', escape = '\"')"
+        )
+        reasons = [r for (r,) in con.execute("SELECT DISTINCT reason FROM stored WHERE reason IS NOT NULL").fetchall()]
+        shown = {r: _reason_in_reader_language(r) for r in reasons}
+        changed = {r: t for r, t in shown.items() if t != r}
+        if not changed:
+            return data
+        con.execute("CREATE TABLE shown (reason VARCHAR, shown VARCHAR)")
+        con.executemany("INSERT INTO shown VALUES (?, ?)", list(changed.items()))
+        rows = (
+            "SELECT s.row, s.id_number, COALESCE(t.shown, s.reason) AS reason FROM stored s "
+            "LEFT JOIN shown t USING (reason) ORDER BY CAST(s.row AS BIGINT)"
+        )
+        con.execute(f"COPY ({rows}) TO '{target}' (HEADER, DELIMITER ',')")
+        return target.read_bytes()
 
 
 @functools.lru_cache(maxsize=4096)

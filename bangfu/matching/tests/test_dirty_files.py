@@ -233,6 +233,31 @@ def test_rejected_rows_reasons_come_in_the_readers_language(users: dict[str, Any
     assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == list(csv.reader(io.StringIO(stored)))
 
 
+def test_rejected_rows_quoting_commas_and_quotes_survive_the_translation(users: dict[str, Any], tmp_path: Path) -> None:
+    """A reason quotes the file: commas, quotation marks, a formula. Shown in another language,
+    the rows stay whole and in their order."""
+    rows = [["身份证号", "姓名", "不动产权证号", "建筑面积"], [IDS[0], "张建国", "H1", "80"]]
+    rows += [[IDS[1], "李秀英", "H2", '1,2"3'], [IDS[2], "王五", "H3", "=1+2"], [IDS[3], "赵六", "H4", "90"]]
+    rows += [[n, "王五", f"H{i + 5}", "70"] for i, n in enumerate(IDS[4:])]
+    path = _csv(tmp_path / "homes.csv", rows)
+    with translation.override("zh-hans"):
+        ds = services.dataset_import(actor=users["xiangyun_staff"], kind="real_estate", path=path)
+    assert ds.rows_rejected == 2
+    with default_storage.open(ds.rejected_file, "rb") as fh:
+        stored = list(csv.reader(io.StringIO(fh.read().decode("utf-8-sig"))))
+    with translation.override("en"):
+        shown = list(
+            csv.reader(
+                io.StringIO(
+                    selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk).decode("utf-8-sig")
+                )
+            )
+        )
+    assert [r[:2] for r in shown] == [r[:2] for r in stored]
+    assert shown[1][2] == '建筑面积: 1,2"3 is not a number'
+    assert shown[2][2] == "建筑面积: =1+2 is not a number"
+
+
 def test_a_file_of_another_kind_leaves_nothing_behind(users: dict[str, Any], tmp_path: Path) -> None:
     path = _csv(tmp_path / "v.csv", [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"]])
     with pytest.raises(DomainError) as caught:
