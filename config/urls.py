@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("bangfu.intake.urls")),
 ]
 
+handler400 = "bangfu.web.errors.bad_request"
 handler404 = "bangfu.web.errors.page_not_found"
 handler500 = "bangfu.web.errors.server_error"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -29,3 +30,19 @@ def server_error(request: HttpRequest, **kwargs: Any) -> HttpResponse:
             error_body("server_error", _("Something went wrong on the server; it has been logged.")), status=500
         )
     return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> HttpResponse:
+    """A request Django refuses before any view (too many files or fields, too large, a file name
+    it does not accept): the API says so in its own body, naming the cause where Django does."""
+    if _api(request):
+        if isinstance(exception, TooManyFilesSent):
+            message = _("The request sends too many files.")
+        elif isinstance(exception, TooManyFieldsSent):
+            message = _("The request sends too many fields.")
+        elif isinstance(exception, RequestDataTooBig):
+            message = _("The request is too large.")
+        else:
+            message = _("The request could not be read.")
+        return JsonResponse(error_body("bad_request", message), status=400)
+    return defaults.bad_request(request, exception or Exception())

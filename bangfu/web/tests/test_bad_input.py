@@ -136,3 +136,29 @@ def test_form_data_that_cannot_be_read_is_a_specific_400_in_the_api(users: dict[
     assert response.status_code == 400
     body = response.json()
     assert body["error"]["code"] == "bad_request" and "form data cannot be read" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [
+        ({"DATA_UPLOAD_MAX_NUMBER_FILES": 1}, "The request sends too many files."),
+        ({"DATA_UPLOAD_MAX_NUMBER_FIELDS": 1}, "The request sends too many fields."),
+    ],
+)
+def test_a_request_django_refuses_before_the_view_answers_the_api_in_json(
+    users: dict[str, Any], settings: Any, limit: dict[str, int], message: str
+) -> None:
+    """Too many files or fields in one request: Django refuses it before any view. The API
+    answers in its own body; the staff site keeps its page."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    for key, value in limit.items():
+        setattr(settings, key, value)
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(users["xiangyun_staff"])
+    files = [SimpleUploadedFile(f"u{i}.xlsx", b"x") for i in range(2)]
+    response = client.post("/api/v1/imports", {"file": files, "unit_id": "1", "commit": "0"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "bad_request", "message": message, "fields": {}, "details": {}}
+    page = client.post("/applications/import/", {"file": files, "unit_id": "1"})
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
