@@ -18,11 +18,10 @@ from django.utils.translation import gettext as _
 from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import mask_id
+from bangfu.common.phones import plain_phone
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household
-
-from .otp import plain_phone
 
 # Household fields the applicant fills in (the rest are set by the approval).
 TOP_FIELDS = (

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from bangfu.common import divisions
 from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, ResidentId
+from bangfu.common.phones import plain_phone
 from bangfu.registry import codes
 from bangfu.registry.inputs import HouseholdInput, MemberInput
 from bangfu.registry.validation import (
@@ -232,7 +233,7 @@ def _member(m: MemberInput, today: Today) -> CheckedMember | None:
     income = m.monthly_income
     if type(income) is not Decimal or not income.is_finite() or not _income_ok(income):
         return None
-    if m.phone and not m.phone.replace("-", "").replace(" ", "").isdigit():
+    if m.phone and not plain_phone(m.phone).isdigit():
         return None
     rid = resident_id(m.id_number, today)
     if rid is None:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bangfu.common.errors import DomainError
+from bangfu.common.phones import plain_phone
 
 from . import messaging
 from .models import Applicant, ApplicantLogin, LoginChannel, OneTimeCode
@@ -40,7 +41,6 @@ ADDRESS_HOURLY_LIMIT = 30  # codes a client address may ask for, to any numbers,
 MAX_ATTEMPTS = 5
 TOKEN_MAX_AGE = 7 * 24 * 3600  # seconds an API token lives (the pages' sign-in: SESSION_COOKIE_AGE)
 PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
-MOBILE_WITH_CODE_RE = re.compile(r"(\+86|0086|86)1[3-9][0-9]{9}")
 CODE_RE = re.compile(r"[0-9]{6}")
 
 
@@ -49,14 +49,6 @@ class OtpError:
     THROTTLED = "code_throttled"
     INVALID = "code_invalid"
     EXPIRED = "code_expired"
-
-
-def plain_phone(raw: str) -> str:
-    """A phone number as a sign-in has it: full-width digits (a Chinese keyboard's) made plain,
-    spaces and dashes dropped, and the country code of a mobile number. A file's head is found by
-    this number (the yearly review), so a number is written into a file in this form."""
-    phone = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw or ""))
-    return phone[-11:] if MOBILE_WITH_CODE_RE.fullmatch(phone) else phone
 
 
 def normalise_phone(raw: str) -> str:

@@ -35,6 +35,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
+from bangfu.common.phones import plain_phone
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import codes
@@ -46,7 +47,6 @@ from bangfu.registry.validation import HOUSEHOLD_TEXT, MAX_MONTHLY_INCOME, MEMBE
 
 from . import conf
 from .models import Applicant, HouseholdProof, ReviewState, ReviewTask
-from .otp import plain_phone
 
 REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
 MEMBER_CHANGEABLE = ("monthly_income", "work_status", "health")

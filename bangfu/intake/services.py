@@ -26,6 +26,7 @@ from bangfu.common import crypto
 from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import ResidentId
+from bangfu.common.phones import plain_phone
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
@@ -37,7 +38,6 @@ from bangfu.registry.timeline import timeline_add
 from . import conf, data, workflow
 from .messaging import Message, notify
 from .models import Applicant, Application, ApplicationEvent, ApplicationKind, ApplicationState, CheckResult
-from .otp import plain_phone
 
 S = ApplicationState
 

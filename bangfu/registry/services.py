@@ -20,6 +20,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.ids import ResidentId
 from bangfu.common.models import AuditAction
+from bangfu.common.phones import plain_phone
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
@@ -176,6 +177,7 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
         m.sex, m.birth_date = c.sex, c.birth_date
         for name in _MEMBER_PLAIN:
             setattr(m, name, getattr(c.data, name))
+        m.phone = plain_phone(m.phone)  # as a sign-in has it: the yearly review finds the head by it
         m.name = c.data.name.strip()
         m.name_pinyin, m.name_initials = name_pinyin(m.name)
         m.on_open_file = is_open and not m.deceased

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import InvalidResidentId, ResidentId
+from bangfu.common.phones import plain_phone
 
 from . import codes
 from .inputs import HouseholdInput, MemberInput
@@ -125,7 +126,7 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
         errors.add(p + "enrolment_year", _("The enrolment year is not plausible."))
     if m.programme_years is not None and not (1 <= m.programme_years <= 10):
         errors.add(p + "programme_years", _("A programme lasts 1 to 10 years."))
-    if m.phone and not m.phone.replace("-", "").replace(" ", "").isdigit():
+    if m.phone and not plain_phone(m.phone).isdigit():  # spaces, dashes, +86 and full-width digits: as typed
         errors.add(p + "phone", _("A phone number has digits only."))
     if m.work_start_date and m.work_start_date > today:
         errors.add(p + "work_start_date", _("The date is in the future."))

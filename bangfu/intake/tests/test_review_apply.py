@@ -183,3 +183,44 @@ def test_a_deceased_member_takes_no_report(task: ReviewTask) -> None:
             actor=_worker(task), task_id=task.pk, changes={"members": {str(spouse.pk): {"monthly_income": "900"}}}
         )
     assert caught.value.message_dict == {"changes": ["This person is not a member of this file."]}
+
+
+@pytest.mark.parametrize("typed", ["139 0000 5555", "139-0000-5555", "+86 139 0000 5555", "１３９００００５５５５"])
+def test_a_head_phone_typed_by_staff_or_in_a_workbook_reaches_the_yearly_review(
+    tree: Any, users: Any, typed: str
+) -> None:
+    """Staff and old workbooks write numbers in groups, with dashes, the country code or a Chinese
+    keyboard's digits: the file keeps the number a sign-in has, so the worker's review reaches them."""
+    from bangfu.intake import imports
+    from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
+
+    data = household_input(tree["xiangyun_g"], members=1)
+    data.members[0].phone = typed
+    data.filed_on = timezone.localdate() - dt.timedelta(days=400)
+    by_staff = household_create(actor=users["xiangyun_staff"], data=data)
+    content = xlsx(household_rows("L-7001", 联系电话=typed, 建档日期=dt.date(2016, 4, 1)))
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="p.xlsx", content=content, commit=True
+    )
+    by_import = Household.objects.get(file_number="L-7001")
+    assert batch.households_created == 1
+    for h in (by_staff, by_import):
+        assert h.members.get(relationship="head").phone == PHONE
+    reviews.yearly_review_create()
+    worker = Applicant.objects.create(phone=PHONE)
+    assert {t.household_id for t in reviews.review_tasks_for(actor=worker)} == {by_staff.pk, by_import.pk}
+
+
+def test_the_migration_writes_the_phones_kept_as_typed_as_a_sign_in_has_them(tree: Any, users: Any) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    h = household_create(actor=users["xiangyun_staff"], data=household_input(tree["xiangyun_g"], members=2))
+    head, other = h.members.order_by("position")
+    Member.objects.filter(pk=head.pk).update(phone="139 0000 5555")
+    Member.objects.filter(pk=other.pk).update(phone="0872-1234567")
+    import_module("bangfu.registry.migrations.0008_head_phone_plain_and_indexed").plain_phones(apps, None)
+    head.refresh_from_db()
+    other.refresh_from_db()
+    assert (head.phone, other.phone) == (PHONE, "08721234567")
