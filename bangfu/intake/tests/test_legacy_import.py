@@ -556,7 +556,8 @@ def test_fresh_ids_when_others_take_some_meanwhile() -> None:
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="sequences and operator classes of PostgreSQL")
 def test_members_have_one_index_per_kind_of_look_up() -> None:
     """What an import keeps up on PostgreSQL: a name, pinyin or initials prefix (alone or with the
-    union) on a pattern index, an ID hash on one plain index, and the constraints' own."""
+    union) on a pattern index, an ID hash on one plain index, the heads' phone numbers (the yearly
+    review's look-up), and the constraints' own."""
     with connection.cursor() as cur:
         cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'registry_member'")
         indexes = {name: definition.split(" USING btree ")[1] for name, definition in cur.fetchall()}
@@ -572,6 +573,7 @@ def test_members_have_one_index_per_kind_of_look_up() -> None:
         "registry_member_once": "(household_id, id_hash)",
         "registry_one_head": "(household_id) WHERE ((relationship)::text = 'head'::text)",
         "registry_one_open_file_per_person": "(id_hash) WHERE on_open_file",
+        "registry_member_head_phone": "(phone) WHERE ((relationship)::text = 'head'::text)",
     }
 
 
