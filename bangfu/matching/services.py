@@ -147,6 +147,16 @@ def dataset_import(
     as_of = as_of or today()
     if as_of > today():
         raise ValidationError({"as_of": _("The data cannot be as of a day after today.")})
+    if as_of + dt.timedelta(days=retention) <= today():
+        # The retention counts from the data's date: such a dataset would be purged the same night.
+        raise ValidationError(
+            {
+                "retention_days": _(
+                    "Data of %(as_of)s kept %(days)s days is already past its retention: give a longer retention."
+                )
+                % {"as_of": as_of.isoformat(), "days": retention}
+            }
+        )
     if mapping is None and source:
         saved = ColumnMapping.objects.filter(source=source, kind=dataset_kind.value).first()
         mapping = saved.mapping if saved else None
@@ -266,6 +276,14 @@ def match_run(
     ]
     if not ids or len(datasets) != len(ids):
         raise ValidationError({"dataset_ids": _("Choose datasets you may use.")})
+    if expired := [d for d in datasets if d.expires_on <= today()]:
+        # Past its retention, waiting for the night's purge: the data may no longer be used.
+        raise ValidationError(
+            {
+                "dataset_ids": _("%(file)s is past its retention period and is no longer used.")
+                % {"file": expired[0].file_name or f"#{expired[0].pk}"}
+            }
+        )
     _check_rule_params(params or {})
     with transaction.atomic():
         run = MatchRun.objects.create(

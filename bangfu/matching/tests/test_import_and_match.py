@@ -213,13 +213,12 @@ def test_a_failure_while_storing_removes_the_stored_files(
 
 def test_purge_after_retention(users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any) -> None:
     path = write_csv("v.csv", [VEHICLE_HEADER, [VALID_ID, "张三", "云A1", "轿车"]])
-    ds = services.dataset_import(
-        actor=users["admin"], kind="vehicles", path=path, as_of=dt.date(2026, 1, 1), retention_days=30
-    )
+    as_of = services.today() - dt.timedelta(days=10)
+    ds = services.dataset_import(actor=users["admin"], kind="vehicles", path=path, as_of=as_of, retention_days=30)
     assert default_storage.exists(ds.snapshot)
-    assert services.purge_expired_datasets(on=dt.date(2026, 1, 30)) == 0
+    assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=29)) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.purge_expired_datasets(on=dt.date(2026, 1, 31)) == 1
+        assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=30)) == 1
     assert not Dataset.objects.exists()
     assert not default_storage.exists(ds.snapshot)
 
@@ -346,5 +345,19 @@ def test_a_date_or_retention_out_of_bounds_is_refused_by_field(users: dict[str, 
             services.dataset_import(actor=users["admin"], kind="vehicles", path=path, **kwargs)
         assert caught.value.message_dict == {field: [message]}
     assert not Dataset.objects.exists()
+    old = services.today() - dt.timedelta(days=200)
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
+        services.dataset_import(actor=users["admin"], kind="vehicles", path=path, as_of=old, retention_days=200)
+    assert caught.value.message_dict == {
+        "retention_days": [
+            f"Data of {old.isoformat()} kept 200 days is already past its retention: give a longer retention."
+        ]
+    }
+    assert not Dataset.objects.exists()
     kept = services.dataset_import(actor=users["admin"], kind="vehicles", path=path, retention_days=3650)
     assert kept.expires_on == services.today() + dt.timedelta(days=3650)
+    # Past its retention (the purge runs at night), a dataset is not used by a recheck.
+    Dataset.objects.filter(pk=kept.pk).update(expires_on=services.today())
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
+        services.match_run(actor=users["admin"], dataset_ids=[kept.pk])
+    assert caught.value.message_dict == {"dataset_ids": ["v.csv is past its retention period and is no longer used."]}
