@@ -55,12 +55,19 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
     if content.startswith(b"PK"):
         if zip_damaged(content, whole=False):
             raise SheetProblem("truncated", damaged_message())
+        if _binary_workbook(content):  # its area cannot be looked at before the read (check_extent)
+            raise SheetProblem("xlsb", _("Binary workbooks (.xlsb) are not read: save it again as .xlsx."))
     elif not content.startswith(OLE_MAGIC):
         raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        sheet = book.get_sheet_by_index(_first_visible(book))
+        index = _first_visible(book)
+        if content.startswith(b"PK"):
+            check_extent(content, index)
+        sheet = book.get_sheet_by_index(index)
         rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
+    except SheetProblem:
+        raise
     except Exception as exc:  # calamine raises its own error types for damaged files
         text = str(exc)
         if "password" in text.lower() or "encrypt" in text.lower():
@@ -76,6 +83,191 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
             error=text,
         ) from exc
     return rows
+
+
+# --- the area a sheet spans ----------------------------------------------------------------------
+
+# The most cells (rows × columns, from A1 to the farthest cell holding a value) a sheet may span.
+# python-calamine builds that whole rectangle in memory before giving a row (some 40 bytes a cell
+# with the Python rows), and a process refused that much memory is aborted, not given an error:
+# one stray value in the sheet's last row and column (a 5 KB file) asks for 500 GB. 2**25 cells
+# are a million rows of 32 columns, or 100,000 rows of 335.
+MAX_SHEET_CELLS = 1 << 25
+# The sheet's XML read past this is refused as well: a few MB of zip can hold GBs of XML.
+MAX_SHEET_XML_BYTES = 1 << 31
+_DIMENSION = re.compile(
+    rb"<(?:\w+:)?dimension\s[^>]*?\bref=\"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Za-z]{1,3})\$?([0-9]{1,7}))?\""
+)
+# A cell with its reference; group 3 is "/" for an empty element (a format and no value, which
+# python-calamine leaves out of the area).
+_CELL = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"[^>]*?(/?)>")
+_SHEET = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+
+
+def _attribute(tag: bytes, name: bytes) -> str:
+    found = re.search(rb"(?:^|\s)" + name + rb'\s*=\s*"([^"]*)"', tag)
+    return found.group(1).decode("utf-8", "replace") if found else ""
+
+
+def _column_number(letters: bytes | str) -> int:
+    number = 0
+    for ch in letters.upper() if isinstance(letters, str) else letters.decode().upper():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _sheet_part(z: zipfile.ZipFile, index: int) -> str | None:
+    """The zip entry of the workbook's ``index``-th sheet (workbook order, as python-calamine counts)."""
+    try:
+        tags = _SHEET.findall(z.read("xl/workbook.xml"))
+        relations = {
+            _attribute(t, b"Id"): _attribute(t, b"Target")
+            for t in _RELATIONSHIP.findall(z.read("xl/_rels/workbook.xml.rels"))
+        }
+    except KeyError:
+        return None
+    if index >= len(tags):
+        return None
+    target = relations.get(_attribute(tags[index], rb"[\w]+:id"), "")
+    if not target:
+        return None
+    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return part if part in z.namelist() else None
+
+
+_REFERENCE = re.compile(rb'([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _last_cells(data: bytes) -> tuple[int, int] | None:
+    """The farthest row and column of ``data`` (whole rows of a sheet's XML) from the last cell of
+    each row, as every spreadsheet writes a row's cells: in column order. None when the XML is
+    not written that plainly (prefixed element names)."""
+    if b":row>" in data or b":c r=" in data:
+        return None
+    references = []
+    find, rfind, start = data.find, data.rfind, 0
+    while (end := find(b"</row>", start)) >= 0:
+        at = rfind(b'<c r="', start, end)
+        if at >= 0:
+            references.append(data[at + 6 : at + 18])
+        start = end + 6
+    found = _REFERENCE.findall(b"|".join(references))
+    if len(found) != len(references):
+        return None
+    if not found:
+        return 0, 0
+    return max(int(row) for _, row in found), max(_column_number(c) for c in {c for c, _ in found})
+
+
+def _farthest_cell(entry: Any, *, exact: bool) -> tuple[int, int]:
+    """The farthest row and column of a sheet's XML (read as a stream): from each row's last cell,
+    or (``exact``) from every cell holding a value, as python-calamine counts them (a cell with a
+    format and no value is left out)."""
+    rows = columns = read = 0
+    rest = b""
+    end = b">" if exact else b"</row>"
+    while True:
+        chunk = entry.read(1 << 22)
+        read += len(chunk)
+        if read > MAX_SHEET_XML_BYTES:
+            raise SheetProblem(
+                "too_large",
+                _("The sheet holds more data than can be read (over %(gb)s GB once unpacked).")
+                % {"gb": MAX_SHEET_XML_BYTES >> 30},
+            )
+        data = rest + chunk
+        if chunk:  # whole elements (or rows) now, the rest with the next part
+            cut = data.rfind(end)
+            cut = cut + len(end) if cut >= 0 else 0
+            data, rest = data[:cut], data[cut:]
+            if not exact and len(rest) > 1 << 24:  # no row has ended in 16 MB: not plainly written
+                raise _NotPlainError
+        if exact:
+            for letters, digits, empty in _CELL.findall(data):
+                if not empty:
+                    rows = max(rows, int(digits))
+                    columns = max(columns, _column_number(letters))
+        else:
+            found = _last_cells(data)
+            if found is None:
+                raise _NotPlainError
+            rows, columns = max(rows, found[0]), max(columns, found[1])
+        if not chunk:
+            return rows, columns
+
+
+class _NotPlainError(Exception):
+    """The XML is not written as ``_last_cells`` reads it."""
+
+
+def _too_large(rows: int, columns: int) -> SheetProblem:
+    return SheetProblem(
+        "too_large_area",
+        _(
+            "The sheet has values as far as cell %(cell)s: %(rows)s rows by %(columns)s columns, more than can be "
+            "read (%(limit)s cells). This is usually a stray value far below or to the right of the data: delete "
+            "those rows and columns in Excel or WPS, save, and upload again."
+        )
+        % {
+            "cell": f"{_column_letters(columns)}{rows}",
+            "rows": f"{rows:,}",
+            "columns": f"{columns:,}",
+            "limit": f"{MAX_SHEET_CELLS:,}",
+        },
+        rows=rows,
+        columns=columns,
+    )
+
+
+def _binary_workbook(content: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            return "xl/workbook.bin" in z.namelist()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return False
+
+
+def check_extent(content: bytes, index: int) -> None:
+    """A ``SheetProblem`` if the ``index``-th sheet of an .xlsx workbook spans more than
+    ``MAX_SHEET_CELLS`` cells. The sheet's own record of its area (``<dimension>``, written by
+    Excel, WPS, LibreOffice and openpyxl) settles it when small enough; otherwise (no record, or
+    an area stretched by formats alone) the cells holding values are read to find the farthest."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            part = _sheet_part(z, index)
+            if part is None:
+                return  # python-calamine finds no such sheet either, and says so
+            with z.open(part) as entry:
+                head = entry.read(1 << 14)
+                dimension = _DIMENSION.search(head)
+                if dimension:
+                    last_col, last_row = (
+                        dimension.group(3) or dimension.group(1),
+                        dimension.group(4) or dimension.group(2),
+                    )
+                    if last_row and int(last_row) * _column_number(last_col) <= MAX_SHEET_CELLS:
+                        return
+            try:
+                with z.open(part) as entry:
+                    rows, columns = _farthest_cell(entry, exact=False)
+            except _NotPlainError:
+                rows, columns = MAX_SHEET_CELLS, MAX_SHEET_CELLS
+            if rows * columns > MAX_SHEET_CELLS:  # perhaps only formats out there: count the values
+                with z.open(part) as entry:
+                    rows, columns = _farthest_cell(entry, exact=True)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
+        return  # a damaged file: python-calamine's read names it
+    if rows * columns > MAX_SHEET_CELLS:
+        raise _too_large(rows, columns)
 
 
 def damaged_message() -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 
 import openpyxl
 import pytest
+from openpyxl.styles import Font
 
-from bangfu.common.sheets import SheetProblem, first_sheet_rows
+from bangfu.common.sheets import SheetProblem, check_extent, first_sheet_rows
 
 
 def _book(hidden_first: bool) -> bytes:
@@ -37,3 +40,107 @@ def test_an_unreadable_xls_is_named_without_the_readers_own_words() -> None:
     assert caught.value.code == "unreadable"
     assert caught.value.message == "The workbook cannot be read: open it in Excel or WPS and save it again as .xlsx."
     assert caught.value.details["error"]
+
+
+# --- a sheet whose used area is too large to read --------------------------------------------------
+
+
+def _saved(wb: openpyxl.Workbook, *, without_dimension: bool = False) -> bytes:
+    """The workbook's bytes; ``without_dimension``: as programs that write a sheet as a stream
+    save it, with no record of its area."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    if not without_dimension:
+        return buf.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data, n = re.subn(rb"<dimension [^>]*/>", b"", data)
+                assert n == 1
+            zout.writestr(info, data)
+    return out.getvalue()
+
+
+def _with_stray(cell: str, *, rows: int = 2, value: bool = True) -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["身份证号", "姓名"])
+    for i in range(rows - 1):
+        ws.append([f"1100000000000000{i:02d}", "张三"])
+    if value:
+        ws[cell] = "x"
+    else:
+        ws[cell].font = Font(bold=True)
+    return wb
+
+
+@pytest.mark.parametrize("without_dimension", [False, True])
+def test_a_stray_value_in_the_last_cell_is_refused_not_read(without_dimension: bool) -> None:
+    # Read as it is, the sheet asks for 1,048,576 × 16,384 cells (500 GB): the process is aborted.
+    content = _saved(_with_stray("XFD1048576"), without_dimension=without_dimension)
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(content, "名单.xlsx")
+    assert caught.value.code == "too_large_area"
+    assert "XFD1048576" in caught.value.message
+    assert "1,048,576 rows by 16,384 columns" in caught.value.message
+    assert caught.value.details == {"rows": 1_048_576, "columns": 16_384}
+
+
+def test_a_stray_value_far_right_in_a_middle_row_is_found_without_a_record_of_the_area() -> None:
+    # 3,000 rows: any column up to XFD would be too many cells, so every row's width is looked at.
+    wb = _with_stray("XFD1500", rows=3000)
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(_saved(wb, without_dimension=True), "名单.xlsx")
+    assert "XFD3000" in caught.value.message
+
+
+def test_a_cell_with_only_a_format_far_away_does_not_stop_the_read() -> None:
+    # The record of the area reaches XFD1048576, but only values count (python-calamine's area).
+    rows = first_sheet_rows(_saved(_with_stray("XFD1048576", value=False)), "名单.xlsx")
+    assert rows == [["身份证号", "姓名"], ["110000000000000000", "张三"]]
+
+
+def test_a_large_but_readable_area_is_read() -> None:
+    rows = first_sheet_rows(_saved(_with_stray("AZ2000"), without_dimension=True), "名单.xlsx")
+    assert len(rows) == 2000
+    assert len(rows[0]) == 52
+    assert rows[-1][-1] == "x"
+
+
+def test_check_extent_reads_prefixed_xml_exactly() -> None:
+    # Some programs write the elements with a prefix; the quick reading of row ends does not apply.
+    sheet = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+        b'<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c></x:row>'
+        b'<x:row r="50000"><x:c r="ZZ50000" t="inlineStr"><x:is><x:t>b</x:t></x:is></x:c>'
+        b'<x:c r="XFD50000" s="1"/></x:row></x:sheetData></x:worksheet>'
+    )
+    workbook = (
+        b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        b'<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
+    rels = b'<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml" Type="x"/></Relationships>'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("xl/workbook.xml", workbook)
+        z.writestr("xl/_rels/workbook.xml.rels", rels)
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+    with pytest.raises(SheetProblem) as caught:  # 50,000 × 702 cells: too many; the formatted XFD not counted
+        check_extent(buf.getvalue(), 0)
+    assert "ZZ50000" in caught.value.message
+    check_extent(buf.getvalue().replace(b"50000", b"40000"), 0)  # 40,000 × 702: read
+
+
+def test_a_binary_workbook_is_asked_for_as_xlsx() -> None:
+    # Its area cannot be looked at before python-calamine builds it, so it is not read.
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(buf.getvalue(), "名单.xlsb")
+    assert caught.value.code == "xlsb"
+    assert ".xlsx" in caught.value.message

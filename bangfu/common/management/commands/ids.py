@@ -189,12 +189,16 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 
 def _read_excel(path: Path) -> list[list[str]]:
-    from python_calamine import CalamineError, CalamineWorkbook
-
+    """The rows of the first sheet a person sees, read as the import pages read a workbook (the
+    same checks: a protected, damaged or oversized sheet is named, never read half or crashed on)."""
     try:
-        with CalamineWorkbook.from_path(path) as workbook:
-            cells = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except (CalamineError, OSError, ValueError) as error:
+        cells = sheets.first_sheet_rows(path.read_bytes(), path.name)
+    except sheets.SheetProblem as problem:
+        raise CommandError(
+            _("Cannot read %(path)s as an Excel file: %(error)s") % {"path": path, "error": problem.message},
+            returncode=USAGE_ERROR,
+        ) from None
+    except OSError as error:
         raise CommandError(
             _("Cannot read %(path)s as an Excel file: %(error)s") % {"path": path, "error": error},
             returncode=USAGE_ERROR,
