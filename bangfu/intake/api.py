@@ -11,11 +11,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from bangfu.api.errors import SignInEnded
+from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
 from bangfu.org.access import Perm
@@ -703,11 +704,44 @@ class ReviewOut(Schema):
     id: int
     household_id: int
     file_number: str
+    unit_id: int
     year: int
     state: str
     due_on: dt.date
+    done_at: dt.datetime | None
     changes: dict[str, Any]
     note: str
+
+
+REVIEW_PAGE_MAX = 200
+
+
+class ReviewQuery(Schema):
+    state: str = Field(
+        "",
+        max_length=16,
+        description="todo (reported or open), reported (the worker's report waits for staff), open "
+        "(waiting for the worker), done (confirmed or updated), confirmed, updated; empty for all",
+    )
+    q: str = Field("", max_length=100, description="All or part of the file number")
+    year: int | None = Field(None, ge=2000, le=9999, description="The review year; all years when left out")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=REVIEW_PAGE_MAX)
+
+
+class ReviewCountsOut(Schema):
+    reported: int
+    open: int
+    done: int
+
+
+class ReviewPageOut(Schema):
+    count: int = Field(description="Tasks matching, counted up to 10,001")
+    count_capped: bool = Field(description="True when more tasks match than are counted: narrow the filters")
+    page: int
+    page_size: int
+    counts: ReviewCountsOut = Field(description="Tasks matching the search and year per state, whatever ``state``")
+    results: list[ReviewOut]
 
 
 class ReviewReportIn(Schema):
@@ -731,17 +765,36 @@ def _review_out(t: ReviewTask) -> dict[str, Any]:
         "id": t.pk,
         "household_id": t.household_id,
         "file_number": t.household.file_number,
+        "unit_id": t.household.unit_id,
         "year": t.year,
         "state": t.state,
         "due_on": t.due_on,
+        "done_at": t.done_at,
         "changes": t.changes,
         "note": t.note,
     }
 
 
-@router.get("/reviews", response=list[ReviewOut])
-def intake_review_list(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_review_out(t) for t in reviews.review_tasks_for(actor=request.auth)[:200]]  # type: ignore[attr-defined]
+@router.get("/reviews", response=ReviewPageOut)
+def intake_review_list(request: HttpRequest, query: Query[ReviewQuery]) -> dict[str, Any]:
+    """The yearly reviews in the caller's jurisdiction, a page at a time: the reports waiting for
+    staff first, then the tasks waiting for the worker, then the closed ones, oldest first within
+    each; with how many match and how many of them are in each state."""
+    if query.state and query.state not in selectors.REVIEW_FILTERS:
+        raise ValidationError({"state": _("“%(value)s” is not one of the allowed values.") % {"value": query.state}})
+    filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year)
+    actor = request.auth  # type: ignore[attr-defined]
+    qs = selectors.review_list(actor=actor, filters=filters)
+    paginator = CappedPaginator(qs, query.page_size)
+    start = (query.page - 1) * query.page_size
+    return {
+        "count": paginator.count,
+        "count_capped": paginator.capped,
+        "page": query.page,
+        "page_size": query.page_size,
+        "counts": selectors.review_counts(actor=actor, filters=filters).groups,
+        "results": [_review_out(t) for t in qs[start : start + query.page_size]],
+    }
 
 
 @router.post("/reviews/{task_id}/confirm", response=ReviewOut)

@@ -424,7 +424,7 @@ class ImportIssue(models.Model):
 
 
 class ReviewState(models.TextChoices):
-    OPEN = "open", _("To review")
+    OPEN = "open", _("Waiting for the worker")
     CONFIRMED = "confirmed", _("Confirmed unchanged")
     REPORTED = "reported", _("Changes reported by the worker")
     UPDATED = "updated", _("Updated")

@@ -62,9 +62,15 @@ class ReviewError:
     PROOF_LOCKED = "review_proof_locked"
 
 
+# A review not yet closed: waiting for the worker, or the worker's report waiting for staff.
+UNFINISHED = (ReviewState.OPEN, ReviewState.REPORTED)
+
+
 def yearly_review_create(*, today: dt.date | None = None) -> int:
     """Review tasks for the open files filed (or last reviewed) more than a year ago; returns how
-    many were made. Running it again the same year makes none."""
+    many were made. Running it again the same year makes none, and a file whose review of an
+    earlier year is still open (waiting for the worker, or a report waiting for staff) gets no
+    second one: that review is still the one to finish."""
     today = today or timezone.localdate()
     cutoff = today - dt.timedelta(days=conf.review_after_days())
     cutoff_at = dt.datetime.combine(cutoff, dt.time.max, tzinfo=dt.UTC)
@@ -73,6 +79,7 @@ def yearly_review_create(*, today: dt.date | None = None) -> int:
         .filter(Q(filed_on__lte=cutoff) | Q(filed_on__isnull=True, created_at__lte=cutoff_at))
         .exclude(review_tasks__year=today.year)
         .exclude(review_tasks__done_at__gt=cutoff_at)
+        .exclude(pk__in=ReviewTask.objects.filter(state__in=UNFINISHED).values("household_id"))
         .values_list("pk", flat=True)
         .distinct()
     )
@@ -113,8 +120,15 @@ def review_tasks_for(*, actor: Any, state: str = "") -> QuerySet[ReviewTask]:
             proven=Exists(_proofs(actor).filter(household_id=OuterRef("household_id")))
         )
         return qs.filter(state=ReviewState.OPEN) if not state else qs.filter(state=state)
-    qs = access.scope(actor, qs, Perm.HOUSEHOLD_EDIT)
-    return qs.filter(state=state) if state else qs.filter(state__in=[ReviewState.OPEN, ReviewState.REPORTED])
+    qs = review_tasks_in_jurisdiction(actor=actor)
+    return qs.filter(state=state) if state else qs.filter(state__in=UNFINISHED)
+
+
+def review_tasks_in_jurisdiction(*, actor: Any) -> QuerySet[ReviewTask]:
+    """Staff: every task of every year, in any state, of the files in their jurisdiction (for the
+    permission to act on them), with the file and its union."""
+    qs = ReviewTask.objects.select_related("household", "household__unit")
+    return access.scope(actor, qs, Perm.HOUSEHOLD_EDIT)
 
 
 def review_task_get(*, actor: Any, task_id: int, lock: bool = False, proven: bool = True) -> ReviewTask:
@@ -263,7 +277,7 @@ def review_confirm(*, actor: Any, task_id: int, note: str = "", seen_state: str 
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         note = _note(note)
-        if task.state not in {ReviewState.OPEN, ReviewState.REPORTED}:
+        if task.state not in UNFINISHED:
             raise DomainError(ReviewError.DONE, _("This review is already done."))
         if seen_state and not isinstance(actor, Applicant) and seen_state != task.state:
             raise DomainError(

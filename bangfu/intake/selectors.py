@@ -1,4 +1,5 @@
-"""Reads of the application capability: work queues, one application, its decision and timeline."""
+"""Reads of the application capability: work queues, one application, its decision and timeline,
+the yearly reviews as staff list them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from bangfu.common.errors import ErrorCollector
@@ -22,7 +23,8 @@ from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
-from .models import Applicant, Application, ApplicationEvent, ApplicationState, Notice
+from .models import Applicant, Application, ApplicationEvent, ApplicationState, Notice, ReviewState, ReviewTask
+from .reviews import review_tasks_in_jurisdiction
 from .services import acting_level, is_applicant, load
 
 S = ApplicationState
@@ -201,3 +203,92 @@ def union_search(*, q: str = "", limit: int = UNIONS_SHOWN, keep: int | None = N
         grassroots.filter(pk=keep).first() if keep is not None else None
     )
     return UnionSearch(query=query, units=units, more=len(found) > limit, kept=kept)
+
+
+# --- the yearly reviews, as staff work through them -----------------------------------------------
+
+# The states as staff sort the work, each task in one group: reports to check (theirs to act on),
+# tasks the worker has not answered yet, and closed ones (confirmed unchanged, or the report applied).
+REVIEW_GROUPS: dict[str, tuple[str, ...]] = {
+    "reported": (ReviewState.REPORTED,),
+    "open": (ReviewState.OPEN,),
+    "done": (ReviewState.CONFIRMED, ReviewState.UPDATED),
+}
+# What a list may be filtered by: the tasks still to do (the first two groups), a group, or one state.
+REVIEW_FILTERS: dict[str, tuple[str, ...]] = {
+    "todo": (ReviewState.REPORTED, ReviewState.OPEN),
+    **REVIEW_GROUPS,
+    **{s: (s,) for s in ReviewState.values},
+}
+_FILE_NUMBER_MAX = 24  # the longest file number (``Household.file_number``)
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    """``state``: a key of ``REVIEW_FILTERS`` ("" for all); ``q``: part of a file number;
+    ``year``: the review year (None for all)."""
+
+    state: str = ""
+    q: str = ""
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    """The tasks matching the search and year, per group of ``REVIEW_GROUPS`` and in all; the
+    years that have tasks (newest first)."""
+
+    groups: dict[str, int]
+    total: int
+    years: list[int]
+
+    @property
+    def todo(self) -> int:
+        return self.groups["reported"] + self.groups["open"]
+
+
+def review_query(raw: str | None) -> str:
+    """A file number as typed: full-width characters made plain, spaces taken out."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw or ""))[:_FILE_NUMBER_MAX]
+
+
+def _reviews_searched(actor: Any, filters: ReviewFilters) -> QuerySet[ReviewTask]:
+    qs = review_tasks_in_jurisdiction(actor=actor)
+    q = review_query(filters.q)
+    if q:
+        qs = qs.filter(household__file_number__icontains=q)
+    return qs
+
+
+def review_list(*, actor: Any, filters: ReviewFilters) -> QuerySet[ReviewTask]:
+    """The yearly review tasks in the actor's jurisdiction (as ``reviews.review_tasks_for`` scopes
+    them), filtered: reports waiting for staff first, then the tasks waiting for the worker, then
+    the closed ones; oldest first within each."""
+    qs = _reviews_searched(actor, filters)
+    if filters.year is not None:
+        qs = qs.filter(year=filters.year)
+    if filters.state:
+        qs = qs.filter(state__in=REVIEW_FILTERS.get(filters.state, ()))
+    first = Case(
+        When(state=ReviewState.REPORTED, then=Value(0)),
+        When(state=ReviewState.OPEN, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return qs.select_related("done_by").order_by(first, "due_on", "id")
+
+
+def review_counts(*, actor: Any, filters: ReviewFilters) -> ReviewCounts:
+    """How many tasks match the search and the year, per group and in all, whatever the state
+    filter; counted by the database in one query."""
+    rows = _reviews_searched(actor, filters).order_by().values("year", "state").annotate(n=Count("id"))
+    groups = dict.fromkeys(REVIEW_GROUPS, 0)
+    years: set[int] = set()
+    for r in rows:
+        years.add(r["year"])
+        if filters.year is not None and r["year"] != filters.year:
+            continue
+        for group, states in REVIEW_GROUPS.items():
+            if r["state"] in states:
+                groups[group] += r["n"]
+    return ReviewCounts(groups=groups, total=sum(groups.values()), years=sorted(years, reverse=True))

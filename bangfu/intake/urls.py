@@ -25,6 +25,7 @@ urlpatterns = [
     path("applications/<int:pk>/convert/", views.convert, name="convert"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("apply/review/<int:pk>/", views.phone_review, name="phone_review"),
+    path("applications/reviews/", views.review_list, name="review_list"),
     path("applications/reviews/<int:pk>/confirm/", views.review_confirm, name="review_confirm"),
     path("applications/import/", views.import_list, name="import_list"),
     path("applications/import/template.xlsx", views.import_template, name="import_template"),

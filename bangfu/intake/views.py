@@ -16,6 +16,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -378,6 +380,13 @@ def phone_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 # --- staff pages ----------------------------------------------------------------------------------
 
 
+# The work queue lists the yearly reviews still to do, at most this many; the reviews page has them all.
+QUEUE_REVIEWS = selectors.ReviewFilters(state="todo")
+QUEUE_REVIEWS_SHOWN = 10
+REVIEWS_PER_PAGE = 50
+REVIEW_TABS = ("todo", *selectors.REVIEW_GROUPS)  # the reviews page's filters by state (and all)
+
+
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
     number = _digits(raw, 12)
@@ -390,7 +399,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     state = state if state in S.values else ""
     rows, page = selectors.queue(actor=request.user, state=state, page=_page_number(request))
     can_start = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists()
-    review_rows = list(reviews.review_tasks_for(actor=request.user)[:50])
+    # A short list of the yearly reviews to act on (reports first), their counts, and a link to them all.
+    review_rows = list(selectors.review_list(actor=request.user, filters=QUEUE_REVIEWS)[:QUEUE_REVIEWS_SHOWN])
     reviews.review_changes_shown(review_rows)  # the reports as staff check them: names, labels, before → after
     context = {
         "rows": rows,
@@ -399,9 +409,61 @@ def queue(request: HttpRequest) -> HttpResponse:
         "state": state,
         "can_start": can_start,
         "reviews": review_rows,
+        "review_counts": selectors.review_counts(actor=request.user, filters=QUEUE_REVIEWS),
         "can_import": access.units(request.user, Perm.HOUSEHOLD_EDIT).exists(),
     }
     return render(request, "intake/staff/queue.html", context)
+
+
+def _review_filters(request: HttpRequest) -> selectors.ReviewFilters:
+    """The list's filters as the query has them; anything else is left out rather than refused."""
+    state = request.GET.get("state", "")
+    year = _digits(request.GET.get("year", ""), 4)
+    return selectors.ReviewFilters(
+        state=state if state in REVIEW_TABS else "",
+        q=selectors.review_query(request.GET.get("q", "")),
+        year=year if year and year >= 2000 else None,
+    )
+
+
+@login_required
+def review_list(request: HttpRequest) -> HttpResponse:
+    """The yearly reviews in the user's jurisdiction: counts per state, a filter by state and year,
+    a search by file number, and pages of them, the reports to check first."""
+    filters = _review_filters(request)
+    paginator = CappedPaginator(selectors.review_list(actor=request.user, filters=filters), REVIEWS_PER_PAGE)
+    page = paginator.get_page(_page_number(request))
+    page.object_list = list(page.object_list)
+    reviews.review_changes_shown(page.object_list)
+    # A task's state said by whose move it is, as the filters say it.
+    labels = {ReviewState.REPORTED: _("Report to check"), ReviewState.OPEN: _("Waiting for the worker")}
+    for t in page.object_list:
+        t.state_label = labels.get(t.state) or t.get_state_display()
+    counts = selectors.review_counts(actor=request.user, filters=filters)
+    years = sorted({*counts.years, *([filters.year] if filters.year else [])}, reverse=True)
+    base = {k: v for k, v in (("q", filters.q), ("year", filters.year or "")) if v}
+    context = {
+        "page": page,
+        "filters": filters,
+        "counts": counts,
+        "years": years,
+        "tabs": [
+            ("", _("All"), counts.total),
+            ("todo", _("To do"), counts.todo),
+            ("reported", _("Reported by the worker: to check"), counts.groups["reported"]),
+            ("open", labels[ReviewState.OPEN], counts.groups["open"]),
+            ("done", _("Closed"), counts.groups["done"]),
+        ],
+        "base_query": urlencode(base),
+        "query": urlencode({**base, **({"state": filters.state} if filters.state else {})}),
+        "here": request.get_full_path(),
+    }
+    htmx: Any = getattr(request, "htmx", None)
+    partial = bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    template = "intake/staff/_review_results.html" if partial else "intake/staff/review_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
@@ -711,10 +773,13 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+IMPORT_ISSUES_SHOWN = 50  # problems listed on an import's page; the error report has them all
+
+
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = imports.import_batch_get(actor=request.user, batch_id=pk)
-    context = {"batch": batch, "issues": batch.issues.all()[:50], "states": ImportState}
+    context = {"batch": batch, "issues": batch.issues.all()[:IMPORT_ISSUES_SHOWN], "states": ImportState}
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "intake/staff/_import_status.html", context)
     return render(request, "intake/staff/import_detail.html", context)
@@ -762,6 +827,12 @@ def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("The yearly review was recorded."))
     except (ValidationError, DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
+    # Back to the list the button was on (the reviews page with its filters and page), else the queue.
+    back = request.POST.get("next", "")
+    if back.startswith(reverse("intake:review_list")) and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}
+    ):
+        return redirect(back)
     return redirect("intake:queue")
 
 

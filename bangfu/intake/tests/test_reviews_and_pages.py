@@ -42,6 +42,25 @@ def test_yearly_review_tasks_are_made_once(tree: Any, users: Any) -> None:
     assert not ReviewTask.objects.filter(household=new).exists()
 
 
+def test_a_review_still_open_from_last_year_is_not_doubled(tree: Any, users: Any) -> None:
+    # Last year's review waits for the worker (or the worker's report for staff) at New Year: the
+    # yearly job makes no second task for the file; once it is closed, next year's comes as usual.
+    today = timezone.localdate()
+    h = _old_file(tree, users)
+    h.filed_on = today - dt.timedelta(days=800)
+    h.save(update_fields=["filed_on"])
+    for state in (ReviewState.OPEN, ReviewState.REPORTED):
+        ReviewTask.objects.all().delete()
+        ReviewTask.objects.create(household=h, year=today.year - 1, state=state, due_on=today - dt.timedelta(days=370))
+        assert reviews.yearly_review_create(today=today) == 0
+        assert list(ReviewTask.objects.values_list("year", flat=True)) == [today.year - 1]
+    ReviewTask.objects.filter(household=h).update(
+        state=ReviewState.CONFIRMED, done_at=timezone.now() - dt.timedelta(days=369)
+    )
+    assert reviews.yearly_review_create(today=today) == 1
+    assert sorted(ReviewTask.objects.values_list("year", flat=True)) == [today.year - 1, today.year]
+
+
 def test_worker_reports_changes_and_staff_apply_them(tree: Any, users: Any) -> None:
     h = _old_file(tree, users)
     reviews.yearly_review_create()
