@@ -79,7 +79,7 @@ def yearly_review_create(*, today: dt.date | None = None) -> int:
         .filter(Q(filed_on__lte=cutoff) | Q(filed_on__isnull=True, created_at__lte=cutoff_at))
         .exclude(review_tasks__year=today.year)
         .exclude(review_tasks__done_at__gt=cutoff_at)
-        .exclude(pk__in=ReviewTask.objects.filter(state__in=UNFINISHED).values("household_id"))
+        .exclude(Exists(ReviewTask.objects.filter(household=OuterRef("pk"), state__in=UNFINISHED)))
         .values_list("pk", flat=True)
         .distinct()
     )
