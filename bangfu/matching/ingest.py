@@ -7,8 +7,9 @@ rows as CSV). Two passes over the data:
 1. one query reads the file into Arrow batches, normalising and checking every ID number in SQL
    (``_id_sql``: spaces, dashes, full-width digits, a lower-case x, a leading apostrophe, the
    15-digit form; shape, real birth date, check digit: the checks of ``ResidentId.parse``; the
-   region code in use in the birth year is checked on the result, ``_check_regions``), typing
-   the other columns and naming a missing one.
+   region code in use in the birth year is checked on the result, ``_check_regions``), trimming
+   the other columns of white space of every kind (``PADDING``), typing them and naming a
+   missing one.
    Values SQL does not accept go through ``ResidentId.parse`` itself (the rare bad or odd
    rows), so the rules stay in one place and the reasons given are its messages; names SQL
    cannot normalise go through ``names.normalise_name``, once each. Both only when such rows
@@ -81,6 +82,20 @@ _COMMON_FIELDS = frozenset({"id_number", "id_key", "record_key", "name"})
 # The longest record key taken (after trimming): a finding keeps the key in a column of this
 # length (``models.Finding.record_key``); a longer one would be cut, and two cut alike one finding.
 RECORD_KEY_MAX_CHARS = 200
+# What is trimmed from both ends of every value but the ID number (a record key, a name, a type,
+# a number, a date): white space of every kind, not only the ASCII space DuckDB's trim removes —
+# tabs, line breaks (a cell with a line break, the CR of a CRLF file read as LF), no-break and
+# ideographic spaces (U+00A0, U+3000), and the invisible zero-width space, word joiner and
+# byte-order mark. Inside a value they are kept. (The ID number has its own cleaning: _ID_NOISE.)
+PADDING = (
+    " \t\n\r\x0b\x0c\x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200C)))  # the spaces of typography, the zero-width space
+    + "\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+)
+# A record key as Excel writes a long number it holds as a number: 5.32923E+17 in a CSV file,
+# 5.32923197607288E+17 from a workbook (_excel_cell). Its last digits are lost, so that two
+# records could share the key.
+_LOST_DIGITS_RE = "[0-9]\\.[0-9]+[eE]\\+?[0-9]+"
 _NULLS = {"text": "CAST(NULL AS VARCHAR)", "number": "CAST(NULL AS DOUBLE)", "date": "CAST(NULL AS DATE)"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -255,8 +270,20 @@ def _mask_sql(column: str) -> str:
     )
 
 
+def _trim_sql(column: str) -> str:
+    """``column`` without ``PADDING`` at either end. DuckDB's trim with a list of characters costs
+    several times its plain trim, so it runs only where the first or the last character is one
+    of them (rarely); the test of the two characters costs what a plain trim does."""
+    codes = ", ".join(str(ord(c)) for c in PADDING)
+    return (
+        f"CASE WHEN ord({column}) IN ({codes}) OR ord({column}[-1]) IN ({codes}) "
+        f"THEN trim({column}, {_q(PADDING)}) ELSE {column} END"
+    )
+
+
 def _field_sql(spec: FieldSpec, column: str) -> str:
-    text = f"NULLIF(trim({column}), '')"
+    """The typed value of a column read as text, ``column`` (trimmed: ``_read``)."""
+    text = f"NULLIF({column}, '')"
     if spec.type == "number":
         cleaned = f"replace(replace(replace(replace({text}, ',', ''), '㎡', ''), '平方米', ''), '元', '')"
         return f"TRY_CAST({cleaned} AS DOUBLE)"
@@ -286,17 +313,25 @@ _DATE_FORMATS = (
 )
 
 
-def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> str:
+# A reason that quotes the file's value, as the text before and after the value: the reasons
+# alike but for the value are one kind of reason (_most_common_reason).
+Quoting = tuple[str, str]
+
+
+def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> tuple[str, list[Quoting]]:
     """The reason the other columns of a row give for rejecting it (NULL: none), naming the
     column as the file names it and the value found: a required column that is empty, or a
     number or date column holding something that is not one (an optional date left unread
     would silently lose the check that reads it); a text column holding the NUL character
     (PostgreSQL's text and JSON cannot store it, and a finding quoting it would stop the
-    recheck), a record key longer than a finding keeps (``RECORD_KEY_MAX_CHARS``)."""
+    recheck), a record key longer than a finding keeps (``RECORD_KEY_MAX_CHARS``) or one that is
+    a long number whose last digits Excel dropped (``_LOST_DIGITS_RE``). The columns are trimmed
+    (``_read``). Also the reasons that quote the value, as ``Quoting``."""
     checks: list[str] = []
+    quoting: list[Quoting] = []
     for spec in specs:
         column = mapping[spec.name]
-        raw = f"NULLIF(trim(f_{spec.name}), '')"
+        raw = f"NULLIF(f_{spec.name}, '')"
         if spec.required:
             checks.append(f"WHEN {raw} IS NULL THEN {_q(_('%(column)s is empty') % {'column': column})}")
         if spec.type == "text":
@@ -310,16 +345,28 @@ def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> str:
                 # strlen (bytes, stored with the text) first: length counts characters.
                 too_long = f"strlen(f_record_key) > {RECORD_KEY_MAX_CHARS} AND length({raw}) > {RECORD_KEY_MAX_CHARS}"
                 checks.append(f"WHEN {too_long} THEN {_q(long)}")
+                lost = _(
+                    "%(column)s: %(value)s was stored as a number (for example by Excel) and its last digits are "
+                    "lost; format the column as text and export again"
+                )
+                before, after = (lost % {"column": column, "value": "\x00"}).split("\x00")
+                quoting.append((before, after))
+                # The second character first: a dot there is rare in a key, and cheaper to test.
+                shortened = (
+                    f"substr(f_record_key, 2, 1) = '.' AND regexp_full_match(f_record_key, {_q(_LOST_DIGITS_RE)})"
+                )
+                checks.append(f"WHEN {shortened} THEN {_q(before)} || left(f_record_key, 40) || {_q(after)}")
             continue
         if spec.type == "number":
             message = _("%(column)s: %(value)s is not a number")
         else:
             message = _("%(column)s: %(value)s is not a date (write it as 2024-01-05)")
         before, after = (message % {"column": column, "value": "\x00"}).split("\x00")
+        quoting.append((before, after))
         checks.append(
             f"WHEN {raw} IS NOT NULL AND v_{spec.name} IS NULL THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
         )
-    return f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"
+    return (f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"), quoting
 
 
 # What ResidentId.parse removes from an ID number and SQL removes as well: white space, the
@@ -502,7 +549,7 @@ def _run(
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
-    query = _read(con, relation, first_line, kind, mapping, day)
+    query, quoting = _read(con, relation, first_line, kind, mapping, day)
     # From here on no result depends on the order of the rows (the line numbers are columns).
     con.execute("SET preserve_insertion_order = false")
     if spill:
@@ -511,9 +558,10 @@ def _run(
         rows = con.sql(query).to_arrow_table(batch_size=_BATCH_ROWS)
     unreadable = _unreadable_lines(con, relation, len(headers))
     settled_by_parse = False
+    id_reasons: dict[str, str] = {}  # the ID number's reasons, each with its kind
     if not prehashed:
         rows = _check_regions(rows)
-        rows, settled_by_parse = _parse_the_rest(rows, day)
+        rows, settled_by_parse, id_reasons = _parse_the_rest(rows, day)
     rows = _normalise_other_names(rows)
     con.register("rows", rows)
 
@@ -527,10 +575,25 @@ def _run(
         reasons[_("Unreadable line")] = len(unreadable)
     rejected = total - valid
     if valid == 0 or rejected > MAX_REJECTED_SHARE * total:
+        reason, count, about_id = _most_common_reason(reasons, quoting, id_reasons)
+        values = {"rejected": rejected, "total": total, "count": count, "reason": reason}
+        if about_id:
+            message = ngettext(
+                "%(rejected)s of %(total)s rows were rejected; the most common reason (%(count)s row): "
+                "%(reason)s. Check that the ID column holds ID numbers.",
+                "%(rejected)s of %(total)s rows were rejected; the most common reason (%(count)s rows): "
+                "%(reason)s. Check that the ID column holds ID numbers.",
+                count,
+            )
+        else:
+            message = ngettext(
+                "%(rejected)s of %(total)s rows were rejected; the most common reason (%(count)s row): %(reason)s.",
+                "%(rejected)s of %(total)s rows were rejected; the most common reason (%(count)s rows): %(reason)s.",
+                count,
+            )
         raise IngestProblem(
             "mostly_invalid",
-            _("%(rejected)s of %(total)s rows were rejected; check that the ID column holds ID numbers.")
-            % {"rejected": rejected, "total": total},
+            message % values,
             rejected=rejected,
             total=total,
             reasons=reasons,
@@ -550,6 +613,32 @@ def _run(
         rows_duplicate=valid - taken,
         reasons=reasons,
     )
+
+
+def _most_common_reason(
+    reasons: dict[str, int], quoting: list[Quoting], id_reasons: dict[str, str]
+) -> tuple[str, int, bool]:
+    """The most common kind of reason among ``reasons`` (reason → rows), the rows it holds, and
+    whether it is about the ID number. Reasons alike but for the value they quote are one kind: a
+    date column of a thousand dates in a form not read is one reason, not a thousand. The kind is
+    named by its reason where it has one, else by the reason with the value left out (…)."""
+    kinds: dict[str, list[Any]] = {}  # kind → [rows, a reason of it, distinct reasons, about the ID]
+    for reason, rows in reasons.items():
+        kind = id_reasons.get(reason)
+        if kind is None:
+            kind = next(
+                (
+                    f"{before}…{after}"
+                    for before, after in quoting
+                    if len(reason) > len(before) + len(after) and reason.startswith(before) and reason.endswith(after)
+                ),
+                reason,
+            )
+        entry = kinds.setdefault(kind, [0, reason, 0, reason in id_reasons])
+        entry[0] += rows
+        entry[2] += 1
+    kind, (rows, reason, distinct, about_id) = min(kinds.items(), key=lambda item: (-item[1][0], item[0]))
+    return (reason if distinct == 1 else kind), rows, about_id
 
 
 def _estimated_rows(path: Path) -> int:
@@ -590,20 +679,27 @@ def _read(
     kind: DatasetKind,
     mapping: dict[str, str],
     day: dt.date,
-) -> str:
+) -> tuple[str, list[Quoting]]:
     """Pass 1: the query of the rows — line number, the raw ID (where the row is not taken as it
     is: for parse and the rejected rows), the ID's integer form where SQL settles it, the typed
     columns, the name and its normalised form where SQL settles it, the reason the other columns
-    give and the reason a row is rejected (NULL: taken; '': left to parse)."""
+    give and the reason a row is rejected (NULL: taken; '': left to parse); and the reasons of
+    the other columns that quote the value (``_field_reason_sql``)."""
     specs = [s for s in fields_for(kind) if s.name in mapping]
     raw = ", ".join(f"CAST({_ident(mapping[s.name])} AS VARCHAR) AS f_{s.name}" for s in specs)
+    # Every column trimmed once, here (_trim_sql): the checks, the duplicate test and the snapshot
+    # all see the value without its padding. The ID number is cleaned by _id_sql and parse.
+    trimmed = ", ".join(
+        f"f_{s.name}" if s.name == ID_NUMBER.name else f"{_trim_sql('f_' + s.name)} AS f_{s.name}" for s in specs
+    )
     if relation.startswith("read_parquet("):
-        source = f"SELECT file_row_number + 1 AS row_no, {raw} FROM {relation[:-1]}, file_row_number = true)"
+        numbered = f"SELECT file_row_number + 1 AS row_no, {raw} FROM {relation[:-1]}, file_row_number = true)"
+        source = f"SELECT row_no, {trimmed} FROM ({numbered}) s0"
     else:
         # The order of a CSV file is its line order. The file is read in parallel into a table
         # (insertion order is kept), whose row ids then number the lines: a numbering window over
         # the file itself would read it on one thread.
-        con.execute(f"CREATE TEMP TABLE source_rows AS SELECT {raw} FROM {relation}")
+        con.execute(f"CREATE TEMP TABLE source_rows AS SELECT {trimmed} FROM (SELECT {raw} FROM {relation}) s0")
         source = f"SELECT rowid + {first_line} AS row_no, * FROM source_rows"
 
     if "id_number" in mapping:
@@ -613,8 +709,8 @@ def _read(
         # A row SQL does not accept gets its reason from ResidentId.parse (_parse_the_rest).
         id_check = "WHEN id_int IS NULL THEN ''"
     else:
-        source = f"SELECT *, TRY_CAST(trim(f_id_key) AS BIGINT) AS id_int FROM ({source}) l"
-        id_check = f"WHEN id_int IS NULL THEN {_q(_('Not a keyed hash (64-bit integer)'))}"
+        source = f"SELECT *, TRY_CAST(f_id_key AS BIGINT) AS id_int FROM ({source}) l"
+        id_check = f"WHEN id_int IS NULL THEN {_q(_not_a_keyed_hash())}"
     # Each typed column once (v_<field>), then the reason a field gives, then the row's reason.
     typed = [
         f"{_field_sql(s, 'f_' + s.name)} AS v_{s.name}" if s.name in mapping else f"{_NULLS[s.type]} AS v_{s.name}"
@@ -626,11 +722,13 @@ def _read(
         status = "COALESCE(f_company_status, '')" if "company_status" in mapping else "''"
         inactive = " OR ".join(f"{status} LIKE {_q('%' + w + '%')}" for w in INACTIVE_COMPANY_WORDS)
         values["company_active"] = f"NOT ({inactive})"
-    field_reason = _field_reason_sql([s for s in specs if s.name not in {ID_NUMBER.name, ID_KEY.name}], mapping)
-    record_key = (
-        "COALESCE(NULLIF(trim(f_record_key), ''), 'row ' || row_no)" if "record_key" in mapping else "'row ' || row_no"
+    field_reason, quoting = _field_reason_sql(
+        [s for s in specs if s.name not in {ID_NUMBER.name, ID_KEY.name}], mapping
     )
-    name = "NULLIF(trim(f_name), '')" if "name" in mapping else "CAST(NULL AS VARCHAR)"
+    record_key = (
+        "COALESCE(NULLIF(f_record_key, ''), 'row ' || row_no)" if "record_key" in mapping else "'row ' || row_no"
+    )
+    name = "NULLIF(f_name, '')" if "name" in mapping else "CAST(NULL AS VARCHAR)"
     # The raw ID, for ResidentId.parse and the rejected rows (a row SQL accepts may still be
     # rejected for its region: _check_regions).
     raw_id = "f_id_number" if "id_number" in mapping else "CAST(NULL AS VARCHAR)"
@@ -643,12 +741,17 @@ def _read(
         source = f"SELECT *, {', '.join(f'{sql} AS {name}' for name, sql in values.items())} FROM ({source}) s7"
     # A hash of the record (the number and the columns written) for the duplicate test.
     record = ", ".join(["id_int", *_record_columns(kind)])
-    return (
+    query = (
         f"SELECT row_no, {raw_id} AS f_id_number, id_int, name, "
         f"{name_key_sql('name_norm')} AS name_key, name_norm IS NULL AS name_odd, record_key, "
         f"{''.join(name + ', ' for name in values)}field_reason, reason, hash({record}) AS record_hash "
         f"FROM ({source}) s8"
     )
+    return query, quoting
+
+
+def _not_a_keyed_hash() -> str:
+    return _("Not a keyed hash (64-bit integer)")
 
 
 def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: int) -> list[tuple[int, str]]:
@@ -724,20 +827,24 @@ def _region_last_year_by_code() -> np.ndarray:
     return by_code
 
 
-def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool]:
+def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool, dict[str, str]]:
     """``ResidentId.parse`` for the ID numbers SQL did not accept: the number, or the reason;
-    and whether parse gave any number (the rows' record hashes are then out of date)."""
+    whether parse gave any number (the rows' record hashes are then out of date); and the kind
+    of each reason given (``_reason_kind``)."""
     missing = pc.is_null(rows.column("id_int")).combine_chunks()
     if not pc.any(missing).as_py():
-        return rows, False
+        return rows, False, {}
     numbers: list[int | None] = []
     reasons: list[str | None] = []
+    kinds: dict[str, str] = {}
     for value in rows.column("f_id_number").filter(missing).to_pylist():
         try:
             number = ResidentId.parse(value or "", today=day)
         except InvalidResidentId as exc:
             numbers.append(None)
-            reasons.append(exc.message)
+            reasons.append(message := exc.message)
+            if message not in kinds:
+                kinds[message] = _reason_kind(exc)
         else:
             numbers.append(number.as_int64())
             reasons.append(None)
@@ -748,7 +855,12 @@ def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool]:
     reason = pc.replace_with_mask(rows.column("reason").combine_chunks(), missing, given.cast(reason_type))
     for name, column in (("id_int", id_int), ("reason", reason)):
         rows = rows.set_column(rows.schema.get_field_index(name), name, column)
-    return rows, any(n is not None for n in numbers)
+    return rows, any(n is not None for n in numbers), kinds
+
+
+def _reason_kind(exc: InvalidResidentId) -> str:
+    """The reason without the values it quotes (…): the same for every number rejected alike."""
+    return InvalidResidentId(exc.code, **dict.fromkeys(exc.params, "…")).message
 
 
 def _normalise_other_names(rows: pa.Table) -> pa.Table:
@@ -818,7 +930,7 @@ def _write_snapshot(
 def _write_rejected(
     con: duckdb.DuckDBPyConnection, prehashed: bool, unreadable: list[tuple[int, str]], out: Path
 ) -> None:
-    masked = "''" if prehashed else _mask_sql("COALESCE(trim(f_id_number), '')")
+    masked = "''" if prehashed else _mask_sql(f"COALESCE({_trim_sql('f_id_number')}, '')")
     con.execute("CREATE TABLE unreadable (row_no BIGINT, reason VARCHAR)")
     if unreadable:
         label = _("Unreadable line")

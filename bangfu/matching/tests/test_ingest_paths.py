@@ -61,7 +61,7 @@ def _write(tmp_path: Path, name: str, rows: list[list[str | None]], parquet: boo
 
 
 def _text(value: str | None) -> str | None:
-    return None if value is None or not value.strip(" ") else value.strip(" ")
+    return None if value is None or not value.strip(ingest.PADDING) else value.strip(ingest.PADDING)
 
 
 def _expected(rows: list[list[str | None]], first_line: int) -> dict[str, Any]:
@@ -154,7 +154,8 @@ def batch_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
 def _mixed_rows() -> list[list[str | None]]:
     """Plain numbers, numbers only parse settles, bad numbers, missing fields, names only
-    normalise_name settles, and exact duplicates (also of a row only parse settles)."""
+    normalise_name settles, values padded with white space, and exact duplicates (also of a row
+    only parse settles, and one padded)."""
     odd_but_valid = [
         f"{_id(900)[:9]}\u00ad{_id(900)[9:]}",  # a soft hyphen inside
         f"{_id(901)[:9]}\u2028{_id(901)[9:]}",  # a line separator inside
@@ -177,6 +178,8 @@ def _mixed_rows() -> list[list[str | None]]:
     rows += [rows[1], rows[2], rows[60], rows[1]]  # exact duplicates, one of a row parse settles
     rows.append([_id(900), "王五", "云B0", "货车"])  # row 60 again, its number written plainly
     rows.append([_id(5), "John Smith", "云Z99999", "小型轿车"])  # the same person, another vehicle
+    rows.append([_id(70), "\u3000李四\t", "\t云E1\u3000", "小型轿车\r\n"])  # padded: taken without it
+    rows.append([_id(1), "艾合买提·阿吉\u3000", "云A00001\t", "\xa0小型轿车"])  # row 1 again, padded
     return rows
 
 
@@ -201,7 +204,7 @@ def test_snapshot_and_rejected_rows_follow_the_definitions(
     assert rejected == expected["rejected"]
     assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_duplicate) == expected["counts"]
     assert result.reasons == expected["reasons"]
-    assert result.rows_duplicate == 5
+    assert result.rows_duplicate == 6
     # Only the numbers SQL cannot settle reach parse: the odd forms and the bad ones.
     assert len(parsed) == 2 + 4 + 1 + 1
 
