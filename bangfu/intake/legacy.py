@@ -453,6 +453,25 @@ def _id_stored_as_number(value: Any) -> bool:
     return type(value) in {int, float} and abs(value) >= 2**53
 
 
+# Columns of long numbers that are names, not quantities: a bank card number (16 to 19 digits) or a
+# file number (16 in the national form). Excel keeps 15 significant digits of a number, so one
+# typed into a cell not formatted as text loses the rest, and a wrong but well-formed number would
+# be taken: a card that pays someone else, a file number of another household.
+_DIGIT_KEYS = frozenset({"card_number", "file_number"})
+
+
+def _lost_digits(value: Any) -> bool:
+    """A long number kept as a number: past its 15th digit Excel has put zeros."""
+    return type(value) in {int, float} and abs(value) >= 10**15
+
+
+def lost_digits_message() -> str:
+    return _(
+        "The number was stored as a number, so Excel kept only its first 15 digits: "
+        "format the column as text and type the number again."
+    )
+
+
 def id_stored_as_number_message() -> str:
     return _(
         "The ID number was stored as a number, so Excel kept only its first 15 digits: "
@@ -481,6 +500,8 @@ class _Cells:
         if col.kind == "text":
             if col.key == "id_number" and _id_stored_as_number(value):
                 self.bad(col, id_stored_as_number_message())
+            elif col.key in _DIGIT_KEYS and _lost_digits(value):
+                self.bad(col, lost_digits_message())
             return _text(value)
         text = _text(value)
         if col.kind == "code":
@@ -570,6 +591,8 @@ def _read_column(col: Column, values: list[Any], household: bool) -> tuple[list[
             else:
                 if col.key == "id_number" and _id_stored_as_number(v):
                     bad[i] = [id_stored_as_number_message()]
+                elif col.key in _DIGIT_KEYS and _lost_digits(v):
+                    bad[i] = [lost_digits_message()]
                 out.append(_text(v))
         return out, bad
     if len(set(map(type, values)) & _NUMBER_TYPES) <= 1:
@@ -635,6 +658,8 @@ class Sheet:
     kept: list[list[Any]]
     rownums: list[int]
     file_numbers: list[str]
+    # Positions whose file number came as a long number (``_lost_digits``): each such row gets a problem.
+    lost: frozenset[int] = frozenset()
 
     @property
     def count(self) -> int:
@@ -679,12 +704,15 @@ class Sheet:
 
         households: dict[str, ParsedHousehold] = {}
         head = codes.Relationship.HEAD
+        lost = {i - start for i in self.lost if start <= i < (self.count if end is None else end)}
         for pos, (rownum, file_number) in enumerate(zip(rownums, file_numbers, strict=True)):
             if not file_number:
                 loose.append(Issue(rownum, "档案编号", _("This field is required.")))
                 continue
             h = households.get(file_number)
             issues = h.issues if h is not None else []
+            if pos in lost:
+                issues.append(Issue(rownum, "档案编号", lost_digits_message()))
             for header_name, bad in bad_cols:
                 reasons = bad.get(pos)
                 if reasons:
@@ -720,7 +748,9 @@ def read_sheet(rows: Iterable[list[Any]]) -> Sheet:
             raw = [*raw, *([""] * (width - len(raw)))]
         kept.append(raw)
         rownums.append(rownum)
-    return Sheet(cols, kept, rownums, [_text(r[fn_index]) for r in kept])
+    numbers = [r[fn_index] for r in kept]
+    lost = frozenset(i for i, v in enumerate(numbers) if type(v) is not str and _lost_digits(v))
+    return Sheet(cols, kept, rownums, [_text(v) for v in numbers], lost)
 
 
 def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:
@@ -764,6 +794,8 @@ def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[
             continue
         h = households.get(file_number)
         issues = h.issues if h is not None else []
+        if _lost_digits(raw[fn_index]):
+            issues.append(Issue(rownum, "档案编号", lost_digits_message()))
         cells = _Cells(rownum, issues)
         member: dict[str, Any] = {}
         top: dict[str, Any] = {}
