@@ -314,7 +314,7 @@ _DATE_FORMATS = (
 
 
 # A reason that quotes the file's value, as the text before and after the value: the reasons
-# alike but for the value are one kind of reason (_most_common_reason).
+# alike but for the value are one kind of reason (_reason_kinds).
 Quoting = tuple[str, str]
 
 
@@ -575,7 +575,8 @@ def _run(
         reasons[_("Unreadable line")] = len(unreadable)
     rejected = total - valid
     if valid == 0 or rejected > MAX_REJECTED_SHARE * total:
-        reason, count, about_id = _most_common_reason(reasons, quoting, id_reasons)
+        kinds = _reason_kinds(reasons, quoting, id_reasons)
+        reason, count, about_id = kinds[0]
         values = {"rejected": rejected, "total": total, "count": count, "reason": reason}
         if about_id:
             message = ngettext(
@@ -596,7 +597,7 @@ def _run(
             message % values,
             rejected=rejected,
             total=total,
-            reasons=reasons,
+            reasons=_problem_reasons(kinds),
         )
 
     snapshot, rejected_csv = workdir / "snapshot.parquet", workdir / "rejected.csv"
@@ -615,13 +616,20 @@ def _run(
     )
 
 
-def _most_common_reason(
+# The kinds of reason a refused file's problem lists (the most common first); the rest are
+# counted together. A column of unreadable values gives one reason per value, and a million of them
+# would fill the page, the API's answer and the command's output.
+PROBLEM_REASONS_SHOWN = 20
+
+
+def _reason_kinds(
     reasons: dict[str, int], quoting: list[Quoting], id_reasons: dict[str, str]
-) -> tuple[str, int, bool]:
-    """The most common kind of reason among ``reasons`` (reason → rows), the rows it holds, and
-    whether it is about the ID number. Reasons alike but for the value they quote are one kind: a
-    date column of a thousand dates in a form not read is one reason, not a thousand. The kind is
-    named by its reason where it has one, else by the reason with the value left out (…)."""
+) -> list[tuple[str, int, bool]]:
+    """The kinds of reason among ``reasons`` (reason → rows), the most common first: each named,
+    with the rows it holds and whether it is about the ID number. Reasons alike but for the value
+    they quote are one kind: a date column of a thousand dates in a form not read is one reason,
+    not a thousand. A kind is named by its reason where it has one, else by the reason with the
+    value left out (…)."""
     kinds: dict[str, list[Any]] = {}  # kind → [rows, a reason of it, distinct reasons, about the ID]
     for reason, rows in reasons.items():
         kind = id_reasons.get(reason)
@@ -637,8 +645,19 @@ def _most_common_reason(
         entry = kinds.setdefault(kind, [0, reason, 0, reason in id_reasons])
         entry[0] += rows
         entry[2] += 1
-    kind, (rows, reason, distinct, about_id) = min(kinds.items(), key=lambda item: (-item[1][0], item[0]))
-    return (reason if distinct == 1 else kind), rows, about_id
+    ordered = sorted(kinds.items(), key=lambda item: (-item[1][0], item[0]))
+    return [(reason if distinct == 1 else kind, rows, about_id) for kind, (rows, reason, distinct, about_id) in ordered]
+
+
+def _problem_reasons(kinds: list[tuple[str, int, bool]]) -> dict[str, int]:
+    """The reasons a refused file's problem lists: the ``PROBLEM_REASONS_SHOWN`` most common
+    kinds, and the others counted together."""
+    shown = {name: rows for name, rows, _about_id in kinds[:PROBLEM_REASONS_SHOWN]}
+    rest = kinds[PROBLEM_REASONS_SHOWN:]
+    if rest:
+        others = ngettext("%(n)s other reason", "%(n)s other reasons", len(rest)) % {"n": len(rest)}
+        shown[others] = sum(rows for _name, rows, _about_id in rest)
+    return shown
 
 
 def _estimated_rows(path: Path) -> int:

@@ -207,7 +207,19 @@ def test_a_file_refused_for_a_date_column_says_so_not_the_id_column(tmp_path: Pa
         "登记日期: … is not a date (write it as 2024-01-05)."
     )
     assert "ID column" not in problem.message
-    assert len(problem.details["reasons"]) == 9  # the details keep every reason as given
+    # The details list the kinds of reason, not each value: a million bad dates are one line.
+    reasons = problem.details["reasons"]
+    assert len(reasons) == 2
+    assert reasons["登记日期: … is not a date (write it as 2024-01-05)"] == 8
+
+
+def test_a_refused_file_lists_at_most_twenty_kinds_of_reason() -> None:
+    kinds = [(f"reason {i}", 100 - i, False) for i in range(25)]
+    shown = ingest._problem_reasons(kinds)
+    assert len(shown) == 21
+    assert list(shown)[:2] == ["reason 0", "reason 1"]
+    with translation.override("en"):
+        assert ingest._problem_reasons(kinds)["5 other reasons"] == sum(100 - i for i in range(20, 25))
 
 
 def test_a_file_refused_for_an_empty_required_column_names_it(tmp_path: Path) -> None:
