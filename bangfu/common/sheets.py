@@ -213,9 +213,9 @@ def _too_large(rows: int, columns: int) -> SheetProblem:
     return SheetProblem(
         "too_large_area",
         _(
-            "The sheet has values as far as cell %(cell)s: %(rows)s rows by %(columns)s columns, more than can be "
-            "read (%(limit)s cells). This is usually a stray value far below or to the right of the data: delete "
-            "those rows and columns in Excel or WPS, save, and upload again."
+            "The sheet has values as far as cell %(cell)s: %(rows)s rows by %(columns)s columns, more than one "
+            "file can hold (%(limit)s cells). If a stray value lies far below or to the right of the data, delete "
+            "those rows and columns in Excel or WPS and save; otherwise split the rows into several files."
         )
         % {
             "cell": f"{_column_letters(columns)}{rows}",
