@@ -10,18 +10,27 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from bangfu.api.errors import ErrorOut
+from bangfu.api.errors import ErrorOut, error_body
 from bangfu.api.permissions import actor, requires
+from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE
 from bangfu.org import access
-from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
-from .models import Dataset, Finding, ProposalStatus, RemovalProposal
+from .models import Dataset, Finding, RemovalProposal
 
 router = Router(tags=["matching"])
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_PAGE_SIZE = 200
+# A finding someone else has reviewed meanwhile, or a proposal whose file has moved on: the caller
+# acted on what is no longer the case, and is told so with 409 like the other conflicts.
+CONFLICTS = frozenset({services.MatchError.NOT_OPEN, services.MatchError.PROPOSAL_LAPSED})
+
+
+def _conflict(exc: DomainError) -> Any:
+    if exc.code not in CONFLICTS:
+        raise exc
+    return Status(409, error_body(exc.code, exc.message, details=exc.details))
 
 
 class DatasetOut(Schema):
@@ -250,21 +259,30 @@ def finding_list(request: HttpRequest, query: Query[FindingQuery]) -> Any:
 @router.post("/matching/findings/{finding_id}/confirm", response={200: FindingOut, **ERRORS})
 @requires(services.REVIEW_PERM)
 def finding_confirm(request: HttpRequest, finding_id: int, payload: ReasonIn) -> Any:
-    services.finding_confirm(actor=actor(request), finding_id=finding_id, reason=payload.reason)
+    try:
+        services.finding_confirm(actor=actor(request), finding_id=finding_id, reason=payload.reason)
+    except DomainError as exc:
+        return _conflict(exc)
     return _finding(selectors.finding_get(actor=actor(request), finding_id=finding_id))
 
 
 @router.post("/matching/findings/{finding_id}/dismiss", response={200: FindingOut, **ERRORS})
 @requires(services.REVIEW_PERM)
 def finding_dismiss(request: HttpRequest, finding_id: int, payload: ReasonIn) -> Any:
-    services.finding_dismiss(actor=actor(request), finding_id=finding_id, reason=payload.reason)
+    try:
+        services.finding_dismiss(actor=actor(request), finding_id=finding_id, reason=payload.reason)
+    except DomainError as exc:
+        return _conflict(exc)
     return _finding(selectors.finding_get(actor=actor(request), finding_id=finding_id))
 
 
 @router.post("/matching/removal-proposals/{proposal_id}/notify", response={200: dict[str, Any], **ERRORS})
 @requires(services.REVIEW_PERM)
 def removal_proposal_notify(request: HttpRequest, proposal_id: int, payload: NoticeIn) -> Any:
-    proposal = services.removal_proposal_notify(actor=actor(request), proposal_id=proposal_id, note=payload.note)
+    try:
+        proposal = services.removal_proposal_notify(actor=actor(request), proposal_id=proposal_id, note=payload.note)
+    except DomainError as exc:
+        return _conflict(exc)
     return {"id": proposal.pk, "status": proposal.status, "notified_at": proposal.notified_at}
 
 
@@ -272,9 +290,10 @@ def removal_proposal_notify(request: HttpRequest, proposal_id: int, payload: Not
 @requires(services.VIEW_PERM)
 def removal_proposal_list(request: HttpRequest, pending: bool = True) -> Any:
     """Removal proposals of the actor's jurisdiction (by default those still to act on)."""
-    qs = selectors.removal_proposal_list(actor=actor(request))
     if pending:
-        qs = qs.filter(household__state__in=OPEN_STATES).exclude(status=ProposalStatus.WITHDRAWN)
+        qs = selectors.removal_proposals_to_do(actor=actor(request))
+    else:
+        qs = selectors.removal_proposal_list(actor=actor(request))
     return [_proposal(p) for p in qs[:200]]
 
 
@@ -282,7 +301,10 @@ def removal_proposal_list(request: HttpRequest, pending: bool = True) -> Any:
 @requires(services.REVIEW_PERM)
 def removal_proposal_execute(request: HttpRequest, proposal_id: int) -> Any:
     """Remove the file (退档): refused until the worker has been told."""
-    services.removal_proposal_execute(actor=actor(request), proposal_id=proposal_id)
+    try:
+        services.removal_proposal_execute(actor=actor(request), proposal_id=proposal_id)
+    except DomainError as exc:
+        return _conflict(exc)
     return _proposal(selectors.removal_proposal_get(actor=actor(request), proposal_id=proposal_id))
 
 

@@ -4,6 +4,11 @@ households' cross-check times, set-based, never one ORM object per row.
 PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON CONFLICT``.
 Other databases (SQLite): ``executemany`` of one ``INSERT … ON CONFLICT`` statement.
 A finding already recorded (same member, dataset, rule and record) is left as it is.
+
+Two runs over overlapping unions write some of the same rows at the same time. PostgreSQL makes
+the second writer of a row wait for the first one's transaction; rows written in different orders
+would then wait for each other (a deadlock, and one run failed). Both statements therefore write
+in the order of the unique key, so that the first to reach a row goes on and the other waits.
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ def _copy_csv(cursor: Any, table: str, data: pa.Table) -> None:
             copy.write(view[start : start + (1 << 20)])
 
 
+# The columns of the findings' unique constraint (``matching_finding_once``), in its order.
+_UNIQUE = ("member_id", "dataset_id", "rule", "record_key")
+
+
 def findings_insert(found: pa.Table, *, run_id: int, now: dt.datetime) -> None:
     """Insert the findings of ``found`` (``rules.FINDING_COLUMNS``) as open findings of the run."""
     if found.num_rows == 0:
@@ -66,9 +75,10 @@ def findings_insert(found: pa.Table, *, run_id: int, now: dt.datetime) -> None:
             )
             _copy_csv(cursor, "matching_finding_load", found)
             columns = ", ".join(_q(c) for c in FINDING_COLUMNS)
+            order = ", ".join(_q(c) for c in _UNIQUE)
             cursor.execute(
                 f"INSERT INTO {table} ({target}) SELECT {columns}, %s, %s, '', %s "  # noqa: S608
-                "FROM matching_finding_load ON CONFLICT DO NOTHING",
+                f"FROM matching_finding_load ORDER BY {order} ON CONFLICT DO NOTHING",
                 [FindingStatus.OPEN.value, run_id, stamp],
             )
             cursor.execute("DROP TABLE matching_finding_load")
@@ -99,7 +109,7 @@ def household_checks_upsert(household_ids: Sequence[int], *, run_id: int, now: d
             _copy_csv(cursor, "matching_check_load", pa.table({"household_id": pa.array(household_ids, pa.int64())}))
             cursor.execute(
                 f"INSERT INTO {table} (household_id, run_id, checked_at) "  # noqa: S608
-                f"SELECT household_id, %s, %s FROM matching_check_load {upsert}",
+                f"SELECT household_id, %s, %s FROM matching_check_load ORDER BY household_id {upsert}",
                 [run_id, stamp],
             )
             cursor.execute("DROP TABLE matching_check_load")

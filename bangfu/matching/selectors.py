@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import translation
 
 from bangfu.common import crypto
@@ -22,8 +22,8 @@ from bangfu.org.models import OrgUnit
 from bangfu.registry.codes import OPEN_STATES
 from bangfu.registry.models import Household
 
-from .models import Dataset, Finding, HouseholdCheck, MatchRun, RemovalProposal
-from .services import REVEAL_PERM, VIEW_PERM
+from .models import Dataset, Finding, MatchRun, RemovalProposal
+from .services import REVEAL_PERM, VIEW_PERM, proposal_lapsed, proposals_applying
 
 FINDING_CSV_COLUMNS = [
     "file_number",
@@ -117,9 +117,15 @@ def dataset_list(*, actor: Any) -> QuerySet[Dataset]:
 
 
 def removal_proposal_list(*, actor: Any) -> QuerySet[RemovalProposal]:
-    """The removal proposals of the actor's jurisdiction, newest first."""
+    """The removal proposals of the actor's jurisdiction, newest first; ``lapsed`` on each says
+    that its file was closed after it was made (``services.proposal_lapsed``)."""
     qs = RemovalProposal.objects.select_related("household__unit", "finding__member", "notified_by")
-    return access.scope(actor, qs, VIEW_PERM).order_by("-id")
+    return access.scope(actor, qs, VIEW_PERM).annotate(lapsed=proposal_lapsed()).order_by("-id")
+
+
+def removal_proposals_to_do(*, actor: Any) -> QuerySet[RemovalProposal]:
+    """The proposals of the actor's jurisdiction still to act on (``services.proposals_applying``)."""
+    return proposals_applying(removal_proposal_list(actor=actor))
 
 
 def removal_proposal_get(*, actor: Any, proposal_id: int) -> RemovalProposal:
@@ -218,14 +224,30 @@ class CoverageRow:
 
 def match_coverage_rate(*, actor: Any, unit_id: int | None = None) -> list[CoverageRow]:
     """建档信息比对率: per unit (the unit and each unit directly below it, each with its subtree),
-    the share of open household files that have been cross-checked."""
+    the share of open household files that have been cross-checked. One grouped query over the
+    unit's subtree (files and checks per union), added up per unit below it here: counting each
+    subtree on its own read a province's files once per city, 7 s for a million files."""
     units = access.units(actor, VIEW_PERM)
     top = units.filter(pk=unit_id).first() if unit_id is not None else units.order_by("path").first()
     if top is None:
         return []
-    rows = []
-    for unit in [top, *OrgUnit.objects.filter(parent=top).order_by("name")]:
-        files = Household.objects.filter(unit__path__startswith=unit.path, state__in=OPEN_STATES)
-        checked = HouseholdCheck.objects.filter(household__in=files).count()
-        rows.append(CoverageRow(unit.pk, unit.name, files.count(), checked))
-    return rows
+    children = list(OrgUnit.objects.filter(parent=top).order_by("name"))
+    # Each union of the subtree under the child it lies in (None: the top unit itself).
+    below = {c.path: c.pk for c in children}
+    child_of: dict[int, int | None] = {}
+    for pk, path in OrgUnit.objects.filter(path__startswith=top.path).values_list("pk", "path"):
+        rest = path[len(top.path) :]
+        child_of[pk] = below.get(top.path + rest.split("/", 1)[0] + "/") if rest else None
+    totals: dict[int, list[int]] = {u.pk: [0, 0] for u in [top, *children]}
+    per_union = (
+        Household.objects.filter(unit__path__startswith=top.path, state__in=OPEN_STATES)
+        .values("unit_id")
+        .annotate(files=Count("id"), checked=Count("match_check"))
+        .order_by()
+    )
+    for row in per_union:
+        for key in (top.pk, child_of.get(row["unit_id"])):
+            if key is not None:
+                totals[key][0] += row["files"]
+                totals[key][1] += row["checked"]
+    return [CoverageRow(u.pk, u.name, *totals[u.pk]) for u in [top, *children]]

@@ -7,6 +7,7 @@ import logging
 import math
 import re
 import tempfile
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bangfu.common.audit import audit_record
+from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import SHANGHAI, ResidentId
 from bangfu.eligibility import services as eligibility_services
@@ -29,8 +31,8 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
 from bangfu.registry import services as registry_services
-from bangfu.registry.codes import BusinessRoleKind, FileState, VehicleKind
-from bangfu.registry.models import Household, Member
+from bangfu.registry.codes import OPEN_STATES, BusinessRoleKind, FileState, TimelineKind, VehicleKind
+from bangfu.registry.models import Household, Member, TimelineEvent
 from bangfu.registry.timeline import timeline_add
 
 from . import bulk, snapshots
@@ -68,6 +70,7 @@ class MatchError:
     IMPORT_FAILED = "dataset_import_failed"
     NOT_OPEN = "finding_not_open"
     NOT_NOTIFIED = "worker_not_notified"
+    PROPOSAL_LAPSED = "removal_proposal_lapsed"
     BAD_ENGINE = "bad_engine"
 
 
@@ -168,6 +171,8 @@ def dataset_import(
             raise DomainError(
                 MatchError.IMPORT_FAILED, problem.message, {"problem": problem.code, **problem.details}
             ) from problem
+        if result.prehashed:
+            _check_answer(result.snapshot, result.rows_taken, owner)
         stored: list[str] = []
         try:
             with transaction.atomic():
@@ -219,13 +224,64 @@ def dataset_import(
     return ds
 
 
+def _check_answer(snapshot: Path, rows: int, unit: OrgUnit) -> None:
+    """A file of keyed hashes without ID numbers is a checking centre's answer to a request file
+    (``exchange_request_export``): each of its rows is a person on a file of the union that asked
+    (of any state: a file may have closed since). Refused, naming the rows, when some are not
+    (the answers to two requests mixed, or someone else's rows), and when none is (the answer to
+    another union's request, or hashes made with another key: nothing would match)."""
+    import duckdb
+
+    from bangfu.common import crypto
+
+    numbers = []
+    for cipher in Member.objects.filter(household__unit__path__startswith=unit.path).values_list(
+        "id_cipher", flat=True
+    ):
+        try:
+            numbers.append(crypto.resident_id_int(crypto.decrypt(cipher)))
+        except ValueError:
+            continue
+    keys = pa.table({"id_key": crypto.keyed_hash64_arrow(pa.array(numbers, pa.int64()))})
+    with duckdb.connect() as con:
+        con.register("keys", keys)
+        found = con.execute(
+            "SELECT count(*), list(row_no ORDER BY row_no)[1:5] FROM read_parquet(?) d "
+            "WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id_key = d.id_key)",
+            [str(snapshot)],
+        ).fetchone()
+    strangers, first = found if found else (0, [])
+    if not strangers:
+        return
+    if strangers >= rows:
+        message = _(
+            "No row of this file of keyed hashes (%(rows)s rows) is a person on a file of %(unit)s: it answers "
+            "another union's request, or its hashes were made with another key. Nothing was imported."
+        ) % {"rows": rows, "unit": unit.name}
+    else:
+        message = _(
+            "Not persons on a file of %(unit)s: %(count)s of the %(rows)s rows of this file of keyed hashes "
+            "(rows %(first)s). The file holds rows of another request; nothing was imported."
+        ) % {
+            "count": strangers,
+            "rows": rows,
+            "unit": unit.name,
+            "first": ", ".join(str(r) for r in first) + (" …" if strangers > len(first) else ""),
+        }
+    raise DomainError(
+        MatchError.IMPORT_FAILED, message, {"problem": "not_requested", "rows": rows, "not_on_file": strangers}
+    )
+
+
 def dataset_delete(*, actor: Any, dataset: Dataset, note: str = "") -> None:
     """Delete a dataset and its files (findings stay, without the link to the dataset). A person
     needs the import permission at the dataset's union; the retention purge (no actor) needs none."""
     if actor is not None:
         access.require(actor, IMPORT_PERM, dataset.unit)
     names = [dataset.snapshot, dataset.rejected_file]
-    with transaction.atomic():
+    # The audit entry is appended last (``audit_deferred``): clearing the findings' link may wait
+    # for a finding a reviewer has locked, and the reviewer for the audit log's lock.
+    with audit_deferred():
         audit_record(
             actor=actor,
             action="delete",
@@ -347,12 +403,24 @@ def _progress(run: MatchRun, percent: int) -> None:
     MatchRun.objects.filter(pk=run.pk).update(progress=percent)
 
 
-def match_run_execute(*, run_id: int) -> MatchRun:
-    """The body of a run (a background task). Re-running records no finding twice."""
+RUN_WAIT_SECONDS = 1.0
+
+
+def match_run_execute(*, run_id: int, wait: bool = True) -> MatchRun:
+    """The body of a run: its background task, or ``bangfu match run``, which runs the run it
+    started itself while the worker may pick up the same task. The first to take the run (queued,
+    or failed before) runs it; the other leaves it to them, and with ``wait`` returns it once they
+    are done. Re-running records no finding twice."""
     run = MatchRun.objects.select_related("unit").get(pk=run_id)
-    if run.status == RunStatus.DONE:
+    taken = MatchRun.objects.filter(pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.FAILED]).update(
+        status=RunStatus.RUNNING, started_at=timezone.now(), error=""
+    )
+    if not taken:
+        run.refresh_from_db()
+        while wait and run.status == RunStatus.RUNNING:
+            time.sleep(RUN_WAIT_SECONDS)
+            run.refresh_from_db()
         return run
-    MatchRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), error="")
     try:
         _execute(run)
     except Exception as exc:
@@ -455,6 +523,10 @@ def _summary(found: pa.Table, household_unit: dict[int, int]) -> dict[str, Any]:
 
 
 # -- review -------------------------------------------------------------------------------------
+#
+# A review locks its finding, proposal and file first and appends to the audit log last
+# (``audit_deferred``), as the dataset purge does: a write holding the audit log's lock while it
+# waits for a row another one has locked, which then waits for that lock, was a deadlock.
 
 
 def _open_finding(actor: Any, finding_id: int) -> Finding:
@@ -466,9 +538,10 @@ def _open_finding(actor: Any, finding_id: int) -> Finding:
 
 
 def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding:
-    """Confirm a finding. Disqualifying: a removal proposal waiting for the worker to be told.
-    A death record: the member is marked deceased and no longer counted in the household."""
-    with transaction.atomic():
+    """Confirm a finding. Disqualifying: a removal proposal waiting for the worker to be told (not
+    for a file closed meanwhile). A death record: the member is marked deceased and no longer
+    counted in the household."""
+    with audit_deferred():
         finding = _open_finding(actor, finding_id)
         finding.status = FindingStatus.CONFIRMED
         finding.reviewer = actor
@@ -484,7 +557,17 @@ def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding
             summary=_("Cross-check finding confirmed: %(rule)s") % {"rule": finding.get_rule_display()},
             data={"finding": finding.pk, "rule": finding.rule, "kind": finding.kind, "record": finding.record_key},
         )
-        if finding.severity == Severity.DISQUALIFYING:
+        # The same record (by its own key: a row number names no record in another file) found
+        # again in a newer dataset of the department, and confirmed before: the file has it
+        # already, and a removal it proposed that still applies is not proposed twice.
+        same = {"member_id": finding.member_id, "kind": finding.kind, "rule": finding.rule}
+        earlier = Finding.objects.filter(**same, record_key=finding.record_key, status=FindingStatus.CONFIRMED)
+        earlier = earlier.exclude(pk=finding.pk) if not _ROW_KEY.fullmatch(finding.record_key) else earlier.none()
+        if (
+            finding.severity == Severity.DISQUALIFYING
+            and household.state in OPEN_STATES
+            and not proposals_applying().filter(finding__in=earlier).exists()
+        ):
             proposal = RemovalProposal.objects.create(household=household, finding=finding, created_by=actor)
             timeline_add(
                 household=household,
@@ -495,7 +578,7 @@ def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding
             )
         if finding.rule == "death_record":
             _mark_deceased(actor, finding.member)
-        facts = confirmed_facts(finding)
+        facts = [] if earlier.exists() else confirmed_facts(finding)
         if facts:
             registry_services.household_facts_confirm(
                 actor=actor,
@@ -591,7 +674,7 @@ def _mark_deceased(actor: Any, member: Member) -> None:
 def finding_dismiss(*, actor: Any, finding_id: int, reason: str) -> Finding:
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the finding is dismissed.")})
-    with transaction.atomic():
+    with audit_deferred():
         finding = _open_finding(actor, finding_id)
         finding.status = FindingStatus.DISMISSED
         finding.reviewer = actor
@@ -622,13 +705,56 @@ def _audit_review(actor: Any, finding: Finding, outcome: str) -> None:
     )
 
 
+def proposal_lapsed() -> Exists:
+    """Whether a proposal's file has left the open states since the proposal was made (exited,
+    cancelled or removed — by this proposal, another one or another path — and perhaps reopened
+    since): the worker's notice and the removal it proposed no longer apply to the file as it is."""
+    return Exists(
+        TimelineEvent.objects.filter(
+            household_id=OuterRef("household_id"), kind=TimelineKind.STATE_CHANGED, at__gte=OuterRef("created_at")
+        ).filter(~Q(data__to__in=[str(s) for s in OPEN_STATES]))
+    )
+
+
+def proposals_applying(qs: QuerySet[RemovalProposal] | None = None) -> QuerySet[RemovalProposal]:
+    """The removal proposals (of ``qs``) still to act on: the file open, and not closed since."""
+    qs = RemovalProposal.objects.all() if qs is None else qs
+    return (
+        qs.filter(household__state__in=OPEN_STATES).exclude(status=ProposalStatus.WITHDRAWN).filter(~proposal_lapsed())
+    )
+
+
+def _still_applies(proposal: RemovalProposal) -> None:
+    """Refuse to act on a proposal whose file is closed, or was closed after it was made (a second
+    removal, an exit or a reopening by another path, perhaps at the same moment)."""
+    household = proposal.household
+    if household.state not in OPEN_STATES:
+        raise DomainError(
+            MatchError.PROPOSAL_LAPSED,
+            _("File %(number)s is no longer open (%(state)s): there is no removal to act on.")
+            % {"number": household.file_number, "state": household.get_state_display()},
+            {"state": household.state},
+        )
+    if not proposals_applying().filter(pk=proposal.pk).exists():
+        raise DomainError(
+            MatchError.PROPOSAL_LAPSED,
+            _(
+                "File %(number)s was closed after this removal was proposed and is open again: the proposal "
+                "no longer applies. Confirm a new finding if the record still holds."
+            )
+            % {"number": household.file_number},
+            {"state": household.state},
+        )
+
+
 def removal_proposal_notify(*, actor: Any, proposal_id: int, note: str) -> RemovalProposal:
     """Record that the worker was told of the check result (how, in ``note``)."""
     if not note.strip():
         raise ValidationError({"note": _("Say how and when the worker was told.")})
-    with transaction.atomic():
+    with audit_deferred():
         qs = RemovalProposal.objects.select_for_update().select_related("household__unit")
         proposal = access.get_for(actor, qs, proposal_id, REVIEW_PERM)
+        _still_applies(proposal)
         if proposal.status != ProposalStatus.AWAITING_NOTICE:
             raise DomainError(MatchError.NOT_OPEN, _("The worker has already been told."))
         proposal.status = ProposalStatus.WORKER_NOTIFIED
@@ -657,9 +783,10 @@ def removal_proposal_notify(*, actor: Any, proposal_id: int, note: str) -> Remov
 
 def removal_proposal_execute(*, actor: Any, proposal_id: int) -> Household:
     """Remove the file (退档) — only once the worker has been told."""
-    with transaction.atomic():
+    with audit_deferred():
         qs = RemovalProposal.objects.select_for_update().select_related("household__unit")
         proposal = access.get_for(actor, qs, proposal_id, REVIEW_PERM)
+        _still_applies(proposal)
         if proposal.status != ProposalStatus.WORKER_NOTIFIED:
             raise DomainError(
                 MatchError.NOT_NOTIFIED, _("The worker must be told of the check result before the file is removed.")

@@ -14,7 +14,8 @@ from . import services
 
 @task()
 def match_run_task(run_id: int) -> int:
-    run = services.match_run_execute(run_id=run_id)
+    # A run taken already (by the command line that started it) is left to it.
+    run = services.match_run_execute(run_id=run_id, wait=False)
     return run.findings_new
 
 

@@ -482,11 +482,13 @@ def _finding_page(
     if finding.reviewed_at is not None:
         events = registry_selectors.household_timeline(actor=request.user, household=household, limit=20)
         since = [ev for ev in events if ev.at >= finding.reviewed_at][::-1]
+    proposal = _proposal_of(finding)
     context = {
         "f": finding,
         "h": household,
         "details": details,
-        "proposal": _proposal_of(finding),
+        "proposal": proposal,
+        "proposal_lapsed": proposal is not None and not services.proposals_applying().filter(pk=proposal.pk).exists(),
         "can_review": access.has_perm(request.user, services.REVIEW_PERM, household.unit),
         "confirm_form": confirm_form or ReasonForm(prefix="confirm"),
         "dismiss_form": dismiss_form or ReasonForm(prefix="dismiss"),
@@ -553,7 +555,7 @@ def _proposal_page(
     proposals = selectors.removal_proposal_list(actor=request.user)
     if show != "all":
         show = "todo"
-        proposals = proposals.filter(household__state__in=OPEN_STATES).exclude(status=ProposalStatus.WITHDRAWN)
+        proposals = selectors.removal_proposals_to_do(actor=request.user)
     page = CappedPaginator(proposals, settings.BANGFU_PAGE_SIZE).get_page(_page_number(request))
     forms = errors or {}
     rows = [
@@ -561,7 +563,8 @@ def _proposal_page(
             "p": p,
             "form": forms.get(p.pk) or NoticeForm(prefix=f"p{p.pk}"),
             "can_review": access.has_perm(request.user, services.REVIEW_PERM, p.household.unit),
-            "file_open": p.household.state in OPEN_STATES,
+            "file_open": p.household.state in OPEN_STATES and not p.lapsed,
+            "lapsed": p.lapsed and p.household.state in OPEN_STATES,
             "told": p.status == ProposalStatus.WORKER_NOTIFIED,
         }
         for p in page.object_list
@@ -575,6 +578,15 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     return _proposal_page(request)
 
 
+def _lapsed(request: HttpRequest, exc: Exception) -> bool:
+    """The proposal's file was closed meanwhile (``removal_proposal_lapsed``): the proposal has left
+    the list, so the reason is said above it."""
+    if isinstance(exc, DomainError) and exc.code == services.MatchError.PROPOSAL_LAPSED:
+        messages.error(request, exc.message)
+        return True
+    return False
+
+
 @staff_required
 @require_POST
 def proposal_notify(request: HttpRequest, pk: int) -> HttpResponse:
@@ -584,6 +596,8 @@ def proposal_notify(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.removal_proposal_notify(actor=request.user, proposal_id=pk, note=form.cleaned_data.get("note") or "")
     except (ValidationError, DomainError) as exc:
+        if _lapsed(request, exc):
+            return redirect("matching:proposal_list")
         _put_errors(form, exc)
         return _proposal_page(request, errors={pk: form}, status=400)
     messages.success(
@@ -600,6 +614,8 @@ def proposal_execute(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         household = services.removal_proposal_execute(actor=request.user, proposal_id=pk)
     except (ValidationError, DomainError) as exc:
+        if _lapsed(request, exc):
+            return redirect("matching:proposal_list")
         form = NoticeForm(data={}, prefix=f"p{pk}")
         form.is_valid()
         _put_errors(form, exc)

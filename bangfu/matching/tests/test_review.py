@@ -12,6 +12,7 @@ from bangfu.common.errors import DomainError
 from bangfu.common.models import AuditEntry
 from bangfu.matching import selectors, services
 from bangfu.matching.models import Finding, FindingStatus, ProposalStatus
+from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household, Member, TimelineEvent
 
 
@@ -179,3 +180,34 @@ def test_what_a_confirmed_finding_adds_to_the_file(rule: str, details: dict[str,
     (fact,) = facts
     for key, value in expect.items():
         assert str(getattr(fact, key)) == value
+
+
+def test_coverage_rate_adds_up_each_subtree_as_counting_it_alone_would(
+    make_household: Any, users: dict[str, Any], tree: dict[str, Any]
+) -> None:
+    """The rate is one grouped query added up per unit below; it must equal each subtree counted on
+    its own: files of unions at every depth (the county itself too), closed files left out."""
+    from django.utils import timezone
+
+    from bangfu.matching.models import HouseholdCheck
+    from bangfu.registry.codes import OPEN_STATES, FileState
+
+    made = [make_household(unit=u)[0] for u in ("xiangyun_g", "xiangyun_g", "xiangyun", "dalishi_g", "wuhua")]
+    Household.objects.filter(pk=made[1].pk).update(state=FileState.EXITED)  # closed: not counted
+    for h in (made[0], made[1], made[3]):
+        HouseholdCheck.objects.create(household=h, checked_at=timezone.now())
+    for actor, unit in ((users["province_manager"], None), (users["province_manager"], tree["dali"].pk)):
+        rows = selectors.match_coverage_rate(actor=actor, unit_id=unit)
+        assert len(rows) > 1
+        for row in rows:
+            path = OrgUnit.objects.get(pk=row.unit_id).path
+            files = Household.objects.filter(unit__path__startswith=path, state__in=OPEN_STATES)
+            assert (row.households, row.checked) == (
+                files.count(),
+                HouseholdCheck.objects.filter(household__in=files).count(),
+            ), row.unit
+    by_unit = {
+        r.unit: r for r in selectors.match_coverage_rate(actor=users["province_manager"], unit_id=tree["dali"].pk)
+    }
+    assert (by_unit["大理州总工会"].households, by_unit["大理州总工会"].checked) == (3, 2)
+    assert (by_unit["祥云县总工会"].households, by_unit["祥云县总工会"].checked) == (2, 1)
