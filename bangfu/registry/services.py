@@ -286,12 +286,29 @@ def household_update(
                 {"version": h.version},
             )
         unit = _unit_for_write(actor, data.unit_id)
+        from_state = h.state
+        if data.state != from_state and not workflow.allowed(from_state, data.state):
+            # The edit moves a file along the same table as household_state_change: a removed or
+            # cancelled file is not reopened, nor an open one closed, by changing a field.
+            raise ValidationError(
+                {
+                    "state": _("A file cannot go from “%(from)s” to “%(to)s”.")
+                    % {"from": codes.FileState(from_state).label, "to": _label(codes.FileState, data.state)}
+                }
+            )
         open_file_check(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES)
         before = snapshot(h)
         h.version += 1
         _save_guarded(actor, data, h, unit, checked)
         after = snapshot(h)
         changed = sorted(k for k in after if before.get(k) != after[k] and k != "version")
+        if h.state != from_state:  # on the timeline as every change of state is (a removal proposal reads it)
+            timeline_add(
+                household=h,
+                actor=actor,
+                kind=codes.TimelineKind.STATE_CHANGED,
+                data={"from": from_state, "to": h.state},
+            )
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,

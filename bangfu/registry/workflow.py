@@ -1,5 +1,6 @@
 """The file's states and the transitions allowed between them: one declared table, enforced by
-``services.household_state_change`` (which also writes the audit entry and the timeline event)."""
+``services.household_state_change`` (which also writes the audit entry and the timeline event)
+and by ``services.household_update`` when a file's edit changes its state."""
 
 from __future__ import annotations
 

@@ -171,6 +171,32 @@ def test_cancelled_is_final_and_the_error_says_so(tree: dict, users: dict[str, A
     assert h.state == "cancelled" and h.timeline.filter(kind="state_changed").count() == 1
 
 
+def test_the_edit_moves_the_state_along_the_same_table_and_says_so_on_the_timeline(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    """Changing the state in the file's edit follows the transition table, like a state change with
+    a reason, and is a state_changed event on the timeline (a removal proposal reads them)."""
+    actor = users["xiangyun_staff"]
+    data = household_input(tree["xiangyun_g"])
+    h = services.household_create(actor=actor, data=data)
+    services.household_state_change(actor=actor, household_id=h.pk, to_state="cancelled", reason="户主退休")
+    data.state = "active"
+    with pytest.raises(ValidationError) as refused:
+        services.household_update(actor=actor, household_id=h.pk, data=data)
+    assert "state" in refused.value.message_dict
+    h.refresh_from_db()
+    assert h.state == "cancelled"
+    data2 = household_input(tree["xiangyun_g"])
+    third = services.household_create(actor=actor, data=data2)
+    data2.state = "exited"
+    services.household_update(actor=actor, household_id=third.pk, data=data2)
+    third.refresh_from_db()
+    assert third.state == "exited"
+    event = third.timeline.get(kind="state_changed")
+    assert event.data == {"from": "active", "to": "exited"}
+    assert not Member.objects.filter(household=third, on_open_file=True).exists()
+
+
 def test_member_death_leaves_the_per_head_figures(tree: dict, users: dict[str, Any]) -> None:
     actor = users["xiangyun_staff"]
     h = services.household_create(actor=actor, data=household_input(tree["xiangyun_g"]))
