@@ -404,6 +404,21 @@ def _progress(run: MatchRun, percent: int) -> None:
 
 
 RUN_WAIT_SECONDS = 1.0
+# A run still running this long after it started has lost the process that ran it (a province's
+# recheck takes seconds, a nation's minutes): the daily sweep marks it failed, so that its page
+# stops showing progress and it can be taken again.
+RUN_STALE_AFTER = dt.timedelta(hours=12)
+
+
+def fail_interrupted_runs(*, now: dt.datetime | None = None) -> int:
+    """Mark failed the runs left running by a process that stopped (``RUN_STALE_AFTER``); returns
+    how many. Safe to run again."""
+    now = now or timezone.now()
+    return MatchRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=now - RUN_STALE_AFTER).update(
+        status=RunStatus.FAILED,
+        finished_at=now,
+        error=_("Stopped without finishing: the process running it ended. Start the recheck again."),
+    )
 
 
 def match_run_execute(*, run_id: int, wait: bool = True) -> MatchRun:
@@ -419,6 +434,7 @@ def match_run_execute(*, run_id: int, wait: bool = True) -> MatchRun:
         run.refresh_from_db()
         while wait and run.status == RunStatus.RUNNING:
             time.sleep(RUN_WAIT_SECONDS)
+            fail_interrupted_runs()  # a run whose process stopped is not waited for forever
             run.refresh_from_db()
         return run
     try:

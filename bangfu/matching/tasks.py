@@ -27,3 +27,13 @@ def match_run_task(run_id: int) -> int:
 @task()
 def purge_expired_datasets_task() -> int:
     return services.purge_expired_datasets()
+
+
+@schedule.daily(
+    "matching.interrupted_runs",
+    at=dt.time(2, 0),
+    label=gettext_noop("mark failed the rechecks left running by a process that stopped"),
+)
+@task()
+def fail_interrupted_runs_task() -> int:
+    return services.fail_interrupted_runs()
