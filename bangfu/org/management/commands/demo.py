@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import unicodedata
@@ -70,11 +71,20 @@ class Command(TranslatedCommand):
             subprocess.Popen([sys.executable, "-m", "bangfu.cli", "db_worker"]),
             subprocess.Popen([sys.executable, "-m", "bangfu.cli", "schedule"]),
         ]
+        # Stopped by a signal (kill, a service manager, a container stopping) as by Ctrl-C: the
+        # worker and the scheduler stop with the server instead of running on without it.
+        for stop in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop, _exit_on_signal)
         try:
             call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
         finally:
             for process in helpers:
                 process.terminate()
+            for process in helpers:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
     def _identify(self) -> None:
         """A standard for the demo province this year (the figures of the issue's example) and a
@@ -167,3 +177,7 @@ class Command(TranslatedCommand):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
         return rows
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
