@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -204,9 +204,9 @@ def dataset_import(
 
 @router.get("/matching/datasets/{dataset_id}/rejected.csv", response={200: None, **ERRORS})
 @requires(services.VIEW_PERM)
-def dataset_rejected(request: HttpRequest, dataset_id: int) -> HttpResponse:
-    data = selectors.dataset_rejected_csv(actor=actor(request), dataset_id=dataset_id)
-    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+def dataset_rejected(request: HttpRequest, dataset_id: int) -> StreamingHttpResponse:
+    rows = selectors.dataset_rejected_rows(actor=actor(request), dataset_id=dataset_id)
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dataset-{dataset_id}-rejected.csv"'
     response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
     return response

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import functools
+import io
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,9 +142,11 @@ def dataset_get(*, actor: Any, dataset_id: int) -> Dataset:
 REJECTED_CSV_HEADER = b"row,id_number,reason\n"
 
 
-def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
+def dataset_rejected_rows(*, actor: Any, dataset_id: int, header: Sequence[str] | None = None) -> Generator[bytes]:
     """The rejected rows of an import (row, masked ID number, reason) as CSV in UTF-8 with a
-    byte-order mark, without which Excel reads the reasons as GBK."""
+    byte-order mark, without which Excel reads the reasons as GBK; ``header``: the column names
+    (the stored English ones by default). The export is audit-logged here; the rows come a part
+    at a time, never held whole: a national file's rejected rows run to millions."""
     ds = dataset_get(actor=actor, dataset_id=dataset_id)
     audit_record(
         actor=actor,
@@ -151,41 +156,70 @@ def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
         unit_path=ds.unit.path,
         note=f"{ds.rows_rejected} rejected rows",
     )
-    if not ds.rejected_file:
-        return codecs.BOM_UTF8 + REJECTED_CSV_HEADER
-    with default_storage.open(ds.rejected_file, "rb") as fh:
-        data: bytes = fh.read()
-    return codecs.BOM_UTF8 + _reasons_in_reader_language(data.removeprefix(codecs.BOM_UTF8))
+    if header is None:
+        head = REJECTED_CSV_HEADER
+    else:
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow(header)
+        head = line.getvalue().encode()
+    return _rejected_parts(ds.rejected_file or "", codecs.BOM_UTF8 + head)
 
 
-def _reasons_in_reader_language(data: bytes) -> bytes:
-    """The rejected rows with each reason in the reader's language: the file keeps them in the
-    language of the person who imported it. The other columns are left as they are. DuckDB reads
-    and writes the rows (a national file's rejected rows run to millions); each distinct reason
-    is shown again once."""
+def dataset_rejected_csv(*, actor: Any, dataset_id: int) -> bytes:
+    """``dataset_rejected_rows`` whole (small files, tests)."""
+    return b"".join(dataset_rejected_rows(actor=actor, dataset_id=dataset_id))
+
+
+_PART = 1 << 20
+
+
+def _rejected_parts(name: str, head: bytes) -> Generator[bytes]:
+    """``head``, then the stored rows (their own header left out) with each reason in the reader's
+    language, read from a copy in a temporary folder that goes when the last part has gone (or
+    the download was stopped)."""
+    if not name:
+        yield head
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bangfu-rejected-"))
+    try:
+        source = folder / "rejected.csv"
+        with default_storage.open(name, "rb") as fh, source.open("wb") as out:
+            out.write(fh.read(_PART).removeprefix(codecs.BOM_UTF8))
+            shutil.copyfileobj(fh, out, _PART)
+        with _reasons_in_reader_language(source, folder / "shown.csv").open("rb") as fh:
+            fh.readline()  # the stored header
+            yield head
+            while part := fh.read(_PART):
+                yield part
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reasons_in_reader_language(source: Path, target: Path) -> Path:
+    """The rejected rows of ``source`` with each reason in the reader's language (``target``, or
+    ``source`` itself when none changes): the file keeps them in the language of the person who
+    imported it. The other columns are left as they are. DuckDB reads and writes the rows; each
+    distinct reason is shown again once."""
     import duckdb
 
-    with tempfile.TemporaryDirectory(prefix="bangfu-rejected-") as tmp:
-        source, target = Path(tmp) / "rejected.csv", Path(tmp) / "shown.csv"
-        source.write_bytes(data)
-        con = duckdb.connect()
-        con.execute(
-            f"CREATE VIEW stored AS SELECT * FROM read_csv('{source}', header = true, all_varchar = true, "  # noqa: S608
-            "columns = {'row': 'VARCHAR', 'id_number': 'VARCHAR', 'reason': 'VARCHAR'}, quote = '\"', escape = '\"')"
-        )
-        reasons = [r for (r,) in con.execute("SELECT DISTINCT reason FROM stored WHERE reason IS NOT NULL").fetchall()]
-        shown = {r: _reason_in_reader_language(r) for r in reasons}
-        changed = {r: t for r, t in shown.items() if t != r}
-        if not changed:
-            return data
-        con.execute("CREATE TABLE shown (reason VARCHAR, shown VARCHAR)")
-        con.executemany("INSERT INTO shown VALUES (?, ?)", list(changed.items()))
-        rows = (
-            "SELECT s.row, s.id_number, COALESCE(t.shown, s.reason) AS reason FROM stored s "
-            "LEFT JOIN shown t USING (reason) ORDER BY CAST(s.row AS BIGINT)"
-        )
-        con.execute(f"COPY ({rows}) TO '{target}' (HEADER, DELIMITER ',')")
-        return target.read_bytes()
+    con = duckdb.connect()
+    con.execute(
+        f"CREATE VIEW stored AS SELECT * FROM read_csv('{source}', header = true, all_varchar = true, "  # noqa: S608
+        "columns = {'row': 'VARCHAR', 'id_number': 'VARCHAR', 'reason': 'VARCHAR'}, quote = '\"', escape = '\"')"
+    )
+    reasons = [r for (r,) in con.execute("SELECT DISTINCT reason FROM stored WHERE reason IS NOT NULL").fetchall()]
+    shown = {r: _reason_in_reader_language(r) for r in reasons}
+    changed = {r: t for r, t in shown.items() if t != r}
+    if not changed:
+        return source
+    con.execute("CREATE TABLE shown (reason VARCHAR, shown VARCHAR)")
+    con.executemany("INSERT INTO shown VALUES (?, ?)", list(changed.items()))
+    rows = (
+        "SELECT s.row, s.id_number, COALESCE(t.shown, s.reason) AS reason FROM stored s "
+        "LEFT JOIN shown t USING (reason) ORDER BY CAST(s.row AS BIGINT)"
+    )
+    con.execute(f"COPY ({rows}) TO '{target}' (HEADER, DELIMITER ',')")
+    return target
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,7 +10,6 @@ object it may see answers 403.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import itertools
@@ -228,13 +227,11 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required
-def dataset_rejected(request: HttpRequest, pk: int) -> HttpResponse:
-    data = selectors.dataset_rejected_csv(actor=request.user, dataset_id=pk)
+def dataset_rejected(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     # The header in the user's language (the API keeps the stored English names).
-    _header, _newline, rows = data.partition(b"\n")
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow([_("Row in the file"), _("ID number"), _("Reason")])
-    response = HttpResponse(codecs.BOM_UTF8 + header.getvalue().encode() + rows, content_type="text/csv; charset=utf-8")
+    header = [_("Row in the file"), _("ID number"), _("Reason")]
+    rows = selectors.dataset_rejected_rows(actor=request.user, dataset_id=pk, header=header)
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dataset-{pk}-rejected.csv"'
     response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
     return response

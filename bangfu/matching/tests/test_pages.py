@@ -281,8 +281,9 @@ def test_import_shows_counts_and_the_rejected_rows(make_household: Any, users: d
     assert "3 rows taken, 1 rejected" in page  # the message after the import
     rejected = c.get(reverse("matching:dataset_rejected", args=[ds.pk]))
     assert rejected.status_code == 200 and rejected["Content-Type"].startswith("text/csv")
-    body = rejected.content.decode("utf-8-sig")
-    assert rejected.content.startswith(codecs.BOM_UTF8)  # Excel reads it as UTF-8, not GBK
+    content = rejected.getvalue()
+    body = content.decode("utf-8-sig")
+    assert content.startswith(codecs.BOM_UTF8)  # Excel reads it as UTF-8, not GBK
     assert body.splitlines()[0] == "Row in the file,ID number,Reason" and "\n4," in body  # line 4, with its reason
     assert bad not in body  # the rejected number is masked
     # The columns used are saved under the source for its next file.
