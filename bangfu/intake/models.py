@@ -430,6 +430,17 @@ class ReviewState(models.TextChoices):
     UPDATED = "updated", _("Updated")
 
 
+# The order staff work through yearly reviews in: the workers' reports waiting for them first, then
+# the reviews waiting for the worker, then the closed ones (oldest first within each; the index
+# below lets a page of a province's hundreds of thousands be read in that order, not sorted).
+REVIEW_FIRST = models.Case(
+    models.When(state=ReviewState.REPORTED, then=models.Value(0)),
+    models.When(state=ReviewState.OPEN, then=models.Value(1)),
+    default=models.Value(2),
+    output_field=models.IntegerField(),
+)
+
+
 class ReviewTask(models.Model):
     """The yearly review (年度复核) of a file: due once a year after it was filed or last reviewed."""
 
@@ -458,6 +469,7 @@ class ReviewTask(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["household", "year"], name="intake_review_once_a_year"),
         ]
+        indexes = [models.Index(REVIEW_FIRST, "due_on", "id", name="intake_review_work_order")]
 
     def __str__(self) -> str:
         return f"{self.household_id}:{self.year}"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from bangfu.common.errors import ErrorCollector
@@ -23,7 +23,16 @@ from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
-from .models import Applicant, Application, ApplicationEvent, ApplicationState, Notice, ReviewState, ReviewTask
+from .models import (
+    REVIEW_FIRST,
+    Applicant,
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    Notice,
+    ReviewState,
+    ReviewTask,
+)
 from .reviews import review_tasks_in_jurisdiction
 from .services import acting_level, is_applicant, load
 
@@ -269,13 +278,7 @@ def review_list(*, actor: Any, filters: ReviewFilters) -> QuerySet[ReviewTask]:
         qs = qs.filter(year=filters.year)
     if filters.state:
         qs = qs.filter(state__in=REVIEW_FILTERS.get(filters.state, ()))
-    first = Case(
-        When(state=ReviewState.REPORTED, then=Value(0)),
-        When(state=ReviewState.OPEN, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    return qs.select_related("done_by").order_by(first, "due_on", "id")
+    return qs.select_related("done_by").order_by(REVIEW_FIRST, "due_on", "id")
 
 
 def review_counts(*, actor: Any, filters: ReviewFilters) -> ReviewCounts:
