@@ -82,21 +82,22 @@ def standard_from_row(row: models.Standard) -> Standard:
 
 
 class StandardBook:
-    """The current standards of one year, resolved per division code with fallback to the parents."""
+    """The standards of one year, resolved per division code with fallback to the parents.
+
+    A division's standard on a day is its newest version in effect by then: a version that takes
+    effect later in the year leaves the one before it in force until that day."""
 
     def __init__(self, year: int, rows: Iterable[models.Standard]) -> None:
         self.year = year
         self.by_code: dict[str, list[Standard]] = {}
-        for row in rows:
+        for row in sorted(rows, key=lambda r: -r.version):
             self.by_code.setdefault(row.division_code, []).append(standard_from_row(row))
         self._cache: dict[tuple[str, date], Standard | None] = {}
 
     @classmethod
     def load(cls, year: int, overrides: Iterable[models.Standard] = ()) -> StandardBook:
-        rows = {(r.division_code, r.year): r for r in models.Standard.objects.filter(year=year, is_current=True)}
-        for r in overrides:  # unsaved rows of a what-if
-            rows[(r.division_code, r.year)] = r
-        return cls(year, rows.values())
+        # The unsaved rows of a what-if are numbered as the next versions.
+        return cls(year, [*models.Standard.objects.filter(year=year), *overrides])
 
     def get(self, code: str, on: date) -> Standard | None:
         key = (code, on)

@@ -8,6 +8,7 @@ puts back under the fields they name.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -84,15 +85,22 @@ PARAMS: tuple[Param, ...] = (
 PARAM_NAMES = tuple(p.name for p in PARAMS)
 DEFAULTS = RuleSet()
 COMPARISON_CHOICES = [(Comparison.LT.value, _("below (<)")), (Comparison.LE.value, _("at or below (≤)"))]
+# A number with thousands separators (NFKC has made a full-width comma an ASCII one).
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 YES_NO_UNCHANGED = [("", _("unchanged")), ("yes", _("yes")), ("no", _("no"))]
 
 
 def normalise_number(value: Any) -> Any:
-    """What people type into a number field: full-width digits, spaces, thousands separators."""
+    """What people type into a number field: full-width digits, spaces, thousands separators.
+
+    A comma is taken as a thousands separator only where it separates groups of three digits:
+    "1,5" or "1.000,50" stay as typed (and are refused as numbers) rather than read as 15 or 1.00050."""
     if not isinstance(value, str):
         return value
-    text = unicodedata.normalize("NFKC", value).strip()
-    return text.replace(",", "").replace(" ", "").replace("，", "")
+    text = unicodedata.normalize("NFKC", value).strip().replace(" ", "")
+    if "," in text and not THOUSANDS.fullmatch(text):
+        return text
+    return text.replace(",", "")
 
 
 class NumberText(forms.CharField):

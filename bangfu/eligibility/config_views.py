@@ -112,7 +112,7 @@ def _names(codes: Iterable[str]) -> dict[str, str]:
 
 
 def _code(value: str) -> str:
-    if not (len(value) == 6 and value.isdigit()):
+    if not (len(value) == 6 and value.isascii() and value.isdigit()):
         raise Http404
     return value
 
@@ -160,7 +160,7 @@ class StandardRow:
 
 
 def _book(actor: Any, year: int) -> StandardBook:
-    return StandardBook(year, selectors.standard_list(actor=actor, year=year))
+    return StandardBook(year, selectors.standard_list(actor=actor, year=year, history=True))
 
 
 def _years(actor: Any) -> list[int]:

@@ -45,6 +45,7 @@ from .system import SYSTEM
 TIMELINE_DECIDED = "eligibility_decided"
 TIMELINE_OVERRIDE = "eligibility_override"
 MAX_DIBAO = Decimal(100_000)
+MAX_HOUSING_AREA = Decimal(10_000)  # m² per head; the column holds less than a million
 OVERRIDE_CATEGORIES = frozenset(
     {DecisionCategory.DEEP, DecisionCategory.RELATIVE, DecisionCategory.ACCIDENT, DecisionCategory.NOT_ELIGIBLE}
 )
@@ -319,20 +320,24 @@ def standard_clean(
 ) -> dict[str, Any]:
     """Checked values of a standard; a ValidationError names every bad field."""
     errors = ErrorCollector()
-    if not (len(division_code) == 6 and division_code.isdigit()):
+    if not (len(division_code) == 6 and division_code.isascii() and division_code.isdigit()):
         errors.add("division_code", _("Enter a six-digit division code."))
-    if not (2000 <= int(year) <= 2100):
+    year_ok = 2000 <= int(year) <= 2100
+    if not year_ok:
         errors.add("year", _("Enter a year between 2000 and 2100."))
     dibao = _decimal(errors, "dibao_monthly", dibao_monthly)
     if dibao is not None and not (0 < dibao <= MAX_DIBAO):
         errors.add("dibao_monthly", _("The dibao must be above 0 and at most 100,000 yuan a month."))
     wage = _decimal(errors, "minimum_wage_monthly", minimum_wage_monthly)
     housing = _decimal(errors, "housing_area_per_head", housing_area_per_head, required=False)
+    if housing is not None and housing > MAX_HOUSING_AREA:
+        errors.add("housing_area_per_head", _("The housing standard may be at most 10,000 m² per head."))
     disposable = _decimal(
         errors, "disposable_income_per_head_last_year", disposable_income_per_head_last_year, required=False
     )
-    effective_from = effective_from or date(int(year), 1, 1)
-    if effective_from.year != int(year):
+    if effective_from is None and year_ok:
+        effective_from = date(int(year), 1, 1)
+    if effective_from is not None and effective_from.year != int(year):
         errors.add("effective_from", _("The standard must take effect within its year."))
     errors.raise_if_any()
     return {
@@ -427,7 +432,7 @@ def ruleset_check(params: dict[str, Any]) -> rules.RuleSet:
 def ruleset_publish(*, actor: Any, region_code: str, params: dict[str, Any], note: str = "") -> RuleSetVersion:
     """Publish a new rule-set version for a region ("" = national); parameters not given keep
     their defaults. An inconsistent rule set is refused with the reason."""
-    if region_code and not (len(region_code) == 6 and region_code.isdigit()):
+    if region_code and not (len(region_code) == 6 and region_code.isascii() and region_code.isdigit()):
         raise ValidationError({"region_code": [_("Enter a six-digit division code.")]})
     parsed = ruleset_check(params)
     require_config(actor, region_code)

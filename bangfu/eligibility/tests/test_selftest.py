@@ -69,7 +69,7 @@ def test_income_above_the_relative_line_is_not_eligible(standard: None, en: Clie
 def test_a_car_disqualifies_whatever_the_income(standard: None, en: Client) -> None:
     text = answer(en, m0_income="500", owns_car="on")
     assert 'data-category="not_eligible"' in text
-    assert "Owns a vehicle other than a livelihood or disability vehicle (car)" in text
+    assert "Owns a vehicle other than a livelihood or disability vehicle (Private car)" in text
 
 
 def test_an_able_member_without_a_job_counts_at_the_minimum_wage(standard: None, en: Client) -> None:
