@@ -224,6 +224,8 @@ def _member(m: MemberInput, today: Today) -> CheckedMember | None:
     name = m.name.strip()
     if not name or len(name) > 60 or not _member_fits(m):
         return None
+    if not (name[0].isalpha() or any(ch.isalpha() for ch in name)):  # no letter: not a name (validation says so)
+        return None
     key = _CODES_KEY(m)
     if key not in _CODES_OK:
         if not _codes_ok(m):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import unicodedata
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
@@ -72,13 +73,15 @@ def _search(
     if rid is not None:
         by_id = Exists(Member.objects.filter(household=OuterRef("pk"), id_hash=crypto.keyed_hash(rid.value)))
         return qs.filter(by_id), 0, None
-    if text.isdigit() and len(text) >= 6:
-        return qs.filter(file_number__startswith=text), 0, None
-    if any(c.isdigit() for c in text) and not text.isdigit() and 4 <= len(text) <= 24 and " " not in text:
+    # Digits and Latin letters as an input method in full-width mode types them (５３２９, ｚｊｇ).
+    plain = unicodedata.normalize("NFKC", text)
+    if plain.isdigit() and len(plain) >= 6:
+        return qs.filter(file_number__startswith=plain), 0, None
+    if any(c.isdigit() for c in plain) and not plain.isdigit() and 4 <= len(plain) <= 24 and " " not in plain:
         # No name has a digit: a file number from an older system (B00700000001, 祥云-2016-001).
-        forms = {text, text.upper()}
+        forms = {plain, plain.upper()}
         return qs.filter(reduce(operator.or_, [Q(file_number__startswith=f) for f in forms])), 0, None
-    lowered = text.lower().replace(" ", "")
+    lowered = plain.lower().replace(" ", "")
     conds = (
         [Q(name_pinyin__startswith=lowered), Q(name_initials__startswith=lowered)]
         if lowered.isascii()

@@ -107,7 +107,8 @@ OPTIONAL_MEMBER_CODES: list[tuple[str, Any]] = [
 
 def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> CheckedMember | None:
     p = f"members.{i}."
-    if not m.name.strip():
+    if not any(ch.isalpha() for ch in m.name):
+        # Blank, or only what shows nothing or no name: a zero-width space pasted from a chat, a dot.
         errors.add(p + "name", _("Enter the name."))
     elif len(m.name.strip()) > 60:
         errors.add(p + "name", _("The name is longer than 60 characters."))

@@ -160,8 +160,13 @@ class HouseholdFilterForm(StyledForm):
             valid = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
         else:
             valid = self.cleaned_data
+        q = valid.get("q") or ""
+        if "q" in self.errors:
+            # Longer than any name, ID or file number (a pasted address): searched as cut, so that it
+            # finds nothing rather than being dropped, which listed every file under the text.
+            q = str(self.data.get("q", ""))[: self.fields["q"].max_length].strip()  # type: ignore[attr-defined]
         return HouseholdFilters(
-            q=valid.get("q") or "",
+            q=q,
             unit_id=valid.get("unit"),
             category=valid.get("category") or "",
             main_cause=valid.get("main_cause"),

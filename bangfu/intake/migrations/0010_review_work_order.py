@@ -5,16 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intake', '0009_review_state_label'),
-        ('registry', '0008_head_phone_plain_and_indexed'),
+        ("intake", "0009_review_state_label"),
+        ("registry", "0008_head_phone_plain_and_indexed"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reviewtask',
-            index=models.Index(models.Case(models.When(state='reported', then=models.Value(0)), models.When(state='open', then=models.Value(1)), default=models.Value(2), output_field=models.IntegerField()), models.F('due_on'), models.F('id'), name='intake_review_work_order'),
+            model_name="reviewtask",
+            index=models.Index(
+                models.Case(
+                    models.When(state="reported", then=models.Value(0)),
+                    models.When(state="open", then=models.Value(1)),
+                    default=models.Value(2),
+                    output_field=models.IntegerField(),
+                ),
+                models.F("due_on"),
+                models.F("id"),
+                name="intake_review_work_order",
+            ),
         ),
     ]

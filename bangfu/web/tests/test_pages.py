@@ -106,6 +106,17 @@ def test_search_by_name_pinyin_initials_and_file_number(tree: dict, users: dict[
         assert missing.file_number not in rows, q
 
 
+def test_a_search_longer_than_the_box_finds_nothing_rather_than_everything(tree: dict, users: dict[str, Any]) -> None:
+    # A pasted address of more than 100 characters was dropped as invalid and every file listed
+    # under it; it is searched as cut.
+    h = services.household_create(actor=users["xiangyun_staff"], data=household_input(tree["xiangyun_g"]))
+    c = client_for(users["xiangyun_staff"])
+    assert h.file_number in _rows(c.get("/households/"))
+    response = c.get("/households/", {"q": "张" + "云南省大理白族自治州祥云县祥城镇文化路12号" * 6})
+    assert h.file_number not in _rows(response)
+    assert 'maxlength="100"' in response.content.decode()  # and the box takes no more
+
+
 def test_filters_by_unit_category_cause_and_state(tree: dict, users: dict[str, Any]) -> None:
     staff = users["xiangyun_staff"]
     deep = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
