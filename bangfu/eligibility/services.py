@@ -198,7 +198,7 @@ def decision_override_request(*, actor: Any, decision_id: int, category: str, re
     errors = ErrorCollector()
     if category not in OVERRIDE_CATEGORIES:
         errors.add("category", _("Choose deep, relative, accident or not eligible."))
-    if len(reason.strip()) < 4:
+    if len(reason.strip()) < 2:  # a short reason is a reason (生计车, 已就业); one character is none
         errors.add("reason", _("Give the reason for the override."))
     errors.raise_if_any()
     with transaction.atomic():

@@ -109,3 +109,20 @@ def test_vehicles_and_company_roles_are_named_in_the_reader_s_language() -> None
         text = reason_text(vehicle)
         assert "car" not in text and "farm_machinery" not in text
         assert "legal_representative" not in reason_text(role)
+
+
+@pytest.mark.parametrize(
+    ("reason", "taken"), [("生计车", True), ("已就业", True), ("ok", True), ("车", False), (" ", False)]
+)
+def test_a_short_reason_for_an_override_is_a_reason(
+    tree: dict[str, Any], users: dict[str, Any], reason: str, taken: bool
+) -> None:
+    staff = users["xiangyun_staff"]
+    h = household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    d = services.decision_compute(actor=staff, household_id=h.pk)
+    if taken:
+        assert services.decision_override_request(actor=staff, decision_id=d.pk, category="relative", reason=reason)
+    else:
+        with pytest.raises(ValidationError) as refused:
+            services.decision_override_request(actor=staff, decision_id=d.pk, category="relative", reason=reason)
+        assert "reason" in refused.value.message_dict

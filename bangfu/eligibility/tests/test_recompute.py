@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection  # noqa: F401 - read by the skipif condition
 from django.db.models import Count, F
 from django.http import Http404
+from django.utils import translation
 
 from bangfu.common.models import AuditEntry
 from bangfu.eligibility import bulk, recompute, services
@@ -275,3 +276,13 @@ def test_a_large_recompute_in_two_processes_stores_what_one_process_does(
     by_two = dict(EligibilityDecision.objects.filter(run=two).values_list("household_id", "reasons"))
     assert by_two == by_one
     assert EligibilityDecision.objects.current().filter(run=two).count() == one.total
+
+
+def test_whatif_command_reads_numbers_as_typed_and_names_the_option_of_a_problem(seeded: dict[str, Any]) -> None:
+    out = io.StringIO()
+    call_command("whatif", "--unit", "530000", "--dibao", "１，１００", "--from", "2027-01-01", stdout=out)
+    assert "(standard 530000/2027/v2" in out.getvalue()  # 1,100 in full width, as the page takes it
+    with translation.override("en"), pytest.raises(CommandError) as refused:
+        call_command("whatif", "--unit", "530000", "--dibao", "1,5", "--from", "2027-01-01", stdout=io.StringIO())
+    assert str(refused.value).startswith("--dibao: ")
+    assert "{" not in str(refused.value)

@@ -21,6 +21,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import field_errors
 from bangfu.common.models import AuditAction
+from bangfu.eligibility.config_forms import normalise_number
 from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.recompute import changes_xlsx, whatif_preview, whatif_save
 from bangfu.eligibility.services import SYSTEM
@@ -53,7 +54,11 @@ class Command(TranslatedCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         unit = unit_by_code(options["unit"])
         on = parse_date(options["start"]) or timezone.localdate()
-        standard = {"dibao_monthly": options["dibao"], "minimum_wage_monthly": options["minimum_wage"]}
+        # Typed as on the page: full-width digits, thousands separators.
+        standard = {
+            "dibao_monthly": normalise_number(options["dibao"]),
+            "minimum_wage_monthly": normalise_number(options["minimum_wage"]),
+        }
         standard = {k: v for k, v in standard.items() if v is not None}
         rules = dict(parse_rule(r) for r in options["rule"])
         if not standard and not rules:
@@ -61,7 +66,13 @@ class Command(TranslatedCommand):
         try:
             preview = whatif_preview(actor=SYSTEM, unit_id=unit.pk, on=on, standard=standard, rule_params=rules)
         except ValidationError as exc:
-            raise CommandError(json.dumps(field_errors(exc), ensure_ascii=False)) from exc
+            # Each problem named by the option that gave it (the service names its fields).
+            problems = [
+                f"{_OPTIONS.get(field, field)}: {message}"
+                for field, messages in field_errors(exc).items()
+                for message in messages
+            ]
+            raise CommandError("; ".join(problems)) from exc
         label = dict(DecisionCategory.choices)
         self.stdout.write(
             _("%(changed)d of %(total)d households would change category (standard %(standard)s, rules %(rules)s).")
@@ -94,3 +105,6 @@ class Command(TranslatedCommand):
             for saved in (saved_standard, saved_rules):
                 if saved is not None:
                     self.stdout.write(_("Saved %(version)s.") % {"version": saved.label})
+
+
+_OPTIONS = {"dibao_monthly": "--dibao", "minimum_wage_monthly": "--minimum-wage", "effective_from": "--from"}
