@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.http import Http404
@@ -25,7 +26,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
-from bangfu.org.models import OrgUnit
+from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry.models import Household
 
 from . import bulk
@@ -39,6 +40,25 @@ def _unit(actor: Any, unit_id: int, perm: Perm) -> OrgUnit:
     unit = units.filter(pk=unit_id).first()
     if unit is None:
         raise Http404
+    return unit
+
+
+def _division_unit(actor: Any, unit_id: int) -> OrgUnit:
+    """The federation whose division's standard and rules a what-if changes. A grassroots union
+    has none of its own: its division code is its district's, so a change made "for" it would be
+    saved for every union of the district while the preview counted only its own files."""
+    unit = _unit(actor, unit_id, Perm.HOUSEHOLD_VIEW)
+    if unit.level == OrgLevel.GRASSROOTS:
+        parent = unit.parent.name if unit.parent else ""
+        raise ValidationError(
+            {
+                "unit_id": _(
+                    "Standards and rules are set for a division, not for a grassroots union: choose its "
+                    "federation (%(name)s)."
+                )
+                % {"name": parent}
+            }
+        )
     return unit
 
 
@@ -161,7 +181,7 @@ def whatif_preview(
     """What a recompute of the unit's subtree would give if its division's standard (``standard``:
     dibao_monthly, minimum_wage_monthly, …) or rule set (``rule_params``) changed from ``on``.
     Compared with the households' current decisions; nothing is stored."""
-    unit = _unit(actor, unit_id, Perm.HOUSEHOLD_VIEW)
+    unit = _division_unit(actor, unit_id) if standard or rule_params else _unit(actor, unit_id, Perm.HOUSEHOLD_VIEW)
     on = on or timezone.localdate()
     code = unit.division_code
     overrides: list[Standard] = []
@@ -213,7 +233,7 @@ def whatif_save(
     note: str = "",
 ) -> tuple[Standard | None, RuleSetVersion | None]:
     """Make the previewed parameters new versions of the standard and rule set."""
-    unit = _unit(actor, unit_id, Perm.HOUSEHOLD_VIEW)
+    unit = _division_unit(actor, unit_id)
     code = unit.division_code
     saved_standard = saved_rules = None
     with transaction.atomic():

@@ -18,7 +18,7 @@ from django.utils import translation
 from bangfu.common.models import AuditEntry
 from bangfu.eligibility import bulk, recompute, services
 from bangfu.eligibility.adapters import FACTS_PREFETCH, RuleBook, StandardBook, facts_from_household
-from bangfu.eligibility.models import EligibilityDecision, ExtraFacts, RecomputeRun, RecomputeStatus
+from bangfu.eligibility.models import EligibilityDecision, ExtraFacts, RecomputeRun, RecomputeStatus, Standard
 from bangfu.eligibility.rules import decide
 from bangfu.eligibility.rules.engine import summarise
 from bangfu.org.models import OrgUnit, Role
@@ -286,3 +286,25 @@ def test_whatif_command_reads_numbers_as_typed_and_names_the_option_of_a_problem
         call_command("whatif", "--unit", "530000", "--dibao", "1,5", "--from", "2027-01-01", stdout=io.StringIO())
     assert str(refused.value).startswith("--dibao: ")
     assert "{" not in str(refused.value)
+
+
+def test_a_whatif_is_for_a_division_not_a_grassroots_union(seeded: dict[str, Any]) -> None:
+    # A grassroots union's division code is its district's: a standard changed "for" it would be
+    # saved for every union of the district while the preview counted only its own files.
+    from django.core.exceptions import ValidationError
+
+    from bangfu.org.models import OrgLevel
+
+    union = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS, path__startswith=seeded["province"].path).first()
+    assert union is not None and union.parent is not None
+    with translation.override("en"):
+        for call in (recompute.whatif_preview, recompute.whatif_save):
+            with pytest.raises(ValidationError) as refused:
+                call(actor=seeded["manager"], unit_id=union.pk, on=NEXT_YEAR, standard={"dibao_monthly": "1100"})
+            assert union.parent.name in refused.value.message_dict["unit_id"][0]
+        with pytest.raises(CommandError) as by_command:
+            call_command("whatif", "--unit", union.code, "--dibao", "1100", stdout=io.StringIO())
+        assert str(by_command.value).startswith("--unit: ")
+    # Counting its files alone, with nothing changed, is still a preview.
+    assert recompute.whatif_preview(actor=seeded["manager"], unit_id=union.pk, on=NEXT_YEAR).total >= 0
+    assert not Standard.objects.filter(year=NEXT_YEAR.year, dibao_monthly=1100).exists()

@@ -107,4 +107,9 @@ class Command(TranslatedCommand):
                     self.stdout.write(_("Saved %(version)s.") % {"version": saved.label})
 
 
-_OPTIONS = {"dibao_monthly": "--dibao", "minimum_wage_monthly": "--minimum-wage", "effective_from": "--from"}
+_OPTIONS = {
+    "unit_id": "--unit",
+    "dibao_monthly": "--dibao",
+    "minimum_wage_monthly": "--minimum-wage",
+    "effective_from": "--from",
+}
