@@ -85,19 +85,22 @@ class StandardBook:
     """The standards of one year, resolved per division code with fallback to the parents.
 
     A division's standard on a day is its newest version in effect by then: a version that takes
-    effect later in the year leaves the one before it in force until that day."""
+    effect later in the year leaves the one before it in force until that day, and until a
+    division's first standard of the year takes effect, its last one of the year before stays in
+    force (a new year's dibao is often published months into the year; meanwhile files are still
+    decided on the standard people are paid by)."""
 
     def __init__(self, year: int, rows: Iterable[models.Standard]) -> None:
         self.year = year
         self.by_code: dict[str, list[Standard]] = {}
-        for row in sorted(rows, key=lambda r: -r.version):
+        for row in sorted(rows, key=lambda r: (-r.year, -r.version)):
             self.by_code.setdefault(row.division_code, []).append(standard_from_row(row))
         self._cache: dict[tuple[str, date], Standard | None] = {}
 
     @classmethod
     def load(cls, year: int, overrides: Iterable[models.Standard] = ()) -> StandardBook:
         # The unsaved rows of a what-if are numbered as the next versions.
-        return cls(year, [*models.Standard.objects.filter(year=year), *overrides])
+        return cls(year, [*models.Standard.objects.filter(year__in=(year - 1, year)), *overrides])
 
     def get(self, code: str, on: date) -> Standard | None:
         key = (code, on)

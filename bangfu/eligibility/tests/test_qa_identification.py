@@ -56,6 +56,26 @@ def test_a_later_version_for_the_same_day_replaces_the_earlier_one(
     assert (found.version, found.dibao_monthly) == ("530000/2026/v2", Decimal("1050.00"))
 
 
+def test_last_years_standard_stays_in_force_until_the_years_first_takes_effect(
+    tree: dict[str, Any], users: dict[str, Any], province_standard: Standard
+) -> None:
+    # The new year's dibao is often published in spring: meanwhile files are decided on last
+    # year's, not left undecided for want of a standard.
+    january, march = date(2027, 1, 5), date(2027, 3, 1)
+    found = StandardBook.load(2027).get("532923", january)
+    assert found is not None and found.version == "530000/2026/v1"
+    _set(users, year=2027, dibao_monthly="1100", effective_from=march)
+    book = StandardBook.load(2027)
+    before, after = book.get("532923", january), book.get("532923", march)
+    assert before is not None and before.version == "530000/2026/v1"
+    assert after is not None and (after.version, after.dibao_monthly) == ("530000/2027/v1", Decimal("1100.00"))
+    h = household_create(actor=users["xiangyun_staff"], data=household_input(tree["xiangyun_g"]))
+    d = services.decision_compute(actor=users["xiangyun_staff"], household_id=h.pk, on=january)
+    assert d.standard_version == "530000/2026/v1" and d.category != "cannot_decide"
+    assert StandardBook.load(2028).get("532923", date(2028, 1, 5)) is not None  # two years on: the year before's
+    assert StandardBook.load(2029).get("532923", date(2029, 1, 5)) is None  # older ones are not carried on
+
+
 def test_full_width_division_codes_are_refused(users: dict[str, Any]) -> None:
     with pytest.raises(ValidationError) as exc:
         _set(users, division_code="53000０")
