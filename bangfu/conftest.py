@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 from bangfu.org.models import OrgUnit, Role
@@ -16,6 +17,15 @@ from bangfu.testing.factories import org_tree, user_with_role
 # busy machine (or a first call that loads a table) fails it without anything being wrong.
 hypothesis_settings.register_profile("bangfu", deadline=None)
 hypothesis_settings.load_profile("bangfu")
+
+
+@pytest.fixture(autouse=True)
+def _settings_language() -> Iterator[None]:
+    """Each test starts in the settings' language (English here): a request or a command that
+    switched the thread's language must not decide what a later test on the same worker reads."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
