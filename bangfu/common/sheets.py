@@ -259,9 +259,10 @@ def check_extent(content: bytes, index: int) -> None:
             try:
                 with z.open(part) as entry:
                     rows, columns = _farthest_cell(entry, exact=False)
+                exact = rows * columns > MAX_SHEET_CELLS  # perhaps only formats out there: count the values
             except _NotPlainError:
-                rows, columns = MAX_SHEET_CELLS, MAX_SHEET_CELLS
-            if rows * columns > MAX_SHEET_CELLS:  # perhaps only formats out there: count the values
+                exact = True
+            if exact:
                 with z.open(part) as entry:
                     rows, columns = _farthest_cell(entry, exact=True)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):

@@ -436,7 +436,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
     page.object_list = list(page.object_list)
     reviews.review_changes_shown(page.object_list)
     # A task's state said by whose move it is, as the filters say it.
-    labels = {ReviewState.REPORTED: _("Report to check"), ReviewState.OPEN: _("Waiting for the worker")}
+    labels = {ReviewState.REPORTED: _("Report to check")}
     for t in page.object_list:
         t.state_label = labels.get(t.state) or t.get_state_display()
     counts = selectors.review_counts(actor=request.user, filters=filters)
@@ -451,7 +451,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
             ("", _("All"), counts.total),
             ("todo", _("To do"), counts.todo),
             ("reported", _("Reported by the worker: to check"), counts.groups["reported"]),
-            ("open", labels[ReviewState.OPEN], counts.groups["open"]),
+            ("open", ReviewState.OPEN.label, counts.groups["open"]),
             ("done", _("Closed"), counts.groups["done"]),
         ],
         "base_query": urlencode(base),

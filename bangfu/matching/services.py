@@ -433,8 +433,10 @@ def match_run_execute(*, run_id: int, wait: bool = True) -> MatchRun:
     if not taken:
         run.refresh_from_db()
         while wait and run.status == RunStatus.RUNNING:
-            time.sleep(RUN_WAIT_SECONDS)
-            fail_interrupted_runs()  # a run whose process stopped is not waited for forever
+            if run.started_at and run.started_at < timezone.now() - RUN_STALE_AFTER:
+                fail_interrupted_runs()  # its process has stopped: not waited for forever
+            else:
+                time.sleep(RUN_WAIT_SECONDS)
             run.refresh_from_db()
         return run
     try:

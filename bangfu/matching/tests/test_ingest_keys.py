@@ -24,6 +24,7 @@ from bangfu.matching import ingest, services
 from bangfu.matching.engine import record_keys
 from bangfu.matching.engine.schemas import DatasetKind
 from bangfu.matching.models import Dataset
+from bangfu.matching.tests.test_dirty_files import _workbook
 
 KEY = record_keys.unpack_sql("rk_hi", "rk_lo", "record_key")  # a snapshot's record key as text
 TODAY = dt.date(2026, 6, 1)
@@ -40,14 +41,7 @@ def _write(path: Path, rows: list[list[Any]]) -> Path:
         header, *body = rows
         pq.write_table(pa.table({h: [row[i] for row in body] for i, h in enumerate(header)}), path)
     else:
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        for row in rows:
-            sheet.append(row)
-        book.save(path)
+        _workbook(path, rows)
     return path
 
 
