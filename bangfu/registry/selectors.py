@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import reduce
@@ -75,6 +76,13 @@ def _search(
         return qs.filter(by_id), 0, None
     # Digits and Latin letters as an input method in full-width mode types them (５３２９, ｚｊｇ).
     plain = unicodedata.normalize("NFKC", text)
+    masked = _masked_id(plain)
+    if masked:
+        # A masked number copied from a list or a printed notice: the people whose number shows so
+        # (an unindexed look-up, within the jurisdiction; it may find more than one).
+        people = Member.objects.all() if unit_ids is None else Member.objects.filter(unit_id__in=unit_ids)
+        owners = people.filter(id_masked=masked).order_by().values_list("household_id", flat=True)
+        return qs.filter(pk__in=list(owners[:SEARCH_COUNT_CAP])), 0, None
     if plain.isdigit() and len(plain) >= 6:
         return qs.filter(file_number__startswith=plain), 0, None
     if any(c.isdigit() for c in plain) and not plain.isdigit() and 4 <= len(plain) <= 24 and " " not in plain:
@@ -105,6 +113,16 @@ def _search(
 
 
 SEARCH_COUNT_CAP = 1_000
+
+_MASKED_ID = re.compile(r"(\d{4})\*+(\d{3}[\dX])")
+
+
+def _masked_id(text: str) -> str:
+    """The masked form ``ids.mask_id`` gives an ID number (``5329**********1234``) of ``text``, if
+    ``text`` is one: its first and last four characters with stars between (any number of them:
+    people miscount them)."""
+    found = _MASKED_ID.fullmatch(text.replace(" ", "").upper())
+    return f"{found[1]}{'*' * 10}{found[2]}" if found else ""
 
 
 def household_count_cap(filters: HouseholdFilters) -> int:

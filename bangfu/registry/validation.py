@@ -7,7 +7,7 @@ both call the services that call this. Paths: ``main_cause``, ``members.1.id_num
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.phones import plain_phone
+from bangfu.common.text import clean_name
 
 from . import codes
 from .inputs import HouseholdInput, MemberInput
@@ -107,6 +108,9 @@ OPTIONAL_MEMBER_CODES: list[tuple[str, Any]] = [
 
 def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> CheckedMember | None:
     p = f"members.{i}."
+    name = clean_name(m.name)
+    if name != m.name:  # kept without zero-width characters and odd spaces, so that a search finds it
+        m = replace(m, name=name)
     if not any(ch.isalpha() for ch in m.name):
         # Blank, or only what shows nothing or no name: a zero-width space pasted from a chat, a dot.
         errors.add(p + "name", _("Enter the name."))

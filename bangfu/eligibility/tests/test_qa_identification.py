@@ -101,6 +101,16 @@ def test_a_housing_standard_beyond_the_column_is_a_field_error(users: dict[str, 
     assert _set(users, housing_area_per_head="10000").housing_area_per_head == Decimal("10000.00")
 
 
+@pytest.mark.parametrize(("field", "value"), [("minimum_wage_monthly", "0"), ("housing_area_per_head", "0.00")])
+def test_a_zero_wage_or_housing_standard_is_a_field_error(users: dict[str, Any], field: str, value: str) -> None:
+    """A wage of 0 would count members without a job as earning nothing; a housing standard of 0
+    would put every home above it."""
+    with pytest.raises(ValidationError) as exc:
+        _set(users, **{field: value})
+    assert set(exc.value.message_dict) == {field}
+    assert _set(users, housing_area_per_head="").housing_area_per_head is None  # empty: no housing standard
+
+
 @pytest.mark.parametrize(
     ("typed", "value"),
     [("1,001", "1001"), ("１，００１．５", "1001.5"), ("1 001", "1001"), ("1,5", "1,5"), ("1.000,50", "1.000,50")],

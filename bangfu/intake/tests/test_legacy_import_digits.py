@@ -65,3 +65,14 @@ def test_the_import_keeps_nothing_of_such_a_household(tree: Any, users: Any) -> 
     assert list(Household.objects.values_list("file_number", flat=True)) == ["L-0071"]
     assert BankAccount.objects.count() == 1
     assert any(i.column == "银行卡号" and i.reason == legacy.lost_digits_message() for i in batch.issues.all())
+
+
+@pytest.mark.django_db
+def test_names_are_imported_without_zero_width_characters(tree: Any, users: Any) -> None:
+    """A name pasted from a chat with a zero-width space is kept as it shows, so a search finds it."""
+    rows = household_rows("L-0072", 姓名="张\u200b建国\u3000")
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="a.xlsx", content=xlsx(rows), commit=True
+    )
+    assert batch.households_created == 1
+    assert sorted(Household.objects.get().members.values_list("name", flat=True)) == ["张建国", "李秀英"]

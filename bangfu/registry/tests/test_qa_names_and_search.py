@@ -1,5 +1,6 @@
-"""A name must hold a letter (a pasted zero-width space or a lone dot is no name), and search takes
-digits and Latin letters as an input method in full-width mode types them."""
+"""A name must hold a letter (a pasted zero-width space or a lone dot is no name) and is kept without
+zero-width characters; search takes digits and Latin letters as an input method in full-width mode
+types them, and a masked ID number as a list shows it."""
 
 from __future__ import annotations
 
@@ -43,3 +44,35 @@ def test_full_width_digits_and_letters_search_as_typed_in_half_width(tree: dict,
     assert _found(staff, h.file_number[:10].translate(full_width)) == [h.file_number]
     assert _found(staff, "ＺＪＧ") == [h.file_number]  # 张建国's initials
     assert _found(staff, "ｚｈａｎｇ　ｊｉａｎ") == [h.file_number]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("张\u200b建国", "张建国"),  # a zero-width space pasted from a chat
+        ("\ufeff张建国\u200d", "张建国"),  # a byte-order mark and a joiner
+        ("John\u3000\u3000Smith", "John Smith"),  # ideographic spaces
+        ("John\u00a0 Smith ", "John Smith"),  # a no-break space
+    ],
+)
+def test_a_name_is_kept_without_zero_width_characters_and_odd_spaces(
+    tree: dict, users: dict[str, Any], typed: str, kept: str
+) -> None:
+    staff = users["xiangyun_staff"]
+    data = household_input(tree["xiangyun_g"], members=1)
+    data.members[0].name = typed
+    h = services.household_create(actor=staff, data=data)
+    assert h.members.get().name == kept
+    assert _found(staff, kept) == [h.file_number]  # found by what is typed
+
+
+def test_a_masked_id_number_copied_from_a_list_finds_its_file(tree: dict, users: dict[str, Any]) -> None:
+    staff = users["xiangyun_staff"]
+    h = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"], members=2))
+    masked = h.members.order_by("position")[1].id_masked
+    assert "*" in masked
+    assert _found(staff, masked) == [h.file_number]
+    assert _found(staff, masked.replace("**********", "****")) == [h.file_number]  # stars miscounted
+    assert _found(staff, " " + masked.replace("*", "＊").lower() + " ") == [h.file_number]  # full-width stars
+    assert _found(staff, masked[:4] + "*" * 10 + "0000") == []
+    assert _found(users["dalishi_staff"], masked) == []  # another county's files are not searched

@@ -1,0 +1,19 @@
+"""Text as people type and paste it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean_name(text: str) -> str:
+    """A person's name as it is kept: without format characters (zero-width spaces and joiners, a
+    byte-order mark, direction marks — pasted from a chat or a web page, they show nothing and make
+    the name unfindable by what is typed), white space of any kind inside as one space (an
+    ideographic or no-break space between a family and a given name), none at either end."""
+    if text.isprintable() and "  " not in text:  # most names: nothing to take out
+        return text.strip()
+    kept = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return _SPACES.sub(" ", kept).strip()
