@@ -124,11 +124,11 @@ def review_tasks_for(*, actor: Any, state: str = "") -> QuerySet[ReviewTask]:
     return qs.filter(state=state) if state else qs.filter(state__in=UNFINISHED)
 
 
-def review_tasks_in_jurisdiction(*, actor: Any) -> QuerySet[ReviewTask]:
-    """Staff: every task of every year, in any state, of the files in their jurisdiction (for the
-    permission to act on them), with the file and its union."""
+def review_tasks_in_jurisdiction(*, actor: Any, perm: Perm = Perm.HOUSEHOLD_EDIT) -> QuerySet[ReviewTask]:
+    """Staff: every task of every year, in any state, of the files in their jurisdiction for
+    ``perm`` (by default the permission to act on them), with the file and its union."""
     qs = ReviewTask.objects.select_related("household", "household__unit")
-    return access.scope(actor, qs, Perm.HOUSEHOLD_EDIT)
+    return access.scope(actor, qs, perm)
 
 
 def review_task_get(*, actor: Any, task_id: int, lock: bool = False, proven: bool = True) -> ReviewTask:

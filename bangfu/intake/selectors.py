@@ -262,7 +262,9 @@ def review_query(raw: str | None) -> str:
 
 
 def _reviews_searched(actor: Any, filters: ReviewFilters) -> QuerySet[ReviewTask]:
-    qs = review_tasks_in_jurisdiction(actor=actor)
+    # Read with the permission to see the files (managers and evaluators follow the reviews);
+    # acting on a task needs the permission to edit its file (``reviews.review_task_get``).
+    qs = review_tasks_in_jurisdiction(actor=actor, perm=Perm.HOUSEHOLD_VIEW)
     q = review_query(filters.q)
     if q:
         qs = qs.filter(household__file_number__icontains=q)

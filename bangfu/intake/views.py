@@ -439,6 +439,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
     labels = {ReviewState.REPORTED: _("Report to check")}
     for t in page.object_list:
         t.state_label = labels.get(t.state) or t.get_state_display()
+        t.can_act = access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, t.household.unit)
     counts = selectors.review_counts(actor=request.user, filters=filters)
     years = sorted({*counts.years, *([filters.year] if filters.year else [])}, reverse=True)
     base = {k: v for k, v in (("q", filters.q), ("year", filters.year or "")) if v}

@@ -127,6 +127,21 @@ def test_another_countys_tasks_are_never_shown(users: Any, county: Any) -> None:
     assert _count(_staff(users, "admin").get(PAGE).content.decode(), "") == 85
 
 
+@pytest.mark.parametrize("who", ["province_manager", "evaluator"])
+def test_managers_and_evaluators_follow_the_reviews_without_acting(users: Any, county: Any, who: str) -> None:
+    """Who may see the files sees their yearly reviews; only who may edit them acts on them."""
+    c = _staff(users, who)
+    page = c.get(PAGE).content.decode()
+    assert _count(page, "") == 85 and len(_listed(page)) == 50
+    assert "Checked: apply the changes" not in page and "Confirm unchanged" not in page
+    assert c.get("/api/v1/reviews").json()["count"] == 85
+    task = ReviewTask.objects.get(household__file_number="XY-0071")
+    c.post(f"/applications/reviews/{task.pk}/confirm/", {"state": "reported", "next": PAGE})
+    assert c.post(f"/api/v1/reviews/{task.pk}/confirm", {}, content_type="application/json").status_code in (403, 404)
+    task.refresh_from_db()
+    assert task.state == ReviewState.REPORTED
+
+
 def test_filter_by_state_and_year_and_search_by_file_number(users: Any, county: Any) -> None:
     c = _staff(users)
     page = c.get(PAGE, {"state": "reported"}).content.decode()
