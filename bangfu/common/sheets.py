@@ -59,6 +59,8 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
             raise SheetProblem("xlsb", _("Binary workbooks (.xlsb) are not read: save it again as .xlsx."))
     elif not content.startswith(OLE_MAGIC):
         raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
+    if content.startswith(b"PK"):
+        check_ods_extent(content)  # python-calamine reads every table of an .ods when it opens it
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         index = _first_visible(book)
@@ -269,6 +271,94 @@ def check_extent(content: bytes, index: int) -> None:
         return  # a damaged file: python-calamine's read names it
     if rows * columns > MAX_SHEET_CELLS:
         raise _too_large(rows, columns)
+
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+_ODS_ROW, _ODS_CELLS = _ODS_TABLE + "table-row", (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell")
+
+
+class _CappedReader(io.RawIOBase):
+    """A zip entry read at most ``MAX_SHEET_XML_BYTES`` far (a few KB of zip can unpack to GBs)."""
+
+    def __init__(self, entry: Any) -> None:
+        self.entry, self.read_bytes = entry, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.entry.read(len(buffer))
+        self.read_bytes += len(data)
+        if self.read_bytes > MAX_SHEET_XML_BYTES:
+            raise SheetProblem(
+                "too_large",
+                _("The sheet holds more data than can be read (over %(gb)s GB once unpacked).")
+                % {"gb": MAX_SHEET_XML_BYTES >> 30},
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def check_ods_extent(content: bytes) -> None:
+    """``check_extent`` for an OpenDocument spreadsheet (.ods): its rows and cells say how often
+    they repeat, so a 1 KB file can span a million rows by 16,000 columns, and python-calamine
+    builds the area of every table as it opens the file (gigabytes and seconds, or its own error
+    past 10⁸ cells). Each table's farthest cell holding a value is found from the XML, read as a
+    stream, and a file whose tables together span more than ``MAX_SHEET_CELLS`` is refused,
+    naming its largest. Not an .ods: nothing to do."""
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            if "content.xml" not in z.namelist() or "xl/workbook.xml" in z.namelist():
+                return
+            with z.open("content.xml") as entry:
+                stream = io.BufferedReader(_CappedReader(entry), 1 << 20)
+                tables = _ods_tables(iterparse(stream, events=("start", "end")))  # noqa: S314
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, ParseError):
+        return  # a damaged file: python-calamine's read names it
+    if sum(r * c for r, c in tables) > MAX_SHEET_CELLS:
+        raise _too_large(*max(tables, key=lambda t: t[0] * t[1]))
+
+
+def _ods_tables(events: Any) -> list[tuple[int, int]]:
+    """The farthest row and column holding a value of each table of ``events``, in order; stops
+    early once they span more than ``MAX_SHEET_CELLS``."""
+    tables: list[tuple[int, int]] = []
+    row = column = rows = columns = spanned = 0
+    row_repeat, row_has_value = 1, False
+    for event, element in events:
+        tag = element.tag
+        if tag == _ODS_TABLE + "table":
+            if event == "start":
+                row = rows = columns = 0
+            else:
+                tables.append((rows, columns))
+                spanned += rows * columns
+                element.clear()
+            continue
+        if tag == _ODS_ROW:
+            if event == "start":
+                column, row_has_value = 0, False
+                row_repeat = int(element.get(_ODS_TABLE + "number-rows-repeated", "1") or 1)
+            else:
+                if row_has_value:
+                    rows = max(rows, row + row_repeat)
+                row += row_repeat
+                element.clear()
+                if spanned + rows * columns > MAX_SHEET_CELLS:
+                    return [*tables, (rows, columns)]
+        elif tag in _ODS_CELLS:
+            if event == "start":
+                repeat = int(element.get(_ODS_TABLE + "number-columns-repeated", "1") or 1)
+                if element.get(_ODS_OFFICE + "value-type") is not None:
+                    row_has_value = True
+                    columns = max(columns, column + repeat)
+                column += repeat
+        elif event == "end":
+            element.clear()
+    return tables
 
 
 def damaged_message() -> str:

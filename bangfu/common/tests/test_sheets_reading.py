@@ -144,3 +144,80 @@ def test_a_binary_workbook_is_asked_for_as_xlsx() -> None:
         first_sheet_rows(buf.getvalue(), "名单.xlsb")
     assert caught.value.code == "xlsb"
     assert ".xlsx" in caught.value.message
+
+
+_ODS_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
+
+
+_ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+)
+
+
+def _ods(*tables: str) -> bytes:
+    """An OpenDocument spreadsheet of the given tables' XML (rows), as LibreOffice lays one out."""
+    body = "".join(f'<table:table table:name="T{i}">{rows}</table:table>' for i, rows in enumerate(tables))
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS} office:version="1.2">'
+        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
+    return buf.getvalue()
+
+
+def _cell(text: str, repeat: int = 1) -> str:
+    attr = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+    return f'<table:table-cell office:value-type="string"{attr}><text:p>{text}</text:p></table:table-cell>'
+
+
+def _row(cells: str, repeat: int = 1) -> str:
+    attr = f' table:number-rows-repeated="{repeat}"' if repeat > 1 else ""
+    return f"<table:table-row{attr}>{cells}</table:table-row>"
+
+
+# LibreOffice ends a sheet with its empty rest as repeated empty cells and rows: no values, no area.
+_EMPTY_REST = _row('<table:table-cell table:number-columns-repeated="1024"/>', 1_048_574)
+
+
+def test_an_ods_sheet_is_read_with_its_empty_rest_left_out() -> None:
+    content = _ods(
+        _row(_cell("身份证号") + _cell("姓名")) + _row(_cell("110000000000000000") + _cell("张三")) + _EMPTY_REST
+    )
+    assert first_sheet_rows(content, "名单.ods") == [["身份证号", "姓名"], ["110000000000000000", "张三"]]
+
+
+@pytest.mark.parametrize(
+    "far",
+    [
+        # one value after a million empty rows and 16,000 empty cells: a 1 KB file
+        _row("<table:table-cell/>", 1_048_000)
+        + _row('<table:table-cell table:number-columns-repeated="16000"/>' + _cell("x")),
+        # a value repeated across a wide row, many times
+        _row(_cell("x", 200), 300_000),
+    ],
+)
+def test_an_ods_sheet_spanning_too_many_cells_is_refused_before_it_is_opened(far: str) -> None:
+    # python-calamine builds every table's area as it opens an .ods: gigabytes for these.
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(_ods(_row(_cell("姓名")) + far), "名单.ods")
+    assert caught.value.code == "too_large_area"
+
+
+def test_the_tables_of_an_ods_are_counted_together() -> None:
+    # Each table below the limit, both together above it: both are built when the file opens.
+    half = _row(_cell("x", 100), 200_000)  # 20,000,000 cells
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(_ods(half, half), "名单.ods")
+    assert caught.value.code == "too_large_area"
+    assert len(first_sheet_rows(_ods(_row(_cell("x", 100), 2_000)), "名单.ods")) == 2_000
