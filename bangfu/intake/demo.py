@@ -14,7 +14,7 @@ from bangfu.common.errors import DomainError
 from bangfu.org.models import OrgUnit
 from bangfu.testing.factories import household_input
 
-from . import data, services, steps
+from . import conf, data, services, steps
 from .models import Applicant, Application, ApplicationKind, ApplicationState
 
 # The happy path of a formal application, step by step: the state reached and who takes the step.
@@ -63,7 +63,31 @@ def advance(app: Application, state: str, *, cadre: Any, staff: Any, approver: A
     return app
 
 
+def as_if_submitted(app: Application, days_ago: int) -> Application:
+    """The application as if submitted ``days_ago`` days ago (for the demo and tests: the steps
+    after it may not be dated before it)."""
+    when = timezone.now() - dt.timedelta(days=days_ago)
+    if app.submitted_at is None or app.submitted_at > when:
+        Application.objects.filter(pk=app.pk).update(submitted_at=when)
+        app.refresh_from_db()
+    return app
+
+
+def as_if_noticed(app: Application) -> Application:
+    """The public notice as if posted the day after the unit review was held (for the demo and
+    tests: a notice runs from the day after the review is recorded, so walking a case through it
+    at once needs the days to have passed)."""
+    assert app.unit_review_on is not None  # noqa: S101 - recorded just before
+    start = app.unit_review_on + dt.timedelta(days=1)
+    Application.objects.filter(pk=app.pk).update(
+        notice_from=start, notice_to=start + dt.timedelta(days=conf.notice_days() - 1)
+    )
+    app.refresh_from_db()
+    return app
+
+
 def _visit(app: Application, cadre: Any) -> Application:
+    as_if_submitted(app, 20)
     steps.home_visit_record(
         actor=cadre,
         application_id=app.pk,
@@ -81,7 +105,8 @@ def _visit(app: Application, cadre: Any) -> Application:
 
 def _review(app: Application, cadre: Any) -> Application:
     held = timezone.localdate() - dt.timedelta(days=10)
-    steps.unit_review_record(actor=cadre, application_id=app.pk, held_on=held, minutes="全体委员同意")
+    app = steps.unit_review_record(actor=cadre, application_id=app.pk, held_on=held, minutes="全体委员同意")
+    as_if_noticed(app)
     return services.application_transition(actor=cadre, application_id=app.pk, action="notice_done")
 
 
@@ -124,7 +149,8 @@ def seed_demo_applications(*, unit: OrgUnit, cadre: Any, staff: Any) -> int:
                 app = advance(app, state, cadre=cadre, staff=staff)
             if state == ApplicationState.UNIT_REVIEW:  # reviewed two days ago: on the public notice list
                 held = timezone.localdate() - dt.timedelta(days=2)
-                steps.unit_review_record(actor=cadre, application_id=app.pk, held_on=held, minutes="全体委员同意")
+                app = steps.unit_review_record(actor=cadre, application_id=app.pk, held_on=held, minutes="全体委员同意")
+                as_if_noticed(app)
         except (DomainError, ValidationError):  # e.g. a generated ID already on a seeded file
             continue
         made += 1

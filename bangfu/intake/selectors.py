@@ -162,10 +162,12 @@ def application_decision(app: Application, on: dt.date | None = None) -> rules.D
 
 
 def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | None = None) -> QuerySet[Application]:
-    """Cases on public notice (today by default), for the printable list with masked IDs."""
+    """Cases on public notice on ``on`` (today by default), or to be from the next day (a notice
+    runs from the day after the review is recorded: the list is printed and posted first), for
+    the printable list with masked IDs."""
     on = on or timezone.localdate()
     qs = access.scope(actor, Application.objects.select_related("unit")).filter(
-        state=S.UNIT_REVIEW, notice_from__lte=on, notice_to__gte=on
+        state=S.UNIT_REVIEW, notice_from__lte=on + dt.timedelta(days=1), notice_to__gte=on
     )
     if unit_id:
         qs = qs.filter(unit_id=unit_id)

@@ -325,6 +325,8 @@ def _guard(actor: Any, app: Application, action: str) -> None:
             raise _precondition(_("The worker has not signed the authorisation for the economic check."))
         if app.check_result == CheckResult.NONE:
             raise _precondition(_("Request the economic check first."))
+        if app.check_result == CheckResult.PENDING:
+            raise _precondition(_("The checking centre has not answered yet: record its answer first."))
         if conf.check_required(app.unit.division_code) and app.check_result != CheckResult.PASSED:
             raise _precondition(_("Here a passed economic check is required before approval."))
     elif action == "approve":
@@ -336,17 +338,31 @@ def _guard(actor: Any, app: Application, action: str) -> None:
             )
 
 
-def _category(app: Application, chosen: str) -> str:
-    if chosen:
-        if chosen not in HardshipCategory.values:
-            raise ValidationError({"category": _("“%(value)s” is not one of the allowed values.") % {"value": chosen}})
-        return chosen
+# The categories a new file is opened in (the pre-2018 ones are kept for imported files only).
+APPROVAL_CATEGORIES = (HardshipCategory.DEEP, HardshipCategory.RELATIVE, HardshipCategory.ACCIDENT)
+
+
+def _category(app: Application, chosen: str, reason: str) -> str:
+    """The approved category: the identification's, or one chosen with a reason when it differs."""
     from .selectors import application_decision
 
     decision = application_decision(app)
-    if decision is not None and decision.category in HardshipCategory.values:
-        return str(decision.category)
-    raise ValidationError({"category": _("The identification found no category: choose one with a reason.")})
+    identified = str(decision.category) if decision is not None else ""
+    if not chosen:
+        if identified in HardshipCategory.values:
+            return identified
+        raise ValidationError({"category": _("The identification found no category: choose one with a reason.")})
+    if chosen not in APPROVAL_CATEGORIES:
+        if chosen in HardshipCategory.values:
+            message = _("A new file takes a current category; the pre-2018 ones are kept for imported files.")
+        else:
+            message = _("“%(value)s” is not one of the allowed values.") % {"value": chosen}
+        raise ValidationError({"category": message})
+    if chosen != identified and not reason:
+        raise ValidationError(
+            {"reason": _("The category differs from the identification's: give the reason for the file's history.")}
+        )
+    return chosen
 
 
 def _open_file(actor: Any, app: Application, category: str, level: int, reason: str) -> None:
@@ -442,7 +458,7 @@ def application_transition(
             app.first_reviewer = _user(actor)
         elif action == "approve":
             app.approver = _user(actor)
-            app.category = _category(app, category)
+            app.category = _category(app, category, reason)
             _open_file(actor, app, app.category, level, reason)
         elif action == "report_up" and app.household is not None:
             timeline_add(household=app.household, actor=actor, kind="reported_up", summary=app.reference)

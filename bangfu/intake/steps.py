@@ -58,6 +58,14 @@ def home_visit_record(*, actor: Any, application_id: int, visit: VisitInput) -> 
     with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.HOME_VISIT)
+        submitted = _submitted_on(app)
+        if submitted is not None and visit.visited_on < submitted:
+            raise ValidationError(
+                {
+                    "visited_on": _("The visit cannot come before the application was submitted (%(date)s).")
+                    % {"date": submitted}
+                }
+            )
         row = HomeVisit.objects.create(
             application=app,
             visited_on=visit.visited_on,
@@ -73,8 +81,14 @@ def home_visit_record(*, actor: Any, application_id: int, visit: VisitInput) -> 
     return row
 
 
+def _submitted_on(app: Application) -> dt.date | None:
+    return timezone.localdate(app.submitted_at) if app.submitted_at else None
+
+
 def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | None, minutes: str) -> Application:
-    """The unit's review meeting; the public notice starts the next day for the configured days."""
+    """The unit's review meeting. The public notice is posted once the review is recorded: it runs
+    from the next day for the configured days, whatever day the meeting was held (a meeting dated
+    back does not shorten the notice, nor end it before anyone could see it)."""
     errors: dict[str, str] = {}
     if held_on is None:
         errors["held_on"] = _("This field is required.")
@@ -94,8 +108,8 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
             )
         app.unit_review_on = held_on
         app.unit_review_minutes = minutes.strip()
-        app.notice_from = held_on + dt.timedelta(days=1)
-        app.notice_to = held_on + dt.timedelta(days=conf.notice_days())
+        app.notice_from = max(held_on, timezone.localdate()) + dt.timedelta(days=1)
+        app.notice_to = app.notice_from + dt.timedelta(days=conf.notice_days() - 1)
         app.version += 1
         app.save()
         _event(app, actor, "unit_reviewed", app.state)
@@ -104,11 +118,26 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
 
 
 def objection_record(*, actor: Any, application_id: int, received_on: dt.date | None, text: str) -> Objection:
-    if not text.strip() or received_on is None:
-        raise ValidationError({"text" if not text.strip() else "received_on": _("This field is required.")})
+    errors: dict[str, str] = {}
+    if not text.strip():
+        errors["text"] = _("This field is required.")
+    if received_on is None:
+        errors["received_on"] = _("This field is required.")
+    elif received_on > timezone.localdate():
+        errors["received_on"] = _("The date is in the future.")
+    if errors or received_on is None:
+        raise ValidationError(errors)
     with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
+        submitted = _submitted_on(app)
+        if submitted is not None and received_on < submitted:
+            raise ValidationError(
+                {
+                    "received_on": _("The objection cannot come before the application was submitted (%(date)s).")
+                    % {"date": submitted}
+                }
+            )
         row = Objection.objects.create(application=app, received_on=received_on, text=text.strip(), recorded_by=actor)
         _event(app, actor, "objection", app.state)
         _audit(actor, app, "objection", {}, {"objection": row.pk})

@@ -33,7 +33,6 @@ from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel
 from bangfu.registry.codes import (
     Cause,
-    HardshipCategory,
     Health,
     Identity,
     IncomeKind,
@@ -516,7 +515,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
         "check_results": CheckResult,
         "check_matches": _check_matches(app),
-        "categories": [("", _("As identified")), *HardshipCategory.choices],
+        "categories": [("", _("As identified")), *((c.value, c.label) for c in services.APPROVAL_CATEGORIES)],
         **_labelled(app.data),
     }
     return render(request, "intake/staff/detail.html", context, status=400 if request.method == "POST" else 200)

@@ -16,7 +16,8 @@ from django.utils import timezone
 from PIL import Image
 
 from bangfu.intake import otp
-from bangfu.intake.models import Applicant, ApplicationState
+from bangfu.intake.demo import as_if_noticed, as_if_submitted
+from bangfu.intake.models import Applicant, Application, ApplicationState
 from bangfu.intake.tests.helpers import form_data
 from bangfu.org.services import token_create
 from bangfu.registry.models import Household
@@ -84,6 +85,7 @@ def _whole_path(tree: dict, users: dict[str, Any]) -> Caller:
 
     cadre.act(app_id, "accept")
     cadre.act(app_id, "first_review_pass")
+    as_if_submitted(Application.objects.get(pk=app_id), 20)  # the visit may not come before it
     visit = {
         "visited_on": str(timezone.localdate() - dt.timedelta(days=14)),
         "visitors": "王干事",
@@ -95,10 +97,11 @@ def _whole_path(tree: dict, users: dict[str, Any]) -> Caller:
     assert cadre.call("POST", f"/applications/{app_id}/home-visit", visit, expect=201)["visitors"] == "王干事"
     cadre.act(app_id, "visit_done")
 
-    # Reviewed two days ago: on today's public notice, where an objection is raised and answered.
+    # Reviewed two days ago, recorded today: the notice is posted from tomorrow (and listed for
+    # printing today), where an objection is raised and answered.
     held = timezone.localdate() - dt.timedelta(days=2)
     reviewed = cadre.call("POST", f"/applications/{app_id}/unit-review", {"held_on": str(held), "minutes": "同意"})
-    assert reviewed["notice_from"] == str(held + dt.timedelta(days=1))
+    assert reviewed["notice_from"] == str(timezone.localdate() + dt.timedelta(days=1))
     on_notice = cadre.call("GET", "/applications/public-notice")
     assert [r["id"] for r in on_notice] == [app_id]
     assert "*" in on_notice[0]["head_id_masked"] and on_notice[0]["main_cause"]
@@ -109,10 +112,16 @@ def _whole_path(tree: dict, users: dict[str, Any]) -> Caller:
         "POST", f"/applications/{app_id}/objections/{objection['id']}/answer", {"answer": "核实为残疾人代步车"}
     )
     assert answered["answer"] == "核实为残疾人代步车" and answered["answered_at"]
-    # The notice ended (the review held ten days ago): on to the county.
+    # A review dated further back does not end the notice that was posted…
     cadre.call(
         "POST", f"/applications/{app_id}/unit-review", {"held_on": str(held - dt.timedelta(days=8)), "minutes": "同意"}
     )
+    ended = cadre.client.post(
+        f"/api/v1/applications/{app_id}/transition", {"action": "notice_done"}, content_type="application/json"
+    )
+    assert ended.status_code == 400 and ended.json()["error"]["code"] == "step_incomplete", ended.content
+    # … the days passing do: on to the county.
+    as_if_noticed(Application.objects.get(pk=app_id))
     cadre.act(app_id, "notice_done")
 
     staff.act(app_id, "higher_review_pass")

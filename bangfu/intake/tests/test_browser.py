@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from bangfu.intake.demo import as_if_noticed, as_if_submitted
 from bangfu.intake.messaging import outbox
 from bangfu.intake.models import Application
 from bangfu.registry.models import Household
@@ -94,6 +95,7 @@ def test_phone_application_to_active_file(
     cadre.click(f"text={app.reference}")
     _act(cadre, "Accept for review")
     _act(cadre, "First review passed")
+    as_if_submitted(app, 20)  # a visit may not be dated before the application
     cadre.fill("#id_visited_on", (timezone.localdate() - dt.timedelta(days=14)).isoformat())
     cadre.fill("#id_visitors", "王干事")
     cadre.fill("#id_seen", "老旧公房")
@@ -107,6 +109,8 @@ def test_phone_application_to_active_file(
     cadre.fill("#id_minutes", "全体委员同意")
     cadre.click("#review-form button")
     cadre.wait_for_selector("text=public notice starts")
+    as_if_noticed(Application.objects.get())  # the notice's days pass
+    cadre.reload()
     _act(cadre, "Report to the higher union")
     assert "Higher review" in cadre.inner_text("#app-state")
 
