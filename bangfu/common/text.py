@@ -17,3 +17,11 @@ def clean_name(text: str) -> str:
         return text.strip()
     kept = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return _SPACES.sub(" ", kept).strip()
+
+
+def clean_reason(text: str) -> str:
+    """A reason or note as it is kept: without format characters (a reason of zero-width spaces
+    shows nothing), without white space at either end."""
+    if not text.isprintable():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text.strip()

@@ -6,3 +6,10 @@ class EligibilityConfig(AppConfig):
     name = "bangfu.eligibility"
     label = "eligibility"
     verbose_name = _("Identification")
+
+    def ready(self) -> None:
+        from bangfu.registry import workflow
+
+        from .selectors import exit_test_met
+
+        workflow.exit_test_met = exit_test_met

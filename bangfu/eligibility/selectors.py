@@ -73,3 +73,16 @@ def recompute_changes(*, actor: Any, run_id: int) -> QuerySet[EligibilityDecisio
         .select_related("household__unit")
         .order_by("household__unit__path", "household__file_number")
     )
+
+
+def exit_test_met(household_id: int) -> bool | None:
+    """Whether the household's current decision finds the exit test met (None: no decision, or the
+    test not computed). No actor: the registry asks it inside an edit it has already let through
+    the access gate (``registry.workflow.exit_test_met``)."""
+    newest = (
+        EligibilityDecision._base_manager.filter(household_id=household_id)
+        .order_by("-pk")
+        .values_list("exit_test_met", flat=True)
+        .first()
+    )
+    return bool(newest) if newest is not None else None

@@ -222,10 +222,8 @@ def _codes_ok(m: MemberInput) -> bool:
 
 def _member(m: MemberInput, today: Today) -> CheckedMember | None:
     name = m.name.strip()
-    if not name or len(name) > 60 or not name.isprintable() or "  " in name or not _member_fits(m):
-        return None  # (a name to clean of zero-width characters and odd spaces: the full check does it)
-    if not (name[0].isalpha() or any(ch.isalpha() for ch in name)):  # no letter: not a name (validation says so)
-        return None
+    if not name or len(name) > 60 or not name.isalpha() or not _member_fits(m):
+        return None  # (a name with more than letters — spaces, dots, zero-width characters: the full check)
     key = _CODES_KEY(m)
     if key not in _CODES_OK:
         if not _codes_ok(m):

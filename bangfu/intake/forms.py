@@ -75,8 +75,8 @@ class AmountPart(Styled):
         self.fields["kind"].choices = _choices(kinds or codes.IncomeKind)  # type: ignore[attr-defined]
 
 
-MemberFormSet = forms.formset_factory(MemberPart, extra=1, max_num=20)
-AmountFormSet = forms.formset_factory(AmountPart, extra=1, max_num=20)
+MemberFormSet = forms.formset_factory(MemberPart, extra=1, max_num=20, absolute_max=20)
+AmountFormSet = forms.formset_factory(AmountPart, extra=1, max_num=20, absolute_max=20)
 MEMBER_KEYS = list(MemberPart.base_fields)
 BANK_KEYS = ("bank", "branch", "holder_name", "card_number")
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import SHANGHAI, ResidentId
+from bangfu.common.text import clean_reason
 from bangfu.eligibility import services as eligibility_services
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -559,12 +560,13 @@ def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding
     """Confirm a finding. Disqualifying: a removal proposal waiting for the worker to be told (not
     for a file closed meanwhile). A death record: the member is marked deceased and no longer
     counted in the household."""
+    reason = _reason(reason, "reason", _("Say why the finding is confirmed."), required=False)
     with audit_deferred():
         finding = _open_finding(actor, finding_id)
         finding.status = FindingStatus.CONFIRMED
         finding.reviewer = actor
         finding.reviewed_at = timezone.now()
-        finding.reason = reason[:500]
+        finding.reason = reason
         finding.save(update_fields=["status", "reviewer", "reviewed_at", "reason"])
         _audit_review(actor, finding, "confirmed")
         household = finding.household
@@ -689,15 +691,30 @@ def _mark_deceased(actor: Any, member: Member) -> None:
     )
 
 
+def _reason(text: str, field: str, missing: str, *, required: bool = True) -> str:
+    """A reviewer's reason or note, kept without zero-width characters: at least two characters
+    (one is no reason: "x", "无") when required or given, at most the 500 the record keeps."""
+    kept = clean_reason(text or "")
+    if (required or kept) and len(kept) < 2:
+        raise ValidationError({field: missing})
+    if len(kept) > REASON_MAX:
+        raise ValidationError(
+            {field: _("At most %(max)s characters (this has %(count)s).") % {"max": REASON_MAX, "count": len(kept)}}
+        )
+    return kept
+
+
+REASON_MAX = 500
+
+
 def finding_dismiss(*, actor: Any, finding_id: int, reason: str) -> Finding:
-    if not reason.strip():
-        raise ValidationError({"reason": _("Say why the finding is dismissed.")})
+    reason = _reason(reason, "reason", _("Say why the finding is dismissed."))
     with audit_deferred():
         finding = _open_finding(actor, finding_id)
         finding.status = FindingStatus.DISMISSED
         finding.reviewer = actor
         finding.reviewed_at = timezone.now()
-        finding.reason = reason.strip()[:500]
+        finding.reason = reason
         finding.save(update_fields=["status", "reviewer", "reviewed_at", "reason"])
         _audit_review(actor, finding, "dismissed")
         timeline_add(
@@ -767,8 +784,7 @@ def _still_applies(proposal: RemovalProposal) -> None:
 
 def removal_proposal_notify(*, actor: Any, proposal_id: int, note: str) -> RemovalProposal:
     """Record that the worker was told of the check result (how, in ``note``)."""
-    if not note.strip():
-        raise ValidationError({"note": _("Say how and when the worker was told.")})
+    note = _reason(note, "note", _("Say how and when the worker was told."))
     with audit_deferred():
         qs = RemovalProposal.objects.select_for_update().select_related("household__unit")
         proposal = access.get_for(actor, qs, proposal_id, REVIEW_PERM)
@@ -778,7 +794,7 @@ def removal_proposal_notify(*, actor: Any, proposal_id: int, note: str) -> Remov
         proposal.status = ProposalStatus.WORKER_NOTIFIED
         proposal.notified_by = actor
         proposal.notified_at = timezone.now()
-        proposal.notice_note = note.strip()[:500]
+        proposal.notice_note = note
         proposal.save(update_fields=["status", "notified_by", "notified_at", "notice_note"])
         audit_record(
             actor=actor,

@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from bangfu.common import crypto
 from bangfu.common.ids import ResidentId
 from bangfu.common.paging import COUNT_CAP
+from bangfu.common.text import clean_name
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
@@ -49,6 +50,15 @@ def _name_forms(text: str) -> list[str]:
     return list(dict.fromkeys([text, *(plain.replace("\u00b7", dot) for dot in NAME_DOTS)]))
 
 
+def _name_search_forms(text: str) -> list[str]:
+    """``_name_forms`` of a name as typed and, for a name typed with a space between Han characters
+    (林 绍明: an input method's habit), without it."""
+    forms = _name_forms(text)
+    if " " in text and not text.isascii():
+        forms += [f for f in _name_forms(text.replace(" ", "")) if f not in forms]
+    return forms
+
+
 def _search(
     qs: QuerySet[Household], text: str, unit_ids: list[int] | None
 ) -> tuple[QuerySet[Household], int, list[int] | None]:
@@ -67,7 +77,8 @@ def _search(
     matches for a selective prefix; for a broad one (more than the count cap), the files of the
     first ``PREFIX_PROBE`` people, and the page says "more than …, narrow the search".
     """
-    text = text.strip()
+    # As names are kept (``common.text.clean_name``): no zero-width characters, one space at most.
+    text = clean_name(text)
     if not text:
         return qs, 0, None
     rid = ResidentId.try_parse(text)
@@ -93,7 +104,7 @@ def _search(
     conds = (
         [Q(name_pinyin__startswith=lowered), Q(name_initials__startswith=lowered)]
         if lowered.isascii()
-        else [reduce(operator.or_, [Q(name__startswith=form) for form in _name_forms(text)])]
+        else [reduce(operator.or_, [Q(name__startswith=form) for form in _name_search_forms(text)])]
     )
     found: set[int] = set()
     people = Member.objects.all() if unit_ids is None else Member.objects.filter(unit_id__in=unit_ids)

@@ -27,7 +27,7 @@ from bangfu.org.models import OrgLevel, OrgUnit
 
 from . import codes, pinyin, workflow
 from .economy import PersonFacts, compute_economy, person_facts
-from .inputs import HouseholdInput, MemberInput
+from .inputs import BankAccountInput, HouseholdInput, MemberInput
 from .models import (
     BankAccount,
     BusinessRole,
@@ -251,10 +251,23 @@ def household_create(*, actor: Any, data: HouseholdInput) -> Household:
     return h
 
 
-def _fill_kept_ids(h: Household, data: HouseholdInput) -> HouseholdInput:
+def _fill_kept_ids(h: Household, data: HouseholdInput, *, keep_bank_account: bool = False) -> HouseholdInput:
     """On update a member may be named by ``member_id`` with the ID left blank or masked: the
-    stored number is kept, so no client has to reveal (and log) every ID just to edit a file.
-    Returns a new input; the caller's is left as it was."""
+    stored number is kept, so no client has to reveal (and log) every ID just to edit a file. So
+    is the bank card given blank or masked (as a read shows it); and with ``keep_bank_account`` (a
+    client that left the account out) the stored account stays as it is. Returns a new input;
+    the caller's is left as it was."""
+    account = BankAccount.objects.filter(household=h).first()
+    if data.bank_account is None and keep_bank_account and account is not None:
+        data = replace(
+            data,
+            bank_account=BankAccountInput(
+                bank=account.bank, holder_name=account.holder_name, card_number="", branch=account.branch
+            ),
+        )
+    card = data.bank_account.card_number.strip() if data.bank_account else ""
+    if data.bank_account is not None and account is not None and (not card or "*" in card):
+        data = replace(data, bank_account=replace(data.bank_account, card_number=crypto.decrypt(account.card_cipher)))
     stored = {m.pk: m for m in h.members.all()}
     bad: dict[str, list[str]] = {}
     members = []
@@ -271,12 +284,20 @@ def _fill_kept_ids(h: Household, data: HouseholdInput) -> HouseholdInput:
 
 
 def household_update(
-    *, actor: Any, household_id: int, data: HouseholdInput, expected_version: int | None = None
+    *,
+    actor: Any,
+    household_id: int,
+    data: HouseholdInput,
+    expected_version: int | None = None,
+    keep_bank_account: bool = False,
 ) -> Household:
+    """Replace the file with ``data``. ``keep_bank_account``: ``data`` says nothing of the bank
+    account (an API client that left it out), so the stored one stays; otherwise no account in
+    ``data`` removes it."""
     with transaction.atomic():
         h = access.get_for(actor, Household.objects.select_for_update(), household_id)
         access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
-        data = _fill_kept_ids(h, data)
+        data = _fill_kept_ids(h, data, keep_bank_account=keep_bank_account)
         errors, checked = check_household(data)
         errors.raise_if_any()
         if expected_version is not None and expected_version != h.version:
@@ -296,6 +317,8 @@ def household_update(
                     % {"from": codes.FileState(from_state).label, "to": _label(codes.FileState, data.state)}
                 }
             )
+        if data.state != from_state:
+            _edit_state_check(h.pk, from_state, data.state)
         open_file_check(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES)
         before = snapshot(h)
         h.version += 1
@@ -320,6 +343,36 @@ def household_update(
         )
         timeline_add(household=h, actor=actor, kind=codes.TimelineKind.FILE_UPDATED, data={"fields": changed})
     return h
+
+
+def _edit_state_check(household_id: int, from_state: str, to_state: str) -> None:
+    """What an edit of the file may not do to its state, beyond the transition table: a removal
+    and a removed file's return have their own steps, and an exit needs the exit test met."""
+    if to_state in workflow.NOT_BY_EDIT:
+        message = _(
+            "A file is removed from its removal proposal, once the worker has been told the check's result "
+            "(cross-department checks), not by editing it."
+        )
+    elif from_state in workflow.NOT_BY_EDIT:
+        message = _("A removed file comes back when the worker applies again and the application is approved.")
+    elif to_state == codes.FileState.EXITED and from_state != codes.FileState.TEMPORARY:
+        met = workflow.exit_test_met(household_id) if workflow.exit_test_met else None
+        if met:
+            return
+        message = (
+            _(
+                "The exit test is not met: income per head has not been above the dibao line for the months the "
+                "rules ask (see the identification)."
+            )
+            if met is False
+            else _(
+                "The exit test has not been computed: record the monthly income follow-up, then decide the "
+                "household again."
+            )
+        )
+    else:
+        return
+    raise ValidationError({"state": message})
 
 
 def member_id_reveal(*, actor: Any, member_id: int, household_id: int | None = None, reason: str = "") -> str:

@@ -7,6 +7,7 @@ both call the services that call this. Paths: ``main_cause``, ``members.1.id_num
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -106,6 +107,15 @@ OPTIONAL_MEMBER_CODES: list[tuple[str, Any]] = [
 ]
 
 
+# Besides letters and combining marks: the space, the middle dot in the forms people type it
+# (艾合买提·阿吉), a full stop as an initial's, a hyphen, an apostrophe, and brackets.
+NAME_PUNCTUATION = frozenset(" \u00b7\u2022\u2027\u30fb\uff65\u2219\u22c5.\uff0e-'\u2019()\uff08\uff09")
+
+
+def _name_character(ch: str) -> bool:
+    return ch.isalpha() or ch in NAME_PUNCTUATION or unicodedata.category(ch).startswith("M")
+
+
 def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> CheckedMember | None:
     p = f"members.{i}."
     name = clean_name(m.name)
@@ -114,6 +124,9 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
     if not any(ch.isalpha() for ch in m.name):
         # Blank, or only what shows nothing or no name: a zero-width space pasted from a chat, a dot.
         errors.add(p + "name", _("Enter the name."))
+    elif not m.name.isalpha() and not all(_name_character(ch) for ch in m.name):
+        # An emoji, a digit or markup: it goes on to bank payments and department checks as typed.
+        errors.add(p + "name", _("A name holds letters, spaces, the middle dot, hyphens and brackets only."))
     elif len(m.name.strip()) > 60:
         errors.add(p + "name", _("The name is longer than 60 characters."))
     _lengths(errors, p, m, MEMBER_TEXT)

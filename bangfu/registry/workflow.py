@@ -4,6 +4,8 @@ and by ``services.household_update`` when a file's edit changes its state."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .codes import FileState
 
 S = FileState
@@ -20,3 +22,14 @@ FILE_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def allowed(from_state: str, to_state: str) -> bool:
     return to_state in FILE_TRANSITIONS.get(from_state, frozenset())
+
+
+# The states a file's edit does not move it to or from: each has its own step. A removal follows a
+# removal proposal once the worker has been told the check's result (the cross-department
+# checks); a removed file comes back when the worker applies again and is approved.
+NOT_BY_EDIT = frozenset({S.REMOVED})
+
+# Whether a household's current identification finds the exit test met (None: not decided, or the
+# test not computed): set by the identification app, which the registry does not import. An exit
+# by an edit of the file needs it met.
+exit_test_met: Callable[[int], bool | None] | None = None

@@ -385,7 +385,8 @@ class BankAccountForm(StyledForm):
 
 
 def _formset(form: type[forms.Form], extra: int) -> type[BaseFormSet]:
-    return forms.formset_factory(form, extra=extra, can_delete=True, max_num=50, validate_max=True)
+    # absolute_max: a tampered TOTAL_FORMS is refused at once, not built into a thousand forms first.
+    return forms.formset_factory(form, extra=extra, can_delete=True, max_num=50, validate_max=True, absolute_max=50)
 
 
 MemberFormSet = _formset(OtherMemberForm, 1)

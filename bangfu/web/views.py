@@ -75,7 +75,19 @@ def _timeline(request: HttpRequest, household: Household) -> list[tuple[Timeline
         **MATCHING_TIMELINE_KINDS,
     }
     events = selectors.household_timeline(actor=request.user, household=household)
-    return [(ev, str(known.get(ev.kind, ev.kind))) for ev in events]
+    states = dict(codes.FileState.choices)
+    out = []
+    for ev in events:
+        label = str(known.get(ev.kind, ev.kind))
+        data = ev.data if isinstance(ev.data, dict) else {}
+        if ev.kind == codes.TimelineKind.STATE_CHANGED and data.get("from") in states and data.get("to") in states:
+            label = _("%(kind)s: %(from)s → %(to)s") % {
+                "kind": label,
+                "from": states[data["from"]],
+                "to": states[data["to"]],
+            }
+        out.append((ev, label))
+    return out
 
 
 @login_required

@@ -170,9 +170,16 @@ def household_create(request: HttpRequest, payload: HouseholdIn) -> Status[dict[
 @requires(Perm.HOUSEHOLD_EDIT)
 def household_update(request: HttpRequest, household_id: int, payload: HouseholdUpdateIn) -> dict[str, Any]:
     """Replace the whole file. ``version`` is the one you read: if someone changed the file since,
-    the answer is 409 ``conflict`` and nothing is saved."""
+    the answer is 409 ``conflict`` and nothing is saved. A member named by ``member_id`` keeps its
+    stored ID number when ``id_number`` is blank or masked, and the bank account its stored card
+    number when ``card_number`` is; ``bank_account`` left out keeps the stored account, ``null``
+    removes it."""
     services.household_update(
-        actor=actor(request), household_id=household_id, data=payload.to_input(), expected_version=payload.version
+        actor=actor(request),
+        household_id=household_id,
+        data=payload.to_input(),
+        expected_version=payload.version,
+        keep_bank_account="bank_account" not in payload.model_fields_set,
     )
     return _detail(request, household_id)
 

@@ -12,7 +12,7 @@ from django.utils import translation
 from bangfu.common import crypto
 from bangfu.common.models import AuditEntry
 from bangfu.registry import services
-from bangfu.registry.models import Household, Member
+from bangfu.registry.models import BankAccount, Household, Member
 from bangfu.testing.factories import household_input, new_id
 
 from .conftest import as_json
@@ -208,6 +208,36 @@ def test_update_from_what_get_returned_keeps_the_stored_ids(api_as: Any, xiangyu
     assert response.status_code == 200, response.content
     assert [m["id_masked"] for m in response.json()["members"]] == [m["id_masked"] for m in body["members"]]
     assert response.json()["members"][0]["monthly_income"] == "950.00"
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+
+
+def test_update_keeps_the_stored_bank_card_unless_told_otherwise(api_as: Any, xiangyun_file: Household) -> None:
+    """The card as GET shows it (masked) or blank keeps the stored number; the account left out
+    stays; ``null`` removes it. Before, the masked card was refused and a left-out account deleted."""
+    api = api_as("xiangyun_staff")
+    stored = crypto.decrypt(xiangyun_file.bank_account.card_cipher)
+    masked = xiangyun_file.bank_account.card_masked
+
+    def put(**account: Any) -> Any:
+        body = api.get(f"/households/{xiangyun_file.pk}").json()
+        data = as_json(household_input(xiangyun_file.unit), version=body["version"])
+        data["members"] = [
+            {k: v for k, v in m.items() if k not in {"id", "position", "id_masked"}}
+            | {"member_id": m["id"], "id_number": m["id_masked"]}
+            for m in body["members"]
+        ]
+        data.pop("bank_account", None)
+        data.update(account)
+        response = api.put(f"/households/{xiangyun_file.pk}", data)
+        assert response.status_code == 200, response.content
+        return BankAccount.objects.filter(household=xiangyun_file).first()
+
+    for card in (masked, "", " "):
+        account = put(bank_account={"bank": "中国农业银行", "holder_name": "张建国", "card_number": card})
+        assert account is not None and crypto.decrypt(account.card_cipher) == stored and account.bank == "中国农业银行"
+    account = put()  # left out
+    assert account is not None and crypto.decrypt(account.card_cipher) == stored
+    assert put(bank_account=None) is None
     assert not AuditEntry.objects.filter(action="reveal").exists()
 
 

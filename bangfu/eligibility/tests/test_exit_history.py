@@ -219,3 +219,38 @@ def test_the_household_page_shows_the_exit_test(followed: dict[str, Any], users:
     assert "Exit test met" in html and "for 6 consecutive months (6 needed)" in html
     html = c.get(f"/households/{followed['households']['never followed up'].pk}/").content.decode()
     assert 'data-testid="exit-test"' not in html
+
+
+def test_an_edit_exits_a_file_only_when_the_exit_test_is_met(followed: dict[str, Any]) -> None:
+    """A file's edit sets 已脱困 only when its current decision finds the exit test met; a removal
+    and a removed file's return are not edits at all (they have their own steps)."""
+    from django.core.exceptions import ValidationError
+
+    staff, households = followed["staff"], followed["households"]
+
+    def edit(h: Household, state: str) -> str:
+        data = household_input(h.unit)
+        members = list(h.members.order_by("position"))
+        data.members = data.members[: len(members)]
+        for given, stored in zip(data.members, members, strict=True):  # the same people, numbers kept
+            given.member_id, given.id_number, given.relationship = stored.pk, "", stored.relationship
+        data.state = state
+        try:
+            registry.household_update(actor=staff, household_id=h.pk, data=data)
+        except ValidationError as exc:
+            return exc.message_dict["state"][0]
+        return ""
+
+    assert "has not been computed" in edit(households["six above"], "exited")  # no decision yet
+    for h in households.values():
+        services.decision_compute(actor=staff, household_id=h.pk, on=ON)
+    assert "is not met" in edit(households["five above"], "exited")
+    assert "has not been computed" in edit(households["never followed up"], "exited")
+    assert edit(households["six above"], "exited") == ""
+    assert Household.objects.get(pk=households["six above"].pk).state == "exited"
+    assert "removal proposal" in edit(households["a gap"], "removed")
+    registry.household_state_change(
+        actor=staff, household_id=households["stopped"].pk, to_state="removed", reason="核查"
+    )
+    assert "applies again" in edit(households["stopped"], "active")
+    assert Household.objects.get(pk=households["stopped"].pk).state == "removed"

@@ -92,6 +92,34 @@ def test_dismissing_needs_a_reason_and_a_finding_is_reviewed_once(
     assert Finding.objects.get(pk=finding.pk).status == FindingStatus.DISMISSED
 
 
+@pytest.mark.parametrize(
+    ("reason", "problem"),
+    [("x", "Say why"), ("\u200b\u200b", "Say why"), (" \ufeff无 ", "Say why"), ("理" * 501, "At most 500")],
+)
+def test_a_reason_of_nothing_or_one_character_or_too_long_is_refused_not_cut(
+    findings: tuple[Household, list[str]], users: dict[str, Any], reason: str, problem: str
+) -> None:
+    finding = Finding.objects.get(rule="vehicle_owned")
+    staff = users["xiangyun_staff"]
+    # A confirmation may go without a reason (zero-width characters alone are none); a dismissal may not.
+    reviews = (
+        (services.finding_dismiss,)
+        if not reason.strip("\u200b")
+        else (services.finding_dismiss, services.finding_confirm)
+    )
+    for review in reviews:
+        with pytest.raises(ValidationError) as caught:
+            review(actor=staff, finding_id=finding.pk, reason=reason)
+        assert caught.value.message_dict["reason"][0].startswith(problem)
+    assert Finding.objects.get(pk=finding.pk).status == FindingStatus.OPEN
+    services.finding_confirm(actor=staff, finding_id=finding.pk, reason="\u200b属实\u200b")
+    finding.refresh_from_db()
+    assert finding.reason == "属实"
+    with pytest.raises(ValidationError) as caught:
+        services.removal_proposal_notify(actor=staff, proposal_id=finding.removal_proposal.pk, note="a")
+    assert list(caught.value.message_dict) == ["note"]
+
+
 def test_findings_outside_the_jurisdiction_are_not_found(
     findings: tuple[Household, list[str]], users: dict[str, Any]
 ) -> None:

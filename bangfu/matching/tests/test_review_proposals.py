@@ -264,5 +264,5 @@ def test_a_finding_reviewed_by_someone_else_first_answers_409(
             "fields": {},
             "details": {"status": "dismissed"},
         }
-    proposal_told = _post(client, "/matching/removal-proposals/987654/notify", {"note": "x"})
+    proposal_told = _post(client, "/matching/removal-proposals/987654/notify", {"note": "电话告知"})
     assert proposal_told.status_code == 404

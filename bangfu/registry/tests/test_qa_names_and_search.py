@@ -23,8 +23,27 @@ def test_a_name_without_a_letter_is_refused(tree: dict, users: dict[str, Any], n
     assert list(exc.value.message_dict) == ["members.1.name"]
 
 
+@pytest.mark.parametrize("name", ["陈光荣🎉", "<script>alert(1)</script>", "张三2", "王=五", "李#"])
+def test_a_name_with_an_emoji_a_digit_or_markup_is_refused(tree: dict, users: dict[str, Any], name: str) -> None:
+    data = household_input(tree["xiangyun_g"], members=2)
+    data.members[1].name = name
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=users["xiangyun_staff"], data=data)
+    assert list(exc.value.message_dict) == ["members.1.name"]
+
+
 @pytest.mark.parametrize(
-    "name", ["艾合买提·阿吉", "艾合买提•阿吉", "艾合买提・阿吉", "艾合买提･阿吉", "John Smith", "李"]
+    "name",
+    [
+        "艾合买提·阿吉",
+        "艾合买提•阿吉",
+        "艾合买提・阿吉",
+        "艾合买提･阿吉",
+        "John Smith",
+        "李",
+        "Mary-Jane O'Neil",
+        "张三（小）",
+    ],
 )
 def test_a_name_with_a_letter_is_taken(tree: dict, users: dict[str, Any], name: str) -> None:
     data = household_input(tree["xiangyun_g"], members=1)
@@ -76,3 +95,12 @@ def test_a_masked_id_number_copied_from_a_list_finds_its_file(tree: dict, users:
     assert _found(staff, " " + masked.replace("*", "＊").lower() + " ") == [h.file_number]  # full-width stars
     assert _found(staff, masked[:4] + "*" * 10 + "0000") == []
     assert _found(users["dalishi_staff"], masked) == []  # another county's files are not searched
+
+
+@pytest.mark.parametrize("typed", ["\u200b张建国", "张建国\u200b", "张 建国", "张\u3000建国", " 张建"])
+def test_a_name_typed_with_a_zero_width_character_or_a_space_is_found(
+    tree: dict, users: dict[str, Any], typed: str
+) -> None:
+    staff = users["xiangyun_staff"]
+    h = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    assert _found(staff, typed) == [h.file_number]

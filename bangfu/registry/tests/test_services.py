@@ -188,12 +188,12 @@ def test_the_edit_moves_the_state_along_the_same_table_and_says_so_on_the_timeli
     assert h.state == "cancelled"
     data2 = household_input(tree["xiangyun_g"])
     third = services.household_create(actor=actor, data=data2)
-    data2.state = "exited"
+    data2.state = "cancelled"
     services.household_update(actor=actor, household_id=third.pk, data=data2)
     third.refresh_from_db()
-    assert third.state == "exited"
+    assert third.state == "cancelled"
     event = third.timeline.get(kind="state_changed")
-    assert event.data == {"from": "active", "to": "exited"}
+    assert event.data == {"from": "active", "to": "cancelled"}
     assert not Member.objects.filter(household=third, on_open_file=True).exists()
 
 

@@ -162,3 +162,22 @@ def test_a_request_django_refuses_before_the_view_answers_the_api_in_json(
     assert response.json()["error"] == {"code": "bad_request", "message": message, "fields": {}, "details": {}}
     page = client.post("/applications/import/", {"file": files, "unit_id": "1"})
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("formset", ["web", "intake_members", "intake_amounts"])
+def test_a_tampered_form_count_builds_no_more_forms_than_allowed(formset: str) -> None:
+    """A form saying it has 1,000 members is refused without building them (it took 9–15 s and a
+    4 MB page at 300)."""
+    from bangfu.intake.forms import AmountFormSet
+    from bangfu.intake.forms import MemberFormSet as IntakeMembers
+    from bangfu.web.forms import MemberFormSet
+
+    cls, prefix, cap = {
+        "web": (MemberFormSet, "members", 50),
+        "intake_members": (IntakeMembers, "m", 20),
+        "intake_amounts": (AmountFormSet, "a", 20),
+    }[formset]
+    bound = cls({f"{prefix}-TOTAL_FORMS": "1000", f"{prefix}-INITIAL_FORMS": "0"}, prefix=prefix)
+    assert len(bound.forms) <= cap
+    assert not bound.is_valid()
+    assert bound.non_form_errors()

@@ -490,3 +490,11 @@ def test_the_pager_reaches_the_first_and_the_last_page(tree: dict, users: dict[s
 def test_a_search_of_a_few_digits_says_how_many_are_needed(users: dict[str, Any]) -> None:
     page = client_for(users["xiangyun_cadre"]).get("/households/", {"q": "5329"}).content.decode()
     assert "No household matches." in page and "type at least its first 6 digits" in page
+
+
+def test_the_timeline_says_from_which_state_to_which(tree: dict, users: dict[str, Any]) -> None:
+    staff = users["xiangyun_staff"]
+    h = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    services.household_state_change(actor=staff, household_id=h.pk, to_state="cancelled", reason="户主退休")
+    page = client_for(staff).get(reverse("web:household_detail", args=[h.pk])).content.decode()
+    assert "State changed: Active → Cancelled" in page
