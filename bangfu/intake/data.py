@@ -52,6 +52,29 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def shape_errors(raw: Any) -> ErrorCollector:
+    """What ``normalise`` would otherwise drop without a word: the lists of the form (members,
+    incomes, …) that are not lists of objects, a bank account that is not an object."""
+    errors = ErrorCollector()
+    if not isinstance(raw, dict):
+        errors.add("form", _("The form is an object of fields."))
+        return errors
+    for name in ("members", *COLLECTIONS, "homes"):
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            errors.add(name, _("A list is expected here."))
+            continue
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                errors.add(f"{name}.{i}", _("An object of fields is expected here."))
+    bank = raw.get("bank_account")
+    if bank is not None and not isinstance(bank, dict):
+        errors.add("bank_account", _("An object of fields is expected here."))
+    return errors
+
+
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     """Keep only the known keys, in JSON-safe form (amounts and dates as strings)."""
     out: dict[str, Any] = {k: _jsonable(raw[k]) for k in TOP_FIELDS if k in raw}

@@ -142,6 +142,13 @@ class ApplicationForms:
                 self.page_errors.extend(messages)
 
     @property
+    def has_field_errors(self) -> bool:
+        return bool(
+            self.household.errors
+            or any(f.errors for fs in (self.members, self.incomes, self.expenses) for f in fs.forms)
+        )
+
+    @property
     def has_errors(self) -> bool:
         return bool(
             self.page_errors

@@ -221,6 +221,7 @@ EVENT_LABELS = {
     "authorised": _("Authorisation for the economic check signed"),
     "attachment": _("File attached"),
     "convert": _("Converted from temporary aid"),
+    "converted": _("Being made a formal case"),
 }
 
 

@@ -204,7 +204,10 @@ def application_create(
         if existing is not None:
             return existing
     unit = _unit_for(actor, unit_id)
+    data.shape_errors(form or {}).raise_if_any()
     normal = data.normalise(form or {})
+    _input, readable = data.to_input(normal, unit_id=unit.pk)
+    readable.raise_if_any()  # a value that cannot be read at all is refused, as a draft's save does
     app = Application(
         kind=kind,
         unit=unit,
@@ -243,12 +246,13 @@ def application_save_draft(
             access.require(actor, Perm.HOUSEHOLD_EDIT, app.unit)
         if app.state != S.DRAFT:
             raise DomainError(IntakeError.NOT_DRAFT, _("Only a draft can be changed; this application was submitted."))
+        data.shape_errors(form).raise_if_any()
         normalised = data.normalise(form)
         if normalised == app.data and unit_id in (None, app.unit_id):
             # The draft already holds this form: the same form sent again (a double tap on Submit,
             # a resend after going back) loses nobody's change, so it is no conflict either.
             return app
-        _check_version(app, expected_version)
+        _check_version(app, expected_version, by_worker=is_applicant(actor))
         if unit_id is not None and unit_id != app.unit_id:
             app.unit = _unit_for(actor, unit_id)
         app.data = normalised
@@ -260,13 +264,15 @@ def application_save_draft(
     return app
 
 
-def _check_version(app: Application, expected_version: int | None) -> None:
+def _check_version(app: Application, expected_version: int | None, *, by_worker: bool = False) -> None:
     if expected_version is not None and expected_version != app.version:
-        raise DomainError(
-            IntakeError.CONFLICT,
-            _("Someone else acted on this application since you opened it; reload it and try again."),
-            {"version": app.version, "state": app.state},
+        message = (
+            # The worker's draft changes only by the worker: another window or tab saved it first.
+            _("This draft was saved from another window since you opened it: reload it and make your change again.")
+            if by_worker and app.state == S.DRAFT
+            else _("Someone else acted on this application since you opened it; reload it and try again.")
         )
+        raise DomainError(IntakeError.CONFLICT, message, {"version": app.version, "state": app.state})
 
 
 # --- the transition -------------------------------------------------------------------------------
@@ -545,5 +551,6 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
             converted_from=source,
         )
         _event(app, actor, "convert", "", reason or source.reference)
+        _event(source, actor, "converted", source.state, app.reference)  # the temporary case says where it went
         _audit(actor, app, "convert", {}, {"from": source.pk, "household": source.household_id})
     return app

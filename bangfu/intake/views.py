@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -312,6 +313,9 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
         "forms": forms,
         "events": selectors.application_events(actor=applicant, application_id=pk),
         "can_withdraw": services.may(applicant, app, workflow.WITHDRAW),
+        "closed": app.state in workflow.CLOSED,  # nothing more to upload or sign
+        "submitting": request.method == "POST" and bool(request.POST.get("submit")),
+        "upload_limit_mb": conf.max_upload_bytes() // (1024 * 1024),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "intake/phone/application.html", context, status=status)
@@ -506,14 +510,19 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "app": app,
         "forms": forms,
         "editable": editable,
+        "submitting": request.method == "POST" and bool(request.POST.get("submit")),
         "decision": _decision(app),
         "events": selectors.application_events(actor=request.user, application_id=pk),
         "actions": actions,
         "can_step": can_step,
-        "visit_form": VisitForm(initial={"visited_on": timezone.localdate()}),
-        "review_form": ReviewForm(initial={"held_on": timezone.localdate()}),
-        "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
+        "visit_form": _step_form(request, "visit", pk, {"visited_on": timezone.localdate()}),
+        "review_form": _step_form(request, "review", pk, {"held_on": timezone.localdate()}),
+        "objection_form": _step_form(request, "objection", pk, {"received_on": timezone.localdate()}),
         "check_results": CheckResult,
+        # The formal case a temporary one is being made (the convert button gives way to it).
+        "conversion": app.conversions.exclude(state__in=[ApplicationState.REFUSED, ApplicationState.WITHDRAWN])
+        .order_by("-pk")
+        .first(),
         "check_matches": _check_matches(app),
         "categories": [("", _("As identified")), *((c.value, c.label) for c in services.APPROVAL_CATEGORIES)],
         **_labelled(app.data),
@@ -576,18 +585,63 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# A step's form that failed (the visit, the review, an objection) comes back on the page with
+# what was typed and each error under its field: kept in the session across the redirect.
+STEP_FORMS: dict[str, type[forms.Form]] = {"visit": VisitForm, "review": ReviewForm, "objection": ObjectionForm}
+
+
+def _step_key(name: str, pk: int) -> str:
+    return f"intake-step-{name}-{pk}"
+
+
+def _step_failed(request: HttpRequest, name: str, pk: int, errors: dict[str, list[str]]) -> None:
+    typed = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+    request.session[_step_key(name, pk)] = {"data": typed, "errors": errors}
+
+
+def _step_form(request: HttpRequest, name: str, pk: int, initial: dict[str, Any]) -> forms.Form:
+    """The step's form: empty with ``initial``, or as it failed last (typed values and errors)."""
+    kept = request.session.pop(_step_key(name, pk), None)
+    if not isinstance(kept, dict):
+        return STEP_FORMS[name](initial=initial)
+    form = STEP_FORMS[name](kept.get("data") or {})
+    form.is_valid()
+    for field, messages_ in (kept.get("errors") or {}).items():
+        for message in messages_:
+            if field in form.fields and message not in form.errors.get(field, []):
+                form.add_error(field, message)
+    return form
+
+
+def _step_post(
+    request: HttpRequest, name: str, pk: int, invalid: str, call: Callable[[dict[str, Any]], Any], ok: str
+) -> HttpResponse:
+    form = STEP_FORMS[name](request.POST)
+    if not form.is_valid():
+        messages.error(request, invalid)
+        _step_failed(request, name, pk, {k: [str(m) for m in v] for k, v in form.errors.items()})
+        return redirect("intake:detail", pk=pk)
+    try:
+        call(form.cleaned_data)
+        messages.success(request, ok)
+    except ValidationError as exc:
+        _errors_to_messages(request, exc)
+        if hasattr(exc, "error_dict"):
+            _step_failed(request, name, pk, {k: [str(m) for m in v] for k, v in exc.message_dict.items()})
+    except (DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:detail", pk=pk)
+
+
 @login_required
 @require_POST
 def visit(request: HttpRequest, pk: int) -> HttpResponse:
-    form = VisitForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Fill in every field of the visit record."))
-        return redirect("intake:detail", pk=pk)
-    data = steps.VisitInput(**form.cleaned_data)
-    return _staff_post(
+    return _step_post(
         request,
+        "visit",
         pk,
-        lambda: steps.home_visit_record(actor=request.user, application_id=pk, visit=data),
+        _("Fill in every field of the visit record."),
+        lambda cd: steps.home_visit_record(actor=request.user, application_id=pk, visit=steps.VisitInput(**cd)),
         _("The home visit was recorded."),
     )
 
@@ -595,14 +649,12 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def review(request: HttpRequest, pk: int) -> HttpResponse:
-    form = ReviewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Give the date and the minutes."))
-        return redirect("intake:detail", pk=pk)
-    return _staff_post(
+    return _step_post(
         request,
+        "review",
         pk,
-        lambda: steps.unit_review_record(actor=request.user, application_id=pk, **form.cleaned_data),
+        _("Give the date and the minutes."),
+        lambda cd: steps.unit_review_record(actor=request.user, application_id=pk, **cd),
         _("The unit review was recorded; the public notice starts."),
     )
 
@@ -622,14 +674,12 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             _("The answer was recorded."),
         )
-    form = ObjectionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Give the date and the objection."))
-        return redirect("intake:detail", pk=pk)
-    return _staff_post(
+    return _step_post(
         request,
+        "objection",
         pk,
-        lambda: steps.objection_record(actor=request.user, application_id=pk, **form.cleaned_data),
+        _("Give the date and the objection."),
+        lambda cd: steps.objection_record(actor=request.user, application_id=pk, **cd),
         _("The objection was recorded."),
     )
 

@@ -208,3 +208,28 @@ def test_the_workers_list_costs_the_same_queries_for_one_application_or_several(
     for _ in range(3):
         services.application_create(actor=worker, unit_id=unit.pk, form={})
     assert count() == one
+
+
+@pytest.mark.parametrize(
+    ("form", "fields"),
+    [
+        ({"main_cause": [1], "secondary_causes": [[1], {"a": 2}]}, {"main_cause", "secondary_causes.0"}),
+        ({"members": "x"}, {"members"}),
+        ({"members": [{"name": "张三"}, ["a"]]}, {"members.1"}),
+        ({"incomes": "abc", "bank_account": [1]}, {"incomes", "bank_account"}),
+    ],
+)
+def test_a_new_draft_with_values_of_the_wrong_shape_is_refused_by_field(
+    tree: dict, users: dict[str, Any], form: dict[str, Any], fields: set[str]
+) -> None:
+    """A new draft was stored with lists where numbers go, and lists given as text were dropped
+    without a word, while saving the same draft again was refused."""
+    cadre = _staff(users["xiangyun_cadre"])
+    answer = cadre.client.post(
+        "/api/v1/applications",
+        json.dumps({"unit_id": tree["xiangyun_g"].pk, "form": form}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 422, answer.content
+    assert fields <= set(answer.json()["error"]["fields"]), answer.json()
+    assert not Application.objects.exists()

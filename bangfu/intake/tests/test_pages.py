@@ -151,3 +151,45 @@ def test_the_secondary_causes_are_boxes_each_with_its_label(tree: dict) -> None:
     assert 'id="id_h-secondary_causes" class="form-check-input"' not in page
     assert page.count('name="h-secondary_causes"') == 10
     assert '<label class="form-check-label" for="id_h-secondary_causes_0">No capacity to work</label>' in page
+
+
+def test_a_refused_step_form_comes_back_with_what_was_typed(tree: dict, users: dict[str, Any]) -> None:
+    """A visit dated tomorrow: the long texts typed stay, and the error is under the date."""
+    app = to_state(submitted(tree["xiangyun_g"]), ApplicationState.HOME_VISIT, users)
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_cadre"])
+    seen = "老旧公房，家具简陋，屋顶漏雨，厨房与卧室合一"
+    typed = {
+        "visited_on": (timezone.localdate() + dt.timedelta(days=1)).isoformat(),
+        "visitors": "王干事、李委员",
+        "seen": seen,
+        "asked": "收入与病情",
+        "explained": "帮扶政策",
+        "findings": "情况属实",
+    }
+    page = c.post(f"/applications/{app.pk}/visit/", typed, follow=True).content.decode()
+    assert seen in page and "王干事、李委员" in page
+    assert '<div class="text-danger small field-error">The date is in the future.</div>' in page
+    assert not app.visits.exists()
+    # Once shown, the page is fresh again.
+    again = c.get(f"/applications/{app.pk}/").content.decode()
+    assert seen not in again
+    # A date before the application, refused by the service: also kept, under its field.
+    typed["visited_on"] = (timezone.localdate() - dt.timedelta(days=30)).isoformat()
+    page = c.post(f"/applications/{app.pk}/visit/", typed, follow=True).content.decode()
+    assert seen in page and "cannot come before the application was submitted" in page
+
+
+def test_a_closed_application_offers_the_worker_nothing_to_upload_or_sign(tree: dict, users: dict[str, Any]) -> None:
+    from bangfu.intake import services
+
+    from .helpers import sign_in
+
+    app = submitted(tree["xiangyun_g"])
+    assert app.applicant is not None
+    c = sign_in(Client(headers={"Accept-Language": "en"}), app.applicant)
+    page = c.get(f"/apply/{app.pk}/").content.decode()
+    assert "Upload" in page and 'id="sign-authorisation"' in page and "up to 10 MB each" in page
+    services.application_transition(actor=app.applicant, application_id=app.pk, action="withdraw", reason="不需要了")
+    page = c.get(f"/apply/{app.pk}/").content.decode()
+    assert "Upload" not in page and 'id="sign-authorisation"' not in page and "Not signed." in page

@@ -146,12 +146,14 @@ def test_submit_tapped_twice_shows_what_is_missing_not_a_conflict(tree: dict) ->
     first, second = (c.post(f"/apply/{app.pk}/", form).content.decode() for _ in range(2))
     for page in (first, second):
         assert "Not submitted: please correct the marked fields." in page and "Choose the main cause" in page
-    assert "Someone else acted on this application" not in second
+    assert "another window" not in second and "Someone else acted" not in second
     app.refresh_from_db()
     assert app.state == "draft" and app.version == 2 and app.data["members"][0]["name"] == "王😀华"
     # A change made meanwhile is still protected: a different form with the old version is refused.
     third = c.post(f"/apply/{app.pk}/", {**form, "h-address": "别的地址"}).content.decode()
-    assert "Someone else acted on this application" in third
+    # The worker's own draft: saved from another window, not by "someone else".
+    assert "This draft was saved from another window since you opened it" in third
+    assert "Not submitted" in third
 
 
 @pytest.mark.parametrize("version", ["abc", "1.5", "-1", "²", "9" * 30])
@@ -501,3 +503,13 @@ def test_the_service_takes_only_proofs_from_a_worker(tree: Any, kind: str) -> No
     with pytest.raises(ValidationError) as err:
         steps.attachment_add(actor=app.applicant, application_id=app.pk, name="a.pdf", content=pdf, kind=kind)
     assert "Only proofs" in str(err.value)
+
+
+def test_saving_a_draft_that_cannot_be_read_says_not_saved_not_not_submitted(tree: dict) -> None:
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant)
+    management = {f"{p}-{k}": v for p in "mie" for k, v in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))}
+    form = {**management, "m-TOTAL_FORMS": "1", "m-0-name": "王华", "m-0-monthly_income": "八百"}
+    page = c.post(f"/apply/{app.pk}/", {**form, "version": str(app.version)}).content.decode()
+    assert "Not saved: please correct the marked fields." in page and "Not submitted" not in page

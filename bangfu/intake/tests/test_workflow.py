@@ -166,3 +166,24 @@ def test_temporary_aid_is_fast_and_converts_without_reentering(
     h.refresh_from_db()
     assert h.state == "active"
     assert Household.objects.count() == 1
+
+
+def test_a_converted_temporary_case_links_to_its_formal_case_instead_of_offering_to_convert(
+    tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    from django.test import Client
+
+    app = submitted(tree["xiangyun_g"], kind=ApplicationKind.TEMPORARY)
+    services.application_transition(actor=users["xiangyun_cadre"], application_id=app.pk, action="emergency_accept")
+    services.application_transition(actor=users["xiangyun_staff"], application_id=app.pk, action="approve")
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    assert "Convert into a formal file" in c.get(f"/applications/{app.pk}/").content.decode()
+    formal = services.application_convert(actor=users["xiangyun_cadre"], application_id=app.pk)
+    page = c.get(f"/applications/{app.pk}/").content.decode()
+    assert "Convert into a formal file" not in page
+    assert f'href="/applications/{formal.pk}/">{formal.reference}</a>' in page
+    assert app.events.filter(action="converted", reason=formal.reference).exists()
+    assert (
+        f'href="/applications/{app.pk}/">{app.reference}</a>' in c.get(f"/applications/{formal.pk}/").content.decode()
+    )
