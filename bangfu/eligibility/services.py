@@ -330,13 +330,14 @@ def standard_clean(
         errors.add("dibao_monthly", _("The dibao must be above 0 and at most 100,000 yuan a month."))
     wage = _decimal(errors, "minimum_wage_monthly", minimum_wage_monthly)
     if wage is not None and wage == 0:  # the wage counted for a member able to work and without a job
-        errors.add("minimum_wage_monthly", _("The minimum wage must be above 0."))
+        errors.add("minimum_wage_monthly", _("The minimum wage must be at least 0.01 yuan a month."))
     housing = _decimal(errors, "housing_area_per_head", housing_area_per_head, required=False)
     if housing is not None and housing > MAX_HOUSING_AREA:
         errors.add("housing_area_per_head", _("The housing standard may be at most 10,000 m² per head."))
     elif housing is not None and housing == 0:  # every home would be above it
         errors.add(
-            "housing_area_per_head", _("The housing standard must be above 0 m² per head; leave it empty for none.")
+            "housing_area_per_head",
+            _("The housing standard must be at least 0.01 m² per head; leave it empty for none."),
         )
     disposable = _decimal(
         errors, "disposable_income_per_head_last_year", disposable_income_per_head_last_year, required=False

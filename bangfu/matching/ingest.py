@@ -141,6 +141,15 @@ def detect_encoding(path: Path) -> str:
         head = fh.read(SNIFF_BYTES)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    # A workbook or a Parquet file given a .csv name: say what it is, not that its text is odd.
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise IngestProblem(
+            "wrong_format", _("This is an Excel workbook named .csv: name it .xlsx (or .xls) and import it again.")
+        )
+    if head.startswith(b"PAR1"):
+        raise IngestProblem(
+            "wrong_format", _("This is a Parquet file named .csv: name it .parquet and import it again.")
+        )
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         decoder.decode(head, final=False)

@@ -319,7 +319,7 @@ class TimelineKind(models.TextChoices):
     FILE_CREATED = "file_created", _("File opened")  # 建档
     FILE_UPDATED = "file_updated", _("File changed")  # 档案变更
     STATE_CHANGED = "state_changed", _("State changed")  # 状态变更
-    ID_REVEALED = "id_revealed", _("Personal number revealed")  # 查看完整证件号
+    ID_REVEALED = "id_revealed", _("Personal number revealed")  # 查看完整号码 (an ID or a bank card number)
     MEMBER_DECEASED = "member_deceased", _("Member deceased")  # 成员死亡
     INCOME_RECORDED = "income_recorded", _("Monthly income recorded")  # 收入跟踪
     NOTE = "note", _("Note")  # 备注

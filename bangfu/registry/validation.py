@@ -144,8 +144,11 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
         errors.add(p + "enrolment_year", _("The enrolment year is not plausible."))
     if m.programme_years is not None and not (1 <= m.programme_years <= 10):
         errors.add(p + "programme_years", _("A programme lasts 1 to 10 years."))
-    if m.phone and not plain_phone(m.phone).isdigit():  # spaces, dashes, +86 and full-width digits: as typed
+    phone = plain_phone(m.phone) if m.phone else ""
+    if phone and not phone.isdigit():  # spaces, dashes, +86 and full-width digits: as typed
         errors.add(p + "phone", _("A phone number has digits only."))
+    elif phone and not 7 <= len(phone) <= 12:  # a landline without its area code to a mobile or one with it
+        errors.add(p + "phone", _("A phone number has 7 to 12 digits (a mobile number 11)."))
     if m.work_start_date and m.work_start_date > today:
         errors.add(p + "work_start_date", _("The date is in the future."))
 

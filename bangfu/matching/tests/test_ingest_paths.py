@@ -378,3 +378,22 @@ def test_a_file_whose_encoding_changes_past_the_sample_is_refused(
         ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
     assert caught.value.code == "encoding"
     assert caught.value.message == "The file is not all in one encoding (GB18030): line 22 is not."
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "parquet"])
+def test_a_workbook_or_parquet_file_named_csv_is_named_for_what_it_is(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "vehicles.csv"
+    if kind == "xlsx":
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        wb.active.append(HEADER)
+        wb.save(path)
+    else:
+        duckdb.sql(f"COPY (SELECT 1 AS a) TO '{path}' (FORMAT parquet)")
+    work = tmp_path / "w"
+    work.mkdir()
+    with translation.override("en"), pytest.raises(ingest.IngestProblem) as caught:
+        ingest.ingest(path, DatasetKind.VEHICLES, work, today=TODAY)
+    assert caught.value.code == "wrong_format"
+    assert ("Excel workbook" if kind == "xlsx" else "Parquet file") in caught.value.message

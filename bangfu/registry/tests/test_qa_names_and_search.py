@@ -104,3 +104,17 @@ def test_a_name_typed_with_a_zero_width_character_or_a_space_is_found(
     staff = users["xiangyun_staff"]
     h = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
     assert _found(staff, typed) == [h.file_number]
+
+
+@pytest.mark.parametrize(
+    ("phone", "ok"), [("12345", False), ("1380013800012345", False), ("0872-1234567", True), ("138 0013 8000", True)]
+)
+def test_a_phone_number_has_the_digits_of_one(tree: dict, users: dict[str, Any], phone: str, ok: bool) -> None:
+    data = household_input(tree["xiangyun_g"], members=1)
+    data.members[0].phone = phone
+    if ok:
+        services.household_create(actor=users["xiangyun_staff"], data=data)
+        return
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=users["xiangyun_staff"], data=data)
+    assert list(exc.value.message_dict) == ["members.0.phone"]
