@@ -233,7 +233,8 @@ def _member(m: MemberInput, today: Today) -> CheckedMember | None:
     income = m.monthly_income
     if type(income) is not Decimal or not income.is_finite() or not _income_ok(income):
         return None
-    if m.phone and not (plain_phone(m.phone).isdigit() and 7 <= len(plain_phone(m.phone)) <= 12):
+    phone = plain_phone(m.phone) if m.phone else ""
+    if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
         return None
     rid = resident_id(m.id_number, today)
     if rid is None:
