@@ -144,5 +144,16 @@ def _in_language(language: str, text: str) -> str:
         best.append((pattern, m.groupdict()))
     if not best:
         return text
-    rendered = {_render(p.msgid, params) for p, params in best}
+    rendered = {_render(p.msgid, {k: _label(index, v) for k, v in params.items()}) for p, params in best}
     return rendered.pop() if len(rendered) == 1 else text
+
+
+def _label(index: _Index, value: str) -> str:
+    """A value filled into a message, in the active language when it is itself a whole message of
+    the catalog long enough to be one (a rule's or a category's label: "Cross-check finding
+    confirmed: <the rule>"); a person's own words, a number or a short word are left as they are."""
+    msgids = index.exact.get(value)
+    if not msgids or _weight(value) < MIN_LITERAL:
+        return value
+    rendered = {_render(msgid, {}) for msgid in msgids}
+    return rendered.pop() if len(rendered) == 1 else value

@@ -79,3 +79,18 @@ def test_a_message_with_too_little_fixed_text_is_not_guessed(monkeypatch: Any) -
     monkeypatch.setattr(retranslate, "_catalog", lambda language: catalog.get(language, []))
     with translation.override("en"):
         assert in_reader_language("住址：文化路") == "住址：文化路"
+
+
+@pytest.mark.parametrize(("written", "read"), [("zh-hans", "en"), ("en", "zh-hans")])
+def test_a_label_filled_into_a_message_is_read_in_the_readers_language_too(written: str, read: str) -> None:
+    """A finding confirmed in Chinese read in English named its rule in Chinese."""
+    rule = "Owns a vehicle that is not a livelihood or disability vehicle"
+    with translation.override(written):
+        kept = _("Cross-check finding confirmed: %(rule)s") % {"rule": _(rule)}
+    with translation.override(read):
+        assert in_reader_language(kept) == _("Cross-check finding confirmed: %(rule)s") % {"rule": _(rule)}
+    # A person's own short words filled in stay as they were written.
+    with translation.override("zh-hans"):
+        kept = _("Cross-check finding dismissed: %(reason)s") % {"reason": "属实"}
+    with translation.override("en"):
+        assert in_reader_language(kept).endswith(": 属实")
