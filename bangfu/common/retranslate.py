@@ -144,16 +144,24 @@ def _in_language(language: str, text: str) -> str:
         best.append((pattern, m.groupdict()))
     if not best:
         return text
-    rendered = {_render(p.msgid, {k: _label(index, v) for k, v in params.items()}) for p, params in best}
+    rendered = {
+        _render(p.msgid, {k: _label(index, v) if k in LABEL_PLACEHOLDERS else v for k, v in params.items()})
+        for p, params in best
+    }
     return rendered.pop() if len(rendered) == 1 else text
 
 
+# Placeholders that messages fill with a label of the system's own (a rule, a category, a state):
+# their values are read in the reader's language too. Any other value (a column of a department
+# file, a person's words) is shown as it was written, even when it reads like a message.
+LABEL_PLACEHOLDERS = frozenset({"rule", "category", "kept", "new", "state"})
+
+
 def _label(index: _Index, value: str) -> str:
-    """A value filled into a message, in the active language when it is itself a whole message of
-    the catalog long enough to be one (a rule's or a category's label: "Cross-check finding
-    confirmed: <the rule>"); a person's own words, a number or a short word are left as they are."""
+    """A label filled into a message, in the active language when it is a whole message of the
+    catalog ("Cross-check finding confirmed: <the rule>")."""
     msgids = index.exact.get(value)
-    if not msgids or _weight(value) < MIN_LITERAL:
+    if not msgids:
         return value
     rendered = {_render(msgid, {}) for msgid in msgids}
     return rendered.pop() if len(rendered) == 1 else value

@@ -440,6 +440,7 @@ def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
         o_at,
         o_approved_by,
         o_approved_at,
+        o_replaces,
         decision_id,
         months,
         per_heads,
@@ -480,7 +481,7 @@ def _pg_items(rows: list[tuple[Any, ...]], on: date) -> list[Item]:
                     head_start,
                     income_history(zip(months, per_heads, strict=True), on) if months else (),
                 ),
-                (o_status, o_category, o_reason, o_by, o_at, o_approved_by, o_approved_at)
+                (o_status, o_category, o_reason, o_by, o_at, o_approved_by, o_approved_at, o_replaces)
                 if o_status in carried
                 else None,
                 decision_id or 0,
@@ -803,7 +804,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 # The override fields of a decision that carries none, and the same as COPY text.
-_NO_OVERRIDE: tuple[Any, ...] = ("", "", "", None, None, None, None)
+_NO_OVERRIDE: tuple[Any, ...] = ("", "", "", None, None, None, None, "")
 
 
 def _row(

@@ -6,7 +6,9 @@ previous one not current, so every stored decision can name exactly what it used
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -161,6 +163,7 @@ OVERRIDE_FIELDS = (
     "override_at",
     "override_approved_by_id",
     "override_approved_at",
+    "override_replaces",
 )
 # The overrides a new decision carries over from the one it replaces (a rejected one is over).
 CARRIED_OVERRIDES = frozenset({OverrideStatus.PENDING.value, OverrideStatus.APPROVED.value})
@@ -266,6 +269,10 @@ class EligibilityDecision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     override_approved_at = models.DateTimeField(null=True, blank=True)
+    # A pending override asked while an approved one was in force: the approved one, as JSON text
+    # (category, reason, maker, approver and their times), still in force until the new one is
+    # approved, and in force again if it is rejected or withdrawn. Empty otherwise.
+    override_replaces = models.TextField(blank=True, default="", editable=False)
 
     objects = DecisionManager()
 
@@ -301,7 +308,26 @@ class EligibilityDecision(models.Model):
     def effective_category(self) -> str:
         if self.override_status == OverrideStatus.APPROVED and self.overridden_category:
             return self.overridden_category
+        replaced = self.replaced_override
+        if self.override_status == OverrideStatus.PENDING and replaced.get("category"):
+            return str(replaced["category"])  # the approved override stays until the new one is approved
         return self.category
+
+    @property
+    def replaced_override(self) -> dict[str, Any]:
+        """The approved override a pending one would replace (``override_replaces``), or {}."""
+        if not self.override_replaces:
+            return {}
+        try:
+            value = json.loads(self.override_replaces)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def replaced_category_label(self) -> str:
+        value = self.replaced_override.get("category")
+        return str(DecisionCategory(value).label) if value in DecisionCategory.values else ""
 
 
 class ExtraFacts(models.Model):

@@ -6,6 +6,7 @@ timeline. Standards and rule sets are never changed in place: a change adds a ve
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -55,6 +56,7 @@ class EligibilityErrorCode(StrEnum):
     NO_DECISION = "no_decision"
     NOT_PENDING = "override_not_pending"
     SAME_PERSON = "maker_checker"
+    PENDING = "override_pending"
 
 
 def _decision_row(
@@ -203,6 +205,26 @@ def decision_override_request(*, actor: Any, decision_id: int, category: str, re
     errors.raise_if_any()
     with transaction.atomic():
         d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
+        if d.override_status == OverrideStatus.PENDING and d.override_by_id != actor.pk:
+            raise DomainError(
+                EligibilityErrorCode.PENDING,
+                _("An override to %(category)s asked by another person is waiting: approve or reject it first.")
+                % {"category": DecisionCategory(d.overridden_category).label},
+            )
+        if d.override_status == OverrideStatus.APPROVED:
+            # The approved override stays in force until a second person approves the new one.
+            d.override_replaces = json.dumps(
+                {
+                    "category": d.overridden_category,
+                    "reason": d.override_reason,
+                    "by": d.override_by_id,
+                    "at": d.override_at.isoformat() if d.override_at else None,
+                    "approved_by": d.override_approved_by_id,
+                    "approved_at": d.override_approved_at.isoformat() if d.override_approved_at else None,
+                }
+            )
+        elif d.override_status != OverrideStatus.PENDING:
+            d.override_replaces = ""
         d.override_status = OverrideStatus.PENDING
         d.overridden_category = category
         d.override_reason = reason.strip()
@@ -233,18 +255,30 @@ def decision_override_request(*, actor: Any, decision_id: int, category: str, re
 
 
 def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = True) -> EligibilityDecision:
-    """The second person approves (or rejects) a pending override; never the person who asked."""
+    """The second person approves (or rejects) a pending override; never the person who asked,
+    who may only withdraw it (``approve=False``). An approved override it would have replaced is in
+    force again when it is rejected or withdrawn."""
     with transaction.atomic():
         d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
         if d.override_status != OverrideStatus.PENDING:
             raise DomainError(EligibilityErrorCode.NOT_PENDING, _("There is no override waiting for approval."))
-        if d.override_by_id == actor.pk:
+        if d.override_by_id == actor.pk and approve:
             raise DomainError(
                 EligibilityErrorCode.SAME_PERSON, _("The override must be approved by someone other than its maker.")
             )
-        d.override_status = OverrideStatus.APPROVED if approve else OverrideStatus.REJECTED
-        d.override_approved_by = actor
-        d.override_approved_at = timezone.now()
+        asked = d.overridden_category
+        replaced = d.replaced_override
+        if approve:
+            d.override_status = OverrideStatus.APPROVED
+            d.override_approved_by = actor
+            d.override_approved_at = timezone.now()
+        elif replaced.get("category"):
+            _restore_override(d, replaced)
+        else:
+            d.override_status = OverrideStatus.REJECTED
+            d.override_approved_by = actor
+            d.override_approved_at = timezone.now()
+        d.override_replaces = ""
         d.save()
         audit_record(
             actor=actor,
@@ -255,17 +289,39 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
             before={"override_status": OverrideStatus.PENDING},
             after={"override_status": d.override_status, "effective_category": d.effective_category},
         )
-        summary = (_("Override to %(category)s approved") if approve else _("Override to %(category)s rejected")) % {
-            "category": DecisionCategory(d.overridden_category).label
-        }
+        withdrawn = not approve and d.override_by_id == actor.pk and not replaced.get("category")
+        if approve:
+            summary = _("Override to %(category)s approved") % {"category": DecisionCategory(asked).label}
+        elif replaced.get("category"):
+            summary = _("Override to %(category)s not taken; the approved override to %(kept)s stays in force") % {
+                "category": DecisionCategory(asked).label,
+                "kept": DecisionCategory(replaced["category"]).label,
+            }
+        elif withdrawn:
+            summary = _("Override to %(category)s withdrawn by its maker") % {"category": DecisionCategory(asked).label}
+        else:
+            summary = _("Override to %(category)s rejected") % {"category": DecisionCategory(asked).label}
         timeline_add(
             household=d.household,
             actor=actor,
             kind=TIMELINE_OVERRIDE,
             summary=summary,
-            data={"decision_id": d.pk, "status": d.override_status, "category": d.overridden_category},
+            data={"decision_id": d.pk, "status": d.override_status, "category": asked},
         )
     return d
+
+
+def _restore_override(d: EligibilityDecision, replaced: dict[str, Any]) -> None:
+    """Put back the approved override a pending one would have replaced."""
+    from django.utils.dateparse import parse_datetime
+
+    d.override_status = OverrideStatus.APPROVED
+    d.overridden_category = str(replaced["category"])
+    d.override_reason = str(replaced.get("reason") or "")
+    d.override_by_id = replaced.get("by")
+    d.override_at = parse_datetime(replaced["at"]) if replaced.get("at") else None
+    d.override_approved_by_id = replaced.get("approved_by")
+    d.override_approved_at = parse_datetime(replaced["approved_at"]) if replaced.get("approved_at") else None
 
 
 def covers(unit_code: str, level: int, code: str) -> bool:

@@ -85,8 +85,15 @@ def override_request(request: HttpRequest, pk: int, decision_id: int) -> HttpRes
 def override_approve(request: HttpRequest, pk: int, decision_id: int) -> HttpResponse:
     try:
         approve = request.POST.get("approve") == "1"
-        services.decision_override_approve(actor=request.user, decision_id=decision_id, approve=approve)
-        messages.success(request, _("The override was approved.") if approve else _("The override was rejected."))
+        d = services.decision_override_approve(actor=request.user, decision_id=decision_id, approve=approve)
+        if approve:
+            messages.success(request, _("The override was approved."))
+        elif d.override_status == "approved":  # an approved override it would have replaced is back
+            messages.success(request, _("The request was not taken; the approved override stays in force."))
+        elif d.override_by_id == request.user.pk:
+            messages.success(request, _("Your request was withdrawn."))
+        else:
+            messages.success(request, _("The override was rejected."))
     except DomainError as exc:
         _error(request, exc)
     return redirect("eligibility:household_decision", pk=pk)

@@ -74,3 +74,84 @@ def test_the_built_in_rule_set_is_named_in_the_users_language() -> None:
         assert ruleset_name("default") == "内置"
     with translation.override("en"):
         assert ruleset_name("default") == "built-in" and ruleset_name("2027-v2") == "2027-v2"
+
+
+def test_an_approved_override_stays_in_force_until_a_new_one_is_approved(
+    tree: dict[str, Any], users: dict[str, Any]
+) -> None:
+    """One person asking again took the approved override away at once (and a rejection left
+    none): the two-person rule undone by one person. The approved one now stays until a second
+    person approves the new one, and is in force again when the new one is rejected or withdrawn."""
+    pk, d = _decided(tree, users)
+    maker, checker = users["xiangyun_staff"], user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker")
+
+    def current() -> EligibilityDecision:
+        return EligibilityDecision.objects.get(pk=d)
+
+    computed = current().category
+    services.decision_override_request(actor=maker, decision_id=d, category="accident", reason="突发车祸")
+    services.decision_override_approve(actor=checker, decision_id=d)
+    assert current().effective_category == "accident"
+
+    # The approver asks for another category: the approved one stays in force meanwhile.
+    services.decision_override_request(actor=checker, decision_id=d, category="not_eligible", reason="已就业")
+    assert current().effective_category == "accident" and current().override_status == "pending"
+    page = client_for(checker).get(f"/eligibility/households/{pk}/").content.decode()
+    assert 'id="override-withdraw"' in page and "stays in force until this one is approved" in page
+    assert ">Approve<" not in page  # the maker cannot approve it
+    # Rejected by the other person: the approved override is back, as it was.
+    services.decision_override_approve(actor=maker, decision_id=d, approve=False)
+    back = current()
+    assert (back.override_status, back.effective_category, back.override_by_id) == ("approved", "accident", maker.pk)
+    assert back.override_approved_by_id == checker.pk and not back.override_replaces
+    # Asked again and withdrawn by its maker: the same.
+    services.decision_override_request(actor=checker, decision_id=d, category="not_eligible", reason="已就业")
+    services.decision_override_approve(actor=checker, decision_id=d, approve=False)
+    assert current().effective_category == "accident"
+    # Asked again and approved by the other person: the new one is in force.
+    services.decision_override_request(actor=checker, decision_id=d, category="not_eligible", reason="已就业")
+    services.decision_override_approve(actor=maker, decision_id=d)
+    assert current().effective_category == "not_eligible" and computed != "not_eligible"
+
+
+def test_a_request_waiting_for_another_persons_approval_is_not_replaced(
+    tree: dict[str, Any], users: dict[str, Any]
+) -> None:
+    from bangfu.common.errors import DomainError
+
+    _pk, d = _decided(tree, users)
+    maker, other = users["xiangyun_staff"], user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_other")
+    services.decision_override_request(actor=maker, decision_id=d, category="accident", reason="突发车祸")
+    try:
+        services.decision_override_request(actor=other, decision_id=d, category="relative", reason="另有原因")
+    except DomainError as exc:
+        assert exc.code == "override_pending"
+    else:
+        raise AssertionError("a second person's request replaced the first")
+    # Its maker may change it (before anyone decides it).
+    services.decision_override_request(actor=maker, decision_id=d, category="relative", reason="更正")
+    assert EligibilityDecision.objects.get(pk=d).overridden_category == "relative"
+
+
+def test_a_pending_override_carries_the_approved_one_it_would_replace_across_recomputes(
+    tree: dict[str, Any], users: dict[str, Any]
+) -> None:
+    from django.utils import timezone
+
+    from bangfu.eligibility import bulk
+
+    pk, d = _decided(tree, users)
+    maker, checker = users["xiangyun_staff"], user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker")
+    services.decision_override_request(actor=maker, decision_id=d, category="accident", reason="突发车祸")
+    services.decision_override_approve(actor=checker, decision_id=d)
+    services.decision_override_request(actor=checker, decision_id=d, category="not_eligible", reason="已就业")
+    for recompute in ("one", "bulk"):
+        if recompute == "one":
+            services.decision_compute(actor=maker, household_id=pk)
+        else:
+            bulk.run_engine(path=tree["xiangyun"].path, on=timezone.localdate(), write=True)
+        now = EligibilityDecision.objects.current().get(household_id=pk)
+        assert now.pk != d and now.override_status == "pending", recompute
+        assert now.effective_category == "accident" and now.replaced_category_label, recompute
+    services.decision_override_approve(actor=maker, decision_id=now.pk, approve=False)
+    assert EligibilityDecision.objects.current().get(household_id=pk).effective_category == "accident"
