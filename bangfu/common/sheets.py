@@ -68,6 +68,7 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
             check_extent(content, index)
         sheet = book.get_sheet_by_index(index)
         rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
+        _fill_merged(rows, sheet.merged_cell_ranges)
     except SheetProblem:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged files
@@ -85,6 +86,22 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
             error=text,
         ) from exc
     return rows
+
+
+def _fill_merged(rows: list[list[Any]], merged: Any) -> None:
+    """A merged cell's value in every cell it covers: a file number merged down the rows of a
+    household's members belongs to each of them (a spreadsheet keeps it in the first cell only,
+    and the others read empty)."""
+    for (top, left), (bottom, right) in merged or ():
+        if top >= len(rows) or left >= len(rows[top]):
+            continue
+        value = rows[top][left]
+        if value is None or value == "":
+            continue
+        for row in rows[top : bottom + 1]:
+            for c in range(left, min(right + 1, len(row))):
+                if row[c] is None or row[c] == "":
+                    row[c] = value
 
 
 # --- the area a sheet spans ----------------------------------------------------------------------

@@ -361,6 +361,12 @@ def _decimal(errors: ErrorCollector, name: str, value: Any, *, required: bool = 
     if not d.is_finite() or d < 0 or d > MAX_DIBAO * 10:
         errors.add(name, _("Enter an amount between 0 and 1,000,000."))
         return None
+    if d != d.quantize(Decimal("0.01")):  # 1500.125 was kept as 1500.12 without a word
+        area = name == "housing_area_per_head"
+        errors.add(
+            name, _("Use at most two decimal places.") if area else _("Use at most two decimal places (yuan and fen).")
+        )
+        return None
     return d.quantize(Decimal("0.01"))
 
 

@@ -48,6 +48,7 @@ from bangfu.common import copytext, crypto, sheets
 from bangfu.common.audit import audit_record
 from bangfu.common.encrypted_files import StoredFileError
 from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.ids import ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
 from bangfu.common.retranslate import in_reader_language
@@ -412,9 +413,10 @@ class _Vetting:
         unit, seen = self.unit, self.seen
         issues: list[legacy.Issue] = []
         candidates: list[tuple[legacy.ParsedHousehold, OrgUnit, list[CheckedMember]]] = []
+        already: list[legacy.ParsedHousehold] = []
         for h in households:
             if h.file_number in self.existing:
-                self.skipped += 1
+                already.append(h)
                 continue
             own = list(h.issues)
             target = self.units.get(h.unit_code) if h.unit_code else unit
@@ -464,9 +466,35 @@ class _Vetting:
                 issues.extend(own)
                 continue
             candidates.append((h, target or unit, checked))
+        issues.extend(self._already_filed(already))
         # Keyed hashes of the candidates' people, all at once.
         digests = iter(crypto.keyed_hash_many([c.rid.value for _h, _u, checked in candidates for c in checked]))
         return [Ready(h, u, checked, [next(digests) for _c in checked]) for h, u, checked in candidates], issues
+
+    def _already_filed(self, households: list[legacy.ParsedHousehold]) -> list[legacy.Issue]:
+        """Households whose file number is in the registry: skipped when the file on record holds
+        one of their people (the same household, imported before); a problem of their own when it
+        holds none of them (the number is another household's: a typing slip, or two files given
+        one number), rather than dropped without a word."""
+        if not households:
+            return []
+        on_record: dict[str, set[str]] = {}
+        for number, digest in Member.objects.filter(
+            household__file_number__in=[h.file_number for h in households]
+        ).values_list("household__file_number", "id_hash"):
+            on_record.setdefault(number, set()).add(digest)
+        issues: list[legacy.Issue] = []
+        for h in households:
+            ids = [rid.value for m in h.data.members if (rid := ResidentId.try_parse(m.id_number)) is not None]
+            if not ids or on_record.get(h.file_number, set()) & set(crypto.keyed_hash_many(ids)):
+                self.skipped += 1
+                continue
+            message = _(
+                "File number %(file)s is another household's in the registry: none of these people is on it. "
+                "Check the number; this household was not imported."
+            ) % {"file": h.file_number}
+            issues.append(legacy.Issue(h.head_row, legacy.BY_KEY["file_number"].header, message, h.file_number))
+        return issues
 
 
 def _open_files(actor: Any, found: list[Ready]) -> tuple[list[Ready], list[legacy.Issue]]:

@@ -423,7 +423,8 @@ def check_headers(header_row: list[Any], row: int = 1) -> list[Column | None]:
         )
         raise SheetProblem(
             "wrong_headers",
-            message % {"problems": "; ".join(parts), "row": row},
+            # Translators: between the kinds of header problems (a full-width semicolon in Chinese).
+            message % {"problems": _("; ").join(parts), "row": row},
             missing=missing,
             unknown=unknown,
         )

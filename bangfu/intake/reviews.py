@@ -456,6 +456,8 @@ def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
     phone = plain_phone(_text_change(raw.get("phone"), _("Phone"), MEMBER_TEXT["phone"], problems))
     if phone and not (phone.isascii() and phone.isdigit()):
         problems.append(_named(_("Phone"), _("A phone number has digits only.")))
+    elif phone and not 7 <= len(phone) <= 12:  # as the file's own check has it: applying it would fail
+        problems.append(_named(_("Phone"), _("A phone number has 7 to 12 digits (a mobile number 11).")))
     elif phone:
         out["phone"] = phone
     if address:

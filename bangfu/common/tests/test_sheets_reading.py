@@ -221,3 +221,22 @@ def test_the_tables_of_an_ods_are_counted_together() -> None:
         first_sheet_rows(_ods(half, half), "名单.ods")
     assert caught.value.code == "too_large_area"
     assert len(first_sheet_rows(_ods(_row(_cell("x", 100), 2_000)), "名单.ods")) == 2_000
+
+
+def test_a_merged_cell_is_read_in_every_row_and_column_it_covers() -> None:
+    """A file number merged down its household's rows: each member's row has it."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["困难职工档案"])
+    ws.merge_cells("A1:C1")
+    ws.append(["档案编号", "姓名", "与户主关系"])
+    ws.append(["5329232015700001", "张建国", "户主"])
+    ws.append([None, "李秀英", "配偶"])
+    ws.append([None, "张明", "子"])
+    ws.merge_cells("A3:A5")
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows = first_sheet_rows(buf.getvalue(), "名单.xlsx")
+    assert [r[0] for r in rows[2:]] == ["5329232015700001"] * 3
+    assert rows[0] == ["困难职工档案"] * 3

@@ -156,3 +156,11 @@ def test_a_short_reason_for_an_override_is_a_reason(
         with pytest.raises(ValidationError) as refused:
             services.decision_override_request(actor=staff, decision_id=d.pk, category="relative", reason=reason)
         assert "reason" in refused.value.message_dict
+
+
+@pytest.mark.parametrize("field", ["dibao_monthly", "minimum_wage_monthly", "disposable_income_per_head_last_year"])
+def test_an_amount_of_three_decimals_is_refused_not_rounded(users: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        _set(users, **{field: "1500.125"})
+    assert exc.value.message_dict == {field: ["Use at most two decimal places (yuan and fen)."]}
+    assert _set(users, **{field: "1500.10"})

@@ -180,12 +180,13 @@ def test_a_person_on_an_open_file_or_twice_in_the_file_is_refused(tree: Any, use
 
 def test_the_same_file_again_changes_nothing(tree: Any, users: Any) -> None:
     staff = users["xiangyun_staff"]
-    content = xlsx(household_rows("L-0020"))
+    rows = household_rows("L-0020")
+    content = xlsx(rows)
     one = imports.import_file(actor=staff, unit_id=tree["xiangyun"].pk, name="x.xlsx", content=content, commit=True)
     again = imports.import_file(actor=staff, unit_id=tree["xiangyun"].pk, name="x.xlsx", content=content, commit=True)
     assert again.pk == one.pk and again.state == ImportState.COMMITTED
-    # The same households in another file: skipped by file number.
-    other = xlsx([*household_rows("L-0020"), *household_rows("L-0021", members=1)])
+    # The same households in another file: skipped by file number (the file on record holds them).
+    other = xlsx([*rows, *household_rows("L-0021", members=1)])
     batch = imports.import_file(actor=staff, unit_id=tree["xiangyun"].pk, name="y.xlsx", content=other, commit=True)
     assert (batch.households_existing, batch.households_created) == (1, 1)
     assert Household.objects.filter(file_number="L-0020").count() == 1
@@ -292,6 +293,34 @@ def test_cli_checks_and_commits(tree: Any, users: Any, tmp_path: Any) -> None:
     )  # fmt: skip
     assert Household.objects.filter(file_number="L-0060").exists()
     assert "城堡" in report.read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--report", "/nonexistent/dir/r.csv"], "The report cannot be written to"),
+        (["--report", "{tmp}/r.pdf"], "The report is a .csv or an .xlsx file"),
+        (["--user", "nobody"], "No active user is named nobody"),
+        (["--file", "{tmp}/missing.xlsx"], "No file at"),
+    ],
+)
+def test_cli_refuses_what_it_cannot_do_before_importing_anything(
+    tree: Any, users: Any, tmp_path: Any, args: list[str], said: str
+) -> None:
+    """A report path that cannot be written was found after the commit (a traceback, the files
+    already opened); a user that does not exist was told to name one."""
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "old.xlsx"
+    path.write_bytes(xlsx(household_rows("L-0062")))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    user = args[1] if args[0] == "--user" else "xiangyun_staff"
+    target = args[1] if args[0] == "--file" else str(path)
+    extra = args if args[0] == "--report" else []
+    with pytest.raises(CommandError) as caught:
+        call_command("intake", "--user", user, "import", target, "--unit", tree["xiangyun"].code, "--commit", *extra)
+    assert said in str(caught.value)
+    assert not Household.objects.exists()
 
 
 # --- the fast paths equal the plain ones --------------------------------------------------------------

@@ -4,6 +4,7 @@ well-formed number. It is named, never taken (a card that pays someone else; ano
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -76,3 +77,53 @@ def test_names_are_imported_without_zero_width_characters(tree: Any, users: Any)
     )
     assert batch.households_created == 1
     assert sorted(Household.objects.get().members.values_list("name", flat=True)) == ["张建国", "李秀英"]
+
+
+@pytest.mark.django_db
+def test_a_file_number_merged_down_a_households_rows_keeps_its_members(tree: Any, users: Any) -> None:
+    """A paper-era sheet merges the file number over the household's rows: only the first row held
+    it, and the household was written with its head alone."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    rows = household_rows("L-0073", members=2)
+    at = HEADERS.index("档案编号")
+    rows[1][at] = None
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(HEADERS)
+    for r in rows:
+        ws.append(r)
+    column = get_column_letter(at + 1)
+    ws.merge_cells(f"{column}2:{column}3")
+    out = io.BytesIO()
+    wb.save(out)
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="a.xlsx", content=out.getvalue(), commit=True
+    )
+    assert batch.households_created == 1
+    assert Household.objects.get().members.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_file_number_of_another_household_is_named_not_skipped(tree: Any, users: Any) -> None:
+    """A number already in the registry is skipped when the file on record is this household (an
+    import done before); when none of the row's people are on it, the number is another
+    household's, and the row says so instead of vanishing into "already filed"."""
+    from bangfu.testing.factories import new_id
+
+    staff, unit = users["xiangyun_staff"], tree["xiangyun"].pk
+    first = household_rows("L-0080")
+    imports.import_file(actor=staff, unit_id=unit, name="a.xlsx", content=xlsx(first), commit=True)
+    other = household_rows("L-0080", members=1, 姓名="赵四", 身份证号=new_id("532923", dt.date(1980, 1, 2)))
+    batch = imports.import_file(actor=staff, unit_id=unit, name="b.xlsx", content=xlsx(other), commit=True)
+    assert batch.households_existing == 0 and batch.households_created == 0
+    [issue] = batch.issues.all()
+    assert (issue.row, issue.column) == (2, "档案编号") and "another household's" in issue.reason
+    same = imports.import_file(
+        actor=staff, unit_id=unit, name="c.xlsx", content=xlsx([*first, *household_rows("L-0081")]), commit=True
+    )
+    assert same.households_existing == 1 and same.households_created == 1 and not same.issues.exists()

@@ -193,3 +193,13 @@ def test_a_closed_application_offers_the_worker_nothing_to_upload_or_sign(tree: 
     services.application_transition(actor=app.applicant, application_id=app.pk, action="withdraw", reason="不需要了")
     page = c.get(f"/apply/{app.pk}/").content.decode()
     assert "Upload" not in page and 'id="sign-authorisation"' not in page and "Not signed." in page
+
+
+@pytest.mark.parametrize("who", ["evaluator", "province_manager"])
+def test_the_import_page_offers_no_upload_to_roles_that_cannot_import(users: dict[str, Any], who: str) -> None:
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users[who])
+    page = c.get("/applications/import/").content.decode()
+    assert 'id="import-form"' not in page and 'id="import-not-allowed"' in page
+    c.force_login(users["xiangyun_staff"])
+    assert 'id="import-form"' in c.get("/applications/import/").content.decode()

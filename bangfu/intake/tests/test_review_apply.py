@@ -139,6 +139,16 @@ def test_a_new_phone_number_is_kept_as_the_sign_in_has_it(task: ReviewTask, user
     assert [t.year for t in found] == [task.year + 1]
 
 
+@pytest.mark.parametrize("phone", ["123", "1390000666612345"])
+def test_a_phone_number_the_file_cannot_take_is_refused_on_the_phone(task: ReviewTask, phone: str) -> None:
+    """Taken before, it could never be applied: staff were left with a report they could not close."""
+    with pytest.raises(ValidationError) as caught:
+        reviews.review_report(actor=_worker(task), task_id=task.pk, changes={"phone": phone})
+    assert "7 to 12 digits" in str(caught.value.message_dict["changes"])
+    task.refresh_from_db()
+    assert task.state == ReviewState.OPEN
+
+
 def test_a_head_phone_typed_in_full_width_on_the_application_reaches_the_yearly_review(
     tree: Any, users: Any, standard: Any
 ) -> None:

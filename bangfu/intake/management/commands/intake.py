@@ -58,16 +58,27 @@ class Command(TranslatedCommand):
     def _import(self, options: dict[str, Any]) -> None:
         username = options["user"]
         actor = get_user_model().objects.filter(is_active=True, username=username).first() if username else None
+        if actor is None and username:
+            raise CommandError(_("No active user is named %(name)s.") % {"name": username})
         if actor is None:
             raise CommandError(_("Name the user to act as: --user NAME (or BANGFU_CLI_USER)."))
         unit = OrgUnit.objects.filter(code=options["unit"]).first()
         if unit is None:
             raise CommandError(_("No union has the code %(code)s.") % {"code": options["unit"]})
         path: Path = options["file"]
+        report: Path | None = options["report"]
+        if report is not None:
+            # Before anything is imported: a report that cannot be written must not follow a commit.
+            if report.suffix.lower() not in (".csv", ".xlsx"):
+                raise CommandError(_("The report is a .csv or an .xlsx file: %(path)s") % {"path": report})
+            if not report.parent.is_dir() or not os.access(report.parent, os.W_OK):
+                raise CommandError(_("The report cannot be written to %(path)s.") % {"path": report})
         try:
             content = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise CommandError(_("No file at %(path)s.") % {"path": path}) from exc
         except OSError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(_("The file %(path)s cannot be read.") % {"path": path}) from exc
         try:
             batch = imports.import_file(
                 actor=actor, unit_id=unit.pk, name=path.name, content=content, commit=options["commit"]
@@ -94,10 +105,13 @@ class Command(TranslatedCommand):
         )
         for issue in batch.issues.all()[:20]:
             out.write(f"  {issue.row}\t{issue.column}\t{issue.file_number}\t{issue.reason}")
-        if options["report"]:
-            fmt = "xlsx" if str(options["report"]).endswith(".xlsx") else "csv"
+        if report is not None:
+            fmt = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
             body, _type = imports.error_report(actor=actor, batch_id=batch.pk, fmt=fmt)
-            options["report"].write_bytes(body)
+            try:
+                report.write_bytes(body)
+            except OSError as exc:
+                raise CommandError(_("The report cannot be written to %(path)s.") % {"path": report}) from exc
         if batch.state == ImportState.FAILED or (
             options["commit"] and batch.state != ImportState.COMMITTED and batch.households_valid
         ):

@@ -82,6 +82,8 @@ class Command(TranslatedCommand):
     def _actor(self, username: str) -> Any:
         users = get_user_model().objects.filter(is_active=True)
         user = users.filter(username=username).first() if username else None
+        if user is None and username:
+            raise CommandError(_("No active user is named %(name)s.") % {"name": username})
         if user is None:
             raise CommandError(_("Name the user to act as: --user NAME (or BANGFU_CLI_USER)."))
         return user
