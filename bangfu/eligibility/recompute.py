@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from bangfu.common import sheets
 from bangfu.common.audit import audit_record
@@ -276,7 +277,7 @@ def changes_xlsx(rows: list[tuple[str, str, str, str]]) -> bytes:
     summary.append([str(_("Union")), str(_("Previous category")), str(_("New category")), str(_("Households"))])
     for (unit_name, prev, new), n in sorted(counts.items()):
         summary.append(sheets.xlsx_row(summary, [unit_name, str(label.get(prev, prev)), str(label.get(new, new)), n]))
-    detail = wb.create_sheet(str(_("Households")))
+    detail = wb.create_sheet(str(pgettext("a sheet listing households one a row", "Households")))
     detail.append([str(_("Union")), str(_("File number")), str(_("Previous category")), str(_("New category"))])
     for unit_name, file_number, prev, new in rows:
         detail.append(

@@ -293,6 +293,13 @@ def test_cli_checks_and_commits(tree: Any, users: Any, tmp_path: Any) -> None:
     )  # fmt: skip
     assert Household.objects.filter(file_number="L-0060").exists()
     assert "城堡" in report.read_text(encoding="utf-8-sig")
+    assert "1 files opened." in out.getvalue()  # checked before, committed now
+    again = io.StringIO()
+    call_command(
+        "intake", "--user", "xiangyun_staff", "import", str(path), "--unit", tree["xiangyun"].code, "--commit",
+        stdout=again,
+    )  # fmt: skip
+    assert "was uploaded before" in again.getvalue() and "files opened" not in again.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -79,6 +80,7 @@ class Command(TranslatedCommand):
             raise CommandError(_("No file at %(path)s.") % {"path": path}) from exc
         except OSError as exc:
             raise CommandError(_("The file %(path)s cannot be read.") % {"path": path}) from exc
+        started = timezone.now()
         try:
             batch = imports.import_file(
                 actor=actor, unit_id=unit.pk, name=path.name, content=content, commit=options["commit"]
@@ -88,6 +90,9 @@ class Command(TranslatedCommand):
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         out = self.stdout
+        committed_now = batch.committed_at is not None and batch.committed_at >= started
+        if batch.created_at < started and not committed_now:  # the same file, staged before
+            out.write(_("This file was uploaded before (batch %(id)s): nothing new was done.") % {"id": batch.pk})
         out.write(
             _(
                 "Batch %(id)s: %(rows)s rows, %(total)s households: %(valid)s valid, %(invalid)s with errors, "
@@ -116,5 +121,5 @@ class Command(TranslatedCommand):
             options["commit"] and batch.state != ImportState.COMMITTED and batch.households_valid
         ):
             raise CommandError(batch.message or str(ImportState(batch.state).label))
-        if batch.state == ImportState.COMMITTED:
+        if batch.state == ImportState.COMMITTED and committed_now:
             out.write(_("%(count)s files opened.") % {"count": batch.households_created})
