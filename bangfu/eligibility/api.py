@@ -302,7 +302,9 @@ def decision_compute(request: HttpRequest, household_id: int) -> Status[dict[str
 )
 @requires(Perm.HOUSEHOLD_EDIT)
 def decision_override_request(request: HttpRequest, decision_id: int, payload: OverrideIn) -> dict[str, Any]:
-    """Set the category by hand with a reason; it takes effect once a second person approves."""
+    """Set the category by hand with a reason; it takes effect once a second person approves (an
+    approved override stays in force until then). Refused (400 ``override_pending``) while another
+    person's request waits; the person who asked may change their own."""
     d = services.decision_override_request(
         actor=actor(request), decision_id=decision_id, category=payload.category, reason=payload.reason
     )
@@ -316,7 +318,9 @@ def decision_override_request(request: HttpRequest, decision_id: int, payload: O
 )
 @requires(Perm.HOUSEHOLD_EDIT)
 def decision_override_approve(request: HttpRequest, decision_id: int, payload: ApproveIn) -> dict[str, Any]:
-    """By someone other than the person who asked (else 400 ``maker_checker``)."""
+    """Approved by someone other than the person who asked (else 400 ``maker_checker``); rejected
+    by another person, or withdrawn by the one who asked (``approve: false``). An approved override
+    the request would have replaced is in force again when it is rejected or withdrawn."""
     d = services.decision_override_approve(actor=actor(request), decision_id=decision_id, approve=payload.approve)
     return _decision(d)
 
