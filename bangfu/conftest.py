@@ -47,6 +47,14 @@ def users(tree: dict[str, OrgUnit]) -> dict[str, Any]:
 
 
 @pytest.fixture
+def shared_database() -> None:
+    """Tests whose threads each open a connection: they need one database all of them reach
+    (PostgreSQL, as CI runs them, or an on-disk SQLite file), not SQLite's in-memory one."""
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("threads need a shared on-disk SQLite database")
+
+
+@pytest.fixture
 def audit_log_emptied(transactional_db: Any) -> Iterator[None]:
     """The audit table refuses DELETE by trigger, so the flush that ends a transactional test
     fails on SQLite (PostgreSQL flushes by TRUNCATE, which row triggers do not see). Empty it

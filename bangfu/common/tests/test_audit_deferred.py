@@ -145,9 +145,7 @@ def test_an_entry_written_at_once_is_part_of_the_callers_transaction() -> None:
 
 
 @pytest.mark.postgresql
-def test_concurrent_writers_keep_the_chain_contiguous(audit_log_emptied: None) -> None:
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("threads need a shared on-disk SQLite database")
+def test_concurrent_writers_keep_the_chain_contiguous(shared_database: None, audit_log_emptied: None) -> None:
     writers, rounds = 6, 5
     barrier = threading.Barrier(writers)
     failures: list[BaseException] = []

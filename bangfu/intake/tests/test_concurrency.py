@@ -20,9 +20,9 @@ from bangfu.testing.factories import user_with_role
 pytestmark = pytest.mark.postgresql
 
 
-def test_two_reviewers_at_once_exactly_one_succeeds(audit_log_emptied: None, tree: dict, users: dict[str, Any]) -> None:
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("threads need a shared on-disk SQLite database")
+def test_two_reviewers_at_once_exactly_one_succeeds(
+    shared_database: None, audit_log_emptied: None, tree: dict, users: dict[str, Any]
+) -> None:
     app = submitted(tree["xiangyun_g"])
     second = user_with_role(tree["xiangyun_g"], Role.GRASSROOTS_CADRE, "second_cadre")
     barrier = threading.Barrier(2)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.postgresql
 
 
 def test_two_reviewers_at_once_exactly_one_succeeds(
+    shared_database: None,
     audit_log_emptied: None,
     make_household: Any,
     users: dict[str, Any],
@@ -28,8 +29,6 @@ def test_two_reviewers_at_once_exactly_one_succeeds(
     tree: dict[str, Any],
     standard: None,
 ) -> None:
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("threads need a shared on-disk SQLite database")
     _household, ids = make_household()
     ds = services.dataset_import(
         actor=users["admin"],

@@ -34,9 +34,8 @@ DEATHS = ["身份证号", "姓名", "死亡日期"]
 
 
 @pytest.fixture(autouse=True)
-def shared_database(audit_log_emptied: None) -> None:
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("threads need a shared on-disk SQLite database")
+def threads_on_one_database(shared_database: None, audit_log_emptied: None) -> None:
+    """Every test here runs threads (``shared_database``) and writes the audit log."""
 
 
 @pytest.fixture
