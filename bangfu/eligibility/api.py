@@ -13,8 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from bangfu.api.errors import ErrorOut
+from bangfu.api.errors import ERRORS
 from bangfu.api.permissions import actor, requires
+from bangfu.api.schemas import InSchema
 from bangfu.org.access import Perm
 
 from . import recompute, selectors, services
@@ -22,7 +23,6 @@ from .models import EligibilityDecision, RecomputeRun, RuleSetVersion, Standard
 from .presentation import reason_texts
 
 router = Router(tags=["eligibility"])
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 HISTORY_LIMIT = 20
 WHATIF_HOUSEHOLDS_LIMIT = 1000
 
@@ -66,16 +66,16 @@ class HouseholdDecisionsOut(Schema):
     history: list[DecisionOut]
 
 
-class OverrideIn(Schema):
+class OverrideIn(InSchema):
     category: str = Field(description="deep, relative, accident or not_eligible")
     reason: str
 
 
-class ApproveIn(Schema):
-    approve: bool = True
+class ApproveIn(InSchema):
+    approve: bool = Field(description="true approves the override, false rejects it")
 
 
-class StandardIn(Schema):
+class StandardIn(InSchema):
     division_code: str
     year: int
     dibao_monthly: Decimal
@@ -108,7 +108,7 @@ class StandardQuery(Schema):
     history: bool = False
 
 
-class RuleSetIn(Schema):
+class RuleSetIn(InSchema):
     region_code: str = Field("", description='six-digit division code, "" for the national rule set')
     params: dict[str, Any]
     note: str = ""
@@ -125,7 +125,7 @@ class RuleSetOut(Schema):
     published_at: datetime
 
 
-class WhatIfIn(Schema):
+class WhatIfIn(InSchema):
     unit_id: int
     on: date | None = Field(None, description="effective from (default today)")
     standard: dict[str, Decimal | None] | None = Field(
@@ -166,12 +166,12 @@ class WhatIfOut(Schema):
     saved: list[str]
 
 
-class RecomputeIn(Schema):
+class RecomputeIn(InSchema):
     unit_id: int
     on: date | None = None
 
 
-class RunOut(Schema):
+class RecomputeRunOut(Schema):
     id: int
     unit_id: int
     status: str
@@ -401,7 +401,7 @@ def whatif(request: HttpRequest, payload: WhatIfIn) -> dict[str, Any]:
     }
 
 
-@router.post("/recompute", response={202: RunOut, **ERRORS}, summary="Recompute a subtree")
+@router.post("/recompute", response={202: RecomputeRunOut, **ERRORS}, summary="Recompute a subtree")
 @requires(Perm.HOUSEHOLD_EDIT)
 def recompute_start(request: HttpRequest, payload: RecomputeIn) -> Status[dict[str, Any]]:
     """Queue a recompute of every household under the unit; follow it at ``/recompute/{id}``."""
@@ -409,7 +409,7 @@ def recompute_start(request: HttpRequest, payload: RecomputeIn) -> Status[dict[s
     return Status(202, _run(run))
 
 
-@router.get("/recompute/{run_id}", response={200: RunOut, **ERRORS}, summary="Progress of a recompute")
+@router.get("/recompute/{run_id}", response={200: RecomputeRunOut, **ERRORS}, summary="Progress of a recompute")
 @requires(Perm.HOUSEHOLD_VIEW)
 def recompute_status(request: HttpRequest, run_id: int) -> dict[str, Any]:
     return _run(selectors.recompute_run_get(actor=actor(request), run_id=run_id))

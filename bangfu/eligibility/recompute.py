@@ -147,6 +147,8 @@ class WhatIf:
     households: list[tuple[str, str, str, str]]
     standard_version: str
     ruleset_version: str
+    # Whether saving would make a new version: False when the values are those in force already
+    saves: bool = True
 
 
 def _standard_draft(actor: Any, code: str, on: date, changes: dict[str, Any]) -> Standard:
@@ -213,6 +215,7 @@ def whatif_preview(
         u.changed += 1
         u.transitions[(prev, new)] += 1
     s = standards.get(code, on)
+    new_standard, new_rules = _what_changes(code, on, standard, rule_params)
     return WhatIf(
         total=out.total,
         changed=out.changed,
@@ -221,7 +224,42 @@ def whatif_preview(
         households=[(names.get(u, ""), files.get(h, str(h)), p, n) for u, h, p, n in out.changes],
         standard_version=s.version if s else "",
         ruleset_version=rulebook.get(code).version,
+        saves=bool(new_standard or new_rules),
     )
+
+
+_STANDARD_VALUES = (
+    "dibao_monthly",
+    "minimum_wage_monthly",
+    "housing_area_per_head",
+    "disposable_income_per_head_last_year",
+)
+
+
+def _what_changes(
+    code: str, on: date, standard: dict[str, Any] | None, rule_params: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``standard`` and ``rule_params`` less what would change nothing: a standard whose values
+    are those of the year's current version, in force on ``on`` already, and rule parameters that
+    give the rule set the division decides by now, are dropped (saving them would only make a
+    version equal to the one before)."""
+    if standard:
+        current = Standard.objects.filter(division_code=code, year=on.year, is_current=True).first()
+        draft = _standard_draft(None, code, on, standard)
+        if (
+            current is not None
+            and (current.effective_from is None or current.effective_from <= on)
+            and all(getattr(current, f) == getattr(draft, f) for f in _STANDARD_VALUES)
+        ):
+            standard = None
+    if rule_params:
+        row = RuleSetVersion.objects.filter(region_code=code, is_current=True).first()
+        merged = {**(row.params if row else {}), **rule_params}
+        merged.pop("version", None)
+        in_force = {k: v for k, v in RuleBook.load().get(code).to_params().items() if k != "version"}
+        if {k: v for k, v in ruleset_check(merged).to_params().items() if k != "version"} == in_force:
+            rule_params = None
+    return standard or None, rule_params or None
 
 
 def whatif_save(
@@ -233,9 +271,13 @@ def whatif_save(
     rule_params: dict[str, Any] | None = None,
     note: str = "",
 ) -> tuple[Standard | None, RuleSetVersion | None]:
-    """Make the previewed parameters new versions of the standard and rule set."""
+    """Make the previewed parameters new versions of the standard and rule set; values that are
+    those in force already make no version (``_what_changes``), and nothing to save is refused."""
     unit = _division_unit(actor, unit_id)
     code = unit.division_code
+    standard, rule_params = _what_changes(code, on, standard, rule_params)
+    if not standard and not rule_params:
+        raise ValidationError({"__all__": [_("Nothing to save: these are the standard and rules in force already.")]})
     saved_standard = saved_rules = None
     with transaction.atomic():
         if standard:
@@ -263,10 +305,11 @@ def whatif_save(
 
 
 def changes_xlsx(rows: list[tuple[str, str, str, str]]) -> bytes:
-    """An Excel workbook: a summary sheet by unit and one row per household whose category changed."""
+    """An Excel workbook: a summary sheet by unit and one row per household whose category changed
+    (or was decided for the first time: no previous category)."""
     import openpyxl
 
-    label = dict(DecisionCategory.choices)
+    label: dict[str, Any] = {**dict(DecisionCategory.choices), "": _("None (first decision)")}
     wb = openpyxl.Workbook()
     summary = wb.active
     assert summary is not None  # noqa: S101 - a new workbook always has one sheet

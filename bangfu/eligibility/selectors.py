@@ -63,16 +63,23 @@ def recompute_run_get(*, actor: Any, run_id: int) -> RecomputeRun:
 
 
 def recompute_changes(*, actor: Any, run_id: int) -> QuerySet[EligibilityDecision]:
-    """Households whose category changed in a run, by unit."""
+    """Households whose category changed in a run, and those it decided for the first time
+    (``previous_category`` empty: a file imported or opened without a decision), by unit."""
     run = recompute_run_get(actor=actor, run_id=run_id)
     decisions = EligibilityDecision.objects.filter(run_id=run.pk)
     return (
         (decisions if actor is SYSTEM else access.scope(actor, decisions))
-        .exclude(previous_category="")
         .exclude(category=F("previous_category"))
         .select_related("household__unit")
         .order_by("household__unit__path", "household__file_number")
     )
+
+
+def recompute_first_decided(*, actor: Any, run_id: int) -> int:
+    """How many households of a run had no decision before it (within the actor's jurisdiction)."""
+    run = recompute_run_get(actor=actor, run_id=run_id)
+    decisions = EligibilityDecision.objects.filter(run_id=run.pk, previous_category="")
+    return (decisions if actor is SYSTEM else access.scope(actor, decisions)).count()
 
 
 def exit_test_met(household_id: int) -> bool | None:

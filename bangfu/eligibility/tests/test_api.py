@@ -69,6 +69,11 @@ def test_standard_decision_override_flow(users: dict[str, Any], household: Any, 
     r = cadre.post(f"/decisions/{decision['id']}/override/approve", {"approve": True})
     assert r.status_code == 403  # a grassroots cadre may not set categories
     checker = Api(user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker"))
+    # An empty or misspelt body decides nothing: it is refused by field, the request still waits.
+    for body, field in (({}, "approve"), ({"approved": False}, "approved")):
+        r = checker.post(f"/decisions/{decision['id']}/override/approve", body)
+        assert r.status_code == 422 and field in r.json()["error"]["fields"], r.content
+    assert staff.get(f"/households/{household.pk}/decision").json()["current"]["override"]["status"] == "pending"
     r = checker.post(f"/decisions/{decision['id']}/override/approve", {"approve": True})
     assert r.status_code == 200
     got = staff.get(f"/households/{household.pk}/decision").json()

@@ -287,6 +287,29 @@ def test_whatif_with_inconsistent_rules_shows_the_reason_and_saves_nothing(
     )
 
 
+def test_whatif_with_the_values_in_force_offers_nothing_to_save(
+    tree: dict[str, Any], users: dict[str, Any], households: Any
+) -> None:
+    """A what-if of the standard and rules in force already changes no one: there is no save
+    button, and a save posted anyway makes no version equal to the one before."""
+    manager = client_for(users["province_manager"])
+    same = {"dibao_monthly": "200", "rule_comparison": "<"}
+    page = manager.post("/eligibility/whatif/", whatif_post(tree, "preview", **same)).content.decode()
+    assert "0 of 4 households would change category" in page
+    assert 'id="save-button"' not in page and 'id="nothing-to-save"' in page
+    r = manager.post("/eligibility/whatif/", whatif_post(tree, "save", **same, previewed=previewed(page)))
+    assert r.status_code == 200 and "Nothing to save" in r.content.decode()
+    assert Standard.objects.count() == 1 and not RuleSetVersion.objects.exists()
+    api = client_for(users["province_manager"])
+    body = {"unit_id": tree["province"].pk, "on": ON.isoformat(), "standard": {"dibao_monthly": "200"}, "save": True}
+    r = api.post("/api/v1/eligibility/whatif", body, content_type="application/json")
+    assert r.status_code in (400, 422) and "Nothing to save" in r.content.decode()
+    assert Standard.objects.count() == 1
+    # A changed value alongside one in force saves the change only.
+    changed = manager.post("/eligibility/whatif/", whatif_post(tree, "preview", **{**same, "dibao_monthly": "250"}))
+    assert 'id="save-button"' in changed.content.decode()
+
+
 def test_the_standards_list_costs_the_same_whatever_the_number_of_unions(
     tree: dict[str, Any], users: dict[str, Any]
 ) -> None:

@@ -136,6 +136,30 @@ def test_recompute_stores_current_decisions_and_reports_changes(seeded: dict[str
     assert exported.action == "export" and exported.after == {"rows": second.changed, "format": "xlsx"}
 
 
+def test_a_recompute_reports_the_households_it_decided_for_the_first_time(
+    seeded: dict[str, Any], client: Any, tmp_path: Any
+) -> None:
+    """Files with no decision before (imported, or opened before identification) are in the
+    report with no previous category, and counted on the page and by the command."""
+    staff, province, ids = seeded["staff"], seeded["province"], seeded["ids"]
+    services.decision_compute(actor=staff, household_id=ids[0], on=ON)
+    n = bulk.households_in(province.path).count()
+    out = io.StringIO()
+    report = tmp_path / "first.xlsx"
+    call_command("identify", "--unit", "530000", "--date", ON.isoformat(), "--report", str(report), stdout=out)
+    assert f"{n - 1} households had no decision before" in out.getvalue()
+    run = RecomputeRun.objects.get()
+    rows = recompute.recompute_report_rows(actor=staff, run_id=run.pk)
+    assert len(rows) == n - 1 + run.changed and sum(1 for r in rows if r[2] == "") == n - 1
+    with translation.override("en"):
+        book = openpyxl.load_workbook(io.BytesIO(recompute.recompute_report_xlsx(actor=staff, run_id=run.pk)))
+    previous = [c.value for c in book.worksheets[1]["C"][1:]]
+    assert previous.count("None (first decision)") == n - 1
+    client.force_login(staff)
+    page = client.get(f"/eligibility/recompute/{run.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert f"{n - 1} households decided for the first time" in page.content.decode()
+
+
 def test_recompute_as_background_task(seeded: dict[str, Any], django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         run = recompute.recompute_start(actor=seeded["staff"], unit_id=seeded["province"].pk, run_async=True, on=ON)

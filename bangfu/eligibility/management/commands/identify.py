@@ -1,7 +1,8 @@
 """``bangfu identify --unit CODE [--async] [--date YYYY-MM-DD] [--report changes.xlsx]``.
 
 Recomputes the category of every household in the unit's subtree (cancelled and removed files are
-left) and prints how many changed; ``--async`` queues it for the task worker instead.
+left) and prints how many changed category and how many had no decision before (the report lists
+both); ``--async`` queues it for the task worker instead.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from bangfu.common.commands import TranslatedCommand
 from bangfu.eligibility.recompute import recompute_report_xlsx, recompute_start
+from bangfu.eligibility.selectors import recompute_first_decided
 from bangfu.eligibility.services import SYSTEM
 from bangfu.org.models import OrgUnit
 
@@ -43,7 +45,12 @@ class Command(TranslatedCommand):
         parser.add_argument("--unit", required=True, help=_("unit code (the division code of a federation)"))
         parser.add_argument("--async", dest="run_async", action="store_true", help=_("queue for the task worker"))
         parser.add_argument("--date", help=_("decide as on this date (default today)"))
-        parser.add_argument("--report", help=_("write the households whose category changed to this .xlsx file"))
+        parser.add_argument(
+            "--report",
+            help=_(
+                "write the households whose category changed, or were decided for the first time, to this .xlsx file"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         unit = unit_by_code(options["unit"])
@@ -59,5 +66,15 @@ class Command(TranslatedCommand):
             _("Run %(run)d: %(done)d households decided, %(changed)d changed category.")
             % {"run": run.pk, "done": run.done, "changed": run.changed}
         )
+        first = recompute_first_decided(actor=SYSTEM, run_id=run.pk)
+        if first:
+            self.stdout.write(
+                ngettext(
+                    "%(n)d household had no decision before: decided for the first time.",
+                    "%(n)d households had no decision before: decided for the first time.",
+                    first,
+                )
+                % {"n": first}
+            )
         if options["report"]:
             Path(options["report"]).write_bytes(recompute_report_xlsx(actor=SYSTEM, run_id=run.pk))
