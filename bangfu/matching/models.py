@@ -119,6 +119,9 @@ class MatchRun(models.Model):
 
     unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", verbose_name=_("union"))
     datasets = models.ManyToManyField(Dataset, related_name="runs", verbose_name=_("datasets"))
+    # What the run was checked against, as it was when it started (``source_of``): kept when a
+    # dataset is purged or deleted later, so the run still says what it used.
+    sources = models.JSONField(_("department data used"), default=list, blank=True)
     engine = models.CharField(_("engine"), max_length=16, default="duckdb")
     params = models.JSONField(_("rule parameters"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
@@ -142,6 +145,22 @@ class MatchRun(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.status} {self.progress}%"
+
+    def sources_shown(self) -> list[dict[str, object]]:
+        """``sources`` with each kind's label in the reader's language."""
+        labels = dict(Kind.choices)
+        return [{**s, "kind_label": labels.get(s.get("kind", ""), s.get("kind", ""))} for s in self.sources]
+
+
+def source_of(dataset: Dataset) -> dict[str, object]:
+    """What a run records of a dataset it uses (``MatchRun.sources``)."""
+    return {
+        "id": dataset.pk,
+        "kind": dataset.kind,
+        "file_name": dataset.file_name,
+        "as_of": dataset.as_of.isoformat(),
+        "unit": dataset.unit.name,
+    }
 
 
 class HouseholdCheck(models.Model):

@@ -50,6 +50,7 @@ from .models import (
     ProposalStatus,
     RemovalProposal,
     RunStatus,
+    source_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -327,9 +328,11 @@ def match_run(
         raise DomainError(MatchError.BAD_ENGINE, _("Unknown engine %(engine)s") % {"engine": engine})
     target = _unit_for(actor, REVIEW_PERM, unit)
     ids = list(dict.fromkeys(int(i) for i in dataset_ids))
-    datasets = list(access.scope(actor, Dataset.objects.filter(pk__in=ids), VIEW_PERM))
+    datasets = list(access.scope(actor, Dataset.objects.filter(pk__in=ids).select_related("unit"), VIEW_PERM))
     datasets += [
-        d for d in Dataset.objects.filter(pk__in=ids, unit__path__in=_ancestor_paths(target)) if d not in datasets
+        d
+        for d in Dataset.objects.filter(pk__in=ids, unit__path__in=_ancestor_paths(target)).select_related("unit")
+        if d not in datasets
     ]
     if not ids or len(datasets) != len(ids):
         raise ValidationError({"dataset_ids": _("Choose datasets you may use.")})
@@ -348,6 +351,7 @@ def match_run(
             engine=engine,
             params=params or {},
             started_by=actor if getattr(actor, "is_authenticated", False) else None,
+            sources=[source_of(d) for d in sorted(datasets, key=lambda d: (d.kind, d.pk))],
         )
         run.datasets.set(datasets)
         audit_record(

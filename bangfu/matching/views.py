@@ -253,7 +253,7 @@ def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 def run_list(request: HttpRequest) -> HttpResponse:
-    runs = selectors.run_list(actor=request.user).order_by("-id").prefetch_related("datasets")
+    runs = selectors.run_list(actor=request.user).order_by("-id")
     page = CappedPaginator(runs, settings.BANGFU_PAGE_SIZE).get_page(_page_number(request))
     context = {"page": page, "can_run": access.has_perm(request.user, services.REVIEW_PERM)}
     return render(request, "matching/run_list.html", context)
@@ -338,6 +338,13 @@ def _by_child(top: OrgUnit, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out.values(), key=lambda r: (-r["total"], r["unit"]))
 
 
+def _run_sources(run: MatchRun) -> list[dict[str, object]]:
+    """The department data a run used, as recorded when it started; those since purged or deleted
+    are marked."""
+    present = set(Dataset.objects.filter(pk__in=[s.get("id") for s in run.sources]).values_list("pk", flat=True))
+    return [{**s, "deleted": s.get("id") not in present} for s in run.sources_shown()]
+
+
 @staff_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.run_get(actor=request.user, run_id=pk)
@@ -346,7 +353,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "finished": run.status in {RunStatus.DONE, RunStatus.FAILED},
         "severities": [SeverityChoice(s).label for s in SEVERITIES],
         "summary": _summary(run),
-        "datasets": run.datasets.select_related("unit"),
+        "datasets": _run_sources(run),
     }
     template = "matching/_run_progress.html" if _htmx_partial(request) else "matching/run_detail.html"
     response = render(request, template, context)

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.test import Client
 from django.utils import translation
 
 from bangfu.common.crypto import keyed_hash64
@@ -216,11 +217,22 @@ def test_purge_after_retention(users: dict[str, Any], write_csv: Any, django_cap
     as_of = services.today() - dt.timedelta(days=10)
     ds = services.dataset_import(actor=users["admin"], kind="vehicles", path=path, as_of=as_of, retention_days=30)
     assert default_storage.exists(ds.snapshot)
+    before = run(users["admin"], [ds], django_capture_on_commit_callbacks)
     assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=29)) == 0
     with django_capture_on_commit_callbacks(execute=True):
         assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=30)) == 1
     assert not Dataset.objects.exists()
     assert not default_storage.exists(ds.snapshot)
+    # A run made before still says what it was checked against, and that it is gone since.
+    used = {"id": ds.pk, "kind": "vehicles", "file_name": "v.csv", "as_of": as_of.isoformat(), "unit": ds.unit.name}
+    assert MatchRun.objects.get(pk=before.pk).sources == [used]
+    client = Client()
+    client.force_login(users["admin"])
+    assert client.get(f"/api/v1/matching/runs/{before.pk}").json()["sources"] == [used]
+    page = client.get(f"/matching/runs/{before.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Vehicles (v.csv, {as_of.isoformat()}, " in page and "since purged or deleted" in page
+    listed = client.get("/matching/runs/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<td>Vehicles</td>" in listed
 
 
 def test_findings_export_masks_ids_unless_revealed(
