@@ -40,6 +40,17 @@ class ErrorOut(Schema):
     error: ErrorDetail
 
 
+# The answers other than success that an endpoint may give, each in the error shape (OpenAPI).
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+
+
 def too_large_message() -> str:
     """An id or a page beyond any integer the database takes (the pages say the same)."""
     return _("A number in the request is too large.")

@@ -30,7 +30,14 @@ def _required(*names: str) -> ConfigDict:
 # --- input ----------------------------------------------------------------------------------------
 
 
-class MemberIn(Schema):
+class InSchema(Schema):
+    """A request body: a field it does not know is refused by name (a misspelt key must not be
+    dropped and the request done without it: ``{"aprove": false}`` would otherwise approve)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberIn(InSchema):
     model_config = _required("relationship", "name", "id_number")
 
     relationship: str = ""
@@ -71,7 +78,7 @@ class MemberIn(Schema):
     )
 
 
-class AmountIn(Schema):
+class AmountIn(InSchema):
     model_config = _required("kind", "amount_yearly")
 
     kind: str = ""
@@ -79,7 +86,7 @@ class AmountIn(Schema):
     note: str = ""
 
 
-class HomeIn(Schema):
+class HomeIn(InSchema):
     model_config = ConfigDict(extra="forbid")
 
     floor_area: Decimal
@@ -87,14 +94,14 @@ class HomeIn(Schema):
     note: str = ""
 
 
-class VehicleIn(Schema):
+class VehicleIn(InSchema):
     model_config = _required("kind")
 
     kind: str = ""
     note: str = ""
 
 
-class BusinessRoleIn(Schema):
+class BusinessRoleIn(InSchema):
     model_config = _required("company", "role")
 
     company: str = ""
@@ -102,7 +109,7 @@ class BusinessRoleIn(Schema):
     company_active: bool = True
 
 
-class BankAccountIn(Schema):
+class BankAccountIn(InSchema):
     model_config = _required("bank", "holder_name", "card_number")
 
     bank: str = ""
@@ -111,7 +118,7 @@ class BankAccountIn(Schema):
     branch: str = ""
 
 
-class HouseholdIn(Schema):
+class HouseholdIn(InSchema):
     model_config = _required("unit_id", "category", "main_cause", "address", "housing_type", "members")
 
     unit_id: int | None = None
@@ -347,7 +354,7 @@ class RevealedCardOut(Schema):
     card_number: str
 
 
-class RevealIn(Schema):
+class RevealIn(InSchema):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = ""

@@ -15,7 +15,8 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
-from bangfu.api.errors import SignInEnded
+from bangfu.api.errors import ERRORS, SignInEnded
+from bangfu.api.schemas import InSchema
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
@@ -60,13 +61,14 @@ applicant_auth = ApplicantBearer()
 router = Router(tags=["applications"])
 
 
-class CodeIn(Schema):
+class CodeIn(InSchema):
     phone: str = Field(max_length=20)
 
 
-class TokenIn(Schema):
+class TokenIn(InSchema):
     phone: str = Field(max_length=20)
-    code: str = Field(max_length=6)
+    # Six digits, as typed or pasted ("123 456", full-width): the service reads them (``code_verify``).
+    code: str = Field(max_length=20)
 
 
 class TokenOut(Schema):
@@ -139,27 +141,27 @@ class ApplicationOut(Schema):
     objections: list[ObjectionOut] | None = None
 
 
-class CreateIn(Schema):
+class CreateIn(InSchema):
     unit_id: int
     kind: str = ApplicationKind.FORMAL
     form: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str = Field("", max_length=64)
 
 
-class DraftIn(Schema):
+class DraftIn(InSchema):
     form: dict[str, Any]
     expected_version: int | None = None
 
 
-class SubmitIn(Schema):
+class SubmitIn(InSchema):
     expected_version: int | None = None
 
 
-class AuthoriseIn(Schema):
+class AuthoriseIn(InSchema):
     agreed: bool
 
 
-class TransitionIn(Schema):
+class TransitionIn(InSchema):
     action: str = Field(max_length=32)
     reason: str = Field("", max_length=1000)
     expected_version: int | None = None
@@ -237,13 +239,13 @@ def _fields(row: Any, schema: type[Schema]) -> dict[str, Any]:
 # --- the worker ------------------------------------------------------------------------------------
 
 
-@router.post("/applicant/code", auth=None, response={204: None})
+@router.post("/applicant/code", auth=None, response={204: None, **ERRORS})
 def intake_applicant_code(request: HttpRequest, payload: CodeIn) -> Status:
     otp.code_request(phone=payload.phone, address=signin.client_address(request))
     return Status(204, None)
 
 
-@router.post("/applicant/token", auth=None, response=TokenOut)
+@router.post("/applicant/token", auth=None, response={200: TokenOut, **ERRORS})
 def intake_applicant_token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
     """A bearer token for the worker, valid for seven days; signing in again ends the number's
     earlier sign-ins (their tokens answer 401)."""
@@ -263,7 +265,7 @@ class UnionsOut(Schema):
     more: bool  # more unions match than are listed: narrow ``q``
 
 
-@router.get("/applicant/unions", auth=applicant_auth, response=UnionsOut)
+@router.get("/applicant/unions", auth=applicant_auth, response={200: UnionsOut, **ERRORS})
 def intake_unions(request: HttpRequest, q: str = "") -> dict[str, Any]:
     """The grassroots unions a worker may apply to (``unit_id`` of a new application), in tree
     order, at most 100 (``more``: others match too): ``q`` keeps those whose name, or their
@@ -281,14 +283,14 @@ def intake_unions(request: HttpRequest, q: str = "") -> dict[str, Any]:
     return {"unions": unions, "more": found.more}
 
 
-@router.get("/applicant/applications", auth=applicant_auth, response=list[ApplicationOut])
+@router.get("/applicant/applications", auth=applicant_auth, response={200: list[ApplicationOut], **ERRORS})
 def intake_my_applications(request: HttpRequest) -> list[dict[str, Any]]:
     actor = request.auth  # type: ignore[attr-defined]
     mine = selectors.my_applications(applicant=actor).prefetch_related("events", "attachments")[:50]
     return [_out(actor, a) for a in mine]
 
 
-@router.post("/applicant/applications", auth=applicant_auth, response={201: ApplicationOut})
+@router.post("/applicant/applications", auth=applicant_auth, response={201: ApplicationOut, **ERRORS})
 def intake_application_create(request: HttpRequest, payload: CreateIn) -> Status:
     return _create(request, payload)
 
@@ -305,13 +307,13 @@ def _create(request: HttpRequest, payload: CreateIn) -> Status:
     return Status(201, _out(actor, app))
 
 
-@router.get("/applicant/applications/{application_id}", auth=applicant_auth, response=ApplicationOut)
+@router.get("/applicant/applications/{application_id}", auth=applicant_auth, response={200: ApplicationOut, **ERRORS})
 def intake_my_application(request: HttpRequest, application_id: int) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     return _out(actor, selectors.application_read(actor=actor, application_id=application_id))
 
 
-@router.put("/applicant/applications/{application_id}", auth=applicant_auth, response=ApplicationOut)
+@router.put("/applicant/applications/{application_id}", auth=applicant_auth, response={200: ApplicationOut, **ERRORS})
 def intake_draft_save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
     return _save(request, application_id, payload)
 
@@ -324,7 +326,9 @@ def _save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[s
     return _out(actor, app)
 
 
-@router.post("/applicant/applications/{application_id}/submit", auth=applicant_auth, response=ApplicationOut)
+@router.post(
+    "/applicant/applications/{application_id}/submit", auth=applicant_auth, response={200: ApplicationOut, **ERRORS}
+)
 def intake_submit(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
     return _submit(request, application_id, payload)
 
@@ -337,7 +341,9 @@ def _submit(request: HttpRequest, application_id: int, payload: SubmitIn) -> dic
     return _out(actor, app)
 
 
-@router.post("/applicant/applications/{application_id}/authorise", auth=applicant_auth, response=ApplicationOut)
+@router.post(
+    "/applicant/applications/{application_id}/authorise", auth=applicant_auth, response={200: ApplicationOut, **ERRORS}
+)
 def intake_authorise(request: HttpRequest, application_id: int, payload: AuthoriseIn) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     app = steps.authorisation_sign(
@@ -346,7 +352,9 @@ def intake_authorise(request: HttpRequest, application_id: int, payload: Authori
     return _out(actor, app)
 
 
-@router.post("/applicant/applications/{application_id}/attachments", auth=applicant_auth, response={201: AttachmentOut})
+@router.post(
+    "/applicant/applications/{application_id}/attachments", auth=applicant_auth, response={201: AttachmentOut, **ERRORS}
+)
 def intake_my_attachment_add(
     request: HttpRequest, application_id: int, file: File[UploadedFile], kind: Form[str] = AttachmentKind.PROOF
 ) -> Status:
@@ -358,12 +366,18 @@ def intake_my_attachment_add(
     return Status(201, _fields(_attachment_add(request, application_id, file, kind), AttachmentOut))
 
 
-@router.get("/applicant/applications/{application_id}/attachments/{attachment_id}", auth=applicant_auth)
+@router.get(
+    "/applicant/applications/{application_id}/attachments/{attachment_id}",
+    auth=applicant_auth,
+    response={200: None, **ERRORS},
+)
 def intake_my_attachment_get(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
     return _attachment_file(request, application_id, attachment_id)
 
 
-@router.post("/applicant/applications/{application_id}/withdraw", auth=applicant_auth, response=ApplicationOut)
+@router.post(
+    "/applicant/applications/{application_id}/withdraw", auth=applicant_auth, response={200: ApplicationOut, **ERRORS}
+)
 def intake_withdraw(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     app = services.application_transition(
@@ -380,7 +394,7 @@ class MessageOut(Schema):
     read_at: dt.datetime | None
 
 
-@router.get("/applicant/messages", auth=applicant_auth, response=list[MessageOut])
+@router.get("/applicant/messages", auth=applicant_auth, response={200: list[MessageOut], **ERRORS})
 def intake_my_messages(request: HttpRequest) -> list[dict[str, Any]]:
     """What the worker was told of each step (newest first), as the phone pages show it."""
     notices = selectors.my_notices(applicant=request.auth)[:100]  # type: ignore[attr-defined]
@@ -407,7 +421,7 @@ def _attachment_file(request: HttpRequest, application_id: int, attachment_id: i
 # --- staff ----------------------------------------------------------------------------------------
 
 
-@router.get("/applications/queue", response=list[QueueRowOut])
+@router.get("/applications/queue", response={200: list[QueueRowOut], **ERRORS})
 def intake_queue(request: HttpRequest, state: str = "", page: int = 1) -> list[dict[str, Any]]:
     rows, _page = selectors.queue(actor=request.auth, state=state, page=page)  # type: ignore[attr-defined]
     return [
@@ -438,7 +452,7 @@ class NoticeRowOut(Schema):
     notice_to: dt.date | None
 
 
-@router.get("/applications/public-notice", response=list[NoticeRowOut])
+@router.get("/applications/public-notice", response={200: list[NoticeRowOut], **ERRORS})
 def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> list[dict[str, Any]]:
     """The cases on public notice today in the caller's jurisdiction (ID numbers masked), as the
     printable list shows them."""
@@ -469,13 +483,13 @@ def _int(value: Any) -> int | None:
         return None
 
 
-@router.get("/applications/{application_id}", response=ApplicationOut)
+@router.get("/applications/{application_id}", response={200: ApplicationOut, **ERRORS})
 def intake_application_get(request: HttpRequest, application_id: int) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     return _out(actor, selectors.application_read(actor=actor, application_id=application_id))
 
 
-@router.post("/applications/{application_id}/transition", response=ApplicationOut)
+@router.post("/applications/{application_id}/transition", response={200: ApplicationOut, **ERRORS})
 def intake_application_transition(request: HttpRequest, application_id: int, payload: TransitionIn) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     app = services.application_transition(
@@ -489,24 +503,24 @@ def intake_application_transition(request: HttpRequest, application_id: int, pay
     return _out(actor, app)
 
 
-@router.post("/applications", response={201: ApplicationOut})
+@router.post("/applications", response={201: ApplicationOut, **ERRORS})
 def intake_counter_create(request: HttpRequest, payload: CreateIn) -> Status:
     """At the counter: a cadre starts an application on a worker's behalf (a draft)."""
     return _create(request, payload)
 
 
-@router.put("/applications/{application_id}", response=ApplicationOut)
+@router.put("/applications/{application_id}", response={200: ApplicationOut, **ERRORS})
 def intake_counter_save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
     """Save a counter application's form (a draft, or one returned to the counter)."""
     return _save(request, application_id, payload)
 
 
-@router.post("/applications/{application_id}/submit", response=ApplicationOut)
+@router.post("/applications/{application_id}/submit", response={200: ApplicationOut, **ERRORS})
 def intake_counter_submit(request: HttpRequest, application_id: int, payload: SubmitIn) -> dict[str, Any]:
     return _submit(request, application_id, payload)
 
 
-@router.post("/applications/{application_id}/attachments", response={201: AttachmentOut})
+@router.post("/applications/{application_id}/attachments", response={201: AttachmentOut, **ERRORS})
 def intake_attachment_add(
     request: HttpRequest, application_id: int, file: File[UploadedFile], kind: Form[str] = AttachmentKind.PROOF
 ) -> Status:
@@ -515,12 +529,12 @@ def intake_attachment_add(
     return Status(201, _fields(_attachment_add(request, application_id, file, kind), AttachmentOut))
 
 
-@router.get("/applications/{application_id}/attachments/{attachment_id}")
+@router.get("/applications/{application_id}/attachments/{attachment_id}", response={200: None, **ERRORS})
 def intake_attachment_get(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
     return _attachment_file(request, application_id, attachment_id)
 
 
-class VisitIn(Schema):
+class VisitIn(InSchema):
     visited_on: dt.date | None = None
     visitors: str = Field("", max_length=200)
     seen: str = Field("", max_length=5000)
@@ -529,7 +543,7 @@ class VisitIn(Schema):
     findings: str = Field("", max_length=5000)
 
 
-@router.post("/applications/{application_id}/home-visit", response={201: HomeVisitOut})
+@router.post("/applications/{application_id}/home-visit", response={201: HomeVisitOut, **ERRORS})
 def intake_home_visit(request: HttpRequest, application_id: int, payload: VisitIn) -> Status:
     """The 一看二问三讲 record of the home visit (the step then moves on with the ``visit_done`` action)."""
     row: HomeVisit = steps.home_visit_record(
@@ -540,12 +554,12 @@ def intake_home_visit(request: HttpRequest, application_id: int, payload: VisitI
     return Status(201, _fields(row, HomeVisitOut))
 
 
-class UnitReviewIn(Schema):
+class UnitReviewIn(InSchema):
     held_on: dt.date | None = None
     minutes: str = Field("", max_length=5000)
 
 
-@router.post("/applications/{application_id}/unit-review", response=ApplicationOut)
+@router.post("/applications/{application_id}/unit-review", response={200: ApplicationOut, **ERRORS})
 def intake_unit_review(request: HttpRequest, application_id: int, payload: UnitReviewIn) -> dict[str, Any]:
     """The unit's review meeting; the public notice runs from the next day for the configured days."""
     actor = request.auth  # type: ignore[attr-defined]
@@ -555,16 +569,16 @@ def intake_unit_review(request: HttpRequest, application_id: int, payload: UnitR
     return _out(actor, app)
 
 
-class ObjectionIn(Schema):
+class ObjectionIn(InSchema):
     received_on: dt.date | None = None
     text: str = Field("", max_length=5000)
 
 
-class AnswerIn(Schema):
+class AnswerIn(InSchema):
     answer: str = Field("", max_length=5000)
 
 
-@router.post("/applications/{application_id}/objections", response={201: ObjectionOut})
+@router.post("/applications/{application_id}/objections", response={201: ObjectionOut, **ERRORS})
 def intake_objection_add(request: HttpRequest, application_id: int, payload: ObjectionIn) -> Status:
     row: Objection = steps.objection_record(
         actor=request.auth,  # type: ignore[attr-defined]
@@ -575,7 +589,7 @@ def intake_objection_add(request: HttpRequest, application_id: int, payload: Obj
     return Status(201, _fields(row, ObjectionOut))
 
 
-@router.post("/applications/{application_id}/objections/{objection_id}/answer", response=ObjectionOut)
+@router.post("/applications/{application_id}/objections/{objection_id}/answer", response={200: ObjectionOut, **ERRORS})
 def intake_objection_answer(
     request: HttpRequest, application_id: int, objection_id: int, payload: AnswerIn
 ) -> dict[str, Any]:
@@ -586,14 +600,14 @@ def intake_objection_answer(
     return _fields(steps.objection_answer(actor=actor, objection_id=objection_id, answer=payload.answer), ObjectionOut)
 
 
-@router.post("/applications/{application_id}/check/paper-authorisation", response=ApplicationOut)
+@router.post("/applications/{application_id}/check/paper-authorisation", response={200: ApplicationOut, **ERRORS})
 def intake_paper_authorisation(request: HttpRequest, application_id: int) -> dict[str, Any]:
     """Record the worker's authorisation for the economic check, signed on paper at the counter."""
     actor = request.auth  # type: ignore[attr-defined]
     return _out(actor, steps.authorisation_sign(actor=actor, application_id=application_id, agreed=True, ip=None))
 
 
-@router.post("/applications/{application_id}/check/request", response=ApplicationOut)
+@router.post("/applications/{application_id}/check/request", response={200: ApplicationOut, **ERRORS})
 def intake_check_request(request: HttpRequest, application_id: int) -> dict[str, Any]:
     """Ask the checking centre for the economic check (the members are also cross-checked against
     the department data, in the background: ``check_matches``)."""
@@ -601,12 +615,12 @@ def intake_check_request(request: HttpRequest, application_id: int) -> dict[str,
     return _out(actor, steps.check_request(actor=actor, application_id=application_id))
 
 
-class CheckAnswerIn(Schema):
+class CheckAnswerIn(InSchema):
     passed: bool
     note: str = Field("", max_length=500)
 
 
-@router.post("/applications/{application_id}/check/answer", response=ApplicationOut)
+@router.post("/applications/{application_id}/check/answer", response={200: ApplicationOut, **ERRORS})
 def intake_check_answer(request: HttpRequest, application_id: int, payload: CheckAnswerIn) -> dict[str, Any]:
     """The checking centre's answer, as received (a failed check needs a note)."""
     actor = request.auth  # type: ignore[attr-defined]
@@ -614,11 +628,11 @@ def intake_check_answer(request: HttpRequest, application_id: int, payload: Chec
     return _out(actor, app)
 
 
-class ConvertIn(Schema):
+class ConvertIn(InSchema):
     reason: str = Field("", max_length=1000)
 
 
-@router.post("/applications/{application_id}/convert", response={201: ApplicationOut})
+@router.post("/applications/{application_id}/convert", response={201: ApplicationOut, **ERRORS})
 def intake_convert(request: HttpRequest, application_id: int, payload: ConvertIn) -> Status:
     """Make an approved temporary-aid case a formal application without re-entering its data."""
     actor = request.auth  # type: ignore[attr-defined]
@@ -667,7 +681,7 @@ def _batch_out(batch: ImportBatch) -> dict[str, Any]:
     return out
 
 
-@router.post("/imports", response={201: ImportBatchOut})
+@router.post("/imports", response={201: ImportBatchOut, **ERRORS})
 def intake_import_create(request: HttpRequest, unit_id: Form[int], file: File[UploadedFile]) -> Status:
     batch = imports.import_batch_create(
         actor=request.auth,  # type: ignore[attr-defined]
@@ -678,17 +692,17 @@ def intake_import_create(request: HttpRequest, unit_id: Form[int], file: File[Up
     return Status(201, _batch_out(batch))
 
 
-@router.get("/imports/{batch_id}", response=ImportBatchOut)
+@router.get("/imports/{batch_id}", response={200: ImportBatchOut, **ERRORS})
 def intake_import_get(request: HttpRequest, batch_id: int) -> dict[str, Any]:
     return _batch_out(imports.import_batch_get(actor=request.auth, batch_id=batch_id))  # type: ignore[attr-defined]
 
 
-@router.post("/imports/{batch_id}/commit", response=ImportBatchOut)
+@router.post("/imports/{batch_id}/commit", response={200: ImportBatchOut, **ERRORS})
 def intake_import_commit(request: HttpRequest, batch_id: int) -> dict[str, Any]:
     return _batch_out(imports.import_batch_commit(actor=request.auth, batch_id=batch_id))  # type: ignore[attr-defined]
 
 
-@router.get("/imports/{batch_id}/report")
+@router.get("/imports/{batch_id}/report", response={200: None, **ERRORS})
 def intake_import_report(request: HttpRequest, batch_id: int, format: str = "csv") -> HttpResponse:
     body, content_type = imports.error_report(actor=request.auth, batch_id=batch_id, fmt=format)  # type: ignore[attr-defined]
     response = HttpResponse(body, content_type=content_type)
@@ -744,12 +758,12 @@ class ReviewPageOut(Schema):
     results: list[ReviewOut]
 
 
-class ReviewReportIn(Schema):
+class ReviewReportIn(InSchema):
     changes: dict[str, Any] = Field(default_factory=dict)
     note: str = Field("", max_length=500)
 
 
-class ReviewConfirmIn(Schema):
+class ReviewConfirmIn(InSchema):
     note: str = Field("", max_length=500)
 
 
@@ -775,7 +789,7 @@ def _review_out(t: ReviewTask) -> dict[str, Any]:
     }
 
 
-@router.get("/reviews", response=ReviewPageOut)
+@router.get("/reviews", response={200: ReviewPageOut, **ERRORS})
 def intake_review_list(request: HttpRequest, query: Query[ReviewQuery]) -> dict[str, Any]:
     """The yearly reviews in the caller's jurisdiction, a page at a time: the reports waiting for
     staff first, then the tasks waiting for the worker, then the closed ones, oldest first within
@@ -797,7 +811,7 @@ def intake_review_list(request: HttpRequest, query: Query[ReviewQuery]) -> dict[
     }
 
 
-@router.post("/reviews/{task_id}/confirm", response=ReviewOut)
+@router.post("/reviews/{task_id}/confirm", response={200: ReviewOut, **ERRORS})
 def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffReviewConfirmIn) -> dict[str, Any]:
     """Confirm the file unchanged (an open task) or apply the worker's checked report (a reported
     one); applying it identifies the household again. Send ``state`` as you saw it."""
@@ -839,7 +853,7 @@ class MyReviewDetailOut(MyReviewOut):
     members: list[ReviewMemberOut] = Field(default_factory=list)
 
 
-class ProofIn(Schema):
+class ProofIn(InSchema):
     id_number: str = Field(max_length=30)
 
 
@@ -870,13 +884,13 @@ def _my_review_detail(request: HttpRequest, task_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/applicant/reviews", auth=applicant_auth, response=list[MyReviewOut])
+@router.get("/applicant/reviews", auth=applicant_auth, response={200: list[MyReviewOut], **ERRORS})
 def intake_my_reviews(request: HttpRequest) -> list[dict[str, Any]]:
     """The open yearly reviews of the files whose head has the worker's phone number."""
     return [_my_review_out(t, t.proven) for t in reviews.review_tasks_for(actor=request.auth)]  # type: ignore[attr-defined]
 
 
-@router.post("/applicant/reviews/{task_id}/proof", auth=applicant_auth, response=MyReviewDetailOut)
+@router.post("/applicant/reviews/{task_id}/proof", auth=applicant_auth, response={200: MyReviewDetailOut, **ERRORS})
 def intake_my_review_proof(request: HttpRequest, task_id: int, payload: ProofIn) -> dict[str, Any]:
     """Show that the household is the worker's: the ID number of a living member of the file. Five
     wrong numbers a day lock the file's review on the phone (``review_proof_locked``); the proof
@@ -885,18 +899,18 @@ def intake_my_review_proof(request: HttpRequest, task_id: int, payload: ProofIn)
     return _my_review_detail(request, task_id)
 
 
-@router.get("/applicant/reviews/{task_id}", auth=applicant_auth, response=MyReviewDetailOut)
+@router.get("/applicant/reviews/{task_id}", auth=applicant_auth, response={200: MyReviewDetailOut, **ERRORS})
 def intake_my_review(request: HttpRequest, task_id: int) -> dict[str, Any]:
     """The file to review: its address and living members (``review_proof_needed`` before the proof)."""
     return _my_review_detail(request, task_id)
 
 
-@router.post("/applicant/reviews/{task_id}/confirm", auth=applicant_auth, response=ReviewOut)
+@router.post("/applicant/reviews/{task_id}/confirm", auth=applicant_auth, response={200: ReviewOut, **ERRORS})
 def intake_my_review_confirm(request: HttpRequest, task_id: int, payload: ReviewConfirmIn) -> dict[str, Any]:
     return _review_out(reviews.review_confirm(actor=request.auth, task_id=task_id, note=payload.note))  # type: ignore[attr-defined]
 
 
-@router.post("/applicant/reviews/{task_id}/report", auth=applicant_auth, response=ReviewOut)
+@router.post("/applicant/reviews/{task_id}/report", auth=applicant_auth, response={200: ReviewOut, **ERRORS})
 def intake_my_review_report(request: HttpRequest, task_id: int, payload: ReviewReportIn) -> dict[str, Any]:
     task = reviews.review_report(actor=request.auth, task_id=task_id, changes=payload.changes, note=payload.note)  # type: ignore[attr-defined]
     return _review_out(task)
@@ -904,7 +918,7 @@ def intake_my_review_report(request: HttpRequest, task_id: int, payload: ReviewR
 
 # Kept last among the worker's endpoints: the API's garbage test walks the schema in order with one
 # worker's token, and signing out ends it.
-@router.post("/applicant/logout", auth=applicant_auth, response={204: None})
+@router.post("/applicant/logout", auth=applicant_auth, response={204: None, **ERRORS})
 def intake_applicant_logout(request: HttpRequest) -> Status:
     """End this sign-in: its token answers 401 from now on."""
     otp.login_end(applicant=request.auth)  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from bangfu.api.errors import ErrorOut, error_body
+from bangfu.api.errors import ERRORS, error_body
 from bangfu.api.permissions import actor, requires
+from bangfu.api.schemas import InSchema
 from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE
 from bangfu.org import access
@@ -20,7 +21,6 @@ from . import selectors, services
 from .models import Dataset, Finding, RemovalProposal
 
 router = Router(tags=["matching"])
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_PAGE_SIZE = 200
 # A finding someone else has reviewed meanwhile, or a proposal whose file has moved on: the caller
 # acted on what is no longer the case, and is told so with 409 like the other conflicts.
@@ -48,16 +48,27 @@ class DatasetOut(Schema):
     mapping: dict[str, str]
 
 
-class RunIn(Schema):
+class RunIn(InSchema):
     dataset_ids: list[int]
     unit_id: int | None = None
     engine: str = "duckdb"
     params: dict[str, Any] = Field(default_factory=dict, description="rule parameters (RuleParams)")
 
 
-class RunOut(Schema):
+class RunSourceOut(Schema):
+    """A dataset a run used, as it was when the run started (kept after the dataset is purged)."""
+
+    id: int
+    kind: str
+    file_name: str
+    as_of: dt.date
+    unit: str
+
+
+class MatchRunOut(Schema):
     id: int
     unit_id: int
+    sources: list[RunSourceOut]
     engine: str
     status: str
     progress: int
@@ -127,11 +138,11 @@ class FindingQuery(Schema):
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
-class ReasonIn(Schema):
+class ReasonIn(InSchema):
     reason: str = ""
 
 
-class NoticeIn(Schema):
+class NoticeIn(InSchema):
     note: str
 
 
@@ -212,7 +223,7 @@ def dataset_rejected(request: HttpRequest, dataset_id: int) -> StreamingHttpResp
     return response
 
 
-@router.post("/matching/runs", response={202: RunOut, **ERRORS})
+@router.post("/matching/runs", response={202: MatchRunOut, **ERRORS})
 @requires(services.REVIEW_PERM)
 def match_run(request: HttpRequest, payload: RunIn) -> Any:
     unit = None
@@ -227,14 +238,14 @@ def match_run(request: HttpRequest, payload: RunIn) -> Any:
     return Status(202, run)
 
 
-@router.get("/matching/runs", response={200: list[RunOut], **ERRORS})
+@router.get("/matching/runs", response={200: list[MatchRunOut], **ERRORS})
 @requires(services.VIEW_PERM)
 def match_run_list(request: HttpRequest) -> Any:
     """The latest 100 recheck runs of the actor's jurisdiction."""
     return list(selectors.run_list(actor=actor(request))[:100])
 
 
-@router.get("/matching/runs/{run_id}", response={200: RunOut, **ERRORS})
+@router.get("/matching/runs/{run_id}", response={200: MatchRunOut, **ERRORS})
 @requires(services.VIEW_PERM)
 def match_run_get(request: HttpRequest, run_id: int) -> Any:
     return selectors.run_get(actor=actor(request), run_id=run_id)

@@ -6,6 +6,10 @@
   query strings and the API's JSON, naming the parameter or the field's dotted path.
 * **A number too large for the database** (an id or a page of 10^20: SQLite cannot take it as an
   integer) answers 400 instead of 500; the API has the same rule in its error handlers.
+
+And one the API cannot answer itself: a method an API path does not take (``DELETE`` on a
+household) gets django-ninja's plain-text 405; it is given the API's error body, with the methods
+the path takes.
 """
 
 from __future__ import annotations
@@ -79,7 +83,28 @@ class BadInputMiddleware:
             )
         if field is not None:
             return self._bad(request, nul_message(field), field)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return self._not_allowed(response)
+        return response
+
+    @staticmethod
+    def _not_allowed(response: HttpResponse) -> HttpResponse:
+        from bangfu.api.errors import error_body
+
+        allowed = sorted(m.strip() for m in response.get("Allow", "").split(",") if m.strip())
+        body = error_body(
+            "method_not_allowed",
+            _("This method is not allowed here; allowed: %(methods)s.") % {"methods": ", ".join(allowed)},
+            details={"allowed": allowed},
+        )
+        answer = JsonResponse(body, status=405)
+        answer["Allow"] = ", ".join(allowed)
+        return answer
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OverflowError):

@@ -14,13 +14,14 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
-from bangfu.api.errors import ErrorOut
+from bangfu.api.errors import ERRORS
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import (
     HouseholdDetailOut,
     HouseholdIn,
     HouseholdPageOut,
     HouseholdUpdateIn,
+    InSchema,
     RevealedCardOut,
     RevealedIdOut,
     RevealIn,
@@ -35,7 +36,6 @@ router = Router(tags=["households"])
 
 TIMELINE_LIMIT = 50
 MAX_PAGE_SIZE = 100
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class HouseholdQuery(Schema):
@@ -217,7 +217,7 @@ def bank_card_reveal(request: HttpRequest, household_id: int, payload: RevealIn 
 # --- Monthly income follow-up (收入跟踪): the months the exit test reads ------------------------------
 
 
-class IncomeRecordIn(Schema):
+class IncomeRecordIn(InSchema):
     model_config = ConfigDict(extra="forbid")
 
     month: str = Field(..., description="The month, as YYYY-MM (any day of it is accepted)", examples=["2026-10"])
