@@ -19,9 +19,10 @@ from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import mask_id
 from bangfu.common.phones import plain_phone
+from bangfu.common.text import clean_name
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
-from bangfu.registry.validation import CheckedMember, check_household
+from bangfu.registry.validation import CheckedMember, check_household, normalise_card
 
 # Household fields the applicant fills in (the rest are set by the approval).
 TOP_FIELDS = (
@@ -75,12 +76,31 @@ def shape_errors(raw: Any) -> ErrorCollector:
     return errors
 
 
+def _member_kept(m: dict[str, Any]) -> dict[str, Any]:
+    """A member's known keys; the name as names are kept (no zero-width or direction-override
+    characters: the case's header, the notice list and the name check read it as it is stored)
+    and the phone as a sign-in has it."""
+    out = {k: _jsonable(m[k]) for k in MEMBER_FIELDS if k in m}
+    if isinstance(out.get("name"), str):
+        out["name"] = clean_name(out["name"])
+    if isinstance(out.get("phone"), str):
+        out["phone"] = plain_phone(out["phone"])
+    return out
+
+
+def _card_kept(raw: Any) -> str:
+    """A card number as digits when that is what was typed (spaces, hyphens, full-width digits),
+    else as typed, for its error to show it."""
+    text = str(raw or "")
+    digits = normalise_card(text)
+    return digits if digits.isascii() and digits.isdigit() else text
+
+
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
-    """Keep only the known keys, in JSON-safe form (amounts and dates as strings)."""
+    """Keep only the known keys, in JSON-safe form (amounts and dates as strings), names, phone
+    and card numbers as the file keeps them."""
     out: dict[str, Any] = {k: _jsonable(raw[k]) for k in TOP_FIELDS if k in raw}
-    out["members"] = [
-        {k: _jsonable(m[k]) for k in MEMBER_FIELDS if k in m} for m in raw.get("members") or [] if isinstance(m, dict)
-    ]
+    out["members"] = [_member_kept(m) for m in raw.get("members") or [] if isinstance(m, dict)]
     for coll, keys in COLLECTIONS.items():
         out[coll] = [{k: _jsonable(x[k]) for k in keys if k in x} for x in raw.get(coll) or [] if isinstance(x, dict)]
     out["homes"] = [
@@ -89,7 +109,12 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
         if isinstance(x, dict)
     ]
     bank = raw.get("bank_account")
-    out["bank_account"] = {k: str(bank.get(k) or "") for k in BANK_FIELDS} if isinstance(bank, dict) else None
+    if isinstance(bank, dict):
+        out["bank_account"] = {k: str(bank.get(k) or "") for k in BANK_FIELDS}
+        out["bank_account"]["card_number"] = _card_kept(bank.get("card_number"))
+        out["bank_account"]["holder_name"] = clean_name(out["bank_account"]["holder_name"])
+    else:
+        out["bank_account"] = None
     return out
 
 

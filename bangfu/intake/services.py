@@ -27,6 +27,7 @@ from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import ResidentId
 from bangfu.common.phones import plain_phone
+from bangfu.common.text import clean_name
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
@@ -139,7 +140,7 @@ def _require_step(actor: Any, app: Application, state: str) -> None:
 
 def _set_typed(app: Application, form: dict[str, Any]) -> None:
     head = data.head_of(form)
-    app.head_name = str(head.get("name") or "").strip()[:60]
+    app.head_name = clean_name(str(head.get("name") or ""))[:60]
     rid = ResidentId.try_parse(str(head.get("id_number") or ""))
     app.head_id_masked = rid.masked if rid else ""
     app.head_id_hash = crypto.keyed_hash(rid.value) if rid else ""
