@@ -99,6 +99,8 @@ def _message(err: dict[str, Any]) -> str:
         return _("This field is required.")
     if kind == "extra_forbidden":
         return _("This field is not part of the request; check its spelling.")
+    if kind == "one_of":
+        return _("“%(value)s” is not one of the allowed values.") % {"value": ctx.get("value", "")}
     if kind.startswith(("decimal_", "float_", "finite_number")):
         if kind == "decimal_max_places":
             return _("Use at most two decimal places (yuan and fen).")

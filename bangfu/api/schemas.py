@@ -9,12 +9,14 @@ numbers, read exactly, never through float); unknown fields are refused so that 
 is not silently ignored.
 """
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from bangfu.common.retranslate import in_reader_language
 from bangfu.registry import inputs
@@ -28,6 +30,24 @@ def _required(*names: str) -> ConfigDict:
 
 
 # --- input ----------------------------------------------------------------------------------------
+
+
+def one_of(values: Iterable[str]) -> AfterValidator:
+    """A filter's value: empty (no filter) or one of ``values``. A value outside them is refused by
+    name (422), not taken for a filter that matches nothing and answered with an empty list."""
+    allowed = frozenset(values)
+
+    def check(value: str) -> str:
+        if value and value not in allowed:
+            raise PydanticCustomError("one_of", "not one of the allowed values", {"value": value})
+        return value
+
+    return AfterValidator(check)
+
+
+def choices_field(values: Iterable[str], description: str = "") -> Any:
+    """The field of a ``one_of`` filter: empty by default, its values listed in the OpenAPI schema."""
+    return Field("", description=description, json_schema_extra={"enum": ["", *values]})
 
 
 class InSchema(Schema):

@@ -421,23 +421,54 @@ def _attachment_file(request: HttpRequest, application_id: int, attachment_id: i
 # --- staff ----------------------------------------------------------------------------------------
 
 
-@router.get("/applications/queue", response={200: list[QueueRowOut], **ERRORS})
-def intake_queue(request: HttpRequest, state: str = "", page: int = 1) -> list[dict[str, Any]]:
-    rows, _page = selectors.queue(actor=request.auth, state=state, page=page)  # type: ignore[attr-defined]
-    return [
-        {
-            "id": r.application.pk,
-            "reference": r.application.reference,
-            "kind": r.application.kind,
-            "state": r.application.state,
-            "unit_id": r.application.unit_id,
-            "head_name": r.application.head_name,
-            "head_id_masked": r.application.head_id_masked,
-            "days_waiting": r.days_waiting,
-            "overdue": r.overdue,
-        }
-        for r in rows
-    ]
+QUEUE_PAGE_MAX = 200
+
+
+class QueueQuery(Schema):
+    state: str = Field("", max_length=32, description="Only the cases waiting at this state; empty for all")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=QUEUE_PAGE_MAX)
+
+
+class QueuePageOut(Schema):
+    count: int = Field(description="Cases waiting for the caller, counted up to 10,001")
+    count_capped: bool = Field(description="True when more cases wait than are counted: filter by state")
+    page: int
+    page_size: int
+    results: list[QueueRowOut] = Field(description="Empty past the last page")
+
+
+@router.get("/applications/queue", response={200: QueuePageOut, **ERRORS})
+def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, Any]:
+    """The caller's work queue (待办), oldest first: the cases in their jurisdiction waiting at a
+    step they may take, with the days waiting and whether the step is overdue."""
+    if query.state and query.state not in ApplicationState.values:
+        raise ValidationError({"state": _("“%(value)s” is not one of the allowed values.") % {"value": query.state}})
+    actor = request.auth  # type: ignore[attr-defined]
+    cases = selectors.queue_cases(actor=actor, state=query.state)
+    paginator = CappedPaginator(cases, query.page_size)
+    start = (query.page - 1) * query.page_size
+    rows = selectors.queue_rows(actor, cases[start : start + query.page_size])
+    return {
+        "count": paginator.count,
+        "count_capped": paginator.capped,
+        "page": query.page,
+        "page_size": query.page_size,
+        "results": [
+            {
+                "id": r.application.pk,
+                "reference": r.application.reference,
+                "kind": r.application.kind,
+                "state": r.application.state,
+                "unit_id": r.application.unit_id,
+                "head_name": r.application.head_name,
+                "head_id_masked": r.application.head_id_masked,
+                "days_waiting": r.days_waiting,
+                "overdue": r.overdue,
+            }
+            for r in rows
+        ],
+    }
 
 
 class NoticeRowOut(Schema):

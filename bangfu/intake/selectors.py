@@ -19,7 +19,7 @@ from bangfu.eligibility import rules
 from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts_of
 from bangfu.org import access
 from bangfu.org.access import Perm
-from bangfu.org.models import OrgLevel, OrgUnit
+from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
@@ -34,7 +34,7 @@ from .models import (
     ReviewTask,
 )
 from .reviews import review_tasks_in_jurisdiction
-from .services import acting_level, is_applicant, load
+from .services import acting_level, is_applicant, load, unit_levels
 
 S = ApplicationState
 QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OPENED]
@@ -74,13 +74,24 @@ class QueueRow:
 
 
 def _actionable(actor: Any) -> Q:
-    """The (kind, state) pairs whose forward step one of the actor's roles may take."""
+    """The cases whose forward step the actor may take, as ``services.acting_level`` judges one
+    case: a (kind, state) pair under a union where the actor holds one of the step's roles at one
+    of its levels (an administrator: any). In SQL, so that a page of the queue is a full page and
+    its counts are the cases the actor acts on."""
     q = Q(pk__in=[])
+    levels = unit_levels(actor)
+    grants = list(access.grants(actor))
     for step in workflow.STEPS:
         if step.source == S.DRAFT:
             continue
-        if any(g.role in step.roles or g.role == "admin" for g in access.grants(actor)):
-            q |= Q(kind__in=list(step.kinds), state=step.source)
+        paths = {
+            g.unit_path
+            for g in grants
+            if (g.role == Role.ADMIN and step.roles - {workflow.APPLICANT})
+            or (g.role in step.roles and levels.get(g.unit_id) in step.levels)
+        }
+        for path in sorted(paths):
+            q |= Q(kind__in=list(step.kinds), state=step.source, unit__path__startswith=path)
     return q
 
 
@@ -93,23 +104,34 @@ def _queue_qs(actor: Any) -> QuerySet[Application]:
 def queue(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
     """A page of the actor's work queue (待办): cases in their jurisdiction waiting at a step they
     may take, oldest first, with the days waiting and an overdue flag against the configured
-    limits. Counting stops at ``COUNT_CAP`` rows, so a page costs the same whatever is waiting."""
+    limits. Counting stops at ``COUNT_CAP`` rows, so a page costs the same whatever is waiting.
+    A page number past the last gives the last page (the pages' links)."""
+    paginator = CappedPaginator(queue_cases(actor=actor, state=state), per_page)
+    current = paginator.get_page(page)
+    return queue_rows(actor, current.object_list), current
+
+
+def queue_cases(*, actor: Any, state: str = "") -> QuerySet[Application]:
+    """The actor's work queue as a query, oldest first (the API cuts its pages from it)."""
     qs = _queue_qs(actor)
     if state:
         qs = qs.filter(state=state)
-    paginator = CappedPaginator(qs.order_by("state_since", "id"), per_page)
-    current = paginator.get_page(page)
+    return qs.order_by("state_since", "id")
+
+
+def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
+    """The queue's rows of ``cases``, with the days waiting and the overdue flag."""
     limits = conf.limit_days()
     now = timezone.now()
     rows = []
-    for app in current.object_list:
+    for app in cases:
         step = workflow.step_at(app.kind, app.state)
         if step is None or acting_level(actor, app, step.roles, step.levels) is None:
-            continue
+            continue  # ``_actionable`` let through no such case; this is the one-case judgement
         days = (now - app.state_since).days
         limit = limits.get(app.state)
         rows.append(QueueRow(app, days, limit, limit is not None and days > limit))
-    return rows, current
+    return rows
 
 
 def queue_counts(*, actor: Any) -> list[dict[str, Any]]:

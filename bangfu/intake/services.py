@@ -77,7 +77,7 @@ def load(
     return access.get_for(actor, qs, application_id)
 
 
-def _unit_levels(actor: Any) -> dict[int, int]:
+def unit_levels(actor: Any) -> dict[int, int]:
     cached: dict[int, int] | None = getattr(actor, "_bangfu_intake_levels", None)
     if cached is None:
         ids = {g.unit_id for g in access.grants(actor)}
@@ -95,7 +95,7 @@ def acting_level(actor: Any, app: Application, roles: frozenset[str], levels: fr
     for g in access.grants(actor):
         if not unit_path.startswith(g.unit_path):
             continue
-        level = _unit_levels(actor).get(g.unit_id)
+        level = unit_levels(actor).get(g.unit_id)
         if level is None:
             continue
         if (g.role == Role.ADMIN and roles - {workflow.APPLICANT}) or (g.role in roles and level in levels):

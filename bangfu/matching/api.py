@@ -4,7 +4,7 @@ queue and its review. Thin endpoints: parse, call one service or selector, rende
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
@@ -12,13 +12,13 @@ from ninja.files import UploadedFile
 
 from bangfu.api.errors import ERRORS, error_body
 from bangfu.api.permissions import actor, requires
-from bangfu.api.schemas import InSchema
+from bangfu.api.schemas import InSchema, choices_field, one_of
 from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE
 from bangfu.org import access
 
 from . import selectors, services
-from .models import Dataset, Finding, RemovalProposal
+from .models import Dataset, Finding, FindingStatus, Kind, RemovalProposal, RuleChoice, SeverityChoice
 
 router = Router(tags=["matching"])
 MAX_PAGE_SIZE = 200
@@ -129,10 +129,10 @@ class FindingPageOut(Schema):
 
 class FindingQuery(Schema):
     unit_id: int | None = None
-    status: str = ""
-    severity: str = ""
-    kind: str = ""
-    rule: str = ""
+    status: Annotated[str, one_of(FindingStatus.values)] = choices_field(FindingStatus.values)
+    severity: Annotated[str, one_of(SeverityChoice.values)] = choices_field(SeverityChoice.values)
+    kind: Annotated[str, one_of(Kind.values)] = choices_field(Kind.values)
+    rule: Annotated[str, one_of(RuleChoice.values)] = choices_field(RuleChoice.values)
     run_id: int | None = None
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)

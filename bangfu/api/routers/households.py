@@ -7,7 +7,7 @@ a file that does not exist.
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -25,10 +25,13 @@ from bangfu.api.schemas import (
     RevealedCardOut,
     RevealedIdOut,
     RevealIn,
+    choices_field,
+    one_of,
 )
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.org.access import Perm
 from bangfu.registry import income_records, selectors, services
+from bangfu.registry.codes import FileState, HardshipCategory
 from bangfu.registry.models import Household
 from bangfu.registry.selectors import HouseholdFilters
 
@@ -41,9 +44,9 @@ MAX_PAGE_SIZE = 100
 class HouseholdQuery(Schema):
     q: str = Field("", description="ID number (any accepted form), file number, name, or pinyin (full or initials)")
     unit_id: int | None = Field(None, description="Only this union and the unions below it")
-    category: str = ""
+    category: Annotated[str, one_of(HardshipCategory.values)] = choices_field(HardshipCategory.values)
     main_cause: int | None = None
-    state: str = ""
+    state: Annotated[str, one_of(FileState.values)] = choices_field(FileState.values)
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(min(settings.BANGFU_PAGE_SIZE, MAX_PAGE_SIZE), ge=1, le=MAX_PAGE_SIZE)
 

@@ -79,3 +79,20 @@ def test_a_method_a_path_does_not_take_is_answered_in_the_error_shape(users: dic
     error = r.json()["error"]
     assert error["code"] == "method_not_allowed" and "GET" in error["details"]["allowed"]
     assert "PUT" in r["Allow"] and "allowed: GET" in error["message"]
+
+
+def test_a_filter_value_outside_its_choices_is_refused_by_name(users: dict[str, Any]) -> None:
+    """``category=bogus`` answered 200 with an empty list, as if no file were in that category."""
+    from bangfu.org.services import token_create
+
+    admin = users["admin"]
+    api = Api(token_create(actor=admin, user=admin, name="t"))
+    for path, name in (("/households", "category"), ("/households", "state"), ("/matching/findings", "status")):
+        r = api.get(path, **{name: "bogus"})
+        assert r.status_code == 422, (path, name, r.content)
+        assert r.json()["error"]["fields"] == {name: ["“bogus” is not one of the allowed values."]}
+    assert api.get("/households", category="deep", state="active").status_code == 200
+    assert api.get("/matching/findings", status="open", severity="info", rule="on_dibao").status_code == 200
+    schema = ninja_api.get_openapi_schema()
+    params = {p["name"]: p for p in schema["paths"]["/api/v1/households"]["get"]["parameters"]}
+    assert "deep" in params["category"]["schema"]["enum"]

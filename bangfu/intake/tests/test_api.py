@@ -85,8 +85,13 @@ def test_worker_flow_through_the_api(urls: str, tree: dict, users: dict[str, Any
 
     staff = Client(HTTP_ACCEPT_LANGUAGE="en")
     staff.force_login(users["xiangyun_cadre"])
-    status, rows = _json(staff, "get", f"{urls}/applications/queue")
-    assert [r["id"] for r in rows] == [app["id"]]
+    status, page = _json(staff, "get", f"{urls}/applications/queue")
+    assert [r["id"] for r in page["results"]] == [app["id"]] and page["count"] == 1
+    # Past the last page: nothing (a client paging until an empty page stops); a bad page or state: 422.
+    assert _json(staff, "get", f"{urls}/applications/queue?page=2")[1]["results"] == []
+    for bad in ("page=0", "page=-1", "state=bogus", "page_size=0"):
+        status, body = _json(staff, "get", f"{urls}/applications/queue?{bad}")
+        assert status == 422 and bad.split("=")[0] in body["error"]["fields"], (bad, body)
     status, body = _json(staff, "post", f"{urls}/applications/{app['id']}/transition", {"action": "approve"})
     assert status == 400 and body["error"]["code"] == "invalid_transition"
     status, body = _json(staff, "post", f"{urls}/applications/{app['id']}/transition", {"action": "accept"})
@@ -127,3 +132,20 @@ def test_import_and_review_endpoints(urls: str, tree: Any, users: Any) -> None:
     bad.name = "x.xlsx"
     r = staff.post("/api/imports", {"unit_id": tree["xiangyun"].pk, "file": bad})
     assert r.status_code in {400, 422} and "Excel" in r.content.decode()
+
+
+def test_the_queue_holds_the_cases_the_caller_acts_on_counted_as_listed(tree: Any, users: Any) -> None:
+    """A centre officer at the province holds the role of the higher review but not at its level
+    (county or city): the case is not in their queue, nor in its count (the count included it and
+    the page then dropped it, so a short page did not mean the last one)."""
+    from bangfu.intake.tests.helpers import submitted, to_state
+    from bangfu.org.models import Role
+    from bangfu.testing.factories import user_with_role
+
+    app = to_state(submitted(tree["xiangyun_g"]), "higher_review", users)
+    province_officer = user_with_role(tree["province"], Role.CENTRE_STAFF, "province_officer")
+    for user, expected in ((users["xiangyun_staff"], [app.pk]), (province_officer, [])):
+        client = Client()
+        client.force_login(user)
+        page = client.get("/api/v1/applications/queue").json()
+        assert [r["id"] for r in page["results"]] == expected and page["count"] == len(expected)
