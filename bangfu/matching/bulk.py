@@ -3,7 +3,11 @@ households' cross-check times, set-based, never one ORM object per row.
 
 PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON CONFLICT``.
 Other databases (SQLite): ``executemany`` of one ``INSERT … ON CONFLICT`` statement.
-A finding already recorded (same member, dataset, rule and record) is left as it is.
+A finding already recorded (same member, dataset, rule and record) is left as it is, and so is
+one raised before from another dataset of the same kind (the same file imported again, or next
+month's copy of it) and open or dismissed: an open one is not listed twice, and a dismissal
+stands (a dismissed car does not come back as a new open finding with each refresh of the
+police's data) (``_not_raised``).
 
 Two runs over overlapping unions write some of the same rows at the same time. PostgreSQL makes
 the second writer of a row wait for the first one's transaction; rows written in different orders
@@ -57,6 +61,21 @@ def _copy_csv(cursor: Any, table: str, data: pa.Table) -> None:
 _UNIQUE = ("member_id", "dataset_id", "rule", "record_key")
 
 
+def _not_raised(row: str) -> str:
+    """SQL: ``row`` is not a record already raised for its member, department kind and rule from
+    another dataset and still open or dismissed. A confirmed one is raised again (its file may have
+    been removed and opened again since: the record must be proposed again; confirming it twice
+    writes nothing twice), and so is a record named by its row (``row 2``: of another file,
+    another record)."""
+    table = _q(Finding._meta.db_table)
+    same = " AND ".join(f"f.{_q(c)} = {row}.{_q(c)}" for c in ("member_id", "kind", "rule", "record_key"))
+    statuses = ", ".join(f"'{s}'" for s in (FindingStatus.OPEN, FindingStatus.DISMISSED))
+    return (
+        f"(substr({row}.{_q('record_key')}, 1, 4) = 'row ' OR NOT EXISTS "  # noqa: S608 - fixed identifiers
+        f"(SELECT 1 FROM {table} f WHERE {same} AND f.{_q('status')} IN ({statuses})))"
+    )
+
+
 def findings_insert(found: pa.Table, *, run_id: int, now: dt.datetime) -> None:
     """Insert the findings of ``found`` (``rules.FINDING_COLUMNS``) as open findings of the run."""
     if found.num_rows == 0:
@@ -78,16 +97,19 @@ def findings_insert(found: pa.Table, *, run_id: int, now: dt.datetime) -> None:
             order = ", ".join(_q(c) for c in _UNIQUE)
             cursor.execute(
                 f"INSERT INTO {table} ({target}) SELECT {columns}, %s, %s, '', %s "  # noqa: S608
-                f"FROM matching_finding_load ORDER BY {order} ON CONFLICT DO NOTHING",
+                f"FROM matching_finding_load l WHERE {_not_raised('l')} ORDER BY {order} ON CONFLICT DO NOTHING",
                 [FindingStatus.OPEN.value, run_id, stamp],
             )
             cursor.execute("DROP TABLE matching_finding_load")
             return
-        placeholders = ", ".join(["%s"] * (len(FINDING_COLUMNS) + 4))
+        placeholders = ", ".join(
+            f"%s AS {_q(c)}" for c in (*FINDING_COLUMNS, "status", "run_id", "reason", "created_at")
+        )
         tail = (FindingStatus.OPEN.value, run_id, "", stamp)
         values = [found.column(c).to_pylist() for c in FINDING_COLUMNS]
         cursor.executemany(
-            f"INSERT INTO {table} ({target}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608
+            f"INSERT INTO {table} ({target}) SELECT * FROM (SELECT {placeholders}) l "  # noqa: S608
+            f"WHERE {_not_raised('l')} ON CONFLICT DO NOTHING",
             [(*row, *tail) for row in zip(*values, strict=True)],
         )
 

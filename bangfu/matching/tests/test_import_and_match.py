@@ -373,3 +373,27 @@ def test_a_date_or_retention_out_of_bounds_is_refused_by_field(users: dict[str, 
     with translation.override("en"), pytest.raises(ValidationError) as caught:
         services.match_run(actor=users["admin"], dataset_ids=[kept.pk])
     assert caught.value.message_dict == {"dataset_ids": ["v.csv is past its retention period and is no longer used."]}
+
+
+def test_the_same_record_in_a_later_dataset_is_not_raised_again(
+    make_household: Any, users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Next month's copy of the police's file (or the same file imported again) finds the same cars:
+    a dismissed one stays dismissed instead of coming back as a new open finding, and an open one
+    is listed once, not once per copy."""
+    _household, ids = make_household()
+    rows = [VEHICLE_HEADER, [ids[0], "张建国", "云L12345", "残疾人代步车"], [ids[1], "李秀英", "云L22222", "小型轿车"]]
+    first = services.dataset_import(actor=users["admin"], kind="vehicles", path=write_csv("v1.csv", rows))
+    run(users["admin"], [first], django_capture_on_commit_callbacks)
+    assert Finding.objects.count() == 1  # the disability vehicle is exempt; the car is found
+    car = Finding.objects.get()
+    services.finding_dismiss(actor=users["admin"], finding_id=car.pk, reason="家用车已于上月过户，见转让证明")
+    rows.append([ids[2], "张小明", "云L33333", "小型轿车"])
+    second = services.dataset_import(actor=users["admin"], kind="vehicles", path=write_csv("v2.csv", rows))
+    later = run(users["admin"], [second], django_capture_on_commit_callbacks)
+    found = {f.record_key: (f.status, f.dataset_id) for f in Finding.objects.all()}
+    assert found == {"云L22222": ("dismissed", first.pk), "云L33333": ("open", second.pk)}
+    assert later.findings_new == 1
+    third = services.dataset_import(actor=users["admin"], kind="vehicles", path=write_csv("v3.csv", rows))
+    run(users["admin"], [third], django_capture_on_commit_callbacks)
+    assert Finding.objects.count() == 2
