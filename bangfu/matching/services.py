@@ -91,7 +91,7 @@ def record_in_words(key: str) -> str:
     return _("row %(n)s of the file") % {"n": found.group(1)} if found else key
 
 
-def _top_unit(actor: Any, perm: Perm) -> OrgUnit:
+def top_unit(actor: Any, perm: Perm = REVIEW_PERM) -> OrgUnit:
     units = access.units(actor, perm).order_by("path")
     unit = units.first()
     if unit is None:
@@ -101,7 +101,7 @@ def _top_unit(actor: Any, perm: Perm) -> OrgUnit:
 
 def _unit_for(actor: Any, perm: Perm, unit: OrgUnit | None) -> OrgUnit:
     if unit is None:
-        return _top_unit(actor, perm)
+        return top_unit(actor, perm)
     access.require_in_jurisdiction(actor, perm, unit)
     return unit
 

@@ -58,7 +58,30 @@ def test_refusals_are_clear_errors_not_tracebacks(
         (("--user", "xiangyun_cadre", "findings", "--reveal"), "You may not reveal ID numbers here."),
         (("--user", "evaluator", "import", "--kind", "vehicles", str(path)), "evaluator may not do this"),
         (("--user", "admin", "findings", "--status", "bogus"), "invalid choice"),
+        (("--user", "xiangyun_staff", "run", "--unit", "530000"), "outside the jurisdiction of xiangyun_staff"),
+        (("--user", "xiangyun_staff", "findings", "--unit", "530000"), "outside the jurisdiction of xiangyun_staff"),
+        (("--user", "xiangyun_staff", "request", "--unit", "530000", "--output", str(tmp_path / "r.csv")), "outside"),
+        (("--user", "admin", "request", "--output", str(tmp_path / "none" / "r.csv")), "No such folder"),
     ]
     for args, message in cases:
         with translation.override("en"), pytest.raises(CommandError, match=message):
             call_command("match", *args, stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_a_run_without_datasets_takes_the_newest_current_one_of_each_kind(
+    make_household: Any, users: dict[str, Any], write_csv: Any
+) -> None:
+    """The same vehicles file imported three times gave three findings per car (every dataset
+    ever imported was checked); one past its retention made every run fail."""
+    import datetime as dt
+
+    from bangfu.matching.models import Dataset, Finding
+
+    _household, ids = make_household()
+    path = write_csv("v.csv", [["身份证号", "姓名", "号牌号码", "车辆类型"], [ids[0], "张建国", "云L1", "轿车"]])
+    for _ in range(3):
+        call_command("match", "--user", "admin", "import", "--kind", "vehicles", str(path), stdout=io.StringIO())
+    oldest, *_middle, newest = Dataset.objects.order_by("id")
+    Dataset.objects.filter(pk=oldest.pk).update(expires_on=dt.date(2000, 1, 1))
+    call_command("match", "--user", "admin", "run", stdout=io.StringIO())
+    assert list(Finding.objects.values_list("dataset_id", flat=True)) == [newest.pk]

@@ -89,6 +89,9 @@ class Command(TranslatedCommand):
             raise CommandError(" ".join(m for ms in field_errors(exc).values() for m in ms)) from exc
         except DomainError as exc:
             raise CommandError(exc.message) from exc
+        except KeyboardInterrupt as exc:
+            # The households are written in one transaction: stopped part way, it wrote none.
+            raise CommandError(_("Interrupted: no household was imported."), returncode=130) from exc
         out = self.stdout
         committed_now = batch.committed_at is not None and batch.committed_at >= started
         if batch.created_at < started and not committed_now:  # the same file, staged before

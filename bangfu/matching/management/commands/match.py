@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import CommandError, CommandParser
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -31,6 +32,7 @@ from bangfu.matching import selectors, services
 from bangfu.matching.engine.schemas import DatasetKind
 from bangfu.matching.models import FindingStatus
 from bangfu.org import access
+from bangfu.org.access import Perm
 from bangfu.org.models import OrgUnit
 
 
@@ -78,6 +80,13 @@ class Command(TranslatedCommand):
                 _("%(username)s may not do this (it needs the permission %(permission)s).")
                 % {"username": actor.username, "permission": exc}
             ) from exc
+        except Http404 as exc:
+            raise CommandError(
+                _("Not found, or outside the jurisdiction of %(username)s.") % {"username": actor.username}
+            ) from exc
+        except KeyboardInterrupt as exc:
+            # An import or a run stopped part way writes nothing (each is one transaction).
+            raise CommandError(_("Interrupted: nothing was written."), returncode=130) from exc
 
     def _actor(self, username: str) -> Any:
         users = get_user_model().objects.filter(is_active=True)
@@ -88,12 +97,16 @@ class Command(TranslatedCommand):
             raise CommandError(_("Name the user to act as: --user NAME (or BANGFU_CLI_USER)."))
         return user
 
-    def _unit(self, code: str) -> OrgUnit | None:
+    def _unit(self, code: str, actor: Any = None, perm: Perm | None = None) -> OrgUnit | None:
+        """The union of ``code``; with ``actor``, one in the actor's jurisdiction for ``perm``
+        (another answers "not found, or outside the jurisdiction")."""
         if not code:
             return None
         unit = OrgUnit.objects.filter(code=code).first()
         if unit is None:
             raise CommandError(_("No unit with code %(code)s") % {"code": code})
+        if actor is not None and perm is not None and not access.units(actor, perm).filter(pk=unit.pk).exists():
+            raise Http404
         return unit
 
     def _import(self, actor: Any, o: dict[str, Any]) -> None:
@@ -121,10 +134,12 @@ class Command(TranslatedCommand):
         )
 
     def _run(self, actor: Any, o: dict[str, Any]) -> None:
-        ids = o["dataset"] or list(selectors.dataset_list(actor=actor).values_list("pk", flat=True))
+        unit = self._unit(o["unit"], actor, services.REVIEW_PERM)
+        # As the run page: the newest dataset of each kind the union may use, none past its retention.
+        ids = o["dataset"] or [d.pk for d in services.usable_datasets(unit or services.top_unit(actor))]
         if not ids:
             raise CommandError(_("No datasets to check against; import one first."))
-        run = services.match_run(actor=actor, unit=self._unit(o["unit"]), dataset_ids=ids, engine=o["engine"])
+        run = services.match_run(actor=actor, unit=unit, dataset_ids=ids, engine=o["engine"])
         run.refresh_from_db()
         if run.status != "done":  # a queued task: run it here
             run = services.match_run_execute(run_id=run.pk)
@@ -134,7 +149,7 @@ class Command(TranslatedCommand):
         )
 
     def _findings(self, actor: Any, o: dict[str, Any]) -> None:
-        unit = self._unit(o["unit"])
+        unit = self._unit(o["unit"], actor, services.VIEW_PERM)  # not the header alone, as if it had none
         if o["reveal"] and not access.has_perm(actor, services.REVEAL_PERM):
             raise CommandError(_("You may not reveal ID numbers here."))
         filters = selectors.FindingFilters(unit_id=unit.pk if unit else None, status=o["status"])
@@ -145,6 +160,8 @@ class Command(TranslatedCommand):
 
     def _request(self, actor: Any, o: dict[str, Any]) -> None:
         path: Path = o["output"]
+        if not path.parent.is_dir():
+            raise CommandError(_("No such folder: %(path)s") % {"path": path.parent})
         fmt = "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv"
         count = services.exchange_request_export(
             actor=actor, target=path, unit=self._unit(o["unit"]), fmt=fmt, hashed_only=not o["plain"]
