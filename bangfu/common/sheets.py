@@ -38,6 +38,43 @@ def _first_visible(book: Any) -> int:
     return 0
 
 
+_HEADER_ROWS = 10  # where a header is looked for: below a title and a few lines of notes
+
+
+def _header_like(rows: list[list[Any]]) -> set[tuple[str, ...]]:
+    """The rows near the top that could be a header: three or more cells of text, as text."""
+    found = set()
+    for row in rows[:_HEADER_ROWS]:
+        cells = tuple(str(c).strip() for c in row)
+        while cells and not cells[-1]:
+            cells = cells[:-1]
+        if sum(1 for c in cells if c and not c.replace(".", "", 1).isdigit()) >= 3:
+            found.add(cells)
+    return found
+
+
+def _continued_on(book: Any, content: bytes, index: int, rows: list[list[Any]]) -> list[str]:
+    """The other visible worksheets that repeat a header of the sheet read and hold rows below it
+    (a county's workbook with a sheet per township): their rows would be left out without a word.
+    A sheet of codes, notes or totals has other columns and is not one of them."""
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    headers = _header_like(rows)
+    if not headers:
+        return []
+    names = []
+    for i, meta in enumerate(book.sheets_metadata):
+        if i == index or meta.visible != SheetVisibleEnum.Visible or meta.typ != SheetTypeEnum.WorkSheet:
+            continue
+        if content.startswith(b"PK"):
+            check_extent(content, i)
+        other: list[list[Any]] = book.get_sheet_by_index(i).to_python(skip_empty_area=True)
+        at = next((n for n, row in enumerate(other[:_HEADER_ROWS]) if _header_like([row]) & headers), None)
+        if at is not None and any(any(str(c).strip() for c in row) for row in other[at + 1 :]):
+            names.append(meta.name)
+    return names
+
+
 def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
     """The rows of the first sheet a person sees (python-calamine; hidden sheets are passed over);
     a ``SheetProblem`` for a file that cannot be read."""
@@ -69,6 +106,15 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
         sheet = book.get_sheet_by_index(index)
         rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
         _fill_merged(rows, sheet.merged_cell_ranges)
+        if more := _continued_on(book, content, index, rows):
+            raise SheetProblem(
+                "several_sheets",
+                _(
+                    "The rows go on in other sheets with the same columns (%(sheets)s), and one sheet is read: "
+                    "put all the rows on the first sheet, or save each sheet as a file of its own."
+                )
+                % {"sheets": "、".join(more)},
+            )
     except SheetProblem:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged files

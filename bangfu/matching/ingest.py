@@ -190,6 +190,30 @@ def _transcode(path: Path, encoding: str, out: Path) -> Path:
             lines += chunk.count(b"\n")
 
 
+def _one_line_ending(path: Path, out: Path) -> Path:
+    """``path``, or a copy with every line ended by LF when its lines end both ways (CRLF and LF:
+    rows appended by another program). DuckDB's reader settles a file's line ending from a sample
+    and gave up on such a file ("error when sniffing")."""
+    crlf = lf = 0
+    with path.open("rb") as src:
+        tail = b""
+        while chunk := src.read(1 << 22):
+            block = tail + chunk
+            crlf += block.count(b"\r\n") - tail.count(b"\r\n")
+            lf += chunk.count(b"\n")
+            tail = block[-1:]
+    if not crlf or crlf == lf:
+        return path
+    with path.open("rb") as src, out.open("wb") as dst:
+        carry = b""
+        while chunk := src.read(1 << 22):
+            block = carry + chunk
+            carry = b"\r" if block.endswith(b"\r") else b""
+            dst.write((block[:-1] if carry else block).replace(b"\r\n", b"\n"))
+        dst.write(carry)
+    return out
+
+
 # A float holds every whole number up to this one exactly; an 18-digit ID number stored as a
 # number in a workbook is above it, and its last digits are lost (Excel keeps 15).
 _EXACT_FLOAT = 2**53
@@ -264,6 +288,7 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
         path = _transcode(path, encoding, workdir / "utf8.csv")
     if _blank(path):
         raise IngestProblem("empty", _("The file is empty."))
+    path = _one_line_ending(path, workdir / "lf.csv")
     # Every column is read as text, so the sniffer only settles the dialect: its sample will do.
     options = "all_varchar = true, header = true, store_rejects = true"
     return f"read_csv({_q(str(path))}, {options})", first_line
@@ -730,6 +755,7 @@ def _read(
         con.execute(f"CREATE TEMP TABLE source_rows AS SELECT {trimmed} FROM (SELECT {raw} FROM {relation}) s0")
         source = f"SELECT rowid + {first_line} AS row_no, * FROM source_rows"
 
+    id_quoting: list[Quoting] = []
     if "id_number" in mapping:
         for layer in _id_sql("f_id_number", day):
             columns = ", ".join(f"{sql} AS {name}" for name, sql in layer.items())
@@ -737,8 +763,21 @@ def _read(
         # A row SQL does not accept gets its reason from ResidentId.parse (_parse_the_rest).
         id_check = "WHEN id_int IS NULL THEN ''"
     else:
-        source = f"SELECT *, TRY_CAST(f_id_key AS BIGINT) AS id_int FROM ({source}) l"
-        id_check = f"WHEN id_int IS NULL THEN {_q(_not_a_keyed_hash())}"
+        # Whole numbers only: a cast takes 1.2E+18 (a key Excel held as a number, its last digits
+        # lost) and rounds 1.5, which would be read as some other person's key.
+        whole = "regexp_full_match(f_id_key, '-?[0-9]{1,19}')"
+        source = f"SELECT *, CASE WHEN {whole} THEN TRY_CAST(f_id_key AS BIGINT) END AS id_int FROM ({source}) l"
+        lost = _(
+            "%(column)s: %(value)s was stored as a number (for example by Excel) and its last digits are "
+            "lost; format the column as text and export again"
+        ) % {"column": mapping["id_key"], "value": "\x00"}
+        before, after = lost.split("\x00")
+        id_quoting.append((before, after))
+        id_check = (
+            f"WHEN id_int IS NULL AND regexp_full_match(f_id_key, {_q('-?(' + _LOST_DIGITS_RE + '|[0-9]+[.][0-9]*)')}) "
+            f"THEN {_q(before)} || left(f_id_key, 40) || {_q(after)} "
+            f"WHEN id_int IS NULL THEN {_q(_not_a_keyed_hash())}"
+        )
     # Each typed column once (v_<field>), then the reason a field gives, then the row's reason.
     typed = [
         f"{_field_sql(s, 'f_' + s.name)} AS v_{s.name}" if s.name in mapping else f"{_NULLS[s.type]} AS v_{s.name}"
@@ -753,6 +792,7 @@ def _read(
     field_reason, quoting = _field_reason_sql(
         [s for s in specs if s.name not in {ID_NUMBER.name, ID_KEY.name}], mapping
     )
+    quoting += id_quoting
     record_key = (
         "COALESCE(NULLIF(f_record_key, ''), 'row ' || row_no)" if "record_key" in mapping else "'row ' || row_no"
     )

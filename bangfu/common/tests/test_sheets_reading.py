@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 
 import openpyxl
 import pytest
@@ -31,6 +32,38 @@ def _book(hidden_first: bool) -> bytes:
 def test_a_hidden_first_sheet_is_passed_over() -> None:
     assert first_sheet_rows(_book(hidden_first=True), "x.xlsx")[0] == ["身份证号", "姓名"]
     assert first_sheet_rows(_book(hidden_first=False), "x.xlsx")[0] == ["汉族", "回族"]
+
+
+def _sheets(*sheets: tuple[str, Sequence[Sequence[object]]]) -> bytes:
+    wb = openpyxl.Workbook()
+    first = wb.active
+    assert first is not None
+    wb.remove(first)
+    for title, rows in sheets:
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_rows_going_on_in_another_sheet_with_the_same_columns_are_not_left_out_without_a_word() -> None:
+    """A county's workbook with a sheet per township read its first sheet only, and said nothing of
+    the others; a sheet of codes or notes (other columns) is left alone, as before."""
+    header = ["身份证号", "姓名", "号牌号码", "车辆类型"]
+    title = ["祥云县车辆登记信息"]
+    content = _sheets(
+        ("祥云县", [title, header, ["532923197001010011", "张三", "云L1", "轿车"]]),
+        ("宾川县", [header, ["532924197001010011", "李四", "云L2", "轿车"]]),
+        ("说明", [["字段", "含义", "备注"], ["号牌号码", "车辆号牌", ""]]),
+    )
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(content, "车辆.xlsx")
+    assert caught.value.code == "several_sheets" and "宾川县" in caught.value.message
+    assert "说明" not in caught.value.message
+    only_notes = _sheets(("祥云县", [header, ["532923197001010011", "张三", "云L1", "轿车"]]), ("说明", [header]))
+    assert first_sheet_rows(only_notes, "车辆.xlsx")[1][1] == "张三"  # a header alone holds no rows
 
 
 def test_an_unreadable_xls_is_named_without_the_readers_own_words() -> None:

@@ -67,6 +67,24 @@ def test_gbk_text_after_a_utf8_byte_order_mark_is_read(tmp_path: Path) -> None:
     assert names == [("张建国",), ("李秀英",)]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_lines_ending_both_ways_are_read_with_their_line_numbers(tmp_path: Path, encoding: str) -> None:
+    """Rows appended by another program end with CRLF after LF lines (or the other way): the reader
+    settled the ending from its sample and refused the file in its own English words."""
+    lines = [
+        ",".join(VEHICLES),
+        f"{IDS[0]},张建国,云A1,小型轿车",
+        f"{IDS[1][:17]}{'1' if IDS[1][17] != '1' else '2'},李秀英,云A2,小型轿车",
+    ]
+    lines += [f"{IDS[2]},王五,云A3,小型轿车"]
+    text = "\n".join(lines[:3]) + "\r\n" + lines[3] + "\r\n"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(text.encode(encoding))
+    result = _ingest(path, DatasetKind.VEHICLES, tmp_path)
+    assert (result.rows_taken, result.rows_rejected) == (2, 1)
+    assert [row for row, _reason in _rejected(result)] == [3]
+
+
 @pytest.mark.parametrize(
     "header",
     ["＊身份证号", "身份证号码：", "身份证号（必填）", "ＩＤ"],

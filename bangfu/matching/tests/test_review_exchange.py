@@ -123,3 +123,20 @@ def test_an_answer_about_a_file_closed_since_the_request_is_taken(
     answer = _answer(tmp_path, [[asked[0]["id_key"], "云L1", "轿车"]])
     ds = services.dataset_import(actor=staff, kind="vehicles", path=answer)
     assert ds.rows_taken == 1
+
+
+def test_keys_a_spreadsheet_stored_as_numbers_are_rejected_with_that_reason(
+    asked: list[dict[str, str]], users: dict[str, Any], tmp_path: Path
+) -> None:
+    """An answer opened and saved in Excel holds its keys as 1.23E+18: a cast read them as some
+    other number (and rounded 1.5), so the rows were blamed on "another union's request"."""
+    from bangfu.matching import selectors
+
+    key = asked[1]["id_key"]
+    rows = [[a["id_key"], f"云L{i}", "轿车"] for i, a in enumerate(asked)]
+    rows += [[f"{int(key) / 1e18:.2f}E+18", "云L8", "轿车"], ["1.5", "云L9", "轿车"]]
+    ds = services.dataset_import(actor=users["xiangyun_staff"], kind="vehicles", path=_answer(tmp_path, rows))
+    assert (ds.rows_taken, ds.rows_rejected) == (3, 2)
+    rejected = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk).decode()
+    assert rejected.count("was stored as a number (for example by Excel) and its last digits are lost") == 2
+    assert "E+18 was stored" in rejected and "1.5 was stored" in rejected
