@@ -108,3 +108,112 @@
     if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
   });
 })();
+
+// A form sent once: a second click on its button while the first request is on its way is not a
+// second request (a double-click on Save sent two; the browser dropped the answer to the first,
+// which had saved the file, and showed the second one's "this person is already on a file").
+// After a few seconds the form may be sent again (a download leaves the page where it is).
+(function () {
+  "use strict";
+
+  var AGAIN_AFTER_MS = 5000;
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
+    // A download beside other buttons (the what-if's Excel) leaves the page as it is: not counted.
+    if (event.submitter && event.submitter.hasAttribute("data-download")) return;
+    var sent = Number(form.dataset.sentAt || 0);
+    if (sent && Date.now() - sent < AGAIN_AFTER_MS) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sentAt = String(Date.now());
+  });
+
+  // Back to a page kept by the browser: its forms may be sent again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-sent-at]").forEach(function (form) { delete form.dataset.sentAt; });
+  });
+})();
+
+// Filters after Back: htmx keeps a copy of the page's HTML when a filter or a page link changes
+// the address, and puts it back on Back. Choices made in a form are not in its HTML, so the boxes
+// showed "—" over a filtered list. The copy is taken when the new list has been asked for, the
+// form already showing the new choice, so the form's values as they were when the list on screen
+// was asked for are kept (``shown``) and written into the HTML just before the copy is taken.
+(function () {
+  "use strict";
+
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && ["hidden", "submit", "button", "reset"].indexOf(el.type) === -1;
+    });
+  }
+
+  // A select by its chosen values (its options may be replaced meanwhile: the union search).
+  function state(form) {
+    return fields(form).map(function (el) {
+      if (el instanceof HTMLSelectElement) {
+        return Array.prototype.filter.call(el.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+      }
+      if (el.type === "checkbox" || el.type === "radio") return el.checked;
+      return el.value;
+    });
+  }
+
+  function apply(form, values, asHtml) {
+    fields(form).forEach(function (el, i) {
+      var v = values[i];
+      if (el instanceof HTMLSelectElement) {
+        Array.prototype.forEach.call(el.options, function (o) {
+          var chosen = Array.isArray(v) && v.indexOf(o.value) !== -1;
+          if (asHtml) o.toggleAttribute("selected", chosen);
+          else o.selected = chosen;
+        });
+      } else if (el.type === "checkbox" || el.type === "radio") {
+        if (asHtml) el.toggleAttribute("checked", !!v);
+        else el.checked = !!v;
+      } else if (asHtml && el instanceof HTMLTextAreaElement) {
+        el.textContent = v || "";
+      } else if (asHtml) {
+        el.setAttribute("value", v || "");
+      } else {
+        el.value = v || "";
+      }
+    });
+  }
+
+  // Into the HTML (what the copy holds), leaving what the form shows as it is: writing an
+  // attribute also changes a field the person has not touched.
+  function writeIntoHtml(form, values) {
+    var live = state(form);
+    apply(form, values, true);
+    apply(form, live, false);
+  }
+
+  function remember() {
+    document.querySelectorAll("form[hx-push-url]").forEach(function (form) { form._shown = state(form); });
+  }
+
+  remember();
+  document.addEventListener("htmx:historyRestore", remember);
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("form[hx-push-url]").forEach(function (form) {
+      if (form._shown) writeIntoHtml(form, form._shown);
+      form._shown = state(form); // what the list about to be shown was asked for with
+    });
+  });
+})();
+
+// After a form comes back with errors, the cursor is in the first field in error (a keyboard user
+// started from the top of the page, through the menu and every field before it).
+(function () {
+  "use strict";
+
+  var first = document.querySelector("main [aria-invalid='true']");
+  if (first && (document.activeElement === null || document.activeElement === document.body)) {
+    first.focus();
+  }
+})();
