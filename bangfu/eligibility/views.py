@@ -37,12 +37,11 @@ def _error(request: HttpRequest, exc: Exception) -> None:
         messages.error(request, exc.message)
 
 
-@login_required
-def household_decision(request: HttpRequest, pk: int) -> HttpResponse:
+def _decision_context(request: HttpRequest, pk: int) -> dict[str, Any]:
     history = list(selectors.decision_history(actor=request.user, household_id=pk)[:20])
     household = access.get_for(request.user, Household.objects.select_related("unit"), pk)
     current = next((d for d in history if d.is_current), None)
-    context: dict[str, Any] = {
+    return {
         "h": household,
         "current": current,
         "reasons": reason_texts(current.reasons) if current else [],
@@ -52,8 +51,13 @@ def household_decision(request: HttpRequest, pk: int) -> HttpResponse:
         "override_choices": [
             (c, DecisionCategory(c).label) for c in DecisionCategory.values if c in OVERRIDE_CATEGORIES
         ],
+        "override_form": {"category": "", "reason": "", "errors": {}, "problem": ""},
     }
-    return render(request, "eligibility/household_decision.html", context)
+
+
+@login_required
+def household_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "eligibility/household_decision.html", _decision_context(request, pk))
 
 
 @login_required
@@ -74,9 +78,19 @@ def override_request(request: HttpRequest, pk: int, decision_id: int) -> HttpRes
             category=request.POST.get("category", ""),
             reason=request.POST.get("reason", ""),
         )
-        messages.success(request, _("The override waits for a second person's approval."))
     except (ValidationError, DomainError) as exc:
-        _error(request, exc)
+        # Refused: the form again with what was chosen and typed, each error under its field.
+        context = _decision_context(request, pk)
+        form = context["override_form"]
+        form.update(category=request.POST.get("category", ""), reason=request.POST.get("reason", ""))
+        if isinstance(exc, ValidationError):
+            errors = field_errors(exc)
+            form["errors"] = {k: v for k, v in errors.items() if k in ("category", "reason")}
+            form["problem"] = " ".join(m for k, ms in errors.items() if k not in form["errors"] for m in ms)
+        else:
+            form["problem"] = exc.message
+        return render(request, "eligibility/household_decision.html", context, status=400)
+    messages.success(request, _("The override waits for a second person's approval."))
     return redirect("eligibility:household_decision", pk=pk)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.test import Client
@@ -35,11 +36,19 @@ def _decided(tree: dict[str, Any], users: dict[str, Any]) -> tuple[int, int]:
 def test_a_missing_reason_is_said_in_words_without_the_field_name(tree: dict[str, Any], users: dict[str, Any]) -> None:
     pk, d = _decided(tree, users)
     page = client_for(users["xiangyun_staff"]).post(
-        f"/eligibility/households/{pk}/decisions/{d}/override/", {"category": "relative", "reason": ""}, follow=True
+        f"/eligibility/households/{pk}/decisions/{d}/override/", {"category": "not_eligible", "reason": "   "}
     )
+    assert page.status_code == 400
     text = page.content.decode()
     assert "Give the reason for the override." in text
     assert "reason: " not in text
+    # Under its field, with the category chosen kept (it went back to the first in the list, and
+    # a person who only typed the reason again asked for another category).
+    reason = re.search(r'<input[^>]*id="reason"[^>]*>\s*<div class="invalid-feedback" id="reason-error">([^<]*)<', text)
+    assert reason and reason.group(1) == "Give the reason for the override."
+    assert 'aria-invalid="true"' in reason.group(0)
+    assert re.search(r'<option value="not_eligible" selected>', text)
+    assert not EligibilityDecision.objects.filter(override_status="pending").exists()
 
 
 def test_approval_and_rejection_say_which(tree: dict[str, Any], users: dict[str, Any]) -> None:
