@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,8 +32,16 @@ from bangfu.registry.models import Household
 
 from . import bulk
 from .adapters import RuleBook, StandardBook
-from .models import DecisionCategory, RecomputeRun, RecomputeStatus, RuleSetVersion, Standard
-from .services import SYSTEM, require_config, ruleset_check, ruleset_publish, standard_clean, standard_set
+from .models import DecisionCategory, EligibilityDecision, RecomputeRun, RecomputeStatus, RuleSetVersion, Standard
+from .services import (
+    SYSTEM,
+    TIMELINE_DECIDED,
+    require_config,
+    ruleset_check,
+    ruleset_publish,
+    standard_clean,
+    standard_set,
+)
 
 
 def _unit(actor: Any, unit_id: int, perm: Perm) -> OrgUnit:
@@ -104,6 +112,7 @@ def recompute_execute(*, run_id: int, on: date | None = None) -> RecomputeRun:
             status=RecomputeStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
         raise
+    _timeline_changes(run)
     RecomputeRun.objects.filter(pk=run.pk).update(
         status=RecomputeStatus.DONE, total=out.total, done=out.done, changed=out.changed, finished_at=timezone.now()
     )
@@ -124,6 +133,39 @@ def recompute_execute(*, run_id: int, on: date | None = None) -> RecomputeRun:
     )
     run.refresh_from_db()
     return run
+
+
+def _timeline_changes(run: RecomputeRun, batch: int = 5000) -> None:
+    """Each household whose category the run changed gets it on its timeline, as a decision of
+    one household does (``services.decision_compute``): the event of the decision, its category
+    and the one before. Households decided for the first time are in the run's report, not on
+    their timelines (a first recompute of a province would write one event per file)."""
+    from bangfu.registry.models import TimelineEvent
+
+    labels = dict(DecisionCategory.choices)
+    now = timezone.now()
+    changed = (
+        EligibilityDecision._base_manager.filter(run_id=run.pk)
+        .exclude(previous_category="")
+        .exclude(category=F("previous_category"))
+        .values_list("household_id", "pk", "category", "previous_category")
+    )
+    rows = []
+    for household_id, decision_id, category, previous in changed.iterator(chunk_size=batch):
+        rows.append(
+            TimelineEvent(
+                household_id=household_id,
+                at=now,
+                actor_id=run.started_by_id,
+                kind=TIMELINE_DECIDED,
+                summary=str(labels.get(category, category)),
+                data={"decision_id": decision_id, "category": category, "previous": previous, "run": run.pk},
+            )
+        )
+        if len(rows) >= batch:
+            TimelineEvent.objects.bulk_create(rows)
+            rows = []
+    TimelineEvent.objects.bulk_create(rows)
 
 
 # ---- what-if -------------------------------------------------------------------------------------

@@ -341,7 +341,8 @@ def household_update(
             before={k: before.get(k) for k in changed},
             after={k: after[k] for k in changed},
         )
-        timeline_add(household=h, actor=actor, kind=codes.TimelineKind.FILE_UPDATED, data={"fields": changed})
+        if changed:  # a save that changed nothing (Back, then Save again) is no change on the timeline
+            timeline_add(household=h, actor=actor, kind=codes.TimelineKind.FILE_UPDATED, data={"fields": changed})
     return h
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Min, Q
 from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
@@ -66,6 +67,29 @@ def household_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# A file's parts, as an edit's timeline event names them (``registry.services.snapshot``'s keys).
+_PART_LABELS = {
+    "members": gettext_lazy("members"),
+    "incomes": gettext_lazy("incomes"),
+    "rigid_expenses": gettext_lazy("rigid expenses"),
+    "homes": gettext_lazy("homes"),
+    "vehicles": gettext_lazy("vehicles"),
+    "business_roles": gettext_lazy("business roles"),
+    "bank_account": gettext_lazy("bank account"),
+}
+
+
+def changed_field_label(name: str) -> str:
+    """A changed field of a file in words: its part, or its field's name on the form."""
+    if name in _PART_LABELS:
+        return str(_PART_LABELS[name])
+    try:
+        field = Household._meta.get_field(name.removesuffix("_id"))
+    except FieldDoesNotExist:
+        return name
+    return str(getattr(field, "verbose_name", name))
+
+
 def _timeline(request: HttpRequest, household: Household) -> list[tuple[TimelineEvent, str]]:
     # Each capability names the events it writes on the one household timeline.
     known = {
@@ -80,7 +104,14 @@ def _timeline(request: HttpRequest, household: Household) -> list[tuple[Timeline
     for ev in events:
         label = str(known.get(ev.kind, ev.kind))
         data = ev.data if isinstance(ev.data, dict) else {}
-        if ev.kind == codes.TimelineKind.STATE_CHANGED and data.get("from") in states and data.get("to") in states:
+        if ev.kind == codes.TimelineKind.FILE_UPDATED and isinstance(data.get("fields"), list) and data["fields"]:
+            label = _("%(kind)s: %(fields)s") % {
+                "kind": label,
+                "fields": pgettext("between the items of a list", ", ").join(
+                    changed_field_label(f) for f in data["fields"]
+                ),
+            }
+        elif ev.kind == codes.TimelineKind.STATE_CHANGED and data.get("from") in states and data.get("to") in states:
             label = _("%(kind)s: %(from)s → %(to)s") % {
                 "kind": label,
                 "from": states[data["from"]],

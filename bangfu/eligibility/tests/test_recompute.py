@@ -127,6 +127,14 @@ def test_recompute_stores_current_decisions_and_reports_changes(seeded: dict[str
     assert changed.count() == second.changed
     rows = recompute.recompute_report_rows(actor=staff, run_id=second.pk)
     assert len(rows) == second.changed
+    # Each household whose category changed has it on its timeline, as a one-household decision does.
+    from bangfu.registry.models import TimelineEvent
+
+    events = TimelineEvent.objects.filter(kind="eligibility_decided", data__run=second.pk)
+    assert sorted(events.values_list("household_id", flat=True)) == sorted(
+        changed.values_list("household_id", flat=True)
+    )
+    assert not TimelineEvent.objects.filter(kind="eligibility_decided", data__run=first.pk).exists()  # first decisions
     book = openpyxl.load_workbook(io.BytesIO(recompute.recompute_report_xlsx(actor=staff, run_id=second.pk)))
     detail = book.worksheets[1]
     assert detail.max_row == second.changed + 1

@@ -61,6 +61,7 @@ def _plain_id(member: Member) -> str:
         (lambda d: setattr(d, "main_cause", None), "main_cause"),
         (lambda d: setattr(d.members[2], "id_number", new_id("532923", date(1902, 1, 1))), "members.2.birth_date"),
         (lambda d: setattr(d, "members", d.members * 8), "members"),
+        (lambda d: setattr(d, "filed_on", date(11, 12, 8)), "filed_on"),  # the year typed short
     ],
 )
 def test_bad_input_names_the_field_and_saves_nothing(tree: dict, users: dict[str, Any], mutate: Any, path: str) -> None:
@@ -93,6 +94,18 @@ def test_update_keeps_member_rows_and_logs_changes(tree: dict, users: dict[str, 
     assert h.members.get(relationship="spouse").pk == spouse_id
     entry = AuditEntry.objects.filter(action="update").latest("seq")
     assert entry.after is not None and "members" in entry.after and "income_yearly" in entry.after
+    # The timeline names what changed, in the reader's words; a save that changed nothing adds nothing.
+    from django.test import Client
+
+    changed = TimelineEvent.objects.filter(household=h, kind="file_updated")
+    assert changed.count() == 1 and "members" in changed.get().data["fields"]
+    services.household_update(actor=actor, household_id=h.pk, data=data, expected_version=2)
+    assert changed.count() == 1
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(actor)
+    page = client.get(f"/households/{h.pk}/").content.decode()
+    shown = page.split("File changed: ")[1].split("<")[0]
+    assert "members" in shown.split(", ") and "income" in shown
 
 
 def test_no_plaintext_id_anywhere_in_the_database(tree: dict, users: dict[str, Any]) -> None:
