@@ -39,6 +39,9 @@ def _first_visible(book: Any) -> int:
 
 
 _HEADER_ROWS = 10  # where a header is looked for: below a title and a few lines of notes
+# Sheets named as examples or instructions (the import template's own sample sheet among them)
+# hold rows that are not to be imported.
+_NOT_DATA_SHEET = ("示例", "样例", "范例", "示范", "说明", "填表", "不导入", "example", "sample", "instruction")
 
 
 def _header_like(rows: list[list[Any]]) -> set[tuple[str, ...]]:
@@ -65,6 +68,8 @@ def _continued_on(book: Any, content: bytes, index: int, rows: list[list[Any]]) 
     names = []
     for i, meta in enumerate(book.sheets_metadata):
         if i == index or meta.visible != SheetVisibleEnum.Visible or meta.typ != SheetTypeEnum.WorkSheet:
+            continue
+        if any(word in meta.name.lower() for word in _NOT_DATA_SHEET):
             continue
         if content.startswith(b"PK"):
             check_extent(content, i)

@@ -42,6 +42,7 @@ from bangfu.registry import codes
 from bangfu.registry.inputs import HouseholdInput, MemberInput
 from bangfu.registry.validation import (
     BANK_TEXT,
+    EARLIEST_FILED_ON,
     HOUSEHOLD_TEXT,
     MAX_AGE,
     MAX_MEMBERS,
@@ -261,7 +262,7 @@ def accept(data: HouseholdInput, today: Today) -> list[CheckedMember] | None:
     area = data.housing_area
     if area is not None and (type(area) is not Decimal or not (Decimal(0) <= area <= Decimal(5000))):
         return None
-    if data.filed_on is not None and data.filed_on > today.local:
+    if data.filed_on is not None and not (EARLIEST_FILED_ON <= data.filed_on <= today.local):
         return None
     main, secondary = data.main_cause, data.secondary_causes
     if main is None or main not in _CAUSE:

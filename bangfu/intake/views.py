@@ -510,6 +510,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "app": app,
         "forms": forms,
         "editable": editable,
+        # Who may edit the case's union may attach (``steps.attachment_add``); an evaluator reads.
+        "can_attach": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
         "decision": _decision(app),
         "events": selectors.application_events(actor=request.user, application_id=pk),

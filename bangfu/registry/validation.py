@@ -50,6 +50,10 @@ class CheckedMember:
     birth_date: date
 
 
+# No hardship file is older than the unions' assistance centres (set up from the 1990s).
+EARLIEST_FILED_ON = date(1990, 1, 1)
+
+
 @cache
 def _allowed(choices: type) -> frozenset[object]:
     """A code list's values, built once (Django rebuilds ``choices.values`` on every access)."""
@@ -192,6 +196,12 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         errors.add("housing_area", _("The floor area must be between 0 and 5,000 m²."))
     if data.filed_on and data.filed_on > today:
         errors.add("filed_on", _("The date is in the future."))
+    elif data.filed_on and data.filed_on < EARLIEST_FILED_ON:
+        # A year typed in the wrong place ("2024/3/5" read as 0435-02-02) or cut short (0011).
+        errors.add(
+            "filed_on",
+            _("Hardship files were first kept in %(year)s: check the year.") % {"year": EARLIEST_FILED_ON.year},
+        )
 
     # Causes: exactly one main cause and up to three different secondary causes.
     if data.main_cause is None:

@@ -57,11 +57,12 @@ def test_rows_going_on_in_another_sheet_with_the_same_columns_are_not_left_out_w
         ("祥云县", [title, header, ["532923197001010011", "张三", "云L1", "轿车"]]),
         ("宾川县", [header, ["532924197001010011", "李四", "云L2", "轿车"]]),
         ("说明", [["字段", "含义", "备注"], ["号牌号码", "车辆号牌", ""]]),
+        ("示例（不导入）", [header, ["532923197001010011", "示例", "云L0", "轿车"]]),
     )
     with pytest.raises(SheetProblem) as caught:
         first_sheet_rows(content, "车辆.xlsx")
     assert caught.value.code == "several_sheets" and "宾川县" in caught.value.message
-    assert "说明" not in caught.value.message
+    assert "说明" not in caught.value.message and "示例" not in caught.value.message
     only_notes = _sheets(("祥云县", [header, ["532923197001010011", "张三", "云L1", "轿车"]]), ("说明", [header]))
     assert first_sheet_rows(only_notes, "车辆.xlsx")[1][1] == "张三"  # a header alone holds no rows
 

@@ -203,3 +203,15 @@ def test_the_import_page_offers_no_upload_to_roles_that_cannot_import(users: dic
     assert 'id="import-form"' not in page and 'id="import-not-allowed"' in page
     c.force_login(users["xiangyun_staff"])
     assert 'id="import-form"' in c.get("/applications/import/").content.decode()
+
+
+def test_a_case_offers_its_upload_only_to_who_may_attach(tree: dict, users: dict[str, Any]) -> None:
+    """The evaluator reads a case: it was shown an upload box that answered "no permission"."""
+    from bangfu.intake.tests.helpers import submitted
+
+    app = submitted(tree["xiangyun_g"])
+    for who, offered in (("evaluator", False), ("xiangyun_staff", True)):
+        c = Client(headers={"Accept-Language": "en"})
+        c.force_login(users[who])
+        page = c.get(f"/applications/{app.pk}/").content.decode()
+        assert (f'action="/applications/{app.pk}/upload/"' in page) is offered, who
