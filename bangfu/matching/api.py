@@ -194,7 +194,12 @@ def dataset_import(
     source: Form[str] = "",
     as_of: Form[dt.date | None] = None,
     retention_days: Form[int | None] = None,
+    mapping: Form[str] = "",
 ) -> Any:
+    """Import a department file (CSV, Excel or Parquet). ``mapping``: the columns whose headers are
+    not recognised, as field=column pairs separated by ';' (``id_number=车主身份证;record_key=车牌``)
+    or a JSON object; the columns used are saved for ``source``."""
+    columns = services.mapping_parse(mapping) or None
     name = Path(file.name or "upload.csv").name
     with tempfile.TemporaryDirectory(prefix="bangfu-upload-") as tmp:
         path = Path(tmp) / ("upload" + Path(name).suffix.lower())
@@ -207,6 +212,7 @@ def dataset_import(
             path=path,
             file_name=name,
             source=source,
+            mapping=columns,
             as_of=as_of,
             retention_days=retention_days,
         )

@@ -109,6 +109,38 @@ def _unit_for(actor: Any, perm: Perm, unit: OrgUnit | None) -> OrgUnit:
 # -- column mappings and datasets -------------------------------------------------------------
 
 
+def mapping_parse(text: str) -> dict[str, str]:
+    """A column mapping as people write it: ``field=column`` pairs, one a line or separated by
+    ``;`` (``id_number=车主身份证;record_key=车牌``), or a JSON object of the same. Which fields and
+    columns exist is checked by the import, against the file."""
+    import json
+
+    text = text.strip()
+    if not text:
+        return {}
+    if len(text) > 2000:
+        raise ValidationError({"mapping": _("Write the columns in at most 2,000 characters.")})
+    if text.startswith("{"):
+        try:
+            given = json.loads(text)
+        except ValueError:
+            given = None
+        if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+            raise ValidationError({"mapping": _("Write the columns as a JSON object of field: column.")})
+        return {str(k).strip(): v.strip() for k, v in given.items()}
+    mapping: dict[str, str] = {}
+    for part in text.replace("；", ";").replace("\n", ";").split(";"):
+        if not part.strip():
+            continue
+        field, sep, column = part.replace("＝", "=").partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise ValidationError(
+                {"mapping": _("“%(part)s” is not field=column, e.g. id_number=车主身份证.") % {"part": part.strip()}}
+            )
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
 def column_mapping_save(*, actor: Any, source: str, kind: str, mapping: dict[str, str]) -> ColumnMapping:
     access.require(actor, IMPORT_PERM)
     if not source:

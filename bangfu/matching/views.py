@@ -163,6 +163,7 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
                     path=_save_upload(upload, tmp),
                     file_name=Path(upload.name or "").name,
                     source=data["source"].strip(),
+                    mapping=_mapping_chosen(request, data["kind"]) or None,
                     as_of=data["as_of"],
                     retention_days=data["retention_days"],
                     unit=unit,
@@ -177,12 +178,31 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
                 % {"file": ds.file_name, "taken": ds.rows_taken, "rejected": ds.rows_rejected},
             )
             return redirect("matching:dataset_detail", pk=ds.pk)
+    headers = [str(h) for h in problem.get("headers") or []]
+    kind = form.cleaned_data.get("kind") if form.is_bound and hasattr(form, "cleaned_data") else None
+    chosen = _mapping_chosen(request, kind) if kind else {}
     context = {
         "form": form,
-        "problem_headers": [str(h) for h in problem.get("headers") or []],
+        "problem_headers": headers,
         "problem_reasons": sorted((problem.get("reasons") or {}).items(), key=lambda kv: -kv[1]),
+        # The file's columns were not recognised: each field of the kind with a list of them, to
+        # choose from and send the file again with.
+        "mapping_fields": [
+            (spec.name, FIELD_LABELS.get(spec.name, spec.name), spec.required, chosen.get(spec.name, ""))
+            for spec in fields_for(DatasetKind(kind))
+            if spec.name != "id_key"
+        ]
+        if headers and kind
+        else [],
     }
     return render(request, "matching/dataset_import.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _mapping_chosen(request: HttpRequest, kind: str) -> dict[str, str]:
+    """The columns chosen on the page for the kind's fields (``map_<field>``), where any were."""
+    names = {spec.name for spec in fields_for(DatasetKind(kind))}
+    chosen = {key[4:]: str(request.POST.get(key, "")).strip() for key in request.POST if key.startswith("map_")}
+    return {name: column for name, column in chosen.items() if name in names and column}
 
 
 # The columns of a dataset in words (the import's field names are for the code and the API).

@@ -636,3 +636,56 @@ def test_odd_record_keys_are_shown_as_the_department_wrote_them(
     summaries = " ".join(TimelineEvent.objects.filter(household=keyless.household).values_list("summary", flat=True))
     assert "记录文件第 11 行" in summaries and "row 11" not in summaries
     assert keyless.household.vehicles.get().note == "车辆 文件第 11 行 小型轿车"
+
+
+def test_columns_whose_headers_are_not_recognised_are_chosen_on_the_page_and_kept_for_the_source(
+    make_household: Any, users: dict[str, Any], tmp_path: Any
+) -> None:
+    """A file headed 车主身份证 / 车牌 / 车型 could not be imported at all: the saved columns of a
+    source were only ever what the headers gave. The page now lists the file's columns for each
+    field; the command and the API take them as field=column."""
+    _household, ids = make_household()
+    rows = [["车主身份证", "姓名", "车牌", "车型"], [ids[0], "张建国", "云L1", "小型轿车"]]
+    c = client_for(users["xiangyun_staff"])
+    first = c.post(reverse("matching:dataset_import"), {"kind": "vehicles", "file": _upload("odd.csv", rows)})
+    assert first.status_code == 400
+    page = _html(first)
+    assert 'id="column-mapping"' in page and '<option value="车主身份证">车主身份证</option>' in page
+    chosen = {"map_id_number": "车主身份证", "map_record_key": "车牌", "map_vehicle_type": "车型", "map_name": "姓名"}
+    response = c.post(
+        reverse("matching:dataset_import"),
+        {"kind": "vehicles", "file": _upload("odd.csv", rows), "source": "宾川县交警", **chosen},
+    )
+    assert response.status_code == 302, _html(response)
+    ds = Dataset.objects.get()
+    assert (ds.rows_taken, ds.mapping["id_number"], ds.mapping["record_key"]) == (1, "车主身份证", "车牌")
+    # Kept for the source: its next file needs no choosing.
+    again = c.post(
+        reverse("matching:dataset_import"),
+        {"kind": "vehicles", "file": _upload("odd2.csv", rows), "source": "宾川县交警"},
+    )
+    assert again.status_code == 302
+    # The command and the API, as field=column.
+    path = tmp_path / "odd3.csv"
+    path.write_text("\n".join(",".join(r) for r in rows), encoding="utf-8")
+    out = io.StringIO()
+    call_command(
+        "match", "--user", "xiangyun_staff", "import", "--kind", "vehicles", str(path),
+        "--map", "id_number=车主身份证", "--map", "record_key=车牌", "--map", "vehicle_type=车型", stdout=out,
+    )  # fmt: skip
+    assert "1 rows taken" in out.getvalue()
+    bad = c.post(
+        "/api/v1/matching/datasets",
+        {"kind": "vehicles", "file": _upload("odd.csv", rows), "mapping": "id_number车主身份证"},
+    )
+    assert bad.status_code == 422 and "mapping" in bad.json()["error"]["fields"]
+    good = c.post(
+        "/api/v1/matching/datasets",
+        {
+            "kind": "vehicles",
+            "file": _upload("odd.csv", rows),
+            "mapping": "id_number=车主身份证;record_key=车牌;vehicle_type=车型",
+        },
+    )
+    assert good.status_code == 201, good.content
+    assert Dataset.objects.count() == 4

@@ -46,6 +46,13 @@ class Command(TranslatedCommand):
         imp.add_argument("--kind", required=True, choices=[k.value for k in DatasetKind])
         imp.add_argument("file", type=Path)
         imp.add_argument("--mapping", default="", help=_("source name whose saved column mapping to use (and update)"))
+        imp.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FIELD=COLUMN",
+            help=_("take this field from the file's column of this name, e.g. id_number=车主身份证 (repeatable)"),
+        )
         imp.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help=_("date the data is as of"))
         imp.add_argument("--retention-days", type=int, default=None)
         run = actions.add_parser("run", help=_("recheck a unit's files against datasets"))
@@ -119,6 +126,7 @@ class Command(TranslatedCommand):
             path=path,
             file_name=path.name,
             source=o["mapping"],
+            mapping=services.mapping_parse(";".join(o["map"])) or None,
             as_of=o["as_of"],
             retention_days=o["retention_days"],
         )
