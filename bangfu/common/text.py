@@ -25,3 +25,13 @@ def clean_reason(text: str) -> str:
     if not text.isprintable():
         text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return text.strip()
+
+
+_CURRENCY = re.compile(r"^(?:¥|￥|RMB|CNY)?\s*(.*?)\s*(?:元|圆|块|元整|yuan|RMB|CNY)?$", re.IGNORECASE)
+
+
+def without_currency(text: str) -> str:
+    """An amount without the currency people write beside it: ``1800元``, ``¥1,800``, ``1800 yuan``
+    are the number they mean (the field is in yuan)."""
+    found = _CURRENCY.fullmatch(text.strip())
+    return found.group(1) if found and found.group(1) else text.strip()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from bangfu.common.text import without_currency
 from bangfu.org.models import OrgUnit
 
 from .rules import RuleSet
@@ -91,13 +92,14 @@ YES_NO_UNCHANGED = [("", _("unchanged")), ("yes", _("yes")), ("no", _("no"))]
 
 
 def normalise_number(value: Any) -> Any:
-    """What people type into a number field: full-width digits, spaces, thousands separators.
+    """What people type into a number field: full-width digits, spaces, thousands separators, the
+    currency beside an amount (``1,800元``).
 
     A comma is taken as a thousands separator only where it separates groups of three digits:
     "1,5" or "1.000,50" stay as typed (and are refused as numbers) rather than read as 15 or 1.00050."""
     if not isinstance(value, str):
         return value
-    text = unicodedata.normalize("NFKC", value).strip().replace(" ", "")
+    text = without_currency(unicodedata.normalize("NFKC", value)).replace(" ", "")
     if "," in text and not THOUSANDS.fullmatch(text):
         return text
     return text.replace(",", "")

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, ErrorCode, ErrorCollector
 from bangfu.common.models import AuditAction
+from bangfu.common.text import without_currency
 from bangfu.org import access
 from bangfu.org.access import Perm
 
@@ -230,10 +231,10 @@ def income_record_add(*, actor: Any, household_id: int, data: IncomeRecordInput)
 
 
 def parse_amount(text: str) -> Decimal | None:
-    """An amount as people type it (``3,000.5``, full-width digits); None when blank, NaN (which
+    """An amount as people type it (``3,000.5``, full-width digits, ``1800元``); None when blank, NaN (which
     the check refuses as "Enter a number.") when it is not a number."""
     table = {ord("０") + i: str(i) for i in range(10)} | {ord("．"): ".", ord("，"): ","}
-    clean = text.translate(table).replace(",", "").replace(" ", "").strip()
+    clean = without_currency(text.translate(table)).replace(",", "").replace(" ", "").strip()
     if not clean:
         return None
     try:

@@ -111,8 +111,8 @@ def test_set_a_standard_through_the_page(tree: dict[str, Any], users: dict[str, 
     r = manager.post(
         url,
         {
-            "dibao_monthly": "1,001",
-            "minimum_wage_monthly": "１９００",
+            "dibao_monthly": "1,001元",  # the currency people write beside an amount is read
+            "minimum_wage_monthly": "￥１９００",
             "effective_from": "2026-01-01",
             "note": "Yunnan",
         },

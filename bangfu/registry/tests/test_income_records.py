@@ -362,3 +362,14 @@ def test_the_seed_follows_up_a_share_of_open_files() -> None:
         assert 6 <= len(months) <= 12 and months[-1] <= last
     for r in IncomeRecord.objects.all()[:200]:
         assert r.per_head == income_records.per_head(r.net_income, r.members)
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("1,800元", Decimal(1800)), ("¥1800.50", Decimal("1800.50")), ("１８００ 元", Decimal(1800)), ("", None)],
+)
+def test_an_amount_is_read_as_people_type_it(typed: str, amount: Decimal | None) -> None:
+    from bangfu.registry.income_records import parse_amount
+
+    assert parse_amount(typed) == amount
+    assert parse_amount("1800元x").is_nan()  # type: ignore[union-attr]
