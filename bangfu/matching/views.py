@@ -174,7 +174,7 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(file)s was imported: %(taken)s rows taken, %(rejected)s rejected.")
+                _("%(file)s was imported: rows taken %(taken)s, rejected %(rejected)s.")
                 % {"file": ds.file_name, "taken": ds.rows_taken, "rejected": ds.rows_rejected},
             )
             return redirect("matching:dataset_detail", pk=ds.pk)

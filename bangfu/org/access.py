@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from .models import OrgUnit, Role
 
@@ -36,6 +37,27 @@ class Perm(StrEnum):
     USER_MANAGE = "user.manage"
     STANDARD_MANAGE = "standard.manage"  # identification standards and rule sets of the unit's divisions
     DECISION_OVERRIDE = "decision.override"  # set a household's category by hand, or approve that
+
+
+# What each permission allows, in words for the people refused it (the codes are for the API).
+PERM_LABELS: dict[Perm, Any] = {
+    Perm.HOUSEHOLD_VIEW: gettext_lazy("read household files"),
+    Perm.HOUSEHOLD_EDIT: gettext_lazy("change household files"),
+    Perm.PERSONAL_REVEAL: gettext_lazy("see full ID and bank card numbers"),
+    Perm.REGISTRY_EXPORT: gettext_lazy("bring personal data in or send it out (imports and exports)"),
+    Perm.AUDIT_VIEW: gettext_lazy("read the audit log"),
+    Perm.USER_MANAGE: gettext_lazy("manage users"),
+    Perm.STANDARD_MANAGE: gettext_lazy("set standards and rules"),
+    Perm.DECISION_OVERRIDE: gettext_lazy("set or approve a household's category by hand"),
+}
+
+
+def perm_label(code: object) -> str:
+    """A permission (or its code) in words; an unknown code as it is."""
+    try:
+        return str(PERM_LABELS[Perm(str(code))])
+    except ValueError:
+        return str(code)
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {

@@ -56,7 +56,10 @@ def test_refusals_are_clear_errors_not_tracebacks(
         (("--user", "admin", "import", "--kind", "vehicles", "--retention-days", "0", str(path)), "at least one day"),
         (("--user", "admin", "run", "--dataset", "987654"), "Choose datasets you may use."),
         (("--user", "xiangyun_cadre", "findings", "--reveal"), "You may not reveal ID numbers here."),
-        (("--user", "evaluator", "import", "--kind", "vehicles", str(path)), "evaluator may not do this"),
+        (
+            ("--user", "evaluator", "import", "--kind", "vehicles", str(path)),
+            "evaluator may not do this: it needs the permission to bring personal data in",
+        ),
         (("--user", "admin", "findings", "--status", "bogus"), "invalid choice"),
         (("--user", "xiangyun_staff", "run", "--unit", "530000"), "outside the jurisdiction of xiangyun_staff"),
         (("--user", "xiangyun_staff", "findings", "--unit", "530000"), "outside the jurisdiction of xiangyun_staff"),

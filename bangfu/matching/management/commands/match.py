@@ -84,8 +84,8 @@ class Command(TranslatedCommand):
             raise CommandError(" ".join(m for ms in field_errors(exc).values() for m in ms)) from exc
         except PermissionDenied as exc:
             raise CommandError(
-                _("%(username)s may not do this (it needs the permission %(permission)s).")
-                % {"username": actor.username, "permission": exc}
+                _("%(username)s may not do this: it needs the permission to %(permission)s.")
+                % {"username": actor.username, "permission": access.perm_label(exc)}
             ) from exc
         except Http404 as exc:
             raise CommandError(
@@ -131,7 +131,7 @@ class Command(TranslatedCommand):
             retention_days=o["retention_days"],
         )
         self.stdout.write(
-            _("dataset %(id)s: %(taken)s rows taken, %(rejected)s rejected, %(dup)s duplicates; purged on %(exp)s")
+            _("dataset %(id)s: rows taken %(taken)s, rejected %(rejected)s, duplicate %(dup)s; purged on %(exp)s")
             % {
                 "id": ds.pk,
                 "taken": ds.rows_taken,
