@@ -49,6 +49,7 @@ class IntakeError(StrEnum):
     MAKER_CHECKER = "maker_checker"
     PRECONDITION = "step_incomplete"
     NOT_DRAFT = "not_draft"
+    TOO_MANY_ON_FILE = "too_many_on_file"
 
 
 def is_applicant(actor: Any) -> bool:
@@ -284,7 +285,10 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
     errors, h, checked = data.submit_errors(app.data, app.unit_id)
     if errors:
         raise ValidationError(errors)
-    registry.open_file_check(actor, checked, app.household_id, opening=True)
+    if is_applicant(actor):
+        _on_file_check_from_a_phone(actor, checked, app.household_id)
+    else:
+        registry.open_file_check(actor, checked, app.household_id, opening=True)
     if app.head_id_hash:
         other = list(
             Application.objects.filter(head_id_hash=app.head_id_hash)
@@ -308,6 +312,40 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
                 }
             raise ValidationError({f"members.{head}.id_number": message})
     return h, checked
+
+
+# A phone may be told "this person is already on a file" for this many different persons a day:
+# more is someone trying ID numbers to learn who is in hardship, not a worker applying.
+ON_FILE_ANSWERS_PER_DAY = 5
+
+
+def _on_file_check_from_a_phone(applicant: Any, checked: list[Any], household_id: int | None) -> None:
+    """``registry.open_file_check`` for a worker's phone, counting the persons it finds on a file:
+    past ``ON_FILE_ANSWERS_PER_DAY`` different ones a day, the phone is told nothing more about
+    anyone: the submission is refused with a request to ask the union."""
+    from django.core.cache import cache
+
+    key = f"intake:on-file:{applicant.pk}"
+    seen: list[str] = cache.get(key) or []
+    if len(seen) >= ON_FILE_ANSWERS_PER_DAY:
+        raise DomainError(
+            IntakeError.TOO_MANY_ON_FILE,
+            _("Too many of the persons entered today are on a file already: ask your union to help you apply."),
+        )
+    try:
+        registry.open_file_check(applicant, checked, household_id, opening=True)
+    except ValidationError as exc:
+        # Counted by ``application_submit`` once this transaction has been rolled back (the count
+        # is kept in the database: written here, it would be rolled back with the rest).
+        exc.on_file = [crypto.keyed_hash(checked[int(path.split(".")[1])].rid.value) for path in exc.message_dict]  # type: ignore[attr-defined]
+        raise
+
+
+def _count_on_file(applicant: Any, found: list[str]) -> None:
+    from django.core.cache import cache
+
+    key = f"intake:on-file:{applicant.pk}"
+    cache.set(key, sorted({*(cache.get(key) or []), *found}), timeout=24 * 3600)
 
 
 def _precondition(message: str) -> DomainError:
@@ -513,9 +551,14 @@ def notice_text(msgid: str, params: dict[str, Any]) -> str:
 
 
 def application_submit(*, actor: Any, application_id: int, expected_version: int | None = None) -> Application:
-    return application_transition(
-        actor=actor, application_id=application_id, action="submit", expected_version=expected_version
-    )
+    try:
+        return application_transition(
+            actor=actor, application_id=application_id, action="submit", expected_version=expected_version
+        )
+    except ValidationError as exc:
+        if is_applicant(actor) and getattr(exc, "on_file", None):
+            _count_on_file(actor, exc.on_file)  # type: ignore[attr-defined]
+        raise
 
 
 def application_convert(*, actor: Any, application_id: int, reason: str = "") -> Application:

@@ -17,13 +17,13 @@ from bangfu.intake.messaging import outbox
 from bangfu.intake.models import Applicant, Application, ApplicationState, OneTimeCode
 from bangfu.intake.tests.helpers import form_data, submitted
 from bangfu.registry import services as registry
-from bangfu.testing.factories import household_input
+from bangfu.testing.factories import household_input, new_id
 
 pytestmark = pytest.mark.django_db
 
 
-def _applicant() -> Applicant:
-    return Applicant.objects.create(phone="13912345678")
+def _applicant(phone: str = "13912345678") -> Applicant:
+    return Applicant.objects.create(phone=phone)
 
 
 def test_draft_saves_partially_and_submit_names_every_missing_field(tree: dict) -> None:
@@ -74,6 +74,34 @@ def test_person_on_an_open_file_is_refused_at_submit(tree: dict, users: dict[str
     message = err.value.message_dict["members.0.id_number"][0]
     assert "already on an open file" in message
     assert tree["xiangyun_g"].name not in message and existing.members[0].name[0] + "*" not in message
+
+
+def test_a_phone_trying_id_numbers_is_told_of_a_few_persons_on_file_then_nothing(tree: dict, users: dict) -> None:
+    """Any signed-in phone could test, number after number, whether a person is on a hardship file."""
+    from django.core.cache import cache
+
+    from bangfu.common.errors import DomainError
+
+    cache.clear()
+    a = _applicant()
+    for n in range(services.ON_FILE_ANSWERS_PER_DAY + 1):
+        form = form_data(tree["xiangyun_g"])
+        existing = household_input(tree["xiangyun_g"], members=1)
+        form["members"][0]["id_number"] = existing.members[0].id_number = new_id()
+        registry.household_create(actor=users["xiangyun_staff"], data=existing)
+        app = services.application_create(actor=a, unit_id=tree["xiangyun_g"].pk, form=form)
+        if n < services.ON_FILE_ANSWERS_PER_DAY:
+            with pytest.raises(ValidationError):
+                services.application_submit(actor=a, application_id=app.pk)
+        else:
+            with pytest.raises(DomainError) as refused:
+                services.application_submit(actor=a, application_id=app.pk)
+            assert refused.value.code == "too_many_on_file" and "ask your union" in refused.value.message
+    # Another phone is not held back by this one.
+    other = _applicant("13900001111")
+    app = services.application_create(actor=other, unit_id=tree["xiangyun_g"].pk, form=form)
+    with pytest.raises(ValidationError):
+        services.application_submit(actor=other, application_id=app.pk)
 
 
 def test_second_application_for_the_same_person_is_refused(tree: dict) -> None:
