@@ -43,7 +43,7 @@ from bangfu.registry import selectors as registry_selectors
 from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
-from .engine.schemas import DatasetKind, fields_for
+from .engine.schemas import DatasetKind, default_mapping, fields_for
 from .forms import DatasetImportForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
 from .models import Dataset, Finding, Kind, MatchRun, ProposalStatus, RemovalProposal, RunStatus, SeverityChoice
 
@@ -180,7 +180,8 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
             return redirect("matching:dataset_detail", pk=ds.pk)
     headers = [str(h) for h in problem.get("headers") or []]
     kind = form.cleaned_data.get("kind") if form.is_bound and hasattr(form, "cleaned_data") else None
-    chosen = _mapping_chosen(request, kind) if kind else {}
+    # What was chosen, else what the headers were recognised as.
+    chosen = {**default_mapping(DatasetKind(kind), headers), **_mapping_chosen(request, kind)} if kind else {}
     context = {
         "form": form,
         "problem_headers": headers,
@@ -188,7 +189,13 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
         # The file's columns were not recognised: each field of the kind with a list of them, to
         # choose from and send the file again with.
         "mapping_fields": [
-            (spec.name, FIELD_LABELS.get(spec.name, spec.name), spec.required, chosen.get(spec.name, ""))
+            # An ID number is needed (a keyed hash instead only in a checking centre's answer).
+            (
+                spec.name,
+                FIELD_LABELS.get(spec.name, spec.name),
+                spec.required or spec.name == "id_number",
+                chosen.get(spec.name, ""),
+            )
             for spec in fields_for(DatasetKind(kind))
             if spec.name != "id_key"
         ]

@@ -651,6 +651,8 @@ def test_columns_whose_headers_are_not_recognised_are_chosen_on_the_page_and_kep
     assert first.status_code == 400
     page = _html(first)
     assert 'id="column-mapping"' in page and '<option value="车主身份证">车主身份证</option>' in page
+    assert '<option value="姓名" selected>姓名</option>' in page  # a header recognised is chosen already
+    assert 'for="map_id_number">ID number *<' in page
     chosen = {"map_id_number": "车主身份证", "map_record_key": "车牌", "map_vehicle_type": "车型", "map_name": "姓名"}
     response = c.post(
         reverse("matching:dataset_import"),
