@@ -190,23 +190,27 @@ def _transcode(path: Path, encoding: str, out: Path) -> Path:
             lines += chunk.count(b"\n")
 
 
-def _one_line_ending(path: Path, out: Path) -> Path:
+def _one_line_ending(path: Path, out: Path, chunk_size: int = 1 << 22) -> Path:
     """``path``, or a copy with every line ended by LF when its lines end both ways (CRLF and LF:
     rows appended by another program). DuckDB's reader settles a file's line ending from a sample
     and gave up on such a file ("error when sniffing")."""
-    crlf = lf = 0
+    crlf = bare = 0  # lines ended by CRLF, and by LF alone
     with path.open("rb") as src:
         tail = b""
-        while chunk := src.read(1 << 22):
+        while not (crlf and bare) and (chunk := src.read(chunk_size)):
             block = tail + chunk
-            crlf += block.count(b"\r\n") - tail.count(b"\r\n")
-            lf += chunk.count(b"\n")
+            if b"\r" not in block:  # a search for one byte: the whole scan of an LF file costs little
+                bare += b"\n" in chunk
+            else:
+                ended = block.count(b"\r\n")  # with a CRLF cut by the chunk's start
+                crlf += ended
+                bare += chunk.count(b"\n") - ended
             tail = block[-1:]
-    if not crlf or crlf == lf:
+    if not (crlf and bare):
         return path
     with path.open("rb") as src, out.open("wb") as dst:
         carry = b""
-        while chunk := src.read(1 << 22):
+        while chunk := src.read(chunk_size):
             block = carry + chunk
             carry = b"\r" if block.endswith(b"\r") else b""
             dst.write((block[:-1] if carry else block).replace(b"\r\n", b"\n"))

@@ -244,10 +244,14 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
             if cm is None:
                 continue
             if cm.rid.value in seen:
-                errors.add(
-                    f"members.{i}.id_number",
-                    _("The same ID number is already given for member %(n)s.") % {"n": seen[cm.rid.value] + 1},
+                first = seen[cm.rid.value]
+                # The page shows the head apart from the other members: "member 1" read as this row.
+                message = (
+                    _("The same ID number is already given for the head of household.")
+                    if data.members[first].relationship == codes.Relationship.HEAD
+                    else _("The same ID number is already given for member %(n)s.") % {"n": first + 1}
                 )
+                errors.add(f"members.{i}.id_number", message)
             else:
                 seen[cm.rid.value] = i
             checked.append(cm)

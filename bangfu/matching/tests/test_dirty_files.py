@@ -18,6 +18,8 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import build_resident_id
@@ -83,6 +85,27 @@ def test_lines_ending_both_ways_are_read_with_their_line_numbers(tmp_path: Path,
     result = _ingest(path, DatasetKind.VEHICLES, tmp_path)
     assert (result.rows_taken, result.rows_rejected) == (2, 1)
     assert [row for row, _reason in _rejected(result)] == [3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.tuples(st.text("ab\r,", max_size=6), st.sampled_from([b"\n", b"\r\n"])), max_size=12),
+    chunk_size=st.integers(1, 7),
+)
+def test_a_file_is_rewritten_with_one_line_ending_exactly_when_it_has_both(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[tuple[str, bytes]], chunk_size: int
+) -> None:
+    """Whatever the chunks the file is read in cut (a CRLF split across two, a CR inside a field)."""
+    tmp = tmp_path_factory.mktemp("endings")
+    content = b"".join(text.encode() + end for text, end in lines)
+    path = tmp / "f.csv"
+    path.write_bytes(content)
+    result = ingest._one_line_ending(path, tmp / "lf.csv", chunk_size=chunk_size)
+    crlf = content.count(b"\r\n")
+    mixed = 0 < crlf < content.count(b"\n")
+    assert (result != path) == mixed
+    if mixed:
+        assert result.read_bytes() == content.replace(b"\r\n", b"\n")
 
 
 @pytest.mark.parametrize(

@@ -221,3 +221,17 @@ def test_member_death_leaves_the_per_head_figures(tree: dict, users: dict[str, A
     # (12×800 + 2400 − 18000)/12/2 = −250.00: the spouse's wage left with her.
     assert h.members_living_together == 2 and h.net_income_per_head_monthly == Decimal("-250.00")
     assert h.timeline.filter(kind="member_deceased").exists()
+
+
+def test_a_member_given_the_heads_id_number_is_told_so(tree: dict, users: dict[str, Any]) -> None:
+    """The page shows the head apart from the members: "member 1" was read as the row itself."""
+    from django.utils import translation
+
+    data = household_input(tree["xiangyun_g"])
+    head_id = data.members[0].id_number
+    data.members[2].id_number = head_id[:6] + head_id[8:17]  # the head's number in its 15-digit form
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
+        services.household_create(actor=users["xiangyun_cadre"], data=data)
+    assert exc.value.message_dict["members.2.id_number"] == [
+        "The same ID number is already given for the head of household."
+    ]
