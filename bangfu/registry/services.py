@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
-from bangfu.common.errors import DomainError, ErrorCode
+from bangfu.common.errors import DomainError, ErrorCode, ErrorCollector
 from bangfu.common.ids import ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
@@ -229,9 +229,26 @@ def _save_guarded(actor: Any, data: HouseholdInput, h: Household, unit: OrgUnit,
         raise DomainError(ErrorCode.CONFLICT, _("The file was changed at the same time; try again.")) from exc
 
 
+def _raise_all(
+    actor: Any, errors: ErrorCollector, checked: list[CheckedMember], household_id: int | None, opening: bool
+) -> None:
+    """The form's errors, with those of the members already on another open file among them: a
+    person on another file was said only once every other error had been put right, so the errors
+    came in rounds."""
+    if not errors:
+        return
+    try:
+        open_file_check(actor, checked, household_id, opening=opening)
+    except ValidationError as exc:
+        for path, messages in exc.message_dict.items():
+            for message in messages:
+                errors.add(path, message)
+    errors.raise_if_any()
+
+
 def household_create(*, actor: Any, data: HouseholdInput) -> Household:
     errors, checked = check_household(data)
-    errors.raise_if_any()
+    _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES)
     unit = _unit_for_write(actor, data.unit_id)
     with transaction.atomic():
         open_file_check(actor, checked, None, opening=data.state in codes.OPEN_STATES)
@@ -299,7 +316,7 @@ def household_update(
         access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
         data = _fill_kept_ids(h, data, keep_bank_account=keep_bank_account)
         errors, checked = check_household(data)
-        errors.raise_if_any()
+        _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES)
         if expected_version is not None and expected_version != h.version:
             raise DomainError(
                 ErrorCode.CONFLICT,

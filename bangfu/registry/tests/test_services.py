@@ -43,6 +43,12 @@ def test_person_on_two_open_files_is_refused_naming_the_other(tree: dict, users:
     assert "祥云县纺织厂工会" in msg or "open file" in msg
     assert first.file_number not in msg  # another county's file number is masked
     assert Household.objects.count() == before
+    # With other mistakes in the form, the person on another file is named with them, not after.
+    data.address = " "
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=users["dalishi_staff"], data=data)
+    assert {"address", "members.1.id_number"} <= set(exc.value.message_dict)
+    assert Household.objects.count() == before
 
 
 def _plain_id(member: Member) -> str:
