@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from bangfu.api.errors import ERRORS, SignInEnded
-from bangfu.api.schemas import InSchema
+from bangfu.api.schemas import InSchema, choices_field, one_of
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
@@ -425,7 +425,9 @@ QUEUE_PAGE_MAX = 200
 
 
 class QueueQuery(Schema):
-    state: str = Field("", max_length=32, description="Only the cases waiting at this state; empty for all")
+    state: Annotated[str, one_of(ApplicationState.values)] = choices_field(
+        ApplicationState.values, "Only the cases waiting at this state; empty for all"
+    )
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=QUEUE_PAGE_MAX)
 
@@ -442,8 +444,6 @@ class QueuePageOut(Schema):
 def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, Any]:
     """The caller's work queue (待办), oldest first: the cases in their jurisdiction waiting at a
     step they may take, with the days waiting and whether the step is overdue."""
-    if query.state and query.state not in ApplicationState.values:
-        raise ValidationError({"state": _("“%(value)s” is not one of the allowed values.") % {"value": query.state}})
     actor = request.auth  # type: ignore[attr-defined]
     cases = selectors.queue_cases(actor=actor, state=query.state)
     paginator = CappedPaginator(cases, query.page_size)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -323,10 +324,7 @@ def _on_file_check_from_a_phone(applicant: Any, checked: list[Any], household_id
     """``registry.open_file_check`` for a worker's phone, counting the persons it finds on a file:
     past ``ON_FILE_ANSWERS_PER_DAY`` different ones a day, the phone is told nothing more about
     anyone: the submission is refused with a request to ask the union."""
-    from django.core.cache import cache
-
-    key = f"intake:on-file:{applicant.pk}"
-    seen: list[str] = cache.get(key) or []
+    seen: list[str] = cache.get(_on_file_key(applicant)) or []
     if len(seen) >= ON_FILE_ANSWERS_PER_DAY:
         raise DomainError(
             IntakeError.TOO_MANY_ON_FILE,
@@ -341,10 +339,13 @@ def _on_file_check_from_a_phone(applicant: Any, checked: list[Any], household_id
         raise
 
 
-def _count_on_file(applicant: Any, found: list[str]) -> None:
-    from django.core.cache import cache
+def _on_file_key(applicant: Any) -> str:
+    """The cache entry of the persons a phone was told are on a file (their keyed hashes)."""
+    return f"intake:on-file:{applicant.pk}"
 
-    key = f"intake:on-file:{applicant.pk}"
+
+def _count_on_file(applicant: Any, found: list[str]) -> None:
+    key = _on_file_key(applicant)
     cache.set(key, sorted({*(cache.get(key) or []), *found}), timeout=24 * 3600)
 
 
