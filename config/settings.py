@@ -180,6 +180,9 @@ if LANGUAGE_CODE not in dict(LANGUAGES):
 LOCALE_PATHS = [BASE_DIR / "bangfu" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Dates and times as ISO in every language (``bangfu/formats``): the pages, the printouts and
+# the department files then write a day one way.
+FORMAT_MODULE_PATH = ["bangfu.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

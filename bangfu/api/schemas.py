@@ -332,13 +332,33 @@ class EconomyOut(Schema):
     zero_employment: bool
 
 
+class IdentificationOut(Schema):
+    """The household's current identification decision, beside the file's category."""
+
+    category: str = Field(description="What the rules decide from the file's data today")
+    effective_category: str = Field(
+        description="The category in force: the rules' one, or the one a person set by an approved override"
+    )
+    override_status: str = Field(description="'', 'pending', 'approved' or 'refused'")
+    decided_at: datetime
+    standard_version: str
+    ruleset_version: str
+    agrees_with_file: bool = Field(
+        description="Whether effective_category is the file's category; when not, the file keeps the category "
+        "it was approved with until a person changes it (the yearly review, or an edit of the file)"
+    )
+
+
 class HouseholdDetailOut(Schema):
     id: int
     file_number: str
     version: int
     unit: UnitRefOut
     state: str
-    category: str
+    category: str = Field(
+        description="The category the file was approved with (at approval, or as imported); "
+        "`identification` holds what the rules decide today"
+    )
     tier: str
     is_migrant_worker: bool
     main_cause: int
@@ -363,6 +383,10 @@ class HouseholdDetailOut(Schema):
     vehicles: list[VehicleOut]
     business_roles: list[BusinessRoleOut]
     bank_account: BankAccountOut | None
+    identification: IdentificationOut | None = Field(
+        description="The current identification decision (null: none yet); read its reasons at "
+        "/eligibility/households/{id}/decision"
+    )
     timeline: list[TimelineEventOut]
 
 

@@ -51,6 +51,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
     households = selectors.household_list(actor=request.user, filters=filters)
     cap = selectors.household_count_cap(filters)
     page = CappedPaginator(households, settings.BANGFU_PAGE_SIZE, cap=cap).get_page(request.GET.get("page"))
+    page.object_list = _with_decided_category(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -65,6 +66,23 @@ def household_list(request: HttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _with_decided_category(households: list[Household]) -> list[Household]:
+    """The page's households, each marked with the category its current identification decision
+    puts in force where that is not the file's own (``decided_label``; one query a page): the
+    file keeps the category it was approved with, and the list shows which files the rules now
+    see otherwise."""
+    from bangfu.eligibility.models import DecisionCategory, EligibilityDecision
+
+    decisions = EligibilityDecision.objects.current().filter(household_id__in=[h.pk for h in households])
+    fields = ("household_id", "category", "override_status", "overridden_category", "override_replaces")
+    decided = {d.household_id: d.effective_category for d in decisions.only(*fields)}
+    labels = dict(DecisionCategory.choices)
+    for h in households:
+        category = decided.get(h.pk)
+        h.decided_label = str(labels.get(category, category)) if category and category != h.category else ""  # type: ignore[attr-defined]
+    return households
 
 
 # A file's parts, as an edit's timeline event names them (``registry.services.snapshot``'s keys).

@@ -125,7 +125,25 @@ def _detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
         "vehicles": list(h.vehicles.all()),
         "business_roles": list(h.business_roles.all()),
         "bank_account": h.bank,  # type: ignore[attr-defined]
+        "identification": _identification(request, h),
         "timeline": list(events),
+    }
+
+
+def _identification(request: HttpRequest, h: Household) -> dict[str, Any] | None:
+    from bangfu.eligibility.selectors import decision_current
+
+    d = decision_current(actor=actor(request), household_id=h.pk)
+    if d is None:
+        return None
+    return {
+        "category": d.category,
+        "effective_category": d.effective_category,
+        "override_status": d.override_status,
+        "decided_at": d.decided_at,
+        "standard_version": d.standard_version,
+        "ruleset_version": d.ruleset_version,
+        "agrees_with_file": d.effective_category == h.category,
     }
 
 

@@ -317,3 +317,23 @@ def test_an_unexpected_failure_still_answers_in_the_error_shape(
     assert response.json()["error"]["code"] == "server_error"
     assert "database on fire" not in response.content.decode()
     assert "database on fire" in caplog.text
+
+
+def test_the_file_shows_its_identification_beside_the_category_it_was_approved_with(
+    api_as: Any, xiangyun_file: Household
+) -> None:
+    from bangfu.registry.codes import HardshipCategory
+
+    api = api_as("xiangyun_staff")
+    assert api.post(f"/eligibility/households/{xiangyun_file.pk}/decision", {}).status_code in (200, 201)
+    ident = api.get(f"/households/{xiangyun_file.pk}").json()["identification"]
+    assert set(ident) >= {"category", "effective_category", "decided_at", "agrees_with_file"}
+    other = next(c for c in HardshipCategory.values if c != ident["effective_category"])
+    Household.objects.filter(pk=xiangyun_file.pk).update(category=other)
+    out = api.get(f"/households/{xiangyun_file.pk}").json()
+    assert out["category"] == other and out["identification"]["agrees_with_file"] is False
+    Household.objects.filter(pk=xiangyun_file.pk).update(category=ident["effective_category"])
+    if ident["effective_category"] in HardshipCategory.values:
+        assert api.get(f"/households/{xiangyun_file.pk}").json()["identification"]["agrees_with_file"] is True
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["HouseholdDetailOut"]["properties"]
+    assert "identification" in schema["category"]["description"]

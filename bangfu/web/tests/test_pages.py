@@ -498,3 +498,28 @@ def test_the_timeline_says_from_which_state_to_which(tree: dict, users: dict[str
     services.household_state_change(actor=staff, household_id=h.pk, to_state="cancelled", reason="户主退休")
     page = client_for(staff).get(reverse("web:household_detail", args=[h.pk])).content.decode()
     assert "State changed: Active → Cancelled" in page
+
+
+def test_the_list_marks_a_file_whose_identification_now_decides_otherwise(tree: dict, users: dict[str, Any]) -> None:
+    from bangfu.eligibility import services as eligibility
+    from bangfu.registry.codes import HardshipCategory
+
+    staff = users["xiangyun_staff"]
+    agrees, differs = (
+        services.household_create(actor=staff, data=household_input(tree["xiangyun_g"], members=2)) for _ in range(2)
+    )
+    decided = {
+        h.pk: eligibility.decision_compute(actor=staff, household_id=h.pk).effective_category for h in (agrees, differs)
+    }
+    if decided[agrees.pk] in HardshipCategory.values:
+        Household.objects.filter(pk=agrees.pk).update(category=decided[agrees.pk])
+    other = next(c for c in HardshipCategory.values if c != decided[differs.pk])
+    Household.objects.filter(pk=differs.pk).update(category=other)
+    c = client_for(staff)
+    for language, phrase in (("en", "Identification now:"), ("zh-hans", "当前识别：")):
+        rows = {
+            row.split("</a>")[0].rsplit(">", 1)[-1]: row
+            for row in _rows(c.get("/households/", HTTP_ACCEPT_LANGUAGE=language)).split("<tr>")[1:]
+        }
+        assert phrase in rows[differs.file_number]
+        assert (phrase in rows[agrees.file_number]) is (decided[agrees.pk] not in HardshipCategory.values)
