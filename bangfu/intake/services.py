@@ -118,9 +118,19 @@ def allowed_actions(actor: Any, app: Application) -> list[str]:
     return [a for a in workflow.ALL_ACTIONS if may(actor, app, a)]
 
 
+# The acts that bar their maker from approving the case (maker-checker).
+_MAKER_ACTIONS = ("submit", "first_review_pass", "emergency_accept")
+
+
 def _made_or_reviewed(actor: Any, app: Application) -> bool:
-    """Whether the actor submitted or first reviewed the case (and so may not approve it)."""
-    return _user(actor) is not None and actor.pk in {app.submitted_by_id, app.first_reviewer_id}
+    """Whether the actor submitted or first reviewed the case, now or at any time before (a case
+    returned and reviewed again by another keeps its earlier reviewer out), and so may not
+    approve it."""
+    if _user(actor) is None:
+        return False
+    if actor.pk in {app.submitted_by_id, app.first_reviewer_id}:
+        return True
+    return app.pk is not None and app.events.filter(actor_id=actor.pk, action__in=_MAKER_ACTIONS).exists()
 
 
 def _require_step(actor: Any, app: Application, state: str) -> None:

@@ -134,6 +134,27 @@ def test_approver_never_the_first_reviewer(tree: dict, users: dict[str, Any], st
     assert not Household.objects.exists()
 
 
+def test_approver_never_a_first_reviewer_of_before_a_return(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    """A case returned down to the first review and passed there by someone else still keeps its
+    first reviewer of before from approving it."""
+    admin = users["admin"]
+    app = submitted(tree["xiangyun_g"])
+    app = services.application_transition(actor=admin, application_id=app.pk, action="accept")
+    app = services.application_transition(actor=admin, application_id=app.pk, action="first_review_pass")
+    while app.state != S.FIRST_REVIEW:
+        app = services.application_transition(actor=admin, application_id=app.pk, action="return", reason="补充材料")
+    app = services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=app.pk, action="first_review_pass"
+    )
+    assert app.first_reviewer == users["xiangyun_cadre"]
+    app = to_state(app, S.APPROVAL, users)
+    assert "approve" not in services.allowed_actions(admin, app)
+    with pytest.raises(DomainError) as err:
+        services.application_transition(actor=admin, application_id=app.pk, action="approve")
+    assert err.value.code == services.IntakeError.MAKER_CHECKER
+    assert Application.objects.get(pk=app.pk).state == S.APPROVAL
+
+
 def test_stale_version_is_a_conflict(tree: dict, users: dict[str, Any]) -> None:
     app = submitted(tree["xiangyun_g"])
     services.application_transition(
