@@ -173,6 +173,20 @@ class Application(models.Model):
         return f"SQ{self.pk:08d}"
 
 
+class ApplicationPerson(models.Model):
+    """A person of an application that has left its draft, by the keyed hash of the ID number:
+    a person is in one case under way at a time, head or member (``services._open_file_check``)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="persons")
+    id_hash = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["application", "id_hash"], name="intake_person_once")]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.id_hash[:8]}"
+
+
 class ApplicationEvent(models.Model):
     """The application's own timeline: every step, return and refusal with its reason."""
 

@@ -39,7 +39,15 @@ from bangfu.registry.timeline import timeline_add
 
 from . import conf, data, workflow
 from .messaging import Message, notify
-from .models import Applicant, Application, ApplicationEvent, ApplicationKind, ApplicationState, CheckResult
+from .models import (
+    Applicant,
+    Application,
+    ApplicationEvent,
+    ApplicationKind,
+    ApplicationPerson,
+    ApplicationState,
+    CheckResult,
+)
 
 S = ApplicationState
 
@@ -300,29 +308,44 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
         _on_file_check_from_a_phone(actor, checked, app.household_id)
     else:
         registry.open_file_check(actor, checked, app.household_id, opening=True)
-    if app.head_id_hash:
-        other = list(
-            Application.objects.filter(head_id_hash=app.head_id_hash)
-            .exclude(pk=app.pk)
-            .exclude(state__in=[S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP])
-            # No ordering (there is at most one such case): ordered by id, the planner may walk
-            # the whole table backwards instead of looking the person's hash up.
-            .order_by()
-            .values_list("pk", "applicant_id")[:1]
-        )
-        if other:
-            head = next(i for i, m in enumerate(h.members) if m.relationship == codes.Relationship.HEAD)
-            other_pk, other_applicant = other[0]
-            if is_applicant(actor) and other_applicant != actor.pk:
-                # Another worker's case: its reference would tell anyone who knows an ID number
-                # that this person asked for hardship help.
-                message = _("An application for this person is already under way; ask your union.")
-            else:
-                message = _("An application for this person is already under way (%(ref)s).") % {
-                    "ref": Application(pk=other_pk).reference
-                }
-            raise ValidationError({f"members.{head}.id_number": message})
+    _one_case_per_person(actor, app, h, checked)
     return h, checked
+
+
+# A case in these states holds its persons: no other case may take them.
+_HOLDING = [s for s in S.values if s not in {S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}]
+
+
+def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any]) -> None:
+    """No person of the case, head or member, is in another case under way; each one who is is
+    named under their ID number, all at once. Then the case's persons are kept
+    (``ApplicationPerson``) for the cases after it."""
+    hashes = {crypto.keyed_hash(c.rid.value): h.members.index(c.data) for c in checked}
+    taken = (
+        ApplicationPerson.objects.filter(id_hash__in=list(hashes), application__state__in=_HOLDING)
+        .exclude(application_id=app.pk)
+        .order_by("application_id")
+        .values_list("id_hash", "application_id", "application__applicant_id")
+    )
+    errors: dict[str, list[str]] = {}
+    for digest, other_pk, other_applicant in taken:
+        if is_applicant(actor) and other_applicant != actor.pk:
+            # Another worker's case: its reference would tell anyone who knows an ID number
+            # that this person asked for hardship help.
+            message = _("An application for this person is already under way; ask your union.")
+        else:
+            message = _("An application for this person is already under way (%(ref)s).") % {
+                "ref": Application(pk=other_pk).reference
+            }
+        errors.setdefault(f"members.{hashes[digest]}.id_number", [message])
+    if errors:
+        raise ValidationError(errors)
+    kept = set(app.persons.values_list("id_hash", flat=True))
+    if kept != set(hashes):
+        app.persons.exclude(id_hash__in=list(hashes)).delete()
+        ApplicationPerson.objects.bulk_create(
+            [ApplicationPerson(application=app, id_hash=d) for d in sorted(set(hashes) - kept)]
+        )
 
 
 # A phone may be told "this person is already on a file" for this many different persons a day:
@@ -604,6 +627,9 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
             authorised_ip=source.authorised_ip,
             household=source.household,
             converted_from=source,
+        )
+        ApplicationPerson.objects.bulk_create(
+            [ApplicationPerson(application=app, id_hash=d) for d in source.persons.values_list("id_hash", flat=True)]
         )
         _event(app, actor, "convert", "", reason or source.reference)
         _event(source, actor, "converted", source.state, app.reference)  # the temporary case says where it went

@@ -35,3 +35,33 @@ def test_a_second_case_for_the_same_head_is_refused_while_the_first_is_under_way
     # Once the first is withdrawn, the second may go ahead.
     services.application_transition(actor=first_by, application_id=first.pk, action="withdraw", reason="重复")
     assert services.application_submit(actor=second_by, application_id=second.pk).state == ApplicationState.SUBMITTED
+
+
+def test_a_member_of_a_case_under_way_is_refused_as_the_head_of_another(tree: dict, users: dict) -> None:
+    """The spouse in one case under way cannot apply as the head of a second (nor be a member of
+    it); the check names each such person under their ID number, all at once."""
+    unit = tree["xiangyun_g"]
+    first_form = form_data(unit)
+    first_by, second_by = Applicant.objects.create(phone="13900139020"), Applicant.objects.create(phone="13900139021")
+    first = services.application_create(actor=first_by, unit_id=unit.pk, form=first_form)
+    services.application_submit(actor=first_by, application_id=first.pk)
+    spouse, child = first_form["members"][1], first_form["members"][2]
+    second_form = form_data(unit)
+    # The first case's spouse (her number in the old 15-digit form) heads the second; its child is in it too.
+    old = spouse["id_number"][:6] + spouse["id_number"][8:17]
+    second_form["members"][0] = {**second_form["members"][0], "name": spouse["name"], "id_number": old}
+    second_form["members"][2] = {**second_form["members"][2], "id_number": child["id_number"], "name": child["name"]}
+    second = services.application_create(actor=second_by, unit_id=unit.pk, form=second_form)
+    with pytest.raises(ValidationError) as exc:
+        services.application_submit(actor=second_by, application_id=second.pk)
+    errors = exc.value.message_dict
+    assert set(errors) >= {"members.0.id_number", "members.2.id_number"}
+    assert "already under way" in errors["members.0.id_number"][0] and "SQ" not in errors["members.0.id_number"][0]
+    # A cadre at the counter is told which case it is.
+    counter = services.application_create(actor=users["xiangyun_cadre"], unit_id=unit.pk, form=second_form)
+    with pytest.raises(ValidationError) as exc:
+        services.application_submit(actor=users["xiangyun_cadre"], application_id=counter.pk)
+    assert first.reference in exc.value.message_dict["members.2.id_number"][0]
+    # Once the first case is withdrawn, the second goes ahead.
+    services.application_transition(actor=first_by, application_id=first.pk, action="withdraw", reason="重复")
+    assert services.application_submit(actor=second_by, application_id=second.pk).state == ApplicationState.SUBMITTED
