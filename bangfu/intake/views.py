@@ -95,17 +95,82 @@ def _label(choices: Any, value: Any) -> str:
         return "" if value in (None, "") else str(value)
 
 
+# A member's fields shown besides those of the table's columns (name, relationship, ID, identity,
+# income), in the form's order, each under the registry's own label.
+_MEMBER_DETAILS = (
+    "sex", "birth_date", "ethnicity", "phone", "living_together", "deceased", "health", "disease_note",
+    "disability_type", "disability_grade", "medical_insurance", "marital", "hukou", "political_status",
+    "work_status", "employer", "employer_type", "enterprise_state", "industry", "work_start_date",
+    "model_worker_level", "school_level", "school_or_employer", "enrolment_year", "programme_years",
+    "single_parent",
+)  # fmt: skip
+_HOUSEHOLD_DETAILS = ("is_migrant_worker", "housing_type", "housing_area", "medical_insurance", "self_reliant")
+
+
+def _field_value(model: Any, name: str, value: Any) -> str:
+    """A form value as the file would show it: a code by its label, yes/no in words."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    if value in (None, "", []):
+        return ""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return str(value)
+    if isinstance(value, bool) or field.get_internal_type() == "BooleanField":
+        return _("Yes") if value in (True, "true", "True", "1", 1, "on") else _("No")
+    if field.choices:
+        labels = {str(k): v for k, v in field.flatchoices}
+        return str(labels.get(str(value), value))
+    return str(value)
+
+
+def _details(model: Any, source: dict[str, Any], names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(label, value) of each field of ``names`` given in ``source``, for reading."""
+    shown = []
+    for name in names:
+        value = _field_value(model, name, source.get(name))
+        if value:
+            shown.append((str(model._meta.get_field(name).verbose_name).capitalize(), value))
+    return shown
+
+
+def _masked_id(value: Any) -> str:
+    from bangfu.common.ids import ResidentId, mask_id
+
+    text = str(value or "")
+    rid = ResidentId.try_parse(text)
+    return rid.masked if rid is not None else (mask_id(text) if text else "")
+
+
 def _labelled(form: dict[str, Any]) -> dict[str, Any]:
-    """The application's data with labels in place of codes, for reading."""
+    """The application's data with labels in place of codes, for reading: every field the worker
+    gave, ID and card numbers masked."""
+    from bangfu.common.crypto import mask_middle
+    from bangfu.registry.models import BankAccount, Household, Member
+
+    bank = form.get("bank_account") or {}
+    card = "".join(ch for ch in str(bank.get("card_number") or "") if ch.isalnum())
     return {
         "members": [
             {
                 **m,
                 "relationship": _label(Relationship, m.get("relationship")),
                 "identity": _label(Identity, m.get("identity")),
+                "id_masked": _masked_id(m.get("id_number")),
+                "details": _details(Member, m, _MEMBER_DETAILS),
             }
             for m in form.get("members") or []
         ],
+        "household_details": _details(Household, form, _HOUSEHOLD_DETAILS),
+        "bank": (
+            [
+                *_details(BankAccount, bank, ("bank", "branch", "holder_name")),
+                (str(BankAccount._meta.get_field("card_masked").verbose_name).capitalize(), mask_middle(card)),
+            ]
+            if bank
+            else []
+        ),
         "main_cause": _label(Cause, form.get("main_cause")),
         "secondary_causes": [_label(Cause, c) for c in form.get("secondary_causes") or []],
         "incomes": [{**i, "kind": _label(IncomeKind, i.get("kind"))} for i in form.get("incomes") or []],

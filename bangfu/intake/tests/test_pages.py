@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from bangfu.intake import steps
+from bangfu.intake import services, steps
 from bangfu.intake.messaging import outbox
-from bangfu.intake.models import Application, ApplicationState
+from bangfu.intake.models import Applicant, Application, ApplicationState
 from bangfu.intake.tests.helpers import form_data, submitted, to_state
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +215,23 @@ def test_a_case_offers_its_upload_only_to_who_may_attach(tree: dict, users: dict
         c.force_login(users[who])
         page = c.get(f"/applications/{app.pk}/").content.decode()
         assert (f'action="/applications/{app.pk}/upload/"' in page) is offered, who
+
+
+def test_the_reviewer_reads_every_field_the_worker_gave_with_numbers_masked(tree: dict, users: dict[str, Any]) -> None:
+    form = form_data(tree["xiangyun_g"])
+    head = form["members"][0]
+    head.update({"phone": "13912345678", "employer": "祥云县纺织厂", "work_status": "laid_off"})
+    form.update({"housing_area": "45.5", "bank_account": {"bank": "中国工商银行", "holder_name": head["name"],
+                                                            "card_number": "6222 0212 3456 7890 123"}})  # fmt: skip
+    applicant = Applicant.objects.create(phone="13912345678")
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk, form=form)
+    app = services.application_submit(actor=applicant, application_id=app.pk)
+    cadre = Client(HTTP_ACCEPT_LANGUAGE="en")
+    cadre.force_login(users["xiangyun_cadre"])
+    page = cadre.get(f"/applications/{app.pk}/").content.decode()
+    for shown in ("13912345678", "祥云县纺织厂", "Laid off", "45.5", "中国工商银行", "6222***********0123"):
+        assert shown in page, shown
+    for m in form["members"]:
+        assert m["id_number"] not in page
+        assert m["id_number"][:4] + "**********" + m["id_number"][-4:] in page
+    assert "6222021234567890123" not in page
