@@ -46,6 +46,7 @@ from .models import (
     ApplicationKind,
     ApplicationPerson,
     ApplicationState,
+    Attachment,
     CheckResult,
 )
 
@@ -630,6 +631,22 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
         )
         ApplicationPerson.objects.bulk_create(
             [ApplicationPerson(application=app, id_hash=d) for d in source.persons.values_list("id_hash", flat=True)]
+        )
+        # The proofs, photos and answers come with the case: the formal one points at the same
+        # stored (encrypted) files, which are never removed while a case refers to them.
+        Attachment.objects.bulk_create(
+            [
+                Attachment(
+                    application=app,
+                    kind=a.kind,
+                    name=a.name,
+                    file=a.file.name,
+                    content_type=a.content_type,
+                    size=a.size,
+                    sha256=a.sha256,
+                )
+                for a in source.attachments.all()
+            ]
         )
         _event(app, actor, "convert", "", reason or source.reference)
         _event(source, actor, "converted", source.state, app.reference)  # the temporary case says where it went

@@ -174,7 +174,11 @@ def test_stale_version_is_a_conflict(tree: dict, users: dict[str, Any]) -> None:
 def test_temporary_aid_is_fast_and_converts_without_reentering(
     tree: dict, users: dict[str, Any], standard: Any
 ) -> None:
+    from bangfu.intake import steps
+
     app = submitted(tree["xiangyun_g"], kind=ApplicationKind.TEMPORARY)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    steps.attachment_add(actor=app.applicant, application_id=app.pk, name="诊断书.pdf", content=pdf)
     app = services.application_transition(
         actor=users["xiangyun_cadre"], application_id=app.pk, action="emergency_accept"
     )
@@ -183,6 +187,9 @@ def test_temporary_aid_is_fast_and_converts_without_reentering(
     assert h.state == "temporary"
     formal = services.application_convert(actor=users["xiangyun_cadre"], application_id=app.pk)
     assert formal.data == app.data and formal.state == S.SUBMITTED
+    # The proof comes with the case, readable from the formal one.
+    (proof,) = formal.attachments.all()
+    assert proof.name == "诊断书.pdf" and proof.file.open("rb").read() == pdf
     formal = to_state(formal, S.FILE_OPENED, users)
     h.refresh_from_db()
     assert h.state == "active"
