@@ -183,3 +183,34 @@ def test_one_tap_on_withdraw_only_asks(audit_log_emptied: None, live_server: Any
     assert phone.inner_text("#app-state") == "Withdrawn"
     app.refresh_from_db()
     assert app.state == "withdrawn"
+
+
+def test_an_upload_asks_before_losing_what_was_typed_into_the_form(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, media: Any, tmp_path: Any
+) -> None:
+    """The proofs' form reloads the page: with something typed into the application form and not
+    saved, the worker is asked first; cancelling keeps what was typed, going on uploads."""
+    from bangfu.intake import services
+    from bangfu.intake.models import Applicant
+
+    applicant = Applicant.objects.create(phone="13812345671")
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    proof = tmp_path / "proof.pdf"
+    proof.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    base = live_server.url
+    phone = _phone_page(browser, base, "13812345671")
+    phone.goto(f"{base}/apply/{app.pk}/")
+    upload = phone.locator("form[enctype='multipart/form-data']")
+    upload.locator("input[type=file]").set_input_files(str(proof))  # nothing typed yet: no question
+    asked: list[str] = []
+    phone.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    upload.locator("button").click()
+    phone.wait_for_selector("text=proof.pdf")
+    assert asked == []
+    phone.fill("#id_h-holder_name", "欧阳 娜娜")
+    upload = phone.locator("form[enctype='multipart/form-data']")
+    upload.locator("input[type=file]").set_input_files(str(proof))
+    upload.locator("button").click()
+    assert asked and "not saved" in asked[0]
+    assert phone.input_value("#id_h-holder_name") == "欧阳 娜娜"
+    assert app.attachments.count() == 1

@@ -104,6 +104,25 @@
     }
   });
 
+  // A form with data-unsaved-warning remembers that something was typed into it. Another form of
+  // the page sent meanwhile (an upload, the signature) reloads the page without what was typed:
+  // the person is asked first, with the form's own sentence.
+  function typedInto(event) {
+    var form = event.target instanceof Element ? event.target.closest("form[data-unsaved-warning]") : null;
+    if (form) form.dataset.unsaved = "1";
+  }
+  document.addEventListener("input", typedInto);
+  document.addEventListener("change", typedInto);
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.hasAttribute("data-unsaved-warning")) return;
+    var typed = document.querySelector("form[data-unsaved-warning][data-unsaved]");
+    if (typed && !window.confirm(typed.dataset.unsavedWarning)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   document.addEventListener("click", function (event) {
     if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
   });
