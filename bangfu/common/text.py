@@ -35,3 +35,16 @@ def without_currency(text: str) -> str:
     are the number they mean (the field is in yuan)."""
     found = _CURRENCY.fullmatch(text.strip())
     return found.group(1) if found and found.group(1) else text.strip()
+
+
+_AREA_UNIT = re.compile(r"\s*(?:m2|平方米|平米|平方)$", re.IGNORECASE)
+
+
+def plain_amount(text: str) -> str:
+    """An amount or an area as typed, made a plain number where it is one: full-width characters
+    (``１，８００．５``), the currency or the unit written beside it (``1,800元``, ``¥1800``,
+    ``45.5㎡``, ``45.5平方米``), thousands separators and spaces. What is not a number comes back
+    as typed (without its padding), for its error to show it."""
+    text = unicodedata.normalize("NFKC", text).strip()  # ㎡ and m² become m2, ，becomes ,
+    text = without_currency(_AREA_UNIT.sub("", text))
+    return text.replace(",", "").replace(" ", "")

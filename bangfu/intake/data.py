@@ -8,7 +8,6 @@ messages, so the worker sees the same message a cadre would see on the staff for
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -19,7 +18,7 @@ from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import mask_id
 from bangfu.common.phones import plain_phone
-from bangfu.common.text import clean_name
+from bangfu.common.text import clean_name, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household, normalise_card
@@ -96,15 +95,44 @@ def _card_kept(raw: Any) -> str:
     return digits if digits.isascii() and digits.isdigit() else text
 
 
+def _amount_kept(value: Any) -> Any:
+    """An amount or area as a plain number (``1800``) where what was typed is one (``１，８００元``,
+    ``45.5㎡``), so that staff read it as the file will keep it; else as typed, for its error."""
+    if not isinstance(value, str) or not value:
+        return value
+    plain = plain_amount(value)
+    try:
+        return plain if Decimal(plain).is_finite() else value
+    except InvalidOperation:
+        return value
+
+
+# The amounts and areas of the form, by where they are.
+_AMOUNTS = {"top": ("housing_area",), "members": ("monthly_income",), "homes": ("floor_area",)}
+
+
+def _with_amounts(item: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    for name in names:
+        if name in item:
+            item[name] = _amount_kept(item[name])
+    return item
+
+
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     """Keep only the known keys, in JSON-safe form (amounts and dates as strings), names, phone
-    and card numbers as the file keeps them."""
-    out: dict[str, Any] = {k: _jsonable(raw[k]) for k in TOP_FIELDS if k in raw}
-    out["members"] = [_member_kept(m) for m in raw.get("members") or [] if isinstance(m, dict)]
+    and card numbers as the file keeps them, amounts as plain numbers where they are numbers."""
+    out: dict[str, Any] = _with_amounts({k: _jsonable(raw[k]) for k in TOP_FIELDS if k in raw}, _AMOUNTS["top"])
+    out["members"] = [
+        _with_amounts(_member_kept(m), _AMOUNTS["members"]) for m in raw.get("members") or [] if isinstance(m, dict)
+    ]
     for coll, keys in COLLECTIONS.items():
-        out[coll] = [{k: _jsonable(x[k]) for k in keys if k in x} for x in raw.get(coll) or [] if isinstance(x, dict)]
+        out[coll] = [
+            _with_amounts({k: _jsonable(x[k]) for k in keys if k in x}, ("amount_yearly",))
+            for x in raw.get(coll) or []
+            if isinstance(x, dict)
+        ]
     out["homes"] = [
-        {k: _jsonable(x[k]) for k in ("floor_area", "acquired_on", "note") if k in x}
+        _with_amounts({k: _jsonable(x[k]) for k in ("floor_area", "acquired_on", "note") if k in x}, _AMOUNTS["homes"])
         for x in raw.get("homes") or []
         if isinstance(x, dict)
     ]
@@ -140,8 +168,8 @@ class _Reader:
         if value in (None, ""):
             return default
         try:
-            # NFKC: as typed on a Chinese keyboard in full-width mode (１，２００．５).
-            d = Decimal(unicodedata.normalize("NFKC", str(value)).replace(",", "").strip())
+            # As typed on a Chinese keyboard in full-width mode (１，２００．５), with 元 or ㎡.
+            d = Decimal(plain_amount(str(value)))
         except InvalidOperation:
             self.errors.add(path, _("Enter a number."))
             return default

@@ -36,6 +36,7 @@ from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
+from bangfu.common.text import plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import codes
@@ -425,7 +426,7 @@ def _income_change(value: Any) -> tuple[str | None, str | None]:
         return None, None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None, _("Enter a number.")
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
+    text = plain_amount(str(value))
     if not text:
         return None, None
     try:

@@ -32,7 +32,6 @@ from bangfu.common.text import clean_name
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
-from bangfu.registry import codes
 from bangfu.registry import services as registry
 from bangfu.registry.codes import FileState, HardshipCategory
 from bangfu.registry.timeline import timeline_add

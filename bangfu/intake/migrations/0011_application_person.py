@@ -23,21 +23,25 @@ def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intake', '0010_review_work_order'),
+        ("intake", "0010_review_work_order"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApplicationPerson',
+            name="ApplicationPerson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_hash', models.CharField(db_index=True, max_length=64)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='persons', to='intake.application')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("id_hash", models.CharField(db_index=True, max_length=64)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="persons", to="intake.application"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('application', 'id_hash'), name='intake_person_once')],
+                "constraints": [models.UniqueConstraint(fields=("application", "id_hash"), name="intake_person_once")],
             },
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),

@@ -358,6 +358,30 @@ def test_the_application_form_takes_what_a_chinese_keyboard_types(tree: dict) ->
     assert 'name="h-cause_note" maxlength="200"' in page
 
 
+def test_amounts_typed_with_their_currency_or_unit_are_kept_as_plain_numbers(tree: dict) -> None:
+    """1,800元, １８００元, ¥1,800 and 45.5㎡ are the numbers people mean; the draft keeps them as plain
+    numbers (staff read "1800", not "１，８００"), and what is no number stays as typed, for its error."""
+    from bangfu.intake import data
+
+    form = {
+        "housing_area": "４５.５㎡",
+        "members": [{"relationship": "head", "monthly_income": "1,800元"}],
+        "incomes": [{"kind": "pension", "amount_yearly": "１，８００"}],
+        "rigid_expenses": [{"kind": "medical", "amount_yearly": "¥20,000"}],
+        "homes": [{"floor_area": "60平方米"}],
+    }
+    kept = data.normalise(form)
+    assert kept["housing_area"] == "45.5" and kept["members"][0]["monthly_income"] == "1800"
+    assert kept["incomes"][0]["amount_yearly"] == "1800" and kept["rigid_expenses"][0]["amount_yearly"] == "20000"
+    assert kept["homes"][0]["floor_area"] == "60"
+    h, errors = data.to_input(kept, unit_id=tree["xiangyun_g"].pk)
+    assert not errors and h.members[0].monthly_income == 1800
+    wrong = data.normalise({"members": [{"relationship": "head", "monthly_income": "一千八"}]})
+    assert wrong["members"][0]["monthly_income"] == "一千八"
+    _h, errors = data.to_input(wrong, unit_id=tree["xiangyun_g"].pk)
+    assert "members.0.monthly_income" in errors.errors
+
+
 # --- the yearly review's report -----------------------------------------------------------------------
 
 
@@ -405,6 +429,7 @@ def _bad_changes(head: int) -> list[tuple[Any, str]]:
         ({"address": "路" * 201}, "Address: Enter at most 200 characters (201 given)."),
         ({"phone": "call me"}, "Phone: A phone number has digits only."),
         ({"phone": 13900002222}, "Phone: Enter text."),
+        ({"members": {str(head): {"monthly_income": "一千八百"}}}, "Enter a number."),
     ]
 
 
@@ -447,7 +472,7 @@ def test_a_reported_change_is_one_staff_can_apply(task: ReviewTask, users: Any) 
     body: dict[str, Any] = {"changes": {"members": {str(head.pk): {"monthly_income": "2000000"}}}}
     r = api.post(f"/api/v1/applicant/reviews/{task.pk}/report", json.dumps(body), content_type="application/json")
     assert r.status_code == 422
-    body = {"changes": {"members": {str(head.pk): {"monthly_income": "2500"}}, "address": "祥云县新街3号"}}
+    body = {"changes": {"members": {str(head.pk): {"monthly_income": "2,500元"}}, "address": "祥云县新街3号"}}
     r = api.post(f"/api/v1/applicant/reviews/{task.pk}/report", json.dumps(body), content_type="application/json")
     assert r.status_code == 200, r.content
     reviews.review_confirm(actor=users["xiangyun_staff"], task_id=task.pk)
