@@ -476,6 +476,9 @@ class ReviewTask(models.Model):
     note = models.CharField(_("note"), max_length=500, blank=True)
     # What the worker reported as changed, for staff to check and apply (``reviews.CHANGEABLE``).
     changes = models.JSONField(_("reported changes"), default=dict, blank=True)
+    # The file's values of the reported fields when the report came (same shape as ``changes``):
+    # what staff compare the report with, and read again once the file has taken it.
+    reported_from = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("yearly review")

@@ -326,6 +326,7 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
         if not clean and not note:
             raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
         task.changes = clean
+        task.reported_from = _values_before(task, clean)
         task.state = ReviewState.REPORTED
         task.note = note
         if isinstance(actor, Applicant):
@@ -333,6 +334,23 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
         task.save()
         _record(task, actor, _("Yearly review: the worker reported changes."))
     return task
+
+
+def _values_before(task: ReviewTask, changes: dict[str, Any]) -> dict[str, Any]:
+    """The file's values of the fields ``changes`` reports (``ReviewTask.reported_from``)."""
+    before: dict[str, Any] = {}
+    if "address" in changes:
+        before["address"] = task.household.address
+    if "phone" in changes:
+        head = task.household.members.filter(relationship=codes.Relationship.HEAD).first()
+        before["phone"] = head.phone if head else ""
+    reported = changes.get("members") or {}
+    members = Member.objects.filter(household_id=task.household_id, pk__in=[int(k) for k in reported])
+    for m in members:
+        before.setdefault("members", {})[str(m.pk)] = {
+            field: str(getattr(m, field)) for field in MEMBER_CHANGEABLE if field in reported[str(m.pk)]
+        }
+    return before
 
 
 @dataclass(frozen=True)
@@ -343,6 +361,11 @@ class ShownChange:
     field: str  # the field's label
     before: str
     after: str
+
+    @property
+    def unchanged(self) -> bool:
+        """The worker reported the value the file already held."""
+        return self.before == self.after
 
 
 def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
@@ -369,21 +392,35 @@ def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
     def shown(field: str, value: Any) -> str:
         if field in choices and value in choices[field].values:
             return str(choices[field](value).label)
+        if field == "monthly_income" and value not in (None, ""):
+            try:
+                return f"{Decimal(str(value)):.2f}"  # 1800 and 1800.00 read alike
+            except InvalidOperation:
+                pass
         return "" if value is None else str(value)
 
     for t in tasks:
         changes = t.changes or {}
+        # The file's values when the report came; a report kept before they were stored is
+        # compared with the file as it is now.
+        kept = t.reported_from or {}
         rows: list[ShownChange] = []
         if changes.get("address"):
-            rows.append(ShownChange("", _("Address"), t.household.address, changes["address"]))
+            before = kept["address"] if "address" in kept else t.household.address
+            rows.append(ShownChange("", _("Address"), before, changes["address"]))
         if changes.get("phone"):
             head = heads.get(t.household_id)
-            rows.append(ShownChange("", _("Phone"), head.phone if head else "", changes["phone"]))
+            before = kept["phone"] if "phone" in kept else (head.phone if head else "")
+            rows.append(ShownChange("", _("Phone"), before, changes["phone"]))
         for key, values in changes.get("members", {}).items():
             member = people.get(int(key)) if str(key).isdigit() else None
+            old = (kept.get("members") or {}).get(str(key), {})
             for field in MEMBER_CHANGEABLE:
                 if field in values:
-                    before = shown(field, getattr(member, field)) if member is not None else ""
+                    if field in old:
+                        before = shown(field, old[field])
+                    else:
+                        before = shown(field, getattr(member, field)) if member is not None else ""
                     who = member.name if member is not None else f"#{key}"
                     rows.append(ShownChange(who, str(labels[field]), before, shown(field, values[field])))
         t.shown_changes = rows  # type: ignore[attr-defined]

@@ -572,3 +572,23 @@ def test_names_phones_and_card_numbers_are_kept_as_the_file_keeps_them(tree: dic
     form["bank_account"]["card_number"] = "6228 48OO"
     app = services.application_save_draft(actor=applicant, application_id=app.pk, form=form)
     assert app.data["bank_account"]["card_number"] == "6228 48OO"
+
+
+def test_a_report_applied_still_shows_what_the_file_held_before(task: ReviewTask, users: Any) -> None:
+    """Once staff apply a report, the list shows the file's values of before (they were read from
+    the file, which by then held the new ones: "address: X → X"); a value reported as it already
+    was reads "as before", 1800 and 1800.00 alike."""
+    head = _head(task)
+    old_address, old_income = task.household.address, head.monthly_income
+    reviews.review_report(
+        actor=users["xiangyun_staff"],
+        task_id=task.pk,
+        changes={"address": "祥云县新街3号", "members": {str(head.pk): {"monthly_income": f"{old_income:.0f}"}}},
+    )
+    reviews.review_confirm(actor=users["xiangyun_staff"], task_id=task.pk)
+    task = ReviewTask.objects.select_related("household").get(pk=task.pk)
+    assert task.household.address == "祥云县新街3号"
+    reviews.review_changes_shown([task])
+    address, income = task.shown_changes  # type: ignore[attr-defined]
+    assert (address.before, address.after, address.unchanged) == (old_address, "祥云县新街3号", False)
+    assert income.unchanged and income.after == f"{old_income:.2f}"
