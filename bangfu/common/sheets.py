@@ -80,6 +80,12 @@ def _continued_on(book: Any, content: bytes, index: int, rows: list[list[Any]]) 
     return names
 
 
+def _encrypted_package(content: bytes) -> bool:
+    """Whether an OLE container is an .xlsx saved with a password (its streams EncryptionInfo
+    and EncryptedPackage), not an .xls workbook (which is read, whatever its file is named)."""
+    return "EncryptedPackage".encode("utf-16-le") in content
+
+
 def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
     """The rows of the first sheet a person sees (python-calamine; hidden sheets are passed over);
     a ``SheetProblem`` for a file that cannot be read."""
@@ -88,7 +94,7 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
     lower = name.lower()
     if not content:
         raise SheetProblem("empty", _("The file is empty."))
-    if content.startswith(OLE_MAGIC) and not lower.endswith(".xls"):
+    if content.startswith(OLE_MAGIC) and _encrypted_package(content):
         raise SheetProblem(
             "password_protected", _("The workbook is protected with a password: save it again without one.")
         )

@@ -406,11 +406,11 @@ def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
         kept = t.reported_from or {}
         rows: list[ShownChange] = []
         if changes.get("address"):
-            before = kept["address"] if "address" in kept else t.household.address
+            before = kept.get("address", t.household.address)
             rows.append(ShownChange("", _("Address"), before, changes["address"]))
         if changes.get("phone"):
             head = heads.get(t.household_id)
-            before = kept["phone"] if "phone" in kept else (head.phone if head else "")
+            before = kept.get("phone", head.phone if head else "")
             rows.append(ShownChange("", _("Phone"), before, changes["phone"]))
         for key, values in changes.get("members", {}).items():
             member = people.get(int(key)) if str(key).isdigit() else None

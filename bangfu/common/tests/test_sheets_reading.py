@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from openpyxl.styles import Font
 
-from bangfu.common.sheets import SheetProblem, check_extent, first_sheet_rows
+from bangfu.common.sheets import OLE_MAGIC, SheetProblem, check_extent, first_sheet_rows
 
 
 def _book(hidden_first: bool) -> bytes:
@@ -274,3 +274,21 @@ def test_a_merged_cell_is_read_in_every_row_and_column_it_covers() -> None:
     rows = first_sheet_rows(buf.getvalue(), "名单.xlsx")
     assert [r[0] for r in rows[2:]] == ["5329232015700001"] * 3
     assert rows[0] == ["困难职工档案"] * 3
+
+
+@pytest.mark.parametrize("name", ["old.xls", "old.xlsx", ""])
+def test_an_old_xls_workbook_is_read_whatever_it_is_named(name: str) -> None:
+    """An .xls (an OLE container, as .xlsx saved with a password also is) renamed .xlsx is read, not
+    refused as protected with a password: only an EncryptedPackage stream says that."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Sheet1")
+    for r, row in enumerate([["档案编号", "姓名"], ["XY-1", "张建国"]]):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    out = io.BytesIO()
+    book.save(out)
+    content = out.getvalue()
+    assert content.startswith(OLE_MAGIC)
+    assert first_sheet_rows(content, name)[:2] == [["档案编号", "姓名"], ["XY-1", "张建国"]]

@@ -224,7 +224,8 @@ def test_commit_is_all_or_nothing(tree: Any, users: Any, monkeypatch: Any) -> No
     [
         (b"", "empty"),
         (xlsx([["x"]])[:1500], "truncated"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2000, "password"),
+        # an .xlsx saved with a password: an OLE container holding an EncryptedPackage stream
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\0" * 2000, "password"),
         (b"name,id\n", "not an Excel"),
     ],
 )

@@ -165,7 +165,11 @@ def test_a_workbook_that_cannot_be_read_is_named(
     book.save(path)
     whole = path.read_bytes()
     path.write_bytes(
-        {"cut": whole[: len(whole) // 2], "password": OLE_MAGIC + whole, "text": "身份证号,姓名\n".encode()}[damage]
+        {
+            "cut": whole[: len(whole) // 2],
+            "password": OLE_MAGIC + "EncryptedPackage".encode("utf-16-le") + whole,
+            "text": "身份证号,姓名\n".encode(),
+        }[damage]
     )
     with translation.override("en"), pytest.raises(DomainError) as caught:
         services.dataset_import(actor=users["admin"], kind="vehicles", path=path)
