@@ -91,7 +91,6 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
     a ``SheetProblem`` for a file that cannot be read."""
     from python_calamine import CalamineWorkbook
 
-    lower = name.lower()
     if not content:
         raise SheetProblem("empty", _("The file is empty."))
     if content.startswith(OLE_MAGIC) and _encrypted_package(content):

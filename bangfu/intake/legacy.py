@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common import sheets
 from bangfu.common.ids import build_resident_id
+from bangfu.common.text import plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
 
@@ -540,7 +541,8 @@ class _Cells:
             if not text:
                 return Decimal(0) if col.kind == "money" else None
             try:
-                d = Decimal(text.replace(",", "").replace("，", ""))
+                # full-width (４６．５), with the currency or unit beside it (1,800元, 46.5㎡)
+                d = Decimal(plain_amount(text))
             except InvalidOperation:
                 self.bad(col, _("Enter a number."))
                 return Decimal(0) if col.kind == "money" else None

@@ -131,6 +131,16 @@ def test_valid_households_are_written_with_timeline_and_one_audit_entry(tree: An
     assert audit_verify() is None
 
 
+def test_full_width_amounts_and_areas_and_their_units_are_read(tree: Any, users: Any) -> None:
+    """A county's file typed in full-width mode: ４６．５ (the full-width point too), １，２００元."""
+    staff = users["xiangyun_staff"]
+    rows = household_rows("L-0031", 住房面积="４６．５㎡", 月收入="１，２００元")
+    batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="fw.xlsx", content=xlsx(rows))
+    batch = imports.import_batch_commit(actor=staff, batch_id=batch.pk)
+    h = Household.objects.get(file_number="L-0031")
+    assert str(h.housing_area) == "46.50" and h.head_monthly_income == 1200
+
+
 def test_problems_name_row_column_and_reason_and_only_valid_households_are_written(tree: Any, users: Any) -> None:
     staff = users["xiangyun_staff"]
     bad_id = household_rows("L-0003", 身份证号="532923197203091230")  # wrong check digit
