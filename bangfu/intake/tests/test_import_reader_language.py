@@ -94,3 +94,24 @@ def test_the_same_file_uploaded_again_says_it_was_uploaded_before(tree: Any, use
     again = upload()
     assert again.redirect_chain[-1][0] == first.redirect_chain[-1][0]
     assert "This file was uploaded before (u.xlsx" in again.content.decode()
+
+
+def test_the_command_reads_in_its_language_and_counts_one_problem_as_one(
+    tree: Any, users: Any, batch_in_chinese: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """The file uploaded on a Chinese page, then given to the command in English: the reasons in
+    English, and "1 problem" (was "1 problems")."""
+    import io
+
+    from django.core.management import call_command
+
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(xlsx(household_rows("L-0001", 住房类型="城堡")))
+    monkeypatch.setenv("BANGFU_LANGUAGE", "en")
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command(
+            "intake", "--user", "xiangyun_staff", "import", str(path), "--unit", tree["xiangyun"].code, stdout=out
+        )
+    text = out.getvalue()
+    assert "1 problem." in text and "“城堡” is not one of the allowed values." in text and "不是允许的取值" not in text

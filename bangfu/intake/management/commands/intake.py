@@ -21,10 +21,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.retranslate import in_reader_language
 from bangfu.intake import imports, legacy, reviews
 from bangfu.intake.models import ImportState
 from bangfu.org.models import OrgUnit
@@ -96,23 +97,28 @@ class Command(TranslatedCommand):
         committed_now = batch.committed_at is not None and batch.committed_at >= started
         if batch.created_at < started and not committed_now:  # the same file, staged before
             out.write(_("This file was uploaded before (batch %(id)s): nothing new was done.") % {"id": batch.pk})
+        counts = {
+            "id": batch.pk,
+            "rows": batch.rows_total,
+            "total": batch.households_total,
+            "valid": batch.households_valid,
+            "invalid": batch.households_invalid,
+            "existing": batch.households_existing,
+            "issues": batch.issues_count,
+        }
         out.write(
-            _(
+            ngettext(
                 "Batch %(id)s: %(rows)s rows, %(total)s households: %(valid)s valid, %(invalid)s with errors, "
-                "%(existing)s already on file; %(issues)s problems."
+                "%(existing)s already on file; %(issues)s problem.",
+                "Batch %(id)s: %(rows)s rows, %(total)s households: %(valid)s valid, %(invalid)s with errors, "
+                "%(existing)s already on file; %(issues)s problems.",
+                batch.issues_count,
             )
-            % {
-                "id": batch.pk,
-                "rows": batch.rows_total,
-                "total": batch.households_total,
-                "valid": batch.households_valid,
-                "invalid": batch.households_invalid,
-                "existing": batch.households_existing,
-                "issues": batch.issues_count,
-            }
+            % counts
         )
         for issue in batch.issues.all()[:20]:
-            out.write(f"  {issue.row}\t{issue.column}\t{issue.file_number}\t{issue.reason}")
+            # in the language of this command, whoever uploaded the file (and in which language)
+            out.write(f"  {issue.row}\t{issue.column}\t{issue.file_number}\t{in_reader_language(issue.reason)}")
         if report is not None:
             fmt = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
             body, _type = imports.error_report(actor=actor, batch_id=batch.pk, fmt=fmt)
