@@ -17,7 +17,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -386,15 +386,43 @@ def _precondition(message: str) -> DomainError:
     return DomainError(IntakeError.PRECONDITION, message)
 
 
+def records_to_make_again(app: Application) -> set[str]:
+    """The steps (of ``workflow.RECORDS``) whose record was made before the case was last
+    returned to that step or below it: the visit, the unit review with its notice, the
+    checking centre's answer are made again for the case as it now stands, not passed on the old."""
+    returns = list(app.events.filter(action=workflow.RETURN).values_list("pk", "to_state"))
+    if not returns:
+        return set()
+    made = dict(
+        app.events.filter(action__in=list(workflow.RECORDS.values()))
+        .order_by()
+        .values("action")
+        .annotate(last=Max("pk"))
+        .values_list("action", "last")
+    )
+    again = set()
+    for state, record in workflow.RECORDS.items():
+        back = [pk for pk, to in returns if to in workflow.at_or_below(state)]
+        if back and made.get(record, 0) < max(back):
+            again.add(state)
+    return again
+
+
 def _guard(actor: Any, app: Application, action: str) -> None:
     today = timezone.localdate()
     if action == "submit":
         _open_file_check(actor, app)
     elif action == "visit_done" and not app.visits.exists():
         raise _precondition(_("Record the home visit first."))
+    elif action == "visit_done" and S.HOME_VISIT in records_to_make_again(app):
+        raise _precondition(_("The case came back to the home visit: record the new visit first."))
     elif action == "notice_done":
         if not app.unit_review_minutes.strip():
             raise _precondition(_("Record the unit review minutes first."))
+        if S.UNIT_REVIEW in records_to_make_again(app):
+            raise _precondition(
+                _("The case came back after its unit review: record the new review, which starts a new notice.")
+            )
         if app.notice_to is None or app.notice_to >= today:
             raise _precondition(_("The public notice has not ended yet."))
         if app.objections.filter(answered_at__isnull=True).exists():
@@ -406,6 +434,10 @@ def _guard(actor: Any, app: Application, action: str) -> None:
             raise _precondition(_("Request the economic check first."))
         if app.check_result == CheckResult.PENDING:
             raise _precondition(_("The checking centre has not answered yet: record its answer first."))
+        if S.ECONOMIC_CHECK in records_to_make_again(app):
+            raise _precondition(
+                _("The case came back after its economic check: request the check again or record the answer again.")
+            )
         if conf.check_required(app.unit.division_code) and app.check_result != CheckResult.PASSED:
             raise _precondition(_("Here a passed economic check is required before approval."))
     elif action == "approve":

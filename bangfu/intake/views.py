@@ -591,6 +591,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-pk")
         .first(),
         "check_matches": _check_matches(app),
+        # Steps whose record was made before a return to them or below: to be made again.
+        "again": services.records_to_make_again(app),
         "categories": [("", _("As identified")), *((c.value, c.label) for c in services.APPROVAL_CATEGORIES)],
         **_labelled(app.data),
     }

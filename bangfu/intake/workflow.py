@@ -122,3 +122,23 @@ def who(kind: str, source: str, action: str) -> tuple[frozenset[str], frozenset[
 
 
 ALL_ACTIONS = (*dict.fromkeys(s.action for s in STEPS), RETURN, REFUSE, WITHDRAW)
+
+
+# The formal path's states in order, and the record each step keeps (the event that records it).
+ORDER = (
+    S.DRAFT,
+    S.SUBMITTED,
+    S.FIRST_REVIEW,
+    S.HOME_VISIT,
+    S.UNIT_REVIEW,
+    S.HIGHER_REVIEW,
+    S.ECONOMIC_CHECK,
+    S.APPROVAL,
+)
+RECORDS = {S.HOME_VISIT: "visit_recorded", S.UNIT_REVIEW: "unit_reviewed", S.ECONOMIC_CHECK: "check_answered"}
+
+
+def at_or_below(state: str) -> list[str]:
+    """The states of the formal path up to ``state``: a case returned to one of them goes through
+    ``state`` again, and the record ``state`` keeps has to be made again."""
+    return list(ORDER[: ORDER.index(state) + 1]) if state in ORDER else [state]

@@ -3,10 +3,12 @@ maker-checker; returns and refusals with reasons; the file opened at the end is 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from bangfu.common.errors import DomainError
 from bangfu.common.models import AuditEntry
@@ -215,3 +217,46 @@ def test_a_converted_temporary_case_links_to_its_formal_case_instead_of_offering
     assert (
         f'href="/applications/{app.pk}/">{app.reference}</a>' in c.get(f"/applications/{formal.pk}/").content.decode()
     )
+
+
+def test_a_returned_case_makes_its_records_again_before_going_on(
+    tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    """Returned from the approval to the home visit, the case does not pass the visit, the unit
+    review with its notice or the economic check on the records made before the return; each is
+    made again. Returned only to the check, the visit and the review stand."""
+    from bangfu.intake import steps
+    from bangfu.intake.demo import as_if_noticed, as_if_submitted
+    from bangfu.intake.steps import VisitInput
+
+    cadre, staff = users["xiangyun_cadre"], users["xiangyun_staff"]
+    app = to_state(submitted(tree["xiangyun_g"]), S.APPROVAL, users)
+    assert services.records_to_make_again(app) == set()
+    app = services.application_transition(actor=staff, application_id=app.pk, action="return", reason="补充")
+    assert app.state == S.ECONOMIC_CHECK and services.records_to_make_again(app) == {S.ECONOMIC_CHECK}
+    with pytest.raises(DomainError, match="economic check"):
+        services.application_transition(actor=staff, application_id=app.pk, action="check_done")
+    for _state in range(3):  # back down to the home visit
+        actor = cadre if app.state == S.UNIT_REVIEW else staff
+        app = services.application_transition(actor=actor, application_id=app.pk, action="return", reason="补充")
+    assert app.state == S.HOME_VISIT
+    assert services.records_to_make_again(app) == {S.HOME_VISIT, S.UNIT_REVIEW, S.ECONOMIC_CHECK}
+    with pytest.raises(DomainError, match="home visit"):
+        services.application_transition(actor=cadre, application_id=app.pk, action="visit_done")
+    as_if_submitted(app, 40)
+    day = timezone.localdate() - dt.timedelta(days=10)
+    visit = VisitInput(
+        visited_on=day, visitors="王干事", seen="家中简陋", asked="收入", explained="政策", findings="属实"
+    )
+    steps.home_visit_record(actor=cadre, application_id=app.pk, visit=visit)
+    app = services.application_transition(actor=cadre, application_id=app.pk, action="visit_done")
+    with pytest.raises(DomainError, match="unit review"):
+        services.application_transition(actor=cadre, application_id=app.pk, action="notice_done")
+    steps.unit_review_record(actor=cadre, application_id=app.pk, held_on=day, minutes="同意")
+    as_if_noticed(Application.objects.get(pk=app.pk))
+    app = services.application_transition(actor=cadre, application_id=app.pk, action="notice_done")
+    app = services.application_transition(actor=staff, application_id=app.pk, action="higher_review_pass")
+    assert services.records_to_make_again(app) == {S.ECONOMIC_CHECK}
+    steps.check_answer(actor=staff, application_id=app.pk, passed=True)
+    app = services.application_transition(actor=staff, application_id=app.pk, action="check_done")
+    assert app.state == S.APPROVAL and services.records_to_make_again(app) == set()
