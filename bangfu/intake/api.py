@@ -204,7 +204,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
                 "label": e.label,
                 "from_state": e.from_state,
                 "to_state": e.to_state,
-                "reason": e.reason,
+                "reason": in_reader_language(e.reason) if e.reason else "",
             }
             for e in evs
         ],

@@ -115,3 +115,23 @@ def test_the_command_reads_in_its_language_and_counts_one_problem_as_one(
         )
     text = out.getvalue()
     assert "1 problem." in text and "“城堡” is not one of the allowed values." in text and "不是允许的取值" not in text
+
+
+def test_a_cases_history_reads_in_the_readers_language(tree: Any, users: Any) -> None:
+    """Notes the system writes on a case's history ("signed on paper", the cross-check's counts)
+    are kept in the language of the moment and read in the reader's, on the page and in the API."""
+    from bangfu.intake import steps
+    from bangfu.intake.models import ApplicationEvent, ApplicationState
+    from bangfu.intake.tests.helpers import submitted, to_state
+
+    retranslate._in_language.cache_clear()
+    app = to_state(submitted(tree["xiangyun_g"]), ApplicationState.ECONOMIC_CHECK, users)
+    with translation.override("zh-hans"):
+        steps.authorisation_sign(actor=users["xiangyun_staff"], application_id=app.pk, agreed=True, ip=None)
+    assert ApplicationEvent.objects.filter(application=app, reason="纸质签署").exists()
+    client = Client()
+    client.force_login(users["xiangyun_staff"])
+    page = client.get(f"/applications/{app.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "signed on paper" in page and "纸质签署" not in page
+    api = client.get(f"/api/v1/applications/{app.pk}", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert "signed on paper" in [e["reason"] for e in api["events"]]
