@@ -490,7 +490,7 @@ def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> li
     from bangfu.registry.codes import Cause
 
     causes = dict(Cause.choices)
-    rows = selectors.public_notice_list(actor=request.auth, unit_id=unit_id)  # type: ignore[attr-defined]
+    rows = selectors.public_notice_printed(actor=request.auth, unit_id=unit_id)  # type: ignore[attr-defined]
     return [
         {
             "id": a.pk,

@@ -161,14 +161,18 @@ class NewApplicationForm(Styled):
     unit_id = forms.TypedChoiceField(label=_("Your union"), coerce=int)
     kind = forms.ChoiceField(label=_("Kind"), choices=ApplicationKind.choices, initial=ApplicationKind.FORMAL)
 
-    def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, units: Any, counter: bool = False, **kwargs: Any) -> None:
         """``units``: grassroots unions in tree order, with their parents. A province has hundreds,
-        so they are grouped under their county's union, and none is chosen unless there is one."""
+        so they are grouped under their county's union, and none is chosen unless there is one.
+        ``counter``: a cadre applies on a worker's behalf (the worker's union, not "your union")."""
         super().__init__(*args, **kwargs)
         groups: dict[str, list[tuple[int, str]]] = {}
         for u in units:
             groups.setdefault(u.parent.name, []).append((u.pk, u.name))
-        self.fields["unit_id"].choices = [("", _("Choose your union")), *groups.items()]  # type: ignore[attr-defined]
+        blank = _("Choose the worker's union") if counter else _("Choose your union")
+        if counter:
+            self.fields["unit_id"].label = _("The worker's union")
+        self.fields["unit_id"].choices = [("", blank), *groups.items()]  # type: ignore[attr-defined]
         if sum(len(options) for options in groups.values()) == 1:  # a cadre of one union
             self.fields["unit_id"].initial = next(iter(groups.values()))[0][0]
 

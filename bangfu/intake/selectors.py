@@ -196,6 +196,26 @@ def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | 
     return qs.order_by("unit__path", "id")
 
 
+def public_notice_printed(*, actor: Any, unit_id: int | None = None) -> list[Application]:
+    """``public_notice_list`` as it is printed or fetched for posting: names and masked ID numbers
+    leave the system, so each time is an export in the audit log (the jurisdiction it covers, and
+    how many cases)."""
+    from bangfu.common.audit import audit_record
+    from bangfu.common.models import AuditAction
+
+    rows = list(public_notice_list(actor=actor, unit_id=unit_id))
+    paths = sorted(g.unit_path for g in access.grants(actor))
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        target_type="intake.public_notice",
+        target_id=unit_id or "",
+        unit_path=rows[0].unit.path if unit_id and rows else (paths[0] if paths else ""),
+        note=f"{len(rows)} cases on notice",
+    )
+    return rows
+
+
 # --- the unions a worker applies to ---------------------------------------------------------------
 
 UNIONS_SHOWN = 100  # unions a list or a search shows at most

@@ -385,6 +385,9 @@ def attachment_add(
         row.file.save(f"{digest[:16]}{ext}", ContentFile(content), save=False)
         row.save()
         _event(app, actor, "attachment", app.state, clean_name)
+        _audit(
+            actor, app, "attachment", {}, {"attachment": row.pk, "kind": kind, "size": len(content), "sha256": digest}
+        )
     return row
 
 

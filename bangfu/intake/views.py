@@ -440,6 +440,7 @@ def phone_authorise(request: HttpRequest, pk: int) -> HttpResponse:
 def phone_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.application_transition(actor=request.applicant, application_id=pk, action=workflow.WITHDRAW)  # type: ignore[attr-defined]
+        messages.success(request, _("Your application is withdrawn."))
     except (ValidationError, DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
     return redirect("intake:phone_application", pk=pk)
@@ -543,7 +544,10 @@ def counter_new(request: HttpRequest) -> HttpResponse:
         .select_related("parent")
         .order_by("path")
     )
-    form = NewApplicationForm(request.POST or None, units=units)
+    if not units.exists():
+        # An evaluator or a manager: no union whose files they may change, so nothing to start.
+        return render(request, "intake/staff/new.html", {"form": None}, status=403)
+    form = NewApplicationForm(request.POST or None, units=units, counter=True)
     if request.method == "POST" and form.is_valid():
         try:
             app = services.application_create(
@@ -844,7 +848,7 @@ def attachment_response(row: Attachment) -> FileResponse:
 
 @login_required
 def notice_list(request: HttpRequest) -> HttpResponse:
-    rows = list(selectors.public_notice_list(actor=request.user))
+    rows = selectors.public_notice_printed(actor=request.user)
     for a in rows:
         a.main_cause_label = _label(Cause, a.data.get("main_cause"))  # type: ignore[attr-defined]
     return render(request, "intake/staff/notice_list.html", {"rows": rows, "today": timezone.localdate()})

@@ -50,3 +50,21 @@ def test_an_import_error_report_is_logged(tree: Any, users: Any) -> None:
     batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="r.xlsx", content=xlsx(bad))
     imports.error_report(actor=staff, batch_id=batch.pk, fmt="csv")
     assert _exports("intake.import_report") == 1
+
+
+def test_an_upload_is_logged(tree: Any, users: Any) -> None:
+    """Adding a proof is a change to a case like any other: an entry with the file's kind, size and hash."""
+    app = submitted(tree["xiangyun_g"], phone="13812349998")
+    row = steps.attachment_add(actor=app.applicant, application_id=app.pk, name="p.png", content=_png())
+    entry = AuditEntry.objects.filter(target_type="intake.application", target_id=str(app.pk)).order_by("-seq").first()
+    assert entry is not None and entry.after["action"] == "attachment" and entry.after["attachment"] == row.pk
+    assert entry.after["sha256"] == row.sha256 and entry.unit_path == app.unit.path
+
+
+def test_the_printed_notice_list_is_logged_as_an_export(tree: Any, users: Any) -> None:
+    c = Client()
+    c.force_login(users["xiangyun_cadre"])
+    assert c.get("/applications/notice/").status_code == 200
+    api = c.get("/api/v1/applications/public-notice")
+    assert api.status_code == 200, api.content
+    assert _exports("intake.public_notice") == 2

@@ -141,7 +141,7 @@ def test_import_pages_upload_preview_commit_and_report(tree: Any, users: Any) ->
 def test_import_page_says_what_is_wrong_with_a_bad_file(tree: Any, users: Any) -> None:
     c = Client(HTTP_ACCEPT_LANGUAGE="en")
     c.force_login(users["xiangyun_staff"])
-    upload = io.BytesIO(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
+    upload = io.BytesIO(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600)
     upload.name = "secret.xlsx"
     r = c.post("/applications/import/", {"unit_id": tree["xiangyun"].pk, "file": upload})
     assert r.status_code == 400 and "password" in r.content.decode()
