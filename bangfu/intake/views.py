@@ -349,6 +349,15 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
         if request.POST.get("submit"):
             app = services.application_submit(actor=actor, application_id=app.pk)
             messages.success(request, _("Your application %(ref)s was submitted.") % {"ref": app.reference})
+            if app.authorised_at is None:
+                # Not needed to submit, but the economic check waits for it: said now, not weeks later.
+                messages.warning(
+                    request,
+                    _(
+                        "The authorisation for the economic check is not signed yet: sign it on this page "
+                        "(or on paper at the union), or the application will wait at the economic check."
+                    ),
+                )
         else:
             messages.success(request, _("Saved."))
         return forms, app

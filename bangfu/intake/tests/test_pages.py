@@ -78,6 +78,7 @@ def test_worker_applies_from_the_phone(
     assert app.state == ApplicationState.SUBMITTED
     page = c.get(f"/apply/{app.pk}/").content.decode()
     assert "Submitted" in page
+    assert "The authorisation for the economic check is not signed yet" in page  # told at once
     c.post(f"/apply/{app.pk}/authorise/", {"agreed": "1"})
     app.refresh_from_db()
     assert app.authorised_at is not None and app.authorised_ip == "127.0.0.1"
