@@ -160,7 +160,9 @@ class StandardRow:
 
 
 def _book(actor: Any, year: int) -> StandardBook:
-    return StandardBook(year, selectors.standard_list(actor=actor, year=year, history=True))
+    """The standards as identification finds them for ``year``: that year's, and the year before's
+    carried over where a division has none yet for it (``StandardBook.load``)."""
+    return StandardBook(year, selectors.standard_list(actor=actor, history=True).filter(year__in=(year - 1, year)))
 
 
 def _years(actor: Any) -> list[int]:

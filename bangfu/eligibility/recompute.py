@@ -286,13 +286,10 @@ def _what_changes(
     give the rule set the division decides by now, are dropped (saving them would only make a
     version equal to the one before)."""
     if standard:
-        current = Standard.objects.filter(division_code=code, year=on.year, is_current=True).first()
+        # The standard identification uses on that day: the year's, or the year before's carried over.
+        current = StandardBook.load(on.year).get(code, on)
         draft = _standard_draft(None, code, on, standard)
-        if (
-            current is not None
-            and (current.effective_from is None or current.effective_from <= on)
-            and all(getattr(current, f) == getattr(draft, f) for f in _STANDARD_VALUES)
-        ):
+        if current is not None and all(getattr(current, f) == getattr(draft, f) for f in _STANDARD_VALUES):
             standard = None
     if rule_params:
         row = RuleSetVersion.objects.filter(region_code=code, is_current=True).first()

@@ -369,3 +369,20 @@ def test_a_whatif_on_a_later_day_says_that_the_day_itself_moves_categories(
     today = timezone.localdate().isoformat()
     page = manager.post("/eligibility/whatif/", whatif_post(tree, "preview", on=today, dibao_monthly="1100"))
     assert page.status_code == 200 and 'id="preview-later-day"' not in page.content.decode()
+
+
+def test_next_year_shows_this_years_standard_carried_over_and_a_whatif_of_it_saves_nothing(
+    tree: dict[str, Any], users: dict[str, Any], households: Any
+) -> None:
+    """With no standard for 2027 yet, identification decides by 2026's (carried over): the list of
+    standards and the what-if's "in force" say so rather than "no standard", and a what-if of the
+    2026 values from 2027-01-01 changes nothing and offers nothing to save."""
+    manager = client_for(users["province_manager"])
+    listing = manager.get("/eligibility/standards/", {"year": 2027}).content.decode()
+    assert "No standard: households here cannot be decided" not in listing and "530000/2026" in listing
+    in_force = manager.get("/eligibility/whatif/current/", {"unit_id": tree["province"].pk, "on": "2027-01-01"})
+    assert "No standard" not in in_force.content.decode()
+    page = manager.post(
+        "/eligibility/whatif/", whatif_post(tree, "preview", on="2027-01-01", dibao_monthly="200")
+    ).content.decode()
+    assert 'id="save-button"' not in page and 'id="nothing-to-save"' in page
