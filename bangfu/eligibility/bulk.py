@@ -561,6 +561,9 @@ class Outcome:
     # households left without a decision of this run: another decision was stored for each after
     # the run read it, twice (once before its chunk was written, again before it was decided anew)
     superseded: int = 0
+    # of a what-if's changes, the households whose category changes on its day whatever the values
+    # (the values in force give them the same new category: ages, the year before a purchase)
+    anyway: set[int] = field(default_factory=set)
 
 
 class Books:
@@ -668,13 +671,24 @@ def _decide(
     return sorted(left)
 
 
-def whatif(*, path: str, on: date, standards: StandardBook, rulebook: RuleBook) -> Outcome:
+def whatif(
+    *,
+    path: str,
+    on: date,
+    standards: StandardBook,
+    rulebook: RuleBook,
+    baseline: tuple[StandardBook, RuleBook] | None = None,
+) -> Outcome:
     """What a recompute of the subtree with these standards and rules would give, stored nothing.
 
     A household whose current decision was read from the same file version, on the same day, with
     the same everything-but-the-dibao-lines (``basis_of``) is decided again from the decision's
     stored numbers by ``engine.ladder``; every other household goes through the engine from its
-    facts. Both give exactly what ``run_engine`` would."""
+    facts. Both give exactly what ``run_engine`` would.
+
+    ``baseline``: the standards and rules in force. The households that go through the engine
+    (decided on another day, or changed since) are also decided by them; a change they give too
+    is in ``anyway`` (it comes from the day or the file, not from the values previewed)."""
     books = Books(on, standards, rulebook)
     inner, params = (
         households_in(path)
@@ -731,6 +745,12 @@ def whatif(*, path: str, on: date, standards: StandardBook, rulebook: RuleBook) 
         changes.extend(rest.changes)
         for category, n in rest.categories.items():
             categories[category] += n
+        if baseline is not None and rest.changes:
+            changed = [c[1] for c in rest.changes]
+            base = run_engine(path=path, on=on, standards=baseline[0], rulebook=baseline[1], ids=changed)
+            by_base = {hid: new for _unit, hid, _prev, new in base.changes}
+            # absent from the baseline's changes: the values in force keep the current category
+            out.anyway = {hid for _unit, hid, prev, new in rest.changes if by_base.get(hid, prev) == new}
     return out
 
 

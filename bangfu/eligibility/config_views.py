@@ -683,8 +683,7 @@ def whatif(request: HttpRequest) -> HttpResponse:
                     for h in _changed_households(request.user, preview.households)
                 ],
                 "households_more": max(0, len(preview.households) - WHATIF_HOUSEHOLDS_SHOWN),
-                # Decided on a later day, a household may change whatever the values: say so.
-                "later_day": form.cleaned_data["on"] if form.cleaned_data["on"] > today else None,
+                "on": form.cleaned_data["on"],
             }
         )
     return _render(request, "eligibility/config/whatif.html", context)

@@ -191,6 +191,10 @@ class WhatIf:
     ruleset_version: str
     # Whether saving would make a new version: False when the values are those in force already
     saves: bool = True
+    # Of the changes, those the day brings whatever the values (the values in force on that day
+    # give the same new category), and their file numbers
+    anyway: int = 0
+    anyway_files: frozenset[str] = frozenset()
 
 
 def _standard_draft(actor: Any, code: str, on: date, changes: dict[str, Any]) -> Standard:
@@ -244,7 +248,9 @@ def whatif_preview(
         rule_overrides.append((code, last + 1, merged))
     standards = StandardBook.load(on.year, overrides=overrides)
     rulebook = RuleBook.load(overrides=rule_overrides)
-    out = bulk.whatif(path=unit.path, on=on, standards=standards, rulebook=rulebook)
+    # The values in force on the same day tell the changes the day brings from those the values do.
+    baseline = (StandardBook.load(on.year), RuleBook.load()) if overrides or rule_overrides else None
+    out = bulk.whatif(path=unit.path, on=on, standards=standards, rulebook=rulebook, baseline=baseline)
     names = dict(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", "name"))
     files = dict(
         Household.objects.filter(pk__in=[c[1] for c in out.changes]).values_list("id", "file_number")
@@ -267,6 +273,8 @@ def whatif_preview(
         standard_version=s.version if s else "",
         ruleset_version=rulebook.get(code).version,
         saves=bool(new_standard or new_rules),
+        anyway=len(out.anyway),
+        anyway_files=frozenset(files.get(h, str(h)) for h in out.anyway),
     )
 
 

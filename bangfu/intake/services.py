@@ -400,7 +400,7 @@ def records_to_make_again(app: Application) -> set[str]:
         .annotate(last=Max("pk"))
         .values_list("action", "last")
     )
-    again = set()
+    again: set[str] = set()
     for state, record in workflow.RECORDS.items():
         back = [pk for pk, to in returns if to in workflow.at_or_below(state)]
         if back and made.get(record, 0) < max(back):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -349,26 +349,6 @@ def test_the_standards_list_costs_the_same_whatever_the_number_of_unions(
                 minimum_wage_monthly="1",
             )
     assert queries() == before
-
-
-def test_a_whatif_on_a_later_day_says_that_the_day_itself_moves_categories(
-    tree: dict[str, Any], users: dict[str, Any], households: Any
-) -> None:
-    """Counted from the current decisions, a preview on a later day also holds the changes of the
-    day (ages, the year before a purchase): the page says so, and how to see those alone."""
-    from django.utils import timezone
-
-    manager = client_for(users["province_manager"])
-    later = timezone.localdate() + timedelta(days=1)
-    if later.year != timezone.localdate().year:
-        pytest.skip("the standard of next year is not seeded")
-    page = manager.post(
-        "/eligibility/whatif/", whatif_post(tree, "preview", on=later.isoformat(), dibao_monthly="1100")
-    )
-    assert 'id="preview-later-day"' in page.content.decode() and later.isoformat() in page.content.decode()
-    today = timezone.localdate().isoformat()
-    page = manager.post("/eligibility/whatif/", whatif_post(tree, "preview", on=today, dibao_monthly="1100"))
-    assert page.status_code == 200 and 'id="preview-later-day"' not in page.content.decode()
 
 
 def test_next_year_shows_this_years_standard_carried_over_and_a_whatif_of_it_saves_nothing(

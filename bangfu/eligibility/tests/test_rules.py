@@ -334,9 +334,11 @@ def test_reason_text_follows_the_number_in_english_and_chinese() -> None:
 
     from bangfu.eligibility.presentation import reason_text
 
-    one = {"code": "net_income", "params": {"income": "9,600", "rigid": "0", "members": "1", "net": "800.00"}}
-    three = {"code": "net_income", "params": {**one["params"], "members": "3"}}
-    month = {"code": "exit_test_not_met", "params": {"dibao": "1,001", "run": "1", "months": "6"}}
+    params = {"income": "9,600", "rigid": "0", "members": "1", "net": "800.00"}
+    one = {"code": "net_income", "params": params}
+    three = {"code": "net_income", "params": {**params, "members": "3"}}
+    run = {"dibao": "1,001", "run": "1", "months": "6"}
+    month = {"code": "exit_test_not_met", "params": run}
     year = {"code": "migrant_worker", "params": {"years": "1"}}
     with translation.override("en"):
         assert "over 12 months and 1 member = 800.00" in reason_text(one)
@@ -344,7 +346,7 @@ def test_reason_text_follows_the_number_in_english_and_chinese() -> None:
         assert reason_text(month) == "Income per head above dibao 1,001 yuan for 1 consecutive month; 6 needed"
         assert reason_text(year) == "Migrant worker living in the city with at least 1 year of employment"
         # a stored reason whose number is not a whole number still reads (the plural wording)
-        assert "for 1.5 consecutive month(s)" in reason_text({**month, "params": {**month["params"], "run": "1.5"}})
+        assert "for 1.5 consecutive month(s)" in reason_text({**month, "params": {**run, "run": "1.5"}})
     with translation.override("zh-hans"):
         assert "÷ 1人" in reason_text(one)
         assert reason_text(month) == "人均收入已连续1个月高于低保标准1,001元；需连续6个月"

@@ -4,14 +4,14 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
+def backfill(apps, schema_editor):
     """The persons of every application past its draft, from its form (ID numbers that read)."""
     from bangfu.common import crypto
     from bangfu.common.ids import ResidentId
 
     Application = apps.get_model("intake", "Application")
     ApplicationPerson = apps.get_model("intake", "ApplicationPerson")
-    rows = []
+    rows: list = []
     for app in Application.objects.exclude(state="draft").only("pk", "data").iterator(chunk_size=500):
         hashes = set()
         for member in (app.data or {}).get("members") or []:

@@ -203,7 +203,12 @@ def test_an_upload_asks_before_losing_what_was_typed_into_the_form(
     upload = phone.locator("form[enctype='multipart/form-data']")
     upload.locator("input[type=file]").set_input_files(str(proof))  # nothing typed yet: no question
     asked: list[str] = []
-    phone.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+
+    def dismiss(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    phone.on("dialog", dismiss)
     upload.locator("button").click()
     phone.wait_for_selector("text=proof.pdf")
     assert asked == []

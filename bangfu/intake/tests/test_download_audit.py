@@ -57,8 +57,9 @@ def test_an_upload_is_logged(tree: Any, users: Any) -> None:
     app = submitted(tree["xiangyun_g"], phone="13812349998")
     row = steps.attachment_add(actor=app.applicant, application_id=app.pk, name="p.png", content=_png())
     entry = AuditEntry.objects.filter(target_type="intake.application", target_id=str(app.pk)).order_by("-seq").first()
-    assert entry is not None and entry.after["action"] == "attachment" and entry.after["attachment"] == row.pk
-    assert entry.after["sha256"] == row.sha256 and entry.unit_path == app.unit.path
+    assert entry is not None and entry.after is not None and entry.after["action"] == "attachment"
+    assert entry.after["attachment"] == row.pk and entry.after["sha256"] == row.sha256
+    assert entry.unit_path == app.unit.path
 
 
 def test_the_printed_notice_list_is_logged_as_an_export(tree: Any, users: Any) -> None:
