@@ -70,7 +70,7 @@ def minutes_locked(username: str, address: str | None, *, now: dt.datetime | Non
 class Outcome:
     """Why a sign-in was refused, as the audit entry (``after.outcome``) names it."""
 
-    WRONG_PASSWORD = "wrong_password"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an outcome's name, not a password
     UNKNOWN_NAME = "unknown_name"
     INACTIVE = "inactive"
     LOCKED = "locked"

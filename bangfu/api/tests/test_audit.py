@@ -44,7 +44,9 @@ def test_a_reader_reads_their_jurisdiction_newest_first(
 
 
 def test_filters_and_their_errors(api_as: Any, users: dict[str, Any], tree: dict[str, OrgUnit]) -> None:
-    audit_record(actor=users["xiangyun_staff"], action="update", target_type="t", target_id=1, unit_path=tree["xiangyun"].path)
+    audit_record(
+        actor=users["xiangyun_staff"], action="update", target_type="t", target_id=1, unit_path=tree["xiangyun"].path
+    )
     audit_record(actor=users["admin"], action="export", target_type="t", target_id=2, unit_path=tree["wuhua"].path)
     api = api_as("admin")
 

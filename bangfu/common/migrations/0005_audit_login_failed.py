@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('common', '0004_cache_table'),
+        ("common", "0004_cache_table"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('create', 'Created'), ('update', 'Changed'), ('delete', 'Deleted'), ('reveal', 'Revealed personal data'), ('export', 'Exported'), ('login', 'Logged in'), ('login_failed', 'Sign-in refused'), ('token', 'Issued an API token')], max_length=16, verbose_name='action'),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("create", "Created"),
+                    ("update", "Changed"),
+                    ("delete", "Deleted"),
+                    ("reveal", "Revealed personal data"),
+                    ("export", "Exported"),
+                    ("login", "Logged in"),
+                    ("login_failed", "Sign-in refused"),
+                    ("token", "Issued an API token"),
+                ],
+                max_length=16,
+                verbose_name="action",
+            ),
         ),
     ]

@@ -30,7 +30,11 @@ def log(tree: dict[str, OrgUnit], users: dict[str, Any]) -> dict[str, AuditEntry
     staff = users["xiangyun_staff"]
     return {
         "xiangyun": audit_record(
-            actor=staff, action="update", target_type="registry.household", target_id=11, unit_path=tree["xiangyun_g"].path
+            actor=staff,
+            action="update",
+            target_type="registry.household",
+            target_id=11,
+            unit_path=tree["xiangyun_g"].path,
         ),
         "dalishi": audit_record(
             actor=users["dalishi_staff"],
@@ -88,7 +92,9 @@ def test_filters(
 
 def test_a_plaintext_id_number_in_an_entry_is_masked_when_shown() -> None:
     number = new_id()
-    assert audit_log.masked_text(f"wrote {number} by mistake") == f"wrote {number[:4]}{'*' * 10}{number[-4:]} by mistake"
+    assert (
+        audit_log.masked_text(f"wrote {number} by mistake") == f"wrote {number[:4]}{'*' * 10}{number[-4:]} by mistake"
+    )
     assert audit_log.data_text({"id": number, "n": [number]}).count(number) == 0
     wrong_check = number[:17] + ("0" if number[17] != "0" else "1")
     assert audit_log.masked_text(wrong_check) == wrong_check  # not an ID number: a file number, a hash …
