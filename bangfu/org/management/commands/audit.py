@@ -46,7 +46,7 @@ class Command(TranslatedCommand):
     help = gettext_noop("Check the audit log, or list its entries.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        user_help = _("act as this user (default: BANGFU_CLI_USER)")
+        user_help = _("act as this user")
         parser.add_argument("--user", default=os.environ.get("BANGFU_CLI_USER", ""), help=user_help)
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
         sub.add_parser("verify", help=_("check that no audit row was edited, inserted or deleted"))
@@ -60,12 +60,12 @@ class Command(TranslatedCommand):
         )
         # Also after the action (``audit list --user U``); SUPPRESS keeps the one given before it.
         lst.add_argument("--user", default=argparse.SUPPRESS, help=user_help)
-        lst.add_argument("--format", choices=["csv"], default="csv", help=_("csv (the only format)"))
+        lst.add_argument("--format", choices=["csv"], default="csv")
         lst.add_argument("--unit", default="", help=_("only this union's subtree (unit code or division code)"))
         lst.add_argument("--since", type=_day, default=None, help=_("from this day (YYYY-MM-DD)"))
         lst.add_argument("--until", type=_day, default=None, help=_("to this day, included (YYYY-MM-DD)"))
         lst.add_argument("--actor", default="", help=_("only what this user did (user name)"))
-        lst.add_argument("--action", dest="entry_action", default="", choices=["", *AuditAction.values])
+        lst.add_argument("--action", dest="entry_action", default="", choices=AuditAction.values)
         lst.add_argument("--target-type", default="", help=_("only entries about this kind of object"))
         lst.add_argument("--target-id", default="", help=_("only entries about the object with this id"))
 
