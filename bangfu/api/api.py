@@ -21,7 +21,7 @@ from bangfu.matching.api import router as matching_router
 
 from . import errors
 from .auth import bearer, session
-from .routers import account, households
+from .routers import account, audit, households
 
 
 class ExactJsonParser(Parser):
@@ -61,6 +61,7 @@ def health(request: HttpRequest) -> dict[str, str]:
 
 api.add_router("", account.router)
 api.add_router("", households.router)
+api.add_router("", audit.router)
 api.add_router("", matching_router)
 api.add_router("", intake_router)
 api.add_router("/eligibility", eligibility_router)

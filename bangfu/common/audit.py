@@ -255,7 +255,8 @@ def _jsonable(data: dict[str, Any] | None) -> dict[str, Any] | None:
 class ChainProblem:
     seq: int
     kind: str  # "edited" | "missing" | "inserted"
-    detail: str
+    detail: str  # in English, for logs; ``bangfu audit verify`` says it in the user's language
+    missing_from: int | None = None  # "missing": the first row gone (the last is ``seq - 1``)
 
 
 def audit_verify(batch: int = 5000) -> ChainProblem | None:
@@ -263,7 +264,9 @@ def audit_verify(batch: int = 5000) -> ChainProblem | None:
     expected_seq, prev = 1, GENESIS
     for entry in _iter_entries(batch):
         if entry.seq != expected_seq:
-            return ChainProblem(entry.seq, "missing", f"rows {expected_seq}..{entry.seq - 1} are missing (deleted)")
+            return ChainProblem(
+                entry.seq, "missing", f"rows {expected_seq}..{entry.seq - 1} are missing (deleted)", expected_seq
+            )
         if entry.prev_hash != prev:
             return ChainProblem(entry.seq, "inserted", "does not follow the previous row (inserted or re-linked)")
         if compute_hash(entry) != entry.hash:

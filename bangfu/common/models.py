@@ -12,6 +12,7 @@ class AuditAction(models.TextChoices):
     REVEAL = "reveal", _("Revealed personal data")
     EXPORT = "export", _("Exported")
     LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Sign-in refused")
     TOKEN = "token", _("Issued an API token")
 
 

@@ -1,5 +1,7 @@
 """Staff sign-in: too many wrong passwords lock an account (or an address) for a while, and every
-sign-in is in the audit log.
+sign-in is in the audit log: a successful one (``login``), and a refused one (``login_failed``, with
+the name tried and why: a wrong password, an unknown name, an inactive user, or a name or address
+locked by too many failures; never the password), so that an auditor can follow an attack.
 
 Failures are counted in the database (``SignInFailure``), so every web process sees the same
 counts: five for one user name within 15 minutes, or 30 from one address (many names tried from
@@ -18,6 +20,7 @@ import math
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.http import HttpRequest
 from django.utils import timezone
@@ -64,9 +67,50 @@ def minutes_locked(username: str, address: str | None, *, now: dt.datetime | Non
     return max((math.ceil(w / 60) for w in waits if w > 0), default=0)
 
 
+class Outcome:
+    """Why a sign-in was refused, as the audit entry (``after.outcome``) names it."""
+
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an outcome's name, not a password
+    UNKNOWN_NAME = "unknown_name"
+    INACTIVE = "inactive"
+    LOCKED = "locked"
+
+
+def _user_named(username: str) -> Any:
+    return get_user_model().objects.filter(username=username).only("pk", "is_active").first() if username else None
+
+
+def _audit_refused(username: str, address: str | None, outcome: str, user: Any, **extra: Any) -> None:
+    """A refused sign-in in the audit log. The actor is the name tried (no one signed in); the
+    target the user of that name when there is one."""
+    audit_record(
+        actor=username or "anonymous",
+        action=AuditAction.LOGIN_FAILED,
+        target_type="auth.user",
+        target_id=user.pk if user else "",
+        after={"username": username, "outcome": outcome, **extra},
+        note=address or "",
+    )
+
+
 def _failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
-    username = str(credentials.get("username") or "").strip().lower()[:150]
-    SignInFailure.objects.create(username=username, address=client_address(request), at=timezone.now())
+    typed = str(credentials.get("username") or "").strip()[:150]
+    address = client_address(request)
+    SignInFailure.objects.create(username=typed.lower(), address=address, at=timezone.now())
+    user = _user_named(typed)
+    if user is None:
+        outcome = Outcome.UNKNOWN_NAME
+    elif not user.is_active:
+        outcome = Outcome.INACTIVE
+    else:
+        outcome = Outcome.WRONG_PASSWORD
+    _audit_refused(typed, address, outcome, user)
+
+
+def refused_while_locked(username: str, request: HttpRequest | None, minutes: int) -> None:
+    """A try refused, before its password was looked at, because its name or address is locked."""
+    typed = str(username).strip()[:150]
+    _audit_refused(typed, client_address(request), Outcome.LOCKED, _user_named(typed), minutes=minutes)
 
 
 def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:

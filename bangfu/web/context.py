@@ -7,6 +7,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from bangfu.org import access
+from bangfu.org.access import Perm
 from bangfu.org.models import Role
 
 
@@ -25,6 +27,11 @@ class _Navigation:
             {"unit": ra.unit.name, "role": str(labels.get(ra.role, ra.role))}
             for ra in self.user.role_assignments.select_related("unit").order_by("unit__path", "role")
         ]
+
+    @cached_property
+    def can_read_audit(self) -> bool:
+        """Whether the navigation offers the audit log (the permission to read it somewhere)."""
+        return access.has_perm(self.user, Perm.AUDIT_VIEW)
 
     @cached_property
     def unit_names(self) -> str:

@@ -27,7 +27,9 @@ from django.forms.formsets import BaseFormSet
 from django.utils.translation import gettext_lazy as _
 
 from bangfu.common import crypto
+from bangfu.common.models import AuditAction
 from bangfu.org.access import Perm
+from bangfu.org.audit_log import AuditFilters
 from bangfu.org.models import OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.inputs import (
@@ -543,3 +545,51 @@ class HouseholdForms:
                 self.household_form.add_error(head, messages)
             else:
                 self.page_errors.extend(messages)
+
+
+# --- the audit log's filters ---------------------------------------------------------------------
+
+
+class AuditFilterForm(StyledForm):
+    actor = forms.CharField(label=_("Actor (user name)"), required=False, max_length=150)
+    action = forms.ChoiceField(
+        label=_("Action"), choices=[("", _("All actions")), *AuditAction.choices], required=False
+    )
+    target_type = forms.CharField(label=_("Object type"), required=False, max_length=64)
+    target_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
+    date_from = _date(_("From"))
+    date_to = _date(_("To"))
+    unit = AnyIntChoiceField(
+        label=_("Union"), coerce=int, empty_value=None, required=False, widget=UnitPicker(perm=Perm.AUDIT_VIEW)
+    )
+
+    def __init__(self, *args: Any, units: Iterable[OrgUnit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = list(units)
+        self.fields["unit"].choices = [("", _("All unions")), *unit_choices_for(units)]  # type: ignore[attr-defined]
+        self.fields["unit"].widget.set_units(units)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("This day is before the day the list starts from."))
+        return data
+
+    def filters(self) -> AuditFilters:
+        """The filters to apply; a field that does not read (a tampered URL, a day typed wrong) is
+        left out and shown with its error."""
+        valid = (
+            self.cleaned_data
+            if self.is_valid()
+            else {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        )
+        return AuditFilters(
+            actor=valid.get("actor") or "",
+            action=valid.get("action") or "",
+            target_type=valid.get("target_type") or "",
+            target_id=valid.get("target_id") or "",
+            since=valid.get("date_from"),
+            until=valid.get("date_to"),
+            unit_id=valid.get("unit"),
+        )

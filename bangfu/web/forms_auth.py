@@ -20,6 +20,7 @@ class LoginForm(AuthenticationForm):
         username = self.cleaned_data.get("username") or ""
         minutes = signin.minutes_locked(username, signin.client_address(self.request)) if username else 0
         if minutes:
+            signin.refused_while_locked(username, self.request, minutes)
             raise ValidationError(
                 ngettext(
                     "Too many wrong passwords for this name or from this computer; try again in %(n)s minute.",

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import income_views, views
+from . import audit_views, income_views, views
 
 app_name = "web"
 urlpatterns = [
     path("", views.index, name="index"),
     path("units/options/", views.unit_options, name="unit_options"),
+    path("audit/", audit_views.audit_list, name="audit_list"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("households/", views.household_list, name="household_list"),
     path("households/new/", views.household_create, name="household_create"),
     path("households/<int:pk>/", views.household_detail, name="household_detail"),

@@ -87,3 +87,41 @@ def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended(settings: Any)
     assert signin.client_address(request) is None
     del request.META["HTTP_X_FORWARDED_FOR"]
     assert signin.client_address(request) == "10.0.0.254"
+
+
+def _refusals() -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(action=AuditAction.LOGIN_FAILED).order_by("seq"))
+
+
+def test_a_wrong_password_is_audited_with_the_name_tried_and_never_the_password(users: dict[str, Any]) -> None:
+    _try("my-secret-guess")
+    (entry,) = _refusals()
+    assert entry.actor is None and entry.actor_label == "xiangyun_staff"
+    assert (entry.target_type, entry.target_id) == ("auth.user", str(users["xiangyun_staff"].pk))
+    assert entry.after == {"username": "xiangyun_staff", "outcome": "wrong_password"}
+    assert entry.note == "10.0.0.1"
+    assert "my-secret-guess" not in str(AuditEntry.objects.values_list().get(pk=entry.pk))
+
+
+def test_an_unknown_name_and_an_inactive_user_are_audited_as_such(users: dict[str, Any]) -> None:
+    _try(PASSWORD, username="nobody_here")
+    users["dalishi_staff"].is_active = False
+    users["dalishi_staff"].save()
+    _try(PASSWORD, username="dalishi_staff")
+    unknown, inactive = _refusals()
+    assert (unknown.target_id, unknown.after) == ("", {"username": "nobody_here", "outcome": "unknown_name"})
+    assert inactive.after == {"username": "dalishi_staff", "outcome": "inactive"}
+
+
+def test_a_try_refused_while_locked_is_audited(users: dict[str, Any]) -> None:
+    for _ in range(signin.ACCOUNT_LIMIT):
+        _try("wrong")
+    _try(PASSWORD, address="10.0.0.2")  # the right password, refused: the name is locked
+    entries = _refusals()
+    assert [e.after["outcome"] for e in entries if e.after] == ["wrong_password"] * signin.ACCOUNT_LIMIT + ["locked"]
+    locked = entries[-1]
+    assert locked.after == {"username": "xiangyun_staff", "outcome": "locked", "minutes": 15}
+    assert locked.note == "10.0.0.2"
+    assert locked.target_id == str(users["xiangyun_staff"].pk)
+    assert PASSWORD not in str(AuditEntry.objects.values_list().get(pk=locked.pk))
+    assert not AuditEntry.objects.filter(action=AuditAction.LOGIN).exists()

@@ -67,6 +67,25 @@ def test_reveal_writes_full_ids_and_says_so_in_the_audit_log(files: dict[str, li
     assert sorted(r[id_col] for r in rows[1:]) == sorted(files["xiangyun"] + files["dalishi"])
     (entry,) = _exports()
     assert entry.after == {"rows": 9, "format": "csv", "unit": "", "reveal": True, "output": "stdout"}
+    # Logged doubly: a full-ID export is a reveal too, as the findings export with full IDs is.
+    (reveal,) = AuditEntry.objects.filter(action="reveal")
+    assert (reveal.target_type, reveal.actor_label) == ("registry.members", "system")
+    assert reveal.after == {"rows": 9, "unit": "", "format": "csv"}
+    assert reveal.seq == entry.seq - 1
+
+
+def test_a_masked_export_is_no_reveal(files: dict[str, list[str]]) -> None:
+    _export("--username", "xiangyun_staff")
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+    assert len(_exports()) == 1
+
+
+def test_a_users_full_id_export_is_a_reveal_in_their_union(files: dict[str, list[str]], tree: dict) -> None:
+    _export("--username", "xiangyun_staff", "--unit", "532923", "--reveal")
+    (reveal,) = AuditEntry.objects.filter(action="reveal")
+    assert reveal.actor_label == "xiangyun_staff"
+    assert reveal.unit_path == tree["xiangyun"].path
+    assert reveal.after == {"rows": 6, "unit": "532923", "format": "csv"}
 
 
 def test_unit_limits_the_rows_to_its_subtree(files: dict[str, list[str]], tree: dict) -> None:

@@ -3,7 +3,8 @@
     bangfu registry export [--format csv|xlsx] [--unit CODE] [--reveal] [--output FILE] [--username U]
 
 ID numbers are masked (``5329**********1234``) unless ``--reveal``. Every export is written to the
-audit log (action ``export``, with the row count, the filter and whether IDs were revealed).
+audit log (action ``export``, with the row count, the filter and whether IDs were revealed); one
+with ``--reveal`` is also a ``reveal`` entry, as the findings export with full IDs is.
 
 Without ``--username`` the command acts as the system: it is run by an operator on the server,
 who can read the database anyway, so it sees every file. With ``--username`` it sees only that
@@ -114,6 +115,16 @@ class Command(TranslatedCommand):
                 rows = self._write_csv(output, cols, self._rows(members, cols, reveal))
         finally:
             with transaction.atomic():
+                if reveal:
+                    # A full-ID export is a reveal too, logged as such (as the findings export does).
+                    audit_record(
+                        actor=actor or "system",
+                        action=AuditAction.REVEAL,
+                        target_type="registry.members",
+                        unit_path=unit.path if unit else "",
+                        note=f"{rows} persons with full ID numbers",
+                        after={"rows": rows, "unit": unit.code if unit else "", "format": fmt},
+                    )
                 audit_record(
                     actor=actor or "system",
                     action=AuditAction.EXPORT,

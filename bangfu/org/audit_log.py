@@ -1,0 +1,206 @@
+"""Reading the audit log (``common.audit`` writes it): the entries of a jurisdiction, filtered, newest
+first, for the staff page, the API and ``bangfu audit list``.
+
+Who reads what: a holder of ``Perm.AUDIT_VIEW`` at a union reads the entries whose ``unit_path``
+lies inside that union's subtree. Entries without a union (sign-ins, API tokens, users, exports of
+the whole registry by the system) belong to no jurisdiction: they are read only by holders of
+``AUDIT_VIEW`` at the top of the tree (a union without a parent, the province), as is the whole log.
+
+Reading is not logged; an export (CSV) is, as an ``export`` entry of ``common.audit_log``.
+Entries keep personal numbers masked; as a second guard, a valid 18-digit ID number found in a
+shown value is masked here too (``masked_text``), so an entry written by mistake with one in its
+note does not show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from bangfu.common.audit import audit_record
+from bangfu.common.ids import compute_check_digit, mask_id
+from bangfu.common.models import AuditAction, AuditEntry
+
+from . import access
+from .access import Perm
+from .models import OrgUnit
+
+PERM = Perm.AUDIT_VIEW
+EXPORT_TARGET = "common.audit_log"
+CSV_COLUMNS = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "unit",
+    "unit_name",
+    "note",
+    "before",
+    "after",
+]
+
+_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str = ""  # the actor's user name (as written on the entry), any case
+    action: str = ""  # an ``AuditAction`` value
+    target_type: str = ""
+    target_id: str = ""
+    since: dt.date | None = None  # from this day (local time), inclusive
+    until: dt.date | None = None  # to this day, inclusive
+    unit_id: int | None = None  # this union's subtree; one outside the jurisdiction finds nothing
+
+
+def _paths(actor: Any) -> list[str]:
+    paths = sorted({g.unit_path for g in access.grants(actor) if PERM in g.perms})
+    return [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
+
+
+def _is_top(path: str) -> bool:
+    return len([p for p in path.split("/") if p]) == 1
+
+
+def may_read(actor: Any) -> bool:
+    return access.has_perm(actor, PERM)
+
+
+def reads_unplaced(actor: Any) -> bool:
+    """Whether the actor reads the entries of no union: holders at the top of the tree only."""
+    return any(_is_top(p) for p in _paths(actor))
+
+
+def audit_scope(actor: Any, qs: models.QuerySet[AuditEntry] | None = None) -> models.QuerySet[AuditEntry]:
+    """The entries of ``qs`` inside the actor's jurisdiction for reading the audit log; those of no
+    union only for a holder at the top of the tree."""
+    qs = AuditEntry.objects.all() if qs is None else qs
+    paths = _paths(actor)
+    if not paths:
+        return qs.none()
+    q = models.Q()
+    for p in paths:
+        q |= models.Q(unit_path__startswith=p)
+    if any(_is_top(p) for p in paths):
+        q |= models.Q(unit_path="")
+    return qs.filter(q)
+
+
+def unit_choices(actor: Any) -> models.QuerySet[OrgUnit]:
+    return access.units(actor, PERM).order_by("path")
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def audit_list(*, actor: Any, filters: AuditFilters | None = None) -> models.QuerySet[AuditEntry]:
+    """The entries the actor may read, filtered, newest first."""
+    f = filters or AuditFilters()
+    qs = audit_scope(actor)
+    if f.unit_id is not None:
+        unit = unit_choices(actor).filter(pk=f.unit_id).first()
+        qs = qs.filter(unit_path__startswith=unit.path) if unit else qs.none()
+    if f.actor.strip():
+        qs = qs.filter(actor_label__iexact=f.actor.strip())
+    if f.action:
+        qs = qs.filter(action=f.action)
+    if f.target_type.strip():
+        qs = qs.filter(target_type=f.target_type.strip())
+    if f.target_id.strip():
+        qs = qs.filter(target_id=f.target_id.strip())
+    if f.since is not None:
+        qs = qs.filter(at__gte=_day_start(f.since))
+    if f.until is not None:
+        qs = qs.filter(at__lt=_day_start(f.until + dt.timedelta(days=1)))
+    return qs.order_by("-seq")
+
+
+def units_of(entries: list[AuditEntry]) -> dict[str, OrgUnit]:
+    """The unions the entries name, by path (one query for a page)."""
+    paths = {e.unit_path for e in entries if e.unit_path}
+    return {u.path: u for u in OrgUnit.objects.filter(path__in=paths)} if paths else {}
+
+
+def masked_text(text: str) -> str:
+    """``text`` with every valid 18-digit ID number in it masked (``5329**********1234``)."""
+
+    def mask(m: re.Match[str]) -> str:
+        value = m.group(0).upper()
+        return mask_id(value) if compute_check_digit(value[:17]) == value[17] else value
+
+    return _ID_LIKE.sub(mask, text) if text else text
+
+
+def masked_data(data: Any) -> Any:
+    """A before/after value with ``masked_text`` applied to every string in it."""
+    if isinstance(data, str):
+        return masked_text(data)
+    if isinstance(data, dict):
+        return {k: masked_data(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [masked_data(v) for v in data]
+    return data
+
+
+def data_text(data: Any) -> str:
+    """A before/after value as one line of JSON, masked."""
+    return "" if data is None else json.dumps(masked_data(data), ensure_ascii=False, sort_keys=True)
+
+
+def audit_export_rows(*, actor: Any, filters: AuditFilters | None = None) -> Iterator[dict[str, str]]:
+    """The entries as rows of ``CSV_COLUMNS``, newest first. The export is written to the audit log
+    (``export`` of ``common.audit_log``, with the filters and the row count) when this is called,
+    before any row is read."""
+    f = filters or AuditFilters()
+    access.require(actor, PERM)
+    qs = audit_list(actor=actor, filters=f)
+    # The rows as they stand before the export's own entry (which would otherwise head its list).
+    head = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    qs = qs.filter(seq__lte=head)
+    unit = unit_choices(actor).filter(pk=f.unit_id).first() if f.unit_id is not None else None
+    paths = _paths(actor)
+    where = unit.path if unit else (paths[0] if len(paths) == 1 else "")
+    wanted = {k: (str(v) if v is not None else "") for k, v in asdict(f).items() if v not in (None, "")}
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        target_type=EXPORT_TARGET,
+        unit_path=where,
+        after={"rows": qs.count(), "format": "csv", "filters": wanted},
+    )
+    return _rows(qs)
+
+
+def _rows(qs: models.QuerySet[AuditEntry]) -> Iterator[dict[str, str]]:
+    last: int | None = None
+    while True:
+        chunk = list((qs.filter(seq__lt=last) if last is not None else qs)[:2000])
+        if not chunk:
+            return
+        units = units_of(chunk)
+        for entry in chunk:
+            u = units.get(entry.unit_path)
+            yield {
+                "seq": str(entry.seq),
+                "at": timezone.localtime(entry.at).isoformat(timespec="seconds"),
+                "actor": entry.actor_label,
+                "action": entry.action,
+                "target_type": entry.target_type,
+                "target_id": masked_text(entry.target_id),
+                "unit": u.code if u else "",
+                "unit_name": u.name if u else "",
+                "note": masked_text(entry.note),
+                "before": data_text(entry.before),
+                "after": data_text(entry.after),
+            }
+        last = chunk[-1].seq

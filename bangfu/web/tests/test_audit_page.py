@@ -1,0 +1,119 @@
+"""The audit log's page (``/audit/``): for readers of the audit log only, their jurisdiction, newest
+first, filtered and paged; its CSV download is logged; ID numbers never show in full."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import pytest
+
+from bangfu.common.audit import audit_record
+from bangfu.common.models import AuditEntry
+from bangfu.org.models import OrgUnit, Role
+from bangfu.testing.factories import new_id, user_with_role
+
+from .test_pages import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def entries(tree: dict[str, OrgUnit], users: dict[str, Any]) -> dict[str, AuditEntry]:
+    return {
+        "xiangyun": audit_record(
+            actor=users["xiangyun_staff"],
+            action="update",
+            target_type="household",
+            target_id=101,
+            unit_path=tree["xiangyun_g"].path,
+            note="moved to 祥云县纺织厂",
+        ),
+        "wuhua": audit_record(
+            actor=users["admin"], action="export", target_type="matching.findings_export", unit_path=tree["wuhua"].path
+        ),
+        "none": audit_record(
+            actor=users["admin"], action="token", target_type="auth.user", target_id=users["admin"].pk
+        ),
+    }
+
+
+def _seqs(response: Any) -> list[int]:
+    return [int(s) for s in re.findall(r'<tr data-seq="(\d+)">', response.content.decode())]
+
+
+def test_only_readers_of_the_audit_log_see_it_and_its_link(
+    entries: dict[str, AuditEntry], users: dict[str, Any], tree: dict[str, OrgUnit]
+) -> None:
+    staff = client_for(users["xiangyun_staff"])
+    assert staff.get("/audit/").status_code == 403
+    assert staff.get("/audit/export.csv").status_code == 403
+    assert 'id="nav-audit"' not in staff.get("/households/").content.decode()
+
+    manager = client_for(users["province_manager"])
+    assert 'id="nav-audit"' in manager.get("/households/").content.decode()
+    page = manager.get("/audit/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    # (the sign-ins of the test's clients come after them)
+    assert [s for s in _seqs(page) if s <= entries["none"].seq] == [
+        entries["none"].seq,
+        entries["wuhua"].seq,
+        entries["xiangyun"].seq,
+    ]
+    for text in ("Time", "Actor", "Action", "Object", "Union", "Note", "xiangyun_staff", "Changed", "祥云县纺织厂工会"):
+        assert text in html, text
+    assert "moved to 祥云县纺织厂" in html and "household · 101" in html
+
+    county = client_for(user_with_role(tree["xiangyun"], Role.MANAGER, "xiangyun_manager"))
+    assert _seqs(county.get("/audit/")) == [entries["xiangyun"].seq]  # no other county, nothing of no union
+
+
+def test_filters_paging_and_htmx(
+    entries: dict[str, AuditEntry], users: dict[str, Any], tree: dict, settings: Any
+) -> None:
+    c = client_for(users["admin"])
+    assert _seqs(c.get("/audit/", {"actor": "XIANGYUN_STAFF"})) == [entries["xiangyun"].seq]
+    assert _seqs(c.get("/audit/", {"action": "token"})) == [entries["none"].seq]
+    assert _seqs(c.get("/audit/", {"target_type": "household", "target_id": "101"})) == [entries["xiangyun"].seq]
+    assert _seqs(c.get("/audit/", {"unit": tree["kunming"].pk})) == [entries["wuhua"].seq]
+    assert _seqs(c.get("/audit/", {"date_from": "2000-01-01", "date_to": "2000-01-02"})) == []
+    wrong = c.get("/audit/", {"date_from": "2026-02-01", "date_to": "2026-01-01"})
+    assert "This day is before the day the list starts from." in wrong.content.decode()
+
+    settings.BANGFU_PAGE_SIZE = 2
+    first = c.get("/audit/")
+    assert len(_seqs(first)) == 2 and "Page 1 of 2" in first.content.decode()  # three, and the sign-in
+    second = c.get("/audit/", {"page": "2", "action": ""}, headers={"HX-Request": "true"})
+    assert _seqs(second) == [entries["wuhua"].seq, entries["xiangyun"].seq]
+    assert '<nav class="navbar' not in second.content.decode()
+    assert "HX-Request" in second["Vary"]
+    assert not AuditEntry.objects.filter(target_type="common.audit_log").exists()  # reading is not logged
+
+
+def test_the_download_is_logged_and_in_the_users_language(
+    entries: dict[str, AuditEntry], users: dict[str, Any]
+) -> None:
+    c = client_for(users["admin"])
+    response = c.get("/audit/export.csv", {"actor": "xiangyun_staff"})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:4] == ["No.", "Time", "Actor", "Action"]
+    assert len(rows) == 2 and rows[1][0] == str(entries["xiangyun"].seq) and rows[1][3] == "Changed"
+    export = AuditEntry.objects.order_by("-seq").first()
+    assert export is not None and export.seq > entries["none"].seq
+    assert (export.action, export.target_type, export.actor_label) == ("export", "common.audit_log", "admin")
+    assert export.after == {"rows": 1, "format": "csv", "filters": {"actor": "xiangyun_staff"}}
+
+
+def test_an_id_number_in_an_entry_is_shown_masked(users: dict[str, Any]) -> None:
+    number = new_id()
+    audit_record(actor=users["admin"], action="update", target_type="t", note=f"typed {number}", after={"id": number})
+    c = client_for(users["admin"])
+    html = c.get("/audit/").content.decode()
+    assert number not in html and f"typed {number[:4]}{'*' * 10}{number[-4:]}" in html
+    csv_text = b"".join(c.get("/audit/export.csv").streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    assert number not in csv_text
