@@ -29,13 +29,17 @@ class SheetProblem(Exception):  # noqa: N818 - a problem of the sheet, not of th
 
 def _first_visible(book: Any) -> int:
     """The index of the first worksheet a person sees: a hidden sheet of lists or codes often comes
-    first in a template, and a chart sheet holds no rows."""
+    first in a template, and a chart sheet holds no rows. A sheet of instructions or a sample put
+    first (``说明``, ``填表说明``, ``示例``) is passed over when a sheet of another name follows."""
     from python_calamine import SheetTypeEnum, SheetVisibleEnum
 
-    for i, meta in enumerate(book.sheets_metadata):
-        if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet:
-            return i
-    return 0
+    visible = [
+        (i, meta.name)
+        for i, meta in enumerate(book.sheets_metadata)
+        if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
+    ]
+    data = [i for i, name in visible if not any(word in name.lower() for word in _NOT_DATA_SHEET)]
+    return data[0] if data else (visible[0][0] if visible else 0)
 
 
 _HEADER_ROWS = 10  # where a header is looked for: below a title and a few lines of notes

@@ -292,3 +292,27 @@ def test_an_old_xls_workbook_is_read_whatever_it_is_named(name: str) -> None:
     content = out.getvalue()
     assert content.startswith(OLE_MAGIC)
     assert first_sheet_rows(content, name)[:2] == [["档案编号", "姓名"], ["XY-1", "张建国"]]
+
+
+def test_a_sheet_of_instructions_put_first_is_passed_over() -> None:
+    """A county's workbook with its filling instructions (说明) as the first sheet and the rows on
+    the second: the rows are read (the instructions were read as the header before)."""
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    assert notes is not None
+    notes.title = "填表说明"
+    notes.append(["请填写第二个表"])
+    data = wb.create_sheet("花名册")
+    data.append(["身份证号", "姓名"])
+    data.append(["532923197001010011", "张三"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert first_sheet_rows(buf.getvalue(), "a.xlsx")[1] == ["532923197001010011", "张三"]
+    only_notes = openpyxl.Workbook()
+    sheet = only_notes.active
+    assert sheet is not None
+    sheet.title = "说明"
+    sheet.append(["身份证号", "姓名"])
+    buf = io.BytesIO()
+    only_notes.save(buf)
+    assert first_sheet_rows(buf.getvalue(), "b.xlsx")[0] == ["身份证号", "姓名"]  # nothing else to read
