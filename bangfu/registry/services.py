@@ -103,11 +103,20 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
             )
             continue
         visible = access.has_perm(actor, Perm.HOUSEHOLD_VIEW, other.household.unit)
-        number = other.household.file_number if visible else crypto.mask_middle(other.household.file_number, 6, 4)
-        errors.setdefault(f"members.{i}.id_number", []).append(
-            _("This person is already on the open file %(file)s of %(unit)s (as %(name)s).")
-            % {"file": number, "unit": other.household.unit.name, "name": mask_name(other.name)}
-        )
+        if visible:
+            message = _("This person is already on the open file %(file)s of %(unit)s (as %(name)s).") % {
+                "file": other.household.file_number,
+                "unit": other.household.unit.name,
+                "name": mask_name(other.name),
+            }
+        else:
+            # Outside the jurisdiction: the union to contact and the file's number masked, not
+            # the name on it (anyone with an account could otherwise look people up by ID number).
+            message = _(
+                "This person is already on an open file of %(unit)s (%(file)s), outside your jurisdiction: "
+                "ask that union."
+            ) % {"file": crypto.mask_middle(other.household.file_number, 6, 4), "unit": other.household.unit.name}
+        errors.setdefault(f"members.{i}.id_number", []).append(message)
     if errors:
         raise ValidationError(errors)
 

@@ -38,3 +38,15 @@ def test_anyone_else_is_told_only_that_there_is_one(tree: Any, users: Any) -> No
 
     message = _clash(tree, users, Applicant.objects.create(phone="13700000099"))
     assert message == "This person is already on an open file; ask your union."
+
+
+def test_staff_of_another_county_learn_the_union_to_ask_not_the_name(tree: Any, users: Any) -> None:
+    """Anyone with a staff account could otherwise look people up by ID number: outside the
+    jurisdiction the refusal names the union to ask and the file's number masked, no name."""
+    from bangfu.registry.models import Household
+
+    message = _clash(tree, users, users["dalishi_staff"])
+    h = Household.objects.get()
+    assert tree["xiangyun_g"].name in message and "outside your jurisdiction" in message
+    assert h.file_number not in message and "as " not in message
+    assert h.members.get().name[0] not in message
