@@ -37,6 +37,8 @@ def form_data(unit: OrgUnit, members: int = 3, names: tuple[str, ...] = ()) -> d
     h.members[0].phone = "13800138000"
     for member, name in zip(h.members, names, strict=False):
         member.name = name
+    if h.bank_account is not None:
+        h.bank_account.holder_name = h.members[0].name  # the head's own card, as the aid is paid
     return data.normalise(asdict(h))
 
 
