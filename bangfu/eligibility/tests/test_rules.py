@@ -7,6 +7,7 @@ import pathlib
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -334,9 +335,12 @@ def test_reason_text_follows_the_number_in_english_and_chinese() -> None:
 
     from bangfu.eligibility.presentation import reason_text
 
-    one = {"code": "net_income", "params": {"income": "9,600", "rigid": "0", "members": "1", "net": "800.00"}}
+    one: dict[str, Any] = {
+        "code": "net_income",
+        "params": {"income": "9,600", "rigid": "0", "members": "1", "net": "800.00"},
+    }
     three = {"code": "net_income", "params": {**one["params"], "members": "3"}}
-    month = {"code": "exit_test_not_met", "params": {"dibao": "1,001", "run": "1", "months": "6"}}
+    month: dict[str, Any] = {"code": "exit_test_not_met", "params": {"dibao": "1,001", "run": "1", "months": "6"}}
     year = {"code": "migrant_worker", "params": {"years": "1"}}
     with translation.override("en"):
         assert "over 12 months and 1 member = 800.00" in reason_text(one)

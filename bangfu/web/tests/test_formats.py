@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.template import Context, Template
@@ -10,7 +11,7 @@ from django.utils import translation
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_a_date_or_time_shown_without_a_format_is_iso(language: str, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_or_time_shown_without_a_format_is_iso(language: str, settings: Any) -> None:
     settings.TIME_ZONE = "Asia/Shanghai"
     at = dt.datetime(2026, 3, 5, 1, 7, tzinfo=dt.UTC)
     template = Template(
