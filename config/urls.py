@@ -14,5 +14,6 @@ urlpatterns = [
 ]
 
 handler400 = "bangfu.web.errors.bad_request"
+handler403 = "bangfu.web.errors.permission_denied"
 handler404 = "bangfu.web.errors.page_not_found"
 handler500 = "bangfu.web.errors.server_error"

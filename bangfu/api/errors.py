@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
+from bangfu.org.access import Perm, refusal
 
 if TYPE_CHECKING:
     from ninja import NinjaAPI
@@ -162,7 +163,14 @@ def install(api: NinjaAPI) -> None:
         return _respond(api, request, 404, error_body(ErrorCode.NOT_FOUND, _("Not found.")))
 
     def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-        return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, _("You do not have permission to do this.")))
+        # The gate names the permission refused: the message says what the role may not do, and
+        # ``details.permission`` gives its code.
+        code = str(exc)
+        if code not in {p.value for p in Perm}:
+            return _respond(
+                api, request, 403, error_body(ErrorCode.FORBIDDEN, _("You do not have permission to do this."))
+            )
+        return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, refusal(exc), details={"permission": code}))
 
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         status = 409 if exc.code in CONFLICT_CODES else 400

@@ -416,9 +416,10 @@ def recompute_status(request: HttpRequest, run_id: int) -> dict[str, Any]:
 
 
 @router.get("/recompute/{run_id}/report.xlsx", response={200: None, **ERRORS}, summary="Changes of a recompute")
-@requires(Perm.HOUSEHOLD_VIEW)
+@requires(Perm.REGISTRY_EXPORT)
 def recompute_report(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Excel: households whose category changed in the run, by unit."""
+    """Excel: households whose category changed in the run, by unit (an export: needs the export
+    permission at the run's union)."""
     body = recompute.recompute_report_xlsx(actor=actor(request), run_id=run_id)
     response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="recompute-{run_id}.xlsx"'

@@ -614,6 +614,7 @@ def _download(request: HttpRequest, form: WhatIfForm, preview: recompute.WhatIf)
     """The changes as Excel; the export is audit-logged (file numbers with their categories)."""
     args = _whatif_args(form)
     unit = access.units(request.user).get(pk=args["unit_id"])
+    access.require(request.user, Perm.REGISTRY_EXPORT, unit)  # file numbers with their categories
     body = recompute.changes_xlsx(preview.households)
     with transaction.atomic():
         audit_record(
@@ -668,6 +669,9 @@ def whatif(request: HttpRequest) -> HttpResponse:
         name.startswith("rule_") for name in form.errors
     )
     context: dict[str, Any] = {"form": form, "preview": preview, "rules_open": rules_open}
+    if preview is not None:
+        unit = access.units(request.user).filter(pk=form.cleaned_data["unit_id"]).first()
+        context["can_download"] = unit is not None and access.has_perm(request.user, Perm.REGISTRY_EXPORT, unit)
     if preview is not None:
         context.update(
             {

@@ -388,11 +388,15 @@ def recompute_report_rows(*, actor: Any, run_id: int) -> list[tuple[str, str, st
 
 
 def recompute_report_xlsx(*, actor: Any, run_id: int) -> bytes:
-    """The run's changes as Excel (file numbers with their categories): the export is audit-logged,
-    whoever asks for it (page, API or command)."""
+    """The run's changes as Excel (file numbers with their categories): an export of the run's
+    union, so a person needs the export permission there (``PermissionDenied`` naming it
+    otherwise; the command acts as the system). It is audit-logged, whoever asks for it (page, API
+    or command)."""
     from .selectors import recompute_run_get
 
     run = recompute_run_get(actor=actor, run_id=run_id)
+    if actor is not SYSTEM:
+        access.require(actor, Perm.REGISTRY_EXPORT, run.unit)
     rows = recompute_report_rows(actor=actor, run_id=run_id)
     audit_record(
         actor=actor,

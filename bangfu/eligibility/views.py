@@ -149,7 +149,12 @@ def recompute_start(request: HttpRequest) -> HttpResponse:
 def recompute_status(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.recompute_run_get(actor=request.user, run_id=run_id)
     percent = int(100 * run.done / run.total) if run.total else 100
-    context = {"run": run, "percent": percent, "finished": run.status in {"done", "failed"}}
+    context = {
+        "run": run,
+        "percent": percent,
+        "finished": run.status in {"done", "failed"},
+        "can_download": access.has_perm(request.user, Perm.REGISTRY_EXPORT, run.unit),
+    }
     if run.status == "done":
         context["first_decided"] = selectors.recompute_first_decided(actor=request.user, run_id=run.pk)
     template = (

@@ -220,8 +220,10 @@ def dataset_import(
 
 
 @router.get("/matching/datasets/{dataset_id}/rejected.csv", response={200: None, **ERRORS})
-@requires(services.VIEW_PERM)
+@requires(services.EXPORT_PERM)
 def dataset_rejected(request: HttpRequest, dataset_id: int) -> StreamingHttpResponse:
+    """The rejected rows (row, masked ID number, reason) as CSV: an export, which needs the export
+    permission at the dataset's union."""
     rows = selectors.dataset_rejected_rows(actor=actor(request), dataset_id=dataset_id)
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dataset-{dataset_id}-rejected.csv"'

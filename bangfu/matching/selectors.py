@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db.models import Count, QuerySet
+from django.http import Http404
 from django.utils import translation
 
 from bangfu.common import crypto
@@ -26,7 +27,7 @@ from bangfu.registry.codes import OPEN_STATES
 from bangfu.registry.models import Household
 
 from .models import Dataset, Finding, MatchRun, RemovalProposal
-from .services import REVEAL_PERM, VIEW_PERM, proposal_lapsed, proposals_applying
+from .services import EXPORT_PERM, REVEAL_PERM, VIEW_PERM, proposal_lapsed, proposals_applying, top_unit
 
 FINDING_CSV_COLUMNS = [
     "file_number",
@@ -72,22 +73,64 @@ def finding_get(*, actor: Any, finding_id: int) -> Finding:
     return access.get_for(actor, qs, finding_id, VIEW_PERM)
 
 
+def findings_export_unit(*, actor: Any, filters: FindingFilters | None = None) -> OrgUnit:
+    """The union an export of the findings covers: the union filtered on, else the actor's top
+    union for exports. The findings hold names, masked ID numbers and department records, so an
+    export needs the export permission there (``PermissionDenied`` naming it otherwise); a union
+    filtered on outside the jurisdiction answers ``Http404`` like one that does not exist."""
+    f = filters or FindingFilters()
+    if f.unit_id is None:
+        return top_unit(actor, EXPORT_PERM)
+    unit = access.units(actor, VIEW_PERM).filter(pk=f.unit_id).first()
+    if unit is None:
+        raise Http404
+    access.require(actor, EXPORT_PERM, unit)
+    return unit
+
+
 def findings_rows(
     *, actor: Any, filters: FindingFilters | None = None, reveal: bool = False
 ) -> Iterator[dict[str, str]]:
-    """Rows for the CSV export. ``reveal`` shows full ID numbers: needs the reveal permission
-    and is audit-logged once for the export. The reveal goes as far as that permission does: a
-    finding the actor may see (a manager above) but not reveal keeps its masked number."""
-    qs = finding_list(actor=actor, filters=filters)
+    """Rows for the CSV export: the findings of the filters inside the actor's jurisdiction for
+    exports (``findings_export_unit`` says where that is and refuses a role without it).
+    ``reveal`` shows full ID numbers: needs the reveal permission and is audit-logged once for the
+    export. The reveal goes as far as that permission does: a finding the actor may export (a
+    manager above) but not reveal keeps its masked number. The audit entries name the union the
+    export covers and the filters used."""
+    chosen = filters or FindingFilters()
+    unit = findings_export_unit(actor=actor, filters=chosen)
+    qs = access.scope(actor, finding_list(actor=actor, filters=chosen), EXPORT_PERM)
+    used = {
+        "unit": unit.code if chosen.unit_id is not None else "",
+        "status": chosen.status,
+        "severity": chosen.severity,
+        "kind": chosen.kind,
+        "rule": chosen.rule,
+        "run": chosen.run_id,
+    }
+    used = {k: v for k, v in used.items() if v not in (None, "")}
     if reveal:
         access.require(actor, REVEAL_PERM)
+        revealed = access.scope(actor, qs, REVEAL_PERM).count()
         audit_record(
             actor=actor,
             action="reveal",
             target_type="matching.findings_export",
-            note=f"{access.scope(actor, qs, REVEAL_PERM).count()} findings with full ID numbers",
+            target_id=unit.code,
+            unit_path=unit.path,
+            after={"unit": unit.code, "filters": used, "rows": revealed},
+            note=f"{revealed} findings with full ID numbers",
         )
-    audit_record(actor=actor, action="export", target_type="matching.findings_export", note=f"{qs.count()} findings")
+    count = qs.count()
+    audit_record(
+        actor=actor,
+        action="export",
+        target_type="matching.findings_export",
+        target_id=unit.code,
+        unit_path=unit.path,
+        after={"unit": unit.code, "filters": used, "rows": count, "reveal": reveal},
+        note=f"{count} findings",
+    )
     for f in qs.iterator(chunk_size=2000):
         full = reveal and access.has_perm(actor, REVEAL_PERM, f.household.unit)
         yield {
@@ -145,9 +188,11 @@ REJECTED_CSV_HEADER = b"row,id_number,reason\n"
 def dataset_rejected_rows(*, actor: Any, dataset_id: int, header: Sequence[str] | None = None) -> Generator[bytes]:
     """The rejected rows of an import (row, masked ID number, reason) as CSV in UTF-8 with a
     byte-order mark, without which Excel reads the reasons as GBK; ``header``: the column names
-    (the stored English ones by default). The export is audit-logged here; the rows come a part
+    (the stored English ones by default). It needs the export permission at the dataset's union
+    (``PermissionDenied`` otherwise). The export is audit-logged here; the rows come a part
     at a time, never held whole: a national file's rejected rows run to millions."""
     ds = dataset_get(actor=actor, dataset_id=dataset_id)
+    access.require(actor, EXPORT_PERM, ds.unit)  # names and masked ID numbers: an export
     audit_record(
         actor=actor,
         action="export",

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 # Permissions, by what they allow (the gate's constants).
 IMPORT_PERM = Perm.REGISTRY_EXPORT  # bring department data in / send a request file out
+EXPORT_PERM = Perm.REGISTRY_EXPORT  # download personal data: the findings, a dataset's rejected rows
 REVIEW_PERM = Perm.HOUSEHOLD_EDIT  # confirm or dismiss a finding, record the notice
 VIEW_PERM = Perm.HOUSEHOLD_VIEW
 REVEAL_PERM = Perm.PERSONAL_REVEAL

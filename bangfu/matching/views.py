@@ -248,6 +248,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "mapping": _columns_used(ds),
         "runs": selectors.run_list(actor=request.user).filter(datasets=ds).order_by("-id")[:20],
         "can_delete": access.has_perm(request.user, services.IMPORT_PERM, ds.unit),
+        "can_export": access.has_perm(request.user, services.EXPORT_PERM, ds.unit),
         "can_run": access.has_perm(request.user, services.REVIEW_PERM),
     }
     return render(request, "matching/dataset_detail.html", context)
@@ -421,11 +422,21 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "run_id": filters.run_id,
         "can_reveal": access.has_perm(request.user, services.REVEAL_PERM),
+        "can_export": _may_export_findings(request.user, filters),
     }
     template = "matching/_finding_results.html" if _htmx_partial(request) else "matching/finding_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _may_export_findings(actor: Any, filters: selectors.FindingFilters) -> bool:
+    """Whether the export of these findings would be allowed (``selectors.findings_export_unit``)."""
+    try:
+        selectors.findings_export_unit(actor=actor, filters=filters)
+    except (PermissionDenied, Http404):
+        return False
+    return True
 
 
 @staff_required

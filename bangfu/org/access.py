@@ -21,7 +21,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .models import OrgUnit, Role
 
@@ -58,6 +58,16 @@ def perm_label(code: object) -> str:
         return str(PERM_LABELS[Perm(str(code))])
     except ValueError:
         return str(code)
+
+
+def refusal(exc: object) -> str:
+    """What a ``PermissionDenied`` raised by the gate (its message a permission's code) refuses, as
+    a sentence for the person refused; another refusal in general words."""
+    try:
+        perm = Perm(str(exc))
+    except ValueError:
+        return gettext("Your role does not allow this.")
+    return gettext("Your role may not %(what)s here.") % {"what": PERM_LABELS[perm]}
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {

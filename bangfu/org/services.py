@@ -80,12 +80,7 @@ def org_unit_by_code(code: str) -> OrgUnit:
 def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: str | None = None) -> tuple[Any, str]:
     """Create the user if needed and give them ``role`` at ``unit``. Returns (user, password set or "")."""
     if role not in Role.values:
-        raise ValidationError(
-            {
-                "role": _("Unknown role %(role)s; choose one of: %(roles)s.")
-                % {"role": role, "roles": ", ".join(Role.values)}
-            }
-        )
+        raise _unknown_role(role)
     User = get_user_model()  # noqa: N806 - Django's idiom
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username)
@@ -104,6 +99,131 @@ def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: s
             after={"username": username, "role": role, "unit": unit.code},
         )
     return user, new_password
+
+
+def _unknown_role(role: str) -> ValidationError:
+    return ValidationError(
+        {
+            "role": _("Unknown role %(role)s; choose one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(Role.values)}
+        }
+    )
+
+
+def user_by_username(username: str) -> Any:
+    """The staff account of ``username``, active or not; a clear error for a name nobody has."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError(
+            {"username": _("No user is named %(username)s; see `bangfu users list`.") % {"username": username}}
+        )
+    return user
+
+
+def role_remove(*, actor: Any, user: Any, unit: OrgUnit, role: str) -> None:
+    """Take ``role`` at ``unit`` from ``user`` (at once: the gate reads the roles on each request).
+    The account stays; its other roles stay."""
+    if role not in Role.values:
+        raise _unknown_role(role)
+    with transaction.atomic():
+        deleted, _by_model = RoleAssignment.objects.filter(user=user, unit=unit, role=role).delete()
+        if not deleted:
+            raise ValidationError(
+                {
+                    "role": _("%(username)s does not hold the role %(role)s at %(unit)s (%(code)s).")
+                    % {"username": user.get_username(), "role": role, "unit": unit.name, "code": unit.code}
+                }
+            )
+        audit_record(
+            actor=actor,
+            action=AuditAction.DELETE,
+            target_type="user.role",
+            target_id=user.pk,
+            unit_path=unit.path,
+            before={"username": user.get_username(), "role": role, "unit": unit.code},
+        )
+
+
+def user_set_active(*, actor: Any, user: Any, active: bool) -> bool:
+    """Deactivate (``active=False``) or activate an account; returns whether anything changed.
+
+    A deactivated user is refused at once everywhere: the gate grants an inactive user nothing,
+    its sessions are ended and its API tokens revoked (so activating the account again does not
+    bring old sessions or tokens back: the user signs in again, and new tokens are issued)."""
+    with transaction.atomic():
+        user = type(user).objects.select_for_update().get(pk=user.pk)
+        if user.is_active == active:
+            return False
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        after: dict[str, Any] = {"username": user.get_username(), "active": active}
+        if not active:
+            after["sessions_ended"] = _sessions_end(user)
+            after["tokens_revoked"] = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="user",
+            target_id=user.pk,
+            before={"active": not active},
+            after=after,
+        )
+    return True
+
+
+def _sessions_end(user: Any) -> int:
+    """Delete the signed-in sessions of ``user`` (database sessions); returns how many."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    ended = [
+        s.pk
+        for s in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=2000)
+        if str(s.get_decoded().get(SESSION_KEY, "")) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
+
+
+def token_list(*, username: str | None = None) -> Any:
+    """API tokens, newest first, with their users; only the stored prefix of a token is known."""
+    qs = ApiToken.objects.select_related("user").order_by("-created_at", "-id")
+    if username is not None:
+        qs = qs.filter(user=user_by_username(username))
+    return qs
+
+
+def token_revoke(*, actor: Any, token_id: int | None = None, user: Any = None) -> list[ApiToken]:
+    """Revoke one token (``token_id``) or every token of ``user`` still in force; a revoked token
+    answers 401 from the next request. Returns the tokens revoked now (an already revoked one is
+    not revoked again and is not in the list)."""
+    with transaction.atomic():
+        if token_id is not None:
+            row = ApiToken.objects.select_for_update().select_related("user").filter(pk=token_id).first()
+            if row is None:
+                raise ValidationError(
+                    {"id": _("No API token has the id %(id)s; see `bangfu tokens list`.") % {"id": token_id}}
+                )
+            rows = [row] if row.revoked_at is None else []
+        else:
+            rows = list(
+                ApiToken.objects.select_for_update().select_related("user").filter(user=user, revoked_at__isnull=True)
+            )
+        now = timezone.now()
+        ApiToken.objects.filter(pk__in=[r.pk for r in rows]).update(revoked_at=now)
+        for r in rows:
+            r.revoked_at = now
+            audit_record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                target_type="api_token",
+                target_id=r.pk,
+                before={"username": r.user.get_username(), "name": r.name, "revoked": False},
+                after={"revoked": True},
+            )
+    return rows
 
 
 def token_create(*, actor: Any, user: Any, name: str = "") -> str:

@@ -8,10 +8,12 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views import defaults
 
 from bangfu.api.errors import error_body
+from bangfu.org import access
 
 
 def _api(request: HttpRequest) -> bool:
@@ -22,6 +24,16 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None, **k
     if _api(request):
         return JsonResponse(error_body("not_found", _("Not found.")), status=404)
     return defaults.page_not_found(request, exception or Exception())
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> HttpResponse:
+    """A step the user's role does not allow: the page says which (the gate raises
+    ``PermissionDenied`` with the permission's code), "Your role may not send personal data out
+    here." rather than only "not allowed"."""
+    message = access.refusal(exception)
+    if _api(request):
+        return JsonResponse(error_body("forbidden", message), status=403)
+    return render(request, "403.html", {"refusal": message}, status=403)
 
 
 def server_error(request: HttpRequest, **kwargs: Any) -> HttpResponse:

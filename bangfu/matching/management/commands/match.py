@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -161,9 +162,11 @@ class Command(TranslatedCommand):
         if o["reveal"] and not access.has_perm(actor, services.REVEAL_PERM):
             raise CommandError(_("You may not reveal ID numbers here."))
         filters = selectors.FindingFilters(unit_id=unit.pk if unit else None, status=o["status"])
+        rows = selectors.findings_rows(actor=actor, filters=filters, reveal=o["reveal"])
+        first = next(rows, None)  # the export permission is checked (and the export logged) here
         writer = csv.DictWriter(self.stdout, selectors.FINDING_CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for row in selectors.findings_rows(actor=actor, filters=filters, reveal=o["reveal"]):
+        for row in itertools.chain([first] if first else [], rows):
             writer.writerow({k: sheets.csv_safe(v) for k, v in row.items()})
 
     def _request(self, actor: Any, o: dict[str, Any]) -> None:
