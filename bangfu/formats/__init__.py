@@ -1,3 +1,12 @@
 """Date and time formats of the pages, the same in every language: ISO dates (2026-11-30) and
 24-hour times, as printed forms and the department files write them. Django's own locale
-formats stay for what is not set here (the input formats, numbers)."""
+formats stay for what is not set here (the input formats, numbers). Each language's module
+(``FORMAT_MODULE_PATH``) takes these."""
+
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = "Y-m-d H:i"
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
+YEAR_MONTH_FORMAT = "Y-m"
+MONTH_DAY_FORMAT = "m-d"
