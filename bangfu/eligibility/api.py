@@ -153,11 +153,18 @@ class ChangedHouseholdOut(Schema):
     file_number: str
     previous: str
     new: str
+    whatever_the_values: bool = Field(
+        description="The values in force give the same new category on that day (ages, the year before a "
+        "purchase, a file changed since its decision): the change is not the previewed values'"
+    )
 
 
 class WhatIfOut(Schema):
     total: int
     changed: int
+    changed_whatever_the_values: int = Field(
+        description="Of `changed`, the households the values in force would move the same way on that day"
+    )
     categories: dict[str, int]
     by_unit: list[UnitChangesOut]
     households: list[ChangedHouseholdOut]
@@ -381,6 +388,7 @@ def whatif(request: HttpRequest, payload: WhatIfIn) -> dict[str, Any]:
     return {
         "total": preview.total,
         "changed": preview.changed,
+        "changed_whatever_the_values": preview.anyway,
         "categories": preview.categories,
         "by_unit": [
             {
@@ -392,7 +400,13 @@ def whatif(request: HttpRequest, payload: WhatIfIn) -> dict[str, Any]:
             for u in preview.by_unit
         ],
         "households": [
-            {"unit_name": u, "file_number": f, "previous": p, "new": n}
+            {
+                "unit_name": u,
+                "file_number": f,
+                "previous": p,
+                "new": n,
+                "whatever_the_values": f in preview.anyway_files,
+            }
             for u, f, p, n in preview.households[:WHATIF_HOUSEHOLDS_LIMIT]
         ],
         "standard_version": preview.standard_version,

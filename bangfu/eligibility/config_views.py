@@ -615,7 +615,7 @@ def _download(request: HttpRequest, form: WhatIfForm, preview: recompute.WhatIf)
     args = _whatif_args(form)
     unit = access.units(request.user).get(pk=args["unit_id"])
     access.require(request.user, Perm.REGISTRY_EXPORT, unit)  # file numbers with their categories
-    body = recompute.changes_xlsx(preview.households)
+    body = recompute.changes_xlsx(preview.households, preview.anyway_files)
     with transaction.atomic():
         audit_record(
             actor=request.user,

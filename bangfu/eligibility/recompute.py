@@ -351,9 +351,10 @@ def whatif_save(
 # ---- reports -------------------------------------------------------------------------------------
 
 
-def changes_xlsx(rows: list[tuple[str, str, str, str]]) -> bytes:
+def changes_xlsx(rows: list[tuple[str, str, str, str]], anyway: frozenset[str] | None = None) -> bytes:
     """An Excel workbook: a summary sheet by unit and one row per household whose category changed
-    (or was decided for the first time: no previous category)."""
+    (or was decided for the first time: no previous category). ``anyway``: of a what-if, the file
+    numbers that change whatever the values previewed (a column says which)."""
     import openpyxl
 
     label: dict[str, Any] = {**dict(DecisionCategory.choices), "": _("None (first decision)")}
@@ -368,11 +369,13 @@ def changes_xlsx(rows: list[tuple[str, str, str, str]]) -> bytes:
     for (unit_name, prev, new), n in sorted(counts.items()):
         summary.append(sheets.xlsx_row(summary, [unit_name, str(label.get(prev, prev)), str(label.get(new, new)), n]))
     detail = wb.create_sheet(str(pgettext("a sheet listing households one a row", "Households")))
-    detail.append([str(_("Union")), str(_("File number")), str(_("Previous category")), str(_("New category"))])
+    header = [str(_("Union")), str(_("File number")), str(_("Previous category")), str(_("New category"))]
+    detail.append([*header, str(_("Whatever the values"))] if anyway is not None else header)
     for unit_name, file_number, prev, new in rows:
-        detail.append(
-            sheets.xlsx_row(detail, [unit_name, file_number, str(label.get(prev, prev)), str(label.get(new, new))])
-        )
+        row = [unit_name, file_number, str(label.get(prev, prev)), str(label.get(new, new))]
+        if anyway is not None:
+            row.append(str(_("Yes")) if file_number in anyway else "")
+        detail.append(sheets.xlsx_row(detail, row))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -306,6 +306,25 @@ def test_whatif_tells_the_changes_of_the_day_from_those_of_the_values(seeded: di
     # With the values in force, every change is the day's (or the file's).
     same = recompute.whatif_preview(actor=staff, unit_id=province.pk, on=NEXT_YEAR, standard={"dibao_monthly": "1001"})
     assert same.anyway == same.changed > 0 and not same.saves
+    # The API, the command and the Excel file say the same.
+    from django.test import Client
+
+    api = Client(headers={"Accept-Language": "en"})
+    api.force_login(staff)
+    body = {"unit_id": province.pk, "on": NEXT_YEAR.isoformat(), "standard": {"dibao_monthly": "1100"}}
+    out = api.post("/api/v1/eligibility/whatif", body, content_type="application/json").json()
+    assert out["changed_whatever_the_values"] == preview.anyway
+    assert {h["file_number"] for h in out["households"] if h["whatever_the_values"]} == changed_edited
+    book = openpyxl.load_workbook(io.BytesIO(recompute.changes_xlsx(preview.households, preview.anyway_files)))
+    marked = {r[1] for r in book.worksheets[1].iter_rows(min_row=2, values_only=True) if r[4]}
+    assert marked == changed_edited
+    printed = io.StringIO()
+    with translation.override("en"):
+        call_command("whatif", "--unit", "530000", "--dibao", "1100", "--from", NEXT_YEAR.isoformat(), stdout=printed)
+        assert f"Of these, {preview.anyway} households change on 2027-01-01 whatever the values" in printed.getvalue()
+        # Saving the values in force is refused in a sentence, not a traceback.
+        with pytest.raises(CommandError, match="Nothing to save"):
+            call_command("whatif", "--unit", "530000", "--dibao", "1001", "--from", NEXT_YEAR.isoformat(), "--save")
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the workers need committed rows on PostgreSQL")

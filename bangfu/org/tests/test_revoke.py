@@ -58,7 +58,7 @@ def test_remove_role_takes_that_role_only(tree: dict[str, OrgUnit]) -> None:
     assert access.has_perm(fresh(wang), Perm.HOUSEHOLD_VIEW, tree["dalishi"])
     assert "registry.export" not in api.get("/me").json()["permissions"]  # at once, same token
     entry = AuditEntry.objects.filter(target_type="user.role").get()
-    assert (entry.action, entry.actor_label, entry.unit_path) == ("delete", "cli", tree["xiangyun"].path)
+    assert (entry.action, entry.actor_label, entry.unit_path) == ("delete", "command line", tree["xiangyun"].path)
     assert entry.before == {"username": "wang", "role": "centre_staff", "unit": "532923"}
 
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from bangfu.common.audit import audit_record
 from bangfu.common.commands import TranslatedCommand
@@ -88,8 +88,21 @@ class Command(TranslatedCommand):
                 f"{label.get(a, a)} → {label.get(b, b)}: {n}" for (a, b), n in sorted(u.transitions.items())
             )
             self.stdout.write(f"  {u.unit_name}: {u.changed} ({moves})")
+        if preview.anyway:
+            self.stdout.write(
+                ngettext(
+                    "Of these, %(n)s household changes on %(day)s whatever the values (the values in force give "
+                    "it the same new category: ages, the year before a home purchase, or its file changed since "
+                    "its decision).",
+                    "Of these, %(n)s households change on %(day)s whatever the values (the values in force give "
+                    "them the same new category: ages, the year before a home purchase, or their files changed "
+                    "since their decisions).",
+                    preview.anyway,
+                )
+                % {"n": preview.anyway, "day": on.isoformat()}
+            )
         if options["report"]:
-            Path(options["report"]).write_bytes(changes_xlsx(preview.households))
+            Path(options["report"]).write_bytes(changes_xlsx(preview.households, preview.anyway_files))
             audit_record(
                 actor="system",
                 action=AuditAction.EXPORT,
@@ -99,9 +112,12 @@ class Command(TranslatedCommand):
                 after={"rows": len(preview.households), "format": "xlsx", "on": str(on), "file": options["report"]},
             )
         if options["save"]:
-            saved_standard, saved_rules = whatif_save(
-                actor=SYSTEM, unit_id=unit.pk, on=on, standard=standard, rule_params=rules
-            )
+            try:
+                saved_standard, saved_rules = whatif_save(
+                    actor=SYSTEM, unit_id=unit.pk, on=on, standard=standard, rule_params=rules
+                )
+            except ValidationError as exc:  # nothing to save: the values in force already
+                raise CommandError(" ".join(m for ms in field_errors(exc).values() for m in ms)) from exc
             for saved in (saved_standard, saved_rules):
                 if saved is not None:
                     self.stdout.write(_("Saved %(version)s.") % {"version": saved.label})

@@ -59,7 +59,7 @@ class Command(TranslatedCommand):
                 _("No active user named %(username)s; create one with `bangfu users add`.")
                 % {"username": options["username"]}
             )
-        token = token_create(actor="cli", user=user, name=options["name"])
+        token = token_create(actor="command line", user=user, name=options["name"])
         self.stderr.write(f"Token for {user.get_username()} (store it now; it cannot be shown again):")
         self.stdout.write(token)
 
@@ -86,7 +86,7 @@ class Command(TranslatedCommand):
         if options["id"] is not None:
             if options["all"]:
                 raise CommandError(_("--all goes with --username, not with --id."))
-            rows = token_revoke(actor="cli", token_id=options["id"])
+            rows = token_revoke(actor="command line", token_id=options["id"])
             if not rows:
                 self.stdout.write(_("Token %(id)s was already revoked.") % {"id": options["id"]})
                 return
@@ -96,7 +96,7 @@ class Command(TranslatedCommand):
                     _("To revoke every token of %(username)s add --all; to revoke one, give --id N.")
                     % {"username": options["username"]}
                 )
-            rows = token_revoke(actor="cli", user=user_by_username(options["username"]))
+            rows = token_revoke(actor="command line", user=user_by_username(options["username"]))
         for t in rows:
             self.stdout.write(
                 _("Revoked token %(id)s of %(username)s (%(name)s).")

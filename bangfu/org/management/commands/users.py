@@ -65,7 +65,11 @@ class Command(TranslatedCommand):
     def _add(self, options: dict[str, Any]) -> None:
         unit = org_unit_by_code(options["unit"])
         user, password = user_add(
-            actor="cli", username=options["username"], unit=unit, role=options["role"], password=options["password"]
+            actor="command line",
+            username=options["username"],
+            unit=unit,
+            role=options["role"],
+            password=options["password"],
         )
         self.stdout.write(f"{user.username}: {options['role']} @ {unit.name} ({unit.code})")
         if password and not options["password"]:
@@ -74,7 +78,7 @@ class Command(TranslatedCommand):
     def _remove_role(self, options: dict[str, Any]) -> None:
         user = user_by_username(options["username"])
         unit = org_unit_by_code(options["unit"])
-        role_remove(actor="cli", user=user, unit=unit, role=options["role"])
+        role_remove(actor="command line", user=user, unit=unit, role=options["role"])
         left = RoleAssignment.objects.filter(user=user).count()
         self.stdout.write(
             _("%(username)s no longer holds the role %(role)s at %(unit)s (%(code)s); roles left: %(left)d.")
@@ -83,7 +87,7 @@ class Command(TranslatedCommand):
 
     def _deactivate(self, options: dict[str, Any]) -> None:
         user = user_by_username(options["username"])
-        if not user_set_active(actor="cli", user=user, active=False):
+        if not user_set_active(actor="command line", user=user, active=False):
             self.stdout.write(_("%(username)s is already deactivated.") % {"username": user.username})
             return
         self.stdout.write(
@@ -92,7 +96,7 @@ class Command(TranslatedCommand):
 
     def _activate(self, options: dict[str, Any]) -> None:
         user = user_by_username(options["username"])
-        if not user_set_active(actor="cli", user=user, active=True):
+        if not user_set_active(actor="command line", user=user, active=True):
             self.stdout.write(_("%(username)s is already active.") % {"username": user.username})
             return
         self.stdout.write(
