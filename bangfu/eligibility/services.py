@@ -23,7 +23,7 @@ from bangfu.common.errors import DomainError, ErrorCollector
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
-from bangfu.org.models import OrgLevel
+from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry.models import Household
 from bangfu.registry.timeline import timeline_add
 
@@ -324,6 +324,16 @@ def _restore_override(d: EligibilityDecision, replaced: dict[str, Any]) -> None:
     d.override_approved_at = parse_datetime(replaced["approved_at"]) if replaced.get("approved_at") else None
 
 
+def division_path(code: str) -> str:
+    """The path of the union of a division (the federation of a county, city or province), for
+    the audit entries of its standards and rule sets: read by that union's managers. "" for the
+    national rule set (an entry of no union, read at the top of the tree)."""
+    if not code:
+        return ""
+    unions = OrgUnit.objects.filter(division_code=code).exclude(level=OrgLevel.GRASSROOTS).order_by("level", "path")
+    return unions.values_list("path", flat=True).first() or ""
+
+
 def covers(unit_code: str, level: int, code: str) -> bool:
     """Whether a unit's division covers a division code (530000 covers 53xxxx; 532900 covers 5329xx)."""
     if level == OrgLevel.NATIONAL:
@@ -461,6 +471,7 @@ def standard_set(
             action=AuditAction.CREATE if old is None else AuditAction.UPDATE,
             target_type="eligibility_standard",
             target_id=row.label,
+            unit_path=division_path(division_code),
             before=_standard_snapshot(old) if old else None,
             after=_standard_snapshot(row),
             note=note,
@@ -523,6 +534,7 @@ def ruleset_publish(*, actor: Any, region_code: str, params: dict[str, Any], not
             action=AuditAction.CREATE if old is None else AuditAction.UPDATE,
             target_type="eligibility_ruleset",
             target_id=row.label,
+            unit_path=division_path(region_code),
             before=old.params if old else None,
             after=clean,
             note=note,

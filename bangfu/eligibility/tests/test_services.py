@@ -181,3 +181,19 @@ def test_override_needs_a_second_person(
     kinds = list(TimelineEvent.objects.filter(household=household, kind="eligibility_override").values_list("summary"))
     assert len(kinds) == 2
     assert AuditEntry.objects.filter(target_type="eligibility_decision", target_id=str(d.pk)).count() == 2
+
+
+def test_a_standard_or_rule_set_change_is_in_its_unions_audit_log(tree: Any, users: Any) -> None:
+    """Set for a county, the entry carries the county's union (its managers read it); the
+    province's carries the province's."""
+    from bangfu.common.models import AuditEntry
+    from bangfu.eligibility import services as eligibility
+
+    eligibility.standard_set(
+        actor=eligibility.SYSTEM, division_code="532923", year=2026, dibao_monthly="950", minimum_wage_monthly="1900"
+    )
+    eligibility.ruleset_publish(actor=eligibility.SYSTEM, region_code="530000", params={"comparison": "<="})
+    paths = dict(
+        AuditEntry.objects.filter(target_type__startswith="eligibility_").values_list("target_type", "unit_path")
+    )
+    assert paths == {"eligibility_standard": tree["xiangyun"].path, "eligibility_ruleset": tree["province"].path}
