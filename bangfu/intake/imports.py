@@ -62,7 +62,7 @@ from bangfu.registry.services import TIER_FOR_LEVEL, name_pinyin, open_file_chec
 from bangfu.registry.validation import CheckedMember, check_household
 
 from . import conf, fastcheck, legacy
-from .models import ImportBatch, ImportIssue, ImportState
+from .models import Application, ApplicationPerson, ImportBatch, ImportIssue, ImportState
 
 logger = logging.getLogger(__name__)
 
@@ -406,6 +406,9 @@ class _Vetting:
         self.seen: dict[str, str] = {}  # person's ID number → file number
         self.vouched = 0
         self.skipped = 0
+        # The persons of the applications under way (a few thousand at most), looked up once: a
+        # file opened here for one of them would leave that case unable to be approved.
+        self.in_cases = _persons_under_way()
 
     def vet(self, households: list[legacy.ParsedHousehold]) -> tuple[list[Ready], list[legacy.Issue]]:
         """The households that pass, with their people's keyed hashes (the one-open-file rule is
@@ -469,7 +472,25 @@ class _Vetting:
         issues.extend(self._already_filed(already))
         # Keyed hashes of the candidates' people, all at once.
         digests = iter(crypto.keyed_hash_many([c.rid.value for _h, _u, checked in candidates for c in checked]))
-        return [Ready(h, u, checked, [next(digests) for _c in checked]) for h, u, checked in candidates], issues
+        ready = [Ready(h, u, checked, [next(digests) for _c in checked]) for h, u, checked in candidates]
+        if self.in_cases:
+            ready = [r for r in ready if not self._in_a_case(r, issues)]
+        return ready, issues
+
+    def _in_a_case(self, r: Ready, issues: list[legacy.Issue]) -> bool:
+        """Whether a person of ``r`` is in an application under way (each such one a problem)."""
+        found = False
+        for i, digest in enumerate(r.hashes):
+            case = self.in_cases.get(digest)
+            if case is not None:
+                row, column = r.parsed.locate(f"members.{i}.id_number")
+                message = _(
+                    "An application for this person is under way (%(ref)s): finish or close it first; "
+                    "this household was not imported."
+                ) % {"ref": Application(pk=case).reference}
+                issues.append(legacy.Issue(row, column, message, r.parsed.file_number))
+                found = True
+        return found
 
     def _already_filed(self, households: list[legacy.ParsedHousehold]) -> list[legacy.Issue]:
         """Households whose file number is in the registry: skipped when the file on record holds
@@ -495,6 +516,17 @@ class _Vetting:
             ) % {"file": h.file_number}
             issues.append(legacy.Issue(h.head_row, legacy.BY_KEY["file_number"].header, message, h.file_number))
         return issues
+
+
+def _persons_under_way() -> dict[str, int]:
+    """The keyed hash of each person in an application under way, and that application's id."""
+    from .services import HOLDING
+
+    return dict(
+        ApplicationPerson.objects.filter(application__state__in=HOLDING)
+        .order_by()
+        .values_list("id_hash", "application_id")
+    )
 
 
 def _open_files(actor: Any, found: list[Ready]) -> tuple[list[Ready], list[legacy.Issue]]:

@@ -313,7 +313,7 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
 
 
 # A case in these states holds its persons: no other case may take them.
-_HOLDING = [s for s in S.values if s not in {S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}]
+HOLDING = [s for s in S.values if s not in {S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}]
 
 
 def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any]) -> None:
@@ -322,7 +322,7 @@ def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any
     (``ApplicationPerson``) for the cases after it."""
     hashes = {crypto.keyed_hash(c.rid.value): h.members.index(c.data) for c in checked}
     taken = (
-        ApplicationPerson.objects.filter(id_hash__in=list(hashes), application__state__in=_HOLDING)
+        ApplicationPerson.objects.filter(id_hash__in=list(hashes), application__state__in=HOLDING)
         .exclude(application_id=app.pk)
         .order_by("application_id")
         .values_list("id_hash", "application_id", "application__applicant_id")

@@ -890,3 +890,26 @@ def test_overlong_text_is_refused_by_the_fast_check_too(tree: Any, users: Any) -
     assert (issue.file_number, issue.column) == ("T-9999", "住址")
     assert "at most 200 characters" in issue.reason
     assert not Household.objects.filter(file_number="T-9999").exists()
+
+
+def test_a_person_in_an_application_under_way_is_not_imported(tree: Any, users: Any) -> None:
+    """A file opened by the import for someone whose application is under way would leave that
+    case unable to be approved: the household is a problem naming the case (the old 15-digit
+    number of the person too); once the case is closed, it imports."""
+    from bangfu.intake import services
+    from bangfu.intake.tests.helpers import submitted
+
+    app = submitted(tree["xiangyun_g"], phone="13812340001")
+    spouse = app.data["members"][1]["id_number"]
+    rows = household_rows("L-0041", members=1, 身份证号=spouse[:6] + spouse[8:17], 姓名=app.data["members"][1]["name"])
+    staff = users["xiangyun_staff"]
+    batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="a.xlsx", content=xlsx(rows))
+    batch.refresh_from_db()
+    assert batch.households_valid == 0
+    (issue,) = batch.issues.all()
+    assert app.reference in issue.reason and issue.column == "身份证号"
+    services.application_transition(actor=app.applicant, application_id=app.pk, action="withdraw", reason="重复")
+    rows[0][HEADERS.index("住址")] = "祥云县祥城镇文化路14号"  # another file (the same one is not checked again)
+    batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="b.xlsx", content=xlsx(rows))
+    batch.refresh_from_db()
+    assert batch.households_valid == 1
