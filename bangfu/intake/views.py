@@ -480,6 +480,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     # A short list of the yearly reviews to act on (reports first), their counts, and a link to them all.
     review_rows = list(selectors.review_list(actor=request.user, filters=QUEUE_REVIEWS)[:QUEUE_REVIEWS_SHOWN])
     reviews.review_changes_shown(review_rows)  # the reports as staff check them: names, labels, before → after
+    for t in review_rows:  # read-only roles follow the reviews without buttons, as on the reviews page
+        t.can_act = access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, t.household.unit)  # type: ignore[attr-defined]
     context = {
         "rows": rows,
         "page": page,

@@ -72,6 +72,7 @@ def test_worker_applies_from_the_phone(
     r = c.post(f"/apply/{app.pk}/", bad)
     assert r.status_code == 400
     assert "Not submitted" in r.content.decode()
+    assert 'data-unsaved="1"' in r.content.decode()  # shown again, not saved: an upload asks first
     r = c.post(f"/apply/{app.pk}/", {**post, "submit": "1"})
     assert r.status_code == 302
     app.refresh_from_db()

@@ -134,6 +134,8 @@ def test_managers_and_evaluators_follow_the_reviews_without_acting(users: Any, c
     page = c.get(PAGE).content.decode()
     assert _count(page, "") == 85 and len(_listed(page)) == 50
     assert "Checked: apply the changes" not in page and "Confirm unchanged" not in page
+    queue = c.get("/applications/").content.decode()  # the work queue's short list too
+    assert "Checked: apply the changes" not in queue and "Confirm unchanged" not in queue
     assert c.get("/api/v1/reviews").json()["count"] == 85
     task = ReviewTask.objects.get(household__file_number="XY-0071")
     c.post(f"/applications/reviews/{task.pk}/confirm/", {"state": "reported", "next": PAGE})
