@@ -138,7 +138,20 @@ def _made_or_reviewed(actor: Any, app: Application) -> bool:
         return False
     if actor.pk in {app.submitted_by_id, app.first_reviewer_id}:
         return True
-    return app.pk is not None and app.events.filter(actor_id=actor.pk, action__in=_MAKER_ACTIONS).exists()
+    # A formal case made from a temporary one: who accepted the emergency reviewed it first too.
+    cases = [pk for pk in (app.pk, app.converted_from_id) if pk is not None]
+    return ApplicationEvent.objects.filter(
+        application_id__in=cases, actor_id=actor.pk, action__in=_MAKER_ACTIONS
+    ).exists()
+
+
+def approval_barred(actor: Any, app: Application) -> bool:
+    """Whether the actor would approve the case now but for maker-checker (the page says why the
+    button is not there)."""
+    if workflow.target(app.kind, app.state, "approve") is None or not _made_or_reviewed(actor, app):
+        return False
+    roles, levels = workflow.who(app.kind, app.state, "approve")
+    return acting_level(actor, app, roles, levels) is not None
 
 
 def _require_step(actor: Any, app: Application, state: str) -> None:
@@ -589,7 +602,11 @@ def _tell_worker(app: Application, action: str, reason: str) -> None:
     worker reads it in (``Notice.shown``)."""
     if app.applicant_id is None:
         return
-    if action == workflow.RETURN:
+    if action == "convert":
+        msgid = gettext_noop(
+            "Your temporary aid became the application %(ref)s for a hardship file; you need not apply again."
+        )
+    elif action == workflow.RETURN:
         msgid = gettext_noop("Your application %(ref)s was returned to “%(step)s”: %(reason)s")
     elif action == workflow.REFUSE:
         msgid = gettext_noop("Your application %(ref)s was refused: %(reason)s")
@@ -682,4 +699,5 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
         _event(app, actor, "convert", "", reason or source.reference)
         _event(source, actor, "converted", source.state, app.reference)  # the temporary case says where it went
         _audit(actor, app, "convert", {}, {"from": source.pk, "household": source.household_id})
+        _tell_worker(app, "convert", "")
     return app

@@ -348,7 +348,11 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
         )
         if request.POST.get("submit"):
             app = services.application_submit(actor=actor, application_id=app.pk)
-            messages.success(request, _("Your application %(ref)s was submitted.") % {"ref": app.reference})
+            worker = services.is_applicant(actor)
+            if worker:
+                messages.success(request, _("Your application %(ref)s was submitted.") % {"ref": app.reference})
+            else:
+                messages.success(request, _("The application %(ref)s was submitted.") % {"ref": app.reference})
             if app.authorised_at is None:
                 # Not needed to submit, but the economic check waits for it: said now, not weeks later.
                 messages.warning(
@@ -356,6 +360,11 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
                     _(
                         "The authorisation for the economic check is not signed yet: sign it on this page "
                         "(or on paper at the union), or the application will wait at the economic check."
+                    )
+                    if worker
+                    else _(
+                        "The worker has not signed the authorisation for the economic check: keep the paper "
+                        "signature; it is recorded at the economic check, where the case waits for it."
                     ),
                 )
         else:
@@ -608,6 +617,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "check_matches": _check_matches(app),
         # Steps whose record was made before a return to them or below: to be made again.
         "again": services.records_to_make_again(app),
+        "approval_barred": services.approval_barred(request.user, app),
         "categories": [("", _("As identified")), *((c.value, c.label) for c in services.APPROVAL_CATEGORIES)],
         **_labelled(app.data),
     }
@@ -819,6 +829,9 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
 def convert(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         app = services.application_convert(actor=request.user, application_id=pk)
+        messages.success(
+            request, _("Converted: the formal case %(ref)s goes on from the first review.") % {"ref": app.reference}
+        )
         return redirect("intake:detail", pk=app.pk)
     except (ValidationError, DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)

@@ -260,3 +260,25 @@ def test_a_returned_case_makes_its_records_again_before_going_on(
     steps.check_answer(actor=staff, application_id=app.pk, passed=True)
     app = services.application_transition(actor=staff, application_id=app.pk, action="check_done")
     assert app.state == S.APPROVAL and services.records_to_make_again(app) == set()
+
+
+def test_who_accepted_the_emergency_may_not_approve_the_formal_case_made_from_it(
+    tree: dict, users: dict[str, Any], standard: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Accepting an emergency is the temporary case's first review; the formal case converted from
+    it keeps that: its acceptor may not approve the formal one either, and the page says why."""
+    from bangfu.intake.messaging import outbox
+
+    county, cadre = users["xiangyun_staff"], users["xiangyun_cadre"]
+    app = submitted(tree["xiangyun_g"], kind=ApplicationKind.TEMPORARY, phone="13812340002")
+    app = services.application_transition(actor=county, application_id=app.pk, action="emergency_accept")
+    app = services.application_transition(actor=users["dali_staff"], application_id=app.pk, action="approve")
+    with django_capture_on_commit_callbacks(execute=True):
+        formal = services.application_convert(actor=cadre, application_id=app.pk)
+    assert any(formal.reference in text for _to, text in outbox)  # the worker is told
+    formal = to_state(formal, S.APPROVAL, users)
+    assert services.approval_barred(county, formal) and "approve" not in services.allowed_actions(county, formal)
+    with pytest.raises(DomainError) as err:
+        services.application_transition(actor=county, application_id=formal.pk, action="approve")
+    assert err.value.code == services.IntakeError.MAKER_CHECKER
+    assert not services.approval_barred(users["dali_staff"], formal)
