@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
@@ -119,7 +120,7 @@ def findings_rows(
             target_id=unit.code,
             unit_path=unit.path,
             after={"unit": unit.code, "filters": used, "rows": revealed},
-            note=f"{revealed} findings with full ID numbers",
+            note=_("Findings exported with full ID numbers: %(n)s") % {"n": revealed},
         )
     count = qs.count()
     audit_record(
@@ -129,7 +130,7 @@ def findings_rows(
         target_id=unit.code,
         unit_path=unit.path,
         after={"unit": unit.code, "filters": used, "rows": count, "reveal": reveal},
-        note=f"{count} findings",
+        note=_("Findings exported: %(n)s") % {"n": count},
     )
     for f in qs.iterator(chunk_size=2000):
         full = reveal and access.has_perm(actor, REVEAL_PERM, f.household.unit)
@@ -199,7 +200,7 @@ def dataset_rejected_rows(*, actor: Any, dataset_id: int, header: Sequence[str] 
         target_type="matching.dataset_rejected",
         target_id=ds.pk,
         unit_path=ds.unit.path,
-        note=f"{ds.rows_rejected} rejected rows",
+        note=_("Rejected rows exported: %(n)s") % {"n": ds.rows_rejected},
     )
     if header is None:
         head = REJECTED_CSV_HEADER

@@ -27,6 +27,7 @@ from django.utils import timezone
 from bangfu.common.audit import audit_record
 from bangfu.common.ids import compute_check_digit, mask_id
 from bangfu.common.models import AuditAction, AuditEntry
+from bangfu.common.retranslate import in_reader_language
 
 from . import access
 from .access import Perm
@@ -141,6 +142,12 @@ def masked_text(text: str) -> str:
     return _ID_LIKE.sub(mask, text) if text else text
 
 
+def shown_note(text: str) -> str:
+    """An entry's note as a reader sees it: a note the system wrote from a message of the catalog
+    in its writer's language, in the reader's (``common.retranslate``), ID numbers masked."""
+    return masked_text(in_reader_language(text)) if text else text
+
+
 def masked_data(data: Any) -> Any:
     """A before/after value with ``masked_text`` applied to every string in it."""
     if isinstance(data, str):
@@ -199,7 +206,7 @@ def _rows(qs: models.QuerySet[AuditEntry]) -> Iterator[dict[str, str]]:
                 "target_id": masked_text(entry.target_id),
                 "unit": u.code if u else "",
                 "unit_name": u.name if u else "",
-                "note": masked_text(entry.note),
+                "note": shown_note(entry.note),
                 "before": data_text(entry.before),
                 "after": data_text(entry.after),
             }

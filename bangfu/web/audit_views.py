@@ -27,7 +27,7 @@ from .views import _htmx_partial
 
 def _form(request: HttpRequest) -> AuditFilterForm:
     if not audit_log.may_read(request.user):
-        raise PermissionDenied
+        raise PermissionDenied(audit_log.PERM.value)
     return AuditFilterForm(request.GET or None, units=audit_log.unit_choices(request.user))
 
 
@@ -44,7 +44,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         e.unit = units.get(e.unit_path)
         e.action_label = labels.get(e.action, e.action)
         e.shown_target_id = audit_log.masked_text(e.target_id)
-        e.shown_note = audit_log.masked_text(e.note)
+        e.shown_note = audit_log.shown_note(e.note)
         e.shown_before = audit_log.data_text(e.before)
         e.shown_after = audit_log.data_text(e.after)
     page.object_list = rows

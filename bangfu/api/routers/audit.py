@@ -64,7 +64,7 @@ def _row(e: AuditEntry, units: dict[str, Any]) -> dict[str, Any]:
         "target_type": e.target_type,
         "target_id": audit_log.masked_text(e.target_id),
         "unit": {"id": u.pk, "code": u.code, "name": u.name} if u else None,
-        "note": audit_log.masked_text(e.note),
+        "note": audit_log.shown_note(e.note),
         "before": audit_log.masked_data(e.before),
         "after": audit_log.masked_data(e.after),
     }

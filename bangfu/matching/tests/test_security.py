@@ -37,4 +37,11 @@ def test_a_reveal_export_masks_the_findings_outside_the_reveal_permission(
     assert xiangyun_ids[0] not in shown.values()
     assert xiangyun_ids[0][:4] + "*" * 10 + xiangyun_ids[0][-4:] in shown.values()
     entry = AuditEntry.objects.get(action="reveal", target_type="matching.findings_export")
-    assert entry.note == "1 findings with full ID numbers"
+    from django.utils import translation
+
+    from bangfu.org.audit_log import shown_note
+
+    with translation.override("en"):  # written in the language of the moment, read in the reader's
+        assert shown_note(entry.note) == "Findings exported with full ID numbers: 1"
+    with translation.override("zh-hans"):
+        assert shown_note(entry.note) == "导出含完整身份证号的疑点：1条"

@@ -166,7 +166,7 @@ def test_revoke_one_token_answers_401_at_once(tokens: dict[str, str]) -> None:
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
     assert Api(tokens["report script"]).get("/me").status_code == 200  # the user's other token works
     entry = AuditEntry.objects.get(target_type="api_token")
-    assert (entry.action, entry.target_id, entry.actor_label) == ("update", str(row.pk), "cli")
+    assert (entry.action, entry.target_id, entry.actor_label) == ("update", str(row.pk), "command line")
     assert entry.before == {"username": "xiangyun_staff", "name": "phone app", "revoked": False}
     assert f"{row.pk}\txiangyun_staff\tphone app\t" in run("tokens", "list")
     assert "revoked 20" in run("tokens", "list", "--username", "xiangyun_staff")
@@ -201,3 +201,26 @@ def test_revoke_says_what_is_wrong(tokens: dict[str, str], args: list[str], mess
     assert message in str(exc.value)
     assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
     assert not AuditEntry.objects.filter(target_type="api_token").exists()
+
+
+def test_a_user_left_without_a_role_is_listed_and_told_on_signing_in(tree: Any, users: Any) -> None:
+    """Removing the last role leaves an account that still signs in and sees nothing: it is in
+    `users list`, and its pages say why they are empty."""
+
+    run(
+        "users", "add", "--username", "norole", "--unit", "532923", "--role", "evaluator", "--password", "Norole-pass-1"
+    )
+    run("users", "remove-role", "--username", "norole", "--unit", "532923", "--role", "evaluator")
+    listed = [line.split("\t") for line in run("users", "list").splitlines()]
+    assert ["norole", "-", "-", "no role"] in listed
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(get_user_model().objects.get(username="norole"))
+    assert "holds no role at any union" in c.get("/households/").content.decode()
+    c.force_login(users["xiangyun_staff"])
+    assert 'id="no-role"' not in c.get("/households/").content.decode()
+
+
+def test_a_token_for_a_deactivated_user_points_to_activate(tree: Any, users: Any) -> None:
+    run("users", "deactivate", "--username", "xiangyun_staff")
+    with pytest.raises(CommandError, match="users activate"):
+        run("tokens", "create", "--username", "xiangyun_staff")

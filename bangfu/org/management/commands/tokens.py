@@ -53,14 +53,21 @@ class Command(TranslatedCommand):
             raise CommandError("; ".join(m for msgs in field_errors(exc).values() for m in msgs)) from exc
 
     def _create(self, options: dict[str, Any]) -> None:
-        user = get_user_model().objects.filter(username=options["username"], is_active=True).first()
+        user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(
                 _("No active user named %(username)s; create one with `bangfu users add`.")
                 % {"username": options["username"]}
             )
+        if not user.is_active:
+            raise CommandError(
+                _("%(username)s is deactivated: activate the account first (`bangfu users activate`).")
+                % {"username": options["username"]}
+            )
         token = token_create(actor="command line", user=user, name=options["name"])
-        self.stderr.write(f"Token for {user.get_username()} (store it now; it cannot be shown again):")
+        self.stderr.write(
+            _("Token for %(username)s (store it now; it cannot be shown again):") % {"username": user.get_username()}
+        )
         self.stdout.write(token)
 
     def _list(self, options: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
@@ -56,6 +57,11 @@ class Command(TranslatedCommand):
             for ra in rows:
                 state = "" if ra.user.is_active else "\t" + _("deactivated")
                 self.stdout.write(f"{ra.user.username}\t{ra.role}\t{ra.unit.code}\t{ra.unit.name}{state}")
+            # Accounts that hold no role still sign in (and see nothing): listed, so they can be found.
+            no_role = _("no role")
+            for user in get_user_model().objects.filter(role_assignments__isnull=True).order_by("username"):
+                state = "" if user.is_active else "\t" + _("deactivated")
+                self.stdout.write(f"{user.username}\t-\t-\t{no_role}{state}")
             return
         try:
             getattr(self, "_" + action.replace("-", "_"))(options)
