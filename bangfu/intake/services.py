@@ -416,7 +416,9 @@ def records_to_make_again(app: Application) -> set[str]:
     again: set[str] = set()
     for state, record in workflow.RECORDS.items():
         back = [pk for pk, to in returns if to in workflow.at_or_below(state)]
-        if back and made.get(record, 0) < max(back):
+        # A record never made is the step's own precondition ("Record the home visit first").
+        last = made.get(record)
+        if back and last is not None and last < max(back):
             again.add(state)
     return again
 

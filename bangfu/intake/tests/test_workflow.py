@@ -230,6 +230,9 @@ def test_a_returned_case_makes_its_records_again_before_going_on(
     from bangfu.intake.steps import VisitInput
 
     cadre, staff = users["xiangyun_cadre"], users["xiangyun_staff"]
+    early = to_state(submitted(tree["xiangyun_g"], phone="13812340003"), S.HOME_VISIT, users)
+    early = services.application_transition(actor=cadre, application_id=early.pk, action="return", reason="补充")
+    assert services.records_to_make_again(early) == set()  # nothing recorded yet: nothing to make "again"
     app = to_state(submitted(tree["xiangyun_g"]), S.APPROVAL, users)
     assert services.records_to_make_again(app) == set()
     app = services.application_transition(actor=staff, application_id=app.pk, action="return", reason="补充")
