@@ -27,7 +27,8 @@ SCRIPT = textwrap.dedent(
 
 def test_output_cut_short_by_the_reader_ends_quietly() -> None:
     root = Path(__file__).resolve().parents[3]
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    command = [sys.executable, "-c", SCRIPT]  # this test's own script
+    proc = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline() == b"line 0\n"
     proc.stdout.close()  # as `head -1` does
