@@ -116,7 +116,9 @@ def test_whatif_and_recompute(
         "file_number": household.file_number,
         "previous": "deep",
         "new": "not_eligible",
+        "whatever_the_values": False,  # the dibao moves it, not the day
     }
+    assert body["changed_whatever_the_values"] == 0
     assert body["saved"] == []
     with django_capture_on_commit_callbacks(execute=True):
         r = admin.post("/recompute", {"unit_id": tree["province"].pk, "on": "2026-06-01"})
