@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, ErrorCode, ErrorCollector
 from bangfu.common.models import AuditAction
-from bangfu.common.text import without_currency
+from bangfu.common.text import plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
 
@@ -233,8 +233,7 @@ def income_record_add(*, actor: Any, household_id: int, data: IncomeRecordInput)
 def parse_amount(text: str) -> Decimal | None:
     """An amount as people type it (``3,000.5``, full-width digits, ``1800元``); None when blank, NaN (which
     the check refuses as "Enter a number.") when it is not a number."""
-    table = {ord("０") + i: str(i) for i in range(10)} | {ord("．"): ".", ord("，"): ","}
-    clean = without_currency(text.translate(table)).replace(",", "").replace(" ", "").strip()
+    clean = plain_amount(text)
     if not clean:
         return None
     try:
