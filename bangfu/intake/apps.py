@@ -6,3 +6,10 @@ class IntakeConfig(AppConfig):
     name = "bangfu.intake"
     label = "intake"
     verbose_name = _("Applications")
+
+    def ready(self) -> None:
+        from bangfu.intake.services import persons_in_cases
+        from bangfu.registry.services import PERSON_CLAIMS
+
+        if persons_in_cases not in PERSON_CLAIMS:
+            PERSON_CLAIMS.append(persons_in_cases)

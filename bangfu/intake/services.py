@@ -361,6 +361,27 @@ def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any
         )
 
 
+def persons_in_cases(actor: Any, hashes: dict[str, int]) -> dict[int, str]:
+    """The registry's claim (``registry.PERSON_CLAIMS``): persons of ``hashes`` in an application
+    under way, each named with the case, so a file is not opened for them by hand beside it."""
+    taken = (
+        ApplicationPerson.objects.filter(id_hash__in=list(hashes), application__state__in=HOLDING)
+        .order_by("application_id")
+        .values_list("id_hash", "application_id")
+    )
+    found: dict[int, str] = {}
+    for digest, pk in taken:
+        found.setdefault(
+            hashes[digest],
+            _(
+                "An application for this person is under way (%(ref)s): the file is opened when it is "
+                "approved; refuse or withdraw the application first to open one by hand."
+            )
+            % {"ref": Application(pk=pk).reference},
+        )
+    return found
+
+
 # A phone may be told "this person is already on a file" for this many different persons a day:
 # more is someone trying ID numbers to learn who is in hardship, not a worker applying.
 ON_FILE_ANSWERS_PER_DAY = 5
@@ -495,7 +516,11 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
     """Approval: the file is opened from the application's data (or a temporary one made formal)."""
     if app.household_id is not None:  # a temporary-aid file made formal: same data, new state
         registry.household_state_change(
-            actor=actor, household_id=app.household_id, to_state=FileState.ACTIVE, reason=reason or app.reference
+            actor=actor,
+            household_id=app.household_id,
+            to_state=FileState.ACTIVE,
+            reason=reason or app.reference,
+            check_claims=False,
         )
         return
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
@@ -513,7 +538,7 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         if app.first_reviewer
         else "",
     )
-    household = registry.household_create(actor=actor, data=h)
+    household = registry.household_create(actor=actor, data=h, check_claims=False)
     app.household = household
     timeline_add(
         household=household,

@@ -606,6 +606,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": selectors.application_events(actor=request.user, application_id=pk),
         "actions": actions,
         "can_step": can_step,
+        # A closed case takes no signature; an open one takes a paper signature at any step.
+        "closed": app.state in {S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP},
         "visit_form": _step_form(request, "visit", pk, {"visited_on": timezone.localdate()}),
         "review_form": _step_form(request, "review", pk, {"held_on": timezone.localdate()}),
         "objection_form": _step_form(request, "objection", pk, {"received_on": timezone.localdate()}),

@@ -3,6 +3,7 @@ audit-logged and put on the household's timeline."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -81,6 +82,29 @@ def _unit_for_write(actor: Any, unit_id: int | None) -> OrgUnit:
         raise ValidationError({"unit_id": _("This union does not exist or is outside your jurisdiction.")})
     access.require(actor, Perm.HOUSEHOLD_EDIT, unit)
     return unit
+
+
+# Other apps' claims on a person about to be put on a file by hand: an application under way, say,
+# opens that person's file itself when approved, and a file opened beside it would leave the case
+# unable to be approved. Each claim is called with the actor and ``{keyed hash: member index}`` and
+# returns ``{member index: message}``; an app registers its own in its ``AppConfig.ready``.
+PERSON_CLAIMS: list[Callable[[Any, dict[str, int]], dict[int, str]]] = []
+
+
+def claims_check(actor: Any, checked: list[CheckedMember], *, skip: set[str] | frozenset[str] = frozenset()) -> None:
+    """Refuse, naming each, the persons another app holds (``PERSON_CLAIMS``); ``skip``: keyed
+    hashes of persons already on this file (they were checked when they were put on it)."""
+    hashes = {crypto.keyed_hash(c.rid.value): i for i, c in enumerate(checked)}
+    for digest in skip:
+        hashes.pop(digest, None)
+    if not hashes or not PERSON_CLAIMS:
+        return
+    errors: dict[str, list[str]] = {}
+    for claim in PERSON_CLAIMS:
+        for i, message in claim(actor, hashes).items():
+            errors.setdefault(f"members.{i}.id_number", []).append(message)
+    if errors:
+        raise ValidationError(errors)
 
 
 def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int | None, opening: bool) -> None:
@@ -239,11 +263,24 @@ def _save_guarded(actor: Any, data: HouseholdInput, h: Household, unit: OrgUnit,
 
 
 def _raise_all(
-    actor: Any, errors: ErrorCollector, checked: list[CheckedMember], household_id: int | None, opening: bool
+    actor: Any,
+    errors: ErrorCollector,
+    checked: list[CheckedMember],
+    household_id: int | None,
+    opening: bool,
+    claims: frozenset[str] | None = None,
 ) -> None:
     """The form's errors, with those of the members already on another open file among them: a
     person on another file was said only once every other error had been put right, so the errors
-    came in rounds."""
+    came in rounds. ``claims``: look for other apps' claims on the persons (``claims_check``),
+    skipping these keyed hashes; ``None``: the caller holds the persons itself."""
+    if opening and claims is not None:
+        try:
+            claims_check(actor, checked, skip=claims)
+        except ValidationError as exc:
+            for path, messages in exc.message_dict.items():
+                for message in messages:
+                    errors.add(path, message)
     if not errors:
         return
     try:
@@ -255,9 +292,11 @@ def _raise_all(
     errors.raise_if_any()
 
 
-def household_create(*, actor: Any, data: HouseholdInput) -> Household:
+def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = True) -> Household:
+    """A new file. ``check_claims=False``: the caller holds its persons itself (an application
+    opening its own file at approval), so other apps' claims on them are not asked."""
     errors, checked = check_household(data)
-    _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES)
+    _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, frozenset() if check_claims else None)
     unit = _unit_for_write(actor, data.unit_id)
     with transaction.atomic():
         open_file_check(actor, checked, None, opening=data.state in codes.OPEN_STATES)
@@ -325,7 +364,9 @@ def household_update(
         access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
         data = _fill_kept_ids(h, data, keep_bank_account=keep_bank_account)
         errors, checked = check_household(data)
-        _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES)
+        # Persons already on this file were asked about when they were put on it.
+        on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
+        _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, on_file or frozenset())
         if expected_version is not None and expected_version != h.version:
             raise DomainError(
                 ErrorCode.CONFLICT,
@@ -458,11 +499,14 @@ def bank_card_reveal(*, actor: Any, household_id: int, reason: str = "") -> str:
     return crypto.decrypt(acc.card_cipher)
 
 
-def household_state_change(*, actor: Any, household_id: int, to_state: str, reason: str) -> Household:
+def household_state_change(
+    *, actor: Any, household_id: int, to_state: str, reason: str, check_claims: bool = True
+) -> Household:
     """Move a file along the declared transition table (``workflow.FILE_TRANSITIONS``), with a reason.
 
     Reopening a file puts its members back on an open file: refused, naming the other file, when one
-    of them is on another open file meanwhile."""
+    of them is on another open file meanwhile, or naming another app's claim on them
+    (``claims_check``; ``check_claims=False``: the caller holds them itself)."""
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the change.")})
     with transaction.atomic():
@@ -483,6 +527,8 @@ def household_state_change(*, actor: Any, household_id: int, to_state: str, reas
                 for m in h.members.filter(deceased=False)
             ]
             open_file_check(actor, people, h.pk, opening=True)
+            if check_claims:
+                claims_check(actor, people)
         h.state = to_state
         h.version += 1
         h.save(update_fields=["state", "version", "updated_at"])

@@ -237,3 +237,29 @@ def test_the_reviewer_reads_every_field_the_worker_gave_with_numbers_masked(tree
         assert m["id_number"] not in page
         assert m["id_number"][:4] + "**********" + m["id_number"][-4:] in page
     assert "6222021234567890123" not in page
+
+
+def test_a_paper_signature_is_recorded_at_any_step_of_an_open_case(tree: dict, users: dict[str, Any]) -> None:
+    """The counter takes the signed paper with the application: the button was only on the
+    economic check's step, so a cadre holding the paper at the first review had nowhere to record it."""
+    app = submitted(tree["xiangyun_g"])
+    assert app.state == ApplicationState.SUBMITTED and app.authorised_at is None
+    evaluator = Client(headers={"Accept-Language": "en"})
+    evaluator.force_login(users["evaluator"])
+    assert 'id="paper-form"' not in evaluator.get(f"/applications/{app.pk}/").content.decode()
+    cadre = Client(headers={"Accept-Language": "en"})
+    cadre.force_login(users["xiangyun_cadre"])
+    assert 'id="paper-form"' in cadre.get(f"/applications/{app.pk}/").content.decode()
+    r = cadre.post(f"/applications/{app.pk}/check/", {"what": "paper"}, follow=True)
+    assert "The signature on paper was recorded." in r.content.decode()
+    app.refresh_from_db()
+    assert app.authorised_at is not None and app.state == ApplicationState.SUBMITTED
+    assert 'id="paper-form"' not in r.content.decode()
+    services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=app.pk, action="refuse", reason="重复申请"
+    )
+    other = submitted(tree["xiangyun_g"], phone="13600000001")
+    services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=other.pk, action="refuse", reason="重复申请"
+    )
+    assert 'id="paper-form"' not in cadre.get(f"/applications/{other.pk}/").content.decode()

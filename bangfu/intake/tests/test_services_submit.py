@@ -65,3 +65,42 @@ def test_a_member_of_a_case_under_way_is_refused_as_the_head_of_another(tree: di
     # Once the first case is withdrawn, the second goes ahead.
     services.application_transition(actor=first_by, application_id=first.pk, action="withdraw", reason="重复")
     assert services.application_submit(actor=second_by, application_id=second.pk).state == ApplicationState.SUBMITTED
+
+
+def test_a_file_is_not_opened_by_hand_for_a_person_in_a_case_under_way(tree: dict, users: dict) -> None:
+    """A file opened by hand beside a case under way left the case unable to be approved (the
+    one-open-file check refused the approval, long after the file was made): the file is refused
+    when it is made, naming the case; once the case is refused, it is made."""
+    from dataclasses import replace
+
+    from bangfu.registry import services as registry
+    from bangfu.testing.factories import household_input
+
+    unit = tree["xiangyun_g"]
+    form = form_data(unit)
+    by = Applicant.objects.create(phone="13900139030")
+    case = services.application_create(actor=by, unit_id=unit.pk, form=form)
+    services.application_submit(actor=by, application_id=case.pk)
+    data = household_input(unit)
+    spouse = form["members"][1]
+    # The case's spouse, her number as a department file would write it, as the file's second member.
+    dirty = " ".join(spouse["id_number"][i : i + 6] for i in (0, 6, 12))
+    data.members = [data.members[0], replace(data.members[1], name=spouse["name"], id_number=dirty)]
+    with pytest.raises(ValidationError) as exc:
+        registry.household_create(actor=users["xiangyun_staff"], data=data)
+    assert list(exc.value.message_dict) == ["members.1.id_number"]
+    assert case.reference in exc.value.message_dict["members.1.id_number"][0]
+    # Nor is she added to another file by an edit.
+    alone = household_input(unit, members=1)
+    other = registry.household_create(actor=users["xiangyun_staff"], data=alone)
+    grown = replace(alone, members=[replace(alone.members[0], member_id=other.members.get().pk), data.members[1]])
+    with pytest.raises(ValidationError) as exc:
+        registry.household_update(actor=users["xiangyun_staff"], household_id=other.pk, data=grown)
+    assert case.reference in exc.value.message_dict["members.1.id_number"][0]
+    # The same edit without her is saved.
+    grown.members = grown.members[:1]
+    registry.household_update(actor=users["xiangyun_staff"], household_id=other.pk, data=grown)
+    services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=case.pk, action="refuse", reason="不符合"
+    )
+    assert registry.household_create(actor=users["xiangyun_staff"], data=data).members.count() == 2

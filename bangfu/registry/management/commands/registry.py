@@ -122,7 +122,7 @@ class Command(TranslatedCommand):
                         action=AuditAction.REVEAL,
                         target_type="registry.members",
                         unit_path=unit.path if unit else "",
-                        note=f"{rows} persons with full ID numbers",
+                        note=_("Persons exported with full ID numbers: %(n)s") % {"n": rows},
                         after={"rows": rows, "unit": unit.code if unit else "", "format": fmt},
                     )
                 audit_record(
