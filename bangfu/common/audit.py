@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,6 +114,44 @@ def audit_record(
     with transaction.atomic(savepoint=False):
         _append(connection, [entry], commit=outermost)
     return entry
+
+
+_TOLD = threading.local()  # ``audit_told`` entries whose transaction rolled back, not yet written
+
+
+def audit_told(**fields: Any) -> None:
+    """An entry (the arguments of ``audit_record``) for what a user was told on the way to a
+    refusal — which union keeps the file of a person outside their jurisdiction, say: the refusal
+    rolls back the caller's transaction, but the telling happened. Outside a transaction it is
+    written at once; inside one, when the transaction commits, or, rolled back, when the request,
+    background job or command ends (``flush_told``, on Django's ``request_finished`` and
+    ``task_finished`` signals and at the end of a ``TranslatedCommand``)."""
+    if not connection.in_atomic_block:
+        audit_record(**fields)
+        return
+    entry = dict(fields)
+    pending: list[dict[str, Any]] = _TOLD.__dict__.setdefault("pending", [])
+    pending.append(entry)
+
+    def committed() -> None:
+        # Written with the transaction: no longer for the flush (compared by identity).
+        for i, other in enumerate(pending):
+            if other is entry:
+                del pending[i]
+                audit_record(**entry)
+                return
+
+    transaction.on_commit(committed)
+
+
+def flush_told(**_signal: Any) -> None:
+    """Write the ``audit_told`` entries whose transaction rolled back (a receiver of signals)."""
+    pending: list[dict[str, Any]] | None = getattr(_TOLD, "pending", None)
+    if not pending or connection.in_atomic_block:
+        return
+    _TOLD.pending = []
+    for entry in pending:
+        audit_record(**entry)
 
 
 def _outermost() -> bool:

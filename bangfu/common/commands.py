@@ -17,7 +17,12 @@ class TranslatedCommand(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> str | None:
         try:
-            return super().execute(*args, **options)
+            try:
+                return super().execute(*args, **options)
+            finally:
+                from .audit import flush_told
+
+                flush_told()
         except BrokenPipeError:
             # Python's advice: point stdout at devnull, so that the flush at exit raises nothing more.
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bangfu.common import crypto
-from bangfu.common.audit import audit_record
+from bangfu.common.audit import audit_record, audit_told
 from bangfu.common.errors import DomainError, ErrorCode, ErrorCollector
 from bangfu.common.ids import ResidentId
 from bangfu.common.models import AuditAction
@@ -140,6 +140,18 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
                 "This person is already on an open file of %(unit)s (%(file)s), outside your jurisdiction: "
                 "ask that union."
             ) % {"file": crypto.mask_middle(other.household.file_number, 6, 4), "unit": other.household.unit.name}
+            # Told to a user who may not see the file: logged, in the keeping union's log too, so
+            # that someone trying ID numbers to learn who is in hardship leaves a trail.
+            audit_told(
+                actor=actor,
+                action=AuditAction.REVEAL,
+                target_type="household",
+                target_id=other.household.pk,
+                unit_path=other.household.unit.path,
+                after={"id_number": other.id_masked, "told": "open_file_elsewhere"},
+                note=_("Told a user outside the jurisdiction that this person is on an open file of %(unit)s")
+                % {"unit": other.household.unit.name},
+            )
         errors.setdefault(f"members.{i}.id_number", []).append(message)
     if errors:
         raise ValidationError(errors)

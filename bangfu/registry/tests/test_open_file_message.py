@@ -50,3 +50,44 @@ def test_staff_of_another_county_learn_the_union_to_ask_not_the_name(tree: Any, 
     assert tree["xiangyun_g"].name in message and "outside your jurisdiction" in message
     assert h.file_number not in message and "as " not in message
     assert h.members.get().name[0] not in message
+
+
+def test_what_a_refusal_tells_outside_the_jurisdiction_is_logged_though_the_write_rolls_back(
+    audit_log_emptied: None, tree: Any, users: Any
+) -> None:
+    """Telling a county's staff which union keeps a person's file is a reveal: it is logged in the
+    keeping union's log, with who asked, although the refused file is rolled back with its
+    transaction (written when the request ends), and only once when a caller's transaction commits."""
+    from django.core.signals import request_finished
+    from django.db import transaction
+
+    from bangfu.common.audit import flush_told
+    from bangfu.common.models import AuditEntry
+
+    existing = household_input(tree["xiangyun_g"], members=1)
+    h = registry.household_create(actor=users["xiangyun_staff"], data=existing)
+    again = household_input(tree["dalishi_g"], members=1)
+    again.members[0].id_number = existing.members[0].id_number
+    told = AuditEntry.objects.filter(action="reveal", target_type="household", target_id=str(h.pk))
+    with pytest.raises(ValidationError):
+        registry.household_create(actor=users["dalishi_staff"], data=again)
+    # Found in the write's transaction, which rolled back: written when the request ends.
+    assert not told.exists()
+    request_finished.send(sender=None)
+    (entry,) = told.all()
+    assert entry.actor == users["dalishi_staff"] and entry.unit_path == tree["xiangyun_g"].path
+    assert tree["xiangyun_g"].name in entry.note and (entry.after or {}).get("id_number") == h.members.get().id_masked
+    # Outside a transaction: at once.
+    _errors, checked = check_household(again)
+    with pytest.raises(ValidationError):
+        registry.open_file_check(users["dalishi_staff"], checked, None, opening=True)
+    assert told.count() == 2
+    # Inside one that commits (a caller that goes on after the refusal): written once.
+    with transaction.atomic(), pytest.raises(ValidationError):
+        registry.open_file_check(users["dalishi_staff"], checked, None, opening=True)
+    flush_told()
+    assert told.count() == 3
+    # Staff who may see the file are told its number as part of their work: nothing logged.
+    with pytest.raises(ValidationError):
+        registry.open_file_check(users["xiangyun_staff"], checked, None, opening=True)
+    assert told.count() == 3
