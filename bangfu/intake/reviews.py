@@ -196,7 +196,7 @@ def review_proof(*, actor: Applicant, task_id: int, id_number: str) -> ReviewTas
             target_id=task.pk,
             unit_path=household.unit.path,
             after={"household": household.pk, **outcome},
-            note="yearly review: proof of membership",
+            note=_("Yearly review: proof of membership"),
         )
     # Raised after the block commits, so the wrong try stays counted and logged.
     if outcome["proof"] == "refused" or outcome.get("tries_left") == 0:

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.paginator import Page
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.paging import CappedPaginator
@@ -211,7 +212,7 @@ def public_notice_printed(*, actor: Any, unit_id: int | None = None) -> list[App
         target_type="intake.public_notice",
         target_id=unit_id or "",
         unit_path=rows[0].unit.path if unit_id and rows else (paths[0] if paths else ""),
-        note=f"{len(rows)} cases on notice",
+        note=_("Cases on the notice list: %(n)s") % {"n": len(rows)},
     )
     return rows
 
