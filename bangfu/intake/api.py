@@ -222,11 +222,14 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
 
 def _data_for(actor: Any, app: Application) -> dict[str, Any]:
     """The form as the caller may read it. ID and card numbers in full to the worker who typed
-    them and to staff who may still change the draft (the form goes back and forth); to everyone
-    else masked, as on every other page and list: a full number is revealed on the household
-    file, with the reveal permission, and logged."""
+    them and to staff who may still change the draft (the form goes back and forth; not the
+    worker's own draft from the phone, which staff do not change); to everyone else masked, as on
+    every other page and list: a full number is revealed on the household file, with the reveal
+    permission, and logged."""
     if services.is_applicant(actor) or (
-        app.state == ApplicationState.DRAFT and access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+        app.state == ApplicationState.DRAFT
+        and not services.workers_draft(app)
+        and access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit)
     ):
         return app.data
     return data.masked(app.data)

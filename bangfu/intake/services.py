@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_deferred, audit_record
-from bangfu.common.errors import DomainError
+from bangfu.common.errors import DomainError, Refused
 from bangfu.common.ids import ResidentId
 from bangfu.common.phones import plain_phone
 from bangfu.common.text import clean_name
@@ -118,6 +118,8 @@ def may(actor: Any, app: Application, action: str) -> bool:
         return False
     if action == "approve" and _made_or_reviewed(actor, app):
         return False  # maker-checker: not offered (``_guard`` refuses it with the reason)
+    if action == "submit" and not is_applicant(actor) and workers_draft(app):
+        return False  # the worker's own draft: theirs to submit
     roles, levels = workflow.who(app.kind, app.state, action)
     return acting_level(actor, app, roles, levels) is not None
 
@@ -191,6 +193,12 @@ def _unit_for(actor: Any, unit_id: int | None) -> OrgUnit:
     return unit
 
 
+def may_take_at_counter(actor: Any, unit: OrgUnit, kind: str = ApplicationKind.FORMAL) -> bool:
+    """Whether the actor may start, and so submit, a counter application for ``unit``."""
+    roles, levels = workflow.who(kind, S.DRAFT, "submit")
+    return acting_level(actor, Application(unit=unit, kind=kind), roles - {workflow.APPLICANT}, levels) is not None
+
+
 def _event(app: Application, actor: Any, action: str, from_state: str, reason: str = "") -> ApplicationEvent:
     return ApplicationEvent.objects.create(
         application=app,
@@ -238,6 +246,15 @@ def application_create(
         if existing is not None:
             return existing
     unit = _unit_for(actor, unit_id)
+    if not is_applicant(actor) and not may_take_at_counter(actor, unit, kind):
+        # A draft the actor could never submit would wait for nobody.
+        raise Refused(
+            _(
+                "Your role does not take applications at the counter for %(unit)s: its cadres and the staff of "
+                "its assistance centre do."
+            )
+            % {"unit": unit.name}
+        )
     data.shape_errors(form or {}).raise_if_any()
     normal = data.normalise(form or {})
     _input, readable = data.to_input(normal, unit_id=unit.pk)
@@ -278,8 +295,14 @@ def application_save_draft(
         app = load(actor, application_id, lock=True)
         if not is_applicant(actor):
             access.require(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+        _not_the_workers_draft(actor, app)
         if app.state != S.DRAFT:
-            raise DomainError(IntakeError.NOT_DRAFT, _("Only a draft can be changed; this application was submitted."))
+            raise DomainError(
+                IntakeError.NOT_DRAFT,
+                _("Only a draft can be changed; this application's state is “%(state)s”.")
+                % {"state": S(app.state).label},
+                {"state": app.state},
+            )
         data.shape_errors(form).raise_if_any()
         normalised = data.normalise(form)
         if normalised == app.data and unit_id in (None, app.unit_id):
@@ -296,6 +319,23 @@ def application_save_draft(
         app.version += 1
         app.save()
     return app
+
+
+def workers_draft(app: Application) -> bool:
+    """A draft the worker started on the phone: theirs until they submit it (a cadre's counter
+    draft, or one the worker withdrew, is not)."""
+    return app.state == S.DRAFT and app.applicant_id is not None and app.created_by_id is None
+
+
+def _not_the_workers_draft(actor: Any, app: Application) -> None:
+    """Staff do not change, submit or attach to a draft the worker is still writing on the phone."""
+    if not is_applicant(actor) and workers_draft(app):
+        raise Refused(
+            _(
+                "This is the worker's own draft, made on the phone: it is theirs until they submit it. "
+                "Ask the worker to submit it, or help them at the counter on their phone."
+            )
+        )
 
 
 def _check_version(app: Application, expected_version: int | None, *, by_worker: bool = False) -> None:
@@ -585,6 +625,8 @@ def application_transition(
         app = load(actor, application_id, lock=True)
         if action == "submit" and app.state == S.SUBMITTED:
             return app  # a double tap: already submitted, nothing more to do
+        if action == "submit":
+            _not_the_workers_draft(actor, app)
         _check_version(app, expected_version)
         to_state = workflow.target(app.kind, app.state, action)
         if to_state is None:
@@ -601,9 +643,14 @@ def application_transition(
         _guard(actor, app, action)
         from_state = app.state
         now = timezone.now()
+        fields = _TRANSITION_FIELDS
         if action == "submit":
             app.submitted_at = now
             app.submitted_by = _user(actor)
+            # Kept as read from now on (spaces, full-width digits typed on the phone): one number,
+            # one form, wherever it is shown, matched or copied.
+            app.data = data.normal_ids(app.data)
+            fields = [*_TRANSITION_FIELDS, "data"]
         elif action in {"first_review_pass", "emergency_accept"}:
             # Accepting an emergency is the temporary case's first review: its approver is someone else.
             app.first_reviewer = _user(actor)
@@ -616,7 +663,7 @@ def application_transition(
         app.state = to_state
         app.state_since = now
         app.version += 1
-        app.save(update_fields=_TRANSITION_FIELDS)
+        app.save(update_fields=fields)
         _event(app, actor, action, from_state, reason)
         _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
         _tell_worker(app, action, reason)

@@ -26,7 +26,16 @@ from bangfu.org.access import Perm
 
 from . import conf
 from .models import Application, ApplicationState, Attachment, AttachmentKind, CheckResult, HomeVisit, Objection
-from .services import IntakeError, _audit, _event, _require_step, is_applicant, load, records_to_make_again
+from .services import (
+    IntakeError,
+    _audit,
+    _event,
+    _not_the_workers_draft,
+    _require_step,
+    is_applicant,
+    load,
+    records_to_make_again,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -441,6 +450,8 @@ def attachment_add(
                 raise DomainError(IntakeError.INVALID_TRANSITION, _("This application is closed."))
         elif not access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit):
             raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
+        else:
+            _not_the_workers_draft(actor, app)
         digest = hashlib.sha256(content).hexdigest()
         same = app.attachments.filter(sha256=digest).order_by("pk").first()
         if same is not None:
