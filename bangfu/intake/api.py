@@ -139,6 +139,9 @@ class ApplicationOut(Schema):
     # Staff only: the home visits and the objections raised during the public notice.
     home_visits: list[HomeVisitOut] | None = None
     objections: list[ObjectionOut] | None = None
+    # What the transition did beyond its state, in a sentence (an approval in another category
+    # than the identification's: the override asked for awaits another person's approval).
+    message: str = ""
 
 
 class CreateIn(InSchema):
@@ -196,6 +199,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "submitted_at": app.submitted_at,
         "authorised_at": app.authorised_at,
         "household_id": app.household_id,
+        "message": services.approval_note(app),
         "data": _data_for(actor, app),
         "events": [
             {

@@ -33,7 +33,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.registry import services as registry
-from bangfu.registry.codes import FileState, HardshipCategory
+from bangfu.registry.codes import FileState, HardshipCategory, TimelineKind
 from bangfu.registry.timeline import timeline_add
 
 from . import conf, data, workflow
@@ -552,17 +552,25 @@ def _category(app: Application, chosen: str, reason: str) -> str:
     return chosen
 
 
-def _open_file(actor: Any, app: Application, category: str, level: int, reason: str) -> None:
-    """Approval: the file is opened from the application's data (or a temporary one made formal)."""
+def _open_file(actor: Any, app: Application, category: str, level: int, reason: str) -> str:
+    """Approval: the file is opened from the application's data (or a temporary one made formal)
+    in the approved category, and the household is identified. When the approved category is not
+    the identification's, an override to it is asked for on the household's decision, by the
+    approver with the approval's reason, for a second person to approve (maker-checker, as every
+    override); the category asked for is returned ("" when none was needed)."""
+    from bangfu.eligibility.services import decision_compute
+
     if app.household_id is not None:  # a temporary-aid file made formal: same data, new state
-        registry.household_state_change(
+        household = registry.household_state_change(
             actor=actor,
             household_id=app.household_id,
             to_state=FileState.ACTIVE,
             reason=reason or app.reference,
             check_claims=False,
         )
-        return
+        if household.category != category:  # the approved category, as a new file takes it
+            _file_category(actor, household, category, reason or app.reference)
+        return _override_if_needed(actor, decision_compute(actor=actor, household_id=household.pk), category, reason)
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
     state = FileState.TEMPORARY if app.kind == ApplicationKind.TEMPORARY else FileState.ACTIVE
     h = replace(
@@ -587,9 +595,43 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         summary=app.reference,
         data={"application_id": app.pk},
     )
-    from bangfu.eligibility.services import decision_compute
+    return _override_if_needed(actor, decision_compute(actor=actor, household_id=household.pk), category, reason)
 
-    decision_compute(actor=actor, household_id=household.pk)
+
+def _file_category(actor: Any, household: Any, category: str, reason: str) -> None:
+    """The temporary file made formal takes the approved category (its history and audit say so)."""
+    from bangfu.registry.models import Household
+
+    before = household.category
+    Household.objects.filter(pk=household.pk).update(category=category)
+    household.category = category
+    audit_record(
+        actor=actor,
+        action="update",
+        target_type="household",
+        target_id=household.pk,
+        unit_path=household.unit.path,
+        before={"category": before},
+        after={"category": category},
+        note=reason,
+    )
+    timeline_add(
+        household=household,
+        actor=actor,
+        kind=TimelineKind.FILE_UPDATED,
+        summary=reason,
+        data={"fields": ["category"], "from": before, "to": category},
+    )
+
+
+def _override_if_needed(actor: Any, decision: Any, category: str, reason: str) -> str:
+    """An override request to the approved category on the new decision, when it differs."""
+    if str(decision.category) == category:
+        return ""
+    from bangfu.eligibility.services import decision_override_request
+
+    decision_override_request(actor=actor, decision_id=decision.pk, category=category, reason=reason)
+    return category
 
 
 # What a transition may change; the form data is not written back.
@@ -657,7 +699,7 @@ def application_transition(
         elif action == "approve":
             app.approver = _user(actor)
             app.category = _category(app, category, reason)
-            _open_file(actor, app, app.category, level, reason)
+            app.override_asked = _open_file(actor, app, app.category, level, reason)  # type: ignore[attr-defined]
         elif action == "report_up" and app.household is not None:
             timeline_add(household=app.household, actor=actor, kind="reported_up", summary=app.reference)
         app.state = to_state
@@ -668,6 +710,18 @@ def application_transition(
         _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
         _tell_worker(app, action, reason)
     return app
+
+
+def approval_note(app: Application) -> str:
+    """What the approver is told beside "approved" when the file's category is not the
+    identification's: the override asked for awaits a second person."""
+    asked = getattr(app, "override_asked", "")
+    if not asked:
+        return ""
+    return _(
+        "The file is open as %(category)s, which is not the identification's: an override to it was asked for "
+        "on the household's identification and awaits another person's approval."
+    ) % {"category": HardshipCategory(asked).label}
 
 
 def _tell_worker(app: Application, action: str, reason: str) -> None:
@@ -729,8 +783,13 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
             raise DomainError(
                 IntakeError.INVALID_TRANSITION, _("Only an approved temporary-aid case can be converted.")
             )
-        if source.conversions.exclude(state__in=[S.REFUSED, S.WITHDRAWN]).exists():
-            raise DomainError(IntakeError.CONFLICT, _("This case is already being converted."))
+        done = source.conversions.exclude(state__in=[S.REFUSED, S.WITHDRAWN]).order_by("-pk").first()
+        if done is not None:
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("This case was already converted to %(ref)s.") % {"ref": done.reference},
+                {"application_id": done.pk},
+            )
         now = timezone.now()
         app = Application.objects.create(
             kind=ApplicationKind.FORMAL,

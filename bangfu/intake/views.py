@@ -670,19 +670,21 @@ def _staff_post(request: HttpRequest, pk: int, call: Callable[[], Any], ok: str)
 @require_POST
 def act(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
-    return _staff_post(
-        request,
-        pk,
-        lambda: services.application_transition(
+    try:
+        app = services.application_transition(
             actor=request.user,
             application_id=pk,
             action=action,
             reason=request.POST.get("reason", ""),
             expected_version=_version(request),
             category=request.POST.get("category", ""),
-        ),
-        _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)},
-    )
+        )
+        messages.success(request, _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)})
+        if note := services.approval_note(app):
+            messages.warning(request, note)
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:detail", pk=pk)
 
 
 # A step's form that failed (the visit, the review, an objection) comes back on the page with
