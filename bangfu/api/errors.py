@@ -165,6 +165,9 @@ def install(api: NinjaAPI) -> None:
     def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         # The gate names the permission refused: the message says what the role may not do, and
         # ``details.permission`` gives its code.
+        said = getattr(exc, "said", None)
+        if said:  # a refusal with its own reason (``errors.Refused``)
+            return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, str(said)))
         code = str(exc)
         if code not in {p.value for p in Perm}:
             return _respond(

@@ -43,6 +43,7 @@ from bangfu.registry.codes import (
 )
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
+from .data import masked_id
 from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
 from .models import (
     Applicant,
@@ -136,11 +137,7 @@ def _details(model: Any, source: dict[str, Any], names: tuple[str, ...]) -> list
 
 
 def _masked_id(value: Any) -> str:
-    from bangfu.common.ids import ResidentId, mask_id
-
-    text = str(value or "")
-    rid = ResidentId.try_parse(text)
-    return rid.masked if rid is not None else (mask_id(text) if text else "")
+    return masked_id(value)  # as the API masks them
 
 
 def _labelled(form: dict[str, Any]) -> dict[str, Any]:
@@ -558,13 +555,15 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def counter_new(request: HttpRequest) -> HttpResponse:
-    units = (
-        access.units(request.user, Perm.HOUSEHOLD_EDIT)
+    units = [
+        u
+        for u in access.units(request.user, Perm.HOUSEHOLD_EDIT)
         .filter(level=OrgLevel.GRASSROOTS)
         .select_related("parent")
         .order_by("path")
-    )
-    if not units.exists():
+        if services.may_take_at_counter(request.user, u)
+    ]
+    if not units:
         # An evaluator or a manager: no union whose files they may change, so nothing to start.
         return render(request, "intake/staff/new.html", {"form": None}, status=403)
     form = NewApplicationForm(request.POST or None, units=units, counter=True)
@@ -583,7 +582,10 @@ def counter_new(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     app = selectors.application_get(actor=request.user, application_id=pk)
     forms = ApplicationForms(initial=app.data)
-    editable = app.state == S.DRAFT and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit)
+    workers_draft = services.workers_draft(app)
+    editable = (
+        app.state == S.DRAFT and not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit)
+    )
     if request.method == "POST" and editable:
         forms, saved = _save_form(request, request.user, app)
         if saved is not None:
@@ -599,8 +601,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "app": app,
         "forms": forms,
         "editable": editable,
-        # Who may edit the case's union may attach (``steps.attachment_add``); an evaluator reads.
-        "can_attach": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
+        "workers_draft": workers_draft,
+        # Who may edit the case's union may attach (``steps.attachment_add``); an evaluator reads;
+        # nobody on the staff to the worker's own draft.
+        "can_attach": not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
         "decision": _decision(app),
         "events": selectors.application_events(actor=request.user, application_id=pk),
@@ -666,19 +670,21 @@ def _staff_post(request: HttpRequest, pk: int, call: Callable[[], Any], ok: str)
 @require_POST
 def act(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
-    return _staff_post(
-        request,
-        pk,
-        lambda: services.application_transition(
+    try:
+        app = services.application_transition(
             actor=request.user,
             application_id=pk,
             action=action,
             reason=request.POST.get("reason", ""),
             expected_version=_version(request),
             category=request.POST.get("category", ""),
-        ),
-        _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)},
-    )
+        )
+        messages.success(request, _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)})
+        if note := services.approval_note(app):
+            messages.warning(request, note)
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:detail", pk=pk)
 
 
 # A step's form that failed (the visit, the review, an objection) comes back on the page with

@@ -62,7 +62,11 @@ def perm_label(code: object) -> str:
 
 def refusal(exc: object) -> str:
     """What a ``PermissionDenied`` raised by the gate (its message a permission's code) refuses, as
-    a sentence for the person refused; another refusal in general words."""
+    a sentence for the person refused; one that says its own reason (``errors.Refused``) says it;
+    another refusal in general words."""
+    said = getattr(exc, "said", None)
+    if said:
+        return str(said)
     try:
         perm = Perm(str(exc))
     except ValueError:
