@@ -388,10 +388,15 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
         if saved is not None:
             return redirect("intake:phone_application", pk=app.pk)
         app.refresh_from_db()
+    events = list(selectors.application_events(actor=applicant, application_id=pk))
+    last = events[-1] if events else None
     context = {
         "app": app,
         "forms": forms,
-        "events": selectors.application_events(actor=applicant, application_id=pk),
+        "events": events,
+        # Why the case came back to the worker, or was refused: at the top, not at the end of the
+        # progress list below the whole form.
+        "last_word": last if last is not None and last.action in {"return", "refuse"} and last.reason else None,
         "can_withdraw": services.may(applicant, app, workflow.WITHDRAW),
         "closed": app.state in workflow.CLOSED,  # nothing more to upload or sign
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
@@ -838,7 +843,9 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         app = services.application_convert(actor=request.user, application_id=pk)
         messages.success(
-            request, _("Converted: the formal case %(ref)s goes on from the first review.") % {"ref": app.reference}
+            request,
+            _("Converted: the formal case %(ref)s is made from the temporary one and takes the formal steps from here.")
+            % {"ref": app.reference},
         )
         return redirect("intake:detail", pk=app.pk)
     except (ValidationError, DomainError, PermissionDenied) as exc:
