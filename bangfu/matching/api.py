@@ -4,9 +4,9 @@ queue and its review. Thin endpoints: parse, call one service or selector, rende
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -248,6 +248,40 @@ def dataset_rejected(request: HttpRequest, dataset_id: int) -> StreamingHttpResp
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dataset-{dataset_id}-rejected.csv"'
     response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
+    return response
+
+
+@router.get("/matching/exchange/request", response={200: None, **ERRORS})
+@requires(services.IMPORT_PERM)
+def exchange_request(
+    request: HttpRequest,
+    unit_id: int | None = None,
+    format: Literal["csv", "parquet"] = "csv",
+    plain: bool = False,
+) -> FileResponse:
+    """The request file for an outside checking centre: ``request_id`` and ``id_key`` (the keyed
+    hash of each person's ID number) of the persons on open files of ``unit_id``'s subtree (the
+    caller's own unions by default); with ``plain``, also ``id_number`` and ``name`` (needs the
+    permission to reveal personal numbers; logged as a reveal). The answer is imported with
+    ``POST /matching/datasets``. Logged as an export."""
+    unit = None
+    if unit_id is not None:
+        unit = access.units(actor(request), services.IMPORT_PERM).filter(pk=unit_id).first()
+        if unit is None:
+            raise Http404
+    suffix = ".parquet" if format == "parquet" else ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
+        path = Path(tmp.name)
+    try:
+        services.exchange_request_export(
+            actor=actor(request), target=path, unit=unit, fmt=format, hashed_only=not plain
+        )
+        handle = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)  # the open handle keeps the data until the response is sent
+    name = f"request-{unit.code if unit else 'all'}-{services.today():%Y%m%d}{suffix}"
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["Cache-Control"] = "no-store"
     return response
 
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,7 +45,7 @@ from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
 from .engine.schemas import DatasetKind, default_mapping, fields_for
-from .forms import DatasetImportForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
+from .forms import DatasetImportForm, ExchangeRequestForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
 from .models import (
     FIELD_LABELS,
     Dataset,
@@ -208,6 +208,45 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
         "can_run": access.has_perm(request.user, services.RUN_PERM),
     }
     return render(request, "matching/dataset_list.html", context)
+
+
+@staff_required
+def exchange_request(request: HttpRequest) -> HttpResponseBase:
+    """The request file of the persons on file in a union's subtree, for an outside checking
+    centre: keyed hashes of their ID numbers by default; its answer is imported as a dataset."""
+    access.require(request.user, services.IMPORT_PERM)
+    units = _picker_units(request.user, services.IMPORT_PERM)
+    form = ExchangeRequestForm(request.POST or None, units=units, initial={"unit": units[0].pk if units else None})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        unit = _unit_in(request.user, services.IMPORT_PERM, data["unit"])
+        try:
+            return _request_file(request.user, unit, data["format"], hashed_only=not data["plain"])
+        except PermissionDenied:
+            form.add_error("plain", _("Your role may not reveal personal numbers: send keyed hashes only."))
+        except ValidationError as exc:
+            for field, errors in field_errors(exc).items():
+                form.add_error(field if field in form.fields else None, errors)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+    context = {"form": form}
+    return render(request, "matching/exchange_request.html", context, status=400 if form.errors else 200)
+
+
+def _request_file(actor: Any, unit: OrgUnit | None, fmt: str, *, hashed_only: bool) -> FileResponse:
+    """The request file as a download (written to a temporary file, removed once it is open)."""
+    suffix = ".parquet" if fmt == "parquet" else ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
+        path = Path(tmp.name)
+    try:
+        services.exchange_request_export(actor=actor, target=path, unit=unit, fmt=fmt, hashed_only=hashed_only)
+        handle = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)  # the open handle keeps the data until the response is sent
+    name = f"request-{unit.code if unit else 'all'}-{services.today():%Y%m%d}{suffix}"
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
+    return response
 
 
 def _save_upload(upload: Any, tmp: str) -> Path:
