@@ -930,7 +930,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/staff/import_list.html",
-        {"units": units, "page": page, "columns": legacy.COLUMNS},
+        {"units": units, "page": page, "columns": legacy.column_guide()},
         status=400 if request.method == "POST" else 200,
     )
 

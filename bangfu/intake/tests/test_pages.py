@@ -277,3 +277,14 @@ def test_the_worker_reads_why_the_case_came_back_at_the_top_of_its_page(tree: di
     page = c.get(f"/apply/{app.pk}/").content.decode()
     assert 'id="last-word"' in page and "请补充医院票据" in page
     assert page.index('id="last-word"') < page.index("Proof (photos or PDF)") < page.index("Progress")
+
+
+def test_the_import_page_says_what_each_chinese_column_means_and_takes(users: dict[str, Any]) -> None:
+    """An English reader saw only the template's Chinese headers, and a refused value did not say
+    which ones the column takes."""
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    page = c.get("/applications/import/").content.decode()
+    assert 'id="import-columns"' in page
+    assert "困难类别</span> * — hardship category" in page
+    assert "深度困难</span> = Deep hardship" in page
