@@ -220,12 +220,33 @@ def check_request(*, actor: Any, application_id: int) -> Application:
                 % {"at": _when(app.check_requested_at) if app.check_requested_at else ""},
                 {"check_result": app.check_result},
             )
+        if app.check_result in {
+            CheckResult.PASSED,
+            CheckResult.FAILED,
+        } and S.ECONOMIC_CHECK not in records_to_make_again(app):
+            # Answered: a new request would put the answer aside (back to pending) and a later
+            # answer would replace it. Again only when the case came back to the check.
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("The checking centre's answer is already recorded (%(result)s, %(at)s); it is not recorded again.")
+                % {
+                    "result": CheckResult(app.check_result).label,
+                    "at": _when(app.check_answered_at) if app.check_answered_at else "",
+                },
+                {"check_result": app.check_result},
+            )
+        # A request made again (the case came back to the check) puts the earlier answer aside: kept here.
+        before = (
+            {"result": app.check_result, "note": app.check_note, "answered_at": app.check_answered_at}
+            if app.check_result in {CheckResult.PASSED, CheckResult.FAILED}
+            else {}
+        )
         app.check_result, app.check_requested_at = CheckResult.PENDING, timezone.now()
         app.check_matches = None
         app.version += 1
         app.save()
         _event(app, actor, "check_requested", app.state)
-        _audit(actor, app, "check_requested", {}, {})
+        _audit(actor, app, "check_requested", before, {})
         # Our own cross-check of the members against the department data we hold, in the
         # background, beside the request to the checking centre.
         from .tasks import check_match_task

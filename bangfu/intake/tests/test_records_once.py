@@ -53,6 +53,12 @@ def test_the_checks_answer_is_recorded_once_per_request(tree: dict, users: dict[
     app.refresh_from_db()
     assert (app.check_result, app.check_note) == (CheckResult.FAILED, "名下有车")
     assert app.events.filter(action="check_answered").count() == 1
+    # Nor is it put aside by a new request (back to pending), for a later answer to replace it.
+    with pytest.raises(DomainError) as caught:
+        steps.check_request(actor=staff, application_id=app.pk)
+    assert caught.value.code == "conflict"
+    app.refresh_from_db()
+    assert app.check_result == CheckResult.FAILED
 
 
 def test_the_check_is_requested_once_while_it_is_pending(
@@ -78,6 +84,20 @@ def test_the_check_is_answered_again_when_the_case_came_back_to_it(tree: dict, u
     assert (entry.after or {})["result"] == CheckResult.FAILED
     with pytest.raises(DomainError):  # made again once; not a third time
         steps.check_answer(actor=staff, application_id=app.pk, passed=True)
+
+
+def test_the_check_is_requested_again_when_the_case_came_back_to_it(tree: dict, users: dict[str, Any]) -> None:
+    app = _at_check(tree, users)
+    staff, approver = users["xiangyun_staff"], users["dali_staff"]
+    steps.check_answer(actor=staff, application_id=app.pk, passed=True)
+    services.application_transition(actor=staff, application_id=app.pk, action="check_done")
+    services.application_transition(actor=approver, application_id=app.pk, action="return", reason="再核一次")
+    steps.check_request(actor=staff, application_id=app.pk)
+    entry = _last_audit(app, "check_requested")
+    assert (entry.before or {}).get("result") == CheckResult.PASSED  # the answer put aside is kept
+    steps.check_answer(actor=staff, application_id=app.pk, passed=False, note="新的答复：有房")
+    app.refresh_from_db()
+    assert app.check_result == CheckResult.FAILED
 
 
 def _at_unit_review(tree: dict, users: dict[str, Any]) -> Application:
