@@ -20,3 +20,13 @@ def plain_phone(raw: str) -> str:
         return raw or ""
     phone = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", raw))
     return phone[-11:] if MOBILE_WITH_CODE_RE.fullmatch(phone) else phone
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number as a reader who does not do the casework sees it: ``138****0003``."""
+    from .crypto import mask_middle
+
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    return mask_middle(phone, 3, 4) if len(phone) >= 8 else mask_middle(phone, 0, 2)

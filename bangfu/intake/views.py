@@ -43,7 +43,7 @@ from bangfu.registry.codes import (
 )
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
-from .data import masked_id
+from .data import masked, masked_id
 from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
 from .models import (
     Applicant,
@@ -630,7 +630,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "again": services.records_to_make_again(app),
         "approval_barred": services.approval_barred(request.user, app),
         "categories": [("", _("As identified")), *((c.value, c.label) for c in services.APPROVAL_CATEGORIES)],
-        **_labelled(app.data),
+        # A manager or an evaluator reads the phone numbers masked (who does the casework calls them).
+        **_labelled(
+            app.data if access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit) else masked(app.data, phones=True)
+        ),
     }
     return render(request, "intake/staff/detail.html", context, status=400 if request.method == "POST" else 200)
 

@@ -170,6 +170,23 @@ def household_list(*, actor: Any, filters: HouseholdFilters) -> QuerySet[Househo
     return result
 
 
+def phones_shown(actor: Any, unit: Any) -> bool:
+    """Whether ``actor`` reads the members' phone numbers in full: who does the union's casework
+    (may change its files) calls the workers; a manager or an evaluator reads them masked."""
+    return access.has_perm(actor, Perm.HOUSEHOLD_EDIT, unit)
+
+
+def mask_phones(actor: Any, unit: Any, members: Any) -> None:
+    """Mask the phone numbers of ``members`` (instances, not saved) for a reader who does not do
+    the casework (``phones_shown``)."""
+    if phones_shown(actor, unit):
+        return
+    from bangfu.common.phones import mask_phone
+
+    for m in members:
+        m.phone = mask_phone(m.phone)
+
+
 def household_get(*, actor: Any, household_id: Any) -> Household:
     qs = Household.objects.select_related("unit", "entered_by").prefetch_related(
         "members", "incomes", "rigid_expenses", "homes", "vehicles", "business_roles"

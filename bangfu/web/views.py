@@ -143,6 +143,7 @@ def _timeline(request: HttpRequest, household: Household) -> list[tuple[Timeline
 def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     h = selectors.household_get(actor=request.user, household_id=pk)
     members = list(h.members.all())
+    selectors.mask_phones(request.user, h.unit, members)
     context = {
         "h": h,
         "head": next((m for m in members if m.relationship == codes.Relationship.HEAD), None),

@@ -113,12 +113,14 @@ def _detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
     """The full file as the caller may see it (read through the selectors, so through the gate)."""
     h = selectors.household_get(actor=actor(request), household_id=household_id)
     events = selectors.household_timeline(actor=actor(request), household=h, limit=TIMELINE_LIMIT)
+    members = list(h.members.all())
+    selectors.mask_phones(actor(request), h.unit, members)
     return {
         **{name: getattr(h, name) for name in _PLAIN},
         "unit": _unit_ref(h.unit),
         "entered_by": h.entered_by.get_username() if h.entered_by else None,
         "economy": {name: getattr(h, name) for name in _ECONOMY},
-        "members": list(h.members.all()),
+        "members": members,
         "incomes": list(h.incomes.all()),
         "rigid_expenses": list(h.rigid_expenses.all()),
         "homes": list(h.homes.all()),

@@ -288,3 +288,22 @@ def test_the_import_page_says_what_each_chinese_column_means_and_takes(users: di
     assert 'id="import-columns"' in page
     assert "困难类别</span> * — hardship category" in page
     assert "深度困难</span> = Deep hardship" in page
+
+
+def test_an_evaluator_reads_the_workers_phone_numbers_masked(tree: dict, users: dict[str, Any]) -> None:
+    from bangfu.org.services import token_create
+
+    app = submitted(tree["xiangyun_g"])
+    phone = next(m.get("phone") for m in app.data["members"] if m.get("phone"))
+    masked_phone = phone[:3] + "****" + phone[-4:]
+    staff = Client(headers={"Accept-Language": "en"})
+    staff.force_login(users["xiangyun_staff"])
+    assert phone in staff.get(f"/applications/{app.pk}/").content.decode()
+    evaluator = Client(headers={"Accept-Language": "en"})
+    evaluator.force_login(users["evaluator"])
+    page = evaluator.get(f"/applications/{app.pk}/").content.decode()
+    assert phone not in page and masked_phone in page
+    token = token_create(actor=users["evaluator"], user=users["evaluator"], name="tests")
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    body = api.get(f"/api/v1/applications/{app.pk}").json()
+    assert phone not in str(body) and masked_phone in str(body)

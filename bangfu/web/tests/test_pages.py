@@ -569,3 +569,24 @@ def test_an_edit_saved_unchanged_keeps_every_member_field(tree: dict, users: dic
     # Nothing changed: nothing logged, nothing on the timeline.
     assert not AuditEntry.objects.filter(action="update", target_type="household", target_id=str(h.pk)).exists()
     assert not h.timeline.filter(kind="file_updated").exists()
+
+
+def test_who_does_not_do_the_casework_reads_phone_numbers_masked(
+    xiangyun_household: Household, users: dict[str, Any]
+) -> None:
+    """An evaluator, an outside party, read every member's phone number in full (page and API)."""
+    from bangfu.org.services import token_create
+
+    head = xiangyun_household.members.get(relationship="head")
+    head.phone = "13912345678"
+    head.save(update_fields=["phone"])
+    url = reverse("web:household_detail", args=[xiangyun_household.pk])
+    assert "13912345678" in client_for(users["xiangyun_staff"]).get(url).content.decode()
+    page = client_for(users["evaluator"]).get(url).content.decode()
+    assert "13912345678" not in page and "139****5678" in page
+    token = token_create(actor=users["evaluator"], user=users["evaluator"], name="tests")
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    body = api.get(f"/api/v1/households/{xiangyun_household.pk}").json()
+    assert {m["phone"] for m in body["members"]} >= {"139****5678"}
+    head.refresh_from_db()
+    assert head.phone == "13912345678"  # masked for the reader, not in the file
