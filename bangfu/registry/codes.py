@@ -30,6 +30,11 @@ class HardshipCategory(models.TextChoices):
     LEGACY_ACCIDENT = "legacy_accident", _("Accident household (pre-2018)")  # 意外致困户
 
 
+# The categories a file is opened in by hand or by an application (the pre-2018 ones are kept for
+# imported files only).
+CURRENT_CATEGORIES = frozenset({HardshipCategory.DEEP, HardshipCategory.RELATIVE, HardshipCategory.ACCIDENT})
+
+
 class FileTier(models.TextChoices):
     NATIONAL = "national", _("National")  # 全国级
     PROVINCE = "province", _("Provincial")  # 省级

@@ -304,10 +304,27 @@ def _raise_all(
     errors.raise_if_any()
 
 
+def _new_file_check(errors: ErrorCollector, data: HouseholdInput) -> None:
+    """A new file starts open and in a current category, whoever makes it: it is exited, removed
+    or cancelled afterwards by the steps an edit of the file is held to (the legacy import, which
+    brings old files in their old states and categories, does not come here)."""
+    if data.state in codes.FileState.values and data.state not in codes.OPEN_STATES:
+        errors.add(
+            "state",
+            _(
+                "A new file starts active, as temporary aid or relieved; it is exited, removed or cancelled "
+                "afterwards, by the steps for each."
+            ),
+        )
+    if data.category in codes.HardshipCategory.values and data.category not in codes.CURRENT_CATEGORIES:
+        errors.add("category", _("A new file takes a current category; the pre-2018 ones are kept for imported files."))
+
+
 def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = True) -> Household:
     """A new file. ``check_claims=False``: the caller holds its persons itself (an application
     opening its own file at approval), so other apps' claims on them are not asked."""
     errors, checked = check_household(data)
+    _new_file_check(errors, data)
     _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, frozenset() if check_claims else None)
     unit = _unit_for_write(actor, data.unit_id)
     with transaction.atomic():

@@ -455,6 +455,13 @@ class HouseholdForms:
         initial = initial_from(household) if household is not None else {}
         bank = getattr(household, "bank", None) if household is not None else None
         self.household_form = HouseholdForm(data, units=units, initial=initial.get("household"), prefix="household")
+        if household is None:
+            # A new file starts open, in a current category (the service says so too, for the API).
+            fields: Any = self.household_form.fields
+            fields["state"].choices = [(v, lbl) for v, lbl in codes.FileState.choices if v in codes.OPEN_STATES]
+            fields["category"].choices = [
+                (v, lbl) for v, lbl in fields["category"].choices if v == "" or v in codes.CURRENT_CATEGORIES
+            ]
         self.head_form = HeadForm(data, initial=initial.get("head"), prefix="head")
         self.formsets: dict[str, BaseFormSet] = {
             name: cls(data, initial=initial.get(name), prefix=name) for name, cls in FORMSETS.items()
