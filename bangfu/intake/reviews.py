@@ -598,6 +598,10 @@ def _apply(actor: Any, task: ReviewTask) -> None:
         for key in ("work_status", "health"):
             if key in new:
                 m = replace(m, **{key: new[key]})
+        if "work_status" in new:
+            # A job lost (or found) changes what the person is: identification reads the identity
+            # ("working" is imputed no wage), and the form refuses "working" beside "unemployed".
+            m = replace(m, identity=codes.identity_following(m.work_status, m.identity))
         if changes.get("phone") and m.relationship == codes.Relationship.HEAD:
             m = replace(m, phone=changes["phone"])
         members.append(m)

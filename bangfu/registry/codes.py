@@ -202,6 +202,27 @@ class Identity(models.TextChoices):
     OTHER = "other", _("Other")  # 其他
 
 
+# The identities a work status leaves no doubt about; the others (student, unable to work, pre-school,
+# other) are not a matter of work and stay as they are.
+EMPLOYMENT_IDENTITIES = frozenset({Identity.WORKING, Identity.UNEMPLOYED, ""})
+IDENTITY_FOR_WORK_STATUS = {
+    WorkStatus.EMPLOYED: Identity.WORKING,
+    WorkStatus.MIGRANT_WORKER: Identity.WORKING,
+    WorkStatus.UNEMPLOYED: Identity.UNEMPLOYED,
+    WorkStatus.RETIRED: Identity.RETIRED,
+}
+
+
+def identity_following(work_status: str, identity: str) -> str:
+    """The identity after a change of work status (a job lost, found, or a retirement), so that the
+    two do not say opposite things: "working" and "unemployed" follow the work status, and a person
+    retiring from either becomes retired; any other identity is kept."""
+    fitting = IDENTITY_FOR_WORK_STATUS.get(work_status)  # type: ignore[call-overload]
+    if fitting is None or identity not in EMPLOYMENT_IDENTITIES:
+        return identity
+    return str(fitting)
+
+
 class HousingType(models.TextChoices):
     UNIT_PUBLIC_RENTAL = "unit_public_rental", _("Rents employer's public housing")  # 承租单位公房
     LOW_RENT = "low_rent", _("Government low-rent housing")  # 政府廉租房
