@@ -205,6 +205,14 @@ def decision_override_request(*, actor: Any, decision_id: int, category: str, re
     errors.raise_if_any()
     with transaction.atomic():
         d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
+        if category == d.effective_category:
+            # Approved, it would change nothing: the category a person sets is another than the one in force.
+            raise ValidationError(
+                {
+                    "category": _("%(category)s is already the category in force: an override to it changes nothing.")
+                    % {"category": DecisionCategory(category).label}
+                }
+            )
         if d.override_status == OverrideStatus.PENDING and d.override_by_id != actor.pk:
             raise DomainError(
                 EligibilityErrorCode.PENDING,
