@@ -114,7 +114,7 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     otherwise the override lapses, and the household's timeline says so. ``bulk.run_engine``
     stores the same rows."""
     on = on or timezone.localdate()
-    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    qs = Household.objects.select_related("unit").prefetch_related(*FACTS_PREFETCH)
     h = access.get_for(actor, qs, household_id)
     access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
     standards, rulebook = StandardBook.load(on.year), RuleBook.load()

@@ -197,6 +197,10 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     h.housing_area = data.housing_area
     h.medical_insurance = data.medical_insurance
     h.self_reliant = data.self_reliant
+    h.accident_costs_yearly = data.accident_costs_yearly
+    h.private_school_fees_yearly = data.private_school_fees_yearly
+    h.public_school_fees_yearly = data.public_school_fees_yearly
+    h.studying_abroad_self_funded = data.studying_abroad_self_funded
     h.filed_on = data.filed_on
     h.filed_by_name = data.filed_by_name.strip()
     h.reviewed_by_name = data.reviewed_by_name.strip()

@@ -269,6 +269,8 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         if head is not None and head.deceased:
             errors.add("members", _("The head of household cannot be marked deceased; choose another head."))
 
+    for name in ("accident_costs_yearly", "private_school_fees_yearly", "public_school_fees_yearly"):
+        _amount(errors, name, getattr(data, name), MAX_YEARLY_AMOUNT)
     for coll, kinds in [("incomes", codes.IncomeKind), ("rigid_expenses", codes.RigidExpenseKind)]:
         for i, item in enumerate(getattr(data, coll)):
             _choice(errors, f"{coll}.{i}.kind", item.kind, kinds, True)

@@ -144,7 +144,7 @@ def _exit(d: EligibilityDecision) -> tuple[int, bool] | None:
 def test_both_paths_read_the_same_months(followed: dict[str, Any]) -> None:
     province, households = followed["province"], followed["households"]
     loaded = {item.id: item.summary for _total, part in bulk.iter_items(province.path, ON, chunk=4) for item in part}
-    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    qs = Household.objects.select_related("unit").prefetch_related(*FACTS_PREFETCH)
     for name, h in households.items():
         single = summarise(facts_from_household(qs.get(pk=h.pk), ON))
         assert loaded[h.pk].income_history == single.income_history, name
@@ -178,7 +178,7 @@ def test_the_rule_sets_exit_months_is_read_on_both_paths(followed: dict[str, Any
     out = bulk.run_engine(path=province.path, on=ON, write=True, standards=standards, rulebook=rulebook, ids=[h.pk])
     assert out.done == 1
     assert _exit(current(h.pk)) == (2, True)
-    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    qs = Household.objects.select_related("unit").prefetch_related(*FACTS_PREFETCH)
     facts = facts_from_household(qs.get(pk=h.pk), ON)
     from bangfu.eligibility.rules import decide
 
