@@ -249,7 +249,12 @@ class RuleSet:
         return cls(**kwargs)
 
 
-_NET_VS_LINE = gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan")
+# "As counted": with the minimum wage imputed to members able to work without a job, so not the
+# file's own figure of the same name (the household page's), which counts only what they earn.
+_NET_VS_LINE = gettext_noop(
+    "Net income per head per month as counted (members without a job at the minimum wage) {net} yuan {sign} "
+    "{multiple} × dibao {dibao} yuan"
+)
 
 # Every reason code and its English template; a stored decision keeps only codes and parameters.
 TEMPLATES: dict[str, str] = {
@@ -271,7 +276,8 @@ TEMPLATES: dict[str, str] = {
         "Income per head {income} yuan a year ≥ last year's disposable income {limit} yuan"
     ),
     "deep": gettext_noop(
-        "Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan, with {condition}"
+        "Net income per head per month as counted (members without a job at the minimum wage) {net} yuan {sign} "
+        "{multiple} × dibao {dibao} yuan, with {condition}"
     ),
     "deep_no_condition": gettext_noop(
         "Below the deep-hardship line but without illness, disability, schooling or job loss from a closing enterprise"
