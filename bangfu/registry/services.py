@@ -448,7 +448,8 @@ def household_update(
 
 def _edit_state_check(household_id: int, from_state: str, to_state: str) -> None:
     """What an edit of the file may not do to its state, beyond the transition table: a removal
-    and a removed file's return have their own steps, and an exit needs the exit test met."""
+    and a removed file's return have their own steps, and an exit needs the exit test met and the
+    current identification to find the family out of hardship."""
     if to_state in workflow.NOT_BY_EDIT:
         message = _(
             "A file is removed from its removal proposal, once the worker has been told the check's result "
@@ -458,19 +459,26 @@ def _edit_state_check(household_id: int, from_state: str, to_state: str) -> None
         message = _("A removed file comes back when the worker applies again and the application is approved.")
     elif to_state == codes.FileState.EXITED and from_state != codes.FileState.TEMPORARY:
         met = workflow.exit_test_met(household_id) if workflow.exit_test_met else None
-        if met:
-            return
-        message = (
-            _(
-                "The exit test is not met: income per head has not been above the dibao line for the months the "
-                "rules ask (see the identification)."
-            )
-            if met is False
-            else _(
+        if met is None:
+            message = _(
                 "The exit test has not been computed: record the monthly income follow-up, then decide the "
                 "household again."
             )
-        )
+        elif not met:
+            message = _(
+                "The exit test is not met: income per head has not been above the dibao line for the months the "
+                "rules ask (see the identification)."
+            )
+        else:
+            # The months above the line are not all: the family is out of hardship too (domain.md §4),
+            # which the decision says from the file's incomes, not the monthly records.
+            still = workflow.hardship_in_force(household_id) if workflow.hardship_in_force else None
+            if still is None:
+                return
+            message = _(
+                "The current identification still finds “%(category)s”: the family is not out of hardship. Update "
+                "the file's incomes (the members' monthly incomes, other income) and decide the household again."
+            ) % {"category": still}
     else:
         return
     raise ValidationError({"state": message})

@@ -228,12 +228,14 @@ def test_an_edit_exits_a_file_only_when_the_exit_test_is_met(followed: dict[str,
 
     staff, households = followed["staff"], followed["households"]
 
-    def edit(h: Household, state: str) -> str:
+    def edit(h: Household, state: str, spouse_income: Decimal | None = None) -> str:
         data = household_input(h.unit)
         members = list(h.members.order_by("position"))
         data.members = data.members[: len(members)]
         for given, stored in zip(data.members, members, strict=True):  # the same people, numbers kept
             given.member_id, given.id_number, given.relationship = stored.pk, "", stored.relationship
+        if spouse_income is not None:
+            data.members[1].monthly_income = spouse_income
         data.state = state
         try:
             registry.household_update(actor=staff, household_id=h.pk, data=data)
@@ -246,7 +248,14 @@ def test_an_edit_exits_a_file_only_when_the_exit_test_is_met(followed: dict[str,
         services.decision_compute(actor=staff, household_id=h.pk, on=ON)
     assert "is not met" in edit(households["five above"], "exited")
     assert "has not been computed" in edit(households["never followed up"], "exited")
-    assert edit(households["six above"], "exited") == ""
+    # Six months above the line in the records, but the file's incomes never updated: the decision
+    # still finds deep hardship, so the family is not out of hardship (the third condition).
+    assert current(households["six above"].pk).category == "deep"
+    assert "still finds “Deep hardship”" in edit(households["six above"], "exited")
+    six = households["six above"]
+    assert edit(six, "active", spouse_income=Decimal(9000)) == ""  # the incomes brought up to date
+    assert services.decision_compute(actor=staff, household_id=six.pk, on=ON).category == "not_eligible"
+    assert edit(six, "exited", spouse_income=Decimal(9000)) == ""
     assert Household.objects.get(pk=households["six above"].pk).state == "exited"
     assert "removal proposal" in edit(households["a gap"], "removed")
     registry.household_state_change(
