@@ -401,9 +401,18 @@ def household_update(
         on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
         _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, on_file or frozenset())
         if expected_version is not None and expected_version != h.version:
+            # Told apart from another person's change: the same user recording a monthly income in
+            # another tab also makes a new version of the file (identification reads it).
+            last = h.timeline.order_by("-at", "-pk").values_list("actor_id", flat=True).first()
+            mine = last is not None and last == getattr(actor, "pk", None)
             raise DomainError(
                 ErrorCode.CONFLICT,
-                _("Someone else changed this file since you opened it; reload it and make your change again."),
+                _(
+                    "You changed this file elsewhere (another window, or a monthly income record) since you opened "
+                    "this form; reload it and make your change again."
+                )
+                if mine
+                else _("Someone else changed this file since you opened it; reload it and make your change again."),
                 {"version": h.version},
             )
         unit = _unit_for_write(actor, data.unit_id)
