@@ -317,7 +317,8 @@ TEMPLATES: dict[str, str] = {
 CONDITION_TEXT = {
     "illness": gettext_noop("illness"),
     "disability": gettext_noop("disability"),
-    "schooling": gettext_noop("schooling costs"),
+    # A student in the household, a schooling expense or the schooling cause: not always costs.
+    "schooling": gettext_noop("children's schooling"),
     "job_loss": gettext_noop("job loss from an enterprise closing or restructuring"),
 }
 DISQUALIFIERS = frozenset({"vehicle", "business_role", "homes", "recent_home", "private_school", "study_abroad"})

@@ -42,3 +42,10 @@ def test_an_override_to_the_approved_override_is_refused(tree: dict[str, Any], u
     computed = EligibilityDecision.objects.get(pk=d).category
     services.decision_override_request(actor=staff, decision_id=d, category=computed, reason="已不再适用")
     assert EligibilityDecision.objects.get(pk=d).override_status == "pending"
+
+
+def test_a_student_without_schooling_costs_is_not_said_to_have_them() -> None:
+    from bangfu.eligibility.rules.model import CONDITION_TEXT
+
+    # The condition is met by a student, the expense or the cause: the words name all three.
+    assert CONDITION_TEXT["schooling"] == "children's schooling"
