@@ -28,6 +28,16 @@ logger = logging.getLogger(__name__)
 
 # Business-rule codes that mean "the data changed under you / clashes with other data".
 CONFLICT_CODES = frozenset({ErrorCode.CONFLICT, ErrorCode.DUPLICATE_ACTIVE_FILE})
+# Refusals of a request made too often (a sign-in code asked for again too soon): 429, with the
+# seconds to wait in ``Retry-After`` where the refusal knows them (``details.wait``).
+THROTTLED_CODES = frozenset({"code_throttled"})
+# Refusals about one value the client sent: named under that field too, as a form shows them.
+FIELD_OF_CODE = {
+    "code_invalid": "code",
+    "code_expired": "code",
+    "review_proof_wrong": "id_number",
+    "review_proof_needed": "id_number",
+}
 
 
 class ErrorDetail(Schema):
@@ -165,6 +175,9 @@ def install(api: NinjaAPI) -> None:
     def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         # The gate names the permission refused: the message says what the role may not do, and
         # ``details.permission`` gives its code.
+        said = getattr(exc, "said", None)
+        if said:  # a refusal with its own reason (``errors.Refused``)
+            return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, str(said)))
         code = str(exc)
         if code not in {p.value for p in Perm}:
             return _respond(
@@ -173,8 +186,14 @@ def install(api: NinjaAPI) -> None:
         return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, refusal(exc), details={"permission": code}))
 
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        status = 409 if exc.code in CONFLICT_CODES else 400
-        return _respond(api, request, status, error_body(exc.code, str(exc.message), details=exc.details))
+        status = 409 if exc.code in CONFLICT_CODES else 429 if exc.code in THROTTLED_CODES else 400
+        field = FIELD_OF_CODE.get(str(exc.code))
+        fields = {field: [str(exc.message)]} if field else None
+        response = _respond(api, request, status, error_body(exc.code, str(exc.message), fields, details=exc.details))
+        wait = (exc.details or {}).get("wait")
+        if status == 429 and isinstance(wait, int):
+            response["Retry-After"] = str(wait)
+        return response
 
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if isinstance(exc, AuthenticationError) or exc.status_code == 401:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 
 class ErrorCode(StrEnum):
@@ -20,6 +20,15 @@ class ErrorCode(StrEnum):
     DUPLICATE_ACTIVE_FILE = "duplicate_active_file"
     CONFLICT = "conflict"
     INVALID_TRANSITION = "invalid_transition"
+
+
+class Refused(PermissionDenied):
+    """A refusal that says its own reason (not a permission of the access gate): the API's 403
+    and the 403 page show ``said``."""
+
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
 
 
 class DomainError(Exception):

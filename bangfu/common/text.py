@@ -40,11 +40,18 @@ def without_currency(text: str) -> str:
 _AREA_UNIT = re.compile(r"\s*(?:m2|平方米|平米|平方)$", re.IGNORECASE)
 
 
+_DECIMAL_COMMA = re.compile(r"-?(?:\d+|\d{1,3}(?:\.\d{3})+),\d{1,2}")
+
+
 def plain_amount(text: str) -> str:
     """An amount or an area as typed, made a plain number where it is one: full-width characters
     (``１，８００．５``), the currency or the unit written beside it (``1,800元``, ``¥1800``,
     ``45.5㎡``, ``45.5平方米``), thousands separators and spaces. What is not a number comes back
     as typed (without its padding), for its error to show it."""
     text = unicodedata.normalize("NFKC", text).strip()  # ㎡ and m² become m2, ，becomes ,
-    text = without_currency(_AREA_UNIT.sub("", text))
-    return text.replace(",", "").replace(" ", "")
+    text = without_currency(_AREA_UNIT.sub("", text)).replace(" ", "")
+    if _DECIMAL_COMMA.fullmatch(text):
+        # ``45,5`` or ``1.800,50``: a comma before one or two last digits is a decimal comma (a
+        # thousands separator has three after it), as a phone set to many a language writes it.
+        return text.replace(".", "").replace(",", ".")
+    return text.replace(",", "")

@@ -139,6 +139,9 @@ class ApplicationOut(Schema):
     # Staff only: the home visits and the objections raised during the public notice.
     home_visits: list[HomeVisitOut] | None = None
     objections: list[ObjectionOut] | None = None
+    # What the transition did beyond its state, in a sentence (an approval in another category
+    # than the identification's: the override asked for awaits another person's approval).
+    message: str = ""
 
 
 class CreateIn(InSchema):
@@ -196,6 +199,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "submitted_at": app.submitted_at,
         "authorised_at": app.authorised_at,
         "household_id": app.household_id,
+        "message": services.approval_note(app),
         "data": _data_for(actor, app),
         "events": [
             {
@@ -222,11 +226,14 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
 
 def _data_for(actor: Any, app: Application) -> dict[str, Any]:
     """The form as the caller may read it. ID and card numbers in full to the worker who typed
-    them and to staff who may still change the draft (the form goes back and forth); to everyone
-    else masked, as on every other page and list: a full number is revealed on the household
-    file, with the reveal permission, and logged."""
+    them and to staff who may still change the draft (the form goes back and forth; not the
+    worker's own draft from the phone, which staff do not change); to everyone else masked, as on
+    every other page and list: a full number is revealed on the household file, with the reveal
+    permission, and logged."""
     if services.is_applicant(actor) or (
-        app.state == ApplicationState.DRAFT and access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+        app.state == ApplicationState.DRAFT
+        and not services.workers_draft(app)
+        and access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit)
     ):
         return app.data
     return data.masked(app.data)

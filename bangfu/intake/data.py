@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
-from bangfu.common.ids import mask_id
+from bangfu.common.ids import ResidentId, mask_id
 from bangfu.common.phones import plain_phone
 from bangfu.common.text import clean_name, plain_amount
 from bangfu.registry import codes
@@ -146,12 +146,33 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def masked_id(value: Any) -> str:
+    """An ID number masked as the pages show it: the number read in any form it was typed in
+    (spaces, full-width digits, lower-case x) and masked; one that cannot be read, masked as typed."""
+    text = str(value or "").strip()
+    rid = ResidentId.try_parse(text)
+    return rid.masked if rid is not None else (mask_id(text) if text else "")
+
+
+def normal_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the form data with each member's ID number that can be read in its normal form
+    (18 half-width characters), as an application keeps them once submitted."""
+    out = dict(data)
+    members = []
+    for m in data.get("members") or []:
+        rid = ResidentId.try_parse(str(m.get("id_number") or "")) if isinstance(m, dict) else None
+        members.append({**m, "id_number": rid.value} if rid is not None and isinstance(m, dict) else m)
+    if "members" in data:
+        out["members"] = members
+    return out
+
+
 def masked(data: dict[str, Any]) -> dict[str, Any]:
     """A copy of the form data with the members' ID numbers and the bank card number masked
     (``5329**********1234``), as every list and page shows them; the stored data is unchanged."""
     out = dict(data)
     out["members"] = [
-        {**m, "id_number": mask_id(str(m.get("id_number") or "").strip())} if isinstance(m, dict) else m
+        {**m, "id_number": masked_id(m.get("id_number"))} if isinstance(m, dict) else m
         for m in data.get("members") or []
     ]
     bank = data.get("bank_account")

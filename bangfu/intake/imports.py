@@ -1200,7 +1200,7 @@ def error_report(*, actor: Any, batch_id: int, fmt: str) -> tuple[bytes, str]:
         target_type="intake.import_report",
         target_id=batch.pk,
         unit_path=batch.unit.path,
-        note=f"{batch.issues_count} problems, {fmt}",
+        note=_("Problems exported: %(n)s (%(format)s)") % {"n": batch.issues_count, "format": fmt},
     )
     # The reasons in the reader's language (they are kept in the language of the one who uploaded).
     rows = (

@@ -17,6 +17,7 @@ is written with openpyxl.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -25,7 +26,9 @@ from decimal import Decimal, InvalidOperation
 from itertools import repeat
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bangfu.common import sheets
 from bangfu.common.ids import build_resident_id
@@ -313,6 +316,78 @@ CAUSE_TERMS: dict[str, int] = {
     "其他": 10,
 }
 GRADE_TERMS = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
+
+_OWN_LABELS = {
+    "file_number": gettext_lazy("File number"),
+    "unit": gettext_lazy("Union (its name or code; blank: the union chosen for the import)"),
+    "bank": gettext_lazy("Bank"),
+    "card_number": gettext_lazy("Bank card number"),
+    "id_number": gettext_lazy("ID number"),
+    "filed_on": gettext_lazy("Date filed"),
+    "secondary_causes": gettext_lazy("Secondary causes (several, separated by 、 or commas)"),
+}
+
+
+def _field_label(key: str) -> str:
+    from bangfu.registry.models import Household, Member
+
+    if key in _OWN_LABELS:
+        return str(_OWN_LABELS[key])
+    for model in (Household, Member):
+        try:
+            return str(getattr(model._meta.get_field(key), "verbose_name", key))
+        except FieldDoesNotExist:  # not a field of this model
+            continue
+    return key
+
+
+def allowed_terms(key: str) -> list[tuple[str, str]]:
+    """What a coded column takes: the form's (Chinese) word for each value with the value's name
+    in the reader's language; the codes themselves are taken too."""
+    from bangfu.registry.models import Household, Member
+
+    if key in {"main_cause", "secondary_causes"}:
+        labels = {int(c): str(c.label) for c in codes.Cause}
+        firsts: dict[int, str] = {}
+        for term, n in CAUSE_TERMS.items():
+            if not term.isdigit():
+                firsts.setdefault(n, term)
+        return [(firsts.get(n, str(n)), labels[n]) for n in sorted(labels)]
+    if key == "disability_grade":
+        return [(term, term) for term in GRADE_TERMS]
+    terms = TERMS.get(key)
+    if terms is None:
+        return []
+    choices: dict[str, str] = {}
+    for model in (Household, Member):
+        try:
+            found = getattr(model._meta.get_field(key), "choices", None) or []
+            choices = {str(v): str(label) for v, label in found}
+            break
+        except FieldDoesNotExist:  # not a field of this model
+            continue
+    firsts_code: dict[str, str] = {}
+    for term, code in terms.items():
+        if term != code and not term.isascii():
+            firsts_code.setdefault(code, term)
+    return [(firsts_code.get(code, code), label) for code, label in choices.items() if code]
+
+
+@functools.cache
+def _allowed_words(key: str) -> tuple[str, ...]:
+    """``allowed_terms``' words alone (the same in every language: kept once per column)."""
+    return tuple(term for term, _label in allowed_terms(key))
+
+
+def column_guide() -> list[dict[str, Any]]:
+    """The template's columns for the import page: header, meaning, whether required, and what a
+    coded column takes."""
+    return [
+        {"header": c.header, "meaning": _field_label(c.key), "required": c.required, "allowed": allowed_terms(c.key)}
+        for c in COLUMNS
+    ]
+
+
 YES = {"是", "有", "yes", "y", "true", "1", "√"}
 NO = {"否", "无", "no", "n", "false", "0", ""}
 _CAUSE_SPLIT = re.compile(r"[,，、;；/\s]+")
@@ -435,6 +510,18 @@ def check_headers(header_row: list[Any], row: int = 1) -> list[Column | None]:
 # --- cells ------------------------------------------------------------------------------------------
 
 
+def _not_allowed(value: str, key: str) -> str:
+    """The value is not one the column takes: say which it takes (the words of the form)."""
+    allowed = _allowed_words(key)
+    if not allowed:
+        return _("“%(value)s” is not one of the allowed values.") % {"value": value}
+    shown = "、".join(allowed[:_ALLOWED_SHOWN]) + ("…" if len(allowed) > _ALLOWED_SHOWN else "")
+    return _("“%(value)s” is not one of the allowed values: %(allowed)s.") % {"value": value, "allowed": shown}
+
+
+_ALLOWED_SHOWN = 12  # the ethnicities are 58: the import page lists them all
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -511,7 +598,7 @@ class _Cells:
                 return ""
             code = TERMS[col.key].get(text) or TERMS[col.key].get(text.replace(" ", ""))
             if code is None:
-                self.bad(col, _("“%(value)s” is not one of the allowed values.") % {"value": text})
+                self.bad(col, _not_allowed(text, col.key))
                 return ""
             return code
         if col.kind == "int":
@@ -524,7 +611,7 @@ class _Cells:
             else:
                 n = int(text) if text.isascii() and text.isdigit() else None
             if n is None:
-                self.bad(col, _("“%(value)s” is not one of the allowed values.") % {"value": text})
+                self.bad(col, _not_allowed(text, col.key))
             return n
         if col.kind == "causes":
             out = []
@@ -533,7 +620,7 @@ class _Cells:
                     continue
                 n = CAUSE_TERMS.get(part)
                 if n is None:
-                    self.bad(col, _("“%(value)s” is not one of the allowed values.") % {"value": part})
+                    self.bad(col, _not_allowed(part, col.key))
                 else:
                     out.append(n)
             return out

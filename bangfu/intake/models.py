@@ -18,7 +18,11 @@ from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household
 
 # The household timeline's events that intake writes, with their labels for the household page.
-TIMELINE_KINDS = {"application_approved": _("Application approved"), "yearly_review": _("Yearly review")}
+TIMELINE_KINDS = {
+    "application_approved": _("Application approved"),
+    "reported_up": _("File reported up"),
+    "yearly_review": _("Yearly review"),
+}
 
 
 class ApplicationKind(models.TextChoices):

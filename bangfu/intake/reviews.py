@@ -149,7 +149,11 @@ def review_task_get(*, actor: Any, task_id: int, lock: bool = False, proven: boo
                 _("First type the ID number of a member of this household, to show it is yours."),
             )
         return task
-    return access.get_for(actor, qs, task_id, Perm.HOUSEHOLD_EDIT)
+    # One who sees the review (a manager, an evaluator) but may not act on it is told so, naming
+    # the permission (403), as the applications answer them; one who does not see it gets 404.
+    task = access.get_for(actor, qs, task_id, Perm.HOUSEHOLD_VIEW)
+    access.require(actor, Perm.HOUSEHOLD_EDIT, task.household.unit)
+    return task
 
 
 def review_proof(*, actor: Applicant, task_id: int, id_number: str) -> ReviewTask:
@@ -196,7 +200,7 @@ def review_proof(*, actor: Applicant, task_id: int, id_number: str) -> ReviewTas
             target_id=task.pk,
             unit_path=household.unit.path,
             after={"household": household.pk, **outcome},
-            note="yearly review: proof of membership",
+            note=_("Yearly review: proof of membership"),
         )
     # Raised after the block commits, so the wrong try stays counted and logged.
     if outcome["proof"] == "refused" or outcome.get("tries_left") == 0:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.paging import CappedPaginator
@@ -211,7 +212,7 @@ def public_notice_printed(*, actor: Any, unit_id: int | None = None) -> list[App
         target_type="intake.public_notice",
         target_id=unit_id or "",
         unit_path=rows[0].unit.path if unit_id and rows else (paths[0] if paths else ""),
-        note=f"{len(rows)} cases on notice",
+        note=_("Cases on the notice list: %(n)s") % {"n": len(rows)},
     )
     return rows
 
@@ -240,6 +241,36 @@ def union_query(raw: str | None) -> str:
     return re.sub(r"\s+", " ", text).strip()[:_QUERY_MAX]
 
 
+_LATIN = re.compile(r"[A-Za-z]{2,}")
+_PINYIN_TTL = 300.0  # seconds a process keeps the unions' pinyin before reading the tree again
+_pinyin_cache: dict[str, Any] = {"at": -_PINYIN_TTL, "rows": []}
+
+
+def _pinyin_matches(term: str) -> list[int]:
+    """The grassroots unions whose own, county's or city's union name reads ``term`` in pinyin
+    (full syllables anywhere, or the start of the initials)."""
+    import time
+
+    from bangfu.registry.pinyin import name_pinyin
+
+    now = time.monotonic()
+    units = OrgUnit.objects.filter(level=OrgLevel.GRASSROOTS)
+    # Unions added or removed since: read again at once (a rename waits for the time to pass).
+    shape = units.aggregate(n=Count("pk"), last=Max("pk"))
+    if now - _pinyin_cache["at"] > _PINYIN_TTL or _pinyin_cache.get("shape") != shape:
+        rows = []
+        named = units.values_list("pk", "name", "parent__name", "parent__parent__name")
+        for pk, *names in named.iterator(chunk_size=2000):
+            readings = [name_pinyin(n) for n in names if n]
+            rows.append((pk, tuple(full for full, _initials in readings), tuple(i for _full, i in readings)))
+        _pinyin_cache.update(at=now, rows=rows, shape=shape)
+    return [
+        pk
+        for pk, fulls, initials in _pinyin_cache["rows"]
+        if any(term in f for f in fulls) or any(i.startswith(term) for i in initials)
+    ]
+
+
 def union_search(*, q: str = "", limit: int = UNIONS_SHOWN, keep: int | None = None) -> UnionSearch:
     """The grassroots unions a worker may apply to whose name, county's or city's union name holds
     every word of ``q`` (all of them without ``q``), at most ``limit``. Any worker may apply to any
@@ -249,6 +280,9 @@ def union_search(*, q: str = "", limit: int = UNIONS_SHOWN, keep: int | None = N
     qs = grassroots
     for term in query.split(" ")[:_TERMS_MAX] if query else []:
         names = Q(name__icontains=term) | Q(parent__name__icontains=term)
+        if _LATIN.fullmatch(term):
+            # Pinyin, as on a phone without Chinese input: "xiangyun", or initials "xyx".
+            names |= Q(pk__in=_pinyin_matches(term.lower()))
         qs = qs.filter(names | Q(parent__parent__name__icontains=term))
     found = list(qs.order_by("path")[: limit + 1])
     units = found[:limit]

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_deferred, audit_record
-from bangfu.common.errors import DomainError
+from bangfu.common.errors import DomainError, Refused
 from bangfu.common.ids import ResidentId
 from bangfu.common.phones import plain_phone
 from bangfu.common.text import clean_name
@@ -33,7 +33,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.registry import services as registry
-from bangfu.registry.codes import FileState, HardshipCategory
+from bangfu.registry.codes import FileState, HardshipCategory, TimelineKind
 from bangfu.registry.timeline import timeline_add
 
 from . import conf, data, workflow
@@ -118,6 +118,8 @@ def may(actor: Any, app: Application, action: str) -> bool:
         return False
     if action == "approve" and _made_or_reviewed(actor, app):
         return False  # maker-checker: not offered (``_guard`` refuses it with the reason)
+    if action == "submit" and not is_applicant(actor) and workers_draft(app):
+        return False  # the worker's own draft: theirs to submit
     roles, levels = workflow.who(app.kind, app.state, action)
     return acting_level(actor, app, roles, levels) is not None
 
@@ -191,6 +193,12 @@ def _unit_for(actor: Any, unit_id: int | None) -> OrgUnit:
     return unit
 
 
+def may_take_at_counter(actor: Any, unit: OrgUnit, kind: str = ApplicationKind.FORMAL) -> bool:
+    """Whether the actor may start, and so submit, a counter application for ``unit``."""
+    roles, levels = workflow.who(kind, S.DRAFT, "submit")
+    return acting_level(actor, Application(unit=unit, kind=kind), roles - {workflow.APPLICANT}, levels) is not None
+
+
 def _event(app: Application, actor: Any, action: str, from_state: str, reason: str = "") -> ApplicationEvent:
     return ApplicationEvent.objects.create(
         application=app,
@@ -238,6 +246,15 @@ def application_create(
         if existing is not None:
             return existing
     unit = _unit_for(actor, unit_id)
+    if not is_applicant(actor) and not may_take_at_counter(actor, unit, kind):
+        # A draft the actor could never submit would wait for nobody.
+        raise Refused(
+            _(
+                "Your role does not take applications at the counter for %(unit)s: its cadres and the staff of "
+                "its assistance centre do."
+            )
+            % {"unit": unit.name}
+        )
     data.shape_errors(form or {}).raise_if_any()
     normal = data.normalise(form or {})
     _input, readable = data.to_input(normal, unit_id=unit.pk)
@@ -278,8 +295,14 @@ def application_save_draft(
         app = load(actor, application_id, lock=True)
         if not is_applicant(actor):
             access.require(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+        _not_the_workers_draft(actor, app)
         if app.state != S.DRAFT:
-            raise DomainError(IntakeError.NOT_DRAFT, _("Only a draft can be changed; this application was submitted."))
+            raise DomainError(
+                IntakeError.NOT_DRAFT,
+                _("Only a draft can be changed; this application's state is “%(state)s”.")
+                % {"state": S(app.state).label},
+                {"state": app.state},
+            )
         data.shape_errors(form).raise_if_any()
         normalised = data.normalise(form)
         if normalised == app.data and unit_id in (None, app.unit_id):
@@ -296,6 +319,23 @@ def application_save_draft(
         app.version += 1
         app.save()
     return app
+
+
+def workers_draft(app: Application) -> bool:
+    """A draft the worker started on the phone: theirs until they submit it (a cadre's counter
+    draft, or one the worker withdrew, is not)."""
+    return app.state == S.DRAFT and app.applicant_id is not None and app.created_by_id is None
+
+
+def _not_the_workers_draft(actor: Any, app: Application) -> None:
+    """Staff do not change, submit or attach to a draft the worker is still writing on the phone."""
+    if not is_applicant(actor) and workers_draft(app):
+        raise Refused(
+            _(
+                "This is the worker's own draft, made on the phone: it is theirs until they submit it. "
+                "Ask the worker to submit it, or help them at the counter on their phone."
+            )
+        )
 
 
 def _check_version(app: Application, expected_version: int | None, *, by_worker: bool = False) -> None:
@@ -512,17 +552,25 @@ def _category(app: Application, chosen: str, reason: str) -> str:
     return chosen
 
 
-def _open_file(actor: Any, app: Application, category: str, level: int, reason: str) -> None:
-    """Approval: the file is opened from the application's data (or a temporary one made formal)."""
+def _open_file(actor: Any, app: Application, category: str, level: int, reason: str) -> str:
+    """Approval: the file is opened from the application's data (or a temporary one made formal)
+    in the approved category, and the household is identified. When the approved category is not
+    the identification's, an override to it is asked for on the household's decision, by the
+    approver with the approval's reason, for a second person to approve (maker-checker, as every
+    override); the category asked for is returned ("" when none was needed)."""
+    from bangfu.eligibility.services import decision_compute
+
     if app.household_id is not None:  # a temporary-aid file made formal: same data, new state
-        registry.household_state_change(
+        household = registry.household_state_change(
             actor=actor,
             household_id=app.household_id,
             to_state=FileState.ACTIVE,
             reason=reason or app.reference,
             check_claims=False,
         )
-        return
+        if household.category != category:  # the approved category, as a new file takes it
+            _file_category(actor, household, category, reason or app.reference)
+        return _override_if_needed(actor, decision_compute(actor=actor, household_id=household.pk), category, reason)
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
     state = FileState.TEMPORARY if app.kind == ApplicationKind.TEMPORARY else FileState.ACTIVE
     h = replace(
@@ -547,9 +595,44 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         summary=app.reference,
         data={"application_id": app.pk},
     )
-    from bangfu.eligibility.services import decision_compute
+    return _override_if_needed(actor, decision_compute(actor=actor, household_id=household.pk), category, reason)
 
-    decision_compute(actor=actor, household_id=household.pk)
+
+def _file_category(actor: Any, household: Any, category: str, reason: str) -> None:
+    """The temporary file made formal takes the approved category (its history and audit say so)."""
+    from bangfu.registry.models import Household
+
+    before = household.category
+    Household.objects.filter(pk=household.pk).update(category=category)
+    household.category = category
+    audit_record(
+        actor=actor,
+        action="update",
+        target_type="household",
+        target_id=household.pk,
+        unit_path=household.unit.path,
+        before={"category": before},
+        after={"category": category},
+        note=reason,
+    )
+    timeline_add(
+        household=household,
+        actor=actor,
+        kind=TimelineKind.FILE_UPDATED,
+        summary=reason,
+        data={"fields": ["category"], "from": before, "to": category},
+    )
+
+
+def _override_if_needed(actor: Any, decision: Any, category: str, reason: str) -> str:
+    """An override request to the approved category on the new decision, when it differs from the
+    category in force (an approved override carried onto it counts: asking for it again is refused)."""
+    if str(decision.effective_category) == category:
+        return ""
+    from bangfu.eligibility.services import decision_override_request
+
+    decision_override_request(actor=actor, decision_id=decision.pk, category=category, reason=reason)
+    return category
 
 
 # What a transition may change; the form data is not written back.
@@ -585,6 +668,8 @@ def application_transition(
         app = load(actor, application_id, lock=True)
         if action == "submit" and app.state == S.SUBMITTED:
             return app  # a double tap: already submitted, nothing more to do
+        if action == "submit":
+            _not_the_workers_draft(actor, app)
         _check_version(app, expected_version)
         to_state = workflow.target(app.kind, app.state, action)
         if to_state is None:
@@ -601,26 +686,43 @@ def application_transition(
         _guard(actor, app, action)
         from_state = app.state
         now = timezone.now()
+        fields = _TRANSITION_FIELDS
         if action == "submit":
             app.submitted_at = now
             app.submitted_by = _user(actor)
+            # Kept as read from now on (spaces, full-width digits typed on the phone): one number,
+            # one form, wherever it is shown, matched or copied.
+            app.data = data.normal_ids(app.data)
+            fields = [*_TRANSITION_FIELDS, "data"]
         elif action in {"first_review_pass", "emergency_accept"}:
             # Accepting an emergency is the temporary case's first review: its approver is someone else.
             app.first_reviewer = _user(actor)
         elif action == "approve":
             app.approver = _user(actor)
             app.category = _category(app, category, reason)
-            _open_file(actor, app, app.category, level, reason)
+            app.override_asked = _open_file(actor, app, app.category, level, reason)  # type: ignore[attr-defined]
         elif action == "report_up" and app.household is not None:
             timeline_add(household=app.household, actor=actor, kind="reported_up", summary=app.reference)
         app.state = to_state
         app.state_since = now
         app.version += 1
-        app.save(update_fields=_TRANSITION_FIELDS)
+        app.save(update_fields=fields)
         _event(app, actor, action, from_state, reason)
         _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
         _tell_worker(app, action, reason)
     return app
+
+
+def approval_note(app: Application) -> str:
+    """What the approver is told beside "approved" when the file's category is not the
+    identification's: the override asked for awaits a second person."""
+    asked = getattr(app, "override_asked", "")
+    if not asked:
+        return ""
+    return _(
+        "The file is open as %(category)s, which is not the identification's: an override to it was asked for "
+        "on the household's identification and awaits another person's approval."
+    ) % {"category": HardshipCategory(asked).label}
 
 
 def _tell_worker(app: Application, action: str, reason: str) -> None:
@@ -682,8 +784,13 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
             raise DomainError(
                 IntakeError.INVALID_TRANSITION, _("Only an approved temporary-aid case can be converted.")
             )
-        if source.conversions.exclude(state__in=[S.REFUSED, S.WITHDRAWN]).exists():
-            raise DomainError(IntakeError.CONFLICT, _("This case is already being converted."))
+        done = source.conversions.exclude(state__in=[S.REFUSED, S.WITHDRAWN]).order_by("-pk").first()
+        if done is not None:
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("This case was already converted to %(ref)s.") % {"ref": done.reference},
+                {"application_id": done.pk},
+            )
         now = timezone.now()
         app = Application.objects.create(
             kind=ApplicationKind.FORMAL,

@@ -26,7 +26,16 @@ from bangfu.org.access import Perm
 
 from . import conf
 from .models import Application, ApplicationState, Attachment, AttachmentKind, CheckResult, HomeVisit, Objection
-from .services import IntakeError, _audit, _event, _require_step, is_applicant, load
+from .services import (
+    IntakeError,
+    _audit,
+    _event,
+    _not_the_workers_draft,
+    _require_step,
+    is_applicant,
+    load,
+    records_to_make_again,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +75,28 @@ def home_visit_record(*, actor: Any, application_id: int, visit: VisitInput) -> 
                     % {"date": submitted}
                 }
             )
-        row = HomeVisit.objects.create(
-            application=app,
-            visited_on=visit.visited_on,
-            visitors=visit.visitors.strip(),
-            seen=visit.seen.strip(),
-            asked=visit.asked.strip(),
-            explained=visit.explained.strip(),
-            findings=visit.findings.strip(),
-            recorded_by=actor,
-        )
+        fields = {
+            "visited_on": visit.visited_on,
+            "visitors": visit.visitors.strip(),
+            "seen": visit.seen.strip(),
+            "asked": visit.asked.strip(),
+            "explained": visit.explained.strip(),
+            "findings": visit.findings.strip(),
+        }
+        last = app.visits.order_by("-pk").first()
+        if last is not None and all(getattr(last, k) == v for k, v in fields.items()):
+            # The same visit sent again (a double tap, a resend, three at once: the row lock
+            # serialises them): the record already made is the answer, nothing is written twice.
+            return last
+        row = HomeVisit.objects.create(application=app, recorded_by=actor, **fields)
         _event(app, actor, "visit_recorded", app.state)
         _audit(actor, app, "visit_recorded", {}, {"visit": row.pk, "visited_on": visit.visited_on})
     return row
+
+
+def _when(at: dt.datetime) -> str:
+    """A time in a message, as the pages show it (``2026-03-05 09:07``)."""
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
 
 
 def _submitted_on(app: Application) -> dt.date | None:
@@ -101,6 +119,19 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
     with audit_deferred():
         app = load(actor, application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
+        if app.unit_review_minutes.strip() and S.UNIT_REVIEW not in records_to_make_again(app):
+            # Recorded once for the case as it stands; again only when the case came back to it.
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("The unit review was already recorded (held on %(date)s); it is not recorded again.")
+                % {"date": app.unit_review_on},
+                {"held_on": str(app.unit_review_on)},
+            )
+        before = {
+            "held_on": app.unit_review_on,
+            "minutes": app.unit_review_minutes,
+            "notice_to": app.notice_to,
+        }
         visited = app.visits.order_by("-visited_on").values_list("visited_on", flat=True).first()
         if visited is not None and held_on < visited:
             raise ValidationError(
@@ -113,7 +144,13 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
         app.version += 1
         app.save()
         _event(app, actor, "unit_reviewed", app.state)
-        _audit(actor, app, "unit_reviewed", {}, {"held_on": held_on, "notice_to": app.notice_to})
+        _audit(
+            actor,
+            app,
+            "unit_reviewed",
+            before if before["minutes"] else {},
+            {"held_on": held_on, "minutes": app.unit_review_minutes, "notice_to": app.notice_to},
+        )
     return app
 
 
@@ -151,10 +188,18 @@ def objection_answer(*, actor: Any, objection_id: int, answer: str) -> Objection
         row = access.get_for(actor, Objection.objects.select_related("application__unit"), objection_id)
         app = load(actor, row.application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
+        row.refresh_from_db(fields=["answer", "answered_at"])  # as it is once the case is locked
+        if row.answered_at is not None:
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("This objection was already answered (%(at)s); it is not answered again.")
+                % {"at": _when(row.answered_at)},
+                {"objection": row.pk},
+            )
         row.answer, row.answered_at = answer.strip(), timezone.now()
         row.save(update_fields=["answer", "answered_at"])
-        _event(app, actor, "objection_answered", app.state)
-        _audit(actor, app, "objection_answered", {}, {"objection": row.pk})
+        _event(app, actor, "objection_answered", app.state, row.answer)
+        _audit(actor, app, "objection_answered", {}, {"objection": row.pk, "answer": row.answer})
     return row
 
 
@@ -167,12 +212,41 @@ def check_request(*, actor: Any, application_id: int) -> Application:
             raise DomainError(
                 IntakeError.PRECONDITION, _("The worker has not signed the authorisation for the economic check.")
             )
+        if app.check_result == CheckResult.PENDING:
+            # One request at a time: another would cross-check the members again in the background.
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("The economic check was already requested (%(at)s) and awaits the checking centre's answer.")
+                % {"at": _when(app.check_requested_at) if app.check_requested_at else ""},
+                {"check_result": app.check_result},
+            )
+        if app.check_result in {
+            CheckResult.PASSED,
+            CheckResult.FAILED,
+        } and S.ECONOMIC_CHECK not in records_to_make_again(app):
+            # Answered: a new request would put the answer aside (back to pending) and a later
+            # answer would replace it. Again only when the case came back to the check.
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("The checking centre's answer is already recorded (%(result)s, %(at)s); it is not recorded again.")
+                % {
+                    "result": CheckResult(app.check_result).label,
+                    "at": _when(app.check_answered_at) if app.check_answered_at else "",
+                },
+                {"check_result": app.check_result},
+            )
+        # A request made again (the case came back to the check) puts the earlier answer aside: kept here.
+        before = (
+            {"result": app.check_result, "note": app.check_note, "answered_at": app.check_answered_at}
+            if app.check_result in {CheckResult.PASSED, CheckResult.FAILED}
+            else {}
+        )
         app.check_result, app.check_requested_at = CheckResult.PENDING, timezone.now()
         app.check_matches = None
         app.version += 1
         app.save()
         _event(app, actor, "check_requested", app.state)
-        _audit(actor, app, "check_requested", {}, {})
+        _audit(actor, app, "check_requested", before, {})
         # Our own cross-check of the members against the department data we hold, in the
         # background, beside the request to the checking centre.
         from .tasks import check_match_task
@@ -230,14 +304,32 @@ def check_answer(*, actor: Any, application_id: int, passed: bool, note: str = "
         _require_step(actor, app, S.ECONOMIC_CHECK)
         if app.check_result == CheckResult.NONE:
             raise DomainError(IntakeError.PRECONDITION, _("Request the economic check first."))
+        if app.check_result != CheckResult.PENDING and S.ECONOMIC_CHECK not in records_to_make_again(app):
+            # Recorded once per request; again only when the case came back to the check.
+            raise DomainError(
+                IntakeError.CONFLICT,
+                _("The checking centre's answer is already recorded (%(result)s, %(at)s); it is not recorded again.")
+                % {
+                    "result": CheckResult(app.check_result).label,
+                    "at": _when(app.check_answered_at) if app.check_answered_at else "",
+                },
+                {"check_result": app.check_result},
+            )
         if not passed and not note.strip():
             raise ValidationError({"note": _("Say what the check found.")})
+        before = {"result": app.check_result, "note": app.check_note, "answered_at": app.check_answered_at}
         app.check_result = CheckResult.PASSED if passed else CheckResult.FAILED
         app.check_note, app.check_answered_at = note.strip()[:500], timezone.now()
         app.version += 1
         app.save()
         _event(app, actor, "check_answered", app.state, app.check_note)
-        _audit(actor, app, "check_answered", {}, {"result": app.check_result})
+        _audit(
+            actor,
+            app,
+            "check_answered",
+            before if before["result"] != CheckResult.PENDING else {},
+            {"result": app.check_result, "note": app.check_note},
+        )
     return app
 
 
@@ -276,6 +368,8 @@ HEIF_BRANDS = frozenset(b"ftyp" + brand for brand in (b"heic", b"heix", b"hevc",
 EXTENSIONS = {".jpg": (".jpg", ".jpeg", ".jpe", ".jfif"), ".png": (".png",), ".pdf": (".pdf",)}
 TYPE_EXTENSIONS = {ctype: ext for _magic, ctype, ext in SIGNATURES}
 NAME_MAX = 150
+# The most files one application holds (proofs, photos, answers, minutes together).
+MAX_ATTACHMENTS = 30
 
 
 def attachment_name(name: str, ext: str) -> str:
@@ -377,7 +471,23 @@ def attachment_add(
                 raise DomainError(IntakeError.INVALID_TRANSITION, _("This application is closed."))
         elif not access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit):
             raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
+        else:
+            _not_the_workers_draft(actor, app)
         digest = hashlib.sha256(content).hexdigest()
+        same = app.attachments.filter(sha256=digest).order_by("pk").first()
+        if same is not None:
+            # The same file sent again (a resend, a second tap): the one already attached answers.
+            return same
+        if app.attachments.count() >= MAX_ATTACHMENTS:
+            raise ValidationError(
+                {
+                    "file": _(
+                        "An application holds at most %(max)s files, and this one has %(max)s already: "
+                        "bring any more to the union on paper."
+                    )
+                    % {"max": MAX_ATTACHMENTS}
+                }
+            )
         clean_name = attachment_name(name, ext)
         row = Attachment(
             application=app, kind=kind, name=clean_name, content_type=ctype, size=len(content), sha256=digest

@@ -43,6 +43,7 @@ from bangfu.registry.codes import (
 )
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
+from .data import masked_id
 from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
 from .models import (
     Applicant,
@@ -136,11 +137,7 @@ def _details(model: Any, source: dict[str, Any], names: tuple[str, ...]) -> list
 
 
 def _masked_id(value: Any) -> str:
-    from bangfu.common.ids import ResidentId, mask_id
-
-    text = str(value or "")
-    rid = ResidentId.try_parse(text)
-    return rid.masked if rid is not None else (mask_id(text) if text else "")
+    return masked_id(value)  # as the API masks them
 
 
 def _labelled(form: dict[str, Any]) -> dict[str, Any]:
@@ -391,10 +388,15 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
         if saved is not None:
             return redirect("intake:phone_application", pk=app.pk)
         app.refresh_from_db()
+    events = list(selectors.application_events(actor=applicant, application_id=pk))
+    last = events[-1] if events else None
     context = {
         "app": app,
         "forms": forms,
-        "events": selectors.application_events(actor=applicant, application_id=pk),
+        "events": events,
+        # Why the case came back to the worker, or was refused: at the top, not at the end of the
+        # progress list below the whole form.
+        "last_word": last if last is not None and last.action in {"return", "refuse"} and last.reason else None,
         "can_withdraw": services.may(applicant, app, workflow.WITHDRAW),
         "closed": app.state in workflow.CLOSED,  # nothing more to upload or sign
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
@@ -558,13 +560,15 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def counter_new(request: HttpRequest) -> HttpResponse:
-    units = (
-        access.units(request.user, Perm.HOUSEHOLD_EDIT)
+    units = [
+        u
+        for u in access.units(request.user, Perm.HOUSEHOLD_EDIT)
         .filter(level=OrgLevel.GRASSROOTS)
         .select_related("parent")
         .order_by("path")
-    )
-    if not units.exists():
+        if services.may_take_at_counter(request.user, u)
+    ]
+    if not units:
         # An evaluator or a manager: no union whose files they may change, so nothing to start.
         return render(request, "intake/staff/new.html", {"form": None}, status=403)
     form = NewApplicationForm(request.POST or None, units=units, counter=True)
@@ -583,7 +587,10 @@ def counter_new(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     app = selectors.application_get(actor=request.user, application_id=pk)
     forms = ApplicationForms(initial=app.data)
-    editable = app.state == S.DRAFT and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit)
+    workers_draft = services.workers_draft(app)
+    editable = (
+        app.state == S.DRAFT and not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit)
+    )
     if request.method == "POST" and editable:
         forms, saved = _save_form(request, request.user, app)
         if saved is not None:
@@ -599,8 +606,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "app": app,
         "forms": forms,
         "editable": editable,
-        # Who may edit the case's union may attach (``steps.attachment_add``); an evaluator reads.
-        "can_attach": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
+        "workers_draft": workers_draft,
+        # Who may edit the case's union may attach (``steps.attachment_add``); an evaluator reads;
+        # nobody on the staff to the worker's own draft.
+        "can_attach": not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
         "decision": _decision(app),
         "events": selectors.application_events(actor=request.user, application_id=pk),
@@ -666,19 +675,21 @@ def _staff_post(request: HttpRequest, pk: int, call: Callable[[], Any], ok: str)
 @require_POST
 def act(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
-    return _staff_post(
-        request,
-        pk,
-        lambda: services.application_transition(
+    try:
+        app = services.application_transition(
             actor=request.user,
             application_id=pk,
             action=action,
             reason=request.POST.get("reason", ""),
             expected_version=_version(request),
             category=request.POST.get("category", ""),
-        ),
-        _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)},
-    )
+        )
+        messages.success(request, _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)})
+        if note := services.approval_note(app):
+            messages.warning(request, note)
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:detail", pk=pk)
 
 
 # A step's form that failed (the visit, the review, an objection) comes back on the page with
@@ -832,7 +843,9 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         app = services.application_convert(actor=request.user, application_id=pk)
         messages.success(
-            request, _("Converted: the formal case %(ref)s goes on from the first review.") % {"ref": app.reference}
+            request,
+            _("Converted: the formal case %(ref)s is made from the temporary one and takes the formal steps from here.")
+            % {"ref": app.reference},
         )
         return redirect("intake:detail", pk=app.pk)
     except (ValidationError, DomainError, PermissionDenied) as exc:
@@ -917,7 +930,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/staff/import_list.html",
-        {"units": units, "page": page, "columns": legacy.COLUMNS},
+        {"units": units, "page": page, "columns": legacy.column_guide()},
         status=400 if request.method == "POST" else 200,
     )
 

@@ -45,7 +45,17 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("submit", S.DRAFT, S.SUBMITTED, frozenset({APPLICANT, Role.GRASSROOTS_CADRE}), GRASSROOTS, BOTH, _("Submit")),
+    # At the counter: a grassroots union's cadre, or the assistance centre's staff for a worker who
+    # came to the centre (the case then goes to the grassroots union for its first review).
+    Step(
+        "submit",
+        S.DRAFT,
+        S.SUBMITTED,
+        frozenset({APPLICANT, Role.GRASSROOTS_CADRE, Role.CENTRE_STAFF}),
+        GRASSROOTS | CENTRE,
+        BOTH,
+        _("Submit"),
+    ),
     Step("accept", S.SUBMITTED, S.FIRST_REVIEW, CADRE, GRASSROOTS, FORMAL, _("Accept for review")),
     Step("first_review_pass", S.FIRST_REVIEW, S.HOME_VISIT, CADRE, GRASSROOTS, FORMAL, _("First review passed")),
     Step("visit_done", S.HOME_VISIT, S.UNIT_REVIEW, CADRE, GRASSROOTS, FORMAL, _("Home visit done")),

@@ -4,9 +4,9 @@ queue and its review. Thin endpoints: parse, call one service or selector, rende
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -16,15 +16,27 @@ from bangfu.api.schemas import InSchema, choices_field, one_of
 from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE
 from bangfu.org import access
+from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
-from .models import Dataset, Finding, FindingStatus, Kind, RemovalProposal, RuleChoice, SeverityChoice
+from .models import (
+    Dataset,
+    Finding,
+    FindingStatus,
+    Kind,
+    ProposalStatus,
+    RemovalProposal,
+    RuleChoice,
+    SeverityChoice,
+)
 
 router = Router(tags=["matching"])
 MAX_PAGE_SIZE = 200
 # A finding someone else has reviewed meanwhile, or a proposal whose file has moved on: the caller
 # acted on what is no longer the case, and is told so with 409 like the other conflicts.
-CONFLICTS = frozenset({services.MatchError.NOT_OPEN, services.MatchError.PROPOSAL_LAPSED})
+CONFLICTS = frozenset(
+    {services.MatchError.NOT_OPEN, services.MatchError.PROPOSAL_LAPSED, services.MatchError.FILE_CLOSED}
+)
 
 
 def _conflict(exc: DomainError) -> Any:
@@ -86,12 +98,20 @@ class ProposalOut(Schema):
     household_state: str
     finding_id: int
     status: str
+    applies: bool = Field(
+        description="whether the proposal is still to act on: false once its file is closed (removed by it or "
+        "another path, exited, cancelled), or closed since and open again, or the proposal withdrawn"
+    )
     notified_at: dt.datetime | None
     notice_note: str
 
 
 def _proposal(p: RemovalProposal) -> dict[str, Any]:
+    lapsed = getattr(p, "lapsed", None)
+    if lapsed is None:
+        lapsed = not services.proposals_applying().filter(pk=p.pk).exists()
     return {
+        "applies": not lapsed and p.household.state in OPEN_STATES and p.status != ProposalStatus.WITHDRAWN,
         "id": p.pk,
         "household_id": p.household_id,
         "file_number": p.household.file_number,
@@ -231,12 +251,46 @@ def dataset_rejected(request: HttpRequest, dataset_id: int) -> StreamingHttpResp
     return response
 
 
+@router.get("/matching/exchange/request", response={200: None, **ERRORS})
+@requires(services.IMPORT_PERM)
+def exchange_request(
+    request: HttpRequest,
+    unit_id: int | None = None,
+    format: Literal["csv", "parquet"] = "csv",
+    plain: bool = False,
+) -> FileResponse:
+    """The request file for an outside checking centre: ``request_id`` and ``id_key`` (the keyed
+    hash of each person's ID number) of the persons on open files of ``unit_id``'s subtree (the
+    caller's own unions by default); with ``plain``, also ``id_number`` and ``name`` (needs the
+    permission to reveal personal numbers; logged as a reveal). The answer is imported with
+    ``POST /matching/datasets``. Logged as an export."""
+    unit = None
+    if unit_id is not None:
+        unit = access.units(actor(request), services.IMPORT_PERM).filter(pk=unit_id).first()
+        if unit is None:
+            raise Http404
+    suffix = ".parquet" if format == "parquet" else ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
+        path = Path(tmp.name)
+    try:
+        services.exchange_request_export(
+            actor=actor(request), target=path, unit=unit, fmt=format, hashed_only=not plain
+        )
+        handle = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)  # the open handle keeps the data until the response is sent
+    name = f"request-{unit.code if unit else 'all'}-{services.today():%Y%m%d}{suffix}"
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @router.post("/matching/runs", response={202: MatchRunOut, **ERRORS})
-@requires(services.REVIEW_PERM)
+@requires(services.RUN_PERM)
 def match_run(request: HttpRequest, payload: RunIn) -> Any:
     unit = None
     if payload.unit_id is not None:
-        unit = access.units(actor(request), services.REVIEW_PERM).filter(pk=payload.unit_id).first()
+        unit = access.units(actor(request), services.RUN_PERM).filter(pk=payload.unit_id).first()
         if unit is None:
             raise Http404
     run = services.match_run(

@@ -70,6 +70,27 @@ class DatasetImportForm(StyledForm):
         _grid(self, kind=HALF, unit=HALF, file=FULL, as_of=HALF, retention_days=HALF, source=FULL)
 
 
+class ExchangeRequestForm(StyledForm):
+    """The request file for an outside checking centre (``services.exchange_request_export``)."""
+
+    unit = AnyIntChoiceField(label=_("Union whose persons are checked"), coerce=int, empty_value=None)
+    format = forms.ChoiceField(
+        label=_("File format"), choices=[("csv", _("CSV (UTF-8)")), ("parquet", _("Parquet"))], initial="csv"
+    )
+    plain = forms.BooleanField(
+        label=_("Include ID numbers and names"),
+        required=False,
+        help_text=_(
+            "Only where the checking centre cannot match keyed hashes. It needs the permission to reveal "
+            "personal numbers, and is logged as a reveal."
+        ),
+    )
+
+    def __init__(self, *args: Any, units: Iterable[OrgUnit], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = unit_choices_for(units)  # type: ignore[attr-defined]
+
+
 ENGINE_CHOICES = [("duckdb", _("DuckDB (on this server)")), ("spark", _("Spark (cluster)"))]
 
 

@@ -33,6 +33,7 @@ import codecs
 import csv
 import datetime as dt
 import functools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ from .engine.schemas import (
     fields_for,
     normalise_header,
 )
+
+logger = logging.getLogger(__name__)
 
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
@@ -150,6 +153,15 @@ def detect_encoding(path: Path) -> str:
         raise IngestProblem(
             "wrong_format", _("This is a Parquet file named .csv: name it .parquet and import it again.")
         )
+    if (what := _binary_kind(head)) is not None:
+        raise IngestProblem(
+            "wrong_format",
+            _(
+                "This is not a text (CSV) file: it looks like %(what)s. Export the department's data as CSV, Excel "
+                "or Parquet and import that file."
+            )
+            % {"what": what},
+        )
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         decoder.decode(head, final=False)
@@ -165,6 +177,27 @@ def detect_encoding(path: Path) -> str:
             "encoding", _("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV in one of these.")
         ) from None
     return "gb18030"
+
+
+# The first bytes of the files most often sent by mistake instead of a table.
+_PICTURES = (b"\x89PNG\r\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
+_DOCUMENTS = (b"%PDF-",)
+_ARCHIVES = (b"Rar!\x1a", b"7z\xbc\xaf", b"\x1f\x8b")
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What a file that is not text looks like (a picture, a PDF document, an archive, some other
+    binary file), in words; None for text. Text has no NUL bytes but by mistake (UTF-16 is
+    recognised before)."""
+    if head.startswith(_PICTURES) or (head.startswith(b"RIFF") and head[8:12] == b"WEBP"):
+        return _("a picture")
+    if head.startswith(_DOCUMENTS):
+        return _("a PDF document")
+    if head.startswith(_ARCHIVES):
+        return _("a compressed archive")
+    if head.count(b"\x00") > max(8, len(head) // 100):  # a NUL in a cell or two is dirty text, rejected by row
+        return _("a binary file (a picture, a document or a program's own format)")
+    return None
 
 
 def _transcode(path: Path, encoding: str, out: Path) -> Path:
@@ -356,14 +389,22 @@ _DATE_FORMATS = (
 Quoting = tuple[str, str]
 
 
-def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> tuple[str, list[Quoting]]:
+# Dates of what has happened by the data's date: one after it (a death in 2030 in data of 2026) is a
+# typing error, not a fact to act on.
+_PAST_DATES = frozenset({"death_date"})
+
+
+def _field_reason_sql(
+    specs: list[FieldSpec], mapping: dict[str, str], as_of: dt.date | None = None
+) -> tuple[str, list[Quoting]]:
     """The reason the other columns of a row give for rejecting it (NULL: none), naming the
     column as the file names it and the value found: a required column that is empty, or a
     number or date column holding something that is not one (an optional date left unread
     would silently lose the check that reads it); a text column holding the NUL character
     (PostgreSQL's text and JSON cannot store it, and a finding quoting it would stop the
     recheck), a record key longer than a finding keeps (``RECORD_KEY_MAX_CHARS``) or one that is
-    a long number whose last digits Excel dropped (``_LOST_DIGITS_RE``). The columns are trimmed
+    a long number whose last digits Excel dropped (``_LOST_DIGITS_RE``); a date of what has
+    happened (``_PAST_DATES``) after ``as_of``, the data's date. The columns are trimmed
     (``_read``). Also the reasons that quote the value, as ``Quoting``."""
     checks: list[str] = []
     quoting: list[Quoting] = []
@@ -404,6 +445,14 @@ def _field_reason_sql(specs: list[FieldSpec], mapping: dict[str, str]) -> tuple[
         checks.append(
             f"WHEN {raw} IS NOT NULL AND v_{spec.name} IS NULL THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
         )
+        if spec.name in _PAST_DATES and as_of is not None:
+            later = _("%(column)s: %(value)s is after the date of the data (%(as_of)s)")
+            before, after = (later % {"column": column, "value": "\x00", "as_of": as_of.isoformat()}).split("\x00")
+            quoting.append((before, after))
+            checks.append(
+                f"WHEN v_{spec.name} > DATE {_q(as_of.isoformat())} "
+                f"THEN {_q(before)} || strftime(v_{spec.name}, '%Y-%m-%d') || {_q(after)}"
+            )
     return (f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"), quoting
 
 
@@ -505,7 +554,12 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
         if header not in headers:
             raise IngestProblem(
                 "bad_mapping",
-                _("The file has no column %(header)s (mapped to %(field)s)") % {"header": header, "field": name},
+                _(
+                    "The file has no column “%(header)s”, to which the field %(field)s was mapped. "
+                    "Its columns: %(columns)s."
+                )
+                % {"header": header, "field": _field_in_words(name), "columns": ", ".join(headers[:30])},
+                headers=headers,
             )
         mapping[name] = header
     if "id_number" not in mapping and "id_key" not in mapping:
@@ -518,7 +572,7 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
     if missing:
         raise IngestProblem(
             "wrong_kind",
-            _("This does not look like a file of %(kind)s: it has no column such as %(headers)s.")
+            _("This does not look like %(kind)s: it has no column such as %(headers)s.")
             % {"kind": _kind_label(kind), "headers": ", ".join(missing[0].headers[:3])},
             headers=headers,
         )
@@ -528,7 +582,7 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
         other_kind, columns = other
         raise IngestProblem(
             "wrong_kind",
-            _("This looks like a file of %(other)s, not of %(kind)s (it has the columns %(columns)s).")
+            _("This looks like %(other)s, not %(kind)s (it has the columns %(columns)s).")
             % {"other": _kind_label(other_kind), "kind": _kind_label(kind), "columns": ", ".join(columns)},
             headers=headers,
         )
@@ -536,9 +590,19 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
 
 
 def _kind_label(kind: DatasetKind) -> str:
-    from .models import Kind  # the models import the engine; the labels are only needed here
+    """ "a tax file": the kind in words that fit a sentence."""
+    from .models import file_of_kind  # the models import the engine; the words are only needed here
 
-    return str(Kind(kind.value).label)
+    return file_of_kind(kind.value)
+
+
+def _field_in_words(name: str) -> str:
+    """A field of the column mapping as people read it, with the name the mapping uses:
+    “ID number” (id_number)."""
+    from .models import FIELD_LABELS
+
+    label = FIELD_LABELS.get(name)
+    return f"“{label}” ({name})" if label is not None else name
 
 
 def _other_kind(kind: DatasetKind, headers: list[str]) -> tuple[DatasetKind, list[str]] | None:
@@ -554,21 +618,35 @@ def _other_kind(kind: DatasetKind, headers: list[str]) -> tuple[DatasetKind, lis
 
 
 def ingest(
-    path: Path, kind: DatasetKind, workdir: Path, *, mapping: dict[str, str] | None = None, today: dt.date | None = None
+    path: Path,
+    kind: DatasetKind,
+    workdir: Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    today: dt.date | None = None,
+    as_of: dt.date | None = None,
 ) -> IngestResult:
-    """Read, validate and normalise ``path`` into ``workdir``/snapshot.parquet and rejected.csv."""
+    """Read, validate and normalise ``path`` into ``workdir``/snapshot.parquet and rejected.csv.
+    ``as_of``: the data's date (default ``today``), after which a death cannot have happened."""
     day = today or dt.datetime.now(SHANGHAI).date()
     relation, first_line = source_relation(path, workdir)
     spill = _estimated_rows(path) > SPILL_ROWS
     con = duckdb.connect()
     try:
         con.execute(f"SET temp_directory = {_q(str(workdir / 'spill'))}")
-        return _run(con, relation, first_line, kind, workdir, mapping, day, spill=spill)
+        return _run(con, relation, first_line, kind, workdir, mapping, day, spill=spill, as_of=as_of)
     except duckdb.Error as exc:
-        # DuckDB's first line says why; the rest quotes the query, with the scratch paths.
-        error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        error = error.replace(str(workdir), "").replace(str(path.parent), "")
-        raise IngestProblem("unreadable", _("The file cannot be read: %(error)s") % {"error": error}) from exc
+        # The engine's own words name its scratch files and quote its query: logged for the
+        # administrator, and the person importing is told what to do in their language.
+        logger.warning("import of a %s file failed in the engine: %s", kind.value, exc)
+        if isinstance(exc, duckdb.InvalidInputException | duckdb.ConversionException):
+            message = _(
+                "The file cannot be read as a table: its lines do not split into the same columns. Save it "
+                "again as CSV (UTF-8 or GBK) with one header row, or as Excel, and import it again."
+            )
+        else:
+            message = _("The file cannot be read. Save it again as CSV, Excel or Parquet and import it again.")
+        raise IngestProblem("unreadable", message) from exc
     finally:
         con.close()
 
@@ -583,11 +661,12 @@ def _run(
     day: dt.date,
     *,
     spill: bool = False,
+    as_of: dt.date | None = None,
 ) -> IngestResult:
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
-    query, quoting = _read(con, relation, first_line, kind, mapping, day)
+    query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day))
     # From here on no result depends on the order of the rows (the line numbers are columns).
     con.execute("SET preserve_insertion_order = false")
     if spill:
@@ -736,6 +815,7 @@ def _read(
     kind: DatasetKind,
     mapping: dict[str, str],
     day: dt.date,
+    as_of: dt.date | None = None,
 ) -> tuple[str, list[Quoting]]:
     """Pass 1: the query of the rows — line number, the raw ID (where the row is not taken as it
     is: for parse and the rejected rows), the ID's integer form where SQL settles it, the typed
@@ -794,7 +874,7 @@ def _read(
         inactive = " OR ".join(f"{status} LIKE {_q('%' + w + '%')}" for w in INACTIVE_COMPANY_WORDS)
         values["company_active"] = f"NOT ({inactive})"
     field_reason, quoting = _field_reason_sql(
-        [s for s in specs if s.name not in {ID_NUMBER.name, ID_KEY.name}], mapping
+        [s for s in specs if s.name not in {ID_NUMBER.name, ID_KEY.name}], mapping, as_of
     )
     quoting += id_quoting
     record_key = (

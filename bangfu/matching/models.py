@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household, Member
@@ -30,6 +33,42 @@ class Kind(models.TextChoices):
     HUKOU_DEATH = DatasetKind.HUKOU_DEATH.value, _("Hukou and death records")
     DIBAO_ROLL = DatasetKind.DIBAO_ROLL.value, _("Dibao and extreme-poverty rolls")
     TAX = DatasetKind.TAX.value, _("Tax")
+
+
+def file_of_kind(kind: str) -> str:
+    """A file of a dataset kind, in words that fit a sentence ("a tax file")."""
+    words = {
+        DatasetKind.VEHICLES.value: _("a vehicle registration file"),
+        DatasetKind.REAL_ESTATE.value: _("a real-estate file"),
+        DatasetKind.BUSINESS_ROLES.value: _("a business roles file"),
+        DatasetKind.SOCIAL_INSURANCE.value: _("a social insurance file"),
+        DatasetKind.HOUSING_FUND.value: _("a housing fund file"),
+        DatasetKind.HUKOU_DEATH.value: _("a hukou and death records file"),
+        DatasetKind.DIBAO_ROLL.value: _("a dibao or extreme-poverty roll"),
+        DatasetKind.TAX.value: _("a tax file"),
+    }
+    return str(words.get(kind, kind))
+
+
+# The columns of a dataset in words (the import's field names are for the code and the API).
+FIELD_LABELS: dict[str, Any] = {
+    "id_number": _("ID number"),
+    "id_key": _("Keyed hash of the ID number"),
+    "name": _("Name"),
+    "record_key": pgettext_lazy("a department's record", "Record"),
+    "vehicle_type": _("Vehicle type"),
+    "area": _("Floor area"),
+    "purchase_date": _("Date of purchase"),
+    "company": _("Company"),
+    "role": _("Role"),
+    "company_status": _("Company status"),
+    "contribution_base": _("Contribution base"),
+    "deposit_base": _("Deposit base"),
+    "death_date": _("Date of death"),
+    "status": _("Status"),
+    "programme": _("Programme"),
+    "taxable_income": _("Taxable income"),
+}
 
 
 class RuleChoice(models.TextChoices):

@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 IMPORT_PERM = Perm.REGISTRY_EXPORT  # bring department data in / send a request file out
 EXPORT_PERM = Perm.REGISTRY_EXPORT  # download personal data: the findings, a dataset's rejected rows
 REVIEW_PERM = Perm.HOUSEHOLD_EDIT  # confirm or dismiss a finding, record the notice
+RUN_PERM = Perm.RECHECK_RUN  # start a recheck (the manager too, who does not change the files)
 VIEW_PERM = Perm.HOUSEHOLD_VIEW
 REVEAL_PERM = Perm.PERSONAL_REVEAL
 
@@ -72,6 +73,7 @@ class MatchError:
 
     IMPORT_FAILED = "dataset_import_failed"
     NOT_OPEN = "finding_not_open"
+    FILE_CLOSED = "file_not_open"
     NOT_NOTIFIED = "worker_not_notified"
     PROPOSAL_LAPSED = "removal_proposal_lapsed"
     BAD_ENGINE = "bad_engine"
@@ -185,7 +187,8 @@ def dataset_import(
     as_of = as_of or today()
     if as_of > today():
         raise ValidationError({"as_of": _("The data cannot be as of a day after today.")})
-    if as_of + dt.timedelta(days=retention) <= today():
+    purged_on = retention_end(as_of, retention)
+    if purged_on <= today():
         # The retention counts from the data's date: such a dataset would be purged the same night.
         raise ValidationError(
             {
@@ -201,7 +204,7 @@ def dataset_import(
 
     with tempfile.TemporaryDirectory(prefix="bangfu-import-") as tmp:
         try:
-            result = ingest(Path(path), dataset_kind, Path(tmp), mapping=mapping)
+            result = ingest(Path(path), dataset_kind, Path(tmp), mapping=mapping, as_of=as_of)
         except IngestProblem as problem:
             raise DomainError(
                 MatchError.IMPORT_FAILED, problem.message, {"problem": problem.code, **problem.details}
@@ -218,7 +221,7 @@ def dataset_import(
                     unit=owner,
                     as_of=as_of,
                     retention_days=retention,
-                    expires_on=as_of + dt.timedelta(days=retention),
+                    expires_on=purged_on,
                     mapping=result.mapping,
                     rows_total=result.rows_total,
                     rows_taken=result.rows_taken,
@@ -257,6 +260,13 @@ def dataset_import(
                 snapshots.remove(name)
             raise
     return ds
+
+
+def retention_end(as_of: dt.date, retention_days: int) -> dt.date:
+    """The day a dataset is purged (``Dataset.expires_on``): data of ``as_of`` kept N days is kept
+    to the end of day ``as_of`` + N and purged the day after; the import, the recheck and the
+    night's purge all read this one date (a dataset is used while today is before it)."""
+    return as_of + dt.timedelta(days=retention_days + 1)
 
 
 def _check_answer(snapshot: Path, rows: int, unit: OrgUnit) -> None:
@@ -359,7 +369,7 @@ def match_run(
     """Start a recheck of ``unit``'s subtree (default: the actor's whole jurisdiction)."""
     if engine not in ENGINES:
         raise DomainError(MatchError.BAD_ENGINE, _("Unknown engine %(engine)s") % {"engine": engine})
-    target = _unit_for(actor, REVIEW_PERM, unit)
+    target = _unit_for(actor, RUN_PERM, unit)
     ids = list(dict.fromkeys(int(i) for i in dataset_ids))
     datasets = list(access.scope(actor, Dataset.objects.filter(pk__in=ids).select_related("unit"), VIEW_PERM))
     datasets += [
@@ -593,13 +603,31 @@ def _open_finding(actor: Any, finding_id: int) -> Finding:
     return finding
 
 
+# The rules whose confirmed findings change the file: what the record shows is written into it (a
+# vehicle, a company role, a home) or the member is marked deceased. An income discrepancy or a
+# dibao roll is only recorded as confirmed: a person corrects the file by hand.
+WRITES_FILE = frozenset(
+    {"vehicle_owned", "active_company_role", "recent_home_purchase", "homes_over_limit", "death_record"}
+)
+
+
 def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding:
-    """Confirm a finding. Disqualifying: a removal proposal waiting for the worker to be told (not
-    for a file closed meanwhile). A death record: the member is marked deceased and no longer
-    counted in the household."""
+    """Confirm a finding of an open file (a closed file's is refused: it may be dismissed).
+    Disqualifying: a removal proposal waiting for the worker to be told. A death record: the
+    member is marked deceased and no longer counted in the household."""
     reason = _reason(reason, "reason", _("Say why the finding is confirmed."), required=False)
     with audit_deferred():
         finding = _open_finding(actor, finding_id)
+        if finding.household.state not in OPEN_STATES:
+            raise DomainError(
+                MatchError.FILE_CLOSED,
+                _(
+                    "File %(number)s is no longer open (%(state)s): nothing can be written into it, so its "
+                    "finding cannot be confirmed. Dismiss the finding, saying why."
+                )
+                % {"number": finding.household.file_number, "state": finding.household.get_state_display()},
+                {"state": finding.household.state},
+            )
         finding.status = FindingStatus.CONFIRMED
         finding.reviewer = actor
         finding.reviewed_at = timezone.now()
@@ -620,11 +648,7 @@ def finding_confirm(*, actor: Any, finding_id: int, reason: str = "") -> Finding
         same = {"member_id": finding.member_id, "kind": finding.kind, "rule": finding.rule}
         earlier = Finding.objects.filter(**same, record_key=finding.record_key, status=FindingStatus.CONFIRMED)
         earlier = earlier.exclude(pk=finding.pk) if not _ROW_KEY.fullmatch(finding.record_key) else earlier.none()
-        if (
-            finding.severity == Severity.DISQUALIFYING
-            and household.state in OPEN_STATES
-            and not proposals_applying().filter(finding__in=earlier).exists()
-        ):
+        if finding.severity == Severity.DISQUALIFYING and not proposals_applying().filter(finding__in=earlier).exists():
             proposal = RemovalProposal.objects.create(household=household, finding=finding, created_by=actor)
             timeline_add(
                 household=household,
@@ -681,29 +705,92 @@ def confirmed_facts(finding: Finding) -> list[registry_services.DepartmentFact]:
         company, _sep, role = text.partition(" / ")
         kind = _kind_by_words(role, _ROLE_WORDS, BusinessRoleKind.SENIOR_MANAGER)
         return [Fact(note=note, company=company or record_in_words(finding.record_key), role=kind)]
-    if finding.rule == "recent_home_purchase":
-        bought = _date_or_none(d.get("date"))
-        return [Fact(note=note, floor_area=_decimal_or_zero(d.get("value")), acquired_on=bought)]
-    if finding.rule == "homes_over_limit":
-        return _homes_facts(finding, note)
+    if finding.rule in ("recent_home_purchase", "homes_over_limit"):
+        return _homes_facts(finding)
     return []
 
 
-def _homes_facts(finding: Finding, note: str) -> list[registry_services.DepartmentFact]:
-    """Bring the file up to the department's count and area of homes, without counting twice the
-    homes the file already declares."""
+@dataclass(frozen=True)
+class HomeRecord:
+    """One home of a department's real-estate record: its key (certificate number, or ``row N``),
+    floor area and registration date."""
+
+    record: str
+    area: Decimal
+    bought: dt.date | None
+
+
+def home_records(finding: Finding) -> list[HomeRecord]:
+    """The homes a real-estate finding names, each with its own area and date: the one record of a
+    recent purchase, every record of homes over the limit (``home_records`` in its details; a
+    finding made before they were kept there names its records without their areas)."""
     d = finding.details or {}
-    household = finding.household
-    size = max(int(household.members_living_together or 0), 1)
-    homes = int(d.get("homes") or 0)
-    total = _decimal_or_zero(d.get("area_per_head")) * size
-    on_file = list(household.homes.values_list("floor_area", flat=True))
-    missing = homes - len(on_file)
-    if missing <= 0:
+    if finding.rule == "recent_home_purchase":
+        return [HomeRecord(finding.record_key, _decimal_or_zero(d.get("value")), _date_or_none(d.get("date")))]
+    if finding.rule != "homes_over_limit":
         return []
-    rest = max(total - sum(on_file, Decimal(0)), Decimal(0))
-    each = (rest / missing).quantize(Decimal("0.01"))
-    return [registry_services.DepartmentFact(note=note, floor_area=each) for _i in range(missing)]
+    return [
+        HomeRecord(str(h.get("record") or ""), _decimal_or_zero(h.get("area")), _date_or_none(h.get("date")))
+        for h in d.get("home_records") or []
+        if isinstance(h, dict)
+    ]
+
+
+def _homes_facts(finding: Finding) -> list[registry_services.DepartmentFact]:
+    """One home per department record not yet on the file, with its own area and date. A record is
+    on the file when a home's note names its certificate number (as the homes written from a
+    confirmed finding do), when a confirmed finding of the same dataset wrote it (a record named by
+    its row), or when a home the file declares without a certificate has its area (and date, when
+    both are known): the file's homes are not counted twice."""
+    kind = finding.get_kind_display()
+    household = finding.household if finding.household_id else None
+    homes = list(household.homes.all()) if household is not None else []
+    earlier = _confirmed_home_records(finding)
+    written = {r for r in earlier if _ROW_KEY.fullmatch(r)}
+    keys = {r.record for r in home_records(finding)} | earlier
+    keys = {k for k in keys if k and not _ROW_KEY.fullmatch(k)}
+    unclaimed = [h for h in homes if not any(k in h.note for k in keys)]
+    facts = []
+    for record in home_records(finding):
+        if _ROW_KEY.fullmatch(record.record):
+            if record.record in written:
+                continue
+        elif record.record and any(record.record in h.note for h in homes):
+            continue
+        same = next(
+            (
+                h
+                for h in unclaimed
+                if h.floor_area == record.area and (h.acquired_on is None or record.bought in (None, h.acquired_on))
+            ),
+            None,
+        )
+        if same is not None:
+            unclaimed.remove(same)
+            continue
+        note = f"{kind} {record_in_words(record.record)}".strip()
+        facts.append(registry_services.DepartmentFact(note=note, floor_area=record.area, acquired_on=record.bought))
+    return facts
+
+
+def _confirmed_home_records(finding: Finding) -> set[str]:
+    """The records the household's confirmed real-estate findings have written into the file: by
+    certificate number, and by row (``row N``) for those of the same dataset only (a row names no
+    record in another file)."""
+    if not finding.household_id:
+        return set()
+    earlier = Finding.objects.filter(
+        household_id=finding.household_id,
+        kind=finding.kind,
+        status=FindingStatus.CONFIRMED,
+        rule__in=["recent_home_purchase", "homes_over_limit"],
+    ).exclude(pk=finding.pk)
+    return {
+        r.record
+        for f in earlier
+        for r in home_records(f)
+        if not _ROW_KEY.fullmatch(r.record) or (f.dataset_id and f.dataset_id == finding.dataset_id)
+    }
 
 
 def _decimal_or_zero(value: Any) -> Decimal:
@@ -862,14 +949,38 @@ def removal_proposal_execute(*, actor: Any, proposal_id: int) -> Household:
             raise DomainError(
                 MatchError.NOT_NOTIFIED, _("The worker must be told of the check result before the file is removed.")
             )
+        # The file's other proposals still to act on (another disqualifying finding of the file).
+        others = list(
+            proposals_applying(RemovalProposal.objects.select_for_update().filter(household_id=proposal.household_id))
+            .exclude(pk=proposal.pk)
+            .values_list("pk", flat=True)
+        )
         household = registry_services.household_state_change(
             actor=actor,
             household_id=proposal.household_id,
             to_state=FileState.REMOVED,
             reason=_("removed after a confirmed cross-check finding (proposal %(id)s)") % {"id": proposal.pk},
         )
+        _withdraw(actor, proposal, others)
     household.refresh_from_db()
     return household
+
+
+def _withdraw(actor: Any, proposal: RemovalProposal, others: list[int]) -> None:
+    """The file's other proposals still to act on are withdrawn when ``proposal`` removes it: they
+    do not wait for a notice forever."""
+    for other in RemovalProposal.objects.filter(pk__in=others):
+        other.status = ProposalStatus.WITHDRAWN
+        other.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="update",
+            target_type="matching.removal_proposal",
+            target_id=other.pk,
+            unit_path=proposal.household.unit.path,
+            after={"status": other.status},
+            note=_("the file was removed by proposal %(id)s") % {"id": proposal.pk},
+        )
 
 
 # -- exchange with an outside checking centre --------------------------------------------------

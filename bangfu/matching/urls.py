@@ -14,6 +14,7 @@ urlpatterns = [
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset_detail"),
     path("datasets/<int:pk>/rejected.csv", views.dataset_rejected, name="dataset_rejected"),
     path("datasets/<int:pk>/delete/", views.dataset_delete, name="dataset_delete"),
+    path("datasets/request/", views.exchange_request, name="dataset_request"),
     path("runs/", views.run_list, name="run_list"),
     path("runs/new/", views.run_start, name="run_start"),
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),

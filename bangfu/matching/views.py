@@ -15,6 +15,7 @@ import io
 import itertools
 import tempfile
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -44,8 +45,18 @@ from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
 from .engine.schemas import DatasetKind, default_mapping, fields_for
-from .forms import DatasetImportForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
-from .models import Dataset, Finding, Kind, MatchRun, ProposalStatus, RemovalProposal, RunStatus, SeverityChoice
+from .forms import DatasetImportForm, ExchangeRequestForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
+from .models import (
+    FIELD_LABELS,
+    Dataset,
+    Finding,
+    Kind,
+    MatchRun,
+    ProposalStatus,
+    RemovalProposal,
+    RunStatus,
+    SeverityChoice,
+)
 
 SEVERITIES = [s.value for s in SeverityChoice]
 UNIT_PICKER_LIMIT = 500
@@ -61,7 +72,72 @@ def _labels() -> dict[str, str]:
         "homes": _("Homes"),
         "area_per_head": _("Floor area per head (m²)"),
         "records": _("Records"),
+        "home_records": _("Homes in the record"),
     }
+
+
+def _yuan_a_month(value: Any) -> str:
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return _("%(amount)s yuan a month") % {"amount": f"{amount:,.2f}"}
+
+
+def _square_metres(value: Any) -> str:
+    try:
+        area = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return _("%(area)s m²") % {"area": f"{area.normalize():f}"}
+
+
+def _income_bases() -> dict[str, str]:
+    """The department's income figure an income discrepancy compares, by the engine's column."""
+    return {
+        "contribution_base": _("Social insurance contribution base"),
+        "deposit_base": _("Housing fund deposit base"),
+        "taxable_income": _("Taxable income (the year's, divided by 12)"),
+    }
+
+
+def finding_details(finding: Finding) -> list[tuple[str, str]]:
+    """A finding's details as label and value in the reader's language: the department's figures
+    with their units (an income per month beside the monthly income the file declares, homes each
+    with its area and date), never the engine's field codes."""
+    labels = _labels()
+    d = dict(finding.details or {})
+    rows: list[tuple[str, str]] = []
+    if finding.rule == "income_discrepancy":
+        column = str(d.pop("text", "") or "")
+        rows.append((_("Department's figure"), _income_bases().get(column, column)))
+        if "value" in d:
+            rows.append((_("Per month"), _yuan_a_month(d.pop("value"))))
+        if finding.member_id is not None:
+            rows.append((_("Monthly income on the file"), _yuan_a_month(finding.member.monthly_income)))
+    elif finding.rule == "recent_home_purchase" and "value" in d:
+        rows.append((_("Floor area"), _square_metres(d.pop("value"))))
+        if "date" in d:
+            rows.append((_("Registered on"), str(d.pop("date"))))
+    for key, value in d.items():
+        if key == "home_records" and isinstance(value, list):
+            homes = [h for h in value if isinstance(h, dict)]
+            text = "; ".join(
+                _("%(record)s: %(area)s, registered %(date)s")
+                % {
+                    "record": services.record_in_words(str(h.get("record") or "")),
+                    "area": _square_metres(h.get("area")),
+                    "date": h.get("date") or _("date unknown"),
+                }
+                for h in homes
+            )
+            rows.append((labels[key], text))
+        elif key == "records" and "home_records" in d:
+            continue  # each record is shown with its home
+        else:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            rows.append((labels.get(key) or key, shown))
+    return rows
 
 
 def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -129,9 +205,48 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "can_import": access.has_perm(request.user, services.IMPORT_PERM),
-        "can_run": access.has_perm(request.user, services.REVIEW_PERM),
+        "can_run": access.has_perm(request.user, services.RUN_PERM),
     }
     return render(request, "matching/dataset_list.html", context)
+
+
+@staff_required
+def exchange_request(request: HttpRequest) -> HttpResponseBase:
+    """The request file of the persons on file in a union's subtree, for an outside checking
+    centre: keyed hashes of their ID numbers by default; its answer is imported as a dataset."""
+    access.require(request.user, services.IMPORT_PERM)
+    units = _picker_units(request.user, services.IMPORT_PERM)
+    form = ExchangeRequestForm(request.POST or None, units=units, initial={"unit": units[0].pk if units else None})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        unit = _unit_in(request.user, services.IMPORT_PERM, data["unit"])
+        try:
+            return _request_file(request.user, unit, data["format"], hashed_only=not data["plain"])
+        except PermissionDenied:
+            form.add_error("plain", _("Your role may not reveal personal numbers: send keyed hashes only."))
+        except ValidationError as exc:
+            for field, errors in field_errors(exc).items():
+                form.add_error(field if field in form.fields else None, errors)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+    context = {"form": form}
+    return render(request, "matching/exchange_request.html", context, status=400 if form.errors else 200)
+
+
+def _request_file(actor: Any, unit: OrgUnit | None, fmt: str, *, hashed_only: bool) -> FileResponse:
+    """The request file as a download (written to a temporary file, removed once it is open)."""
+    suffix = ".parquet" if fmt == "parquet" else ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as tmp:
+        path = Path(tmp.name)
+    try:
+        services.exchange_request_export(actor=actor, target=path, unit=unit, fmt=fmt, hashed_only=hashed_only)
+        handle = path.open("rb")
+    finally:
+        path.unlink(missing_ok=True)  # the open handle keeps the data until the response is sent
+    name = f"request-{unit.code if unit else 'all'}-{services.today():%Y%m%d}{suffix}"
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["Cache-Control"] = "no-store"  # people's data: not kept in the browser's cache
+    return response
 
 
 def _save_upload(upload: Any, tmp: str) -> Path:
@@ -212,27 +327,6 @@ def _mapping_chosen(request: HttpRequest, kind: str) -> dict[str, str]:
     return {name: column for name, column in chosen.items() if name in names and column}
 
 
-# The columns of a dataset in words (the import's field names are for the code and the API).
-FIELD_LABELS: dict[str, Any] = {
-    "id_number": gettext_lazy("ID number"),
-    "id_key": gettext_lazy("Keyed hash of the ID number"),
-    "name": gettext_lazy("Name"),
-    "record_key": pgettext_lazy("a department's record", "Record"),
-    "vehicle_type": gettext_lazy("Vehicle type"),
-    "area": gettext_lazy("Floor area"),
-    "purchase_date": gettext_lazy("Date of purchase"),
-    "company": gettext_lazy("Company"),
-    "role": gettext_lazy("Role"),
-    "company_status": gettext_lazy("Company status"),
-    "contribution_base": gettext_lazy("Contribution base"),
-    "deposit_base": gettext_lazy("Deposit base"),
-    "death_date": gettext_lazy("Date of death"),
-    "status": gettext_lazy("Status"),
-    "programme": gettext_lazy("Programme"),
-    "taxable_income": gettext_lazy("Taxable income"),
-}
-
-
 def _columns_used(ds: Dataset) -> list[tuple[str, Any, str]]:
     """(field, its label, the file's column) in the order of the kind's fields."""
     order = {spec.name: i for i, spec in enumerate(fields_for(DatasetKind(ds.kind)))}
@@ -249,7 +343,7 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "runs": selectors.run_list(actor=request.user).filter(datasets=ds).order_by("-id")[:20],
         "can_delete": access.has_perm(request.user, services.IMPORT_PERM, ds.unit),
         "can_export": access.has_perm(request.user, services.EXPORT_PERM, ds.unit),
-        "can_run": access.has_perm(request.user, services.REVIEW_PERM),
+        "can_run": access.has_perm(request.user, services.RUN_PERM),
     }
     return render(request, "matching/dataset_detail.html", context)
 
@@ -283,14 +377,14 @@ def dataset_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = selectors.run_list(actor=request.user).order_by("-id")
     page = CappedPaginator(runs, settings.BANGFU_PAGE_SIZE).get_page(_page_number(request))
-    context = {"page": page, "can_run": access.has_perm(request.user, services.REVIEW_PERM)}
+    context = {"page": page, "can_run": access.has_perm(request.user, services.RUN_PERM)}
     return render(request, "matching/run_list.html", context)
 
 
 @staff_required
 def run_start(request: HttpRequest) -> HttpResponse:
-    access.require(request.user, services.REVIEW_PERM)
-    units = _picker_units(request.user, services.REVIEW_PERM)
+    access.require(request.user, services.RUN_PERM)
+    units = _picker_units(request.user, services.RUN_PERM)
     datasets = list(selectors.dataset_list(actor=request.user)[:200])
     chosen = [int(i) for i in request.GET.getlist("dataset") if i.isascii() and i.isdigit() and len(i) <= 18]
     if not chosen and units:  # what a recheck from the command line takes: the newest of each kind
@@ -300,7 +394,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
     form = RunStartForm(request.POST or None, units=units, datasets=datasets, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        unit = _unit_in(request.user, services.REVIEW_PERM, data["unit"])
+        unit = _unit_in(request.user, services.RUN_PERM, data["unit"])
         try:
             run = services.match_run(
                 actor=request.user, unit=unit, dataset_ids=data["dataset_ids"], engine=data["engine"]
@@ -423,11 +517,22 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "run_id": filters.run_id,
         "can_reveal": access.has_perm(request.user, services.REVEAL_PERM),
         "can_export": _may_export_findings(request.user, filters),
+        "heading": _findings_heading(filters.status),
+        "partial": _htmx_partial(request),
     }
-    template = "matching/_finding_results.html" if _htmx_partial(request) else "matching/finding_list.html"
+    template = "matching/_finding_results.html" if context["partial"] else "matching/finding_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _findings_heading(status: str) -> str:
+    """The findings page's heading, after the status filtered on."""
+    return {
+        "open": _("Findings to review"),
+        "confirmed": _("Confirmed findings"),
+        "dismissed": _("Dismissed findings"),
+    }.get(status, _("All findings"))
 
 
 def _may_export_findings(actor: Any, filters: selectors.FindingFilters) -> bool:
@@ -515,11 +620,7 @@ def _finding_page(
     status: int = 200,
 ) -> HttpResponse:
     household = finding.household
-    labels = _labels()
-    details = [
-        (labels.get(k, k), ", ".join(map(str, v)) if isinstance(v, list) else v)
-        for k, v in (finding.details or {}).items()
-    ]
+    details = finding_details(finding)
     since: list[Any] = []
     if finding.reviewed_at is not None:
         events = registry_selectors.household_timeline(actor=request.user, household=household, limit=20)
@@ -537,6 +638,7 @@ def _finding_page(
         "decision": eligibility_selectors.decision_current(actor=request.user, household_id=household.pk),
         "since": since,
         "file_open": household.state in OPEN_STATES,
+        "writes_file": finding.rule in services.WRITES_FILE,
     }
     return render(request, "matching/finding_detail.html", context, status=status)
 
@@ -555,7 +657,17 @@ def _reviewable(request: HttpRequest, pk: int) -> Finding:
 @staff_required
 @require_POST
 def finding_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    return _review(request, pk, "confirm", services.finding_confirm, _("The finding was confirmed."))
+    finding = _reviewable(request, pk)
+    if finding.rule in services.WRITES_FILE:
+        done = _("The finding was confirmed.")
+    elif finding.rule == "income_discrepancy":
+        done = _(
+            "The finding was confirmed. Nothing was written into the file: correct the member's income on the "
+            "file by hand if it is wrong."
+        )
+    else:
+        done = _("The finding was confirmed. Nothing was written into the file.")
+    return _review(request, pk, "confirm", services.finding_confirm, done)
 
 
 @staff_required

@@ -37,6 +37,7 @@ class Perm(StrEnum):
     USER_MANAGE = "user.manage"
     STANDARD_MANAGE = "standard.manage"  # identification standards and rule sets of the unit's divisions
     DECISION_OVERRIDE = "decision.override"  # set a household's category by hand, or approve that
+    RECHECK_RUN = "recheck.run"  # start a recheck of the files against department data
 
 
 # What each permission allows, in words for the people refused it (the codes are for the API).
@@ -49,6 +50,7 @@ PERM_LABELS: dict[Perm, Any] = {
     Perm.USER_MANAGE: gettext_lazy("manage users"),
     Perm.STANDARD_MANAGE: gettext_lazy("set standards and rules"),
     Perm.DECISION_OVERRIDE: gettext_lazy("set or approve a household's category by hand"),
+    Perm.RECHECK_RUN: gettext_lazy("start a recheck"),
 }
 
 
@@ -62,7 +64,11 @@ def perm_label(code: object) -> str:
 
 def refusal(exc: object) -> str:
     """What a ``PermissionDenied`` raised by the gate (its message a permission's code) refuses, as
-    a sentence for the person refused; another refusal in general words."""
+    a sentence for the person refused; one that says its own reason (``errors.Refused``) says it;
+    another refusal in general words."""
+    said = getattr(exc, "said", None)
+    if said:
+        return str(said)
     try:
         perm = Perm(str(exc))
     except ValueError:
@@ -71,11 +77,21 @@ def refusal(exc: object) -> str:
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    Role.GRASSROOTS_CADRE: frozenset({Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT}),
+    Role.GRASSROOTS_CADRE: frozenset({Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT, Perm.RECHECK_RUN}),
     Role.CENTRE_STAFF: frozenset(
-        {Perm.HOUSEHOLD_VIEW, Perm.HOUSEHOLD_EDIT, Perm.PERSONAL_REVEAL, Perm.REGISTRY_EXPORT, Perm.DECISION_OVERRIDE}
+        {
+            Perm.HOUSEHOLD_VIEW,
+            Perm.HOUSEHOLD_EDIT,
+            Perm.PERSONAL_REVEAL,
+            Perm.REGISTRY_EXPORT,
+            Perm.DECISION_OVERRIDE,
+            Perm.RECHECK_RUN,
+        }
     ),
-    Role.MANAGER: frozenset({Perm.HOUSEHOLD_VIEW, Perm.REGISTRY_EXPORT, Perm.AUDIT_VIEW, Perm.STANDARD_MANAGE}),
+    # The manager runs campaigns and rechecks (domain.md §1), without changing the files.
+    Role.MANAGER: frozenset(
+        {Perm.HOUSEHOLD_VIEW, Perm.REGISTRY_EXPORT, Perm.AUDIT_VIEW, Perm.STANDARD_MANAGE, Perm.RECHECK_RUN}
+    ),
     Role.EVALUATOR: frozenset({Perm.HOUSEHOLD_VIEW}),
     Role.ADMIN: frozenset(set(Perm)),
 }

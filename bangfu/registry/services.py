@@ -441,16 +441,16 @@ def household_update(
                 kind=codes.TimelineKind.STATE_CHANGED,
                 data={"from": from_state, "to": h.state},
             )
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            target_type="household",
-            target_id=h.pk,
-            unit_path=unit.path,
-            before={k: before.get(k) for k in changed},
-            after={k: after[k] for k in changed},
-        )
-        if changed:  # a save that changed nothing (Back, then Save again) is no change on the timeline
+        if changed:  # a save that changed nothing (Back, then Save again) is no change to log
+            audit_record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                target_type="household",
+                target_id=h.pk,
+                unit_path=unit.path,
+                before={k: before.get(k) for k in changed},
+                after={k: after[k] for k in changed},
+            )
             timeline_add(household=h, actor=actor, kind=codes.TimelineKind.FILE_UPDATED, data={"fields": changed})
     return h
 
@@ -509,7 +509,8 @@ def member_id_reveal(*, actor: Any, member_id: int, household_id: int | None = N
             target_type="member.id_number",
             target_id=member.pk,
             unit_path=member.household.unit.path,
-            after={"masked": member.id_masked},
+            # The file too, so that the household's entries in the audit log include its reveals.
+            after={"masked": member.id_masked, "household": member.household_id, "file": member.household.file_number},
             note=reason,
         )
         timeline_add(
@@ -537,7 +538,7 @@ def bank_card_reveal(*, actor: Any, household_id: int, reason: str = "") -> str:
             target_type="bank_account.card_number",
             target_id=acc.pk,
             unit_path=acc.household.unit.path,
-            after={"masked": acc.card_masked},
+            after={"masked": acc.card_masked, "household": acc.household_id, "file": acc.household.file_number},
             note=reason,
         )
         timeline_add(

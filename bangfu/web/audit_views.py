@@ -44,6 +44,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         e.unit = units.get(e.unit_path)
         e.action_label = labels.get(e.action, e.action)
         e.shown_target_id = audit_log.masked_text(e.target_id)
+        e.target_label = audit_log.object_label(e.target_type)
         e.shown_note = audit_log.shown_note(e.note)
         e.shown_before = audit_log.data_text(e.before)
         e.shown_after = audit_log.data_text(e.after)

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from bangfu.common import crypto
 from bangfu.common.models import AuditAction
 from bangfu.org.access import Perm
-from bangfu.org.audit_log import AuditFilters
+from bangfu.org.audit_log import OBJECT_TYPES, AuditFilters
 from bangfu.org.models import OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.inputs import (
@@ -313,12 +313,16 @@ class MemberForm(StyledForm):
             self.fields["id_number"].widget.attrs["placeholder"] = masked
             self.fields["id_number"].help_text = _("Leave blank to keep %(masked)s.") % {"masked": masked}
 
-    def to_member(self, *, editing: bool) -> MemberInput:
+    def to_member(self, *, editing: bool, stored: Member | None = None) -> MemberInput:
+        """``stored``: the member this row edits, whose fields the row does not show (the head's
+        school, another member's political status…) are kept as they are, not blanked."""
         cd = self.cleaned_data
         values: dict[str, Any] = {}
         for f in dc_fields(MemberInput):
             if f.name in cd and cd[f.name] is not None:
                 values[f.name] = cd[f.name]
+            elif stored is not None and f.name not in self.fields and f.name not in _NOT_KEPT:
+                values[f.name] = getattr(stored, f.name)
         values["relationship"] = self.relationship_value or cd.get("relationship", "")
         values["name"] = cd.get("name", "")
         values["id_number"] = (cd.get("id_number") or "").strip()
@@ -327,6 +331,10 @@ class MemberForm(StyledForm):
         if cd.get("monthly_income") is None:
             values["monthly_income"] = Decimal(0)
         return MemberInput(**values)
+
+
+# Never taken from the stored member: set by the row's kind or checked by the service.
+_NOT_KEPT = frozenset({"relationship", "name", "id_number", "member_id", "sex", "birth_date"})
 
 
 class HeadForm(MemberForm):
@@ -544,13 +552,17 @@ class HouseholdForms:
             self._sources[name] = kept
             collections[name] = [f.to_input() for f in kept]
         bank = getattr(self.household, "bank", None) if self.household is not None else None
+        stored = {m.pk: m for m in self.household.members.all()} if self.household is not None else {}
         return HouseholdInput(
             unit_id=cd.get("unit_id"),
             category=cd.get("category", ""),
             main_cause=cd.get("main_cause"),
             address=cd.get("address", ""),
             housing_type=cd.get("housing_type", ""),
-            members=[f.to_member(editing=self.household is not None) for f in members_forms],
+            members=[
+                f.to_member(editing=self.household is not None, stored=stored.get(f.cleaned_data.get("member_id")))
+                for f in members_forms
+            ],
             tier=cd.get("tier", ""),
             state=cd.get("state", ""),
             is_migrant_worker=cd.get("is_migrant_worker", False),
@@ -600,7 +612,7 @@ class AuditFilterForm(StyledForm):
     action = forms.ChoiceField(
         label=_("Action"), choices=[("", _("All actions")), *AuditAction.choices], required=False
     )
-    target_type = forms.CharField(label=_("Object type"), required=False, max_length=64)
+    target_type = forms.ChoiceField(label=_("Object type"), required=False)
     target_id = forms.CharField(label=_("Object id"), required=False, max_length=64)
     date_from = _date(_("From"))
     date_to = _date(_("To"))
@@ -612,6 +624,8 @@ class AuditFilterForm(StyledForm):
         super().__init__(*args, **kwargs)
         units = list(units)
         self.fields["unit"].choices = [("", _("All unions")), *unit_choices_for(units)]  # type: ignore[attr-defined]
+        kinds = sorted(((code, str(label)) for code, label in OBJECT_TYPES.items()), key=lambda c: c[1])
+        self.fields["target_type"].choices = [("", _("All objects")), *kinds]  # type: ignore[attr-defined]
         self.fields["unit"].widget.set_units(units)
 
     def clean(self) -> dict[str, Any]:

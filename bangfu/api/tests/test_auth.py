@@ -61,6 +61,7 @@ def test_me_lists_roles_units_and_permissions(api_as: Any, tree: dict) -> None:
         "household.edit",
         "household.view",
         "personal.reveal",
+        "recheck.run",
         "registry.export",
     ]
 

@@ -67,6 +67,8 @@ def test_pages_render_for_a_manager_and_changes_are_refused_to_others(
         read = c.get("/eligibility/standards/530000/2026/").content.decode()
         assert 'id="in-force"' in read and 'id="standard-form"' not in read
         assert 'id="nav-whatif"' not in read
+        # …and the menu leads to them (it offered them only to who may change them).
+        assert 'id="nav-standards"' in read and 'id="nav-rulesets"' in read
         assert 'id="ruleset-form"' not in c.get("/eligibility/rulesets/530000/").content.decode()
         # Every change is refused as the services decide (403), and nothing is stored.
         r = c.post("/eligibility/standards/530000/2026/", {"dibao_monthly": "1001", "minimum_wage_monthly": "1900"})

@@ -58,6 +58,8 @@ def test_low_income_with_illness_is_likely_deep_hardship_and_says_why(standard: 
     assert "1,001.00" in text  # the region's dibao, from the province's standard
     assert "with illness" in text
     assert "Counted income 18,000.00 yuan − rigid expenses 6,000.00 yuan a year" in text
+    # A worker who came from the phone pages finds the way back to apply (the page was a dead end).
+    assert 'id="back-to-apply"' in text and 'id="apply-link"' in text and 'href="/apply/"' in text
 
 
 def test_income_above_the_relative_line_is_not_eligible(standard: None, en: Client) -> None:

@@ -61,6 +61,10 @@ def test_worker_flow_through_the_api(urls: str, tree: dict, users: dict[str, Any
     token = body["token"]
     status, body = _json(c, "post", f"{urls}/applicant/token", {"phone": "13812345678", "code": code})
     assert status == 400 and body["error"]["code"] == "code_invalid"  # replay
+    assert list(body["error"]["fields"]) == ["code"]  # named under its field, as a form shows it
+    # A code asked for again at once: 429, saying how long to wait.
+    r = c.post(f"{urls}/applicant/code", {"phone": "13812345678"}, content_type="application/json")
+    assert r.status_code == 429 and r.json()["error"]["code"] == "code_throttled" and int(r["Retry-After"]) > 0
 
     status, app = _json(
         c, "post", f"{urls}/applicant/applications", {"unit_id": tree["xiangyun_g"].pk, "idempotency_key": "t1"}, token

@@ -112,15 +112,20 @@ def _whole_path(tree: dict, users: dict[str, Any]) -> Caller:
         "POST", f"/applications/{app_id}/objections/{objection['id']}/answer", {"answer": "核实为残疾人代步车"}
     )
     assert answered["answer"] == "核实为残疾人代步车" and answered["answered_at"]
-    # A review dated further back does not end the notice that was posted…
-    cadre.call(
-        "POST", f"/applications/{app_id}/unit-review", {"held_on": str(held - dt.timedelta(days=8)), "minutes": "同意"}
+    # A review is recorded once: another, dated further back, does not replace it or end the notice…
+    again = cadre.call(
+        "POST",
+        f"/applications/{app_id}/unit-review",
+        {"held_on": str(held - dt.timedelta(days=8)), "minutes": "同意"},
+        409,
     )
+    assert "already recorded" in again["error"]["message"]
     ended = cadre.client.post(
         f"/api/v1/applications/{app_id}/transition", {"action": "notice_done"}, content_type="application/json"
     )
     assert ended.status_code == 400 and ended.json()["error"]["code"] == "step_incomplete", ended.content
     # … the days passing do: on to the county.
+    Application.objects.filter(pk=app_id).update(unit_review_on=held - dt.timedelta(days=8))
     as_if_noticed(Application.objects.get(pk=app_id))
     cadre.act(app_id, "notice_done")
 

@@ -263,3 +263,28 @@ def test_a_paper_signature_is_recorded_at_any_step_of_an_open_case(tree: dict, u
         actor=users["xiangyun_cadre"], application_id=other.pk, action="refuse", reason="重复申请"
     )
     assert 'id="paper-form"' not in cadre.get(f"/applications/{other.pk}/").content.decode()
+
+
+def test_the_worker_reads_why_the_case_came_back_at_the_top_of_its_page(tree: dict, users: dict[str, Any]) -> None:
+    """A case returned to the worker showed "Draft" at the top and its reason only at the end of
+    the progress list, below the whole form (some 5,000 px down on a phone)."""
+    app = submitted(tree["xiangyun_g"], phone="13812345678")
+    c = _phone_client("13812345678")
+    assert 'id="last-word"' not in c.get(f"/apply/{app.pk}/").content.decode()
+    services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=app.pk, action="return", reason="请补充医院票据"
+    )
+    page = c.get(f"/apply/{app.pk}/").content.decode()
+    assert 'id="last-word"' in page and "请补充医院票据" in page
+    assert page.index('id="last-word"') < page.index("Proof (photos or PDF)") < page.index("Progress")
+
+
+def test_the_import_page_says_what_each_chinese_column_means_and_takes(users: dict[str, Any]) -> None:
+    """An English reader saw only the template's Chinese headers, and a refused value did not say
+    which ones the column takes."""
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    page = c.get("/applications/import/").content.decode()
+    assert 'id="import-columns"' in page
+    assert "困难类别</span> * — hardship category" in page
+    assert "深度困难</span> = Deep hardship" in page

@@ -139,7 +139,10 @@ def test_managers_and_evaluators_follow_the_reviews_without_acting(users: Any, c
     assert c.get("/api/v1/reviews").json()["count"] == 85
     task = ReviewTask.objects.get(household__file_number="XY-0071")
     c.post(f"/applications/reviews/{task.pk}/confirm/", {"state": "reported", "next": PAGE})
-    assert c.post(f"/api/v1/reviews/{task.pk}/confirm", {}, content_type="application/json").status_code in (403, 404)
+    refused = c.post(f"/api/v1/reviews/{task.pk}/confirm", {}, content_type="application/json")
+    # Seen but not theirs to act on: 403 naming the permission, as the applications answer them.
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["error"]["details"] == {"permission": "household.edit"}
     task.refresh_from_db()
     assert task.state == ReviewState.REPORTED
 

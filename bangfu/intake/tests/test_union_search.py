@@ -73,6 +73,9 @@ def test_a_province_of_unions_is_searched_not_scrolled(province: dict[str, OrgUn
     assert len(_options(c.get("/apply/", {"q": "机械厂 大理州"}).content.decode())) == factories
     page = c.get("/apply/", {"q": "昆明"}).content.decode()
     assert _options(page) == [] and "No union matches “昆明”" in page
+    # In pinyin, as a phone without Chinese input types it: the county's name, or initials.
+    assert set(_options(c.get("/apply/", {"q": "Midu"}).content.decode())) == midu
+    assert _options(c.get("/apply/", {"q": "binchuan 第11"}).content.decode()) == [province["binchuan_11"].pk]
 
 
 def test_more_matches_than_the_box_holds_says_so(province: dict[str, OrgUnit]) -> None:

@@ -144,7 +144,9 @@ def real_estate_matched_sql(ds: str) -> str:
 
 def homes_over_limit_sql(m: str, params: RuleParams) -> str:
     """Hits of the household rule over ``m`` (``real_estate_matched_sql``): every home of a
-    household with ``min_homes`` or more whose floor area per head is above the limit."""
+    household with ``min_homes`` or more whose floor area per head is above the limit, each with
+    its own area (``value_num``) and registration date (``value_date``), and the household's size
+    (``value_text``), from which the findings step counts the homes and the area per head."""
     per_household = (
         "SELECT household_id, COUNT(*) AS homes, SUM(area) AS total_area FROM "  # noqa: S608 - m is a name
         f"(SELECT household_id, rk_hi, rk_lo, record_key, MAX(COALESCE(area, 0)) AS area FROM {m} "
@@ -154,8 +156,8 @@ def homes_over_limit_sql(m: str, params: RuleParams) -> str:
     return (
         f"SELECT m.member_id, m.household_id, m.rk_hi, m.rk_lo, m.record_key, "  # noqa: S608
         f"{_lit(Rule.HOMES_OVER_LIMIT.value)} AS rule, "
-        f"m.name_ok, m.record_name, {per_head} AS value_num, CAST(h.homes AS VARCHAR(10)) AS value_text, "
-        f"{_NULL_DATE} AS value_date FROM {m} m JOIN ({per_household}) h ON m.household_id = h.household_id "
+        f"m.name_ok, m.record_name, m.area AS value_num, CAST(m.household_size AS VARCHAR(10)) AS value_text, "
+        f"m.purchase_date AS value_date FROM {m} m JOIN ({per_household}) h ON m.household_id = h.household_id "
         f"WHERE h.homes >= {int(params.min_homes)} AND {per_head} > {params.area_per_head_limit!r}"
     )
 
@@ -283,11 +285,19 @@ hp AS MATERIALIZED (
 _PERSON_UNIQUE = f"person AS (SELECT {_PERSON_KEY}, {_PERSON_VALUES} FROM {{person_hits}} h)"  # noqa: S608
 _RECORD_TEXT = unpack_sql("rk_hi", "rk_lo", "record_key")
 _FINDINGS_REST = f"""
-household AS (
-    SELECT household_id, min(member_id) AS member_id, dataset_id, min(kind) AS kind, rule,
-           min(name_ok) AS name_ok, list(DISTINCT record ORDER BY record) AS records,
-           max(CAST(value_text AS BIGINT)) AS homes, max(value_num) AS per_head
+home AS (
+    SELECT household_id, dataset_id, rule, record, min(member_id) AS member_id, min(kind) AS kind,
+           min(name_ok) AS name_ok, max(COALESCE(value_num, 0)) AS area, min(value_date) AS bought,
+           max(CAST(value_text AS BIGINT)) AS size
     FROM (SELECT *, {_RECORD_TEXT} AS record FROM {{household_hits}} hh) hh
+    GROUP BY household_id, dataset_id, rule, record
+), household AS (
+    SELECT household_id, min(member_id) AS member_id, dataset_id, min(kind) AS kind, rule,
+           min(name_ok) AS name_ok, list(record ORDER BY record) AS records,
+           count(*) AS homes, sum(area) / greatest(max(size), 1) AS per_head,
+           list(struct_pack(record := record, area := round(area, 2),
+                            date := strftime(bought, '%Y-%m-%d')) ORDER BY record) AS home_records
+    FROM home
     GROUP BY household_id, dataset_id, rule
 ), rows AS (
     SELECT household_id, member_id, dataset_id, kind, rk_hi, rk_lo, record_key, rule, name_ok,
@@ -301,8 +311,9 @@ household AS (
     UNION ALL
     SELECT household_id, member_id, dataset_id, kind, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
            left(array_to_string(records, ','), 200), rule, name_ok,
-           '{{"records":' || {_json_str("records")} || ',"homes":' || CAST(COALESCE(homes, len(records)) AS VARCHAR)
-           || CASE WHEN isfinite(per_head) THEN ',"area_per_head":' || {_num("per_head")} ELSE '' END || '}}'
+           '{{"records":' || {_json_str("records")} || ',"homes":' || CAST(homes AS VARCHAR)
+           || CASE WHEN isfinite(per_head) THEN ',"area_per_head":' || {_num("per_head")} ELSE '' END
+           || ',"home_records":' || {_json_str("home_records")} || '}}'
     FROM household
 )
 SELECT household_id, member_id, dataset_id, kind, rk_hi, rk_lo, left(record_key, 200) AS record_key, rule,

@@ -132,7 +132,8 @@ def test_a_vehicles_file_is_not_taken_as_a_dibao_roll(tmp_path: Path) -> None:
     problem = _problem(path, DatasetKind.DIBAO_ROLL, tmp_path)
     assert problem.code == "wrong_kind"
     assert problem.message == (
-        "This looks like a file of Vehicles, not of Dibao and extreme-poverty rolls (it has the columns 车辆类型)."
+        "This looks like a vehicle registration file, not a dibao or extreme-poverty roll "
+        "(it has the columns 车辆类型)."
     )
     # A roll of only numbers and names is still a dibao roll.
     path = _csv(tmp_path / "roll.csv", [["身份证号", "姓名"], [IDS[0], "张建国"]])
@@ -144,7 +145,7 @@ def test_the_wrong_kind_is_named_in_words_not_code(tmp_path: Path) -> None:
     problem = _problem(path, DatasetKind.REAL_ESTATE, tmp_path)
     assert problem.code == "wrong_kind"
     assert problem.message == (
-        "This does not look like a file of Real estate: it has no column such as 建筑面积, 面积, floor_area."
+        "This does not look like a real-estate file: it has no column such as 建筑面积, 面积, floor_area."
     )
 
 

@@ -222,9 +222,10 @@ def test_purge_after_retention(users: dict[str, Any], write_csv: Any, django_cap
     ds = services.dataset_import(actor=users["admin"], kind="vehicles", path=path, as_of=as_of, retention_days=30)
     assert default_storage.exists(ds.snapshot)
     before = run(users["admin"], [ds], django_capture_on_commit_callbacks)
-    assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=29)) == 0
+    # Kept 30 days: to the end of the 30th day after the data's date, purged the day after.
+    assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=30)) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=30)) == 1
+        assert services.purge_expired_datasets(on=as_of + dt.timedelta(days=31)) == 1
     assert not Dataset.objects.exists()
     assert not default_storage.exists(ds.snapshot)
     # A run made before still says what it was checked against, and that it is gone since.
@@ -361,7 +362,7 @@ def test_a_date_or_retention_out_of_bounds_is_refused_by_field(users: dict[str, 
             services.dataset_import(actor=users["admin"], kind="vehicles", path=path, **kwargs)
         assert caught.value.message_dict == {field: [message]}
     assert not Dataset.objects.exists()
-    old = services.today() - dt.timedelta(days=200)
+    old = services.today() - dt.timedelta(days=201)
     with translation.override("en"), pytest.raises(ValidationError) as caught:
         services.dataset_import(actor=users["admin"], kind="vehicles", path=path, as_of=old, retention_days=200)
     assert caught.value.message_dict == {
@@ -371,7 +372,7 @@ def test_a_date_or_retention_out_of_bounds_is_refused_by_field(users: dict[str, 
     }
     assert not Dataset.objects.exists()
     kept = services.dataset_import(actor=users["admin"], kind="vehicles", path=path, retention_days=3650)
-    assert kept.expires_on == services.today() + dt.timedelta(days=3650)
+    assert kept.expires_on == services.today() + dt.timedelta(days=3651)  # kept to the end of the 3,650th day
     # Past its retention (the purge runs at night), a dataset is not used by a recheck.
     Dataset.objects.filter(pk=kept.pk).update(expires_on=services.today())
     with translation.override("en"), pytest.raises(ValidationError) as caught:
@@ -401,3 +402,19 @@ def test_the_same_record_in_a_later_dataset_is_not_raised_again(
     third = services.dataset_import(actor=users["admin"], kind="vehicles", path=write_csv("v3.csv", rows))
     run(users["admin"], [third], django_capture_on_commit_callbacks)
     assert Finding.objects.count() == 2
+
+
+def test_data_kept_n_days_is_kept_to_the_end_of_the_nth_day_by_the_import_the_recheck_and_the_purge(
+    users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Data of yesterday kept one day is kept to the end of today: the import took it as already
+    past its retention, while it expires at the end of the day."""
+    path = write_csv("v.csv", [VEHICLE_HEADER, [VALID_ID, "张三", "云A1", "轿车"]])
+    yesterday = services.today() - dt.timedelta(days=1)
+    ds = services.dataset_import(actor=users["admin"], kind="vehicles", path=path, as_of=yesterday, retention_days=1)
+    assert ds.expires_on == services.today() + dt.timedelta(days=1)  # purged tomorrow
+    assert ds in services.usable_datasets(ds.unit)
+    run(users["admin"], [ds], django_capture_on_commit_callbacks)  # the recheck may use it today
+    assert services.purge_expired_datasets() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.purge_expired_datasets(on=services.today() + dt.timedelta(days=1)) == 1

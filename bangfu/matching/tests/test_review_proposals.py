@@ -139,20 +139,48 @@ def test_a_worker_is_not_told_of_a_removal_of_a_closed_file(
     assert not TimelineEvent.objects.filter(household=household, kind="worker_notified").exists()
 
 
-def test_confirming_a_finding_of_a_closed_file_proposes_no_removal(
+def test_a_finding_of_a_closed_file_is_not_confirmed_but_may_be_dismissed(
     make_household: Any, users: dict[str, Any], write_csv: Any, run_on: Any, standard: None
 ) -> None:
-    """The file exited hardship before the finding was reviewed: confirming it records the car,
-    but there is no file to remove (a proposal made then would come back if the file reopened)."""
+    """The file was closed before the finding was reviewed: confirming it would write into a
+    closed file (it wrote the car into a removed file); it is refused, saying to dismiss it."""
     household, ids = make_household()
     run_on(write_csv, "v.csv", "vehicles", [VEHICLES, [ids[0], "张建国", "云L1", "轿车"]])
     staff = users["xiangyun_staff"]
     registry_services.household_state_change(actor=staff, household_id=household.pk, to_state="exited", reason="脱困")
-    finding = services.finding_confirm(actor=staff, finding_id=Finding.objects.get().pk, reason="属实")
-    assert finding.status == FindingStatus.CONFIRMED
-    assert not RemovalProposal.objects.exists()
-    assert not TimelineEvent.objects.filter(household=household, kind="removal_proposed").exists()
-    assert household.vehicles.count() == 1
+    pk = Finding.objects.get().pk
+    with pytest.raises(DomainError) as caught:
+        services.finding_confirm(actor=staff, finding_id=pk, reason="属实")
+    assert caught.value.code == "file_not_open"
+    assert caught.value.message == (
+        f"File {household.file_number} is no longer open (Exited hardship): nothing can be written into it, so its "
+        "finding cannot be confirmed. Dismiss the finding, saying why."
+    )
+    assert Finding.objects.get().status == FindingStatus.OPEN
+    assert not household.vehicles.exists() and not RemovalProposal.objects.exists()
+    response = _post(_api(staff), f"/matching/findings/{pk}/confirm", {"reason": "属实"})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "file_not_open"
+    page = Client(headers={"Accept-Language": "en"})
+    page.force_login(staff)
+    html = page.get(f"/matching/findings/{pk}/").content.decode()
+    assert 'id="confirm-closed"' in html and 'id="confirm-form"' not in html and 'id="dismiss-form"' in html
+    refused = page.post(f"/matching/findings/{pk}/confirm/", {"confirm-reason": "属实"}, follow=True)
+    assert "cannot be confirmed" in refused.content.decode()
+    assert services.finding_dismiss(actor=staff, finding_id=pk, reason="档案已退出").status == FindingStatus.DISMISSED
+
+
+def test_the_other_proposals_of_a_removed_file_are_withdrawn(
+    make_household: Any, users: dict[str, Any], write_csv: Any, run_on: Any, standard: None
+) -> None:
+    """Two cars, two proposals: the file removed by the first, the second does not wait for a
+    notice forever (nor does the API list it as still to act on)."""
+    _household, first, second = _proposed(make_household, users, write_csv, run_on)
+    staff = users["xiangyun_staff"]
+    services.removal_proposal_execute(actor=staff, proposal_id=first.pk)
+    second.refresh_from_db()
+    assert second.status == "withdrawn"
+    listed = {p["id"]: p for p in _api(staff).get("/api/v1/matching/removal-proposals?pending=false").json()}
+    assert listed[second.pk]["applies"] is False and listed[first.pk]["applies"] is False
 
 
 def test_the_same_record_found_again_in_a_newer_file_is_not_written_or_proposed_twice(

@@ -52,7 +52,9 @@ def test_remove_role_takes_that_role_only(tree: dict[str, OrgUnit]) -> None:
     assert "registry.export" in api.get("/me").json()["permissions"]
 
     out = run("users", "remove-role", "--username", "wang", "--unit", "532923", "--role", "centre_staff")
-    assert out.strip() == ("wang no longer holds the role centre_staff at 祥云县总工会 (532923); roles left: 1.")
+    assert out.strip() == (
+        "wang no longer holds the role Assistance-centre staff at 祥云县总工会 (532923); roles left: 1."
+    )
     assert list(RoleAssignment.objects.filter(user=wang).values_list("role", flat=True)) == ["evaluator"]
     assert not access.has_perm(fresh(wang), Perm.REGISTRY_EXPORT)
     assert access.has_perm(fresh(wang), Perm.HOUSEHOLD_VIEW, tree["dalishi"])

@@ -57,7 +57,7 @@ def test_ids_are_masked_by_default_and_the_export_is_logged(files: dict[str, lis
         assert number not in text
         assert f"{number[:4]}{'*' * 10}{number[-4:]}" in text
     (entry,) = _exports()
-    assert entry.actor_label == "system"
+    assert entry.actor_label == "command line"
     assert entry.after == {"rows": 9, "format": "csv", "unit": "", "reveal": False, "output": "stdout"}
 
 
@@ -69,7 +69,7 @@ def test_reveal_writes_full_ids_and_says_so_in_the_audit_log(files: dict[str, li
     assert entry.after == {"rows": 9, "format": "csv", "unit": "", "reveal": True, "output": "stdout"}
     # Logged doubly: a full-ID export is a reveal too, as the findings export with full IDs is.
     (reveal,) = AuditEntry.objects.filter(action="reveal")
-    assert (reveal.target_type, reveal.actor_label) == ("registry.members", "system")
+    assert (reveal.target_type, reveal.actor_label) == ("registry.members", "command line")
     assert reveal.after == {"rows": 9, "unit": "", "format": "csv"}
     assert reveal.seq == entry.seq - 1
 

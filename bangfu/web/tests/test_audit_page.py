@@ -65,7 +65,7 @@ def test_only_readers_of_the_audit_log_see_it_and_its_link(
     ]
     for text in ("Time", "Actor", "Action", "Object", "Union", "Note", "xiangyun_staff", "Changed", "祥云县纺织厂工会"):
         assert text in html, text
-    assert "moved to 祥云县纺织厂" in html and "household · 101" in html
+    assert "moved to 祥云县纺织厂" in html and 'Household file · <span class="font-monospace">101</span>' in html
 
     county = client_for(user_with_role(tree["xiangyun"], Role.MANAGER, "xiangyun_manager"))
     assert _seqs(county.get("/audit/")) == [entries["xiangyun"].seq]  # no other county, nothing of no union

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.forms.models import model_to_dict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -529,3 +530,48 @@ def test_the_list_marks_a_file_whose_identification_now_decides_otherwise(tree: 
         }
         assert phrase in rows[differs.file_number]
         assert (phrase in rows[agrees.file_number]) is (decided[agrees.pk] not in HardshipCategory.values)
+
+
+def test_the_audit_log_of_a_household_lists_the_reveals_of_its_numbers(
+    xiangyun_household: Household, users: dict[str, Any]
+) -> None:
+    """Filtering the audit log on a household showed its changes but not who revealed its
+    members' ID numbers or its card: those entries named the member and the account only."""
+    staff = client_for(users["xiangyun_staff"])
+    head = xiangyun_household.members.get(relationship="head")
+    staff.post(reverse("web:member_id_reveal", args=[head.pk]))
+    staff.post(reverse("web:bank_card_reveal", args=[xiangyun_household.pk]))
+    manager = client_for(users["province_manager"])
+    page = manager.get(
+        reverse("web:audit_list"), {"target_type": "household", "target_id": str(xiangyun_household.pk)}
+    ).content.decode()
+    assert "Member&#x27;s ID number" in page and "Bank card number" in page and "Household file" in page
+    entry = AuditEntry.objects.get(action="reveal", target_type="member.id_number")
+    assert (entry.after or {}).get("file") == xiangyun_household.file_number
+
+
+def test_an_edit_saved_unchanged_keeps_every_member_field(tree: dict, users: dict[str, Any]) -> None:
+    """Saving the edit form without a change blanked the members' political status (the file
+    lost what the form had shown) and logged a change."""
+    from dataclasses import replace
+
+    from bangfu.registry import services as registry
+    from bangfu.testing.factories import household_input
+
+    data = household_input(tree["xiangyun_g"])
+    data.members = [
+        replace(m, political_status=p, model_worker_level="none", industry="纺织", phone="13912345678")
+        for m, p in zip(data.members, ("cpc", "masses", "cyl"), strict=True)
+    ]
+    h = registry.household_create(actor=users["xiangyun_staff"], data=data)
+    before = {m.pk: model_to_dict(m) for m in h.members.all()}
+    c = client_for(users["xiangyun_staff"])
+    form = form_data(c.get(reverse("web:household_edit", args=[h.pk])).content.decode())
+    response = c.post(reverse("web:household_edit", args=[h.pk]), form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    after = {m.pk: model_to_dict(m) for m in h.members.all()}
+    lost = {(pk, k, v, after[pk][k]) for pk, row in before.items() for k, v in row.items() if after[pk][k] != v}
+    assert lost == set()
+    # Nothing changed: nothing logged, nothing on the timeline.
+    assert not AuditEntry.objects.filter(action="update", target_type="household", target_id=str(h.pk)).exists()
+    assert not h.timeline.filter(kind="file_updated").exists()

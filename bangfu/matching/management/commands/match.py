@@ -143,9 +143,11 @@ class Command(TranslatedCommand):
         )
 
     def _run(self, actor: Any, o: dict[str, Any]) -> None:
-        unit = self._unit(o["unit"], actor, services.REVIEW_PERM)
+        unit = self._unit(o["unit"], actor, services.RUN_PERM)
         # As the run page: the newest dataset of each kind the union may use, none past its retention.
-        ids = o["dataset"] or [d.pk for d in services.usable_datasets(unit or services.top_unit(actor))]
+        ids = o["dataset"] or [
+            d.pk for d in services.usable_datasets(unit or services.top_unit(actor, services.RUN_PERM))
+        ]
         if not ids:
             raise CommandError(_("No datasets to check against; import one first."))
         run = services.match_run(actor=actor, unit=unit, dataset_ids=ids, engine=o["engine"])

@@ -88,7 +88,13 @@ class Command(TranslatedCommand):
         left = RoleAssignment.objects.filter(user=user).count()
         self.stdout.write(
             _("%(username)s no longer holds the role %(role)s at %(unit)s (%(code)s); roles left: %(left)d.")
-            % {"username": user.username, "role": options["role"], "unit": unit.name, "code": unit.code, "left": left}
+            % {
+                "username": user.username,
+                "role": Role(options["role"]).label,
+                "unit": unit.name,
+                "code": unit.code,
+                "left": left,
+            }
         )
 
     def _deactivate(self, options: dict[str, Any]) -> None:

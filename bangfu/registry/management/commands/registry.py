@@ -118,7 +118,7 @@ class Command(TranslatedCommand):
                 if reveal:
                     # A full-ID export is a reveal too, logged as such (as the findings export does).
                     audit_record(
-                        actor=actor or "system",
+                        actor=actor or "command line",
                         action=AuditAction.REVEAL,
                         target_type="registry.members",
                         unit_path=unit.path if unit else "",
@@ -126,7 +126,7 @@ class Command(TranslatedCommand):
                         after={"rows": rows, "unit": unit.code if unit else "", "format": fmt},
                     )
                 audit_record(
-                    actor=actor or "system",
+                    actor=actor or "command line",
                     action=AuditAction.EXPORT,
                     target_type="registry.members",
                     unit_path=unit.path if unit else "",
