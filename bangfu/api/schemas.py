@@ -155,6 +155,22 @@ class HouseholdIn(InSchema):
     housing_area: Decimal | None = None
     medical_insurance: str = ""
     self_reliant: bool = False
+    accident_costs_yearly: Decimal = Field(
+        Decimal(0),
+        description="This year's costs of a disaster, accident, epidemic or major illness after compensation and "
+        "insurance (yuan; 意外致困的致困支出): the accident test compares them with the household's income",
+    )
+    private_school_fees_yearly: Decimal = Field(
+        Decimal(0),
+        description="A child's private school fees per year (yuan): a disqualifier when above the rule set's "
+        "multiple of public_school_fees_yearly",
+    )
+    public_school_fees_yearly: Decimal = Field(
+        Decimal(0), description="What a public school at the same level costs per year (yuan)"
+    )
+    studying_abroad_self_funded: bool = Field(
+        False, description="A child studies abroad at the family's own expense (a disqualifier)"
+    )
     filed_on: date | None = None
     filed_by_name: str = ""
     reviewed_by_name: str = ""
@@ -369,6 +385,10 @@ class HouseholdDetailOut(Schema):
     housing_area: Decimal | None
     medical_insurance: str
     self_reliant: bool
+    accident_costs_yearly: Decimal = Field(description="Hardship costs this year after compensation and insurance")
+    private_school_fees_yearly: Decimal
+    public_school_fees_yearly: Decimal
+    studying_abroad_self_funded: bool
     filed_on: date | None
     filed_by_name: str
     reviewed_by_name: str

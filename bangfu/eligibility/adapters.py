@@ -209,12 +209,7 @@ def member_facts_of(m: Any, *, birth_date: date, on: date) -> MemberFacts:
 
 def facts_from_household(h: Household, on: date) -> HouseholdFacts:
     """Facts of one household; prefetch members, incomes, rigid_expenses, homes, vehicles,
-    business_roles, income_records and identification_facts (see ``FACTS_PREFETCH``)."""
-    extra: models.ExtraFacts | None
-    try:
-        extra = h.identification_facts
-    except models.ExtraFacts.DoesNotExist:
-        extra = None
+    business_roles and income_records (see ``FACTS_PREFETCH``)."""
     members = tuple(
         member_facts_of(m, birth_date=m.birth_date, on=on) for m in sorted(h.members.all(), key=lambda m: m.pk)
     )
@@ -231,10 +226,10 @@ def facts_from_household(h: Household, on: date) -> HouseholdFacts:
         ),
         main_cause=h.main_cause,
         secondary_causes=tuple(int(c) for c in h.secondary_causes or ()),
-        accident_costs_yearly=extra.accident_costs_yearly if extra else Decimal(0),
-        private_school_fees_yearly=extra.private_school_fees_yearly if extra else Decimal(0),
-        public_school_fees_yearly=extra.public_school_fees_yearly if extra else Decimal(0),
-        studying_abroad_self_funded=extra.studying_abroad_self_funded if extra else False,
+        accident_costs_yearly=h.accident_costs_yearly,
+        private_school_fees_yearly=h.private_school_fees_yearly,
+        public_school_fees_yearly=h.public_school_fees_yearly,
+        studying_abroad_self_funded=h.studying_abroad_self_funded,
         income_history=income_history(((r.month, r.per_head) for r in h.income_records.all()), on),
     )
 

@@ -10,6 +10,7 @@ class EligibilityConfig(AppConfig):
     def ready(self) -> None:
         from bangfu.registry import workflow
 
-        from .selectors import exit_test_met
+        from .selectors import exit_test_met, hardship_in_force
 
         workflow.exit_test_met = exit_test_met
+        workflow.hardship_in_force = hardship_in_force

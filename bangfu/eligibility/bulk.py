@@ -41,7 +41,7 @@ from bangfu.registry.models import (
 
 from . import rules, workers
 from .adapters import RuleBook, StandardBook, history_from, income_history, member_facts
-from .models import CARRIED_OVERRIDES, OVERRIDE_FIELDS, EligibilityDecision, ExtraFacts, override_holds
+from .models import CARRIED_OVERRIDES, OVERRIDE_FIELDS, EligibilityDecision, override_holds
 from .rules import engine
 
 CHUNK = 20_000
@@ -206,14 +206,14 @@ def iter_chunks(
             vehicles = _rows(cur, Vehicle, "kind", lo, hi)
             roles = _rows(cur, BusinessRole, "role, company_active", lo, hi)
             records = _rows(cur, IncomeRecord, "month, per_head", lo, hi)
-            extras = _rows(
-                cur,
-                ExtraFacts,
-                "accident_costs_yearly, private_school_fees_yearly, public_school_fees_yearly, "
-                "studying_abroad_self_funded",
-                lo,
-                hi,
+            extras_sql = (  # fixed identifiers, values as parameters
+                "SELECT id, accident_costs_yearly, private_school_fees_yearly, public_school_fees_yearly, "  # noqa: S608
+                f"studying_abroad_self_funded FROM {_table(Household)} "
+                "WHERE id >= %s AND id <= %s AND (accident_costs_yearly <> 0 OR private_school_fees_yearly <> 0 "
+                "OR public_school_fees_yearly <> 0 OR studying_abroad_self_funded)"
             )
+            cur.execute(extras_sql, [lo, hi])
+            extras = list(cur.fetchall())
         get = by_id.get
         for hid, born, rel, living, dead, income, ident, work, health, dtype, grade, ent, started, hukou in members:
             if (h := get(hid)) is not None:
@@ -335,7 +335,9 @@ def _summary_sql(with_ids: bool) -> str:
     rng = "household_id BETWEEN %(lo)s AND %(hi)s"
     return f"""
 WITH hh AS (
-    SELECT h.id, h.unit_id, u.division_code, h.version, h.main_cause, h.secondary_causes::text AS causes
+    SELECT h.id, h.unit_id, u.division_code, h.version, h.main_cause, h.secondary_causes::text AS causes,
+           h.accident_costs_yearly, h.private_school_fees_yearly, h.public_school_fees_yearly,
+           h.studying_abroad_self_funded
     FROM {_table(Household)} h JOIN {_table(OrgUnit)} u ON u.id = h.unit_id
     WHERE h.id BETWEEN %(lo)s AND %(hi)s AND left(u.path, %(plen)s) = %(path)s
       AND h.state NOT IN ({_in(frozenset(str(x) for x in SKIPPED_STATES))})
@@ -344,8 +346,8 @@ WITH hh AS (
 SELECT hh.id, hh.unit_id, hh.division_code, hh.version, hh.main_cause, hh.causes,
        m.n, m.wages, m.able_born, m.able_income, m.ill, m.disabled, m.student, m.job_loss, m.head_migrant,
        m.head_start, i.other, i.aid, r.rigid, r.schooling, v.kinds, b.roles, ho.n, ho.area, ho.last,
-       e.accident_costs_yearly, e.private_school_fees_yearly, e.public_school_fees_yearly,
-       e.studying_abroad_self_funded, {", ".join(f"d.{c}" for c in _CURRENT_COLUMNS.split(", "))},
+       hh.accident_costs_yearly, hh.private_school_fees_yearly, hh.public_school_fees_yearly,
+       hh.studying_abroad_self_funded, {", ".join(f"d.{c}" for c in _CURRENT_COLUMNS.split(", "))},
        ir.months, ir.per_head
 FROM hh
 LEFT JOIN (
@@ -385,7 +387,6 @@ LEFT JOIN (
     SELECT household_id, count(*) AS n, sum(floor_area) AS area, max(acquired_on) AS last
     FROM {_table(Home)} WHERE {rng} GROUP BY household_id
 ) ho ON ho.household_id = hh.id
-LEFT JOIN {_table(ExtraFacts)} e ON e.household_id = hh.id
 {_current_join("d", _CURRENT_COLUMNS, "hh.id")}
 LEFT JOIN (
     SELECT household_id, array_agg(month ORDER BY month) AS months, array_agg(per_head ORDER BY month) AS per_head

@@ -7,7 +7,6 @@ previous one not current, so every stored decision can name exactly what it used
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -328,24 +327,3 @@ class EligibilityDecision(models.Model):
     def replaced_category_label(self) -> str:
         value = self.replaced_override.get("category")
         return str(DecisionCategory(value).label) if value in DecisionCategory.values else ""
-
-
-class ExtraFacts(models.Model):
-    """Facts identification needs that the household file does not hold (entered by staff)."""
-
-    scope_path = "household__unit__path"
-
-    household = models.OneToOneField(Household, on_delete=models.CASCADE, related_name="identification_facts")
-    accident_costs_yearly = money_field(
-        _("hardship costs this year after compensation and insurance"), default=Decimal(0)
-    )
-    private_school_fees_yearly = money_field(_("private school fees per year"), default=Decimal(0))
-    public_school_fees_yearly = money_field(_("public school fees per year"), default=Decimal(0))
-    studying_abroad_self_funded = models.BooleanField(_("a child studies abroad at own expense"), default=False)
-
-    class Meta:
-        verbose_name = _("identification facts")
-        verbose_name_plural = _("identification facts")
-
-    def __str__(self) -> str:
-        return str(self.household_id)

@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 from bangfu.org import access
 from bangfu.registry.models import Household
 
-from .models import EligibilityDecision, RecomputeRun, RuleSetVersion, Standard
+from .models import DecisionCategory, EligibilityDecision, RecomputeRun, RuleSetVersion, Standard
 from .system import SYSTEM
 
 
@@ -93,3 +93,17 @@ def exit_test_met(household_id: int) -> bool | None:
         .first()
     )
     return bool(newest) if newest is not None else None
+
+
+# The categories of a household still in hardship (every one but "not eligible" and "cannot decide").
+STILL_IN_HARDSHIP = frozenset(set(DecisionCategory) - {DecisionCategory.NOT_ELIGIBLE, DecisionCategory.CANNOT_DECIDE})
+
+
+def hardship_in_force(household_id: int) -> str | None:
+    """The category in force (with an approved override, the one a person set) of the household's
+    current decision when it still finds hardship, in words; else None. No actor, as
+    ``exit_test_met`` (``registry.workflow.hardship_in_force``)."""
+    newest = EligibilityDecision._base_manager.filter(household_id=household_id).order_by("-pk").first()
+    if newest is None or newest.effective_category not in STILL_IN_HARDSHIP:
+        return None
+    return str(DecisionCategory(newest.effective_category).label)

@@ -114,7 +114,7 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     otherwise the override lapses, and the household's timeline says so. ``bulk.run_engine``
     stores the same rows."""
     on = on or timezone.localdate()
-    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    qs = Household.objects.select_related("unit").prefetch_related(*FACTS_PREFETCH)
     h = access.get_for(actor, qs, household_id)
     access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
     standards, rulebook = StandardBook.load(on.year), RuleBook.load()
@@ -205,6 +205,14 @@ def decision_override_request(*, actor: Any, decision_id: int, category: str, re
     errors.raise_if_any()
     with transaction.atomic():
         d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
+        if category == d.effective_category:
+            # Approved, it would change nothing: the category a person sets is another than the one in force.
+            raise ValidationError(
+                {
+                    "category": _("%(category)s is already the category in force: an override to it changes nothing.")
+                    % {"category": DecisionCategory(category).label}
+                }
+            )
         if d.override_status == OverrideStatus.PENDING and d.override_by_id != actor.pk:
             raise DomainError(
                 EligibilityErrorCode.PENDING,

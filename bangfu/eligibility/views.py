@@ -45,6 +45,11 @@ def _decision_context(request: HttpRequest, pk: int) -> dict[str, Any]:
         "h": household,
         "current": current,
         "reasons": reason_texts(current.reasons) if current else [],
+        # Decided from an earlier version of the file (a monthly income record, a death, a change
+        # made while the decision was being stored): its reasons may be out of date.
+        "stale": current is not None
+        and current.facts_version is not None
+        and current.facts_version != household.version,
         "history": history,
         "can_edit": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, household.unit),
         "can_override": access.has_perm(request.user, Perm.DECISION_OVERRIDE, household.unit),

@@ -218,6 +218,8 @@ def _codes_ok(m: MemberInput) -> bool:
             return False
     if m.disability_grade is not None or m.deceased:
         return False
+    if m.identity == "working" and m.work_status == "unemployed":  # refused by the registry's check
+        return False
     return m.enrolment_year is None and m.programme_years is None and m.work_start_date is None
 
 

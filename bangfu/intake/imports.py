@@ -991,6 +991,10 @@ class _Rows:
             "created_at": _Same(self.now),
             "updated_at": _Same(self.now),
             "version": _Same(1),
+            "accident_costs_yearly": _Same(Decimal(0)),
+            "private_school_fees_yearly": _Same(Decimal(0)),
+            "public_school_fees_yearly": _Same(Decimal(0)),
+            "studying_abroad_self_funded": _Same(False),
             **dict(zip(ECONOMY_FIELDS, map(list, zip(*economies, strict=True)), strict=True)),
         }
         writer.put(Household, columns, n)

@@ -567,6 +567,10 @@ def household_as_input(h: Household) -> HouseholdInput:
         housing_area=h.housing_area,
         medical_insurance=h.medical_insurance,
         self_reliant=h.self_reliant,
+        accident_costs_yearly=h.accident_costs_yearly,
+        private_school_fees_yearly=h.private_school_fees_yearly,
+        public_school_fees_yearly=h.public_school_fees_yearly,
+        studying_abroad_self_funded=h.studying_abroad_self_funded,
         filed_on=h.filed_on,
         filed_by_name=h.filed_by_name,
         reviewed_by_name=h.reviewed_by_name,
@@ -602,6 +606,10 @@ def _apply(actor: Any, task: ReviewTask) -> None:
         for key in ("work_status", "health"):
             if key in new:
                 m = replace(m, **{key: new[key]})
+        if "work_status" in new:
+            # A job lost (or found) changes what the person is: identification reads the identity
+            # ("working" is imputed no wage), and the form refuses "working" beside "unemployed".
+            m = replace(m, identity=codes.identity_following(m.work_status, m.identity))
         if changes.get("phone") and m.relationship == codes.Relationship.HEAD:
             m = replace(m, phone=changes["phone"])
         members.append(m)

@@ -625,8 +625,9 @@ def _file_category(actor: Any, household: Any, category: str, reason: str) -> No
 
 
 def _override_if_needed(actor: Any, decision: Any, category: str, reason: str) -> str:
-    """An override request to the approved category on the new decision, when it differs."""
-    if str(decision.category) == category:
+    """An override request to the approved category on the new decision, when it differs from the
+    category in force (an approved override carried onto it counts: asking for it again is refused)."""
+    if str(decision.effective_category) == category:
         return ""
     from bangfu.eligibility.services import decision_override_request
 

@@ -30,6 +30,11 @@ class HardshipCategory(models.TextChoices):
     LEGACY_ACCIDENT = "legacy_accident", _("Accident household (pre-2018)")  # 意外致困户
 
 
+# The categories a file is opened in by hand or by an application (the pre-2018 ones are kept for
+# imported files only).
+CURRENT_CATEGORIES = frozenset({HardshipCategory.DEEP, HardshipCategory.RELATIVE, HardshipCategory.ACCIDENT})
+
+
 class FileTier(models.TextChoices):
     NATIONAL = "national", _("National")  # 全国级
     PROVINCE = "province", _("Provincial")  # 省级
@@ -195,6 +200,27 @@ class Identity(models.TextChoices):
     RETIRED = "retired", _("Retired")  # 退休
     UNABLE = "unable", _("Unable to work")  # 丧失劳动能力
     OTHER = "other", _("Other")  # 其他
+
+
+# The identities a work status leaves no doubt about; the others (student, unable to work, pre-school,
+# other) are not a matter of work and stay as they are.
+EMPLOYMENT_IDENTITIES = frozenset({Identity.WORKING, Identity.UNEMPLOYED, ""})
+IDENTITY_FOR_WORK_STATUS = {
+    WorkStatus.EMPLOYED: Identity.WORKING,
+    WorkStatus.MIGRANT_WORKER: Identity.WORKING,
+    WorkStatus.UNEMPLOYED: Identity.UNEMPLOYED,
+    WorkStatus.RETIRED: Identity.RETIRED,
+}
+
+
+def identity_following(work_status: str, identity: str) -> str:
+    """The identity after a change of work status (a job lost, found, or a retirement), so that the
+    two do not say opposite things: "working" and "unemployed" follow the work status, and a person
+    retiring from either becomes retired; any other identity is kept."""
+    fitting = IDENTITY_FOR_WORK_STATUS.get(work_status)  # type: ignore[call-overload]
+    if fitting is None or identity not in EMPLOYMENT_IDENTITIES:
+        return identity
+    return str(fitting)
 
 
 class HousingType(models.TextChoices):

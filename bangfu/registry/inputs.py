@@ -98,6 +98,11 @@ class HouseholdInput:
     housing_area: Decimal | None = None
     medical_insurance: str = ""
     self_reliant: bool = False
+    # What identification's accident test and disqualifiers read (yearly amounts, yuan).
+    accident_costs_yearly: Decimal = Decimal(0)
+    private_school_fees_yearly: Decimal = Decimal(0)
+    public_school_fees_yearly: Decimal = Decimal(0)
+    studying_abroad_self_funded: bool = False
     filed_on: date | None = None
     filed_by_name: str = ""
     reviewed_by_name: str = ""

@@ -49,6 +49,14 @@ class Household(models.Model):
     income_per_head_monthly = money_field(_("monthly income per head"), default=Decimal(0))
     net_income_per_head_monthly = money_field(_("monthly net income per head"), default=Decimal(0), db_index=True)
     zero_employment = models.BooleanField(_("zero-employment household"), default=False)
+    # Facts identification reads beyond incomes and rigid expenses (staff record them on the file):
+    # the accident test, and the private-school and studying-abroad disqualifiers.
+    accident_costs_yearly = money_field(
+        _("hardship costs this year after compensation and insurance"), default=Decimal(0)
+    )
+    private_school_fees_yearly = money_field(_("private school fees per year"), default=Decimal(0))
+    public_school_fees_yearly = money_field(_("public school fees per year"), default=Decimal(0))
+    studying_abroad_self_funded = models.BooleanField(_("a child studies abroad at own expense"), default=False)
 
     # Sign-off (who filed, reviewed and entered the file).
     filed_on = models.DateField(_("date filed"), null=True, blank=True)

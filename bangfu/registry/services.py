@@ -197,6 +197,10 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     h.housing_area = data.housing_area
     h.medical_insurance = data.medical_insurance
     h.self_reliant = data.self_reliant
+    h.accident_costs_yearly = data.accident_costs_yearly
+    h.private_school_fees_yearly = data.private_school_fees_yearly
+    h.public_school_fees_yearly = data.public_school_fees_yearly
+    h.studying_abroad_self_funded = data.studying_abroad_self_funded
     h.filed_on = data.filed_on
     h.filed_by_name = data.filed_by_name.strip()
     h.reviewed_by_name = data.reviewed_by_name.strip()
@@ -304,10 +308,27 @@ def _raise_all(
     errors.raise_if_any()
 
 
+def _new_file_check(errors: ErrorCollector, data: HouseholdInput) -> None:
+    """A new file starts open and in a current category, whoever makes it: it is exited, removed
+    or cancelled afterwards by the steps an edit of the file is held to (the legacy import, which
+    brings old files in their old states and categories, does not come here)."""
+    if data.state in codes.FileState.values and data.state not in codes.OPEN_STATES:
+        errors.add(
+            "state",
+            _(
+                "A new file starts active, as temporary aid or relieved; it is exited, removed or cancelled "
+                "afterwards, by the steps for each."
+            ),
+        )
+    if data.category in codes.HardshipCategory.values and data.category not in codes.CURRENT_CATEGORIES:
+        errors.add("category", _("A new file takes a current category; the pre-2018 ones are kept for imported files."))
+
+
 def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = True) -> Household:
     """A new file. ``check_claims=False``: the caller holds its persons itself (an application
     opening its own file at approval), so other apps' claims on them are not asked."""
     errors, checked = check_household(data)
+    _new_file_check(errors, data)
     _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, frozenset() if check_claims else None)
     unit = _unit_for_write(actor, data.unit_id)
     with transaction.atomic():
@@ -380,9 +401,18 @@ def household_update(
         on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
         _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, on_file or frozenset())
         if expected_version is not None and expected_version != h.version:
+            # Told apart from another person's change: the same user recording a monthly income in
+            # another tab also makes a new version of the file (identification reads it).
+            last = h.timeline.order_by("-at", "-pk").values_list("actor_id", flat=True).first()
+            mine = last is not None and last == getattr(actor, "pk", None)
             raise DomainError(
                 ErrorCode.CONFLICT,
-                _("Someone else changed this file since you opened it; reload it and make your change again."),
+                _(
+                    "You changed this file elsewhere (another window, or a monthly income record) since you opened "
+                    "this form; reload it and make your change again."
+                )
+                if mine
+                else _("Someone else changed this file since you opened it; reload it and make your change again."),
                 {"version": h.version},
             )
         unit = _unit_for_write(actor, data.unit_id)
@@ -427,7 +457,8 @@ def household_update(
 
 def _edit_state_check(household_id: int, from_state: str, to_state: str) -> None:
     """What an edit of the file may not do to its state, beyond the transition table: a removal
-    and a removed file's return have their own steps, and an exit needs the exit test met."""
+    and a removed file's return have their own steps, and an exit needs the exit test met and the
+    current identification to find the family out of hardship."""
     if to_state in workflow.NOT_BY_EDIT:
         message = _(
             "A file is removed from its removal proposal, once the worker has been told the check's result "
@@ -437,19 +468,26 @@ def _edit_state_check(household_id: int, from_state: str, to_state: str) -> None
         message = _("A removed file comes back when the worker applies again and the application is approved.")
     elif to_state == codes.FileState.EXITED and from_state != codes.FileState.TEMPORARY:
         met = workflow.exit_test_met(household_id) if workflow.exit_test_met else None
-        if met:
-            return
-        message = (
-            _(
-                "The exit test is not met: income per head has not been above the dibao line for the months the "
-                "rules ask (see the identification)."
-            )
-            if met is False
-            else _(
+        if met is None:
+            message = _(
                 "The exit test has not been computed: record the monthly income follow-up, then decide the "
                 "household again."
             )
-        )
+        elif not met:
+            message = _(
+                "The exit test is not met: income per head has not been above the dibao line for the months the "
+                "rules ask (see the identification)."
+            )
+        else:
+            # The months above the line are not all: the family is out of hardship too (domain.md §4),
+            # which the decision says from the file's incomes, not the monthly records.
+            still = workflow.hardship_in_force(household_id) if workflow.hardship_in_force else None
+            if still is None:
+                return
+            message = _(
+                "The current identification still finds “%(category)s”: the family is not out of hardship. Update "
+                "the file's incomes (the members' monthly incomes, other income) and decide the household again."
+            ) % {"category": still}
     else:
         return
     raise ValidationError({"state": message})

@@ -143,6 +143,16 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
         errors.add(p + "disability_grade", _("The disability grade is 1 (most severe) to 4."))
     if m.disability_grade is not None and not m.disability_type:
         errors.add(p + "disability_type", _("Give the disability type for a disability grade."))
+    if m.identity == codes.Identity.WORKING and m.work_status == codes.WorkStatus.UNEMPLOYED:
+        # Identification counts a working person's own income and an unemployed one's at least the
+        # minimum wage: the pair says both, and would be read as working.
+        errors.add(
+            p + "identity",
+            _(
+                "“Working” does not fit the work status “Unemployed”: choose “Without a job”, or change the "
+                "work status."
+            ),
+        )
     _amount(errors, p + "monthly_income", m.monthly_income, MAX_MONTHLY_INCOME)
     if m.enrolment_year is not None and not (1950 <= m.enrolment_year <= today.year + 1):
         errors.add(p + "enrolment_year", _("The enrolment year is not plausible."))
@@ -259,6 +269,8 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         if head is not None and head.deceased:
             errors.add("members", _("The head of household cannot be marked deceased; choose another head."))
 
+    for name in ("accident_costs_yearly", "private_school_fees_yearly", "public_school_fees_yearly"):
+        _amount(errors, name, getattr(data, name), MAX_YEARLY_AMOUNT)
     for coll, kinds in [("incomes", codes.IncomeKind), ("rigid_expenses", codes.RigidExpenseKind)]:
         for i, item in enumerate(getattr(data, coll)):
             _choice(errors, f"{coll}.{i}.kind", item.kind, kinds, True)

@@ -33,3 +33,8 @@ NOT_BY_EDIT = frozenset({S.REMOVED})
 # test not computed): set by the identification app, which the registry does not import. An exit
 # by an edit of the file needs it met.
 exit_test_met: Callable[[int], bool | None] | None = None
+
+# The category, in words, of the household's current identification when it still finds hardship
+# (None: it does not, or there is none): set by the identification app. An exit by an edit needs the
+# family out of hardship as well (domain.md §4: all three conditions).
+hardship_in_force: Callable[[int], str | None] | None = None

@@ -42,6 +42,8 @@ COLUMNS: dict[str, list[str]] = {
         "self_reliant", "members_living_together", "head_monthly_income", "other_income_yearly", "income_yearly",
         "rigid_expense_yearly", "income_per_head_monthly", "net_income_per_head_monthly", "zero_employment",
         "filed_on", "filed_by_name", "reviewed_by_name", "entered_by_id", "created_at", "updated_at", "version",
+        "accident_costs_yearly", "private_school_fees_yearly", "public_school_fees_yearly",
+        "studying_abroad_self_funded",
     ],
     "member": [
         "id", "household_id", "unit_id", "position", "relationship", "name", "name_pinyin", "name_initials",
@@ -503,6 +505,7 @@ class Generator:
                 economy.head_monthly_income, economy.other_income_yearly, economy.income_yearly,
                 economy.rigid_expense_yearly, economy.income_per_head_monthly, economy.net_income_per_head_monthly,
                 economy.zero_employment, filed_on, filer, self._cadre_name(prefecture), None, self.now, self.now, 1,
+                Decimal(0), Decimal(0), Decimal(0), False,
             )
         )  # fmt: skip
 

@@ -206,6 +206,40 @@ class HouseholdForm(StyledForm):
     )
     medical_insurance = _choice(codes.MedicalInsurance, _("Household medical insurance"))
     self_reliant = forms.BooleanField(label=_("Able to help itself"), required=False)
+    # What identification reads beyond incomes and rigid expenses; blank is none (0).
+    accident_costs_yearly = forms.DecimalField(
+        label=_("Hardship costs this year after compensation and insurance (yuan)"),
+        help_text=_(
+            "Costs of a disaster, accident, epidemic or major illness this year, less what compensation and "
+            "insurance paid: the accident test (hardship by accident) compares them with the household's income."
+        ),
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput({"step": "0.01"}),
+    )
+    private_school_fees_yearly = forms.DecimalField(
+        label=_("Private school fees per year (yuan)"),
+        help_text=_("A child at a private school: its fees, compared with a public school's (a disqualifier)."),
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput({"step": "0.01"}),
+    )
+    public_school_fees_yearly = forms.DecimalField(
+        label=_("Public school fees per year (yuan)"),
+        help_text=_("What a public school at the same level would cost per year."),
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput({"step": "0.01"}),
+    )
+    studying_abroad_self_funded = forms.BooleanField(
+        label=_("A child studies abroad at the family's own expense"), required=False
+    )
     main_cause = _int_choice(codes.Cause, _("Main cause"))
     secondary_causes = forms.TypedMultipleChoiceField(
         label=_("Secondary causes (up to three)"),
@@ -463,6 +497,13 @@ class HouseholdForms:
         initial = initial_from(household) if household is not None else {}
         bank = getattr(household, "bank", None) if household is not None else None
         self.household_form = HouseholdForm(data, units=units, initial=initial.get("household"), prefix="household")
+        if household is None:
+            # A new file starts open, in a current category (the service says so too, for the API).
+            fields: Any = self.household_form.fields
+            fields["state"].choices = [(v, lbl) for v, lbl in codes.FileState.choices if v in codes.OPEN_STATES]
+            fields["category"].choices = [
+                (v, lbl) for v, lbl in fields["category"].choices if v == "" or v in codes.CURRENT_CATEGORIES
+            ]
         self.head_form = HeadForm(data, initial=initial.get("head"), prefix="head")
         self.formsets: dict[str, BaseFormSet] = {
             name: cls(data, initial=initial.get(name), prefix=name) for name, cls in FORMSETS.items()
@@ -530,6 +571,10 @@ class HouseholdForms:
             housing_area=cd.get("housing_area"),
             medical_insurance=cd.get("medical_insurance", ""),
             self_reliant=cd.get("self_reliant", False),
+            accident_costs_yearly=cd.get("accident_costs_yearly") or Decimal(0),
+            private_school_fees_yearly=cd.get("private_school_fees_yearly") or Decimal(0),
+            public_school_fees_yearly=cd.get("public_school_fees_yearly") or Decimal(0),
+            studying_abroad_self_funded=cd.get("studying_abroad_self_funded", False),
             filed_on=cd.get("filed_on"),
             filed_by_name=cd.get("filed_by_name", ""),
             reviewed_by_name=cd.get("reviewed_by_name", ""),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Min, Q
 from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_POST
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility.models import TIMELINE_KINDS as ELIGIBILITY_TIMELINE_KINDS
+from bangfu.eligibility.services import decision_compute
 from bangfu.intake.models import TIMELINE_KINDS as INTAKE_TIMELINE_KINDS
 from bangfu.matching.models import TIMELINE_KINDS as MATCHING_TIMELINE_KINDS
 from bangfu.org import access
@@ -169,11 +171,17 @@ def _save(request: HttpRequest, forms: HouseholdForms, household: Household | No
         return None
     data = forms.to_input()
     try:
-        if household is None:
-            return services.household_create(actor=request.user, data=data)
-        return services.household_update(
-            actor=request.user, household_id=household.pk, data=data, expected_version=forms.expected_version
-        )
+        # The household is decided again from the file as saved, as the yearly review's changes are:
+        # the identification page never shows reasons from the file before the edit.
+        with transaction.atomic():
+            if household is None:
+                saved = services.household_create(actor=request.user, data=data)
+            else:
+                saved = services.household_update(
+                    actor=request.user, household_id=household.pk, data=data, expected_version=forms.expected_version
+                )
+            decision_compute(actor=request.user, household_id=saved.pk)
+        return saved
     except ValidationError as exc:
         forms.apply_errors(field_errors(exc))
     except DomainError as exc:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
@@ -29,6 +30,7 @@ from bangfu.api.schemas import (
     one_of,
 )
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
+from bangfu.eligibility.services import decision_compute
 from bangfu.org.access import Perm
 from bangfu.registry import income_records, selectors, services
 from bangfu.registry.codes import FileState, HardshipCategory
@@ -101,6 +103,10 @@ _PLAIN = [
     "housing_area",
     "medical_insurance",
     "self_reliant",
+    "accident_costs_yearly",
+    "private_school_fees_yearly",
+    "public_school_fees_yearly",
+    "studying_abroad_self_funded",
     "filed_on",
     "filed_by_name",
     "reviewed_by_name",
@@ -184,8 +190,11 @@ def household_get(request: HttpRequest, household_id: int) -> dict[str, Any]:
 @requires(Perm.HOUSEHOLD_EDIT)
 def household_create(request: HttpRequest, payload: HouseholdIn) -> Status[dict[str, Any]]:
     """Create a file in the union ``unit_id``. Every problem is reported at once under its field path
-    (``members.1.id_number``) and nothing is saved."""
-    h = services.household_create(actor=actor(request), data=payload.to_input())
+    (``members.1.id_number``) and nothing is saved. The new file is identified at once
+    (``identification``)."""
+    with transaction.atomic():
+        h = services.household_create(actor=actor(request), data=payload.to_input())
+        decision_compute(actor=actor(request), household_id=h.pk)
     return Status(201, _detail(request, h.pk))
 
 
@@ -196,14 +205,16 @@ def household_update(request: HttpRequest, household_id: int, payload: Household
     the answer is 409 ``conflict`` and nothing is saved. A member named by ``member_id`` keeps its
     stored ID number when ``id_number`` is blank or masked, and the bank account its stored card
     number when ``card_number`` is; ``bank_account`` left out keeps the stored account, ``null``
-    removes it."""
-    services.household_update(
-        actor=actor(request),
-        household_id=household_id,
-        data=payload.to_input(),
-        expected_version=payload.version,
-        keep_bank_account="bank_account" not in payload.model_fields_set,
-    )
+    removes it. The household is decided again from the file as saved (``identification``)."""
+    with transaction.atomic():
+        services.household_update(
+            actor=actor(request),
+            household_id=household_id,
+            data=payload.to_input(),
+            expected_version=payload.version,
+            keep_bank_account="bank_account" not in payload.model_fields_set,
+        )
+        decision_compute(actor=actor(request), household_id=household_id)
     return _detail(request, household_id)
 
 

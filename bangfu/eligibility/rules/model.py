@@ -249,7 +249,12 @@ class RuleSet:
         return cls(**kwargs)
 
 
-_NET_VS_LINE = gettext_noop("Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan")
+# "As counted": with the minimum wage imputed to members able to work without a job, so not the
+# file's own figure of the same name (the household page's), which counts only what they earn.
+_NET_VS_LINE = gettext_noop(
+    "Net income per head per month as counted (members without a job at the minimum wage) {net} yuan {sign} "
+    "{multiple} × dibao {dibao} yuan"
+)
 
 # Every reason code and its English template; a stored decision keeps only codes and parameters.
 TEMPLATES: dict[str, str] = {
@@ -271,7 +276,8 @@ TEMPLATES: dict[str, str] = {
         "Income per head {income} yuan a year ≥ last year's disposable income {limit} yuan"
     ),
     "deep": gettext_noop(
-        "Net income per head per month {net} yuan {sign} {multiple} × dibao {dibao} yuan, with {condition}"
+        "Net income per head per month as counted (members without a job at the minimum wage) {net} yuan {sign} "
+        "{multiple} × dibao {dibao} yuan, with {condition}"
     ),
     "deep_no_condition": gettext_noop(
         "Below the deep-hardship line but without illness, disability, schooling or job loss from a closing enterprise"
@@ -311,7 +317,8 @@ TEMPLATES: dict[str, str] = {
 CONDITION_TEXT = {
     "illness": gettext_noop("illness"),
     "disability": gettext_noop("disability"),
-    "schooling": gettext_noop("schooling costs"),
+    # A student in the household, a schooling expense or the schooling cause: not always costs.
+    "schooling": gettext_noop("children's schooling"),
     "job_loss": gettext_noop("job loss from an enterprise closing or restructuring"),
 }
 DISQUALIFIERS = frozenset({"vehicle", "business_role", "homes", "recent_home", "private_school", "study_abroad"})

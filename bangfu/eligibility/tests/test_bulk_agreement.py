@@ -25,7 +25,7 @@ from django.db.models import Count, F
 
 from bangfu.eligibility import bulk, services
 from bangfu.eligibility.adapters import FACTS_PREFETCH, RuleBook, StandardBook
-from bangfu.eligibility.models import EligibilityDecision, ExtraFacts
+from bangfu.eligibility.models import EligibilityDecision
 from bangfu.org.models import OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.models import BusinessRole, Home, Household, Income, Member, RigidExpense, Vehicle
@@ -131,10 +131,10 @@ def _shake(rng: random.Random, households: list[int], heads: dict[int, int], mem
         Member.objects.filter(household_id__in=part).update(monthly_income=F("monthly_income") + 2500)
     # Facts identification asks for: hardship costs, school fees, study abroad.
     others = some(sorted(set(households) - accident), 0.06)
-    ExtraFacts.objects.bulk_create(
+    Household.objects.bulk_update(
         [
-            ExtraFacts(
-                household_id=h,
+            Household(
+                pk=h,
                 accident_costs_yearly=_money(rng, 20_000, 200_000)
                 if h in accident
                 else rng.choice([0, _money(rng, 1000, 90_000)]),
@@ -144,7 +144,13 @@ def _shake(rng: random.Random, households: list[int], heads: dict[int, int], mem
             )
             for h in sorted({*accident, *others})
         ],
-        batch_size=2000,
+        [
+            "accident_costs_yearly",
+            "private_school_fees_yearly",
+            "public_school_fees_yearly",
+            "studying_abroad_self_funded",
+        ],
+        batch_size=500,
     )
 
 
@@ -216,7 +222,7 @@ def test_bulk_and_one_household_paths_agree_on_100000_random_households(househol
 
     standards, rulebook = StandardBook.load(ON.year), RuleBook.load()
     ids = sorted(stored)
-    one = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    one = Household.objects.select_related("unit").prefetch_related(*FACTS_PREFETCH)
     differ: list[tuple[int, tuple[Any, ...], tuple[Any, ...]]] = []
     seen: Counter[str] = Counter()
     for start in range(0, len(ids), BATCH):

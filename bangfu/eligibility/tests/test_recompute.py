@@ -18,7 +18,7 @@ from django.utils import translation
 from bangfu.common.models import AuditEntry
 from bangfu.eligibility import bulk, recompute, services
 from bangfu.eligibility.adapters import FACTS_PREFETCH, RuleBook, StandardBook, facts_from_household
-from bangfu.eligibility.models import EligibilityDecision, ExtraFacts, RecomputeRun, RecomputeStatus, Standard
+from bangfu.eligibility.models import EligibilityDecision, RecomputeRun, RecomputeStatus, Standard
 from bangfu.eligibility.rules import decide
 from bangfu.eligibility.rules.engine import summarise
 from bangfu.org.models import OrgUnit, Role
@@ -57,7 +57,7 @@ def seeded(db: Any) -> dict[str, Any]:
         ]
     )
     Home.objects.bulk_create([Home(household_id=i, floor_area=90, acquired_on=date(2026, 2, 1)) for i in ids[::23]])
-    ExtraFacts.objects.bulk_create([ExtraFacts(household_id=i, accident_costs_yearly=60_000) for i in ids[::7]])
+    Household.objects.filter(pk__in=ids[::7]).update(accident_costs_yearly=60_000)
     return {"province": province, "manager": manager, "staff": staff, "ids": ids}
 
 
@@ -69,7 +69,7 @@ def test_bulk_and_one_household_paths_agree(seeded: dict[str, Any]) -> None:
         for _total, part in bulk.iter_chunks(province.path, ON, chunk=97)
         for h in part
     }
-    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    qs = Household.objects.select_related("unit").prefetch_related(*FACTS_PREFETCH)
     single = {}
     for h in qs.filter(unit__path__startswith=province.path).exclude(state__in=["cancelled", "removed"]):
         facts = facts_from_household(h, ON)
@@ -85,7 +85,7 @@ def test_summaries_from_the_database_equal_the_engines(seeded: dict[str, Any]) -
     engine reduces the household's facts."""
     province = seeded["province"]
     loaded = {item.id: item.summary for _total, part in bulk.iter_items(province.path, ON, chunk=89) for item in part}
-    qs = Household.objects.select_related("unit", "identification_facts").prefetch_related(*FACTS_PREFETCH)
+    qs = Household.objects.select_related("unit").prefetch_related(*FACTS_PREFETCH)
     expected = {h.id: summarise(facts_from_household(h, ON)) for h in qs.filter(pk__in=loaded).order_by("id")}
     assert len(loaded) == bulk.households_in(province.path).count() > 300
     assert loaded == expected

@@ -174,7 +174,10 @@ def test_table(name: str, facts: HouseholdFacts, expected: str) -> None:
 def test_reason_text_carries_the_numbers() -> None:
     d = decide(household(person(health="malignant_tumour", monthly_income=D("812.50"))), STD, RULES)
     texts = [r.text for r in d.reasons]
-    assert "Net income per head per month 812.50 yuan < 1 × dibao 1,001.00 yuan, with illness" in texts
+    assert (
+        "Net income per head per month as counted (members without a job at the minimum wage) "
+        "812.50 yuan < 1 × dibao 1,001.00 yuan, with illness"
+    ) in texts
     assert d.ruleset_version == "r1"
     assert d.standard_version == "532923/2026/1"
     assert d.net_income_per_head_monthly == D("812.50")
@@ -238,7 +241,7 @@ def test_legacy(income: str, costs: str, expected: str) -> None:
     facts = household(person(monthly_income=D(income)), accident_costs_yearly=D(costs))
     decision = decide_legacy(facts, STD, RULES)
     assert decision.category == expected
-    assert f"Net income per head per month {D(income):,.2f} yuan" in decision.reasons[-1].text
+    assert f"(members without a job at the minimum wage) {D(income):,.2f} yuan" in decision.reasons[-1].text
 
 
 def test_inconsistent_rule_set_is_reported() -> None:

@@ -65,7 +65,7 @@ def test_low_income_with_illness_is_likely_deep_hardship_and_says_why(standard: 
 def test_income_above_the_relative_line_is_not_eligible(standard: None, en: Client) -> None:
     text = answer(en, household_size="1", m0_income="3000")
     assert 'data-category="not_eligible"' in text
-    assert "Net income per head per month 3,000.00 yuan ≥ 2 × dibao 1,001.00 yuan" in text
+    assert "(members without a job at the minimum wage) 3,000.00 yuan ≥ 2 × dibao 1,001.00 yuan" in text
 
 
 def test_a_car_disqualifies_whatever_the_income(standard: None, en: Client) -> None:

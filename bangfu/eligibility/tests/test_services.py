@@ -129,9 +129,10 @@ def test_decision_is_stored_with_reasons_and_history(
     assert first.net_income_per_head_monthly == Decimal("233.33")
     assert first.standard_version == "530000/2026/v1"
     assert first.ruleset_version == "default"
-    assert "Net income per head per month 233.33 yuan < 1 × dibao 1,001.00 yuan, with illness" in reason_texts(
-        first.reasons
-    )
+    assert (
+        "Net income per head per month as counted (members without a job at the minimum wage) "
+        "233.33 yuan < 1 × dibao 1,001.00 yuan, with illness"
+    ) in reason_texts(first.reasons)
     services.standard_set(
         actor=users["province_manager"], division_code="530000", year=2026, dibao_monthly="100", minimum_wage_monthly=1
     )

@@ -89,6 +89,8 @@ def test_households_look_like_real_files(seeded: Any) -> None:
     assert 3.0 <= statistics.mean(sizes.values()) <= 3.6
     heads = Counter(Member.objects.filter(relationship="head").values_list("household_id", flat=True))
     assert len(heads) == 2000 and set(heads.values()) == {1}
+    # Nobody "working" without a job (the form refuses the pair; identification would impute no wage).
+    assert not Member.objects.filter(identity="working", work_status="unemployed").exists()
 
     categories = Counter(h.category for h in households)
     assert 0.38 <= categories["deep"] / 2000 <= 0.52

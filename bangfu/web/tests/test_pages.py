@@ -431,10 +431,16 @@ def test_edit_with_a_stale_version_shows_a_page_alert(xiangyun_household: Househ
     c = client_for(users["xiangyun_staff"])
     url = reverse("web:household_edit", args=[xiangyun_household.pk])
     data = form_data(c.get(url).content.decode())
-    assert c.post(url, data).status_code == 302  # someone saves first
+    assert client_for(users["xiangyun_cadre"]).post(url, data).status_code == 302  # someone saves first
     response = c.post(url, data)
     assert response.status_code == 400
     assert "Someone else changed this file" in response.content.decode()
+    # The same user's own save in another window is named as such.
+    data = form_data(c.get(url).content.decode())
+    assert c.post(url, data).status_code == 302
+    response = c.post(url, data)
+    assert response.status_code == 400
+    assert "You changed this file elsewhere" in response.content.decode()
 
 
 def test_forged_member_id_cannot_pull_another_households_number(
