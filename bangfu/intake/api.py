@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -438,6 +438,11 @@ class QueueQuery(Schema):
     )
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=QUEUE_PAGE_MAX)
+    scope: Literal["mine", "all"] = Field(
+        "mine",
+        description="mine: the cases waiting at a step the caller takes; all: every case under way in the "
+        "caller's jurisdiction, whoever's step it is at (what a manager or an evaluator follows)",
+    )
 
 
 class QueuePageOut(Schema):
@@ -453,10 +458,16 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
     """The caller's work queue (待办), oldest first: the cases in their jurisdiction waiting at a
     step they may take, with the days waiting and whether the step is overdue."""
     actor = request.auth  # type: ignore[attr-defined]
-    cases = selectors.queue_cases(actor=actor, state=query.state)
-    paginator = CappedPaginator(cases, query.page_size)
-    start = (query.page - 1) * query.page_size
-    rows = selectors.queue_rows(actor, cases[start : start + query.page_size])
+    if query.scope == "all":
+        rows, current = selectors.under_way(actor=actor, state=query.state, page=query.page, per_page=query.page_size)
+        paginator: Any = current.paginator
+        if query.page > paginator.num_pages:
+            rows = []  # past the last page: empty, as the work queue answers
+    else:
+        cases = selectors.queue_cases(actor=actor, state=query.state)
+        paginator = CappedPaginator(cases, query.page_size)
+        start = (query.page - 1) * query.page_size
+        rows = selectors.queue_rows(actor, cases[start : start + query.page_size])
     return {
         "count": paginator.count,
         "count_capped": paginator.capped,
@@ -477,6 +488,22 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
             for r in rows
         ],
     }
+
+
+class StepCountOut(Schema):
+    state: str
+    label: str
+    count: int
+    overdue: int = Field(description="Of them, waiting longer than the step's time limit")
+
+
+@router.get("/applications/counts", response={200: list[StepCountOut], **ERRORS})
+def intake_counts(request: HttpRequest, scope: Literal["mine", "all"] = "mine") -> list[dict[str, Any]]:
+    """The cases per step and how many are overdue: of the caller's work queue (``mine``), or of
+    every case under way in the caller's jurisdiction (``all``)."""
+    actor = request.auth  # type: ignore[attr-defined]
+    counts = selectors.under_way_counts(actor=actor) if scope == "all" else selectors.queue_counts(actor=actor)
+    return [{**c, "label": str(c["label"])} for c in counts]
 
 
 class NoticeRowOut(Schema):

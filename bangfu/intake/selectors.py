@@ -137,18 +137,52 @@ def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
 
 def queue_counts(*, actor: Any) -> list[dict[str, Any]]:
     """Cases waiting per step and how many of them are overdue, counted by the database."""
+    return _step_counts(_queue_qs(actor))
+
+
+def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
     limits = conf.limit_days()
     now = timezone.now()
     overdue = Q(pk__in=[])
     for st, days in limits.items():
         overdue |= Q(state=st, state_since__lte=now - dt.timedelta(days=days + 1))
-    rows = _queue_qs(actor).values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
+    rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
     by_state = {r["state"]: r for r in rows}
     return [
         {"state": st, "label": S(st).label, "count": by_state[st]["count"], "overdue": by_state[st]["overdue"]}
         for st in S.values
         if st in by_state
     ]
+
+
+def _under_way_qs(actor: Any) -> QuerySet[Application]:
+    """Every case under way (past its draft, not closed) in the actor's jurisdiction, whoever's
+    step it is at: what a manager or an evaluator follows."""
+    from .services import HOLDING
+
+    return access.scope(actor, Application.objects.filter(state__in=HOLDING).select_related("unit"))
+
+
+def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
+    """A page of the cases under way in the actor's jurisdiction, oldest at its step first, with
+    the days waiting and the overdue flag as the work queue has them."""
+    qs = _under_way_qs(actor)
+    if state:
+        qs = qs.filter(state=state)
+    current = CappedPaginator(qs.order_by("state_since", "id"), per_page).get_page(page)
+    limits = conf.limit_days()
+    now = timezone.now()
+    rows = []
+    for app in current.object_list:
+        days = (now - app.state_since).days
+        limit = limits.get(app.state)
+        rows.append(QueueRow(app, days, limit, limit is not None and days > limit))
+    return rows, current
+
+
+def under_way_counts(*, actor: Any) -> list[dict[str, Any]]:
+    """The cases under way in the jurisdiction per step, and how many are overdue."""
+    return _step_counts(_under_way_qs(actor))
 
 
 def state_counts(*, actor: Any) -> dict[str, int]:

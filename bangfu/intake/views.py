@@ -486,7 +486,15 @@ def _page_number(request: HttpRequest) -> int:
 def queue(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     state = state if state in S.values else ""
-    rows, page = selectors.queue(actor=request.user, state=state, page=_page_number(request))
+    # "all": every case under way in the user's unions, whoever's step it is at (a manager or an
+    # evaluator follows them; the work queue holds only the steps the user takes).
+    everything = request.GET.get("scope") == "all"
+    if everything:
+        rows, page = selectors.under_way(actor=request.user, state=state, page=_page_number(request))
+        counts = selectors.under_way_counts(actor=request.user)
+    else:
+        rows, page = selectors.queue(actor=request.user, state=state, page=_page_number(request))
+        counts = selectors.queue_counts(actor=request.user)
     can_start = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists()
     # A short list of the yearly reviews to act on (reports first), their counts, and a link to them all.
     review_rows = list(selectors.review_list(actor=request.user, filters=QUEUE_REVIEWS)[:QUEUE_REVIEWS_SHOWN])
@@ -496,7 +504,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "page": page,
-        "counts": selectors.queue_counts(actor=request.user),
+        "counts": counts,
+        "everything": everything,
+        "under_way": sum(c["count"] for c in selectors.under_way_counts(actor=request.user))
+        if not everything
+        else sum(c["count"] for c in counts),
         "state": state,
         "can_start": can_start,
         "reviews": review_rows,

@@ -307,3 +307,33 @@ def test_an_evaluator_reads_the_workers_phone_numbers_masked(tree: dict, users: 
     api = Client(headers={"Authorization": f"Bearer {token}"})
     body = api.get(f"/api/v1/applications/{app.pk}").json()
     assert phone not in str(body) and masked_phone in str(body)
+
+
+def test_a_manager_and_an_evaluator_follow_every_case_under_way(tree: dict, users: dict[str, Any]) -> None:
+    """Their work queue is empty (no step is theirs): the page said "Nothing is waiting for you"
+    and nothing more, and no page gave the province's cases, steps or overdue counts."""
+    from bangfu.org.services import token_create
+
+    submitted(tree["xiangyun_g"])
+    to_state(submitted(tree["xiangyun_g"], phone="13600000002"), ApplicationState.HIGHER_REVIEW, users)
+    for who in ("province_manager", "evaluator"):
+        c = Client(headers={"Accept-Language": "en"})
+        c.force_login(users[who])
+        page = c.get("/applications/").content.decode()
+        assert "Nothing is waiting for you." in page and "See the 2 cases under way in your unions." in page
+        page = c.get("/applications/", {"scope": "all"}).content.decode()
+        assert page.count('href="/applications/') >= 2 and "Higher review" in page
+        token = token_create(actor=users[who], user=users[who], name="tests")
+        api = Client(headers={"Authorization": f"Bearer {token}"})
+        assert api.get("/api/v1/applications/queue").json()["count"] == 0
+        body = api.get("/api/v1/applications/queue", {"scope": "all"}).json()
+        assert body["count"] == 2 and len(body["results"]) == 2
+        counts = api.get("/api/v1/applications/counts", {"scope": "all"}).json()
+        assert sum(c["count"] for c in counts) == 2
+    # Another county's manager sees none of them.
+    from bangfu.org.models import Role
+    from bangfu.testing.factories import user_with_role
+
+    other = Client(headers={"Accept-Language": "en"})
+    other.force_login(user_with_role(tree["dalishi"], Role.MANAGER, "dalishi_manager"))
+    assert "No case is under way in your unions." in other.get("/applications/", {"scope": "all"}).content.decode()

@@ -183,3 +183,7 @@ def test_a_role_that_may_not_start_a_recheck_is_told_so(
     assert response.status_code == 403
     body = json.dumps(response.json())
     assert "start a recheck" in body and "household" not in body
+    # The command with the evaluator's own union: the permission named, not "not found".
+    with pytest.raises(CommandError) as caught:
+        call_command("match", "--user", users["evaluator"].username, "run", "--unit", "530000", "--dataset", str(ds.pk))
+    assert "start a recheck" in str(caught.value) and "Not found" not in str(caught.value)

@@ -114,6 +114,9 @@ class Command(TranslatedCommand):
         if unit is None:
             raise CommandError(_("No unit with code %(code)s") % {"code": code})
         if actor is not None and perm is not None and not access.units(actor, perm).filter(pk=unit.pk).exists():
+            # A union the user sees but may not do this at: name the permission, not "not found".
+            if access.has_perm(actor, Perm.HOUSEHOLD_VIEW, unit):
+                raise PermissionDenied(perm.value)
             raise Http404
         return unit
 
