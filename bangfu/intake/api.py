@@ -805,6 +805,7 @@ class ReviewQuery(Schema):
     )
     q: str = Field("", max_length=100, description="All or part of the file number")
     year: int | None = Field(None, ge=2000, le=9999, description="The review year; all years when left out")
+    unit_id: int | None = Field(None, description="Only the files of this union and the unions below it")
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=REVIEW_PAGE_MAX)
 
@@ -862,7 +863,7 @@ def intake_review_list(request: HttpRequest, query: Query[ReviewQuery]) -> dict[
     each; with how many match and how many of them are in each state."""
     if query.state and query.state not in selectors.REVIEW_FILTERS:
         raise ValidationError({"state": _("“%(value)s” is not one of the allowed values.") % {"value": query.state}})
-    filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year)
+    filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year, unit_id=query.unit_id)
     actor = request.auth  # type: ignore[attr-defined]
     qs = selectors.review_list(actor=actor, filters=filters)
     paginator = CappedPaginator(qs, query.page_size)

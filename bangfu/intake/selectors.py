@@ -352,6 +352,7 @@ class ReviewFilters:
     state: str = ""
     q: str = ""
     year: int | None = None
+    unit_id: int | None = None  # this union's subtree; one outside the jurisdiction finds nothing
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,48 @@ def _reviews_searched(actor: Any, filters: ReviewFilters) -> QuerySet[ReviewTask
     q = review_query(filters.q)
     if q:
         qs = qs.filter(household__file_number__icontains=q)
+    if filters.unit_id is not None:
+        unit = access.units(actor, Perm.HOUSEHOLD_VIEW).filter(pk=filters.unit_id).first()
+        qs = qs.filter(household__unit__path__startswith=unit.path) if unit else qs.none()
     return qs
+
+
+@dataclass(frozen=True)
+class UnionReviewCounts:
+    unit: OrgUnit
+    reported: int  # the worker's report waits for staff
+    open: int  # waiting for the worker
+    done: int
+    overdue: int  # not closed, past the day it was due
+
+
+def review_counts_by_union(*, actor: Any, filters: ReviewFilters) -> list[UnionReviewCounts]:
+    """The filtered tasks counted per union one level below the chosen union (or below the top of
+    the actor's jurisdiction): how far each city or county has come, and how many are overdue."""
+    units = access.units(actor, Perm.HOUSEHOLD_VIEW)
+    top = units.filter(pk=filters.unit_id).first() if filters.unit_id is not None else None
+    if top is None:
+        top = units.order_by("level", "path").first()
+    if top is None:
+        return []
+    children = list(units.filter(parent=top).order_by("path"))
+    if not children:
+        return []
+    qs = _reviews_searched(actor, filters)
+    if filters.year is not None:
+        qs = qs.filter(year=filters.year)
+    today = timezone.localdate()
+    late = Q(state__in=(ReviewState.REPORTED, ReviewState.OPEN), due_on__lt=today)
+    out = []
+    for child in children:
+        row = qs.filter(household__unit__path__startswith=child.path).aggregate(
+            reported=Count("id", filter=Q(state=ReviewState.REPORTED)),
+            open=Count("id", filter=Q(state=ReviewState.OPEN)),
+            done=Count("id", filter=Q(state__in=REVIEW_GROUPS["done"])),
+            overdue=Count("id", filter=late),
+        )
+        out.append(UnionReviewCounts(child, row["reported"], row["open"], row["done"], row["overdue"]))
+    return out
 
 
 def review_list(*, actor: Any, filters: ReviewFilters) -> QuerySet[ReviewTask]:

@@ -518,14 +518,19 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/staff/queue.html", context)
 
 
+UNIT_CHOICES_MAX = 500  # a province has some 150 cities and counties
+
+
 def _review_filters(request: HttpRequest) -> selectors.ReviewFilters:
     """The list's filters as the query has them; anything else is left out rather than refused."""
     state = request.GET.get("state", "")
     year = _digits(request.GET.get("year", ""), 4)
+    unit = _digits(request.GET.get("unit", ""), 12)
     return selectors.ReviewFilters(
         state=state if state in REVIEW_TABS else "",
         q=selectors.review_query(request.GET.get("q", "")),
         year=year if year and year >= 2000 else None,
+        unit_id=unit or None,
     )
 
 
@@ -545,12 +550,16 @@ def review_list(request: HttpRequest) -> HttpResponse:
         t.can_act = access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, t.household.unit)
     counts = selectors.review_counts(actor=request.user, filters=filters)
     years = sorted({*counts.years, *([filters.year] if filters.year else [])}, reverse=True)
-    base = {k: v for k, v in (("q", filters.q), ("year", filters.year or "")) if v}
+    base = {k: v for k, v in (("q", filters.q), ("year", filters.year or ""), ("unit", filters.unit_id or "")) if v}
+    units = list(access.units(request.user, Perm.HOUSEHOLD_VIEW).exclude(level=OrgLevel.GRASSROOTS).order_by("path"))
     context = {
         "page": page,
         "filters": filters,
         "counts": counts,
         "years": years,
+        # Unions above the grassroots to narrow the list to, and how far each one below has come.
+        "units": units[:UNIT_CHOICES_MAX],
+        "by_union": selectors.review_counts_by_union(actor=request.user, filters=filters),
         "tabs": [
             ("", _("All"), counts.total),
             ("todo", _("To do"), counts.todo),

@@ -337,3 +337,29 @@ def test_a_manager_and_an_evaluator_follow_every_case_under_way(tree: dict, user
     other = Client(headers={"Accept-Language": "en"})
     other.force_login(user_with_role(tree["dalishi"], Role.MANAGER, "dalishi_manager"))
     assert "No case is under way in your unions." in other.get("/applications/", {"scope": "all"}).content.decode()
+
+
+def test_the_yearly_reviews_are_followed_union_by_union(tree: dict, users: dict[str, Any]) -> None:
+    """A province's reviews were one flat list: no union filter, no count per city or county."""
+    import datetime as dt
+
+    from bangfu.intake.models import ReviewTask
+    from bangfu.registry import services as registry
+    from bangfu.testing.factories import household_input
+
+    for unit in ("xiangyun_g", "dalishi_g"):
+        h = registry.household_create(actor=users["admin"], data=household_input(tree[unit], members=1))
+        ReviewTask.objects.create(household=h, year=2026, due_on=dt.date(2026, 1, 1))
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["province_manager"])
+    page = c.get("/applications/reviews/").content.decode()
+    assert 'id="review-by-union"' in page and tree["dali"].name in page and 'id="review-unit"' in page
+    page = c.get("/applications/reviews/", {"unit": tree["dali"].pk}).content.decode()
+    assert tree["xiangyun"].name in page and tree["dalishi"].name in page  # the counties below
+    assert "2 yearly reviews" in page
+    assert "1 yearly review" in c.get("/applications/reviews/", {"unit": tree["xiangyun"].pk}).content.decode()
+    from bangfu.org.services import token_create
+
+    token = token_create(actor=users["province_manager"], user=users["province_manager"], name="tests")
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    assert api.get("/api/v1/reviews", {"unit_id": tree["dalishi"].pk}).json()["count"] == 1
