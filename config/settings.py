@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "bangfu.web.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -195,6 +196,9 @@ STATICFILES_DIRS = [
     if (NODE_MODULES / sub).is_dir()
 ]
 MEDIA_ROOT = VAR_DIR / "media"
+# Files saved through the storages are for the account the system runs as (its folder is 0700 too).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 MEDIA_URL = "media/"
 # Files with personal data (applicants' attachments, legacy import workbooks) are encrypted at rest
 # by the "private" storage (bangfu.common.storage), in the same folder as before so that files

@@ -119,15 +119,18 @@ def audit_record(
 _TOLD = threading.local()  # ``audit_told`` entries whose transaction rolled back, not yet written
 
 
-def audit_told(**fields: Any) -> None:
+def audit_told(*, then: Callable[[], None] | None = None, **fields: Any) -> None:
     """An entry (the arguments of ``audit_record``) for what a user was told on the way to a
     refusal — which union keeps the file of a person outside their jurisdiction, say: the refusal
     rolls back the caller's transaction, but the telling happened. Outside a transaction it is
     written at once; inside one, when the transaction commits, or, rolled back, when the request,
     background job or command ends (``flush_told``, on Django's ``request_finished`` and
-    ``task_finished`` signals and at the end of a ``TranslatedCommand``)."""
+    ``task_finished`` signals and at the end of a ``TranslatedCommand``). ``then``: called once
+    the entry is written (to count what was told, say, where a rollback would undo the count)."""
+    if then is not None:
+        fields["_then"] = then
     if not connection.in_atomic_block:
-        audit_record(**fields)
+        _write_told(fields)
         return
     entry = dict(fields)
     pending: list[dict[str, Any]] = _TOLD.__dict__.setdefault("pending", [])
@@ -138,7 +141,7 @@ def audit_told(**fields: Any) -> None:
         for i, other in enumerate(pending):
             if other is entry:
                 del pending[i]
-                audit_record(**entry)
+                _write_told(entry)
                 return
 
     transaction.on_commit(committed)
@@ -151,7 +154,15 @@ def flush_told(**_signal: Any) -> None:
         return
     _TOLD.pending = []
     for entry in pending:
-        audit_record(**entry)
+        _write_told(entry)
+
+
+def _write_told(entry: dict[str, Any]) -> None:
+    fields = dict(entry)
+    then = fields.pop("_then", None)
+    audit_record(**fields)
+    if then is not None:
+        then()
 
 
 def _outermost() -> bool:

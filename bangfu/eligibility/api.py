@@ -125,12 +125,19 @@ class RuleSetOut(Schema):
     published_at: datetime
 
 
+class WhatIfStandardIn(InSchema):
+    """The standard's values to try; one left out (or null) stays as it is in force."""
+
+    dibao_monthly: Decimal | None = None
+    minimum_wage_monthly: Decimal | None = None
+    housing_area_per_head: Decimal | None = None
+    disposable_income_per_head_last_year: Decimal | None = None
+
+
 class WhatIfIn(InSchema):
     unit_id: int
     on: date | None = Field(None, description="effective from (default today)")
-    standard: dict[str, Decimal | None] | None = Field(
-        None, description="dibao_monthly, minimum_wage_monthly, housing_area_per_head, …"
-    )
+    standard: WhatIfStandardIn | None = Field(None, description="the standard's values to try")
     rule_params: dict[str, Any] | None = None
     save: bool = Field(False, description="save the parameters as new versions after the preview")
 
@@ -371,7 +378,7 @@ def ruleset_publish(request: HttpRequest, payload: RuleSetIn) -> Status[dict[str
 def whatif(request: HttpRequest, payload: WhatIfIn) -> dict[str, Any]:
     """How many households of each unit would change category, and which (first 1,000); nothing is
     stored unless ``save`` is true, which then makes new standard / rule-set versions."""
-    standard = {k: v for k, v in (payload.standard or {}).items() if v is not None}
+    standard = payload.standard.model_dump(exclude_none=True) if payload.standard else {}
     preview = recompute.whatif_preview(
         actor=actor(request), unit_id=payload.unit_id, on=payload.on, standard=standard, rule_params=payload.rule_params
     )

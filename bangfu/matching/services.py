@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bangfu.common import sheets
 from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import SHANGHAI, ResidentId
@@ -1033,7 +1034,8 @@ def exchange_request_export(
         with Path(target).open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(columns)
-            writer.writerows(zip(*(data[c] for c in columns), strict=True))
+            # A name a spreadsheet would take for a formula (-王, =…) is written as text.
+            writer.writerows(sheets.csv_row(row) for row in zip(*(data[c] for c in columns), strict=True))
     else:
         raise ValidationError({"format": _("csv or parquet")})
     audit_record(

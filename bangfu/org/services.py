@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -87,16 +88,30 @@ def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: s
         new_password = ""
         if created or password:
             new_password = password or secrets.token_urlsafe(9)
+            if password:
+                # A password chosen by a person meets the rules the sign-in pages set
+                # (AUTH_PASSWORD_VALIDATORS): not too short, not common, not all digits, not the name.
+                try:
+                    validate_password(password, user)
+                except ValidationError as exc:
+                    raise ValidationError({"password": exc.messages}) from exc
             user.set_password(new_password)
             user.save()
         RoleAssignment.objects.get_or_create(user=user, unit=unit, role=role)
+        after: dict[str, Any] = {"username": username, "role": role, "unit": unit.code}
+        if new_password and not created:
+            # A password set again: said in the log, and the user's API tokens no longer answer
+            # (whoever held the old password may have made one).
+            after["password_set_again"] = True
+            revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+            after["tokens_revoked"] = revoked
         audit_record(
             actor=actor,
             action=AuditAction.CREATE if created else AuditAction.UPDATE,
             target_type="user",
             target_id=user.pk,
             unit_path=unit.path,
-            after={"username": username, "role": role, "unit": unit.code},
+            after=after,
         )
     return user, new_password
 

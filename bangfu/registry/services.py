@@ -107,6 +107,29 @@ def claims_check(actor: Any, checked: list[CheckedMember], *, skip: set[str] | f
         raise ValidationError(errors)
 
 
+# How many persons a day a user may be told the union of, outside their jurisdiction.
+TOLD_ELSEWHERE_PER_DAY = 30
+
+
+def _told_key(actor: Any) -> str:
+    return f"registry:told-elsewhere:{actor.pk}:{timezone.localdate():%Y%m%d}"
+
+
+def _told_today(actor: Any) -> int:
+    from django.core.cache import cache
+
+    return int(cache.get(_told_key(actor)) or 0)
+
+
+def _count_told(actor: Any) -> None:
+    """Counted once the reveal is logged (``audit_told``), so a rolled-back refusal still counts."""
+    from django.core.cache import cache
+
+    key = _told_key(actor)
+    cache.add(key, 0, timeout=2 * 24 * 3600)
+    cache.incr(key)
+
+
 def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int | None, opening: bool) -> None:
     """A person may be on at most one open file: name the other file, masked as the viewer must see it."""
     if not opening:
@@ -133,6 +156,13 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
                 "unit": other.household.unit.name,
                 "name": mask_name(other.name),
             }
+        elif _told_today(actor) >= TOLD_ELSEWHERE_PER_DAY:
+            # Past the day's number: that there is a file, not where (someone trying ID numbers
+            # would otherwise learn, one after the other, who is in hardship and where).
+            message = _(
+                "This person is already on an open file outside your jurisdiction. You were told where such "
+                "files are kept %(n)s times today, the most a day: ask your assistance centre to find the union."
+            ) % {"n": TOLD_ELSEWHERE_PER_DAY}
         else:
             # Outside the jurisdiction: the union to contact and the file's number masked, not
             # the name on it (anyone with an account could otherwise look people up by ID number).
@@ -151,6 +181,7 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
                 after={"id_number": other.id_masked, "told": "open_file_elsewhere"},
                 note=_("Told a user outside the jurisdiction that this person is on an open file of %(unit)s")
                 % {"unit": other.household.unit.name},
+                then=lambda: _count_told(actor),
             )
         errors.setdefault(f"members.{i}.id_number", []).append(message)
     if errors:

@@ -121,3 +121,21 @@ class BadInputMiddleware:
         phone = request.path.startswith("/apply/")
         base = "intake/phone/base.html" if phone else "web/base.html"
         return render(request, "400.html", {"message": message, "phone": phone, "base": base}, status=400)
+
+
+class NoStoreMiddleware:
+    """Pages and API answers with people's data are not kept by the browser or a shared cache:
+    every response to a signed-in user and every API answer gets ``Cache-Control: no-store``
+    unless its view set its own (static files and the public pages keep theirs)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.has_header("Cache-Control") or request.path.startswith("/static/"):
+            return response
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -120,6 +120,9 @@ def test_whatif_and_recompute(
     }
     assert body["changed_whatever_the_values"] == 0
     assert body["saved"] == []
+    # A standard's value under a name it does not have: refused by name (it was a server error).
+    r = admin.post("/whatif", {"unit_id": tree["province"].pk, "standard": {"dibao": "5000"}})
+    assert r.status_code == 422 and "standard.dibao" in json.dumps(r.json()["error"]["fields"])
     with django_capture_on_commit_callbacks(execute=True):
         r = admin.post("/recompute", {"unit_id": tree["province"].pk, "on": "2026-06-01"})
     report = admin.get(f"/recompute/{r.json()['id']}/report.xlsx")

@@ -42,9 +42,15 @@ def test_the_request_file_from_the_page(make_household: Any, users: dict[str, An
     assert len(rows) == h.members.count() and not any(i in str(rows) for i in ids)
     entry = AuditEntry.objects.get(target_type="matching.exchange_request")
     assert (entry.action, entry.unit_path) == ("export", tree["xiangyun"].path)
-    # With ID numbers and names: a reveal.
+    # With ID numbers and names: a reveal; a name a spreadsheet would take for a formula, as text.
+    head = h.members.get(relationship="head")
+    head.name = "-王(测试)"
+    head.save(update_fields=["name"])
     r = staff.post("/matching/datasets/request/", {"unit": tree["xiangyun"].pk, "format": "csv", "plain": "on"})
-    assert {row["id_number"] for row in _rows(r)} == {crypto.decrypt(m.id_cipher) for m in h.members.all()}
+    plain = _rows(r)
+    assert {row["id_number"] for row in plain} == {crypto.decrypt(m.id_cipher) for m in h.members.all()}
+    assert "'-王(测试)" in {row["name"] for row in plain}
+    assert all(row["id_key"].lstrip("-").isdigit() for row in plain)  # negative keys stay numbers
     assert AuditEntry.objects.filter(target_type="matching.exchange_request", action="reveal").count() == 1
 
 

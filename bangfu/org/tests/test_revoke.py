@@ -226,3 +226,32 @@ def test_a_token_for_a_deactivated_user_points_to_activate(tree: Any, users: Any
     run("users", "deactivate", "--username", "xiangyun_staff")
     with pytest.raises(CommandError, match="users activate"):
         run("tokens", "create", "--username", "xiangyun_staff")
+
+
+def test_a_password_set_from_the_command_line_meets_the_rules_and_a_new_one_is_logged(tree: Any, users: Any) -> None:
+    """`users add --password 1` was taken (the sign-in rules skipped); setting a password again was
+    logged as a role given, and the user's API tokens went on answering."""
+    from bangfu.org.services import token_create
+
+    with pytest.raises(CommandError) as caught:
+        run("users", "add", "--username", "weakpw", "--unit", "532923", "--role", "evaluator", "--password", "1")
+    assert "password" in str(caught.value).lower()
+    assert not get_user_model().objects.filter(username="weakpw").exists()
+    user = users["xiangyun_staff"]
+    token = token_create(actor=user, user=user, name="tests")
+    assert Api(token).get("/me").status_code == 200
+    run(
+        "users",
+        "add",
+        "--username",
+        user.username,
+        "--unit",
+        "532923",
+        "--role",
+        "centre_staff",
+        "--password",
+        "Fresh-pass-2026",
+    )
+    entry = AuditEntry.objects.filter(target_type="user", target_id=str(user.pk)).order_by("-seq").first()
+    assert entry is not None and (entry.after or {}).get("password_set_again") is True
+    assert Api(token).get("/me").status_code == 401

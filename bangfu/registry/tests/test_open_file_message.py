@@ -91,3 +91,28 @@ def test_what_a_refusal_tells_outside_the_jurisdiction_is_logged_though_the_writ
     with pytest.raises(ValidationError):
         registry.open_file_check(users["xiangyun_staff"], checked, None, opening=True)
     assert told.count() == 3
+
+
+def test_staff_are_told_where_another_union_keeps_a_file_so_many_times_a_day(
+    audit_log_emptied: None, tree: Any, users: Any, monkeypatch: Any
+) -> None:
+    """Any staff account could try ID numbers against every union's files without end: past the
+    day's number the refusal says there is a file, not where (and the trail stays in the log)."""
+    from django.core.cache import cache
+    from django.core.signals import request_finished
+
+    monkeypatch.setattr(registry, "TOLD_ELSEWHERE_PER_DAY", 2)
+    cache.clear()
+    messages = []
+    for _ in range(3):
+        existing = household_input(tree["xiangyun_g"], members=1)
+        registry.household_create(actor=users["xiangyun_staff"], data=existing)
+        again = household_input(tree["dalishi_g"], members=1)
+        again.members[0].id_number = existing.members[0].id_number
+        with pytest.raises(ValidationError) as err:
+            registry.household_create(actor=users["dalishi_staff"], data=again)
+        request_finished.send(sender=None)  # the request ends: the reveal is logged and counted
+        messages.append(err.value.message_dict["members.0.id_number"][0])
+    assert all(tree["xiangyun_g"].name in m for m in messages[:2])
+    assert tree["xiangyun_g"].name not in messages[2] and "the most a day" in messages[2]
+    cache.clear()

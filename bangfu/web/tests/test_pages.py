@@ -596,3 +596,20 @@ def test_who_does_not_do_the_casework_reads_phone_numbers_masked(
     assert {m["phone"] for m in body["members"]} >= {"139****5678"}
     head.refresh_from_db()
     assert head.phone == "13912345678"  # masked for the reader, not in the file
+
+
+def test_pages_and_api_answers_with_peoples_data_are_not_stored(
+    xiangyun_household: Household, users: dict[str, Any]
+) -> None:
+    """A file's page, and the API's reveal of a full number, came without Cache-Control."""
+    from bangfu.org.services import token_create
+
+    staff = client_for(users["xiangyun_staff"])
+    assert staff.get(reverse("web:household_detail", args=[xiangyun_household.pk]))["Cache-Control"] == "no-store"
+    assert staff.get("/audit/")["Cache-Control"] == "no-store"
+    token = token_create(actor=users["xiangyun_staff"], user=users["xiangyun_staff"], name="tests")
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    r = api.post(f"/api/v1/households/{xiangyun_household.pk}/reveal-bank-card", "{}", content_type="application/json")
+    assert r.status_code == 200 and r["Cache-Control"] == "no-store"
+    # The public self-test keeps its own header; static files are not touched.
+    assert Client().get("/self-test/")["Cache-Control"] == "no-store"

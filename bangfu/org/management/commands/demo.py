@@ -176,6 +176,7 @@ class Command(TranslatedCommand):
             rows.append({"role": str(role), "unit": unit.name, "username": username, "password": password})
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+        path.chmod(0o600)  # the demo's passwords: for the one who runs it
         return rows
 
 
