@@ -172,6 +172,8 @@ class CoverageOut(Schema):
     households: int
     checked: int
     rate: float
+    oldest_check: dt.datetime | None = Field(None, description="The oldest of the checked files' last cross-checks")
+    newest_check: dt.datetime | None = Field(None, description="The newest of the checked files' last cross-checks")
 
 
 def _finding(f: Finding) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import functools
 import io
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -296,6 +297,9 @@ class CoverageRow:
     unit: str
     households: int
     checked: int
+    # The oldest and the newest of the open files' last cross-checks: how fresh the rate is.
+    oldest_check: dt.datetime | None = None
+    newest_check: dt.datetime | None = None
 
     @property
     def rate(self) -> float:
@@ -311,7 +315,7 @@ def match_coverage_rate(*, actor: Any, unit_id: int | None = None) -> list[Cover
     top = units.filter(pk=unit_id).first() if unit_id is not None else units.order_by("path").first()
     if top is None:
         return []
-    children = list(OrgUnit.objects.filter(parent=top).order_by("name"))
+    children = list(OrgUnit.objects.filter(parent=top).order_by("path"))
     # Each union of the subtree under the child it lies in (None: the top unit itself).
     below = {c.path: c.pk for c in children}
     child_of: dict[int, int | None] = {}
@@ -319,10 +323,16 @@ def match_coverage_rate(*, actor: Any, unit_id: int | None = None) -> list[Cover
         rest = path[len(top.path) :]
         child_of[pk] = below.get(top.path + rest.split("/", 1)[0] + "/") if rest else None
     totals: dict[int, list[int]] = {u.pk: [0, 0] for u in [top, *children]}
+    spans: dict[int, list[Any]] = {u.pk: [None, None] for u in [top, *children]}
     per_union = (
         Household.objects.filter(unit__path__startswith=top.path, state__in=OPEN_STATES)
         .values("unit_id")
-        .annotate(files=Count("id"), checked=Count("match_check"))
+        .annotate(
+            files=Count("id"),
+            checked=Count("match_check"),
+            oldest=Min("match_check__checked_at"),
+            newest=Max("match_check__checked_at"),
+        )
         .order_by()
     )
     for row in per_union:
@@ -330,4 +340,11 @@ def match_coverage_rate(*, actor: Any, unit_id: int | None = None) -> list[Cover
             if key is not None:
                 totals[key][0] += row["files"]
                 totals[key][1] += row["checked"]
-    return [CoverageRow(u.pk, u.name, *totals[u.pk]) for u in [top, *children]]
+                span = spans[key]
+                if row["oldest"] is not None:
+                    span[0] = row["oldest"] if span[0] is None else min(span[0], row["oldest"])
+                    span[1] = row["newest"] if span[1] is None else max(span[1], row["newest"])
+    return [
+        CoverageRow(u.pk, u.name, totals[u.pk][0], totals[u.pk][1], spans[u.pk][0], spans[u.pk][1])
+        for u in [top, *children]
+    ]

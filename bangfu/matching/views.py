@@ -45,7 +45,15 @@ from bangfu.registry.codes import OPEN_STATES
 
 from . import selectors, services
 from .engine.schemas import DatasetKind, default_mapping, fields_for
-from .forms import DatasetImportForm, ExchangeRequestForm, FindingFilterForm, NoticeForm, ReasonForm, RunStartForm
+from .forms import (
+    ENGINE_CHOICES,
+    DatasetImportForm,
+    ExchangeRequestForm,
+    FindingFilterForm,
+    NoticeForm,
+    ReasonForm,
+    RunStartForm,
+)
 from .models import (
     FIELD_LABELS,
     Dataset,
@@ -476,6 +484,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "severities": [SeverityChoice(s).label for s in SEVERITIES],
         "summary": _summary(run),
         "datasets": _run_sources(run),
+        "engine_label": dict(ENGINE_CHOICES).get(run.engine, run.engine),
     }
     template = "matching/_run_progress.html" if _htmx_partial(request) else "matching/run_detail.html"
     response = render(request, template, context)

@@ -78,3 +78,24 @@ def test_the_request_file_from_the_api(make_household: Any, users: dict[str, Any
     county = Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
     assert county.get("/api/v1/matching/exchange/request", {"unit_id": tree["wuhua"].pk}).status_code == 404
     assert county.get("/api/v1/matching/exchange/request", {"unit_id": tree["xiangyun"].pk}).status_code == 200
+
+
+def test_the_share_cross_checked_says_how_old_the_checks_are(
+    make_household: Any, users: dict[str, Any], tree: dict
+) -> None:
+    """A share of 100 % said nothing of when: a check of long ago read as today's."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from bangfu.matching.models import HouseholdCheck
+
+    h, _ids = make_household()
+    when = timezone.now() - dt.timedelta(days=400)
+    HouseholdCheck.objects.create(household=h, checked_at=when)
+    token = token_create(actor=users["province_manager"], user=users["province_manager"], name="tests")
+    api = Client(headers={"Authorization": f"Bearer {token}"})
+    (top, *_rest) = api.get("/api/v1/matching/coverage").json()
+    assert top["rate"] == 1.0 and top["oldest_check"][:10] == when.date().isoformat()
+    page = _page(users["province_manager"]).get("/matching/coverage/").content.decode()
+    assert when.date().isoformat() in page
