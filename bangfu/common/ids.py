@@ -143,6 +143,20 @@ def compute_check_digit(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def mask_ids_in(text: str) -> str:
+    """``text`` with every valid 18-digit ID number in it masked (``5329**********1234``): for
+    free text people write (a note, a reason), which may quote one."""
+
+    def mask(m: re.Match[str]) -> str:
+        value = m.group(0).upper()
+        return mask_id(value) if compute_check_digit(value[:17]) == value[17] else m.group(0)
+
+    return _ID_IN_TEXT.sub(mask, text) if text else text
+
+
 def mask_id(value: str) -> str:
     """First 4 and last 4 characters, the rest as stars: ``5329**********1234``.
 

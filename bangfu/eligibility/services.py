@@ -167,6 +167,38 @@ def decision_compute(*, actor: Any, household_id: int, on: date | None = None) -
     return row
 
 
+def category_follows(*, before: str | None, after: str, decision: EligibilityDecision) -> None:
+    """A file opened by hand, or an edit that changes its category, takes the identification's
+    category (its computed one, or an approved override's): one person may not put a file in
+    another category, which an override needs a second person for (``ValidationError`` on
+    ``category``). ``before``: the category before the edit; None for a new file. Where the
+    identification cannot decide (no standard for the region), nothing is held against it."""
+    decided = decision.effective_category
+    if after in (before, decided) or decided == DecisionCategory.CANNOT_DECIDE:
+        return
+    label = DecisionCategory(decided).label if decided in DecisionCategory.values else decided
+    if before is None:
+        raise ValidationError(
+            {
+                "category": _(
+                    "A file opened by hand takes the category its identification finds, “%(decided)s”: to file "
+                    "the household otherwise, take it through an application, whose approval may choose another "
+                    "category with a reason and a second person's override."
+                )
+                % {"decided": label}
+            }
+        )
+    raise ValidationError(
+        {
+            "category": _(
+                "The category of a file follows its identification, which now finds “%(decided)s”: to set "
+                "another, ask for an override on the identification page (a second person approves it)."
+            )
+            % {"decided": label}
+        }
+    )
+
+
 def _lock_newest_decision(household_id: int) -> tuple[Any, ...] | None:
     """Lock the household's newest decision and return its category and ``OVERRIDE_FIELDS``.
 

@@ -13,3 +13,8 @@ class IntakeConfig(AppConfig):
 
         if persons_in_cases not in PERSON_CLAIMS:
             PERSON_CLAIMS.append(persons_in_cases)
+        from bangfu.intake.reviews import file_closed
+        from bangfu.registry.services import STATE_HOOKS
+
+        if file_closed not in STATE_HOOKS:
+            STATE_HOOKS.append(file_closed)

@@ -8,6 +8,7 @@ messages, so the worker sees the same message a cadre would see on the staff for
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -66,13 +67,37 @@ def shape_errors(raw: Any) -> ErrorCollector:
         if not isinstance(value, list):
             errors.add(name, _("A list is expected here."))
             continue
+        if len(value) > DRAFT_LIST_MAX:
+            # A draft is bounded too (a phone sends no more): not only at submit.
+            errors.add(name, _("At most %(n)s rows here.") % {"n": DRAFT_LIST_MAX})
+            continue
         for i, item in enumerate(value):
             if not isinstance(item, dict):
                 errors.add(f"{name}.{i}", _("An object of fields is expected here."))
     bank = raw.get("bank_account")
     if bank is not None and not isinstance(bank, dict):
         errors.add("bank_account", _("An object of fields is expected here."))
+    for path, text in _texts(raw):
+        if len(text) > DRAFT_TEXT_MAX:
+            errors.add(path, _("At most %(n)s characters here.") % {"n": DRAFT_TEXT_MAX})
     return errors
+
+
+# What a draft holds at most, before the submit's own limits: a bound on what one phone can store.
+DRAFT_LIST_MAX = 30
+DRAFT_TEXT_MAX = 2000
+
+
+def _texts(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every text of a decoded form with its dotted path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, f"{path}.{key}".strip("."))
+    elif isinstance(value, list):
+        for i, item in enumerate(value[:DRAFT_LIST_MAX]):
+            yield from _texts(item, f"{path}.{i}".strip("."))
 
 
 def _member_kept(m: dict[str, Any]) -> dict[str, Any]:

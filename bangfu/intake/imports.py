@@ -399,7 +399,12 @@ class _Vetting:
     def __init__(self, actor: Any, unit: OrgUnit, file_numbers: list[str], *, fast: bool) -> None:
         access.require(actor, Perm.HOUSEHOLD_EDIT, unit)
         self.unit = unit
-        self.units = {u.code: u for u in OrgUnit.objects.filter(path__startswith=unit.path)}
+        below = list(OrgUnit.objects.filter(path__startswith=unit.path))
+        self.units = {u.code: u for u in below}
+        # The template's 工会 takes the union's name as well as its code (the column guide says so).
+        self.by_name: dict[str, list[OrgUnit]] = {}
+        for u in below:
+            self.by_name.setdefault(u.name.strip(), []).append(u)
         self.existing = _present(Household, "file_number", list(dict.fromkeys(n for n in file_numbers if n)))
         self.fast = fast
         self.today = fastcheck.Today.now()
@@ -423,7 +428,19 @@ class _Vetting:
                 continue
             own = list(h.issues)
             target = self.units.get(h.unit_code) if h.unit_code else unit
-            if target is None:
+            named = self.by_name.get(h.unit_code.strip(), []) if h.unit_code and target is None else []
+            if len(named) == 1:
+                target = named[0]
+            elif len(named) > 1:
+                own.append(
+                    legacy.Issue(
+                        h.head_row,
+                        legacy.BY_KEY["unit"].header,
+                        _("%(n)s unions in %(unit)s are named “%(value)s”: write the union's code instead.")
+                        % {"n": len(named), "value": h.unit_code, "unit": unit.name},
+                    )
+                )
+            if target is None and len(named) <= 1:
                 own.append(
                     legacy.Issue(
                         h.head_row,

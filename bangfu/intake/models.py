@@ -447,6 +447,7 @@ class ReviewState(models.TextChoices):
     CONFIRMED = "confirmed", _("Confirmed unchanged")
     REPORTED = "reported", _("Changes reported by the worker")
     UPDATED = "updated", _("Updated")
+    CLOSED_WITH_FILE = "closed_with_file", _("Closed with the file")  # the file left assistance first
 
 
 # The order staff work through yearly reviews in: the workers' reports waiting for them first, then

@@ -272,6 +272,19 @@ def _record(task: ReviewTask, actor: Any, summary: str) -> None:
     )
 
 
+def file_closed(actor: Any, household: Any, from_state: str, to_state: str) -> None:
+    """The registry's state hook (``registry.services.STATE_HOOKS``): a file that leaves the open
+    states (exited, removed, cancelled) takes its unfinished yearly review with it — it is no
+    longer to do, and nobody completes it afterwards."""
+    from bangfu.registry.codes import OPEN_STATES, FileState
+
+    if to_state in OPEN_STATES:
+        return
+    label = FileState(to_state).label if to_state in FileState.values else to_state
+    for task in ReviewTask.objects.select_for_update().filter(household=household, state__in=UNFINISHED):
+        _close(task, actor, ReviewState.CLOSED_WITH_FILE, _("The file was closed: %(state)s") % {"state": label})
+
+
 def review_confirm(*, actor: Any, task_id: int, note: str = "", seen_state: str = "") -> ReviewTask:
     """Nothing changed (the worker or staff). Staff confirming a worker's report apply it, and the
     household is identified again from what it now holds (its incomes, work and health).
@@ -282,6 +295,8 @@ def review_confirm(*, actor: Any, task_id: int, note: str = "", seen_state: str 
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         note = _note(note)
+        if task.state == ReviewState.CLOSED_WITH_FILE:
+            raise DomainError(ReviewError.DONE, _("The file was closed, and its yearly review with it."))
         if task.state not in UNFINISHED:
             raise DomainError(ReviewError.DONE, _("This review is already done."))
         if seen_state and not isinstance(actor, Applicant) and seen_state != task.state:

@@ -333,7 +333,7 @@ def union_search(*, q: str = "", limit: int = UNIONS_SHOWN, keep: int | None = N
 REVIEW_GROUPS: dict[str, tuple[str, ...]] = {
     "reported": (ReviewState.REPORTED,),
     "open": (ReviewState.OPEN,),
-    "done": (ReviewState.CONFIRMED, ReviewState.UPDATED),
+    "done": (ReviewState.CONFIRMED, ReviewState.UPDATED, ReviewState.CLOSED_WITH_FILE),
 }
 # What a list may be filtered by: the tasks still to do (the first two groups), a group, or one state.
 REVIEW_FILTERS: dict[str, tuple[str, ...]] = {

@@ -59,6 +59,7 @@ class IntakeError(StrEnum):
     PRECONDITION = "step_incomplete"
     NOT_DRAFT = "not_draft"
     TOO_MANY_ON_FILE = "too_many_on_file"
+    TOO_MANY_DRAFTS = "too_many_drafts"
 
 
 def is_applicant(actor: Any) -> bool:
@@ -245,6 +246,14 @@ def application_create(
         existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
         if existing is not None:
             return existing
+    if applicant is not None and Application.objects.filter(applicant=applicant, state=S.DRAFT).count() >= (
+        DRAFTS_PER_WORKER
+    ):
+        # A worker has a case or two under way, not hundreds: drafts beyond it store nothing useful.
+        raise DomainError(
+            IntakeError.TOO_MANY_DRAFTS,
+            _("You have %(n)s drafts already: finish or withdraw one of them first.") % {"n": DRAFTS_PER_WORKER},
+        )
     unit = _unit_for(actor, unit_id)
     if not is_applicant(actor) and not may_take_at_counter(actor, unit, kind):
         # A draft the actor could never submit would wait for nobody.
@@ -364,6 +373,9 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
     _one_case_per_person(actor, app, h, checked)
     return h, checked
 
+
+# Drafts a worker may hold at once (each is the worker's until submitted or withdrawn).
+DRAFTS_PER_WORKER = 5
 
 # A case in these states holds its persons: no other case may take them.
 HOLDING = [s for s in S.values if s not in {S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}]

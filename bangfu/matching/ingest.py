@@ -392,6 +392,8 @@ Quoting = tuple[str, str]
 # Dates of what has happened by the data's date: one after it (a death in 2030 in data of 2026) is a
 # typing error, not a fact to act on.
 _PAST_DATES = frozenset({"death_date"})
+# Numbers that are nothing when 0 or below: a home of -30 m² took a disqualification away.
+_POSITIVE = frozenset({"area"})
 
 
 def _field_reason_sql(
@@ -445,6 +447,20 @@ def _field_reason_sql(
         checks.append(
             f"WHEN {raw} IS NOT NULL AND v_{spec.name} IS NULL THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
         )
+        if spec.name in _POSITIVE:
+            zero = _("%(column)s: %(value)s is not above 0")
+            before, after = (zero % {"column": column, "value": "\x00"}).split("\x00")
+            quoting.append((before, after))
+            checks.append(f"WHEN v_{spec.name} <= 0 THEN {_q(before)} || left({raw}, 40) || {_q(after)}")
+        if spec.name in _PAST_DATES:
+            # Before anyone a record could be about was born (the ID numbers' earliest year).
+            early = _("%(column)s: %(value)s is before %(year)s")
+            before, after = (early % {"column": column, "value": "\x00", "year": EARLIEST_BIRTH_YEAR}).split("\x00")
+            quoting.append((before, after))
+            checks.append(
+                f"WHEN v_{spec.name} < DATE '{EARLIEST_BIRTH_YEAR}-01-01' "
+                f"THEN {_q(before)} || strftime(v_{spec.name}, '%Y-%m-%d') || {_q(after)}"
+            )
         if spec.name in _PAST_DATES and as_of is not None:
             later = _("%(column)s: %(value)s is after the date of the data (%(as_of)s)")
             before, after = (later % {"column": column, "value": "\x00", "as_of": as_of.isoformat()}).split("\x00")

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from bangfu.common import sheets
 from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
-from bangfu.common.ids import SHANGHAI, ResidentId
+from bangfu.common.ids import SHANGHAI, ResidentId, mask_ids_in
 from bangfu.common.text import clean_reason
 from bangfu.eligibility import services as eligibility_services
 from bangfu.org import access
@@ -819,7 +819,8 @@ def _mark_deceased(actor: Any, member: Member) -> None:
 def _reason(text: str, field: str, missing: str, *, required: bool = True) -> str:
     """A reviewer's reason or note, kept without zero-width characters: at least two characters
     (one is no reason: "x", "无") when required or given, at most the 500 the record keeps."""
-    kept = clean_reason(text or "")
+    # A full ID number quoted in it is kept masked: the note is shown to every reader of the case.
+    kept = mask_ids_in(clean_reason(text or ""))
     if (required or kept) and len(kept) < 2:
         raise ValidationError({field: missing})
     if len(kept) > REASON_MAX:

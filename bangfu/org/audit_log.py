@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from bangfu.common.audit import audit_record
-from bangfu.common.ids import compute_check_digit, mask_id
+from bangfu.common.ids import mask_ids_in
 from bangfu.common.models import AuditAction, AuditEntry
 from bangfu.common.retranslate import in_reader_language
 
@@ -94,9 +93,6 @@ def object_label(code: str) -> str:
     """The reader's name of an object type; an unknown one (written by a later version) as stored."""
     label = OBJECT_TYPES.get(code)
     return str(label) if label is not None else code
-
-
-_ID_LIKE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -189,12 +185,7 @@ def units_of(entries: list[AuditEntry]) -> dict[str, OrgUnit]:
 
 def masked_text(text: str) -> str:
     """``text`` with every valid 18-digit ID number in it masked (``5329**********1234``)."""
-
-    def mask(m: re.Match[str]) -> str:
-        value = m.group(0).upper()
-        return mask_id(value) if compute_check_digit(value[:17]) == value[17] else value
-
-    return _ID_LIKE.sub(mask, text) if text else text
+    return mask_ids_in(text)
 
 
 def shown_note(text: str) -> str:

@@ -89,6 +89,9 @@ def _unit_for_write(actor: Any, unit_id: int | None) -> OrgUnit:
 # unable to be approved. Each claim is called with the actor and ``{keyed hash: member index}`` and
 # returns ``{member index: message}``; an app registers its own in its ``AppConfig.ready``.
 PERSON_CLAIMS: list[Callable[[Any, dict[str, int]], dict[int, str]]] = []
+# Other apps' part in a file's change of state, in its transaction: each is called with the actor,
+# the household, the state before and the state after (the yearly review closes with the file).
+STATE_HOOKS: list[Callable[[Any, Household, str, str], None]] = []
 
 
 def claims_check(actor: Any, checked: list[CheckedMember], *, skip: set[str] | frozenset[str] = frozenset()) -> None:
@@ -140,6 +143,7 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
         clashes = clashes.exclude(household_id=household_id)
     errors: dict[str, list[str]] = {}
     staff = isinstance(actor, AbstractBaseUser)
+    told: int | None = None  # how often the actor was told today, this check's tellings included
     for other in clashes:
         i = hashes[other.id_hash]
         if not staff:
@@ -156,7 +160,7 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
                 "unit": other.household.unit.name,
                 "name": mask_name(other.name),
             }
-        elif _told_today(actor) >= TOLD_ELSEWHERE_PER_DAY:
+        elif (told := _told_today(actor) if told is None else told) >= TOLD_ELSEWHERE_PER_DAY:
             # Past the day's number: that there is a file, not where (someone trying ID numbers
             # would otherwise learn, one after the other, who is in hardship and where).
             message = _(
@@ -183,6 +187,7 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
                 % {"unit": other.household.unit.name},
                 then=lambda: _count_told(actor),
             )
+            told += 1
         errors.setdefault(f"members.{i}.id_number", []).append(message)
     if errors:
         raise ValidationError(errors)
@@ -465,6 +470,9 @@ def household_update(
         _save_guarded(actor, data, h, unit, checked)
         after = snapshot(h)
         changed = sorted(k for k in after if before.get(k) != after[k] and k != "version")
+        if h.state != from_state:
+            for hook in STATE_HOOKS:
+                hook(actor, h, from_state, h.state)
         if h.state != from_state:  # on the timeline as every change of state is (a removal proposal reads it)
             timeline_add(
                 household=h,
@@ -615,6 +623,8 @@ def household_state_change(
         h.version += 1
         h.save(update_fields=["state", "version", "updated_at"])
         h.members.update(on_open_file=is_open)
+        for hook in STATE_HOOKS:
+            hook(actor, h, from_state, to_state)
         if is_open:
             h.members.filter(deceased=True).update(on_open_file=False)
         audit_record(

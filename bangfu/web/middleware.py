@@ -15,6 +15,7 @@ the path takes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,12 +26,15 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
+# NUL, or half of a UTF-16 surrogate pair on its own (JSON's "\ud800"): neither can be stored as text.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+_JSON_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _nul_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string holding NUL in a decoded JSON value."""
+    """The dotted path of the first string holding NUL or a lone surrogate in a decoded JSON value."""
     if isinstance(value, str):
-        return path or "__all__" if NUL in value else None
+        return path or "__all__" if _NOT_TEXT.search(value) else None
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
@@ -38,7 +42,7 @@ def _nul_path(value: Any, path: str = "") -> str | None:
     else:
         return None
     for key, item in items:
-        if NUL in str(key):
+        if _NOT_TEXT.search(str(key)):
             return f"{path}.{key}".strip(".")
         found = _nul_path(item, f"{path}.{key}".strip("."))
         if found:
@@ -54,7 +58,7 @@ def nul_field(request: HttpRequest) -> str | None:
     if request.method in ("POST", "PUT", "PATCH"):
         if request.content_type == "application/json":
             body = request.body
-            if b"\\u0000" in body.lower() or b"\x00" in body:
+            if b"\\u0000" in body.lower() or b"\x00" in body or _JSON_SURROGATE.search(body):
                 try:
                     return _nul_path(json.loads(body))
                 except ValueError:
@@ -67,7 +71,10 @@ def nul_field(request: HttpRequest) -> str | None:
 
 
 def nul_message(field: str) -> str:
-    return _("“%(field)s” holds the NUL character (\\0), which text may not contain; remove it.") % {"field": field}
+    return _(
+        "“%(field)s” holds the NUL character (\\0) or half of a character pair (a lone surrogate), which "
+        "text may not contain; remove it."
+    ) % {"field": field}
 
 
 class BadInputMiddleware:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility.models import TIMELINE_KINDS as ELIGIBILITY_TIMELINE_KINDS
-from bangfu.eligibility.services import decision_compute
+from bangfu.eligibility.services import category_follows, decision_compute
 from bangfu.intake.models import TIMELINE_KINDS as INTAKE_TIMELINE_KINDS
 from bangfu.matching.models import TIMELINE_KINDS as MATCHING_TIMELINE_KINDS
 from bangfu.org import access
@@ -180,7 +180,10 @@ def _save(request: HttpRequest, forms: HouseholdForms, household: Household | No
                 saved = services.household_update(
                     actor=request.user, household_id=household.pk, data=data, expected_version=forms.expected_version
                 )
-            decision_compute(actor=request.user, household_id=saved.pk)
+            decision = decision_compute(actor=request.user, household_id=saved.pk)
+            category_follows(
+                before=household.category if household is not None else None, after=saved.category, decision=decision
+            )
         return saved
     except ValidationError as exc:
         forms.apply_errors(field_errors(exc))

@@ -30,7 +30,7 @@ from bangfu.api.schemas import (
     one_of,
 )
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
-from bangfu.eligibility.services import decision_compute
+from bangfu.eligibility.services import category_follows, decision_compute
 from bangfu.org.access import Perm
 from bangfu.registry import income_records, selectors, services
 from bangfu.registry.codes import FileState, HardshipCategory
@@ -194,7 +194,8 @@ def household_create(request: HttpRequest, payload: HouseholdIn) -> Status[dict[
     (``identification``)."""
     with transaction.atomic():
         h = services.household_create(actor=actor(request), data=payload.to_input())
-        decision_compute(actor=actor(request), household_id=h.pk)
+        decision = decision_compute(actor=actor(request), household_id=h.pk)
+        category_follows(before=None, after=h.category, decision=decision)
     return Status(201, _detail(request, h.pk))
 
 
@@ -207,14 +208,16 @@ def household_update(request: HttpRequest, household_id: int, payload: Household
     number when ``card_number`` is; ``bank_account`` left out keeps the stored account, ``null``
     removes it. The household is decided again from the file as saved (``identification``)."""
     with transaction.atomic():
-        services.household_update(
+        before = selectors.household_get(actor=actor(request), household_id=household_id).category
+        saved = services.household_update(
             actor=actor(request),
             household_id=household_id,
             data=payload.to_input(),
             expected_version=payload.version,
             keep_bank_account="bank_account" not in payload.model_fields_set,
         )
-        decision_compute(actor=actor(request), household_id=household_id)
+        decision = decision_compute(actor=actor(request), household_id=household_id)
+        category_follows(before=before, after=saved.category, decision=decision)
     return _detail(request, household_id)
 
 

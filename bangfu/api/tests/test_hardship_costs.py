@@ -27,6 +27,7 @@ def _accident_household(tree: dict) -> Any:
     data.incomes = [AmountInput("compensation", Decimal(20_000))]
     data.rigid_expenses = [AmountInput("medical", Decimal(520_000))]
     data.accident_costs_yearly = Decimal(500_000)
+    data.category = "accident"  # a file opened by hand takes its identification's category
     return data
 
 

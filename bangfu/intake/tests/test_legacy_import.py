@@ -913,3 +913,18 @@ def test_a_person_in_an_application_under_way_is_not_imported(tree: Any, users: 
     batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="b.xlsx", content=xlsx(rows))
     batch.refresh_from_db()
     assert batch.households_valid == 1
+
+
+def test_the_union_column_takes_a_union_by_its_name(tree: Any, users: Any) -> None:
+    """The column guide says 工会 takes a union's name or code; a name of a union under the
+    importing one was refused as "not a union in" it."""
+    staff = users["xiangyun_staff"]
+    by_name = household_rows("L-0101", 工会=tree["xiangyun_g"].name)
+    unknown = household_rows("L-0102", 工会="不存在的工会")
+    content = xlsx(by_name + unknown)
+    batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="names.xlsx", content=content)
+    batch.refresh_from_db()
+    assert (batch.households_valid, batch.households_invalid) == (1, 1)
+    assert [i.file_number for i in batch.issues.all()] == ["L-0102"]
+    imports.import_batch_commit(actor=staff, batch_id=batch.pk)
+    assert Household.objects.get(file_number="L-0101").unit == tree["xiangyun_g"]

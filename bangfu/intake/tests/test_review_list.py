@@ -281,3 +281,28 @@ def test_an_import_says_when_it_lists_only_the_first_problems(tree: Any, users: 
     batch.issues.filter(row__gt=60).delete()
     ImportBatch.objects.filter(pk=batch.pk).update(issues_count=batch.issues.count())
     assert "The first" not in c.get(r["Location"]).content.decode()
+
+
+def test_a_review_closes_with_its_file(tree: dict, users: dict[str, Any]) -> None:
+    """A removed file's review stayed "waiting for the worker", counted as to do, and could still
+    be confirmed afterwards."""
+    import datetime as dt
+
+    import pytest
+
+    from bangfu.common.errors import DomainError
+    from bangfu.intake import reviews
+    from bangfu.intake.models import ReviewState, ReviewTask
+    from bangfu.registry import services as registry
+    from bangfu.testing.factories import household_input
+
+    h = registry.household_create(actor=users["admin"], data=household_input(tree["xiangyun_g"], members=1))
+    task = ReviewTask.objects.create(household=h, year=2026, due_on=dt.date(2026, 12, 1))
+    registry.household_state_change(
+        actor=users["xiangyun_staff"], household_id=h.pk, to_state="cancelled", reason="重复建档"
+    )
+    task.refresh_from_db()
+    assert task.state == ReviewState.CLOSED_WITH_FILE and "closed" in task.note
+    with pytest.raises(DomainError) as caught:
+        reviews.review_confirm(actor=users["xiangyun_staff"], task_id=task.pk, note="无变化")
+    assert "closed" in caught.value.message

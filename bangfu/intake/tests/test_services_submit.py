@@ -104,3 +104,24 @@ def test_a_file_is_not_opened_by_hand_for_a_person_in_a_case_under_way(tree: dic
         actor=users["xiangyun_cadre"], application_id=case.pk, action="refuse", reason="不符合"
     )
     assert registry.household_create(actor=users["xiangyun_staff"], data=data).members.count() == 2
+
+
+def test_a_phones_drafts_are_bounded(tree: dict) -> None:
+    """A draft took thousands of members and megabytes of text, and a worker any number of drafts:
+    one phone could fill the database."""
+    from bangfu.common.errors import DomainError
+
+    unit = tree["xiangyun_g"]
+    by = Applicant.objects.create(phone="13900139040")
+    form = form_data(unit)
+    with pytest.raises(ValidationError) as exc:
+        services.application_create(actor=by, unit_id=unit.pk, form={**form, "members": form["members"] * 11})
+    assert list(exc.value.message_dict) == ["members"]
+    with pytest.raises(ValidationError) as exc:
+        services.application_create(actor=by, unit_id=unit.pk, form={**form, "address": "路" * 2001})
+    assert list(exc.value.message_dict) == ["address"]
+    for _ in range(services.DRAFTS_PER_WORKER):
+        services.application_create(actor=by, unit_id=unit.pk)
+    with pytest.raises(DomainError) as caught:
+        services.application_create(actor=by, unit_id=unit.pk)
+    assert caught.value.code == "too_many_drafts"

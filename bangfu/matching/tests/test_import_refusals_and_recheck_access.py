@@ -104,18 +104,20 @@ def test_a_death_after_the_data_s_date_is_a_rejected_row(
         [ids[1], "李秀英", as_of.isoformat()],
         [ids[2], "张小明", services.today().isoformat()],  # after the data's date, though not after today
         *([n, "王五", "2020-01-01"] for n in _strangers(3)),
+        [_strangers(4)[-1], "赵六", "1899-01-01"],  # before anyone on record was born
     ]
     with translation.override("en"):
         ds = services.dataset_import(
             actor=users["admin"], kind="hukou_death", path=write_csv("d.csv", rows), as_of=as_of
         )
-    assert (ds.rows_taken, ds.rows_rejected) == (4, 2)
+    assert (ds.rows_taken, ds.rows_rejected) == (4, 3)
     rejected = Path(ds.rejected_file)
     from bangfu.matching import snapshots
 
     with snapshots.local_path(str(rejected)) as local:
         text = Path(local).read_text(encoding="utf-8-sig")
     assert f"死亡日期: 2030-01-01 is after the date of the data ({as_of.isoformat()})" in text
+    assert "死亡日期: 1899-01-01 is before 1900" in text
     with django_capture_on_commit_callbacks(execute=True):
         services.match_run(actor=users["admin"], dataset_ids=[ds.pk])
     assert list(Finding.objects.values_list("member__name", flat=True)) == ["李秀英"]
@@ -187,3 +189,14 @@ def test_a_role_that_may_not_start_a_recheck_is_told_so(
     with pytest.raises(CommandError) as caught:
         call_command("match", "--user", users["evaluator"].username, "run", "--unit", "530000", "--dataset", str(ds.pk))
     assert "start a recheck" in str(caught.value) and "Not found" not in str(caught.value)
+
+
+def test_a_floor_area_of_zero_or_below_is_a_rejected_row(users: dict[str, Any], write_csv: Any) -> None:
+    """A home of -30 m² was taken, and brought a household's homes under the limit."""
+    people = _strangers(6)
+    rows = [["身份证号", "姓名", "不动产权证号", "建筑面积"]]
+    rows += [[n, "王五", f"C-{i}", "120"] for i, n in enumerate(people[:4])]
+    rows += [[people[4], "王五", "C-8", "-30"], [people[5], "王五", "C-9", "0"]]
+    with translation.override("en"):
+        ds = services.dataset_import(actor=users["admin"], kind="real_estate", path=write_csv("re.csv", rows))
+    assert (ds.rows_taken, ds.rows_rejected) == (4, 2)

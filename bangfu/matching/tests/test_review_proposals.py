@@ -294,3 +294,22 @@ def test_a_finding_reviewed_by_someone_else_first_answers_409(
         }
     proposal_told = _post(client, "/matching/removal-proposals/987654/notify", {"note": "电话告知"})
     assert proposal_told.status_code == 404
+
+
+def test_an_id_number_written_into_a_note_is_kept_masked(
+    make_household: Any, users: dict[str, Any], write_csv: Any, run_on: Any
+) -> None:
+    """The note saying how the worker was told quoted a full ID number, which every reader of the
+    case then saw (an evaluator included), on the proposals, the finding and the timeline."""
+    _household, ids = make_household()
+    run_on(write_csv, "v.csv", "vehicles", [VEHICLES, [ids[0], "张建国", "云L1", "轿车"]])
+    staff = users["xiangyun_staff"]
+    finding = Finding.objects.get()
+    services.finding_confirm(actor=staff, finding_id=finding.pk, reason=f"车管所记录属实（{ids[0]}）")
+    proposal = RemovalProposal.objects.get()
+    proposal = services.removal_proposal_notify(
+        actor=staff, proposal_id=proposal.pk, note=f"书面告知本人，身份证{ids[0]}"
+    )
+    assert ids[0] not in proposal.notice_note and f"{ids[0][:4]}**********{ids[0][-4:]}" in proposal.notice_note
+    finding.refresh_from_db()
+    assert ids[0] not in json.dumps(list(TimelineEvent.objects.values_list("summary", flat=True)), ensure_ascii=False)

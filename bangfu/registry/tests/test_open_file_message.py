@@ -116,3 +116,23 @@ def test_staff_are_told_where_another_union_keeps_a_file_so_many_times_a_day(
     assert all(tree["xiangyun_g"].name in m for m in messages[:2])
     assert tree["xiangyun_g"].name not in messages[2] and "the most a day" in messages[2]
     cache.clear()
+
+
+def test_one_check_tells_no_more_than_the_days_number(tree: Any, users: Any, monkeypatch: Any) -> None:
+    """The day's number was read once per check: a file of 19 members named the union 19 times
+    more, whatever the number left."""
+    from django.core.cache import cache
+
+    monkeypatch.setattr(registry, "TOLD_ELSEWHERE_PER_DAY", 2)
+    cache.clear()
+    existing = household_input(tree["xiangyun_g"], members=3)
+    registry.household_create(actor=users["xiangyun_staff"], data=existing)
+    again = household_input(tree["dalishi_g"], members=3)
+    for mine, theirs in zip(again.members, existing.members, strict=True):
+        mine.id_number = theirs.id_number
+    _errors, checked = check_household(again)
+    with pytest.raises(ValidationError) as err:
+        registry.open_file_check(users["dalishi_staff"], checked, None, opening=True)
+    messages = [err.value.message_dict[f"members.{i}.id_number"][0] for i in range(3)]
+    assert sorted(tree["xiangyun_g"].name in m for m in messages) == [False, True, True]
+    cache.clear()

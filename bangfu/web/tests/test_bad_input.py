@@ -104,6 +104,18 @@ def test_nul_in_a_json_field_is_named_with_its_path(users: dict[str, Any]) -> No
     body = response.json()["error"]
     assert body["code"] == "bad_request"
     assert list(body["fields"]) == ["members.0.name"]
+    # Half of a character pair on its own cannot be stored as text either (it was a server error);
+    # a whole pair (an emoji) is text.
+    for text, status in (("\\ud800x", 400), ("x\\udfff", 400), ("\\ud83d\\ude00", 422)):
+        response = Client().post(
+            "/api/v1/households",
+            '{"unit_id": 1, "address": "' + text + '"}',
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+        )
+        assert response.status_code == status, (text, response.content)
+        if status == 400:
+            assert list(response.json()["error"]["fields"]) == ["address"]
 
 
 def test_nul_on_a_phone_page_answers_with_the_phone_layout() -> None:
