@@ -323,6 +323,7 @@ _OWN_LABELS = {
     "bank": gettext_lazy("Bank"),
     "card_number": gettext_lazy("Bank card number"),
     "id_number": gettext_lazy("ID number"),
+    "name": gettext_lazy("Name of the person"),
     "filed_on": gettext_lazy("Date filed"),
     "secondary_causes": gettext_lazy("Secondary causes (several, separated by 、 or commas)"),
 }

@@ -121,7 +121,7 @@ def code_verify(*, phone: str, code: str) -> Applicant:
             # Raised after the block commits, so the failed try stays counted.
             raise_later = DomainError(
                 OtpError.INVALID,
-                _("The code is wrong; %(n)s tries left.") % {"n": left}
+                _("The code is wrong; tries left: %(n)s.") % {"n": left}
                 if left
                 else _("Too many wrong codes; ask for a new one."),
                 {"tries_left": left},

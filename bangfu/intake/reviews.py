@@ -213,7 +213,7 @@ def review_proof(*, actor: Applicant, task_id: int, id_number: str) -> ReviewTas
         left = outcome["tries_left"]
         raise DomainError(
             ReviewError.PROOF_WRONG,
-            _("This is not the ID number of a member of this household; %(n)s tries left.") % {"n": left},
+            _("This is not the ID number of a member of this household; tries left: %(n)s.") % {"n": left},
             {"tries_left": left},
         )
     return task

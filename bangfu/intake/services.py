@@ -512,7 +512,10 @@ def _guard(actor: Any, app: Application, action: str) -> None:
                 _("The case came back after its unit review: record the new review, which starts a new notice.")
             )
         if app.notice_to is None or app.notice_to >= today:
-            raise _precondition(_("The public notice has not ended yet."))
+            raise _precondition(
+                _("The public notice has not ended yet: it runs to %(day)s, and the step is taken the day after.")
+                % {"day": app.notice_to.isoformat() if app.notice_to else "—"}
+            )
         if app.objections.filter(answered_at__isnull=True).exists():
             raise _precondition(_("Answer every objection first."))
     elif action == "check_done":

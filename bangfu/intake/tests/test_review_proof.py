@@ -75,7 +75,7 @@ def test_wrong_id_numbers_are_limited_logged_and_lock_the_review(task: ReviewTas
     for left in range(reviews.PROOF_TRIES - 1, 0, -1):
         r = c.post(url, {"what": "prove", "id_number": new_id()})
         assert r.status_code == 400
-        assert f"{left} tries left" in r.content.decode()
+        assert f"tries left: {left}" in r.content.decode()
     r = c.post(url, {"what": "prove", "id_number": new_id()})
     assert "Too many wrong ID numbers" in r.content.decode()
     # Locked: now even the head's own number is refused, and nothing of the file is shown.

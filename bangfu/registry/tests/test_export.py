@@ -122,6 +122,7 @@ def test_xlsx_opens_with_a_header_row(files: dict[str, list[str]], tmp_path: Pat
     assert sheet[0][0] == "File number" and "ID number" in sheet[0]
     assert len(sheet) == 1 + 9
     assert "5329**********" in "".join(str(c) for c in sheet[1])
+    assert target.stat().st_mode & 0o777 == 0o600  # people's data: the writer's only
 
 
 def test_xlsx_needs_an_output_file(files: dict[str, list[str]]) -> None:

@@ -108,6 +108,10 @@ class Command(TranslatedCommand):
 
         rows = 0
         cols = columns()
+        if output is not None:
+            # People's data in a file: for the account that wrote it only (not the umask's 0644).
+            output.touch(mode=0o600)
+            output.chmod(0o600)
         try:
             if fmt == "xlsx" and output is not None:
                 rows = self._write_xlsx(output, cols, self._rows(members, cols, reveal))
