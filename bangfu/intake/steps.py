@@ -226,15 +226,7 @@ def check_request(*, actor: Any, application_id: int) -> Application:
         } and S.ECONOMIC_CHECK not in records_to_make_again(app):
             # Answered: a new request would put the answer aside (back to pending) and a later
             # answer would replace it. Again only when the case came back to the check.
-            raise DomainError(
-                IntakeError.CONFLICT,
-                _("The checking centre's answer is already recorded (%(result)s, %(at)s); it is not recorded again.")
-                % {
-                    "result": CheckResult(app.check_result).label,
-                    "at": _when(app.check_answered_at) if app.check_answered_at else "",
-                },
-                {"check_result": app.check_result},
-            )
+            raise _already_answered(app)
         # A request made again (the case came back to the check) puts the earlier answer aside: kept here.
         before = (
             {"result": app.check_result, "note": app.check_note, "answered_at": app.check_answered_at}
@@ -297,6 +289,19 @@ def _money(value: Any) -> float:
         return 0.0
 
 
+def _already_answered(app: Application) -> DomainError:
+    """The checking centre's answer is recorded: not again, unless the case came back to the check."""
+    return DomainError(
+        IntakeError.CONFLICT,
+        _("The checking centre's answer is already recorded (%(result)s, %(at)s); it is not recorded again.")
+        % {
+            "result": CheckResult(app.check_result).label,
+            "at": _when(app.check_answered_at) if app.check_answered_at else "",
+        },
+        {"check_result": app.check_result},
+    )
+
+
 def check_answer(*, actor: Any, application_id: int, passed: bool, note: str = "") -> Application:
     """The checking centre's answer, as received."""
     with audit_deferred():
@@ -306,15 +311,7 @@ def check_answer(*, actor: Any, application_id: int, passed: bool, note: str = "
             raise DomainError(IntakeError.PRECONDITION, _("Request the economic check first."))
         if app.check_result != CheckResult.PENDING and S.ECONOMIC_CHECK not in records_to_make_again(app):
             # Recorded once per request; again only when the case came back to the check.
-            raise DomainError(
-                IntakeError.CONFLICT,
-                _("The checking centre's answer is already recorded (%(result)s, %(at)s); it is not recorded again.")
-                % {
-                    "result": CheckResult(app.check_result).label,
-                    "at": _when(app.check_answered_at) if app.check_answered_at else "",
-                },
-                {"check_result": app.check_result},
-            )
+            raise _already_answered(app)
         if not passed and not note.strip():
             raise ValidationError({"note": _("Say what the check found.")})
         before = {"result": app.check_result, "note": app.check_note, "answered_at": app.check_answered_at}

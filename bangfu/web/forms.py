@@ -179,6 +179,19 @@ class HouseholdFilterForm(StyledForm):
 # --- the household file --------------------------------------------------------------------------
 
 
+def _yuan_per_year(label: Any, help_text: Any) -> forms.DecimalField:
+    """An optional amount of yuan a year, 0 or more, to the fen."""
+    return forms.DecimalField(
+        label=label,
+        help_text=help_text,
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput({"step": "0.01"}),
+    )
+
+
 class HouseholdForm(StyledForm):
     unit_id = forms.TypedChoiceField(
         label=_("Union keeping the file"),
@@ -207,35 +220,19 @@ class HouseholdForm(StyledForm):
     medical_insurance = _choice(codes.MedicalInsurance, _("Household medical insurance"))
     self_reliant = forms.BooleanField(label=_("Able to help itself"), required=False)
     # What identification reads beyond incomes and rigid expenses; blank is none (0).
-    accident_costs_yearly = forms.DecimalField(
-        label=_("Hardship costs this year after compensation and insurance (yuan)"),
-        help_text=_(
+    accident_costs_yearly = _yuan_per_year(
+        _("Hardship costs this year after compensation and insurance (yuan)"),
+        _(
             "Costs of a disaster, accident, epidemic or major illness this year, less what compensation and "
             "insurance paid: the accident test (hardship by accident) compares them with the household's income."
         ),
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
-        required=False,
-        widget=forms.NumberInput({"step": "0.01"}),
     )
-    private_school_fees_yearly = forms.DecimalField(
-        label=_("Private school fees per year (yuan)"),
-        help_text=_("A child at a private school: its fees, compared with a public school's (a disqualifier)."),
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
-        required=False,
-        widget=forms.NumberInput({"step": "0.01"}),
+    private_school_fees_yearly = _yuan_per_year(
+        _("Private school fees per year (yuan)"),
+        _("A child at a private school: its fees, compared with a public school's (a disqualifier)."),
     )
-    public_school_fees_yearly = forms.DecimalField(
-        label=_("Public school fees per year (yuan)"),
-        help_text=_("What a public school at the same level would cost per year."),
-        max_digits=12,
-        decimal_places=2,
-        min_value=0,
-        required=False,
-        widget=forms.NumberInput({"step": "0.01"}),
+    public_school_fees_yearly = _yuan_per_year(
+        _("Public school fees per year (yuan)"), _("What a public school at the same level would cost per year.")
     )
     studying_abroad_self_funded = forms.BooleanField(
         label=_("A child studies abroad at the family's own expense"), required=False
