@@ -84,7 +84,17 @@ class BadInputMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             field = nul_field(request)
-        except (MultiPartParserError, BadRequest):  # e.g. multipart/form-data without its boundary
+        except MultiPartParserError as exc:
+            if "header size" in str(exc):
+                # A part's headers are at most 1 KB (Django): in practice, a file's very long name.
+                return self._bad(
+                    request,
+                    _("A file's name is too long to be read (at most some 200 characters): rename it, send it again."),
+                )
+            return self._bad(
+                request, _("The request's form data cannot be read: send it as a form again (multipart/form-data).")
+            )
+        except BadRequest:  # e.g. multipart/form-data without its boundary
             return self._bad(
                 request, _("The request's form data cannot be read: send it as a form again (multipart/form-data).")
             )

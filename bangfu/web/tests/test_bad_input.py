@@ -193,3 +193,20 @@ def test_a_tampered_form_count_builds_no_more_forms_than_allowed(formset: str) -
     assert len(bound.forms) <= cap
     assert not bound.is_valid()
     assert bound.non_form_errors()
+
+
+def test_a_file_with_a_very_long_name_is_refused_saying_so(users: dict[str, Any]) -> None:
+    """A photo named with 500 Chinese characters was refused as form data that "cannot be read"."""
+    client = Client(headers={"Accept-Language": "en"})
+    client.force_login(users["xiangyun_staff"])
+    boundary = "b0undary"
+    name = ("图" * 500 + ".jpg").encode()
+    body = (
+        f"--{boundary}\r\n".encode()
+        + b'Content-Disposition: form-data; name="file"; filename="'
+        + name
+        + b'"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff0\r\n'
+        + f"--{boundary}--\r\n".encode()
+    )
+    response = client.generic("POST", "/api/v1/imports", body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400 and "name is too long" in response.json()["error"]["message"]
