@@ -15,13 +15,13 @@ class CommonConfig(AppConfig):
 
         from .audit import flush_told
 
-        _private_data()
+        private_data()
         # What a refusal told a user is logged though the refused write rolled back (``audit_told``).
         request_finished.connect(flush_told, dispatch_uid="bangfu.common.audit.flush_told")
         task_finished.connect(flush_told, dispatch_uid="bangfu.common.audit.flush_told.task")
 
 
-def _private_data(media_root: Any = None, database: dict[str, Any] | None = None) -> None:
+def private_data(media_root: Any = None, database: dict[str, Any] | None = None) -> None:
     """The data kept on disk beside the database — department snapshots with names and death
     dates, rejected rows, the embedded SQLite database — is for the account the system runs as:
     the media folder is made 0700 (what is in it is out of others' reach whatever its own mode)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bangfu.common.apps import _private_data
+from bangfu.common.apps import private_data
 
 
 def test_the_media_folder_and_an_sqlite_file_are_made_private(tmp_path: Path) -> None:
@@ -15,6 +15,6 @@ def test_the_media_folder_and_an_sqlite_file_are_made_private(tmp_path: Path) ->
     db = tmp_path / "bangfu.sqlite3"
     db.write_bytes(b"")
     db.chmod(0o644)
-    _private_data(media, {"ENGINE": "django.db.backends.sqlite3", "NAME": str(db)})
+    private_data(media, {"ENGINE": "django.db.backends.sqlite3", "NAME": str(db)})
     assert media.stat().st_mode & 0o777 == 0o700
     assert db.stat().st_mode & 0o777 == 0o600

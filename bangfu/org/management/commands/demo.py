@@ -52,6 +52,9 @@ class Command(TranslatedCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        from bangfu.common.apps import private_data
+
+        private_data()  # the database file the migration has just made: for this account only
         if not Household.objects.exists():
             self.stdout.write(_("Seeding a demo province with %(n)s households…") % {"n": f"{options['households']:,}"})
             call_command("seed", households=options["households"], random_seed=options["random_seed"])
