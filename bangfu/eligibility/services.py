@@ -174,9 +174,33 @@ def category_follows(*, before: str | None, after: str, decision: EligibilityDec
     ``category``). ``before``: the category before the edit; None for a new file. Where the
     identification cannot decide (no standard for the region), nothing is held against it."""
     decided = decision.effective_category
-    if after in (before, decided) or decided == DecisionCategory.CANNOT_DECIDE:
+    no_standard = decided == DecisionCategory.CANNOT_DECIDE and all(
+        isinstance(r, dict) and r.get("code") == "no_standard" for r in decision.reasons or [{}]
+    )
+    if no_standard or after == decided:
         return
+    if after == before and not (before is not None and decided == DecisionCategory.CANNOT_DECIDE):
+        return  # the category kept while the facts change: the list marks the file decided otherwise
     label = DecisionCategory(decided).label if decided in DecisionCategory.values else decided
+    if decided == DecisionCategory.NOT_ELIGIBLE and before is None:
+        raise ValidationError(
+            {
+                "category": _(
+                    "The identification finds this household not eligible: a file is not opened for it by hand. "
+                    "Take it through an application, whose approval may decide otherwise with a reason and a "
+                    "second person's override."
+                )
+            }
+        )
+    if decided == DecisionCategory.CANNOT_DECIDE:
+        raise ValidationError(
+            {
+                "category": _(
+                    "The identification cannot decide this household as entered (no member lives in it, say): "
+                    "put the members right first; a file's category follows its identification."
+                )
+            }
+        )
     if before is None:
         raise ValidationError(
             {

@@ -77,6 +77,9 @@ def shape_errors(raw: Any) -> ErrorCollector:
     bank = raw.get("bank_account")
     if bank is not None and not isinstance(bank, dict):
         errors.add("bank_account", _("An object of fields is expected here."))
+    causes = raw.get("secondary_causes")
+    if isinstance(causes, list) and len(causes) > DRAFT_LIST_MAX:
+        errors.add("secondary_causes", _("At most %(n)s rows here.") % {"n": DRAFT_LIST_MAX})
     for path, text in _texts(raw):
         if len(text) > DRAFT_TEXT_MAX:
             errors.add(path, _("At most %(n)s characters here.") % {"n": DRAFT_TEXT_MAX})

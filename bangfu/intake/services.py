@@ -246,14 +246,8 @@ def application_create(
         existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
         if existing is not None:
             return existing
-    if applicant is not None and Application.objects.filter(applicant=applicant, state=S.DRAFT).count() >= (
-        DRAFTS_PER_WORKER
-    ):
-        # A worker has a case or two under way, not hundreds: drafts beyond it store nothing useful.
-        raise DomainError(
-            IntakeError.TOO_MANY_DRAFTS,
-            _("You have %(n)s drafts already: finish or withdraw one of them first.") % {"n": DRAFTS_PER_WORKER},
-        )
+    if applicant is not None:
+        _drafts_left(applicant)
     unit = _unit_for(actor, unit_id)
     if not is_applicant(actor) and not may_take_at_counter(actor, unit, kind):
         # A draft the actor could never submit would wait for nobody.
@@ -280,6 +274,10 @@ def application_create(
     _set_typed(app, normal)
     try:
         with audit_deferred():
+            if applicant is not None:
+                # Counted again under the worker's row lock: drafts asked for at once, one after another.
+                Applicant.objects.select_for_update().filter(pk=applicant.pk).first()
+                _drafts_left(applicant)
             app.save()
             _event(app, actor, "create", "")
             _audit(actor, app, "create", {}, {"kind": kind, "unit": unit.pk})
@@ -289,6 +287,16 @@ def application_create(
             raise
         return existing
     return app
+
+
+def _drafts_left(applicant: Applicant) -> None:
+    """A worker has a case or two under way, not hundreds: drafts beyond ``DRAFTS_PER_WORKER``
+    store nothing useful."""
+    if Application.objects.filter(applicant=applicant, state=S.DRAFT).count() >= DRAFTS_PER_WORKER:
+        raise DomainError(
+            IntakeError.TOO_MANY_DRAFTS,
+            _("You have %(n)s drafts already: finish or withdraw one of them first.") % {"n": DRAFTS_PER_WORKER},
+        )
 
 
 def application_save_draft(

@@ -638,6 +638,10 @@ def _finding_page(
     context = {
         "f": finding,
         "h": household,
+        # The recheck that found it opens only for who may see its union's runs (a province's run
+        # found a county's finding: the county's staff get no link to a page they cannot open).
+        "run_visible": finding.run_id is not None
+        and selectors.run_list(actor=request.user).filter(pk=finding.run_id).exists(),
         "details": details,
         "proposal": proposal,
         "proposal_lapsed": proposal is not None and not services.proposals_applying().filter(pk=proposal.pk).exists(),

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bangfu.common.audit import audit_record
 from bangfu.common.ids import mask_ids_in
 from bangfu.common.models import AuditAction, AuditEntry
+from bangfu.common.phones import mask_phone
 from bangfu.common.retranslate import in_reader_language
 
 from . import access
@@ -87,6 +90,24 @@ OBJECT_TYPES: dict[str, Any] = {
 # Entries about a household's parts that name the household in ``after``: a filter on the
 # household finds them too.
 _HOUSEHOLD_PARTS = ("member.id_number", "bank_account.card_number")
+
+
+# The actors that are no user, as the log writes them, in the reader's words.
+_ACTORS = {
+    "system": gettext_lazy("system"),
+    "command line": gettext_lazy("command line"),
+    "demo": gettext_lazy("demo set-up"),
+}
+
+
+def actor_label(label: str) -> str:
+    """An entry's actor as a reader sees it: a user's name as it is; the system, the command line
+    or the demo in the reader's language; a worker as "worker" with the masked phone."""
+    if label in _ACTORS:
+        return str(_ACTORS[label])
+    if label.startswith("applicant:"):
+        return _("worker %(phone)s") % {"phone": label.split(":", 1)[1]}
+    return label
 
 
 def object_label(code: str) -> str:
@@ -183,9 +204,16 @@ def units_of(entries: list[AuditEntry]) -> dict[str, OrgUnit]:
     return {u.path: u for u in OrgUnit.objects.filter(path__in=paths)} if paths else {}
 
 
+_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
 def masked_text(text: str) -> str:
-    """``text`` with every valid 18-digit ID number in it masked (``5329**********1234``)."""
-    return mask_ids_in(text)
+    """``text`` with every valid 18-digit ID number in it masked (``5329**********1234``), and
+    every mobile number (``139****5678``): a file's snapshot holds its members' phones, which a
+    manager reading the log reads masked, as on the file."""
+    if not text:
+        return text
+    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), mask_ids_in(text))
 
 
 def shown_note(text: str) -> str:

@@ -45,6 +45,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         e.action_label = labels.get(e.action, e.action)
         e.shown_target_id = audit_log.masked_text(e.target_id)
         e.target_label = audit_log.object_label(e.target_type)
+        e.actor_shown = audit_log.actor_label(e.actor_label)
         e.shown_note = audit_log.shown_note(e.note)
         e.shown_before = audit_log.data_text(e.before)
         e.shown_after = audit_log.data_text(e.after)

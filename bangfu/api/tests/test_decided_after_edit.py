@@ -70,3 +70,23 @@ def test_a_file_opened_by_hand_takes_its_identifications_category(api_as: Any, t
     r = api.post("/households", as_json(data))
     assert r.status_code == 422 and "application" in r.json()["error"]["fields"]["category"][0]
     assert not Household.objects.exists()  # nothing half-written
+
+
+def test_no_category_is_set_by_making_the_identification_unable_to_decide(api_as: Any, tree: dict, users: dict) -> None:
+    """Two saves put a file in any category: one with no member living together (the
+    identification cannot decide, so nothing was held against the category), then one putting the
+    members back (the category kept)."""
+    _standard(users)
+    api = api_as("xiangyun_staff")
+    data = household_input(tree["xiangyun_g"])
+    for m in data.members:
+        m.living_together = False
+    r = api.post("/households", as_json(data))
+    assert r.status_code == 422 and "cannot decide" in r.json()["error"]["fields"]["category"][0]
+    # Not eligible: said so, not "take the category 'not eligible'".
+    poor = household_input(tree["xiangyun_g"], members=1)
+    poor.members[0].monthly_income = Decimal(9_000)
+    poor.members[0].identity, poor.members[0].work_status = "working", "employed"
+    poor.rigid_expenses = []
+    r = api.post("/households", as_json(poor))
+    assert "not eligible" in r.json()["error"]["fields"]["category"][0]

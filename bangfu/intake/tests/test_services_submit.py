@@ -120,6 +120,9 @@ def test_a_phones_drafts_are_bounded(tree: dict) -> None:
     with pytest.raises(ValidationError) as exc:
         services.application_create(actor=by, unit_id=unit.pk, form={**form, "address": "路" * 2001})
     assert list(exc.value.message_dict) == ["address"]
+    with pytest.raises(ValidationError) as exc:
+        services.application_create(actor=by, unit_id=unit.pk, form={**form, "secondary_causes": [2] * 300})
+    assert list(exc.value.message_dict) == ["secondary_causes"]
     for _ in range(services.DRAFTS_PER_WORKER):
         services.application_create(actor=by, unit_id=unit.pk)
     with pytest.raises(DomainError) as caught:

@@ -691,3 +691,23 @@ def test_columns_whose_headers_are_not_recognised_are_chosen_on_the_page_and_kep
     )
     assert good.status_code == 201, good.content
     assert Dataset.objects.count() == 4
+
+
+def test_a_finding_of_a_province_run_links_no_run_the_county_cannot_open(
+    county_objects: Callable[[str, str], County], users: dict[str, Any]
+) -> None:
+    """A county's staff followed "Recheck #1" from a finding to a "Not found" page: the run was
+    the province's."""
+    from django.test import Client
+
+    objects = county_objects("xiangyun_g", "admin")  # imported and run at the top of the tree
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    page = c.get(f"/matching/findings/{objects.finding.pk}/").content.decode()
+    assert f'href="/matching/runs/{objects.run.pk}/"' not in page and "started by a union above yours" in page
+    assert c.get(f"/matching/runs/{objects.run.pk}/").status_code == 404
+    c.force_login(users["admin"])
+    assert (
+        f'href="/matching/runs/{objects.run.pk}/"'
+        in c.get(f"/matching/findings/{objects.finding.pk}/").content.decode()
+    )

@@ -117,3 +117,36 @@ def test_an_id_number_in_an_entry_is_shown_masked(users: dict[str, Any]) -> None
     assert number not in html and f"typed {number[:4]}{'*' * 10}{number[-4:]}" in html
     csv_text = b"".join(c.get("/audit/export.csv").streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
     assert number not in csv_text
+
+
+def test_phone_numbers_in_a_files_snapshot_are_read_masked(users: dict[str, Any], tree: dict) -> None:
+    """A file's audit entries held its members' phone numbers, which the log showed in full to a
+    manager who reads them masked on the file."""
+    from bangfu.common.audit import audit_record
+
+    audit_record(
+        actor=users["admin"],
+        action="create",
+        target_type="household",
+        target_id="7",
+        unit_path=tree["xiangyun_g"].path,
+        after={"members": [{"name": "王五", "phone": "13987650001"}]},
+    )
+    c = client_for(users["province_manager"])
+    page = c.get("/audit/", {"target_type": "household", "target_id": "7"}).content.decode()
+    assert "13987650001" not in page and "139****0001" in page
+
+
+def test_actors_that_are_no_user_are_named_in_the_readers_language(users: dict[str, Any], tree: dict) -> None:
+    """ "command line", "system" and "demo" stood in English on the Chinese page."""
+    from django.test import Client
+
+    from bangfu.common.audit import audit_record
+
+    for actor in ("command line", "system", "demo"):
+        audit_record(actor=actor, action="create", target_type="seed", unit_path=tree["province"].path)
+    c = Client(headers={"Accept-Language": "zh-hans"})
+    c.force_login(users["province_manager"])
+    page = c.get("/audit/", {"target_type": "seed"}).content.decode()
+    assert "命令行" in page and "系统" in page and "演示数据准备" in page
+    assert ">command line<" not in page
