@@ -353,6 +353,8 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
             before={"override_status": OverrideStatus.PENDING},
             after={"override_status": d.override_status, "effective_category": d.effective_category},
         )
+        if approve:
+            _file_takes(actor, d.household, asked)
         withdrawn = not approve and d.override_by_id == actor.pk and not replaced.get("category")
         if approve:
             summary = _("Override to %(category)s approved") % {"category": DecisionCategory(asked).label}
@@ -373,6 +375,32 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
             data={"decision_id": d.pk, "status": d.override_status, "category": asked},
         )
     return d
+
+
+def _file_takes(actor: Any, household: Household, category: str) -> None:
+    """An approved override puts its category on an open file (a file's category follows its
+    identification: it waited for someone to edit the file before); a category a file cannot
+    hold (not eligible) leaves the file as it is, for its exit or removal."""
+    from bangfu.registry.codes import OPEN_STATES, HardshipCategory, TimelineKind
+
+    h = Household.objects.select_for_update().get(pk=household.pk)
+    if category not in HardshipCategory.values or h.category == category or h.state not in OPEN_STATES:
+        return
+    before = h.category
+    h.category = category
+    h.version += 1
+    h.save(update_fields=["category", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="household",
+        target_id=h.pk,
+        unit_path=h.unit.path,
+        before={"category": before},
+        after={"category": category},
+        note=_("The category of the approved override"),
+    )
+    timeline_add(household=h, actor=actor, kind=TimelineKind.FILE_UPDATED, data={"fields": ["category"]})
 
 
 def _restore_override(d: EligibilityDecision, replaced: dict[str, Any]) -> None:

@@ -49,3 +49,28 @@ def test_a_student_without_schooling_costs_is_not_said_to_have_them() -> None:
 
     # The condition is met by a student, the expense or the cause: the words name all three.
     assert CONDITION_TEXT["schooling"] == "children's schooling"
+
+
+def test_an_approved_override_puts_its_category_on_the_file(tree: dict[str, Any], users: dict[str, Any]) -> None:
+    """The file kept its old category after the second person approved an override, until someone
+    edited it (the list then said "identification now: …")."""
+    from bangfu.common.models import AuditEntry
+    from bangfu.registry.models import Household
+
+    pk, d = _decided(tree, users)
+    h = Household.objects.get(pk=pk)
+    other = next(
+        c
+        for c in ("deep", "relative", "accident")
+        if c not in {h.category, EligibilityDecision.objects.get(pk=d).category}
+    )
+    checker = user_with_role(tree["xiangyun"], Role.CENTRE_STAFF, "xiangyun_checker")
+    services.decision_override_request(
+        actor=users["xiangyun_staff"], decision_id=d, category=other, reason="实际更困难"
+    )
+    assert Household.objects.get(pk=pk).category == h.category  # asked for: not yet
+    services.decision_override_approve(actor=checker, decision_id=d)
+    after = Household.objects.get(pk=pk)
+    assert (after.category, after.version) == (other, h.version + 1)
+    entry = AuditEntry.objects.filter(target_type="household", target_id=str(pk)).order_by("-seq").first()
+    assert entry is not None and (entry.after or {}) == {"category": other}
