@@ -381,26 +381,13 @@ def _file_takes(actor: Any, household: Household, category: str) -> None:
     """An approved override puts its category on an open file (a file's category follows its
     identification: it waited for someone to edit the file before); a category a file cannot
     hold (not eligible) leaves the file as it is, for its exit or removal."""
-    from bangfu.registry.codes import OPEN_STATES, HardshipCategory, TimelineKind
+    from bangfu.registry import services as registry
+    from bangfu.registry.codes import OPEN_STATES, HardshipCategory
 
-    h = Household.objects.select_for_update().get(pk=household.pk)
-    if category not in HardshipCategory.values or h.category == category or h.state not in OPEN_STATES:
-        return
-    before = h.category
-    h.category = category
-    h.version += 1
-    h.save(update_fields=["category", "version", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target_type="household",
-        target_id=h.pk,
-        unit_path=h.unit.path,
-        before={"category": before},
-        after={"category": category},
-        note=_("The category of the approved override"),
-    )
-    timeline_add(household=h, actor=actor, kind=TimelineKind.FILE_UPDATED, data={"fields": ["category"]})
+    if category in HardshipCategory.values and household.state in OPEN_STATES:
+        registry.household_category_set(
+            actor=actor, household_id=household.pk, category=category, note=_("The category of the approved override")
+        )
 
 
 def _restore_override(d: EligibilityDecision, replaced: dict[str, Any]) -> None:

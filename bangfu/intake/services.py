@@ -33,7 +33,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.registry import services as registry
-from bangfu.registry.codes import FileState, HardshipCategory, TimelineKind
+from bangfu.registry.codes import FileState, HardshipCategory
 from bangfu.registry.timeline import timeline_add
 
 from . import conf, data, workflow
@@ -623,28 +623,9 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
 
 def _file_category(actor: Any, household: Any, category: str, reason: str) -> None:
     """The temporary file made formal takes the approved category (its history and audit say so)."""
-    from bangfu.registry.models import Household
-
-    before = household.category
-    Household.objects.filter(pk=household.pk).update(category=category)
-    household.category = category
-    audit_record(
-        actor=actor,
-        action="update",
-        target_type="household",
-        target_id=household.pk,
-        unit_path=household.unit.path,
-        before={"category": before},
-        after={"category": category},
-        note=reason,
-    )
-    timeline_add(
-        household=household,
-        actor=actor,
-        kind=TimelineKind.FILE_UPDATED,
-        summary=reason,
-        data={"fields": ["category"], "from": before, "to": category},
-    )
+    household.category = registry.household_category_set(
+        actor=actor, household_id=household.pk, category=category, note=reason
+    ).category
 
 
 def _override_if_needed(actor: Any, decision: Any, category: str, reason: str) -> str:

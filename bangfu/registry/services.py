@@ -647,6 +647,37 @@ def household_state_change(
     return h
 
 
+def household_category_set(*, actor: Any, household_id: int, category: str, note: str) -> Household:
+    """Put ``category`` on the file (an approved override's, or the approval of a temporary file
+    made formal), audited and on the timeline with ``note``; the same category again changes nothing.
+    The caller has checked that it may (its own step's permission and rules)."""
+    h = Household.objects.select_for_update().select_related("unit").get(pk=household_id)
+    before = h.category
+    if before == category:
+        return h
+    h.category = category
+    h.version += 1
+    h.save(update_fields=["category", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="household",
+        target_id=h.pk,
+        unit_path=h.unit.path,
+        before={"category": before},
+        after={"category": category},
+        note=note,
+    )
+    timeline_add(
+        household=h,
+        actor=actor,
+        kind=codes.TimelineKind.FILE_UPDATED,
+        summary=note,
+        data={"fields": ["category"], "from": before, "to": category},
+    )
+    return h
+
+
 def member_mark_deceased(*, actor: Any, member_id: int, source: str) -> Member:
     """Record a member's death (e.g. confirmed from a hukou/death record): the member leaves the
     household's per-head figures and any open file; the economy is recomputed."""
