@@ -16,6 +16,17 @@ class LoginForm(AuthenticationForm):
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "form-control")
 
+    def full_clean(self) -> None:
+        """A refused sign-in (a wrong password, a lock) is the form's error, not a field's: both
+        boxes are marked invalid and described by it (``login-error`` in web/login.html), and the
+        page's script puts the cursor on the first instead of the name box's autofocus, so that a
+        screen reader reads the error with the box."""
+        super().full_clean()
+        if self.non_field_errors():
+            for field in self.fields.values():
+                field.widget.attrs.pop("autofocus", None)
+                field.widget.attrs.update({"aria-invalid": "true", "aria-describedby": "login-error"})
+
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         minutes = signin.minutes_locked(username, signin.client_address(self.request)) if username else 0

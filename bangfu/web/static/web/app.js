@@ -7,7 +7,8 @@
     var total = container.querySelector("input[name='" + prefix + "-TOTAL_FORMS']");
     var template = container.querySelector("template[data-formset-empty]");
     var index = parseInt(total.value, 10);
-    var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    // The row's index in the field names; its number, from 1, in the group's name ("Member 3").
+    var html = template.innerHTML.replace(/__prefix__/g, String(index)).replace(/__number__/g, String(index + 1));
     var rows = container.querySelector("[data-formset-rows]");
     rows.insertAdjacentHTML("beforeend", html);
     total.value = String(index + 1);
@@ -235,4 +236,17 @@
   if (first && (document.activeElement === null || document.activeElement === document.body)) {
     first.focus();
   }
+})();
+
+// A number revealed in place (the household page's Reveal buttons): the button that had the focus
+// is gone with the swap, which left the focus nowhere (at the top of the page for a keyboard, and
+// nothing read out). The number takes it, and a screen reader reads it.
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var shown = target instanceof Element ? target.querySelector(".revealed[tabindex='-1']") : null;
+    if (shown) shown.focus();
+  });
 })();
