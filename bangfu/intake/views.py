@@ -240,21 +240,34 @@ def phone_login(request: HttpRequest) -> HttpResponse:
         _say_why_signed_out(request)
     phone = request.POST.get("phone", "")
     sent = False
+    # An error of the number or of the code goes under its box, which is marked and gets the
+    # cursor (app.js); the others (no texts here, asked too often) at the top of the page.
+    errors: dict[str, str] = {}
     if request.method == "POST":
+        verifying = request.POST.get("step") == "verify"
         try:
-            if request.POST.get("step") == "verify":
+            if verifying:
                 applicant = otp.code_verify(phone=phone, code=request.POST.get("code", ""))
                 otp.session_sign_in(request.session, applicant)
                 return redirect("intake:phone_home")
             otp.code_request(phone=phone, address=signin.client_address(request))
             messages.success(request, _("A code was sent to your phone; it is valid for 5 minutes."))
             sent = True
-        except (ValidationError, DomainError) as exc:
-            _errors_to_messages(request, exc)
+        except ValidationError as exc:
+            found = field_errors(exc)
+            errors = {f: " ".join(found.pop(f)) for f in ("phone", "code") if f in found}
+            if found:
+                _errors_to_messages(request, ValidationError(found))
+            sent = verifying
+        except DomainError as exc:
+            if verifying and exc.code in {otp.OtpError.INVALID, otp.OtpError.EXPIRED}:
+                errors = {"code": exc.message}
+            else:
+                _errors_to_messages(request, exc)
             # Asked again too soon: the code sent a moment ago is still good, so its box stays.
-            just_sent = isinstance(exc, DomainError) and exc.code == otp.OtpError.THROTTLED and "wait" in exc.details
-            sent = request.POST.get("step") == "verify" or just_sent
-    return render(request, "intake/phone/login.html", {"phone": phone, "sent": sent})
+            just_sent = exc.code == otp.OtpError.THROTTLED and "wait" in exc.details
+            sent = verifying or just_sent
+    return render(request, "intake/phone/login.html", {"phone": phone, "sent": sent, "errors": errors})
 
 
 @require_POST
@@ -635,6 +648,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "decision": _decision(app),
         "events": selectors.application_events(actor=request.user, application_id=pk),
         "actions": actions,
+        "act_failed": _act_failed(request, pk),
         "can_step": can_step,
         # A closed case takes no signature; an open one takes a paper signature at any step.
         "closed": app.state in {S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP},
@@ -711,9 +725,39 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)})
         if note := services.approval_note(app):
             messages.warning(request, note)
-    except (ValidationError, DomainError, PermissionDenied) as exc:
+    except ValidationError as exc:
+        # An error of the decision's reason or category goes under that box of that decision's
+        # form (marked invalid, the cursor put there), kept in the session across the redirect;
+        # any other error at the top of the page.
+        errors = field_errors(exc)
+        boxes = {f: " ".join(errors.pop(f)) for f in ACT_FIELDS if f in errors}
+        if boxes:
+            request.session[_act_key(pk)] = {
+                "action": action,
+                "typed": {f: request.POST.get(f, "") for f in ACT_FIELDS},
+                "errors": boxes,
+            }
+        if errors:
+            _errors_to_messages(request, ValidationError(errors))
+    except (DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
     return redirect("intake:detail", pk=pk)
+
+
+# The boxes of a decision's form (web: the actions on the case page) an error can point at.
+ACT_FIELDS = ("reason", "category")
+
+
+def _act_key(pk: int) -> str:
+    return f"intake-act-{pk}"
+
+
+def _act_failed(request: HttpRequest, pk: int) -> dict[str, Any] | None:
+    """The decision refused last (its action, what was typed, the errors of its boxes), once."""
+    kept = request.session.pop(_act_key(pk), None)
+    if not isinstance(kept, dict) or not isinstance(kept.get("errors"), dict):
+        return None
+    return kept
 
 
 # A step's form that failed (the visit, the review, an objection) comes back on the page with

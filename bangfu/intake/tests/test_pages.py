@@ -171,7 +171,9 @@ def test_a_refused_step_form_comes_back_with_what_was_typed(tree: dict, users: d
     }
     page = c.post(f"/applications/{app.pk}/visit/", typed, follow=True).content.decode()
     assert seen in page and "王干事、李委员" in page
-    assert '<div class="text-danger small field-error">The date is in the future.</div>' in page
+    assert (
+        '<div class="text-danger small field-error" id="id_visited_on_error">The date is in the future.</div>' in page
+    )
     assert not app.visits.exists()
     # Once shown, the page is fresh again.
     again = c.get(f"/applications/{app.pk}/").content.decode()
