@@ -6,7 +6,7 @@ fields they name."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -137,9 +137,23 @@ class FindingFilterForm(StyledForm):
 
 
 class ReasonForm(StyledForm):
+    """The reason of a confirmation or a dismissal (the form's prefix): on one page, so each box
+    is named by its decision, and the dismissal's hint is its box's, read with it."""
+
+    LABELS: ClassVar[dict[str, Any]] = {"confirm": _("Reason for confirming"), "dismiss": _("Reason for dismissing")}
+    HINTS: ClassVar[dict[str, Any]] = {
+        "dismiss": _("Dismissing needs a reason, e.g. the vehicle was sold, or another person with a similar number.")
+    }
+
     reason = forms.CharField(
         label=_("Reason"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["reason"]
+        field.label = self.LABELS.get(self.prefix or "", field.label)
+        field.help_text = self.HINTS.get(self.prefix or "", "")
 
 
 class NoticeForm(StyledForm):

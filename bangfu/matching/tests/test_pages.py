@@ -711,3 +711,40 @@ def test_a_finding_of_a_province_run_links_no_run_the_county_cannot_open(
         f'href="/matching/runs/{objects.run.pk}/"'
         in c.get(f"/matching/findings/{objects.finding.pk}/").content.decode()
     )
+
+
+# --- read aloud (WCAG 2.2 AA) ----------------------------------------------------------------------
+
+
+def test_the_two_reasons_of_a_finding_are_named_by_their_decision_and_its_hint_is_read(
+    xiangyun: County, users: dict[str, Any]
+) -> None:
+    """Confirming and dismissing each had a box read as "Reason"; the dismissal's hint stood
+    outside its box, unread."""
+    from bangfu.testing.a11y import Page
+
+    c = client_for(users["xiangyun_staff"])
+    url = reverse("matching:finding_detail", args=[xiangyun.finding.pk])
+    page = Page(_html(c.get(url)))
+    confirm, dismiss = page.by_id["id_confirm-reason"], page.by_id["id_dismiss-reason"]
+    assert page.name_of(confirm) == "Reason for confirming"
+    assert page.name_of(dismiss) == "Reason for dismissing"
+    assert page.description_of(dismiss).startswith("Dismissing needs a reason")
+    assert page.broken_references() == []
+    page = Page(_html(c.post(reverse("matching:finding_dismiss", args=[xiangyun.finding.pk]), {"dismiss-reason": ""})))
+    dismiss = page.by_id["id_dismiss-reason"]
+    assert dismiss.get("aria-invalid") == "true"
+    assert "Say why the finding is dismissed." in page.description_of(dismiss)
+    assert page.broken_references() == []
+
+
+def test_the_tabs_and_filters_say_which_is_shown(xiangyun: County, users: dict[str, Any]) -> None:
+    from bangfu.testing.a11y import Page
+
+    c = client_for(users["xiangyun_staff"])
+    page = Page(_html(c.get(reverse("matching:proposal_list"))))
+    tabs = next(n for n in page.all("nav") if "matching-tabs" in n.classes())
+    assert [a.text() for a in tabs.iter() if a.tag == "a" and a.get("aria-current") == "page"] == ["Removal proposals"]
+    assert [a.text() for a in page.all("a") if a.get("aria-current") == "true"] == ["To do"]
+    page = Page(_html(c.get(reverse("matching:proposal_list"), {"show": "all"})))
+    assert [a.text() for a in page.all("a") if a.get("aria-current") == "true"] == ["All"]

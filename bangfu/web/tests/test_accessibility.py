@@ -137,3 +137,40 @@ def test_a_refused_sign_in_is_announced_and_marks_its_fields(users: dict[str, An
     assert_fields_described(page, "sign-in refused")
     # A blank sign-in page keeps the cursor in the name box.
     assert "autofocus" in Page(Client().get("/login/").content.decode()).by_id["id_username"].attrs
+
+
+def test_no_page_points_at_an_element_it_does_not_have(xiangyun_household: Household, users: dict[str, Any]) -> None:
+    """Every staff page without an id, and the household's own pages, as the administrator sees
+    them (every form and button offered): no ARIA attribute or label names a missing id."""
+    c = client_for(users["admin"])
+    urls = [
+        "/households/",
+        "/households/new/",
+        f"/households/{xiangyun_household.pk}/",
+        f"/households/{xiangyun_household.pk}/edit/",
+        f"/eligibility/households/{xiangyun_household.pk}/",
+        "/audit/",
+        "/applications/",
+        "/applications/?scope=all",
+        "/applications/new/",
+        "/applications/reviews/",
+        "/applications/import/",
+        "/applications/notice/",
+        "/matching/",
+        "/matching/datasets/",
+        "/matching/datasets/import/",
+        "/matching/datasets/request/",
+        "/matching/runs/",
+        "/matching/runs/new/",
+        "/matching/proposals/",
+        "/matching/coverage/",
+        "/eligibility/recompute/",
+        "/eligibility/standards/",
+        "/eligibility/rulesets/",
+        "/eligibility/whatif/",
+        "/self-test/",
+    ]
+    for url in urls:
+        response = c.get(url)
+        assert response.status_code == 200, url
+        assert Page(response.content.decode()).broken_references() == [], url
