@@ -812,6 +812,6 @@ def coverage(request: HttpRequest) -> HttpResponse:
         .values_list("pk", "name")
         .first()
     )
-    shown = [{**r.__dict__, "percent": r.rate * 100} for r in rows]
+    shown = [{**r.__dict__, "percent": r.rate * 100 if r.rate is not None else None} for r in rows]
     context = {"top": shown[0], "rows": shown[1:], "parent": parent}
     return render(request, "matching/coverage.html", context)
