@@ -42,6 +42,7 @@ from bangfu.org import access
 from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry import selectors as registry_selectors
 from bangfu.registry.codes import OPEN_STATES
+from bangfu.web.forms import unknown_filters
 
 from . import selectors, services
 from .engine.schemas import DatasetKind, default_mapping, fields_for
@@ -542,6 +543,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "can_reveal": access.has_perm(request.user, services.REVEAL_PERM),
         "can_export": _may_export_findings(request.user, filters),
         "heading": _findings_heading(filters.status),
+        "filter_problems": unknown_filters(form),
         "partial": _htmx_partial(request),
     }
     template = "matching/_finding_results.html" if context["partial"] else "matching/finding_list.html"

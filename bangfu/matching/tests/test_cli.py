@@ -45,7 +45,7 @@ def test_findings_go_to_a_file_for_excel_or_plain_to_a_pipe(
     GBK), for its owner only; stdout stays plain UTF-8 for pipes; the export is logged alike."""
     from bangfu.common.models import AuditEntry
 
-    household, ids = make_household()
+    _household, ids = make_household()
     path = write_csv("v.csv", [["身份证号", "姓名", "号牌号码", "车辆类型"], [ids[0], "张建国", "云L1", "轿车"]])
     call_command("match", "--user", "admin", "import", "--kind", "vehicles", str(path), stdout=io.StringIO())
     call_command("match", "--user", "admin", "run", stdout=io.StringIO())

@@ -425,6 +425,7 @@ def test_the_queue_opens_on_the_open_findings_whatever_else_the_query_names(
     assert "1 finding" in disqualifying and "Findings to review" in disqualifying
     assert '<option value="open" selected>' in disqualifying
     assert '<option value="all">All statuses</option>' in disqualifying
+    assert "The filter “Severity” does not know the value “bogus”" in _html(c.get(url, {"severity": "bogus"}))
     every = _html(c.get(url, {"severity": "disqualifying", "status": "all"}))
     assert "2 findings" in every and '<option value="all" selected>' in every and "All findings" in every
     # The download follows the same rule as the list it sits under.
