@@ -474,6 +474,8 @@ def phone_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 QUEUE_REVIEWS = selectors.ReviewFilters(state="todo")
 QUEUE_REVIEWS_SHOWN = 10
 REVIEWS_PER_PAGE = 50
+
+
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
     number = _digits(raw, 12)

@@ -168,9 +168,7 @@ def test_filter_by_state_and_year_and_search_by_file_number(users: Any, county: 
     assert c.get(PAGE, {"state": "bogus", "year": "²"}).status_code == 200
 
 
-def test_the_page_takes_the_states_the_api_takes_and_says_which_value_it_does_not_know(
-    users: Any, county: Any
-) -> None:
+def test_the_page_takes_the_states_the_api_takes_and_says_which_value_it_does_not_know(users: Any, county: Any) -> None:
     """``?state=confirmed`` (the API's 1) and ``?state=bogus`` each listed every task, without a
     word: the page now takes the API's states and names the value it does not know."""
     from bangfu.intake.selectors import REVIEW_FILTERS
