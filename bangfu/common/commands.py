@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext
 
 
@@ -34,3 +37,30 @@ class TranslatedCommand(BaseCommand):
         if self.help:
             parser.description = gettext(self.help)
         return parser
+
+
+@contextmanager
+def csv_output(output: Path | None, stdout: Any) -> Iterator[IO[str]]:
+    """Where a command writes its CSV, by one rule for every command: a file (``--output``) in
+    UTF-8 with a byte-order mark, which Excel needs to read Chinese text as UTF-8, readable by the
+    account that wrote it only (people's data; not the umask's 0644); standard output in plain
+    UTF-8, for pipes and other programs, which a byte-order mark would trip up.
+
+    The file is written under a temporary name beside it and takes its name only when the command
+    finishes: a command that fails part way leaves no half-written file, nor a file from before
+    half overwritten."""
+    if output is None:
+        yield stdout
+        return
+    if not output.parent.is_dir():
+        raise CommandError(gettext("No such folder: %(path)s") % {"path": output.parent})
+    part = output.with_name(f".{output.name}.part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a part left by an earlier failure keeps its old mode otherwise
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as target:
+            yield target
+        os.replace(part, output)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

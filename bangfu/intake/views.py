@@ -41,6 +41,7 @@ from bangfu.registry.codes import (
     RigidExpenseKind,
     WorkStatus,
 )
+from bangfu.web.forms import unknown_filter_value
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
 from .data import masked, masked_id
@@ -486,7 +487,6 @@ def phone_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 QUEUE_REVIEWS = selectors.ReviewFilters(state="todo")
 QUEUE_REVIEWS_SHOWN = 10
 REVIEWS_PER_PAGE = 50
-REVIEW_TABS = ("todo", *selectors.REVIEW_GROUPS)  # the reviews page's filters by state (and all)
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -534,24 +534,36 @@ def queue(request: HttpRequest) -> HttpResponse:
 UNIT_CHOICES_MAX = 500  # a province has some 150 cities and counties
 
 
-def _review_filters(request: HttpRequest) -> selectors.ReviewFilters:
-    """The list's filters as the query has them; anything else is left out rather than refused."""
+def _review_filters(request: HttpRequest) -> tuple[selectors.ReviewFilters, list[str]]:
+    """The list's filters as the query has them, taking the states the API takes
+    (``selectors.REVIEW_FILTERS``: a group or one state, ``confirmed`` too); and what the page says
+    of a value it does not know, which is left out (``?state=bogus`` listed every task without a
+    word)."""
+    problems = []
     state = request.GET.get("state", "")
-    year = _digits(request.GET.get("year", ""), 4)
-    unit = _digits(request.GET.get("unit", ""), 12)
-    return selectors.ReviewFilters(
-        state=state if state in REVIEW_TABS else "",
-        q=selectors.review_query(request.GET.get("q", "")),
-        year=year if year and year >= 2000 else None,
-        unit_id=unit or None,
+    if state and state not in selectors.REVIEW_FILTERS:
+        problems.append(unknown_filter_value(_("Review state"), state))
+        state = ""
+    raw_year = request.GET.get("year", "")
+    year = _digits(raw_year, 4)
+    if raw_year and not (year and year >= 2000):
+        problems.append(unknown_filter_value(_("Review year"), raw_year))
+        year = None
+    raw_unit = request.GET.get("unit", "")
+    unit = _digits(raw_unit, 12)
+    if raw_unit and not unit:
+        problems.append(unknown_filter_value(_("Union"), raw_unit))
+    filters = selectors.ReviewFilters(
+        state=state, q=selectors.review_query(request.GET.get("q", "")), year=year, unit_id=unit or None
     )
+    return filters, problems
 
 
 @login_required
 def review_list(request: HttpRequest) -> HttpResponse:
     """The yearly reviews in the user's jurisdiction: counts per state, a filter by state and year,
     a search by file number, and pages of them, the reports to check first."""
-    filters = _review_filters(request)
+    filters, problems = _review_filters(request)
     paginator = CappedPaginator(selectors.review_list(actor=request.user, filters=filters), REVIEWS_PER_PAGE)
     page = paginator.get_page(_page_number(request))
     page.object_list = list(page.object_list)
@@ -564,6 +576,13 @@ def review_list(request: HttpRequest) -> HttpResponse:
     counts = selectors.review_counts(actor=request.user, filters=filters)
     years = sorted({*counts.years, *([filters.year] if filters.year else [])}, reverse=True)
     base = {k: v for k, v in (("q", filters.q), ("year", filters.year or ""), ("unit", filters.unit_id or "")) if v}
+    tabs = [
+        ("", _("All"), counts.total),
+        ("todo", _("To do"), counts.todo),
+        ("reported", _("Reported by the worker: to check"), counts.groups["reported"]),
+        ("open", ReviewState.OPEN.label, counts.groups["open"]),
+        ("done", _("Closed"), counts.groups["done"]),
+    ]
     units = list(access.units(request.user, Perm.HOUSEHOLD_VIEW).exclude(level=OrgLevel.GRASSROOTS).order_by("path"))
     context = {
         "page": page,
@@ -573,13 +592,14 @@ def review_list(request: HttpRequest) -> HttpResponse:
         # Unions above the grassroots to narrow the list to, and how far each one below has come.
         "units": units[:UNIT_CHOICES_MAX],
         "by_union": selectors.review_counts_by_union(actor=request.user, filters=filters),
-        "tabs": [
-            ("", _("All"), counts.total),
-            ("todo", _("To do"), counts.todo),
-            ("reported", _("Reported by the worker: to check"), counts.groups["reported"]),
-            ("open", ReviewState.OPEN.label, counts.groups["open"]),
-            ("done", _("Closed"), counts.groups["done"]),
+        "tabs": tabs,
+        # A single state the tabs do not show (``?state=confirmed``, as the API takes it) is
+        # offered as chosen.
+        "state_choices": [
+            *((value, label) for value, label, _n in tabs),
+            *([(filters.state, ReviewState(filters.state).label)] if filters.state in ReviewState.values else []),
         ],
+        "filter_problems": problems,
         "base_query": urlencode(base),
         "query": urlencode({**base, **({"state": filters.state} if filters.state else {})}),
         "here": request.get_full_path(),

@@ -14,7 +14,7 @@ from bangfu.api.errors import ERRORS, error_body
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import InSchema, choices_field, one_of
 from bangfu.common.errors import DomainError
-from bangfu.common.paging import MAX_PAGE
+from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.org import access
 from bangfu.registry.codes import OPEN_STATES
 
@@ -143,13 +143,19 @@ class FindingOut(Schema):
 
 
 class FindingPageOut(Schema):
-    count: int
-    items: list[FindingOut]
+    count: int = Field(description="Findings matching, counted up to 10,001")
+    count_capped: bool = Field(description="True when more findings match than are counted: narrow the filters")
+    page: int
+    page_size: int
+    results: list[FindingOut]
 
 
 class FindingQuery(Schema):
     unit_id: int | None = None
-    status: Annotated[str, one_of(FindingStatus.values)] = choices_field(FindingStatus.values)
+    status: Annotated[str, one_of(FindingStatus.values)] = choices_field(
+        FindingStatus.values,
+        description="Only findings of this status; left out, every status (the staff page opens on the open ones)",
+    )
     severity: Annotated[str, one_of(SeverityChoice.values)] = choices_field(SeverityChoice.values)
     kind: Annotated[str, one_of(Kind.values)] = choices_field(Kind.values)
     rule: Annotated[str, one_of(RuleChoice.values)] = choices_field(RuleChoice.values)
@@ -171,7 +177,7 @@ class CoverageOut(Schema):
     unit: str
     households: int
     checked: int
-    rate: float
+    rate: float | None = Field(description="checked / households; null for a union with no open files")
     oldest_check: dt.datetime | None = Field(None, description="The oldest of the checked files' last cross-checks")
     newest_check: dt.datetime | None = Field(None, description="The newest of the checked files' last cross-checks")
 
@@ -318,6 +324,9 @@ def match_run_get(request: HttpRequest, run_id: int) -> Any:
 @router.get("/matching/findings", response={200: FindingPageOut, **ERRORS})
 @requires(services.VIEW_PERM)
 def finding_list(request: HttpRequest, query: Query[FindingQuery]) -> Any:
+    """The findings of the caller's jurisdiction, a page at a time, filtered; every status unless
+    ``status`` is given (the staff page, made for working through the queue, opens on the open
+    ones)."""
     filters = selectors.FindingFilters(
         unit_id=query.unit_id,
         status=query.status,
@@ -327,8 +336,17 @@ def finding_list(request: HttpRequest, query: Query[FindingQuery]) -> Any:
         run_id=query.run_id,
     )
     qs = selectors.finding_list(actor=actor(request), filters=filters).select_related("removal_proposal")
+    # The shape of the other lists (households, reviews, the audit log): a page past the end is
+    # an empty page, counted as they count.
+    paginator = CappedPaginator(qs, query.page_size)
     start = (query.page - 1) * query.page_size
-    return {"count": qs.count(), "items": [_finding(f) for f in qs[start : start + query.page_size]]}
+    return {
+        "count": paginator.count,
+        "count_capped": paginator.capped,
+        "page": query.page,
+        "page_size": query.page_size,
+        "results": [_finding(f) for f in qs[start : start + query.page_size]],
+    }
 
 
 @router.post("/matching/findings/{finding_id}/confirm", response={200: FindingOut, **ERRORS})

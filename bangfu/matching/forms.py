@@ -16,6 +16,7 @@ from bangfu.web.forms import BLANK, AnyIntChoiceField, StyledForm, unit_choices_
 
 from .models import Dataset, FindingStatus, Kind, RuleChoice, SeverityChoice
 
+ALL_STATUSES = "all"
 UPLOAD_SUFFIXES = ".csv,.txt,.xlsx,.xlsm,.xls,.ods,.parquet,.pq"
 FULL = "col-12"
 HALF = "col-12 col-sm-6"
@@ -120,7 +121,11 @@ class RunStartForm(StyledForm):
 
 class FindingFilterForm(StyledForm):
     unit = AnyIntChoiceField(label=_("Union"), coerce=int, empty_value=None, required=False)
-    status = forms.ChoiceField(label=_("Status"), choices=[("", _("All")), *FindingStatus.choices], required=False)
+    # Always sent by the form, "all" included: the page opens on the open findings whenever the
+    # query has no status, whatever else it has (``views.finding_status``).
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[*FindingStatus.choices, (ALL_STATUSES, _("All statuses"))], required=False
+    )
     severity = forms.ChoiceField(label=_("Severity"), choices=BLANK + list(SeverityChoice.choices), required=False)
     kind = forms.ChoiceField(label=_("Department data"), choices=BLANK + list(Kind.choices), required=False)
     rule = forms.ChoiceField(label=_("Rule"), choices=BLANK + list(RuleChoice.choices), required=False)

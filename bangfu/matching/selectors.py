@@ -302,8 +302,10 @@ class CoverageRow:
     newest_check: dt.datetime | None = None
 
     @property
-    def rate(self) -> float:
-        return round(self.checked / self.households, 4) if self.households else 0.0
+    def rate(self) -> float | None:
+        """The share checked; None for a union with no open files (the page shows "—"): no share
+        at all, not 0 %, which would pull an average of the unions down."""
+        return round(self.checked / self.households, 4) if self.households else None
 
 
 def match_coverage_rate(*, actor: Any, unit_id: int | None = None) -> list[CoverageRow]:

@@ -42,10 +42,12 @@ from bangfu.org import access
 from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry import selectors as registry_selectors
 from bangfu.registry.codes import OPEN_STATES
+from bangfu.web.forms import unknown_filters
 
 from . import selectors, services
 from .engine.schemas import DatasetKind, default_mapping, fields_for
 from .forms import (
+    ALL_STATUSES,
     ENGINE_CHOICES,
     DatasetImportForm,
     ExchangeRequestForm,
@@ -58,6 +60,7 @@ from .models import (
     FIELD_LABELS,
     Dataset,
     Finding,
+    FindingStatus,
     Kind,
     MatchRun,
     ProposalStatus,
@@ -415,8 +418,9 @@ def run_start(request: HttpRequest) -> HttpResponse:
     return render(request, "matching/run_start.html", context, status=400 if request.method == "POST" else 200)
 
 
-def _severity_cells(counts: dict[str, int]) -> list[int]:
-    return [int(counts.get(s, 0)) for s in SEVERITIES]
+def _severity_cells(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """(severity, count) in the fixed order: a count links to the findings it counts."""
+    return [(s, int(counts.get(s, 0))) for s in SEVERITIES]
 
 
 def _summary(run: MatchRun) -> dict[str, Any]:
@@ -441,7 +445,7 @@ def _summary(run: MatchRun) -> dict[str, Any]:
         for kind, counts in (s.get("by_kind") or {}).items()
     ]
     totals = _severity_cells(s.get("by_severity") or {})
-    return {"by_unit": by_unit, "by_kind": by_kind, "totals": totals, "total": sum(totals)}
+    return {"by_unit": by_unit, "by_kind": by_kind, "totals": totals, "total": sum(n for _s, n in totals)}
 
 
 def _by_child(top: OrgUnit, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -460,10 +464,10 @@ def _by_child(top: OrgUnit, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         into = out.setdefault(
             child.path,
-            {"unit_id": child.pk, "unit": child.name, "households": 0, "cells": [0] * len(SEVERITIES), "total": 0},
+            {"unit_id": child.pk, "unit": child.name, "households": 0, "cells": _severity_cells({}), "total": 0},
         )
         into["households"] += row["households"]
-        into["cells"] = [a + b for a, b in zip(into["cells"], row["cells"], strict=True)]
+        into["cells"] = [(s, a + b) for (s, a), (_s, b) in zip(into["cells"], row["cells"], strict=True)]
         into["total"] += row["total"]
     return sorted(out.values(), key=lambda r: (-r["total"], r["unit"]))
 
@@ -495,15 +499,27 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- findings ------------------------------------------------------------------------------------
 
 
+def finding_status(query: Any) -> str:
+    """The status the findings page lists: the open findings (the queue is for working through
+    them) whenever the query names no status, whatever else it names — ``?severity=disqualifying``
+    listed the confirmed ones too; ``all`` for every status. The API and ``bangfu match findings``
+    list every status unless asked, as a list of records does. A link of an older page with
+    ``status=`` (empty), which meant every status, still does."""
+    if "status" not in query:
+        return FindingStatus.OPEN.value
+    return query.get("status") or ALL_STATUSES
+
+
 def _finding_filters(request: HttpRequest) -> tuple[FindingFilterForm, selectors.FindingFilters]:
     units = registry_selectors.unit_choices(actor=request.user)
-    # The queue opens on what is left to review; any filter chosen (even "all") replaces that.
-    data = request.GET if request.GET else {"status": "open"}
+    data = request.GET.copy()
+    data["status"] = finding_status(request.GET)
     form = FindingFilterForm(data, units=units)
     v = form.values()
+    status = v.get("status") or ""
     filters = selectors.FindingFilters(
         unit_id=v.get("unit"),
-        status=v.get("status") or "",
+        status="" if status == ALL_STATUSES else status,
         severity=v.get("severity") or "",
         kind=v.get("kind") or "",
         rule=v.get("rule") or "",
@@ -527,6 +543,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "can_reveal": access.has_perm(request.user, services.REVEAL_PERM),
         "can_export": _may_export_findings(request.user, filters),
         "heading": _findings_heading(filters.status),
+        "filter_problems": unknown_filters(form),
         "partial": _htmx_partial(request),
     }
     template = "matching/_finding_results.html" if context["partial"] else "matching/finding_list.html"
@@ -812,6 +829,6 @@ def coverage(request: HttpRequest) -> HttpResponse:
         .values_list("pk", "name")
         .first()
     )
-    shown = [{**r.__dict__, "percent": r.rate * 100} for r in rows]
+    shown = [{**r.__dict__, "percent": r.rate * 100 if r.rate is not None else None} for r in rows]
     context = {"top": shown[0], "rows": shown[1:], "parent": parent}
     return render(request, "matching/coverage.html", context)

@@ -262,6 +262,13 @@ def audit_export_rows(*, actor: Any, filters: AuditFilters | None = None) -> Ite
     return _rows(qs)
 
 
+def csv_time(at: dt.datetime) -> str:
+    """A time as the CSV has it: local time (``TIME_ZONE``, named in the page's header and the
+    command's help) as ``2026-11-30 23:35:47``, which a spreadsheet reads as a date and time; the
+    ISO form with its offset (``…T23:35:47+08:00``) it keeps as text. The API keeps ISO."""
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _rows(qs: models.QuerySet[AuditEntry]) -> Iterator[dict[str, str]]:
     last: int | None = None
     while True:
@@ -273,7 +280,7 @@ def _rows(qs: models.QuerySet[AuditEntry]) -> Iterator[dict[str, str]]:
             u = units.get(entry.unit_path)
             yield {
                 "seq": str(entry.seq),
-                "at": timezone.localtime(entry.at).isoformat(timespec="seconds"),
+                "at": csv_time(entry.at),
                 "actor": entry.actor_label,
                 "action": entry.action,
                 "target_type": entry.target_type,

@@ -362,7 +362,11 @@ def _new_file_check(errors: ErrorCollector, data: HouseholdInput) -> None:
 
 def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = True) -> Household:
     """A new file. ``check_claims=False``: the caller holds its persons itself (an application
-    opening its own file at approval), so other apps' claims on them are not asked."""
+    opening its own file at approval), so other apps' claims on them are not asked. A file given
+    no filing date is filed today, whichever way it is made (page, API, approval): the API's
+    left it blank, and the export's 建档日期 with it."""
+    if data.filed_on is None:
+        data = replace(data, filed_on=timezone.localdate())
     errors, checked = check_household(data)
     _new_file_check(errors, data)
     _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, frozenset() if check_claims else None)

@@ -131,6 +131,10 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
     elif not m.name.isalpha() and not all(_name_character(ch) for ch in m.name):
         # An emoji, a digit or markup: it goes on to bank payments and department checks as typed.
         errors.add(p + "name", _("A name holds letters, spaces, the middle dot, hyphens and brackets only."))
+    elif not m.name[0].isalpha():
+        # ``-李四``, ``·李四``: a search for 李四 (a prefix) does not find it, and a spreadsheet
+        # reads a leading hyphen as a formula's minus, so the exports write it as text ('-李四).
+        errors.add(p + "name", _("A name starts with a letter, not “%(char)s”.") % {"char": m.name[0]})
     elif len(m.name.strip()) > 60:
         errors.add(p + "name", _("The name is longer than 60 characters."))
     _lengths(errors, p, m, MEMBER_TEXT)

@@ -87,7 +87,8 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = audit_log.audit_export_rows(actor=request.user, filters=filters)
     header = [
         _("No."),
-        _("Time"),
+        # Local time, written so that a spreadsheet reads it as one (``audit_log.csv_time``).
+        _("Time (%(zone)s)") % {"zone": settings.TIME_ZONE},
         _("Actor"),
         _("Action"),
         _("Object type"),

@@ -134,6 +134,25 @@ class AnyIntChoiceField(forms.TypedChoiceField):
         return str(value).isascii() and str(value).isdigit() and len(str(value)) <= 18
 
 
+def unknown_filter_value(label: Any, value: Any) -> str:
+    """What a list page says of a filter value it does not know (an address edited or kept from an
+    older version), rather than listing everything without a word; the API refuses such a value."""
+    return str(
+        _("The filter “%(filter)s” does not know the value “%(value)s”: the list is not filtered by it.")
+        % {"filter": label, "value": value}
+    )
+
+
+def unknown_filters(form: forms.Form) -> list[str]:
+    """``unknown_filter_value`` for each of a filter form's fields whose value it does not read."""
+    form.is_valid()
+    return [
+        unknown_filter_value(form.fields[name].label, form.data.get(name, ""))
+        for name in form.fields
+        if name in form.errors and name != "q" and form.data.get(name, "")
+    ]
+
+
 class HouseholdFilterForm(StyledForm):
     q = forms.CharField(
         label=_("Search"),

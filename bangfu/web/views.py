@@ -31,7 +31,7 @@ from bangfu.org.access import Perm
 from bangfu.registry import codes, selectors, services
 from bangfu.registry.models import Household, TimelineEvent
 
-from .forms import HouseholdFilterForm, HouseholdForms
+from .forms import HouseholdFilterForm, HouseholdForms, unknown_filters
 from .widgets import PICKER_FULL_LIST, PICKER_SEARCH_LIMIT, shown_units
 
 
@@ -61,6 +61,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "can_create": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT),
+        # ``?category=bogus`` listed every file without a word (the API refuses it: 422).
+        "filter_problems": unknown_filters(form) if form.is_bound else [],
         # A few digits search nothing (a file number or an ID number is searched from 6 digits).
         "short_number": filters.q.strip().isdigit() and len(filters.q.strip()) < 6,
     }

@@ -10,8 +10,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
@@ -33,7 +35,7 @@ from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.eligibility.services import category_follows, decision_compute
 from bangfu.org.access import Perm
 from bangfu.registry import income_records, selectors, services
-from bangfu.registry.codes import FileState, HardshipCategory
+from bangfu.registry.codes import Cause, FileState, HardshipCategory
 from bangfu.registry.models import Household
 from bangfu.registry.selectors import HouseholdFilters
 
@@ -47,7 +49,7 @@ class HouseholdQuery(Schema):
     q: str = Field("", description="ID number (any accepted form), file number, name, or pinyin (full or initials)")
     unit_id: int | None = Field(None, description="Only this union and the unions below it")
     category: Annotated[str, one_of(HardshipCategory.values)] = choices_field(HardshipCategory.values)
-    main_cause: int | None = None
+    main_cause: int | None = Field(None, description="A main cause's code (1 to 10), as the page's filter offers")
     state: Annotated[str, one_of(FileState.values)] = choices_field(FileState.values)
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(min(settings.BANGFU_PAGE_SIZE, MAX_PAGE_SIZE), ge=1, le=MAX_PAGE_SIZE)
@@ -159,6 +161,11 @@ def _identification(request: HttpRequest, h: Household) -> dict[str, Any] | None
 @requires(Perm.HOUSEHOLD_VIEW)
 def household_list(request: HttpRequest, filters: Query[HouseholdQuery]) -> dict[str, Any]:
     """Files in the caller's jurisdiction, newest first, filtered and searched; one page at a time."""
+    if filters.main_cause is not None and filters.main_cause not in Cause.values:
+        # As the other filters with a fixed set of values (and the page): refused, not matching nothing.
+        raise ValidationError(
+            {"main_cause": _("“%(value)s” is not one of the allowed values.") % {"value": filters.main_cause}}
+        )
     wanted = HouseholdFilters(
         q=filters.q,
         unit_id=filters.unit_id,

@@ -92,6 +92,12 @@ def test_a_filter_value_outside_its_choices_is_refused_by_name(users: dict[str, 
         assert r.status_code == 422, (path, name, r.content)
         assert r.json()["error"]["fields"] == {name: ["“bogus” is not one of the allowed values."]}
     assert api.get("/households", category="deep", state="active").status_code == 200
+    # The main cause too, as the page's filter offers it (999 answered an empty list).
+    r = api.get("/households", main_cause=999)
+    assert r.status_code == 422 and r.json()["error"]["fields"] == {
+        "main_cause": ["“999” is not one of the allowed values."]
+    }
+    assert api.get("/households", main_cause=3).status_code == 200
     assert api.get("/matching/findings", status="open", severity="info", rule="on_dibao").status_code == 200
     schema = ninja_api.get_openapi_schema()
     params = {p["name"]: p for p in schema["paths"]["/api/v1/households"]["get"]["parameters"]}

@@ -91,6 +91,8 @@ BAD_INPUTS = [
         "not plausible",
     ),
     ("forty_members", lambda d: setattr(d, "members", [d.members[0]] * 40), "members", "40 members"),
+    # Taken before: the file was not found by searching 李四, and the exports showed '-李四.
+    ("leading_hyphen", lambda d: setattr(d.members[1], "name", "-李四"), "members.1.name", "starts with a letter"),
 ]
 
 

@@ -18,3 +18,28 @@ def test_a_new_file_starts_open_in_a_current_category(api_as: Any, tree: dict) -
     fields = response.json()["error"]["fields"]
     assert {"state", "category", "members.1.identity"} <= set(fields)
     assert not Household.objects.exists()
+
+
+def test_a_new_file_without_a_filing_date_is_filed_today(api_as: Any, tree: dict) -> None:
+    """A file made through the API without ``filed_on`` was open with ``filed_on: null`` (the
+    export's 建档日期 blank), where an approval files it on its day: the one create service files
+    every new file today unless told another day."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    body = as_json(household_input(tree["xiangyun_g"]))
+    body.pop("filed_on", None)
+    response = api_as("xiangyun_staff").post("/households", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["filed_on"] == timezone.localdate().isoformat()
+    body = as_json(household_input(tree["xiangyun_g"]))
+    body["filed_on"] = None
+    response = api_as("xiangyun_staff").post("/households", body)
+    assert response.status_code == 201, response.content
+    assert Household.objects.get(pk=response.json()["id"]).filed_on == timezone.localdate()
+    body = as_json(household_input(tree["xiangyun_g"]))
+    body["filed_on"] = "2015-03-20"  # a day given is kept
+    response = api_as("xiangyun_staff").post("/households", body)
+    assert response.json()["filed_on"] == "2015-03-20"
+    assert Household.objects.get(pk=response.json()["id"]).filed_on == dt.date(2015, 3, 20)

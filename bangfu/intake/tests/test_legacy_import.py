@@ -455,7 +455,8 @@ def test_fast_household_check_only_says_yes_when_the_registry_does(tree: Any) ->
     base.bank_account = BankAccountInput(bank="中国工商银行", holder_name="张建国", card_number="6222 0212 3456 7890")
     head, spouse = base.members[0], base.members[1]
     members_variants: list[dict[str, Any]] = [
-        {"name": " "}, {"name": "\u200b"}, {"name": "·"}, {"name": "张" * 61}, {"relationship": "boss"},
+        {"name": " "}, {"name": "\u200b"}, {"name": "·"}, {"name": "-李四"}, {"name": "·李四"}, {"name": "张" * 61},
+        {"relationship": "boss"},
         {"ethnicity": ""}, {"sex": "X"},
         {"sex": "F" if head.sex != "F" else "M"}, {"health": "flu"}, {"work_status": "astronaut"},
         {"disability_grade": 2}, {"disability_grade": 2, "disability_type": "physical"}, {"deceased": True},

@@ -168,6 +168,25 @@ def test_filter_by_state_and_year_and_search_by_file_number(users: Any, county: 
     assert c.get(PAGE, {"state": "bogus", "year": "²"}).status_code == 200
 
 
+def test_the_page_takes_the_states_the_api_takes_and_says_which_value_it_does_not_know(users: Any, county: Any) -> None:
+    """``?state=confirmed`` (the API's 1) and ``?state=bogus`` each listed every task, without a
+    word: the page now takes the API's states and names the value it does not know."""
+    from bangfu.intake.selectors import REVIEW_FILTERS
+
+    c = _staff(users)
+    page = c.get(PAGE, {"state": "confirmed"}).content.decode()
+    assert len(_listed(page)) == 5 and "5 yearly reviews" in page  # 3 this year, 2 last year
+    assert '<option value="confirmed" selected>' in page
+    for state in REVIEW_FILTERS:  # every value the API takes, taken
+        page = c.get(PAGE, {"state": state}).content.decode()
+        assert "does not know" not in page, state
+    page = c.get(PAGE, {"state": "bogus", "year": "²"}).content.decode()
+    assert "The filter “Review state” does not know the value “bogus”" in page
+    assert "The filter “Review year” does not know the value “²”" in page
+    partial = c.get(PAGE, {"state": "bogus"}, headers={"HX-Request": "true"}).content.decode()
+    assert "does not know the value “bogus”" in partial  # said in the results htmx replaces, too
+
+
 def test_paging_past_fifty_keeps_the_filters(users: Any, county: Any) -> None:
     c = _staff(users)
     first = c.get(PAGE, {"state": "open"}).content.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -42,7 +43,7 @@ def test_upload_run_review_through_the_api(
 
     page = client.get("/matching/findings", user=staff, auth=staff).json()
     assert page["count"] == 1
-    (item,) = page["items"]
+    (item,) = page["results"]
     assert (item["file_number"], item["rule"], item["confidence"]) == (household.file_number, "vehicle_owned", "high")
     assert client.get("/matching/findings", user=other, auth=other).json()["count"] == 0
 
@@ -94,3 +95,45 @@ def test_rule_parameters_of_the_wrong_kind_are_refused_by_name(
     # Good values, and keys the rules do not know, are taken.
     good = {"min_homes": 3, "wage_ratio": 1.5, "area_per_head_limit": 45, "exempt_vehicle_types": ["残疾"], "x": "y"}
     assert services.match_run(actor=admin, dataset_ids=[dataset.pk], params=good).params == good
+
+
+def test_the_findings_list_has_the_shape_of_the_other_lists(
+    make_household: Any, users: dict[str, Any], write_csv: Any
+) -> None:
+    """It answered ``{"count", "items"}`` where households, reviews and the audit log answer
+    ``{"count", "count_capped", "page", "page_size", "results"}``; a page past the end is an empty
+    page of that shape, as theirs is."""
+    from django.core.management import call_command
+
+    _household, ids = make_household()
+    path = write_csv("v.csv", [["身份证号", "姓名", "号牌号码", "车辆类型"], [ids[0], "张建国", "云L1", "轿车"]])
+    call_command("match", "--user", "admin", "import", "--kind", "vehicles", str(path), stdout=io.StringIO())
+    call_command("match", "--user", "admin", "run", stdout=io.StringIO())
+    admin = users["admin"]
+    page = client.get("/matching/findings?page_size=1", user=admin, auth=admin)
+    assert page.status_code == 200
+    body = page.json()
+    assert set(body) == {"count", "count_capped", "page", "page_size", "results"}
+    assert (body["count"], body["count_capped"], body["page"], body["page_size"]) == (1, False, 1, 1)
+    assert len(body["results"]) == 1
+    past = client.get("/matching/findings?page=3", user=admin, auth=admin)
+    assert past.status_code == 200
+    assert past.json() | {"results": None} == {
+        "count": 1,
+        "count_capped": False,
+        "page": 3,
+        "page_size": 50,
+        "results": None,
+    }
+    assert past.json()["results"] == []
+
+
+def test_the_share_of_a_union_without_files_is_null_not_zero(make_household: Any, users: dict[str, Any]) -> None:
+    """The page shows "—" for a union with no open files; the API said ``rate: 0.0``, which an
+    average of the unions counted as 0 %."""
+    make_household()
+    manager = users["province_manager"]
+    rows = client.get("/matching/coverage", user=manager, auth=manager).json()
+    empty = [r for r in rows if r["households"] == 0]
+    assert empty and all(r["rate"] is None for r in empty)
+    assert rows[0]["households"] == 1 and rows[0]["rate"] == 0.0  # a file not yet checked: 0 %

@@ -38,6 +38,39 @@ def test_import_run_and_findings_csv(make_household: Any, users: dict[str, Any],
     )
 
 
+def test_findings_go_to_a_file_for_excel_or_plain_to_a_pipe(
+    make_household: Any, users: dict[str, Any], write_csv: Any, tmp_path: Any
+) -> None:
+    """``--output`` writes the file with a byte-order mark (Excel read the names without it as
+    GBK), for its owner only; stdout stays plain UTF-8 for pipes; the export is logged alike."""
+    from bangfu.common.models import AuditEntry
+
+    _household, ids = make_household()
+    path = write_csv("v.csv", [["身份证号", "姓名", "号牌号码", "车辆类型"], [ids[0], "张建国", "云L1", "轿车"]])
+    call_command("match", "--user", "admin", "import", "--kind", "vehicles", str(path), stdout=io.StringIO())
+    call_command("match", "--user", "admin", "run", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("match", "--user", "admin", "findings", stdout=out)
+    assert not out.getvalue().startswith("\ufeff") and "云L1" in out.getvalue()
+    piped = AuditEntry.objects.order_by("-seq").first()
+    assert piped is not None
+
+    target = tmp_path / "findings.csv"
+    call_command(
+        "match", "--user", "admin", "findings", "--output", str(target), stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8-sig") == out.getvalue()
+    assert target.stat().st_mode & 0o777 == 0o600
+    filed = AuditEntry.objects.order_by("-seq").first()
+    assert filed is not None and filed.seq == piped.seq + 1
+    assert (filed.action, filed.target_type, filed.after) == (piped.action, piped.target_type, piped.after)
+    with translation.override("en"), pytest.raises(CommandError, match="No such folder"):
+        call_command("match", "--user", "admin", "findings", "--output", str(tmp_path / "none" / "f.csv"))
+    assert AuditEntry.objects.order_by("-seq").first() == filed
+
+
 def test_a_bad_file_is_a_clear_error(users: dict[str, Any], write_csv: Any) -> None:
     path = write_csv("x.csv", [["姓名"], ["张三"]])
     with pytest.raises(CommandError, match="id_number"):

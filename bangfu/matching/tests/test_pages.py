@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -413,6 +414,49 @@ def test_a_run_of_another_county_or_without_data_is_refused(
 # --- findings --------------------------------------------------------------------------------------
 
 
+def test_the_queue_opens_on_the_open_findings_whatever_else_the_query_names(
+    xiangyun: County, users: dict[str, Any]
+) -> None:
+    """``/matching/?severity=disqualifying`` listed the confirmed findings too: the page's default
+    held only for a query of nothing at all. The form sends the status it shows, "all" included."""
+    c = client_for(users["xiangyun_staff"])
+    url = reverse("matching:finding_list")
+    disqualifying = _html(c.get(url, {"severity": "disqualifying"}))
+    assert "1 finding" in disqualifying and "Findings to review" in disqualifying
+    assert '<option value="open" selected>' in disqualifying
+    assert '<option value="all">All statuses</option>' in disqualifying
+    assert "The filter “Severity” does not know the value “bogus”" in _html(c.get(url, {"severity": "bogus"}))
+    every = _html(c.get(url, {"severity": "disqualifying", "status": "all"}))
+    assert "2 findings" in every and '<option value="all" selected>' in every and "All findings" in every
+    # The download follows the same rule as the list it sits under.
+    rows = list(csv.reader(io.StringIO(_streamed(c.get(reverse("matching:finding_export"), {"kind": "vehicles"})))))
+    assert len(rows) == 2  # the header and the open finding
+
+
+def test_each_count_of_a_recheck_opens_the_findings_it_counts(xiangyun: County, users: dict[str, Any]) -> None:
+    """The summary's counts are of every status (one of the two findings is confirmed); their links
+    opened the list with the page's default, or with none, and showed another number."""
+    c = client_for(users["xiangyun_staff"])
+    page = _html(c.get(reverse("matching:run_detail", args=[xiangyun.run.pk])))
+    summary = page[page.index('id="run-summary"') :]
+    links = re.findall(r'<a href="(/matching/\?[^"]+)">([\d,]+)</a>', summary)  # a count, linked
+    for row in re.findall(r"<tr><td><a .*?</tr>", summary):  # a union's or a kind's name: its row's sum
+        cells = re.findall(r'<td class="text-end">(?:<a [^>]+>)?([\d,]+)', row)
+        kind_row = "kind=" in row.split("</td>")[0]
+        counted = cells if kind_row else cells[1:]  # a union's row has its files first
+        links.append((re.findall(r'href="([^"]+)"', row)[0], str(sum(int(n.replace(",", "")) for n in counted))))
+    assert len(links) >= 4, summary
+    for href, shown in links:
+        href = href.replace("&amp;", "&")
+        assert "status=all" in href
+        listed = _html(c.get(href))
+        n = int(shown.replace(",", ""))
+        assert (f"{n} finding" if n == 1 else f"{n} findings") in listed, href
+    new = re.search(r'href="([^"]+)" id="run-findings"', page)
+    assert new is not None and "status=all" in new.group(1)
+    assert f"{xiangyun.run.findings_new} findings" in _html(c.get(new.group(1).replace("&amp;", "&")))
+
+
 def test_the_queue_masks_ids_filters_and_pages(
     xiangyun: County, users: dict[str, Any], settings: Any, tree: dict[str, Any]
 ) -> None:
@@ -588,10 +632,10 @@ def test_a_province_run_counts_by_city(
     with django_capture_on_commit_callbacks(execute=True):
         run = services.match_run(actor=admin, unit=tree["province"], dataset_ids=[ds.pk])
     page = _html(client_for(admin).get(reverse("matching:run_detail", args=[run.pk])))
-    assert "大理州总工会" in page and f"?unit={tree['dali'].pk}&amp;status=" in page
+    assert "大理州总工会" in page and f"?unit={tree['dali'].pk}&amp;status=all" in page
     assert "祥云县纺织厂工会" not in page and "大理市下关街道工会" not in page
     row = page[page.index("大理州总工会") :]
-    cells = [c.split(">")[-1] for c in row.split("</td>")[1:3]]
+    cells = [re.sub(r"<[^>]*>", "", c.split("<td", 1)[-1].split(">", 1)[-1]) for c in row.split("</td>")[1:3]]
     assert cells == ["2", "2"]  # two files, two disqualifying findings
 
 

@@ -130,6 +130,38 @@ def test_cli_lists_the_users_jurisdiction_and_logs_the_export(
     }
 
 
+def test_cli_writes_a_file_for_excel_and_plain_utf8_to_a_pipe(
+    log: dict[str, AuditEntry], readers: dict[str, Any], tmp_path: Any
+) -> None:
+    """One rule for every command's CSV: ``--output`` writes a file with a byte-order mark (Excel
+    read the Chinese without it as GBK), readable by its owner only; stdout stays plain UTF-8. The
+    export is logged as before, whichever it went to. Times are local, as a spreadsheet reads them
+    (the ISO form with its offset stayed text)."""
+    rows, _err = _list("--user", "dali_manager", "list")
+    assert rows[0]["at"] == timezone.localtime(log["dalishi"].at).strftime("%Y-%m-%d %H:%M:%S")
+    out = io.StringIO()
+    call_command("audit", "--user", "dali_manager", "list", stdout=out, stderr=io.StringIO())
+    assert not out.getvalue().startswith("\ufeff")
+    piped = list(csv.DictReader(io.StringIO(out.getvalue())))
+    logged = AuditEntry.objects.order_by("-seq").first()
+    assert logged is not None and logged.after == {"rows": len(piped), "format": "csv", "filters": {}}
+
+    target = tmp_path / "审计.csv"
+    err = io.StringIO()
+    call_command("audit", "--user", "dali_manager", "list", "--output", str(target), stdout=io.StringIO(), stderr=err)
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    filed = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert [int(r["seq"]) for r in filed] == [logged.seq, *(int(r["seq"]) for r in piped)]
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert list(tmp_path.iterdir()) == [target]  # no part file left beside it
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry is not None and entry.after == {"rows": len(filed), "format": "csv", "filters": {}}
+    with pytest.raises(CommandError, match="No such folder"):
+        _list("--user", "dali_manager", "list", "--output", str(tmp_path / "none" / "a.csv"))
+    assert AuditEntry.objects.order_by("-seq").first() == entry  # refused before anything was logged
+
+
 def test_cli_refusals(log: dict[str, AuditEntry], readers: dict[str, Any]) -> None:
     before = AuditEntry.objects.count()
     with pytest.raises(CommandError, match="needs the permission to read the audit log"):

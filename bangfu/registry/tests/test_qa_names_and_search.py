@@ -32,6 +32,17 @@ def test_a_name_with_an_emoji_a_digit_or_markup_is_refused(tree: dict, users: di
     assert list(exc.value.message_dict) == ["members.1.name"]
 
 
+@pytest.mark.parametrize("name", ["-李四", "－李四", "'李四", "·李四", ".李四", "(李四)", "（李）四", "\u0301李四"])
+def test_a_name_starting_with_anything_but_a_letter_is_refused(tree: dict, users: dict[str, Any], name: str) -> None:
+    """``-李四`` was taken: a search for 李四 did not find the file and the exports showed
+    ``'-李四``. The characters a name may hold inside it may not start it."""
+    data = household_input(tree["xiangyun_g"], members=2)
+    data.members[1].name = name
+    with pytest.raises(ValidationError) as exc:
+        services.household_create(actor=users["xiangyun_staff"], data=data)
+    assert list(exc.value.message_dict) == ["members.1.name"]
+
+
 @pytest.mark.parametrize(
     "name",
     [

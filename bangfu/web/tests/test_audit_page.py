@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from bangfu.common.audit import audit_record
 from bangfu.common.models import AuditEntry
@@ -101,8 +102,10 @@ def test_the_download_is_logged_and_in_the_users_language(
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:4] == ["No.", "Time", "Actor", "Action"]
+    # The time in local time, named in the header, as a spreadsheet reads it (ISO stayed text).
+    assert rows[0][:4] == ["No.", "Time (Asia/Shanghai)", "Actor", "Action"]
     assert len(rows) == 2 and rows[1][0] == str(entries["xiangyun"].seq) and rows[1][3] == "Changed"
+    assert rows[1][1] == timezone.localtime(entries["xiangyun"].at).strftime("%Y-%m-%d %H:%M:%S")
     export = AuditEntry.objects.order_by("-seq").first()
     assert export is not None and export.seq > entries["none"].seq
     assert (export.action, export.target_type, export.actor_label) == ("export", "common.audit_log", "admin")

@@ -144,6 +144,20 @@ def test_filters_by_unit_category_cause_and_state(tree: dict, users: dict[str, A
     assert 'value="relative" selected' in c.get("/households/", {"category": "relative"}).content.decode()
 
 
+def test_a_filter_value_the_list_does_not_know_is_said_so(tree: dict, users: dict[str, Any]) -> None:
+    """``?category=bogus`` and ``?state=bogus`` listed every file without a word (the API answers
+    422 naming the field): the page names the filter and the value it does not know."""
+    staff = users["xiangyun_staff"]
+    services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    c = client_for(staff)
+    for name, label in (("category", "Category"), ("state", "State"), ("main_cause", "Main cause")):
+        page = c.get("/households/", {name: "bogus"}).content.decode()
+        assert escape(f"The filter “{label}” does not know the value “bogus”") in page, name
+        partial = c.get("/households/", {name: "bogus"}, headers={"HX-Request": "true"}).content.decode()
+        assert "does not know the value" in partial
+    assert "does not know" not in c.get("/households/", {"category": "deep", "state": "active"}).content.decode()
+
+
 def test_htmx_request_gets_only_the_results(xiangyun_household: Household, users: dict[str, Any]) -> None:
     c = client_for(users["xiangyun_staff"])
     full = c.get("/households/", {"q": "zjg"})

@@ -2,12 +2,15 @@
 
     bangfu match import --kind vehicles 车辆.csv [--mapping SOURCE] [--as-of 2026-06-01] [--retention-days 180]
     bangfu match run [--unit CODE] [--engine duckdb|spark] [--dataset ID ...]
-    bangfu match findings --format csv [--unit CODE] [--status open] [--reveal]
+    bangfu match findings --format csv [--unit CODE] [--status open] [--reveal] [--output FILE]
     bangfu match request --output request.csv [--plain]
     bangfu match purge
 
 Commands act as ``--user NAME`` (default: ``BANGFU_CLI_USER``); jurisdiction and permissions
-apply as in the UI. The findings CSV has the columns ``selectors.FINDING_CSV_COLUMNS``.
+apply as in the UI. The findings CSV has the columns ``selectors.FINDING_CSV_COLUMNS``, with the
+codes of its coded columns (a format for programs; the page's download has words); it goes to
+``--output FILE`` with a byte-order mark for Excel, or to standard output in plain UTF-8
+(``common.commands.csv_output``). Without ``--status`` it lists every status, as the API does.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from bangfu.common import sheets
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, csv_output
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.matching import selectors, services
 from bangfu.matching.engine.schemas import DatasetKind
@@ -60,11 +63,25 @@ class Command(TranslatedCommand):
         run.add_argument("--unit", default="", help=_("unit code (default: your whole jurisdiction)"))
         run.add_argument("--engine", choices=services.ENGINES, default="duckdb")
         run.add_argument("--dataset", type=int, action="append", help=_("dataset id (default: all current)"))
-        fnd = actions.add_parser("findings", help=_("write findings to stdout"))
+        fnd = actions.add_parser(
+            "findings",
+            help=_("write the findings as CSV (the export is audit-logged)"),
+            description=_(
+                "Write the findings of your jurisdiction as CSV, with codes in the coded columns. "
+                "Every status unless --status is given. With --output the file is written in UTF-8 "
+                "with a byte-order mark, for Excel, and readable by you only; without it, the rows go "
+                "to standard output in plain UTF-8, for other programs."
+            ),
+        )
         fnd.add_argument("--format", choices=["csv"], default="csv")
         fnd.add_argument("--unit", default="")
-        fnd.add_argument("--status", default="", choices=["", *FindingStatus.values])
+        fnd.add_argument(
+            "--status", default="", choices=["", *FindingStatus.values], help=_("only this status (default: all)")
+        )
         fnd.add_argument("--reveal", action="store_true", help=_("full ID numbers (audit-logged)"))
+        fnd.add_argument(
+            "--output", type=Path, help=_("file to write, with a byte-order mark for Excel (default: stdout)")
+        )
         req = actions.add_parser("request", help=_("write a request file for an outside checking centre"))
         req.add_argument("--output", type=Path, required=True)
         req.add_argument("--unit", default="")
@@ -167,12 +184,20 @@ class Command(TranslatedCommand):
         if o["reveal"] and not access.has_perm(actor, services.REVEAL_PERM):
             raise CommandError(_("You may not reveal ID numbers here."))
         filters = selectors.FindingFilters(unit_id=unit.pk if unit else None, status=o["status"])
+        output: Path | None = o["output"]
+        if output is not None and not output.parent.is_dir():  # said before the export is logged
+            raise CommandError(_("No such folder: %(path)s") % {"path": output.parent})
         rows = selectors.findings_rows(actor=actor, filters=filters, reveal=o["reveal"])
         first = next(rows, None)  # the export permission is checked (and the export logged) here
-        writer = csv.DictWriter(self.stdout, selectors.FINDING_CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in itertools.chain([first] if first else [], rows):
-            writer.writerow({k: sheets.csv_safe(v) for k, v in row.items()})
+        count = 0
+        with csv_output(output, self.stdout) as target:
+            writer = csv.DictWriter(target, selectors.FINDING_CSV_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for row in itertools.chain([first] if first else [], rows):
+                writer.writerow({k: sheets.csv_safe(v) for k, v in row.items()})
+                count += 1
+        if output is not None:
+            self.stderr.write(_("%(rows)d rows written to %(file)s.") % {"rows": count, "file": output})
 
     def _request(self, actor: Any, o: dict[str, Any]) -> None:
         path: Path = o["output"]

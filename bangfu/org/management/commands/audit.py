@@ -2,12 +2,14 @@
 
     bangfu audit verify
     bangfu audit --user U list [--unit CODE] [--since DATE] [--until DATE] [--actor NAME] [--action A]
-                               [--target-type T] [--target-id ID] --format csv
+                               [--target-type T] [--target-id ID] --format csv [--output FILE]
 
 ``verify`` walks the hash chain and exits 1 naming the first row out of chain. ``list`` writes the
 entries the user may read (``org.audit_log``: the unions where they hold the permission to read the
-audit log; entries of no union only for a holder at the top of the tree), newest first, as CSV on
-stdout (columns ``audit_log.CSV_COLUMNS``); the export itself is written to the audit log.
+audit log; entries of no union only for a holder at the top of the tree), newest first, as CSV
+(columns ``audit_log.CSV_COLUMNS``) to ``--output FILE`` with a byte-order mark for Excel, or to
+standard output in plain UTF-8 (``common.commands.csv_output``); the export itself is written to the
+audit log.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import csv
 import datetime as dt
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import CommandError, CommandParser
@@ -27,7 +31,7 @@ from django.utils.translation import gettext_noop, ngettext
 
 from bangfu.common import sheets
 from bangfu.common.audit import ChainProblem, audit_verify
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, csv_output
 from bangfu.common.models import AuditAction, AuditEntry
 from bangfu.org import access, audit_log
 from bangfu.org.services import org_unit_by_code
@@ -54,9 +58,12 @@ class Command(TranslatedCommand):
             "list",
             help=_("write the audit entries you may read as CSV (the export is audit-logged)"),
             description=_(
-                "Write the audit entries of your jurisdiction, newest first, as CSV on standard output. "
-                "The export is written to the audit log."
-            ),
+                "Write the audit entries of your jurisdiction, newest first, as CSV; the time column “at” "
+                "is local time (%(zone)s) as YYYY-MM-DD HH:MM:SS. The export is written to the audit log. "
+                "With --output the file is written in UTF-8 with a byte-order mark, for Excel, and readable "
+                "by you only; without it, the rows go to standard output in plain UTF-8, for other programs."
+            )
+            % {"zone": settings.TIME_ZONE},
         )
         # Also after the action (``audit list --user U``); SUPPRESS keeps the one given before it.
         lst.add_argument("--user", default=argparse.SUPPRESS, help=user_help)
@@ -68,6 +75,9 @@ class Command(TranslatedCommand):
         lst.add_argument("--action", dest="entry_action", default="", choices=AuditAction.values)
         lst.add_argument("--target-type", default="", help=_("only entries about this kind of object"))
         lst.add_argument("--target-id", default="", help=_("only entries about the object with this id"))
+        lst.add_argument(
+            "--output", type=Path, help=_("file to write, with a byte-order mark for Excel (default: stdout)")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "verify":
@@ -99,6 +109,9 @@ class Command(TranslatedCommand):
             )
         if o["since"] and o["until"] and o["since"] > o["until"]:
             raise CommandError(_("--since is after --until: no day lies between them."))
+        output: Path | None = o["output"]
+        if output is not None and not output.parent.is_dir():  # said before the export is logged
+            raise CommandError(_("No such folder: %(path)s") % {"path": output.parent})
         unit_id = None
         if o["unit"]:
             try:
@@ -123,10 +136,15 @@ class Command(TranslatedCommand):
             rows = audit_log.audit_export_rows(actor=actor, filters=filters)
         except PermissionDenied as exc:  # pragma: no cover - checked above
             raise CommandError(str(exc)) from exc
-        writer = csv.DictWriter(self.stdout, audit_log.CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: sheets.csv_safe(v) for k, v in row.items()})
+        count = 0
+        with csv_output(output, self.stdout) as target:
+            writer = csv.DictWriter(target, audit_log.CSV_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: sheets.csv_safe(v) for k, v in row.items()})
+                count += 1
+        if output is not None:
+            self.stderr.write(_("%(rows)d rows written to %(file)s.") % {"rows": count, "file": output})
 
     def _actor(self, username: str) -> Any:
         if not username:

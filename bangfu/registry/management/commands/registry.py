@@ -2,7 +2,10 @@
 
     bangfu registry export [--format csv|xlsx] [--unit CODE] [--reveal] [--output FILE] [--username U]
 
-ID numbers are masked (``5329**********1234``) unless ``--reveal``. Every export is written to the
+ID numbers are masked (``5329**********1234``) unless ``--reveal``. Coded columns are written in
+words, in the language the command speaks (``BANGFU_LANGUAGE``): the export is a spreadsheet for
+people. A CSV goes to ``--output FILE`` with a byte-order mark for Excel, or to standard output in
+plain UTF-8 (``common.commands.csv_output``, as every command's CSV). Every export is written to the
 audit log (action ``export``, with the row count, the filter and whether IDs were revealed); one
 with ``--reveal`` is also a ``reveal`` entry, as the findings export with full IDs is.
 
@@ -29,7 +32,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from bangfu.common import crypto, sheets
 from bangfu.common.audit import audit_record
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, csv_output
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -93,7 +96,11 @@ class Command(TranslatedCommand):
         export.add_argument("--format", choices=["csv", "xlsx"], default="csv", help=_("csv (default) or xlsx"))
         export.add_argument("--unit", help=_("only this union's subtree (unit code or division code)"))
         export.add_argument("--reveal", action="store_true", help=_("write full ID numbers (audit-logged)"))
-        export.add_argument("--output", type=Path, help=_("file to write (required for xlsx; default: stdout)"))
+        export.add_argument(
+            "--output",
+            type=Path,
+            help=_("file to write (required for xlsx; a CSV file has a byte-order mark for Excel; default: stdout)"),
+        )
         export.add_argument("--username", help=_("export as this user: their jurisdiction and permissions"))
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -108,7 +115,9 @@ class Command(TranslatedCommand):
 
         rows = 0
         cols = columns()
-        if output is not None:
+        if output is not None and not output.parent.is_dir():
+            raise CommandError(_("No such folder: %(path)s") % {"path": output.parent})
+        if fmt == "xlsx" and output is not None:
             # People's data in a file: for the account that wrote it only (not the umask's 0644).
             output.touch(mode=0o600)
             output.chmod(0o600)
@@ -197,28 +206,23 @@ class Command(TranslatedCommand):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([str(header) for header, _, _ in cols])
-        # A file gets a BOM so that Excel reads the Chinese text as UTF-8.
-        target = output.open("w", encoding="utf-8-sig", newline="") if output else None
-        try:
+        with csv_output(output, self.stdout) as target:
             for row in rows:
                 writer.writerow(sheets.csv_row(row))
                 count += 1
                 if count % 2000 == 0:
                     self._flush(buffer, target)
             self._flush(buffer, target)
-        finally:
-            if target is not None:
-                target.close()
         return count
 
     def _flush(self, buffer: io.StringIO, target: Any) -> None:
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        if target is not None:
-            target.write(text)
-        else:
+        if target is self.stdout:
             self.stdout.write(text, ending="")
+        else:
+            target.write(text)
 
     def _write_xlsx(self, output: Path, cols: list[Column], rows: Iterator[list[Any]]) -> int:
         from openpyxl import Workbook
