@@ -558,11 +558,12 @@ class _Vetting:
 
     def _elsewhere(self, h: legacy.ParsedHousehold) -> legacy.Issue:
         """A file number used outside the union's subtree: a problem of the household, naming
-        neither the household on record nor its union nor its people (the importer may not see
-        them), and never "already on file"."""
+        neither the household on record nor its union nor its people, nor repeating the number
+        (the importer may not see that file; the open-file check masks its number), and never
+        "already on file"."""
         message = _(
-            "File number %(file)s is already used by another union: check the number; this household was not imported."
-        ) % {"file": h.file_number}
+            "This file number is already used by another union: check the number; this household was not imported."
+        )
         return legacy.Issue(h.head_row, legacy.BY_KEY["file_number"].header, message, h.file_number)
 
     def _already_filed(self, households: list[legacy.ParsedHousehold]) -> list[legacy.Issue]:

@@ -94,7 +94,7 @@ def test_a_file_number_of_another_union_is_a_problem_naming_nothing_of_it(tree: 
     assert out.existing == 0 and not out.ready
     assert [(i.row, i.file_number) for i in out.issues] == [(2, "D1-002"), (3, "D1-003")]
     for issue in out.issues:
-        assert "another union" in issue.reason
+        assert "another union" in issue.reason and issue.file_number not in issue.reason
         assert tree["dalishi"].name not in issue.reason and "张二" not in issue.reason
         assert "another household" not in issue.reason
 
