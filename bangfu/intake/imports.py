@@ -1235,7 +1235,7 @@ def _pipeline(
     vetting = _Vetting(actor, batch.unit, sheet.file_numbers, fast=fast)
     new = [n for n in sheet.file_numbers if n and n not in vetting.existing]
     ready: list[Ready] = []
-    issues: list[legacy.Issue] = []
+    issues: list[legacy.Issue] = list(sheet.hidden)  # the rows hidden in the file, not read
     households = 0
 
     def write(part: list[Ready], on_file: Future[set[str]]) -> None:
@@ -1258,7 +1258,7 @@ def _pipeline(
             parsed, loose = sheet.parse(start, end)
             households += len(parsed)
             part, problems = vetting.vet(parsed)
-            issues += loose + problems + (sheet.hidden if start == 0 else [])
+            issues += loose + problems
             hashes = [d for r in part for d in r.hashes]
             on_file = writer.call(lambda cursor, hashes=hashes: _present(Member, "id_hash", hashes, True, cursor))
             if pending is not None:

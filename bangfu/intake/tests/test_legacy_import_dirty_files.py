@@ -246,3 +246,19 @@ def test_a_date_with_midnight_is_the_date(typed: str) -> None:
 def test_a_date_with_another_time_is_refused(typed: str) -> None:
     households, _loose, _n = legacy.parse([HEADERS, *household_rows("D-1", members=1, 建档日期=typed)])
     assert [(i.column, i.reason) for i in households[0].issues] == [("建档日期", "Enter a date as YYYY-MM-DD.")]
+
+
+def test_a_sheet_of_hidden_rows_only_imports_nothing_and_says_why(tree: Any, users: Any) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(HEADERS)
+    for r in household_rows("H-1"):
+        ws.append(r)
+    ws.row_dimensions[2].hidden = True
+    ws.row_dimensions[3].hidden = True
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="h.xlsx", content=_saved(wb), commit=True
+    )
+    assert batch.state == ImportState.VALIDATED and batch.households_valid == 0
+    assert [(row, number) for row, number, _r in _reasons(batch)] == [(2, "H-1"), (3, "H-1")]
