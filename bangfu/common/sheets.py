@@ -8,7 +8,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -27,19 +27,29 @@ class SheetProblem(Exception):  # noqa: N818 - a problem of the sheet, not of th
         self.details = details
 
 
-def _first_visible(book: Any) -> int:
-    """The index of the first worksheet a person sees: a hidden sheet of lists or codes often comes
-    first in a template, and a chart sheet holds no rows. A sheet of instructions or a sample put
-    first (``说明``, ``填表说明``, ``示例``) is passed over when a sheet of another name follows."""
+def _visible_sheets(book: Any) -> list[tuple[int, str]]:
+    """The index and name of each worksheet a person sees (a hidden sheet of lists or codes often
+    comes first in a template, and a chart sheet holds no rows), in workbook order."""
     from python_calamine import SheetTypeEnum, SheetVisibleEnum
 
-    visible = [
+    return [
         (i, meta.name)
         for i, meta in enumerate(book.sheets_metadata)
         if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
     ]
-    data = [i for i, name in visible if not any(word in name.lower() for word in _NOT_DATA_SHEET)]
-    return data[0] if data else (visible[0][0] if visible else 0)
+
+
+def _data_sheets(visible: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The visible sheets not named as instructions or a sample (``说明``, ``填表说明``, ``示例``)."""
+    return [(i, name) for i, name in visible if not any(word in name.lower() for word in _NOT_DATA_SHEET)]
+
+
+def _first_visible(book: Any) -> int:
+    """The index of the first worksheet a person sees. A sheet of instructions or a sample put
+    first is passed over when a sheet of another name follows."""
+    visible = _visible_sheets(book)
+    data = _data_sheets(visible)
+    return data[0][0] if data else (visible[0][0] if visible else 0)
 
 
 _HEADER_ROWS = 10  # where a header is looked for: below a title and a few lines of notes
@@ -90,9 +100,34 @@ def _encrypted_package(content: bytes) -> bool:
     return "EncryptedPackage".encode("utf-16-le") in content
 
 
-def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
+class SheetRows(list[list[Any]]):
+    """The rows of the sheet read, from its first row (a list of rows, as the reader gives them),
+    with what the workbook says of them besides their values: the sheet's name and position, the
+    rows and columns hidden in it (rows hidden by hand or by a filter: a county hides a household
+    it has withdrawn rather than delete it), and the sheets looked at before it."""
+
+    sheet: str = ""
+    first: bool = True  # the first sheet a person sees
+    # Sheet row numbers (1 = the first row) of the hidden rows.
+    hidden_rows: frozenset[int] = frozenset()
+    # Runs of hidden columns (1 = column A), first and last.
+    hidden_column_runs: tuple[tuple[int, int], ...] = ()
+    # The sheets looked at for the caller's header (``has_header``), in order, when none had it.
+    looked_at: tuple[str, ...] = ()
+
+    def column_hidden(self, index: int) -> bool:
+        """Whether the column at ``index`` of a row (0 = column A) is hidden."""
+        return any(first <= index + 1 <= last for first, last in self.hidden_column_runs)
+
+
+def first_sheet_rows(
+    content: bytes, name: str = "", *, has_header: Callable[[list[list[Any]]], bool] | None = None
+) -> SheetRows:
     """The rows of the first sheet a person sees (python-calamine; hidden sheets are passed over);
-    a ``SheetProblem`` for a file that cannot be read."""
+    a ``SheetProblem`` for a file that cannot be read. With ``has_header`` (whether a sheet's first
+    rows hold the caller's header), the first visible sheet that has it, so that a cover sheet or a
+    title page put first is passed over; when none has it, the first sheet as before, with the
+    sheets looked at (``SheetRows.looked_at``) for the caller's message."""
     from python_calamine import CalamineWorkbook
 
     if not content:
@@ -115,11 +150,22 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         index = _first_visible(book)
-        if content.startswith(b"PK"):
-            check_extent(content, index)
-        sheet = book.get_sheet_by_index(index)
-        rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
+        looked_at: tuple[str, ...] = ()
+        sheet = None
+        if has_header is not None:
+            index, sheet, looked_at = _sheet_with_header(book, content, index, has_header)
+        if sheet is None:
+            if content.startswith(b"PK"):
+                check_extent(content, index)
+            sheet = book.get_sheet_by_index(index)
+        rows = SheetRows(sheet.to_python(skip_empty_area=False))
         _fill_merged(rows, sheet.merged_cell_ranges)
+        visible = _visible_sheets(book)
+        rows.sheet = sheet.name
+        rows.first = bool(visible) and visible[0][0] == index
+        rows.looked_at = looked_at
+        if content.startswith(b"PK"):
+            rows.hidden_rows, rows.hidden_column_runs = hidden_lines(content, index)
         if more := _continued_on(book, content, index, rows):
             raise SheetProblem(
                 "several_sheets",
@@ -146,6 +192,29 @@ def first_sheet_rows(content: bytes, name: str = "") -> list[list[Any]]:
             error=text,
         ) from exc
     return rows
+
+
+def _sheet_with_header(
+    book: Any, content: bytes, index: int, has_header: Callable[[list[list[Any]]], bool]
+) -> tuple[int, Any, tuple[str, ...]]:
+    """The first visible sheet (instructions and samples passed over, as ``_first_visible``) whose
+    first rows hold the caller's header: its index and the sheet as read (python-calamine reads a
+    whole sheet to give any of it, so it is read once); when none has it, ``index``, no sheet and
+    the names of the sheets looked at."""
+    names = []
+    for i, name in _data_sheets(_visible_sheets(book)) or [(index, "")]:
+        if content.startswith(b"PK"):
+            check_extent(content, i)
+        sheet = book.get_sheet_by_index(i)
+        if has_header(sheet.to_python(skip_empty_area=False, nrows=_HEADER_ROWS)):
+            return i, sheet, ()
+        names.append(name or sheet.name)
+    return index, None, tuple(names)
+
+
+def hidden_row_message() -> str:
+    """The reason a row hidden in the file (``SheetRows.hidden_rows``) is not imported."""
+    return _("The row is hidden in the file and was not imported: unhide it to import it.")
 
 
 def _fill_merged(rows: list[list[Any]], merged: Any) -> None:
@@ -348,6 +417,60 @@ def check_extent(content: bytes, index: int) -> None:
         return  # a damaged file: python-calamine's read names it
     if rows * columns > MAX_SHEET_CELLS:
         raise _too_large(rows, columns)
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\s[^>]*>")
+_COL_TAG = re.compile(rb"<(?:\w+:)?col\s[^>]*>")
+_HIDDEN = re.compile(rb'\shidden\s*=\s*"(?:1|true)"')
+
+
+def hidden_lines(content: bytes, index: int) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+    """The hidden rows (sheet row numbers) and the runs of hidden columns of the ``index``-th sheet
+    of an .xlsx workbook: python-calamine reads every row alike. A row is hidden by its
+    ``hidden="1"`` (by hand, or by a filter), a run of columns by its ``<col>`` record. The sheet's
+    XML is read as a stream, and its tags looked at only where the bytes ``hidden`` occur at all
+    (in no part of a sheet without anything hidden). Rows without their number (which no
+    spreadsheet writes) are not found."""
+    rows: set[int] = set()
+    columns: list[tuple[int, int]] = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            part = _sheet_part(z, index)
+            if part is None:
+                return frozenset(), ()
+            with z.open(part) as entry:
+                rest, read, previous, found = b"", 0, b"", False
+                while True:
+                    chunk = entry.read(1 << 22)
+                    read += len(chunk)
+                    if read > MAX_SHEET_XML_BYTES:
+                        break  # check_extent has refused such a sheet before it is read
+                    if not found:  # the usual sheet: nothing hidden, its XML only inflated and looked through
+                        if b"hidden" not in chunk and b"hidden" not in previous[-8:] + chunk[:8]:
+                            if not chunk:
+                                break
+                            previous = chunk
+                            continue
+                        found = True
+                        at = previous.rfind(b"<")  # the tag the chunk began in
+                        rest = previous[at:] if at >= 0 else b""
+                    data = rest + chunk
+                    if chunk:  # whole tags now, the rest with the next part
+                        cut = data.rfind(b">") + 1
+                        data, rest = data[:cut], data[cut:]
+                    if b"hidden" in data:
+                        for tag in _ROW_TAG.findall(data):
+                            if _HIDDEN.search(tag) and (number := _attribute(tag, b"r")).isdigit():
+                                rows.add(int(number))
+                        for tag in _COL_TAG.findall(data):
+                            first, last = _attribute(tag, b"min"), _attribute(tag, b"max")
+                            if _HIDDEN.search(tag) and first.isdigit() and last.isdigit():
+                                columns.append((int(first), int(last)))
+                    if not chunk:
+                        break
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
+        return frozenset(), ()  # a damaged file: python-calamine's read names it
+    return frozenset(rows), tuple(columns)
 
 
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"

@@ -40,18 +40,32 @@ def without_currency(text: str) -> str:
 _AREA_UNIT = re.compile(r"\s*(?:m2|平方米|平米|平方)$", re.IGNORECASE)
 
 
-_DECIMAL_COMMA = re.compile(r"-?(?:\d+|\d{1,3}(?:\.\d{3})+),\d{1,2}")
+# A comma between thousands only: 1,200 and 12,345.50 and 1,234,567. Any other comma (1,20, 12,00,
+# 85,5, 1.200,50, 1,2,3) could be a decimal comma or a slip, and a guess either way takes another
+# amount without a word: such an amount is refused (``not_a_number``), and the person writes it again.
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 
 
 def plain_amount(text: str) -> str:
     """An amount or an area as typed, made a plain number where it is one: full-width characters
     (``１，８００．５``), the currency or the unit written beside it (``1,800元``, ``¥1800``,
-    ``45.5㎡``, ``45.5平方米``), thousands separators and spaces. What is not a number comes back
-    as typed (without its padding), for its error to show it."""
+    ``45.5㎡``, ``45.5平方米``), commas between thousands and spaces. What is not a number — a
+    comma anywhere else among them — comes back as typed (without its padding), for its error to
+    show it (``not_a_number``)."""
     text = unicodedata.normalize("NFKC", text).strip()  # ㎡ and m² become m2, ，becomes ,
     text = without_currency(_AREA_UNIT.sub("", text)).replace(" ", "")
-    if _DECIMAL_COMMA.fullmatch(text):
-        # ``45,5`` or ``1.800,50``: a comma before one or two last digits is a decimal comma (a
-        # thousands separator has three after it), as a phone set to many a language writes it.
-        return text.replace(".", "").replace(",", ".")
-    return text.replace(",", "")
+    if "," in text and _THOUSANDS.fullmatch(text):
+        return text.replace(",", "")
+    return text
+
+
+def not_a_number(plain: str) -> str:
+    """The error of an amount that ``plain_amount`` could not make a number: a comma not between
+    thousands is named as such (it is not read as a decimal comma), anything else is not a number."""
+    from django.utils.translation import gettext as _
+
+    if "," in plain:
+        return _(
+            "“%(value)s”: write decimals with a point, and a comma only between thousands (for example 1,200.50)."
+        ) % {"value": plain}
+    return _("Enter a number.")

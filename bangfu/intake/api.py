@@ -734,12 +734,17 @@ class ImportBatchOut(Schema):
     households_created: int
     issues_count: int
     message: str
+    # What the check says of the file as a whole (the sheet read, columns left out, totals passed over).
+    notes: list[str] = Field(default_factory=list)
     first_issues: list[ImportIssueOut] = Field(default_factory=list)
 
 
 def _batch_out(batch: ImportBatch) -> dict[str, Any]:
-    out = {f: getattr(batch, f) for f in ImportBatchOut.model_fields if f not in {"state_label", "first_issues"}}
+    out = {
+        f: getattr(batch, f) for f in ImportBatchOut.model_fields if f not in {"state_label", "first_issues", "notes"}
+    }
     out["state_label"] = str(batch.get_state_display())
+    out["notes"] = [in_reader_language(note) for note in batch.notes]
     out["first_issues"] = [
         {**i, "reason": in_reader_language(i["reason"])}
         for i in batch.issues.values("row", "column", "file_number", "reason")[:50]

@@ -19,7 +19,7 @@ from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import ResidentId, mask_id
 from bangfu.common.phones import mask_phone, plain_phone
-from bangfu.common.text import clean_name, plain_amount
+from bangfu.common.text import clean_name, not_a_number, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household, normalise_card
@@ -223,11 +223,11 @@ class _Reader:
     def decimal(self, path: str, value: Any, default: Decimal | None = None) -> Decimal | None:
         if value in (None, ""):
             return default
+        plain = plain_amount(str(value))  # as typed in full-width mode (１，２００．５), with 元 or ㎡
         try:
-            # As typed on a Chinese keyboard in full-width mode (１，２００．５), with 元 or ㎡.
-            d = Decimal(plain_amount(str(value)))
+            d = Decimal(plain)
         except InvalidOperation:
-            self.errors.add(path, _("Enter a number."))
+            self.errors.add(path, not_a_number(plain))
             return default
         if not d.is_finite():
             self.errors.add(path, _("Enter a number."))

@@ -43,6 +43,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bangfu.common import copytext, crypto, sheets
 from bangfu.common.audit import audit_record
@@ -84,6 +85,7 @@ class Outcome:
     ready: list[Ready]
     issues: list[legacy.Issue]
     existing: int
+    notes: list[str]
 
 
 # --- create ------------------------------------------------------------------------------------------
@@ -100,9 +102,8 @@ def _read(content: bytes, name: str) -> list[list[Any]]:
     """The sheet's rows (header first); a ``ValidationError`` naming the problem of an unreadable
     file or wrong headers, so that nothing is kept."""
     try:
-        rows = list(legacy.open_rows(content, name))
-        at = legacy.header_index(rows)
-        legacy.check_headers(rows[at] if rows else [], at + 1)
+        rows = legacy.open_rows(content, name)
+        at, _cols = legacy.sheet_header(rows)
     except legacy.SheetProblem as exc:
         raise ValidationError({"file": exc.message}) from exc
     if not any(v not in (None, "") for row in itertools.islice(rows, at + 1, None) for v in row):
@@ -221,19 +222,19 @@ def import_batch_execute(*, batch_id: int, commit: bool, rows: list[list[Any]] |
             if rows is None:
                 with batch.file.open("rb") as fh:
                     content = fh.read()
-                rows = list(legacy.open_rows(content, batch.name))
+                rows = legacy.open_rows(content, batch.name)
             if not commit:
                 _store(batch, check(actor=actor, unit=batch.unit, rows=rows, batch_id=batch.pk), ImportState.VALIDATED)
             else:
                 sheet = legacy.read_sheet(rows)
-                ImportBatch.objects.filter(pk=batch.pk).update(rows_total=sheet.count, rows_done=sheet.count)
+                ImportBatch.objects.filter(pk=batch.pk).update(rows_total=sheet.rows_read, rows_done=sheet.rows_read)
                 with transaction.atomic():
                     locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
                     if locked.state == ImportState.COMMITTED:
                         return locked
-                    ready, issues, households, existing = check_and_write(actor=actor, batch=batch, sheet=sheet)
+                    ready, issues, households, existing, notes = check_and_write(actor=actor, batch=batch, sheet=sheet)
                     issues.sort(key=lambda i: i.row)
-                    outcome = Outcome(sheet.count, households, ready, issues, existing)
+                    outcome = Outcome(sheet.rows_read, households, ready, issues, existing, sheet.notes + notes)
                     if ready or batch.validated_at is not None:
                         _store(batch, outcome, ImportState.COMMITTED, created=len(ready))
                     else:  # checked here for the first time, and nothing to write: left checked
@@ -296,7 +297,9 @@ def _store(batch: ImportBatch, out: Outcome, state: str, created: int = 0) -> No
         ),
         batch_size=2000,
     )
-    invalid = {i.file_number for i in out.issues if i.file_number}
+    # A household with a problem and not written; one written without a row hidden in the file
+    # (a problem of that row) is not among them.
+    invalid = {i.file_number for i in out.issues if i.file_number} - {r.parsed.file_number for r in out.ready}
     fields: dict[str, Any] = {
         "state": state,
         "rows_total": out.rows,
@@ -308,6 +311,7 @@ def _store(batch: ImportBatch, out: Outcome, state: str, created: int = 0) -> No
         "persons_valid": sum(len(r.checked) for r in out.ready),
         "issues_count": len(out.issues),
         "message": "",
+        "notes": out.notes,
     }
     if state == ImportState.COMMITTED:
         fields.update(committed_at=now, households_created=created)
@@ -318,17 +322,19 @@ def _store(batch: ImportBatch, out: Outcome, state: str, created: int = 0) -> No
     ImportBatch.objects.filter(pk=batch.pk).update(**fields)
 
 
-def _parse(rows: list[list[Any]], batch_id: int | None) -> tuple[list[legacy.ParsedHousehold], list[legacy.Issue], int]:
-    """``legacy.parse`` of the sheet, with the batch's progress."""
-
-    def progress(done: int) -> None:
-        if batch_id is not None:
-            ImportBatch.objects.filter(pk=batch_id).update(rows_done=done)
-
-    households, issues, count = legacy.parse(rows, progress)
+def _parse(
+    rows: list[list[Any]], batch_id: int | None
+) -> tuple[legacy.Sheet, list[legacy.ParsedHousehold], list[legacy.Issue]]:
+    """``legacy.read_sheet`` and its parse, with the batch's progress: the sheet, its households
+    and the problems of the rows outside them (without a file number, or hidden in the file)."""
+    sheet = legacy.read_sheet(rows)
+    count = sheet.rows_read
+    if batch_id is not None and count:
+        ImportBatch.objects.filter(pk=batch_id).update(rows_total=count, rows_done=count // 2)
+    households, loose = sheet.parse()
     if batch_id is not None:
         ImportBatch.objects.filter(pk=batch_id).update(rows_total=count, rows_done=count)
-    return households, issues, count
+    return sheet, households, loose + sheet.hidden
 
 
 def check(
@@ -344,12 +350,19 @@ def check(
     progress)."""
     with _bulk():
         if rows is None:
-            rows = list(legacy.open_rows(content, name))
-        households, issues, count = _parse(rows, batch_id)
-        ready, more, existing = resolve(actor, unit, households)
+            rows = legacy.open_rows(content, name)
+        sheet, households, issues = _parse(rows, batch_id)
+        ready, more, existing, notes = resolve(actor, unit, households)
     issues.extend(more)
     issues.sort(key=lambda i: i.row)
-    return Outcome(rows=count, households=len(households), ready=ready, issues=issues, existing=existing)
+    return Outcome(
+        rows=sheet.rows_read,
+        households=len(households) + sheet.hidden_households,
+        ready=ready,
+        issues=issues,
+        existing=existing,
+        notes=sheet.notes + notes,
+    )
 
 
 def _chunks(items: list[Any], size: int = CHUNK) -> Any:
@@ -382,6 +395,34 @@ def _present(
     return found
 
 
+def _numbers_on_record(numbers: list[str], unit: OrgUnit) -> tuple[set[str], set[str]]:
+    """Which of the file ``numbers`` the registry has, and which of those are of a household
+    outside ``unit``'s subtree (one query with an array on PostgreSQL, chunks elsewhere)."""
+    if not numbers:
+        return set(), set()
+    found: list[tuple[str, bool]] = []
+    if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        households, units = qn(Household._meta.db_table), qn(OrgUnit._meta.db_table)
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT h.file_number, left(u.path, length(%s)) = %s FROM {households} h "  # noqa: S608 - identifiers
+                f"JOIN {units} u ON u.id = h.unit_id "
+                "WHERE h.file_number = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
+                [unit.path, unit.path, json.dumps(numbers)],
+            )
+            found = cur.fetchall()
+    else:
+        for part in _chunks(numbers):
+            found += [
+                (number, path.startswith(unit.path))
+                for number, path in Household.objects.filter(file_number__in=part).values_list(
+                    "file_number", "unit__path"
+                )
+            ]
+    return {n for n, _own in found}, {n for n, own in found if not own}
+
+
 class _Disagreed(Exception):  # noqa: N818 - a signal, not an error
     """The fast household check vouched for a household the registry's check did not."""
 
@@ -405,12 +446,15 @@ class _Vetting:
         self.by_name: dict[str, list[OrgUnit]] = {}
         for u in below:
             self.by_name.setdefault(u.name.strip(), []).append(u)
-        self.existing = _present(Household, "file_number", list(dict.fromkeys(n for n in file_numbers if n)))
+        # File numbers on record: in the union's subtree (the same household, imported before, or
+        # another of its files), or elsewhere — of which the importer learns no more than that.
+        self.existing, self.elsewhere = _numbers_on_record(list(dict.fromkeys(n for n in file_numbers if n)), unit)
         self.fast = fast
         self.today = fastcheck.Today.now()
         self.seen: dict[str, str] = {}  # person's ID number → file number
         self.vouched = 0
         self.skipped = 0
+        self.skipped_rows: list[int] = []  # the rows of the households skipped as on record
         # The persons of the applications under way (a few thousand at most), looked up once: a
         # file opened here for one of them would leave that case unable to be approved.
         self.in_cases = _persons_under_way()
@@ -424,7 +468,10 @@ class _Vetting:
         already: list[legacy.ParsedHousehold] = []
         for h in households:
             if h.file_number in self.existing:
-                already.append(h)
+                if h.file_number in self.elsewhere:
+                    issues.append(self._elsewhere(h))
+                else:
+                    already.append(h)
                 continue
             own = list(h.issues)
             target = self.units.get(h.unit_code) if h.unit_code else unit
@@ -509,11 +556,24 @@ class _Vetting:
                 found = True
         return found
 
+    def _elsewhere(self, h: legacy.ParsedHousehold) -> legacy.Issue:
+        """A file number used outside the union's subtree: a problem of the household, naming
+        neither the household on record nor its union nor its people, nor repeating the number
+        (the importer may not see that file; the open-file check masks its number), and never
+        "already on file"."""
+        message = _(
+            "This file number is already used by another union: check the number; this household was not imported."
+        )
+        return legacy.Issue(h.head_row, legacy.BY_KEY["file_number"].header, message, h.file_number)
+
     def _already_filed(self, households: list[legacy.ParsedHousehold]) -> list[legacy.Issue]:
-        """Households whose file number is in the registry: skipped when the file on record holds
-        one of their people (the same household, imported before); a problem of their own when it
-        holds none of them (the number is another household's: a typing slip, or two files given
-        one number), rather than dropped without a word."""
+        """Households whose file number is on record in the union's subtree. Skipped when the file
+        on record holds every one of their people (the same household, imported before: its rows
+        are named in a note, ``notes``); a problem of each row whose person is not on it (the
+        import adds no one to a file: that is done on the file's page), or whose ID number cannot
+        be read; a problem of its own when the file holds none of them (the number is another
+        household's: a typing slip, or two files given one number). Nothing is dropped without a
+        word."""
         if not households:
             return []
         on_record: dict[str, set[str]] = {}
@@ -522,17 +582,53 @@ class _Vetting:
         ).values_list("household__file_number", "id_hash"):
             on_record.setdefault(number, set()).add(digest)
         issues: list[legacy.Issue] = []
+        id_column = legacy.BY_KEY["id_number"].header
         for h in households:
-            ids = [rid.value for m in h.data.members if (rid := ResidentId.try_parse(m.id_number)) is not None]
-            if not ids or on_record.get(h.file_number, set()) & set(crypto.keyed_hash_many(ids)):
-                self.skipped += 1
+            rids = [ResidentId.try_parse(m.id_number) for m in h.data.members]
+            digests = iter(crypto.keyed_hash_many([rid.value for rid in rids if rid is not None]))
+            known = on_record.get(h.file_number, set())
+            on_it = [rid is not None and next(digests) in known for rid in rids]
+            if not any(on_it):
+                message = _(
+                    "File number %(file)s is another household's in the registry: none of these people is on it. "
+                    "Check the number; this household was not imported."
+                ) % {"file": h.file_number}
+                issues.append(legacy.Issue(h.head_row, legacy.BY_KEY["file_number"].header, message, h.file_number))
                 continue
-            message = _(
-                "File number %(file)s is another household's in the registry: none of these people is on it. "
-                "Check the number; this household was not imported."
-            ) % {"file": h.file_number}
-            issues.append(legacy.Issue(h.head_row, legacy.BY_KEY["file_number"].header, message, h.file_number))
+            if all(on_it):
+                self.skipped += 1
+                self.skipped_rows.extend(h.rows)
+                continue
+            for row, m, rid, found in zip(h.rows, h.data.members, rids, on_it, strict=True):
+                if found:
+                    continue
+                if rid is None:
+                    message = _(
+                        "File %(file)s is already on record, and this row's ID number cannot be read: it was not "
+                        "compared with the file, and nothing of it was added."
+                    ) % {"file": h.file_number}
+                else:
+                    message = _(
+                        "File %(file)s is already on record; %(name)s is not on it and was not added: add them on "
+                        "the file's page."
+                    ) % {"file": h.file_number, "name": m.name.strip()}
+                issues.append(legacy.Issue(row, id_column, message, h.file_number))
         return issues
+
+    def notes(self) -> list[str]:
+        """What the batch is told of the households skipped as on record."""
+        if not self.skipped_rows:
+            return []
+        return [
+            ngettext(
+                "Row %(rows)s is of a file already on record and was skipped: it was not compared with the file "
+                "(change a file on its page).",
+                "Rows %(rows)s are of files already on record and were skipped: they were not compared with the "
+                "files (change a file on its page).",
+                len(self.skipped_rows),
+            )
+            % {"rows": legacy.row_runs(self.skipped_rows)}
+        ]
 
 
 def _persons_under_way() -> dict[str, int]:
@@ -565,10 +661,10 @@ def _open_files(actor: Any, found: list[Ready]) -> tuple[list[Ready], list[legac
 
 def resolve(
     actor: Any, unit: OrgUnit, households: list[legacy.ParsedHousehold], *, fast: bool = True
-) -> tuple[list[Ready], list[legacy.Issue], int]:
+) -> tuple[list[Ready], list[legacy.Issue], int, list[str]]:
     """Validate each household as the registry would; the valid ones come back ready to write
-    (with the problems of the others and how many were already in the registry). See
-    ``_Vetting`` for ``fast``."""
+    (with the problems of the others, how many were already in the registry and the notes on
+    them). See ``_Vetting`` for ``fast``."""
     vetting = _Vetting(actor, unit, [h.file_number for h in households], fast=fast)
     try:
         ready_all, issues = vetting.vet(households)
@@ -581,7 +677,7 @@ def resolve(
     passed, more = _open_files(actor, [r for r in ready_all if id(r) in found])
     kept = {id(r) for r in passed}
     issues.extend(more)
-    return [r for r in ready_all if id(r) not in found or id(r) in kept], issues, vetting.skipped
+    return [r for r in ready_all if id(r) not in found or id(r) in kept], issues, vetting.skipped, vetting.notes()
 
 
 def _ids(model: type[models.Model], n: int, cursor: Any = None) -> list[int]:
@@ -1111,7 +1207,7 @@ class _Rows:
 
 def check_and_write(
     *, actor: Any, batch: ImportBatch, sheet: legacy.Sheet, fast: bool = True
-) -> tuple[list[Ready], list[legacy.Issue], int, int]:
+) -> tuple[list[Ready], list[legacy.Issue], int, int, list[str]]:
     """Parse, ``resolve`` and write the valid households of a sheet (inside the caller's
     transaction) as one pipeline, a part of the rows at a time (``legacy.Sheet.cuts``): each part
     is parsed, checked and looked up, then written while the next one is parsed and checked, so
@@ -1119,8 +1215,8 @@ def check_and_write(
     same outcome as ``legacy.parse`` and ``resolve``, then writing what they found valid: no
     household has rows in two parts, the look-up of a part's people runs (in the writer's turn)
     before its rows go, and a person in two of the file's households is a problem of the second.
-    Returns the valid households, the problems, and how many households the file has and how many
-    were already in the registry.
+    Returns the valid households, the problems, how many households the file has and how many
+    were already in the registry, and the notes on those.
 
     A difference between the fast and the registry's check (see ``_Vetting``) undoes what was
     written and starts again without the fast path."""
@@ -1135,11 +1231,11 @@ def check_and_write(
 
 def _pipeline(
     actor: Any, batch: ImportBatch, sheet: legacy.Sheet, *, fast: bool
-) -> tuple[list[Ready], list[legacy.Issue], int, int]:
+) -> tuple[list[Ready], list[legacy.Issue], int, int, list[str]]:
     vetting = _Vetting(actor, batch.unit, sheet.file_numbers, fast=fast)
     new = [n for n in sheet.file_numbers if n and n not in vetting.existing]
     ready: list[Ready] = []
-    issues: list[legacy.Issue] = []
+    issues: list[legacy.Issue] = list(sheet.hidden)  # the rows hidden in the file, not read
     households = 0
 
     def write(part: list[Ready], on_file: Future[set[str]]) -> None:
@@ -1175,7 +1271,7 @@ def _pipeline(
             write(*pending)
     if ready:
         rows.audit(actor)
-    return ready, issues, households, vetting.skipped
+    return ready, issues, households + sheet.hidden_households, vetting.skipped, vetting.notes()
 
 
 # --- the CLI's one pass, and the error report ----------------------------------------------------------

@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
@@ -28,11 +28,11 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from bangfu.common import sheets
 from bangfu.common.ids import build_resident_id
-from bangfu.common.text import plain_amount
+from bangfu.common.text import not_a_number, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
 
@@ -444,9 +444,17 @@ class ParsedHousehold:
 # --- reading the workbook ---------------------------------------------------------------------------
 
 
-def open_rows(content: bytes, name: str = "") -> Iterator[list[Any]]:
-    """The first sheet's rows; a ``SheetProblem`` with a specific message for a file that cannot be read."""
-    return iter(sheets.first_sheet_rows(content, name))
+def open_rows(content: bytes, name: str = "") -> sheets.SheetRows:
+    """The rows of the first sheet that has the template's headers (a cover or title sheet put first
+    is passed over: ``sheets.first_sheet_rows``), with the rows and columns hidden in it; a
+    ``SheetProblem`` with a specific message for a file that cannot be read."""
+    return sheets.first_sheet_rows(content, name, has_header=_has_template_header)
+
+
+def _has_template_header(head: list[list[Any]]) -> bool:
+    if not head:
+        return False
+    return not _header_problems([_header(h) for h in head[header_index(head)]])
 
 
 HEADER_SEARCH_ROWS = 10
@@ -476,36 +484,75 @@ def header_index(rows: list[list[Any]]) -> int:
     return best
 
 
-def check_headers(header_row: list[Any], row: int = 1) -> list[Column | None]:
-    """The column of each header cell; wrong headers name the missing and the unknown ones.
-    ``row``: the header's row in the sheet (1 = the first)."""
+# Columns counties add to the template that carry nothing for the file: a running number, remarks
+# and notes. They are left out, and the batch says so; any other column not in the template still
+# refuses the file (a misspelled template column must not vanish without a word).
+IGNORED_HEADERS = ("序号", "备注", "说明")
+
+
+def _ignored(header: str) -> bool:
+    return header in IGNORED_HEADERS or _NOTE.sub("", header).strip("*＊") in IGNORED_HEADERS
+
+
+def _header_problems(headers: list[str]) -> list[str]:
+    """What is wrong with a header row (its cells as ``_header`` gives them): the missing, unknown
+    and doubled columns, each kind in a phrase; none when it is the template's."""
+    headers = list(headers)
+    while headers and not headers[-1]:
+        headers.pop()
+    unknown = [h for h in headers if h and h not in BY_HEADER and not _ignored(h)]
+    missing = [h for h in REQUIRED if h not in headers]
+    dupes = sorted({h for h in headers if h in BY_HEADER and headers.count(h) > 1})
+    parts = []
+    if missing:
+        parts.append(_("missing columns: %(names)s") % {"names": "、".join(missing)})
+    if unknown:
+        parts.append(_("unknown columns: %(names)s") % {"names": "、".join(unknown)})
+    if dupes:
+        parts.append(_("columns given twice: %(names)s") % {"names": "、".join(dupes)})
+    return parts
+
+
+def check_headers(header_row: list[Any], row: int = 1, looked_at: tuple[str, ...] = ()) -> list[Column | None]:
+    """The column of each header cell (None: a blank or ignored one, ``IGNORED_HEADERS``); wrong
+    headers name the missing and the unknown ones. ``row``: the header's row in the sheet (1 = the
+    first); ``looked_at``: the sheets looked at for the header, when none had it."""
     headers = [_header(h) for h in header_row]
     while headers and not headers[-1]:
         headers.pop()
-    unknown = [h for h in headers if h and h not in BY_HEADER]
-    missing = [h for h in REQUIRED if h not in headers]
-    dupes = sorted({h for h in headers if h and headers.count(h) > 1})
-    if missing or unknown or dupes:
-        parts = []
-        if missing:
-            parts.append(_("missing columns: %(names)s") % {"names": "、".join(missing)})
-        if unknown:
-            parts.append(_("unknown columns: %(names)s") % {"names": "、".join(unknown)})
-        if dupes:
-            parts.append(_("columns given twice: %(names)s") % {"names": "、".join(dupes)})
-        message = (
-            _("The first row does not have the template's headers (%(problems)s). Download the template.")
-            if row == 1
-            else _("Row %(row)s does not have the template's headers (%(problems)s). Download the template.")
-        )
+    parts = _header_problems(headers)
+    if parts:
+        # Translators: between the kinds of header problems (a full-width semicolon in Chinese).
+        problems = _("; ").join(parts)
+        if len(looked_at) > 1:
+            message = _(
+                "None of the sheets (%(sheets)s) has the template's headers; on the first, %(problems)s. "
+                "Download the template."
+            ) % {"sheets": "、".join(looked_at), "problems": problems}
+        elif row == 1:
+            message = _("The first row does not have the template's headers (%(problems)s). Download the template.") % {
+                "problems": problems
+            }
+        else:
+            message = _("Row %(row)s does not have the template's headers (%(problems)s). Download the template.") % {
+                "problems": problems,
+                "row": row,
+            }
         raise SheetProblem(
             "wrong_headers",
-            # Translators: between the kinds of header problems (a full-width semicolon in Chinese).
-            message % {"problems": _("; ").join(parts), "row": row},
-            missing=missing,
-            unknown=unknown,
+            message,
+            missing=[h for h in REQUIRED if h not in headers],
+            unknown=[h for h in headers if h and h not in BY_HEADER and not _ignored(h)],
         )
     return [BY_HEADER.get(h) if h else None for h in headers]
+
+
+def sheet_header(rows: list[list[Any]]) -> tuple[int, list[Column | None]]:
+    """The position of the header row among ``rows`` and the column of each of its cells; a
+    ``SheetProblem`` naming what is wrong (and the sheets looked at, for a workbook none of whose
+    sheets has the template's headers)."""
+    at = header_index(rows)
+    return at, check_headers(rows[at] if rows else [], at + 1, getattr(rows, "looked_at", ()))
 
 
 # --- cells ------------------------------------------------------------------------------------------
@@ -576,6 +623,9 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _EXCEL_SERIALS = (3000, 100_000)
 
 
+_MIDNIGHT = re.compile(r"(?<=\d)[ T]+0?0:00(?::00(?:\.0+)?)?$")
+
+
 class _Cells:
     """Reads one row's cells into typed values, noting each unreadable cell as an issue."""
 
@@ -628,11 +678,11 @@ class _Cells:
         if col.kind in {"money", "decimal"}:
             if not text:
                 return Decimal(0) if col.kind == "money" else None
+            plain = plain_amount(text)  # full-width (４６．５), with the currency or unit (1,800元, 46.5㎡)
             try:
-                # full-width (４６．５), with the currency or unit beside it (1,800元, 46.5㎡)
-                d = Decimal(plain_amount(text))
+                d = Decimal(plain)
             except InvalidOperation:
-                self.bad(col, _("Enter a number."))
+                self.bad(col, not_a_number(plain))
                 return Decimal(0) if col.kind == "money" else None
             if col.kind == "money" and d.is_finite():
                 d = d.quantize(Decimal("0.01")) if d == d.quantize(Decimal("0.01")) else d
@@ -646,6 +696,9 @@ class _Cells:
                 return _EXCEL_EPOCH + dt.timedelta(days=int(value))
             if not text:
                 return None
+            # A date cell turned text keeps the time a spreadsheet shows with it (2019/3/5 0:00:00):
+            # midnight is the date alone; any other time is not a date of the form, and is refused.
+            text = _MIDNIGHT.sub("", text)
             for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
                 try:
                     return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date
@@ -751,10 +804,21 @@ class Sheet:
     file_numbers: list[str]
     # Positions whose file number came as a long number (``_lost_digits``): each such row gets a problem.
     lost: frozenset[int] = frozenset()
+    # The problems of the rows hidden in the file (not read), and how many households are only in them.
+    hidden: list[Issue] = field(default_factory=list)
+    hidden_households: int = 0
+    # What the batch is told of the file as a whole: the sheet read, columns left out or hidden,
+    # totals and notes passed over.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         return len(self.kept)
+
+    @property
+    def rows_read(self) -> int:
+        """The data rows, the hidden ones with them."""
+        return len(self.kept) + len(self.hidden)
 
     def cuts(self, first: int, size: int) -> list[int]:
         """Row positions that part the rows, about ``first`` rows then ``size`` rows a part, with
@@ -822,26 +886,141 @@ class Sheet:
 
 def read_sheet(rows: Iterable[list[Any]]) -> Sheet:
     """The data rows of a sheet (``rows`` is the whole sheet; the header is found among its first
-    rows: ``header_index``), ready to parse."""
+    rows: ``header_index``), ready to parse. Rows hidden in the file (``sheets.SheetRows``) are not
+    read, each a problem of its own; totals and notes (``_footer``) are passed over with a note."""
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         raise SheetProblem("empty", _("The sheet is empty."))
-    at = header_index(rows)
-    cols = check_headers(rows[at], at + 1)
+    at, cols = sheet_header(rows)
     width = len(cols)
     fn_index = next(i for i, c in enumerate(cols) if c is not None and c.key == "file_number")
+    name_index = next(i for i, c in enumerate(cols) if c is not None and c.key == "name")
+    required = [i for i, c in enumerate(cols) if c is not None and c.required]
+    hidden_rows: frozenset[int] = getattr(rows, "hidden_rows", frozenset())
     kept: list[list[Any]] = []
     rownums: list[int] = []
+    hidden: list[tuple[int, list[Any]]] = []
+    footer: list[int] = []
+    after_blank = False
     for rownum, raw in enumerate(rows[at + 1 :], start=at + 2):
         if not any(raw[:width]) and not any(v not in _NOT_GIVEN for v in raw[:width]):
+            after_blank = True
             continue  # blank rows are skipped (the second test keeps a row of zeros or FALSE)
         if len(raw) < width:
             raw = [*raw, *([""] * (width - len(raw)))]
+        if hidden_rows and rownum in hidden_rows:
+            hidden.append((rownum, raw))
+            continue
+        # Only a row whose file number or name could begin a total or a note is looked at closely.
+        number, name = raw[fn_index], raw[name_index]
+        if (
+            after_blank
+            or (type(number) is str and number[:1] in _FOOTER_STARTS)
+            or (type(name) is str and name[:1] in _TOTAL_STARTS)
+        ) and _footer(raw[:width], fn_index, name_index, required, after_blank):
+            footer.append(rownum)
+            continue
+        after_blank = False
         kept.append(raw)
         rownums.append(rownum)
     numbers = [r[fn_index] for r in kept]
     lost = frozenset(i for i, v in enumerate(numbers) if type(v) is not str and _lost_digits(v))
-    return Sheet(cols, kept, rownums, [_text(v) for v in numbers], lost)
+    sheet = Sheet(cols, kept, rownums, [_text(v) for v in numbers], lost)
+    if hidden:
+        given = set(sheet.file_numbers)
+        hidden_numbers = {_text(raw[fn_index]) for _row, raw in hidden} - {""}
+        sheet.hidden_households = len(hidden_numbers - given)
+        reason = sheets.hidden_row_message()
+        sheet.hidden = [Issue(row, "", reason, _text(raw[fn_index])) for row, raw in hidden]
+    sheet.notes = _sheet_notes(rows, at, cols, footer)
+    return sheet
+
+
+# A total (合计 in the file number's or the name's column, or in the row's first cell) or a note
+# under the table (填表人：…, 注：…) is not a household. The first characters that can begin one,
+# looked at for every row (the rest of the test only for the rows that pass it).
+_TOTAL_WORDS = ("合计", "总计", "小计")
+_NOTE_WORDS = (
+    "注",
+    "说明",
+    "备注",
+    "填表人",
+    "填报人",
+    "制表人",
+    "审核人",
+    "负责人",
+    "单位负责人",
+    "填报单位",
+    "填表单位",
+    "联系电话",
+    "联系人",
+    "填表日期",
+    "填报日期",
+    "制表日期",
+)
+_TOTAL_STARTS = frozenset(w[0] for w in _TOTAL_WORDS) | frozenset(" \u3000")
+_FOOTER_STARTS = _TOTAL_STARTS | frozenset(w[0] for w in _NOTE_WORDS) | {""}
+
+
+def _footer(raw: list[Any], fn_index: int, name_index: int, required: list[int], after_blank: bool) -> bool:
+    """Whether a row is a total or a note rather than a household: 合计, 总计 or 小计 in its first
+    cell that is not blank, its file number or its name; a single cell beginning as a note does
+    (注, 说明, 填表人 …); or, after a blank row, none of the template's required values."""
+    cells = [_SPACES.sub("", _text(v)) for v in raw if v not in _NOT_GIVEN]
+    cells = [c for c in cells if c]
+    if not cells:
+        return False
+    for text in (cells[0], _SPACES.sub("", _text(raw[fn_index])), _SPACES.sub("", _text(raw[name_index]))):
+        if text.startswith(_TOTAL_WORDS):
+            return True
+    if len(cells) == 1 and cells[0].startswith(_NOTE_WORDS):
+        return True
+    return after_blank and all(raw[i] in _NOT_GIVEN for i in required)
+
+
+def row_runs(numbers: list[int]) -> str:
+    """Row numbers as runs: 7、9–11."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return "、".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def _sheet_notes(rows: list[list[Any]], at: int, cols: list[Column | None], footer: list[int]) -> list[str]:
+    """What the batch is told of the sheet read: which sheet, when not the first; the columns left
+    out (``IGNORED_HEADERS``); the template's columns hidden in the file, read all the same; the
+    totals and notes passed over."""
+    notes = []
+    if isinstance(rows, sheets.SheetRows) and not rows.first:
+        notes.append(
+            _("The sheet “%(sheet)s” was read: the sheets before it do not have the template's headers.")
+            % {"sheet": rows.sheet}
+        )
+    header = [_header(h) for h in rows[at]]
+    ignored = [h for h, c in zip(header, cols, strict=False) if c is None and h]
+    if ignored:
+        notes.append(
+            _("Columns not in the template were left out: %(names)s.") % {"names": "、".join(dict.fromkeys(ignored))}
+        )
+    if isinstance(rows, sheets.SheetRows) and rows.hidden_column_runs:
+        hidden = [c.header for i, c in enumerate(cols) if c is not None and rows.column_hidden(i)]
+        if hidden:
+            notes.append(
+                _("Columns hidden in the file were read like the others: %(names)s.") % {"names": "、".join(hidden)}
+            )
+    if footer:
+        notes.append(
+            ngettext(
+                "Row %(rows)s is a total or a note, not a household: it was not read.",
+                "Rows %(rows)s are totals or notes, not households: they were not read.",
+                len(footer),
+            )
+            % {"rows": row_runs(footer)}
+        )
+    return notes
 
 
 def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:
@@ -857,7 +1036,7 @@ def parse(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedH
     households, loose = sheet.parse()
     if progress is not None and count:
         progress(count)
-    return households, loose, count
+    return households, sorted(loose + sheet.hidden, key=lambda i: i.row), count
 
 
 def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[ParsedHousehold], list[Issue], int]:

@@ -398,6 +398,9 @@ class ImportBatch(models.Model):
     households_created = models.PositiveIntegerField(_("files opened"), default=0)
     issues_count = models.PositiveIntegerField(_("errors"), default=0)
     message = models.CharField(_("message"), max_length=1000, blank=True)
+    # What the check says of the file as a whole, not of a row (the sheet read, columns left out,
+    # totals passed over, rows on file skipped), in the language of the one who uploaded it.
+    notes = models.JSONField(_("notes"), default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)

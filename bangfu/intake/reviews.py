@@ -36,7 +36,7 @@ from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
-from bangfu.common.text import plain_amount
+from bangfu.common.text import not_a_number, plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import codes
@@ -488,7 +488,7 @@ def _income_change(value: Any) -> tuple[str | None, str | None]:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        return None, _("Enter a number.")
+        return None, not_a_number(text)
     if not amount.is_finite():
         return None, _("Enter a number.")
     if amount < 0:

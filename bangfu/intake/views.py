@@ -1018,7 +1018,12 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/staff/import_list.html",
-        {"units": units, "page": page, "columns": legacy.column_guide()},
+        {
+            "units": units,
+            "page": page,
+            "columns": legacy.column_guide(),
+            "ignored_columns": "、".join(legacy.IGNORED_HEADERS),
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -280,9 +280,9 @@ def _header_row(rows: list[list[str]]) -> int:
     return filled[0] if filled else 0
 
 
-def _excel_to_csv(path: Path, out: Path) -> tuple[Path, int]:
-    """The first sheet as CSV from its header row on, and the sheet's row number of the first
-    data row."""
+def _excel_to_csv(path: Path, out: Path) -> tuple[Path, int, frozenset[int]]:
+    """The first sheet as CSV from its header row on, the sheet's row number of the first data
+    row, and the rows hidden in the sheet (rejected, ``_hidden_rejected``)."""
     try:
         rows = sheets.first_sheet_rows(path.read_bytes(), path.name)
     except sheets.SheetProblem as problem:
@@ -291,7 +291,15 @@ def _excel_to_csv(path: Path, out: Path) -> tuple[Path, int]:
     header = _header_row(cells)
     with out.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(cells[header:])
-    return out, header + 2
+    return out, header + 2, frozenset(n for n in rows.hidden_rows if n > header + 1)
+
+
+def _hidden_rejected(rows: pa.Table, hidden: frozenset[int]) -> pa.Table:
+    """The rows hidden in the workbook (by hand or by a filter: a withdrawn record is often hidden
+    rather than deleted) rejected, saying so, whatever their values."""
+    at = pc.is_in(rows["row_no"], value_set=pa.array(sorted(hidden), rows.schema.field("row_no").type))
+    reason = pc.if_else(at, pa.scalar(sheets.hidden_row_message()), rows["reason"])
+    return rows.set_column(rows.schema.get_field_index("reason"), "reason", reason)
 
 
 _BLANK_BYTES = b" \t\r\n,;\x00" + codecs.BOM_UTF8
@@ -305,8 +313,9 @@ def _blank(path: Path, sample: int = 1 << 20) -> bool:
     return len(head) < sample and not head.translate(None, _BLANK_BYTES)
 
 
-def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
-    """A DuckDB table expression reading the file, and the line of its first data row."""
+def source_relation(path: Path, workdir: Path) -> tuple[str, int, frozenset[int]]:
+    """A DuckDB table expression reading the file, the line of its first data row, and the lines
+    hidden in a workbook."""
     if not path.is_file() or path.stat().st_size == 0:
         raise IngestProblem("empty", _("The file is empty."))
     suffix = path.suffix.lower()
@@ -318,9 +327,10 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
             raise IngestProblem(
                 "unreadable", _("This is not a Parquet file, or the file is damaged; export it again.")
             ) from None
-        return f"read_parquet({_q(str(path))})", 1
+        return f"read_parquet({_q(str(path))})", 1, frozenset()
+    hidden: frozenset[int] = frozenset()
     if suffix in EXCEL_SUFFIXES:
-        path, first_line = _excel_to_csv(path, workdir / "sheet.csv")
+        path, first_line, hidden = _excel_to_csv(path, workdir / "sheet.csv")
     elif (encoding := detect_encoding(path)) != "utf-8":
         path = _transcode(path, encoding, workdir / "utf8.csv")
     if _blank(path):
@@ -328,7 +338,7 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int]:
     path = _one_line_ending(path, workdir / "lf.csv")
     # Every column is read as text, so the sniffer only settles the dialect: its sample will do.
     options = "all_varchar = true, header = true, store_rejects = true"
-    return f"read_csv({_q(str(path))}, {options})", first_line
+    return f"read_csv({_q(str(path))}, {options})", first_line, hidden
 
 
 # -- the pipeline ------------------------------------------------------------------------
@@ -645,12 +655,12 @@ def ingest(
     """Read, validate and normalise ``path`` into ``workdir``/snapshot.parquet and rejected.csv.
     ``as_of``: the data's date (default ``today``), after which a death cannot have happened."""
     day = today or dt.datetime.now(SHANGHAI).date()
-    relation, first_line = source_relation(path, workdir)
+    relation, first_line, hidden = source_relation(path, workdir)
     spill = _estimated_rows(path) > SPILL_ROWS
     con = duckdb.connect()
     try:
         con.execute(f"SET temp_directory = {_q(str(workdir / 'spill'))}")
-        return _run(con, relation, first_line, kind, workdir, mapping, day, spill=spill, as_of=as_of)
+        return _run(con, relation, first_line, kind, workdir, mapping, day, spill=spill, as_of=as_of, hidden=hidden)
     except duckdb.Error as exc:
         # The engine's own words name its scratch files and quote its query: logged for the
         # administrator, and the person importing is told what to do in their language.
@@ -678,6 +688,7 @@ def _run(
     *,
     spill: bool = False,
     as_of: dt.date | None = None,
+    hidden: frozenset[int] = frozenset(),
 ) -> IngestResult:
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     mapping = resolve_mapping(kind, headers, given)
@@ -696,6 +707,8 @@ def _run(
         rows = _check_regions(rows)
         rows, settled_by_parse, id_reasons = _parse_the_rest(rows, day)
     rows = _normalise_other_names(rows)
+    if hidden:
+        rows = _hidden_rejected(rows, hidden)
     con.register("rows", rows)
 
     counts = dict(con.execute("SELECT reason, count(*) FROM rows GROUP BY reason").fetchall())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import pytest
 
-from bangfu.common.text import plain_amount
+from bangfu.common.text import not_a_number, plain_amount
 
 
 @pytest.mark.parametrize(
@@ -16,16 +18,36 @@ from bangfu.common.text import plain_amount
         ("45.5㎡", "45.5"),
         ("45.5 平方米", "45.5"),
         ("12,345,678", "12345678"),
-        # A decimal comma: a phone set to a language that writes one (45,5 was read as 455).
-        ("45,5", "45.5"),
-        ("45,50", "45.50"),
-        ("１８００，５元", "1800.5"),
-        ("1.800,50", "1800.50"),
-        ("-3,5", "-3.5"),
-        # Three digits after the comma: thousands.
+        ("12,345.50", "12345.50"),
+        ("1,234,567", "1234567"),
+        ("1,200", "1200"),
+        ("-1,200.5", "-1200.5"),
         ("45,500", "45500"),
+        # Any other comma is left for the error to show (neither a decimal comma nor a thousands
+        # separator is guessed: 45,5 was once read as 455, then as 45.5).
+        ("1,20", "1,20"),
+        ("12,00", "12,00"),
+        ("85,5", "85,5"),
+        ("1.200,50", "1.200,50"),
+        ("1,2,3", "1,2,3"),
+        ("１８００，５元", "1800,5"),
+        ("12,3456", "12,3456"),
         ("abc", "abc"),
     ],
 )
 def test_amounts_as_typed(typed: str, plain: str) -> None:
     assert plain_amount(typed) == plain
+
+
+# The same examples as the department import's SQL (matching): one rule for every amount.
+@pytest.mark.parametrize("typed", ["1,20", "12,00", "85,5", "1.200,50", "1,2,3", "45,5"])
+def test_a_comma_not_between_thousands_is_refused_saying_so(typed: str) -> None:
+    plain = plain_amount(typed)
+    with pytest.raises(InvalidOperation):
+        Decimal(plain)
+    message = not_a_number(plain)
+    assert "1,200.50" in message and typed in message
+
+
+def test_not_a_number_without_a_comma() -> None:
+    assert not_a_number("abc") == "Enter a number."

@@ -116,6 +116,8 @@ class Command(TranslatedCommand):
             )
             % counts
         )
+        for note in batch.notes:
+            out.write(f"  {in_reader_language(note)}")
         for issue in batch.issues.all()[:20]:
             # in the language of this command, whoever uploaded the file (and in which language)
             out.write(f"  {issue.row}\t{issue.column}\t{issue.file_number}\t{in_reader_language(issue.reason)}")
