@@ -353,11 +353,12 @@ def _trim_sql(column: str) -> str:
 
 
 def _field_sql(spec: FieldSpec, column: str) -> str:
-    """The typed value of a column read as text, ``column`` (trimmed: ``_read``)."""
+    """The typed value of a column read as text, ``column`` (trimmed: ``_read``); for a number,
+    ``column`` is its plain text (``_number_text_sql``), NULL where it is not a number."""
     text = f"NULLIF({column}, '')"
     if spec.type == "number":
-        cleaned = f"replace(replace(replace(replace({text}, ',', ''), '㎡', ''), '平方米', ''), '元', '')"
-        return f"TRY_CAST({cleaned} AS DOUBLE)"
+        # A finite number only: DOUBLE also holds inf and nan (no file means them), and 1e400 is inf.
+        return f"CASE WHEN isfinite(TRY_CAST({column} AS DOUBLE)) THEN TRY_CAST({column} AS DOUBLE) END"
     if spec.type == "date":
         formats = ", ".join(f"CAST(try_strptime({text}, {_q(f)}) AS DATE)" for f in _DATE_FORMATS)
         # A date Excel saved as its serial number (days since 1899-12-30; five digits: 1927–2173).
@@ -366,12 +367,59 @@ def _field_sql(spec: FieldSpec, column: str) -> str:
             f"THEN DATE '1899-12-30' + CAST(CAST({text} AS DOUBLE) AS INTEGER) END"
         )
         iso = f"TRY_CAST({text} AS DATE), TRY_CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE)"  # with a time or not
+        # A date read with a year of fewer than four digits (19-3-5), or a word read as one (inf is
+        # 9999-12-31), falls outside _EARLIEST_DATE … the data's date: _field_reason_sql says
+        # which of those is not a date at all (_FOUR_DIGIT_YEAR).
         return f"COALESCE({iso}, {formats}, {serial})"
     return text
 
 
+# The plain form of nearly every number a department writes (75, 85.5, 3500.00): taken as it is.
+_PLAIN_NUMBER = "-?[0-9]+([.][0-9]+)?"
+# A number once made plain (_number_text_sql), commas as thousands separators in whole groups
+# of three (1,200, 12,345.50); a comma anywhere else (85,5, 1.200,50, 1,2,3) is read neither
+# way: a decimal comma and a thousands separator both occur, and a guess either way is a
+# figure ten or a thousand times off, which a match would act on.
+_GROUPED_NUMBER = "[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)([.][0-9]*)?([eE][-+]?[0-9]+)?|[-+]?[.][0-9]+"
+# What NFKC makes of the characters a number is typed with on a Chinese keyboard or phone:
+# full-width digits, point, comma, signs and yuan sign; the letters of m2 and e (spaces: _NUMBER_SPACES).
+_FULL_WIDTH_NUMBER = ("０１２３４５６７８９．，－＋￥ｍＭｅＥ²", "0123456789.,-+¥mMeE2")
+# A currency sign before, or a currency or area unit after, the number, as the legacy import
+# and the forms drop them (common.text.plain_amount); 元/月 for a monthly figure (_MONTHLY).
+_NUMBER_UNITS = "^[¥]|(元|m2|㎡|平方米|平米|平方)$"
+_MONTHLY_UNITS = "^[¥]|(元|元/月|m2|㎡|平方米|平米|平方)$"
+# Amounts paid or received each month: 元/月 after them is their unit.
+_MONTHLY = frozenset({"contribution_base", "deposit_base"})
+# Spaces inside a number (3 500, a no-break or a thin space between thousands) are dropped.
+_NUMBER_SPACES = "[ \\x{A0}\\x{2000}-\\x{200B}\\x{202F}\\x{205F}\\x{3000}]"
+
+
+def _number_unmarked_sql(spec: FieldSpec, column: str) -> str:
+    """``column`` (trimmed, not empty) with full-width characters made plain, its spaces and its
+    currency or unit dropped: a number written as people write it, commas left for
+    ``_GROUPED_NUMBER`` to judge."""
+    chars, plain = _FULL_WIDTH_NUMBER
+    units = _MONTHLY_UNITS if spec.name in _MONTHLY else _NUMBER_UNITS
+    spaced = f"regexp_replace(translate({column}, {_q(chars)}, {_q(plain)}), {_q(_NUMBER_SPACES)}, '', 'g')"
+    return f"regexp_replace({spaced}, {_q(units)}, '', 'gi')"
+
+
+def _number_text_sql(spec: FieldSpec, column: str) -> str:
+    """The text of a number column ``column`` (trimmed) as a number DuckDB reads, or NULL: the
+    rule the legacy import and the forms follow too (``common.text.plain_amount``) — full-width
+    characters made plain, a currency or an area unit dropped, spaces dropped, commas only
+    between thousands. A plain number (``_PLAIN_NUMBER``: nearly all) is taken as it is, with one
+    test; only the others are cleaned."""
+    unmarked = _number_unmarked_sql(spec, column)
+    return (
+        f"CASE WHEN regexp_full_match({column}, {_q(_PLAIN_NUMBER)}) THEN {column} "
+        f"WHEN regexp_full_match({unmarked}, {_q(_GROUPED_NUMBER)}) THEN replace({unmarked}, ',', '') END"
+    )
+
+
 # The dates departments write besides ISO 8601 (with or without a time): 20240105, 2024/1/5,
-# 2024.1.5, 2024年1月5日, and the same with the time Excel adds when it saves a date and time.
+# 2024.1.5, 2024年1月5日, and the same with the time Excel adds when it saves a date and time or
+# a department's system its record's time (the time is not kept: a date is what is checked).
 _DATE_FORMATS = (
     "%Y%m%d",
     "%Y/%m/%d",
@@ -381,7 +429,15 @@ _DATE_FORMATS = (
     "%Y/%m/%d %H:%M",
     "%Y-%m-%d %H:%M",
     "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
 )
+# The dates taken: none before 1900 (before anyone a record could be about was born, the ID
+# numbers' earliest year) nor after the data's date (a purchase or a death to come is a typing
+# error, not a fact to act on).
+_EARLIEST_DATE = dt.date(EARLIEST_BIRTH_YEAR, 1, 1)
+# A date is written with its year in full, first (or is Excel's serial number): 19-3-5 and
+# 99-1-1 are not dates — the century is not guessed.
+_FOUR_DIGIT_YEAR = "^[0-9]{4}"
 
 
 # A reason that quotes the file's value, as the text before and after the value: the reasons
@@ -389,9 +445,6 @@ _DATE_FORMATS = (
 Quoting = tuple[str, str]
 
 
-# Dates of what has happened by the data's date: one after it (a death in 2030 in data of 2026) is a
-# typing error, not a fact to act on.
-_PAST_DATES = frozenset({"death_date"})
 # Numbers that are nothing when 0 or below: a home of -30 m² took a disqualification away.
 _POSITIVE = frozenset({"area"})
 
@@ -405,9 +458,11 @@ def _field_reason_sql(
     would silently lose the check that reads it); a text column holding the NUL character
     (PostgreSQL's text and JSON cannot store it, and a finding quoting it would stop the
     recheck), a record key longer than a finding keeps (``RECORD_KEY_MAX_CHARS``) or one that is
-    a long number whose last digits Excel dropped (``_LOST_DIGITS_RE``); a date of what has
-    happened (``_PAST_DATES``) after ``as_of``, the data's date. The columns are trimmed
-    (``_read``). Also the reasons that quote the value, as ``Quoting``."""
+    a long number whose last digits Excel dropped (``_LOST_DIGITS_RE``); a number whose commas
+    are not thousands separators (``_GROUPED_NUMBER``), said apart from one that is no number
+    (nan, inf, 1e400 among them: ``_field_sql``); a date before 1900 or after ``as_of``, the
+    data's date (``_EARLIEST_DATE``), or one without its year in full (``_FOUR_DIGIT_YEAR``).
+    The columns are trimmed (``_read``). Also the reasons that quote the value, as ``Quoting``."""
     checks: list[str] = []
     quoting: list[Quoting] = []
     for spec in specs:
@@ -438,36 +493,55 @@ def _field_reason_sql(
                 )
                 checks.append(f"WHEN {shortened} THEN {_q(before)} || left(f_record_key, 40) || {_q(after)}")
             continue
+        value = f"v_{spec.name}"
         if spec.type == "number":
+            ambiguous = _(
+                "%(column)s: %(value)s is ambiguous: write decimals with a point and commas only between "
+                "thousands (for example 1,200.50)"
+            )
+            before, after = (ambiguous % {"column": column, "value": "\x00"}).split("\x00")
+            quoting.append((before, after))
+            # Only digits, points and commas, yet not a number: the commas are not whole groups of
+            # thousands (85,5, 1.200,50). Tested only where the value was not read.
+            unmarked = _number_unmarked_sql(spec, raw)
+            commas = f"contains({unmarked}, ',') AND regexp_full_match({unmarked}, '[-+]?[0-9.,]+')"
+            checks.append(
+                f"WHEN {raw} IS NOT NULL AND {value} IS NULL AND {commas} "
+                f"THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
+            )
             message = _("%(column)s: %(value)s is not a number")
+            not_read = f"{value} IS NULL"
         else:
             message = _("%(column)s: %(value)s is not a date (write it as 2024-01-05)")
+            # Read, but outside the dates taken and without a four-digit year first: not a date
+            # (19-3-5 read as the year 19, inf as 9999-12-31), rather than a date too early or late.
+            outside = f"{value} < DATE {_q(_EARLIEST_DATE.isoformat())}"
+            if as_of is not None:
+                outside += f" OR {value} > DATE {_q(as_of.isoformat())}"
+            not_read = f"{value} IS NULL OR (({outside}) AND NOT regexp_matches({raw}, {_q(_FOUR_DIGIT_YEAR)}))"
         before, after = (message % {"column": column, "value": "\x00"}).split("\x00")
         quoting.append((before, after))
-        checks.append(
-            f"WHEN {raw} IS NOT NULL AND v_{spec.name} IS NULL THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
-        )
+        checks.append(f"WHEN {raw} IS NOT NULL AND ({not_read}) THEN {_q(before)} || left({raw}, 40) || {_q(after)}")
         if spec.name in _POSITIVE:
             zero = _("%(column)s: %(value)s is not above 0")
             before, after = (zero % {"column": column, "value": "\x00"}).split("\x00")
             quoting.append((before, after))
-            checks.append(f"WHEN v_{spec.name} <= 0 THEN {_q(before)} || left({raw}, 40) || {_q(after)}")
-        if spec.name in _PAST_DATES:
-            # Before anyone a record could be about was born (the ID numbers' earliest year).
-            early = _("%(column)s: %(value)s is before %(year)s")
-            before, after = (early % {"column": column, "value": "\x00", "year": EARLIEST_BIRTH_YEAR}).split("\x00")
-            quoting.append((before, after))
-            checks.append(
-                f"WHEN v_{spec.name} < DATE '{EARLIEST_BIRTH_YEAR}-01-01' "
-                f"THEN {_q(before)} || strftime(v_{spec.name}, '%Y-%m-%d') || {_q(after)}"
-            )
-        if spec.name in _PAST_DATES and as_of is not None:
+            checks.append(f"WHEN {value} <= 0 THEN {_q(before)} || left({raw}, 40) || {_q(after)}")
+        if spec.type != "date":
+            continue
+        # Before anyone a record could be about was born (the ID numbers' earliest year).
+        early = _("%(column)s: %(value)s is before %(year)s")
+        before, after = (early % {"column": column, "value": "\x00", "year": EARLIEST_BIRTH_YEAR}).split("\x00")
+        quoting.append((before, after))
+        checks.append(
+            f"WHEN {value} < DATE {_q(_EARLIEST_DATE.isoformat())} THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
+        )
+        if as_of is not None:
             later = _("%(column)s: %(value)s is after the date of the data (%(as_of)s)")
             before, after = (later % {"column": column, "value": "\x00", "as_of": as_of.isoformat()}).split("\x00")
             quoting.append((before, after))
             checks.append(
-                f"WHEN v_{spec.name} > DATE {_q(as_of.isoformat())} "
-                f"THEN {_q(before)} || strftime(v_{spec.name}, '%Y-%m-%d') || {_q(after)}"
+                f"WHEN {value} > DATE {_q(as_of.isoformat())} THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
             )
     return (f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"), quoting
 
@@ -879,8 +953,15 @@ def _read(
             f"WHEN id_int IS NULL THEN {_q(_not_a_keyed_hash())}"
         )
     # Each typed column once (v_<field>), then the reason a field gives, then the row's reason.
+    # A number column's text is made plain first, in a layer of its own (n_<field>).
+    numbers = [s for s in specs if s.type == "number"]
+    if numbers:
+        plain = ", ".join(f"{_number_text_sql(s, 'f_' + s.name)} AS n_{s.name}" for s in numbers)
+        source = f"SELECT *, {plain} FROM ({source}) n"
     typed = [
-        f"{_field_sql(s, 'f_' + s.name)} AS v_{s.name}" if s.name in mapping else f"{_NULLS[s.type]} AS v_{s.name}"
+        f"{_field_sql(s, ('n_' if s.type == 'number' else 'f_') + s.name)} AS v_{s.name}"
+        if s.name in mapping
+        else f"{_NULLS[s.type]} AS v_{s.name}"
         for s in fields_for(kind)
         if s.name not in _COMMON_FIELDS
     ]
