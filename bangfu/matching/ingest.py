@@ -8,8 +8,10 @@ rows as CSV). Two passes over the data:
    (``_id_sql``: spaces, dashes, full-width digits, a lower-case x, a leading apostrophe, the
    15-digit form; shape, real birth date, check digit: the checks of ``ResidentId.parse``; the
    region code in use in the birth year is checked on the result, ``_check_regions``), trimming
-   the other columns of white space of every kind (``PADDING``), typing them and naming a
-   missing one.
+   the other columns of white space of every kind (``PADDING``), typing them (numbers and dates
+   as the legacy import reads them: ``_number_text_sql``, ``_field_sql``) and naming a missing
+   or unreadable one, and marking a row that may be one of totals or a note (``_summary_sql``:
+   those at the end of the file are skipped, ``_skip_summaries``).
    Values SQL does not accept go through ``ResidentId.parse`` itself (the rare bad or odd
    rows), so the rules stay in one place and the reasons given are its messages; names SQL
    cannot normalise go through ``names.normalise_name``, once each. Both only when such rows
@@ -34,6 +36,7 @@ import csv
 import datetime as dt
 import functools
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +126,7 @@ class IngestResult:
     rows_taken: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
+    rows_skipped: int = 0  # rows of totals and notes at the end of the file (_skip_summaries)
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -756,25 +760,28 @@ def _run(
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
-    query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day))
+    query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day), headers)
     # From here on no result depends on the order of the rows (the line numbers are columns).
     con.execute("SET preserve_insertion_order = false")
     if spill:
         rows = _spilled(con.sql(query), workdir / "rows.arrow")
     else:
         rows = con.sql(query).to_arrow_table(batch_size=_BATCH_ROWS)
-    unreadable = _unreadable_lines(con, relation, len(headers))
+    unreadable_lines = _unreadable_lines(con, relation, len(headers))
     settled_by_parse = False
     id_reasons: dict[str, str] = {}  # the ID number's reasons, each with its kind
     if not prehashed:
         rows = _check_regions(rows)
         rows, settled_by_parse, id_reasons = _parse_the_rest(rows, day)
     rows = _normalise_other_names(rows)
+    skipped = _skip_summaries(con, rows, unreadable_lines)
+    unreadable = skipped.unreadable
     con.register("rows", rows)
 
     counts = dict(con.execute("SELECT reason, count(*) FROM rows GROUP BY reason").fetchall())
     valid = int(counts.pop(None, 0))
-    reasons: dict[str, int] = {str(k): int(v) for k, v in counts.items()}
+    reasons: dict[str, int] = {str(k): int(v) - skipped.reasons.get(str(k), 0) for k, v in counts.items()}
+    reasons = {k: v for k, v in reasons.items() if v}
     total = valid + sum(reasons.values()) + len(unreadable)
     if total == 0:
         raise IngestProblem("empty", _("The file has a header but no rows."))
@@ -809,7 +816,7 @@ def _run(
 
     snapshot, rejected_csv = workdir / "snapshot.parquet", workdir / "rejected.csv"
     taken = _write_snapshot(con, rows, kind, prehashed, snapshot, fresh_hashes=not settled_by_parse)
-    _write_rejected(con, prehashed, unreadable, rejected_csv)
+    _write_rejected(con, prehashed, unreadable, rejected_csv, skipped.where())
     return IngestResult(
         snapshot=snapshot,
         rejected=rejected_csv,
@@ -819,6 +826,7 @@ def _run(
         rows_taken=taken,
         rows_rejected=rejected,
         rows_duplicate=valid - taken,
+        rows_skipped=skipped.counted,
         reasons=reasons,
     )
 
@@ -906,19 +914,23 @@ def _read(
     mapping: dict[str, str],
     day: dt.date,
     as_of: dt.date | None = None,
+    headers: list[str] | None = None,
 ) -> tuple[str, list[Quoting]]:
     """Pass 1: the query of the rows — line number, the raw ID (where the row is not taken as it
     is: for parse and the rejected rows), the ID's integer form where SQL settles it, the typed
     columns, the name and its normalised form where SQL settles it, the reason the other columns
-    give and the reason a row is rejected (NULL: taken; '': left to parse); and the reasons of
-    the other columns that quote the value (``_field_reason_sql``)."""
+    give and the reason a row is rejected (NULL: taken; '': left to parse), whether the row may
+    be one of totals or a note (``_summary_sql`` over all the file's columns, ``headers``); and
+    the reasons of the other columns that quote the value (``_field_reason_sql``)."""
     specs = [s for s in fields_for(kind) if s.name in mapping]
     raw = ", ".join(f"CAST({_ident(mapping[s.name])} AS VARCHAR) AS f_{s.name}" for s in specs)
+    raw += f", {_summary_sql(headers or [], mapping)} AS summary"
     # Every column trimmed once, here (_trim_sql): the checks, the duplicate test and the snapshot
     # all see the value without its padding. The ID number is cleaned by _id_sql and parse.
     trimmed = ", ".join(
         f"f_{s.name}" if s.name == ID_NUMBER.name else f"{_trim_sql('f_' + s.name)} AS f_{s.name}" for s in specs
     )
+    trimmed += ", summary"
     if relation.startswith("read_parquet("):
         numbered = f"SELECT file_row_number + 1 AS row_no, {raw} FROM {relation[:-1]}, file_row_number = true)"
         source = f"SELECT row_no, {trimmed} FROM ({numbered}) s0"
@@ -993,32 +1005,138 @@ def _read(
     query = (
         f"SELECT row_no, {raw_id} AS f_id_number, id_int, name, "
         f"{name_key_sql('name_norm')} AS name_key, name_norm IS NULL AS name_odd, record_key, "
-        f"{''.join(name + ', ' for name in values)}field_reason, reason, hash({record}) AS record_hash "
+        f"{''.join(name + ', ' for name in values)}field_reason, reason, summary, hash({record}) AS record_hash "
         f"FROM ({source}) s8"
     )
     return query, quoting
+
+
+# The rows of totals and the notes a department's table ends with (a 合计 row, 注：…, 填表人：…):
+# at the end of the file and rejected anyway, they are skipped and counted apart, not rejected,
+# so that they neither fill the rejected rows nor push a small file over MAX_REJECTED_SHARE.
+# A row of totals: 合计, 总计 or 小计 begins its first cell that is not empty, its name or its ID
+# number. A note: one cell only, beginning with one of _NOTE_WORDS.
+_TOTAL_RE = "^[合总小][ \u3000]*计"
+_NOTE_WORDS = (
+    "注", "说明", "备注", "附注", "填表", "制表", "填报", "报送", "审核", "审批", "负责人", "单位负责人",
+    "经办人", "统计人", "联系人", "联系电话", "数据来源", "资料来源",
+)  # fmt: skip
+_NOTE_RE = "^(" + "|".join(_NOTE_WORDS) + ")"
+SUMMARY, BLANK = 1, 0  # the summary column: a row of totals or a note; a row of empty cells
+
+
+def _summary_sql(headers: list[str], mapping: dict[str, str]) -> str:
+    """Whether a row of the file (all its columns, ``headers``) is a row of totals or a note
+    (``SUMMARY``), or a row of empty cells (``BLANK``); else NULL. Worked out only for a row whose
+    ID number is not plainly one (an empty cell, a word, a short number): a row of people is
+    never such a row, and a clean file pays one test of its ID's length and first character."""
+    if not headers:
+        return "CAST(NULL AS UTINYINT)"
+    id_column = _ident(mapping["id_number"] if "id_number" in mapping else mapping["id_key"])
+    idv = f"CAST({id_column} AS VARCHAR)"
+    if "id_number" in mapping:
+        odd = f"{idv} IS NULL OR strlen({idv}) NOT IN (15, 18) OR NOT ord({idv}) BETWEEN 48 AND 57"
+    else:  # a keyed hash: a number of up to 20 characters, maybe with a minus
+        odd = f"{idv} IS NULL OR strlen({idv}) < 12 OR NOT (ord({idv}) BETWEEN 48 AND 57 OR ord({idv}) = 45)"
+    cells = [f"NULLIF(trim(CAST({_ident(h)} AS VARCHAR), {_q(PADDING)}), '')" for h in headers]
+    first = f"COALESCE({', '.join(cells)})"
+    filled = " + ".join(f"CAST({c} IS NOT NULL AS INTEGER)" for c in cells)
+    named = [first, f"trim({idv}, {_q(PADDING)})"]
+    if "name" in mapping:
+        named.append(f"trim(CAST({_ident(mapping['name'])} AS VARCHAR), {_q(PADDING)})")
+    total = " OR ".join(f"regexp_matches(COALESCE({c}, ''), {_q(_TOTAL_RE)})" for c in named)
+    return (
+        f"CASE WHEN {odd} THEN CASE WHEN {total} THEN {SUMMARY} "
+        f"WHEN ({filled}) = 1 AND regexp_matches({first}, {_q(_NOTE_RE)}) THEN {SUMMARY} "
+        f"WHEN {first} IS NULL THEN {BLANK} END END::UTINYINT"
+    )
+
+
+def _unreadable_summary(text: str) -> int | None:
+    """``_summary_sql`` for a line the reader could not split into the header's columns (a note
+    typed on a line of its own, without the separators after it)."""
+    cells = [c.strip(PADDING + '"') for c in re.split("[,;\t|]", text)]
+    filled = [c for c in cells if c]
+    if not filled:
+        return BLANK
+    if re.match(_TOTAL_RE, filled[0]):
+        return SUMMARY
+    if len(filled) == 1 and re.match(_NOTE_RE, filled[0]):
+        return SUMMARY
+    return None
+
+
+@dataclass
+class _Skipped:
+    """The rows of totals and notes (and of empty cells) at the end of the file: those after
+    ``after``, the last row of data (None: none is skipped), by the reason they would have been
+    rejected for; the unreadable lines left; the rows of totals and notes counted (empty rows are
+    not counted: nothing was in them)."""
+
+    after: int | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
+    counted: int = 0
+
+    def where(self) -> str:
+        """The condition of the rows of ``rows`` that are not skipped."""
+        return "TRUE" if self.after is None else f"NOT (summary IS NOT NULL AND row_no > {int(self.after)})"
+
+
+def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: list[tuple[int, str, str]]) -> _Skipped:
+    """The rows of totals, notes and empty cells after the last row of data (taken, or rejected
+    for its own reasons) and the unreadable lines after it that are such rows. The rows stay in
+    ``rows`` (a file of millions of rows may be memory-mapped: a copy without them would be read
+    into memory); the queries that count and write them leave them out (``_Skipped.where``)."""
+    kinds = {line: _unreadable_summary(text) for line, _reason, text in unreadable}
+    summary = rows.column("summary")
+    if summary.null_count == len(summary) and all(k is None for k in kinds.values()):
+        return _Skipped(unreadable=[(line, reason) for line, reason, _text in unreadable])
+    con.register("candidates", rows.select(["row_no", "reason", "summary"]))
+    # A row of totals or a note is rejected anyway (its ID is no person's): one taken is data.
+    ((last_row,),) = con.execute(
+        "SELECT max(row_no) FILTER (WHERE summary IS NULL OR reason IS NULL) FROM candidates"
+    ).fetchall()
+    last = max([last_row or 0, *(line for line, kind in kinds.items() if kind is None)])
+    skipped = _Skipped(after=last)
+    found = con.execute(
+        "SELECT reason, summary, count(*) FROM candidates "
+        "WHERE summary IS NOT NULL AND reason IS NOT NULL AND row_no > ? GROUP BY ALL",
+        [last],
+    ).fetchall()
+    con.unregister("candidates")
+    for reason, kind, n in found:
+        skipped.reasons[str(reason)] = skipped.reasons.get(str(reason), 0) + int(n)
+        skipped.counted += int(n) if kind == SUMMARY else 0
+    for line, reason, _text in unreadable:
+        if kinds[line] is not None and line > last:
+            skipped.counted += kinds[line] == SUMMARY
+        else:
+            skipped.unreadable.append((line, reason))
+    return skipped
 
 
 def _not_a_keyed_hash() -> str:
     return _("Not a keyed hash (64-bit integer)")
 
 
-def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: int) -> list[tuple[int, str]]:
+def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: int) -> list[tuple[int, str, str]]:
     """The lines of a CSV file the reader could not split into the header's ``columns`` columns,
-    once each with the reason. DuckDB records a line once for every column it lacks or has too
-    many (``column_idx``: the missing ones, or the extra ones counted from 1), in English."""
+    once each with the reason and the line's text. DuckDB records a line once for every column
+    it lacks or has too many (``column_idx``: the missing ones, or the extra ones counted from
+    1), in English."""
     if not relation.startswith("read_csv"):
         return []
     try:
         rows = con.execute(
-            "SELECT line, min(error_type), min(column_idx), max(column_idx), min(error_message) FROM reject_errors "
-            "GROUP BY line ORDER BY line"
+            "SELECT line, min(error_type), min(column_idx), max(column_idx), min(error_message), min(csv_line) "
+            "FROM reject_errors GROUP BY line ORDER BY line"
         ).fetchall()
     except duckdb.Error:
         return []
     return [
-        (int(line), _unreadable_reason(str(kind), first, last, str(message), columns))
-        for line, kind, first, last, message in rows
+        (int(line), _unreadable_reason(str(kind), first, last, str(message), columns), str(text or ""))
+        for line, kind, first, last, message, text in rows
     ]
 
 
@@ -1177,8 +1295,10 @@ def _write_snapshot(
 
 
 def _write_rejected(
-    con: duckdb.DuckDBPyConnection, prehashed: bool, unreadable: list[tuple[int, str]], out: Path
+    con: duckdb.DuckDBPyConnection, prehashed: bool, unreadable: list[tuple[int, str]], out: Path, kept: str = "TRUE"
 ) -> None:
+    """The rejected rows of ``rows`` (those ``kept``: not skipped) and the unreadable lines, with
+    their reasons, as CSV."""
     masked = "''" if prehashed else _mask_sql(f"COALESCE({_trim_sql('f_id_number')}, '')")
     con.execute("CREATE TABLE unreadable (row_no BIGINT, reason VARCHAR)")
     if unreadable:
@@ -1188,7 +1308,7 @@ def _write_rejected(
     # text (a leading apostrophe), as common.sheets.csv_safe does, for the spreadsheet that opens it.
     con.execute(
         f"COPY (SELECT row, {_csv_safe_sql('id_number')} AS id_number, {_csv_safe_sql('reason')} AS reason FROM ("
-        f"SELECT row_no AS row, {masked} AS id_number, reason FROM rows WHERE reason IS NOT NULL "
+        f"SELECT row_no AS row, {masked} AS id_number, reason FROM rows WHERE reason IS NOT NULL AND {kept} "
         "UNION ALL SELECT row_no, '', reason FROM unreadable) ORDER BY 1) "
         f"TO {_q(str(out))} (HEADER, DELIMITER ',')"
     )
