@@ -56,6 +56,7 @@ class DatasetOut(Schema):
     rows_taken: int
     rows_rejected: int
     rows_duplicate: int
+    rows_skipped: int = Field(description="rows of totals or notes at the end of the file, neither taken nor rejected")
     prehashed: bool
     mapping: dict[str, str]
 

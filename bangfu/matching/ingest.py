@@ -8,8 +8,10 @@ rows as CSV). Two passes over the data:
    (``_id_sql``: spaces, dashes, full-width digits, a lower-case x, a leading apostrophe, the
    15-digit form; shape, real birth date, check digit: the checks of ``ResidentId.parse``; the
    region code in use in the birth year is checked on the result, ``_check_regions``), trimming
-   the other columns of white space of every kind (``PADDING``), typing them and naming a
-   missing one.
+   the other columns of white space of every kind (``PADDING``), typing them (numbers and dates
+   as the legacy import reads them: ``_number_text_sql``, ``_field_sql``) and naming a missing
+   or unreadable one, and marking a row that may be one of totals or a note (``_summary_sql``:
+   those at the end of the file are skipped, ``_skip_summaries``).
    Values SQL does not accept go through ``ResidentId.parse`` itself (the rare bad or odd
    rows), so the rules stay in one place and the reasons given are its messages; names SQL
    cannot normalise go through ``names.normalise_name``, once each. Both only when such rows
@@ -34,6 +36,7 @@ import csv
 import datetime as dt
 import functools
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +126,7 @@ class IngestResult:
     rows_taken: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
+    rows_skipped: int = 0  # rows of totals and notes at the end of the file (_skip_summaries)
     reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -363,11 +367,12 @@ def _trim_sql(column: str) -> str:
 
 
 def _field_sql(spec: FieldSpec, column: str) -> str:
-    """The typed value of a column read as text, ``column`` (trimmed: ``_read``)."""
+    """The typed value of a column read as text, ``column`` (trimmed: ``_read``); for a number,
+    ``column`` is its plain text (``_number_text_sql``), NULL where it is not a number."""
     text = f"NULLIF({column}, '')"
     if spec.type == "number":
-        cleaned = f"replace(replace(replace(replace({text}, ',', ''), '㎡', ''), '平方米', ''), '元', '')"
-        return f"TRY_CAST({cleaned} AS DOUBLE)"
+        # A finite number only: DOUBLE also holds inf and nan (no file means them), and 1e400 is inf.
+        return f"CASE WHEN isfinite(TRY_CAST({column} AS DOUBLE)) THEN TRY_CAST({column} AS DOUBLE) END"
     if spec.type == "date":
         formats = ", ".join(f"CAST(try_strptime({text}, {_q(f)}) AS DATE)" for f in _DATE_FORMATS)
         # A date Excel saved as its serial number (days since 1899-12-30; five digits: 1927–2173).
@@ -376,12 +381,59 @@ def _field_sql(spec: FieldSpec, column: str) -> str:
             f"THEN DATE '1899-12-30' + CAST(CAST({text} AS DOUBLE) AS INTEGER) END"
         )
         iso = f"TRY_CAST({text} AS DATE), TRY_CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE)"  # with a time or not
+        # A date read with a year of fewer than four digits (19-3-5), or a word read as one (inf is
+        # 9999-12-31), falls outside _EARLIEST_DATE … the data's date: _field_reason_sql says
+        # which of those is not a date at all (_FOUR_DIGIT_YEAR).
         return f"COALESCE({iso}, {formats}, {serial})"
     return text
 
 
+# The plain form of nearly every number a department writes (75, 85.5, 3500.00): taken as it is.
+_PLAIN_NUMBER = "-?[0-9]+([.][0-9]+)?"
+# A number once made plain (_number_text_sql), commas as thousands separators in whole groups
+# of three (1,200, 12,345.50); a comma anywhere else (85,5, 1.200,50, 1,2,3) is read neither
+# way: a decimal comma and a thousands separator both occur, and a guess either way is a
+# figure ten or a thousand times off, which a match would act on.
+_GROUPED_NUMBER = "[-+]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)([.][0-9]*)?([eE][-+]?[0-9]+)?|[-+]?[.][0-9]+"
+# What NFKC makes of the characters a number is typed with on a Chinese keyboard or phone:
+# full-width digits, point, comma, signs and yuan sign; the letters of m2 and e (spaces: _NUMBER_SPACES).
+_FULL_WIDTH_NUMBER = ("０１２３４５６７８９．，－＋￥ｍＭｅＥ²", "0123456789.,-+¥mMeE2")
+# A currency sign before, or a currency or area unit after, the number, as the legacy import
+# and the forms drop them (common.text.plain_amount); 元/月 for a monthly figure (_MONTHLY).
+_NUMBER_UNITS = "^[¥]|(元|m2|㎡|平方米|平米|平方)$"
+_MONTHLY_UNITS = "^[¥]|(元|元/月|m2|㎡|平方米|平米|平方)$"
+# Amounts paid or received each month: 元/月 after them is their unit.
+_MONTHLY = frozenset({"contribution_base", "deposit_base"})
+# Spaces inside a number (3 500, a no-break or a thin space between thousands) are dropped.
+_NUMBER_SPACES = "[ \\x{A0}\\x{2000}-\\x{200B}\\x{202F}\\x{205F}\\x{3000}]"
+
+
+def _number_unmarked_sql(spec: FieldSpec, column: str) -> str:
+    """``column`` (trimmed, not empty) with full-width characters made plain, its spaces and its
+    currency or unit dropped: a number written as people write it, commas left for
+    ``_GROUPED_NUMBER`` to judge."""
+    chars, plain = _FULL_WIDTH_NUMBER
+    units = _MONTHLY_UNITS if spec.name in _MONTHLY else _NUMBER_UNITS
+    spaced = f"regexp_replace(translate({column}, {_q(chars)}, {_q(plain)}), {_q(_NUMBER_SPACES)}, '', 'g')"
+    return f"regexp_replace({spaced}, {_q(units)}, '', 'gi')"
+
+
+def _number_text_sql(spec: FieldSpec, column: str) -> str:
+    """The text of a number column ``column`` (trimmed) as a number DuckDB reads, or NULL: the
+    rule the legacy import and the forms follow too (``common.text.plain_amount``) — full-width
+    characters made plain, a currency or an area unit dropped, spaces dropped, commas only
+    between thousands. A plain number (``_PLAIN_NUMBER``: nearly all) is taken as it is, with one
+    test; only the others are cleaned."""
+    unmarked = _number_unmarked_sql(spec, column)
+    return (
+        f"CASE WHEN regexp_full_match({column}, {_q(_PLAIN_NUMBER)}) THEN {column} "
+        f"WHEN regexp_full_match({unmarked}, {_q(_GROUPED_NUMBER)}) THEN replace({unmarked}, ',', '') END"
+    )
+
+
 # The dates departments write besides ISO 8601 (with or without a time): 20240105, 2024/1/5,
-# 2024.1.5, 2024年1月5日, and the same with the time Excel adds when it saves a date and time.
+# 2024.1.5, 2024年1月5日, and the same with the time Excel adds when it saves a date and time or
+# a department's system its record's time (the time is not kept: a date is what is checked).
 _DATE_FORMATS = (
     "%Y%m%d",
     "%Y/%m/%d",
@@ -391,7 +443,15 @@ _DATE_FORMATS = (
     "%Y/%m/%d %H:%M",
     "%Y-%m-%d %H:%M",
     "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
 )
+# The dates taken: none before 1900 (before anyone a record could be about was born, the ID
+# numbers' earliest year) nor after the data's date (a purchase or a death to come is a typing
+# error, not a fact to act on).
+_EARLIEST_DATE = dt.date(EARLIEST_BIRTH_YEAR, 1, 1)
+# A date is written with its year in full, first (or is Excel's serial number): 19-3-5 and
+# 99-1-1 are not dates — the century is not guessed.
+_FOUR_DIGIT_YEAR = "^[0-9]{4}"
 
 
 # A reason that quotes the file's value, as the text before and after the value: the reasons
@@ -399,9 +459,6 @@ _DATE_FORMATS = (
 Quoting = tuple[str, str]
 
 
-# Dates of what has happened by the data's date: one after it (a death in 2030 in data of 2026) is a
-# typing error, not a fact to act on.
-_PAST_DATES = frozenset({"death_date"})
 # Numbers that are nothing when 0 or below: a home of -30 m² took a disqualification away.
 _POSITIVE = frozenset({"area"})
 
@@ -415,9 +472,11 @@ def _field_reason_sql(
     would silently lose the check that reads it); a text column holding the NUL character
     (PostgreSQL's text and JSON cannot store it, and a finding quoting it would stop the
     recheck), a record key longer than a finding keeps (``RECORD_KEY_MAX_CHARS``) or one that is
-    a long number whose last digits Excel dropped (``_LOST_DIGITS_RE``); a date of what has
-    happened (``_PAST_DATES``) after ``as_of``, the data's date. The columns are trimmed
-    (``_read``). Also the reasons that quote the value, as ``Quoting``."""
+    a long number whose last digits Excel dropped (``_LOST_DIGITS_RE``); a number whose commas
+    are not thousands separators (``_GROUPED_NUMBER``), said apart from one that is no number
+    (nan, inf, 1e400 among them: ``_field_sql``); a date before 1900 or after ``as_of``, the
+    data's date (``_EARLIEST_DATE``), or one without its year in full (``_FOUR_DIGIT_YEAR``).
+    The columns are trimmed (``_read``). Also the reasons that quote the value, as ``Quoting``."""
     checks: list[str] = []
     quoting: list[Quoting] = []
     for spec in specs:
@@ -448,36 +507,55 @@ def _field_reason_sql(
                 )
                 checks.append(f"WHEN {shortened} THEN {_q(before)} || left(f_record_key, 40) || {_q(after)}")
             continue
+        value = f"v_{spec.name}"
         if spec.type == "number":
+            ambiguous = _(
+                "%(column)s: %(value)s is ambiguous: write decimals with a point and commas only between "
+                "thousands (for example 1,200.50)"
+            )
+            before, after = (ambiguous % {"column": column, "value": "\x00"}).split("\x00")
+            quoting.append((before, after))
+            # Only digits, points and commas, yet not a number: the commas are not whole groups of
+            # thousands (85,5, 1.200,50). Tested only where the value was not read.
+            unmarked = _number_unmarked_sql(spec, raw)
+            commas = f"contains({unmarked}, ',') AND regexp_full_match({unmarked}, '[-+]?[0-9.,]+')"
+            checks.append(
+                f"WHEN {raw} IS NOT NULL AND {value} IS NULL AND {commas} "
+                f"THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
+            )
             message = _("%(column)s: %(value)s is not a number")
+            not_read = f"{value} IS NULL"
         else:
             message = _("%(column)s: %(value)s is not a date (write it as 2024-01-05)")
+            # Read, but outside the dates taken and without a four-digit year first: not a date
+            # (19-3-5 read as the year 19, inf as 9999-12-31), rather than a date too early or late.
+            outside = f"{value} < DATE {_q(_EARLIEST_DATE.isoformat())}"
+            if as_of is not None:
+                outside += f" OR {value} > DATE {_q(as_of.isoformat())}"
+            not_read = f"{value} IS NULL OR (({outside}) AND NOT regexp_matches({raw}, {_q(_FOUR_DIGIT_YEAR)}))"
         before, after = (message % {"column": column, "value": "\x00"}).split("\x00")
         quoting.append((before, after))
-        checks.append(
-            f"WHEN {raw} IS NOT NULL AND v_{spec.name} IS NULL THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
-        )
+        checks.append(f"WHEN {raw} IS NOT NULL AND ({not_read}) THEN {_q(before)} || left({raw}, 40) || {_q(after)}")
         if spec.name in _POSITIVE:
             zero = _("%(column)s: %(value)s is not above 0")
             before, after = (zero % {"column": column, "value": "\x00"}).split("\x00")
             quoting.append((before, after))
-            checks.append(f"WHEN v_{spec.name} <= 0 THEN {_q(before)} || left({raw}, 40) || {_q(after)}")
-        if spec.name in _PAST_DATES:
-            # Before anyone a record could be about was born (the ID numbers' earliest year).
-            early = _("%(column)s: %(value)s is before %(year)s")
-            before, after = (early % {"column": column, "value": "\x00", "year": EARLIEST_BIRTH_YEAR}).split("\x00")
-            quoting.append((before, after))
-            checks.append(
-                f"WHEN v_{spec.name} < DATE '{EARLIEST_BIRTH_YEAR}-01-01' "
-                f"THEN {_q(before)} || strftime(v_{spec.name}, '%Y-%m-%d') || {_q(after)}"
-            )
-        if spec.name in _PAST_DATES and as_of is not None:
+            checks.append(f"WHEN {value} <= 0 THEN {_q(before)} || left({raw}, 40) || {_q(after)}")
+        if spec.type != "date":
+            continue
+        # Before anyone a record could be about was born (the ID numbers' earliest year).
+        early = _("%(column)s: %(value)s is before %(year)s")
+        before, after = (early % {"column": column, "value": "\x00", "year": EARLIEST_BIRTH_YEAR}).split("\x00")
+        quoting.append((before, after))
+        checks.append(
+            f"WHEN {value} < DATE {_q(_EARLIEST_DATE.isoformat())} THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
+        )
+        if as_of is not None:
             later = _("%(column)s: %(value)s is after the date of the data (%(as_of)s)")
             before, after = (later % {"column": column, "value": "\x00", "as_of": as_of.isoformat()}).split("\x00")
             quoting.append((before, after))
             checks.append(
-                f"WHEN v_{spec.name} > DATE {_q(as_of.isoformat())} "
-                f"THEN {_q(before)} || strftime(v_{spec.name}, '%Y-%m-%d') || {_q(after)}"
+                f"WHEN {value} > DATE {_q(as_of.isoformat())} THEN {_q(before)} || left({raw}, 40) || {_q(after)}"
             )
     return (f"CASE {' '.join(checks)} END" if checks else "CAST(NULL AS VARCHAR)"), quoting
 
@@ -693,14 +771,14 @@ def _run(
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
-    query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day))
+    query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day), headers)
     # From here on no result depends on the order of the rows (the line numbers are columns).
     con.execute("SET preserve_insertion_order = false")
     if spill:
         rows = _spilled(con.sql(query), workdir / "rows.arrow")
     else:
         rows = con.sql(query).to_arrow_table(batch_size=_BATCH_ROWS)
-    unreadable = _unreadable_lines(con, relation, len(headers))
+    unreadable_lines = _unreadable_lines(con, relation, len(headers))
     settled_by_parse = False
     id_reasons: dict[str, str] = {}  # the ID number's reasons, each with its kind
     if not prehashed:
@@ -709,11 +787,14 @@ def _run(
     rows = _normalise_other_names(rows)
     if hidden:
         rows = _hidden_rejected(rows, hidden)
+    skipped = _skip_summaries(con, rows, unreadable_lines)
+    unreadable = skipped.unreadable
     con.register("rows", rows)
 
     counts = dict(con.execute("SELECT reason, count(*) FROM rows GROUP BY reason").fetchall())
     valid = int(counts.pop(None, 0))
-    reasons: dict[str, int] = {str(k): int(v) for k, v in counts.items()}
+    reasons: dict[str, int] = {str(k): int(v) - skipped.reasons.get(str(k), 0) for k, v in counts.items()}
+    reasons = {k: v for k, v in reasons.items() if v}
     total = valid + sum(reasons.values()) + len(unreadable)
     if total == 0:
         raise IngestProblem("empty", _("The file has a header but no rows."))
@@ -748,7 +829,7 @@ def _run(
 
     snapshot, rejected_csv = workdir / "snapshot.parquet", workdir / "rejected.csv"
     taken = _write_snapshot(con, rows, kind, prehashed, snapshot, fresh_hashes=not settled_by_parse)
-    _write_rejected(con, prehashed, unreadable, rejected_csv)
+    _write_rejected(con, prehashed, unreadable, rejected_csv, skipped.where())
     return IngestResult(
         snapshot=snapshot,
         rejected=rejected_csv,
@@ -758,6 +839,7 @@ def _run(
         rows_taken=taken,
         rows_rejected=rejected,
         rows_duplicate=valid - taken,
+        rows_skipped=skipped.counted,
         reasons=reasons,
     )
 
@@ -845,19 +927,23 @@ def _read(
     mapping: dict[str, str],
     day: dt.date,
     as_of: dt.date | None = None,
+    headers: list[str] | None = None,
 ) -> tuple[str, list[Quoting]]:
     """Pass 1: the query of the rows — line number, the raw ID (where the row is not taken as it
     is: for parse and the rejected rows), the ID's integer form where SQL settles it, the typed
     columns, the name and its normalised form where SQL settles it, the reason the other columns
-    give and the reason a row is rejected (NULL: taken; '': left to parse); and the reasons of
-    the other columns that quote the value (``_field_reason_sql``)."""
+    give and the reason a row is rejected (NULL: taken; '': left to parse), whether the row may
+    be one of totals or a note (``_summary_sql`` over all the file's columns, ``headers``); and
+    the reasons of the other columns that quote the value (``_field_reason_sql``)."""
     specs = [s for s in fields_for(kind) if s.name in mapping]
     raw = ", ".join(f"CAST({_ident(mapping[s.name])} AS VARCHAR) AS f_{s.name}" for s in specs)
+    raw += f", {_summary_sql(headers or [], mapping)} AS summary"
     # Every column trimmed once, here (_trim_sql): the checks, the duplicate test and the snapshot
     # all see the value without its padding. The ID number is cleaned by _id_sql and parse.
     trimmed = ", ".join(
         f"f_{s.name}" if s.name == ID_NUMBER.name else f"{_trim_sql('f_' + s.name)} AS f_{s.name}" for s in specs
     )
+    trimmed += ", summary"
     if relation.startswith("read_parquet("):
         numbered = f"SELECT file_row_number + 1 AS row_no, {raw} FROM {relation[:-1]}, file_row_number = true)"
         source = f"SELECT row_no, {trimmed} FROM ({numbered}) s0"
@@ -892,8 +978,15 @@ def _read(
             f"WHEN id_int IS NULL THEN {_q(_not_a_keyed_hash())}"
         )
     # Each typed column once (v_<field>), then the reason a field gives, then the row's reason.
+    # A number column's text is made plain first, in a layer of its own (n_<field>).
+    numbers = [s for s in specs if s.type == "number"]
+    if numbers:
+        plain = ", ".join(f"{_number_text_sql(s, 'f_' + s.name)} AS n_{s.name}" for s in numbers)
+        source = f"SELECT *, {plain} FROM ({source}) n"
     typed = [
-        f"{_field_sql(s, 'f_' + s.name)} AS v_{s.name}" if s.name in mapping else f"{_NULLS[s.type]} AS v_{s.name}"
+        f"{_field_sql(s, ('n_' if s.type == 'number' else 'f_') + s.name)} AS v_{s.name}"
+        if s.name in mapping
+        else f"{_NULLS[s.type]} AS v_{s.name}"
         for s in fields_for(kind)
         if s.name not in _COMMON_FIELDS
     ]
@@ -925,32 +1018,138 @@ def _read(
     query = (
         f"SELECT row_no, {raw_id} AS f_id_number, id_int, name, "
         f"{name_key_sql('name_norm')} AS name_key, name_norm IS NULL AS name_odd, record_key, "
-        f"{''.join(name + ', ' for name in values)}field_reason, reason, hash({record}) AS record_hash "
+        f"{''.join(name + ', ' for name in values)}field_reason, reason, summary, hash({record}) AS record_hash "
         f"FROM ({source}) s8"
     )
     return query, quoting
+
+
+# The rows of totals and the notes a department's table ends with (a 合计 row, 注：…, 填表人：…):
+# at the end of the file and rejected anyway, they are skipped and counted apart, not rejected,
+# so that they neither fill the rejected rows nor push a small file over MAX_REJECTED_SHARE.
+# A row of totals: 合计, 总计 or 小计 begins its first cell that is not empty, its name or its ID
+# number. A note: one cell only, beginning with one of _NOTE_WORDS.
+_TOTAL_RE = "^[合总小][ \u3000]*计"
+_NOTE_WORDS = (
+    "注", "说明", "备注", "附注", "填表", "制表", "填报", "报送", "审核", "审批", "负责人", "单位负责人",
+    "经办人", "统计人", "联系人", "联系电话", "数据来源", "资料来源",
+)  # fmt: skip
+_NOTE_RE = "^(" + "|".join(_NOTE_WORDS) + ")"
+SUMMARY, BLANK = 1, 0  # the summary column: a row of totals or a note; a row of empty cells
+
+
+def _summary_sql(headers: list[str], mapping: dict[str, str]) -> str:
+    """Whether a row of the file (all its columns, ``headers``) is a row of totals or a note
+    (``SUMMARY``), or a row of empty cells (``BLANK``); else NULL. Worked out only for a row whose
+    ID number is not plainly one (an empty cell, a word, a short number): a row of people is
+    never such a row, and a clean file pays one test of its ID's length and first character."""
+    if not headers:
+        return "CAST(NULL AS UTINYINT)"
+    id_column = _ident(mapping["id_number"] if "id_number" in mapping else mapping["id_key"])
+    idv = f"CAST({id_column} AS VARCHAR)"
+    if "id_number" in mapping:
+        odd = f"{idv} IS NULL OR strlen({idv}) NOT IN (15, 18) OR NOT ord({idv}) BETWEEN 48 AND 57"
+    else:  # a keyed hash: a number of up to 20 characters, maybe with a minus
+        odd = f"{idv} IS NULL OR strlen({idv}) < 12 OR NOT (ord({idv}) BETWEEN 48 AND 57 OR ord({idv}) = 45)"
+    cells = [f"NULLIF(trim(CAST({_ident(h)} AS VARCHAR), {_q(PADDING)}), '')" for h in headers]
+    first = f"COALESCE({', '.join(cells)})"
+    filled = " + ".join(f"CAST({c} IS NOT NULL AS INTEGER)" for c in cells)
+    named = [first, f"trim({idv}, {_q(PADDING)})"]
+    if "name" in mapping:
+        named.append(f"trim(CAST({_ident(mapping['name'])} AS VARCHAR), {_q(PADDING)})")
+    total = " OR ".join(f"regexp_matches(COALESCE({c}, ''), {_q(_TOTAL_RE)})" for c in named)
+    return (
+        f"CASE WHEN {odd} THEN CASE WHEN {total} THEN {SUMMARY} "
+        f"WHEN ({filled}) = 1 AND regexp_matches({first}, {_q(_NOTE_RE)}) THEN {SUMMARY} "
+        f"WHEN {first} IS NULL THEN {BLANK} END END::UTINYINT"
+    )
+
+
+def _unreadable_summary(text: str) -> int | None:
+    """``_summary_sql`` for a line the reader could not split into the header's columns (a note
+    typed on a line of its own, without the separators after it)."""
+    cells = [c.strip(PADDING + '"') for c in re.split("[,;\t|]", text)]
+    filled = [c for c in cells if c]
+    if not filled:
+        return BLANK
+    if re.match(_TOTAL_RE, filled[0]):
+        return SUMMARY
+    if len(filled) == 1 and re.match(_NOTE_RE, filled[0]):
+        return SUMMARY
+    return None
+
+
+@dataclass
+class _Skipped:
+    """The rows of totals and notes (and of empty cells) at the end of the file: those after
+    ``after``, the last row of data (None: none is skipped), by the reason they would have been
+    rejected for; the unreadable lines left; the rows of totals and notes counted (empty rows are
+    not counted: nothing was in them)."""
+
+    after: int | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
+    counted: int = 0
+
+    def where(self) -> str:
+        """The condition of the rows of ``rows`` that are not skipped."""
+        return "TRUE" if self.after is None else f"NOT (summary IS NOT NULL AND row_no > {int(self.after)})"
+
+
+def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: list[tuple[int, str, str]]) -> _Skipped:
+    """The rows of totals, notes and empty cells after the last row of data (taken, or rejected
+    for its own reasons) and the unreadable lines after it that are such rows. The rows stay in
+    ``rows`` (a file of millions of rows may be memory-mapped: a copy without them would be read
+    into memory); the queries that count and write them leave them out (``_Skipped.where``)."""
+    kinds = {line: _unreadable_summary(text) for line, _reason, text in unreadable}
+    summary = rows.column("summary")
+    if summary.null_count == len(summary) and all(k is None for k in kinds.values()):
+        return _Skipped(unreadable=[(line, reason) for line, reason, _text in unreadable])
+    con.register("candidates", rows.select(["row_no", "reason", "summary"]))
+    # A row of totals or a note is rejected anyway (its ID is no person's): one taken is data.
+    ((last_row,),) = con.execute(
+        "SELECT max(row_no) FILTER (WHERE summary IS NULL OR reason IS NULL) FROM candidates"
+    ).fetchall()
+    last = max([last_row or 0, *(line for line, kind in kinds.items() if kind is None)])
+    skipped = _Skipped(after=last)
+    found = con.execute(
+        "SELECT reason, summary, count(*) FROM candidates "
+        "WHERE summary IS NOT NULL AND reason IS NOT NULL AND row_no > ? GROUP BY ALL",
+        [last],
+    ).fetchall()
+    con.unregister("candidates")
+    for reason, kind, n in found:
+        skipped.reasons[str(reason)] = skipped.reasons.get(str(reason), 0) + int(n)
+        skipped.counted += int(n) if kind == SUMMARY else 0
+    for line, reason, _text in unreadable:
+        if kinds[line] is not None and line > last:
+            skipped.counted += kinds[line] == SUMMARY
+        else:
+            skipped.unreadable.append((line, reason))
+    return skipped
 
 
 def _not_a_keyed_hash() -> str:
     return _("Not a keyed hash (64-bit integer)")
 
 
-def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: int) -> list[tuple[int, str]]:
+def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: int) -> list[tuple[int, str, str]]:
     """The lines of a CSV file the reader could not split into the header's ``columns`` columns,
-    once each with the reason. DuckDB records a line once for every column it lacks or has too
-    many (``column_idx``: the missing ones, or the extra ones counted from 1), in English."""
+    once each with the reason and the line's text. DuckDB records a line once for every column
+    it lacks or has too many (``column_idx``: the missing ones, or the extra ones counted from
+    1), in English."""
     if not relation.startswith("read_csv"):
         return []
     try:
         rows = con.execute(
-            "SELECT line, min(error_type), min(column_idx), max(column_idx), min(error_message) FROM reject_errors "
-            "GROUP BY line ORDER BY line"
+            "SELECT line, min(error_type), min(column_idx), max(column_idx), min(error_message), min(csv_line) "
+            "FROM reject_errors GROUP BY line ORDER BY line"
         ).fetchall()
     except duckdb.Error:
         return []
     return [
-        (int(line), _unreadable_reason(str(kind), first, last, str(message), columns))
-        for line, kind, first, last, message in rows
+        (int(line), _unreadable_reason(str(kind), first, last, str(message), columns), str(text or ""))
+        for line, kind, first, last, message, text in rows
     ]
 
 
@@ -1109,8 +1308,10 @@ def _write_snapshot(
 
 
 def _write_rejected(
-    con: duckdb.DuckDBPyConnection, prehashed: bool, unreadable: list[tuple[int, str]], out: Path
+    con: duckdb.DuckDBPyConnection, prehashed: bool, unreadable: list[tuple[int, str]], out: Path, kept: str = "TRUE"
 ) -> None:
+    """The rejected rows of ``rows`` (those ``kept``: not skipped) and the unreadable lines, with
+    their reasons, as CSV."""
     masked = "''" if prehashed else _mask_sql(f"COALESCE({_trim_sql('f_id_number')}, '')")
     con.execute("CREATE TABLE unreadable (row_no BIGINT, reason VARCHAR)")
     if unreadable:
@@ -1120,7 +1321,7 @@ def _write_rejected(
     # text (a leading apostrophe), as common.sheets.csv_safe does, for the spreadsheet that opens it.
     con.execute(
         f"COPY (SELECT row, {_csv_safe_sql('id_number')} AS id_number, {_csv_safe_sql('reason')} AS reason FROM ("
-        f"SELECT row_no AS row, {masked} AS id_number, reason FROM rows WHERE reason IS NOT NULL "
+        f"SELECT row_no AS row, {masked} AS id_number, reason FROM rows WHERE reason IS NOT NULL AND {kept} "
         "UNION ALL SELECT row_no, '', reason FROM unreadable) ORDER BY 1) "
         f"TO {_q(str(out))} (HEADER, DELIMITER ',')"
     )

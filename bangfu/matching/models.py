@@ -129,6 +129,8 @@ class Dataset(models.Model):
     rows_taken = models.PositiveIntegerField(_("rows taken"), default=0)
     rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
     rows_duplicate = models.PositiveIntegerField(_("duplicate rows"), default=0)
+    # Rows of totals and notes at the end of the file (合计, 注：…): neither taken nor rejected.
+    rows_skipped = models.PositiveIntegerField(_("rows of totals or notes skipped"), default=0)
     prehashed = models.BooleanField(_("keyed hashes only"), default=False)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bangfu.common import sheets
 from bangfu.common.audit import audit_deferred, audit_record
@@ -228,6 +229,7 @@ def dataset_import(
                     rows_taken=result.rows_taken,
                     rows_rejected=result.rows_rejected,
                     rows_duplicate=result.rows_duplicate,
+                    rows_skipped=result.rows_skipped,
                     prehashed=result.prehashed,
                     imported_by=actor if getattr(actor, "is_authenticated", False) else None,
                 )
@@ -252,6 +254,7 @@ def dataset_import(
                         "rows_taken": ds.rows_taken,
                         "rows_rejected": ds.rows_rejected,
                         "rows_duplicate": ds.rows_duplicate,
+                        "rows_skipped": ds.rows_skipped,
                         "as_of": ds.as_of,
                         "expires_on": ds.expires_on,
                     },
@@ -261,6 +264,15 @@ def dataset_import(
                 snapshots.remove(name)
             raise
     return ds
+
+
+def rows_skipped_in_words(dataset: Dataset) -> str:
+    """What the page and the command add to an import's result when rows of totals or notes at the
+    end of the file were skipped (neither taken nor rejected); '' when none was."""
+    n = dataset.rows_skipped
+    if not n:
+        return ""
+    return ngettext("Skipped %(n)s row of totals or notes.", "Skipped %(n)s rows of totals or notes.", n) % {"n": n}
 
 
 def retention_end(as_of: dt.date, retention_days: int) -> dt.date:

@@ -298,11 +298,12 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
             _put_errors(form, exc, field="file")
             problem = exc.details if isinstance(exc, DomainError) else {}
         else:
-            messages.success(
-                request,
-                _("%(file)s was imported: rows taken %(taken)s, rejected %(rejected)s.")
-                % {"file": ds.file_name, "taken": ds.rows_taken, "rejected": ds.rows_rejected},
-            )
+            imported = _("%(file)s was imported: rows taken %(taken)s, rejected %(rejected)s.") % {
+                "file": ds.file_name,
+                "taken": ds.rows_taken,
+                "rejected": ds.rows_rejected,
+            }
+            messages.success(request, " ".join(filter(None, [imported, services.rows_skipped_in_words(ds)])))
             return redirect("matching:dataset_detail", pk=ds.pk)
     headers = [str(h) for h in problem.get("headers") or []]
     kind = form.cleaned_data.get("kind") if form.is_bound and hasattr(form, "cleaned_data") else None

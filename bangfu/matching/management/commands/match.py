@@ -151,16 +151,16 @@ class Command(TranslatedCommand):
             as_of=o["as_of"],
             retention_days=o["retention_days"],
         )
-        self.stdout.write(
-            _("dataset %(id)s: rows taken %(taken)s, rejected %(rejected)s, duplicate %(dup)s; purged on %(exp)s")
-            % {
-                "id": ds.pk,
-                "taken": ds.rows_taken,
-                "rejected": ds.rows_rejected,
-                "dup": ds.rows_duplicate,
-                "exp": ds.expires_on,
-            }
-        )
+        imported = _(
+            "dataset %(id)s: rows taken %(taken)s, rejected %(rejected)s, duplicate %(dup)s; purged on %(exp)s"
+        ) % {
+            "id": ds.pk,
+            "taken": ds.rows_taken,
+            "rejected": ds.rows_rejected,
+            "dup": ds.rows_duplicate,
+            "exp": ds.expires_on,
+        }
+        self.stdout.write(" ".join(filter(None, [imported, services.rows_skipped_in_words(ds)])))
 
     def _run(self, actor: Any, o: dict[str, Any]) -> None:
         unit = self._unit(o["unit"], actor, services.RUN_PERM)
