@@ -21,7 +21,6 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings

@@ -11,8 +11,6 @@ from django.urls import reverse
 
 from bangfu.registry.models import Household
 
-from .test_pages import client_for
-
 HTMX = {"HX-Request": "true"}
 
 
