@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Business-rule codes that mean "the data changed under you / clashes with other data".
-CONFLICT_CODES = frozenset({ErrorCode.CONFLICT, ErrorCode.DUPLICATE_ACTIVE_FILE})
+CONFLICT_CODES = frozenset({ErrorCode.CONFLICT, ErrorCode.DUPLICATE_ACTIVE_FILE, ErrorCode.RUN_UNDER_WAY})
 # Refusals of a request made too often (a sign-in code asked for again too soon): 429, with the
 # seconds to wait in ``Retry-After`` where the refusal knows them (``details.wait``).
 THROTTLED_CODES = frozenset({"code_throttled"})

@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     DUPLICATE_ACTIVE_FILE = "duplicate_active_file"
     CONFLICT = "conflict"
     INVALID_TRANSITION = "invalid_transition"
+    # A recheck or a recompute of a union while another of the same union is queued or running.
+    RUN_UNDER_WAY = "run_under_way"
 
 
 class Refused(PermissionDenied):

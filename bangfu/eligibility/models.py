@@ -141,6 +141,15 @@ class RecomputeRun(models.Model):
         verbose_name = _("recompute run")
         verbose_name_plural = _("recompute runs")
         ordering = ["-id"]
+        constraints = [
+            # One recompute of a union at a time (``recompute.recompute_start``), held by the
+            # database against requests truly at once.
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="eligibility_one_active_recompute_per_unit",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.status} {self.done}/{self.total}"

@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from django.utils.translation import pgettext
 
 from bangfu.common import sheets
 from bangfu.common.audit import audit_record
+from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -71,14 +72,80 @@ def _division_unit(actor: Any, unit_id: int) -> OrgUnit:
     return unit
 
 
-def recompute_start(*, actor: Any, unit_id: int, run_async: bool = False, on: date | None = None) -> RecomputeRun:
-    """Recompute every household of a unit's subtree; with ``run_async`` as a background task."""
-    unit = _unit(actor, unit_id, Perm.HOUSEHOLD_EDIT)
-    run = RecomputeRun.objects.create(
-        unit=unit,
-        started_by=actor if getattr(actor, "is_authenticated", False) else None,
-        total=bulk.households_in(unit.path).count(),
+# One recompute of a union at a time (the constraint ``eligibility_one_active_recompute_per_unit``):
+# the same union asked for three times at once was recomputed three times. A recompute of a union
+# above or below is not refused (each household keeps one current decision, and a run leaves a
+# household another run decided meanwhile as it is). A run that stopped with its process holds
+# the union no longer than this after it started (or, never taken by a worker, after it was
+# queued): asked for again after that, it is marked failed first.
+RUN_STALE_AFTER = timedelta(hours=12)
+
+
+def _stale_runs_failed(unit: OrgUnit) -> None:
+    now = timezone.now()
+    before = now - RUN_STALE_AFTER
+    RecomputeRun.objects.filter(unit=unit).filter(
+        Q(status=RecomputeStatus.RUNNING, started_at__lt=before)
+        | Q(status=RecomputeStatus.QUEUED, created_at__lt=before)
+    ).update(
+        status=RecomputeStatus.FAILED,
+        finished_at=now,
+        error=_("Stopped without finishing: the process running it ended. Start the recompute again."),
     )
+
+
+def _run_under_way(unit: OrgUnit) -> RecomputeRun | None:
+    active = RecomputeRun.objects.filter(unit=unit, status__in=[RecomputeStatus.QUEUED, RecomputeStatus.RUNNING])
+    return active.select_related("started_by", "unit").first()
+
+
+def _refused_under_way(run: RecomputeRun) -> DomainError:
+    """409 naming the recompute of the same union already queued or running: which, who, since when."""
+    by = run.started_by
+    who = (by.get_full_name() or by.username) if by is not None else _("the system")
+    when = timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M")
+    return DomainError(
+        ErrorCode.RUN_UNDER_WAY,
+        _(
+            "A recompute of %(unit)s is already under way: run %(run)s, started by %(who)s at %(when)s. "
+            "Wait for it to finish (its page shows how far it is); a run that stopped is given up "
+            "%(hours)s hours after it started."
+        )
+        % {
+            "unit": run.unit.name,
+            "run": run.pk,
+            "who": who,
+            "when": when,
+            "hours": int(RUN_STALE_AFTER.total_seconds() // 3600),
+        },
+        {
+            "run_id": run.pk,
+            "status": run.status,
+            "started_by": by.username if by is not None else None,
+            "created_at": run.created_at.isoformat(),
+        },
+    )
+
+
+def recompute_start(*, actor: Any, unit_id: int, run_async: bool = False, on: date | None = None) -> RecomputeRun:
+    """Recompute every household of a unit's subtree; with ``run_async`` as a background task.
+    Refused (``ErrorCode.RUN_UNDER_WAY``) while a recompute of the same union is queued or running."""
+    unit = _unit(actor, unit_id, Perm.HOUSEHOLD_EDIT)
+    with transaction.atomic():
+        _stale_runs_failed(unit)
+        if under_way := _run_under_way(unit):
+            raise _refused_under_way(under_way)
+        try:
+            with transaction.atomic():  # a run of the union inserted meanwhile: refused the same way
+                run = RecomputeRun.objects.create(
+                    unit=unit,
+                    started_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    total=bulk.households_in(unit.path).count(),
+                )
+        except IntegrityError:
+            if under_way := _run_under_way(unit):
+                raise _refused_under_way(under_way) from None
+            raise
     if run_async:
         from .tasks import recompute_task
 
@@ -94,7 +161,16 @@ def recompute_execute(*, run_id: int, on: date | None = None) -> RecomputeRun:
     run = RecomputeRun.objects.select_related("unit", "started_by").get(pk=run_id)
     if run.status == RecomputeStatus.DONE:
         return run
-    RecomputeRun.objects.filter(pk=run.pk).update(status=RecomputeStatus.RUNNING, started_at=timezone.now(), done=0)
+    try:
+        with transaction.atomic():
+            RecomputeRun.objects.filter(pk=run.pk).update(
+                status=RecomputeStatus.RUNNING, started_at=timezone.now(), done=0
+            )
+    except IntegrityError:
+        # A failed run done again while another recompute of its union is under way.
+        if under_way := _run_under_way(run.unit):
+            raise _refused_under_way(under_way) from None
+        raise
 
     def progress(out: bulk.Outcome) -> None:
         RecomputeRun.objects.filter(pk=run.pk).update(total=out.total, done=out.done, changed=out.changed)

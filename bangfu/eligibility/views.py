@@ -140,14 +140,21 @@ def recompute_start(request: HttpRequest) -> HttpResponse:
     if not units:
         raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
     error = ""
+    under_way = None
     raw = request.POST.get("unit_id", "").strip() if request.method == "POST" else ""
     if request.method == "POST":
         if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) in {pk for pk, _label in units}:
-            run = recompute.recompute_start(actor=request.user, unit_id=int(raw), run_async=True)
-            return redirect("eligibility:recompute_status", run_id=run.pk)
-        error = _("Choose one of the unions in the list.")
-    context = {"units": units, "selected": raw, "error": error}
-    return render(request, "eligibility/recompute_start.html", context, status=400 if error else 200)
+            try:
+                run = recompute.recompute_start(actor=request.user, unit_id=int(raw), run_async=True)
+            except DomainError as exc:  # a recompute of this union already under way: named, linked
+                error, under_way = exc.message, exc.details.get("run_id")
+            else:
+                return redirect("eligibility:recompute_status", run_id=run.pk)
+        else:
+            error = _("Choose one of the unions in the list.")
+    context = {"units": units, "selected": raw, "error": error, "under_way": under_way}
+    status = 409 if under_way else 400 if error else 200
+    return render(request, "eligibility/recompute_start.html", context, status=status)
 
 
 @login_required

@@ -681,6 +681,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-pk")
         .first(),
         "check_matches": _check_matches(app),
+        # What was typed for a step refused since (``_refused``), shown once to be copied.
+        "unsaved": request.session.pop(_unsaved_key(pk), None),
         # Steps whose record was made before a return to them or below: to be made again.
         "again": services.records_to_make_again(app),
         "approval_barred": services.approval_barred(request.user, app),
@@ -720,13 +722,42 @@ def _check_matches(app: Application) -> dict[str, Any] | None:
     return {"rows": rows, "datasets": datasets}
 
 
-def _staff_post(request: HttpRequest, pk: int, call: Callable[[], Any], ok: str) -> HttpResponse:
+def _staff_post(
+    request: HttpRequest, pk: int, call: Callable[[], Any], ok: str, keep: dict[str, str] | None = None
+) -> HttpResponse:
+    """A step of one button (and a short text, named with its label in ``keep``)."""
     try:
         call()
         messages.success(request, ok)
-    except (ValidationError, DomainError, PermissionDenied) as exc:
+    except ValidationError as exc:
         _errors_to_messages(request, exc)
+    except (DomainError, PermissionDenied) as exc:
+        _refused(request, pk, exc, [(label, request.POST.get(name, "")) for name, label in (keep or {}).items()])
     return redirect("intake:detail", pk=pk)
+
+
+# What was typed into a step's form or a decision's reason when the step was refused because the
+# case had moved on (someone else refused it, sent it back or recorded the step first): the form is
+# no longer on the page as it is now, and a long home-visit record was lost with it. It is kept
+# across the redirect and shown once on the application page, to be copied.
+def _unsaved_key(pk: int) -> str:
+    return f"intake-unsaved-{pk}"
+
+
+def _refused(request: HttpRequest, pk: int, exc: Exception, typed: list[tuple[str, str]]) -> None:
+    """Say why a step was not done, and keep what was typed for it (``_unsaved_key``)."""
+    if isinstance(exc, DomainError) and exc.code == services.IntakeError.CONFLICT:
+        # The service's words ("reload it") are for a caller still holding the old page; the page
+        # shown after this is the application as it is now.
+        messages.error(
+            request,
+            _("Someone else acted on this application after you opened it: it is shown below as it is now."),
+        )
+    else:
+        _errors_to_messages(request, exc)
+    kept = [(str(label), value) for label, value in typed if value.strip()]
+    if kept:
+        request.session[_unsaved_key(pk)] = kept
 
 
 @login_required
@@ -759,8 +790,10 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
             }
         if errors:
             _errors_to_messages(request, ValidationError(errors))
-    except (DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
+    except (DomainError, PermissionDenied) as exc:
+        label = _("Reason for “%(action)s”") % {"action": workflow.ACTION_LABELS.get(action, action)}
+        _refused(request, pk, exc, [(label, request.POST.get("reason", ""))])
     return redirect("intake:detail", pk=pk)
 
 
@@ -824,8 +857,15 @@ def _step_post(
         if hasattr(exc, "error_dict"):
             _step_failed(request, name, pk, {k: [str(m) for m in v] for k, v in exc.message_dict.items()})
     except (DomainError, PermissionDenied) as exc:
-        _errors_to_messages(request, exc)
+        # Refused as a whole (the case is no longer at this step): the form may no longer be on
+        # the page, so what was typed is kept beside it, each text under its field's label.
+        _refused(request, pk, exc, [(str(form[name].label), value) for name, value in _typed(form)])
     return redirect("intake:detail", pk=pk)
+
+
+def _typed(form: forms.Form) -> list[tuple[str, str]]:
+    """The fields of a step's form as typed, in the form's order."""
+    return [(name, str(form.data.get(name, ""))) for name in form.fields]
 
 
 @login_required
@@ -868,6 +908,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, objection_id=int(answer_to), answer=request.POST.get("answer", "")
             ),
             _("The answer was recorded."),
+            keep={"answer": _("Answer")},
         )
     return _step_post(
         request,
@@ -905,6 +946,7 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, application_id=pk, passed=passed, note=request.POST.get("note", "")
         ),
         _("The answer was recorded."),
+        keep={"note": _("What the check found")},
     )
 
 

@@ -183,6 +183,16 @@ class MatchRun(models.Model):
         verbose_name = _("recheck run")
         verbose_name_plural = _("recheck runs")
         ordering = ["-id"]
+        constraints = [
+            # One recheck of a union at a time (``services.match_run``): three clicks or two
+            # people at once queued the same union's work three times. Held by the database, so
+            # requests truly at once cannot both pass a check made before the insert.
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="matching_one_active_run_per_unit",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.status} {self.progress}%"

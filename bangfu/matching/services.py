@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 
 from bangfu.common import sheets
 from bangfu.common.audit import audit_deferred, audit_record
-from bangfu.common.errors import DomainError
+from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.ids import SHANGHAI, ResidentId, mask_ids_in
 from bangfu.common.text import clean_reason
 from bangfu.eligibility import services as eligibility_services
@@ -402,13 +402,22 @@ def match_run(
         )
     _check_rule_params(params or {})
     with transaction.atomic():
-        run = MatchRun.objects.create(
-            unit=target,
-            engine=engine,
-            params=params or {},
-            started_by=actor if getattr(actor, "is_authenticated", False) else None,
-            sources=[source_of(d) for d in sorted(datasets, key=lambda d: (d.kind, d.pk))],
-        )
+        _stale_runs_failed(target)
+        if under_way := _run_under_way(target):
+            raise _refused_under_way(under_way)
+        try:
+            with transaction.atomic():  # a run of the union inserted meanwhile: refused the same way
+                run = MatchRun.objects.create(
+                    unit=target,
+                    engine=engine,
+                    params=params or {},
+                    started_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    sources=[source_of(d) for d in sorted(datasets, key=lambda d: (d.kind, d.pk))],
+                )
+        except IntegrityError:
+            if under_way := _run_under_way(target):
+                raise _refused_under_way(under_way) from None
+            raise
         run.datasets.set(datasets)
         audit_record(
             actor=actor,
@@ -482,15 +491,71 @@ def fail_interrupted_runs(*, now: dt.datetime | None = None) -> int:
     )
 
 
+# One recheck of a union at a time (the constraint ``matching_one_active_run_per_unit``): the
+# same union's work queued twice (two people, or one clicking three times) ran twice. A run of a
+# union above or below is not refused: overlapping rechecks each complete, writing each finding
+# once, and a county is not kept waiting on a province's run. A run that stopped with its process
+# holds the union no longer than ``RUN_STALE_AFTER`` after it started (or, never taken by a
+# worker, after it was queued): asked for again after that, it is marked failed first.
+
+
+def _stale_runs_failed(unit: OrgUnit) -> None:
+    now = timezone.now()
+    before = now - RUN_STALE_AFTER
+    MatchRun.objects.filter(unit=unit).filter(
+        Q(status=RunStatus.RUNNING, started_at__lt=before) | Q(status=RunStatus.QUEUED, created_at__lt=before)
+    ).update(
+        status=RunStatus.FAILED,
+        finished_at=now,
+        error=_("Stopped without finishing: the process running it ended. Start the recheck again."),
+    )
+
+
+def _run_under_way(unit: OrgUnit) -> MatchRun | None:
+    active = MatchRun.objects.filter(unit=unit, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+    return active.select_related("started_by").first()
+
+
+def _refused_under_way(run: MatchRun) -> DomainError:
+    """409 naming the run of the same union already queued or running: which, who, since when."""
+    by = run.started_by
+    who = (by.get_full_name() or by.username) if by is not None else _("the system")
+    when = timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M")
+    return DomainError(
+        ErrorCode.RUN_UNDER_WAY,
+        _(
+            "A recheck of %(unit)s is already under way: run %(run)s, started by %(who)s at %(when)s. "
+            "Wait for it to finish (its page shows how far it is); a run that stopped is given up "
+            "%(hours)s hours after it started."
+        )
+        % {"unit": run.unit.name, "run": run.pk, "who": who, "when": when, "hours": _stale_hours()},
+        {
+            "run_id": run.pk,
+            "status": run.status,
+            "started_by": by.username if by is not None else None,
+            "created_at": run.created_at.isoformat(),
+        },
+    )
+
+
+def _stale_hours() -> int:
+    return int(RUN_STALE_AFTER.total_seconds() // 3600)
+
+
 def match_run_execute(*, run_id: int, wait: bool = True) -> MatchRun:
     """The body of a run: its background task, or ``bangfu match run``, which runs the run it
     started itself while the worker may pick up the same task. The first to take the run (queued,
     or failed before) runs it; the other leaves it to them, and with ``wait`` returns it once they
     are done. Re-running records no finding twice."""
     run = MatchRun.objects.select_related("unit").get(pk=run_id)
-    taken = MatchRun.objects.filter(pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.FAILED]).update(
-        status=RunStatus.RUNNING, started_at=timezone.now(), error=""
-    )
+    try:
+        with transaction.atomic():
+            taken = MatchRun.objects.filter(pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.FAILED]).update(
+                status=RunStatus.RUNNING, started_at=timezone.now(), error=""
+            )
+    except IntegrityError:
+        # A failed run taken again while another run of its union is under way: left failed.
+        taken = 0
     if not taken:
         run.refresh_from_db()
         while wait and run.status == RunStatus.RUNNING:

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from bangfu.common import sheets
-from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility import selectors as eligibility_selectors
 from bangfu.org import access
@@ -404,6 +404,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
         chosen = [d.pk for d in services.usable_datasets(units[0]) if d.pk in listed]
     initial = {"unit": units[0].pk if units else None, "dataset_ids": chosen, "engine": "duckdb"}
     form = RunStartForm(request.POST or None, units=units, datasets=datasets, initial=initial)
+    under_way = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         unit = _unit_in(request.user, services.RUN_PERM, data["unit"])
@@ -411,12 +412,19 @@ def run_start(request: HttpRequest) -> HttpResponse:
             run = services.match_run(
                 actor=request.user, unit=unit, dataset_ids=data["dataset_ids"], engine=data["engine"]
             )
-        except (ValidationError, DomainError) as exc:
+        except DomainError as exc:
+            if exc.code != ErrorCode.RUN_UNDER_WAY:
+                _put_errors(form, exc, field="engine")
+            else:  # the run of this union already under way, linked
+                _put_errors(form, exc)
+                under_way = exc.details.get("run_id")
+        except ValidationError as exc:
             _put_errors(form, exc, field="engine")
         else:
             return redirect("matching:run_detail", pk=run.pk)
-    context = {"form": form, "has_datasets": bool(datasets)}
-    return render(request, "matching/run_start.html", context, status=400 if request.method == "POST" else 200)
+    context = {"form": form, "has_datasets": bool(datasets), "under_way": under_way}
+    status = 409 if under_way else 400 if request.method == "POST" else 200
+    return render(request, "matching/run_start.html", context, status=status)
 
 
 def _severity_cells(counts: dict[str, int]) -> list[tuple[str, int]]:

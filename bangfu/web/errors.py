@@ -1,14 +1,19 @@
 """Django's error pages, with the API's error body for ``/api/`` paths: a URL the API does not
 have (``/api/v1/households/`` with a slash, a mistyped path) answers in JSON like the rest of the
-API, not with the staff site's page."""
+API, not with the staff site's page. And the page of a form whose CSRF token no longer holds
+(``csrf_failure``, ``CSRF_FAILURE_VIEW``)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -58,3 +63,38 @@ def bad_request(request: HttpRequest, exception: Exception | None = None, **kwar
             message = _("The request could not be read.")
         return JsonResponse(error_body("bad_request", message), status=400)
     return defaults.bad_request(request, exception or Exception())
+
+
+def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
+    """A form sent from a page whose CSRF token no longer holds: the person signed in or out in
+    another tab since the page was opened (each changes the token), or the page was left open too
+    long. Django's own page told caseworkers to "set DEBUG=True"; this one says what happened and
+    what to do. A sign-in form starts again on a fresh sign-in page (nothing typed there is worth
+    keeping but the name); an htmx request gets the sentence alone, for the page's alert."""
+    message = _(
+        "This page had expired: you signed in or out in another tab since it was opened, or it was "
+        "left open too long. Nothing was saved. Go back to it, copy anything you typed, reload the "
+        "page and try again."
+    )
+    if _api(request):
+        return JsonResponse(error_body("csrf_failed", message), status=403)
+    login_pages = {reverse("login"): "next", reverse("intake:phone_login"): ""}
+    if request.path in login_pages:
+        messages.info(request, _("The sign-in page had expired; sign in again."))
+        following = request.POST.get("next", "") if login_pages[request.path] else ""
+        if following and url_has_allowed_host_and_scheme(following, allowed_hosts={request.get_host()}):
+            return redirect(f"{request.path}?{urlencode({'next': following})}")
+        return redirect(request.path)
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "_htmx_message.html", {"message": message}, status=403)
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    phone = request.path.startswith("/apply/")
+    context = {
+        "message": message,
+        "back": back,
+        "phone": phone,
+        "base": "intake/phone/base.html" if phone else "web/base.html",
+    }
+    return render(request, "403_csrf.html", context, status=403)

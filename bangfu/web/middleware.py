@@ -10,6 +10,9 @@
 And one the API cannot answer itself: a method an API path does not take (``DELETE`` on a
 household) gets django-ninja's plain-text 405; it is given the API's error body, with the methods
 the path takes.
+
+``HtmxSignInMiddleware`` sends a page whose sign-in ended (signed out in another tab, the session
+expired) to the sign-in page as a whole, rather than letting htmx draw the sign-in page inside it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 NUL = "\x00"
 # NUL, or half of a UTF-16 surrogate pair on its own (JSON's "\ud800"): neither can be stored as text.
@@ -156,3 +163,40 @@ class NoStoreMiddleware:
         if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
             response["Cache-Control"] = "no-store"
         return response
+
+
+def page_shown(request: HttpRequest) -> str | None:
+    """The path (and query) of the page an htmx request was sent from (``HX-Current-URL``), when
+    it is a page of this site; None otherwise."""
+    current = request.headers.get("HX-Current-URL", "")
+    if not current or not url_has_allowed_host_and_scheme(
+        current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(current)
+    if not parts.path.startswith("/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class HtmxSignInMiddleware:
+    """An htmx request whose sign-in has ended (signed out in another tab, the session expired)
+    is answered with ``HX-Redirect`` to the sign-in page, ``next`` being the page the person is
+    on. Without it the browser followed the redirect to the sign-in page and htmx drew that whole
+    page inside a table cell or the search results, and a search put the sign-in address in the
+    address bar. After signing in, the person is back on their page, not on the htmx endpoint
+    (a fragment, or a POST that only a button sends). The worker's phone pages do the same for
+    their own sign-in (``intake.views.applicant_required``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.headers.get("HX-Request") != "true" or response.status_code not in (301, 302, 303, 307, 308):
+            return response
+        login = resolve_url(settings.LOGIN_URL)
+        if urlsplit(response.get("Location", "")).path != login:
+            return response
+        shown = page_shown(request)
+        return HttpResponseClientRedirect(f"{login}?{urlencode({'next': shown})}" if shown else login)

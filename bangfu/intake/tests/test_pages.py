@@ -365,3 +365,52 @@ def test_the_yearly_reviews_are_followed_union_by_union(tree: dict, users: dict[
     token = token_create(actor=users["province_manager"], user=users["province_manager"], name="tests")
     api = Client(headers={"Authorization": f"Bearer {token}"})
     assert api.get("/api/v1/reviews", {"unit_id": tree["dalishi"].pk}).json()["count"] == 1
+
+
+def test_a_step_refused_because_the_case_moved_on_keeps_what_was_typed(tree: dict, users: dict[str, Any]) -> None:
+    """Two cadres at the home visit: one refuses the case while the other writes the visit. The
+    visit's texts came back lost with the redirect; they are shown on the page, to be copied."""
+    from bangfu.org.models import Role
+    from bangfu.testing.factories import user_with_role
+
+    cadre2 = user_with_role(tree["xiangyun_g"], Role.GRASSROOTS_CADRE, "cadre2")
+    app = to_state(submitted(tree["xiangyun_g"]), ApplicationState.HOME_VISIT, users)
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_cadre"])
+    assert 'id="visit-form"' in c.get(f"/applications/{app.pk}/").content.decode()
+    services.application_transition(actor=cadre2, application_id=app.pk, action="refuse", reason="不符合条件")
+    seen = "老旧公房，家具简陋，屋顶漏雨，厨房与卧室合一"
+    typed = {
+        "visited_on": timezone.localdate().isoformat(),
+        "visitors": "王干事、李委员",
+        "seen": seen,
+        "asked": "收入与病情",
+        "explained": "帮扶政策",
+        "findings": "情况属实",
+    }
+    page = c.post(f"/applications/{app.pk}/visit/", typed, follow=True).content.decode()
+    assert "This can only be recorded while the application is at the step “Home visit”." in page
+    assert 'id="visit-form"' not in page  # the case is refused: no visit to record
+    assert 'id="unsaved"' in page and "What you typed, not saved" in page
+    assert f">{seen}</textarea>" in page and ">王干事、李委员</textarea>" in page
+    assert "Seen (the home)" in page and "Visitors" in page
+    assert not app.visits.exists()
+    # Shown once: the page opened again is the application as it is.
+    assert 'id="unsaved"' not in c.get(f"/applications/{app.pk}/").content.decode()
+
+    # A reason typed on a page opened before someone else acted: kept, and the message says the
+    # page shown is the application as it is now (not "reload it").
+    other = to_state(submitted(tree["xiangyun_g"]), ApplicationState.HOME_VISIT, users)
+    opened_at = other.version
+    services.application_transition(actor=cadre2, application_id=other.pk, action="return", reason="请补充材料")
+    reason = "收入核实不符，拒绝——我写了很长的理由"
+    page = c.post(
+        f"/applications/{other.pk}/act/",
+        {"action": "refuse", "reason": reason, "version": str(opened_at)},
+        follow=True,
+    ).content.decode()
+    assert "Someone else acted on this application after you opened it: it is shown below as it is now." in page
+    assert "reload it and try again" not in page
+    assert f">{reason}</textarea>" in page and "Reason for “Refuse”" in page
+    other.refresh_from_db()
+    assert other.state != ApplicationState.REFUSED

@@ -385,3 +385,24 @@ def test_two_runs_writing_the_same_findings_in_opposite_orders_do_not_deadlock()
 
     assert together(lambda: write(found, None), lambda: write(backwards, None)) == ["written", "written"]
     assert together(lambda: write(None, households), lambda: write(None, households[::-1])) == ["written", "written"]
+
+
+def test_the_same_recheck_asked_for_three_times_at_once_is_queued_once(
+    make_household: Any, users: dict[str, Any], write_csv: Any, tree: dict[str, Any], queued: None, second: Any
+) -> None:
+    """Three requests for a recheck of Xiangyun at the same moment, from two people: one run is
+    queued, the two others are refused naming it (a check before the insert let all three by)."""
+    _household, datasets = _findings(make_household, users, write_csv)
+    ids = [d.pk for d in datasets]
+    before = MatchRun.objects.count()
+    results = together(
+        *[
+            (lambda who=who: services.match_run(actor=who, unit=tree["xiangyun"], dataset_ids=ids))
+            for who in (users["xiangyun_staff"], second, users["xiangyun_staff"])
+        ]
+    )
+    runs = [r for r in results if isinstance(r, MatchRun)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(runs) == 1 and len(refused) == 2, results
+    assert all(r.code == "run_under_way" and r.details["run_id"] == runs[0].pk for r in refused)
+    assert MatchRun.objects.count() == before + 1

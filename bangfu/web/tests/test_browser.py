@@ -157,3 +157,54 @@ def test_a_long_union_list_is_searched_not_scrolled(
     assert page.locator("#id_unit").input_value() == str(units[42].pk)
     page.select_option("#id_unit", str(units[11].pk))
     page.wait_for_url(f"**/households/?*unit={units[11].pk}*")
+
+
+def test_an_htmx_control_that_was_refused_or_signed_out_says_so(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any]
+) -> None:
+    """A page left open while the role was taken away, or while the user signed out in another
+    tab: "show" beside an ID number said nothing (a 404 htmx does not put in the page), or drew
+    the sign-in page inside the table cell."""
+    from bangfu.org.models import RoleAssignment
+
+    staff = users["xiangyun_staff"]
+    household = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    head = household.members.get(relationship="head")
+    base = live_server.url
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    _sign_in(page, base)
+    page.goto(f"{base}/households/{household.pk}/")
+    alert = page.locator("#htmx-alert [role=alert]")
+    assert alert.inner_text().strip() == ""
+
+    roles = list(RoleAssignment.objects.filter(user=staff).values_list("unit_id", "role"))
+    RoleAssignment.objects.filter(user=staff).delete()
+    page.click(f"#member-id-{head.pk} form button")
+    alert.get_by_text("you may no longer see it, or it no longer exists. Reload the page.").wait_for()
+    assert "revealed" not in page.inner_html(f"#member-id-{head.pk}")
+    page.click("#htmx-alert [data-htmx-alert-close]")
+    assert alert.inner_text().strip() == ""
+
+    # The server cannot be reached: said as well.
+    page.route("**/id-number/reveal/", lambda route: route.abort())
+    page.click(f"#member-id-{head.pk} form button")
+    alert.get_by_text("the server could not be reached or had a problem. Try again shortly.").wait_for()
+    page.unroute("**/id-number/reveal/")
+
+    # Signed out in another tab: the whole page goes to sign in, and comes back after it.
+    for unit_id, role in roles:
+        RoleAssignment.objects.create(user=staff, unit_id=unit_id, role=role)
+    page.reload()
+    other = context.new_page()
+    other.goto(f"{base}/households/")
+    other.click("form[action='/logout/'] button")
+    other.wait_for_url(f"{base}/login/")
+    page.click(f"#member-id-{head.pk} form button")
+    page.wait_for_url(f"{base}/login/?next=%2Fhouseholds%2F{household.pk}%2F")
+    assert page.locator(f"#member-id-{head.pk}").count() == 0
+    page.fill("input[name=username]", "xiangyun_staff")
+    page.fill("input[name=password]", "pw-for-tests-123")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(f"{base}/households/{household.pk}/")
+    context.close()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from bangfu.common.commands import TranslatedCommand
+from bangfu.common.errors import DomainError
 from bangfu.eligibility.recompute import recompute_report_xlsx, recompute_start
 from bangfu.eligibility.selectors import recompute_first_decided
 from bangfu.eligibility.services import SYSTEM
@@ -54,9 +55,12 @@ class Command(TranslatedCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         unit = unit_by_code(options["unit"])
-        run = recompute_start(
-            actor=SYSTEM, unit_id=unit.pk, run_async=options["run_async"], on=parse_date(options["date"])
-        )
+        try:
+            run = recompute_start(
+                actor=SYSTEM, unit_id=unit.pk, run_async=options["run_async"], on=parse_date(options["date"])
+            )
+        except DomainError as exc:  # a recompute of the union already under way, named
+            raise CommandError(exc.message) from exc
         if options["run_async"]:
             self.stdout.write(
                 _("Queued recompute run %(run)d for %(total)d households.") % {"run": run.pk, "total": run.total}
