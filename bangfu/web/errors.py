@@ -4,6 +4,8 @@ API, not with the staff site's page."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -13,7 +15,10 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 
 from bangfu.api.errors import error_body
+from bangfu.common.crypto import FieldKeyError
 from bangfu.org import access
+
+logger = logging.getLogger(__name__)
 
 
 def _api(request: HttpRequest) -> bool:
@@ -58,3 +63,23 @@ def bad_request(request: HttpRequest, exception: Exception | None = None, **kwar
             message = _("The request could not be read.")
         return JsonResponse(error_body("bad_request", message), status=400)
     return defaults.bad_request(request, exception or Exception())
+
+
+class KeyErrorMiddleware:
+    """A stored number the field key in use does not open (``crypto.FieldKeyError``: the server
+    started with another BANGFU_FIELD_KEY than the database's) answers with the error page saying
+    so, naming the variable, instead of an unexplained server error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, FieldKeyError):
+            return None
+        logger.error("%s %s: %s", request.method, request.path, exception)
+        if _api(request):
+            return JsonResponse(error_body("field_key_mismatch", str(exception)), status=500)
+        return render(request, "500.html", {"problem": str(exception)}, status=500)
