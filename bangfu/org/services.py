@@ -285,6 +285,8 @@ def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: s
     if role not in Role.values:
         raise _unknown_role(role)
     User = get_user_model()  # noqa: N806 - Django's idiom
+    if not User.objects.filter(username=username).exists():
+        username_check(username)
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username)
         new_password = ""
@@ -316,6 +318,24 @@ def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: s
             after=after,
         )
     return user, new_password
+
+
+def username_check(username: str) -> None:
+    """A new user's name as the user model takes it: not empty, not longer than its column (PostgreSQL
+    refused a longer one with a database error, SQLite stored it), and only the characters of its
+    validator (letters, digits and @ . + - _)."""
+    User = get_user_model()  # noqa: N806 - Django's idiom
+    column = User._meta.get_field(User.USERNAME_FIELD)
+    if not username.strip():
+        raise ValidationError({"username": _("Give a user name.")})
+    if column.max_length and len(username) > column.max_length:
+        raise ValidationError(
+            {"username": _("A user name has at most %(max)d characters.") % {"max": column.max_length}}
+        )
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise ValidationError({"username": exc.messages}) from exc
 
 
 def _unknown_role(role: str) -> ValidationError:

@@ -28,7 +28,7 @@ from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.retranslate import in_reader_language
 from bangfu.intake import imports, legacy, reviews
 from bangfu.intake.models import ImportState
-from bangfu.org.models import OrgUnit
+from bangfu.org.cli import unit_by_code
 
 
 class Command(TranslatedCommand):
@@ -64,9 +64,7 @@ class Command(TranslatedCommand):
             raise CommandError(_("No active user is named %(name)s.") % {"name": username})
         if actor is None:
             raise CommandError(_("Name the user to act as: --user NAME (or BANGFU_CLI_USER)."))
-        unit = OrgUnit.objects.filter(code=options["unit"]).first()
-        if unit is None:
-            raise CommandError(_("No union has the code %(code)s.") % {"code": options["unit"]})
+        unit = unit_by_code(options["unit"])
         path: Path = options["file"]
         report: Path | None = options["report"]
         if report is not None:

@@ -22,8 +22,9 @@ from django.utils.translation import gettext_noop
 from bangfu.common.commands import TranslatedCommand
 from bangfu.common.errors import field_errors
 from bangfu.common.management.commands.ids import EXCEL_SUFFIXES, read_csv, read_excel
+from bangfu.org.cli import unit_by_code
 from bangfu.org.models import OrgLevel, OrgUnit
-from bangfu.org.services import TreeLoad, org_tree_load, org_unit_by_code
+from bangfu.org.services import TreeLoad, org_tree_load
 from bangfu.org.tree_file import FIELDS, UnitRow, tree_rows
 
 ACTOR = "command line"
@@ -122,10 +123,7 @@ class Command(TranslatedCommand):
     def _list(self, code: str | None) -> None:
         units = OrgUnit.objects.select_related("parent").order_by("path")
         if code:
-            try:
-                top = org_unit_by_code(code)
-            except ValidationError as exc:
-                raise CommandError(" ".join(exc.messages)) from exc
+            top = unit_by_code(code)
             units = units.filter(path__startswith=top.path)
         for unit in units.iterator(chunk_size=2000):
             parent = unit.parent.code if unit.parent else "-"
