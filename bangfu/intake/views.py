@@ -254,7 +254,11 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             # Asked again too soon: the code sent a moment ago is still good, so its box stays.
             just_sent = isinstance(exc, DomainError) and exc.code == otp.OtpError.THROTTLED and "wait" in exc.details
             sent = request.POST.get("step") == "verify" or just_sent
-    return render(request, "intake/phone/login.html", {"phone": phone, "sent": sent})
+    # Without a code sender the page says at once to apply at the counter, rather than offering a
+    # form that only says so once a number has been typed and sent.
+    return render(
+        request, "intake/phone/login.html", {"phone": phone, "sent": sent, "can_send": conf.code_sender() is not None}
+    )
 
 
 @require_POST

@@ -5,8 +5,9 @@
     bangfu intake yearly-review
 
 ``import`` checks a legacy file (the template's layout, see ``bangfu.intake.legacy``) and prints
-the counts and the first problems; with ``--commit`` it also writes every valid household, all
-or none. Importing the same file again changes nothing. Commands act as ``--user NAME`` (default:
+the counts and the first problems; with ``--commit`` it also writes the valid households, in one
+transaction (all of them, or none if the write fails); households with problems are not written and
+are listed. Importing the same file again changes nothing. Commands act as ``--user NAME`` (default:
 ``BANGFU_CLI_USER``); jurisdiction and permissions apply as in the UI.
 """
 
@@ -40,7 +41,14 @@ class Command(TranslatedCommand):
         imp = actions.add_parser("import", help=_("check (and with --commit import) a legacy Excel file"))
         imp.add_argument("file", type=Path)
         imp.add_argument("--unit", required=True, help=_("code of the union the files belong to (or above them)"))
-        imp.add_argument("--commit", action="store_true", help=_("write every valid household (all or none)"))
+        imp.add_argument(
+            "--commit",
+            action="store_true",
+            help=_(
+                "write the valid households, in one transaction; households with problems are not written "
+                "and are listed"
+            ),
+        )
         imp.add_argument("--report", type=Path, default=None, help=_("write the problems to this .csv or .xlsx"))
         tpl = actions.add_parser("template", help=_("write the import template"))
         tpl.add_argument("output", type=Path)
