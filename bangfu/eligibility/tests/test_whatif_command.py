@@ -44,3 +44,23 @@ def test_problems_come_one_a_line(province_standard: Standard) -> None:
         )
     lines = str(error.value).splitlines()
     assert [line.split(":")[0] for line in lines] == ["--dibao", "--minimum-wage"]
+
+
+def test_a_first_standard_can_be_saved_from_the_command_line(users: dict[str, Any]) -> None:
+    """A new install's first standard (docs/deployment.md, "First run"), as the page sets it."""
+    out = io.StringIO()
+    call_command(
+        "whatif",
+        "--unit",
+        "530000",
+        "--dibao",
+        "1100",
+        "--minimum-wage",
+        "1900",
+        "--from",
+        "2026-01-01",
+        "--save",
+        stdout=out,
+    )
+    assert "Saved 530000/2026/v1." in out.getvalue()
+    assert Standard.objects.filter(division_code="530000", year=2026, is_current=True).exists()
