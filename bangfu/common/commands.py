@@ -66,7 +66,7 @@ def whole_number(text: str) -> int:
 def problems_text(exc: ValidationError, options: dict[str, str] | None = None) -> str:
     """A service's field errors for a command: one line each, named by the option that gave the
     field (``--dibao: Enter a number.``) where ``options`` maps it."""
-    lines = []
+    lines: list[str] = []
     for name, messages in field_errors(exc).items():
         where = "" if options is None or name == "__all__" else options.get(name, name)
         lines.extend(f"{where}: {m}" if where else m for m in messages)

@@ -138,7 +138,7 @@ def org_tree_load(*, actor: Any, rows: list[UnitRow]) -> TreeLoad:
             )
             ok = False
         if ok and level is not None and kind is not None:
-            checked.append((row, level, kind, row.division_code))
+            checked.append((row, int(level), kind, row.division_code))
 
     codes = {row.code for row, *_rest in checked} | {row.parent_code for row, *_rest in checked if row.parent_code}
     with transaction.atomic():
@@ -149,12 +149,12 @@ def org_tree_load(*, actor: Any, rows: list[UnitRow]) -> TreeLoad:
         in_file = {row.code: row for row in rows if row.code}
         pending = checked
         while pending:
-            waiting = []
-            for row, level, kind, division_code in pending:
+            waiting: list[tuple[UnitRow, int, str, str]] = []
+            for row, row_level, kind, division_code in pending:
                 parent = known.get(row.parent_code) if row.parent_code else None
                 if row.parent_code and parent is None:
                     if row.parent_code in in_file and f"rows.{in_file[row.parent_code].line}" not in _lines(errors):
-                        waiting.append((row, level, kind, division_code))  # its parent's row comes first
+                        waiting.append((row, row_level, kind, division_code))  # its parent's row comes first
                     elif row.parent_code in in_file:
                         problem(
                             row,
@@ -170,7 +170,7 @@ def org_tree_load(*, actor: Any, rows: list[UnitRow]) -> TreeLoad:
                             % {"code": row.parent_code},
                         )
                     continue
-                _load_one(actor, row, level, kind, division_code, parent, known, result, problem)
+                _load_one(actor, row, row_level, kind, division_code, parent, known, result, problem)
             if len(waiting) == len(pending):  # parents that wait on each other: a loop in the file
                 for row, *_rest in waiting:
                     problem(row, "parent_code", _("The parents of this row lead back to it."))
@@ -325,13 +325,11 @@ def username_check(username: str) -> None:
     refused a longer one with a database error, SQLite stored it), and only the characters of its
     validator (letters, digits and @ . + - _)."""
     User = get_user_model()  # noqa: N806 - Django's idiom
-    column = User._meta.get_field(User.USERNAME_FIELD)
+    longest = getattr(User._meta.get_field(User.USERNAME_FIELD), "max_length", None)
     if not username.strip():
         raise ValidationError({"username": _("Give a user name.")})
-    if column.max_length and len(username) > column.max_length:
-        raise ValidationError(
-            {"username": _("A user name has at most %(max)d characters.") % {"max": column.max_length}}
-        )
+    if longest and len(username) > longest:
+        raise ValidationError({"username": _("A user name has at most %(max)d characters.") % {"max": longest}})
     try:
         User.username_validator(username)
     except ValidationError as exc:

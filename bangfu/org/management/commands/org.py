@@ -91,11 +91,11 @@ class Command(TranslatedCommand):
     def _problems(self, exc: ValidationError, rows: list[UnitRow], *, by_option: bool) -> str:
         """One line per problem, in the order of the rows: where (row and column, or the option) and why."""
         columns = rows[0].columns if rows else {}
-        found = []
+        found: list[tuple[int, int, str, str]] = []
         for key, messages in field_errors(exc).items():
-            _rows, line, name = key.split(".", 2)
+            _rows, number, name = key.split(".", 2)
             order = FIELDS.index(name) if name in FIELDS else 0
-            found.extend((int(line), order, name, message) for message in messages)
+            found.extend((int(number), order, name, message) for message in messages)
         lines = []
         for line, _order, name, message in sorted(found):
             column = columns.get(name, name)
