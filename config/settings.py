@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "bangfu.web.middleware.HtmxSignInMiddleware",
     "bangfu.web.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "bangfu.web.errors.KeyErrorMiddleware",  # a field key that does not open the stored numbers, said in words
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

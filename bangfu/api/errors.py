@@ -18,6 +18,7 @@ from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from bangfu.common.crypto import FieldKeyError
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.org.access import Perm, refusal
 
@@ -225,6 +226,12 @@ def install(api: NinjaAPI) -> None:
         # An id or a page beyond any integer the database takes (SQLite raises this).
         return _respond(api, request, 400, error_body("bad_request", too_large_message()))
 
+    def on_key_error(request: HttpRequest, exc: FieldKeyError) -> HttpResponse:
+        # The field key in use does not open the stored numbers: the server's configuration, said in
+        # words (which variable, what to do) rather than as an unknown server error.
+        logger.error("%s %s: %s", request.method, request.path, exc)
+        return _respond(api, request, 500, error_body("field_key_mismatch", str(exc)))
+
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
         return _respond(
@@ -239,6 +246,7 @@ def install(api: NinjaAPI) -> None:
         (DomainError, on_domain_error),
         (HttpError, on_http_error),
         (OverflowError, on_overflow),
+        (FieldKeyError, on_key_error),
         (Exception, on_unexpected),  # anything else: logged, and still the one error shape
     ]
     for exc_class, handler in handlers:

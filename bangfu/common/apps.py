@@ -11,14 +11,24 @@ class CommonConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core.signals import request_finished
+        from django.db.models.signals import post_migrate
         from django.tasks.signals import task_finished
 
+        from . import checks  # noqa: F401 - registers the system checks of the keys
         from .audit import flush_told
 
         private_data()
         # What a refusal told a user is logged though the refused write rolled back (``audit_told``).
         request_finished.connect(flush_told, dispatch_uid="bangfu.common.audit.flush_told")
         task_finished.connect(flush_told, dispatch_uid="bangfu.common.audit.flush_told.task")
+        # The keys' check values, stored by the first migrate that has their table (``common.keys``).
+        post_migrate.connect(_record_keys, sender=self, dispatch_uid="bangfu.common.keys.record")
+
+
+def _record_keys(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from .keys import key_checks_record
+
+    key_checks_record(using=using)
 
 
 def private_data(media_root: Any = None, database: dict[str, Any] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import os
 import sys
 from collections.abc import Iterator
@@ -9,8 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext
+
+from .errors import field_errors
 
 
 class TranslatedCommand(BaseCommand):
@@ -64,3 +69,35 @@ def csv_output(output: Path | None, stdout: Any) -> Iterator[IO[str]]:
     except BaseException:
         part.unlink(missing_ok=True)
         raise
+
+
+# Converters for ``add_argument(type=…)``: argparse's own say "invalid int value" in English
+# whatever the command's language; these say what to write, in it.
+
+
+def day(text: str) -> dt.date:
+    """A day written YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            gettext("“%(value)s” is not a date: write it as YYYY-MM-DD.") % {"value": text}
+        ) from None
+
+
+def whole_number(text: str) -> int:
+    """A whole number (0 or more)."""
+    value = text.strip()
+    if not value.isascii() or not value.isdigit():
+        raise argparse.ArgumentTypeError(gettext("“%(value)s” is not a whole number.") % {"value": text})
+    return int(value)
+
+
+def problems_text(exc: ValidationError, options: dict[str, str] | None = None) -> str:
+    """A service's field errors for a command: one line each, named by the option that gave the
+    field (``--dibao: Enter a number.``) where ``options`` maps it."""
+    lines: list[str] = []
+    for name, messages in field_errors(exc).items():
+        where = "" if options is None or name == "__all__" else options.get(name, name)
+        lines.extend(f"{where}: {m}" if where else m for m in messages)
+    return "\n".join(lines)

@@ -30,27 +30,67 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 
 _PREFIX = "v1:"
 
+# The settings of the two keys and the environment variables they come from (what an operator sets).
+KEY_VARIABLES = {"FIELD_ENCRYPTION_KEY": "BANGFU_FIELD_KEY", "FIELD_HASH_KEY": "BANGFU_HASH_KEY"}
+KEY_HINT = "python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'"
 
-def _key(setting: str) -> bytes:
+
+class FieldKeyError(ImproperlyConfigured):
+    """A stored number that ``BANGFU_FIELD_KEY`` does not open: the key in use is not the one it was
+    encrypted with. A configuration problem, not a bad request: the pages, the API and the commands
+    say so in words (``bangfu check`` finds it before, see ``common.keys``)."""
+
+
+def field_key_message() -> str:
+    return gettext(
+        "BANGFU_FIELD_KEY is not the key this database was made with: the encrypted ID and card "
+        "numbers cannot be read; restore the key from the backup."
+    )
+
+
+def key_problem(setting: str) -> str | None:
+    """Why the key of ``setting`` cannot be used (naming its environment variable), or None."""
+    variable = KEY_VARIABLES.get(setting, setting)
     raw = getattr(settings, setting, "") or ""
+    if not raw.strip():
+        return gettext("%(variable)s is not set: it must be 32 random bytes, base64-encoded (%(hint)s).") % {
+            "variable": variable,
+            "hint": KEY_HINT,
+        }
     try:
         key = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
         key = b""
     if len(key) != 32:
-        raise ImproperlyConfigured(
-            f"{setting} must be 32 random bytes, base64-encoded "
-            "(generate with: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')"
-        )
-    return key
+        return gettext("%(variable)s must be 32 random bytes, base64-encoded (%(hint)s).") % {
+            "variable": variable,
+            "hint": KEY_HINT,
+        }
+    return None
+
+
+def _key(setting: str) -> bytes:
+    problem = key_problem(setting)
+    if problem:
+        raise ImproperlyConfigured(problem)
+    return base64.b64decode(getattr(settings, setting), validate=True)
+
+
+def keys_forget() -> None:
+    """Forget the keys read so far, so that the next use reads the settings again (tests that
+    change a key, the key check)."""
+    for cached in (_aead, file_key, _hash_key, _sip_key):
+        cached.cache_clear()
 
 
 @cache
@@ -87,7 +127,12 @@ def decrypt(stored: str) -> str:
     if not stored.startswith(_PREFIX):
         raise ValueError("not an encrypted value")
     blob = base64.b64decode(stored[len(_PREFIX) :])
-    return _aead().decrypt(blob[:12], blob[12:], None).decode("utf-8")
+    try:
+        return _aead().decrypt(blob[:12], blob[12:], None).decode("utf-8")
+    except InvalidTag:
+        # The tag does not verify: another key (or a value altered in the database). Said in words,
+        # naming the variable, not a traceback of the cryptography library.
+        raise FieldKeyError(field_key_message()) from None
 
 
 def keyed_hash(value: str) -> str:

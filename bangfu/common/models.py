@@ -66,3 +66,21 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.day}"
+
+
+class KeyCheck(models.Model):
+    """What the personal-data keys make of a fixed text, stored the first time the database is
+    migrated (``common.keys``): a keyed hash made with ``BANGFU_HASH_KEY`` and the text encrypted
+    with ``BANGFU_FIELD_KEY``. A start with other keys (a restore with new ones) is then refused by
+    the system check instead of finding nothing or failing on the first ID number it reads."""
+
+    name = models.CharField(max_length=16, unique=True)  # "hash" or "field"
+    value = models.TextField()
+    made_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("key check")
+        verbose_name_plural = _("key checks")
+
+    def __str__(self) -> str:
+        return self.name

@@ -290,6 +290,16 @@ def _standard_draft(actor: Any, code: str, on: date, changes: dict[str, Any]) ->
         else (base.disposable_income_per_head_last_year if base else None),
     }
     values.update({k: v for k, v in changes.items() if v is not None})
+    if current is None and base is None:
+        # Nothing in force to take the values not given from (a new install before its first
+        # standard): say so, rather than only "required".
+        missing = [k for k in ("dibao_monthly", "minimum_wage_monthly") if values.get(k) is None]
+        if missing:
+            message = _(
+                "No standard is in force for %(division)s in %(year)d to take this value from: give it too, "
+                "or set the year's standard first."
+            ) % {"division": code, "year": on.year}
+            raise ValidationError(dict.fromkeys(missing, message))
     clean = standard_clean(division_code=code, year=on.year, effective_from=on, **values)
     last = Standard.objects.filter(division_code=code, year=on.year).aggregate(m=Max("version"))["m"] or 0
     return Standard(division_code=code, year=on.year, version=last + 1, is_current=True, **clean)

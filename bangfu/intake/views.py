@@ -268,7 +268,13 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             # Asked again too soon: the code sent a moment ago is still good, so its box stays.
             just_sent = exc.code == otp.OtpError.THROTTLED and "wait" in exc.details
             sent = verifying or just_sent
-    return render(request, "intake/phone/login.html", {"phone": phone, "sent": sent, "errors": errors})
+    # Without a code sender the page says at once to apply at the counter, rather than offering a
+    # form that only says so once a number has been typed and sent.
+    return render(
+        request,
+        "intake/phone/login.html",
+        {"phone": phone, "sent": sent, "errors": errors, "can_send": conf.code_sender() is not None},
+    )
 
 
 @require_POST
@@ -790,7 +796,6 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
             }
         if errors:
             _errors_to_messages(request, ValidationError(errors))
-        _errors_to_messages(request, exc)
     except (DomainError, PermissionDenied) as exc:
         label = _("Reason for “%(action)s”") % {"action": workflow.ACTION_LABELS.get(action, action)}
         _refused(request, pk, exc, [(label, request.POST.get("reason", ""))])

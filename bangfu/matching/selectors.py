@@ -161,7 +161,7 @@ def dataset_list(*, actor: Any) -> QuerySet[Dataset]:
     own = access.scope(actor, Dataset.objects.all(), VIEW_PERM)
     if above:
         own = own | Dataset.objects.filter(unit__path__in=above)
-    return own.select_related("unit").order_by("-id")
+    return own.select_related("unit", "imported_by").order_by("-id")
 
 
 def removal_proposal_list(*, actor: Any) -> QuerySet[RemovalProposal]:
@@ -181,7 +181,7 @@ def removal_proposal_get(*, actor: Any, proposal_id: int) -> RemovalProposal:
 
 
 def dataset_get(*, actor: Any, dataset_id: int) -> Dataset:
-    return access.get_for(actor, Dataset.objects.select_related("unit"), dataset_id, VIEW_PERM)
+    return access.get_for(actor, Dataset.objects.select_related("unit", "imported_by"), dataset_id, VIEW_PERM)
 
 
 REJECTED_CSV_HEADER = b"row,id_number,reason\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -15,9 +16,11 @@ from django.utils.translation import gettext as _
 
 from bangfu.common import divisions
 from bangfu.common.audit import audit_record
+from bangfu.common.errors import ErrorCollector
 from bangfu.common.models import AuditAction
 
 from .models import ApiToken, OrgKind, OrgLevel, OrgUnit, Role, RoleAssignment
+from .tree_file import UnitRow, kind_from, level_from
 
 TOKEN_PREFIX = "bf_"  # noqa: S105 - a visible marker, not a secret
 
@@ -68,6 +71,205 @@ def org_unit_create(
     return unit
 
 
+@dataclass
+class TreeLoad:
+    """What ``org_tree_load`` did: the unions created and renamed, and how many were already so."""
+
+    created: list[OrgUnit] = field(default_factory=list)
+    changed: list[OrgUnit] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def org_tree_load(*, actor: Any, rows: list[UnitRow]) -> TreeLoad:
+    """Load unions into the tree (``tree_file`` says what a row holds), all or nothing: every row is
+    checked, and any problem — keyed ``rows.<line>.<field>`` — leaves the tree as it was. A union
+    whose code is already in the tree is the same union: a new name (or a kind given) is written
+    and audit-logged, the same row again changes nothing; one that would move (another parent,
+    level or division) is refused, as moving a union is not what a load does."""
+    errors = ErrorCollector()
+    result = TreeLoad()
+
+    def problem(row: UnitRow, name: str, message: str) -> None:
+        errors.add(f"rows.{row.line}.{name}", message)
+
+    first_line: dict[str, int] = {}
+    checked: list[tuple[UnitRow, int, str, str]] = []  # row, level, kind, division code
+    for row in rows:
+        ok = True
+        if not row.code:
+            problem(row, "code", _("The code is empty."))
+            ok = False
+        elif len(row.code) > OrgUnit._meta.get_field("code").max_length:  # type: ignore[operator]
+            problem(row, "code", _("The code is longer than 32 characters."))
+            ok = False
+        elif row.code in first_line:
+            problem(
+                row,
+                "code",
+                _("The code %(code)s is also on row %(row)d.") % {"code": row.code, "row": first_line[row.code]},
+            )
+            ok = False
+        else:
+            first_line[row.code] = row.line
+        if not row.name:
+            problem(row, "name", _("The name is empty."))
+            ok = False
+        elif len(row.name) > OrgUnit._meta.get_field("name").max_length:  # type: ignore[operator]
+            problem(row, "name", _("The name is longer than 100 characters."))
+            ok = False
+        if row.code and row.parent_code == row.code:
+            problem(row, "parent_code", _("A union cannot be its own parent."))
+            ok = False
+        level = level_from(row, division_in_use=divisions.division_exists(row.code))
+        if level is None:
+            problem(
+                row,
+                "level",
+                _("%(value)s is not a level: province, city, county or grassroots.") % {"value": row.level},
+            )
+            ok = False
+        kind = kind_from(row, level or OrgLevel.GRASSROOTS)
+        if kind is None:
+            problem(
+                row,
+                "kind",
+                _("%(value)s is not a kind of union: %(kinds)s.")
+                % {"value": row.kind, "kinds": ", ".join(OrgKind.values)},
+            )
+            ok = False
+        if ok and level is not None and kind is not None:
+            checked.append((row, int(level), kind, row.division_code))
+
+    codes = {row.code for row, *_rest in checked} | {row.parent_code for row, *_rest in checked if row.parent_code}
+    with transaction.atomic():
+        known = {
+            u.code: u
+            for u in OrgUnit.objects.select_for_update(of=("self",)).select_related("parent").filter(code__in=codes)
+        }
+        in_file = {row.code: row for row in rows if row.code}
+        pending = checked
+        while pending:
+            waiting: list[tuple[UnitRow, int, str, str]] = []
+            for row, row_level, kind, division_code in pending:
+                parent = known.get(row.parent_code) if row.parent_code else None
+                if row.parent_code and parent is None:
+                    if row.parent_code in in_file and f"rows.{in_file[row.parent_code].line}" not in _lines(errors):
+                        waiting.append((row, row_level, kind, division_code))  # its parent's row comes first
+                    elif row.parent_code in in_file:
+                        problem(
+                            row,
+                            "parent_code",
+                            _("Its parent, on row %(row)d, is not loaded: see that row's problems.")
+                            % {"row": in_file[row.parent_code].line},
+                        )
+                    else:
+                        problem(
+                            row,
+                            "parent_code",
+                            _("No union has the code %(code)s, in the file or in the tree.")
+                            % {"code": row.parent_code},
+                        )
+                    continue
+                _load_one(actor, row, row_level, kind, division_code, parent, known, result, problem)
+            if len(waiting) == len(pending):  # parents that wait on each other: a loop in the file
+                for row, *_rest in waiting:
+                    problem(row, "parent_code", _("The parents of this row lead back to it."))
+                break
+            pending = waiting
+        errors.raise_if_any()
+    return result
+
+
+def _lines(errors: ErrorCollector) -> set[str]:
+    return {key.rsplit(".", 1)[0] for key in errors.errors}
+
+
+def _load_one(
+    actor: Any,
+    row: UnitRow,
+    level: int,
+    kind: str,
+    division_code: str,
+    parent: OrgUnit | None,
+    known: dict[str, OrgUnit],
+    result: TreeLoad,
+    problem: Any,
+) -> None:
+    """Create the union of ``row``, or bring the one of its code up to date (its name, its kind)."""
+    unit = known.get(row.code)
+    division_code = division_code or (
+        row.code if level < OrgLevel.GRASSROOTS else parent.division_code if parent else ""
+    )
+    if unit is None:
+        try:
+            unit = org_unit_create(
+                name=row.name, level=level, division_code=division_code, parent=parent, kind=kind, code=row.code
+            )
+        except ValidationError as exc:
+            where = {
+                "division_code": "division_code" if row.division_code else "code",
+                "parent": "parent_code",
+                "level": "level" if row.level else "parent_code",
+            }
+            for name, messages in exc.message_dict.items():
+                for message in messages:
+                    problem(row, where.get(name, "code"), message)
+            return
+        known[row.code] = unit
+        result.created.append(unit)
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            target_type="org_unit",
+            target_id=unit.pk,
+            unit_path=unit.path,
+            after={
+                "code": unit.code,
+                "name": unit.name,
+                "level": unit.level,
+                "kind": unit.kind,
+                "division_code": unit.division_code,
+                "parent": parent.code if parent else "",
+            },
+        )
+        return
+    was_parent = unit.parent.code if unit.parent else ""
+    if was_parent != row.parent_code or unit.level != level or unit.division_code != division_code:
+        problem(
+            row,
+            "parent_code" if was_parent != row.parent_code else "level" if unit.level != level else "division_code",
+            _(
+                "%(code)s is already in the tree as %(name)s (%(level)s, division %(division)s, under %(parent)s); "
+                "a load does not move a union."
+            )
+            % {
+                "code": unit.code,
+                "name": unit.name,
+                "level": OrgLevel(unit.level).label,
+                "division": unit.division_code,
+                "parent": was_parent or "-",
+            },
+        )
+        return
+    before = {"name": unit.name, "kind": unit.kind}
+    after = {"name": row.name, "kind": kind if row.kind else unit.kind}
+    if before == after:
+        result.unchanged += 1
+        return
+    unit.name, unit.kind = after["name"], after["kind"]
+    unit.save(update_fields=["name", "kind"])
+    result.changed.append(unit)
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="org_unit",
+        target_id=unit.pk,
+        unit_path=unit.path,
+        before={k: v for k, v in before.items() if v != after[k]},
+        after={k: v for k, v in after.items() if v != before[k]},
+    )
+
+
 def org_unit_by_code(code: str) -> OrgUnit:
     """A unit by its unit code or, for federations, its division code."""
     unit = OrgUnit.objects.filter(code=code).first()
@@ -83,6 +285,8 @@ def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: s
     if role not in Role.values:
         raise _unknown_role(role)
     User = get_user_model()  # noqa: N806 - Django's idiom
+    if not User.objects.filter(username=username).exists():
+        username_check(username)
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username)
         new_password = ""
@@ -114,6 +318,22 @@ def user_add(*, actor: Any, username: str, unit: OrgUnit, role: str, password: s
             after=after,
         )
     return user, new_password
+
+
+def username_check(username: str) -> None:
+    """A new user's name as the user model takes it: not empty, not longer than its column (PostgreSQL
+    refused a longer one with a database error, SQLite stored it), and only the characters of its
+    validator (letters, digits and @ . + - _)."""
+    User = get_user_model()  # noqa: N806 - Django's idiom
+    longest = getattr(User._meta.get_field(User.USERNAME_FIELD), "max_length", None)
+    if not username.strip():
+        raise ValidationError({"username": _("Give a user name.")})
+    if longest and len(username) > longest:
+        raise ValidationError({"username": _("A user name has at most %(max)d characters.") % {"max": longest}})
+    try:
+        User.username_validator(username)
+    except ValidationError as exc:
+        raise ValidationError({"username": exc.messages}) from exc
 
 
 def _unknown_role(role: str) -> ValidationError:

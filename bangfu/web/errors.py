@@ -5,6 +5,8 @@ API, not with the staff site's page. And the page of a form whose CSRF token no 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +20,10 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 
 from bangfu.api.errors import error_body
+from bangfu.common.crypto import FieldKeyError
 from bangfu.org import access
+
+logger = logging.getLogger(__name__)
 
 
 def _api(request: HttpRequest) -> bool:
@@ -98,3 +103,23 @@ def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpR
         "base": "intake/phone/base.html" if phone else "web/base.html",
     }
     return render(request, "403_csrf.html", context, status=403)
+
+
+class KeyErrorMiddleware:
+    """A stored number the field key in use does not open (``crypto.FieldKeyError``: the server
+    started with another BANGFU_FIELD_KEY than the database's) answers with the error page saying
+    so, naming the variable, instead of an unexplained server error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, FieldKeyError):
+            return None
+        logger.error("%s %s: %s", request.method, request.path, exception)
+        if _api(request):
+            return JsonResponse(error_body("field_key_mismatch", str(exception)), status=500)
+        return render(request, "500.html", {"problem": str(exception)}, status=500)

@@ -243,6 +243,24 @@ def test_a_province_dataset_is_listed_for_the_county_but_not_opened(
     assert client_for(users["admin"]).get(reverse("matching:dataset_detail", args=[province.pk])).status_code == 200
 
 
+def test_the_datasets_name_the_person_who_imported_them_and_the_union_apart(
+    users: dict[str, Any], write_csv: Any, make_household: Any
+) -> None:
+    _household, ids = make_household()
+    dataset = services.dataset_import(
+        actor=users["xiangyun_staff"],
+        kind="vehicles",
+        path=write_csv("v.csv", [VEHICLE_HEADER, [ids[0], "张建国", "云A1", "小型轿车"]]),
+        file_name="vehicles.csv",
+    )
+    c = client_for(users["xiangyun_staff"])
+    row = _html(c.get(reverse("matching:dataset_list"))).split(f'id="dataset-{dataset.pk}"')[1].split("</tr>")[0]
+    assert '<td class="imported-by">xiangyun_staff</td>' in row
+    assert "<td>祥云县总工会" in row
+    page = _html(c.get(reverse("matching:dataset_detail", args=[dataset.pk])))
+    assert 'id="imported-by">xiangyun_staff</dd>' in page and "祥云县总工会 · " not in page
+
+
 # --- importing a file ------------------------------------------------------------------------------
 
 

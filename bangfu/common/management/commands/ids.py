@@ -107,7 +107,7 @@ class Command(TranslatedCommand):
         """(data row number, cell) for the ID column; data rows count from 1 after the header."""
         if not path.is_file():
             raise CommandError(_("File not found: %(path)s") % {"path": path}, returncode=USAGE_ERROR)
-        rows = _read_excel(path) if path.suffix.lower() in EXCEL_SUFFIXES else _read_csv(path)
+        rows = read_excel(path) if path.suffix.lower() in EXCEL_SUFFIXES else read_csv(path)
         # Leading blank rows are skipped; the first row left is the header, unless it already
         # holds an ID number.
         while rows and not any(rows[0]):
@@ -163,7 +163,7 @@ def _looks_like_id(cell: str) -> bool:
     return sum(ch.isdigit() for ch in cell) >= 14
 
 
-def _read_csv(path: Path) -> list[list[str]]:
+def read_csv(path: Path) -> list[list[str]]:
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -188,7 +188,7 @@ def _read_csv(path: Path) -> list[list[str]]:
         ) from None
 
 
-def _read_excel(path: Path) -> list[list[str]]:
+def read_excel(path: Path) -> list[list[str]]:
     """The rows of the first sheet a person sees, read as the import pages read a workbook (the
     same checks: a protected, damaged or oversized sheet is named, never read half or crashed on)."""
     try:

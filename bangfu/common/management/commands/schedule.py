@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from bangfu.common import schedule
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class Command(TranslatedCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help=_("enqueue what is due now, then stop (for cron)"))
         parser.add_argument("--list", action="store_true", help=_("list the jobs, their times and last runs"))
-        parser.add_argument("--interval", type=int, default=60, help=_("seconds between looks at the clock"))
+        parser.add_argument("--interval", type=whole_number, default=60, help=_("seconds between looks at the clock"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["list"]:

@@ -20,14 +20,7 @@ from bangfu.common.errors import DomainError
 from bangfu.eligibility.recompute import recompute_report_xlsx, recompute_start
 from bangfu.eligibility.selectors import recompute_first_decided
 from bangfu.eligibility.services import SYSTEM
-from bangfu.org.models import OrgUnit
-
-
-def unit_by_code(code: str) -> OrgUnit:
-    unit = OrgUnit.objects.filter(code=code).first()
-    if unit is None:
-        raise CommandError(_("No union unit with the code %(code)s.") % {"code": code})
-    return unit
+from bangfu.org.cli import unit_by_code
 
 
 def parse_date(value: str | None) -> dt.date | None:

@@ -18,15 +18,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
 from bangfu.common.audit import audit_record
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, problems_text
 from bangfu.common.errors import field_errors
 from bangfu.common.models import AuditAction
 from bangfu.eligibility.config_forms import normalise_number
 from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.recompute import changes_xlsx, whatif_preview, whatif_save
 from bangfu.eligibility.services import SYSTEM
+from bangfu.org.cli import unit_by_code
 
-from .identify import parse_date, unit_by_code
+from .identify import parse_date
 
 
 def parse_rule(text: str) -> tuple[str, Any]:
@@ -66,13 +67,8 @@ class Command(TranslatedCommand):
         try:
             preview = whatif_preview(actor=SYSTEM, unit_id=unit.pk, on=on, standard=standard, rule_params=rules)
         except ValidationError as exc:
-            # Each problem named by the option that gave it (the service names its fields).
-            problems = [
-                f"{_OPTIONS.get(field, field)}: {message}"
-                for field, messages in field_errors(exc).items()
-                for message in messages
-            ]
-            raise CommandError("; ".join(problems)) from exc
+            # Each problem on a line of its own, named by the option that gave it (the service names its fields).
+            raise CommandError(problems_text(exc, _OPTIONS)) from exc
         label = dict(DecisionCategory.choices)
         self.stdout.write(
             _("%(changed)d of %(total)d households would change category (standard %(standard)s, rules %(rules)s).")

@@ -5,8 +5,9 @@
     bangfu intake yearly-review
 
 ``import`` checks a legacy file (the template's layout, see ``bangfu.intake.legacy``) and prints
-the counts and the first problems; with ``--commit`` it also writes every valid household, all
-or none. Importing the same file again changes nothing. Commands act as ``--user NAME`` (default:
+the counts and the first problems; with ``--commit`` it also writes the valid households, in one
+transaction (all of them, or none if the write fails); households with problems are not written and
+are listed. Importing the same file again changes nothing. Commands act as ``--user NAME`` (default:
 ``BANGFU_CLI_USER``); jurisdiction and permissions apply as in the UI.
 """
 
@@ -28,7 +29,7 @@ from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.retranslate import in_reader_language
 from bangfu.intake import imports, legacy, reviews
 from bangfu.intake.models import ImportState
-from bangfu.org.models import OrgUnit
+from bangfu.org.cli import unit_by_code
 
 
 class Command(TranslatedCommand):
@@ -40,7 +41,14 @@ class Command(TranslatedCommand):
         imp = actions.add_parser("import", help=_("check (and with --commit import) a legacy Excel file"))
         imp.add_argument("file", type=Path)
         imp.add_argument("--unit", required=True, help=_("code of the union the files belong to (or above them)"))
-        imp.add_argument("--commit", action="store_true", help=_("write every valid household (all or none)"))
+        imp.add_argument(
+            "--commit",
+            action="store_true",
+            help=_(
+                "write the valid households, in one transaction; households with problems are not written "
+                "and are listed"
+            ),
+        )
         imp.add_argument("--report", type=Path, default=None, help=_("write the problems to this .csv or .xlsx"))
         tpl = actions.add_parser("template", help=_("write the import template"))
         tpl.add_argument("output", type=Path)
@@ -64,9 +72,7 @@ class Command(TranslatedCommand):
             raise CommandError(_("No active user is named %(name)s.") % {"name": username})
         if actor is None:
             raise CommandError(_("Name the user to act as: --user NAME (or BANGFU_CLI_USER)."))
-        unit = OrgUnit.objects.filter(code=options["unit"]).first()
-        if unit is None:
-            raise CommandError(_("No union has the code %(code)s.") % {"code": options["unit"]})
+        unit = unit_by_code(options["unit"])
         path: Path = options["file"]
         report: Path | None = options["report"]
         if report is not None:

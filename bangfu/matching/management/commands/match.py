@@ -16,7 +16,6 @@ codes of its coded columns (a format for programs; the page's download has words
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import itertools
 import os
 from pathlib import Path
@@ -30,13 +29,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from bangfu.common import sheets
-from bangfu.common.commands import TranslatedCommand, csv_output
+from bangfu.common.commands import TranslatedCommand, csv_output, day, whole_number
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.matching import selectors, services
 from bangfu.matching.engine.schemas import DatasetKind
 from bangfu.matching.models import FindingStatus
 from bangfu.org import access
 from bangfu.org.access import Perm
+from bangfu.org.cli import unit_by_code
 from bangfu.org.models import OrgUnit
 
 
@@ -57,12 +57,12 @@ class Command(TranslatedCommand):
             metavar="FIELD=COLUMN",
             help=_("take this field from the file's column of this name, e.g. id_number=车主身份证 (repeatable)"),
         )
-        imp.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help=_("date the data is as of"))
-        imp.add_argument("--retention-days", type=int, default=None)
+        imp.add_argument("--as-of", type=day, default=None, help=_("date the data is as of"))
+        imp.add_argument("--retention-days", type=whole_number, default=None)
         run = actions.add_parser("run", help=_("recheck a unit's files against datasets"))
         run.add_argument("--unit", default="", help=_("unit code (default: your whole jurisdiction)"))
         run.add_argument("--engine", choices=services.ENGINES, default="duckdb")
-        run.add_argument("--dataset", type=int, action="append", help=_("dataset id (default: all current)"))
+        run.add_argument("--dataset", type=whole_number, action="append", help=_("dataset id (default: all current)"))
         fnd = actions.add_parser(
             "findings",
             help=_("write the findings as CSV (the export is audit-logged)"),
@@ -127,9 +127,7 @@ class Command(TranslatedCommand):
         (another answers "not found, or outside the jurisdiction")."""
         if not code:
             return None
-        unit = OrgUnit.objects.filter(code=code).first()
-        if unit is None:
-            raise CommandError(_("No unit with code %(code)s") % {"code": code})
+        unit = unit_by_code(code)
         if actor is not None and perm is not None and not access.units(actor, perm).filter(pk=unit.pk).exists():
             # A union the user sees but may not do this at: name the permission, not "not found".
             if access.has_perm(actor, Perm.HOUSEHOLD_VIEW, unit):

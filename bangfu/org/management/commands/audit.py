@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -31,19 +30,12 @@ from django.utils.translation import gettext_noop, ngettext
 
 from bangfu.common import sheets
 from bangfu.common.audit import ChainProblem, audit_verify
-from bangfu.common.commands import TranslatedCommand, csv_output
+from bangfu.common.commands import TranslatedCommand, csv_output, day
 from bangfu.common.models import AuditAction, AuditEntry
 from bangfu.org import access, audit_log
 from bangfu.org.services import org_unit_by_code
 
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("“%(value)s” is not a date: write it as YYYY-MM-DD.") % {"value": text}
-        ) from None
+_day = day  # the commands' one converter of a day (common.commands)
 
 
 class Command(TranslatedCommand):

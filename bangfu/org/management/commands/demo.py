@@ -18,7 +18,7 @@ from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, whole_number
 from bangfu.org.models import OrgLevel, OrgUnit, Role, RoleAssignment
 from bangfu.org.services import user_add
 from bangfu.registry.models import Household
@@ -45,8 +45,8 @@ class Command(TranslatedCommand):
     help = gettext_noop("Prepare and serve the demo (embedded SQLite, seeded province, one login per role).")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--households", type=int, default=20000, help=_("households to seed on first run"))
-        parser.add_argument("--random-seed", type=int, default=2026)
+        parser.add_argument("--households", type=whole_number, default=20000, help=_("households to seed on first run"))
+        parser.add_argument("--random-seed", type=whole_number, default=2026)
         parser.add_argument("--addrport", default="127.0.0.1:8000")
         parser.add_argument("--no-serve", action="store_true", help=_("prepare and print the logins, then stop"))
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, whole_number
 from bangfu.common.errors import field_errors
 from bangfu.org.services import token_create, token_list, token_revoke, user_by_username
 
@@ -42,7 +42,7 @@ class Command(TranslatedCommand):
         listing.add_argument("--username", help=_("only this user's tokens"))
         revoke = sub.add_parser("revoke", help=_("revoke a token, or every token of a user"))
         which = revoke.add_mutually_exclusive_group(required=True)
-        which.add_argument("--id", type=int, help=_("the token's id (see `bangfu tokens list`)"))
+        which.add_argument("--id", type=whole_number, help=_("the token's id (see `bangfu tokens list`)"))
         which.add_argument("--username", help=_("the user whose tokens to revoke (with --all)"))
         revoke.add_argument("--all", action="store_true", help=_("every token of --username"))
 

@@ -19,10 +19,12 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from bangfu.common.commands import TranslatedCommand
-from bangfu.common.errors import field_errors
+from bangfu.common.commands import TranslatedCommand, problems_text
+from bangfu.org.cli import unit_by_code
 from bangfu.org.models import Role, RoleAssignment
-from bangfu.org.services import org_unit_by_code, role_remove, user_add, user_by_username, user_set_active
+from bangfu.org.services import role_remove, user_add, user_by_username, user_set_active
+
+OPTIONS = {"username": "--username", "unit": "--unit", "role": "--role", "password": "--password"}
 
 
 class Command(TranslatedCommand):
@@ -66,10 +68,11 @@ class Command(TranslatedCommand):
         try:
             getattr(self, "_" + action.replace("-", "_"))(options)
         except ValidationError as exc:
-            raise CommandError("; ".join(m for msgs in field_errors(exc).values() for m in msgs)) from exc
+            # One problem a line, named by its option (a password's rules can give three).
+            raise CommandError(problems_text(exc, OPTIONS)) from exc
 
     def _add(self, options: dict[str, Any]) -> None:
-        unit = org_unit_by_code(options["unit"])
+        unit = unit_by_code(options["unit"])
         user, password = user_add(
             actor="command line",
             username=options["username"],
@@ -83,7 +86,7 @@ class Command(TranslatedCommand):
 
     def _remove_role(self, options: dict[str, Any]) -> None:
         user = user_by_username(options["username"])
-        unit = org_unit_by_code(options["unit"])
+        unit = unit_by_code(options["unit"])
         role_remove(actor="command line", user=user, unit=unit, role=options["role"])
         left = RoleAssignment.objects.filter(user=user).count()
         self.stdout.write(

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from bangfu.common.commands import TranslatedCommand
+from bangfu.common.commands import TranslatedCommand, whole_number
 from bangfu.common.errors import DomainError
 from bangfu.seed.run import seed_run
 
@@ -25,8 +25,12 @@ class Command(TranslatedCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--households", type=int, default=1000, help=_("number of households (default 1000)"))
-        parser.add_argument("--random-seed", type=int, default=1, help=_("same seed and count give the same data"))
+        parser.add_argument(
+            "--households", type=whole_number, default=1000, help=_("number of households (default 1000)")
+        )
+        parser.add_argument(
+            "--random-seed", type=whole_number, default=1, help=_("same seed and count give the same data")
+        )
         parser.add_argument("--province", default="530000", help=_("province division code (default 530000)"))
         parser.add_argument("--quiet", action="store_true", help=_("no progress lines"))
 
