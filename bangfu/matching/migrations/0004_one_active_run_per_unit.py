@@ -28,7 +28,7 @@ def settle_duplicates(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("matching", "0002_run_sources"),
+        ("matching", "0003_dataset_rows_skipped"),
     ]
 
     operations = [
