@@ -22,10 +22,9 @@ def test_a_run_left_running_is_failed_by_the_daily_sweep(tree: dict[str, Any]) -
     stale = MatchRun.objects.create(
         unit=tree["xiangyun"], status=RunStatus.RUNNING, started_at=now - dt.timedelta(hours=13)
     )
-    fresh = MatchRun.objects.create(
-        unit=tree["xiangyun"], status=RunStatus.RUNNING, started_at=now - dt.timedelta(hours=1)
-    )
-    queued = MatchRun.objects.create(unit=tree["xiangyun"], status=RunStatus.QUEUED)
+    # Other unions: one run of a union is queued or running at a time.
+    fresh = MatchRun.objects.create(unit=tree["dali"], status=RunStatus.RUNNING, started_at=now - dt.timedelta(hours=1))
+    queued = MatchRun.objects.create(unit=tree["xiangyun_g"], status=RunStatus.QUEUED)
     assert services.fail_interrupted_runs(now=now) == 1
     stale.refresh_from_db()
     assert stale.status == RunStatus.FAILED and stale.finished_at == now and stale.error
