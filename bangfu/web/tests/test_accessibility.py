@@ -174,3 +174,27 @@ def test_no_page_points_at_an_element_it_does_not_have(xiangyun_household: House
         response = c.get(url)
         assert response.status_code == 200, url
         assert Page(response.content.decode()).broken_references() == [], url
+
+
+def test_a_message_of_success_is_a_status_and_of_trouble_an_alert(rf: Any) -> None:
+    """Every message was an alert, so a screen reader broke off to read "Saved." as loudly as an
+    error; a success or an information is a status (read when the reader is free)."""
+    from django.contrib import messages as levels
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.messages.storage.base import Message
+    from django.template.loader import render_to_string
+
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    shown = [
+        Message(levels.SUCCESS, "done-1"),
+        Message(levels.INFO, "info-1"),
+        Message(levels.WARNING, "warn-1"),
+        Message(levels.ERROR, "error-1"),
+    ]
+    for template in ("web/base.html", "intake/phone/base.html"):
+        page = Page(render_to_string(template, {"messages": shown}, request=request))
+        roles = {
+            d.text().strip(): d.get("role") for d in page.all("div") if d.text().strip() in {m.message for m in shown}
+        }
+        assert roles == {"done-1": "status", "info-1": "status", "warn-1": "alert", "error-1": "alert"}, template
