@@ -436,6 +436,10 @@ def household_update(
         h = access.get_for(actor, Household.objects.select_for_update(), household_id)
         access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
         data = _fill_kept_ids(h, data, keep_bank_account=keep_bank_account)
+        if data.filed_on is None:
+            # A change that gives no filing date (a cleared box, ``filed_on: null``, a client that
+            # leaves it out) keeps the file's: it blanked the day the file was made.
+            data = replace(data, filed_on=h.filed_on)
         errors, checked = check_household(data)
         # Persons already on this file were asked about when they were put on it.
         on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None

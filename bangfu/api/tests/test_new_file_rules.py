@@ -43,3 +43,21 @@ def test_a_new_file_without_a_filing_date_is_filed_today(api_as: Any, tree: dict
     response = api_as("xiangyun_staff").post("/households", body)
     assert response.json()["filed_on"] == "2015-03-20"
     assert Household.objects.get(pk=response.json()["id"]).filed_on == dt.date(2015, 3, 20)
+
+
+def test_an_edit_does_not_blank_the_filing_date(api_as: Any, tree: dict) -> None:
+    """``filed_on: null`` in a change (or the page's box cleared) erased the day the file was made:
+    a change that gives none keeps the file's."""
+    api = api_as("xiangyun_staff")
+    out = api.post("/households", as_json(household_input(tree["xiangyun_g"]))).json()
+    filed = Household.objects.get(pk=out["id"]).filed_on
+    body = as_json(household_input(tree["xiangyun_g"]), version=out["version"])
+    for i, m in enumerate(out["members"]):
+        body["members"][i]["id_number"], body["members"][i]["member_id"] = "", m["id"]
+    body["filed_on"] = None
+    response = api.put(f"/households/{out['id']}", body)
+    assert response.status_code == 200, response.content
+    assert response.json()["filed_on"] == filed.isoformat()
+    assert Household.objects.get(pk=out["id"]).filed_on == filed is not None
+    body["filed_on"], body["version"] = "2016-05-04", response.json()["version"]  # another day may be given
+    assert api.put(f"/households/{out['id']}", body).json()["filed_on"] == "2016-05-04"
