@@ -11,20 +11,20 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from bangfu.common import sheets
+from bangfu.common import runs, sheets
 from bangfu.common.audit import audit_record
-from bangfu.common.errors import DomainError, ErrorCode
+from bangfu.common.errors import DomainError
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -78,18 +78,15 @@ def _division_unit(actor: Any, unit_id: int) -> OrgUnit:
 # household another run decided meanwhile as it is). A run that stopped with its process holds
 # the union no longer than this after it started (or, never taken by a worker, after it was
 # queued): asked for again after that, it is marked failed first.
-RUN_STALE_AFTER = timedelta(hours=12)
+RUN_STALE_AFTER = runs.RUN_STALE_AFTER
 
 
 def _stale_runs_failed(unit: OrgUnit) -> None:
-    now = timezone.now()
-    before = now - RUN_STALE_AFTER
-    RecomputeRun.objects.filter(unit=unit).filter(
-        Q(status=RecomputeStatus.RUNNING, started_at__lt=before)
-        | Q(status=RecomputeStatus.QUEUED, created_at__lt=before)
-    ).update(
-        status=RecomputeStatus.FAILED,
-        finished_at=now,
+    runs.fail_stale(
+        RecomputeRun.objects.filter(unit=unit),
+        running=RecomputeStatus.RUNNING,
+        queued=RecomputeStatus.QUEUED,
+        failed=RecomputeStatus.FAILED,
         error=_("Stopped without finishing: the process running it ended. Start the recompute again."),
     )
 
@@ -101,29 +98,13 @@ def _run_under_way(unit: OrgUnit) -> RecomputeRun | None:
 
 def _refused_under_way(run: RecomputeRun) -> DomainError:
     """409 naming the recompute of the same union already queued or running: which, who, since when."""
-    by = run.started_by
-    who = (by.get_full_name() or by.username) if by is not None else _("the system")
-    when = timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M")
-    return DomainError(
-        ErrorCode.RUN_UNDER_WAY,
+    return runs.refused_under_way(
+        run,
         _(
             "A recompute of %(unit)s is already under way: run %(run)s, started by %(who)s at %(when)s. "
             "Wait for it to finish (its page shows how far it is); a run that stopped is given up "
             "%(hours)s hours after it started."
-        )
-        % {
-            "unit": run.unit.name,
-            "run": run.pk,
-            "who": who,
-            "when": when,
-            "hours": int(RUN_STALE_AFTER.total_seconds() // 3600),
-        },
-        {
-            "run_id": run.pk,
-            "status": run.status,
-            "started_by": by.username if by is not None else None,
-            "created_at": run.created_at.isoformat(),
-        },
+        ),
     )
 
 

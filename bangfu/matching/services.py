@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from bangfu.common import sheets
+from bangfu.common import runs, sheets
 from bangfu.common.audit import audit_deferred, audit_record
-from bangfu.common.errors import DomainError, ErrorCode
+from bangfu.common.errors import DomainError
 from bangfu.common.ids import SHANGHAI, ResidentId, mask_ids_in
 from bangfu.common.text import clean_reason
 from bangfu.eligibility import services as eligibility_services
@@ -477,7 +477,7 @@ RUN_WAIT_SECONDS = 1.0
 # A run still running this long after it started has lost the process that ran it (a province's
 # recheck takes seconds, a nation's minutes): the daily sweep marks it failed, so that its page
 # stops showing progress and it can be taken again.
-RUN_STALE_AFTER = dt.timedelta(hours=12)
+RUN_STALE_AFTER = runs.RUN_STALE_AFTER
 
 
 def fail_interrupted_runs(*, now: dt.datetime | None = None) -> int:
@@ -500,46 +500,30 @@ def fail_interrupted_runs(*, now: dt.datetime | None = None) -> int:
 
 
 def _stale_runs_failed(unit: OrgUnit) -> None:
-    now = timezone.now()
-    before = now - RUN_STALE_AFTER
-    MatchRun.objects.filter(unit=unit).filter(
-        Q(status=RunStatus.RUNNING, started_at__lt=before) | Q(status=RunStatus.QUEUED, created_at__lt=before)
-    ).update(
-        status=RunStatus.FAILED,
-        finished_at=now,
+    runs.fail_stale(
+        MatchRun.objects.filter(unit=unit),
+        running=RunStatus.RUNNING,
+        queued=RunStatus.QUEUED,
+        failed=RunStatus.FAILED,
         error=_("Stopped without finishing: the process running it ended. Start the recheck again."),
     )
 
 
 def _run_under_way(unit: OrgUnit) -> MatchRun | None:
     active = MatchRun.objects.filter(unit=unit, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-    return active.select_related("started_by").first()
+    return active.select_related("started_by", "unit").first()
 
 
 def _refused_under_way(run: MatchRun) -> DomainError:
     """409 naming the run of the same union already queued or running: which, who, since when."""
-    by = run.started_by
-    who = (by.get_full_name() or by.username) if by is not None else _("the system")
-    when = timezone.localtime(run.created_at).strftime("%Y-%m-%d %H:%M")
-    return DomainError(
-        ErrorCode.RUN_UNDER_WAY,
+    return runs.refused_under_way(
+        run,
         _(
             "A recheck of %(unit)s is already under way: run %(run)s, started by %(who)s at %(when)s. "
             "Wait for it to finish (its page shows how far it is); a run that stopped is given up "
             "%(hours)s hours after it started."
-        )
-        % {"unit": run.unit.name, "run": run.pk, "who": who, "when": when, "hours": _stale_hours()},
-        {
-            "run_id": run.pk,
-            "status": run.status,
-            "started_by": by.username if by is not None else None,
-            "created_at": run.created_at.isoformat(),
-        },
+        ),
     )
-
-
-def _stale_hours() -> int:
-    return int(RUN_STALE_AFTER.total_seconds() // 3600)
 
 
 def match_run_execute(*, run_id: int, wait: bool = True) -> MatchRun:
