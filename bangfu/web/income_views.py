@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
+from bangfu.common.text import not_a_number, plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import income_records, selectors
@@ -87,8 +88,12 @@ class IncomeRecordForm(forms.Form):
         )
 
     def apply_errors(self, errors: dict[str, list[str]]) -> None:
+        typed = plain_amount(self.cleaned_data.get("net_income") or "")
+        amount = parse_amount(typed)
         for name, texts in errors.items():
             for text in texts:
+                if name == "net_income" and amount is not None and amount.is_nan():
+                    text = not_a_number(typed)  # names a comma not between thousands, as typed
                 self.add_error(name if name in self.fields else None, text)
 
 

@@ -326,6 +326,10 @@ def test_the_form_shows_each_error_under_its_field(xiangyun: Household, users: d
     )
     html = response.content.decode()
     assert "Choose how the income was learnt." in html and f"{future} is in the future." in html
+    comma = c.post(f"/households/{xiangyun.pk}/income-records/", {"month": future, "net_income": "1,20", "source": ""})
+    html = comma.content.decode()
+    assert "“1,20”: write decimals with a point, and a comma only between thousands" in html
+    assert "Enter a number." not in html and f"{future} is in the future." in html
 
 
 def test_the_form_of_another_county_is_not_found(dalishi: Household, users: dict[str, Any]) -> None:
