@@ -158,6 +158,14 @@ def test_a_long_union_list_is_searched_not_scrolled(
     page.select_option("#id_unit", str(units[11].pk))
     page.wait_for_url(f"**/households/?*unit={units[11].pk}*")
 
+    # The sign-in has ended (the session cookie gone) while a new file's form is open: a search
+    # in its picker takes the page to sign in and back to the form (the sign-in page's HTML was
+    # drawn into the list, emptying it, and the page stayed).
+    page.goto(f"{base}/households/new/")
+    page.context.clear_cookies()
+    page.locator("[data-unit-search]").first.fill("第2")
+    page.wait_for_url(f"{base}/login/?next=%2Fhouseholds%2Fnew%2F")
+
 
 def test_an_htmx_control_that_was_refused_or_signed_out_says_so(
     audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any]

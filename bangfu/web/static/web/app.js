@@ -47,8 +47,18 @@
     var params = new URLSearchParams({ perm: box.dataset.perm || "", q: box.value, selected: select.value });
     if (box.dataset.blank !== undefined) params.set("blank", box.dataset.blank);
     var asked = box.value;
-    fetch(box.dataset.url + "?" + params.toString(), { credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+    // Sent as htmx sends its requests, so that a sign-in that has ended is answered with the
+    // sign-in page's address (HtmxSignInMiddleware), not with that page drawn in the list.
+    var headers = { "HX-Request": "true", "HX-Current-URL": window.location.href };
+    fetch(box.dataset.url + "?" + params.toString(), { credentials: "same-origin", headers: headers })
+      .then(function (response) {
+        var signIn = response.headers.get("HX-Redirect");
+        if (signIn) {
+          window.location.assign(signIn);
+          return Promise.reject("signed out");
+        }
+        return response.ok ? response.text() : Promise.reject(response.status);
+      })
       .then(function (html) {
         if (box.value !== asked) return; // a newer search is on its way
         var before = select.value;
