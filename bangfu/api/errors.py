@@ -27,8 +27,21 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Business-rule codes that mean "the data changed under you / clashes with other data".
-CONFLICT_CODES = frozenset({ErrorCode.CONFLICT, ErrorCode.DUPLICATE_ACTIVE_FILE, ErrorCode.RUN_UNDER_WAY})
+# Business-rule codes that mean "the data changed under you / clashes with other data": 409. An
+# action the record's state no longer allows (an application's step taken by another reviewer
+# meanwhile, or never open at this step; a yearly review already answered; an override already
+# decided, or another one waiting) is such a clash, as a finding reviewed meanwhile is.
+CONFLICT_CODES = frozenset(
+    {
+        ErrorCode.CONFLICT,
+        ErrorCode.DUPLICATE_ACTIVE_FILE,
+        ErrorCode.RUN_UNDER_WAY,
+        ErrorCode.INVALID_TRANSITION,
+        "review_done",
+        "override_not_pending",
+        "override_pending",
+    }
+)
 # Refusals of a request made too often (a sign-in code asked for again too soon): 429, with the
 # seconds to wait in ``Retry-After`` where the refusal knows them (``details.wait``).
 THROTTLED_CODES = frozenset({"code_throttled"})

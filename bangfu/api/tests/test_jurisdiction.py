@@ -552,7 +552,7 @@ def test_the_owning_county_reaches_the_same_identification_objects(
     if endpoint == ("post", "/api/v1/eligibility/decisions/{decision_id}/override"):
         # Reached: the override another person asked for is waiting, and a second request may not
         # replace it (it would undo a maker-checker step); the answer says so, by its code.
-        assert response.status_code == 400 and response.json()["error"]["code"] == "override_pending"
+        assert response.status_code == 409 and response.json()["error"]["code"] == "override_pending"
         return
     assert response.status_code in {200, 201}, response.content
 

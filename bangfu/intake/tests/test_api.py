@@ -97,7 +97,7 @@ def test_worker_flow_through_the_api(urls: str, tree: dict, users: dict[str, Any
         status, body = _json(staff, "get", f"{urls}/applications/queue?{bad}")
         assert status == 422 and bad.split("=")[0] in body["error"]["fields"], (bad, body)
     status, body = _json(staff, "post", f"{urls}/applications/{app['id']}/transition", {"action": "approve"})
-    assert status == 400 and body["error"]["code"] == "invalid_transition"
+    assert status == 409 and body["error"]["code"] == "invalid_transition"
     status, body = _json(staff, "post", f"{urls}/applications/{app['id']}/transition", {"action": "accept"})
     assert status == 200 and body["state"] == "first_review"
     status, mine = _json(c, "get", f"{urls}/applicant/applications/{app['id']}", token=token)

@@ -180,7 +180,7 @@ def test_bad_step_input_is_named_and_nothing_is_written(tree: dict, users: dict[
     cadre = _staff(users["xiangyun_cadre"])
     # Not at the home visit yet: the step is refused as such.
     visit = {"visited_on": str(timezone.localdate()), "visitors": "王", "seen": "a", "asked": "b", "explained": "c"}
-    early = cadre.call("POST", f"/applications/{app.pk}/home-visit", {**visit, "findings": "d"}, expect=400)
+    early = cadre.call("POST", f"/applications/{app.pk}/home-visit", {**visit, "findings": "d"}, expect=409)
     assert early["error"]["code"] == "invalid_transition"
     cadre.act(app.pk, "accept")
     cadre.act(app.pk, "first_review_pass")

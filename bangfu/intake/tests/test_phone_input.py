@@ -462,7 +462,7 @@ def test_a_report_the_file_could_not_take_is_refused_by_name_through_the_api(tas
     assert r.json()["changes"] == {"phone": "13900001111", "members": {str(head.pk): {"monthly_income": "1200.5"}}}
     # Sent again: it is with the union now.
     r = api.post(url, json.dumps({"changes": {}, "note": "again"}), content_type="application/json")
-    assert r.status_code == 400 and r.json()["error"]["message"] == "Your report is being checked."
+    assert r.status_code == 409 and r.json()["error"]["message"] == "Your report is being checked."
 
 
 def test_a_reported_change_is_one_staff_can_apply(task: ReviewTask, users: Any) -> None:
