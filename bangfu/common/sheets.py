@@ -9,6 +9,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -147,16 +148,16 @@ def first_sheet_rows(
         raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
     if content.startswith(b"PK"):
         check_ods_extent(content)  # python-calamine reads every table of an .ods when it opens it
+    hidden = _Hidden(content)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         index = _first_visible(book)
         looked_at: tuple[str, ...] = ()
         sheet = None
         if has_header is not None:
-            index, sheet, looked_at = _sheet_with_header(book, content, index, has_header)
+            index, sheet, looked_at = _sheet_with_header(book, hidden, index, has_header)
         if sheet is None:
-            if content.startswith(b"PK"):
-                check_extent(content, index)
+            hidden.before_read(index)
             sheet = book.get_sheet_by_index(index)
         rows = SheetRows(sheet.to_python(skip_empty_area=False))
         _fill_merged(rows, sheet.merged_cell_ranges)
@@ -164,8 +165,7 @@ def first_sheet_rows(
         rows.sheet = sheet.name
         rows.first = bool(visible) and visible[0][0] == index
         rows.looked_at = looked_at
-        if content.startswith(b"PK"):
-            rows.hidden_rows, rows.hidden_column_runs = hidden_lines(content, index)
+        rows.hidden_rows, rows.hidden_column_runs = hidden.of(index)
         if more := _continued_on(book, content, index, rows):
             raise SheetProblem(
                 "several_sheets",
@@ -195,7 +195,7 @@ def first_sheet_rows(
 
 
 def _sheet_with_header(
-    book: Any, content: bytes, index: int, has_header: Callable[[list[list[Any]]], bool]
+    book: Any, hidden: _Hidden, index: int, has_header: Callable[[list[list[Any]]], bool]
 ) -> tuple[int, Any, tuple[str, ...]]:
     """The first visible sheet (instructions and samples passed over, as ``_first_visible``) whose
     first rows hold the caller's header: its index and the sheet as read (python-calamine reads a
@@ -203,8 +203,7 @@ def _sheet_with_header(
     the names of the sheets looked at."""
     names = []
     for i, name in _data_sheets(_visible_sheets(book)) or [(index, "")]:
-        if content.startswith(b"PK"):
-            check_extent(content, i)
+        hidden.before_read(i)
         sheet = book.get_sheet_by_index(i)
         if has_header(sheet.to_python(skip_empty_area=False, nrows=_HEADER_ROWS)):
             return i, sheet, ()
@@ -301,13 +300,10 @@ def _last_cells(data: bytes) -> tuple[int, int] | None:
     not written that plainly (prefixed element names)."""
     if b":row>" in data or b":c r=" in data:
         return None
-    references = []
-    find, rfind, start = data.find, data.rfind, 0
-    while (end := find(b"</row>", start)) >= 0:
-        at = rfind(b'<c r="', start, end)
-        if at >= 0:
-            references.append(data[at + 6 : at + 18])
-        start = end + 6
+    rows = data.split(b"</row>")
+    rows.pop()  # what follows the last row's end
+    cell = b'<c r="'
+    references = [row[at + 6 : at + 18] for row in rows if (at := row.rfind(cell)) >= 0]
     found = _REFERENCE.findall(b"|".join(references))
     if len(found) != len(references):
         return None
@@ -316,15 +312,17 @@ def _last_cells(data: bytes) -> tuple[int, int] | None:
     return max(int(row) for _, row in found), max(_column_number(c) for c in {c for c, _ in found})
 
 
-def _farthest_cell(entry: Any, *, exact: bool) -> tuple[int, int]:
+def _farthest_cell(entry: Any, *, exact: bool, scan: _HiddenScan | None = None) -> tuple[int, int]:
     """The farthest row and column of a sheet's XML (read as a stream): from each row's last cell,
     or (``exact``) from every cell holding a value, as python-calamine counts them (a cell with a
-    format and no value is left out)."""
+    format and no value is left out). Each part read is given to ``scan`` too."""
     rows = columns = read = 0
     rest = b""
     end = b">" if exact else b"</row>"
     while True:
         chunk = entry.read(1 << 22)
+        if scan is not None:
+            scan.feed(chunk)
         read += len(chunk)
         if read > MAX_SHEET_XML_BYTES:
             raise SheetProblem(
@@ -384,16 +382,22 @@ def _binary_workbook(content: bytes) -> bool:
         return False
 
 
-def check_extent(content: bytes, index: int) -> None:
+HiddenLines = tuple[frozenset[int], tuple[tuple[int, int], ...]]
+
+
+def check_extent(content: bytes, index: int) -> HiddenLines | None:
     """A ``SheetProblem`` if the ``index``-th sheet of an .xlsx workbook spans more than
     ``MAX_SHEET_CELLS`` cells. The sheet's own record of its area (``<dimension>``, written by
     Excel, WPS, LibreOffice and openpyxl) settles it when small enough; otherwise (no record, or
-    an area stretched by formats alone) the cells holding values are read to find the farthest."""
+    an area stretched by formats alone) the cells holding values are read to find the farthest,
+    and the sheet's hidden rows and columns (``hidden_lines``) are looked for in the same pass and
+    returned (None when the sheet's XML was not read whole)."""
+    scan: _HiddenScan | None = _HiddenScan()
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             part = _sheet_part(z, index)
             if part is None:
-                return  # python-calamine finds no such sheet either, and says so
+                return None  # python-calamine finds no such sheet either, and says so
             with z.open(part) as entry:
                 head = entry.read(1 << 14)
                 dimension = _DIMENSION.search(head)
@@ -403,20 +407,21 @@ def check_extent(content: bytes, index: int) -> None:
                         dimension.group(4) or dimension.group(2),
                     )
                     if last_row and int(last_row) * _column_number(last_col) <= MAX_SHEET_CELLS:
-                        return
+                        return None
             try:
                 with z.open(part) as entry:
-                    rows, columns = _farthest_cell(entry, exact=False)
+                    rows, columns = _farthest_cell(entry, exact=False, scan=scan)
                 exact = rows * columns > MAX_SHEET_CELLS  # perhaps only formats out there: count the values
             except _NotPlainError:
-                exact = True
+                exact, scan = True, _HiddenScan()  # looked for again in the pass below
             if exact:
                 with z.open(part) as entry:
-                    rows, columns = _farthest_cell(entry, exact=True)
+                    rows, columns = _farthest_cell(entry, exact=True, scan=scan if scan and not scan.done else None)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
-        return  # a damaged file: python-calamine's read names it
+        return None  # a damaged file: python-calamine's read names it
     if rows * columns > MAX_SHEET_CELLS:
         raise _too_large(rows, columns)
+    return scan.result() if scan is not None and scan.done else None
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\s[^>]*>")
@@ -424,53 +429,102 @@ _COL_TAG = re.compile(rb"<(?:\w+:)?col\s[^>]*>")
 _HIDDEN = re.compile(rb'\shidden\s*=\s*"(?:1|true)"')
 
 
-def hidden_lines(content: bytes, index: int) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+def hidden_lines(content: bytes, index: int) -> HiddenLines:
     """The hidden rows (sheet row numbers) and the runs of hidden columns of the ``index``-th sheet
     of an .xlsx workbook: python-calamine reads every row alike. A row is hidden by its
     ``hidden="1"`` (by hand, or by a filter), a run of columns by its ``<col>`` record. The sheet's
-    XML is read as a stream, and its tags looked at only where the bytes ``hidden`` occur at all
-    (in no part of a sheet without anything hidden). Rows without their number (which no
-    spreadsheet writes) are not found."""
-    rows: set[int] = set()
-    columns: list[tuple[int, int]] = []
+    XML is read as a stream (``_HiddenScan``). Rows without their number (which no spreadsheet
+    writes) are not found."""
+    scan = _HiddenScan()
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             part = _sheet_part(z, index)
             if part is None:
                 return frozenset(), ()
             with z.open(part) as entry:
-                rest, read, previous, found = b"", 0, b"", False
-                while True:
-                    chunk = entry.read(1 << 22)
-                    read += len(chunk)
-                    if read > MAX_SHEET_XML_BYTES:
-                        break  # check_extent has refused such a sheet before it is read
-                    if not found:  # the usual sheet: nothing hidden, its XML only inflated and looked through
-                        if b"hidden" not in chunk and b"hidden" not in previous[-8:] + chunk[:8]:
-                            if not chunk:
-                                break
-                            previous = chunk
-                            continue
-                        found = True
-                        at = previous.rfind(b"<")  # the tag the chunk began in
-                        rest = previous[at:] if at >= 0 else b""
-                    data = rest + chunk
-                    if chunk:  # whole tags now, the rest with the next part
-                        cut = data.rfind(b">") + 1
-                        data, rest = data[:cut], data[cut:]
-                    if b"hidden" in data:
-                        for tag in _ROW_TAG.findall(data):
-                            if _HIDDEN.search(tag) and (number := _attribute(tag, b"r")).isdigit():
-                                rows.add(int(number))
-                        for tag in _COL_TAG.findall(data):
-                            first, last = _attribute(tag, b"min"), _attribute(tag, b"max")
-                            if _HIDDEN.search(tag) and first.isdigit() and last.isdigit():
-                                columns.append((int(first), int(last)))
-                    if not chunk:
-                        break
+                while not scan.done:
+                    scan.feed(entry.read(1 << 22))
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
         return frozenset(), ()  # a damaged file: python-calamine's read names it
-    return frozenset(rows), tuple(columns)
+    return scan.result()
+
+
+class _HiddenScan:
+    """``hidden_lines`` over a sheet's XML given a part at a time (``feed``; an empty part at the
+    end). Its tags are looked at only where the bytes ``hidden`` occur at all (in no part of a
+    sheet without anything hidden): the usual sheet is only looked through."""
+
+    def __init__(self) -> None:
+        self.rows: set[int] = set()
+        self.columns: list[tuple[int, int]] = []
+        self.rest = self.previous = b""
+        self.found = self.done = False
+        self.read = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if self.done:
+            return
+        self.read += len(chunk)
+        if self.read > MAX_SHEET_XML_BYTES:
+            self.done = True  # check_extent refuses such a sheet before it is read
+            return
+        if not self.found:
+            if b"hidden" not in chunk and b"hidden" not in self.previous[-8:] + chunk[:8]:
+                self.previous = chunk
+                self.done = not chunk
+                return
+            self.found = True
+            at = self.previous.rfind(b"<")  # the tag the chunk began in
+            self.rest = self.previous[at:] if at >= 0 else b""
+        data = self.rest + chunk
+        if chunk:  # whole tags now, the rest with the next part
+            cut = data.rfind(b">") + 1
+            data, self.rest = data[:cut], data[cut:]
+        if b"hidden" in data:
+            for tag in _ROW_TAG.findall(data):
+                if _HIDDEN.search(tag) and (number := _attribute(tag, b"r")).isdigit():
+                    self.rows.add(int(number))
+            for tag in _COL_TAG.findall(data):
+                first, last = _attribute(tag, b"min"), _attribute(tag, b"max")
+                if _HIDDEN.search(tag) and first.isdigit() and last.isdigit():
+                    self.columns.append((int(first), int(last)))
+        self.done = not chunk
+
+    def result(self) -> HiddenLines:
+        return frozenset(self.rows), tuple(self.columns)
+
+
+class _Hidden:
+    """The hidden rows and columns of the sheets of one workbook, found beside the read: by
+    ``check_extent``'s pass over a sheet's XML when it makes one, else in a thread of their own
+    while python-calamine reads the sheet (it lets go of the interpreter lock as it parses, so the
+    look costs the import no time on a machine of two cores)."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.xlsx = content.startswith(b"PK")
+        self.found: dict[int, HiddenLines | Future[HiddenLines]] = {}
+
+    def before_read(self, index: int) -> None:
+        """``check_extent`` of the ``index``-th sheet (a ``SheetProblem`` when too large), and the
+        look for its hidden lines under way."""
+        if not self.xlsx or index in self.found:
+            return
+        found = check_extent(self.content, index)
+        if found is not None:
+            self.found[index] = found
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hidden-lines")
+        self.found[index] = pool.submit(hidden_lines, self.content, index)
+        pool.shutdown(wait=False)  # the look goes on; the future gives its result
+
+    def of(self, index: int) -> HiddenLines:
+        if not self.xlsx:
+            return frozenset(), ()
+        found = self.found.get(index)
+        if found is None:
+            return hidden_lines(self.content, index)
+        return found.result() if isinstance(found, Future) else found
 
 
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"

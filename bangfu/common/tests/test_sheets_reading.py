@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl.styles import Font
 
 from bangfu.common.sheets import OLE_MAGIC, SheetProblem, check_extent, first_sheet_rows
@@ -316,3 +318,79 @@ def test_a_sheet_of_instructions_put_first_is_passed_over() -> None:
     buf = io.BytesIO()
     only_notes.save(buf)
     assert first_sheet_rows(buf.getvalue(), "b.xlsx")[0] == ["身份证号", "姓名"]  # nothing else to read
+
+
+# --- the hidden rows and columns, found beside the read ----------------------------------------------
+
+
+def _with_hidden_lines(rows: int) -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["身份证号", "姓名", "备注"])
+    for n in range(rows):
+        ws.append([f"11000000000000{n:04d}", "张三", "x"])
+    for hidden in (3, 7, rows):
+        ws.row_dimensions[hidden].hidden = True
+    ws.column_dimensions["C"].hidden = True
+    return wb
+
+
+@pytest.mark.parametrize("without_dimension", [False, True], ids=["area recorded", "no record of the area"])
+def test_hidden_lines_are_found_by_the_area_check_or_beside_the_read(without_dimension: bool) -> None:
+    # With a record of the area, the XML is looked through in a thread while the sheet is read;
+    # without one, in the area check's own pass over it: the same rows and columns either way.
+    from bangfu.common.sheets import hidden_lines
+
+    content = _saved(_with_hidden_lines(500), without_dimension=without_dimension)
+    found = check_extent(content, 0)
+    assert (found is None) is not without_dimension
+    expected = (frozenset({3, 7, 500}), ((3, 3),))
+    assert hidden_lines(content, 0) == expected
+    if found is not None:
+        assert found == expected
+    rows = first_sheet_rows(content, "名单.xlsx")
+    assert rows.hidden_rows == {3, 7, 500} and rows.column_hidden(2) and not rows.column_hidden(1)
+
+
+def _last_cells_by_loop(data: bytes) -> tuple[int, int] | None:
+    """The row ends read one at a time, as ``_last_cells`` did: what it must still find."""
+    from bangfu.common.sheets import _REFERENCE, _column_number
+
+    if b":row>" in data or b":c r=" in data:
+        return None
+    references = []
+    start = 0
+    while (end := data.find(b"</row>", start)) >= 0:
+        at = data.rfind(b'<c r="', start, end)
+        if at >= 0:
+            references.append(data[at + 6 : at + 18])
+        start = end + 6
+    found = _REFERENCE.findall(b"|".join(references))
+    if len(found) != len(references):
+        return None
+    if not found:
+        return 0, 0
+    return max(int(row) for _, row in found), max(_column_number(c) for c in {c for c, _ in found})
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["A", "Z", "AA", "XFD", "", "a"]), st.integers(0, 10_000_000)),
+            max_size=4,
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([b"", b'<row r="9"><c r="B9">', b"</sheetData>"]),
+)
+def test_row_ends_are_read_as_one_at_a_time(rows: list[list[tuple[str, int]]], tail: bytes) -> None:
+    from bangfu.common.sheets import _last_cells
+
+    xml = b"<worksheet><sheetData>"
+    for n, cells in enumerate(rows, 1):
+        xml += f'<row r="{n}">'.encode()
+        for column, row in cells:
+            xml += f'<c r="{column}{row}"><v>1</v></c>'.encode()
+        xml += b"</row>"
+    xml += tail
+    assert _last_cells(xml) == _last_cells_by_loop(xml)
