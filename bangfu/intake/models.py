@@ -196,7 +196,8 @@ class Application(models.Model):
 
 class ApplicationPerson(models.Model):
     """A person of an application that has left its draft, by the keyed hash of the ID number:
-    a person is in one case under way at a time, head or member (``services._open_file_check``)."""
+    a person is in one case of each kind under way at a time, head or member
+    (``services._one_case_per_person``)."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="persons")
     id_hash = models.CharField(max_length=64, db_index=True)

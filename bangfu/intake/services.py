@@ -252,6 +252,7 @@ def application_create(
             return existing
     unit = _unit_for(actor, unit_id)
     if applicant is not None:
+        data.shape_errors(form or {}).raise_if_any()  # before it is compared with a draft's
         kept = _draft_there(applicant, unit, kind, form)
         if kept is not None:
             return kept

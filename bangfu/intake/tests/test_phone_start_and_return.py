@@ -56,6 +56,9 @@ def test_the_api_gives_back_the_draft_already_there_or_names_it(tree: dict) -> N
     refused = start({"unit_id": unit.pk, "form": form_data(unit)})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
     assert first["reference"] in refused.json()["error"]["message"]
+    # A form of the wrong shape is named by field, whether or not a draft is there to compare it with.
+    bad = start({"unit_id": unit.pk, "form": {"members": "x", "incomes": [1]}})
+    assert bad.status_code == 422 and "members" in bad.json()["error"]["fields"]
     assert Application.objects.count() == 1
 
 
