@@ -140,7 +140,8 @@ class ApplicationOut(Schema):
     home_visits: list[HomeVisitOut] | None = None
     objections: list[ObjectionOut] | None = None
     # What the transition did beyond its state, in a sentence (an approval in another category
-    # than the identification's: the override asked for awaits another person's approval).
+    # than the identification's: the override asked for awaits another person's approval; a start
+    # that gave back the worker's draft already there).
     message: str = ""
 
 
@@ -191,7 +192,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "reference": app.reference,
         "kind": app.kind,
         "state": app.state,
-        "state_label": str(app.get_state_display()),
+        "state_label": app.state_label,
         "unit_id": app.unit_id,
         "version": app.version,
         "head_name": app.head_name,
@@ -199,7 +200,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "submitted_at": app.submitted_at,
         "authorised_at": app.authorised_at,
         "household_id": app.household_id,
-        "message": services.approval_note(app),
+        "message": services.approval_note(app) or services.existing_draft_note(app),
         "data": _data_for(actor, app),
         "events": [
             {

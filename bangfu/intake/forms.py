@@ -52,6 +52,20 @@ class HouseholdPart(Styled):
     holder_name = forms.CharField(label=_("Account holder"), max_length=60, required=False)
     card_number = forms.CharField(label=_("Card number"), max_length=30, required=False)
 
+    def __init__(self, *args: Any, kind: str = ApplicationKind.FORMAL, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kind == ApplicationKind.TEMPORARY:
+            # Temporary aid is asked for a sudden hardship: the box says what the centre decides on
+            # at once (the same field as a file's cause note, which the aid's file keeps).
+            note = self.fields["cause_note"]
+            note.label = _("What happened, and what help is needed")
+            note.help_text = _(
+                "The sudden hardship (an accident, an illness, a disaster, a job lost …) and the help asked for now."
+            )
+            note.widget = forms.Textarea(
+                attrs={"class": "form-control", "rows": 3, "maxlength": str(HOUSEHOLD_TEXT["cause_note"])}
+            )
+
 
 class MemberPart(Styled):
     relationship = forms.ChoiceField(label=_("Relationship"), choices=_choices(codes.Relationship), required=False)
@@ -84,12 +98,14 @@ BANK_KEYS = ("bank", "branch", "holder_name", "card_number")
 class ApplicationForms:
     """The whole form bound together; ``form_data()`` is what the services keep."""
 
-    def __init__(self, post: Any = None, *, initial: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, post: Any = None, *, initial: dict[str, Any] | None = None, kind: str = ApplicationKind.FORMAL
+    ) -> None:
         initial = initial or {}
         bank = initial.get("bank_account") or {}
         top = {k: initial.get(k) for k in HouseholdPart.base_fields if k in initial}
         top.update({k: bank.get(k) for k in BANK_KEYS if bank.get(k)})
-        self.household = HouseholdPart(post, initial=top, prefix="h")
+        self.household = HouseholdPart(post, initial=top, prefix="h", kind=kind)
         members = initial.get("members") or [{"relationship": codes.Relationship.HEAD}]
         self.members = MemberFormSet(post, initial=[{k: m.get(k) for k in MEMBER_KEYS} for m in members], prefix="m")
         self.incomes = AmountFormSet(

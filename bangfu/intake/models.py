@@ -45,6 +45,11 @@ class ApplicationState(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+# A draft returned to the one who submitted it: the state is still ``draft`` (the transition
+# table is ``workflow.py``'s), named apart for whom it waits for.
+RETURNED_LABEL = _("Returned for correction")
+
+
 class CheckResult(models.TextChoices):
     NONE = "", _("Not requested")
     PENDING = "pending", _("Requested, awaiting the answer")
@@ -176,10 +181,23 @@ class Application(models.Model):
     def reference(self) -> str:
         return f"SQ{self.pk:08d}"
 
+    @property
+    def returned(self) -> bool:
+        """A draft again because it was returned from its first step to whoever submitted it, to
+        put right: it waits for them, unlike a draft never sent."""
+        return self.state == ApplicationState.DRAFT and self.submitted_at is not None
+
+    @property
+    def state_label(self) -> str:
+        """The state as the worker's list and the case's page name it: a returned draft is
+        "Returned for correction", not "Draft"."""
+        return str(RETURNED_LABEL if self.returned else self.get_state_display())
+
 
 class ApplicationPerson(models.Model):
     """A person of an application that has left its draft, by the keyed hash of the ID number:
-    a person is in one case under way at a time, head or member (``services._open_file_check``)."""
+    a person is in one case of each kind under way at a time, head or member
+    (``services._one_case_per_person``)."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="persons")
     id_hash = models.CharField(max_length=64, db_index=True)
@@ -215,6 +233,8 @@ class ApplicationEvent(models.Model):
 
     @property
     def label(self) -> str:
+        if self.action == "return" and self.to_state == ApplicationState.DRAFT:
+            return str(RETURNED_LABEL)
         if self.to_state and self.to_state != self.from_state and self.to_state in ApplicationState.values:
             return str(ApplicationState(self.to_state).label)
         return str(EVENT_LABELS.get(self.action, self.action))

@@ -34,6 +34,7 @@ from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
 from bangfu.registry import services as registry
 from bangfu.registry.codes import FileState, HardshipCategory
+from bangfu.registry.models import Member
 from bangfu.registry.timeline import timeline_add
 
 from . import conf, data, workflow
@@ -237,7 +238,10 @@ def application_create(
     idempotency_key: str = "",
 ) -> Application:
     """A new draft, by the worker on the phone or by a cadre at the counter. With an idempotency key
-    the same request twice gives the same application."""
+    the same request twice gives the same application. A worker who has a draft of this kind at
+    this union already gets that draft back (``existing_draft`` set on it), not a second empty one;
+    with a form that differs from it, the start is refused naming it, so nothing typed is lost
+    unsaid."""
     if kind not in ApplicationKind.values:
         raise ValidationError({"kind": _("Choose the kind of application.")})
     key = idempotency_key.strip()[:64]
@@ -246,9 +250,13 @@ def application_create(
         existing = Application.objects.filter(applicant=applicant, idempotency_key=key).first()
         if existing is not None:
             return existing
-    if applicant is not None:
-        _drafts_left(applicant)
     unit = _unit_for(actor, unit_id)
+    if applicant is not None:
+        data.shape_errors(form or {}).raise_if_any()  # before it is compared with a draft's
+        kept = _draft_there(applicant, unit, kind, form)
+        if kept is not None:
+            return kept
+        _drafts_left(applicant)
     if not is_applicant(actor) and not may_take_at_counter(actor, unit, kind):
         # A draft the actor could never submit would wait for nobody.
         raise Refused(
@@ -277,6 +285,9 @@ def application_create(
             if applicant is not None:
                 # Counted again under the worker's row lock: drafts asked for at once, one after another.
                 Applicant.objects.select_for_update().filter(pk=applicant.pk).first()
+                kept = _draft_there(applicant, unit, kind, form)
+                if kept is not None:
+                    return kept
                 _drafts_left(applicant)
             app.save()
             _event(app, actor, "create", "")
@@ -287,6 +298,36 @@ def application_create(
             raise
         return existing
     return app
+
+
+def _draft_there(applicant: Applicant, unit: OrgUnit, kind: str, form: dict[str, Any] | None) -> Application | None:
+    """The worker's draft of ``kind`` at ``unit`` (the newest), marked ``existing_draft``; a start
+    with a form other than the draft's is refused naming the draft (409)."""
+    draft = Application.objects.filter(applicant=applicant, unit=unit, kind=kind, state=S.DRAFT).order_by("-pk").first()
+    if draft is None:
+        return None
+    if form and data.normalise(form) != draft.data:
+        raise DomainError(
+            IntakeError.CONFLICT,
+            _(
+                "You already have a draft %(ref)s of this kind at %(unit)s: save your form into it (or withdraw it) "
+                "instead of starting another."
+            )
+            % {"ref": draft.reference, "unit": unit.name},
+            {"application_id": draft.pk},
+        )
+    draft.existing_draft = True  # type: ignore[attr-defined]
+    return draft
+
+
+def existing_draft_note(app: Application) -> str:
+    """What the worker is told when a start gave back the draft they already had there."""
+    if not getattr(app, "existing_draft", False):
+        return ""
+    return _("You already have a draft of this kind at %(unit)s: here it is (%(ref)s).") % {
+        "unit": app.unit.name,
+        "ref": app.reference,
+    }
 
 
 def _drafts_left(applicant: Applicant) -> None:
@@ -370,16 +411,39 @@ def _check_version(app: Application, expected_version: int | None, *, by_worker:
 
 
 def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
-    """Every mandatory field, each person on no other open file, no other case under way."""
+    """Every mandatory field, each person on no other open file (but the temporary-aid file a
+    formal case makes its own, ``_temporary_file``), no other case of its kind under way."""
     errors, h, checked = data.submit_errors(app.data, app.unit_id)
     if errors:
         raise ValidationError(errors)
+    own_file = app.household_id or _temporary_file(app, checked)
+    app.temporary_file_id = None if app.household_id else own_file  # type: ignore[attr-defined]
     if is_applicant(actor):
-        _on_file_check_from_a_phone(actor, checked, app.household_id)
+        _on_file_check_from_a_phone(actor, checked, own_file)
     else:
-        registry.open_file_check(actor, checked, app.household_id, opening=True)
+        registry.open_file_check(actor, checked, own_file, opening=True)
     _one_case_per_person(actor, app, h, checked)
     return h, checked
+
+
+def _temporary_file(app: Application, checked: list[Any]) -> int | None:
+    """The temporary-aid file (临时救助) a formal case's persons are on, when it is one file kept at
+    the case's union: temporary aid is asked for beside a formal case, or before it, and the
+    formal case's approval makes that file the formal one (one file per household), as a
+    conversion does; it is not a second open file. None for anything else (the persons on an
+    active file, or on files elsewhere: the one-open-file check refuses them as before)."""
+    if app.kind != ApplicationKind.FORMAL:
+        return None
+    hashes = [crypto.keyed_hash(c.rid.value) for c in checked]
+    files = set(
+        Member.objects.filter(id_hash__in=hashes, on_open_file=True)
+        .order_by()
+        .values_list("household_id", "household__state", "household__unit_id")
+    )
+    if len(files) != 1:
+        return None
+    ((household_id, state, unit_id),) = files
+    return household_id if state == FileState.TEMPORARY and unit_id == app.unit_id else None
 
 
 # Drafts a worker may hold at once (each is the worker's until submitted or withdrawn).
@@ -390,12 +454,16 @@ HOLDING = [s for s in S.values if s not in {S.DRAFT, S.REFUSED, S.WITHDRAWN, S.F
 
 
 def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any]) -> None:
-    """No person of the case, head or member, is in another case under way; each one who is is
-    named under their ID number, all at once. Then the case's persons are kept
-    (``ApplicationPerson``) for the cases after it."""
+    """No person of the case, head or member, is in another case of the same kind under way (two
+    formal cases, or two temporary-aid cases); each one who is is named under their ID number, all
+    at once. Temporary aid beside a formal case is allowed: a sudden hardship is decided at once,
+    while the formal case takes weeks. Then the case's persons are kept (``ApplicationPerson``)
+    for the cases after it."""
     hashes = {crypto.keyed_hash(c.rid.value): h.members.index(c.data) for c in checked}
     taken = (
-        ApplicationPerson.objects.filter(id_hash__in=list(hashes), application__state__in=HOLDING)
+        ApplicationPerson.objects.filter(
+            id_hash__in=list(hashes), application__state__in=HOLDING, application__kind=app.kind
+        )
         .exclude(application_id=app.pk)
         .order_by("application_id")
         .values_list("id_hash", "application_id", "application__applicant_id")
@@ -596,12 +664,14 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         return _override_if_needed(actor, decision_compute(actor=actor, household_id=household.pk), category, reason)
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
     state = FileState.TEMPORARY if app.kind == ApplicationKind.TEMPORARY else FileState.ACTIVE
+    taken = getattr(app, "temporary_file_id", None)  # found by ``_open_file_check`` just before
     h = replace(
         h,
         category=category,
         state=state,
         tier=registry.TIER_FOR_LEVEL[OrgLevel(level)],
-        filed_on=timezone.localdate(),
+        # The temporary-aid file made formal keeps the day it was filed, as a conversion does.
+        filed_on=None if taken else timezone.localdate(),
         filed_by_name=(app.submitted_by.get_full_name() or app.submitted_by.username)
         if app.submitted_by
         else app.head_name,
@@ -609,7 +679,12 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         if app.first_reviewer
         else "",
     )
-    household = registry.household_create(actor=actor, data=h, check_claims=False)
+    if taken:
+        # The persons' temporary-aid file becomes the formal one, written from this case (what the
+        # visit, the review and the check looked at), rather than a second open file beside it.
+        household = registry.household_update(actor=actor, household_id=taken, data=h, check_claims=False)
+    else:
+        household = registry.household_create(actor=actor, data=h, check_claims=False)
     app.household = household
     timeline_add(
         household=household,
@@ -739,6 +814,8 @@ def _tell_worker(app: Application, action: str, reason: str) -> None:
         msgid = gettext_noop(
             "Your temporary aid became the application %(ref)s for a hardship file; you need not apply again."
         )
+    elif action == workflow.RETURN and app.state == S.DRAFT:
+        msgid = gettext_noop("Your application %(ref)s was returned to you for correction: %(reason)s")
     elif action == workflow.RETURN:
         msgid = gettext_noop("Your application %(ref)s was returned to “%(step)s”: %(reason)s")
     elif action == workflow.REFUSE:
@@ -777,6 +854,57 @@ def application_submit(*, actor: Any, application_id: int, expected_version: int
         raise
 
 
+def _convertible(source: Application) -> None:
+    """A temporary-aid case is converted while its file is still temporary aid and no formal case
+    holds one of its persons: a formal case asked for beside it takes the temporary file over at
+    its approval, and a person is in one formal case at a time (each refusal names the case)."""
+    file = source.household
+    if file is not None and file.state != FileState.TEMPORARY:
+        opened = (
+            Application.objects.filter(household=file, kind=ApplicationKind.FORMAL, state__in=workflow.CLOSED)
+            .exclude(state__in=[S.REFUSED, S.WITHDRAWN])
+            .order_by("-pk")
+            .first()
+        )
+        if opened is not None:
+            message = _("The file %(file)s is already a formal file, approved in %(ref)s: there is nothing to convert.")
+        else:
+            message = _(
+                "The file %(file)s is no longer temporary aid (it is “%(state)s”): there is nothing to convert."
+            )
+        raise DomainError(
+            IntakeError.CONFLICT,
+            message
+            % {
+                "file": file.file_number,
+                "ref": opened.reference if opened else "",
+                "state": FileState(file.state).label,
+            },
+            {"application_id": opened.pk if opened else None, "household_state": file.state},
+        )
+    formal = (
+        ApplicationPerson.objects.filter(
+            id_hash__in=list(source.persons.values_list("id_hash", flat=True)),
+            application__state__in=HOLDING,
+            application__kind=ApplicationKind.FORMAL,
+        )
+        .order_by("application_id")
+        .values_list("application_id", flat=True)
+        .first()
+    )
+    if formal is not None:
+        ref = Application(pk=formal).reference
+        raise DomainError(
+            IntakeError.CONFLICT,
+            _(
+                "A formal application for a person of this case is already under way (%(ref)s): a person is in one "
+                "formal case at a time. Go on with that case, or refuse it (or have it withdrawn) to convert this one."
+            )
+            % {"ref": ref},
+            {"application_id": formal},
+        )
+
+
 def application_convert(*, actor: Any, application_id: int, reason: str = "") -> Application:
     """Make a temporary-aid case a formal one without re-entering data: a formal application with
     the same data and the same file goes through the formal steps from first review; its approval
@@ -795,6 +923,7 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
                 _("This case was already converted to %(ref)s.") % {"ref": done.reference},
                 {"application_id": done.pk},
             )
+        _convertible(source)
         now = timezone.now()
         app = Application.objects.create(
             kind=ApplicationKind.FORMAL,

@@ -330,6 +330,8 @@ def phone_home(request: HttpRequest) -> HttpResponse:
                 kind=form.cleaned_data["kind"],
                 idempotency_key=request.POST.get("idempotency_key", ""),
             )
+            if note := services.existing_draft_note(app):
+                messages.info(request, note)
             return redirect("intake:phone_application", pk=app.pk)
         except (ValidationError, DomainError) as exc:
             _errors_to_messages(request, exc)
@@ -355,7 +357,7 @@ def phone_unions(request: HttpRequest) -> HttpResponse:
 
 
 def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[ApplicationForms, Application | None]:
-    forms = ApplicationForms(request.POST, initial=app.data)
+    forms = ApplicationForms(request.POST, initial=app.data, kind=app.kind)
     if not forms.is_valid():
         return forms, None
     form = forms.form_data()
@@ -398,7 +400,7 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
 def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
     applicant: Applicant = request.applicant  # type: ignore[attr-defined]
     app = selectors.application_get(actor=applicant, application_id=pk)
-    forms = ApplicationForms(initial=app.data)
+    forms = ApplicationForms(initial=app.data, kind=app.kind)
     if request.method == "POST" and app.state != S.DRAFT:
         # Sent again from another tab or after going back: it is past the form; show where it stands.
         messages.info(request, _("This application was already sent; here is where it stands."))
@@ -646,7 +648,7 @@ def counter_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     app = selectors.application_get(actor=request.user, application_id=pk)
-    forms = ApplicationForms(initial=app.data)
+    forms = ApplicationForms(initial=app.data, kind=app.kind)
     workers_draft = services.workers_draft(app)
     editable = (
         app.state == S.DRAFT and not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit)

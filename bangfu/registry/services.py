@@ -428,10 +428,12 @@ def household_update(
     data: HouseholdInput,
     expected_version: int | None = None,
     keep_bank_account: bool = False,
+    check_claims: bool = True,
 ) -> Household:
     """Replace the file with ``data``. ``keep_bank_account``: ``data`` says nothing of the bank
     account (an API client that left it out), so the stored one stays; otherwise no account in
-    ``data`` removes it."""
+    ``data`` removes it. ``check_claims=False``: the caller holds the persons itself (a formal
+    application making a temporary-aid file its own at approval)."""
     with transaction.atomic():
         h = access.get_for(actor, Household.objects.select_for_update(), household_id)
         access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
@@ -443,7 +445,8 @@ def household_update(
         errors, checked = check_household(data)
         # Persons already on this file were asked about when they were put on it.
         on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
-        _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, on_file or frozenset())
+        claims = (on_file or frozenset()) if check_claims else None
+        _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, claims)
         if expected_version is not None and expected_version != h.version:
             # Told apart from another person's change: the same user recording a monthly income in
             # another tab also makes a new version of the file (identification reads it).

@@ -123,8 +123,22 @@ def test_a_phones_drafts_are_bounded(tree: dict) -> None:
     with pytest.raises(ValidationError) as exc:
         services.application_create(actor=by, unit_id=unit.pk, form={**form, "secondary_causes": [2] * 300})
     assert list(exc.value.message_dict) == ["secondary_causes"]
-    for _ in range(services.DRAFTS_PER_WORKER):
-        services.application_create(actor=by, unit_id=unit.pk)
+    # One draft a kind and union (a second start gives back the first): drafts at several unions.
+    from bangfu.org.models import OrgKind, OrgLevel
+    from bangfu.org.services import org_unit_create
+
+    unions = [
+        org_unit_create(
+            name=f"祥云县第{i}厂工会",
+            level=OrgLevel.GRASSROOTS,
+            division_code="532923",
+            parent=tree["xiangyun"],
+            kind=OrgKind.ENTERPRISE,
+        )
+        for i in range(services.DRAFTS_PER_WORKER + 1)
+    ]
+    for union in unions[:-1]:
+        services.application_create(actor=by, unit_id=union.pk)
     with pytest.raises(DomainError) as caught:
-        services.application_create(actor=by, unit_id=unit.pk)
+        services.application_create(actor=by, unit_id=unions[-1].pk)
     assert caught.value.code == "too_many_drafts"
