@@ -384,6 +384,19 @@ def intake_my_attachment_get(request: HttpRequest, application_id: int, attachme
     return _attachment_file(request, application_id, attachment_id)
 
 
+@router.delete(
+    "/applicant/applications/{application_id}/attachments/{attachment_id}",
+    auth=applicant_auth,
+    response={204: None, **ERRORS},
+)
+def intake_my_attachment_remove(request: HttpRequest, application_id: int, attachment_id: int) -> Status:
+    """Take a file the worker sent off their draft (or off the application returned to them to put
+    right), with its stored file. Refused (``not_draft``) once the application is with the union,
+    and (403) for a file the union added."""
+    steps.attachment_remove(actor=request.auth, application_id=application_id, attachment_id=attachment_id)  # type: ignore[attr-defined]
+    return Status(204, None)
+
+
 @router.post(
     "/applicant/applications/{application_id}/withdraw", auth=applicant_auth, response={200: ApplicationOut, **ERRORS}
 )

@@ -35,10 +35,35 @@ class Styled(forms.Form):
                 w.attrs.setdefault("class", "form-control")
 
 
+# A box a phone fills in with a number opens the keyboard for it (``inputmode``): the phone pad for a
+# phone number, digits and a point for an amount or an area, digits for a card number. An ID number
+# can end in X, which no number pad has: its box is a text box (in capitals, no spelling help) that
+# app.js makes a number pad with an X key beside it; ``data-id-number`` names that key.
+def _keyboard(mode: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"inputmode": mode, "autocomplete": "off"})
+
+
+def id_number_box() -> forms.TextInput:
+    return forms.TextInput(
+        attrs={
+            "inputmode": "text",
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+            "data-id-number": _("Type X (the last character of some ID numbers)"),
+        }
+    )
+
+
+YEARLY_HINT = _("The whole year's total: for a monthly payment, the monthly amount × the months.")
+
+
 class HouseholdPart(Styled):
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     housing_type = forms.ChoiceField(label=_("Housing"), choices=_choices(codes.HousingType), required=False)
-    housing_area = forms.CharField(label=_("Floor area (m²)"), max_length=12, required=False)
+    housing_area = forms.CharField(
+        label=_("Floor area (m²)"), max_length=12, required=False, widget=_keyboard("decimal")
+    )
     main_cause = forms.ChoiceField(label=_("Main cause of hardship"), choices=_choices(codes.Cause), required=False)
     secondary_causes = forms.MultipleChoiceField(
         label=_("Secondary causes (up to three)"),
@@ -50,7 +75,7 @@ class HouseholdPart(Styled):
     bank = forms.CharField(label=_("Bank"), max_length=60, required=False)
     branch = forms.CharField(label=_("Branch"), max_length=60, required=False)
     holder_name = forms.CharField(label=_("Account holder"), max_length=60, required=False)
-    card_number = forms.CharField(label=_("Card number"), max_length=30, required=False)
+    card_number = forms.CharField(label=_("Card number"), max_length=30, required=False, widget=_keyboard("numeric"))
 
     def __init__(self, *args: Any, kind: str = ApplicationKind.FORMAL, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,18 +96,28 @@ class MemberPart(Styled):
     relationship = forms.ChoiceField(label=_("Relationship"), choices=_choices(codes.Relationship), required=False)
     name = forms.CharField(label=_("Name"), max_length=60, required=False)
     # Room for an ID typed with spaces or dashes ("532923 19800101 1234"); the services normalise it.
-    id_number = forms.CharField(label=_("ID number"), max_length=30, required=False)
-    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    id_number = forms.CharField(label=_("ID number"), max_length=30, required=False, widget=id_number_box())
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False, widget=_keyboard("tel"))
     identity = forms.ChoiceField(label=_("Identity"), choices=_choices(codes.Identity), required=False)
     work_status = forms.ChoiceField(label=_("Work status"), choices=_choices(codes.WorkStatus), required=False)
     health = forms.ChoiceField(label=_("Health"), choices=_choices(codes.Health), required=False)
     employer = forms.CharField(label=_("Employer or school"), max_length=100, required=False)
-    monthly_income = forms.CharField(label=_("Monthly income (yuan)"), max_length=14, required=False)
+    monthly_income = forms.CharField(
+        label=_("Monthly income (yuan)"), max_length=14, required=False, widget=_keyboard("decimal")
+    )
 
 
 class AmountPart(Styled):
     kind = forms.ChoiceField(label=_("Kind"), required=False)
-    amount_yearly = forms.CharField(label=_("Amount a year (yuan)"), max_length=14, required=False)
+    # Beside the members' monthly incomes: the hint says it is the year's total (a monthly benefit
+    # typed as it is paid read as a twelfth of itself, and the household's income per head fell).
+    amount_yearly = forms.CharField(
+        label=_("Amount a year (yuan)"),
+        max_length=14,
+        required=False,
+        help_text=YEARLY_HINT,
+        widget=_keyboard("decimal"),
+    )
 
     def __init__(self, *args: Any, kinds: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -258,6 +258,7 @@ EVENT_LABELS = {
     "check_matched": _("Members cross-checked against department data"),
     "authorised": _("Authorisation for the economic check signed"),
     "attachment": _("File attached"),
+    "attachment_removed": _("File removed"),
     "convert": _("Converted from temporary aid"),
     "converted": _("Being made a formal case"),
 }
@@ -281,6 +282,9 @@ class Attachment(models.Model):
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Sent by the worker (on the phone or through the app), not by the union: the worker may take
+    # such a file off their draft again (``steps.attachment_remove``), never one the union added.
+    by_worker = models.BooleanField(_("sent by the worker"), default=False)
 
     class Meta:
         ordering = ["id"]

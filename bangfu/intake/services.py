@@ -959,6 +959,7 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
                     content_type=a.content_type,
                     size=a.size,
                     sha256=a.sha256,
+                    by_worker=a.by_worker,
                 )
                 for a in source.attachments.all()
             ]

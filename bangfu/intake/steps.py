@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.encrypted_files import StoredFileError
-from bangfu.common.errors import DomainError
+from bangfu.common.errors import DomainError, Refused
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -487,7 +487,13 @@ def attachment_add(
             )
         clean_name = attachment_name(name, ext)
         row = Attachment(
-            application=app, kind=kind, name=clean_name, content_type=ctype, size=len(content), sha256=digest
+            application=app,
+            kind=kind,
+            name=clean_name,
+            content_type=ctype,
+            size=len(content),
+            sha256=digest,
+            by_worker=is_applicant(actor),
         )
         row.file.save(f"{digest[:16]}{ext}", ContentFile(content), save=False)
         row.save()
@@ -496,6 +502,44 @@ def attachment_add(
             actor, app, "attachment", {}, {"attachment": row.pk, "kind": kind, "size": len(content), "sha256": digest}
         )
     return row
+
+
+def attachment_remove(*, actor: Any, application_id: int, attachment_id: int) -> None:
+    """The worker takes a file they sent (a wrong photo) off their draft, or off the application
+    returned to them to put right: the row and its stored file go, an event and an audit entry say
+    so. Once the application is with the union its files stay (they are what it was decided on),
+    as does a file the union added. ``Http404`` for another's application or attachment."""
+    if not is_applicant(actor):
+        raise PermissionDenied("intake.attachment_remove")  # staff files stay with the case
+    with transaction.atomic():
+        app = load(actor, application_id, lock=True)
+        row = app.attachments.filter(pk=attachment_id).first()
+        if row is None:
+            raise Http404
+        if app.state != S.DRAFT:
+            raise DomainError(
+                IntakeError.NOT_DRAFT,
+                _(
+                    "This application is with the union now, so its files can no longer be removed; "
+                    "if one is wrong, tell your union."
+                ),
+                {"state": app.state},
+            )
+        if not row.by_worker:
+            raise Refused(_("This file was added by the union, not by you: it stays with the application."))
+        stored, storage = row.file.name or "", row.file.storage
+        before = {"attachment": row.pk, "kind": row.kind, "size": row.size, "sha256": row.sha256}
+        row.delete()
+        _event(app, actor, "attachment_removed", app.state, row.name)
+        _audit(actor, app, "attachment_removed", before, {})
+        # The stored file goes once the removal is committed, unless another case still refers to
+        # it (a formal case converted from a temporary one shares its files).
+        transaction.on_commit(lambda: _remove_stored(storage, stored))
+
+
+def _remove_stored(storage: Any, name: str) -> None:
+    if name and not Attachment.objects.filter(file=name).exists():
+        storage.delete(name)
 
 
 def attachment_file(row: Attachment) -> Any:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("apply/unions/", views.phone_unions, name="phone_unions"),
     path("apply/<int:pk>/", views.phone_application, name="phone_application"),
     path("apply/<int:pk>/upload/", views.phone_upload, name="phone_upload"),
+    path("apply/<int:pk>/attachments/<int:attachment_pk>/remove/", views.phone_remove, name="phone_remove"),
     path("apply/<int:pk>/authorise/", views.phone_authorise, name="phone_authorise"),
     path("apply/<int:pk>/withdraw/", views.phone_withdraw, name="phone_withdraw"),
     path("applications/", views.queue, name="queue"),

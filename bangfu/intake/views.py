@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.errors import DomainError, Refused, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.presentation import reason_text
@@ -67,6 +67,8 @@ def _errors_to_messages(request: HttpRequest, exc: Exception) -> None:
                 messages.error(request, m if field == "__all__" else f"{m}")
     elif isinstance(exc, DomainError):
         messages.error(request, exc.message)
+    elif isinstance(exc, Refused):  # a refusal that says why
+        messages.error(request, exc.said)
     else:
         messages.error(request, _("You do not have permission to do this."))
 
@@ -457,6 +459,17 @@ def phone_upload(request: HttpRequest, pk: int) -> HttpResponse:
         steps.attachment_add(actor=request.applicant, application_id=pk, name=upload.name or "", content=content)  # type: ignore[attr-defined]
         messages.success(request, _("The file was added."))
     except (ValidationError, DomainError) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:phone_application", pk=pk)
+
+
+@applicant_required
+@require_POST
+def phone_remove(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
+    try:
+        steps.attachment_remove(actor=request.applicant, application_id=pk, attachment_id=attachment_pk)  # type: ignore[attr-defined]
+        messages.success(request, _("The file was removed."))
+    except (ValidationError, DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
     return redirect("intake:phone_application", pk=pk)
 
@@ -1140,10 +1153,16 @@ def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("intake:queue")
 
 
-def _proof_page(request: HttpRequest, task: Any, status: int = 200) -> HttpResponse:
+def _proof_page(request: HttpRequest, task: Any, status: int = 200, typed: str = "", error: str = "") -> HttpResponse:
     """The review's first page: the proof of membership, or, after too many wrong ID numbers, when
-    the file's review opens again on the phone (no box to type into until then)."""
-    context = {"task": task, "locked_until": reviews.review_proof_locked_until(task=task)}
+    the file's review opens again on the phone (no box to type into until then). ``typed`` goes
+    back into the box, ``error`` under it."""
+    context = {
+        "task": task,
+        "locked_until": reviews.review_proof_locked_until(task=task),
+        "typed": typed,
+        "error": error,
+    }
     return render(request, "intake/phone/review_proof.html", context, status=status)
 
 
@@ -1153,10 +1172,23 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
     task = reviews.review_task_get(actor=applicant, task_id=pk, proven=False)
     what = request.POST.get("what", "")
     if request.method == "POST" and what == "prove":
+        typed_id = request.POST.get("id_number", "")
         try:
-            reviews.review_proof(actor=applicant, task_id=pk, id_number=request.POST.get("id_number", ""))
+            reviews.review_proof(actor=applicant, task_id=pk, id_number=typed_id)
             return redirect("intake:phone_review", pk=pk)
-        except (ValidationError, DomainError) as exc:
+        except ValidationError as exc:
+            # A number that cannot be an ID (a digit missed, a wrong check digit) is a typing slip,
+            # not a try: it stays in the box, to be put right rather than typed again in full.
+            found = field_errors(exc)
+            error = " ".join(found.pop("id_number", []))
+            if found:
+                _errors_to_messages(request, ValidationError(found))
+            return _proof_page(request, task, status=400, typed=typed_id[:30], error=error)
+        except DomainError as exc:
+            # A counted wrong try empties the box: the number is no member's, and the next try is
+            # another member's number, not this one changed a digit at a time.
+            if exc.code == reviews.ReviewError.PROOF_WRONG:
+                return _proof_page(request, task, status=400, error=exc.message)
             _errors_to_messages(request, exc)
         return _proof_page(request, task, status=400)
     if not reviews.review_proven(actor=applicant, task=task):

@@ -208,6 +208,9 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("get", "/api/v1/applicant/applications/{application_id}/attachments/{attachment_id}"): lambda api, ids, tree: (
         _other_applicant().get(f"/applicant/applications/{ids.application}/attachments/{ids.attachment}")
     ),
+    ("delete", "/api/v1/applicant/applications/{application_id}/attachments/{attachment_id}"): lambda api, ids, tree: (
+        _other_applicant().call("delete", f"/applicant/applications/{ids.application}/attachments/{ids.attachment}")
+    ),
     # Identification. A decision belongs to the household file it decides; a recompute run (its
     # progress and its report) to the union whose subtree it recomputed: another county's staff get
     # 404 for both. Standards and rule sets are not in this list: they are per division code, not

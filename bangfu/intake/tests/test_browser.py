@@ -219,3 +219,52 @@ def test_an_upload_asks_before_losing_what_was_typed_into_the_form(
     assert asked and "not saved" in asked[0]
     assert phone.input_value("#id_h-holder_name") == "欧阳 娜娜"
     assert app.attachments.count() == 1
+
+
+def test_a_wrong_proof_comes_off_the_draft_after_a_question(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, media: Any
+) -> None:
+    """A wrong photo on the draft: the tap on "Remove" (easily made while scrolling) opens the
+    question; "Yes, remove it" removes it, and the page says so."""
+    from bangfu.intake import services, steps
+    from bangfu.intake.models import Applicant
+
+    applicant = Applicant.objects.create(phone="13812345672")
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    steps.attachment_add(actor=applicant, application_id=app.pk, name="wrong.pdf", content=b"%PDF-1.4\n%%EOF\n")
+    base = live_server.url
+    phone = _phone_page(browser, base, "13812345672")
+    phone.goto(f"{base}/apply/{app.pk}/")
+    phone.click("#proofs summary")
+    phone.wait_for_selector("text=Remove “wrong.pdf” from the application?")
+    assert app.attachments.count() == 1
+    phone.click("text=Yes, remove it")
+    phone.wait_for_selector("text=The file was removed.")
+    assert "None yet." in phone.inner_text("#proofs")
+    assert app.attachments.count() == 0
+
+
+def test_the_id_box_is_a_number_pad_with_an_x_key(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict
+) -> None:
+    """An ID number is typed on the number pad, as the other numbers are; the X that ends some
+    numbers, which no number pad has, is the key beside the box, which leaves the cursor there."""
+    from bangfu.intake import services
+    from bangfu.intake.models import Applicant
+
+    applicant = Applicant.objects.create(phone="13812345673")
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    base = live_server.url
+    phone = _phone_page(browser, base, "13812345673")
+    phone.set_viewport_size({"width": 360, "height": 760})
+    phone.goto(f"{base}/apply/{app.pk}/")
+    box = phone.locator("#id_m-0-id_number")
+    assert box.evaluate("b => b.inputMode") == "numeric"
+    box.fill("53292319720309123")
+    member = phone.get_by_role("group", name="Member 1")
+    key = member.get_by_role("button", name="Type X (the last character of some ID numbers)")
+    key.click()
+    assert box.input_value() == "53292319720309123X"
+    assert phone.evaluate("document.activeElement.id") == "id_m-0-id_number"
+    widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from typing import Any
 from unittest import mock
 
@@ -356,6 +357,67 @@ def test_the_application_form_takes_what_a_chinese_keyboard_types(tree: dict) ->
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     page = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant).get(f"/apply/{app.pk}/").content.decode()
     assert 'name="h-cause_note" maxlength="200"' in page
+
+
+def _input(page: str, name: str) -> str:
+    """The ``<input>`` tag of the box named ``name``."""
+    found = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', page)
+    assert found, name
+    return found.group(0)
+
+
+# The keyboard a phone opens for each number box of the application form (the login page and the
+# self-test open the same); an ID number can end in X, so its box is a text box in capitals.
+KEYBOARDS = {
+    "m-0-phone": 'inputmode="tel"',
+    "m-0-monthly_income": 'inputmode="decimal"',
+    "h-housing_area": 'inputmode="decimal"',
+    "i-0-amount_yearly": 'inputmode="decimal"',
+    "e-0-amount_yearly": 'inputmode="decimal"',
+    "h-card_number": 'inputmode="numeric"',
+    "m-0-id_number": 'autocapitalize="characters"',
+}
+
+
+def test_the_number_boxes_open_a_number_keyboard_on_the_phone_and_at_the_counter(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    phone = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant).get(f"/apply/{app.pk}/").content.decode()
+    counter_app = services.application_create(actor=users["xiangyun_cadre"], unit_id=tree["xiangyun_g"].pk)
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_cadre"])
+    counter = staff.get(f"/applications/{counter_app.pk}/").content.decode()
+    for page in (phone, counter):
+        for name, mode in KEYBOARDS.items():
+            assert mode in _input(page, name), (name, _input(page, name))
+        # The ID box: no spelling help, and the X key's name for app.js (a number pad has no X).
+        box = _input(page, "m-0-id_number")
+        assert 'spellcheck="false"' in box and 'data-id-number="Type X (the last character' in box
+        assert 'inputmode="text"' in box
+
+
+def test_the_yearly_amounts_say_they_are_a_years_total_beside_the_monthly_incomes(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    """A member's income is a month's, another income or an expense a year's: a monthly benefit
+    typed as it is paid was read as a twelfth of itself. Each yearly box says so, read with it."""
+    applicant = Applicant.objects.create(phone=PHONE)
+    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
+    phone = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant).get(f"/apply/{app.pk}/").content.decode()
+    counter_app = services.application_create(actor=users["xiangyun_cadre"], unit_id=tree["xiangyun_g"].pk)
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_cadre"])
+    counter = staff.get(f"/applications/{counter_app.pk}/").content.decode()
+    hint = "The whole year&#x27;s total: for a monthly payment, the monthly amount × the months."
+    for page in (phone, counter):
+        for prefix in ("i", "e"):
+            assert f'<div class="form-text" id="id_{prefix}-0-amount_yearly_helptext">{hint}</div>' in page
+            assert f'aria-describedby="id_{prefix}-0-amount_yearly_helptext"' in _input(
+                page, f"{prefix}-0-amount_yearly"
+            )
+        assert "_helptext" not in _input(page, "m-0-monthly_income")
 
 
 def test_amounts_typed_with_their_currency_or_unit_are_kept_as_plain_numbers(tree: dict) -> None:

@@ -177,3 +177,27 @@ def test_another_workers_proof_does_not_count_for_this_sign_in(task: ReviewTask)
     plain = Applicant.objects.get(pk=worker.pk)  # no sign-in at all: proves nothing, sees nothing
     with pytest.raises(reviews.DomainError):
         reviews.review_confirm(actor=plain, task_id=task.pk)
+
+
+def test_a_typing_slip_stays_in_the_box_under_its_error_and_a_wrong_try_does_not(task: ReviewTask) -> None:
+    """A number that cannot be an ID (16 digits, a wrong check digit) is no try: it comes back in
+    the box, the error under it, to be put right a digit rather than typed again in full. A counted
+    wrong try (a real ID, no member's) comes back empty: the next try is another member's number."""
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), Applicant.objects.create(phone=PHONE))
+    url = f"/apply/review/{task.pk}/"
+    head_id = _ids(task.household)["head"]
+    wrong_check = head_id[:17] + ("1" if head_id[17] != "1" else "2")
+    for slip in ("5300001996071289", wrong_check):
+        r = c.post(url, {"what": "prove", "id_number": slip})
+        page = r.content.decode()
+        assert r.status_code == 400 and f'value="{slip}"' in page
+        assert 'aria-invalid="true" aria-describedby="id_number-error"' in page
+        assert 'id="id_number-error">' in page and ("18 characters" in page or "check" in page)
+    assert not HouseholdProof.objects.exists()
+    stranger = new_id()
+    r = c.post(url, {"what": "prove", "id_number": stranger})
+    page = r.content.decode()
+    assert r.status_code == 400 and stranger not in page and 'value=""' in page
+    assert 'id="id_number-error">This is not the ID number of a member of this household' in page
+    # Put right, the number proves.
+    assert c.post(url, {"what": "prove", "id_number": head_id}).status_code == 302

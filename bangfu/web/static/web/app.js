@@ -260,3 +260,35 @@
     if (shown) shown.focus();
   });
 })();
+
+// An ID number's box (data-id-number, the name of the key below): a number pad on a phone, as for
+// every other number, with a key beside the box for the X that ends some ID numbers (no number
+// pad has an X). Without the script the box stays a text box, where an X can be typed.
+(function () {
+  "use strict";
+
+  document.querySelectorAll("input[data-id-number]").forEach(function (box) {
+    var key = document.createElement("button");
+    key.type = "button";
+    key.className = "btn btn-outline-secondary";
+    key.textContent = "X";
+    key.setAttribute("aria-label", box.dataset.idNumber);
+    key.setAttribute("data-id-x", "");
+    if (box.id) key.setAttribute("aria-controls", box.id);
+    var group = document.createElement("div");
+    group.className = "input-group" + (box.classList.contains("form-control-lg") ? " input-group-lg" : "");
+    box.parentNode.insertBefore(group, box);
+    group.appendChild(box);
+    group.appendChild(key);
+    box.inputMode = "numeric";
+    // Pressed, the key leaves the cursor in the box, so the phone's number pad stays open.
+    key.addEventListener("pointerdown", function (event) { event.preventDefault(); });
+    key.addEventListener("click", function () {
+      var start = box.selectionStart === null ? box.value.length : box.selectionStart;
+      var end = box.selectionEnd === null ? start : box.selectionEnd;
+      box.setRangeText("X", start, end, "end");
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      box.focus();
+    });
+  });
+})();
