@@ -24,7 +24,7 @@ from django.utils.translation import pgettext
 
 from bangfu.common import runs, sheets
 from bangfu.common.audit import audit_record
-from bangfu.common.errors import DomainError
+from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -301,18 +301,30 @@ def whatif_preview(
     on = on or timezone.localdate()
     code = unit.division_code
     overrides: list[Standard] = []
+    # The standard's errors and the rules' are told together, each under its field.
+    errors: dict[str, list[str]] = {}
     if standard:
         require_config(actor, code)
-        overrides.append(_standard_draft(actor, code, on, standard))
+        try:
+            overrides.append(_standard_draft(actor, code, on, standard))
+        except ValidationError as exc:
+            for name, messages in field_errors(exc).items():
+                errors.setdefault(name, []).extend(messages)
     rule_overrides: list[tuple[str, int, dict[str, Any]]] = []
     if rule_params:
         require_config(actor, code)
         current = RuleSetVersion.objects.filter(region_code=code, is_current=True).first()
         merged = {**(current.params if current else {}), **rule_params}
         merged.pop("version", None)
-        ruleset_check(merged)
+        try:
+            ruleset_check(merged)
+        except ValidationError as exc:
+            for name, messages in field_errors(exc).items():
+                errors.setdefault(name, []).extend(messages)
         last = RuleSetVersion.objects.filter(region_code=code).aggregate(m=Max("version"))["m"] or 0
         rule_overrides.append((code, last + 1, merged))
+    if errors:
+        raise ValidationError(errors)
     standards = StandardBook.load(on.year, overrides=overrides)
     rulebook = RuleBook.load(overrides=rule_overrides)
     # The values in force on the same day tell the changes the day brings from those the values do.

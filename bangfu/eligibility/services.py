@@ -570,22 +570,36 @@ def _standard_snapshot(s: Standard) -> dict[str, Any]:
 
 
 def ruleset_check(params: dict[str, Any]) -> rules.RuleSet:
-    """Parse and check rule-set parameters; a ValidationError names each bad parameter and why."""
+    """Parse and check rule-set parameters; a ValidationError names each bad parameter and why, all
+    of them at once: an unknown one, a value of the wrong kind ("Enter a number.", as every form
+    says it), and the rules the others break (``RuleSet.problems``)."""
     errors = ErrorCollector()
-    try:
-        parsed = rules.RuleSet.from_params(params)
-    except KeyError as exc:
-        errors.add(str(exc.args[0]), _("Unknown parameter."))
-        errors.raise_if_any()
-        raise
-    except ValueError as exc:
-        errors.add(str(exc.args[0]), _("Wrong type of value."))
-        errors.raise_if_any()
-        raise
+    defaults = rules.RuleSet()
+    readable: dict[str, Any] = {}
+    for key, value in params.items():
+        try:
+            rules.RuleSet.from_params({key: value})
+        except KeyError:
+            errors.add(str(key), _("Unknown parameter."))
+        except ValueError:
+            errors.add(str(key), _wrong_kind(getattr(defaults, key)))
+        else:
+            readable[key] = value
+    parsed = rules.RuleSet.from_params(readable)
     for name, template, values in parsed.problems():
-        errors.add(name, problem_text(template, values))
+        if not (rules.PROBLEM_INPUTS.get(name, frozenset({name})) & errors.errors.keys()):
+            errors.add(name, problem_text(template, values))
     errors.raise_if_any()
     return parsed
+
+
+def _wrong_kind(default: Any) -> str:
+    """What a parameter takes, said as the forms say it, by the kind of its default value."""
+    if isinstance(default, bool):
+        return _("Enter true or false.")
+    if isinstance(default, int):
+        return _("Enter a whole number.")
+    return _("Enter a number.")
 
 
 def ruleset_publish(*, actor: Any, region_code: str, params: dict[str, Any], note: str = "") -> RuleSetVersion:

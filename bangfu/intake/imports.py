@@ -43,7 +43,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from bangfu.common import copytext, crypto, sheets
 from bangfu.common.audit import audit_record
@@ -1331,7 +1331,7 @@ def error_report(*, actor: Any, batch_id: int, fmt: str) -> tuple[bytes, str]:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet()
+    ws = wb.create_sheet(str(pgettext("the sheet of an import's error report", "Problems")))  # not "Sheet"
     for letter, width in zip("ABCD", (8, 16, 22, 80), strict=True):
         ws.column_dimensions[letter].width = width
     ws.append(_report_headers())

@@ -21,10 +21,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from bangfu.common.audit import audit_record
 from bangfu.common.ids import mask_ids_in
@@ -44,6 +45,7 @@ CSV_COLUMNS = [
     "actor",
     "action",
     "target_type",
+    "target_label",  # the object type in words (the reader's or the command's language)
     "target_id",
     "unit",
     "unit_name",
@@ -262,6 +264,20 @@ def audit_export_rows(*, actor: Any, filters: AuditFilters | None = None) -> Ite
     return _rows(qs)
 
 
+# The time zones of ``TIME_ZONE`` as a reader names them in a CSV's header and the command's help:
+# a Chinese reader says 东八区, not "Asia/Shanghai". A zone not here is named by its tz name.
+_ZONES: dict[str, Any] = {
+    "Asia/Shanghai": pgettext_lazy("time zone", "Asia/Shanghai"),
+}
+
+
+def zone_label() -> str:
+    """The zone of the CSV's local times (``TIME_ZONE``) in the reader's words."""
+    zone = str(settings.TIME_ZONE)
+    label = _ZONES.get(zone)
+    return str(label) if label is not None else zone
+
+
 def csv_time(at: dt.datetime) -> str:
     """A time as the CSV has it: local time (``TIME_ZONE``, named in the page's header and the
     command's help) as ``2026-11-30 23:35:47``, which a spreadsheet reads as a date and time; the
@@ -284,6 +300,7 @@ def _rows(qs: models.QuerySet[AuditEntry]) -> Iterator[dict[str, str]]:
                 "actor": entry.actor_label,
                 "action": entry.action,
                 "target_type": entry.target_type,
+                "target_label": object_label(entry.target_type),
                 "target_id": masked_text(entry.target_id),
                 "unit": u.code if u else "",
                 "unit_name": u.name if u else "",

@@ -64,6 +64,23 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# The download's columns: the page's words, as the page shows them (the action, the object type and
+# an actor that is no user in the reader's language); the codes are in ``bangfu audit list`` and the API.
+PAGE_COLUMNS = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "target_label",
+    "target_id",
+    "unit",
+    "unit_name",
+    "note",
+    "before",
+    "after",
+]
+
+
 def _csv_lines(header: list[str], rows: Iterator[dict[str, str]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -71,7 +88,8 @@ def _csv_lines(header: list[str], rows: Iterator[dict[str, str]]) -> Iterator[st
     labels = {value: str(label) for value, label in AuditAction.choices}
     for n, row in enumerate(rows, 1):
         row["action"] = labels.get(row["action"], row["action"])  # the page's downloads speak its language
-        writer.writerow(sheets.csv_row([row[c] for c in audit_log.CSV_COLUMNS]))
+        row["actor"] = audit_log.actor_label(row["actor"])
+        writer.writerow(sheets.csv_row([row[c] for c in PAGE_COLUMNS]))
         if n % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -88,7 +106,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     header = [
         _("No."),
         # Local time, written so that a spreadsheet reads it as one (``audit_log.csv_time``).
-        _("Time (%(zone)s)") % {"zone": settings.TIME_ZONE},
+        _("Time (%(zone)s)") % {"zone": audit_log.zone_label()},
         _("Actor"),
         _("Action"),
         _("Object type"),

@@ -4,6 +4,7 @@ from .engine import decide, decide_legacy, decide_summary, summarise
 from .model import (
     DEPTH,
     ELIGIBLE,
+    PROBLEM_INPUTS,
     BusinessRoleFacts,
     Category,
     Comparison,
@@ -20,6 +21,7 @@ from .model import (
 __all__ = [
     "DEPTH",
     "ELIGIBLE",
+    "PROBLEM_INPUTS",
     "BusinessRoleFacts",
     "Category",
     "Comparison",

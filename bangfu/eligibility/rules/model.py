@@ -249,6 +249,16 @@ class RuleSet:
         return cls(**kwargs)
 
 
+# The parameters each problem of ``RuleSet.problems`` compares, by the one it is reported under (a
+# problem of one parameter alone is not listed): a problem is not told while a parameter it reads
+# could not be read, as it would be judged against the stored value or the default instead.
+PROBLEM_INPUTS: dict[str, frozenset[str]] = {
+    "relative_multiple": frozenset({"relative_multiple", "deep_multiple"}),
+    "working_age_to": frozenset({"working_age_from", "working_age_to"}),
+    "legacy_edge_multiple": frozenset({"legacy_dibao_multiple", "legacy_edge_multiple", "legacy_accident_multiple"}),
+    "homes_area_multiple": frozenset({"homes_area_multiple", "private_school_ratio"}),
+}
+
 # "As counted": with the minimum wage imputed to members able to work without a job, so not the
 # file's own figure of the same name (the household page's), which counts only what they earn.
 _NET_VS_LINE = gettext_noop(

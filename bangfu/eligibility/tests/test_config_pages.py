@@ -289,6 +289,74 @@ def test_whatif_with_inconsistent_rules_shows_the_reason_and_saves_nothing(
     )
 
 
+def _field_errors(page: str, field: str) -> str:
+    """The errors shown under a field ("" for none), one after the other."""
+    found = re.search(rf'id="id_{field}_error">(.*?)</div></div>', page, re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html.unescape(found.group(1))).split()) if found else ""
+
+
+def test_whatif_tells_every_bad_value_at_once_under_its_field(
+    tree: dict[str, Any], users: dict[str, Any], households: Any
+) -> None:
+    """ "x" as the deep multiple was "Wrong type of value." and the only error told: the working
+    age 99 to 10, the accident share 2 and the exit months −3 came one correction later."""
+    manager = client_for(users["province_manager"])
+    bad = {
+        "rule_deep_multiple": "x",
+        "rule_working_age_from": "99",
+        "rule_working_age_to": "10",
+        "rule_accident_share": "2",
+        "rule_exit_months": "-3",
+        "dibao_monthly": "-5",  # the standard's errors with the rules'
+    }
+    page = manager.post("/eligibility/whatif/", whatif_post(tree, "preview", **bad)).content.decode()
+    assert _field_errors(page, "rule_deep_multiple") == "Enter a number."
+    assert _field_errors(page, "rule_working_age_to") == "The working age must be a range within 0 to 100."
+    assert _field_errors(page, "rule_accident_share") == "The accident share must be above 0 and at most 1."
+    assert _field_errors(page, "rule_exit_months") == "The exit test needs 1 to 36 months."
+    assert _field_errors(page, "dibao_monthly") == "Enter an amount between 0 and 1,000,000."
+    assert "Wrong type of value" not in page and 'name="previewed"' not in page
+    # A multiple compared with one that cannot be read is not judged against the one in force.
+    page = manager.post(
+        "/eligibility/whatif/", whatif_post(tree, "preview", rule_deep_multiple="x", rule_relative_multiple="0.5")
+    ).content.decode()
+    assert _field_errors(page, "rule_deep_multiple") == "Enter a number."
+    assert _field_errors(page, "rule_relative_multiple") == ""
+
+    # The rule set's own form takes the same check.
+    r = manager.post(
+        "/eligibility/rulesets/530000/", ruleset_post(deep_multiple="x", accident_share="2", exit_months=-3)
+    )
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert _field_errors(page, "deep_multiple") == "Enter a number."
+    assert _field_errors(page, "accident_share") == "The accident share must be above 0 and at most 1."
+    assert _field_errors(page, "exit_months") == "The exit test needs 1 to 36 months."
+    assert not RuleSetVersion.objects.exists()
+
+    # The API names every bad parameter too, with what it takes.
+    body = {
+        "unit_id": tree["province"].pk,
+        "on": ON.isoformat(),
+        "rule_params": {
+            "deep_multiple": "x",
+            "exit_months": 1.5,
+            "count_union_aid": "yes",
+            "accident_share": "2",
+            "colour": "red",
+        },
+    }
+    r = manager.post("/api/v1/eligibility/whatif", body, content_type="application/json")
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"] == {
+        "deep_multiple": ["Enter a number."],
+        "exit_months": ["Enter a whole number."],
+        "count_union_aid": ["Enter true or false."],
+        "accident_share": ["The accident share must be above 0 and at most 1."],
+        "colour": ["Unknown parameter."],
+    }
+
+
 def test_whatif_with_the_values_in_force_offers_nothing_to_save(
     tree: dict[str, Any], users: dict[str, Any], households: Any
 ) -> None:

@@ -5,6 +5,9 @@ approves; the active file is visible to the county and not to the neighbouring c
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,8 @@ from bangfu.intake.messaging import outbox
 from bangfu.intake.models import Application
 from bangfu.registry.models import Household
 from bangfu.testing.factories import new_id
+
+SHOTS = Path(os.environ.get("BANGFU_SCREENSHOTS", tempfile.gettempdir()))
 
 pytestmark = [pytest.mark.browser]
 
@@ -268,3 +273,41 @@ def test_the_id_box_is_a_number_pad_with_an_x_key(
     assert phone.evaluate("document.activeElement.id") == "id_m-0-id_number"
     widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1], widths
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_cadre_reads_the_queue_on_a_360_px_phone_without_scrolling_sideways(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any], language: str
+) -> None:
+    """The case, the worker's name, the step and the days waiting of every row were not all on the
+    screen at 360 px: the queue was 763 px wide in its scrolling box, the ID number cut in the
+    middle and the step and the days out of sight."""
+    from django.utils import translation
+
+    from bangfu.intake.demo import seed_demo_applications
+    from bangfu.testing.phone import unreadable_cells
+
+    seed_demo_applications(unit=tree["xiangyun_g"], cadre=users["xiangyun_cadre"], staff=users["xiangyun_staff"])
+    # One case long overdue at its step: the widest row (its badge names the limit).
+    late = Application.objects.filter(state="home_visit").get()
+    Application.objects.filter(pk=late.pk).update(state_since=timezone.now() - dt.timedelta(days=400))
+    base = live_server.url
+    locale = "zh-CN" if language == "zh-hans" else "en-US"
+    page = browser.new_context(viewport={"width": 360, "height": 740}, locale=locale).new_page()
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "xiangyun_cadre")
+    page.fill("input[name=password]", "pw-for-tests-123")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(f"{base}/households/")
+    with translation.override(language):
+        wanted = [str(translation.gettext(h)) for h in ("Application", "Applicant", "Step", "Days waiting")]
+    for scope in ("", "all"):  # waiting for the cadre; every case under way in the cadre's unions
+        page.goto(f"{base}/applications/?scope={scope}")
+        assert page.locator("#queue tbody tr").count() >= 2
+        page.screenshot(path=str(SHOTS / f"bangfu-queue-360-{language}-{scope}.png"), full_page=True)
+        assert unreadable_cells(page, "#queue", wanted) == []
+    # A wide screen keeps every column.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    with translation.override(language):
+        wider = [str(translation.gettext(h)) for h in ("ID number", "Union")]
+    assert unreadable_cells(page, "#queue", [*wanted, *wider]) == []

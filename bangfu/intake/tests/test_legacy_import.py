@@ -874,6 +874,25 @@ def test_the_error_report_keeps_a_formula_like_file_number_as_text(tree: Any, us
     assert formula_like and all(c.data_type == "s" for c in formula_like)
 
 
+def test_the_error_reports_sheet_is_named_in_the_readers_language(tree: Any, users: Any) -> None:
+    """The workbook's one sheet was openpyxl's "Sheet" in both languages."""
+    from django.utils import translation
+
+    from bangfu.testing.catalog import translated
+
+    staff = users["xiangyun_staff"]
+    bad = household_rows("L-0100", 住房类型="城堡")
+    batch = imports.import_batch_create(actor=staff, unit_id=tree["xiangyun"].pk, name="s.xlsx", content=xlsx(bad))
+    context = "the sheet of an import's error report"
+    with translation.override("en"):
+        body, _ctype = imports.error_report(actor=staff, batch_id=batch.pk, fmt="xlsx")
+    book = load_workbook(io.BytesIO(body))
+    assert book.sheetnames == ["Problems"] and book.active["D1"].value == "Reason"
+    with translated("zh-hans", "Problems", "问题", context=context), translation.override("zh-hans"):
+        body, _ctype = imports.error_report(actor=staff, batch_id=batch.pk, fmt="xlsx")
+    assert load_workbook(io.BytesIO(body)).sheetnames == ["问题"]
+
+
 def test_overlong_text_is_refused_by_the_fast_check_too(tree: Any, users: Any) -> None:
     """Past the rows the registry's check samples, text longer than its column is still refused
     with the row and column (it would fail the database's write on PostgreSQL)."""

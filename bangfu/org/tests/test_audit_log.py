@@ -19,6 +19,7 @@ from bangfu.common.models import AuditEntry
 from bangfu.org import audit_log
 from bangfu.org.audit_log import AuditFilters
 from bangfu.org.models import OrgUnit, Role
+from bangfu.testing.catalog import translated
 from bangfu.testing.factories import new_id, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -160,6 +161,41 @@ def test_cli_writes_a_file_for_excel_and_plain_utf8_to_a_pipe(
     with pytest.raises(CommandError, match="No such folder"):
         _list("--user", "dali_manager", "list", "--output", str(tmp_path / "none" / "a.csv"))
     assert AuditEntry.objects.order_by("-seq").first() == entry  # refused before anything was logged
+
+
+def test_cli_names_each_object_type_in_words_beside_its_code(
+    log: dict[str, AuditEntry], readers: dict[str, Any]
+) -> None:
+    """The page's download says "Sign-in" where it said ``auth.user``; the command, made for other
+    programs, keeps the code (``--target-type`` takes it) and says the words in a column of their
+    own, in the command's language; its help names the zone in the reader's words."""
+    rows, _err = _list("--user", "admin", "list")
+    assert list(rows[0])[4:6] == ["target_type", "target_label"]
+    by_seq = {int(r["seq"]): r for r in rows}
+    assert (by_seq[log["none"].seq]["target_type"], by_seq[log["none"].seq]["target_label"]) == (
+        "auth.user",
+        "Sign-in",
+    )
+    assert by_seq[log["kunming"].seq]["target_label"] == "Findings export"
+    assert by_seq[log["xiangyun"].seq]["target_label"] == "registry.household"  # no name: the code as stored
+    out = io.StringIO()
+    with translation.override("zh-hans"):
+        call_command("audit", "--user", "admin", "list", stdout=out, stderr=io.StringIO())
+    chinese = {int(r["seq"]): r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert chinese[log["none"].seq]["target_label"] == "登录"
+    assert chinese[log["kunming"].seq]["target_type"] == "matching.findings_export"
+
+    from bangfu.org.management.commands.audit import Command
+
+    def help_text() -> str:
+        parser = Command().create_parser("bangfu", "audit")
+        sub = next(a for a in parser._actions if a.dest == "action")
+        return " ".join(sub.choices["list"].format_help().split())  # type: ignore[index]
+
+    with translation.override("en"):
+        assert "local time (Asia/Shanghai)" in help_text()
+    with translated("zh-hans", "Asia/Shanghai", "东八区", context="time zone"), translation.override("zh-hans"):
+        assert "本地时间（东八区）" in help_text()
 
 
 def test_cli_refusals(log: dict[str, AuditEntry], readers: dict[str, Any]) -> None:

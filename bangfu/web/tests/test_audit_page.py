@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.utils import timezone
 from bangfu.common.audit import audit_record
 from bangfu.common.models import AuditEntry
 from bangfu.org.models import OrgUnit, Role
+from bangfu.testing.catalog import translated
 from bangfu.testing.factories import new_id, user_with_role
 
 from .test_pages import client_for
@@ -153,3 +155,45 @@ def test_actors_that_are_no_user_are_named_in_the_readers_language(users: dict[s
     page = c.get("/audit/", {"target_type": "seed"}).content.decode()
     assert "命令行" in page and "系统" in page and "演示数据准备" in page
     assert ">command line<" not in page
+
+
+@pytest.fixture
+def zone_translated() -> Iterator[None]:
+    """The zone as the translators will name it in Chinese (this change adds the message)."""
+    with translated("zh-hans", "Asia/Shanghai", "东八区", context="time zone"):
+        yield
+
+
+def _download(client: Any, **query: str) -> list[list[str]]:
+    text = b"".join(client.get("/audit/export.csv", query).streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_download_names_objects_and_actors_in_the_pages_words(
+    entries: dict[str, AuditEntry], users: dict[str, Any], tree: dict[str, OrgUnit], zone_translated: None
+) -> None:
+    """The "Object type" column held the codes (``matching.findings_export``, ``auth.user``) where
+    the page shows "Findings export" and "Sign-in"; the actor "command line" stayed in English in
+    the Chinese file; its time column said "时间（Asia/Shanghai）"."""
+    from django.test import Client
+
+    audit_record(actor="command line", action="export", target_type="matching.dataset_rejected", target_id=7)
+    english = client_for(users["admin"])
+    rows = _download(english)
+    header = rows[0]
+    assert header[1] == "Time (Asia/Shanghai)" and header[2:5] == ["Actor", "Action", "Object type"]
+    kinds = {r[0]: (r[2], r[4]) for r in rows[1:]}
+    assert kinds[str(entries["wuhua"].seq)] == ("admin", "Findings export")
+    assert kinds[str(entries["none"].seq)] == ("admin", "Sign-in")
+    assert kinds[str(entries["xiangyun"].seq)] == ("xiangyun_staff", "Household file")
+    assert ("command line", "Rejected rows of a dataset") in kinds.values()
+    assert not any("." in kind or kind == "household" for _actor, kind in kinds.values())
+
+    chinese = Client(headers={"Accept-Language": "zh-hans"})
+    chinese.force_login(users["admin"])
+    rows = _download(chinese)
+    assert rows[0][:5] == ["序号", "时间（东八区）", "操作人", "操作", "对象类型"]
+    kinds = {r[0]: (r[2], r[4]) for r in rows[1:]}
+    assert kinds[str(entries["wuhua"].seq)][1] == "疑点导出"
+    assert kinds[str(entries["none"].seq)][1] == "登录"
+    assert ("命令行", "数据集的拒收行") in kinds.values()

@@ -216,3 +216,41 @@ def test_an_htmx_control_that_was_refused_or_signed_out_says_so(
     page.click("button[type=submit].btn-primary")
     page.wait_for_url(f"{base}/households/{household.pk}/")
     context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_cadre_reads_the_households_list_on_a_360_px_phone_without_scrolling_sideways(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any], language: str
+) -> None:
+    """The file number, the head's name, the category and the state of every row were not all on
+    the screen at 360 px: the table was 569 px wide in its scrolling box, the head's masked ID
+    number cut in the middle."""
+    from django.utils import translation
+
+    from bangfu.testing.phone import unreadable_cells
+
+    staff = users["xiangyun_staff"]
+    for members in (1, 2, 3):
+        services.household_create(actor=staff, data=household_input(tree["xiangyun_g"], members=members))
+    base = live_server.url
+    page = browser.new_page(
+        viewport={"width": 360, "height": 740}, locale="zh-CN" if language == "zh-hans" else "en-US"
+    )
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", "xiangyun_cadre")
+    page.fill("input[name=password]", "pw-for-tests-123")
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(f"{base}/households/")
+    assert page.locator("#results tbody tr").count() == 3
+    with translation.override(language):
+        number, head, id_number, category, state, active = (
+            translation.gettext(h) for h in ("File number", "Head", "ID number", "Category", "State", "Active")
+        )
+    page.screenshot(path=str(SHOTS / f"bangfu-list-360-{language}.png"), full_page=True)
+    # The state is read under the category, in the column headed with both.
+    assert unreadable_cells(page, "#results table", [number, head, f"{category} / {state}"]) == []
+    cells = page.locator("#results tbody tr td:nth-child(5)").all_inner_texts()
+    assert len(cells) == 3 and all(active in c for c in cells), cells
+    # The wider screens keep their columns: the state has its own from 576 px on.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert unreadable_cells(page, "#results table", [number, head, id_number, category, state]) == []

@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import CommandError, CommandParser
@@ -55,7 +54,7 @@ class Command(TranslatedCommand):
                 "With --output the file is written in UTF-8 with a byte-order mark, for Excel, and readable "
                 "by you only; without it, the rows go to standard output in plain UTF-8, for other programs."
             )
-            % {"zone": settings.TIME_ZONE},
+            % {"zone": audit_log.zone_label()},
         )
         # Also after the action (``audit list --user U``); SUPPRESS keeps the one given before it.
         lst.add_argument("--user", default=argparse.SUPPRESS, help=user_help)
