@@ -63,7 +63,12 @@ class HouseholdQuery(Schema):
 class HouseholdSearchIn(InSchema):
     """``HouseholdQuery`` as a body (``POST /households/search``): a field it does not know is refused."""
 
-    q: str = Field("", description="ID number (any accepted form), file number, name, or pinyin (full or initials)")
+    q: str = Field(
+        "",
+        max_length=100,
+        description="ID number (any accepted form), file number, name, or pinyin (full or initials); "
+        "at most 100 characters, as the page's box",
+    )
     unit_id: int | None = Field(None, description="Only this union and the unions below it")
     category: Annotated[str, one_of(HardshipCategory.values)] = choices_field(HardshipCategory.values)
     main_cause: int | None = Field(None, description="A main cause's code (1 to 10), as the page's filter offers")
