@@ -3,6 +3,7 @@ kept in the session, the address carries its key (``?s=``)."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import unquote
@@ -10,6 +11,7 @@ from urllib.parse import unquote
 from bangfu.common.ids import holds_id_number
 from bangfu.registry import services
 from bangfu.testing.factories import household_input
+from bangfu.web.searches import SESSION_KEY
 
 from .test_pages import _rows, client_for, id_ending_in_x
 
@@ -101,3 +103,15 @@ def test_an_id_number_in_the_address_is_not_searched(tree: dict, users: dict[str
     # A file number still is (links and bookmarks made before keep working).
     assert other.file_number in _rows(c.get("/households/", {"q": other.file_number}))
     assert target.file_number not in _rows(c.get("/households/", {"q": other.file_number}))
+
+
+def test_the_kept_search_is_encrypted_in_the_session(tree: dict, users: dict[str, Any]) -> None:
+    # Sessions are rows of the database: an ID number is kept there as every ID number is, encrypted.
+    from django.contrib.sessions.models import Session
+
+    head_id, target, _other = _two_files(tree, users)
+    c = client_for(users["xiangyun_staff"])
+    address = c.post("/households/", {"q": head_id.lower()})["Location"]
+    stored = json.dumps([s.get_decoded() for s in Session.objects.all()])
+    assert head_id[:10] not in stored and SESSION_KEY in stored
+    assert target.file_number in _rows(c.get(address))
