@@ -259,10 +259,20 @@ if BANGFU_PROXY_HEADERS:
 SECURE_SSL_REDIRECT = env_bool("BANGFU_SSL_REDIRECT")
 SECURE_HSTS_SECONDS = int(env("BANGFU_HSTS_SECONDS", "0"))
 
+# No ID number in a log line (``common.logs``): not in a request line's query string (the
+# development server's and the demo's access log, ``django.server``), nor in a message.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_ids": {"()": "bangfu.common.logs.RedactIdNumbers"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_ids"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact_ids"]},
+    },
+    "loggers": {"django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False}},
     "root": {"handlers": ["console"], "level": env("BANGFU_LOG_LEVEL", "WARNING")},
 }
 

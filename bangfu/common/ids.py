@@ -31,6 +31,7 @@ __all__ = [
     "ResidentId",
     "build_resident_id",
     "compute_check_digit",
+    "holds_id_number",
     "mask_id",
 ]
 
@@ -155,6 +156,20 @@ def mask_ids_in(text: str) -> str:
         return mask_id(value) if compute_check_digit(value[:17]) == value[17] else m.group(0)
 
     return _ID_IN_TEXT.sub(mask, text) if text else text
+
+
+# 15, 17 or 18 digits in a row (the last may be X): an ID number, or one with a check digit typed
+# wrong or not yet typed. 16 is a file number's length, and is not one.
+_ID_RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9X]?|[0-9]{15})(?![0-9])")
+
+
+def holds_id_number(text: str) -> bool:
+    """Whether ``text`` holds a whole or nearly whole ID number, in any form ``ResidentId.parse``
+    reads (spaces, hyphens, full-width digits, a lower-case x, 15 digits) or with a wrong or missing
+    check digit, alone or among other text: what must not be put in an address or a log."""
+    if not text:
+        return False
+    return ResidentId.try_parse(text) is not None or bool(_ID_RUN.search(_normalise(text).upper()))
 
 
 def mask_id(value: str) -> str:

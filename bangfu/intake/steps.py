@@ -26,6 +26,7 @@ from bangfu.org.access import Perm
 
 from . import conf
 from .models import Application, ApplicationState, Attachment, AttachmentKind, CheckResult, HomeVisit, Objection
+from .pdfcheck import PdfRefusedError, check_pdf
 from .services import (
     IntakeError,
     _audit,
@@ -430,6 +431,31 @@ def _clean_image(content: bytes, ctype: str) -> bytes:
     return out.getvalue()
 
 
+def _check_pdf(content: bytes) -> None:
+    """A PDF is refused when it is not structurally one, or holds scripts or embedded content
+    (``pdfcheck``): staff open the proofs on their computers."""
+    try:
+        check_pdf(content)
+    except PdfRefusedError as problem:
+        logger.info("attachment refused: %s", problem)
+        if problem.kind == "active":
+            message = _(
+                "This PDF contains scripts or embedded content and cannot be attached: "
+                "send a scanned or photographed PDF."
+            )
+        elif problem.kind == "unchecked":
+            message = _(
+                "This PDF cannot be checked for scripts (it is encrypted or compressed in a way not read here): "
+                "send a scanned or photographed PDF."
+            )
+        else:
+            message = _(
+                "This file is not a readable PDF (its structure is missing or damaged): "
+                "send a scanned or photographed PDF."
+            )
+        raise ValidationError({"file": message}) from problem
+
+
 def attachment_add(
     *, actor: Any, application_id: int, name: str, content: bytes, kind: str = AttachmentKind.PROOF
 ) -> Attachment:
@@ -461,6 +487,8 @@ def attachment_add(
         content = _clean_image(content, ctype)
     elif b"%%EOF" not in content[-2048:]:
         raise ValidationError({"file": _("The PDF file is incomplete.")})
+    else:
+        _check_pdf(content)
     with transaction.atomic():
         app = load(actor, application_id, lock=True)
         if is_applicant(actor):

@@ -40,6 +40,29 @@ def new_id(region: str = "532923", born: date = date(1975, 5, 17), female: bool 
     return build_resident_id(region, born.replace(day=1 + n % 28), n % 100, female)
 
 
+def pdf_file(*extra: bytes, catalog: bytes = b"", filler: int = 0) -> bytes:
+    """A small, well-formed PDF (a cross-reference table the last ``startxref`` points at): a
+    catalog with ``catalog`` added to its dictionary, one page, the objects ``extra`` (numbered
+    from 4), and ``filler`` spaces before the table."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R " + catalog + b" >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        *extra,
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    out += b" " * filler
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    return bytes(out)
+
+
 def household_input(unit: OrgUnit, *, members: int = 3, **overrides: Any) -> HouseholdInput:
     region = unit.division_code if unit.division_code[2:] != "0000" else "532923"
     people = [

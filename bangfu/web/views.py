@@ -14,12 +14,14 @@ from django.db.models import Min, Q
 from django.forms.formsets import BaseFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
+from bangfu.common import ids
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility.models import TIMELINE_KINDS as ELIGIBILITY_TIMELINE_KINDS
@@ -31,6 +33,7 @@ from bangfu.org.access import Perm
 from bangfu.registry import codes, selectors, services
 from bangfu.registry.models import Household, TimelineEvent
 
+from . import searches
 from .forms import HouseholdFilterForm, HouseholdForms, unknown_filters
 from .widgets import PICKER_FULL_LIST, PICKER_SEARCH_LIMIT, shown_units
 
@@ -47,29 +50,78 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def household_list(request: HttpRequest) -> HttpResponse:
+    """The files, filtered and searched. A search with a digit in it (an ID number above all) is
+    posted and kept in the session (``searches``): the address carries its key ``s``, never the
+    text; an ID number in the address's ``q`` (an old bookmark, a hand-made link) is not searched."""
     units = list(selectors.unit_choices(actor=request.user))
-    form = HouseholdFilterForm(request.GET or None, units=units)
+    if request.method == "POST":
+        return _household_search_posted(request, units)
+    data, query = request.GET.copy(), request.GET.copy()
+    query.pop("page", None)
+    notices = []
+    if "s" in data:
+        text = searches.kept(request, data.get("s", ""))
+        if text is None:
+            notices.append(
+                _("This search has expired or was made in another sign-in: the list is not searched. Type it again.")
+            )
+            del data["s"], query["s"]
+        else:
+            data["q"] = text
+    elif ids.holds_id_number(data.get("q", "")):
+        # Taken out of the address at once (the history, the language menu's return, the Referer).
+        messages.warning(
+            request,
+            _("An ID number is not searched from the page's address, where it would be logged: type it in the box."),
+        )
+        del query["q"]
+        return redirect(reverse("web:household_list") + (f"?{query.urlencode()}" if query else ""))
+    form = HouseholdFilterForm(data or None, units=units)
+    response = _household_page(request, form, query.urlencode(), notices)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _household_search_posted(request: HttpRequest, units: list[Any]) -> HttpResponse:
+    """A search sent by the form (POST): the list's address with the search kept in the session
+    (``s``) when it has a digit, else in ``q``; htmx gets the list at once and the address to show,
+    a plain form is sent there."""
+    form = HouseholdFilterForm(request.POST, units=units)
+    q = form.filters().q
+    params: dict[str, str] = {}
+    if q:
+        params = {"s": searches.keep(request, q)} if searches.must_be_kept(q) else {"q": q}
+    for name in ("unit", "category", "main_cause", "state"):
+        if value := request.POST.get(name, ""):
+            params[name] = value
+    query = urlencode(params)
+    url = reverse("web:household_list") + (f"?{query}" if query else "")
+    if not _htmx_partial(request):
+        return redirect(url)
+    response = _household_page(request, form, query, [])
+    response["HX-Push-Url"] = url
+    return response
+
+
+def _household_page(request: HttpRequest, form: HouseholdFilterForm, query: str, notices: list[str]) -> HttpResponse:
     filters = form.filters() if form.is_bound else selectors.HouseholdFilters()
     households = selectors.household_list(actor=request.user, filters=filters)
     cap = selectors.household_count_cap(filters)
-    page = CappedPaginator(households, settings.BANGFU_PAGE_SIZE, cap=cap).get_page(request.GET.get("page"))
+    page_number = request.GET.get("page") if request.method == "GET" else None
+    page = CappedPaginator(households, settings.BANGFU_PAGE_SIZE, cap=cap).get_page(page_number)
     page.object_list = _with_decided_category(list(page.object_list))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "page": page,
-        "query": query.urlencode(),
+        "query": query,
         "can_create": access.has_perm(request.user, Perm.HOUSEHOLD_EDIT),
         # ``?category=bogus`` listed every file without a word (the API refuses it: 422).
-        "filter_problems": unknown_filters(form) if form.is_bound else [],
+        "filter_problems": notices + (unknown_filters(form) if form.is_bound else []),
         # A few digits search nothing (a file number or an ID number is searched from 6 digits).
         "short_number": filters.q.strip().isdigit() and len(filters.q.strip()) < 6,
     }
     template = "web/_household_results.html" if _htmx_partial(request) else "web/household_list.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render(request, template, context)
 
 
 def _with_decided_category(households: list[Household]) -> list[Household]:

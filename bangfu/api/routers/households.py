@@ -31,6 +31,7 @@ from bangfu.api.schemas import (
     choices_field,
     one_of,
 )
+from bangfu.common import ids
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.eligibility.services import category_follows, decision_compute
 from bangfu.org.access import Perm
@@ -46,7 +47,28 @@ MAX_PAGE_SIZE = 100
 
 
 class HouseholdQuery(Schema):
-    q: str = Field("", description="ID number (any accepted form), file number, name, or pinyin (full or initials)")
+    q: str = Field(
+        "",
+        description="File number, name, or pinyin (full or initials); an ID number is refused here (422): "
+        "search by it with POST /households/search",
+    )
+    unit_id: int | None = Field(None, description="Only this union and the unions below it")
+    category: Annotated[str, one_of(HardshipCategory.values)] = choices_field(HardshipCategory.values)
+    main_cause: int | None = Field(None, description="A main cause's code (1 to 10), as the page's filter offers")
+    state: Annotated[str, one_of(FileState.values)] = choices_field(FileState.values)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(min(settings.BANGFU_PAGE_SIZE, MAX_PAGE_SIZE), ge=1, le=MAX_PAGE_SIZE)
+
+
+class HouseholdSearchIn(InSchema):
+    """``HouseholdQuery`` as a body (``POST /households/search``): a field it does not know is refused."""
+
+    q: str = Field(
+        "",
+        max_length=100,
+        description="ID number (any accepted form), file number, name, or pinyin (full or initials); "
+        "at most 100 characters, as the page's box",
+    )
     unit_id: int | None = Field(None, description="Only this union and the unions below it")
     category: Annotated[str, one_of(HardshipCategory.values)] = choices_field(HardshipCategory.values)
     main_cause: int | None = Field(None, description="A main cause's code (1 to 10), as the page's filter offers")
@@ -160,7 +182,33 @@ def _identification(request: HttpRequest, h: Household) -> dict[str, Any] | None
 @router.get("/households", response={200: HouseholdPageOut, **ERRORS}, summary="List household files")
 @requires(Perm.HOUSEHOLD_VIEW)
 def household_list(request: HttpRequest, filters: Query[HouseholdQuery]) -> dict[str, Any]:
-    """Files in the caller's jurisdiction, newest first, filtered and searched; one page at a time."""
+    """Files in the caller's jurisdiction, newest first, filtered and searched; one page at a time.
+
+    A ``q`` that holds an ID number (whole or nearly, in any form: spaces, full-width digits, a
+    lower-case x, 15 digits) is refused (422 on ``q``): an address is written to servers' and
+    proxies' access logs. Search by ID number with ``POST /households/search``, which takes the same
+    fields in its body and answers the same page."""
+    if ids.holds_id_number(filters.q):
+        raise ValidationError(
+            {
+                "q": _(
+                    "An ID number is not taken in the address, where it would be logged: "
+                    "send the search in the body of POST /api/v1/households/search."
+                )
+            }
+        )
+    return _household_page(request, filters)
+
+
+@router.post("/households/search", response={200: HouseholdPageOut, **ERRORS}, summary="Search household files")
+@requires(Perm.HOUSEHOLD_VIEW)
+def household_search(request: HttpRequest, payload: HouseholdSearchIn) -> dict[str, Any]:
+    """``GET /households`` with its fields in the body, so that an ID number searched for is in no
+    address (nor in the access logs that keep them): the same filters, the same page."""
+    return _household_page(request, payload)
+
+
+def _household_page(request: HttpRequest, filters: HouseholdQuery | HouseholdSearchIn) -> dict[str, Any]:
     if filters.main_cause is not None and filters.main_cause not in Cause.values:
         # As the other filters with a fixed set of values (and the page): refused, not matching nothing.
         raise ValidationError(

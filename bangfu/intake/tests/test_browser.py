@@ -17,7 +17,7 @@ from bangfu.intake.demo import as_if_noticed, as_if_submitted
 from bangfu.intake.messaging import outbox
 from bangfu.intake.models import Application
 from bangfu.registry.models import Household
-from bangfu.testing.factories import new_id
+from bangfu.testing.factories import new_id, pdf_file
 
 SHOTS = Path(os.environ.get("BANGFU_SCREENSHOTS", tempfile.gettempdir()))
 
@@ -159,7 +159,7 @@ def test_a_long_unbroken_file_name_stays_within_the_phone_screen(
 
     applicant = Applicant.objects.create(phone="13812345679")
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
-    steps.attachment_add(actor=applicant, application_id=app.pk, name="IMG" * 46 + ".pdf", content=b"%PDF-1.4\n%%EOF\n")
+    steps.attachment_add(actor=applicant, application_id=app.pk, name="IMG" * 46 + ".pdf", content=pdf_file())
     base = live_server.url
     phone = _phone_page(browser, base, "13812345679")
     phone.goto(f"{base}/apply/{app.pk}/")
@@ -201,7 +201,7 @@ def test_an_upload_asks_before_losing_what_was_typed_into_the_form(
     applicant = Applicant.objects.create(phone="13812345671")
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     proof = tmp_path / "proof.pdf"
-    proof.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    proof.write_bytes(pdf_file())
     base = live_server.url
     phone = _phone_page(browser, base, "13812345671")
     phone.goto(f"{base}/apply/{app.pk}/")

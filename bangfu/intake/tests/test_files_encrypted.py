@@ -20,6 +20,7 @@ from bangfu.intake import imports, steps
 from bangfu.intake.models import Attachment, ImportBatch, ImportState
 from bangfu.intake.tests.helpers import old_attachment, submitted
 from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
+from bangfu.testing.factories import pdf_file
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ ID_NUMBER = b"532923199001011212"
 
 def _pdf(filler: int = 0) -> bytes:
     """A PDF that shows an ID number in plain text (as a scanned ID card's text layer would)."""
-    return b"%PDF-1.4\n1 0 obj (\xe5\xbc\xa0\xe4\xb8\x89 " + ID_NUMBER + b") endobj\n" + b" " * filler + b"%%EOF\n"
+    return pdf_file(b"(\xe5\xbc\xa0\xe4\xb8\x89 " + ID_NUMBER + b")", filler=filler)
 
 
 def _on_disk(media: Path, row: Attachment | ImportBatch) -> Path:

@@ -25,7 +25,7 @@ from bangfu.intake.models import Applicant, ApplicantLogin, OneTimeCode, ReviewS
 from bangfu.intake.tests.helpers import sign_in
 from bangfu.registry.models import Household
 from bangfu.registry.services import household_create
-from bangfu.testing.factories import household_input, new_id
+from bangfu.testing.factories import household_input, new_id, pdf_file
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +218,7 @@ def test_a_worker_attaches_only_proofs(tree: dict, kind: str, settings: Any, tmp
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
     url = f"/api/v1/applicant/applications/{app.pk}/attachments"
-    pdf = b"%PDF-1.4\n%%EOF\n"
+    pdf = pdf_file()
     r = api.post(url, {"file": SimpleUploadedFile("answer.pdf", pdf), "kind": kind})
     assert r.status_code == 422 and r.json()["error"]["fields"] == {"kind": ["Only proofs can be attached here."]}
     assert not app.attachments.exists()
@@ -237,7 +237,7 @@ def test_a_name_the_browser_escaped_is_kept_as_the_worker_wrote_it(
     applicant = Applicant.objects.create(phone=PHONE)
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
-    pdf = b"%PDF-1.4\n%%EOF\n"
+    pdf = pdf_file()
     upload = SimpleUploadedFile("证明%22终稿%22%0D%0A 100%.pdf", pdf)
     r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": upload})
     assert r.status_code == 201, r.content
@@ -256,7 +256,7 @@ def test_a_name_left_a_dot_or_two_by_the_unescaping_is_taken_as_it_came(
     applicant = Applicant.objects.create(phone=PHONE)
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
-    upload = SimpleUploadedFile(".%0A.", b"%PDF-1.4\n%%EOF\n")
+    upload = SimpleUploadedFile(".%0A.", pdf_file())
     r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": upload})
     assert r.status_code == 201, r.content
     assert r.json()["name"] == "%0A..pdf"  # no leading dot (a hidden file once saved); a PDF's extension
@@ -270,7 +270,7 @@ def test_several_files_in_one_upload_are_refused_not_all_but_the_last_dropped(
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
 
     def files() -> list[SimpleUploadedFile]:
-        return [SimpleUploadedFile(f"{n}.pdf", b"%PDF-1.4\n%%EOF\n") for n in "abc"]
+        return [SimpleUploadedFile(f"{n}.pdf", pdf_file()) for n in "abc"]
 
     api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
     r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": files()})
@@ -316,7 +316,7 @@ def test_an_attachment_keeps_a_name_that_downloads_as_what_it_is(
     applicant = Applicant.objects.create(phone=PHONE)
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     api = Client(headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"})
-    body = b"%PDF-1.4\n%%EOF\n" if content == "pdf" else JPEG
+    body = pdf_file() if content == "pdf" else JPEG
     r = api.post(f"/api/v1/applicant/applications/{app.pk}/attachments", {"file": SimpleUploadedFile(sent, body)})
     assert r.status_code == 201, r.content
     assert r.json()["name"] == kept
@@ -334,7 +334,7 @@ def test_a_download_name_with_a_percent_sign_is_not_read_as_an_escape(tree: dict
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     staff = Client()
     staff.force_login(users["xiangyun_staff"])
-    pdf = b"%PDF-1.4\n%%EOF\n"
+    pdf = pdf_file()
     for name, header in [
         ("100%20done.pdf", "attachment; filename*=utf-8''100%2520done.pdf"),
         ("noext", 'attachment; filename="noext.pdf"'),
@@ -594,7 +594,7 @@ def test_the_service_takes_only_proofs_from_a_worker(tree: Any, kind: str) -> No
 
     assert kind in AttachmentKind.values
     app = submitted(tree["xiangyun_g"], phone="13812349876")
-    pdf = b"%PDF-1.4\n%%EOF\n"
+    pdf = pdf_file()
     with pytest.raises(ValidationError) as err:
         steps.attachment_add(actor=app.applicant, application_id=app.pk, name="a.pdf", content=pdf, kind=kind)
     assert "Only proofs" in str(err.value)

@@ -13,6 +13,7 @@ from bangfu.intake import otp
 from bangfu.intake.models import Applicant
 from bangfu.intake.tests.helpers import sign_in, submitted
 from bangfu.org.services import token_create
+from bangfu.testing.factories import pdf_file
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def test_a_submitted_application_shows_id_and_card_numbers_masked_to_staff(tree:
 
 
 def _pdf() -> bytes:
-    return b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    return pdf_file()
 
 
 def test_an_attachment_is_downloaded_not_shown_inline(tree: dict, users: dict[str, Any]) -> None:

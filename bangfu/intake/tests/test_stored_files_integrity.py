@@ -22,12 +22,13 @@ from bangfu.intake import imports, steps
 from bangfu.intake.models import Attachment
 from bangfu.intake.tests.helpers import old_attachment, submitted
 from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
+from bangfu.testing.factories import pdf_file
 
 pytestmark = pytest.mark.django_db
 
 
 def _pdf(tag: str = "", filler: int = 0) -> bytes:
-    return b"%PDF-1.4\n(532923199001011212 " + tag.encode() + b")\n" + b" " * filler + b"%%EOF\n"
+    return pdf_file(b"(532923199001011212 " + tag.encode() + b")", filler=filler)
 
 
 def _path(media: Path, row: Attachment) -> Path:

@@ -18,6 +18,7 @@ from bangfu.intake.models import Application, ApplicationKind, ApplicationState,
 from bangfu.intake.tests.helpers import submitted, to_state
 from bangfu.org import access
 from bangfu.registry.models import Household
+from bangfu.testing.factories import pdf_file
 
 S = ApplicationState
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -179,7 +180,7 @@ def test_temporary_aid_is_fast_and_converts_without_reentering(
     from bangfu.intake import steps
 
     app = submitted(tree["xiangyun_g"], kind=ApplicationKind.TEMPORARY)
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = pdf_file()
     steps.attachment_add(actor=app.applicant, application_id=app.pk, name="诊断书.pdf", content=pdf)
     app = services.application_transition(
         actor=users["xiangyun_cadre"], application_id=app.pk, action="emergency_accept"

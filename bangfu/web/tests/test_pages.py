@@ -79,11 +79,11 @@ def test_search_by_id_number_in_dirty_forms(tree: dict, users: dict[str, Any]) -
 
     dirty = f" {head_id[:6]} {head_id[6:14]} {head_id[14:].lower()} "
     for q in [head_id, dirty, head_id.lower()]:
-        rows = _rows(c.get("/households/", {"q": q}))
+        rows = _rows(c.post("/households/", {"q": q}, follow=True))
         assert target.file_number in rows, q
         assert other.file_number not in rows, q
     # The results show the masked number only (the typed query stays in the search box).
-    rows = _rows(c.get("/households/", {"q": head_id}))
+    rows = _rows(c.post("/households/", {"q": head_id}, follow=True))
     assert head_id not in rows
     assert target.members.get(relationship="head").id_masked in rows
 

@@ -1,0 +1,36 @@
+"""No ID number in a log line: not in a request line's query string, nor in a message."""
+
+from __future__ import annotations
+
+import io
+import logging
+from urllib.parse import quote
+
+from bangfu.common.logs import redact_ids
+from bangfu.testing.factories import new_id
+
+
+def test_the_request_log_writes_no_id_number_of_a_query_string() -> None:
+    # As Django's development server (the demo's) logs each request, through the configured handler.
+    head_id = new_id()
+    logger = logging.getLogger("django.server")
+    (handler,) = [h for h in logger.handlers if type(h) is logging.StreamHandler]  # pytest adds its own
+    out = io.StringIO()
+    stream = handler.setStream(out)
+    try:
+        for q in [head_id, f"{head_id[:6]} {head_id[6:].lower()}", "".join(chr(ord(c) + 0xFEE0) for c in head_id)]:
+            line = f"GET /api/v1/households?q={quote(q)}&state=active HTTP/1.1"
+            logger.warning('"%s" %s %s', line, "422", "180", extra={"server_time": "now", "status_code": 422})
+    finally:
+        handler.setStream(stream)
+    written = out.getvalue()
+    assert written.count("/api/v1/households?q=[ID]&state=active") == 3, written
+    assert head_id[:10] not in written and quote(head_id[:3]) not in written
+
+
+def test_redact_ids_keeps_what_is_not_an_id_number() -> None:
+    head_id = new_id()
+    assert redact_ids("GET /households/?q=zjg&page=2 HTTP/1.1") == "GET /households/?q=zjg&page=2 HTTP/1.1"
+    assert redact_ids("GET /households/?q=5329232016000001") == "GET /households/?q=5329232016000001"
+    assert redact_ids(f"GET /x/?a=1&q={head_id[:17]}") == "GET /x/?a=1&q=[ID]"
+    assert redact_ids(f"note: {head_id}") == f"note: {head_id[:4]}{'*' * 10}{head_id[-4:]}"
