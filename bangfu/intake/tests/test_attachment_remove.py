@@ -18,6 +18,7 @@ from bangfu.common.models import AuditEntry
 from bangfu.intake import otp, services, steps
 from bangfu.intake.models import Applicant, Application, ApplicationEvent, Attachment
 from bangfu.intake.tests.helpers import form_data, sign_in
+from bangfu.testing.factories import pdf_file
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ PHONE = "13900003333"
 
 
 def _pdf(n: int) -> bytes:
-    return b"%PDF-1.4\n" + str(n).encode() + b"\n%%EOF\n"
+    return pdf_file(filler=n)  # each a file of its own
 
 
 def _stored(media: Path, row: Attachment) -> Path:

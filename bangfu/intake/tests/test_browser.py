@@ -236,7 +236,7 @@ def test_a_wrong_proof_comes_off_the_draft_after_a_question(
 
     applicant = Applicant.objects.create(phone="13812345672")
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
-    steps.attachment_add(actor=applicant, application_id=app.pk, name="wrong.pdf", content=b"%PDF-1.4\n%%EOF\n")
+    steps.attachment_add(actor=applicant, application_id=app.pk, name="wrong.pdf", content=pdf_file())
     base = live_server.url
     phone = _phone_page(browser, base, "13812345672")
     phone.goto(f"{base}/apply/{app.pk}/")

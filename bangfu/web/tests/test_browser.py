@@ -60,6 +60,7 @@ def test_phone_user_searches_opens_and_files_a_household(
     page.go_back()
     page.wait_for_url("**/households/?*q=zjg*state=exited*")
     assert page.eval_on_selector("#id_state", "el => el.value") == "exited"
+    page.wait_for_load_state("networkidle")  # that list asked of the server again, before going further back
     page.go_back()
     page.wait_for_url("**/households/?q=zjg*")
     # The list is asked of the server again (hx-history="false": no copy in the browser's storage).
@@ -260,7 +261,7 @@ def test_a_cadre_reads_the_households_list_on_a_360_px_phone_without_scrolling_s
 
 
 def test_an_id_number_typed_in_the_search_is_in_no_address(
-    live_server: Any, browser: Any, tree: dict, users: dict[str, Any], settings: Any
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any], settings: Any
 ) -> None:
     settings.BANGFU_PAGE_SIZE = 1
     staff = users["xiangyun_staff"]
