@@ -229,6 +229,13 @@ SESSION_COOKIE_AGE = int(env("BANGFU_SESSION_HOURS", "12")) * 3600
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True  # the pages send the token from the page (hx-headers, forms), never read the cookie
 CSRF_COOKIE_SAMESITE = "Lax"
+# The language chosen at the top of a page (/i18n/setlang/) is kept for a year, like a browser's own
+# setting: without an age it was a cookie of the browser session, gone when the browser closed while
+# the sign-in (SESSION_COOKIE_AGE) lived on. It says nothing about the person, and no script reads it.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

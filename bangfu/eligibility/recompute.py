@@ -433,7 +433,8 @@ def whatif_save(
 def changes_xlsx(rows: list[tuple[str, str, str, str]], anyway: frozenset[str] | None = None) -> bytes:
     """An Excel workbook: a summary sheet by unit and one row per household whose category changed
     (or was decided for the first time: no previous category). ``anyway``: of a what-if, the file
-    numbers that change whatever the values previewed (a column says which)."""
+    numbers that change even with the values in force, whatever the values previewed (a column says
+    which)."""
     import openpyxl
 
     label: dict[str, Any] = {**dict(DecisionCategory.choices), "": _("None (first decision)")}
@@ -449,7 +450,7 @@ def changes_xlsx(rows: list[tuple[str, str, str, str]], anyway: frozenset[str] |
         summary.append(sheets.xlsx_row(summary, [unit_name, str(label.get(prev, prev)), str(label.get(new, new)), n]))
     detail = wb.create_sheet(str(pgettext("a sheet listing households one a row", "Households")))
     header = [str(_("Union")), str(_("File number")), str(_("Previous category")), str(_("New category"))]
-    detail.append([*header, str(_("Whatever the values"))] if anyway is not None else header)
+    detail.append([*header, str(_("Changes even with the values in force"))] if anyway is not None else header)
     for unit_name, file_number, prev, new in rows:
         row = [unit_name, file_number, str(label.get(prev, prev)), str(label.get(new, new))]
         if anyway is not None:

@@ -413,7 +413,7 @@ def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
             return str(choices[field](value).label)
         if field == "monthly_income" and value not in (None, ""):
             try:
-                return f"{Decimal(str(value)):.2f}"  # 1800 and 1800.00 read alike
+                return f"{Decimal(str(value)):,.2f}"  # 1800 and 1800.00 read alike, grouped as on the file
             except InvalidOperation:
                 pass
         return "" if value is None else str(value)

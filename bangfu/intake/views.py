@@ -794,7 +794,7 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
             expected_version=_version(request),
             category=request.POST.get("category", ""),
         )
-        messages.success(request, _("Done: %(action)s.") % {"action": workflow.ACTION_LABELS.get(action, action)})
+        messages.success(request, workflow.ACTION_DONE[action] % {"step": ApplicationState(app.state).label})
         if note := services.approval_note(app):
             messages.warning(request, note)
     except ValidationError as exc:

@@ -82,6 +82,23 @@ ACTION_LABELS: dict[str, str | Promise] = {
     REFUSE: _("Refuse"),
     WITHDRAW: _("Withdraw"),
 }
+# What the page says once an action is taken: what happened to the application, not the button's
+# words ("Done: Refuse." read as an order). "%(step)s" is the step the application is now at.
+ACTION_DONE: dict[str, str | Promise] = {
+    "submit": _("The application was submitted."),
+    "accept": _("The application was accepted for review."),
+    "first_review_pass": _("The application passed its first review."),
+    "visit_done": _("The home visit was recorded as done."),
+    "notice_done": _("The application was sent to the higher union for review."),
+    "higher_review_pass": _("The application passed the higher union's review."),
+    "check_done": _("The economic check was recorded as done."),
+    "approve": _("The application was approved and its household file opened."),
+    "report_up": _("The approved application was reported up."),
+    "emergency_accept": _("The application was accepted as an emergency."),
+    RETURN: _("The application was returned to “%(step)s”."),
+    REFUSE: _("The application was refused."),
+    WITHDRAW: _("The application was withdrawn."),
+}
 # Steps under review: a case there can be returned or refused.
 UNDER_WAY = frozenset(
     {S.SUBMITTED, S.FIRST_REVIEW, S.HOME_VISIT, S.UNIT_REVIEW, S.HIGHER_REVIEW, S.ECONOMIC_CHECK, S.APPROVAL}

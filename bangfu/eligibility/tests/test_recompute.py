@@ -318,10 +318,20 @@ def test_whatif_tells_the_changes_of_the_day_from_those_of_the_values(seeded: di
     book = openpyxl.load_workbook(io.BytesIO(recompute.changes_xlsx(preview.households, preview.anyway_files)))
     marked = {r[1] for r in book.worksheets[1].iter_rows(min_row=2, values_only=True) if r[4]}
     assert marked == changed_edited
+    assert book.worksheets[1]["E1"].value == "Changes even with the values in force"
+    page = api.post(
+        "/eligibility/whatif/",
+        {"unit_id": province.pk, "on": NEXT_YEAR.isoformat(), "action": "preview", "dibao_monthly": "1100"},
+    ).content.decode()
+    assert f"Of these, {preview.anyway} households change on 2027-01-01 even with the values in force" in page
+    assert ">even with the values in force</span>" in page
     printed = io.StringIO()
     with translation.override("en"):
         call_command("whatif", "--unit", "530000", "--dibao", "1100", "--from", NEXT_YEAR.isoformat(), stdout=printed)
-        assert f"Of these, {preview.anyway} households change on 2027-01-01 whatever the values" in printed.getvalue()
+        assert (
+            f"Of these, {preview.anyway} households change on 2027-01-01 even with the values in force"
+            in printed.getvalue()
+        )
         # Saving the values in force is refused in a sentence, not a traceback.
         with pytest.raises(CommandError, match="Nothing to save"):
             call_command("whatif", "--unit", "530000", "--dibao", "1001", "--from", NEXT_YEAR.isoformat(), "--save")

@@ -118,3 +118,12 @@ def test_a_negative_age_gets_its_own_message_only(standard: None, en: Client) ->
     text = en.post(URL, {"region": "532923", "household_size": "1", "m0_age": "-3"}).content.decode()
     assert "Ensure this value is greater than or equal to" in text
     assert "Enter at least yourself" not in text
+
+
+def test_the_answer_groups_the_dibao_and_puts_the_language_s_colon(standard: None, en: Client) -> None:
+    text = answer(en, m1_age="44", m1_situation="ill", m1_income="0", medical_yearly="6000")
+    assert "Urban dibao in your region: 1,001.00 yuan a month" in text
+    assert "Likely result: <span" in text
+    zh = answer(Client(headers={"Accept-Language": "zh-hans"}), m1_age="44", m1_situation="ill", m1_income="0")
+    assert "每月1,001.00元" in zh
+    assert "：<span" in zh and ": <span" not in zh

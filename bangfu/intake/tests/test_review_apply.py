@@ -95,7 +95,7 @@ def test_staff_read_the_report_in_words_before_applying_it(task: ReviewTask, use
     page = staff.get("/applications/").content.decode()
     assert "&#x27;members&#x27;" not in page and "malignant_tumour" not in page  # no codes, no ids
     assert f"{head.name} · Health: Malignant tumour → Diabetes" in page
-    assert f"{head.name} · Monthly income (yuan): 3000.00 → 1000" in page
+    assert f"{head.name} · Monthly income (yuan): 3,000.00 → 1,000.00" in page
     assert f"{spouse.name} · Work status:" in page and "→ Retired" in page
     assert f"Address: {task.household.address} → 祥云县新街1号" in page
 

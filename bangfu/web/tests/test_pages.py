@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import date
 from typing import Any
 
@@ -493,6 +496,39 @@ def test_language_switch_to_english(users: dict[str, Any], settings: Any) -> Non
     c.post("/i18n/setlang/", {"language": "zh-hans", "next": "/login/"})
     failed = c.post("/login/", {"username": "nobody", "password": "x"}).content.decode()
     assert "Please enter a correct username and password" not in failed
+
+
+def close_the_browser(c: Client) -> None:
+    """Drop the cookies of the browser session (neither Max-Age nor Expires), as closing it does."""
+    for name in [name for name, morsel in c.cookies.items() if not (morsel["max-age"] or morsel["expires"])]:
+        del c.cookies[name]
+
+
+@pytest.mark.parametrize("page", ["/households/", "/apply/login/"])
+def test_the_chosen_language_outlives_a_closed_browser_like_the_sign_in(
+    page: str, users: dict[str, Any], settings: Any
+) -> None:
+    settings.LANGUAGE_CODE = "zh-hans"
+    c = Client()
+    c.post("/login/", {"username": "xiangyun_staff", "password": "pw-for-tests-123"})
+    response = c.post("/i18n/setlang/", {"language": "en", "next": page})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie["max-age"] == 365 * 24 * 3600 >= settings.SESSION_COOKIE_AGE
+    assert cookie["samesite"] == settings.SESSION_COOKIE_SAMESITE and cookie["httponly"]
+    assert bool(cookie["secure"]) == settings.SESSION_COOKIE_SECURE
+    close_the_browser(c)
+    assert settings.SESSION_COOKIE_NAME in c.cookies  # still signed in
+    shown = c.get(page)
+    assert shown.status_code == 200
+    html = shown.content.decode()
+    assert '<html lang="en">' in html and "工会帮扶" not in html
+
+
+def test_the_language_cookie_is_secure_when_the_sign_in_is() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "BANGFU_SECURE_COOKIES": "1"}
+    code = "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.LANGUAGE_COOKIE_SECURE)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)  # noqa: S603
+    assert done.stdout.split() == ["True", "True"], done.stderr
 
 
 def test_the_pager_reaches_the_first_and_the_last_page(tree: dict, users: dict[str, Any], settings: Any) -> None:

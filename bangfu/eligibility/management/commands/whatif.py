@@ -87,10 +87,10 @@ class Command(TranslatedCommand):
         if preview.anyway:
             self.stdout.write(
                 ngettext(
-                    "Of these, %(n)s household changes on %(day)s whatever the values (the values in force give "
+                    "Of these, %(n)s household changes on %(day)s even with the values in force (they give "
                     "it the same new category: ages, the year before a home purchase, or its file changed since "
                     "its decision).",
-                    "Of these, %(n)s households change on %(day)s whatever the values (the values in force give "
+                    "Of these, %(n)s households change on %(day)s even with the values in force (they give "
                     "them the same new category: ages, the year before a home purchase, or their files changed "
                     "since their decisions).",
                     preview.anyway,

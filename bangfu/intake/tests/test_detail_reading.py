@@ -1,0 +1,102 @@
+"""The application page reads as the household file does: each language's punctuation between a
+label and its value and between the items of a list, amounts grouped in thousands."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from bangfu.intake import steps
+from bangfu.intake.models import Application, ApplicationState
+from bangfu.intake.tests.helpers import submitted, to_state
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(app: Application, user: Any, language: str) -> str:
+    """The page's text without its tags, white space run together."""
+    c = Client(HTTP_ACCEPT_LANGUAGE=language)
+    c.force_login(user)
+    html = c.get(f"/applications/{app.pk}/").content.decode()
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#x27;", "'")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "zh-hans",
+            [
+                "住址：云南省",
+                "主要致困原因：患重特大疾病",
+                "次要致困原因：下岗失业、子女上学",
+                "收入：养老金 2,400.00",
+                "刚性支出：自付医疗费 18,000.00",
+                " 1,200.00 ",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Address: 云南省",
+                "Main cause of hardship: Major illness",
+                "Secondary causes: Laid off or unemployed, Children's schooling",
+                "Income: Pension 2,400.00",
+                "Rigid expense: Medical costs paid out of pocket 18,000.00",
+                " 1,200.00 ",
+            ],
+        ),
+    ],
+)
+def test_the_application_reads_in_the_language_of_the_page(
+    language: str, expected: list[str], tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    app = to_state(submitted(tree["xiangyun_g"]), ApplicationState.HIGHER_REVIEW, users)
+    text = _text(app, users["xiangyun_staff"], language)
+    for shown in expected:
+        assert shown in text
+    assert "2400.00" not in text and "18000.00" not in text
+
+
+def test_an_amount_that_is_not_a_number_is_shown_as_typed(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    app = to_state(submitted(tree["xiangyun_g"]), ApplicationState.HIGHER_REVIEW, users)
+    data = {**app.data, "incomes": [{"kind": "pension", "amount_yearly": "两千四"}]}
+    Application.objects.filter(pk=app.pk).update(data=data)
+    assert "Income: Pension 两千四" in _text(app, users["xiangyun_staff"], "en")
+
+
+def _act(c: Client, app: Application, action: str, **more: str) -> list[str]:
+    app.refresh_from_db()
+    response = c.post(f"/applications/{app.pk}/act/", {"action": action, "version": app.version, **more}, follow=True)
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_the_page_says_what_an_action_did(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    cadre = Client(HTTP_ACCEPT_LANGUAGE="en")
+    cadre.force_login(users["xiangyun_cadre"])
+    app = submitted(tree["xiangyun_g"])
+    assert _act(cadre, app, "accept") == ["The application was accepted for review."]
+    assert _act(cadre, app, "return", reason="缺病历") == ["The application was returned to “Submitted”."]
+    assert _act(cadre, app, "refuse", reason="不符合条件") == ["The application was refused."]
+
+
+def test_every_action_has_its_words_for_what_it_did() -> None:
+    from bangfu.intake import workflow
+
+    assert set(workflow.ACTION_DONE) == set(workflow.ALL_ACTIONS) == set(workflow.ACTION_LABELS)
+
+
+def test_a_notice_that_begins_tomorrow_says_so_in_words_that_read(tree: dict, users: dict[str, Any]) -> None:
+    app = to_state(submitted(tree["xiangyun_g"]), ApplicationState.UNIT_REVIEW, users)
+    steps.unit_review_record(
+        actor=users["xiangyun_cadre"], application_id=app.pk, held_on=timezone.localdate(), minutes="同意"
+    )
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.force_login(users["xiangyun_cadre"])
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c.get("/applications/notice/").content.decode()))
+    app.refresh_from_db()
+    assert f"{app.notice_from:%Y-%m-%d} – {app.notice_to:%Y-%m-%d} (from the next day)" in text
