@@ -248,7 +248,8 @@ def open_file_check(
                 _("Told a user outside the jurisdiction that this person is on an open file of %(unit)s")
                 if named
                 else _(
-                    "Told a user outside the jurisdiction that this person is on an open file, without naming %(unit)s"
+                    "Told a user outside the jurisdiction that this person is on an open file of %(unit)s "
+                    "(the union was not named)"
                 )
             )
             % {"unit": keeper.name},
