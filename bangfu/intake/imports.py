@@ -59,11 +59,11 @@ from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.economy import ECONOMY_FIELDS, PersonFacts, economy_values
 from bangfu.registry.models import BankAccount, Household, Member, TimelineEvent
-from bangfu.registry.services import TIER_FOR_LEVEL, name_pinyin, open_file_check
+from bangfu.registry.services import TIER_FOR_LEVEL, Telling, name_pinyin, open_file_check
 from bangfu.registry.validation import CheckedMember, check_household
 
 from . import conf, fastcheck, legacy
-from .models import Application, ApplicationPerson, ImportBatch, ImportIssue, ImportState
+from .models import Application, ImportBatch, ImportIssue, ImportState
 
 logger = logging.getLogger(__name__)
 
@@ -439,6 +439,7 @@ class _Vetting:
 
     def __init__(self, actor: Any, unit: OrgUnit, file_numbers: list[str], *, fast: bool) -> None:
         access.require(actor, Perm.HOUSEHOLD_EDIT, unit)
+        self.actor = actor
         self.unit = unit
         below = list(OrgUnit.objects.filter(path__startswith=unit.path))
         self.units = {u.code: u for u in below}
@@ -458,6 +459,11 @@ class _Vetting:
         # The persons of the applications under way (a few thousand at most), looked up once: a
         # file opened here for one of them would leave that case unable to be approved.
         self.in_cases = _persons_under_way()
+        # What the file's problems tell of persons other unions keep (their cases here, their open
+        # files in ``_open_files``): logged and counted as the registry's checks do. The day's
+        # count is read now, before the pipeline's writer holds the connection.
+        self.telling = Telling(actor)
+        self.telling.may_name()
 
     def vet(self, households: list[legacy.ParsedHousehold]) -> tuple[list[Ready], list[legacy.Issue]]:
         """The households that pass, with their people's keyed hashes (the one-open-file rule is
@@ -543,15 +549,20 @@ class _Vetting:
 
     def _in_a_case(self, r: Ready, issues: list[legacy.Issue]) -> bool:
         """Whether a person of ``r`` is in an application under way (each such one a problem)."""
+        from . import services
+
         found = False
         for i, digest in enumerate(r.hashes):
             case = self.in_cases.get(digest)
             if case is not None:
                 row, column = r.parsed.locate(f"members.{i}.id_number")
-                message = _(
+                inside = _(
                     "An application for this person is under way (%(ref)s): finish or close it first; "
                     "this household was not imported."
-                ) % {"ref": Application(pk=case).reference}
+                ) % {"ref": case.reference}
+                # Another union's case is not named (``case_told``): the importer learns no more
+                # than the counter or the registry would tell them.
+                message, _told = services.case_told(self.actor, self.telling, case, r.checked[i].rid.masked, inside)
                 issues.append(legacy.Issue(row, column, message, r.parsed.file_number))
                 found = True
         return found
@@ -631,25 +642,26 @@ class _Vetting:
         ]
 
 
-def _persons_under_way() -> dict[str, int]:
-    """The keyed hash of each person in an application under way, and that application's id."""
-    from .services import HOLDING
+def _persons_under_way() -> dict[str, Application]:
+    """The keyed hash of each person in an application under way, and that application (its
+    union and its worker only, ``services.holding_cases``)."""
+    from .services import holding_cases
 
-    return dict(
-        ApplicationPerson.objects.filter(application__state__in=HOLDING)
-        .order_by()
-        .values_list("id_hash", "application_id")
-    )
+    found: dict[str, Application] = {}
+    for digest, case in holding_cases(None):
+        found.setdefault(digest, case)
+    return found
 
 
-def _open_files(actor: Any, found: list[Ready]) -> tuple[list[Ready], list[legacy.Issue]]:
+def _open_files(actor: Any, found: list[Ready], telling: Telling) -> tuple[list[Ready], list[legacy.Issue]]:
     """The registry's own one-open-file check of households the bulk look-up found someone of (so
-    that the message is the registry's): those that pass, and the problems of the others."""
+    that the message is the registry's): those that pass, and the problems of the others.
+    ``telling``: the file's (``_Vetting.telling``), one day's number for all its problems."""
     ready: list[Ready] = []
     issues: list[legacy.Issue] = []
     for r in found:
         try:
-            open_file_check(actor, r.checked, None, opening=True)
+            open_file_check(actor, r.checked, None, opening=True, telling=telling)
         except ValidationError as exc:
             for path, messages in field_errors(exc).items():
                 row, column = r.parsed.locate(path)
@@ -674,7 +686,7 @@ def resolve(
     # for the households it finds someone of.
     on_file = _present(Member, "id_hash", [d for r in ready_all for d in r.hashes], open_files=True)
     found = {id(r) for r in ready_all if not on_file.isdisjoint(r.hashes)}
-    passed, more = _open_files(actor, [r for r in ready_all if id(r) in found])
+    passed, more = _open_files(actor, [r for r in ready_all if id(r) in found], vetting.telling)
     kept = {id(r) for r in passed}
     issues.extend(more)
     return [r for r in ready_all if id(r) not in found or id(r) in kept], issues, vetting.skipped, vetting.notes()
@@ -1243,7 +1255,7 @@ def _pipeline(
         hits = [r for r in part if not found.isdisjoint(r.hashes)] if found else []
         if hits:
             writer.sync()  # the connection is free for the registry's own check
-            passed, problems = _open_files(actor, hits)
+            passed, problems = _open_files(actor, hits, vetting.telling)
             issues.extend(problems)
             dropped = {id(r) for r in hits} - {id(r) for r in passed}
             part = [r for r in part if id(r) not in dropped]

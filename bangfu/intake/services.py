@@ -14,6 +14,7 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -418,11 +419,13 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
         raise ValidationError(errors)
     own_file = app.household_id or _temporary_file(app, checked)
     app.temporary_file_id = None if app.household_id else own_file  # type: ignore[attr-defined]
+    # Both checks tell of persons others keep: one day's number between them (``registry.Telling``).
+    telling = registry.Telling(actor)
     if is_applicant(actor):
-        _on_file_check_from_a_phone(actor, checked, own_file)
+        _on_file_check_from_a_phone(actor, checked, own_file, telling)
     else:
-        registry.open_file_check(actor, checked, own_file, opening=True)
-    _one_case_per_person(actor, app, h, checked)
+        registry.open_file_check(actor, checked, own_file, opening=True, telling=telling)
+    _one_case_per_person(actor, app, h, checked, telling)
     return h, checked
 
 
@@ -453,34 +456,32 @@ DRAFTS_PER_WORKER = 5
 HOLDING = [s for s in S.values if s not in {S.DRAFT, S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}]
 
 
-def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any]) -> None:
+def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any], telling: registry.Telling) -> None:
     """No person of the case, head or member, is in another case of the same kind under way (two
     formal cases, or two temporary-aid cases); each one who is is named under their ID number, all
-    at once. Temporary aid beside a formal case is allowed: a sudden hardship is decided at once,
-    while the formal case takes weeks. Then the case's persons are kept (``ApplicationPerson``)
-    for the cases after it."""
-    hashes = {crypto.keyed_hash(c.rid.value): h.members.index(c.data) for c in checked}
-    taken = (
-        ApplicationPerson.objects.filter(
-            id_hash__in=list(hashes), application__state__in=HOLDING, application__kind=app.kind
-        )
-        .exclude(application_id=app.pk)
-        .order_by("application_id")
-        .values_list("id_hash", "application_id", "application__applicant_id")
-    )
+    at once, as ``case_told`` lets the actor know of that case. Temporary aid beside a formal case
+    is allowed: a sudden hardship is decided at once, while the formal case takes weeks. Then the
+    case's persons are kept (``ApplicationPerson``) for the cases after it."""
+    digests = [crypto.keyed_hash(c.rid.value) for c in checked]
+    hashes = {d: h.members.index(c.data) for d, c in zip(digests, checked, strict=True)}
+    masked = {d: c.rid.masked for d, c in zip(digests, checked, strict=True)}
     errors: dict[str, list[str]] = {}
-    for digest, other_pk, other_applicant in taken:
-        if is_applicant(actor) and other_applicant != actor.pk:
-            # Another worker's case: its reference would tell anyone who knows an ID number
-            # that this person asked for hardship help.
-            message = _("An application for this person is already under way; ask your union.")
-        else:
-            message = _("An application for this person is already under way (%(ref)s).") % {
-                "ref": Application(pk=other_pk).reference
-            }
-        errors.setdefault(f"members.{hashes[digest]}.id_number", [message])
+    outside: list[str] = []
+    for digest, case in holding_cases(list(hashes), kind=app.kind, exclude=app.pk):
+        path = f"members.{hashes[digest]}.id_number"
+        if path in errors:
+            continue
+        inside = _("An application for this person is already under way (%(ref)s).") % {"ref": case.reference}
+        message, told = case_told(actor, telling, case, masked[digest], inside)
+        errors[path] = [message]
+        if told:
+            outside.append(digest)
     if errors:
-        raise ValidationError(errors)
+        exc = ValidationError(errors)
+        if is_applicant(actor) and outside:
+            # Counted by ``application_submit`` with the persons found on a file (one day's number).
+            exc.on_file = outside  # type: ignore[attr-defined]
+        raise exc
     kept = set(app.persons.values_list("id_hash", flat=True))
     if kept != set(hashes):
         app.persons.exclude(id_hash__in=list(hashes)).delete()
@@ -489,24 +490,101 @@ def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any
         )
 
 
-def persons_in_cases(actor: Any, hashes: dict[str, int]) -> dict[int, str]:
-    """The registry's claim (``registry.PERSON_CLAIMS``): persons of ``hashes`` in an application
-    under way, each named with the case, so a file is not opened for them by hand beside it."""
-    taken = (
-        ApplicationPerson.objects.filter(id_hash__in=list(hashes), application__state__in=HOLDING)
-        .order_by("application_id")
-        .values_list("id_hash", "application_id")
-    )
-    found: dict[int, str] = {}
-    for digest, pk in taken:
-        found.setdefault(
-            hashes[digest],
-            _(
-                "An application for this person is under way (%(ref)s): the file is opened when it is "
-                "approved; refuse or withdraw the application first to open one by hand."
-            )
-            % {"ref": Application(pk=pk).reference},
+def holding_cases(
+    hashes: list[str] | None, *, kind: str | None = None, exclude: int | None = None
+) -> list[tuple[str, Application]]:
+    """The cases under way that hold the persons of ``hashes`` (``None``: every person; of
+    ``kind``, all kinds with ``None``), each with the keyed hash of the person, oldest case first.
+    The cases carry only what ``case_told`` reads (their union, their worker), not their form."""
+    qs = ApplicationPerson.objects.filter(application__state__in=HOLDING)
+    if hashes is not None:
+        qs = qs.filter(id_hash__in=hashes)
+    if kind is not None:
+        qs = qs.filter(application__kind=kind)
+    if exclude is not None:
+        qs = qs.exclude(application_id=exclude)
+    rows = list(
+        qs.order_by("application_id").values_list(
+            "id_hash", "application_id", "application__unit_id", "application__applicant_id"
         )
+    )
+    units = OrgUnit.objects.in_bulk({unit_id for _d, _pk, unit_id, _a in rows})
+    return [
+        (digest, Application(pk=pk, unit=units[unit_id], applicant_id=applicant_id))
+        for digest, pk, unit_id, applicant_id in rows
+    ]
+
+
+def case_told(
+    actor: Any, telling: registry.Telling, case: Application, id_masked: str, inside: str
+) -> tuple[str, bool]:
+    """What ``actor`` is told of a person whom ``case``, under way, holds, and whether that was
+    told outside the actor's jurisdiction. ``inside`` (naming the case) to whoever may see the
+    case: staff of its union or above, the worker whose case it is. Anyone else learns no
+    reference: staff the union that keeps the case, as the open-file check names the union of a
+    file (``registry.Telling``: the same day's number, files and cases together; past it, only that
+    there is one), a worker's phone only that there is one. Each such telling is a reveal in the
+    keeping union's log, the union named or not."""
+    keeper = case.unit
+    staff = isinstance(actor, AbstractBaseUser)
+    if (is_applicant(actor) and case.applicant_id == actor.pk) or (
+        staff and access.has_perm(actor, Perm.HOUSEHOLD_VIEW, keeper)
+    ):
+        return inside, False
+    if not staff:
+        # Another worker's case: its reference would tell anyone who knows an ID number that this
+        # person asked for hardship help, and where.
+        message = _("An application for this person is already under way; ask your union.")
+        named = False
+    elif telling.may_name():
+        message = _(
+            "An application for this person is already under way at %(unit)s, outside your jurisdiction: "
+            "ask that union."
+        ) % {"unit": keeper.name}
+        named = True
+    else:
+        message = _(
+            "An application for this person is already under way outside your jurisdiction. You were told "
+            "%(n)s times today which union keeps a person's file or application, the most a day: ask your "
+            "assistance centre to find the union."
+        ) % {"n": registry.TOLD_ELSEWHERE_PER_DAY}
+        named = False
+    telling.log(
+        target_type="intake.application",
+        target_id=case.pk,
+        unit=keeper,
+        id_masked=id_masked,
+        told="application_elsewhere",
+        named=named,
+        note=(
+            _("Told a user outside the jurisdiction that this person is in application %(ref)s of %(unit)s")
+            if named
+            else _(
+                "Told a user outside the jurisdiction that this person is in application %(ref)s "
+                "(the union was not named)"
+            )
+        )
+        % {"ref": case.reference, "unit": keeper.name},
+    )
+    return message, True
+
+
+def persons_in_cases(
+    actor: Any, hashes: dict[str, int], checked: list[Any], telling: registry.Telling
+) -> dict[int, str]:
+    """The registry's claim (``registry.PERSON_CLAIMS``): persons of ``hashes`` in an application
+    under way, each named with the case (as ``case_told`` lets the actor know of it), so a file is
+    not opened for them by hand beside it."""
+    found: dict[int, str] = {}
+    for digest, case in holding_cases(list(hashes)):
+        i = hashes[digest]
+        if i in found:
+            continue
+        inside = _(
+            "An application for this person is under way (%(ref)s): the file is opened when it is "
+            "approved; refuse or withdraw the application first to open one by hand."
+        ) % {"ref": case.reference}
+        found[i], _told = case_told(actor, telling, case, checked[i].rid.masked, inside)
     return found
 
 
@@ -515,10 +593,13 @@ def persons_in_cases(actor: Any, hashes: dict[str, int]) -> dict[int, str]:
 ON_FILE_ANSWERS_PER_DAY = 5
 
 
-def _on_file_check_from_a_phone(applicant: Any, checked: list[Any], household_id: int | None) -> None:
-    """``registry.open_file_check`` for a worker's phone, counting the persons it finds on a file:
-    past ``ON_FILE_ANSWERS_PER_DAY`` different ones a day, the phone is told nothing more about
-    anyone: the submission is refused with a request to ask the union."""
+def _on_file_check_from_a_phone(
+    applicant: Any, checked: list[Any], household_id: int | None, telling: registry.Telling
+) -> None:
+    """``registry.open_file_check`` for a worker's phone, counting the persons it finds on a file
+    (and those it finds in another worker's case under way, ``_one_case_per_person``): past
+    ``ON_FILE_ANSWERS_PER_DAY`` different ones a day, the phone is told nothing more about anyone:
+    the submission is refused with a request to ask the union."""
     seen: list[str] = cache.get(_on_file_key(applicant)) or []
     if len(seen) >= ON_FILE_ANSWERS_PER_DAY:
         raise DomainError(
@@ -526,7 +607,7 @@ def _on_file_check_from_a_phone(applicant: Any, checked: list[Any], household_id
             _("Too many of the persons entered today are on a file already: ask your union to help you apply."),
         )
     try:
-        registry.open_file_check(applicant, checked, household_id, opening=True)
+        registry.open_file_check(applicant, checked, household_id, opening=True, telling=telling)
     except ValidationError as exc:
         # Counted by ``application_submit`` once this transaction has been rolled back (the count
         # is kept in the database: written here, it would be rolled back with the rest).

@@ -86,15 +86,23 @@ def _unit_for_write(actor: Any, unit_id: int | None) -> OrgUnit:
 
 # Other apps' claims on a person about to be put on a file by hand: an application under way, say,
 # opens that person's file itself when approved, and a file opened beside it would leave the case
-# unable to be approved. Each claim is called with the actor and ``{keyed hash: member index}`` and
-# returns ``{member index: message}``; an app registers its own in its ``AppConfig.ready``.
-PERSON_CLAIMS: list[Callable[[Any, dict[str, int]], dict[int, str]]] = []
+# unable to be approved. Each claim is called with the actor, ``{keyed hash: member index}``, the
+# checked members and the check's ``Telling`` (what it tells outside the jurisdiction is logged and
+# counted as the open-file check's is), and returns ``{member index: message}``; an app registers
+# its own in its ``AppConfig.ready``.
+PERSON_CLAIMS: list[Callable[[Any, dict[str, int], list[CheckedMember], Telling], dict[int, str]]] = []
 # Other apps' part in a file's change of state, in its transaction: each is called with the actor,
 # the household, the state before and the state after (the yearly review closes with the file).
 STATE_HOOKS: list[Callable[[Any, Household, str, str], None]] = []
 
 
-def claims_check(actor: Any, checked: list[CheckedMember], *, skip: set[str] | frozenset[str] = frozenset()) -> None:
+def claims_check(
+    actor: Any,
+    checked: list[CheckedMember],
+    *,
+    skip: set[str] | frozenset[str] = frozenset(),
+    telling: Telling | None = None,
+) -> None:
     """Refuse, naming each, the persons another app holds (``PERSON_CLAIMS``); ``skip``: keyed
     hashes of persons already on this file (they were checked when they were put on it)."""
     hashes = {crypto.keyed_hash(c.rid.value): i for i, c in enumerate(checked)}
@@ -102,9 +110,10 @@ def claims_check(actor: Any, checked: list[CheckedMember], *, skip: set[str] | f
         hashes.pop(digest, None)
     if not hashes or not PERSON_CLAIMS:
         return
+    telling = telling or Telling(actor)
     errors: dict[str, list[str]] = {}
     for claim in PERSON_CLAIMS:
-        for i, message in claim(actor, hashes).items():
+        for i, message in claim(actor, hashes, checked, telling).items():
             errors.setdefault(f"members.{i}.id_number", []).append(message)
     if errors:
         raise ValidationError(errors)
@@ -133,7 +142,55 @@ def _count_told(actor: Any) -> None:
     cache.incr(key)
 
 
-def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int | None, opening: bool) -> None:
+class Telling:
+    """What one check tells a user of the persons another union keeps — on an open file
+    (``open_file_check``), in an application under way (intake's claim) — outside the user's
+    jurisdiction. Staff are told which union at most ``TOLD_ELSEWHERE_PER_DAY`` times a day, files
+    and applications counted together (either tells that the person is in the hardship system);
+    past it, that there is one, not where. Every telling, the union named or not, and a phone's
+    (which never names it), is a reveal in the keeping union's log (``audit_told``): someone trying
+    ID numbers leaves a trail, most of all once past the day's number. One ``Telling`` is shared by
+    the checks of one write, so that they do not tell more than the number left between them."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+        # Staff only: a worker's phone keeps its own count of the persons it was told of (intake).
+        self.counted = isinstance(actor, AbstractBaseUser)
+        self.told: int | None = None  # how often the actor was told today, this check's tellings included
+
+    def may_name(self) -> bool:
+        """Whether the keeping union may still be named to the actor today."""
+        if self.told is None:
+            self.told = _told_today(self.actor)
+        return self.told < TOLD_ELSEWHERE_PER_DAY
+
+    def log(
+        self, *, target_type: str, target_id: object, unit: OrgUnit, id_masked: str, told: str, named: bool, note: str
+    ) -> None:
+        """One telling: logged in the keeping union's log, with who was told and whether the union
+        was named; counted once the entry is written (a refusal rolled back still counts)."""
+        actor = self.actor
+        audit_told(
+            actor=actor,
+            action=AuditAction.REVEAL,
+            target_type=target_type,
+            target_id=target_id,
+            unit_path=unit.path,
+            after={"id_number": id_masked, "told": told, "union_named": named},
+            note=note,
+            then=(lambda: _count_told(actor)) if self.counted else None,
+        )
+        if self.counted:
+            self.told = (_told_today(actor) if self.told is None else self.told) + 1
+
+
+def open_file_check(
+    actor: Any,
+    checked: list[CheckedMember],
+    household_id: int | None,
+    opening: bool,
+    telling: Telling | None = None,
+) -> None:
     """A person may be on at most one open file: name the other file, masked as the viewer must see it."""
     if not opening:
         return
@@ -143,51 +200,60 @@ def open_file_check(actor: Any, checked: list[CheckedMember], household_id: int 
         clashes = clashes.exclude(household_id=household_id)
     errors: dict[str, list[str]] = {}
     staff = isinstance(actor, AbstractBaseUser)
-    told: int | None = None  # how often the actor was told today, this check's tellings included
+    telling = telling or Telling(actor)
     for other in clashes:
         i = hashes[other.id_hash]
-        if not staff:
-            # A worker applying from a phone learns no more than that: which union keeps the file,
-            # under what name, would tell anyone who knows an ID number about someone's hardship.
-            errors.setdefault(f"members.{i}.id_number", []).append(
-                _("This person is already on an open file; ask your union.")
-            )
-            continue
-        visible = access.has_perm(actor, Perm.HOUSEHOLD_VIEW, other.household.unit)
+        keeper = other.household.unit
+        visible = staff and access.has_perm(actor, Perm.HOUSEHOLD_VIEW, keeper)
         if visible:
             message = _("This person is already on the open file %(file)s of %(unit)s (as %(name)s).") % {
                 "file": other.household.file_number,
-                "unit": other.household.unit.name,
+                "unit": keeper.name,
                 "name": mask_name(other.name),
             }
-        elif (told := _told_today(actor) if told is None else told) >= TOLD_ELSEWHERE_PER_DAY:
-            # Past the day's number: that there is a file, not where (someone trying ID numbers
-            # would otherwise learn, one after the other, who is in hardship and where).
-            message = _(
-                "This person is already on an open file outside your jurisdiction. You were told where such "
-                "files are kept %(n)s times today, the most a day: ask your assistance centre to find the union."
-            ) % {"n": TOLD_ELSEWHERE_PER_DAY}
-        else:
+            errors.setdefault(f"members.{i}.id_number", []).append(message)
+            continue
+        if not staff:
+            # A worker applying from a phone learns no more than that: which union keeps the file,
+            # under what name, would tell anyone who knows an ID number about someone's hardship.
+            message = _("This person is already on an open file; ask your union.")
+            named = False
+        elif telling.may_name():
             # Outside the jurisdiction: the union to contact and the file's number masked, not
             # the name on it (anyone with an account could otherwise look people up by ID number).
             message = _(
                 "This person is already on an open file of %(unit)s (%(file)s), outside your jurisdiction: "
                 "ask that union."
-            ) % {"file": crypto.mask_middle(other.household.file_number, 6, 4), "unit": other.household.unit.name}
-            # Told to a user who may not see the file: logged, in the keeping union's log too, so
-            # that someone trying ID numbers to learn who is in hardship leaves a trail.
-            audit_told(
-                actor=actor,
-                action=AuditAction.REVEAL,
-                target_type="household",
-                target_id=other.household.pk,
-                unit_path=other.household.unit.path,
-                after={"id_number": other.id_masked, "told": "open_file_elsewhere"},
-                note=_("Told a user outside the jurisdiction that this person is on an open file of %(unit)s")
-                % {"unit": other.household.unit.name},
-                then=lambda: _count_told(actor),
+            ) % {"file": crypto.mask_middle(other.household.file_number, 6, 4), "unit": keeper.name}
+            named = True
+        else:
+            # Past the day's number: that there is a file, not where (someone trying ID numbers
+            # would otherwise learn, one after the other, who is in hardship and where).
+            message = _(
+                "This person is already on an open file outside your jurisdiction. You were told %(n)s times "
+                "today which union keeps a person's file or application, the most a day: ask your assistance "
+                "centre to find the union."
+            ) % {"n": TOLD_ELSEWHERE_PER_DAY}
+            named = False
+        # Told to someone who may not see the file: logged, in the keeping union's log, whether
+        # the union was named or not.
+        telling.log(
+            target_type="household",
+            target_id=other.household.pk,
+            unit=keeper,
+            id_masked=other.id_masked,
+            told="open_file_elsewhere",
+            named=named,
+            note=(
+                _("Told a user outside the jurisdiction that this person is on an open file of %(unit)s")
+                if named
+                else _(
+                    "Told a user outside the jurisdiction that this person is on an open file of %(unit)s "
+                    "(the union was not named)"
+                )
             )
-            told += 1
+            % {"unit": keeper.name},
+        )
         errors.setdefault(f"members.{i}.id_number", []).append(message)
     if errors:
         raise ValidationError(errors)
@@ -326,9 +392,10 @@ def _raise_all(
     person on another file was said only once every other error had been put right, so the errors
     came in rounds. ``claims``: look for other apps' claims on the persons (``claims_check``),
     skipping these keyed hashes; ``None``: the caller holds the persons itself."""
+    telling = Telling(actor)  # the claims and the open-file check tell no more than the day's number
     if opening and claims is not None:
         try:
-            claims_check(actor, checked, skip=claims)
+            claims_check(actor, checked, skip=claims, telling=telling)
         except ValidationError as exc:
             for path, messages in exc.message_dict.items():
                 for message in messages:
@@ -336,7 +403,7 @@ def _raise_all(
     if not errors:
         return
     try:
-        open_file_check(actor, checked, household_id, opening=opening)
+        open_file_check(actor, checked, household_id, opening=opening, telling=telling)
     except ValidationError as exc:
         for path, messages in exc.message_dict.items():
             for message in messages:
@@ -627,9 +694,10 @@ def household_state_change(
                 CheckedMember(None, ResidentId(crypto.decrypt(m.id_cipher)), m.sex, m.birth_date)  # type: ignore[arg-type]
                 for m in h.members.filter(deceased=False)
             ]
-            open_file_check(actor, people, h.pk, opening=True)
+            telling = Telling(actor)
+            open_file_check(actor, people, h.pk, opening=True, telling=telling)
             if check_claims:
-                claims_check(actor, people)
+                claims_check(actor, people, telling=telling)
         h.state = to_state
         h.version += 1
         h.save(update_fields=["state", "version", "updated_at"])

@@ -101,6 +101,8 @@ def test_staff_are_told_where_another_union_keeps_a_file_so_many_times_a_day(
     from django.core.cache import cache
     from django.core.signals import request_finished
 
+    from bangfu.common.models import AuditEntry
+
     monkeypatch.setattr(registry, "TOLD_ELSEWHERE_PER_DAY", 2)
     cache.clear()
     messages = []
@@ -115,6 +117,11 @@ def test_staff_are_told_where_another_union_keeps_a_file_so_many_times_a_day(
         messages.append(err.value.message_dict["members.0.id_number"][0])
     assert all(tree["xiangyun_g"].name in m for m in messages[:2])
     assert tree["xiangyun_g"].name not in messages[2] and "the most a day" in messages[2]
+    # Every answer is logged, the one past the day's number too (it still tells there is a file):
+    # probing leaves its trail exactly when it becomes suspicious.
+    told = AuditEntry.objects.filter(action="reveal", target_type="household", actor=users["dalishi_staff"])
+    assert [(e.after or {}).get("union_named") for e in told.order_by("seq")] == [True, True, False]
+    assert all(e.unit_path == tree["xiangyun_g"].path for e in told)
     cache.clear()
 
 
