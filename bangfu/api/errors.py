@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 
 # Business-rule codes that mean "the data changed under you / clashes with other data": 409. An
 # action the record's state no longer allows (an application's step taken by another reviewer
-# meanwhile, or never open at this step; a yearly review already answered; an override already
-# decided, or another one waiting) is such a clash, as a finding reviewed meanwhile is.
+# meanwhile, or never open at this step; a draft already sent; a yearly review already answered;
+# an override already decided, or another one waiting) is such a clash, as a finding reviewed
+# meanwhile is.
 CONFLICT_CODES = frozenset(
     {
         ErrorCode.CONFLICT,
@@ -38,6 +39,7 @@ CONFLICT_CODES = frozenset(
         ErrorCode.RUN_UNDER_WAY,
         ErrorCode.INVALID_TRANSITION,
         "review_done",
+        "not_draft",
         "override_not_pending",
         "override_pending",
     }

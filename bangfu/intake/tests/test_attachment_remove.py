@@ -109,7 +109,7 @@ def test_a_file_stays_once_the_application_is_with_the_union(
     page = c.post(f"/apply/{draft.pk}/attachments/{row.pk}/remove/", follow=True).content.decode()
     assert "This application is with the union now, so its files can no longer be removed" in page
     r = _api(worker).delete(f"/api/v1/applicant/applications/{draft.pk}/attachments/{row.pk}")
-    assert r.status_code == 400 and r.json()["error"]["code"] == "not_draft"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_draft"
     assert "can no longer be removed" in r.json()["error"]["message"]
     assert Attachment.objects.filter(pk=row.pk).exists() and _stored(media, row).exists()
     assert not ApplicationEvent.objects.filter(action="attachment_removed").exists()
