@@ -14,15 +14,21 @@ def test_the_request_log_writes_no_id_number_of_a_query_string() -> None:
     # As Django's development server (the demo's) logs each request, through the configured handler.
     head_id = new_id()
     logger = logging.getLogger("django.server")
-    (handler,) = [h for h in logger.handlers if type(h) is logging.StreamHandler]  # pytest adds its own
+    (configured,) = [h for h in logger.handlers if type(h) is logging.StreamHandler]  # pytest adds its own
+    # The configured handler's format and filters, writing here (its own stream may be one of
+    # pytest's, closed by now).
     out = io.StringIO()
-    stream = handler.setStream(out)
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(configured.formatter)
+    for f in configured.filters:
+        handler.addFilter(f)
+    logger.addHandler(handler)
     try:
         for q in [head_id, f"{head_id[:6]} {head_id[6:].lower()}", "".join(chr(ord(c) + 0xFEE0) for c in head_id)]:
             line = f"GET /api/v1/households?q={quote(q)}&state=active HTTP/1.1"
             logger.warning('"%s" %s %s', line, "422", "180", extra={"server_time": "now", "status_code": 422})
     finally:
-        handler.setStream(stream)
+        logger.removeHandler(handler)
     written = out.getvalue()
     assert written.count("/api/v1/households?q=[ID]&state=active") == 3, written
     assert head_id[:10] not in written and quote(head_id[:3]) not in written

@@ -16,7 +16,7 @@ from django.test import Client
 
 from bangfu.common.models import AuditEntry
 from bangfu.intake import otp, services, steps
-from bangfu.intake.models import Applicant, Application, ApplicationEvent, Attachment
+from bangfu.intake.models import Applicant, Application, ApplicationEvent, ApplicationKind, Attachment
 from bangfu.intake.tests.helpers import form_data, sign_in
 from bangfu.testing.factories import pdf_file
 
@@ -150,7 +150,7 @@ def test_only_the_worker_who_applied_removes_and_staff_do_not_through_this_servi
     with pytest.raises(PermissionDenied):
         steps.attachment_remove(actor=users["xiangyun_cadre"], application_id=draft.pk, attachment_id=row.pk)
     # Another application's file under this application's id: not found either.
-    other = services.application_create(actor=worker, unit_id=draft.unit_id)
+    other = services.application_create(actor=worker, unit_id=draft.unit_id, kind=ApplicationKind.TEMPORARY)
     with pytest.raises(Http404):
         steps.attachment_remove(actor=worker, application_id=other.pk, attachment_id=row.pk)
     assert Attachment.objects.filter(pk=row.pk).exists()
@@ -161,7 +161,7 @@ def test_a_stored_file_another_case_shares_stays(
 ) -> None:
     """A formal case converted from a temporary one points at the temporary case's stored files."""
     row = steps.attachment_add(actor=worker, application_id=draft.pk, name="p.pdf", content=_pdf(8))
-    other = services.application_create(actor=worker, unit_id=draft.unit_id)
+    other = services.application_create(actor=worker, unit_id=draft.unit_id, kind=ApplicationKind.TEMPORARY)
     Attachment.objects.create(
         application=other, name=row.name, file=row.file.name, content_type=row.content_type, size=row.size,
         sha256=row.sha256, by_worker=True,

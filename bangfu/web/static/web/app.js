@@ -229,6 +229,14 @@
 
   remember();
   document.addEventListener("htmx:historyRestore", remember);
+  // A page kept out of the browser's storage (hx-history="false") is asked of the server again on
+  // back or forward. Back twice quickly: the page asked for first could come last and stand under
+  // the second one's address. Only the newest request is kept.
+  var restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+  });
   document.addEventListener("htmx:beforeHistorySave", function () {
     document.querySelectorAll("form[hx-push-url]").forEach(function (form) {
       if (form._shown) writeIntoHtml(form, form._shown);
