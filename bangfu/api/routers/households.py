@@ -46,12 +46,9 @@ TIMELINE_LIMIT = 50
 MAX_PAGE_SIZE = 100
 
 
-class HouseholdQuery(Schema):
-    q: str = Field(
-        "",
-        description="File number, name, or pinyin (full or initials); an ID number is refused here (422): "
-        "search by it with POST /households/search",
-    )
+class _HouseholdFilters(Schema):
+    """The list's filters and page, asked by query (``HouseholdQuery``) or in a body (``HouseholdSearchIn``)."""
+
     unit_id: int | None = Field(None, description="Only this union and the unions below it")
     category: Annotated[str, one_of(HardshipCategory.values)] = choices_field(HardshipCategory.values)
     main_cause: int | None = Field(None, description="A main cause's code (1 to 10), as the page's filter offers")
@@ -60,7 +57,15 @@ class HouseholdQuery(Schema):
     page_size: int = Field(min(settings.BANGFU_PAGE_SIZE, MAX_PAGE_SIZE), ge=1, le=MAX_PAGE_SIZE)
 
 
-class HouseholdSearchIn(InSchema):
+class HouseholdQuery(_HouseholdFilters):
+    q: str = Field(
+        "",
+        description="File number, name, or pinyin (full or initials); an ID number is refused here (422): "
+        "search by it with POST /households/search",
+    )
+
+
+class HouseholdSearchIn(_HouseholdFilters, InSchema):
     """``HouseholdQuery`` as a body (``POST /households/search``): a field it does not know is refused."""
 
     q: str = Field(
@@ -69,12 +74,6 @@ class HouseholdSearchIn(InSchema):
         description="ID number (any accepted form), file number, name, or pinyin (full or initials); "
         "at most 100 characters, as the page's box",
     )
-    unit_id: int | None = Field(None, description="Only this union and the unions below it")
-    category: Annotated[str, one_of(HardshipCategory.values)] = choices_field(HardshipCategory.values)
-    main_cause: int | None = Field(None, description="A main cause's code (1 to 10), as the page's filter offers")
-    state: Annotated[str, one_of(FileState.values)] = choices_field(FileState.values)
-    page: int = Field(1, ge=1, le=MAX_PAGE)
-    page_size: int = Field(min(settings.BANGFU_PAGE_SIZE, MAX_PAGE_SIZE), ge=1, le=MAX_PAGE_SIZE)
 
 
 def _unit_ref(unit: Any) -> dict[str, Any]:
