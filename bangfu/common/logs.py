@@ -33,7 +33,13 @@ def redact_ids(text: str) -> str:
     return mask_ids_in(_QUERY.sub(query, text)) if text else text
 
 
+_TRACEBACK = logging.Formatter()
+
+
 class RedactIdNumbers(logging.Filter):
+    """The message, and the text of an error logged with it (a server error's traceback quotes the
+    values it failed on: a template's lookup quoted the whole member, ID number included)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
@@ -42,4 +48,11 @@ class RedactIdNumbers(logging.Filter):
         redacted = redact_ids(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            # Formatted here once, as a handler's formatter would (it keeps ``exc_text`` when set).
+            record.exc_text = redact_ids(_TRACEBACK.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact_ids(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_ids(record.stack_info)
         return True

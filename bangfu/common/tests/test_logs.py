@@ -40,3 +40,26 @@ def test_redact_ids_keeps_what_is_not_an_id_number() -> None:
     assert redact_ids("GET /households/?q=5329232016000001") == "GET /households/?q=5329232016000001"
     assert redact_ids(f"GET /x/?a=1&q={head_id[:17]}") == "GET /x/?a=1&q=[ID]"
     assert redact_ids(f"note: {head_id}") == f"note: {head_id[:4]}{'*' * 10}{head_id[-4:]}"
+
+
+def test_an_error_logged_with_a_record_writes_no_id_number_of_its_text() -> None:
+    # A server error's traceback quotes the values it failed on (a template's failed lookup quoted
+    # a worker's whole member): the ID number in it is masked as in the message.
+    head_id = new_id()
+    logger = logging.getLogger("django.request")  # its records go up to the root's handler
+    (configured,) = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler]
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    for f in configured.filters:
+        handler.addFilter(f)
+    logger.addHandler(handler)
+    try:
+        try:
+            raise LookupError(f"Failed lookup for key [monthly_income] in {{'id_number': '{head_id}'}}")
+        except LookupError:
+            logger.exception("Internal Server Error: /applications/9/")
+    finally:
+        logger.removeHandler(handler)
+    written = out.getvalue()
+    assert "Failed lookup for key [monthly_income]" in written
+    assert head_id not in written and f"{head_id[:4]}{'*' * 10}{head_id[-4:]}" in written

@@ -100,3 +100,19 @@ def test_a_notice_that_begins_tomorrow_says_so_in_words_that_read(tree: dict, us
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c.get("/applications/notice/").content.decode()))
     app.refresh_from_db()
     assert f"{app.notice_from:%Y-%m-%d} – {app.notice_to:%Y-%m-%d} (from the next day)" in text
+
+
+def test_a_member_without_a_monthly_income_does_not_break_the_page(
+    tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    """A worker may submit a member with the monthly income left empty (the draft keeps no key for
+    it): the staff page answered 500, and the error's text held the member, ID number included."""
+    app = submitted(tree["xiangyun_g"])
+    members = [{k: v for k, v in m.items() if k != "monthly_income"} for m in app.data["members"]]
+    incomes = [{k: v for k, v in i.items() if k != "amount_yearly"} for i in app.data.get("incomes", [])]
+    Application.objects.filter(pk=app.pk).update(data={**app.data, "members": members, "incomes": incomes})
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.force_login(users["xiangyun_staff"])
+    response = c.get(f"/applications/{app.pk}/")
+    assert response.status_code == 200
+    assert "Income: Pension " in _text(app, users["xiangyun_staff"], "en")

@@ -53,3 +53,17 @@ def join_list(values: Iterable[Any], autoescape: bool = True) -> SafeString:
     """``{{ causes|join_list }}``: the items joined as ``list_comma`` does, each escaped."""
     shown = (conditional_escape(v) if autoescape else str(v) for v in values)
     return mark_safe(mark("comma").join(shown))  # noqa: S308 - every item escaped above
+
+
+@register.filter
+def amount(value: Any) -> str:
+    """An amount grouped by thousands with two decimals (``2,400.00``), as ``floatformat:"2g"``; a
+    value that is not a number (a draft keeps what was typed) as it is, and a missing one empty. A
+    filter of its own: ``floatformat:"2g"|default:value`` raised on a value missing from a worker's
+    draft (a filter's argument is looked up strictly), and the error's text held the whole member."""
+    from django.template.defaultfilters import floatformat
+
+    if value is None or value == "":
+        return ""
+    formatted = floatformat(value, "2g")
+    return formatted if formatted != "" else str(value)
