@@ -611,7 +611,8 @@ def _on_file_check_from_a_phone(
     except ValidationError as exc:
         # Counted by ``application_submit`` once this transaction has been rolled back (the count
         # is kept in the database: written here, it would be rolled back with the rest).
-        exc.on_file = [crypto.keyed_hash(checked[int(path.split(".")[1])].rid.value) for path in exc.message_dict]  # type: ignore[attr-defined]
+        at = {c.place(i): c for i, c in enumerate(checked)}  # the paths name the members' places in the input
+        exc.on_file = [crypto.keyed_hash(at[int(path.split(".")[1])].rid.value) for path in exc.message_dict]  # type: ignore[attr-defined]
         raise
 
 

@@ -114,7 +114,7 @@ def claims_check(
     errors: dict[str, list[str]] = {}
     for claim in PERSON_CLAIMS:
         for i, message in claim(actor, hashes, checked, telling).items():
-            errors.setdefault(f"members.{i}.id_number", []).append(message)
+            errors.setdefault(f"members.{checked[i].place(i)}.id_number", []).append(message)
     if errors:
         raise ValidationError(errors)
 
@@ -211,7 +211,7 @@ def open_file_check(
                 "unit": keeper.name,
                 "name": mask_name(other.name),
             }
-            errors.setdefault(f"members.{i}.id_number", []).append(message)
+            errors.setdefault(f"members.{checked[i].place(i)}.id_number", []).append(message)
             continue
         if not staff:
             # A worker applying from a phone learns no more than that: which union keeps the file,
@@ -254,7 +254,7 @@ def open_file_check(
             )
             % {"unit": keeper.name},
         )
-        errors.setdefault(f"members.{i}.id_number", []).append(message)
+        errors.setdefault(f"members.{checked[i].place(i)}.id_number", []).append(message)
     if errors:
         raise ValidationError(errors)
 

@@ -48,6 +48,14 @@ class CheckedMember:
     rid: ResidentId
     sex: str
     birth_date: date
+    # The member's place among the input's members (-1: its place in the list it is given in). A
+    # member whose own check failed is left out of the checked list, so the places of those after
+    # it differ from their positions in that list.
+    index: int = -1
+
+    def place(self, position: int) -> int:
+        """Where an error of this member goes (``members.<place>.…``), given its position in the checked list."""
+        return self.index if self.index >= 0 else position
 
 
 # No hardship file is older than the unions' assistance centres (set up from the 1990s).
@@ -189,7 +197,7 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
         errors.add(p + "birth_date", _("An age of %(age)s years is not plausible.") % {"age": age})
     if m.work_start_date and m.work_start_date < birth:
         errors.add(p + "work_start_date", _("Work cannot start before birth."))
-    return CheckedMember(m, rid, sex, birth)
+    return CheckedMember(m, rid, sex, birth, i)
 
 
 def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedMember]]:

@@ -3,6 +3,7 @@ jurisdiction) and tells anyone else only that there is one."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -143,3 +144,22 @@ def test_one_check_tells_no_more_than_the_days_number(tree: Any, users: Any, mon
     messages = [err.value.message_dict[f"members.{i}.id_number"][0] for i in range(3)]
     assert sorted(tree["xiangyun_g"].name in m for m in messages) == [False, True, True]
     cache.clear()
+
+
+def test_the_refusal_is_under_the_member_it_is_about_when_one_before_it_is_wrong(tree: Any, users: Any) -> None:
+    """A member whose own check failed is left out of the checked members: the open file of the
+    member after it was said under the member before, next to that one's check-digit error."""
+    from bangfu.registry.models import Household
+
+    existing = household_input(tree["xiangyun_g"], members=1)
+    registry.household_create(actor=users["xiangyun_staff"], data=existing)
+    again = household_input(tree["xiangyun_g"], members=2)
+    bad = again.members[1].id_number
+    again.members[1].id_number = bad[:-1] + ("0" if bad[-1] != "0" else "1")  # a wrong check digit
+    again.members.append(dataclasses.replace(again.members[1], id_number=existing.members[0].id_number))
+    with pytest.raises(ValidationError) as err:
+        registry.household_create(actor=users["xiangyun_staff"], data=again)
+    errors = err.value.message_dict
+    assert any("already on the open file" in m for m in errors["members.2.id_number"]), errors
+    assert not any("open file" in m for m in errors.get("members.1.id_number", [])), errors
+    assert Household.objects.count() == 1
