@@ -794,7 +794,12 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
             expected_version=_version(request),
             category=request.POST.get("category", ""),
         )
-        messages.success(request, workflow.ACTION_DONE[action] % {"step": ApplicationState(app.state).label})
+        if action == "return" and app.state == ApplicationState.DRAFT:
+            # Back with the worker, as the case's badge says (退回补正), not "returned to 'Draft'".
+            done = _("The application was returned to the worker for correction.")
+        else:
+            done = workflow.ACTION_DONE[action] % {"step": ApplicationState(app.state).label}
+        messages.success(request, done)
         if note := services.approval_note(app):
             messages.warning(request, note)
     except ValidationError as exc:

@@ -116,3 +116,20 @@ def test_a_member_without_a_monthly_income_does_not_break_the_page(
     response = c.get(f"/applications/{app.pk}/")
     assert response.status_code == 200
     assert "Income: Pension " in _text(app, users["xiangyun_staff"], "en")
+
+
+def test_a_case_returned_to_the_worker_is_said_to_be_so(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    """The page said "returned to 'Draft'" while the case's badge and the worker's phone said
+    "returned for correction"."""
+    from bangfu.intake import services
+    from bangfu.intake.models import Applicant
+
+    worker = Applicant.objects.create(phone="13900000077")
+    app = services.application_create(actor=worker, unit_id=tree["xiangyun_g"].pk)
+    sent = submitted(tree["xiangyun_g"])
+    Application.objects.filter(pk=app.pk).update(data=sent.data)
+    Application.objects.filter(pk=sent.pk).delete()
+    app = services.application_transition(actor=worker, application_id=app.pk, action="submit")
+    cadre = Client(HTTP_ACCEPT_LANGUAGE="en")
+    cadre.force_login(users["xiangyun_cadre"])
+    assert _act(cadre, app, "return", reason="缺病历") == ["The application was returned to the worker for correction."]
