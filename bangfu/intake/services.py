@@ -531,24 +531,22 @@ def case_told(
         staff and access.has_perm(actor, Perm.HOUSEHOLD_VIEW, keeper)
     ):
         return inside, False
-    if not staff:
+    message, named = telling.say(
         # Another worker's case: its reference would tell anyone who knows an ID number that this
         # person asked for hardship help, and where.
-        message = _("An application for this person is already under way; ask your union.")
-        named = False
-    elif telling.may_name():
-        message = _(
+        phone=_("An application for this person is already under way; ask your union."),
+        named=_(
             "An application for this person is already under way at %(unit)s, outside your jurisdiction: "
             "ask that union."
-        ) % {"unit": keeper.name}
-        named = True
-    else:
-        message = _(
+        )
+        % {"unit": keeper.name},
+        unnamed=_(
             "An application for this person is already under way outside your jurisdiction. You were told "
             "%(n)s times today which union keeps a person's file or application, the most a day: ask your "
             "assistance centre to find the union."
-        ) % {"n": registry.TOLD_ELSEWHERE_PER_DAY}
-        named = False
+        )
+        % {"n": registry.TOLD_ELSEWHERE_PER_DAY},
+    )
     telling.log(
         target_type="intake.application",
         target_id=case.pk,

@@ -164,6 +164,16 @@ class Telling:
             self.told = _told_today(self.actor)
         return self.told < TOLD_ELSEWHERE_PER_DAY
 
+    def say(self, *, phone: str, named: str, unnamed: str) -> tuple[str, bool]:
+        """Which of the three answers the actor gets, and whether it names the union: ``phone`` to a
+        worker's phone (never the union), ``named`` to staff while the day's number lasts,
+        ``unnamed`` to staff past it."""
+        if not self.counted:
+            return phone, False
+        if self.may_name():
+            return named, True
+        return unnamed, False
+
     def log(
         self, *, target_type: str, target_id: object, unit: OrgUnit, id_masked: str, told: str, named: bool, note: str
     ) -> None:
@@ -213,28 +223,26 @@ def open_file_check(
             }
             errors.setdefault(f"members.{checked[i].place(i)}.id_number", []).append(message)
             continue
-        if not staff:
+        message, named = telling.say(
             # A worker applying from a phone learns no more than that: which union keeps the file,
             # under what name, would tell anyone who knows an ID number about someone's hardship.
-            message = _("This person is already on an open file; ask your union.")
-            named = False
-        elif telling.may_name():
+            phone=_("This person is already on an open file; ask your union."),
             # Outside the jurisdiction: the union to contact and the file's number masked, not
             # the name on it (anyone with an account could otherwise look people up by ID number).
-            message = _(
+            named=_(
                 "This person is already on an open file of %(unit)s (%(file)s), outside your jurisdiction: "
                 "ask that union."
-            ) % {"file": crypto.mask_middle(other.household.file_number, 6, 4), "unit": keeper.name}
-            named = True
-        else:
+            )
+            % {"file": crypto.mask_middle(other.household.file_number, 6, 4), "unit": keeper.name},
             # Past the day's number: that there is a file, not where (someone trying ID numbers
             # would otherwise learn, one after the other, who is in hardship and where).
-            message = _(
+            unnamed=_(
                 "This person is already on an open file outside your jurisdiction. You were told %(n)s times "
                 "today which union keeps a person's file or application, the most a day: ask your assistance "
                 "centre to find the union."
-            ) % {"n": TOLD_ELSEWHERE_PER_DAY}
-            named = False
+            )
+            % {"n": TOLD_ELSEWHERE_PER_DAY},
+        )
         # Told to someone who may not see the file: logged, in the keeping union's log, whether
         # the union was named or not.
         telling.log(
