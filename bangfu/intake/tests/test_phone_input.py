@@ -379,16 +379,21 @@ KEYBOARDS = {
 }
 
 
-def test_the_number_boxes_open_a_number_keyboard_on_the_phone_and_at_the_counter(
-    tree: dict, users: dict[str, Any]
-) -> None:
+def _form_pages(tree: dict, users: dict[str, Any]) -> tuple[str, str]:
+    """The application form as a worker's phone and a cadre's counter show it (English)."""
     applicant = Applicant.objects.create(phone=PHONE)
     app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
     phone = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant).get(f"/apply/{app.pk}/").content.decode()
     counter_app = services.application_create(actor=users["xiangyun_cadre"], unit_id=tree["xiangyun_g"].pk)
     staff = Client(HTTP_ACCEPT_LANGUAGE="en")
     staff.force_login(users["xiangyun_cadre"])
-    counter = staff.get(f"/applications/{counter_app.pk}/").content.decode()
+    return phone, staff.get(f"/applications/{counter_app.pk}/").content.decode()
+
+
+def test_the_number_boxes_open_a_number_keyboard_on_the_phone_and_at_the_counter(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    phone, counter = _form_pages(tree, users)
     for page in (phone, counter):
         for name, mode in KEYBOARDS.items():
             assert mode in _input(page, name), (name, _input(page, name))
@@ -403,13 +408,7 @@ def test_the_yearly_amounts_say_they_are_a_years_total_beside_the_monthly_income
 ) -> None:
     """A member's income is a month's, another income or an expense a year's: a monthly benefit
     typed as it is paid was read as a twelfth of itself. Each yearly box says so, read with it."""
-    applicant = Applicant.objects.create(phone=PHONE)
-    app = services.application_create(actor=applicant, unit_id=tree["xiangyun_g"].pk)
-    phone = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), applicant).get(f"/apply/{app.pk}/").content.decode()
-    counter_app = services.application_create(actor=users["xiangyun_cadre"], unit_id=tree["xiangyun_g"].pk)
-    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
-    staff.force_login(users["xiangyun_cadre"])
-    counter = staff.get(f"/applications/{counter_app.pk}/").content.decode()
+    phone, counter = _form_pages(tree, users)
     hint = "The whole year&#x27;s total: for a monthly payment, the monthly amount × the months."
     for page in (phone, counter):
         for prefix in ("i", "e"):
