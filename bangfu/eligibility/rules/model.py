@@ -211,8 +211,11 @@ class RuleSet:
             out.append(
                 ("migrant_min_employment_years", gettext_noop("The years of employment cannot be negative."), {})
             )
-        if self.homes_area_multiple <= 0 or self.private_school_ratio <= 0:
-            out.append(("homes_area_multiple", gettext_noop("Disqualifier multiples must be above zero."), {}))
+        out.extend(  # each under its own box
+            (name, gettext_noop("Disqualifier multiples must be above zero."), {})
+            for name in ("homes_area_multiple", "private_school_ratio")
+            if getattr(self, name) <= 0
+        )
         return out
 
     def to_params(self) -> dict[str, Any]:
@@ -256,7 +259,6 @@ PROBLEM_INPUTS: dict[str, frozenset[str]] = {
     "relative_multiple": frozenset({"relative_multiple", "deep_multiple"}),
     "working_age_to": frozenset({"working_age_from", "working_age_to"}),
     "legacy_edge_multiple": frozenset({"legacy_dibao_multiple", "legacy_edge_multiple", "legacy_accident_multiple"}),
-    "homes_area_multiple": frozenset({"homes_area_multiple", "private_school_ratio"}),
 }
 
 # "As counted": with the minimum wage imputed to members able to work without a job, so not the

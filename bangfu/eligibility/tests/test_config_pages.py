@@ -436,3 +436,14 @@ def test_next_year_shows_this_years_standard_carried_over_and_a_whatif_of_it_sav
         "/eligibility/whatif/", whatif_post(tree, "preview", on="2027-01-01", dibao_monthly="200")
     ).content.decode()
     assert 'id="save-button"' not in page and 'id="nothing-to-save"' in page
+
+
+def test_a_private_school_ratio_not_above_zero_is_said_under_its_own_box() -> None:
+    """It was said under the floor-area multiple, which was not the value at fault."""
+    from django.core.exceptions import ValidationError
+
+    from bangfu.eligibility.services import ruleset_check
+
+    with pytest.raises(ValidationError) as err:
+        ruleset_check({"private_school_ratio": "0"})
+    assert set(err.value.message_dict) == {"private_school_ratio"}
