@@ -23,7 +23,10 @@ class Household(models.Model):
     scope_path = "unit__path"
 
     file_number = models.CharField(_("file number"), max_length=24, unique=True)
-    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="households", verbose_name=_("union"))
+    # Indexed as the first column of (unit, state, category) (Meta.indexes): no index of its own.
+    unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="households", verbose_name=_("union"), db_index=False
+    )
     state = models.CharField(_("state"), max_length=16, choices=codes.FileState.choices, default=codes.FileState.ACTIVE)
     category = models.CharField(_("hardship category"), max_length=24, choices=codes.HardshipCategory.choices)
     is_migrant_worker = models.BooleanField(_("migrant worker household"), default=False)
@@ -352,7 +355,8 @@ class TimelineEvent(models.Model):
 
     scope_path = "household__unit__path"
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="timeline")
+    # Indexed as the first column of (household, -at) (Meta.indexes): no index of its own.
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="timeline", db_index=False)
     at = models.DateTimeField(_("time"), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
