@@ -115,8 +115,8 @@ WRITTEN = ["registry_household", "registry_bankaccount", "registry_timelineevent
 
 def write_floor(connection: Any, server_cpu: Any, bare_read: Any, runs: int = 3) -> None:
     """What the database alone needs for the imported rows: their text (as the import sends it,
-    read back with COPY TO) written again with COPY into the emptied tables, each table's rows in the
-    import writes them, with every index and with the foreign keys checked as the import checks
+    read back with COPY TO) written again with COPY into the emptied tables, each table's rows in
+    the order the import writes them, with every index and with the foreign keys checked as the import checks
     them; in a transaction rolled back each time. No Python work at all: an import of this file
     into this schema can take no less than a bare read and this (the server starts on the rows
     only once the first of them are read), so their sum is the floor of the import's ratio."""
