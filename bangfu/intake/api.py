@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 
 from bangfu.api.errors import ERRORS, SignInEnded
 from bangfu.api.schemas import InSchema, choices_field, one_of
+from bangfu.common import ids
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
@@ -815,18 +816,34 @@ class ReviewOut(Schema):
 REVIEW_PAGE_MAX = 200
 
 
-class ReviewQuery(Schema):
+class _ReviewFilters(Schema):
+    """The list's filters and page, asked by query (``ReviewQuery``) or in a body (``ReviewSearchIn``)."""
+
     state: str = Field(
         "",
         max_length=16,
         description="todo (reported or open), reported (the worker's report waits for staff), open "
         "(waiting for the worker), done (confirmed or updated), confirmed, updated; empty for all",
     )
-    q: str = Field("", max_length=100, description="All or part of the file number")
     year: int | None = Field(None, ge=2000, le=9999, description="The review year; all years when left out")
     unit_id: int | None = Field(None, description="Only the files of this union and the unions below it")
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=REVIEW_PAGE_MAX)
+
+
+class ReviewQuery(_ReviewFilters):
+    q: str = Field(
+        "",
+        max_length=100,
+        description="All or part of the file number; an ID number is refused here (422): search by it with "
+        "POST /reviews/search",
+    )
+
+
+class ReviewSearchIn(_ReviewFilters, InSchema):
+    """``ReviewQuery`` as a body (``POST /reviews/search``): a field it does not know is refused."""
+
+    q: str = Field("", max_length=100, description="All or part of the file number, or a member's whole ID number")
 
 
 class ReviewCountsOut(Schema):
@@ -879,7 +896,31 @@ def _review_out(t: ReviewTask) -> dict[str, Any]:
 def intake_review_list(request: HttpRequest, query: Query[ReviewQuery]) -> dict[str, Any]:
     """The yearly reviews in the caller's jurisdiction, a page at a time: the reports waiting for
     staff first, then the tasks waiting for the worker, then the closed ones, oldest first within
-    each; with how many match and how many of them are in each state."""
+    each; with how many match and how many of them are in each state.
+
+    A ``q`` that holds an ID number (whole or nearly, in any form) is refused (422 on ``q``): an
+    address is written to servers' and proxies' access logs. Search by ID number with
+    ``POST /reviews/search``, which takes the same fields in its body and answers the same page."""
+    if ids.holds_id_number(query.q):
+        raise ValidationError(
+            {
+                "q": _(
+                    "An ID number is not taken in the address, where it would be logged: "
+                    "send the search in the body of POST /api/v1/reviews/search."
+                )
+            }
+        )
+    return _review_page(request, query)
+
+
+@router.post("/reviews/search", response={200: ReviewPageOut, **ERRORS})
+def intake_review_search(request: HttpRequest, payload: ReviewSearchIn) -> dict[str, Any]:
+    """``GET /reviews`` with its fields in the body, so that an ID number searched for is in no
+    address (nor in the access logs that keep them): the same filters, the same page."""
+    return _review_page(request, payload)
+
+
+def _review_page(request: HttpRequest, query: ReviewQuery | ReviewSearchIn) -> dict[str, Any]:
     if query.state and query.state not in selectors.REVIEW_FILTERS:
         raise ValidationError({"state": _("“%(value)s” is not one of the allowed values.") % {"value": query.state}})
     filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year, unit_id=query.unit_id)

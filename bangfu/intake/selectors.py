@@ -10,17 +10,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bangfu.common import crypto
 from bangfu.common.errors import ErrorCollector
+from bangfu.common.ids import ResidentId
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility import rules
 from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts_of
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
+from bangfu.registry.models import Member
 from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
@@ -346,8 +349,8 @@ _FILE_NUMBER_MAX = 24  # the longest file number (``Household.file_number``)
 
 @dataclass(frozen=True)
 class ReviewFilters:
-    """``state``: a key of ``REVIEW_FILTERS`` ("" for all); ``q``: part of a file number;
-    ``year``: the review year (None for all)."""
+    """``state``: a key of ``REVIEW_FILTERS`` ("" for all); ``q``: part of a file number, or a
+    member's whole ID number; ``year``: the review year (None for all)."""
 
     state: str = ""
     q: str = ""
@@ -379,7 +382,12 @@ def _reviews_searched(actor: Any, filters: ReviewFilters) -> QuerySet[ReviewTask
     # acting on a task needs the permission to edit its file (``reviews.review_task_get``).
     qs = review_tasks_in_jurisdiction(actor=actor, perm=Perm.HOUSEHOLD_VIEW)
     q = review_query(filters.q)
-    if q:
+    rid = ResidentId.try_parse(q) if q else None
+    if rid is not None:
+        # The files the person is on (any member), by the keyed-hash index, as the household search.
+        person = Member.objects.filter(household=OuterRef("household"), id_hash=crypto.keyed_hash(rid.value))
+        qs = qs.filter(Exists(person))
+    elif q:
         qs = qs.filter(household__file_number__icontains=q)
     if filters.unit_id is not None:
         unit = access.units(actor, Perm.HOUSEHOLD_VIEW).filter(pk=filters.unit_id).first()

@@ -41,6 +41,7 @@ from bangfu.registry.codes import (
     RigidExpenseKind,
     WorkStatus,
 )
+from bangfu.web import searches
 from bangfu.web.forms import unknown_filter_value
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
@@ -555,38 +556,82 @@ def queue(request: HttpRequest) -> HttpResponse:
 UNIT_CHOICES_MAX = 500  # a province has some 150 cities and counties
 
 
-def _review_filters(request: HttpRequest) -> tuple[selectors.ReviewFilters, list[str]]:
-    """The list's filters as the query has them, taking the states the API takes
-    (``selectors.REVIEW_FILTERS``: a group or one state, ``confirmed`` too); and what the page says
-    of a value it does not know, which is left out (``?state=bogus`` listed every task without a
-    word)."""
+def _review_filters(data: Any) -> tuple[selectors.ReviewFilters, list[str]]:
+    """The list's filters as ``data`` (the address's query, or the posted form) has them, taking
+    the states the API takes (``selectors.REVIEW_FILTERS``: a group or one state, ``confirmed``
+    too); and what the page says of a value it does not know, which is left out (``?state=bogus``
+    listed every task without a word)."""
     problems = []
-    state = request.GET.get("state", "")
+    state = data.get("state", "")
     if state and state not in selectors.REVIEW_FILTERS:
         problems.append(unknown_filter_value(_("Review state"), state))
         state = ""
-    raw_year = request.GET.get("year", "")
+    raw_year = data.get("year", "")
     year = _digits(raw_year, 4)
     if raw_year and not (year and year >= 2000):
         problems.append(unknown_filter_value(_("Review year"), raw_year))
         year = None
-    raw_unit = request.GET.get("unit", "")
+    raw_unit = data.get("unit", "")
     unit = _digits(raw_unit, 12)
     if raw_unit and not unit:
         problems.append(unknown_filter_value(_("Union"), raw_unit))
     filters = selectors.ReviewFilters(
-        state=state, q=selectors.review_query(request.GET.get("q", "")), year=year, unit_id=unit or None
+        state=state, q=selectors.review_query(data.get("q", "")), year=year, unit_id=unit or None
     )
     return filters, problems
+
+
+REVIEW_FILTER_NAMES = ("state", "year", "unit")
 
 
 @login_required
 def review_list(request: HttpRequest) -> HttpResponse:
     """The yearly reviews in the user's jurisdiction: counts per state, a filter by state and year,
-    a search by file number, and pages of them, the reports to check first."""
-    filters, problems = _review_filters(request)
+    a search by file number or ID number, and pages of them, the reports to check first.
+
+    The search is posted, as the household list's is (``web.searches``): a search with a digit in
+    it (a file number, an ID number) is kept in the session and the address carries its key
+    ``s``, never the text; an ID number in the address's ``q`` is not searched."""
+    path = reverse("intake:review_list")
+    if request.method == "POST":
+        filters, problems = _review_filters(request.POST)
+        params = searches.address_params(request, filters.q)
+        params.update((name, value) for name in REVIEW_FILTER_NAMES if (value := request.POST.get(name, "")))
+        url = path + (f"?{urlencode(params)}" if params else "")
+        if not _htmx_partial(request):
+            return redirect(url)
+        response = _review_page(request, filters, problems, params.get("s", ""), url, page_number=1)
+        response["HX-Push-Url"] = url
+        return response
+    address = searches.read_address(request, path)
+    if address.redirect_to:
+        return redirect(address.redirect_to)
+    filters, problems = _review_filters(address.data)
+    here = address.query.copy()  # the address to come back to after confirming: less an unknown key
+    if "page" in request.GET:
+        here["page"] = request.GET["page"]
+    url = path + (f"?{here.urlencode()}" if here else "")
+    key = address.query.get("s", "")
+    return _review_page(request, filters, address.notices + problems, key, url, _page_number(request))
+
+
+def _htmx_partial(request: HttpRequest) -> bool:
+    htmx: Any = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def _review_page(
+    request: HttpRequest,
+    filters: selectors.ReviewFilters,
+    problems: list[str],
+    key: str,
+    here: str,
+    page_number: int,
+) -> HttpResponse:
+    """The reviews page (or its results, for htmx); its links carry the search's key ``key`` when
+    the search is kept in the session, else the search itself."""
     paginator = CappedPaginator(selectors.review_list(actor=request.user, filters=filters), REVIEWS_PER_PAGE)
-    page = paginator.get_page(_page_number(request))
+    page = paginator.get_page(page_number)
     page.object_list = list(page.object_list)
     reviews.review_changes_shown(page.object_list)
     # A task's state said by whose move it is, as the filters say it.
@@ -596,7 +641,8 @@ def review_list(request: HttpRequest) -> HttpResponse:
         t.can_act = access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, t.household.unit)
     counts = selectors.review_counts(actor=request.user, filters=filters)
     years = sorted({*counts.years, *([filters.year] if filters.year else [])}, reverse=True)
-    base = {k: v for k, v in (("q", filters.q), ("year", filters.year or ""), ("unit", filters.unit_id or "")) if v}
+    search = {"s": key} if key else {"q": filters.q}
+    base = {k: v for k, v in (*search.items(), ("year", filters.year or ""), ("unit", filters.unit_id or "")) if v}
     tabs = [
         ("", _("All"), counts.total),
         ("todo", _("To do"), counts.todo),
@@ -623,11 +669,9 @@ def review_list(request: HttpRequest) -> HttpResponse:
         "filter_problems": problems,
         "base_query": urlencode(base),
         "query": urlencode({**base, **({"state": filters.state} if filters.state else {})}),
-        "here": request.get_full_path(),
+        "here": here,
     }
-    htmx: Any = getattr(request, "htmx", None)
-    partial = bool(htmx) and not htmx.boosted and not htmx.history_restore_request
-    template = "intake/staff/_review_results.html" if partial else "intake/staff/review_list.html"
+    template = "intake/staff/_review_results.html" if _htmx_partial(request) else "intake/staff/review_list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -15,10 +15,13 @@ from __future__ import annotations
 import secrets
 import time
 import unicodedata
+from dataclasses import dataclass, field
 
-from django.http import HttpRequest
+from django.contrib import messages
+from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext as _
 
-from bangfu.common import crypto
+from bangfu.common import crypto, ids
 
 SESSION_KEY = "bangfu_searches"
 KEPT = 50  # the newest searches of a session; older keys expire
@@ -53,6 +56,51 @@ def kept(request: HttpRequest, key: str) -> str | None:
         return crypto.decrypt(found[0])
     except (ValueError, crypto.FieldKeyError):
         return None
+
+
+def address_params(request: HttpRequest, text: str) -> dict[str, str]:
+    """What a list's address carries of the search ``text``: its key in the session (``s``) when
+    it has a digit, else the text itself (``q``); nothing for no search."""
+    if not text:
+        return {}
+    return {"s": keep(request, text)} if must_be_kept(text) else {"q": text}
+
+
+@dataclass(frozen=True)
+class Address:
+    """A list's address as ``read_address`` reads it."""
+
+    data: QueryDict  # its parameters, with the kept search in ``q`` in place of its key ``s``
+    query: QueryDict  # what the page's links carry over: the address less ``page`` and an unknown key
+    notices: list[str] = field(default_factory=list)  # what the page says of the search
+    redirect_to: str = ""  # the address to go to instead: this one without an ID number in ``q``
+
+
+def read_address(request: HttpRequest, path: str) -> Address:
+    """The parameters of a list's address at ``path`` (a GET): the search under the key ``s``
+    taken from the session (an unknown or expired key searches nothing, and the page says so);
+    an ID number in ``q`` (an old bookmark, a hand-made link) is not searched but taken out of the
+    address at once (the history, the language menu's return, the Referer), with a message."""
+    data, query = request.GET.copy(), request.GET.copy()
+    query.pop("page", None)
+    notices = []
+    if "s" in data:
+        text = kept(request, data.get("s", ""))
+        if text is None:
+            notices.append(
+                _("This search has expired or was made in another sign-in: the list is not searched. Type it again.")
+            )
+            del data["s"], query["s"]
+        else:
+            data["q"] = text
+    elif ids.holds_id_number(data.get("q", "")):
+        messages.warning(
+            request,
+            _("An ID number is not searched from the page's address, where it would be logged: type it in the box."),
+        )
+        del query["q"]
+        return Address(data, query, notices, path + (f"?{query.urlencode()}" if query else ""))
+    return Address(data, query, notices)
 
 
 def _fresh(request: HttpRequest, now: int) -> dict[str, tuple[str, str, int]]:

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
-from bangfu.common import ids
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
 from bangfu.eligibility.models import TIMELINE_KINDS as ELIGIBILITY_TIMELINE_KINDS
@@ -56,28 +55,11 @@ def household_list(request: HttpRequest) -> HttpResponse:
     units = list(selectors.unit_choices(actor=request.user))
     if request.method == "POST":
         return _household_search_posted(request, units)
-    data, query = request.GET.copy(), request.GET.copy()
-    query.pop("page", None)
-    notices = []
-    if "s" in data:
-        text = searches.kept(request, data.get("s", ""))
-        if text is None:
-            notices.append(
-                _("This search has expired or was made in another sign-in: the list is not searched. Type it again.")
-            )
-            del data["s"], query["s"]
-        else:
-            data["q"] = text
-    elif ids.holds_id_number(data.get("q", "")):
-        # Taken out of the address at once (the history, the language menu's return, the Referer).
-        messages.warning(
-            request,
-            _("An ID number is not searched from the page's address, where it would be logged: type it in the box."),
-        )
-        del query["q"]
-        return redirect(reverse("web:household_list") + (f"?{query.urlencode()}" if query else ""))
-    form = HouseholdFilterForm(data or None, units=units)
-    response = _household_page(request, form, query.urlencode(), notices)
+    address = searches.read_address(request, reverse("web:household_list"))
+    if address.redirect_to:
+        return redirect(address.redirect_to)
+    form = HouseholdFilterForm(address.data or None, units=units)
+    response = _household_page(request, form, address.query.urlencode(), address.notices)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -87,10 +69,7 @@ def _household_search_posted(request: HttpRequest, units: list[Any]) -> HttpResp
     (``s``) when it has a digit, else in ``q``; htmx gets the list at once and the address to show,
     a plain form is sent there."""
     form = HouseholdFilterForm(request.POST, units=units)
-    q = form.filters().q
-    params: dict[str, str] = {}
-    if q:
-        params = {"s": searches.keep(request, q)} if searches.must_be_kept(q) else {"q": q}
+    params = searches.address_params(request, form.filters().q)
     for name in ("unit", "category", "main_cause", "state"):
         if value := request.POST.get(name, ""):
             params[name] = value

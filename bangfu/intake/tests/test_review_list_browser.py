@@ -1,15 +1,20 @@
 """The yearly reviews page in Chromium, under the site's Content-Security-Policy: from the work
 queue to the whole list, a search by file number that follows the typing (htmx), the next page,
-and a confirmation that comes back to the same filtered page."""
+and a confirmation that comes back to the same filtered page; an ID number searched for, with
+JavaScript and without, in no address the browser asks for nor in any Referer."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
+from bangfu.common import crypto
 from bangfu.intake.models import ReviewState, ReviewTask
-from bangfu.intake.tests.test_review_list import county  # noqa: F401 - a fixture
+from bangfu.intake.tests.test_review_list import THIS_YEAR, county  # noqa: F401 - a fixture
+from bangfu.registry import services
+from bangfu.testing.factories import household_input
 
 pytestmark = [pytest.mark.browser]
 
@@ -35,10 +40,11 @@ def test_a_cadre_finds_pages_and_confirms_yearly_reviews(
     page.click("#reviews-all")
     page.wait_for_url(f"{base}/applications/reviews/")
     assert page.inner_text("#review-count").startswith("80 yearly reviews")
-    # The search follows the typing: only the results change, and the address says what is shown.
+    # The search follows the typing: only the results change, and the address says what is shown
+    # (the search's key: a search with a digit is kept in the session, not put in the address).
     page.locator("#review-q").press_sequentially("XY-006", delay=50)
     page.wait_for_selector("#review-count:has-text('10 yearly reviews')")
-    assert "q=XY-006" in page.url
+    assert "s=" in page.url and "XY-006" not in page.url
     assert page.locator("#reviews tbody tr").count() == 10
     page.fill("#review-q", "")
     page.select_option("#review-state", "open")
@@ -54,3 +60,68 @@ def test_a_cadre_finds_pages_and_confirms_yearly_reviews(
     assert page.inner_text("#review-count").startswith("69 yearly reviews")
     assert ReviewTask.objects.get(household__file_number=number).state == ReviewState.CONFIRMED
     assert blocked == []
+
+
+def test_an_id_number_typed_in_the_reviews_search_is_in_no_address(
+    audit_log_emptied: None,
+    live_server: Any,
+    browser: Any,
+    tree: dict,
+    users: dict[str, Any],
+    county: dict[str, list[int]],  # noqa: F811 - the fixture above
+) -> None:
+    staff = users["xiangyun_staff"]
+    target = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
+    due = dt.date(THIS_YEAR, 12, 1)
+    ReviewTask.objects.create(household=target, year=THIS_YEAR, state=ReviewState.OPEN, due_on=due)
+    head_id = crypto.decrypt(target.members.get(relationship="head").id_cipher)
+    typed = f"{head_id[:6]} {head_id[6:14]} {head_id[14:].lower()}"
+    base = live_server.url
+
+    for javascript in (True, False):
+        context = browser.new_context(java_script_enabled=javascript, locale="en-US")
+        page = context.new_page()
+        sent: list[tuple[str, str]] = []  # every address the browser asked for, and its Referer
+        page.on("request", lambda r, sent=sent: sent.append((r.url, r.headers.get("referer", ""))))
+        page.goto(f"{base}/login/")
+        page.fill("input[name=username]", "xiangyun_staff")
+        page.fill("input[name=password]", "pw-for-tests-123")
+        page.click("button[type=submit].btn-primary")
+        page.wait_for_url(f"{base}/households/")
+        page.goto(f"{base}/applications/reviews/?state=open")
+        page.fill("#review-q", typed)
+        if not javascript:
+            page.click("#review-filters button[type=submit]")
+        page.wait_for_url("**/applications/reviews/?s=*")
+        page.wait_for_selector("#review-count:has-text('1 yearly review')")
+        assert page.locator("#reviews tbody tr").count() == 1 and "state=open" in page.url
+        assert page.inner_text("#reviews tbody tr a") == target.file_number
+        searched = page.url
+        page.reload()  # the key finds the same search again
+        page.wait_for_selector("#review-count:has-text('1 yearly review')")
+        assert page.input_value("#review-q") == typed.replace(" ", "")
+        page.click(f"text={target.file_number}")
+        page.wait_for_url(f"{base}/households/{target.pk}/")
+        page.go_back()
+        page.wait_for_url(searched)
+        page.wait_for_selector("#review-count:has-text('1 yearly review')")
+        # Another state keeps the search; confirming comes back to the searched list.
+        page.click("#review-counts a[data-state='']")
+        page.wait_for_selector("#review-count:has-text('1 yearly review')")
+        page.locator("#reviews tbody tr button").click()
+        page.wait_for_selector("text=The yearly review was recorded.")
+        assert "s=" in page.url and page.locator("#reviews tbody tr").count() == 1
+        ReviewTask.objects.filter(household=target).update(state=ReviewState.OPEN, done_at=None, done_by=None)
+        # Pages of a longer search carry the key too.
+        page.fill("#review-q", "XY-00")
+        if not javascript:
+            page.click("#review-filters button[type=submit]")
+        page.wait_for_selector("#review-count:has-text('80 yearly reviews')")
+        page.click("#review-pages >> text=Next")
+        page.wait_for_selector("#review-count:has-text('51–80 shown')")
+        assert "s=" in page.url and "page=2" in page.url
+        page.go_back()
+        page.wait_for_selector("#review-count:has-text('1–50 shown')")
+        addresses = " ".join(f"{url} {referer}" for url, referer in sent) + " " + page.url
+        assert "q=" not in addresses and head_id[:6] not in addresses and "XY-00" not in addresses, addresses
+        context.close()
