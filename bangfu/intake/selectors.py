@@ -35,7 +35,7 @@ from .models import (
     ReviewTask,
 )
 from .reviews import review_tasks_in_jurisdiction
-from .services import acting_level, is_applicant, load, unit_levels
+from .services import acting_level, is_applicant, load, staff_visible, unit_levels
 
 S = ApplicationState
 QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OPENED]
@@ -97,7 +97,7 @@ def _actionable(actor: Any) -> Q:
 
 
 def _queue_qs(actor: Any) -> QuerySet[Application]:
-    return access.scope(actor, Application.objects.select_related("unit"), Perm.HOUSEHOLD_EDIT).filter(
+    return access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT).filter(
         _actionable(actor)
     )
 
@@ -160,7 +160,7 @@ def _under_way_qs(actor: Any) -> QuerySet[Application]:
     step it is at: what a manager or an evaluator follows."""
     from .services import HOLDING
 
-    return access.scope(actor, Application.objects.filter(state__in=HOLDING).select_related("unit"))
+    return access.scope(actor, staff_visible(Application.objects.filter(state__in=HOLDING).select_related("unit")))
 
 
 def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
@@ -186,7 +186,7 @@ def under_way_counts(*, actor: Any) -> list[dict[str, Any]]:
 
 
 def state_counts(*, actor: Any) -> dict[str, int]:
-    qs = access.scope(actor, Application.objects.all()).values("state").annotate(n=Count("id"))
+    qs = access.scope(actor, staff_visible(Application.objects.all())).values("state").annotate(n=Count("id"))
     return {r["state"]: r["n"] for r in qs}
 
 
@@ -223,7 +223,7 @@ def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | 
     runs from the day after the review is recorded: the list is printed and posted first), for
     the printable list with masked IDs."""
     on = on or timezone.localdate()
-    qs = access.scope(actor, Application.objects.select_related("unit")).filter(
+    qs = access.scope(actor, staff_visible(Application.objects.select_related("unit"))).filter(
         state=S.UNIT_REVIEW, notice_from__lte=on + dt.timedelta(days=1), notice_to__gte=on
     )
     if unit_id:

@@ -18,7 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -75,10 +75,23 @@ def _user(actor: Any) -> Any:
 # --- loading and who may act ----------------------------------------------------------------------
 
 
+# A case the worker started on the phone and never sent (a draft, or one withdrawn before it was
+# submitted): the worker's own workspace, which the union does not see. A counter draft (made by
+# staff) and a case returned to the worker for correction (it was submitted) are the union's to see.
+NEVER_SENT_BY_THE_WORKER = Q(applicant__isnull=False, created_by__isnull=True, submitted_at__isnull=True)
+
+
+def staff_visible(qs: QuerySet[Application]) -> QuerySet[Application]:
+    """``qs`` without the cases only the worker sees (``NEVER_SENT_BY_THE_WORKER``): for every
+    staff read, one case or a list, so that such a case answers as one outside the jurisdiction."""
+    return qs.exclude(NEVER_SENT_BY_THE_WORKER)
+
+
 def load(
     actor: Any, application_id: int, *, lock: bool = False, queryset: QuerySet[Application] | None = None
 ) -> Application:
-    """The application if the actor may see it (the worker: their own), else ``Http404``."""
+    """The application if the actor may see it (the worker: their own; staff: one in their
+    jurisdiction that the worker has sent, ``staff_visible``), else ``Http404``."""
     qs = Application.objects.all() if queryset is None else queryset
     if lock:  # the writers all need the unit (jurisdiction, the audit entry): in the same query
         qs = qs.select_related("unit").select_for_update(of=("self",))
@@ -87,7 +100,7 @@ def load(
         if not found:
             raise Http404
         return found[0]
-    return access.get_for(actor, qs, application_id)
+    return access.get_for(actor, staff_visible(qs), application_id)
 
 
 def unit_levels(actor: Any) -> dict[int, int]:

@@ -292,6 +292,7 @@ def _intake_objects(tree: dict, household: Household, ids: Ids) -> Ids:
     county = OrgUnit.objects.get(children=grassroots)
     worker = Applicant.objects.create(phone="13600000000")
     app = intake.application_create(actor=worker, unit_id=grassroots.pk, form=form_data(grassroots, 1))
+    app = intake.application_submit(actor=worker, application_id=app.pk)  # the union sees it once sent
     staff = user_with_role(county, "centre_staff", f"importer-{county.pk}")
     batch = imports.import_batch_create(
         actor=staff, unit_id=county.pk, name="old.xlsx", content=xlsx(household_rows("J-0001"))
