@@ -30,6 +30,7 @@ from .models import (
     Application,
     ApplicationEvent,
     ApplicationState,
+    Attachment,
     Notice,
     ReviewState,
     ReviewTask,
@@ -56,6 +57,16 @@ def application_read(*, actor: Any, application_id: int) -> Application:
 def application_events(*, actor: Any, application_id: int) -> QuerySet[ApplicationEvent]:
     app = load(actor, application_id)
     return app.events.select_related("actor").order_by("at", "id")
+
+
+def attachments_of(app: Application) -> QuerySet[Attachment]:
+    """The case's files (not those staff removed, which are kept apart: ``attachments_removed``)."""
+    return app.attachments.filter(removed_at__isnull=True).select_related("uploaded_by")
+
+
+def attachments_removed(app: Application) -> QuerySet[Attachment]:
+    """The files staff removed from the case, kept with who removed them, when and why."""
+    return app.attachments.filter(removed_at__isnull=False).select_related("removed_by").order_by("removed_at", "id")
 
 
 def my_applications(*, applicant: Applicant) -> QuerySet[Application]:

@@ -116,8 +116,15 @@ def acting_level(actor: Any, app: Application, roles: frozenset[str], levels: fr
     """The union level at which the actor may act on ``app`` with one of ``roles``; None if none."""
     if is_applicant(actor):
         return OrgLevel.GRASSROOTS if workflow.APPLICANT in roles and app.applicant_id == actor.pk else None
+    found = [level for level, _unit in acting_grants(actor, app, roles, levels)]
+    return max(found) if found else None  # the nearest unit above the case
+
+
+def acting_grants(actor: Any, app: Application, roles: frozenset[str], levels: frozenset[int]) -> list[tuple[int, int]]:
+    """The staff actor's grants through which they may act on ``app`` with one of ``roles``: the
+    level and the id of each one's union."""
     unit_path = app.unit.path
-    found: list[int] = []
+    found: list[tuple[int, int]] = []
     for g in access.grants(actor):
         if not unit_path.startswith(g.unit_path):
             continue
@@ -125,8 +132,8 @@ def acting_level(actor: Any, app: Application, roles: frozenset[str], levels: fr
         if level is None:
             continue
         if (g.role == Role.ADMIN and roles - {workflow.APPLICANT}) or (g.role in roles and level in levels):
-            found.append(level)
-    return max(found) if found else None  # the nearest unit above the case
+            found.append((level, g.unit_id))
+    return found
 
 
 def may(actor: Any, app: Application, action: str) -> bool:
@@ -1041,7 +1048,8 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
             [ApplicationPerson(application=app, id_hash=d) for d in source.persons.values_list("id_hash", flat=True)]
         )
         # The proofs, photos and answers come with the case: the formal one points at the same
-        # stored (encrypted) files, which are never removed while a case refers to them.
+        # stored (encrypted) files, which are never removed while a case refers to them. A file
+        # removed from the temporary case by staff stays there, kept for audit.
         Attachment.objects.bulk_create(
             [
                 Attachment(
@@ -1053,8 +1061,9 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
                     size=a.size,
                     sha256=a.sha256,
                     by_worker=a.by_worker,
+                    uploaded_by_id=a.uploaded_by_id,
                 )
-                for a in source.attachments.all()
+                for a in source.attachments.filter(removed_at__isnull=True)
             ]
         )
         _event(app, actor, "convert", "", reason or source.reference)

@@ -175,6 +175,9 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("get", "/api/v1/applications/{application_id}/attachments/{attachment_id}"): lambda api, ids, tree: api.get(
         f"/applications/{ids.application}/attachments/{ids.attachment}"
     ),
+    ("post", "/api/v1/applications/{application_id}/attachments/{attachment_id}/remove"): lambda api, ids, tree: (
+        api.post(f"/applications/{ids.application}/attachments/{ids.attachment}/remove", {"reason": "拍错了"})
+    ),
     ("post", "/api/v1/applications/{application_id}/home-visit"): lambda api, ids, tree: api.post(
         f"/applications/{ids.application}/home-visit", VISIT
     ),
