@@ -199,3 +199,19 @@ def test_refused_once_returned_to_the_worker_or_closed(users: dict[str, Any], ca
     assert "closed (“Refused”)" in r.json()["error"]["message"]
     row.refresh_from_db()
     assert row.removed_at is None
+
+
+def test_the_uploaders_of_the_files_already_there_are_named_from_the_audit_log(
+    users: dict[str, Any], case: Application
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    cadre = users["xiangyun_cadre"]
+    mine = _add(case.applicant, case, 10)
+    theirs = _add(cadre, case, 11)
+    Attachment.objects.update(uploaded_by=None)  # as before the column
+    migration = importlib.import_module("bangfu.intake.migrations.0016_attachment_uploaded_by_removed")
+    migration.name_the_uploaders(apps, None)
+    assert dict(Attachment.objects.values_list("pk", "uploaded_by")) == {mine.pk: None, theirs.pk: cadre.pk}
