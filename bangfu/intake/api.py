@@ -95,6 +95,23 @@ class AttachmentOut(Schema):
     uploaded_at: dt.datetime
 
 
+class RemovedAttachmentOut(Schema):
+    """A file staff removed from the case: no longer part of it, kept for audit."""
+
+    id: int
+    kind: str
+    name: str
+    size: int
+    uploaded_at: dt.datetime
+    removed_at: dt.datetime
+    removed_by: str
+    removed_reason: str
+
+
+class RemoveIn(InSchema):
+    reason: str = Field("", max_length=1000)
+
+
 class HomeVisitOut(Schema):
     id: int
     visited_on: dt.date
@@ -134,6 +151,8 @@ class ApplicationOut(Schema):
     # Staff only: the cross-check of the members at the economic check (``steps.check_match``).
     check_matches: dict[str, Any] | None = None
     attachments: list[AttachmentOut] = Field(default_factory=list)
+    # Staff only: the files staff removed from the case, with who removed them, when and why.
+    removed_attachments: list[RemovedAttachmentOut] | None = None
     unit_review_on: dt.date | None = None
     notice_from: dt.date | None = None
     notice_to: dt.date | None = None
@@ -217,12 +236,23 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "allowed_actions": services.allowed_actions(actor, app),
         "check_result": app.check_result,
         "check_matches": app.check_matches if staff else None,
-        "attachments": [_fields(a, AttachmentOut) for a in app.attachments.all()],
+        # Not those staff removed (``removed_attachments``); read once, so a prefetched list serves.
+        "attachments": [_fields(a, AttachmentOut) for a in app.attachments.all() if a.removed_at is None],
+        "removed_attachments": [_removed(a) for a in selectors.attachments_removed(app)] if staff else None,
         "unit_review_on": app.unit_review_on,
         "notice_from": app.notice_from,
         "notice_to": app.notice_to,
         "home_visits": [_fields(v, HomeVisitOut) for v in app.visits.all()] if staff else None,
         "objections": [_fields(o, ObjectionOut) for o in app.objections.all()] if staff else None,
+    }
+
+
+def _removed(row: Attachment) -> dict[str, Any]:
+    return {
+        **_fields(row, AttachmentOut),
+        "removed_at": row.removed_at,
+        "removed_by": row.removed_by.get_username() if row.removed_by else "",
+        "removed_reason": row.removed_reason,
     }
 
 
@@ -613,6 +643,26 @@ def intake_attachment_add(
 @router.get("/applications/{application_id}/attachments/{attachment_id}", response={200: None, **ERRORS})
 def intake_attachment_get(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
     return _attachment_file(request, application_id, attachment_id)
+
+
+@router.post(
+    "/applications/{application_id}/attachments/{attachment_id}/remove",
+    response={200: RemovedAttachmentOut, **ERRORS},
+)
+def intake_attachment_remove(
+    request: HttpRequest, application_id: int, attachment_id: int, payload: RemoveIn
+) -> dict[str, Any]:
+    """Take a file the union uploaded by mistake off the case, with the ``reason`` (required). The
+    file is kept for audit, not deleted. Who uploaded it, or a colleague of their union, removes it
+    while the case is at a step their role takes; a file the worker sent is not removed here (403:
+    return the case to the worker for correction), nor one of a closed case (409)."""
+    row = steps.attachment_remove_by_staff(
+        actor=request.auth,  # type: ignore[attr-defined]
+        application_id=application_id,
+        attachment_id=attachment_id,
+        reason=payload.reason,
+    )
+    return _removed(row)
 
 
 class VisitIn(InSchema):

@@ -285,6 +285,19 @@ class Attachment(models.Model):
     # Sent by the worker (on the phone or through the app), not by the union: the worker may take
     # such a file off their draft again (``steps.attachment_remove``), never one the union added.
     by_worker = models.BooleanField(_("sent by the worker"), default=False)
+    # The staff user who uploaded it (none for the worker's files, and for staff files whose upload
+    # the audit log did not name when the column came, migration intake 0016).
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # A file the union uploaded by mistake, removed by staff (``steps.attachment_remove_by_staff``):
+    # no longer part of the case (not listed, not downloaded from it), but kept, with its stored
+    # file, who removed it, when and why, for audit.
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    removed_reason = models.CharField(_("reason for the removal"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["id"]

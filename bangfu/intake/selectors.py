@@ -33,12 +33,13 @@ from .models import (
     Application,
     ApplicationEvent,
     ApplicationState,
+    Attachment,
     Notice,
     ReviewState,
     ReviewTask,
 )
 from .reviews import review_tasks_in_jurisdiction
-from .services import acting_level, is_applicant, load, unit_levels
+from .services import acting_level, is_applicant, load, staff_visible, unit_levels
 
 S = ApplicationState
 QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OPENED]
@@ -59,6 +60,16 @@ def application_read(*, actor: Any, application_id: int) -> Application:
 def application_events(*, actor: Any, application_id: int) -> QuerySet[ApplicationEvent]:
     app = load(actor, application_id)
     return app.events.select_related("actor").order_by("at", "id")
+
+
+def attachments_of(app: Application) -> QuerySet[Attachment]:
+    """The case's files (not those staff removed, which are kept apart: ``attachments_removed``)."""
+    return app.attachments.filter(removed_at__isnull=True).select_related("uploaded_by")
+
+
+def attachments_removed(app: Application) -> QuerySet[Attachment]:
+    """The files staff removed from the case, kept with who removed them, when and why."""
+    return app.attachments.filter(removed_at__isnull=False).select_related("removed_by").order_by("removed_at", "id")
 
 
 def my_applications(*, applicant: Applicant) -> QuerySet[Application]:
@@ -100,7 +111,7 @@ def _actionable(actor: Any) -> Q:
 
 
 def _queue_qs(actor: Any) -> QuerySet[Application]:
-    return access.scope(actor, Application.objects.select_related("unit"), Perm.HOUSEHOLD_EDIT).filter(
+    return access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT).filter(
         _actionable(actor)
     )
 
@@ -163,7 +174,7 @@ def _under_way_qs(actor: Any) -> QuerySet[Application]:
     step it is at: what a manager or an evaluator follows."""
     from .services import HOLDING
 
-    return access.scope(actor, Application.objects.filter(state__in=HOLDING).select_related("unit"))
+    return access.scope(actor, staff_visible(Application.objects.filter(state__in=HOLDING).select_related("unit")))
 
 
 def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
@@ -189,7 +200,7 @@ def under_way_counts(*, actor: Any) -> list[dict[str, Any]]:
 
 
 def state_counts(*, actor: Any) -> dict[str, int]:
-    qs = access.scope(actor, Application.objects.all()).values("state").annotate(n=Count("id"))
+    qs = access.scope(actor, staff_visible(Application.objects.all())).values("state").annotate(n=Count("id"))
     return {r["state"]: r["n"] for r in qs}
 
 
@@ -226,7 +237,7 @@ def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | 
     runs from the day after the review is recorded: the list is printed and posted first), for
     the printable list with masked IDs."""
     on = on or timezone.localdate()
-    qs = access.scope(actor, Application.objects.select_related("unit")).filter(
+    qs = access.scope(actor, staff_visible(Application.objects.select_related("unit"))).filter(
         state=S.UNIT_REVIEW, notice_from__lte=on + dt.timedelta(days=1), notice_to__gte=on
     )
     if unit_id:

@@ -18,7 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -75,10 +75,23 @@ def _user(actor: Any) -> Any:
 # --- loading and who may act ----------------------------------------------------------------------
 
 
+# A case the worker started on the phone and never sent (a draft, or one withdrawn before it was
+# submitted): the worker's own workspace, which the union does not see. A counter draft (made by
+# staff) and a case returned to the worker for correction (it was submitted) are the union's to see.
+NEVER_SENT_BY_THE_WORKER = Q(applicant__isnull=False, created_by__isnull=True, submitted_at__isnull=True)
+
+
+def staff_visible(qs: QuerySet[Application]) -> QuerySet[Application]:
+    """``qs`` without the cases only the worker sees (``NEVER_SENT_BY_THE_WORKER``): for every
+    staff read, one case or a list, so that such a case answers as one outside the jurisdiction."""
+    return qs.exclude(NEVER_SENT_BY_THE_WORKER)
+
+
 def load(
     actor: Any, application_id: int, *, lock: bool = False, queryset: QuerySet[Application] | None = None
 ) -> Application:
-    """The application if the actor may see it (the worker: their own), else ``Http404``."""
+    """The application if the actor may see it (the worker: their own; staff: one in their
+    jurisdiction that the worker has sent, ``staff_visible``), else ``Http404``."""
     qs = Application.objects.all() if queryset is None else queryset
     if lock:  # the writers all need the unit (jurisdiction, the audit entry): in the same query
         qs = qs.select_related("unit").select_for_update(of=("self",))
@@ -87,7 +100,7 @@ def load(
         if not found:
             raise Http404
         return found[0]
-    return access.get_for(actor, qs, application_id)
+    return access.get_for(actor, staff_visible(qs), application_id)
 
 
 def unit_levels(actor: Any) -> dict[int, int]:
@@ -103,8 +116,15 @@ def acting_level(actor: Any, app: Application, roles: frozenset[str], levels: fr
     """The union level at which the actor may act on ``app`` with one of ``roles``; None if none."""
     if is_applicant(actor):
         return OrgLevel.GRASSROOTS if workflow.APPLICANT in roles and app.applicant_id == actor.pk else None
+    found = [level for level, _unit in acting_grants(actor, app, roles, levels)]
+    return max(found) if found else None  # the nearest unit above the case
+
+
+def acting_grants(actor: Any, app: Application, roles: frozenset[str], levels: frozenset[int]) -> list[tuple[int, int]]:
+    """The staff actor's grants through which they may act on ``app`` with one of ``roles``: the
+    level and the id of each one's union."""
     unit_path = app.unit.path
-    found: list[int] = []
+    found: list[tuple[int, int]] = []
     for g in access.grants(actor):
         if not unit_path.startswith(g.unit_path):
             continue
@@ -112,8 +132,8 @@ def acting_level(actor: Any, app: Application, roles: frozenset[str], levels: fr
         if level is None:
             continue
         if (g.role == Role.ADMIN and roles - {workflow.APPLICANT}) or (g.role in roles and level in levels):
-            found.append(level)
-    return max(found) if found else None  # the nearest unit above the case
+            found.append((level, g.unit_id))
+    return found
 
 
 def may(actor: Any, app: Application, action: str) -> bool:
@@ -1028,7 +1048,8 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
             [ApplicationPerson(application=app, id_hash=d) for d in source.persons.values_list("id_hash", flat=True)]
         )
         # The proofs, photos and answers come with the case: the formal one points at the same
-        # stored (encrypted) files, which are never removed while a case refers to them.
+        # stored (encrypted) files, which are never removed while a case refers to them. A file
+        # removed from the temporary case by staff stays there, kept for audit.
         Attachment.objects.bulk_create(
             [
                 Attachment(
@@ -1040,8 +1061,9 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
                     size=a.size,
                     sha256=a.sha256,
                     by_worker=a.by_worker,
+                    uploaded_by_id=a.uploaded_by_id,
                 )
-                for a in source.attachments.all()
+                for a in source.attachments.filter(removed_at__isnull=True)
             ]
         )
         _event(app, actor, "convert", "", reason or source.reference)

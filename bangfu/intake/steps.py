@@ -24,7 +24,7 @@ from bangfu.common.models import AuditAction
 from bangfu.org import access
 from bangfu.org.access import Perm
 
-from . import conf
+from . import conf, workflow
 from .models import Application, ApplicationState, Attachment, AttachmentKind, CheckResult, HomeVisit, Objection
 from .pdfcheck import PdfRefusedError, check_pdf
 from .services import (
@@ -33,9 +33,12 @@ from .services import (
     _event,
     _not_the_workers_draft,
     _require_step,
+    _user,
+    acting_grants,
     is_applicant,
     load,
     records_to_make_again,
+    workers_draft,
 )
 
 logger = logging.getLogger(__name__)
@@ -499,11 +502,12 @@ def attachment_add(
         else:
             _not_the_workers_draft(actor, app)
         digest = hashlib.sha256(content).hexdigest()
-        same = app.attachments.filter(sha256=digest).order_by("pk").first()
+        attached = app.attachments.filter(removed_at__isnull=True)  # not those staff removed
+        same = attached.filter(sha256=digest).order_by("pk").first()
         if same is not None:
             # The same file sent again (a resend, a second tap): the one already attached answers.
             return same
-        if app.attachments.count() >= MAX_ATTACHMENTS:
+        if attached.count() >= MAX_ATTACHMENTS:
             raise ValidationError(
                 {
                     "file": _(
@@ -522,6 +526,7 @@ def attachment_add(
             size=len(content),
             sha256=digest,
             by_worker=is_applicant(actor),
+            uploaded_by=_user(actor),
         )
         row.file.save(f"{digest[:16]}{ext}", ContentFile(content), save=False)
         row.save()
@@ -541,7 +546,7 @@ def attachment_remove(*, actor: Any, application_id: int, attachment_id: int) ->
         raise PermissionDenied("intake.attachment_remove")  # staff files stay with the case
     with transaction.atomic():
         app = load(actor, application_id, lock=True)
-        row = app.attachments.filter(pk=attachment_id).first()
+        row = app.attachments.filter(pk=attachment_id, removed_at__isnull=True).first()
         if row is None:
             raise Http404
         if app.state != S.DRAFT:
@@ -556,13 +561,102 @@ def attachment_remove(*, actor: Any, application_id: int, attachment_id: int) ->
         if not row.by_worker:
             raise Refused(_("This file was added by the union, not by you: it stays with the application."))
         stored, storage = row.file.name or "", row.file.storage
-        before = {"attachment": row.pk, "kind": row.kind, "size": row.size, "sha256": row.sha256}
+        _removal_recorded(app, actor, row)
         row.delete()
-        _event(app, actor, "attachment_removed", app.state, row.name)
-        _audit(actor, app, "attachment_removed", before, {})
         # The stored file goes once the removal is committed, unless another case still refers to
         # it (a formal case converted from a temporary one shares its files).
         transaction.on_commit(lambda: _remove_stored(storage, stored))
+
+
+def _removal_recorded(app: Application, actor: Any, row: Attachment, reason: str = "") -> None:
+    """A file's removal on the case's history (the file's name, and the reason staff gave) and in
+    the audit log (its kind, size and hash; not its name, which may name a person), whoever
+    removed it."""
+    said = _("“%(name)s”: %(reason)s") % {"name": row.name, "reason": reason} if reason else row.name
+    _event(app, actor, "attachment_removed", app.state, said)
+    before = {"attachment": row.pk, "kind": row.kind, "size": row.size, "sha256": row.sha256}
+    _audit(actor, app, "attachment_removed", before, {"kept": True} if reason else {}, reason)
+
+
+REMOVAL_REASON_MAX = 500
+
+
+def staff_removal_refused(actor: Any, app: Application, row: Attachment) -> Exception | None:
+    """Why the staff ``actor`` may not remove ``row`` from ``app`` (``attachment_remove_by_staff``),
+    or None when they may: a file the union uploaded, while the case is at a step the actor takes
+    (the step's roles at its union levels, as for its records), by the one who uploaded it or a
+    colleague of their union (one with a role at a union where the uploader has one; anyone who
+    takes the step when the uploader is not known)."""
+    if row.by_worker:
+        return Refused(
+            _(
+                "This file was sent by the worker: staff do not remove it. If it is wrong, return the case to "
+                "the worker for correction, and the worker replaces it."
+            )
+        )
+    if app.state in workflow.CLOSED:
+        return DomainError(
+            IntakeError.INVALID_TRANSITION,
+            _("This application is closed (“%(state)s”): its files stay as it was decided on.")
+            % {"state": S(app.state).label},
+            {"state": app.state},
+        )
+    if workers_draft(app):
+        return DomainError(
+            IntakeError.INVALID_TRANSITION,
+            _("This application is with the worker for correction: its files stay until the worker sends it again."),
+            {"state": app.state},
+        )
+    step = workflow.step_at(app.kind, app.state)
+    acting = acting_grants(actor, app, step.roles - {workflow.APPLICANT}, step.levels) if step else []
+    if not acting or not access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit):
+        return Refused(
+            _(
+                "The application is at the step “%(step)s”, which your role does not take: a file is removed by "
+                "who takes the step the case is at."
+            )
+            % {"step": S(app.state).label}
+        )
+    uploader = row.uploaded_by
+    if uploader is None or uploader.pk == actor.pk:
+        return None
+    theirs = {g.unit_id for g in access.grants(uploader)}
+    if theirs & {unit_id for _level, unit_id in acting}:
+        return None
+    return Refused(
+        _(
+            "This file was uploaded by %(user)s, of another union: only they or a colleague of their union may "
+            "remove it. If it is wrong, return the case to their step."
+        )
+        % {"user": uploader.get_username()}
+    )
+
+
+def attachment_remove_by_staff(*, actor: Any, application_id: int, attachment_id: int, reason: str) -> Attachment:
+    """Staff take a file the union uploaded by mistake (the wrong person's ID card, a photo of the
+    wrong house) off the case, saying why (``staff_removal_refused`` says who may, and when). The
+    file is not destroyed: it is no longer part of the case (not listed, not downloaded from it),
+    and is kept with its stored file, who removed it, when and why; the case's history and the
+    audit log say so. ``Http404`` for a case outside the jurisdiction, or a file not of this case."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": _("Say why the file is removed.")})
+    if len(reason) > REMOVAL_REASON_MAX:
+        raise ValidationError({"reason": _("Say it in at most %(n)s characters.") % {"n": REMOVAL_REASON_MAX}})
+    if is_applicant(actor):
+        raise PermissionDenied("intake.attachment_remove_by_staff")  # the worker's removal is ``attachment_remove``
+    with audit_deferred():
+        app = load(actor, application_id, lock=True)
+        row = app.attachments.select_related("uploaded_by").filter(pk=attachment_id, removed_at__isnull=True).first()
+        if row is None:
+            raise Http404
+        refused = staff_removal_refused(actor, app, row)
+        if refused is not None:
+            raise refused
+        row.removed_at, row.removed_by, row.removed_reason = timezone.now(), actor, reason
+        row.save(update_fields=["removed_at", "removed_by", "removed_reason"])
+        _removal_recorded(app, actor, row, reason)
+    return row
 
 
 def _remove_stored(storage: Any, name: str) -> None:
@@ -596,6 +690,8 @@ def attachment_open(*, actor: Any, attachment_id: int, application_id: int | Non
     if row is None or (application_id is not None and row.application_id != application_id):
         raise Http404
     app = load(actor, row.application_id, queryset=Application.objects.select_related("unit"))
+    if row.removed_at is not None and not removed_readable(actor, app):
+        raise Http404  # no longer part of the case: kept for who reads the audit log
     opened = attachment_file(row)
     if not is_applicant(actor):
         try:
@@ -605,9 +701,19 @@ def attachment_open(*, actor: Any, attachment_id: int, application_id: int | Non
                 target_type="intake.attachment",
                 target_id=row.pk,
                 unit_path=app.unit.path,
-                after={"application": app.reference, "name": row.name},
+                after={
+                    "application": app.reference,
+                    "name": row.name,
+                    **({"removed": True} if row.removed_at else {}),
+                },
             )
         except BaseException:
             opened.close()
             raise
     return row
+
+
+def removed_readable(actor: Any, app: Application) -> bool:
+    """Whether ``actor`` may download the files staff removed from ``app``: who reads the audit log
+    of its union (a manager, an administrator), to see what was removed; nobody else."""
+    return not is_applicant(actor) and access.has_perm(actor, Perm.AUDIT_VIEW, app.unit)

@@ -23,6 +23,11 @@ urlpatterns = [
     path("applications/<int:pk>/objection/", views.objection, name="objection"),
     path("applications/<int:pk>/check/", views.check, name="check"),
     path("applications/<int:pk>/upload/", views.upload, name="upload"),
+    path(
+        "applications/<int:pk>/attachments/<int:attachment_pk>/remove/",
+        views.remove_attachment,
+        name="remove_attachment",
+    ),
     path("applications/<int:pk>/convert/", views.convert, name="convert"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("apply/review/<int:pk>/", views.phone_review, name="phone_review"),

@@ -422,6 +422,7 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
         # Why the case came back to the worker, or was refused: at the top, not at the end of the
         # progress list below the whole form.
         "last_word": last if last is not None and last.action in {"return", "refuse"} and last.reason else None,
+        "files": selectors.attachments_of(app),
         "can_withdraw": services.may(applicant, app, workflow.WITHDRAW),
         "closed": app.state in workflow.CLOSED,  # nothing more to upload or sign
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
@@ -729,6 +730,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Who may edit the case's union may attach (``steps.attachment_add``); an evaluator reads;
         # nobody on the staff to the worker's own draft.
         "can_attach": not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
+        # Each file, with whether this user may remove it (a file the union uploaded, at a step
+        # they take, ``steps.staff_removal_refused``); the files removed, kept for audit.
+        "files": [
+            (f, steps.staff_removal_refused(request.user, app, f) is None) for f in selectors.attachments_of(app)
+        ],
+        "removed_files": selectors.attachments_removed(app),
+        "removed_readable": steps.removed_readable(request.user, app),
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
         "decision": _decision(app),
         "events": selectors.application_events(actor=request.user, application_id=pk),
@@ -1034,6 +1042,22 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     return _staff_post(request, pk, call, _("The file was added."))
+
+
+@login_required
+@require_POST
+def remove_attachment(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
+    """A file the union uploaded by mistake, taken off the case with the reason (the question is
+    asked on the case's page, with no script)."""
+    return _staff_post(
+        request,
+        pk,
+        lambda: steps.attachment_remove_by_staff(
+            actor=request.user, application_id=pk, attachment_id=attachment_pk, reason=request.POST.get("reason", "")
+        ),
+        _("The file was removed from the case; it is kept for audit."),
+        keep={"reason": _("Reason for removing the file")},
+    )
 
 
 @login_required

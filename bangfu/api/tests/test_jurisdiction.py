@@ -175,6 +175,9 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("get", "/api/v1/applications/{application_id}/attachments/{attachment_id}"): lambda api, ids, tree: api.get(
         f"/applications/{ids.application}/attachments/{ids.attachment}"
     ),
+    ("post", "/api/v1/applications/{application_id}/attachments/{attachment_id}/remove"): lambda api, ids, tree: (
+        api.post(f"/applications/{ids.application}/attachments/{ids.attachment}/remove", {"reason": "拍错了"})
+    ),
     ("post", "/api/v1/applications/{application_id}/home-visit"): lambda api, ids, tree: api.post(
         f"/applications/{ids.application}/home-visit", VISIT
     ),
@@ -292,6 +295,7 @@ def _intake_objects(tree: dict, household: Household, ids: Ids) -> Ids:
     county = OrgUnit.objects.get(children=grassroots)
     worker = Applicant.objects.create(phone="13600000000")
     app = intake.application_create(actor=worker, unit_id=grassroots.pk, form=form_data(grassroots, 1))
+    app = intake.application_submit(actor=worker, application_id=app.pk)  # the union sees it once sent
     staff = user_with_role(county, "centre_staff", f"importer-{county.pk}")
     batch = imports.import_batch_create(
         actor=staff, unit_id=county.pk, name="old.xlsx", content=xlsx(household_rows("J-0001"))

@@ -53,10 +53,10 @@ def _pdf() -> bytes:
 
 
 def test_an_attachment_is_downloaded_not_shown_inline(tree: dict, users: dict[str, Any]) -> None:
-    from bangfu.intake import services, steps
+    from bangfu.intake import steps
 
-    worker = Applicant.objects.create(phone="13911112222")
-    app = services.application_create(actor=worker, unit_id=tree["xiangyun_g"].pk)
+    app = submitted(tree["xiangyun_g"], phone="13911112222")  # the union sees a case once it is sent
+    worker = app.applicant
     row = steps.attachment_add(actor=worker, application_id=app.pk, name="proof.pdf", content=_pdf())
     staff = Client()
     staff.force_login(users["xiangyun_cadre"])
