@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -146,9 +147,18 @@ def first_sheet_rows(
             raise SheetProblem("xlsb", _("Binary workbooks (.xlsb) are not read: save it again as .xlsx."))
     elif not content.startswith(OLE_MAGIC):
         raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
-    if content.startswith(b"PK"):
-        check_ods_extent(content)  # python-calamine reads every table of an .ods when it opens it
-    hidden = _Hidden(content)
+    # python-calamine reads every table of an .ods when it opens it; the same pass finds the hidden lines.
+    ods = check_ods_extent(content) if content.startswith(b"PK") else None
+    xls = None
+    if content.startswith(OLE_MAGIC):  # its chains of sectors checked before python-calamine follows them
+        try:
+            stream = workbook_stream(content)
+            xls = xls_hidden_lines(stream) if stream is not None else None
+        except _CutShortError as exc:
+            raise SheetProblem("truncated", damaged_message(), error=str(exc)) from exc
+        except (ValueError, IndexError, struct.error) as exc:
+            raise _unreadable(str(exc)) from exc
+    hidden = _Hidden(content, ods=ods, xls=xls)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         index = _first_visible(book)
@@ -177,7 +187,9 @@ def first_sheet_rows(
             )
     except SheetProblem:
         raise
-    except Exception as exc:  # calamine raises its own error types for damaged files
+    except BaseException as exc:  # calamine raises its own error types for damaged files
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise  # an interrupt; a panic of the reader (pyo3's PanicException) is a damaged file
         text = str(exc)
         if "password" in text.lower() or "encrypt" in text.lower():
             raise SheetProblem(
@@ -185,13 +197,15 @@ def first_sheet_rows(
             ) from exc
         if content.startswith(b"PK") and zip_damaged(content, whole=True):
             raise SheetProblem("truncated", damaged_message()) from exc
-        # The reader's own words are English and technical: kept in the details, not the message.
-        raise SheetProblem(
-            "unreadable",
-            _("The workbook cannot be read: open it in Excel or WPS and save it again as .xlsx."),
-            error=text,
-        ) from exc
+        raise _unreadable(text) from exc
     return rows
+
+
+def _unreadable(error: str) -> SheetProblem:
+    # The reader's own words are English and technical: kept in the details, not the message.
+    return SheetProblem(
+        "unreadable", _("The workbook cannot be read: open it in Excel or WPS and save it again as .xlsx."), error=error
+    )
 
 
 def _sheet_with_header(
@@ -495,14 +509,19 @@ class _HiddenScan:
 
 
 class _Hidden:
-    """The hidden rows and columns of the sheets of one workbook, found beside the read: by
-    ``check_extent``'s pass over a sheet's XML when it makes one, else in a thread of their own
+    """The hidden rows and columns of the sheets of one workbook, found beside the read. An .xlsx:
+    by ``check_extent``'s pass over a sheet's XML when it makes one, else in a thread of their own
     while python-calamine reads the sheet (it lets go of the interpreter lock as it parses, so the
-    look costs the import no time on a machine of two cores)."""
+    look costs the import no time on a machine of two cores). An .ods: by ``check_ods_extent``'s
+    pass over its tables (``ods``); an .xls: by ``xls_hidden_lines``' pass over its records
+    (``xls``), both made before python-calamine opens the workbook, as checks of it."""
 
-    def __init__(self, content: bytes) -> None:
+    def __init__(
+        self, content: bytes, *, ods: list[HiddenLines] | None = None, xls: list[HiddenLines] | None = None
+    ) -> None:
         self.content = content
-        self.xlsx = content.startswith(b"PK")
+        self.tables = ods if ods is not None else xls
+        self.xlsx = content.startswith(b"PK") and ods is None
         self.found: dict[int, HiddenLines | Future[HiddenLines]] = {}
 
     def before_read(self, index: int) -> None:
@@ -519,6 +538,9 @@ class _Hidden:
         pool.shutdown(wait=False)  # the look goes on; the future gives its result
 
     def of(self, index: int) -> HiddenLines:
+        """The hidden lines of the ``index``-th sheet, once python-calamine has read it."""
+        if self.tables is not None:
+            return self.tables[index] if index < len(self.tables) else (frozenset(), ())
         if not self.xlsx:
             return frozenset(), ()
         found = self.found.get(index)
@@ -527,9 +549,191 @@ class _Hidden:
         return found.result() if isinstance(found, Future) else found
 
 
+# --- the compound file of an .xls ---------------------------------------------------------------
+
+_CFB_END, _CFB_FREE = 0xFFFFFFFE, 0xFFFFFFFF
+
+
+class _CutShortError(ValueError):
+    """A compound file or a stream that ends before what it holds: cut short, most likely."""
+
+
+_CFB_HEADER = struct.Struct("<9I")  # from offset 40: directory sectors … DIFAT sectors
+
+
+def workbook_stream(content: bytes) -> bytes | None:
+    """The Workbook stream of an .xls (``Book`` in a BIFF5 one) from its compound file, or None
+    when it has neither. Every chain of sectors is checked as it is followed — each sector within
+    the file and whole, none twice, the chain ended — and every size against the file's: a
+    ``ValueError`` otherwise. python-calamine follows them unchecked, and a damaged file made it
+    panic (an exception the caller does not expect) or loop until the process ran out of memory."""
+    if len(content) < 512 or not content.startswith(OLE_MAGIC):
+        raise ValueError("not a compound file")
+    shift, mini_shift = struct.unpack_from("<HH", content, 30)
+    if shift not in (9, 12) or mini_shift != 6:
+        raise ValueError("sector sizes")
+    size = 1 << shift
+    count = len(content) // size - 1  # whole sectors after the header
+    dir_sectors, _fat, dir_start, _sig, _cut, minifat_start, minifat_sectors, difat_start, _n = _CFB_HEADER.unpack_from(
+        content, 40
+    )
+    if (dir_sectors + minifat_sectors) * size > len(content):
+        raise ValueError("sizes past the file's")
+
+    def sector(n: int) -> bytes:
+        if n >= count:
+            raise _CutShortError(f"sector {n} past the file's end")
+        return content[(n + 1) * size : (n + 2) * size]
+
+    def chain(n: int, table: Sequence[int], sectors: int) -> list[int]:
+        out: list[int] = []
+        seen: set[int] = set()
+        while n != _CFB_END:
+            if n >= sectors or n >= len(table) or n in seen:
+                raise ValueError(f"a chain of sectors broken at {n}")
+            seen.add(n)
+            out.append(n)
+            n = table[n]
+        return out
+
+    per_sector = size // 4
+    difat = list(struct.unpack_from("<109I", content, 76))
+    seen: set[int] = set()
+    n = difat_start
+    while n not in (_CFB_END, _CFB_FREE):  # the DIFAT's own sectors: the FAT's places past the first 109
+        if n in seen:
+            raise ValueError("the DIFAT's chain loops")
+        seen.add(n)
+        *entries, n = struct.unpack(f"<{per_sector}I", sector(n))
+        difat += entries
+    fat_sectors = [i for i in difat if i != _CFB_FREE]
+    if len(fat_sectors) > count:
+        raise ValueError("more FAT sectors than the file has")
+    fat = struct.unpack(f"<{per_sector * len(fat_sectors)}I", b"".join(sector(i) for i in fat_sectors))
+    directory = b"".join(sector(i) for i in chain(dir_start, fat, count))
+    entries = [directory[at : at + 128] for at in range(0, len(directory) - 127, 128)]
+    if not entries:
+        raise ValueError("no directory")
+
+    def start_and_size(entry: bytes) -> tuple[int, int]:
+        start = int.from_bytes(entry[116:120], "little")
+        length = int.from_bytes(entry[120:124] if size == 512 else entry[120:128], "little")
+        if length > len(content):
+            raise ValueError("a stream larger than the file")
+        return start, length
+
+    names = [e[:64].decode("utf-16-le", "replace").split("\0", 1)[0] for e in entries]
+    found = next((entries[names.index(name)] for name in ("Workbook", "Book") if name in names), None)
+    if found is None:
+        return None  # python-calamine says it finds no workbook
+    start, length = start_and_size(found)
+    if length >= 4096:  # python-calamine's cut-off between the mini stream and sectors
+        return b"".join(sector(i) for i in chain(start, fat, count))[:length]
+    root_start, root_size = start_and_size(entries[0])
+    mini = b"".join(sector(i) for i in chain(root_start, fat, count))[:root_size]
+    minifat_bytes = b"".join(sector(i) for i in chain(minifat_start, fat, count))
+    minifat = struct.unpack(f"<{len(minifat_bytes) // 4}I", minifat_bytes)
+    return b"".join(mini[i * 64 : i * 64 + 64] for i in chain(start, minifat, len(mini) // 64))[:length]
+
+
+# --- the hidden rows and columns of an .xls (BIFF5 and BIFF8) ------------------------------------
+
+# Record types: BoundSheet8 (a sheet's name and where its records begin), Row, ColInfo, EOF,
+# FilePass (the workbook is encrypted: python-calamine refuses it, asking for the password), the
+# shared strings (SST), a sheet's area (Dimensions), and the cells python-calamine reads, each
+# with its column at the same place (MulRk: several cells of a row, from that column on).
+_BIFF_BOUNDSHEET, _BIFF_ROW, _BIFF_COLINFO, _BIFF_EOF, _BIFF_FILEPASS = 0x0085, 0x0208, 0x007D, 0x000A, 0x002F
+_BIFF_SST, _BIFF_DIMENSIONS, _BIFF_MULRK = 0x00FC, 0x0200, 0x00BD
+_BIFF_CELLS = frozenset({0x0203, 0x0204, 0x0205, 0x027E, 0x00FD, 0x0006, _BIFF_MULRK})
+_BIFF_HEADER = struct.Struct("<HH")
+# The most cells an .xls sheet can have: 65,536 rows by 256 columns.
+_BIFF_MAX_CELLS, _BIFF_COLUMNS = 1 << 24, 256
+
+
+def xls_hidden_lines(stream: bytes) -> list[HiddenLines]:
+    """The hidden rows (sheet row numbers) and runs of hidden columns of each sheet of an .xls
+    workbook (its Workbook stream: ``workbook_stream``), in workbook order (as python-calamine
+    counts its sheets): python-calamine reads every row alike. A row is hidden by its Row record's
+    fDyZero (by hand, or by a filter), a run of columns by its ColInfo record.
+
+    Read before python-calamine opens the workbook (it reads every sheet as it opens it), as its
+    check: a ``ValueError`` for a record running past the stream's end and for the counts it
+    reserves memory for before any check of its own — a sheet's area (its Dimensions record, and
+    its farthest cell: a cell past column IV), the number of shared strings. A damaged count asked
+    for hundreds of GB, and a process refused that much memory is aborted. Every record is looked
+    at: about half a second of CPU for the largest sheet (65,000 rows of 20 cells, 27 MB), a few
+    milliseconds for a county's usual file."""
+    starts: list[int] = []
+    for typ, at, size in _biff_records(stream, 0):
+        if typ == _BIFF_BOUNDSHEET and size >= 4:
+            starts.append(int.from_bytes(stream[at : at + 4], "little"))
+        elif typ == _BIFF_FILEPASS:
+            return []  # encrypted: python-calamine asks for the password
+        elif typ == _BIFF_SST and size >= 8 and int.from_bytes(stream[at + 4 : at + 8], "little") > len(stream):
+            raise ValueError("more shared strings than the stream could hold")
+    return [_biff_sheet(stream, start) for start in starts]
+
+
+def _biff_records(stream: bytes, at: int) -> Iterator[tuple[int, int, int]]:
+    """The type, data offset and size of each record of the substream beginning at ``at``, up to
+    its EOF record (or the stream's end). A record running past the end raises."""
+    end = len(stream)
+    unpack = _BIFF_HEADER.unpack_from
+    while at + 4 <= end:
+        typ, size = unpack(stream, at)
+        if typ == _BIFF_EOF:
+            return
+        if at + 4 + size > end:
+            raise _CutShortError(f"a BIFF record (type {typ:#06x}) runs past the stream's end")
+        yield typ, at + 4, size
+        at += 4 + size
+
+
+def _biff_sheet(stream: bytes, at: int) -> HiddenLines:
+    """The hidden rows and columns of the sheet whose records begin at ``at``, its area checked
+    (``xls_hidden_lines``): ``_biff_records`` written out, as a sheet has a record for each cell."""
+    rows: set[int] = set()
+    columns: list[tuple[int, int]] = []
+    end = len(stream)
+    unpack = _BIFF_HEADER.unpack_from
+    cells = _BIFF_CELLS
+    while at + 4 <= end:
+        typ, size = unpack(stream, at)
+        if typ in cells:
+            if size >= 4 and stream[at + 7]:  # the column's high byte: past column IV
+                raise ValueError("a cell past the last column an .xls sheet has")
+            if typ == _BIFF_MULRK and size >= 6 and unpack(stream, at + 4)[1] + (size - 6) // 6 > _BIFF_COLUMNS:
+                raise ValueError("cells past the last column an .xls sheet has")
+        elif typ == _BIFF_ROW:
+            if 14 <= size <= 16 and stream[at + 16] & 0x20:
+                rows.add(unpack(stream, at + 4)[0] + 1)
+        elif typ == _BIFF_COLINFO:
+            if 10 <= size <= 12 and stream[at + 12] & 0x01:
+                first, last = unpack(stream, at + 4)
+                columns.append((first + 1, last + 1))
+        elif typ == _BIFF_DIMENSIONS:
+            if size >= 14:  # BIFF8: rows of 32 bits
+                first_row, end_row, first_col, end_col = struct.unpack_from("<IIHH", stream, at + 4)
+            elif size >= 8:
+                first_row, end_row, first_col, end_col = struct.unpack_from("<HHHH", stream, at + 4)
+            else:
+                raise ValueError("a Dimensions record cut short")
+            if end_row < first_row or end_col < first_col:
+                raise ValueError("a sheet's area ending before it begins")
+            if (end_row - first_row) * (end_col - first_col) > _BIFF_MAX_CELLS:
+                raise ValueError("a sheet's area larger than an .xls sheet can be")
+        elif typ == _BIFF_EOF:
+            return frozenset(rows), tuple(columns)
+        at += 4 + size
+    if at != end:
+        raise _CutShortError("the sheet's last BIFF record runs past the stream's end")
+    return frozenset(rows), tuple(columns)
+
+
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _ODS_ROW, _ODS_CELLS = _ODS_TABLE + "table-row", (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell")
+_ODS_COLUMN = _ODS_TABLE + "table-column"
 
 
 class _CappedReader(io.RawIOBase):
@@ -554,62 +758,101 @@ class _CappedReader(io.RawIOBase):
         return len(data)
 
 
-def check_ods_extent(content: bytes) -> None:
+def check_ods_extent(content: bytes) -> list[HiddenLines] | None:
     """``check_extent`` for an OpenDocument spreadsheet (.ods): its rows and cells say how often
     they repeat, so a 1 KB file can span a million rows by 16,000 columns, and python-calamine
     builds the area of every table as it opens the file (gigabytes and seconds, or its own error
     past 10⁸ cells). Each table's farthest cell holding a value is found from the XML, read as a
     stream, and a file whose tables together span more than ``MAX_SHEET_CELLS`` is refused,
-    naming its largest. Not an .ods: nothing to do."""
+    naming its largest. The same pass finds each table's hidden rows and columns (``hidden_lines``
+    of an .xlsx), returned in table order. Not an .ods: None. An .ods whose tables cannot be read
+    is refused (``SheetProblem``): python-calamine may read what the XML parser refuses, and the
+    hidden rows would not be known."""
     from xml.etree.ElementTree import ParseError, iterparse
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             if "content.xml" not in z.namelist() or "xl/workbook.xml" in z.namelist():
-                return
+                return None
             with z.open("content.xml") as entry:
                 stream = io.BufferedReader(_CappedReader(entry), 1 << 20)
                 tables = _ods_tables(iterparse(stream, events=("start", "end")))  # noqa: S314
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, ParseError):
-        return  # a damaged file: python-calamine's read names it
-    if sum(r * c for r, c in tables) > MAX_SHEET_CELLS:
-        raise _too_large(*max(tables, key=lambda t: t[0] * t[1]))
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        raise SheetProblem("truncated", damaged_message()) from exc
+    except (ValueError, ParseError) as exc:
+        raise _unreadable(str(exc)) from exc
+    if sum(t.rows * t.columns for t in tables) > MAX_SHEET_CELLS:
+        largest = max(tables, key=lambda t: t.rows * t.columns)
+        raise _too_large(largest.rows, largest.columns)
+    return [t.hidden() for t in tables]
 
 
-def _ods_tables(events: Any) -> list[tuple[int, int]]:
-    """The farthest row and column holding a value of each table of ``events``, in order; stops
-    early once they span more than ``MAX_SHEET_CELLS``."""
-    tables: list[tuple[int, int]] = []
-    row = column = rows = columns = spanned = 0
+_ODS_HIDDEN = ("collapse", "filter")  # table:visibility of a row hidden by hand, and by a filter
+_ODS_VISIBILITY = _ODS_TABLE + "visibility"
+
+
+class _OdsTable:
+    """What ``_ods_tables`` finds of one table: its farthest row and column holding a value, and
+    the runs of its hidden rows and columns (first and last, 1 = the first)."""
+
+    def __init__(self) -> None:
+        self.rows = self.columns = 0
+        self.hidden_rows: list[tuple[int, int]] = []
+        self.hidden_columns: list[tuple[int, int]] = []
+
+    def hidden(self) -> HiddenLines:
+        """The hidden rows as sheet row numbers, up to the last row holding a value (LibreOffice
+        writes a sheet's empty rest as one repeated row, hidden too when the rows are hidden down
+        to the bottom), and the runs of hidden columns."""
+        rows = (r for first, last in self.hidden_rows for r in range(first, min(last, self.rows) + 1))
+        return frozenset(rows), tuple(self.hidden_columns)
+
+
+def _ods_tables(events: Any) -> list[_OdsTable]:
+    """The farthest row and column holding a value of each table of ``events``, and its hidden
+    lines, in order; stops early once they span more than ``MAX_SHEET_CELLS``."""
+    tables: list[_OdsTable] = []
+    table = _OdsTable()
+    row = column = table_column = spanned = 0
     row_repeat, row_has_value = 1, False
     for event, element in events:
         tag = element.tag
         if tag == _ODS_TABLE + "table":
             if event == "start":
-                row = rows = columns = 0
+                table, row, table_column = _OdsTable(), 0, 0
             else:
-                tables.append((rows, columns))
-                spanned += rows * columns
+                tables.append(table)
+                spanned += table.rows * table.columns
                 element.clear()
             continue
         if tag == _ODS_ROW:
             if event == "start":
                 column, row_has_value = 0, False
                 row_repeat = int(element.get(_ODS_TABLE + "number-rows-repeated", "1") or 1)
+                if element.get(_ODS_VISIBILITY) in _ODS_HIDDEN:
+                    table.hidden_rows.append((row + 1, row + row_repeat))
             else:
                 if row_has_value:
-                    rows = max(rows, row + row_repeat)
+                    table.rows = max(table.rows, row + row_repeat)
                 row += row_repeat
                 element.clear()
-                if spanned + rows * columns > MAX_SHEET_CELLS:
-                    return [*tables, (rows, columns)]
+                if spanned + table.rows * table.columns > MAX_SHEET_CELLS:
+                    return [*tables, table]
         elif tag in _ODS_CELLS:
             if event == "start":
                 repeat = int(element.get(_ODS_TABLE + "number-columns-repeated", "1") or 1)
                 if element.get(_ODS_OFFICE + "value-type") is not None:
                     row_has_value = True
-                    columns = max(columns, column + repeat)
+                    table.columns = max(table.columns, column + repeat)
                 column += repeat
+        elif tag == _ODS_COLUMN:
+            if event == "start":
+                repeat = int(element.get(_ODS_TABLE + "number-columns-repeated", "1") or 1)
+                if element.get(_ODS_VISIBILITY) in _ODS_HIDDEN:
+                    table.hidden_columns.append((table_column + 1, table_column + repeat))
+                table_column += repeat
+            else:
+                element.clear()
         elif event == "end":
             element.clear()
     return tables

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.styles import Font
 
-from bangfu.common.sheets import OLE_MAGIC, SheetProblem, check_extent, first_sheet_rows
+from bangfu.common.sheets import OLE_MAGIC, SheetProblem, check_extent, check_ods_extent, first_sheet_rows
+from bangfu.testing.workbooks import KINDS, ods_file, workbook
 
 
 def _book(hidden_first: bool) -> bytes:
@@ -182,34 +183,9 @@ def test_a_binary_workbook_is_asked_for_as_xlsx() -> None:
     assert ".xlsx" in caught.value.message
 
 
-_ODS_NS = (
-    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
-)
-
-
-_ODS_MANIFEST = (
-    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-    '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
-)
-
-
 def _ods(*tables: str) -> bytes:
     """An OpenDocument spreadsheet of the given tables' XML (rows), as LibreOffice lays one out."""
-    body = "".join(f'<table:table table:name="T{i}">{rows}</table:table>' for i, rows in enumerate(tables))
-    content = (
-        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS} office:version="1.2">'
-        f"<office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"
-    )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
-        z.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
-        z.writestr("META-INF/manifest.xml", _ODS_MANIFEST)
-    return buf.getvalue()
+    return ods_file("".join(f'<table:table table:name="T{i}">{rows}</table:table>' for i, rows in enumerate(tables)))
 
 
 def _cell(text: str, repeat: int = 1) -> str:
@@ -350,6 +326,86 @@ def test_hidden_lines_are_found_by_the_area_check_or_beside_the_read(without_dim
         assert found == expected
     rows = first_sheet_rows(content, "名单.xlsx")
     assert rows.hidden_rows == {3, 7, 500} and rows.column_hidden(2) and not rows.column_hidden(1)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hidden_lines_of_each_kind_of_workbook_are_given_by_sheet_row(kind: str) -> None:
+    """An .xls (its Row and ColInfo records) and an .ods (its rows' and columns' visibility) as an
+    .xlsx: the hidden rows by their sheet row numbers (a blank first row and a title counted, as
+    the reader's rows are), the hidden columns, on the sheet read (the second, after 说明)."""
+    rows = [[], ["祥云县困难职工名单"], ["身份证号", "姓名", "备注"]]
+    rows += [[f"11000000000000{n:04d}", "张三", "x"] for n in range(300)]
+    content = workbook(kind, rows, hidden_rows={5, 6, 9, 303}, hidden_columns={3}, before=[["请填写第二个表"]])
+    read = first_sheet_rows(content, f"名单.{kind}")
+    assert read.sheet == "花名册" and read[2] == ["身份证号", "姓名", "备注"]
+    assert read.hidden_rows == {5, 6, 9, 303} and read[303 - 1][0] == "110000000000000299"
+    assert read.column_hidden(2) and not read.column_hidden(1) and not read.column_hidden(3)
+    shown = first_sheet_rows(workbook(kind, rows), f"名单.{kind}")
+    assert shown.hidden_rows == frozenset() and shown.hidden_column_runs == ()
+
+
+def test_an_ods_rows_hidden_by_hand_or_by_a_filter_and_repeated_are_each_hidden() -> None:
+    """A row's visibility "collapse" (by hand) or "filter", for each row it repeats; rows hidden
+    down to the sheet's end (its empty rest, a million rows) are counted as far as the values go."""
+
+    def hidden(cells: str, visibility: str, repeat: int = 1) -> str:
+        repeated = f' table:number-rows-repeated="{repeat}"' if repeat > 1 else ""
+        return f'<table:table-row table:visibility="{visibility}"{repeated}>{cells}</table:table-row>'
+
+    columns = (
+        "<table:table-column/>"
+        '<table:table-column table:visibility="collapse" table:number-columns-repeated="2"/>'
+        '<table:table-column table:number-columns-repeated="1021"/>'
+    )
+    table = (
+        columns
+        + _row("<table:table-cell/>")
+        + _row(_cell("身份证号") + _cell("姓名") + _cell("备注"))
+        + _row(_cell("1") + _cell("甲"))
+        + hidden(_cell("2") + _cell("乙"), "filter")
+        + hidden(_cell("3") + _cell("丙"), "collapse", repeat=2)
+        + _row(_cell("5"))
+        + hidden("<table:table-cell/>", "collapse", repeat=1_048_000)
+    )
+    content = ods_file(f'<table:table table:name="T0">{table}</table:table>')
+    assert check_ods_extent(content) == [(frozenset({4, 5, 6}), ((2, 3),))]
+    rows = first_sheet_rows(content, "名单.ods")
+    assert len(rows) == 7 and rows[3] == ["2", "乙", ""] and rows[6] == ["5", "", ""]
+    assert rows.hidden_rows == {4, 5, 6}
+    assert [rows.column_hidden(c) for c in range(4)] == [False, True, True, False]
+
+
+def test_a_damaged_xls_or_ods_is_refused_saying_so() -> None:
+    """Wherever an .xls is cut or spoilt, a problem with its message: never an error of the program
+    (python-calamine panicked on a cut .xls, an exception nobody caught) nor a process aborted (it
+    followed a chain of sectors that looped, and built the area up to a stray cell far to the
+    right, until memory ran out). Nor is it read without its hidden rows (withdrawn households)."""
+    content = workbook("xls", [["身份证号", "姓名"], ["110000000000000000", "张三"]], hidden_rows={2})
+    for cut in range(0, len(content), 97):
+        for spoilt in (content[:cut], content[:cut] + b"\0" * (len(content) - cut)):
+            try:
+                rows = first_sheet_rows(spoilt, "名单.xls")
+            except SheetProblem as problem:
+                assert problem.code in {"empty", "not_excel", "unreadable", "truncated"}
+            else:
+                assert rows.hidden_rows == {2}  # the cut fell where nothing is read
+    # The second row's cell (a shared string) moved to column 65,281: no .xls sheet goes so far.
+    cell = b"\xfd\x00\x0a\x00\x01\x00\x00\x00"
+    assert content.count(cell) == 1
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(content.replace(cell, cell[:6] + b"\x00\xff"), "名单.xls")
+    assert caught.value.code == "unreadable"
+    broken = ods_file('<table:table table:name="T0">' + _row(_cell("姓名")) + "</table:table>")
+    with zipfile.ZipFile(io.BytesIO(broken)) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["content.xml"] = parts["content.xml"].replace(b"</table:table>", b"<table:table-row>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    with pytest.raises(SheetProblem) as caught:
+        first_sheet_rows(out.getvalue(), "名单.ods")
+    assert caught.value.code == "unreadable"
 
 
 def _last_cells_by_loop(data: bytes) -> tuple[int, int] | None:

@@ -23,6 +23,7 @@ from bangfu.intake.models import ImportState
 from bangfu.intake.tests.test_legacy_import import HEADERS, _row, household_rows, xlsx
 from bangfu.registry.models import Household, Member
 from bangfu.testing.factories import new_id
+from bangfu.testing.workbooks import KINDS, workbook
 
 pytestmark = pytest.mark.django_db
 
@@ -102,26 +103,23 @@ def test_a_file_number_of_another_union_is_a_problem_naming_nothing_of_it(tree: 
 # --- 2. hidden rows and columns ---------------------------------------------------------------------
 
 
-def _hidden_book() -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(HEADERS)
-    for n in range(5):
-        ws.append(household_rows(f"T3-{n}", members=1, 身份证号=new_id("532923", date(1964, 3, 1 + n)))[0])
-    ws.row_dimensions[3].hidden = True
-    ws.row_dimensions[5].hidden = True
-    ws.column_dimensions["X"].hidden = True  # 月收入
-    ws.auto_filter.ref = "A1:AC6"
-    return _saved(wb)
+def _hidden_book(kind: str) -> bytes:
+    rows = [household_rows(f"T3-{n}", members=1, 身份证号=new_id("532923", date(1964, 3, 1 + n)))[0] for n in range(5)]
+    # Rows 3 and 5 hidden by a filter, the column 月收入 (X) by hand.
+    return workbook(
+        kind, [HEADERS, *rows], hidden_rows={3, 5}, hidden_columns={HEADERS.index("月收入") + 1}, by_filter=True
+    )
 
 
-def test_hidden_rows_are_problems_not_imported_and_a_hidden_column_is_named(tree: Any, users: Any) -> None:
-    content = _hidden_book()
-    rows = sheets.first_sheet_rows(content, "t3.xlsx")
+@pytest.mark.parametrize("kind", KINDS)
+def test_hidden_rows_are_problems_not_imported_and_a_hidden_column_is_named(tree: Any, users: Any, kind: str) -> None:
+    """Alike in an .xlsx, an .xls and an .ods (the two older kinds' hidden rows were imported)."""
+    content = _hidden_book(kind)
+    name = f"t3.{kind}"
+    rows = sheets.first_sheet_rows(content, name)
     assert rows.hidden_rows == {3, 5} and rows.column_hidden(HEADERS.index("月收入"))
     batch = imports.import_file(
-        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="t3.xlsx", content=content, commit=True
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name=name, content=content, commit=True
     )
     assert batch.households_created == 3 and batch.households_total == 5 and batch.households_invalid == 2
     assert [(row, number) for row, number, _r in _reasons(batch)] == [(3, "T3-1"), (5, "T3-3")]
@@ -248,17 +246,12 @@ def test_a_date_with_another_time_is_refused(typed: str) -> None:
     assert [(i.column, i.reason) for i in households[0].issues] == [("建档日期", "Enter a date as YYYY-MM-DD.")]
 
 
-def test_a_sheet_of_hidden_rows_only_imports_nothing_and_says_why(tree: Any, users: Any) -> None:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(HEADERS)
-    for r in household_rows("H-1"):
-        ws.append(r)
-    ws.row_dimensions[2].hidden = True
-    ws.row_dimensions[3].hidden = True
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_sheet_of_hidden_rows_only_imports_nothing_and_says_why(tree: Any, users: Any, kind: str) -> None:
+    # Under a title row (rows keep their sheet numbers), the household's two rows hidden by hand.
+    content = workbook(kind, [["祥云县困难职工档案"], HEADERS, *household_rows("H-1")], hidden_rows={3, 4})
     batch = imports.import_file(
-        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="h.xlsx", content=_saved(wb), commit=True
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name=f"h.{kind}", content=content, commit=True
     )
     assert batch.state == ImportState.VALIDATED and batch.households_valid == 0
-    assert [(row, number) for row, number, _r in _reasons(batch)] == [(2, "H-1"), (3, "H-1")]
+    assert [(row, number) for row, number, _r in _reasons(batch)] == [(3, "H-1"), (4, "H-1")]
