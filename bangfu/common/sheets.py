@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from bangfu.common.punctuation import join_list
+
 # An .xls file, and an .xlsx saved with a password (an encrypted OLE container, not a zip).
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -183,7 +185,7 @@ def first_sheet_rows(
                     "The rows go on in other sheets with the same columns (%(sheets)s), and one sheet is read: "
                     "put all the rows on the first sheet, or save each sheet as a file of its own."
                 )
-                % {"sheets": "、".join(more)},
+                % {"sheets": join_list(more)},
             )
     except SheetProblem:
         raise

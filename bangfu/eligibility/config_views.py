@@ -33,6 +33,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.errors import field_errors
 from bangfu.common.models import AuditAction
 from bangfu.common.paging import CappedPaginator
+from bangfu.common.punctuation import join_list
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
@@ -704,7 +705,7 @@ def _save(request: HttpRequest, form: WhatIfForm) -> HttpResponse:
         note=form.cleaned_data.get("note") or "",
     )
     labels = [x.label for x in (saved_standard, saved_rules) if x is not None]
-    messages.success(request, _("Saved as %(versions)s.") % {"versions": ", ".join(labels)})
+    messages.success(request, _("Saved as %(versions)s.") % {"versions": join_list(labels)})
     if saved_standard is not None:
         return redirect("eligibility:standard_detail", code=saved_standard.division_code, year=saved_standard.year)
     if saved_rules is not None:

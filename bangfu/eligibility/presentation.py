@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext, ngettext
 
+from bangfu.common.punctuation import join_list
 from bangfu.registry import codes
 
 from .rules.model import TEMPLATES
@@ -25,7 +26,7 @@ def _param(name: str, value: str) -> str:
     choices = CODE_LIST_PARAMS.get(name)
     if choices is not None:
         labels = dict(choices.choices)
-        return ", ".join(str(labels.get(c, c)) for c in value.split(", ")) if value else value
+        return join_list(labels.get(c, c) for c in value.split(", ")) if value else value
     return value
 
 

@@ -52,6 +52,7 @@ from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.ids import ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
+from bangfu.common.punctuation import mark
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -251,7 +252,7 @@ def import_batch_execute(*, batch_id: int, commit: bool, rows: list[list[Any]] |
         except (ValidationError, DomainError, IntegrityError) as exc:
             msg = exc.message if isinstance(exc, DomainError) else str(exc)
             if isinstance(exc, ValidationError):
-                msg = "; ".join(m for ms in field_errors(exc).values() for m in ms)
+                msg = mark("semicolon").join(m for ms in field_errors(exc).values() for m in ms)
             if isinstance(exc, IntegrityError):
                 msg = _(
                     "The files changed while importing (someone opened a file for one of these people); check again."

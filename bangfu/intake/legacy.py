@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from bangfu.common import sheets
 from bangfu.common.ids import build_resident_id
+from bangfu.common.punctuation import join_list
 from bangfu.common.text import not_a_number, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
@@ -505,11 +506,11 @@ def _header_problems(headers: list[str]) -> list[str]:
     dupes = sorted({h for h in headers if h in BY_HEADER and headers.count(h) > 1})
     parts = []
     if missing:
-        parts.append(_("missing columns: %(names)s") % {"names": "、".join(missing)})
+        parts.append(_("missing columns: %(names)s") % {"names": join_list(missing)})
     if unknown:
-        parts.append(_("unknown columns: %(names)s") % {"names": "、".join(unknown)})
+        parts.append(_("unknown columns: %(names)s") % {"names": join_list(unknown)})
     if dupes:
-        parts.append(_("columns given twice: %(names)s") % {"names": "、".join(dupes)})
+        parts.append(_("columns given twice: %(names)s") % {"names": join_list(dupes)})
     return parts
 
 
@@ -528,7 +529,7 @@ def check_headers(header_row: list[Any], row: int = 1, looked_at: tuple[str, ...
             message = _(
                 "None of the sheets (%(sheets)s) has the template's headers; on the first, %(problems)s. "
                 "Download the template."
-            ) % {"sheets": "、".join(looked_at), "problems": problems}
+            ) % {"sheets": join_list(looked_at), "problems": problems}
         elif row == 1:
             message = _("The first row does not have the template's headers (%(problems)s). Download the template.") % {
                 "problems": problems
@@ -563,7 +564,7 @@ def _not_allowed(value: str, key: str) -> str:
     allowed = _allowed_words(key)
     if not allowed:
         return _("“%(value)s” is not one of the allowed values.") % {"value": value}
-    shown = "、".join(allowed[:_ALLOWED_SHOWN]) + ("…" if len(allowed) > _ALLOWED_SHOWN else "")
+    shown = join_list(allowed[:_ALLOWED_SHOWN]) + ("…" if len(allowed) > _ALLOWED_SHOWN else "")
     return _("“%(value)s” is not one of the allowed values: %(allowed)s.") % {"value": value, "allowed": shown}
 
 
@@ -986,7 +987,7 @@ def row_runs(numbers: list[int]) -> str:
             runs[-1][1] = n
         else:
             runs.append([n, n])
-    return "、".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+    return join_list(str(a) if a == b else f"{a}–{b}" for a, b in runs)
 
 
 def _sheet_notes(rows: list[list[Any]], at: int, cols: list[Column | None], footer: list[int]) -> list[str]:
@@ -1003,13 +1004,13 @@ def _sheet_notes(rows: list[list[Any]], at: int, cols: list[Column | None], foot
     ignored = [h for h, c in zip(header, cols, strict=False) if c is None and h]
     if ignored:
         notes.append(
-            _("Columns not in the template were left out: %(names)s.") % {"names": "、".join(dict.fromkeys(ignored))}
+            _("Columns not in the template were left out: %(names)s.") % {"names": join_list(dict.fromkeys(ignored))}
         )
     if isinstance(rows, sheets.SheetRows) and rows.hidden_column_runs:
         hidden = [c.header for i, c in enumerate(cols) if c is not None and rows.column_hidden(i)]
         if hidden:
             notes.append(
-                _("Columns hidden in the file were read like the others: %(names)s.") % {"names": "、".join(hidden)}
+                _("Columns hidden in the file were read like the others: %(names)s.") % {"names": join_list(hidden)}
             )
     if footer:
         notes.append(

@@ -27,6 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from bangfu.common.errors import DomainError, Refused, field_errors
 from bangfu.common.paging import CappedPaginator
+from bangfu.common.punctuation import join_list
 from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.presentation import reason_text
 from bangfu.org import access, signin
@@ -1157,7 +1158,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             "units": units,
             "page": page,
             "columns": legacy.column_guide(),
-            "ignored_columns": "、".join(legacy.IGNORED_HEADERS),
+            "ignored_columns": join_list(legacy.IGNORED_HEADERS),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -53,6 +53,7 @@ from django.utils.translation import ngettext
 
 from bangfu.common import crypto, divisions, sheets
 from bangfu.common.ids import EARLIEST_BIRTH_YEAR, SHANGHAI, InvalidResidentId, ResidentId
+from bangfu.common.punctuation import join_list
 
 from .engine import record_keys
 from .engine.names import NAME_KEY_META, name_key_sql, name_key_tag, name_keys, name_norm_fast_sql, normalise_name
@@ -662,7 +663,7 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
                     "The file has no column “%(header)s”, to which the field %(field)s was mapped. "
                     "Its columns: %(columns)s."
                 )
-                % {"header": header, "field": _field_in_words(name), "columns": ", ".join(headers[:30])},
+                % {"header": header, "field": _field_in_words(name), "columns": join_list(headers[:30])},
                 headers=headers,
             )
         mapping[name] = header
@@ -677,7 +678,7 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
         raise IngestProblem(
             "wrong_kind",
             _("This does not look like %(kind)s: it has no column such as %(headers)s.")
-            % {"kind": _kind_label(kind), "headers": ", ".join(missing[0].headers[:3])},
+            % {"kind": _kind_label(kind), "headers": join_list(missing[0].headers[:3])},
             headers=headers,
         )
     if not any(s.name in mapping for s in KIND_FIELDS[kind]) and (other := _other_kind(kind, headers)):
@@ -687,7 +688,7 @@ def resolve_mapping(kind: DatasetKind, headers: list[str], given: dict[str, str]
         raise IngestProblem(
             "wrong_kind",
             _("This looks like %(other)s, not %(kind)s (it has the columns %(columns)s).")
-            % {"other": _kind_label(other_kind), "kind": _kind_label(kind), "columns": ", ".join(columns)},
+            % {"other": _kind_label(other_kind), "kind": _kind_label(kind), "columns": join_list(columns)},
             headers=headers,
         )
     return mapping

@@ -28,6 +28,7 @@ from bangfu.common import runs, sheets
 from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError
 from bangfu.common.ids import SHANGHAI, ResidentId, mask_ids_in
+from bangfu.common.punctuation import join_list
 from bangfu.common.text import clean_reason
 from bangfu.eligibility import services as eligibility_services
 from bangfu.org import access
@@ -324,7 +325,7 @@ def _check_answer(snapshot: Path, rows: int, unit: OrgUnit) -> None:
             "count": strangers,
             "rows": rows,
             "unit": unit.name,
-            "first": ", ".join(str(r) for r in first) + (" …" if strangers > len(first) else ""),
+            "first": join_list(first) + (" …" if strangers > len(first) else ""),
         }
     raise DomainError(
         MatchError.IMPORT_FAILED, message, {"problem": "not_requested", "rows": rows, "not_on_file": strangers}

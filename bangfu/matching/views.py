@@ -37,6 +37,7 @@ from django.views.decorators.http import require_POST
 from bangfu.common import sheets
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.common.paging import CappedPaginator
+from bangfu.common.punctuation import join_list, mark
 from bangfu.eligibility import selectors as eligibility_selectors
 from bangfu.org import access
 from bangfu.org.models import OrgLevel, OrgUnit
@@ -133,7 +134,7 @@ def finding_details(finding: Finding) -> list[tuple[str, str]]:
     for key, value in d.items():
         if key == "home_records" and isinstance(value, list):
             homes = [h for h in value if isinstance(h, dict)]
-            text = "; ".join(
+            text = mark("semicolon").join(
                 _("%(record)s: %(area)s, registered %(date)s")
                 % {
                     "record": services.record_in_words(str(h.get("record") or "")),
@@ -146,7 +147,7 @@ def finding_details(finding: Finding) -> list[tuple[str, str]]:
         elif key == "records" and "home_records" in d:
             continue  # each record is shown with its home
         else:
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            shown = join_list(value) if isinstance(value, list) else str(value)
             rows.append((labels.get(key) or key, shown))
     return rows
 

@@ -18,6 +18,7 @@ from bangfu.common import divisions
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.models import AuditAction
+from bangfu.common.punctuation import join_list
 
 from .models import ApiToken, OrgKind, OrgLevel, OrgUnit, Role, RoleAssignment
 from .tree_file import UnitRow, kind_from, level_from
@@ -134,7 +135,7 @@ def org_tree_load(*, actor: Any, rows: list[UnitRow]) -> TreeLoad:
                 row,
                 "kind",
                 _("%(value)s is not a kind of union: %(kinds)s.")
-                % {"value": row.kind, "kinds": ", ".join(OrgKind.values)},
+                % {"value": row.kind, "kinds": join_list(OrgKind.values)},
             )
             ok = False
         if ok and level is not None and kind is not None:
@@ -340,7 +341,7 @@ def _unknown_role(role: str) -> ValidationError:
     return ValidationError(
         {
             "role": _("Unknown role %(role)s; choose one of: %(roles)s.")
-            % {"role": role, "roles": ", ".join(Role.values)}
+            % {"role": role, "roles": join_list(Role.values)}
         }
     )
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from bangfu.common.punctuation import join_list
+
 from .models import OrgKind, OrgLevel
 
 FIELDS = ("code", "name", "parent_code", "level", "kind", "division_code")
@@ -107,8 +109,8 @@ def tree_rows(table: list[list[str]]) -> list[UnitRow]:
             {
                 "file": _("The header row lacks the columns %(missing)s (one row of headers first: %(known)s).")
                 % {
-                    "missing": ", ".join(missing),
-                    "known": ", ".join(f"{f} ({'/'.join(sorted(HEADERS[f] - {f}))})" for f in FIELDS),
+                    "missing": join_list(missing),
+                    "known": join_list(f"{f} ({'/'.join(sorted(HEADERS[f] - {f}))})" for f in FIELDS),
                 }
             }
         )

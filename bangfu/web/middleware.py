@@ -32,6 +32,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
+from bangfu.common.punctuation import join_list
+
 NUL = "\x00"
 # NUL, or half of a UTF-16 surrogate pair on its own (JSON's "\ud800"): neither can be stored as text.
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -123,7 +125,7 @@ class BadInputMiddleware:
         allowed = sorted(m.strip() for m in response.get("Allow", "").split(",") if m.strip())
         body = error_body(
             "method_not_allowed",
-            _("This method is not allowed here; allowed: %(methods)s.") % {"methods": ", ".join(allowed)},
+            _("This method is not allowed here; allowed: %(methods)s.") % {"methods": join_list(allowed)},
             details={"allowed": allowed},
         )
         answer = JsonResponse(body, status=405)

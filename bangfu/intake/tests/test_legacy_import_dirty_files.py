@@ -149,7 +149,7 @@ def test_totals_and_notes_under_the_table_are_not_households(tree: Any, users: A
     ]
     out = imports.check(actor=users["xiangyun_staff"], unit=tree["xiangyun"], content=xlsx(rows))
     assert out.households == 2 and len(out.ready) == 2 and not out.issues
-    assert out.notes == ["Rows 4–5、7–9 are totals or notes, not households: they were not read."]
+    assert out.notes == ["Rows 4–5, 7–9 are totals or notes, not households: they were not read."]
 
 
 # --- 4. the data on a sheet after a cover -------------------------------------------------------------
@@ -174,7 +174,7 @@ def test_the_sheet_with_the_templates_headers_is_read_and_named(tree: Any, users
         imports.import_batch_create(
             actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="x.xlsx", content=_saved(wb)
         )
-    assert "封面、档案" in str(refused.value)
+    assert "封面, 档案" in str(refused.value)
 
 
 # --- 6. the columns counties add ----------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_the_columns_counties_add_are_left_out_with_a_note_and_others_still_refu
         actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="t6.xlsx", content=content, commit=True
     )
     assert batch.state == ImportState.COMMITTED and batch.households_created == 1
-    assert batch.notes == ["Columns not in the template were left out: 序号、备注（选填）."]
+    assert batch.notes == ["Columns not in the template were left out: 序号, 备注（选填）."]
     with pytest.raises(ValidationError) as refused:
         imports.import_batch_create(
             actor=users["xiangyun_staff"],

@@ -103,7 +103,8 @@ def test_the_list_counts_each_state_and_puts_the_reports_to_check_first(users: A
     rows = _listed(page)
     # The worker's reports first, then the tasks waiting for the worker, oldest first.
     assert rows[:5] == ["XY-0071", "XY-0072", "XY-0073", "XY-0001", "XY-0002"] and len(rows) == 50
-    assert page.count("Checked: apply the changes") == 3 and "新地址" in page
+    # Each button twice: in its column, and under the changes on a phone.
+    assert page.count("Checked: apply the changes") == 2 * 3 and "新地址" in page
 
 
 def test_another_countys_tasks_are_never_shown(users: Any, county: Any) -> None:

@@ -135,6 +135,16 @@ def test_a_column_mapped_that_the_file_lacks_is_quoted_with_the_field_in_words(
     )
 
 
+def test_the_columns_of_the_file_are_listed_in_the_language_s_punctuation(
+    users: dict[str, Any], write_csv: Any
+) -> None:
+    """A Chinese message listed the file's columns with ", " between them, as the English one."""
+    path = write_csv("v.csv", [["车主身份证", "姓名", "号牌号码", "车辆类型"], ["1", "张三", "云A1", "轿车"]])
+    with translation.override("zh-hans"), pytest.raises(DomainError) as caught:
+        services.dataset_import(actor=users["admin"], kind="vehicles", path=path, mapping={"id_number": "不存在的列"})
+    assert caught.value.message.endswith("文件中的列：车主身份证、姓名、号牌号码、车辆类型。")
+
+
 def test_a_file_of_another_kind_is_named_in_words(users: dict[str, Any], write_csv: Any) -> None:
     path = write_csv("t.csv", [["身份证号", "姓名"], ["110101199003074258", "张三"]])
     with translation.override("en"), pytest.raises(DomainError) as caught:

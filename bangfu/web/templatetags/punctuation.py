@@ -1,6 +1,7 @@
 """The punctuation between a label and its value, and between the items of a list, in the active
-language: a Chinese page reads "住址：云南省…" and "下岗失业、子女上学", an English one "Address: …"
-and "Laid off, Children at school".
+language (the marks of ``bangfu.common.punctuation``, which text made in Python uses too): a
+Chinese page reads "住址：云南省…" and "下岗失业、子女上学", an English one "Address: …" and "Laid off,
+Children at school".
 
 A label's words are translated (``{% translate "Address" %}``) and its colon comes from here,
 ``{% translate "Address" %}{% colon %}{{ value }}``, so that the same msgid serves with a colon and
@@ -15,19 +16,11 @@ from typing import Any
 from django import template
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+
+from bangfu.common import punctuation
+from bangfu.common.punctuation import mark
 
 register = template.Library()
-
-# Marks for each language whose marks differ from the English ones, by the language's prefix.
-_MARKS = {"zh": {"colon": "：", "comma": "、", "semicolon": "；"}}
-_ENGLISH = {"colon": ": ", "comma": ", ", "semicolon": "; "}
-
-
-def mark(name: str) -> str:
-    """The mark ``name`` (colon, comma, semicolon) of the active language, spaced as it is written."""
-    language = (get_language() or "").split("-")[0]
-    return _MARKS.get(language, _ENGLISH)[name]
 
 
 @register.simple_tag
@@ -52,7 +45,7 @@ def list_semicolon() -> str:
 def join_list(values: Iterable[Any], autoescape: bool = True) -> SafeString:
     """``{{ causes|join_list }}``: the items joined as ``list_comma`` does, each escaped."""
     shown = (conditional_escape(v) if autoescape else str(v) for v in values)
-    return mark_safe(mark("comma").join(shown))  # noqa: S308 - every item escaped above
+    return mark_safe(punctuation.join_list(shown))  # noqa: S308 - every item escaped above
 
 
 @register.filter

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_noop
 from bangfu.common import sheets
 from bangfu.common.commands import TranslatedCommand
 from bangfu.common.ids import InvalidResidentId, ResidentId
+from bangfu.common.punctuation import join_list
 
 COLUMNS = ["row", "input", "id_number", "valid", "birth_date", "sex", "birthplace", "error"]
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
@@ -144,7 +145,7 @@ class Command(TranslatedCommand):
             else:
                 raise CommandError(
                     _("No column named %(column)s; the columns are: %(names)s")
-                    % {"column": spec, "names": ", ".join(names) or _("(no header row)")},
+                    % {"column": spec, "names": join_list(names) or _("(no header row)")},
                     returncode=USAGE_ERROR,
                 )
         else:

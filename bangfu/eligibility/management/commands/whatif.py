@@ -21,6 +21,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.commands import TranslatedCommand, problems_text
 from bangfu.common.errors import field_errors
 from bangfu.common.models import AuditAction
+from bangfu.common.punctuation import join_list
 from bangfu.eligibility.config_forms import normalise_number
 from bangfu.eligibility.models import DecisionCategory
 from bangfu.eligibility.recompute import changes_xlsx, whatif_preview, whatif_save
@@ -80,7 +81,7 @@ class Command(TranslatedCommand):
             }
         )
         for u in preview.by_unit:
-            moves = ", ".join(
+            moves = join_list(
                 f"{label.get(a, a)} → {label.get(b, b)}: {n}" for (a, b), n in sorted(u.transitions.items())
             )
             self.stdout.write(f"  {u.unit_name}: {u.changed} ({moves})")

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_noop
 from bangfu.common import sheets
 from bangfu.common.commands import TranslatedCommand, csv_output, day, whole_number
 from bangfu.common.errors import DomainError, field_errors
+from bangfu.common.punctuation import join_list, mark
 from bangfu.matching import selectors, services
 from bangfu.matching.engine.schemas import DatasetKind
 from bangfu.matching.models import FindingStatus
@@ -214,7 +215,7 @@ def _problem_text(exc: DomainError) -> str:
     details = dict(exc.details or {})
     lines = [exc.message]
     if headers := details.get("headers"):
-        lines.append(f"{_('Columns in the file')}: {', '.join(str(h) for h in headers)}")
+        lines.append(_("Columns in the file") + mark("colon") + join_list(headers))
     if reasons := details.get("reasons"):
         lines.append(f"{_('Reason')} ({_('Rows')}):")
         lines += [f"  {reason} ({n})" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_noop
 
 from bangfu.common.commands import TranslatedCommand, whole_number
 from bangfu.common.errors import field_errors
+from bangfu.common.punctuation import mark
 from bangfu.org.services import token_create, token_list, token_revoke, user_by_username
 
 
@@ -50,7 +51,7 @@ class Command(TranslatedCommand):
         try:
             getattr(self, "_" + options["action"])(options)
         except ValidationError as exc:
-            raise CommandError("; ".join(m for msgs in field_errors(exc).values() for m in msgs)) from exc
+            raise CommandError(mark("semicolon").join(m for msgs in field_errors(exc).values() for m in msgs)) from exc
 
     def _create(self, options: dict[str, Any]) -> None:
         user = get_user_model().objects.filter(username=options["username"]).first()
