@@ -192,8 +192,11 @@ def state_counts(*, actor: Any) -> dict[str, int]:
 
 def application_decision(app: Application, on: dt.date | None = None) -> rules.Decision | None:
     """The identification decision from the application's data, as the engine would decide the
-    file; None while no member can be read yet."""
+    file; None while no member can be read yet, or while a value cannot be read or is wrong in
+    itself (``data.draft_errors``: a negative expense would be added to the income)."""
     on = on or timezone.localdate()
+    if data.draft_errors(app.data, app.unit_id):
+        return None
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
     members = []
     collector = ErrorCollector()

@@ -44,7 +44,7 @@ from bangfu.registry.codes import (
 from bangfu.web.forms import unknown_filter_value
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
-from .data import masked, masked_id
+from .data import draft_errors, masked, masked_id
 from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
 from .models import (
     Applicant,
@@ -687,6 +687,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_attach": not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
         "decision": _decision(app),
+        # No identification from figures that cannot be right (a draft saved before they were
+        # refused): the page says why rather than "not enough data".
+        "figures_wrong": app.state == S.DRAFT and bool(draft_errors(app.data, app.unit_id)),
         "events": selectors.application_events(actor=request.user, application_id=pk),
         "actions": actions,
         "act_failed": _act_failed(request, pk),
