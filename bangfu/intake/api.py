@@ -154,7 +154,13 @@ class CreateIn(InSchema):
 
 class DraftIn(InSchema):
     form: dict[str, Any]
-    expected_version: int | None = None
+    # Required, as a household file's update requires its version: a form saved without one
+    # would overwrite whatever was saved since it was read (another tab, another device, a
+    # colleague). A stale version is 409 ``conflict``, whose details give the version now: read
+    # the application again and show it beside what is being sent before sending it again.
+    expected_version: int = Field(
+        description="The application's version the form was read at; 409 conflict when it was saved since"
+    )
 
 
 class SubmitIn(InSchema):

@@ -406,7 +406,7 @@ def _check_version(app: Application, expected_version: int | None, *, by_worker:
             # The worker's draft changes only by the worker: another window or tab saved it first.
             _("This draft was saved from another window since you opened it: reload it and make your change again.")
             if by_worker and app.state == S.DRAFT
-            else _("Someone else acted on this application since you opened it; reload it and try again.")
+            else _("This application was changed after you opened it; reload it and try again.")
         )
         raise DomainError(IntakeError.CONFLICT, message, {"version": app.version, "state": app.state})
 

@@ -40,7 +40,7 @@ def _phone_draft(tree: dict) -> Application:
 def test_staff_do_not_change_a_workers_own_draft(tree: dict, users: dict[str, Any]) -> None:
     app = _phone_draft(tree)
     cadre = _client(users["xiangyun_cadre"])
-    changed = _call(cadre, "PUT", f"/applications/{app.pk}", {"form": {"members": []}})
+    changed = _call(cadre, "PUT", f"/applications/{app.pk}", {"form": {"members": []}, "expected_version": app.version})
     assert changed.status_code == 403, changed.content
     assert "worker's own draft" in changed.json()["error"]["message"]
     submitted = _call(cadre, "POST", f"/applications/{app.pk}/submit", {})

@@ -1,5 +1,7 @@
-"""Saving a draft: a value wrong in itself (a negative amount, an area out of range) is refused at
-the save, not only at the submit, and no identification is made from it."""
+"""Saving a draft: a form opened before the draft was saved again (another tab, another device,
+someone else) never overwrites that save, however often it is sent; and a value wrong in itself
+(a negative amount, an area out of range) is refused at the save, not only at the submit, and no
+identification is made from it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from bangfu.intake import selectors, services
+from bangfu.intake import otp, selectors, services
 from bangfu.intake.models import Applicant, Application
 from bangfu.intake.tests.helpers import form_data, sign_in
 
@@ -85,6 +87,94 @@ def _cadre(users: dict[str, Any]) -> Client:
 def _counter_draft(tree: dict, users: dict[str, Any]) -> Application:
     unit = tree["xiangyun_g"]
     return services.application_create(actor=users["xiangyun_cadre"], unit_id=unit.pk, form=form_data(unit, 1))
+
+
+# --- a form opened before the last save ----------------------------------------------------------
+
+
+def test_a_stale_tab_never_overwrites_the_save_made_in_another(tree: dict, users: dict[str, Any]) -> None:
+    app = _counter_draft(tree, users)
+    url = f"/applications/{app.pk}/"
+    tab1 = application_form(_cadre(users).get(url).content.decode())
+    tab2 = application_form(_cadre(users).get(url).content.decode())
+    c = _cadre(users)
+    saved = c.post(url, {**tab1, "h-address": "祥云县新街道8号", "save": "1"})
+    assert saved.status_code == 302
+    refused = c.post(url, {**tab2, "h-cause_note": "病后失业", "save": "1"})
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    # Said without blaming "someone else": it may be the same person in another tab.
+    assert "This application was changed after you opened it" in page and "Someone else" not in page
+    # What is saved now beside what was typed, and a way to load the saved version.
+    assert 'id="unsaved-differences"' in page and 'id="load-saved"' in page
+    assert "祥云县新街道8号" in page and "病后失业" in page
+    # The refused form keeps the version its values were based on: sent again, it is refused again.
+    again = application_form(page)
+    assert again["version"] == tab2["version"] == str(app.version)
+    assert again["h-cause_note"] == "病后失业"
+    second = c.post(url, {**again, "save": "1"})
+    assert second.status_code == 400 and 'id="unsaved-differences"' in second.content.decode()
+    app.refresh_from_db()
+    assert app.data["address"] == "祥云县新街道8号" and app.data.get("cause_note") != "病后失业"
+    # Loaded again, the form is the draft as it is now, and saves.
+    fresh = application_form(c.get(url).content.decode())
+    assert fresh["h-address"] == "祥云县新街道8号"
+    assert c.post(url, {**fresh, "h-cause_note": "病后失业", "save": "1"}).status_code == 302
+    app.refresh_from_db()
+    assert app.data["address"] == "祥云县新街道8号" and app.data["cause_note"] == "病后失业"
+
+
+def test_the_conflict_is_said_neutrally_in_chinese(tree: dict, users: dict[str, Any]) -> None:
+    app = _counter_draft(tree, users)
+    url = f"/applications/{app.pk}/"
+    c = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    c.force_login(users["xiangyun_cadre"])
+    tab = application_form(c.get(url).content.decode())
+    services.application_save_draft(
+        actor=users["xiangyun_cadre"], application_id=app.pk, form={**app.data, "address": "别处"}
+    )
+    page = c.post(url, {**tab, "h-cause_note": "病后失业", "save": "1"}).content.decode()
+    assert 'id="unsaved-differences"' in page and "他人已对其进行了处理" not in page
+
+
+def test_a_workers_stale_phone_tab_never_overwrites_either(tree: dict) -> None:
+    unit = tree["xiangyun_g"]
+    worker = Applicant.objects.create(phone="13912340001")
+    app = services.application_create(actor=worker, unit_id=unit.pk, form=form_data(unit, 1))
+    url = f"/apply/{app.pk}/"
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), worker)
+    tab1 = application_form(c.get(url).content.decode())
+    tab2 = application_form(c.get(url).content.decode())
+    assert c.post(url, {**tab1, "h-address": "祥云县新街道8号", "save": "1"}).status_code == 302
+    refused = c.post(url, {**tab2, "h-cause_note": "病后失业", "save": "1"})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "This draft was saved from another window" in page
+    assert 'id="unsaved-differences"' in page
+    assert c.post(url, {**application_form(page), "save": "1"}).status_code == 400
+    app.refresh_from_db()
+    assert app.data["address"] == "祥云县新街道8号"
+
+
+def test_the_api_saves_a_draft_only_against_the_version_it_read(tree: dict, users: dict[str, Any]) -> None:
+    unit = tree["xiangyun_g"]
+    worker = Applicant.objects.create(phone="13912340002")
+    app = services.application_create(actor=worker, unit_id=unit.pk, form=form_data(unit, 1))
+    c = Client(headers={"Authorization": f"Bearer {otp.token_for(worker)}", "Accept-Language": "en"})
+    path = f"/api/v1/applicant/applications/{app.pk}"
+
+    def put(body: dict[str, Any]) -> Any:
+        return c.generic("PUT", path, json.dumps(body), "application/json")
+
+    changed = {**app.data, "address": "祥云县新街道8号"}
+    # Without the version it read, a client would overwrite whatever was saved since.
+    blind = put({"form": changed})
+    assert blind.status_code == 422 and "expected_version" in json.dumps(blind.json())
+    first = put({"form": changed, "expected_version": app.version})
+    assert first.status_code == 200
+    stale = put({"form": {**app.data, "cause_note": "病后失业"}, "expected_version": app.version})
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "conflict"
+    app.refresh_from_db()
+    assert app.data["address"] == "祥云县新街道8号"
 
 
 # --- values wrong in themselves --------------------------------------------------------------------
