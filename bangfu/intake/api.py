@@ -188,6 +188,14 @@ class QueueRowOut(Schema):
     head_id_masked: str
     days_waiting: int
     overdue: bool
+    notice_until: dt.date | None = Field(
+        None,
+        description="The last day of the case's public notice, while it runs: the step is taken the day after, "
+        "and its days waiting count from then",
+    )
+    waiting_for_notice: bool = Field(
+        False, description="On public notice with no objection to answer: listed last, not counted as work yet"
+    )
 
 
 def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
@@ -466,7 +474,10 @@ class QueueQuery(Schema):
 
 
 class QueuePageOut(Schema):
-    count: int = Field(description="Cases waiting for the caller, counted up to 10,001")
+    count: int = Field(
+        description="Cases listed for the caller (those waiting for their public notice to end included), "
+        "counted up to 10,001"
+    )
     count_capped: bool = Field(description="True when more cases wait than are counted: filter by state")
     page: int
     page_size: int
@@ -504,6 +515,8 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "head_id_masked": r.application.head_id_masked,
                 "days_waiting": r.days_waiting,
                 "overdue": r.overdue,
+                "notice_until": r.notice_until,
+                "waiting_for_notice": r.waiting_for_notice,
             }
             for r in rows
         ],
