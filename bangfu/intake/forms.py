@@ -12,6 +12,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 
 from bangfu.registry import codes
 from bangfu.registry.validation import HOUSEHOLD_TEXT
+from bangfu.web.templatetags.punctuation import list_comma
 
 from .models import ApplicationKind
 
@@ -220,10 +221,10 @@ def _shown(field: forms.Field, value: Any) -> str:
     """A form value as the form shows it: a code by its label, a list joined."""
     if value in (None, "", []):
         return ""
-    choices = dict(getattr(field, "choices", None) or [])
+    choices = {str(k): label for k, label in getattr(field, "choices", None) or []}
     if isinstance(value, list):
-        return "、".join(str(choices.get(str(v), v)) for v in value)
-    return str(choices.get(str(value), choices.get(value, value)))
+        return list_comma().join(str(choices.get(str(v), v)) for v in value)
+    return str(choices.get(str(value), value))
 
 
 def differences(saved: dict[str, Any], typed: dict[str, Any], *, kind: str) -> list[tuple[str, str, str]]:

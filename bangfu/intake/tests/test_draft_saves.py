@@ -277,3 +277,24 @@ def test_no_identification_from_figures_that_cannot_be_right(tree: dict, users: 
     page = _cadre(users).get(f"/applications/{app.pk}/").content.decode()
     assert 'id="decision-figures-wrong"' in page
     assert html.escape("Not enough data yet.") not in page
+
+
+def test_the_differences_are_read_as_the_form_reads_them() -> None:
+    from django.utils import translation
+
+    from bangfu.intake.forms import differences
+
+    with translation.override("en"):
+        rows = differences(
+            {"secondary_causes": ["1", "2"], "members": [{"relationship": "head", "name": "王华"}]},
+            {"secondary_causes": ["3"], "members": [{"relationship": "spouse", "name": "王华"}]},
+            kind="formal",
+        )
+    assert rows == [
+        (
+            "Secondary causes (up to three)",
+            "No capacity to work, Able to work but not employed",
+            "Laid off or unemployed",
+        ),
+        ("Member 1: Relationship", "Head of household", "Spouse"),
+    ]
