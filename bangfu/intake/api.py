@@ -174,7 +174,13 @@ class CreateIn(InSchema):
 
 class DraftIn(InSchema):
     form: dict[str, Any]
-    expected_version: int | None = None
+    # Required, as a household file's update requires its version: a form saved without one
+    # would overwrite whatever was saved since it was read (another tab, another device, a
+    # colleague). A stale version is 409 ``conflict``, whose details give the version now: read
+    # the application again and show it beside what is being sent before sending it again.
+    expected_version: int = Field(
+        description="The application's version the form was read at; 409 conflict when it was saved since"
+    )
 
 
 class SubmitIn(InSchema):
@@ -202,6 +208,14 @@ class QueueRowOut(Schema):
     head_id_masked: str
     days_waiting: int
     overdue: bool
+    notice_until: dt.date | None = Field(
+        None,
+        description="The last day of the case's public notice, while it runs: the step is taken the day after, "
+        "and its days waiting count from then",
+    )
+    waiting_for_notice: bool = Field(
+        False, description="On public notice with no objection to answer: listed last, not counted as work yet"
+    )
 
 
 def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
@@ -491,7 +505,10 @@ class QueueQuery(Schema):
 
 
 class QueuePageOut(Schema):
-    count: int = Field(description="Cases waiting for the caller, counted up to 10,001")
+    count: int = Field(
+        description="Cases listed for the caller (those waiting for their public notice to end included), "
+        "counted up to 10,001"
+    )
     count_capped: bool = Field(description="True when more cases wait than are counted: filter by state")
     page: int
     page_size: int
@@ -529,6 +546,8 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "head_id_masked": r.application.head_id_masked,
                 "days_waiting": r.days_waiting,
                 "overdue": r.overdue,
+                "notice_until": r.notice_until,
+                "waiting_for_notice": r.waiting_for_notice,
             }
             for r in rows
         ],

@@ -2,7 +2,8 @@
 
 * ``BANGFU_INTAKE_NOTICE_DAYS`` — days a public notice stays up (default 7).
 * ``BANGFU_INTAKE_LIMIT_DAYS`` — days allowed per step before it shows as overdue, merged over
-  ``DEFAULT_LIMIT_DAYS`` (e.g. ``{"home_visit": 5}``).
+  ``DEFAULT_LIMIT_DAYS`` (e.g. ``{"home_visit": 5}``). The unit review's days leave out its public
+  notice (``selectors._clock``).
 * ``BANGFU_INTAKE_CHECK_REQUIRED`` — division codes (or ``"*"``) where a passed economic check is a
   precondition of approval; a county code also covers by its prefecture and province codes.
 * ``BANGFU_INTAKE_MESSAGE_BACKENDS`` / ``BANGFU_INTAKE_CODE_SENDER`` — dotted paths of the backends.
@@ -21,7 +22,10 @@ DEFAULT_LIMIT_DAYS: dict[str, int] = {
     "submitted": 2,
     "first_review": 3,
     "home_visit": 5,
-    "unit_review": 12,
+    # From the day the case comes to the step to its review, then from the day after its public
+    # notice ends to the report to the higher union: the notice's own days are not counted
+    # (``selectors._clock``). It was 12, counting the 7 days of the notice.
+    "unit_review": 5,
     "higher_review": 5,
     "economic_check": 20,
     "approval": 5,

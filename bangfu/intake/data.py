@@ -22,7 +22,7 @@ from bangfu.common.phones import mask_phone, plain_phone
 from bangfu.common.text import clean_name, not_a_number, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
-from bangfu.registry.validation import CheckedMember, check_household, normalise_card
+from bangfu.registry.validation import CheckedMember, check_household, household_values, normalise_card
 
 # Household fields the applicant fills in (the rest are set by the approval).
 TOP_FIELDS = (
@@ -343,6 +343,26 @@ def to_input(
     return h, errors
 
 
+def _applicants(read: ErrorCollector, checked: ErrorCollector) -> dict[str, list[str]]:
+    """The errors of reading the form and of the registry's check, but those of the fields the
+    approval sets (``NOT_THE_APPLICANTS``), each message once a field."""
+    merged = dict(read.errors)
+    for path, messages in checked.errors.items():
+        if path.partition(".")[0] in NOT_THE_APPLICANTS:
+            continue
+        merged.setdefault(path, []).extend(m for m in messages if m not in merged.get(path, []))
+    return merged
+
+
+def draft_errors(data: dict[str, Any], unit_id: int | None) -> dict[str, list[str]]:
+    """What keeps a draft from being saved: a value that cannot be read, or that is wrong in itself
+    (``registry.validation.household_values``: a negative amount, an area out of range, a code not
+    in its list …). What is missing, and how the values fit together, waits for the submit
+    (``submit_errors``, which runs the same checks and the rest)."""
+    h, errors = to_input(data, unit_id=unit_id)
+    return _applicants(errors, household_values(h))
+
+
 def submit_errors(
     data: dict[str, Any], unit_id: int
 ) -> tuple[dict[str, list[str]], HouseholdInput, list[CheckedMember]]:
@@ -350,11 +370,7 @@ def submit_errors(
     h, errors = to_input(data, unit_id=unit_id)
     # A missing amount is reported by the registry's own check ("This field is required.").
     checked_errors, checked = check_household(h)
-    merged = dict(errors.errors)
-    for path, messages in checked_errors.errors.items():
-        if path.partition(".")[0] in NOT_THE_APPLICANTS:
-            continue
-        merged.setdefault(path, []).extend(m for m in messages if m not in merged.get(path, []))
+    merged = _applicants(errors, checked_errors)
     if h.bank_account is None:
         merged.setdefault("bank_account.card_number", []).append(_("Give the bank account for the aid payments."))
     head = next((m for m in h.members if m.relationship == codes.Relationship.HEAD), None)

@@ -8,10 +8,11 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from bangfu.registry import codes
 from bangfu.registry.validation import HOUSEHOLD_TEXT
+from bangfu.web.templatetags.punctuation import list_comma
 
 from .models import ApplicationKind
 
@@ -151,6 +152,14 @@ class ApplicationForms:
         )
         self.page_errors: list[str] = []
         self._rows: dict[str, list[Any]] = {}
+        # The version the values on the page were based on (the form's optimistic lock): what the
+        # draft held when it was opened, kept when the form comes back refused, so that saving
+        # it again cannot overwrite a change made meanwhile.
+        self.version: int | str | None = None
+        # Saved meanwhile (another tab, or someone else): (label, saved now, typed) of each field
+        # that differs, shown beside the form.
+        self.conflict = False
+        self.differences: list[tuple[str, str, str]] = []
 
     def is_valid(self) -> bool:
         return all(
@@ -206,6 +215,55 @@ class ApplicationForms:
             or self.household.errors
             or any(f.errors for fs in (self.members, self.incomes, self.expenses) for f in fs.forms)
         )
+
+
+def _shown(field: forms.Field, value: Any) -> str:
+    """A form value as the form shows it: a code by its label, a list joined."""
+    if value in (None, "", []):
+        return ""
+    choices = {str(k): label for k, label in getattr(field, "choices", None) or []}
+    if isinstance(value, list):
+        return list_comma().join(str(choices.get(str(v), v)) for v in value)
+    return str(choices.get(str(value), value))
+
+
+def differences(saved: dict[str, Any], typed: dict[str, Any], *, kind: str) -> list[tuple[str, str, str]]:
+    """(label, saved, typed) of each field of the form whose value differs between two forms'
+    data (as ``ApplicationForms.form_data`` and the services keep it), in the form's order; a row
+    of a list named by its place ("Member 2: Name")."""
+    out: list[tuple[str, str, str]] = []
+    top = HouseholdPart(kind=kind).fields
+
+    def compare(label: Any, field: forms.Field, a: Any, b: Any) -> None:
+        shown_a, shown_b = _shown(field, a), _shown(field, b)
+        if shown_a != shown_b:
+            out.append((str(label), shown_a, shown_b))
+
+    saved_bank, typed_bank = saved.get("bank_account") or {}, typed.get("bank_account") or {}
+    for name, field in top.items():
+        if name in BANK_KEYS:
+            continue
+        compare(field.label, field, saved.get(name), typed.get(name))
+    rows: list[tuple[str, Any, dict[str, forms.Field]]] = [
+        ("members", _("Member"), MemberPart().fields),
+        ("incomes", _("Other income"), AmountPart(kinds=codes.IncomeKind).fields),
+        ("rigid_expenses", _("Rigid expense"), AmountPart(kinds=codes.RigidExpenseKind).fields),
+    ]
+    for key, what, fields in rows:
+        a_rows, b_rows = saved.get(key) or [], typed.get(key) or []
+        for i in range(max(len(a_rows), len(b_rows))):
+            a = a_rows[i] if i < len(a_rows) and isinstance(a_rows[i], dict) else {}
+            b = b_rows[i] if i < len(b_rows) and isinstance(b_rows[i], dict) else {}
+            for name, field in fields.items():
+                label = pgettext("a field of a numbered row of a form", "%(what)s %(n)s: %(field)s") % {
+                    "what": what,
+                    "n": i + 1,
+                    "field": field.label,
+                }
+                compare(label, field, a.get(name), b.get(name))
+    for name in BANK_KEYS:
+        compare(top[name].label, top[name], saved_bank.get(name), typed_bank.get(name))
+    return out
 
 
 class NewApplicationForm(Styled):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,7 @@ from .models import (
     ApplicationState,
     Attachment,
     Notice,
+    Objection,
     ReviewState,
     ReviewTask,
 )
@@ -86,6 +87,56 @@ class QueueRow:
     days_waiting: int
     limit: int | None
     overdue: bool
+    # The last day of the public notice still running (``notice_waits``), else None.
+    notice_until: dt.date | None = None
+    # On notice with nothing to do before it ends (no objection to answer): not the actor's work yet.
+    waiting_for_notice: bool = False
+
+
+# The step of the unit review and public notice (民主评议和公示) is the grassroots union's, but
+# nothing moves it on while its public notice runs ("report to the higher union" is taken the day
+# after the notice ends, ``services._guard``). So a case whose notice runs, with no objection to
+# answer, is no one's work yet: it is listed with the day its notice ends but not counted, and the
+# step's clock (days waiting, overdue) runs from the day after the notice ends, not from the day
+# the case came to the step. Before its unit review is recorded the clock runs from that day, as
+# every step's does. A review recorded before the case last came to the step (it was returned
+# below it) is not this passage's: the step waits for a new review.
+def _with_notice(qs: QuerySet[Application]) -> QuerySet[Application]:
+    """``qs`` with ``reviewed_here`` (the unit review was recorded since the case came to its
+    step) and ``open_objection`` (an objection to the notice is not answered yet)."""
+    return qs.annotate(
+        reviewed_here=Exists(
+            ApplicationEvent.objects.filter(
+                application=OuterRef("pk"), action=workflow.RECORDS[S.UNIT_REVIEW], at__gte=OuterRef("state_since")
+            )
+        ),
+        open_objection=Exists(Objection.objects.filter(application=OuterRef("pk"), answered_at__isnull=True)),
+    )
+
+
+def _notice_waits(today: dt.date) -> Q:
+    """Cases of an annotated (``_with_notice``) query on public notice with nothing to do yet."""
+    return Q(state=S.UNIT_REVIEW, reviewed_here=True, open_objection=False, notice_to__gte=today)
+
+
+def _clock(app: Any, now: dt.datetime, today: dt.date, limits: dict[str, int]) -> QueueRow:
+    """A case's row: its days at its step (for the notice's step, from the day after the notice
+    ends once its review is recorded) and whether that is past the step's limit."""
+    limit = limits.get(app.state)
+    noticed = app.state == S.UNIT_REVIEW and getattr(app, "reviewed_here", False) and app.notice_to is not None
+    if noticed:
+        days = max(0, (today - app.notice_to).days - 1)
+        running = app.notice_to >= today
+        return QueueRow(
+            app,
+            days,
+            limit,
+            limit is not None and days > limit,
+            notice_until=app.notice_to if running else None,
+            waiting_for_notice=running and not getattr(app, "open_objection", False),
+        )
+    days = (now - app.state_since).days
+    return QueueRow(app, days, limit, limit is not None and days > limit)
 
 
 def _actionable(actor: Any) -> Q:
@@ -111,15 +162,18 @@ def _actionable(actor: Any) -> Q:
 
 
 def _queue_qs(actor: Any) -> QuerySet[Application]:
-    return access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT).filter(
-        _actionable(actor)
+    return _with_notice(
+        access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT).filter(
+            _actionable(actor)
+        )
     )
 
 
 def queue(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
     """A page of the actor's work queue (待办): cases in their jurisdiction waiting at a step they
     may take, oldest first, with the days waiting and an overdue flag against the configured
-    limits. Counting stops at ``COUNT_CAP`` rows, so a page costs the same whatever is waiting.
+    limits; after them the cases on public notice that wait for it to end (``_notice_waits``).
+    Counting stops at ``COUNT_CAP`` rows, so a page costs the same whatever is waiting.
     A page number past the last gives the last page (the pages' links)."""
     paginator = CappedPaginator(queue_cases(actor=actor, state=state), per_page)
     current = paginator.get_page(page)
@@ -127,39 +181,50 @@ def queue(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> 
 
 
 def queue_cases(*, actor: Any, state: str = "") -> QuerySet[Application]:
-    """The actor's work queue as a query, oldest first (the API cuts its pages from it)."""
+    """The actor's work queue as a query, oldest first, the cases waiting for their public notice
+    to end last (the API cuts its pages from it)."""
     qs = _queue_qs(actor)
     if state:
         qs = qs.filter(state=state)
-    return qs.order_by("state_since", "id")
+    waits = Case(When(_notice_waits(timezone.localdate()), then=Value(True)), default=Value(False))
+    return qs.annotate(waits=waits).order_by("waits", "state_since", "id")
 
 
 def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
     """The queue's rows of ``cases``, with the days waiting and the overdue flag."""
     limits = conf.limit_days()
     now = timezone.now()
+    today = timezone.localdate()
     rows = []
     for app in cases:
         step = workflow.step_at(app.kind, app.state)
         if step is None or acting_level(actor, app, step.roles, step.levels) is None:
             continue  # ``_actionable`` let through no such case; this is the one-case judgement
-        days = (now - app.state_since).days
-        limit = limits.get(app.state)
-        rows.append(QueueRow(app, days, limit, limit is not None and days > limit))
+        rows.append(_clock(app, now, today, limits))
     return rows
 
 
 def queue_counts(*, actor: Any) -> list[dict[str, Any]]:
-    """Cases waiting per step and how many of them are overdue, counted by the database."""
-    return _step_counts(_queue_qs(actor))
+    """Cases waiting per step and how many of them are overdue, counted by the database; a case
+    waiting for its public notice to end is not counted (it is no one's work yet)."""
+    return _step_counts(_queue_qs(actor).exclude(_notice_waits(timezone.localdate())))
 
 
 def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
+    """Of an annotated (``_with_notice``) query: the cases per step, and how many are overdue (as
+    ``_clock`` judges one case)."""
     limits = conf.limit_days()
     now = timezone.now()
+    today = timezone.localdate()
     overdue = Q(pk__in=[])
     for st, days in limits.items():
-        overdue |= Q(state=st, state_since__lte=now - dt.timedelta(days=days + 1))
+        late = Q(state=st, state_since__lte=now - dt.timedelta(days=days + 1))
+        if st == S.UNIT_REVIEW:
+            # Once its review is recorded, from the day after its notice ends.
+            late = (late & Q(reviewed_here=False)) | Q(
+                state=st, reviewed_here=True, notice_to__lte=today - dt.timedelta(days=days + 2)
+            )
+        overdue |= late
     rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
     by_state = {r["state"]: r for r in rows}
     return [
@@ -174,7 +239,9 @@ def _under_way_qs(actor: Any) -> QuerySet[Application]:
     step it is at: what a manager or an evaluator follows."""
     from .services import HOLDING
 
-    return access.scope(actor, staff_visible(Application.objects.filter(state__in=HOLDING).select_related("unit")))
+    return _with_notice(
+        access.scope(actor, staff_visible(Application.objects.filter(state__in=HOLDING).select_related("unit")))
+    )
 
 
 def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
@@ -185,13 +252,8 @@ def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50)
         qs = qs.filter(state=state)
     current = CappedPaginator(qs.order_by("state_since", "id"), per_page).get_page(page)
     limits = conf.limit_days()
-    now = timezone.now()
-    rows = []
-    for app in current.object_list:
-        days = (now - app.state_since).days
-        limit = limits.get(app.state)
-        rows.append(QueueRow(app, days, limit, limit is not None and days > limit))
-    return rows, current
+    now, today = timezone.now(), timezone.localdate()
+    return [_clock(app, now, today, limits) for app in current.object_list], current
 
 
 def under_way_counts(*, actor: Any) -> list[dict[str, Any]]:
@@ -206,8 +268,11 @@ def state_counts(*, actor: Any) -> dict[str, int]:
 
 def application_decision(app: Application, on: dt.date | None = None) -> rules.Decision | None:
     """The identification decision from the application's data, as the engine would decide the
-    file; None while no member can be read yet."""
+    file; None while no member can be read yet, or while a value cannot be read or is wrong in
+    itself (``data.draft_errors``: a negative expense would be added to the income)."""
     on = on or timezone.localdate()
+    if data.draft_errors(app.data, app.unit_id):
+        return None
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
     members = []
     collector = ErrorCollector()

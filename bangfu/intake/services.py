@@ -384,6 +384,11 @@ def application_save_draft(
             )
         data.shape_errors(form).raise_if_any()
         normalised = data.normalise(form)
+        # A value that cannot be read, or is wrong in itself (a negative amount, an area out of
+        # range), is refused even in a draft: the draft page identifies the household from its
+        # figures. What is still missing waits for the submit.
+        if wrong := data.draft_errors(normalised, unit_id or app.unit_id):
+            raise ValidationError(wrong)
         if normalised == app.data and unit_id in (None, app.unit_id):
             # The draft already holds this form: the same form sent again (a double tap on Submit,
             # a resend after going back) loses nobody's change, so it is no conflict either.
@@ -393,8 +398,6 @@ def application_save_draft(
             app.unit = _unit_for(actor, unit_id)
         app.data = normalised
         _set_typed(app, app.data)
-        _input, readable = data.to_input(app.data, unit_id=app.unit_id)
-        readable.raise_if_any()  # a value that cannot be read at all is refused even in a draft
         app.version += 1
         app.save()
     return app
@@ -423,7 +426,7 @@ def _check_version(app: Application, expected_version: int | None, *, by_worker:
             # The worker's draft changes only by the worker: another window or tab saved it first.
             _("This draft was saved from another window since you opened it: reload it and make your change again.")
             if by_worker and app.state == S.DRAFT
-            else _("Someone else acted on this application since you opened it; reload it and try again.")
+            else _("This application was changed after you opened it; reload it and try again.")
         )
         raise DomainError(IntakeError.CONFLICT, message, {"version": app.version, "state": app.state})
 

@@ -46,8 +46,9 @@ from bangfu.web import searches
 from bangfu.web.forms import unknown_filter_value
 
 from . import conf, imports, legacy, otp, reviews, selectors, services, steps, workflow
-from .data import masked, masked_id
-from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm
+from .data import draft_errors, masked, masked_id
+from .data import normalise as data_normalise
+from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewForm, VisitForm, differences
 from .models import (
     Applicant,
     Application,
@@ -361,7 +362,11 @@ def phone_unions(request: HttpRequest) -> HttpResponse:
 
 
 def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[ApplicationForms, Application | None]:
+    """Save (and submit) the posted form. A form sent back keeps the version it was posted with
+    (what its values were based on), unless its values were saved: a form refused because the
+    draft was saved meanwhile must be refused again, not overwrite that change when saved twice."""
     forms = ApplicationForms(request.POST, initial=app.data, kind=app.kind)
+    forms.version = request.POST.get("version", "")
     if not forms.is_valid():
         return forms, None
     form = forms.form_data()
@@ -369,6 +374,7 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
         app = services.application_save_draft(
             actor=actor, application_id=app.pk, form=form, expected_version=_version(request)
         )
+        forms.version = app.version  # saved: what the form holds is the draft now
         if request.POST.get("submit"):
             app = services.application_submit(actor=actor, application_id=app.pk)
             worker = services.is_applicant(actor)
@@ -396,8 +402,28 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
     except ValidationError as exc:
         forms.apply_errors(field_errors(exc))
     except DomainError as exc:
-        forms.page_errors.append(exc.message)
+        if exc.code == services.IntakeError.CONFLICT:
+            _conflict(forms, app, form, exc.message if services.is_applicant(actor) else "")
+        else:
+            forms.page_errors.append(exc.message)
     return forms, None
+
+
+def _conflict(forms: ApplicationForms, app: Application, typed: dict[str, Any], said: str) -> None:
+    """The draft was saved since the form was opened (in another tab or window, or by someone
+    else): nothing is saved, what is saved now is shown beside what was typed, and the form keeps
+    its old version, so that only a form opened on the draft as it now is can be saved. ``said``:
+    the service's words for the worker (whose draft only they change), else the staff's."""
+    app.refresh_from_db()
+    forms.conflict = True
+    forms.differences = differences(app.data, data_normalise(typed), kind=app.kind)
+    forms.page_errors.append(
+        said
+        or _(
+            "This application was changed after you opened it (in another tab or window, or by someone else); "
+            "what you typed was not saved."
+        )
+    )
 
 
 @applicant_required
@@ -405,6 +431,7 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
     applicant: Applicant = request.applicant  # type: ignore[attr-defined]
     app = selectors.application_get(actor=applicant, application_id=pk)
     forms = ApplicationForms(initial=app.data, kind=app.kind)
+    forms.version = app.version
     if request.method == "POST" and app.state != S.DRAFT:
         # Sent again from another tab or after going back: it is past the form; show where it stands.
         messages.info(request, _("This application was already sent; here is where it stands."))
@@ -708,6 +735,7 @@ def counter_new(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     app = selectors.application_get(actor=request.user, application_id=pk)
     forms = ApplicationForms(initial=app.data, kind=app.kind)
+    forms.version = app.version
     workers_draft = services.workers_draft(app)
     editable = (
         app.state == S.DRAFT and not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit)
@@ -740,6 +768,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "removed_readable": steps.removed_readable(request.user, app),
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),
         "decision": _decision(app),
+        # No identification from figures that cannot be right (a draft saved before they were
+        # refused): the page says why rather than "not enough data".
+        "figures_wrong": app.state == S.DRAFT and bool(draft_errors(app.data, app.unit_id)),
         "events": selectors.application_events(actor=request.user, application_id=pk),
         "actions": actions,
         "act_failed": _act_failed(request, pk),
@@ -823,10 +854,7 @@ def _refused(request: HttpRequest, pk: int, exc: Exception, typed: list[tuple[st
     if isinstance(exc, DomainError) and exc.code == services.IntakeError.CONFLICT:
         # The service's words ("reload it") are for a caller still holding the old page; the page
         # shown after this is the application as it is now.
-        messages.error(
-            request,
-            _("Someone else acted on this application after you opened it: it is shown below as it is now."),
-        )
+        messages.error(request, _("This application was changed after you opened it: it is shown below as it is now."))
     else:
         _errors_to_messages(request, exc)
     kept = [(str(label), value) for label, value in typed if value.strip()]

@@ -77,10 +77,17 @@ def _choice(errors: ErrorCollector, path: str, value: object, choices: type, req
         errors.add(path, _("“%(value)s” is not one of the allowed values.") % {"value": value})
 
 
-def _amount(errors: ErrorCollector, path: str, value: Decimal | None, maximum: Decimal) -> None:
-    if value is None:
+def _required(errors: ErrorCollector, path: str, value: object) -> None:
+    """A value that must be given (what it is worth is ``_choice``'s or ``_amount_value``'s)."""
+    if value in ("", None):
         errors.add(path, _("This field is required."))
-    elif not value.is_finite():
+
+
+def _amount_value(errors: ErrorCollector, path: str, value: Decimal | None, maximum: Decimal) -> None:
+    """An amount given (None: nothing to say): a number of yuan and fen, from 0 to ``maximum``."""
+    if value is None:
+        return
+    if not value.is_finite():
         errors.add(path, _("Enter a number."))
     elif value < 0:
         errors.add(path, _("Amounts cannot be negative."))
@@ -128,7 +135,34 @@ def _name_character(ch: str) -> bool:
     return ch.isalpha() or ch in NAME_PUNCTUATION or unicodedata.category(ch).startswith("M")
 
 
+def member_values(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> None:
+    """A member's values given, each on its own (``household_values``)."""
+    p = f"members.{i}."
+    _lengths(errors, p, m, MEMBER_TEXT)
+    _choice(errors, p + "relationship", m.relationship, codes.Relationship, False)
+    _choice(errors, p + "ethnicity", m.ethnicity, codes.Ethnicity, False)
+    _choice(errors, p + "sex", m.sex, codes.Sex, False)
+    for name, choices in OPTIONAL_MEMBER_CODES:
+        _choice(errors, p + name, getattr(m, name), choices, False)
+    if m.disability_grade is not None and m.disability_grade not in _allowed(codes.DisabilityGrade):
+        errors.add(p + "disability_grade", _("The disability grade is 1 (most severe) to 4."))
+    _amount_value(errors, p + "monthly_income", m.monthly_income, MAX_MONTHLY_INCOME)
+    if m.enrolment_year is not None and not (1950 <= m.enrolment_year <= today.year + 1):
+        errors.add(p + "enrolment_year", _("The enrolment year is not plausible."))
+    if m.programme_years is not None and not (1 <= m.programme_years <= 10):
+        errors.add(p + "programme_years", _("A programme lasts 1 to 10 years."))
+    if m.work_start_date and m.work_start_date > today:
+        errors.add(p + "work_start_date", _("The date is in the future."))
+
+
 def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> CheckedMember | None:
+    """One member whole: the values given (``member_values``), then what must be given and how
+    they fit together; the member checked, or None when the ID number cannot be read."""
+    member_values(errors, i, m, today)
+    return _member_complete(errors, i, m, today)
+
+
+def _member_complete(errors: ErrorCollector, i: int, m: MemberInput, today: date) -> CheckedMember | None:
     p = f"members.{i}."
     name = clean_name(m.name)
     if name != m.name:  # kept without zero-width characters and odd spaces, so that a search finds it
@@ -145,14 +179,8 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
         errors.add(p + "name", _("A name starts with a letter, not “%(char)s”.") % {"char": m.name[0]})
     elif len(m.name.strip()) > 60:
         errors.add(p + "name", _("The name is longer than 60 characters."))
-    _lengths(errors, p, m, MEMBER_TEXT)
-    _choice(errors, p + "relationship", m.relationship, codes.Relationship, True)
-    _choice(errors, p + "ethnicity", m.ethnicity, codes.Ethnicity, True)
-    _choice(errors, p + "sex", m.sex, codes.Sex, False)
-    for name, choices in OPTIONAL_MEMBER_CODES:
-        _choice(errors, p + name, getattr(m, name), choices, False)
-    if m.disability_grade is not None and m.disability_grade not in _allowed(codes.DisabilityGrade):
-        errors.add(p + "disability_grade", _("The disability grade is 1 (most severe) to 4."))
+    _required(errors, p + "relationship", m.relationship)
+    _required(errors, p + "ethnicity", m.ethnicity)
     if m.disability_grade is not None and not m.disability_type:
         errors.add(p + "disability_type", _("Give the disability type for a disability grade."))
     if m.identity == codes.Identity.WORKING and m.work_status == codes.WorkStatus.UNEMPLOYED:
@@ -165,18 +193,13 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
                 "work status."
             ),
         )
-    _amount(errors, p + "monthly_income", m.monthly_income, MAX_MONTHLY_INCOME)
-    if m.enrolment_year is not None and not (1950 <= m.enrolment_year <= today.year + 1):
-        errors.add(p + "enrolment_year", _("The enrolment year is not plausible."))
-    if m.programme_years is not None and not (1 <= m.programme_years <= 10):
-        errors.add(p + "programme_years", _("A programme lasts 1 to 10 years."))
+    if m.monthly_income is None:
+        errors.add(p + "monthly_income", _("This field is required."))
     phone = plain_phone(m.phone) if m.phone else ""
     if phone and not phone.isdigit():  # spaces, dashes, +86 and full-width digits: as typed
         errors.add(p + "phone", _("A phone number has digits only."))
     elif phone and not 7 <= len(phone) <= 12:  # a landline without its area code to a mobile or one with it
         errors.add(p + "phone", _("A phone number has 7 to 12 digits (a mobile number 11)."))
-    if m.work_start_date and m.work_start_date > today:
-        errors.add(p + "work_start_date", _("The date is in the future."))
 
     try:
         rid = ResidentId.parse(m.id_number)
@@ -200,19 +223,20 @@ def check_member(errors: ErrorCollector, i: int, m: MemberInput, today: date) ->
     return CheckedMember(m, rid, sex, birth, i)
 
 
-def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedMember]]:
-    """Validate everything that needs no database; the services add what does."""
+def household_values(data: HouseholdInput, today: date | None = None) -> ErrorCollector:
+    """The values given, each on its own: what no application or file could hold whatever else
+    is filled in — an amount below zero or past its bound, an area out of range, a code not in its
+    list, a year or a grade out of range, a date in the future, text longer than its column.
+
+    Nothing here asks for a value, nor how values fit together (one head, an ID number's check
+    digit, the sex against the ID number), nor numbers typed a digit at a time (ID, phone and card
+    numbers: half typed is not yet wrong): that is ``check_household``'s, which runs this too. A
+    draft is saved with these checks alone (``intake.data.draft_errors``)."""
     errors = ErrorCollector()
-    today = timezone.localdate()
-    if data.unit_id is None:
-        errors.add("unit_id", _("Choose the union that keeps this file."))
-    _choice(errors, "category", data.category, codes.HardshipCategory, True)
+    today = today or timezone.localdate()
     _choice(errors, "tier", data.tier, codes.FileTier, False)
-    _choice(errors, "state", data.state, codes.FileState, True)
-    _choice(errors, "housing_type", data.housing_type, codes.HousingType, True)
+    _choice(errors, "housing_type", data.housing_type, codes.HousingType, False)
     _choice(errors, "medical_insurance", data.medical_insurance, codes.MedicalInsurance, False)
-    if not data.address.strip():
-        errors.add("address", _("Enter the address."))
     _lengths(errors, "", data, HOUSEHOLD_TEXT)
     if data.housing_area is not None and not (Decimal(0) <= data.housing_area <= Decimal(5000)):
         errors.add("housing_area", _("The floor area must be between 0 and 5,000 m²."))
@@ -224,11 +248,7 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
             "filed_on",
             _("Hardship files were first kept in %(year)s: check the year.") % {"year": EARLIEST_FILED_ON.year},
         )
-
-    # Causes: exactly one main cause and up to three different secondary causes.
-    if data.main_cause is None:
-        errors.add("main_cause", _("Choose the main cause of hardship."))
-    elif data.main_cause not in _allowed(codes.Cause):
+    if data.main_cause is not None and data.main_cause not in _allowed(codes.Cause):
         errors.add("main_cause", _("“%(value)s” is not one of the allowed values.") % {"value": data.main_cause})
     if len(data.secondary_causes) > MAX_SECONDARY_CAUSES:
         errors.add(
@@ -239,6 +259,43 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         errors.add("secondary_causes", _("A secondary cause is not one of the allowed values."))
     if len(set(data.secondary_causes)) != len(data.secondary_causes):
         errors.add("secondary_causes", _("A secondary cause is listed twice."))
+    for i, m in enumerate(data.members[:MAX_MEMBERS]):
+        member_values(errors, i, m, today)
+    for name in ("accident_costs_yearly", "private_school_fees_yearly", "public_school_fees_yearly"):
+        _amount_value(errors, name, getattr(data, name), MAX_YEARLY_AMOUNT)
+    for coll, kinds in [("incomes", codes.IncomeKind), ("rigid_expenses", codes.RigidExpenseKind)]:
+        for i, item in enumerate(getattr(data, coll)):
+            _choice(errors, f"{coll}.{i}.kind", item.kind, kinds, False)
+            _amount_value(errors, f"{coll}.{i}.amount_yearly", item.amount_yearly, MAX_YEARLY_AMOUNT)
+            _lengths(errors, f"{coll}.{i}.", item, NOTE_TEXT)
+    for i, home in enumerate(data.homes):
+        if not (Decimal(0) < home.floor_area <= Decimal(5000)):
+            errors.add(f"homes.{i}.floor_area", _("The floor area must be between 0 and 5,000 m²."))
+        if home.acquired_on and home.acquired_on > today:
+            errors.add(f"homes.{i}.acquired_on", _("The date is in the future."))
+        _lengths(errors, f"homes.{i}.", home, NOTE_TEXT)
+    if data.bank_account is not None:
+        _lengths(errors, "bank_account.", data.bank_account, BANK_TEXT)
+    return errors
+
+
+def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedMember]]:
+    """Validate everything that needs no database; the services add what does. The values given,
+    each on its own (``household_values``), then what must be given and how the values fit
+    together."""
+    today = timezone.localdate()
+    errors = household_values(data, today)
+    if data.unit_id is None:
+        errors.add("unit_id", _("Choose the union that keeps this file."))
+    _choice(errors, "category", data.category, codes.HardshipCategory, True)
+    _choice(errors, "state", data.state, codes.FileState, True)
+    _required(errors, "housing_type", data.housing_type)
+    if not data.address.strip():
+        errors.add("address", _("Enter the address."))
+
+    # Causes: exactly one main cause and up to three different secondary causes.
+    if data.main_cause is None:
+        errors.add("main_cause", _("Choose the main cause of hardship."))
     if data.main_cause is not None and data.main_cause in data.secondary_causes:
         errors.add("secondary_causes", _("The main cause cannot also be a secondary cause."))
     if codes.Cause.OTHER in [data.main_cause, *data.secondary_causes] and not data.cause_note.strip():
@@ -262,7 +319,7 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
             )
         seen: dict[str, int] = {}
         for i, m in enumerate(data.members):
-            cm = check_member(errors, i, m, today)
+            cm = _member_complete(errors, i, m, today)
             if cm is None:
                 continue
             if cm.rid.value in seen:
@@ -282,18 +339,11 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
             errors.add("members", _("The head of household cannot be marked deceased; choose another head."))
 
     for name in ("accident_costs_yearly", "private_school_fees_yearly", "public_school_fees_yearly"):
-        _amount(errors, name, getattr(data, name), MAX_YEARLY_AMOUNT)
-    for coll, kinds in [("incomes", codes.IncomeKind), ("rigid_expenses", codes.RigidExpenseKind)]:
+        _required(errors, name, getattr(data, name))
+    for coll in ("incomes", "rigid_expenses"):
         for i, item in enumerate(getattr(data, coll)):
-            _choice(errors, f"{coll}.{i}.kind", item.kind, kinds, True)
-            _amount(errors, f"{coll}.{i}.amount_yearly", item.amount_yearly, MAX_YEARLY_AMOUNT)
-            _lengths(errors, f"{coll}.{i}.", item, NOTE_TEXT)
-    for i, home in enumerate(data.homes):
-        if not (Decimal(0) < home.floor_area <= Decimal(5000)):
-            errors.add(f"homes.{i}.floor_area", _("The floor area must be between 0 and 5,000 m²."))
-        if home.acquired_on and home.acquired_on > today:
-            errors.add(f"homes.{i}.acquired_on", _("The date is in the future."))
-        _lengths(errors, f"homes.{i}.", home, NOTE_TEXT)
+            _required(errors, f"{coll}.{i}.kind", item.kind)
+            _required(errors, f"{coll}.{i}.amount_yearly", item.amount_yearly)
     for i, v in enumerate(data.vehicles):
         _choice(errors, f"vehicles.{i}.kind", v.kind, codes.VehicleKind, True)
         _lengths(errors, f"vehicles.{i}.", v, NOTE_TEXT)
@@ -308,7 +358,6 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
             errors.add("bank_account.bank", _("Enter the bank."))
         if not acc.holder_name.strip():
             errors.add("bank_account.holder_name", _("Enter the account holder's name."))
-        _lengths(errors, "bank_account.", acc, BANK_TEXT)
         card = normalise_card(acc.card_number)
         if not card.isdigit() or not (12 <= len(card) <= 19):
             errors.add("bank_account.card_number", _("A bank card number has 12 to 19 digits."))

@@ -141,7 +141,7 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
         f"/applicant/applications/{ids.application}"
     ),
     ("put", "/api/v1/applicant/applications/{application_id}"): lambda api, ids, tree: _other_applicant().put(
-        f"/applicant/applications/{ids.application}", {"form": {}}
+        f"/applicant/applications/{ids.application}", {"form": {}, "expected_version": 1}
     ),
     ("post", "/api/v1/applicant/applications/{application_id}/submit"): lambda api, ids, tree: _other_applicant().post(
         f"/applicant/applications/{ids.application}/submit", {}
@@ -164,7 +164,7 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     # The steps of an application, its attachments and objections: another county's staff, or
     # another worker, get 404 (an attachment or objection under another application too).
     ("put", "/api/v1/applications/{application_id}"): lambda api, ids, tree: api.put(
-        f"/applications/{ids.application}", {"form": {}}
+        f"/applications/{ids.application}", {"form": {}, "expected_version": 1}
     ),
     ("post", "/api/v1/applications/{application_id}/submit"): lambda api, ids, tree: api.post(
         f"/applications/{ids.application}/submit", {}

@@ -77,7 +77,11 @@ def test_worker_flow_through_the_api(urls: str, tree: dict, users: dict[str, Any
     status, body = _json(c, "post", f"{urls}/applicant/applications/{app['id']}/submit", {}, token)
     assert status == 422 and "main_cause" in body["error"]["fields"]
     status, app = _json(
-        c, "put", f"{urls}/applicant/applications/{app['id']}", {"form": form_data(tree["xiangyun_g"])}, token
+        c,
+        "put",
+        f"{urls}/applicant/applications/{app['id']}",
+        {"form": form_data(tree["xiangyun_g"]), "expected_version": app["version"]},
+        token,
     )
     assert status == 200
     for _tap in range(2):

@@ -46,7 +46,7 @@ def test_staff_do_not_change_a_draft_returned_to_the_worker(tree: dict, users: d
         actor=users["xiangyun_cadre"], application_id=app.pk, action="return", reason="照片看不清"
     )
     cadre = _client(users["xiangyun_cadre"])
-    changed = _call(cadre, "PUT", f"/applications/{app.pk}", {"form": {"members": []}})
+    changed = _call(cadre, "PUT", f"/applications/{app.pk}", {"form": {"members": []}, "expected_version": app.version})
     assert changed.status_code == 403, changed.content
     assert "worker's own draft" in changed.json()["error"]["message"]
     submitted = _call(cadre, "POST", f"/applications/{app.pk}/submit", {})

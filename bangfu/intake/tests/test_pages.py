@@ -409,7 +409,7 @@ def test_a_step_refused_because_the_case_moved_on_keeps_what_was_typed(tree: dic
         {"action": "refuse", "reason": reason, "version": str(opened_at)},
         follow=True,
     ).content.decode()
-    assert "Someone else acted on this application after you opened it: it is shown below as it is now." in page
+    assert "This application was changed after you opened it: it is shown below as it is now." in page
     assert "reload it and try again" not in page
     assert f">{reason}</textarea>" in page and "Reason for “Refuse”" in page
     other.refresh_from_db()

@@ -102,7 +102,9 @@ def test_the_api_takes_temporary_aid_beside_a_formal_case_and_refuses_the_conver
     phone = otp.token_for(worker)
     status, temp = call(phone, "POST", "/applicant/applications", {"unit_id": unit.pk, "kind": "temporary"})
     assert status == 201
-    status, temp = call(phone, "PUT", f"/applicant/applications/{temp['id']}", {"form": form})
+    status, temp = call(
+        phone, "PUT", f"/applicant/applications/{temp['id']}", {"form": form, "expected_version": temp["version"]}
+    )
     status, temp = call(phone, "POST", f"/applicant/applications/{temp['id']}/submit", {})
     assert status == 200 and temp["state"] == S.SUBMITTED
     status, _body = call(phone, "POST", f"/applicant/applications/{temp['id']}/withdraw", {})
