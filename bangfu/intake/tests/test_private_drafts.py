@@ -63,7 +63,12 @@ def test_staff_and_evaluators_do_not_find_the_workers_draft(
     ):
         r = api.post(path, body, content_type="application/json")
         assert r.status_code == 404, (path, r.content)
-    assert api.put(f"/api/v1/applications/{draft.pk}", {"form": {}}, content_type="application/json").status_code == 404
+    put = api.put(
+        f"/api/v1/applications/{draft.pk}",
+        {"form": {}, "expected_version": draft.version},
+        content_type="application/json",
+    )
+    assert put.status_code == 404
     sent = api.post(
         f"/api/v1/applications/{draft.pk}/attachments",
         {"file": SimpleUploadedFile("x.pdf", pdf_file(filler=2), "application/pdf")},
@@ -107,7 +112,12 @@ def test_once_sent_the_union_sees_it_and_still_when_returned_to_the_worker(
         assert _api(users[who]).get(f"/api/v1/applications/{draft.pk}").json()["state_label"] == (
             "Returned for correction"
         )
-        assert _page(users[who]).get(f"/applications/{draft.pk}/").status_code == 200
+        page = _page(users[who]).get(f"/applications/{draft.pk}/")
+        assert page.status_code == 200
+        # Said as what it is: sent, and back with the worker to put right (not a draft never sent).
+        html = page.content.decode()
+        note = html[html.index('id="workers-draft"') : html.index("</div>", html.index('id="workers-draft"'))]
+        assert "returned to the worker for correction" in note and "made on the phone" not in note
 
 
 def test_a_counter_draft_stays_the_staffs(users: dict[str, Any], tree: dict) -> None:
