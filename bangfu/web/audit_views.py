@@ -8,15 +8,17 @@ import io
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from bangfu.common import sheets
+from bangfu.common import ids, sheets
 from bangfu.common.models import AuditAction
 from bangfu.common.paging import CappedPaginator
 from bangfu.org import audit_log
@@ -31,9 +33,36 @@ def _form(request: HttpRequest) -> AuditFilterForm:
     return AuditFilterForm(request.GET or None, units=audit_log.unit_choices(request.user))
 
 
+def _without_id_number(request: HttpRequest, path: str = "") -> HttpResponse | None:
+    """An ID number typed as the object id (the log's objects are records, never a person's
+    number) is not looked up: the page goes to its address without it, where it would be logged
+    (the server's and the proxy's logs, the history, the Referer), and says so. A download goes
+    back to the list (``path``): not to all of the log without the filter."""
+    if not ids.holds_id_number(request.GET.get("target_id", "")):
+        return None
+    messages.warning(
+        request,
+        _(
+            "The audit log is not searched by ID number, and in the page's address one would be "
+            "logged: filter by the object id the list shows."
+        ),
+    )
+    query = request.GET.copy()
+    del query["target_id"]
+    query.pop("page", None)
+    to = (path or request.path) + (f"?{query.urlencode()}" if query else "")
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = to
+        return response
+    return redirect(to)
+
+
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = _form(request)
+    if (elsewhere := _without_id_number(request)) is not None:
+        return elsewhere
     filters = form.filters() if form.is_bound else audit_log.AuditFilters()
     entries = audit_log.audit_list(actor=request.user, filters=filters)
     page = CappedPaginator(entries, settings.BANGFU_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -98,9 +127,11 @@ def _csv_lines(header: list[str], rows: Iterator[dict[str, str]]) -> Iterator[st
 
 
 @login_required
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The entries the page lists (its filters), all of them, as CSV; the download is logged."""
     form = _form(request)
+    if (elsewhere := _without_id_number(request, reverse("web:audit_list"))) is not None:
+        return elsewhere
     filters = form.filters() if form.is_bound else audit_log.AuditFilters()
     rows = audit_log.audit_export_rows(actor=request.user, filters=filters)
     header = [

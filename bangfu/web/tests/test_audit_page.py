@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from bangfu.common.audit import audit_record
 from bangfu.common.models import AuditEntry
+from bangfu.org import audit_log
 from bangfu.org.models import OrgUnit, Role
 from bangfu.testing.catalog import translated
 from bangfu.testing.factories import new_id, user_with_role
@@ -197,3 +198,27 @@ def test_the_download_names_objects_and_actors_in_the_pages_words(
     assert kinds[str(entries["wuhua"].seq)][1] == "疑点导出"
     assert kinds[str(entries["none"].seq)][1] == "登录"
     assert ("命令行", "数据集的拒收行") in kinds.values()
+
+
+def test_an_id_number_typed_as_the_object_id_is_taken_out_of_the_address(
+    entries: dict[str, AuditEntry], users: dict[str, Any]
+) -> None:
+    """The object id box filtered live and put whatever was typed in the address: an ID number
+    pasted there went to the access logs, the history and the Referer. It is not looked up; the
+    page, its htmx filter and the download go to the list's address without it, and say why."""
+    c = client_for(users["admin"])
+    typed = new_id()
+    spaced = f"{typed[:6]} {typed[6:14]} {typed[14:]}".lower()
+    for value in (typed, spaced, typed[:-1]):
+        page = c.get("/audit/", {"action": "update", "target_id": value, "page": "2"})
+        assert page.status_code == 302 and page["Location"] == "/audit/?action=update", value
+    shown = c.get("/audit/?action=update").content.decode()
+    assert "The audit log is not searched by ID number" in shown
+    live = c.get("/audit/", {"target_id": typed}, headers={"HX-Request": "true"})
+    assert live.status_code == 204 and live["HX-Redirect"] == "/audit/"
+    download = c.get("/audit/export.csv", {"target_id": typed, "actor": "admin"})
+    assert download.status_code == 302 and download["Location"] == "/audit/?actor=admin"
+    assert not AuditEntry.objects.filter(action="export", target_type=audit_log.EXPORT_TARGET).exists()
+    # A record's number is still a filter, and the box is no longer sent at each key typed.
+    assert _seqs(c.get("/audit/", {"target_id": "101"})) == [entries["xiangyun"].seq]
+    assert "from:#id_target_id" not in c.get("/audit/").content.decode()
