@@ -12,6 +12,7 @@ from bangfu.common.storage import private_storage
 from bangfu.intake import demo, otp, services
 from bangfu.intake.models import Applicant, Application, Attachment, LoginChannel
 from bangfu.org.models import OrgUnit
+from bangfu.org.services import token_create
 
 
 def form_data(unit: OrgUnit, members: int = 3) -> dict[str, Any]:
@@ -51,3 +52,16 @@ def old_attachment(app: Application, content: bytes, name: str) -> Attachment:
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
     )
+
+
+def staff_api(user: Any) -> Client:
+    """A client of the staff API with a token of ``user``'s, answering in English."""
+    token = token_create(actor=user, user=user, name="api")
+    return Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+
+
+def staff_page(user: Any) -> Client:
+    """A client of the staff pages signed in as ``user``, in English."""
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.force_login(user)
+    return c

@@ -10,28 +10,15 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from bangfu.intake import selectors, services, steps
 from bangfu.intake.models import Applicant, Application
-from bangfu.intake.tests.helpers import form_data
-from bangfu.org.services import token_create
+from bangfu.intake.tests.helpers import form_data, staff_api, staff_page
 from bangfu.testing.factories import pdf_file
 
 pytestmark = pytest.mark.django_db
 
 STAFF = ("xiangyun_cadre", "xiangyun_staff", "evaluator", "province_manager", "admin")
-
-
-def _api(user: Any) -> Client:
-    token = token_create(actor=user, user=user, name="api")
-    return Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
-
-
-def _page(user: Any) -> Client:
-    c = Client(HTTP_ACCEPT_LANGUAGE="en")
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
@@ -46,10 +33,10 @@ def test_staff_and_evaluators_do_not_find_the_workers_draft(
 ) -> None:
     proof = steps.attachment_add(actor=draft.applicant, application_id=draft.pk, name="p.pdf", content=pdf_file())
     user = users[who]
-    page = _page(user)
+    page = staff_page(user)
     assert page.get(f"/applications/{draft.pk}/").status_code == 404
     assert page.get(f"/attachments/{proof.pk}/").status_code == 404
-    api = _api(user)
+    api = staff_api(user)
     for method, path in (
         ("get", f"/api/v1/applications/{draft.pk}"),
         ("get", f"/api/v1/applications/{draft.pk}/attachments/{proof.pk}"),
@@ -85,19 +72,19 @@ def test_the_workers_draft_is_in_no_list_or_count(users: dict[str, Any], draft: 
         user = users[who]
         counts = selectors.state_counts(actor=user)
         assert counts == {"draft": 1}, (who, counts)  # the counter draft only
-        api = _api(user)
+        api = staff_api(user)
         for scope in ("mine", "all"):
             queue = api.get(f"/api/v1/applications/queue?scope={scope}").json()
             assert draft.pk not in [r["id"] for r in queue["results"]]
             assert api.get(f"/api/v1/applications/counts?scope={scope}").status_code == 200
-        html = _page(user).get("/applications/?scope=all").content.decode()
+        html = staff_page(user).get("/applications/?scope=all").content.decode()
         assert draft.reference not in html
-    assert _api(users["xiangyun_cadre"]).get(f"/api/v1/applications/{counter.pk}").status_code == 200
+    assert staff_api(users["xiangyun_cadre"]).get(f"/api/v1/applications/{counter.pk}").status_code == 200
 
 
 def test_a_draft_withdrawn_before_it_was_sent_stays_the_workers(users: dict[str, Any], draft: Application) -> None:
     services.application_transition(actor=draft.applicant, application_id=draft.pk, action="withdraw")
-    assert _api(users["xiangyun_cadre"]).get(f"/api/v1/applications/{draft.pk}").status_code == 404
+    assert staff_api(users["xiangyun_cadre"]).get(f"/api/v1/applications/{draft.pk}").status_code == 404
     assert selectors.state_counts(actor=users["xiangyun_cadre"]) == {}
 
 
@@ -106,13 +93,13 @@ def test_once_sent_the_union_sees_it_and_still_when_returned_to_the_worker(
 ) -> None:
     cadre = users["xiangyun_cadre"]
     services.application_submit(actor=draft.applicant, application_id=draft.pk)
-    assert _api(cadre).get(f"/api/v1/applications/{draft.pk}").status_code == 200
+    assert staff_api(cadre).get(f"/api/v1/applications/{draft.pk}").status_code == 200
     services.application_transition(actor=cadre, application_id=draft.pk, action="return", reason="照片看不清")
     for who in ("xiangyun_cadre", "evaluator"):
-        assert _api(users[who]).get(f"/api/v1/applications/{draft.pk}").json()["state_label"] == (
+        assert staff_api(users[who]).get(f"/api/v1/applications/{draft.pk}").json()["state_label"] == (
             "Returned for correction"
         )
-        page = _page(users[who]).get(f"/applications/{draft.pk}/")
+        page = staff_page(users[who]).get(f"/applications/{draft.pk}/")
         assert page.status_code == 200
         # Said as what it is: sent, and back with the worker to put right (not a draft never sent).
         html = page.content.decode()
@@ -123,5 +110,5 @@ def test_once_sent_the_union_sees_it_and_still_when_returned_to_the_worker(
 def test_a_counter_draft_stays_the_staffs(users: dict[str, Any], tree: dict) -> None:
     staff = users["xiangyun_staff"]
     made = services.application_create(actor=staff, unit_id=tree["xiangyun_g"].pk, form=form_data(tree["xiangyun_g"]))
-    assert _page(staff).get(f"/applications/{made.pk}/").status_code == 200
-    assert _api(users["xiangyun_cadre"]).get(f"/api/v1/applications/{made.pk}").status_code == 200
+    assert staff_page(staff).get(f"/applications/{made.pk}/").status_code == 200
+    assert staff_api(users["xiangyun_cadre"]).get(f"/api/v1/applications/{made.pk}").status_code == 200

@@ -16,27 +16,15 @@ from django.test import Client
 from bangfu.common.models import AuditEntry
 from bangfu.intake import services, steps
 from bangfu.intake.models import Application, ApplicationEvent, Attachment, AttachmentKind
-from bangfu.intake.tests.helpers import sign_in, submitted, to_state
+from bangfu.intake.tests.helpers import sign_in, staff_api, staff_page, submitted, to_state
 from bangfu.org.models import Role
-from bangfu.org.services import token_create
 from bangfu.testing.factories import pdf_file, user_with_role
 
 pytestmark = pytest.mark.django_db
 
 
-def _api(user: Any) -> Client:
-    token = token_create(actor=user, user=user, name="api")
-    return Client(headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
-
-
-def _page(user: Any) -> Client:
-    c = Client(HTTP_ACCEPT_LANGUAGE="en")
-    c.force_login(user)
-    return c
-
-
 def _remove(user: Any, app: Application, row: Attachment, reason: str = "拍错了人的身份证") -> Any:
-    return _api(user).post(
+    return staff_api(user).post(
         f"/api/v1/applications/{app.pk}/attachments/{row.pk}/remove",
         {"reason": reason},
         content_type="application/json",
@@ -66,7 +54,7 @@ def test_the_uploader_removes_a_wrong_file_on_the_case_page_and_it_is_kept(
     worker_proof = _add(case.applicant, case, 1)
     wrong = steps.attachment_add(actor=cadre, application_id=case.pk, name="张三身份证.pdf", content=pdf_file(filler=2))
     assert wrong.uploaded_by_id == cadre.pk and not wrong.by_worker
-    c = _page(cadre)
+    c = staff_page(cadre)
     page = c.get(f"/applications/{case.pk}/").content.decode()
     # A question behind a tap on "Remove" for the union's file only, naming it for a screen reader.
     assert page.count('<details class="remove-file">') == 1
@@ -93,7 +81,7 @@ def test_the_uploader_removes_a_wrong_file_on_the_case_page_and_it_is_kept(
     assert entry.after == {"action": "attachment_removed", "kept": True}
     assert entry.note == "拍错了人的身份证" and entry.actor_id == cadre.pk
     # Who reads the audit log may still download it (logged as such); the worker no longer sees it.
-    manager = _page(users["province_manager"])
+    manager = staff_page(users["province_manager"])
     assert f'href="/attachments/{wrong.pk}/"' in manager.get(f"/applications/{case.pk}/").content.decode()
     assert manager.get(f"/attachments/{wrong.pk}/").status_code == 200
     assert AuditEntry.objects.filter(target_type="intake.attachment", target_id=str(wrong.pk), after__removed=True)
@@ -112,9 +100,9 @@ def test_a_colleague_removes_it_through_the_api_and_the_case_no_longer_lists_it(
     r = _remove(colleague, case, wrong, "  错拍了邻居家  ")
     assert r.status_code == 200, r.content
     assert r.json()["removed_by"] == "xiangyun_cadre2" and r.json()["removed_reason"] == "错拍了邻居家"
-    got = _api(colleague).get(f"/api/v1/applications/{case.pk}").json()
+    got = staff_api(colleague).get(f"/api/v1/applications/{case.pk}").json()
     assert got["attachments"] == [] and [a["id"] for a in got["removed_attachments"]] == [wrong.pk]
-    assert _api(colleague).get(f"/api/v1/applications/{case.pk}/attachments/{wrong.pk}").status_code == 404
+    assert staff_api(colleague).get(f"/api/v1/applications/{case.pk}/attachments/{wrong.pk}").status_code == 404
     assert _remove(colleague, case, wrong).json()["error"]["code"] == "not_found"
     # The same file sent again is attached again (the removed one does not answer for it).
     again = _add(colleague, case, 3, AttachmentKind.VISIT_PHOTO)
@@ -126,7 +114,7 @@ def test_the_reason_is_required(users: dict[str, Any], case: Application) -> Non
     row = _add(cadre, case, 4)
     r = _remove(cadre, case, row, "   ")
     assert r.status_code == 422 and r.json()["error"]["fields"]["reason"] == ["Say why the file is removed."]
-    page = _page(cadre).post(f"/applications/{case.pk}/attachments/{row.pk}/remove/", {"reason": ""}, follow=True)
+    page = staff_page(cadre).post(f"/applications/{case.pk}/attachments/{row.pk}/remove/", {"reason": ""}, follow=True)
     assert "Say why the file is removed." in page.content.decode()
     row.refresh_from_db()
     assert row.removed_at is None and not ApplicationEvent.objects.filter(action="attachment_removed").exists()
@@ -139,7 +127,7 @@ def test_refused_at_a_step_the_role_does_not_take(users: dict[str, Any], case: A
     r = _remove(cadre, app, row)
     assert r.status_code == 403, r.content
     assert "at the step “Higher review”, which your role does not take" in r.json()["error"]["message"]
-    page = _page(cadre)
+    page = staff_page(cadre)
     assert 'class="remove-file"' not in page.get(f"/applications/{app.pk}/").content.decode()
     said = page.post(f"/applications/{app.pk}/attachments/{row.pk}/remove/", {"reason": "x"}, follow=True)
     assert "which your role does not take" in said.content.decode()
