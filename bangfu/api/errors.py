@@ -18,6 +18,7 @@ from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from bangfu.common import ids
 from bangfu.common.crypto import FieldKeyError
 from bangfu.common.errors import DomainError, ErrorCode, field_errors
 from bangfu.org.access import Perm, refusal
@@ -76,6 +77,22 @@ ERRORS: dict[int, Any] = {
     409: ErrorOut,
     422: ErrorOut,
 }
+
+
+def refuse_id_in_address(q: str, search: str) -> None:
+    """Refuse (422 on ``q``) a search text in a GET's address that holds an ID number (whole or
+    nearly, in any form): addresses are written to servers' and proxies' access logs. ``search``
+    is the POST path that takes the same fields in its body."""
+    if ids.holds_id_number(q):
+        raise ValidationError(
+            {
+                "q": _(
+                    "An ID number is not taken in the address, where it would be logged: "
+                    "send the search in the body of POST %(path)s."
+                )
+                % {"path": search}
+            }
+        )
 
 
 def too_large_message() -> str:

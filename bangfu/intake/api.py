@@ -15,9 +15,8 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
-from bangfu.api.errors import ERRORS, SignInEnded
+from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address
 from bangfu.api.schemas import InSchema, choices_field, one_of
-from bangfu.common import ids
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
@@ -970,15 +969,7 @@ def intake_review_list(request: HttpRequest, query: Query[ReviewQuery]) -> dict[
     A ``q`` that holds an ID number (whole or nearly, in any form) is refused (422 on ``q``): an
     address is written to servers' and proxies' access logs. Search by ID number with
     ``POST /reviews/search``, which takes the same fields in its body and answers the same page."""
-    if ids.holds_id_number(query.q):
-        raise ValidationError(
-            {
-                "q": _(
-                    "An ID number is not taken in the address, where it would be logged: "
-                    "send the search in the body of POST /api/v1/reviews/search."
-                )
-            }
-        )
+    refuse_id_in_address(query.q, "/api/v1/reviews/search")
     return _review_page(request, query)
 
 

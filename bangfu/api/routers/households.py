@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
-from bangfu.api.errors import ERRORS
+from bangfu.api.errors import ERRORS, refuse_id_in_address
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import (
     HouseholdDetailOut,
@@ -31,7 +31,6 @@ from bangfu.api.schemas import (
     choices_field,
     one_of,
 )
-from bangfu.common import ids
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.eligibility.services import category_follows, decision_compute
 from bangfu.org.access import Perm
@@ -187,15 +186,7 @@ def household_list(request: HttpRequest, filters: Query[HouseholdQuery]) -> dict
     lower-case x, 15 digits) is refused (422 on ``q``): an address is written to servers' and
     proxies' access logs. Search by ID number with ``POST /households/search``, which takes the same
     fields in its body and answers the same page."""
-    if ids.holds_id_number(filters.q):
-        raise ValidationError(
-            {
-                "q": _(
-                    "An ID number is not taken in the address, where it would be logged: "
-                    "send the search in the body of POST /api/v1/households/search."
-                )
-            }
-        )
+    refuse_id_in_address(filters.q, "/api/v1/households/search")
     return _household_page(request, filters)
 
 
