@@ -56,53 +56,68 @@ def gettext_noop(message: str) -> str:
 
 
 # code → (English msgid, Chinese used when Django's translations are not available).
-# The Chinese should match the zh_Hans catalogue.
+# The Chinese should match the zh_Hans catalogue. Each reason is one whole sentence, translated as
+# one: shown on its own under a form's field, in an import's list of problems, in a rejected row
+# and in the API's error, never pieced together from parts. The codes are stable (the params and
+# the wording are not); a character's position counts the number's characters as read, without
+# the spaces and hyphens ``parse`` leaves out.
 _MESSAGES: dict[str, tuple[str, str]] = {
-    "empty": (gettext_noop("The ID number is empty"), "身份证号为空"),
+    "empty": (gettext_noop("The ID number is empty."), "身份证号为空。"),
     "bad_characters": (
-        gettext_noop("The ID number contains characters that are not allowed: %(characters)s"),
-        "身份证号含有不允许的字符：%(characters)s",
+        gettext_noop(
+            "Character %(position)s of the ID number, “%(character)s”, is not allowed: "
+            "an ID number has only digits, and an X only as its last character."
+        ),
+        "身份证号第%(position)s位的“%(character)s”不允许出现：身份证号只能由数字组成，只有最后一位可以是X。",
     ),
     "lost_digits": (
         gettext_noop(
-            "The ID number was stored as a number (for example by Excel) and its last "
-            "digits are lost; export the column as text"
+            "The ID number was stored as a number (for example by Excel), so its last digits are lost: "
+            "format the column as text, then export or type the number again."
         ),
-        "身份证号被存成了数字（例如在Excel中），后几位已丢失；请把该列设为文本格式后重新导出",
+        "身份证号被存成了数字（例如在Excel中），后几位已丢失：请把该列设为文本格式，再重新导出或录入。",
     ),
     "misplaced_x": (
-        gettext_noop("X may only be the 18th character of an ID number"),
-        "X只能出现在身份证号的第18位",
+        gettext_noop("Character %(position)s of the ID number is an X, which may only be the 18th and last character."),
+        "身份证号第%(position)s位是X，而X只能是第18位（最后一位）。",
     ),
     "bad_length": (
-        gettext_noop("An ID number has 18 characters (15 for the old format), not %(length)s"),
-        "身份证号应为18位（旧号码为15位），而不是%(length)s位",
+        gettext_noop("The ID number should have 18 characters (15 in the old format), not %(length)s."),
+        "身份证号应为18位（旧号码为15位），而不是%(length)s位。",
     ),
     "bad_date": (
-        gettext_noop("The birth date %(date)s (7th–14th characters) is not a real date"),
-        "出生日期%(date)s（第7至14位）不是有效日期",
+        gettext_noop(
+            "The birth date in the ID number (characters %(first)s to %(last)s), %(date)s, is not a real date."
+        ),
+        "身份证号中的出生日期%(date)s（第%(first)s至%(last)s位）不是有效日期。",
     ),
     "date_too_early": (
-        gettext_noop("The birth date %(date)s is before 1900"),
-        "出生日期%(date)s早于1900年",
+        gettext_noop("The birth date in the ID number, %(date)s, is before 1900."),
+        "身份证号中的出生日期%(date)s早于1900年。",
     ),
     "future_date": (
-        gettext_noop("The birth date %(date)s is in the future"),
-        "出生日期%(date)s晚于今天",
+        gettext_noop("The birth date in the ID number, %(date)s, is in the future."),
+        "身份证号中的出生日期%(date)s晚于今天。",
     ),
     "bad_region": (
-        gettext_noop("The region code %(region)s (first 6 digits) does not exist"),
-        "地区码%(region)s（前6位）不存在",
+        gettext_noop("The region code of the ID number (its first 6 digits), %(region)s, does not exist."),
+        "身份证号的地区码%(region)s（前6位）不存在。",
     ),
     "region_not_in_year": (
-        gettext_noop("The region code %(region)s (%(name)s) was withdrawn before the birth year %(year)s"),
-        "地区码%(region)s（%(name)s）在出生年份%(year)s年之前已撤销",
+        gettext_noop(
+            "The region code of the ID number, %(region)s (%(name)s), was withdrawn before the birth year, %(year)s."
+        ),
+        "身份证号的地区码%(region)s（%(name)s）在出生年份%(year)s年之前已撤销。",
     ),
     "bad_checksum": (
-        gettext_noop("Check digit (18th character) should be %(expected)s, not %(actual)s"),
-        "第18位校验码应为%(expected)s，而不是%(actual)s",
+        gettext_noop("The check digit of the ID number (its 18th character) should be %(expected)s, not %(actual)s."),
+        "身份证号的校验码（第18位）应为%(expected)s，而不是%(actual)s。",
     ),
 }
+
+# The params of a reason that say where in the number it is, not what the number holds: kept
+# when reasons alike but for the values they quote are counted as one kind (``InvalidResidentId.kind``).
+_WHERE = frozenset({"first", "last"})
 
 
 class InvalidResidentId(ValueError):  # noqa: N818 - the project's name for it
@@ -116,6 +131,13 @@ class InvalidResidentId(ValueError):  # noqa: N818 - the project's name for it
 
     def __reduce__(self) -> tuple[object, ...]:  # keeps the exception picklable
         return (functools.partial(InvalidResidentId, self.code, **self.params), ())
+
+    @property
+    def kind(self) -> str:
+        """``message`` without the values it quotes (…), its places kept: the same for every number
+        rejected alike (an import's summary counts them as one reason)."""
+        blanked = {k: (v if k in _WHERE else "…") for k, v in self.params.items()}
+        return InvalidResidentId(self.code, **blanked).message
 
     @property
     def message(self) -> str:
@@ -196,12 +218,12 @@ def _shape_problem(text: str) -> InvalidResidentId | None:
         return None
     if _SCIENTIFIC_RE.fullmatch(text):
         return InvalidResidentId("lost_digits")
-    bad = "".join(dict.fromkeys(ch for ch in text if ch not in "0123456789X"))
-    if bad:
-        return InvalidResidentId("bad_characters", characters=bad)
+    bad = next((i for i, ch in enumerate(text) if ch not in "0123456789X"), None)
+    if bad is not None:
+        return InvalidResidentId("bad_characters", position=bad + 1, character=text[bad])
     if len(text) not in (15, 18):
         return InvalidResidentId("bad_length", length=len(text))
-    return InvalidResidentId("misplaced_x")
+    return InvalidResidentId("misplaced_x", position=text.index("X") + 1)
 
 
 def _region_problem(region: str, birth_year: int) -> InvalidResidentId | None:
@@ -257,7 +279,8 @@ class ResidentId:
         try:
             birth = dt.date(int(first17[6:10]), int(first17[10:12]), int(first17[12:14]))
         except ValueError:
-            raise InvalidResidentId("bad_date", date=date_text) from None
+            last = 12 if len(text) == 15 else 14  # the old format writes the year in two digits
+            raise InvalidResidentId("bad_date", date=date_text, first=7, last=last) from None
         if birth.year < EARLIEST_BIRTH_YEAR:
             raise InvalidResidentId("date_too_early", date=date_text)
         if birth > (today or dt.datetime.now(SHANGHAI).date()):

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from bangfu.common import sheets
-from bangfu.common.ids import build_resident_id
+from bangfu.common.ids import InvalidResidentId, build_resident_id
 from bangfu.common.punctuation import join_list
 from bangfu.common.text import not_a_number, plain_amount
 from bangfu.registry import codes
@@ -611,10 +611,8 @@ def lost_digits_message() -> str:
 
 
 def id_stored_as_number_message() -> str:
-    return _(
-        "The ID number was stored as a number, so Excel kept only its first 15 digits: "
-        "format the column as text and type the number again."
-    )
+    """The ID number's reason (``ids.InvalidResidentId``), the same wherever it is shown."""
+    return InvalidResidentId("lost_digits").message
 
 
 # Excel counts days from 1899-12-30; a date cell that lost its format shows this number. Numbers

@@ -87,8 +87,11 @@ class MatchRunOut(Schema):
     progress: int
     persons: int
     households: int
-    findings_new: int
-    summary: dict[str, Any]
+    findings_new: int = Field(description="the findings this run recorded (not those an earlier run recorded)")
+    summary: dict[str, Any] = Field(
+        description="counts of the findings this run recorded: by_unit (with the files checked there), by_kind and "
+        "by_severity; the findings of earlier runs found again are not counted"
+    )
     error: str
 
 

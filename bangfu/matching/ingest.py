@@ -807,11 +807,12 @@ def _run(
         reason, count, about_id = kinds[0]
         values = {"rejected": rejected, "total": total, "count": count, "reason": reason}
         if about_id:
+            # An ID number's reason is a sentence of its own, with its full stop (``ids._MESSAGES``).
             message = ngettext(
                 "%(rejected)s of %(total)s rows were rejected; the most common reason (%(count)s row): "
-                "%(reason)s. Check that the ID column holds ID numbers.",
+                "%(reason)s Check that the ID column holds ID numbers.",
                 "%(rejected)s of %(total)s rows were rejected; the most common reason (%(count)s rows): "
-                "%(reason)s. Check that the ID column holds ID numbers.",
+                "%(reason)s Check that the ID column holds ID numbers.",
                 count,
             )
         else:
@@ -1211,7 +1212,7 @@ def _region_last_year_by_code() -> np.ndarray:
 def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool, dict[str, str]]:
     """``ResidentId.parse`` for the ID numbers SQL did not accept: the number, or the reason;
     whether parse gave any number (the rows' record hashes are then out of date); and the kind
-    of each reason given (``_reason_kind``)."""
+    of each reason given (``InvalidResidentId.kind``)."""
     missing = pc.is_null(rows.column("id_int")).combine_chunks()
     if not pc.any(missing).as_py():
         return rows, False, {}
@@ -1225,7 +1226,7 @@ def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool, dict[
             numbers.append(None)
             reasons.append(message := exc.message)
             if message not in kinds:
-                kinds[message] = _reason_kind(exc)
+                kinds[message] = exc.kind
         else:
             numbers.append(number.as_int64())
             reasons.append(None)
@@ -1237,11 +1238,6 @@ def _parse_the_rest(rows: pa.Table, day: dt.date) -> tuple[pa.Table, bool, dict[
     for name, column in (("id_int", id_int), ("reason", reason)):
         rows = rows.set_column(rows.schema.get_field_index(name), name, column)
     return rows, any(n is not None for n in numbers), kinds
-
-
-def _reason_kind(exc: InvalidResidentId) -> str:
-    """The reason without the values it quotes (…): the same for every number rejected alike."""
-    return InvalidResidentId(exc.code, **dict.fromkeys(exc.params, "…")).message
 
 
 def _normalise_other_names(rows: pa.Table) -> pa.Table:

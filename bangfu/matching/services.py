@@ -19,7 +19,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -584,8 +584,8 @@ def _execute(run: MatchRun) -> None:
     with transaction.atomic():
         bulk.findings_insert(found, run_id=run.pk, now=now)
         bulk.household_checks_upsert(list(household_unit), run_id=run.pk, now=now)
-        new = Finding.objects.filter(run=run).count()
-        summary = _summary(found, household_unit)
+        summary = _summary(run, household_unit)
+        new = sum(summary["by_severity"].values())
         MatchRun.objects.filter(pk=run.pk).update(
             status=RunStatus.DONE,
             progress=100,
@@ -617,34 +617,38 @@ class _local_snapshots:  # noqa: N801 - used as a context manager
             self._stack.pop().__exit__(None, None, None)
 
 
-def _summary(found: pa.Table, household_unit: dict[int, int]) -> dict[str, Any]:
-    """Counts by unit and severity, by kind and severity, and by severity (one SQL pass)."""
-    import duckdb
-
+def _summary(run: MatchRun, household_unit: dict[int, int]) -> dict[str, Any]:
+    """The run's counts by unit and severity, by kind and severity, and by severity: of the
+    findings this run recorded (one grouped query), not of everything it found. A record found
+    again that an earlier recheck recorded is that recheck's finding, counted in its summary; counted
+    here too, a union's second recheck repeated the first one's counts as if found anew, and its
+    links opened findings it did not record. Each union of the run's files is listed, with the
+    files it checked there."""
     households_per_unit = Counter(household_unit.values())
-    units = pa.table(
-        {"household_id": list(household_unit), "unit_id": list(household_unit.values())},
-        schema=pa.schema([("household_id", pa.int64()), ("unit_id", pa.int64())]),
-    )
     by_unit: dict[int, dict[str, int]] = defaultdict(dict)
     by_kind: dict[str, dict[str, int]] = defaultdict(dict)
     by_severity: dict[str, int] = {}
-    with duckdb.connect() as con:
-        con.register("found", found.select(["household_id", "kind", "severity"]))
-        con.register("units", units)
-        rows = con.execute(
-            "SELECT COALESCE(u.unit_id, 0), f.kind, f.severity, count(*) FROM found f "
-            "LEFT JOIN units u USING (household_id) GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
+    rows = (
+        Finding.objects.filter(run=run)
+        .values_list("household__unit_id", "kind", "severity")
+        .annotate(n=Count("id"))
+        .order_by("household__unit_id", "kind", "severity")
+    )
     for unit_id, kind, severity, n in rows:
         by_unit[unit_id][severity] = by_unit[unit_id].get(severity, 0) + n
         by_kind[kind][severity] = by_kind[kind].get(severity, 0) + n
         by_severity[severity] = by_severity.get(severity, 0) + n
-    names = dict(OrgUnit.objects.filter(pk__in=households_per_unit).values_list("pk", "name"))
+    units = sorted(set(households_per_unit) | set(by_unit))
+    names = dict(OrgUnit.objects.filter(pk__in=units).values_list("pk", "name"))
     return {
         "by_unit": [
-            {"unit_id": uid, "unit": names.get(uid, ""), "households": n, "findings": by_unit.get(uid, {})}
-            for uid, n in sorted(households_per_unit.items())
+            {
+                "unit_id": uid,
+                "unit": names.get(uid, ""),
+                "households": households_per_unit.get(uid, 0),
+                "findings": by_unit.get(uid, {}),
+            }
+            for uid in units
         ],
         "by_kind": dict(sorted(by_kind.items())),
         "by_severity": by_severity,

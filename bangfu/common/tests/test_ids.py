@@ -127,17 +127,18 @@ def test_valid_numbers_are_normalised(raw: str, expected: str | None) -> None:
 INVALID = [
     ("", "empty", {}),
     (" \u3000 ", "empty", {}),
-    ("53292319900101121A", "bad_characters", {"characters": "A"}),
-    ("5329231990010112１Ａ", "bad_characters", {"characters": "Ａ"}),
+    ("53292319900101121A", "bad_characters", {"position": 18, "character": "A"}),
+    ("5329231990010112１Ａ", "bad_characters", {"position": 18, "character": "Ａ"}),
+    ("5329 2319-90a1011212", "bad_characters", {"position": 11, "character": "a"}),  # as read: no space, no hyphen
     ("5.32923E+17", "lost_digits", {}),
     ("53292319900101121", "bad_length", {"length": 17}),
     ("5329231990010112120", "bad_length", {"length": 19}),
-    ("5329231990010X1212", "misplaced_x", {}),
-    ("53292390010112X", "misplaced_x", {}),
+    ("5329231990010X1212", "misplaced_x", {"position": 14}),
+    ("53292390010112X", "misplaced_x", {"position": 15}),
     ("532923199001011219", "bad_checksum", {"expected": "2", "actual": "9"}),
-    ("532923199002301212", "bad_date", {"date": "1990-02-30"}),
-    ("532923199013011212", "bad_date", {"date": "1990-13-01"}),
-    ("532923900230121", "bad_date", {"date": "1990-02-30"}),
+    ("532923199002301212", "bad_date", {"date": "1990-02-30", "first": 7, "last": 14}),
+    ("532923199013011212", "bad_date", {"date": "1990-13-01", "first": 7, "last": 14}),
+    ("532923900230121", "bad_date", {"date": "1990-02-30", "first": 7, "last": 12}),  # the old format
     ("532923189912311212", "date_too_early", {"date": "1899-12-31"}),
     ("532923202507011212", "future_date", {"date": "2025-07-01"}),
     ("999999199001011212", "bad_region", {"region": "999999"}),
@@ -181,7 +182,7 @@ def test_messages_fall_back_to_chinese_and_the_module_imports_no_django() -> Non
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, check=True
     )
-    assert result.stdout.strip() == "第18位校验码应为2，而不是9"
+    assert result.stdout.strip() == "身份证号的校验码（第18位）应为2，而不是9。"
 
 
 # -- the value type ----------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_numbers_as_arguments() -> None:
     }
     assert (second["row"], second["id_number"], second["sex"]) == ("2", VALID_X, "F")
     assert (third["row"], third["valid"], third["id_number"]) == ("3", "false", "")
-    assert third["error"] == "Check digit (18th character) should be 2, not 9"
+    assert third["error"] == "The check digit of the ID number (its 18th character) should be 2, not 9."
 
 
 def test_all_valid_exits_zero() -> None:
@@ -185,7 +185,10 @@ def test_exit_status_and_no_traceback_from_the_command_line(tmp_path: Path) -> N
 def test_error_messages_are_translated() -> None:
     with pytest.raises(InvalidResidentId) as caught:
         ResidentId.parse(BAD_CHECK)
-    assert caught.value.message == "Check digit (18th character) should be 2, not 9"
+    assert caught.value.message == "The check digit of the ID number (its 18th character) should be 2, not 9."
     with translation.override("zh-hans"):
         # Chinese once the zh_Hans catalogue has the entry; the English msgid until then.
-        assert caught.value.message in {"第18位校验码应为2，而不是9", "Check digit (18th character) should be 2, not 9"}
+        assert caught.value.message in {
+            "身份证号的校验码（第18位）应为2，而不是9。",
+            "The check digit of the ID number (its 18th character) should be 2, not 9.",
+        }

@@ -229,7 +229,8 @@ def test_a_file_refused_for_its_id_numbers_keeps_the_advice(tmp_path: Path) -> N
     problem = _problem(_write(tmp_path / "v.csv", rows), tmp_path)
     assert problem.message == (
         "3 of 4 rows were rejected; the most common reason (2 rows): "
-        "The ID number contains characters that are not allowed: …. Check that the ID column holds ID numbers."
+        "Character … of the ID number, “…”, is not allowed: an ID number has only digits, and an X only as its "
+        "last character. Check that the ID column holds ID numbers."
     )
     rows = [VEHICLES, ["", "张三", "云A1", "小型轿车"]]
     problem = _problem(_write(tmp_path / "one.csv", rows), tmp_path)

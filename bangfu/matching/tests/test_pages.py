@@ -452,8 +452,9 @@ def test_the_queue_opens_on_the_open_findings_whatever_else_the_query_names(
 
 
 def test_each_count_of_a_recheck_opens_the_findings_it_counts(xiangyun: County, users: dict[str, Any]) -> None:
-    """The summary's counts are of every status (one of the two findings is confirmed); their links
-    opened the list with the page's default, or with none, and showed another number."""
+    """The summary's counts are of the run's findings in every status (one of the two findings is
+    confirmed); their links opened the list with the page's default, or with none, and showed
+    another number."""
     c = client_for(users["xiangyun_staff"])
     page = _html(c.get(reverse("matching:run_detail", args=[xiangyun.run.pk])))
     summary = page[page.index('id="run-summary"') :]
@@ -650,7 +651,7 @@ def test_a_province_run_counts_by_city(
     with django_capture_on_commit_callbacks(execute=True):
         run = services.match_run(actor=admin, unit=tree["province"], dataset_ids=[ds.pk])
     page = _html(client_for(admin).get(reverse("matching:run_detail", args=[run.pk])))
-    assert "大理州总工会" in page and f"?unit={tree['dali'].pk}&amp;status=all" in page
+    assert "大理州总工会" in page and f"?run={run.pk}&amp;unit={tree['dali'].pk}&amp;status=all" in page
     assert "祥云县纺织厂工会" not in page and "大理市下关街道工会" not in page
     row = page[page.index("大理州总工会") :]
     cells = [re.sub(r"<[^>]*>", "", c.split("<td", 1)[-1].split(">", 1)[-1]) for c in row.split("</td>")[1:3]]

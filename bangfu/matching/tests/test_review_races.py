@@ -346,7 +346,8 @@ def test_two_overlapping_rechecks_at_once_both_complete(
     assert [r.status for r in results] == [RunStatus.DONE] * 2, results
     assert Finding.objects.count() == 4
     assert sum(r.findings_new for r in results) == 4
-    assert all(r.summary["by_severity"] == results[0].summary["by_severity"] for r in results)
+    # Each summary counts the findings its run recorded: together, each finding once.
+    assert [sum(r.summary["by_severity"].values()) for r in results] == [r.findings_new for r in results]
 
 
 def test_two_runs_writing_the_same_findings_in_opposite_orders_do_not_deadlock() -> None:

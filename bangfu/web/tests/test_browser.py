@@ -114,7 +114,7 @@ def test_phone_user_searches_opens_and_files_a_household(
     page.click("form.household-form button[type=submit]")
     page.locator("#form-errors").wait_for()
     error = page.locator("#id_head-id_number ~ .invalid-feedback")
-    assert "Check digit" in error.inner_text()
+    assert "The check digit of the ID number (its 18th character) should be" in error.inner_text()
     assert page.evaluate("document.activeElement.id") == "id_head-id_number"  # the cursor is at the error
     assert Household.objects.count() == before
     page.locator("section:has(#id_head-id_number)").screenshot(path=str(SHOTS / "bangfu-form-error-phone.png"))

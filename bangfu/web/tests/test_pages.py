@@ -379,10 +379,10 @@ def test_create_with_errors_shows_each_under_its_field_and_saves_nothing(tree: d
         start = html.index(f'id="{field_id}"')
         return html[start : html.index("</div>\n</div>", start)]
 
-    assert "Check digit (18th character)" in block_of("id_members-0-id_number")
+    assert "The check digit of the ID number (its 18th character) should be " in block_of("id_members-0-id_number")
     assert "is-invalid" in html.split('id="id_members-0-id_number"')[0].rsplit("<input", 1)[1]
     assert "Choose at most three secondary causes (4 chosen)." in html.split('id="id_household-secondary_causes')[-1]
-    assert "Check digit" not in block_of("id_head-id_number")
+    assert "check digit" not in block_of("id_head-id_number")
     assert "The file was not saved" in html
 
 
@@ -393,7 +393,7 @@ def test_create_with_no_head_data_puts_errors_on_the_head_card(tree: dict, users
     response = c.post(reverse("web:household_create"), data)
     html = response.content.decode()
     assert response.status_code == 400
-    assert "Enter the name." in html and "The ID number is empty" in html
+    assert "Enter the name." in html and "The ID number is empty." in html
     assert "Choose the main cause of hardship." in html and "Enter the address." in html
     assert Household.objects.count() == 0
 
