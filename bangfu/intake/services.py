@@ -18,7 +18,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import CharField, Max, Q, QuerySet
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,6 +86,17 @@ def staff_visible(qs: QuerySet[Application]) -> QuerySet[Application]:
     """``qs`` without the cases only the worker sees (``NEVER_SENT_BY_THE_WORKER``): for every
     staff read, one case or a list, so that such a case answers as one outside the jurisdiction."""
     return qs.exclude(NEVER_SENT_BY_THE_WORKER)
+
+
+def drafts_in_audit_log() -> Q:
+    """The audit entries about the cases only the worker sees (``NEVER_SENT_BY_THE_WORKER``: their
+    start, their proofs added or taken off, their authorisation, a withdrawal): left out of every
+    reading of the audit log (``org.audit_log.NOT_YET_SHOWN``) until the worker submits the case,
+    as the case itself is left out of every staff read. They are written as any other, in the
+    union the draft was started at, and read from the submission on."""
+    unsent = Application.objects.filter(NEVER_SENT_BY_THE_WORKER).order_by()
+    keys = unsent.annotate(key=Cast("pk", output_field=CharField())).values("key")
+    return Q(target_type="intake.application", target_id__in=keys)
 
 
 def load(
