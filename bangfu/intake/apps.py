@@ -18,3 +18,8 @@ class IntakeConfig(AppConfig):
 
         if file_closed not in STATE_HOOKS:
             STATE_HOOKS.append(file_closed)
+        from bangfu.intake.services import drafts_in_audit_log
+        from bangfu.org.audit_log import NOT_YET_SHOWN
+
+        if drafts_in_audit_log not in NOT_YET_SHOWN:
+            NOT_YET_SHOWN.append(drafts_in_audit_log)

@@ -50,7 +50,7 @@ from bangfu.common.audit import audit_record
 from bangfu.common.encrypted_files import StoredFileError
 from bangfu.common.errors import DomainError, field_errors
 from bangfu.common.ids import ResidentId
-from bangfu.common.models import AuditAction
+from bangfu.common.models import AuditAction, AuditEntry
 from bangfu.common.phones import plain_phone
 from bangfu.common.punctuation import mark
 from bangfu.common.retranslate import in_reader_language
@@ -60,7 +60,7 @@ from bangfu.org.models import OrgLevel, OrgUnit
 from bangfu.registry import codes
 from bangfu.registry.economy import ECONOMY_FIELDS, PersonFacts, economy_values
 from bangfu.registry.models import BankAccount, Household, Member, TimelineEvent
-from bangfu.registry.services import TIER_FOR_LEVEL, Telling, name_pinyin, open_file_check
+from bangfu.registry.services import TIER_FOR_LEVEL, TOLD_HERE, Telling, name_pinyin, open_file_check
 from bangfu.registry.validation import CheckedMember, check_household
 
 from . import conf, fastcheck, legacy
@@ -353,7 +353,7 @@ def check(
         if rows is None:
             rows = legacy.open_rows(content, name)
         sheet, households, issues = _parse(rows, batch_id)
-        ready, more, existing, notes = resolve(actor, unit, households)
+        ready, more, existing, notes = resolve(actor, unit, households, batch_id=batch_id)
     issues.extend(more)
     issues.sort(key=lambda i: i.row)
     return Outcome(
@@ -428,6 +428,55 @@ class _Disagreed(Exception):  # noqa: N818 - a signal, not an error
     """The fast household check vouched for a household the registry's check did not."""
 
 
+class _ImportTelling(Telling):
+    """The import's ``Telling``: one answer per person asked about for the batch — the person of a
+    row of the file — whether the file is checked, committed after its check, or checked again
+    without the fast path (``_Disagreed``). Its entries name the batch and the row; a row told of
+    before (with the union named, or not named now either) is neither logged nor counted again.
+    ``current``: the household being checked, whose rows the persons are looked up in."""
+
+    def __init__(self, actor: Any, unit: OrgUnit, batch_id: int | None, told: dict[int, bool]) -> None:
+        super().__init__(actor, unit)
+        self.batch_id = batch_id
+        self.rows_told = told  # row → whether the union was named; shared by the batch's passes
+        self.current: Ready | None = None
+
+    def about(self, person: CheckedMember | None, named: bool) -> dict[str, Any] | None:
+        extra: dict[str, Any] = {"import_batch": self.batch_id} if self.batch_id is not None else {}
+        row = self._row(person)
+        if row is None:
+            return extra
+        before = self.rows_told.get(row)
+        if before is not None and (before or not named):
+            return None
+        self.rows_told[row] = named
+        return {**extra, "row": row}
+
+    def _row(self, person: CheckedMember | None) -> int | None:
+        r = self.current
+        if r is None or person is None:
+            return None
+        for i, c in enumerate(r.checked):
+            if c is person:
+                return r.parsed.locate(f"members.{c.place(i)}.id_number")[0]
+        return None
+
+
+def _told_before(unit: OrgUnit, batch_id: int | None) -> dict[int, bool]:
+    """The rows of the batch whose person was told of already (a check before its commit), and
+    whether the union was named, from the entries in the importing union's log."""
+    told: dict[int, bool] = {}
+    if batch_id is None:
+        return told
+    entries = AuditEntry.objects.filter(
+        unit_path=unit.path, target_type=TOLD_HERE, action=AuditAction.REVEAL, after__import_batch=batch_id
+    ).values_list("after", flat=True)
+    for after in entries:
+        if isinstance(after, dict) and isinstance(row := after.get("row"), int):
+            told[row] = told.get(row, False) or bool(after.get("union_named"))
+    return told
+
+
 class _Vetting:
     """The registry's validation of a file's households, a part at a time (``vet``), with what it
     carries from one household to the next: the unions, the file numbers already in the registry,
@@ -438,7 +487,16 @@ class _Vetting:
     sample of the vouched ones goes through it too; a difference raises ``_Disagreed``, and the
     caller starts again without the fast path."""
 
-    def __init__(self, actor: Any, unit: OrgUnit, file_numbers: list[str], *, fast: bool) -> None:
+    def __init__(
+        self,
+        actor: Any,
+        unit: OrgUnit,
+        file_numbers: list[str],
+        *,
+        fast: bool,
+        batch_id: int | None = None,
+        told: dict[int, bool] | None = None,
+    ) -> None:
         access.require(actor, Perm.HOUSEHOLD_EDIT, unit)
         self.actor = actor
         self.unit = unit
@@ -462,8 +520,9 @@ class _Vetting:
         self.in_cases = _persons_under_way()
         # What the file's problems tell of persons other unions keep (their cases here, their open
         # files in ``_open_files``): logged and counted as the registry's checks do. The day's
-        # count is read now, before the pipeline's writer holds the connection.
-        self.telling = Telling(actor)
+        # count is read now, before the pipeline's writer holds the connection. ``told``: the rows
+        # told of already (``_ImportTelling``), kept across the passes of one batch.
+        self.telling = _ImportTelling(actor, unit, batch_id, _told_before(unit, batch_id) if told is None else told)
         self.telling.may_name()
 
     def vet(self, households: list[legacy.ParsedHousehold]) -> tuple[list[Ready], list[legacy.Issue]]:
@@ -563,7 +622,10 @@ class _Vetting:
                 ) % {"ref": case.reference}
                 # Another union's case is not named (``case_told``): the importer learns no more
                 # than the counter or the registry would tell them.
-                message, _told = services.case_told(self.actor, self.telling, case, r.checked[i].rid.masked, inside)
+                self.telling.current = r
+                message, _told = services.case_told(
+                    self.actor, self.telling, case, r.checked[i].rid.masked, inside, r.checked[i]
+                )
                 issues.append(legacy.Issue(row, column, message, r.parsed.file_number))
                 found = True
         return found
@@ -654,13 +716,14 @@ def _persons_under_way() -> dict[str, Application]:
     return found
 
 
-def _open_files(actor: Any, found: list[Ready], telling: Telling) -> tuple[list[Ready], list[legacy.Issue]]:
+def _open_files(actor: Any, found: list[Ready], telling: _ImportTelling) -> tuple[list[Ready], list[legacy.Issue]]:
     """The registry's own one-open-file check of households the bulk look-up found someone of (so
     that the message is the registry's): those that pass, and the problems of the others.
     ``telling``: the file's (``_Vetting.telling``), one day's number for all its problems."""
     ready: list[Ready] = []
     issues: list[legacy.Issue] = []
     for r in found:
+        telling.current = r
         try:
             open_file_check(actor, r.checked, None, opening=True, telling=telling)
         except ValidationError as exc:
@@ -673,16 +736,23 @@ def _open_files(actor: Any, found: list[Ready], telling: Telling) -> tuple[list[
 
 
 def resolve(
-    actor: Any, unit: OrgUnit, households: list[legacy.ParsedHousehold], *, fast: bool = True
+    actor: Any,
+    unit: OrgUnit,
+    households: list[legacy.ParsedHousehold],
+    *,
+    fast: bool = True,
+    batch_id: int | None = None,
+    told: dict[int, bool] | None = None,
 ) -> tuple[list[Ready], list[legacy.Issue], int, list[str]]:
     """Validate each household as the registry would; the valid ones come back ready to write
     (with the problems of the others, how many were already in the registry and the notes on
-    them). See ``_Vetting`` for ``fast``."""
-    vetting = _Vetting(actor, unit, [h.file_number for h in households], fast=fast)
+    them). See ``_Vetting`` for ``fast``, ``_ImportTelling`` for ``batch_id`` and ``told``."""
+    told = _told_before(unit, batch_id) if told is None else told
+    vetting = _Vetting(actor, unit, [h.file_number for h in households], fast=fast, batch_id=batch_id, told=told)
     try:
         ready_all, issues = vetting.vet(households)
     except _Disagreed:
-        return resolve(actor, unit, households, fast=False)
+        return resolve(actor, unit, households, fast=False, batch_id=batch_id, told=told)
     # One open file per person: look the whole file up at once, ask the registry's own check only
     # for the households it finds someone of.
     on_file = _present(Member, "id_hash", [d for r in ready_all for d in r.hashes], open_files=True)
@@ -1232,20 +1302,22 @@ def check_and_write(
     were already in the registry, and the notes on those.
 
     A difference between the fast and the registry's check (see ``_Vetting``) undoes what was
-    written and starts again without the fast path."""
+    written and starts again without the fast path. Each person asked about is told of once for
+    the batch, over its check and both passes (``_ImportTelling``)."""
+    told = _told_before(batch.unit, batch.pk)
     if fast:
         try:
             with transaction.atomic():  # a savepoint, to undo the parts written
-                return _pipeline(actor, batch, sheet, fast=True)
+                return _pipeline(actor, batch, sheet, fast=True, told=told)
         except _Disagreed:
             pass
-    return _pipeline(actor, batch, sheet, fast=False)
+    return _pipeline(actor, batch, sheet, fast=False, told=told)
 
 
 def _pipeline(
-    actor: Any, batch: ImportBatch, sheet: legacy.Sheet, *, fast: bool
+    actor: Any, batch: ImportBatch, sheet: legacy.Sheet, *, fast: bool, told: dict[int, bool]
 ) -> tuple[list[Ready], list[legacy.Issue], int, int, list[str]]:
-    vetting = _Vetting(actor, batch.unit, sheet.file_numbers, fast=fast)
+    vetting = _Vetting(actor, batch.unit, sheet.file_numbers, fast=fast, batch_id=batch.pk, told=told)
     new = [n for n in sheet.file_numbers if n and n not in vetting.existing]
     ready: list[Ready] = []
     issues: list[legacy.Issue] = list(sheet.hidden)  # the rows hidden in the file, not read

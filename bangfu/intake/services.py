@@ -18,7 +18,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import CharField, Max, Q, QuerySet
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,7 @@ from bangfu.registry import services as registry
 from bangfu.registry.codes import FileState, HardshipCategory
 from bangfu.registry.models import Member
 from bangfu.registry.timeline import timeline_add
+from bangfu.registry.validation import CheckedMember
 
 from . import conf, data, workflow
 from .messaging import Message, notify
@@ -85,6 +87,17 @@ def staff_visible(qs: QuerySet[Application]) -> QuerySet[Application]:
     """``qs`` without the cases only the worker sees (``NEVER_SENT_BY_THE_WORKER``): for every
     staff read, one case or a list, so that such a case answers as one outside the jurisdiction."""
     return qs.exclude(NEVER_SENT_BY_THE_WORKER)
+
+
+def drafts_in_audit_log() -> Q:
+    """The audit entries about the cases only the worker sees (``NEVER_SENT_BY_THE_WORKER``: their
+    start, their proofs added or taken off, their authorisation, a withdrawal): left out of every
+    reading of the audit log (``org.audit_log.NOT_YET_SHOWN``) until the worker submits the case,
+    as the case itself is left out of every staff read. They are written as any other, in the
+    union the draft was started at, and read from the submission on."""
+    unsent = Application.objects.filter(NEVER_SENT_BY_THE_WORKER).order_by()
+    keys = unsent.annotate(key=Cast("pk", output_field=CharField())).values("key")
+    return Q(target_type="intake.application", target_id__in=keys)
 
 
 def load(
@@ -443,7 +456,7 @@ def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
     own_file = app.household_id or _temporary_file(app, checked)
     app.temporary_file_id = None if app.household_id else own_file  # type: ignore[attr-defined]
     # Both checks tell of persons others keep: one day's number between them (``registry.Telling``).
-    telling = registry.Telling(actor)
+    telling = registry.Telling(actor, app.unit)
     if is_applicant(actor):
         _on_file_check_from_a_phone(actor, checked, own_file, telling)
     else:
@@ -488,6 +501,7 @@ def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any
     digests = [crypto.keyed_hash(c.rid.value) for c in checked]
     hashes = {d: h.members.index(c.data) for d, c in zip(digests, checked, strict=True)}
     masked = {d: c.rid.masked for d, c in zip(digests, checked, strict=True)}
+    person = dict(zip(digests, checked, strict=True))
     errors: dict[str, list[str]] = {}
     outside: list[str] = []
     for digest, case in holding_cases(list(hashes), kind=app.kind, exclude=app.pk):
@@ -495,7 +509,7 @@ def _one_case_per_person(actor: Any, app: Application, h: Any, checked: list[Any
         if path in errors:
             continue
         inside = _("An application for this person is already under way (%(ref)s).") % {"ref": case.reference}
-        message, told = case_told(actor, telling, case, masked[digest], inside)
+        message, told = case_told(actor, telling, case, masked[digest], inside, person[digest])
         errors[path] = [message]
         if told:
             outside.append(digest)
@@ -539,7 +553,12 @@ def holding_cases(
 
 
 def case_told(
-    actor: Any, telling: registry.Telling, case: Application, id_masked: str, inside: str
+    actor: Any,
+    telling: registry.Telling,
+    case: Application,
+    id_masked: str,
+    inside: str,
+    person: CheckedMember | None = None,
 ) -> tuple[str, bool]:
     """What ``actor`` is told of a person whom ``case``, under way, holds, and whether that was
     told outside the actor's jurisdiction. ``inside`` (naming the case) to whoever may see the
@@ -547,7 +566,8 @@ def case_told(
     reference: staff the union that keeps the case, as the open-file check names the union of a
     file (``registry.Telling``: the same day's number, files and cases together; past it, only that
     there is one), a worker's phone only that there is one. Each such telling is a reveal in the
-    keeping union's log, the union named or not."""
+    keeping union's log, the union named or not, and a staff user's in the asking union's too
+    (``registry.Telling.log``; ``person``: the one asked about)."""
     keeper = case.unit
     staff = isinstance(actor, AbstractBaseUser)
     if (is_applicant(actor) and case.applicant_id == actor.pk) or (
@@ -586,6 +606,17 @@ def case_told(
             )
         )
         % {"ref": case.reference, "unit": keeper.name},
+        # In the asking union's log: what its user was told (no reference; the union if named).
+        asked_note=(
+            _("Told that this person is in an application under way at %(unit)s, outside the jurisdiction")
+            % {"unit": keeper.name}
+            if named
+            else _(
+                "Told that this person is in an application under way outside the jurisdiction "
+                "(the union was not named)"
+            )
+        ),
+        person=person,
     )
     return message, True
 
@@ -605,7 +636,7 @@ def persons_in_cases(
             "An application for this person is under way (%(ref)s): the file is opened when it is "
             "approved; refuse or withdraw the application first to open one by hand."
         ) % {"ref": case.reference}
-        found[i], _told = case_told(actor, telling, case, checked[i].rid.masked, inside)
+        found[i], _told = case_told(actor, telling, case, checked[i].rid.masked, inside, checked[i])
     return found
 
 

@@ -6,6 +6,10 @@ lies inside that union's subtree. Entries without a union (sign-ins, API tokens,
 the whole registry by the system) belong to no jurisdiction: they are read only by holders of
 ``AUDIT_VIEW`` at the top of the tree (a union without a parent, the province), as is the whole log.
 
+Entries an app keeps from the readers for now (``NOT_YET_SHOWN``) are left out of every reading:
+those about a worker's own draft from the phone, until the worker submits it (intake registers
+it). They stay in the chain, and are read like any other once the app lets them be.
+
 Reading is not logged; an export (CSV) is, as an ``export`` entry of ``common.audit_log``.
 Entries keep personal numbers masked; as a second guard, a valid 18-digit ID number found in a
 shown value is masked here too (``masked_text``), so an entry written by mistake with one in its
@@ -17,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -82,6 +86,7 @@ OBJECT_TYPES: dict[str, Any] = {
     "intake.import_report": gettext_lazy("Legacy import report"),
     "intake.public_notice": gettext_lazy("Public notice list"),
     "intake.review_task": gettext_lazy("Yearly review"),
+    "registry.telling": gettext_lazy("Told outside the jurisdiction"),
     "common.audit_log": gettext_lazy("Audit log"),
     "common.stored_files": gettext_lazy("Stored files"),
     "auth.user": gettext_lazy("Sign-in"),
@@ -129,6 +134,12 @@ class AuditFilters:
     unit_id: int | None = None  # this union's subtree; one outside the jurisdiction finds nothing
 
 
+# The entries an app keeps from every reader for now, each a function giving a ``Q`` of them, read
+# at each reading (intake: those about a worker's draft not yet submitted). Registered in the
+# app's ``AppConfig.ready``; the entries themselves are never changed or deleted.
+NOT_YET_SHOWN: list[Callable[[], models.Q]] = []
+
+
 def _paths(actor: Any) -> list[str]:
     paths = sorted({g.unit_path for g in access.grants(actor) if PERM in g.perms})
     return [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
@@ -159,7 +170,10 @@ def audit_scope(actor: Any, qs: models.QuerySet[AuditEntry] | None = None) -> mo
         q |= models.Q(unit_path__startswith=p)
     if any(_is_top(p) for p in paths):
         q |= models.Q(unit_path="")
-    return qs.filter(q)
+    qs = qs.filter(q)
+    for hidden in NOT_YET_SHOWN:
+        qs = qs.exclude(hidden())
+    return qs
 
 
 def unit_choices(actor: Any) -> models.QuerySet[OrgUnit]:

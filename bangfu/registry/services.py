@@ -142,6 +142,11 @@ def _count_told(actor: Any) -> None:
     cache.incr(key)
 
 
+# The object type of the entry in the asking union's log (``Telling.log``): what one of its users
+# was told of a person another union keeps.
+TOLD_HERE = "registry.telling"
+
+
 class Telling:
     """What one check tells a user of the persons another union keeps — on an open file
     (``open_file_check``), in an application under way (intake's claim) — outside the user's
@@ -149,14 +154,19 @@ class Telling:
     and applications counted together (either tells that the person is in the hardship system);
     past it, that there is one, not where. Every telling, the union named or not, and a phone's
     (which never names it), is a reveal in the keeping union's log (``audit_told``): someone trying
-    ID numbers leaves a trail, most of all once past the day's number. One ``Telling`` is shared by
-    the checks of one write, so that they do not tell more than the number left between them."""
+    ID numbers leaves a trail, most of all once past the day's number. A staff user's is also a
+    reveal in the log of the union they asked for (``unit``: the file's, the case's, the import's;
+    one of the user's own when not given), an entry of its own (``TOLD_HERE``) saying what the user
+    was told and no more: one answer, one entry each side, counted once. One ``Telling`` is shared
+    by the checks of one write, so that they do not tell more than the number left between them."""
 
-    def __init__(self, actor: Any) -> None:
+    def __init__(self, actor: Any, unit: OrgUnit | None = None, *, unit_id: int | None = None) -> None:
         self.actor = actor
         # Staff only: a worker's phone keeps its own count of the persons it was told of (intake).
         self.counted = isinstance(actor, AbstractBaseUser)
         self.told: int | None = None  # how often the actor was told today, this check's tellings included
+        self._unit = unit
+        self._unit_id = unit_id
 
     def may_name(self) -> bool:
         """Whether the keeping union may still be named to the actor today."""
@@ -174,22 +184,67 @@ class Telling:
             return named, True
         return unnamed, False
 
+    def asking(self) -> OrgUnit | None:
+        """The union the user asked for: the one given, if it is in the user's jurisdiction, else
+        the first of the unions where the user holds a role; None for a worker's phone."""
+        if not self.counted:
+            return None
+        unit = self._unit
+        if unit is None and self._unit_id is not None:
+            unit = self._unit = OrgUnit.objects.filter(pk=self._unit_id).first()
+        own = sorted(access.grants(self.actor), key=lambda g: g.unit_path)
+        if unit is not None and any(unit.path.startswith(g.unit_path) for g in own):
+            return unit
+        return OrgUnit.objects.filter(pk=own[0].unit_id).first() if own else None
+
+    def about(self, person: CheckedMember | None, named: bool) -> dict[str, Any] | None:
+        """What the entries say beside the answer of who was asked about (``person``), or None when
+        this answer was given already and is not told again (the legacy import's check and its
+        commit of one file). Every answer is new here."""
+        return {}
+
     def log(
-        self, *, target_type: str, target_id: object, unit: OrgUnit, id_masked: str, told: str, named: bool, note: str
+        self,
+        *,
+        target_type: str,
+        target_id: object,
+        unit: OrgUnit,
+        id_masked: str,
+        told: str,
+        named: bool,
+        note: str,
+        asked_note: str = "",
+        person: CheckedMember | None = None,
     ) -> None:
         """One telling: logged in the keeping union's log, with who was told and whether the union
-        was named; counted once the entry is written (a refusal rolled back still counts)."""
+        was named, and (staff) in the asking union's log with ``asked_note`` (what the user was
+        told: the keeping union only when it was named); counted once the entries are written (a
+        refusal rolled back still counts)."""
+        extra = self.about(person, named)
+        if extra is None:
+            return
         actor = self.actor
+        asking = self.asking()
+        answer = {"id_number": id_masked, "told": told, "union_named": named, **extra}
         audit_told(
             actor=actor,
             action=AuditAction.REVEAL,
             target_type=target_type,
             target_id=target_id,
             unit_path=unit.path,
-            after={"id_number": id_masked, "told": told, "union_named": named},
+            after={**answer, **({"asked_in": asking.code} if asking is not None else {})},
             note=note,
             then=(lambda: _count_told(actor)) if self.counted else None,
         )
+        if asking is not None:
+            audit_told(
+                actor=actor,
+                action=AuditAction.REVEAL,
+                target_type=TOLD_HERE,
+                unit_path=asking.path,
+                after={**answer, **({"kept_by": unit.code} if named else {})},
+                note=asked_note,
+            )
         if self.counted:
             self.told = (_told_today(actor) if self.told is None else self.told) + 1
 
@@ -261,6 +316,14 @@ def open_file_check(
                 )
             )
             % {"unit": keeper.name},
+            # In the asking union's log: what its user was told, the keeping union only if named.
+            asked_note=(
+                _("Told that this person is on an open file of %(unit)s, outside the jurisdiction")
+                % {"unit": keeper.name}
+                if named
+                else _("Told that this person is on an open file outside the jurisdiction (the union was not named)")
+            ),
+            person=checked[i],
         )
         errors.setdefault(f"members.{checked[i].place(i)}.id_number", []).append(message)
     if errors:
@@ -384,7 +447,7 @@ def _save_guarded(actor: Any, data: HouseholdInput, h: Household, unit: OrgUnit,
     except IntegrityError as exc:
         # A concurrent write put one of these people on another open file first: report it as such.
         if "one_open_file" in str(exc) or "id_hash" in str(exc):
-            open_file_check(actor, checked, h.pk, opening=True)
+            open_file_check(actor, checked, h.pk, opening=True, telling=Telling(actor, unit))
         raise DomainError(ErrorCode.CONFLICT, _("The file was changed at the same time; try again.")) from exc
 
 
@@ -395,12 +458,14 @@ def _raise_all(
     household_id: int | None,
     opening: bool,
     claims: frozenset[str] | None = None,
+    unit_id: int | None = None,
 ) -> None:
     """The form's errors, with those of the members already on another open file among them: a
     person on another file was said only once every other error had been put right, so the errors
     came in rounds. ``claims``: look for other apps' claims on the persons (``claims_check``),
-    skipping these keyed hashes; ``None``: the caller holds the persons itself."""
-    telling = Telling(actor)  # the claims and the open-file check tell no more than the day's number
+    skipping these keyed hashes; ``None``: the caller holds the persons itself. ``unit_id``: the
+    file's union, the one asked for (``Telling``)."""
+    telling = Telling(actor, unit_id=unit_id)  # the claims and the open-file check tell no more than the day's number
     if opening and claims is not None:
         try:
             claims_check(actor, checked, skip=claims, telling=telling)
@@ -444,10 +509,11 @@ def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = T
         data = replace(data, filed_on=timezone.localdate())
     errors, checked = check_household(data)
     _new_file_check(errors, data)
-    _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, frozenset() if check_claims else None)
+    claims: frozenset[str] | None = frozenset() if check_claims else None
+    _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, claims, data.unit_id)
     unit = _unit_for_write(actor, data.unit_id)
     with transaction.atomic():
-        open_file_check(actor, checked, None, opening=data.state in codes.OPEN_STATES)
+        open_file_check(actor, checked, None, opening=data.state in codes.OPEN_STATES, telling=Telling(actor, unit))
         h = Household(file_number=_next_file_number(unit), entered_by=actor if actor.is_authenticated else None)
         _save_guarded(actor, data, h, unit, checked)
         audit_record(
@@ -521,7 +587,7 @@ def household_update(
         # Persons already on this file were asked about when they were put on it.
         on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
         claims = (on_file or frozenset()) if check_claims else None
-        _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, claims)
+        _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, claims, data.unit_id or h.unit_id)
         if expected_version is not None and expected_version != h.version:
             # Told apart from another person's change: the same user recording a monthly income in
             # another tab also makes a new version of the file (identification reads it).
@@ -550,7 +616,7 @@ def household_update(
             )
         if data.state != from_state:
             _edit_state_check(h.pk, from_state, data.state)
-        open_file_check(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES)
+        open_file_check(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES, telling=Telling(actor, unit))
         before = snapshot(h)
         h.version += 1
         _save_guarded(actor, data, h, unit, checked)
@@ -702,7 +768,7 @@ def household_state_change(
                 CheckedMember(None, ResidentId(crypto.decrypt(m.id_cipher)), m.sex, m.birth_date)  # type: ignore[arg-type]
                 for m in h.members.filter(deceased=False)
             ]
-            telling = Telling(actor)
+            telling = Telling(actor, h.unit)
             open_file_check(actor, people, h.pk, opening=True, telling=telling)
             if check_claims:
                 claims_check(actor, people, telling=telling)

@@ -23,6 +23,7 @@ from bangfu.intake import imports, services
 from bangfu.intake.models import Applicant, Application
 from bangfu.intake.tests.helpers import form_data, submitted
 from bangfu.intake.tests.test_legacy_import import HEADERS, household_rows, xlsx
+from bangfu.org import audit_log
 from bangfu.org.models import Role
 from bangfu.org.services import token_create
 from bangfu.registry import services as registry
@@ -82,7 +83,7 @@ def test_a_file_by_hand_names_the_case_inside_the_jurisdiction_and_only_its_unio
     assert _api(users["dalishi_staff"]).get(f"/applications/{app.pk}").status_code == 404
     (entry,) = _told(app)
     assert entry.actor == users["dalishi_staff"] and entry.unit_path == tree["xiangyun_g"].path
-    assert entry.after == {"id_number": masked(head), **_named(True)}
+    assert entry.after == {"id_number": masked(head), **_named(True), "asked_in": tree["dalishi_g"].code}
     # Inside: the case by its reference, as part of the work; nothing logged.
     response = _file_by_hand(_api(users["xiangyun_staff"]), tree["xiangyun_g"], head)
     assert response.status_code == 422 and app.reference in response.json()["error"]["fields"]["members.0.id_number"][0]
@@ -111,7 +112,8 @@ def test_the_counter_outside_the_jurisdiction_is_told_the_union_so_many_times_a_
     assert all(tree["xiangyun_g"].name not in m and "the most a day" in m for m in messages[2:])
     entries = list(_told(app).order_by("seq"))
     assert [e.after for e in entries] == [
-        {"id_number": masked(_head(app)), **_named(named)} for named in (True, True, False, False)
+        {"id_number": masked(_head(app)), **_named(named), "asked_in": tree["dalishi_g"].code}
+        for named in (True, True, False, False)
     ]
     assert {(e.actor_id, e.unit_path) for e in entries} == {(cadre.pk, tree["xiangyun_g"].path)}
     # Inside the jurisdiction: the reference, nothing logged.
@@ -243,3 +245,99 @@ def test_the_legacy_import_names_another_unions_case_by_its_union_only(tree: Any
     )
     (issue,) = batch.issues.all()
     assert app.reference in issue.reason and _told(app).count() == 2
+
+
+# --- the asking union's log -------------------------------------------------------------------------
+
+
+def _managers(tree: Any) -> tuple[Any, Any]:
+    """The audit readers of the asking county (大理市) and of the keeping one (祥云县)."""
+    return (
+        user_with_role(tree["dalishi"], Role.MANAGER, "dalishi_manager"),
+        user_with_role(tree["xiangyun"], Role.MANAGER, "xiangyun_manager"),
+    )
+
+
+def _after(entry: AuditEntry) -> dict[str, Any]:
+    return entry.after or {}
+
+
+def _reveals(reader: Any) -> list[AuditEntry]:
+    return list(audit_log.audit_list(actor=reader, filters=audit_log.AuditFilters(action="reveal")).order_by("seq"))
+
+
+def test_each_answer_is_in_the_asking_unions_log_too_saying_no_more_than_was_told(
+    tree: Any, users: Any, monkeypatch: Any
+) -> None:
+    """A cadre of 大理市 told of a 祥云县 case: one entry in each union's log, each read by its own
+    auditors only, the answer counted once. Past the day's number, the asking union's entry does
+    not name the union its user was not told of."""
+    monkeypatch.setattr(registry, "TOLD_ELSEWHERE_PER_DAY", 1)
+    app = submitted(tree["xiangyun_g"])
+    cadre = user_with_role(tree["dalishi_g"], Role.GRASSROOTS_CADRE, "dalishi_cadre")
+    asking, keeping = _managers(tree)
+    keeper = tree["xiangyun_g"]
+    for _n in range(2):
+        _counter(cadre, tree["dalishi_g"], _head(app))
+    assert registry._told_today(cadre) == 2  # each answer once, not once per entry
+    kept, asked = _reveals(keeping), _reveals(asking)
+    assert [(e.target_type, e.target_id, e.unit_path) for e in kept] == [
+        ("intake.application", str(app.pk), keeper.path)
+    ] * 2
+    assert [(e.target_type, e.unit_path, e.actor_id) for e in asked] == [
+        (registry.TOLD_HERE, tree["dalishi_g"].path, cadre.pk)
+    ] * 2
+    assert {e.seq for e in kept}.isdisjoint(e.seq for e in asked)
+    named, unnamed = asked
+    assert named.after == {"id_number": masked(_head(app)), **_named(True), "kept_by": keeper.code}
+    assert keeper.name in named.note and app.reference not in named.note
+    assert unnamed.after == {"id_number": masked(_head(app)), **_named(False)}
+    assert keeper.name not in unnamed.note and "not named" in unnamed.note
+    assert [_after(e)["asked_in"] for e in kept] == [tree["dalishi_g"].code] * 2
+    # The province reads both sides of each answer.
+    assert len(_reveals(users["province_manager"])) == 4
+
+
+def test_a_file_by_hand_is_in_the_asking_unions_log(tree: Any, users: Any) -> None:
+    on_file = household_input(tree["xiangyun_g"], members=1)
+    h = registry.household_create(actor=users["xiangyun_staff"], data=on_file)
+    response = _file_by_hand(_api(users["dalishi_staff"]), tree["dalishi_g"], on_file.members[0].id_number)
+    assert response.status_code == 422
+    asking, keeping = _managers(tree)
+    (kept,) = _reveals(keeping)
+    assert (kept.target_type, kept.target_id, _after(kept)["told"]) == ("household", str(h.pk), "open_file_elsewhere")
+    (asked,) = _reveals(asking)
+    assert (asked.target_type, asked.unit_path) == (registry.TOLD_HERE, tree["dalishi_g"].path)
+    assert _after(asked)["kept_by"] == tree["xiangyun_g"].code and _after(asked)["told"] == "open_file_elsewhere"
+    assert registry._told_today(users["dalishi_staff"]) == 1
+
+
+def test_the_legacy_import_tells_once_per_person_asked_over_its_check_and_its_commit(tree: Any, users: Any) -> None:
+    """A file checked, then committed: the commit checks it again and shows the same problems, but
+    each person asked about is one answer, logged once each side and counted once."""
+    app = submitted(tree["xiangyun_g"])
+    on_file = household_input(tree["xiangyun_g"], members=1)
+    h = registry.household_create(actor=users["xiangyun_staff"], data=on_file)
+    staff = users["dalishi_staff"]
+    rows = household_rows("L-0061", members=1, 身份证号=_head(app), 姓名=app.data["members"][0]["name"])
+    rows += household_rows("L-0062", members=1, 身份证号=on_file.members[0].id_number, 姓名=on_file.members[0].name)
+    rows += household_rows("L-0063", members=1)
+    batch = imports.import_batch_create(actor=staff, unit_id=tree["dalishi"].pk, name="a.xlsx", content=xlsx(rows))
+    request_finished.send(sender=None)
+    assert batch.issues.count() == 2
+    batch = imports.import_batch_commit(actor=staff, batch_id=batch.pk, run_async=False)
+    request_finished.send(sender=None)
+    assert batch.state == "committed" and batch.households_created == 1 and batch.issues.count() == 2
+    assert registry._told_today(staff) == 2
+    assert _told(app).count() == 1
+    assert AuditEntry.objects.filter(action="reveal", target_type="household", target_id=str(h.pk)).count() == 1
+    asking, keeping = _managers(tree)
+    asked = _reveals(asking)
+    assert sorted(_after(e)["told"] for e in asked) == ["application_elsewhere", "open_file_elsewhere"]
+    assert {_after(e)["import_batch"] for e in asked} == {batch.pk} and len({_after(e)["row"] for e in asked}) == 2
+    assert len(_reveals(keeping)) == 2
+    # The same file again, as a batch of its own: asked again, told again.
+    again = imports.import_batch_create(actor=staff, unit_id=tree["dalishi"].pk, name="b.xlsx", content=xlsx(rows[:2]))
+    request_finished.send(sender=None)
+    assert again.pk != batch.pk and again.issues.count() == 2
+    assert registry._told_today(staff) == 4 and _told(app).count() == 2
