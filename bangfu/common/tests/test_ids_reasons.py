@@ -14,7 +14,6 @@ from django.utils import translation
 from bangfu.common.ids import _MESSAGES, InvalidResidentId, ResidentId
 from bangfu.intake import legacy
 from bangfu.registry.services import household_create
-from bangfu.testing.catalog import translated
 from bangfu.testing.factories import household_input
 
 TODAY = dt.date(2025, 6, 30)
@@ -70,10 +69,11 @@ def test_each_reason_is_one_message_in_each_language(code: str) -> None:
 
 @pytest.mark.parametrize("code", sorted(_MESSAGES))
 def test_each_reason_is_translated_whole(code: str) -> None:
-    """Translated as one sentence: what the catalogue gives is what is shown, values filled in."""
+    """Translated as one sentence: what the catalogue gives is what is shown, values filled in (the
+    catalogue's Chinese is the one used without Django)."""
     english, chinese = _MESSAGES[code]
     params: dict[str, str | int] = {name: f"<{name}>" for name in re.findall(r"%\((\w+)\)s", english)}
-    with translated("zh-hans", english, chinese), translation.override("zh-hans"):
+    with translation.override("zh-hans"):
         assert InvalidResidentId(code, **params).message == chinese % params
 
 
@@ -97,8 +97,7 @@ def test_the_form_the_api_and_the_import_give_the_same_sentence(tree: dict[str, 
     data = household_input(tree["xiangyun_g"])
     good = data.members[1].id_number
     data.members[1].id_number = good[:17] + ("0" if good[17] != "0" else "1")
-    expected = _MESSAGES["bad_checksum"]
-    with translated("zh-hans", *expected), translation.override("zh-hans"):
+    with translation.override("zh-hans"):
         with pytest.raises(ValidationError) as caught:
             household_create(actor=users["admin"], data=data)
         (said,) = caught.value.message_dict["members.1.id_number"]

@@ -27,7 +27,6 @@ from bangfu.matching import ingest, selectors, services
 from bangfu.matching.engine import record_keys
 from bangfu.matching.engine.schemas import DatasetKind
 from bangfu.matching.models import Dataset
-from bangfu.testing.catalog import translated
 
 KEY = record_keys.unpack_sql("rk_hi", "rk_lo", "record_key")  # a snapshot's record key as text
 
@@ -244,51 +243,38 @@ def test_rejected_rows_download_opens_in_excel(users: dict[str, Any], tmp_path: 
     assert AuditEntry.objects.filter(action="export", target_type="matching.dataset_rejected").count() == 2
 
 
-def _reasons_read_afresh() -> None:
-    """The reasons shown again read the catalogue as it is now (a message added for the test)."""
-    from bangfu.common import retranslate
-
-    retranslate._index.cache_clear()
-    retranslate._in_language.cache_clear()
-    selectors._reason_in_reader_language_cached.cache_clear()
-
-
 def test_rejected_rows_reasons_come_in_the_readers_language(users: dict[str, Any], tmp_path: Path) -> None:
     """The file keeps the reasons in the importer's language; whoever downloads it reads them in
     their own, by the page and by the API, and the rest of each row as it was."""
-    # The ID number's reason as the catalogue will translate it (it is not in it yet).
-    with translated("zh-hans", "The ID number is empty.", "身份证号为空。"):
-        _reasons_read_afresh()
-        rows = [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"], [IDS[1], "李秀英", "云A2", ""]]
-        rows.append(["", "王五", "云A3", "轿车"])
-        rows += [[n, "王五", f"云C{i}", "小型轿车"] for i, n in enumerate(IDS[2:])]
-        path = _csv(tmp_path / "v.csv", rows)
-        path.write_bytes(path.read_bytes() + b'"' + IDS[0].encode() + b'",too,many,columns,here\r\n')
-        with translation.override("zh-hans"):
-            ds = services.dataset_import(actor=users["xiangyun_staff"], kind="vehicles", path=path)
-        assert ds.rows_rejected == 3
-        with default_storage.open(ds.rejected_file, "rb") as fh:
-            stored = fh.read().decode("utf-8-sig")
-        assert "车辆类型列为空" in stored and "身份证号为空。" in stored and "无法读取的行: " in stored
+    rows = [VEHICLES, [IDS[0], "张建国", "云A1", "小型轿车"], [IDS[1], "李秀英", "云A2", ""]]
+    rows.append(["", "王五", "云A3", "轿车"])
+    rows += [[n, "王五", f"云C{i}", "小型轿车"] for i, n in enumerate(IDS[2:])]
+    path = _csv(tmp_path / "v.csv", rows)
+    path.write_bytes(path.read_bytes() + b'"' + IDS[0].encode() + b'",too,many,columns,here\r\n')
+    with translation.override("zh-hans"):
+        ds = services.dataset_import(actor=users["xiangyun_staff"], kind="vehicles", path=path)
+    assert ds.rows_rejected == 3
+    with default_storage.open(ds.rejected_file, "rb") as fh:
+        stored = fh.read().decode("utf-8-sig")
+    assert "车辆类型列为空" in stored and "身份证号为空" in stored and "无法读取的行: " in stored
 
-        def reasons(content: bytes) -> list[str]:
-            return [r[2] for r in list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]]
+    def reasons(content: bytes) -> list[str]:
+        return [r[2] for r in list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]]
 
-        with translation.override("en"):
-            by_api = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk)
-        assert reasons(by_api)[:2] == ["车辆类型 is empty", "The ID number is empty."]
-        assert reasons(by_api)[2].startswith("Unreadable line: ")
-        assert [r[:2] for r in csv.reader(io.StringIO(by_api.decode("utf-8-sig")))] == [
-            r[:2] for r in csv.reader(io.StringIO(stored))
-        ]
-        c = Client(headers={"Accept-Language": "en"})
-        c.force_login(users["xiangyun_staff"])
-        shown = c.get(reverse("matching:dataset_rejected", args=[ds.pk])).getvalue()
-        assert reasons(shown) == reasons(by_api)
-        with translation.override("zh-hans"):
-            again = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk)
-        assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == list(csv.reader(io.StringIO(stored)))
-    _reasons_read_afresh()
+    with translation.override("en"):
+        by_api = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk)
+    assert reasons(by_api)[:2] == ["车辆类型 is empty", "The ID number is empty."]
+    assert reasons(by_api)[2].startswith("Unreadable line: ")
+    assert [r[:2] for r in csv.reader(io.StringIO(by_api.decode("utf-8-sig")))] == [
+        r[:2] for r in csv.reader(io.StringIO(stored))
+    ]
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    shown = c.get(reverse("matching:dataset_rejected", args=[ds.pk])).getvalue()
+    assert reasons(shown) == reasons(by_api)
+    with translation.override("zh-hans"):
+        again = selectors.dataset_rejected_csv(actor=users["xiangyun_staff"], dataset_id=ds.pk)
+    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == list(csv.reader(io.StringIO(stored)))
 
 
 def test_rejected_rows_quoting_commas_and_quotes_survive_the_translation(users: dict[str, Any], tmp_path: Path) -> None:
