@@ -65,6 +65,7 @@ from bangfu.registry.validation import CheckedMember, check_household
 
 from . import conf, fastcheck, legacy
 from .models import Application, ImportBatch, ImportIssue, ImportState
+from .on_record import row_differences
 
 logger = logging.getLogger(__name__)
 
@@ -353,7 +354,7 @@ def check(
         if rows is None:
             rows = legacy.open_rows(content, name)
         sheet, households, issues = _parse(rows, batch_id)
-        ready, more, existing, notes = resolve(actor, unit, households, batch_id=batch_id)
+        ready, more, existing, notes = resolve(actor, unit, households, batch_id=batch_id, columns=sheet.keys)
     issues.extend(more)
     issues.sort(key=lambda i: i.row)
     return Outcome(
@@ -496,10 +497,12 @@ class _Vetting:
         fast: bool,
         batch_id: int | None = None,
         told: dict[int, bool] | None = None,
+        columns: frozenset[str] | None = None,
     ) -> None:
         access.require(actor, Perm.HOUSEHOLD_EDIT, unit)
         self.actor = actor
         self.unit = unit
+        self.columns = columns  # the template's columns the sheet has (all when None)
         below = list(OrgUnit.objects.filter(path__startswith=unit.path))
         self.units = {u.code: u for u in below}
         # The template's 工会 takes the union's name as well as its code (the column guide says so).
@@ -647,7 +650,8 @@ class _Vetting:
         import adds no one to a file: that is done on the file's page), or whose ID number cannot
         be read; a problem of its own when the file holds none of them (the number is another
         household's: a typing slip, or two files given one number). Nothing is dropped without a
-        word."""
+        word: a skipped household's cells that say otherwise than its file are problems too
+        (``on_record.row_differences``)."""
         if not households:
             return []
         on_record: dict[str, set[str]] = {}
@@ -656,10 +660,12 @@ class _Vetting:
         ).values_list("household__file_number", "id_hash"):
             on_record.setdefault(number, set()).add(digest)
         issues: list[legacy.Issue] = []
+        same: list[tuple[legacy.ParsedHousehold, list[str]]] = []  # skipped, with their people's hashes
         id_column = legacy.BY_KEY["id_number"].header
         for h in households:
             rids = [ResidentId.try_parse(m.id_number) for m in h.data.members]
-            digests = iter(crypto.keyed_hash_many([rid.value for rid in rids if rid is not None]))
+            hashes = crypto.keyed_hash_many([rid.value for rid in rids if rid is not None])
+            digests = iter(hashes)
             known = on_record.get(h.file_number, set())
             on_it = [rid is not None and next(digests) in known for rid in rids]
             if not any(on_it):
@@ -672,6 +678,7 @@ class _Vetting:
             if all(on_it):
                 self.skipped += 1
                 self.skipped_rows.extend(h.rows)
+                same.append((h, hashes))
                 continue
             for row, m, rid, found in zip(h.rows, h.data.members, rids, on_it, strict=True):
                 if found:
@@ -687,7 +694,7 @@ class _Vetting:
                         "the file's page."
                     ) % {"file": h.file_number, "name": m.name.strip()}
                 issues.append(legacy.Issue(row, id_column, message, h.file_number))
-        return issues
+        return issues + row_differences(self.unit, same, self.columns)
 
     def notes(self) -> list[str]:
         """What the batch is told of the households skipped as on record."""
@@ -695,10 +702,10 @@ class _Vetting:
             return []
         return [
             ngettext(
-                "Row %(rows)s is of a file already on record and was skipped: it was not compared with the file "
-                "(change a file on its page).",
-                "Rows %(rows)s are of files already on record and were skipped: they were not compared with the "
-                "files (change a file on its page).",
+                "Row %(rows)s is of a file already on record and was skipped: nothing on the file was changed. "
+                "Where it says otherwise than the file, the problems say so (change a file on its page).",
+                "Rows %(rows)s are of files already on record and were skipped: nothing on the files was changed. "
+                "Where they say otherwise than the files, the problems say so (change a file on its page).",
                 len(self.skipped_rows),
             )
             % {"rows": legacy.row_runs(self.skipped_rows)}
@@ -743,16 +750,20 @@ def resolve(
     fast: bool = True,
     batch_id: int | None = None,
     told: dict[int, bool] | None = None,
+    columns: frozenset[str] | None = None,
 ) -> tuple[list[Ready], list[legacy.Issue], int, list[str]]:
     """Validate each household as the registry would; the valid ones come back ready to write
     (with the problems of the others, how many were already in the registry and the notes on
-    them). See ``_Vetting`` for ``fast``, ``_ImportTelling`` for ``batch_id`` and ``told``."""
+    them). See ``_Vetting`` for ``fast`` and ``columns``, ``_ImportTelling`` for ``batch_id``
+    and ``told``."""
     told = _told_before(unit, batch_id) if told is None else told
-    vetting = _Vetting(actor, unit, [h.file_number for h in households], fast=fast, batch_id=batch_id, told=told)
+    vetting = _Vetting(
+        actor, unit, [h.file_number for h in households], fast=fast, batch_id=batch_id, told=told, columns=columns
+    )
     try:
         ready_all, issues = vetting.vet(households)
     except _Disagreed:
-        return resolve(actor, unit, households, fast=False, batch_id=batch_id, told=told)
+        return resolve(actor, unit, households, fast=False, batch_id=batch_id, told=told, columns=columns)
     # One open file per person: look the whole file up at once, ask the registry's own check only
     # for the households it finds someone of.
     on_file = _present(Member, "id_hash", [d for r in ready_all for d in r.hashes], open_files=True)
@@ -1317,7 +1328,9 @@ def check_and_write(
 def _pipeline(
     actor: Any, batch: ImportBatch, sheet: legacy.Sheet, *, fast: bool, told: dict[int, bool]
 ) -> tuple[list[Ready], list[legacy.Issue], int, int, list[str]]:
-    vetting = _Vetting(actor, batch.unit, sheet.file_numbers, fast=fast, batch_id=batch.pk, told=told)
+    vetting = _Vetting(
+        actor, batch.unit, sheet.file_numbers, fast=fast, batch_id=batch.pk, told=told, columns=sheet.keys
+    )
     new = [n for n in sheet.file_numbers if n and n not in vetting.existing]
     ready: list[Ready] = []
     issues: list[legacy.Issue] = list(sheet.hidden)  # the rows hidden in the file, not read

@@ -815,6 +815,11 @@ class Sheet:
         return len(self.kept)
 
     @property
+    def keys(self) -> frozenset[str]:
+        """The template's columns the sheet has (their keys)."""
+        return frozenset(c.key for c in self.cols if c is not None)
+
+    @property
     def rows_read(self) -> int:
         """The data rows, the hidden ones with them."""
         return len(self.kept) + len(self.hidden)

@@ -59,6 +59,7 @@ from .models import (
     ImportState,
     ReviewState,
 )
+from .on_record import field_value
 
 S = ApplicationState
 
@@ -114,29 +115,11 @@ _MEMBER_DETAILS = (
 _HOUSEHOLD_DETAILS = ("is_migrant_worker", "housing_type", "housing_area", "medical_insurance", "self_reliant")
 
 
-def _field_value(model: Any, name: str, value: Any) -> str:
-    """A form value as the file would show it: a code by its label, yes/no in words."""
-    from django.core.exceptions import FieldDoesNotExist
-
-    if value in (None, "", []):
-        return ""
-    try:
-        field = model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return str(value)
-    if isinstance(value, bool) or field.get_internal_type() == "BooleanField":
-        return _("Yes") if value in (True, "true", "True", "1", 1, "on") else _("No")
-    if field.choices:
-        labels = {str(k): v for k, v in field.flatchoices}
-        return str(labels.get(str(value), value))
-    return str(value)
-
-
 def _details(model: Any, source: dict[str, Any], names: tuple[str, ...]) -> list[tuple[str, str]]:
     """(label, value) of each field of ``names`` given in ``source``, for reading."""
     shown = []
     for name in names:
-        value = _field_value(model, name, source.get(name))
+        value = field_value(model, name, source.get(name))
         if value:
             shown.append((str(model._meta.get_field(name).verbose_name).capitalize(), value))
     return shown

@@ -77,6 +77,55 @@ def test_a_household_on_file_with_new_people_names_each_of_them(tree: Any, users
     assert any("2" in note and "already on record" in note for note in same.notes)
 
 
+def test_a_household_on_file_sent_again_with_changes_names_each_changed_cell(tree: Any, users: Any) -> None:
+    """A county sends its list again with some rows brought up to date: the household is still
+    skipped (the import changes no file), and each cell that says otherwise than the file is a
+    problem of its row and column with both values; a cell left blank is not a difference, and
+    the phone number on record is not shown."""
+    staff, unit = users["xiangyun_staff"], tree["xiangyun"]
+    before = household_rows("UPD-001", members=2, 联系电话="13800138000")
+    first = imports.import_file(actor=staff, unit_id=unit.pk, name="a.xlsx", content=xlsx(before), commit=True)
+    assert first.households_created == 1
+    after = [list(r) for r in before]
+    column = HEADERS.index
+    after[0][column("住址")] = "祥云县祥城镇文化路14号"
+    after[0][column("月收入")] = 1500
+    after[0][column("联系电话")] = "13900139000"
+    after[0][column("健康状况")] = ""  # left blank: not a difference
+    after[1][column("就业状况")] = "失(无)业"  # the spouse's, blank on record
+    sent = xlsx(after)
+    out = imports.check(actor=staff, unit=unit, content=sent)
+    assert out.existing == 1 and not out.ready
+    found = sorted((i.row, i.column, i.file_number) for i in out.issues)
+    assert found == [
+        (2, "住址", "UPD-001"),
+        (2, "月收入", "UPD-001"),
+        (2, "联系电话", "UPD-001"),
+        (3, "就业状况", "UPD-001"),
+    ]
+    said = {i.column: i.reason for i in out.issues}
+    assert "“祥云县祥城镇文化路12号”" in said["住址"] and "“祥云县祥城镇文化路14号”" in said["住址"]
+    assert "“800”" in said["月收入"] and "“1500”" in said["月收入"]
+    assert "138" not in said["联系电话"] and "139" not in said["联系电话"] and "UPD-001" in said["联系电话"]
+    assert "has nothing here" in said["就业状况"] and "“Unemployed”" in said["就业状况"]
+    assert any("already on record" in note and "problems say so" in note for note in out.notes)
+
+    batch = imports.import_file(actor=staff, unit_id=unit.pk, name="b.xlsx", content=sent, commit=True)
+    assert (batch.households_existing, batch.households_created) == (1, 0)
+    assert sorted((row, number) for row, number, _r in _reasons(batch)) == [
+        (2, "UPD-001"),
+        (2, "UPD-001"),
+        (2, "UPD-001"),
+        (3, "UPD-001"),
+    ]
+    head = Member.objects.get(household__file_number="UPD-001", relationship="head")
+    assert (head.monthly_income, head.phone, head.household.address) == (
+        Decimal(800),
+        "13800138000",
+        "祥云县祥城镇文化路12号",
+    )
+
+
 # --- 5. file numbers of another union --------------------------------------------------------------
 
 
