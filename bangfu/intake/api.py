@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 
 from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address
 from bangfu.api.schemas import InSchema, choices_field, one_of
+from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
@@ -175,11 +176,48 @@ class DraftIn(InSchema):
     form: dict[str, Any]
     # Required, as a household file's update requires its version: a form saved without one
     # would overwrite whatever was saved since it was read (another tab, another device, a
-    # colleague). A stale version is 409 ``conflict``, whose details give the version now: read
-    # the application again and show it beside what is being sent before sending it again.
+    # colleague). A stale version is 409 ``conflict``, whose details give the draft as saved now
+    # (``DraftConflictDetails``): show it beside what is being sent before sending it again.
     expected_version: int = Field(
-        description="The application's version the form was read at; 409 conflict when it was saved since"
+        description="The application's version the form was read at; 409 conflict when it was saved since, "
+        "with the draft as saved now in details"
     )
+
+
+class DraftConflictDetails(Schema):
+    """What a stale draft save (409 ``conflict``) gives beside the message: the draft as it is
+    saved now, to put beside what was being sent and send the change again with ``version``."""
+
+    version: int = Field(description="The draft's version now: send it as expected_version with the change")
+    state: str
+    unit_id: int
+    saved_at: dt.datetime | None = Field(
+        description="When the draft's form was last saved (null: saved before this was recorded)"
+    )
+    saved_by: str = Field(
+        description="The user name of the staff member who saved it, to staff; empty when the worker saved it, "
+        "and to the worker (who is told only whether it was they)"
+    )
+    saved_by_worker: bool = Field(description="The worker saved it (on the phone or through this API)")
+    saved_by_you: bool = Field(description="The caller saved it (in another window, tab or device)")
+    data: dict[str, Any] = Field(description="The form as saved, as the application's GET gives it in data")
+
+
+class DraftConflictError(Schema):
+    code: str = Field(description="conflict: saved since the version read (details: the draft now); not_draft")
+    message: str
+    fields: dict[str, list[str]] = Field(default_factory=dict)
+    details: DraftConflictDetails | dict[str, Any] = Field(
+        description="For conflict, the draft as saved now; for not_draft, its state"
+    )
+
+
+class DraftConflictOut(Schema):
+    error: DraftConflictError
+
+
+# A draft's save: 409 with the draft as saved now (``DraftConflictOut``).
+DRAFT_SAVE_ANSWERS: dict[int, Any] = {200: ApplicationOut, **ERRORS, 409: DraftConflictOut}
 
 
 class SubmitIn(InSchema):
@@ -366,17 +404,45 @@ def intake_my_application(request: HttpRequest, application_id: int) -> dict[str
     return _out(actor, selectors.application_read(actor=actor, application_id=application_id))
 
 
-@router.put("/applicant/applications/{application_id}", auth=applicant_auth, response={200: ApplicationOut, **ERRORS})
+@router.put("/applicant/applications/{application_id}", auth=applicant_auth, response=DRAFT_SAVE_ANSWERS)
 def intake_draft_save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
+    """Save the worker's draft. Saved since ``expected_version`` (another window or device): 409
+    ``conflict``, nothing saved, with the draft as saved now in ``details`` (its version, when it
+    was saved and whether by the worker, and its form as the GET gives it)."""
     return _save(request, application_id, payload)
 
 
 def _save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
-    app = services.application_save_draft(
-        actor=actor, application_id=application_id, form=payload.form, expected_version=payload.expected_version
-    )
+    try:
+        app = services.application_save_draft(
+            actor=actor, application_id=application_id, form=payload.form, expected_version=payload.expected_version
+        )
+    except DomainError as exc:
+        if exc.code == services.IntakeError.CONFLICT:
+            exc.details = {**exc.details, **_saved_now(actor, application_id)}
+        raise
     return _out(actor, app)
+
+
+def _saved_now(actor: Any, application_id: int) -> dict[str, Any]:
+    """The draft as saved now, for a stale save's 409 (``DraftConflictDetails``): its version,
+    when and by whom its form was saved (a staff member's name to staff only), and the form as
+    the GET gives it to this caller."""
+    app = selectors.application_read(actor=actor, application_id=application_id)
+    by_id = app.form_saved_by_id
+    by_worker = app.form_saved_at is not None and by_id is None
+    staff = not services.is_applicant(actor)
+    return {
+        "version": app.version,
+        "state": app.state,
+        "unit_id": app.unit_id,
+        "saved_at": app.form_saved_at,
+        "saved_by": app.form_saved_by.get_username() if staff and app.form_saved_by else "",
+        "saved_by_worker": by_worker,
+        "saved_by_you": by_worker if not staff else by_id is not None and by_id == actor.pk,
+        "data": _data_for(actor, app),
+    }
 
 
 @router.post(
@@ -638,9 +704,11 @@ def intake_counter_create(request: HttpRequest, payload: CreateIn) -> Status:
     return _create(request, payload)
 
 
-@router.put("/applications/{application_id}", response={200: ApplicationOut, **ERRORS})
+@router.put("/applications/{application_id}", response=DRAFT_SAVE_ANSWERS)
 def intake_counter_save(request: HttpRequest, application_id: int, payload: DraftIn) -> dict[str, Any]:
-    """Save a counter application's form (a draft, or one returned to the counter)."""
+    """Save a counter application's form (a draft, or one returned to the counter). Saved since
+    ``expected_version``: 409 ``conflict``, nothing saved, with the draft as saved now in
+    ``details`` (its version, when and by whom it was saved, and its form as the GET gives it)."""
     return _save(request, application_id, payload)
 
 

@@ -119,6 +119,13 @@ class Application(models.Model):
     head_id_hash = models.CharField(max_length=64, blank=True, db_index=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # When the form (``data``) was last saved, and by which staff member (none: by the worker, on
+    # the phone or through the worker's API): a stale save's 409 says so. Both empty for a form
+    # saved before they were recorded.
+    form_saved_at = models.DateTimeField(null=True, blank=True)
+    form_saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

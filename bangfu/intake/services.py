@@ -312,6 +312,8 @@ def application_create(
         idempotency_key=key if applicant else "",
         created_by=_user(actor),
         state_since=timezone.now(),
+        form_saved_at=timezone.now(),
+        form_saved_by=_user(actor),
     )
     _set_typed(app, normal)
     try:
@@ -410,6 +412,7 @@ def application_save_draft(
         if unit_id is not None and unit_id != app.unit_id:
             app.unit = _unit_for(actor, unit_id)
         app.data = normalised
+        app.form_saved_at, app.form_saved_by = timezone.now(), _user(actor)
         _set_typed(app, app.data)
         app.version += 1
         app.save()

@@ -734,6 +734,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         step is not None
         and services.acting_level(request.user, app, step.roles - {workflow.APPLICANT}, step.levels) is not None
     )
+    files = list(selectors.attachments_of(app))
+    access.grants_loaded(f.uploaded_by for f in files)  # who may remove each: its uploader's unions
     context = {
         "app": app,
         "forms": forms,
@@ -744,9 +746,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_attach": not workers_draft and access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, app.unit),
         # Each file, with whether this user may remove it (a file the union uploaded, at a step
         # they take, ``steps.staff_removal_refused``); the files removed, kept for audit.
-        "files": [
-            (f, steps.staff_removal_refused(request.user, app, f) is None) for f in selectors.attachments_of(app)
-        ],
+        "files": [(f, steps.staff_removal_refused(request.user, app, f) is None) for f in files],
         "removed_files": selectors.attachments_removed(app),
         "removed_readable": steps.removed_readable(request.user, app),
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 # For each row of the table, each wanted column (by its header's text): what keeps it from being
-# read at once. The table's box must not scroll sideways, nor the page.
+# read at once. The table's box must not scroll sideways, nor the page. A row of one cell across
+# the table (a person's further details under their row) has no columns to read.
 _SCRIPT = """([selector, wanted]) => {
   const table = document.querySelector(selector);
   const problems = [];
@@ -23,6 +24,7 @@ _SCRIPT = """([selector, wanted]) => {
     const i = heads.indexOf(name);
     if (i < 0) { problems.push(`no column headed ${name}: ${heads}`); continue; }
     for (const row of table.tBodies[0].rows) {
+      if (row.cells.length === 1 && row.cells[0].colSpan > 1) continue; // a row across the table (more about a person)
       const cell = row.cells[i];
       const r = cell.getBoundingClientRect();
       const text = cell.innerText.trim();

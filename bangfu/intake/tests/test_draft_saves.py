@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -175,6 +176,61 @@ def test_the_api_saves_a_draft_only_against_the_version_it_read(tree: dict, user
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "conflict"
     app.refresh_from_db()
     assert app.data["address"] == "祥云县新街道8号"
+    # The answer gives what the client needs to compare without reading the draft again: the
+    # version now, when and by whom it was saved, and the form as the GET gives it.
+    details = stale.json()["error"]["details"]
+    now = c.get(path).json()
+    assert details["version"] == now["version"] == app.version and details["data"] == now["data"]
+    assert details["data"]["address"] == "祥云县新街道8号" and details["state"] == "draft"
+    assert app.form_saved_at is not None
+    assert abs(datetime.fromisoformat(details["saved_at"]) - app.form_saved_at).total_seconds() < 0.001
+    assert details["saved_by_worker"] and details["saved_by_you"] and details["saved_by"] == ""
+
+
+def test_a_stale_counter_save_says_who_saved_the_draft_and_what(tree: dict, users: dict[str, Any]) -> None:
+    """A colleague's save: named to staff, with the form as saved; the draft saved since is not
+    read again by the client."""
+    from django.utils import timezone
+
+    from bangfu.intake.tests.helpers import staff_api
+    from bangfu.org.models import Role
+    from bangfu.testing.factories import user_with_role
+
+    app = _counter_draft(tree, users)
+    colleague = user_with_role(tree["xiangyun_g"], Role.GRASSROOTS_CADRE, "xiangyun_cadre_2")
+    read = app.version
+    before = timezone.now()
+    services.application_save_draft(
+        actor=colleague, application_id=app.pk, form={**app.data, "address": "别处"}, expected_version=read
+    )
+    c = staff_api(users["xiangyun_cadre"])
+    path = f"/api/v1/applications/{app.pk}"
+    stale = c.generic("PUT", path, json.dumps({"form": app.data, "expected_version": read}), "application/json")
+    assert stale.status_code == 409
+    details = stale.json()["error"]["details"]
+    now = c.get(path).json()
+    assert details["version"] == now["version"] == read + 1 and details["data"] == now["data"]
+    assert details["data"]["address"] == "别处" and details["unit_id"] == app.unit_id
+    assert details["saved_by"] == "xiangyun_cadre_2" and not details["saved_by_worker"]
+    assert not details["saved_by_you"]
+    saved_at = datetime.fromisoformat(details["saved_at"])
+    assert before <= saved_at <= timezone.now()
+    # The same person in another tab is told it was they.
+    services.application_save_draft(
+        actor=users["xiangyun_cadre"], application_id=app.pk, form={**app.data, "address": "祥云县新街道8号"}
+    )
+    again = c.generic("PUT", path, json.dumps({"form": app.data, "expected_version": read}), "application/json")
+    assert again.json()["error"]["details"]["saved_by_you"]
+    # The OpenAPI document describes it.
+    from bangfu.api.api import api as ninja_api
+
+    schema = ninja_api.get_openapi_schema()
+    for put_path in ("/api/v1/applications/{application_id}", "/api/v1/applicant/applications/{application_id}"):
+        responses = {str(code): answer for code, answer in schema["paths"][put_path]["put"]["responses"].items()}
+        answer = responses["409"]["content"]["application/json"]["schema"]
+        assert answer["$ref"].endswith("/DraftConflictOut")
+    described = schema["components"]["schemas"]["DraftConflictDetails"]["properties"]
+    assert {"version", "saved_at", "saved_by", "saved_by_worker", "saved_by_you", "data"} <= set(described)
 
 
 # --- values wrong in themselves --------------------------------------------------------------------
@@ -298,3 +354,23 @@ def test_the_differences_are_read_as_the_form_reads_them() -> None:
         ),
         ("Member 1: Relationship", "Head of household", "Spouse"),
     ]
+
+
+def test_a_draft_never_saved_since_it_was_made_is_saved_as_made(tree: dict, users: dict[str, Any]) -> None:
+    """The drafts already there when the save came to be recorded: one at its first version was
+    saved when and by whom it was made; the others' last save is not known."""
+    import importlib
+
+    from django.apps import apps
+
+    made = _counter_draft(tree, users)
+    saved = _counter_draft(tree, users)
+    services.application_save_draft(
+        actor=users["xiangyun_cadre"], application_id=saved.pk, form={**saved.data, "address": "别处"}
+    )
+    Application.objects.update(form_saved_at=None, form_saved_by=None)  # as before the columns
+    migration = importlib.import_module("bangfu.intake.migrations.0017_application_form_saved")
+    migration.drafts_as_made(apps, None)
+    made.refresh_from_db()
+    assert (made.form_saved_at, made.form_saved_by_id) == (made.created_at, users["xiangyun_cadre"].pk)
+    assert Application.objects.filter(pk=saved.pk, form_saved_at=None, form_saved_by=None).exists()

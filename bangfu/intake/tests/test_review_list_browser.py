@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -83,6 +84,8 @@ def test_an_id_number_typed_in_the_reviews_search_is_in_no_address(
         page = context.new_page()
         sent: list[tuple[str, str]] = []  # every address the browser asked for, and its Referer
         page.on("request", lambda r, sent=sent: sent.append((r.url, r.headers.get("referer", ""))))
+        languages: list[str] = []  # what the language menu sent
+        page.on("request", lambda r, languages=languages: "/i18n/" in r.url and languages.append(r.post_data or ""))
         page.goto(f"{base}/login/")
         page.fill("input[name=username]", "xiangyun_staff")
         page.fill("input[name=password]", "pw-for-tests-123")
@@ -97,6 +100,13 @@ def test_an_id_number_typed_in_the_reviews_search_is_in_no_address(
         assert page.locator("#reviews tbody tr").count() == 1 and "state=open" in page.url
         assert page.inner_text("#reviews tbody tr a") == target.file_number
         searched = page.url
+        # The language menu comes back to the list shown (htmx put the search's address in the
+        # bar), and sends no ID number.
+        for language in ("zh-hans", "en"):
+            with page.expect_navigation():
+                page.click(f"form[data-language-menu] button[value='{language}']")
+            assert page.url == searched and page.get_attribute("html", "lang") == language, (javascript, page.url)
+            assert page.locator("#reviews tbody tr").count() == 1
         page.reload()  # the key finds the same search again
         page.wait_for_selector("#review-count:has-text('1 yearly review')")
         assert page.input_value("#review-q") == typed.replace(" ", "")
@@ -124,4 +134,6 @@ def test_an_id_number_typed_in_the_reviews_search_is_in_no_address(
         page.wait_for_selector("#review-count:has-text('1–50 shown')")
         addresses = " ".join(f"{url} {referer}" for url, referer in sent) + " " + page.url
         assert "q=" not in addresses and head_id[:6] not in addresses and "XY-00" not in addresses, addresses
+        sent_next = [unquote_plus(b) for b in languages]
+        assert sent_next and not any(head_id[:6] in b or "q=" in b for b in sent_next), sent_next
         context.close()

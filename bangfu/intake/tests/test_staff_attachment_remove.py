@@ -203,3 +203,29 @@ def test_the_uploaders_of_the_files_already_there_are_named_from_the_audit_log(
     migration = importlib.import_module("bangfu.intake.migrations.0016_attachment_uploaded_by_removed")
     migration.name_the_uploaders(apps, None)
     assert dict(Attachment.objects.values_list("pk", "uploaded_by")) == {mine.pk: None, theirs.pk: cadre.pk}
+
+
+def test_the_case_page_weighs_who_may_remove_each_file_in_a_fixed_number_of_queries(
+    media: Path, tree: dict, users: dict[str, Any], case: Application
+) -> None:
+    """Whether a file may be removed depends on its uploader's unions: read once per file, a full
+    case (30 files) cost 30 more queries than a case with one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cadre = users["xiangyun_cadre"]
+    colleague = user_with_role(tree["xiangyun_g"], Role.GRASSROOTS_CADRE, "xiangyun_cadre_2")
+    uploaders = [colleague, users["xiangyun_staff"]]
+    _add(colleague, case, 0)
+    c = staff_page(cadre)
+
+    def queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            page = c.get(f"/applications/{case.pk}/").content.decode()
+        return len(captured), page.count('<details class="remove-file">')
+
+    one, removable = queries()
+    assert removable == 1
+    for n in range(1, steps.MAX_ATTACHMENTS):
+        _add(uploaders[n % 2], case, n)
+    assert queries() == (one, steps.MAX_ATTACHMENTS // 2)

@@ -459,8 +459,12 @@ def test_each_count_of_a_recheck_opens_the_findings_it_counts(xiangyun: County, 
     page = _html(c.get(reverse("matching:run_detail", args=[xiangyun.run.pk])))
     summary = page[page.index('id="run-summary"') :]
     links = re.findall(r'<a href="(/matching/\?[^"]+)">([\d,]+)</a>', summary)  # a count, linked
+    # On a phone, each severity's count under its name, linked the same.
+    phone = re.findall(r'<a href="(/matching/\?[^"]+)">[^<:]+: ([\d,]+)</a>', summary)
+    assert phone and {href for href, _n in phone} <= {href for href, _n in links}, phone
+    links += phone
     for row in re.findall(r"<tr><td><a .*?</tr>", summary):  # a union's or a kind's name: its row's sum
-        cells = re.findall(r'<td class="text-end">(?:<a [^>]+>)?([\d,]+)', row)
+        cells = re.findall(r'<td class="text-end(?: d-none d-sm-table-cell)?">(?:<a [^>]+>)?([\d,]+)', row)
         kind_row = "kind=" in row.split("</td>")[0]
         counted = cells if kind_row else cells[1:]  # a union's row has its files first
         links.append((re.findall(r'href="([^"]+)"', row)[0], str(sum(int(n.replace(",", "")) for n in counted))))

@@ -63,3 +63,26 @@ def test_read_only_roles_cannot_write(
             services.household_create(actor=users[role], data=household_input(tree["xiangyun_g"]))
     with pytest.raises(PermissionDenied):
         services.member_id_reveal(actor=users["xiangyun_cadre"], member_id=files["xiangyun"].members.first().pk)  # type: ignore[union-attr]
+
+
+def test_the_roles_of_many_users_read_at_once_are_those_read_one_by_one(
+    tree: dict[str, OrgUnit], users: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    """``grants_loaded``: one query for all, each user's grants as ``grants`` reads them (an
+    unknown role grants nothing, an inactive user holds none)."""
+    from django.contrib.auth import get_user_model
+
+    stranger: Any = UserFactory(username="stranger")
+    RoleAssignment.objects.create(user=stranger, unit=tree["province"], role="superhero")
+    inactive: Any = UserFactory(username="gone", is_active=False)
+    RoleAssignment.objects.create(user=inactive, unit=tree["province"], role="manager")
+    RoleAssignment.objects.create(user=users["xiangyun_staff"], unit=tree["dalishi"], role="evaluator")
+    pks = [u.pk for u in [*users.values(), stranger, inactive]]
+    User = get_user_model()  # noqa: N806 - the model
+    one_by_one = {u.pk: sorted(access.grants(u), key=repr) for u in User.objects.filter(pk__in=pks)}
+    fresh = list(User.objects.filter(pk__in=pks))
+    with django_assert_num_queries(1):
+        access.grants_loaded([*fresh, None])
+        at_once = {u.pk: sorted(access.grants(u), key=repr) for u in fresh}
+    assert at_once == one_by_one and at_once[stranger.pk] == [] and at_once[inactive.pk] == []
+    assert len(at_once[users["xiangyun_staff"].pk]) == 2

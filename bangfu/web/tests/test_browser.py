@@ -9,6 +9,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -296,6 +297,8 @@ def test_an_id_number_typed_in_the_search_is_in_no_address(
         page = context.new_page()
         sent: list[tuple[str, str]] = []  # every address the browser asked for, and its Referer
         page.on("request", lambda r, sent=sent: sent.append((r.url, r.headers.get("referer", ""))))
+        languages: list[str] = []  # what the language menu sent
+        page.on("request", lambda r, languages=languages: "/i18n/" in r.url and languages.append(r.post_data or ""))
         _sign_in(page, base)
         page.fill("#id_q", typed)
         if not javascript:
@@ -304,6 +307,14 @@ def test_an_id_number_typed_in_the_search_is_in_no_address(
         page.locator(f"#results tbody tr:has-text('{target.file_number}')").wait_for()
         assert page.locator("#results tbody tr").count() == 1
         searched = page.url
+        # The language menu comes back to the list shown, not to the one the page was drawn
+        # with (htmx put the search's address in the bar), and sends no ID number.
+        for language, lang in (("zh-hans", "zh-hans"), ("en", "en")):
+            with page.expect_navigation():
+                page.click(f"form[data-language-menu] button[value='{language}']")
+            assert page.url == searched and page.get_attribute("html", "lang") == lang, (javascript, page.url)
+            page.locator(f"#results tbody tr:has-text('{target.file_number}')").wait_for()
+            assert page.locator("#results tbody tr").count() == 1
         page.reload()  # the key finds the same search again
         page.locator(f"#results tbody tr:has-text('{target.file_number}')").wait_for()
         page.click(f"text={target.file_number}")
@@ -324,4 +335,6 @@ def test_an_id_number_typed_in_the_search_is_in_no_address(
         page.locator("text=Page 1 of 3").wait_for()
         addresses = " ".join(f"{url} {referer}" for url, referer in sent) + " " + page.url
         assert "q=" not in addresses and head_id[:6] not in addresses, (javascript, addresses)
+        sent_next = [unquote_plus(b) for b in languages]
+        assert sent_next and not any(head_id[:6] in b or "q=" in b for b in sent_next), sent_next
         context.close()

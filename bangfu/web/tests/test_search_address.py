@@ -115,3 +115,22 @@ def test_the_kept_search_is_encrypted_in_the_session(tree: dict, users: dict[str
     stored = json.dumps([s.get_decoded() for s in Session.objects.all()])
     assert head_id[:10] not in stored and SESSION_KEY in stored
     assert target.file_number in _rows(c.get(address))
+
+
+def test_the_language_menu_returns_to_the_page_without_an_id_number_in_its_address(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    """The language menu's ``next`` is the page's address (its ``?s=`` key kept), less a query
+    that holds an ID number: the menu posts it and the browser is sent there."""
+    import re
+
+    head_id, _target, _other = _two_files(tree, users)
+    c = client_for(users["xiangyun_staff"])
+    address = c.post("/households/", {"q": head_id})["Location"]
+
+    def nexts(url: str) -> set[str]:
+        return set(re.findall(r'name="next" value="([^"]*)"', c.get(url).content.decode()))
+
+    assert nexts(address) == {address.replace("&", "&amp;")}
+    assert nexts(f"/applications/?note={head_id[:6]}+{head_id[6:14]}+{head_id[14:]}") == {"/applications/"}
+    assert nexts("/applications/?page=2") == {"/applications/?page=2"}

@@ -300,3 +300,31 @@
     });
   });
 })();
+
+// The language menu comes back to the page shown. Its "next" is the address the page was drawn
+// at; a search or a filter sent by htmx since shows another (``?s=…``, the search's key in the
+// session), and the menu went back to the list before it. The address shown is taken when the
+// menu is sent, unless it holds what looks like an ID number (the server never shows one, but one
+// typed into the address bar is not carried further): then "next" stays the drawn address.
+(function () {
+  "use strict";
+
+  function looksLikeIdNumber(text) {
+    var plain = text.normalize("NFKC").replace(/[\s\u2010-\u2015\u2212-]/g, "");
+    return /[0-9]{15}/.test(plain);
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-language-menu")) return;
+    var next = form.querySelector("input[name=next]");
+    var shown = window.location.pathname + window.location.search;
+    var decoded;
+    try {
+      decoded = decodeURIComponent(shown.replace(/\+/g, " "));
+    } catch (e) {
+      return; // an address that does not decode: the drawn one
+    }
+    if (next && !looksLikeIdNumber(decoded)) next.value = shown;
+  });
+})();
