@@ -103,11 +103,13 @@ def test_a_second_recheck_over_the_same_files_counts_only_what_it_recorded(
     summary = page[page.index('id="run-summary"') :]
     total = re.search(r"<tfoot>.*?</tfoot>", summary, re.DOTALL)
     assert total is not None
-    cells = re.findall(r'<td class="text-end">(?:<a [^>]+>)?([\d,]+)', total.group(0))
+    cells = re.findall(r'<td class="text-end[^"]*">(?:<a [^>]+>)?([\d,]+)', total.group(0))
     assert cells == ["2", "1", "0", "0", "0"], cells  # files, then disqualifying, to review, income, information
     assert "Vehicles" in summary and "Dibao" not in summary
     links = re.findall(r'<a href="(/matching/\?[^"]+)">([\d,]+)</a>', summary)
     assert links
+    # The phone's counts (each severity under its name) open the run's findings too.
+    assert all("run=" in href for href in re.findall(r'<a href="(/matching/\?[^"]+)"', summary))
     for href, shown in links:
         href = href.replace("&amp;", "&")
         assert f"run={second.pk}" in href
