@@ -673,10 +673,14 @@ def _review_page(
         "by_union": selectors.review_counts_by_union(actor=request.user, filters=filters),
         "tabs": tabs,
         # A single state the tabs do not show (``?state=confirmed``, as the API takes it) is
-        # offered as chosen.
+        # offered as chosen; one the tabs show (``reported``, ``open``) is offered once.
         "state_choices": [
             *((value, label) for value, label, _n in tabs),
-            *([(filters.state, ReviewState(filters.state).label)] if filters.state in ReviewState.values else []),
+            *(
+                [(filters.state, ReviewState(filters.state).label)]
+                if filters.state in ReviewState.values and filters.state not in {value for value, _l, _n in tabs}
+                else []
+            ),
         ],
         "filter_problems": problems,
         "base_query": urlencode(base),
