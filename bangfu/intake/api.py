@@ -35,6 +35,7 @@ from .models import (
     ImportBatch,
     LoginChannel,
     Objection,
+    ReviewState,
     ReviewTask,
 )
 from .views import attachment_response, the_upload, upload_bytes
@@ -947,6 +948,14 @@ class ReviewOut(Schema):
     done_at: dt.datetime | None
     changes: dict[str, Any]
     note: str
+    reported_after_confirmation: bool = Field(
+        False, description="The worker's report came after the review was confirmed unchanged, and reopened it"
+    )
+    file_token: str = Field(
+        "",
+        description="The file's values of the reported fields now, as a fingerprint: send it back with "
+        "POST /reviews/{id}/confirm to apply the report over the file as you have seen it",
+    )
 
 
 REVIEW_PAGE_MAX = 200
@@ -1011,9 +1020,16 @@ class StaffReviewConfirmIn(ReviewConfirmIn):
     # has moved on since (a worker's report sent meanwhile) answers 409 ``conflict`` rather than
     # having a report applied that nobody checked.
     state: str = Field("", max_length=16)
+    # The ``file_token`` the caller saw beside the report: without it, a report is applied only when
+    # the file still holds the values it held when the report came; with it, only when the file
+    # still holds what the caller saw. Either way a file changed since answers 409 ``conflict``
+    # naming each change, with the ``file_token`` of the file as it is now.
+    file_token: str = Field("", max_length=64)
 
 
 def _review_out(t: ReviewTask) -> dict[str, Any]:
+    if not hasattr(t, "file_token"):
+        reviews.review_changes_shown([t])
     return {
         "id": t.pk,
         "household_id": t.household_id,
@@ -1025,6 +1041,8 @@ def _review_out(t: ReviewTask) -> dict[str, Any]:
         "done_at": t.done_at,
         "changes": t.changes,
         "note": t.note,
+        "reported_after_confirmation": t.reported_after_confirmation,
+        "file_token": t.file_token if t.state == ReviewState.REPORTED else "",  # type: ignore[attr-defined]
     }
 
 
@@ -1062,7 +1080,7 @@ def _review_page(request: HttpRequest, query: ReviewQuery | ReviewSearchIn) -> d
         "page": query.page,
         "page_size": query.page_size,
         "counts": selectors.review_counts(actor=actor, filters=filters).groups,
-        "results": [_review_out(t) for t in qs[start : start + query.page_size]],
+        "results": [_review_out(t) for t in _shown(list(qs[start : start + query.page_size]))],
     }
 
 
@@ -1075,8 +1093,14 @@ def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffRevi
         task_id=task_id,
         note=payload.note,
         seen_state=payload.state,
+        seen_file=payload.file_token,
     )
     return _review_out(task)
+
+
+def _shown(tasks: list[ReviewTask]) -> list[ReviewTask]:
+    reviews.review_changes_shown(tasks)  # each one's file_token, the page's members read in one query
+    return tasks
 
 
 class MyReviewOut(Schema):

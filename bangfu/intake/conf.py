@@ -8,8 +8,8 @@
   precondition of approval; a county code also covers by its prefecture and province codes.
 * ``BANGFU_INTAKE_MESSAGE_BACKENDS`` / ``BANGFU_INTAKE_CODE_SENDER`` — dotted paths of the backends.
 * ``BANGFU_INTAKE_MAX_UPLOAD_MB`` — largest attachment (default 10).
-* ``BANGFU_INTAKE_IMPORT_MAX_MB``, ``BANGFU_INTAKE_IMPORT_BACKGROUND_KB``, ``BANGFU_INTAKE_REVIEW_AFTER_DAYS`` —
-  see the functions below.
+* ``BANGFU_INTAKE_IMPORT_MAX_MB``, ``BANGFU_INTAKE_IMPORT_BACKGROUND_KB``, ``BANGFU_INTAKE_REVIEW_AFTER_DAYS``,
+  ``BANGFU_INTAKE_REVIEW_DUE_DAYS``, ``BANGFU_INTAKE_REVIEW_SHOWN_DAYS`` — see the functions below.
 """
 
 from __future__ import annotations
@@ -93,3 +93,15 @@ def review_after_days() -> int:
     """``BANGFU_INTAKE_REVIEW_AFTER_DAYS`` — a file comes back for its yearly review this many days
     after it was filed or last reviewed (default 365)."""
     return int(_get("BANGFU_INTAKE_REVIEW_AFTER_DAYS", 365))
+
+
+def review_due_days() -> int:
+    """``BANGFU_INTAKE_REVIEW_DUE_DAYS`` — days the worker and staff have to answer a yearly review:
+    it is due this many days after it was made, and counts as overdue only after that (default 30)."""
+    return int(_get("BANGFU_INTAKE_REVIEW_DUE_DAYS", 30))
+
+
+def review_shown_days() -> int:
+    """``BANGFU_INTAKE_REVIEW_SHOWN_DAYS`` — days a yearly review the worker answered stays on their
+    phone's home page with its outcome (confirmed, applied) after it was closed (default 30)."""
+    return int(_get("BANGFU_INTAKE_REVIEW_SHOWN_DAYS", 30))

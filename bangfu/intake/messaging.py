@@ -44,6 +44,8 @@ class MessageBackend(Protocol):
 
 class InAppBackend:
     def send(self, message: Message) -> None:
+        if message.applicant_id is None and message.user_id is None:
+            return  # for a phone only (a worker not signed up yet: a yearly review): nobody to show it to
         Notice.objects.create(
             applicant_id=message.applicant_id,
             user_id=message.user_id,
@@ -56,7 +58,12 @@ class InAppBackend:
 
 class LoggingBackend:
     def send(self, message: Message) -> None:
-        to = f"applicant {message.applicant_id}" if message.applicant_id else f"user {message.user_id}"
+        if message.applicant_id:
+            to = f"applicant {message.applicant_id}"
+        elif message.user_id:
+            to = f"user {message.user_id}"
+        else:  # a worker not signed up yet (a yearly review): the number's last digits only
+            to = f"phone …{message.phone[-4:]}"
         logger.info("message to %s (application %s): %s", to, message.application_id, message.text)
         outbox.append((to, message.text))
 

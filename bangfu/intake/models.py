@@ -531,6 +531,9 @@ class ReviewTask(models.Model):
     # The file's values of the reported fields when the report came (same shape as ``changes``):
     # what staff compare the report with, and read again once the file has taken it.
     reported_from = models.JSONField(default=dict, blank=True)
+    # The worker's report came after the review had been confirmed unchanged (by staff, or in the
+    # worker's other tab): it was kept and reopened the review for staff (``reviews.review_report``).
+    reported_after_confirmation = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("yearly review")

@@ -16,6 +16,8 @@ audit entry.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -29,6 +31,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bangfu.common import crypto
 from bangfu.common.audit import audit_record
@@ -47,6 +50,7 @@ from bangfu.registry.timeline import timeline_add
 from bangfu.registry.validation import HOUSEHOLD_TEXT, MAX_MONTHLY_INCOME, MEMBER_TEXT
 
 from . import conf
+from .messaging import Message, notify
 from .models import Applicant, HouseholdProof, ReviewState, ReviewTask
 
 REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
@@ -84,16 +88,75 @@ def yearly_review_create(*, today: dt.date | None = None) -> int:
         .values_list("pk", flat=True)
         .distinct()
     )
+    # The worker and staff have the configured days to answer: a review is not overdue the day after it appears.
+    due_on = today + dt.timedelta(days=conf.review_due_days())
     made = 0
     ids = list(due.iterator(chunk_size=CHUNK))
     for i in range(0, len(ids), CHUNK):
         part = ids[i : i + CHUNK]
-        before = ReviewTask.objects.filter(household_id__in=part, year=today.year).count()
+        before = set(ReviewTask.objects.filter(household_id__in=part, year=today.year).values_list("pk", flat=True))
         ReviewTask.objects.bulk_create(
-            [ReviewTask(household_id=pk, year=today.year, due_on=today) for pk in part], ignore_conflicts=True
+            [ReviewTask(household_id=pk, year=today.year, due_on=due_on) for pk in part], ignore_conflicts=True
         )
-        made += ReviewTask.objects.filter(household_id__in=part, year=today.year).count() - before
+        new = list(
+            ReviewTask.objects.filter(household_id__in=part, year=today.year)
+            .exclude(pk__in=before)
+            .select_related("household")
+        )
+        made += len(new)
+        _tell_workers(new, NOTICE_OPENED)
     return made
+
+
+# --- what the worker is told ------------------------------------------------------------------------------
+
+# The worker's notices of the yearly review (``Notice.shown`` renders them in the reader's language).
+NOTICE_OPENED = gettext_noop(
+    "Your household's yearly review for %(year)s is open: sign in and confirm that nothing changed, "
+    "or tell us what did, by %(due)s."
+)
+NOTICE_REPORTED = gettext_noop(
+    "Your report for your household's yearly review for %(year)s was received; the union will check it."
+)
+NOTICE_REOPENED = gettext_noop(
+    "Your household's yearly review for %(year)s had already been confirmed unchanged when your report came: "
+    "your report was kept, and the union will check it."
+)
+NOTICE_CONFIRMED = gettext_noop("Your household's yearly review for %(year)s was confirmed: your file stays as it is.")
+NOTICE_APPLIED = gettext_noop(
+    "Your household's yearly review for %(year)s was checked: the changes you reported are now on your file."
+)
+
+
+def _tell_workers(tasks: Iterable[ReviewTask], msgid: str) -> None:
+    """Tell the workers of ``tasks`` (every signed-up worker with the number of the file's head, and
+    the one who answered the review) through the message backends, after the transaction commits.
+    The text names the year and the due day only: nothing of the file before the proof."""
+    from .services import notice_text
+
+    tasks = list(tasks)
+    if not tasks:
+        return
+    heads = dict(
+        Member.objects.filter(
+            household_id__in={t.household_id for t in tasks}, relationship=codes.Relationship.HEAD
+        ).values_list("household_id", "phone")
+    )
+    phones = {p for p in heads.values() if p}
+    applicants: dict[str, list[int]] = {}
+    for pk, phone in Applicant.objects.filter(phone__in=phones).values_list("pk", "phone"):
+        applicants.setdefault(phone, []).append(pk)
+    for t in tasks:
+        phone = heads.get(t.household_id) or ""
+        params = {"year": t.year, "due": t.due_on.isoformat()}
+        to = set(applicants.get(phone, []))
+        if t.done_by_applicant_id:
+            to.add(t.done_by_applicant_id)
+        text = notice_text(msgid, params)
+        # Without a signed-up worker, the backends that reach a phone (SMS) still get it.
+        recipients: list[int | None] = [*sorted(to)] or [None]
+        for applicant_id in recipients:
+            notify(Message(text=text, applicant_id=applicant_id, phone=phone, msgid=msgid, params=params))
 
 
 # --- who may see a task ---------------------------------------------------------------------------------
@@ -111,16 +174,29 @@ def _proofs(applicant: Applicant) -> QuerySet[HouseholdProof]:
     return HouseholdProof.objects.filter(login_id=login.pk, ok=True)
 
 
+def _workers_tasks(actor: Applicant) -> Q:
+    """The tasks a worker may open: those of the files they head, and those they answered (a report
+    that changed the head's phone number still shows the worker its outcome)."""
+    return Q(household_id__in=_applicant_households(actor).values("household_id")) | Q(done_by_applicant=actor)
+
+
 def review_tasks_for(*, actor: Any, state: str = "") -> QuerySet[ReviewTask]:
-    """Staff: the tasks in their jurisdiction; a worker: the open tasks of the files they head, each
-    with ``proven`` (whether this sign-in has proved to be one of the household: only then may the
-    file's number or data be shown)."""
+    """Staff: the tasks in their jurisdiction; a worker: the tasks of the files they head still to
+    do or being checked, and those confirmed or updated in the last ``conf.review_shown_days()``
+    (the outcome, for a while), each with ``proven`` (whether this sign-in has proved to be one of
+    the household: only then may the file's number or data be shown)."""
     qs = ReviewTask.objects.select_related("household", "household__unit")
     if isinstance(actor, Applicant):
-        qs = qs.filter(household_id__in=_applicant_households(actor).values("household_id")).annotate(
+        qs = qs.filter(_workers_tasks(actor)).annotate(
             proven=Exists(_proofs(actor).filter(household_id=OuterRef("household_id")))
         )
-        return qs.filter(state=ReviewState.OPEN) if not state else qs.filter(state=state)
+        if state:
+            return qs.filter(state=state)
+        since = timezone.now() - dt.timedelta(days=conf.review_shown_days())
+        # An outcome gives way to the file's next review.
+        later = ReviewTask.objects.filter(household_id=OuterRef("household_id"), year__gt=OuterRef("year"))
+        recent = Q(state__in=(ReviewState.CONFIRMED, ReviewState.UPDATED), done_at__gte=since) & ~Exists(later)
+        return qs.filter(Q(state__in=UNFINISHED) | recent).order_by("-year", "-id")
     qs = review_tasks_in_jurisdiction(actor=actor)
     return qs.filter(state=state) if state else qs.filter(state__in=UNFINISHED)
 
@@ -140,7 +216,7 @@ def review_task_get(*, actor: Any, task_id: int, lock: bool = False, proven: boo
     if lock:
         qs = qs.select_for_update(of=("self",))
     if isinstance(actor, Applicant):
-        task = qs.filter(pk=task_id, household_id__in=_applicant_households(actor).values("household_id")).first()
+        task = qs.filter(_workers_tasks(actor), pk=task_id).first()
         if task is None:
             raise Http404
         if proven and not review_proven(actor=actor, task=task):
@@ -285,13 +361,22 @@ def file_closed(actor: Any, household: Any, from_state: str, to_state: str) -> N
         _close(task, actor, ReviewState.CLOSED_WITH_FILE, _("The file was closed: %(state)s") % {"state": label})
 
 
-def review_confirm(*, actor: Any, task_id: int, note: str = "", seen_state: str = "") -> ReviewTask:
+def review_confirm(
+    *, actor: Any, task_id: int, note: str = "", seen_state: str = "", seen_file: str = ""
+) -> ReviewTask:
     """Nothing changed (the worker or staff). Staff confirming a worker's report apply it, and the
     household is identified again from what it now holds (its incomes, work and health).
 
     ``seen_state``: the task's state as staff saw it when they chose (``open``: "confirm
     unchanged"; ``reported``: "apply the changes"); a task that has moved on since — a worker's
-    report sent meanwhile — is refused, so a report is never applied unseen."""
+    report sent meanwhile — is refused, so a report is never applied unseen.
+
+    A report is applied only onto the file it was checked against: the reported fields must hold
+    the values they held when the report came (``reported_from``), or those staff last saw beside
+    it (``seen_file``, the ``file_token`` of the page or the API). A file changed in between (a
+    staff edit of the same income) refuses it (409 ``conflict``, naming each change: "when
+    reported → now"), nothing written; the list then shows the file's value now beside the report,
+    and applying it from there applies it over what staff have now seen."""
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         note = _note(note)
@@ -310,20 +395,84 @@ def review_confirm(*, actor: Any, task_id: int, note: str = "", seen_state: str 
                 raise DomainError(ReviewError.DONE, _("Your report is being checked."))
             _close(task, actor, ReviewState.CONFIRMED, note)
             _record(task, actor, _("Yearly review: the worker confirmed the data."))
+            _tell_workers([task], NOTICE_CONFIRMED)
             return task
         access.require(actor, Perm.HOUSEHOLD_EDIT, task.household.unit)
         if task.state == ReviewState.REPORTED and task.changes:
             from bangfu.eligibility.services import decision_compute
 
+            Household.objects.select_for_update().filter(pk=task.household_id).first()  # no edit in between
+            _file_unchanged(task, seen_file)
             _apply(actor, task)
             _close(task, actor, ReviewState.UPDATED, note)
             _record(task, actor, _("Yearly review: the reported changes were checked and applied."))
             # Identification follows the file: a new illness or a lost income can change the category.
             decision_compute(actor=actor, household_id=task.household_id)
+            _tell_workers([task], NOTICE_APPLIED)
         else:
             _close(task, actor, ReviewState.CONFIRMED, note)
             _record(task, actor, _("Yearly review: confirmed unchanged."))
+            _tell_workers([task], NOTICE_CONFIRMED)
     return task
+
+
+def file_token(values: dict[str, Any]) -> str:
+    """A short fingerprint of the file's values of a report's fields (``_values_before``'s shape):
+    what staff saw beside the report, sent back when they apply it."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, ensure_ascii=True).encode()).hexdigest()[:16]
+
+
+def _file_unchanged(task: ReviewTask, seen_file: str) -> None:
+    """Refuse to apply ``task``'s report when the file's reported fields changed since the report
+    came (or since staff saw them: ``seen_file``), naming each change."""
+    now = _values_before(task, task.changes)
+    kept = task.reported_from or {}
+    if seen_file:
+        if seen_file == file_token(now):
+            return
+    elif not kept or kept == now:
+        return  # a report kept before its values were stored is compared with nothing
+    rows = [c for c in _compared(task, kept, now) if c.before != c.now]
+    lines = "; ".join(
+        _("%(what)s: %(before)s when reported, now %(now)s")
+        % {"what": f"{c.who} · {c.field}" if c.who else c.field, "before": c.before or "—", "now": c.now or "—"}
+        for c in rows
+    )
+    raise DomainError(
+        ErrorCode.CONFLICT,
+        _(
+            "The file was changed after the worker's report (%(changes)s); nothing was applied. "
+            "Check the report against the file as it is now, then apply it again if it still holds."
+        )
+        % {"changes": lines or _("it was changed since you opened the list")},
+        {"file_token": file_token(now), "changed": [c.__dict__ for c in rows]},
+    )
+
+
+def _compared(task: ReviewTask, kept: dict[str, Any], now: dict[str, Any]) -> list[ShownChange]:
+    """The report's fields with their values when reported (``before``) and now on the file (``now``)."""
+    names = dict(Member.objects.filter(household_id=task.household_id).values_list("pk", "name"))
+    rows = []
+    for field in ("address", "phone"):
+        if field in (task.changes or {}):
+            label = _("Address") if field == "address" else _("Phone")
+            rows.append(ShownChange("", label, kept.get(field, ""), task.changes[field], now=now.get(field, "")))
+    for key, values in (task.changes or {}).get("members", {}).items():
+        old = (kept.get("members") or {}).get(str(key), {})
+        new = (now.get("members") or {}).get(str(key), {})
+        who = names.get(int(key), f"#{key}") if str(key).isdigit() else f"#{key}"
+        rows.extend(
+            ShownChange(
+                who,
+                str(_field_labels()[field]),
+                _shown_value(field, old.get(field)),
+                _shown_value(field, values[field]),
+                now=_shown_value(field, new.get(field)),
+            )
+            for field in MEMBER_CHANGEABLE
+            if field in values
+        )
+    return rows
 
 
 def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: str = "") -> ReviewTask:
@@ -334,7 +483,8 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
     not take is refused here, each problem named (``changes``), not when staff apply the report."""
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
-        if task.state != ReviewState.OPEN:
+        reopening = _reopens(actor, task)
+        if task.state != ReviewState.OPEN and not reopening:
             if isinstance(actor, Applicant) and task.state == ReviewState.REPORTED:
                 raise DomainError(ReviewError.DONE, _("Your report is being checked."))
             raise DomainError(ReviewError.DONE, _("This review is already done."))
@@ -348,11 +498,35 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
         task.reported_from = _values_before(task, clean)
         task.state = ReviewState.REPORTED
         task.note = note
+        if reopening:
+            # Confirmed unchanged while the worker was typing: the report is not lost; it reopens
+            # the review for staff, flagged, and the worker is told so.
+            task.reported_after_confirmation = True
+            task.done_at = None
+            task.done_by = None
         if isinstance(actor, Applicant):
             task.done_by_applicant = actor
         task.save()
-        _record(task, actor, _("Yearly review: the worker reported changes."))
+        _record(
+            task,
+            actor,
+            _("Yearly review: the worker reported changes after it was confirmed unchanged; it is open again.")
+            if reopening
+            else _("Yearly review: the worker reported changes."),
+        )
+        _tell_workers([task], NOTICE_REOPENED if reopening else NOTICE_REPORTED)
     return task
+
+
+def _reopens(actor: Any, task: ReviewTask) -> bool:
+    """Whether the worker's report reopens ``task``: it was confirmed unchanged (by staff, or in the
+    worker's other tab) while the worker was typing, in the last ``conf.review_shown_days()``, and
+    no later review of the file was made since. A report on an updated or closed review does not."""
+    if not isinstance(actor, Applicant) or task.state != ReviewState.CONFIRMED or task.done_at is None:
+        return False
+    if task.done_at < timezone.now() - dt.timedelta(days=conf.review_shown_days()):
+        return False
+    return not ReviewTask.objects.filter(household_id=task.household_id, year__gt=task.year).exists()
 
 
 def _values_before(task: ReviewTask, changes: dict[str, Any]) -> dict[str, Any]:
@@ -380,6 +554,8 @@ class ShownChange:
     field: str  # the field's label
     before: str
     after: str
+    # The file's value now, when it is no longer ``before`` (the file was changed since the report).
+    now: str = ""
 
     @property
     def unchanged(self) -> bool:
@@ -401,48 +577,69 @@ def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
         )
     }
     heads = {m.household_id: m for m in people.values() if m.relationship == codes.Relationship.HEAD}
-    labels = {
-        "monthly_income": _("Monthly income (yuan)"),
-        "work_status": _("Work status"),
-        "health": _("Health"),
-    }
-    choices: dict[str, Any] = {"work_status": codes.WorkStatus, "health": codes.Health}
-
-    def shown(field: str, value: Any) -> str:
-        if field in choices and value in choices[field].values:
-            return str(choices[field](value).label)
-        if field == "monthly_income" and value not in (None, ""):
-            try:
-                return f"{Decimal(str(value)):,.2f}"  # 1800 and 1800.00 read alike, grouped as on the file
-            except InvalidOperation:
-                pass
-        return "" if value is None else str(value)
+    labels = _field_labels()
+    shown = _shown_value
 
     for t in tasks:
         changes = t.changes or {}
         # The file's values when the report came; a report kept before they were stored is
         # compared with the file as it is now.
         kept = t.reported_from or {}
+        # The file's values of the reported fields now, as ``_values_before`` reads them: shown
+        # beside a report whose file was changed since, and sent back when staff apply it.
+        now: dict[str, Any] = {}
+        open_report = t.state == ReviewState.REPORTED
         rows: list[ShownChange] = []
         if changes.get("address"):
             before = kept.get("address", t.household.address)
-            rows.append(ShownChange("", _("Address"), before, changes["address"]))
+            now["address"] = t.household.address
+            after_now = now["address"] if open_report and now["address"] != before else ""
+            rows.append(ShownChange("", _("Address"), before, changes["address"], now=after_now))
         if changes.get("phone"):
             head = heads.get(t.household_id)
             before = kept.get("phone", head.phone if head else "")
-            rows.append(ShownChange("", _("Phone"), before, changes["phone"]))
+            now["phone"] = head.phone if head else ""
+            after_now = now["phone"] if open_report and now["phone"] != before else ""
+            rows.append(ShownChange("", _("Phone"), before, changes["phone"], now=after_now))
         for key, values in changes.get("members", {}).items():
             member = people.get(int(key)) if str(key).isdigit() else None
             old = (kept.get("members") or {}).get(str(key), {})
             for field in MEMBER_CHANGEABLE:
                 if field in values:
-                    if field in old:
-                        before = shown(field, old[field])
-                    else:
-                        before = shown(field, getattr(member, field)) if member is not None else ""
+                    current = shown(field, getattr(member, field)) if member is not None else ""
+                    if member is not None and member.household_id == t.household_id:
+                        now.setdefault("members", {}).setdefault(str(member.pk), {})[field] = str(
+                            getattr(member, field)
+                        )
+                    before = shown(field, old[field]) if field in old else current
                     who = member.name if member is not None else f"#{key}"
-                    rows.append(ShownChange(who, str(labels[field]), before, shown(field, values[field])))
+                    after_now = current if open_report and current != before else ""
+                    rows.append(
+                        ShownChange(who, str(labels[field]), before, shown(field, values[field]), now=after_now)
+                    )
         t.shown_changes = rows  # type: ignore[attr-defined]
+        t.file_token = file_token(now)  # type: ignore[attr-defined]
+
+
+def _field_labels() -> dict[str, str]:
+    return {
+        "monthly_income": _("Monthly income (yuan)"),
+        "work_status": _("Work status"),
+        "health": _("Health"),
+    }
+
+
+def _shown_value(field: str, value: Any) -> str:
+    """A reported or stored value as staff read it (codes as their labels, amounts grouped)."""
+    choices: dict[str, Any] = {"work_status": codes.WorkStatus, "health": codes.Health}
+    if field in choices and value in choices[field].values:
+        return str(choices[field](value).label)
+    if field == "monthly_income" and value not in (None, ""):
+        try:
+            return f"{Decimal(str(value)):,.2f}"  # 1800 and 1800.00 read alike, grouped as on the file
+        except InvalidOperation:
+            pass
+    return "" if value is None else str(value)
 
 
 NOTE_MAX = 500

@@ -58,6 +58,7 @@ from .models import (
     ImportBatch,
     ImportState,
     ReviewState,
+    ReviewTask,
 )
 from .on_record import field_value
 
@@ -1228,7 +1229,11 @@ def import_template(request: HttpRequest) -> HttpResponse:
 def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         reviews.review_confirm(
-            actor=request.user, task_id=pk, note=request.POST.get("note", ""), seen_state=request.POST.get("state", "")
+            actor=request.user,
+            task_id=pk,
+            note=request.POST.get("note", ""),
+            seen_state=request.POST.get("state", ""),
+            seen_file=request.POST.get("file", ""),
         )
         messages.success(request, _("The yearly review was recorded."))
     except (ValidationError, DomainError, PermissionDenied) as exc:
@@ -1253,6 +1258,13 @@ def _proof_page(request: HttpRequest, task: Any, status: int = 200, typed: str =
         "error": error,
     }
     return render(request, "intake/phone/review_proof.html", context, status=status)
+
+
+def _review_outcome(request: HttpRequest, task: ReviewTask) -> HttpResponse:
+    """A review the worker answered, or staff closed: where it stands, and what was reported (the
+    worker follows it here, as an application's page shows its progress)."""
+    reviews.review_changes_shown([task])
+    return render(request, "intake/phone/review_done.html", {"task": task})
 
 
 @applicant_required
@@ -1284,7 +1296,12 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
         # Nothing of the file before the proof, and no answer taken.
         return _proof_page(request, task, status=400 if request.method == "POST" else 200)
     task, members = reviews.review_household(actor=applicant, task_id=pk)
-    if task.state != ReviewState.OPEN:
+    # A report sent while the review was being confirmed unchanged is kept (``reviews.review_report``
+    # reopens the review for staff), not thrown away.
+    late_report = request.method == "POST" and what == "report" and task.state == ReviewState.CONFIRMED
+    if task.state != ReviewState.OPEN and not late_report:
+        if request.method != "POST":
+            return _review_outcome(request, task)
         # Answered already (in another tab, or before going back): nothing is left to send here.
         if task.state == ReviewState.REPORTED:
             messages.info(request, _("Your report is being checked."))
@@ -1309,8 +1326,19 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
                         for m in members
                     },
                 }
-                reviews.review_report(actor=applicant, task_id=pk, changes=changes, note=request.POST.get("note", ""))
-            messages.success(request, _("Thank you: your yearly review was sent."))
+                task = reviews.review_report(
+                    actor=applicant, task_id=pk, changes=changes, note=request.POST.get("note", "")
+                )
+            if task.reported_after_confirmation and task.state == ReviewState.REPORTED:
+                messages.warning(
+                    request,
+                    _(
+                        "The union had confirmed your yearly review unchanged while you were writing: your report "
+                        "was kept and sent to them, and they will check it."
+                    ),
+                )
+            else:
+                messages.success(request, _("Thank you: your yearly review was sent."))
             return redirect("intake:phone_home")
         except (ValidationError, DomainError) as exc:
             _errors_to_messages(request, exc)
