@@ -355,7 +355,9 @@ class IdentificationOut(Schema):
     effective_category: str = Field(
         description="The category in force: the rules' one, or the one a person set by an approved override"
     )
-    override_status: str = Field(description="'', 'pending', 'approved' or 'refused'")
+    override_status: str = Field(
+        description="'', 'pending', 'approved', 'rejected' or 'superseded' (closed by an application's approval)"
+    )
     decided_at: datetime
     standard_version: str
     ruleset_version: str

@@ -160,6 +160,9 @@ class OverrideStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting approval")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    # Closed without a second person's decision: an application's approval settled the category
+    # while it waited (``services.decision_override_supersede``).
+    SUPERSEDED = "superseded", _("Superseded by an approval")
 
 
 # The override columns of a decision, in the order both recompute paths read and write them.

@@ -377,6 +377,57 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
     return d
 
 
+def decision_override_supersede(*, actor: Any, decision_id: int, why: str) -> EligibilityDecision | None:
+    """Close the override waiting on the household's current decision without a second person's
+    decision, because something that settles the category has just done so (an application's
+    approval, by ``actor``, said in ``why``): approved later, the old request would undo it. It
+    becomes ``superseded`` (its maker, reason and category kept; ``override_approved_by``/``_at``
+    say who closed it and when), or, when it was to replace an approved override, that one is in
+    force again, as when such a request is rejected. The household's timeline and the audit log
+    say who closed it, when and why. Returns the decision closed, or None when nothing waited."""
+    with transaction.atomic():
+        d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
+        if d.override_status != OverrideStatus.PENDING:
+            return None
+        asked, asked_by = d.overridden_category, d.override_by
+        replaced = d.replaced_override
+        if replaced.get("category"):
+            _restore_override(d, replaced)
+        else:
+            d.override_status = OverrideStatus.SUPERSEDED
+            d.override_approved_by = actor
+            d.override_approved_at = timezone.now()
+        d.override_replaces = ""
+        d.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="eligibility_decision",
+            target_id=d.pk,
+            unit_path=d.household.unit.path,
+            before={"override_status": OverrideStatus.PENDING, "overridden_category": asked},
+            after={
+                "request": OverrideStatus.SUPERSEDED.value,
+                "override_status": d.override_status,
+                "effective_category": d.effective_category,
+            },
+            note=why,
+        )
+        timeline_add(
+            household=d.household,
+            actor=actor,
+            kind=TIMELINE_OVERRIDE,
+            summary=_("Override to %(category)s asked by %(who)s closed without a decision: %(why)s")
+            % {
+                "category": DecisionCategory(asked).label,
+                "who": asked_by.get_username() if asked_by else "—",
+                "why": why,
+            },
+            data={"decision_id": d.pk, "status": OverrideStatus.SUPERSEDED.value, "category": asked},
+        )
+    return d
+
+
 def _file_takes(actor: Any, household: Household, category: str) -> None:
     """An approved override puts its category on an open file (a file's category follows its
     identification: it waited for someone to edit the file before); a category a file cannot

@@ -236,11 +236,11 @@ def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
 
 def _under_way_qs(actor: Any) -> QuerySet[Application]:
     """Every case under way (past its draft, not closed) in the actor's jurisdiction, whoever's
-    step it is at: what a manager or an evaluator follows."""
-    from .services import HOLDING
-
+    step it is at: what a manager or an evaluator follows. An approved case waiting to be reported
+    up (已建档) is still under way, as it is in the work queue of who reports it (``QUEUE_STATES``):
+    a case waiting for me is always among all the cases under way."""
     return _with_notice(
-        access.scope(actor, staff_visible(Application.objects.filter(state__in=HOLDING).select_related("unit")))
+        access.scope(actor, staff_visible(Application.objects.filter(state__in=QUEUE_STATES).select_related("unit")))
     )
 
 

@@ -798,7 +798,7 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         )
         if household.category != category:  # the approved category, as a new file takes it
             _file_category(actor, household, category, reason or app.reference)
-        return _override_if_needed(actor, decision_compute(actor=actor, household_id=household.pk), category, reason)
+        return _settle(actor, app, decision_compute(actor=actor, household_id=household.pk), category, reason)
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
     state = FileState.TEMPORARY if app.kind == ApplicationKind.TEMPORARY else FileState.ACTIVE
     taken = getattr(app, "temporary_file_id", None)  # found by ``_open_file_check`` just before
@@ -830,7 +830,23 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         summary=app.reference,
         data={"application_id": app.pk},
     )
-    return _override_if_needed(actor, decision_compute(actor=actor, household_id=household.pk), category, reason)
+    return _settle(actor, app, decision_compute(actor=actor, household_id=household.pk), category, reason)
+
+
+def _settle(actor: Any, app: Application, decision: Any, category: str, reason: str) -> str:
+    """The approval settles the file's category: an override asked on the household before it and
+    still waiting (at a temporary-aid approval, say) is closed as superseded, said on the
+    household's timeline and in the audit log, rather than left to undo the approval when a second
+    person approves it later; then the override the approval itself needs is asked for."""
+    from bangfu.eligibility.services import decision_override_supersede
+
+    why = _("the approval of %(ref)s settled the file's category as %(category)s") % {
+        "ref": app.reference,
+        "category": HardshipCategory(category).label,
+    }
+    if decision_override_supersede(actor=actor, decision_id=decision.pk, why=why) is not None:
+        decision.refresh_from_db()
+    return _override_if_needed(actor, decision, category, reason)
 
 
 def _file_category(actor: Any, household: Any, category: str, reason: str) -> None:
@@ -838,6 +854,29 @@ def _file_category(actor: Any, household: Any, category: str, reason: str) -> No
     household.category = registry.household_category_set(
         actor=actor, household_id=household.pk, category=category, note=reason
     ).category
+
+
+def pending_override(app: Application) -> Any:
+    """At the approval step: the override waiting for a second person on the household the
+    approval files (a temporary-aid file made formal), which the approval will close as
+    superseded (``_settle``); the approver sees it before deciding. None otherwise."""
+    from bangfu.eligibility.models import EligibilityDecision, OverrideStatus
+
+    if app.state != S.APPROVAL:
+        return None
+    household_id = app.household_id
+    if household_id is None:
+        errors, _h, checked = data.submit_errors(app.data, app.unit_id)
+        household_id = None if errors else _temporary_file(app, checked)
+    if household_id is None:
+        return None
+    decision = (
+        EligibilityDecision.objects.filter(household_id=household_id)
+        .select_related("override_by")
+        .order_by("-pk")
+        .first()
+    )
+    return decision if decision is not None and decision.override_status == OverrideStatus.PENDING else None
 
 
 def _override_if_needed(actor: Any, decision: Any, category: str, reason: str) -> str:
@@ -877,9 +916,8 @@ def application_transition(
 ) -> Application:
     """Take ``action`` on the application, as the declared table allows; of two people acting on
     the same case at once, exactly one succeeds (the other gets a conflict or an invalid step)."""
-    reason = (reason or "").strip()
-    if action in {workflow.RETURN, workflow.REFUSE} and not reason:
-        raise ValidationError({"reason": _("Give the reason; the worker will see it.")})
+    # One line break, as a browser counts it against the box's maxlength: the text kept is the text sent.
+    reason = (reason or "").replace("\r\n", "\n").strip()
     with audit_deferred():
         app = load(actor, application_id, lock=True)
         if action == "submit" and app.state == S.SUBMITTED:
@@ -899,6 +937,8 @@ def application_transition(
         level = acting_level(actor, app, roles, levels)
         if level is None:
             raise PermissionDenied("intake." + action)
+        # Only to who may act: a user who may not is told no more than that (the permission first).
+        _reason_check(action, reason)
         _guard(actor, app, action)
         from_state = app.state
         now = timezone.now()
@@ -927,6 +967,24 @@ def application_transition(
         _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
         _tell_worker(app, action, reason)
     return app
+
+
+# The longest reason a decision keeps (``ApplicationEvent.reason``): the worker is sent what is kept.
+REASON_MAX = 1000
+
+
+def _reason_check(action: str, reason: str) -> None:
+    """A return or refusal says why; no reason is longer than the history keeps (refused whole,
+    never cut: the history and the worker's message say the same)."""
+    if action in {workflow.RETURN, workflow.REFUSE} and not reason:
+        raise ValidationError({"reason": _("Give the reason; the worker will see it.")})
+    if len(reason) > REASON_MAX:
+        raise ValidationError(
+            {
+                "reason": _("The reason is %(length)s characters long: shorten it to at most %(max)s.")
+                % {"length": len(reason), "max": REASON_MAX}
+            }
+        )
 
 
 def approval_note(app: Application) -> str:

@@ -52,6 +52,7 @@ from .forms import ApplicationForms, NewApplicationForm, ObjectionForm, ReviewFo
 from .models import (
     Applicant,
     Application,
+    ApplicationKind,
     ApplicationState,
     Attachment,
     CheckResult,
@@ -366,8 +367,10 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
                 messages.success(request, _("Your application %(ref)s was submitted.") % {"ref": app.reference})
             else:
                 messages.success(request, _("The application %(ref)s was submitted.") % {"ref": app.reference})
-            if app.authorised_at is None:
+            if app.authorised_at is None and app.kind == ApplicationKind.FORMAL:
                 # Not needed to submit, but the economic check waits for it: said now, not weeks later.
+                # The temporary-aid path has no economic check (a formal case made from it later
+                # asks for the authorisation at its own check).
                 messages.warning(
                     request,
                     _(
@@ -779,6 +782,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Steps whose record was made before a return to them or below: to be made again.
         "again": services.records_to_make_again(app),
         "approval_barred": services.approval_barred(request.user, app),
+        # An override waiting on the household the approval files: the approval closes it.
+        "pending_override": services.pending_override(app),
+        "reason_max": services.REASON_MAX,
         "categories": [("", _("As identified")), *((c.value, c.label) for c in services.APPROVAL_CATEGORIES)],
         # A manager or an evaluator reads the phone numbers masked (who does the casework calls them).
         **_labelled(

@@ -103,7 +103,8 @@ def test_a_decision_without_its_reason_marks_the_reason_box_of_that_decision(tre
     page = Page(c.get(response["Location"]).content.decode())
     refuse = page.by_id["reason-refuse"]
     assert refuse.get("aria-invalid") == "true"
-    assert page.description_of(refuse) == "Give the reason; the worker will see it."
+    # The error read first, then the box's limit.
+    assert page.description_of(refuse) == "Give the reason; the worker will see it. At most 1000 characters."
     assert page.by_id["reason-return"].get("aria-invalid") != "true"
     assert_fields_described(page, "refused without a reason")
     # Shown once: the page opened again is as before.
