@@ -39,6 +39,7 @@ from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
+from bangfu.common.punctuation import mark
 from bangfu.common.text import not_a_number, plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -433,7 +434,7 @@ def _file_unchanged(task: ReviewTask, seen_file: str) -> None:
     elif not kept or kept == now:
         return  # a report kept before its values were stored is compared with nothing
     rows = [c for c in _compared(task, kept, now) if c.before != c.now]
-    lines = "; ".join(
+    lines = mark("semicolon").join(
         _("%(what)s: %(before)s when reported, now %(now)s")
         % {"what": f"{c.who} · {c.field}" if c.who else c.field, "before": c.before or "—", "now": c.now or "—"}
         for c in rows
