@@ -170,7 +170,7 @@ def first_sheet_rows(
             index, sheet, looked_at = _sheet_with_header(book, hidden, index, has_header)
         if sheet is None:
             hidden.before_read(index)
-            sheet = _get_sheet(book, index, hidden)
+            sheet = book.get_sheet_by_index(index)
         rows = SheetRows(sheet.to_python(skip_empty_area=False))
         _fill_merged(rows, sheet.merged_cell_ranges)
         visible = _visible_sheets(book)
@@ -220,7 +220,7 @@ def _sheet_with_header(
     names = []
     for i, name in _data_sheets(_visible_sheets(book)) or [(index, "")]:
         hidden.before_read(i)
-        sheet = _get_sheet(book, i, hidden)
+        sheet = book.get_sheet_by_index(i)
         if has_header(sheet.to_python(skip_empty_area=False, nrows=_HEADER_ROWS)):
             return i, sheet, ()
         names.append(name or sheet.name)
@@ -246,129 +246,6 @@ def _fill_merged(rows: list[list[Any]], merged: Any) -> None:
             for c in range(left, min(right + 1, len(row))):
                 if row[c] is None or row[c] == "":
                     row[c] = value
-
-
-# --- a large sheet read on two cores -------------------------------------------------------------
-
-# From this much XML on, an .xlsx sheet is read in two pieces at once (``_PiecedSheet``); below it,
-# making the pieces costs about what reading them side by side saves.
-PIECES_FROM_BYTES = 8 << 20
-# Above this (some 370,000 rows of the import template) a sheet is read whole: the XML kept and
-# the pieces' copies of it (twice its size in all) would cost more memory than the time is worth.
-PIECES_UP_TO_BYTES = 256 << 20
-_SHEET_DATA, _SHEET_DATA_END, _ROW_END = b"<sheetData>", b"</sheetData>", b"</row>"
-_FIRST_ROW = re.compile(rb"\s*<row\s[^>]*?\br=\"[0-9]+\"")
-
-
-def _get_sheet(book: Any, index: int, hidden: _Hidden) -> Any:
-    """The ``index``-th sheet of ``book`` as python-calamine gives it, read whole (``to_python``,
-    ``merged_cell_ranges``, ``name``); a large .xlsx sheet whose XML the area check kept
-    (``_Hidden.xml``) read in pieces (``_PiecedSheet``)."""
-    kept = hidden.xml.pop(index, None)
-    if kept:
-        xml = b"".join(kept)
-        del kept  # the parts, once joined
-        pieced = _PiecedSheet.read(hidden.content, index, xml)
-        if pieced is not None:
-            return pieced
-    return book.get_sheet_by_index(index)
-
-
-class _PiecedSheet:
-    """A large .xlsx sheet read by python-calamine in two pieces side by side: its rows cut in two
-    at a row's end, each half put with the sheet's beginning and end (its merged cells among them)
-    in a workbook of its own (the file's other parts unchanged, stored rather than compressed),
-    and both read at once, one in a thread (python-calamine lets go of the interpreter lock as it
-    parses): on two cores the read takes a little over half the time. The rows come back as the
-    sheet read whole gives them, from its first row, every row as wide as the widest.
-
-    Only a sheet written plainly is cut (unprefixed elements, no comment or CDATA section, a row
-    number on the second half's first row): anything else, or any error in a piece, and the
-    sheet is read whole, as before, which names what is wrong with it. The area check
-    (``check_extent``) has passed before either piece is read, as for the whole sheet."""
-
-    def __init__(self, first: Any, second: Any) -> None:
-        self.name = first.name
-        self._first, self._second = first, second
-        self.merged_cell_ranges = first.merged_cell_ranges  # both halves carry the sheet's end
-
-    @classmethod
-    def read(cls, content: bytes, index: int, xml: bytes) -> _PiecedSheet | None:
-        from python_calamine import CalamineWorkbook
-
-        halves = _halves(xml)
-        if halves is None:
-            return None
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as z:
-                part = _sheet_part(z, index)
-                others = [(info.filename, z.read(info)) for info in z.infolist() if info.filename != part]
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error):
-            return None  # the whole read names what is wrong
-        if part is None:
-            return None
-
-        def sheet(pieces: Sequence[bytes | memoryview]) -> Any:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-                for name, data in others:
-                    out.writestr(name, data)
-                with out.open(part, "w") as entry:
-                    for piece in pieces:
-                        entry.write(piece)
-            buffer.seek(0)
-            return CalamineWorkbook.from_filelike(buffer).get_sheet_by_index(index)
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheet-piece")
-        try:
-            second = pool.submit(sheet, halves[1])
-            first = sheet(halves[0])
-            return cls(first, second.result())
-        except BaseException as exc:  # a panic of the reader too (pyo3's PanicException)
-            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-                raise
-            return None
-        finally:
-            pool.shutdown(wait=True)
-
-    def to_python(self, *, skip_empty_area: bool = False, nrows: int | None = None) -> list[list[Any]]:
-        """The rows from the sheet's first (``skip_empty_area`` is always false here)."""
-        rows: list[list[Any]] = self._first.to_python(skip_empty_area=False, nrows=nrows)
-        if nrows is not None and len(rows) >= nrows:
-            return rows
-        start = self._second.start
-        rest: list[list[Any]] = self._second.to_python(skip_empty_area=True) if start is not None else []
-        if not rest:
-            return rows
-        top, left = start
-        width = max(len(rows[0]) if rows else 0, left + len(rest[0]))
-        if rows and len(rows[0]) < width:
-            rows = [row + [""] * (width - len(row)) for row in rows]
-        rows.extend([""] * width for _ in range(top - len(rows)))
-        if left or left + len(rest[0]) < width:
-            after = [""] * (width - left - len(rest[0]))
-            rest = [[""] * left + row + after for row in rest]
-        rows.extend(rest)
-        return rows if nrows is None else rows[:nrows]
-
-
-def _halves(xml: bytes) -> tuple[tuple[bytes | memoryview, ...], tuple[bytes | memoryview, ...]] | None:
-    """A sheet's XML cut in two at the row end nearest its middle, each half (as the parts to
-    write one after the other) with the sheet's beginning and end; None when it is not written
-    plainly enough to be cut safely."""
-    start, end = xml.find(_SHEET_DATA), xml.rfind(_SHEET_DATA_END)
-    if start < 0 or end < start or b"<!--" in xml or b"<![CDATA[" in xml or b":row" in xml:
-        return None
-    start += len(_SHEET_DATA)
-    cut = xml.find(_ROW_END, (start + end) // 2, end)
-    if cut < 0:
-        return None
-    cut += len(_ROW_END)
-    if not _FIRST_ROW.match(xml, cut) or xml.find(_ROW_END, cut, end) < 0:
-        return None  # the second half does not begin with a numbered row, or holds none
-    view = memoryview(xml)
-    head, tail = view[:start], view[end:]
-    return (head, view[start:cut], tail), (head, view[cut:end], tail)
 
 
 # --- the area a sheet spans ----------------------------------------------------------------------
@@ -451,12 +328,10 @@ def _last_cells(data: bytes) -> tuple[int, int] | None:
     return max(int(row) for _, row in found), max(_column_number(c) for c in {c for c, _ in found})
 
 
-def _farthest_cell(
-    entry: Any, *, exact: bool, scan: _HiddenScan | None = None, keep: list[bytes] | None = None
-) -> tuple[int, int]:
+def _farthest_cell(entry: Any, *, exact: bool, scan: _HiddenScan | None = None) -> tuple[int, int]:
     """The farthest row and column of a sheet's XML (read as a stream): from each row's last cell,
     or (``exact``) from every cell holding a value, as python-calamine counts them (a cell with a
-    format and no value is left out). Each part read is given to ``scan`` too, and kept in ``keep``."""
+    format and no value is left out). Each part read is given to ``scan`` too."""
     rows = columns = read = 0
     rest = b""
     end = b">" if exact else b"</row>"
@@ -464,8 +339,6 @@ def _farthest_cell(
         chunk = entry.read(1 << 22)
         if scan is not None:
             scan.feed(chunk)
-        if keep is not None:
-            keep.append(chunk)
         read += len(chunk)
         if read > MAX_SHEET_XML_BYTES:
             raise SheetProblem(
@@ -492,17 +365,6 @@ def _farthest_cell(
             rows, columns = max(rows, found[0]), max(columns, found[1])
         if not chunk:
             return rows, columns
-
-
-def _kept(entry: Any, keep: list[bytes]) -> HiddenLines:
-    """A sheet's XML read whole into ``keep`` (its size already known to be below
-    ``PIECES_UP_TO_BYTES``), and its hidden lines found in the same pass."""
-    scan = _HiddenScan()
-    while chunk := entry.read(1 << 22):
-        scan.feed(chunk)
-        keep.append(chunk)
-    scan.feed(b"")
-    return scan.result()
 
 
 class _NotPlainError(Exception):
@@ -539,25 +401,19 @@ def _binary_workbook(content: bytes) -> bool:
 HiddenLines = tuple[frozenset[int], tuple[tuple[int, int], ...]]
 
 
-def check_extent(content: bytes, index: int, keep: list[bytes] | None = None) -> HiddenLines | None:
+def check_extent(content: bytes, index: int) -> HiddenLines | None:
     """A ``SheetProblem`` if the ``index``-th sheet of an .xlsx workbook spans more than
     ``MAX_SHEET_CELLS`` cells. The sheet's own record of its area (``<dimension>``, written by
     Excel, WPS, LibreOffice and openpyxl) settles it when small enough; otherwise (no record, or
     an area stretched by formats alone) the cells holding values are read to find the farthest,
     and the sheet's hidden rows and columns (``hidden_lines``) are looked for in the same pass and
-    returned (None when the sheet's XML was not read whole).
-
-    With ``keep``, a sheet large enough to be read in pieces (``_PiecedSheet``) is read whole in
-    any case (for its hidden lines, when its record settles its area) and its XML is kept there,
-    a part at a time, for the pieces: it is inflated once."""
+    returned (None when the sheet's XML was not read whole)."""
     scan: _HiddenScan | None = _HiddenScan()
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             part = _sheet_part(z, index)
             if part is None:
                 return None  # python-calamine finds no such sheet either, and says so
-            if keep is not None and not PIECES_FROM_BYTES <= z.getinfo(part).file_size <= PIECES_UP_TO_BYTES:
-                keep = None
             with z.open(part) as entry:
                 head = entry.read(1 << 14)
                 dimension = _DIMENSION.search(head)
@@ -567,18 +423,13 @@ def check_extent(content: bytes, index: int, keep: list[bytes] | None = None) ->
                         dimension.group(4) or dimension.group(2),
                     )
                     if last_row and int(last_row) * _column_number(last_col) <= MAX_SHEET_CELLS:
-                        if keep is None:
-                            return None
-                        entry.seek(0)
-                        return _kept(entry, keep)
+                        return None
             try:
                 with z.open(part) as entry:
-                    rows, columns = _farthest_cell(entry, exact=False, scan=scan, keep=keep)
+                    rows, columns = _farthest_cell(entry, exact=False, scan=scan)
                 exact = rows * columns > MAX_SHEET_CELLS  # perhaps only formats out there: count the values
             except _NotPlainError:
                 exact, scan = True, _HiddenScan()  # looked for again in the pass below
-                if keep is not None:
-                    keep.clear()  # not written plainly: not read in pieces either
             if exact:
                 with z.open(part) as entry:
                     rows, columns = _farthest_cell(entry, exact=True, scan=scan if scan and not scan.done else None)
@@ -674,18 +525,13 @@ class _Hidden:
         self.tables = ods if ods is not None else xls
         self.xlsx = content.startswith(b"PK") and ods is None
         self.found: dict[int, HiddenLines | Future[HiddenLines]] = {}
-        # The XML of a sheet large enough to be read in pieces, kept by the area check's pass.
-        self.xml: dict[int, list[bytes]] = {}
 
     def before_read(self, index: int) -> None:
         """``check_extent`` of the ``index``-th sheet (a ``SheetProblem`` when too large), and the
-        look for its hidden lines under way; a large sheet's XML kept for ``_get_sheet``."""
+        look for its hidden lines under way."""
         if not self.xlsx or index in self.found:
             return
-        keep: list[bytes] = []
-        found = check_extent(self.content, index, keep=keep)
-        if keep:
-            self.xml[index] = keep
+        found = check_extent(self.content, index)
         if found is not None:
             self.found[index] = found
             return
