@@ -300,8 +300,10 @@ def _store(batch: ImportBatch, out: Outcome, state: str, created: int = 0) -> No
         batch_size=2000,
     )
     # A household with a problem and not written; one written without a row hidden in the file
-    # (a problem of that row) is not among them.
-    invalid = {i.file_number for i in out.issues if i.file_number} - {r.parsed.file_number for r in out.ready}
+    # (a problem of that row), or one skipped as on record whose rows differ from its file, is not among them.
+    invalid = {i.file_number for i in out.issues if i.file_number and not i.on_record} - {
+        r.parsed.file_number for r in out.ready
+    }
     fields: dict[str, Any] = {
         "state": state,
         "rows_total": out.rows,

@@ -405,6 +405,9 @@ class Issue:
     column: str
     reason: str
     file_number: str = ""
+    # A cell of a household skipped as already on record that says otherwise than its file
+    # (``on_record.row_differences``): said, but the household is counted as on file, not as invalid.
+    on_record: bool = False
 
 
 @dataclass

@@ -102,15 +102,21 @@ def _difference(model: type[models.Model], key: str, file_number: str, given: An
         return _(
             "File %(file)s on record has nothing here, this row “%(given)s”. Nothing on the file was changed: if "
             "this row is right, change the file on its page."
-        ) % {"file": file_number, "given": field_value(model, key, given)}
+        ) % {"file": file_number, "given": _short(field_value(model, key, given))}
     return _(
         "File %(file)s on record has “%(recorded)s” here, this row “%(given)s”. Nothing on the file was changed: "
         "if this row is right, change the file on its page."
     ) % {
         "file": file_number,
-        "recorded": field_value(model, key, recorded),
-        "given": field_value(model, key, given) or _("nothing"),
+        "recorded": _short(field_value(model, key, recorded)),
+        "given": _short(field_value(model, key, given)) or _("nothing"),
     }
+
+
+def _short(value: str, most: int = 80) -> str:
+    """A value as a problem quotes it: a long one (an address) cut with an ellipsis, so that the
+    reason, both values in it, fits the problem's 500 characters."""
+    return value if len(value) <= most else value[: most - 1] + "…"
 
 
 def row_differences(
@@ -150,7 +156,7 @@ def row_differences(
         for key in h_keys:
             why = _difference(Household, key, h.file_number, getattr(h.data, key), on_record[key])
             if why:
-                issues.append(legacy.Issue(head_row, by_header[key].header, why, h.file_number))
+                issues.append(legacy.Issue(head_row, by_header[key].header, why, h.file_number, on_record=True))
         members = people.get(on_record["pk"], {})
         for row, m, digest in zip(h.rows, h.data.members, hashes, strict=True):
             recorded = members.get(digest)
@@ -159,5 +165,5 @@ def row_differences(
             for key in m_keys:
                 why = _difference(Member, key, h.file_number, getattr(m, key), recorded[key])
                 if why:
-                    issues.append(legacy.Issue(row, by_header[key].header, why, h.file_number))
+                    issues.append(legacy.Issue(row, by_header[key].header, why, h.file_number, on_record=True))
     return issues

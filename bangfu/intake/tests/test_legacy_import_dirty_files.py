@@ -88,7 +88,7 @@ def test_a_household_on_file_sent_again_with_changes_names_each_changed_cell(tre
     assert first.households_created == 1
     after = [list(r) for r in before]
     column = HEADERS.index
-    after[0][column("住址")] = "祥云县祥城镇文化路14号"
+    after[0][column("住址")] = "祥云县祥城镇文化路14号" + "（老纺织厂宿舍区）" * 20  # 190 characters
     after[0][column("月收入")] = 1500
     after[0][column("联系电话")] = "13900139000"
     after[0][column("健康状况")] = ""  # left blank: not a difference
@@ -104,14 +104,16 @@ def test_a_household_on_file_sent_again_with_changes_names_each_changed_cell(tre
         (3, "就业状况", "UPD-001"),
     ]
     said = {i.column: i.reason for i in out.issues}
-    assert "“祥云县祥城镇文化路12号”" in said["住址"] and "“祥云县祥城镇文化路14号”" in said["住址"]
+    assert "“祥云县祥城镇文化路12号”" in said["住址"] and "“祥云县祥城镇文化路14号（老纺织厂宿舍区）" in said["住址"]
+    assert "…”" in said["住址"] and said["住址"].endswith("change the file on its page.") and len(said["住址"]) < 500
     assert "“800”" in said["月收入"] and "“1500”" in said["月收入"]
     assert "138" not in said["联系电话"] and "139" not in said["联系电话"] and "UPD-001" in said["联系电话"]
     assert "has nothing here" in said["就业状况"] and "“Unemployed”" in said["就业状况"]
     assert any("already on record" in note and "problems say so" in note for note in out.notes)
 
     batch = imports.import_file(actor=staff, unit_id=unit.pk, name="b.xlsx", content=sent, commit=True)
-    assert (batch.households_existing, batch.households_created) == (1, 0)
+    # Counted as on file, not as a household with errors besides.
+    assert (batch.households_existing, batch.households_created, batch.households_invalid) == (1, 0, 0)
     assert sorted((row, number) for row, number, _r in _reasons(batch)) == [
         (2, "UPD-001"),
         (2, "UPD-001"),
