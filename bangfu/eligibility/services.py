@@ -332,18 +332,7 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
             )
         asked = d.overridden_category
         replaced = d.replaced_override
-        if approve:
-            d.override_status = OverrideStatus.APPROVED
-            d.override_approved_by = actor
-            d.override_approved_at = timezone.now()
-        elif replaced.get("category"):
-            _restore_override(d, replaced)
-        else:
-            d.override_status = OverrideStatus.REJECTED
-            d.override_approved_by = actor
-            d.override_approved_at = timezone.now()
-        d.override_replaces = ""
-        d.save()
+        _close_request(d, actor, OverrideStatus.APPROVED if approve else OverrideStatus.REJECTED)
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -377,6 +366,20 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
     return d
 
 
+def _close_request(d: EligibilityDecision, actor: Any, status: str) -> None:
+    """Close the override request waiting on ``d`` with ``status``, saying who closed it and when;
+    a request not approved that was to replace an approved override puts that one in force again."""
+    replaced = d.replaced_override
+    if status != OverrideStatus.APPROVED and replaced.get("category"):
+        _restore_override(d, replaced)
+    else:
+        d.override_status = status
+        d.override_approved_by = actor
+        d.override_approved_at = timezone.now()
+    d.override_replaces = ""
+    d.save()
+
+
 def decision_override_supersede(*, actor: Any, decision_id: int, why: str) -> EligibilityDecision | None:
     """Close the override waiting on the household's current decision without a second person's
     decision, because something that settles the category has just done so (an application's
@@ -390,15 +393,7 @@ def decision_override_supersede(*, actor: Any, decision_id: int, why: str) -> El
         if d.override_status != OverrideStatus.PENDING:
             return None
         asked, asked_by = d.overridden_category, d.override_by
-        replaced = d.replaced_override
-        if replaced.get("category"):
-            _restore_override(d, replaced)
-        else:
-            d.override_status = OverrideStatus.SUPERSEDED
-            d.override_approved_by = actor
-            d.override_approved_at = timezone.now()
-        d.override_replaces = ""
-        d.save()
+        _close_request(d, actor, OverrideStatus.SUPERSEDED)
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
