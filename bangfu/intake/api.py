@@ -96,6 +96,19 @@ class AttachmentOut(Schema):
     uploaded_at: dt.datetime
 
 
+class PendingOverrideOut(Schema):
+    """At the approval step: an override of the household's category still waiting for a second
+    person, which approving the case closes as superseded (the case page shows it too)."""
+
+    decision_id: int
+    household_id: int
+    category: str
+    category_label: str
+    asked_by: str
+    asked_at: dt.datetime | None
+    reason: str
+
+
 class RemovedAttachmentOut(Schema):
     """A file staff removed from the case: no longer part of it, kept for audit."""
 
@@ -164,6 +177,8 @@ class ApplicationOut(Schema):
     # than the identification's: the override asked for awaits another person's approval; a start
     # that gave back the worker's draft already there).
     message: str = ""
+    # Staff, at the approval step: the override waiting on the household that approving closes.
+    pending_override: PendingOverrideOut | None = None
 
 
 class CreateIn(InSchema):
@@ -296,6 +311,21 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "notice_to": app.notice_to,
         "home_visits": [_fields(v, HomeVisitOut) for v in app.visits.all()] if staff else None,
         "objections": [_fields(o, ObjectionOut) for o in app.objections.all()] if staff else None,
+        "pending_override": _pending(services.pending_override(app)) if staff else None,
+    }
+
+
+def _pending(decision: Any) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {
+        "decision_id": decision.pk,
+        "household_id": decision.household_id,
+        "category": decision.overridden_category,
+        "category_label": decision.get_overridden_category_display(),
+        "asked_by": decision.override_by.get_username() if decision.override_by else "",
+        "asked_at": decision.override_at,
+        "reason": decision.override_reason,
     }
 
 

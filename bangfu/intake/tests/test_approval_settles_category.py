@@ -53,6 +53,10 @@ def test_the_formal_approval_closes_the_override_left_by_the_temporary_one(
     assert 'id="pending-override"' in page
     assert "An override to Hardship by accident, asked by xiangyun_staff" in page
     assert "突发车祸" in page and f"/eligibility/households/{household_id}/" in page
+    # And the API, to staff.
+    shown = staff_api(approver).get(f"/api/v1/applications/{formal.pk}").json()["pending_override"]
+    assert shown["decision_id"] == waiting.pk and shown["household_id"] == household_id
+    assert (shown["category"], shown["asked_by"], shown["reason"]) == ("accident", "xiangyun_staff", "突发车祸")
 
     formal = services.application_transition(actor=approver, application_id=formal.pk, action="approve")
     household = Household.objects.get(pk=household_id)
@@ -75,6 +79,7 @@ def test_the_formal_approval_closes_the_override_left_by_the_temporary_one(
     page = staff_page(approver).get(f"/eligibility/households/{household_id}/").content.decode()
     assert 'id="override-pending"' not in page
     assert services.approval_note(formal) == ""
+    assert staff_api(approver).get(f"/api/v1/applications/{formal.pk}").json()["pending_override"] is None
 
 
 def test_the_approval_in_another_category_is_not_blocked_by_the_old_request(
