@@ -19,13 +19,17 @@ from bangfu.registry.inputs import AmountInput, BankAccountInput, HouseholdInput
 _seq = itertools.count(1)
 
 
+# The password of every user the factories make (the browser tests sign in with it).
+PASSWORD = "pw-for-tests-123"  # noqa: S105 - a test fixture's
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.django.Password("pw-for-tests-123")
+    password = factory.django.Password(PASSWORD)
 
 
 def user_with_role(unit: OrgUnit, role: str, username: str | None = None) -> Any:

@@ -15,6 +15,7 @@ import pytest
 from bangfu.eligibility import recompute, services
 from bangfu.eligibility.models import Standard
 from bangfu.registry.services import household_create
+from bangfu.testing.browser import sign_in
 from bangfu.testing.factories import household_input
 
 SHOTS = Path(os.environ.get("BANGFU_SCREENSHOTS", tempfile.gettempdir()))
@@ -41,11 +42,7 @@ def test_a_province_manager_previews_a_higher_dibao_and_saves_it(
 
     base = live_server.url
     page = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", "province_manager")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, "province_manager")
     # On a phone the menu is folded: open it, then the settings menu.
     page.click(".navbar-toggler")
     page.click("#nav-config")

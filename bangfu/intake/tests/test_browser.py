@@ -17,6 +17,7 @@ from bangfu.intake.demo import as_if_noticed, as_if_submitted
 from bangfu.intake.messaging import outbox
 from bangfu.intake.models import Application
 from bangfu.registry.models import Household
+from bangfu.testing.browser import sign_in
 from bangfu.testing.factories import new_id, pdf_file
 
 SHOTS = Path(os.environ.get("BANGFU_SCREENSHOTS", tempfile.gettempdir()))
@@ -26,11 +27,7 @@ pytestmark = [pytest.mark.browser]
 
 def _staff_page(browser: Any, base: str, username: str) -> Any:
     page = browser.new_context(locale="en-US").new_page()
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, username)
     return page
 
 
@@ -294,11 +291,7 @@ def test_a_cadre_reads_the_queue_on_a_360_px_phone_without_scrolling_sideways(
     base = live_server.url
     locale = "zh-CN" if language == "zh-hans" else "en-US"
     page = browser.new_context(viewport={"width": 360, "height": 740}, locale=locale).new_page()
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", "xiangyun_cadre")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, "xiangyun_cadre")
     with translation.override(language):
         wanted = [str(translation.gettext(h)) for h in ("Application", "Applicant", "Step", "Days waiting")]
     for scope in ("", "all"):  # waiting for the cadre; every case under way in the cadre's unions

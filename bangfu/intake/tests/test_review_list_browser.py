@@ -15,6 +15,7 @@ from bangfu.common import crypto
 from bangfu.intake.models import ReviewState, ReviewTask
 from bangfu.intake.tests.test_review_list import THIS_YEAR, county  # noqa: F401 - a fixture
 from bangfu.registry import services
+from bangfu.testing.browser import sign_in
 from bangfu.testing.factories import household_input
 
 pytestmark = [pytest.mark.browser]
@@ -31,11 +32,7 @@ def test_a_cadre_finds_pages_and_confirms_yearly_reviews(
     page = browser.new_context(locale="en-US").new_page()
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", "xiangyun_staff")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, "xiangyun_staff")
     page.goto(f"{base}/applications/")
     assert page.locator("#reviews tbody tr").count() == 10
     page.click("#reviews-all")
@@ -86,11 +83,7 @@ def test_an_id_number_typed_in_the_reviews_search_is_in_no_address(
         page.on("request", lambda r, sent=sent: sent.append((r.url, r.headers.get("referer", ""))))
         languages: list[str] = []  # what the language menu sent
         page.on("request", lambda r, languages=languages: "/i18n/" in r.url and languages.append(r.post_data or ""))
-        page.goto(f"{base}/login/")
-        page.fill("input[name=username]", "xiangyun_staff")
-        page.fill("input[name=password]", "pw-for-tests-123")
-        page.click("button[type=submit].btn-primary")
-        page.wait_for_url(f"{base}/households/")
+        sign_in(page, base, "xiangyun_staff")
         page.goto(f"{base}/applications/reviews/?state=open")
         page.fill("#review-q", typed)
         if not javascript:

@@ -12,17 +12,14 @@ import pytest
 
 from bangfu.matching.models import Dataset, Finding, MatchRun
 from bangfu.registry.models import Household
+from bangfu.testing.browser import sign_in
 
 pytestmark = [pytest.mark.browser]
 
 
 def _staff_page(browser: Any, base: str, username: str) -> Any:
     page = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-US").new_page()
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, username)
     return page
 
 

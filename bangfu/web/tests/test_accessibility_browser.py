@@ -10,6 +10,7 @@ import pytest
 
 from bangfu.intake.tests.helpers import submitted
 from bangfu.registry import services
+from bangfu.testing.browser import sign_in
 from bangfu.testing.factories import household_input
 
 pytestmark = [pytest.mark.browser]
@@ -45,11 +46,7 @@ CONTRAST = """(el) => {
 
 
 def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, username)
 
 
 def _low_contrast(page: Any, selector: str) -> list[str]:

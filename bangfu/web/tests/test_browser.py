@@ -16,6 +16,7 @@ import pytest
 from bangfu.common import crypto
 from bangfu.registry import services
 from bangfu.registry.models import Household
+from bangfu.testing.browser import sign_in
 from bangfu.testing.factories import household_input, new_id
 
 SHOTS = Path(os.environ.get("BANGFU_SCREENSHOTS", tempfile.gettempdir()))
@@ -24,11 +25,7 @@ pytestmark = [pytest.mark.browser]
 
 
 def _sign_in(page: Any, base: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", "xiangyun_staff")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, "xiangyun_staff")
 
 
 def test_phone_user_searches_opens_and_files_a_household(
@@ -260,11 +257,7 @@ def test_a_cadre_reads_the_households_list_on_a_360_px_phone_without_scrolling_s
     page = browser.new_page(
         viewport={"width": 360, "height": 740}, locale="zh-CN" if language == "zh-hans" else "en-US"
     )
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", "xiangyun_cadre")
-    page.fill("input[name=password]", "pw-for-tests-123")
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(f"{base}/households/")
+    sign_in(page, base, "xiangyun_cadre")
     assert page.locator("#results tbody tr").count() == 3
     with translation.override(language):
         number, head, id_number, category, state, active = (
