@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from bangfu.common.storage import private_storage
+from bangfu.eligibility.models import EligibilityDecision
 from bangfu.intake import demo, otp, services
 from bangfu.intake.models import Applicant, Application, Attachment, LoginChannel
 from bangfu.org.models import OrgUnit
@@ -65,3 +66,10 @@ def staff_page(user: Any) -> Client:
     c = Client(HTTP_ACCEPT_LANGUAGE="en")
     c.force_login(user)
     return c
+
+
+def current_decision(household_id: int) -> EligibilityDecision:
+    """The household's newest identification decision (one there must be)."""
+    decision = EligibilityDecision.objects.filter(household_id=household_id).order_by("-pk").first()
+    assert decision is not None
+    return decision

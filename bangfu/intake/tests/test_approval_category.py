@@ -11,21 +11,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from bangfu.eligibility.models import EligibilityDecision, OverrideStatus
+from bangfu.eligibility.models import OverrideStatus
 from bangfu.intake import services
 from bangfu.intake.models import ApplicationState
-from bangfu.intake.tests.helpers import submitted, to_state
+from bangfu.intake.tests.helpers import current_decision, submitted, to_state
 from bangfu.org.services import token_create
 from bangfu.registry.models import Household
 
 pytestmark = pytest.mark.django_db
 S = ApplicationState
-
-
-def _current(household_id: int) -> EligibilityDecision:
-    decision = EligibilityDecision.objects.filter(household_id=household_id).order_by("-pk").first()
-    assert decision is not None
-    return decision
 
 
 def test_another_category_opens_the_file_and_asks_for_an_override(
@@ -43,7 +37,7 @@ def test_another_category_opens_the_file_and_asks_for_an_override(
     assert "awaits another person's approval" in approved["message"]
     household = Household.objects.get(pk=approved["household_id"])
     assert household.category == "accident"
-    decision = _current(household.pk)
+    decision = current_decision(household.pk)
     assert decision.category == "deep"
     assert (decision.override_status, decision.overridden_category) == (OverrideStatus.PENDING, "accident")
     assert (decision.override_by_id, decision.override_reason) == (approver.pk, "突发车祸，医疗支出大")
@@ -53,7 +47,7 @@ def test_the_identifications_category_asks_for_nothing(tree: dict, users: dict[s
     app = to_state(submitted(tree["xiangyun_g"]), S.APPROVAL, users)
     app = services.application_transition(actor=users["dali_staff"], application_id=app.pk, action="approve")
     assert services.approval_note(app) == ""
-    assert _current(app.household_id or 0).override_status == ""
+    assert current_decision(app.household_id or 0).override_status == ""
 
 
 def test_a_temporary_file_made_formal_takes_the_approved_category(
@@ -76,7 +70,7 @@ def test_a_temporary_file_made_formal_takes_the_approved_category(
     )
     household = Household.objects.get(pk=household_id)
     assert (household.state, household.category) == ("active", "relative")
-    decision = _current(household_id)
+    decision = current_decision(household_id)
     assert (decision.override_status, decision.overridden_category) == (OverrideStatus.PENDING, "relative")
     assert "awaits another person's approval" in services.approval_note(formal)
 

@@ -14,22 +14,16 @@ import pytest
 
 from bangfu.common.errors import DomainError
 from bangfu.common.models import AuditEntry
-from bangfu.eligibility.models import EligibilityDecision, OverrideStatus
+from bangfu.eligibility.models import OverrideStatus
 from bangfu.eligibility.services import decision_override_approve
 from bangfu.intake import selectors, services
 from bangfu.intake.models import Application, ApplicationEvent, ApplicationState, Notice
-from bangfu.intake.tests.helpers import staff_api, staff_page, submitted, to_state
+from bangfu.intake.tests.helpers import current_decision, staff_api, staff_page, submitted, to_state
 from bangfu.intake.tests.test_pages import _post_form
 from bangfu.registry.models import Household, TimelineEvent
 
 pytestmark = pytest.mark.django_db
 S = ApplicationState
-
-
-def _current(household_id: int) -> EligibilityDecision:
-    decision = EligibilityDecision.objects.filter(household_id=household_id).order_by("-pk").first()
-    assert decision is not None
-    return decision
 
 
 def test_the_formal_approval_closes_the_override_left_by_the_temporary_one(
@@ -43,7 +37,7 @@ def test_the_formal_approval_closes_the_override_left_by_the_temporary_one(
         actor=staff, application_id=temp.pk, action="approve", category="accident", reason="突发车祸"
     )
     household_id = temp.household_id or 0
-    waiting = _current(household_id)
+    waiting = current_decision(household_id)
     assert (waiting.override_status, waiting.overridden_category) == (OverrideStatus.PENDING, "accident")
 
     formal = services.application_convert(actor=cadre, application_id=temp.pk, reason="长期困难")
@@ -61,7 +55,7 @@ def test_the_formal_approval_closes_the_override_left_by_the_temporary_one(
     formal = services.application_transition(actor=approver, application_id=formal.pk, action="approve")
     household = Household.objects.get(pk=household_id)
     assert (household.state, household.category) == ("active", "deep")
-    decision = _current(household_id)
+    decision = current_decision(household_id)
     assert decision.override_status == OverrideStatus.SUPERSEDED
     assert (decision.overridden_category, decision.override_by_id) == ("accident", staff.pk)  # kept
     assert decision.override_approved_by_id == approver.pk and decision.override_approved_at is not None
@@ -99,7 +93,7 @@ def test_the_approval_in_another_category_is_not_blocked_by_the_old_request(
     formal = services.application_transition(
         actor=approver, application_id=formal.pk, action="approve", category="relative", reason="有稳定低收入"
     )
-    decision = _current(temp.household_id or 0)
+    decision = current_decision(temp.household_id or 0)
     assert (decision.override_status, decision.overridden_category) == (OverrideStatus.PENDING, "relative")
     assert decision.override_by_id == approver.pk
 
