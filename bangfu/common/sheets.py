@@ -307,68 +307,178 @@ def _sheet_part(z: zipfile.ZipFile, index: int) -> str | None:
     return part if part in z.namelist() else None
 
 
-_REFERENCE = re.compile(rb'([A-Z]{1,3})([0-9]{1,7})"')
+# How far a sheet's cells reach, as python-calamine places them. It takes a cell's place from its
+# reference (`r`, any case, even one out of its row's order or in another row than its row's) and
+# a cell without one next to the cell before it; a row without its number follows the row before.
+# A check that reads less (each row's last cell, the sheet's own record of its area) can be lied
+# to by a crafted file of a few KB, and python-calamine's process is then aborted.
+
+# Every cell as spreadsheet programs write it: `<c r="` first. Any other spelling of a cell
+# element (a prefix, no reference, another attribute or space first) is read tag by tag
+# (``_irregular_cells``). python-calamine refuses a sheet whose reference is not letters and digits.
+_PLAIN_REFERENCE = re.compile(rb'<c r="([A-Za-z]+)0*([0-9]+)"')
+_NOT_PLAIN_CELL = re.compile(rb'<c(?:[\t\n\r/>]| (?!r="))')
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+# A cell holding a value, for the exact count: an element closed at once holds none.
+_PLAIN_CELL_TAG = re.compile(rb'<c r="([A-Za-z]+)0*([0-9]+)"[^>]*?(/?)>')
+# The XML of a sheet written otherwise is read whole, up to this size, to be read exactly.
+MAX_IRREGULAR_XML_BYTES = 1 << 28
 
 
-def _last_cells(data: bytes) -> tuple[int, int] | None:
-    """The farthest row and column of ``data`` (whole rows of a sheet's XML) from the last cell of
-    each row, as every spreadsheet writes a row's cells: in column order. None when the XML is
-    not written that plainly (prefixed element names)."""
-    if b":row>" in data or b":c r=" in data:
-        return None
-    rows = data.split(b"</row>")
-    rows.pop()  # what follows the last row's end
-    cell = b'<c r="'
-    references = [row[at + 6 : at + 18] for row in rows if (at := row.rfind(cell)) >= 0]
-    found = _REFERENCE.findall(b"|".join(references))
-    if len(found) != len(references):
-        return None
-    if not found:
-        return 0, 0
-    return max(int(row) for _, row in found), max(_column_number(c) for c in {c for c, _ in found})
+def _number_above(n: int) -> bytes:
+    """A pattern of the decimal numbers (leading zeros allowed) greater than ``n``, as a tree of
+    their digits (a number not above it fails at its first digits)."""
+    digits = str(n)
+
+    def after(i: int) -> bytes | None:  # greater than digits[i:], of as many digits
+        if i == len(digits):
+            return None
+        rest = len(digits) - i - 1
+        choices = []
+        if digits[i] != "9":
+            choices.append(b"[%d-9]" % (int(digits[i]) + 1) + (b"[0-9]{%d}" % rest if rest else b""))
+        if (deeper := after(i + 1)) is not None:
+            choices.append(digits[i].encode() + deeper)
+        if not choices:
+            return None
+        return choices[0] if len(choices) == 1 else b"(?:" + b"|".join(choices) + b")"
+
+    same_length = after(0)
+    return b"0*(?:[1-9][0-9]{%d,}" % len(digits) + (b"|" + same_length if same_length else b"") + b")"
+
+
+def _letters_above(column: int) -> bytes:
+    """A pattern of the column letters (any case) of the columns after ``column`` (0: every one)."""
+    letters = _column_letters(column).encode()
+    parts = [b"[A-Za-z]{%d,}" % (len(letters) + 1)]
+    for i, ch in enumerate(letters):
+        if ch != ord("Z"):
+            rest = len(letters) - i - 1
+            same = b"".join(b"[%c%c]" % (c, c + 32) for c in letters[:i])
+            parts.append(same + b"[%c-Z%c-z]" % (ch + 1, ch + 33) + (b"[A-Za-z]{%d}" % rest if rest else b""))
+    return b"(?:" + b"|".join(parts) + b")"
+
+
+def _not_plain_or_beyond(rows: int, columns: int) -> re.Pattern[bytes]:
+    """A cell not plainly written (group 1), or a plainly written one reaching past ``rows`` or
+    ``columns``: one look at each cell for both."""
+    return re.compile(
+        rb'<c(?:([\t\n\r/>]| (?!r="))| r="(?:'
+        + _letters_above(columns)
+        + rb"0*[0-9]+|[A-Za-z]+"
+        + _number_above(rows)
+        + rb')")'
+    )
+
+
+class _IrregularXmlError(Exception):
+    """A cell element not written plainly: the sheet is read by ``_IrregularCells``."""
+
+
+class _PlainCells:
+    """The farthest row and column of a sheet's plainly written XML given a part at a time (whole
+    tags each): every cell counted (``exact``: only those holding a value, as python-calamine
+    counts them). Each part is looked through once for a cell not plainly written (an
+    ``_IrregularXmlError``) or beyond the farthest so far; only a part holding one is read cell by
+    cell."""
+
+    def __init__(self, *, exact: bool) -> None:
+        self.exact = exact
+        self.rows = self.columns = 0
+        self.pattern = _not_plain_or_beyond(0, 0)
+
+    def feed(self, data: bytes) -> None:
+        if _PREFIXED_CELL.search(data):
+            raise _IrregularXmlError
+        # The part's last cell first (rows go down the sheet: mostly the farthest row so far).
+        if not self.exact and (last := _PLAIN_REFERENCE.match(data, max(data.rfind(b'<c r="'), 0))):
+            self._reach(int(last.group(2)), _column_number(last.group(1)))
+        hit = self.pattern.search(data)
+        if hit is None:
+            return
+        if hit.group(1) is not None or _NOT_PLAIN_CELL.search(data, hit.start()):
+            raise _IrregularXmlError
+        if self.exact:
+            found = [(c, r) for c, r, closed in _PLAIN_CELL_TAG.findall(data) if not closed]
+        else:
+            found = _PLAIN_REFERENCE.findall(data)
+        if found:
+            self._reach(max(int(r) for _c, r in found), max(_column_number(c) for c in {c for c, _r in found}))
+
+    def _reach(self, rows: int, columns: int) -> None:
+        rows, columns = max(self.rows, rows), max(self.columns, columns)
+        if (rows, columns) != (self.rows, self.columns):
+            self.rows, self.columns = rows, columns
+            self.pattern = _not_plain_or_beyond(rows, columns)
+
+
+_XML_ASIDE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_R_ATTRIBUTE = re.compile(rb"(?:^|\s)(?:[\w.-]+:)?r\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'/>]+))")
+_ANY_REFERENCE = re.compile(rb"\s*\$?([A-Za-z]*)\$?0*([0-9]*)\s*")
+
+
+def _irregular_cells(data: bytes, *, exact: bool) -> tuple[int, int]:
+    """The farthest row and column of a sheet's XML however it is written, read tag by tag as
+    python-calamine places the cells (comments and the like left out); where a cell or row could
+    be placed in two ways, the farther is taken."""
+    rows = columns = 0
+    row = row_reach = column = 0  # the current row, the farthest row its cells name, the last cell's column
+    for kind, attributes in _ROW_OR_CELL.findall(_XML_ASIDE.sub(b"", data)):
+        references = [b"".join(values) for values in _R_ATTRIBUTE.findall(attributes)]
+        if kind == b"row":
+            numbers = [int(r) for r in references if r.strip().isdigit()]
+            row = max(numbers) if numbers else row_reach + 1
+            row_reach, column = row, 0
+            continue
+        column += 1
+        at_row = row
+        for reference in references:
+            parts = _ANY_REFERENCE.fullmatch(reference)
+            if parts is None:
+                continue
+            if parts.group(1):
+                column = max(column, _column_number(parts.group(1)))
+            if parts.group(2):
+                at_row = max(at_row, int(parts.group(2)))
+        row_reach = max(row_reach, at_row)
+        if exact and attributes.rstrip().endswith(b"/"):
+            continue
+        rows, columns = max(rows, at_row), max(columns, column)
+    return rows, columns
 
 
 def _farthest_cell(entry: Any, *, exact: bool, scan: _HiddenScan | None = None) -> tuple[int, int]:
-    """The farthest row and column of a sheet's XML (read as a stream): from each row's last cell,
-    or (``exact``) from every cell holding a value, as python-calamine counts them (a cell with a
-    format and no value is left out). Each part read is given to ``scan`` too."""
-    rows = columns = read = 0
+    """The farthest row and column of a sheet's XML (read as a stream, given to ``scan`` too), from
+    every cell (``exact``: every cell holding a value, as python-calamine counts them). A sheet not
+    plainly written raises ``_IrregularXmlError`` (to be read whole, ``_irregular_cells``)."""
+    cells = _PlainCells(exact=exact)
+    read = 0
     rest = b""
-    end = b">" if exact else b"</row>"
     while True:
         chunk = entry.read(1 << 22)
         if scan is not None:
             scan.feed(chunk)
         read += len(chunk)
         if read > MAX_SHEET_XML_BYTES:
-            raise SheetProblem(
-                "too_large",
-                _("The sheet holds more data than can be read (over %(gb)s GB once unpacked).")
-                % {"gb": MAX_SHEET_XML_BYTES >> 30},
-            )
+            raise _xml_too_large()
         data = rest + chunk
-        if chunk:  # whole elements (or rows) now, the rest with the next part
-            cut = data.rfind(end)
-            cut = cut + len(end) if cut >= 0 else 0
+        if chunk:  # whole tags now, the rest with the next part
+            cut = data.rfind(b">") + 1
             data, rest = data[:cut], data[cut:]
-            if not exact and len(rest) > 1 << 24:  # no row has ended in 16 MB: not plainly written
-                raise _NotPlainError
-        if exact:
-            for letters, digits, empty in _CELL.findall(data):
-                if not empty:
-                    rows = max(rows, int(digits))
-                    columns = max(columns, _column_number(letters))
-        else:
-            found = _last_cells(data)
-            if found is None:
-                raise _NotPlainError
-            rows, columns = max(rows, found[0]), max(columns, found[1])
+            if len(rest) > 1 << 24:  # no tag has ended in 16 MB: read tag by tag
+                raise _IrregularXmlError
+        cells.feed(data)
         if not chunk:
-            return rows, columns
+            return cells.rows, cells.columns
 
 
-class _NotPlainError(Exception):
-    """The XML is not written as ``_last_cells`` reads it."""
+def _xml_too_large() -> SheetProblem:
+    return SheetProblem(
+        "too_large",
+        _("The sheet holds more data than can be read (over %(gb)s GB once unpacked).")
+        % {"gb": MAX_SHEET_XML_BYTES >> 30},
+    )
 
 
 def _too_large(rows: int, columns: int) -> SheetProblem:
@@ -403,41 +513,63 @@ HiddenLines = tuple[frozenset[int], tuple[tuple[int, int], ...]]
 
 def check_extent(content: bytes, index: int) -> HiddenLines | None:
     """A ``SheetProblem`` if the ``index``-th sheet of an .xlsx workbook spans more than
-    ``MAX_SHEET_CELLS`` cells. The sheet's own record of its area (``<dimension>``, written by
-    Excel, WPS, LibreOffice and openpyxl) settles it when small enough; otherwise (no record, or
-    an area stretched by formats alone) the cells holding values are read to find the farthest,
-    and the sheet's hidden rows and columns (``hidden_lines``) are looked for in the same pass and
-    returned (None when the sheet's XML was not read whole)."""
-    scan: _HiddenScan | None = _HiddenScan()
+    ``MAX_SHEET_CELLS`` cells as python-calamine places them: every cell's reference is read
+    (``_farthest_cell``), never the sheet's own record of its area (``<dimension>``), which a file
+    can make up. The sheet's hidden rows and columns (``hidden_lines``), looked for in the same
+    pass, are returned. When the workbook does not plainly name the sheet's part, every XML part
+    is checked (and None returned). A damaged zip is refused here: its sheet cannot be checked."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             part = _sheet_part(z, index)
-            if part is None:
-                return None  # python-calamine finds no such sheet either, and says so
-            with z.open(part) as entry:
-                head = entry.read(1 << 14)
-                dimension = _DIMENSION.search(head)
-                if dimension:
-                    last_col, last_row = (
-                        dimension.group(3) or dimension.group(1),
-                        dimension.group(4) or dimension.group(2),
-                    )
-                    if last_row and int(last_row) * _column_number(last_col) <= MAX_SHEET_CELLS:
-                        return None
-            try:
-                with z.open(part) as entry:
-                    rows, columns = _farthest_cell(entry, exact=False, scan=scan)
-                exact = rows * columns > MAX_SHEET_CELLS  # perhaps only formats out there: count the values
-            except _NotPlainError:
-                exact, scan = True, _HiddenScan()  # looked for again in the pass below
-            if exact:
-                with z.open(part) as entry:
-                    rows, columns = _farthest_cell(entry, exact=True, scan=scan if scan and not scan.done else None)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error):
-        return None  # a damaged file: python-calamine's read names it
+            if part is not None:
+                rows, columns, hidden = _part_extent(z, part)
+            else:  # python-calamine may find a sheet where this does not
+                rows = columns = 0
+                hidden = None
+                for name in z.namelist():
+                    if name.lower().endswith(".xml"):
+                        r, c, _h = _part_extent(z, name)
+                        if r * c > rows * columns:
+                            rows, columns = r, c
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, NotImplementedError) as exc:
+        # python-calamine may read what this cannot (it checks no checksum): unchecked, it is not read.
+        if zip_damaged(content, whole=False):
+            raise SheetProblem("truncated", damaged_message(), error=str(exc)) from exc
+        raise _unreadable(str(exc)) from exc
     if rows * columns > MAX_SHEET_CELLS:
         raise _too_large(rows, columns)
-    return scan.result() if scan is not None and scan.done else None
+    return hidden
+
+
+def _part_extent(z: zipfile.ZipFile, part: str) -> tuple[int, int, HiddenLines]:
+    """The farthest row and column of a sheet's part of the zip, counted as ``check_extent`` says,
+    and its hidden lines."""
+    scan = _HiddenScan()
+    try:
+        with z.open(part) as entry:
+            rows, columns = _farthest_cell(entry, exact=False, scan=scan)
+        if rows * columns > MAX_SHEET_CELLS:  # perhaps only formats out there: count the values
+            with z.open(part) as entry:
+                rows, columns = _farthest_cell(entry, exact=True)
+    except _IrregularXmlError:
+        with z.open(part) as entry:
+            data = entry.read(MAX_IRREGULAR_XML_BYTES + 1)
+        if len(data) > MAX_IRREGULAR_XML_BYTES:
+            raise SheetProblem(
+                "too_large",
+                _(
+                    "The sheet is written in an unusual way and is too large to be checked before it is read "
+                    "(over %(mb)s MB once unpacked): open it in Excel or WPS and save it again."
+                )
+                % {"mb": f"{MAX_IRREGULAR_XML_BYTES >> 20:,}"},
+            ) from None
+        scan = _HiddenScan()
+        scan.feed(data)
+        scan.feed(b"")
+        rows, columns = _irregular_cells(data, exact=False)
+        if rows * columns > MAX_SHEET_CELLS:
+            rows, columns = _irregular_cells(data, exact=True)
+    return rows, columns, scan.result()
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\s[^>]*>")
@@ -512,9 +644,9 @@ class _HiddenScan:
 
 class _Hidden:
     """The hidden rows and columns of the sheets of one workbook, found beside the read. An .xlsx:
-    by ``check_extent``'s pass over a sheet's XML when it makes one, else in a thread of their own
-    while python-calamine reads the sheet (it lets go of the interpreter lock as it parses, so the
-    look costs the import no time on a machine of two cores). An .ods: by ``check_ods_extent``'s
+    by ``check_extent``'s pass over a sheet's XML (or, for a sheet it cannot name, in a thread of
+    their own while python-calamine reads it: it lets go of the interpreter lock as it parses, so
+    the look costs the import no time on a machine of two cores). An .ods: by ``check_ods_extent``'s
     pass over its tables (``ods``); an .xls: by ``xls_hidden_lines``' pass over its records
     (``xls``), both made before python-calamine opens the workbook, as checks of it."""
 
@@ -751,11 +883,7 @@ class _CappedReader(io.RawIOBase):
         data = self.entry.read(len(buffer))
         self.read_bytes += len(data)
         if self.read_bytes > MAX_SHEET_XML_BYTES:
-            raise SheetProblem(
-                "too_large",
-                _("The sheet holds more data than can be read (over %(gb)s GB once unpacked).")
-                % {"gb": MAX_SHEET_XML_BYTES >> 30},
-            )
+            raise _xml_too_large()
         buffer[: len(data)] = data
         return len(data)
 

@@ -147,29 +147,29 @@ def test_a_large_but_readable_area_is_read() -> None:
     assert rows[-1][-1] == "x"
 
 
+def _workbook_of_sheet(sheet: bytes) -> bytes:
+    """A workbook of one sheet whose XML is ``sheet``, as written (the rest as openpyxl writes it)."""
+    buf = io.BytesIO()
+    openpyxl.Workbook().save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in source.namelist():
+            z.writestr(name, sheet if name == "xl/worksheets/sheet1.xml" else source.read(name))
+    return out.getvalue()
+
+
 def test_check_extent_reads_prefixed_xml_exactly() -> None:
-    # Some programs write the elements with a prefix; the quick reading of row ends does not apply.
+    # Some programs write the elements with a prefix; the quick reading of plain cells does not apply.
     sheet = (
         b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
         b'<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c></x:row>'
         b'<x:row r="50000"><x:c r="ZZ50000" t="inlineStr"><x:is><x:t>b</x:t></x:is></x:c>'
         b'<x:c r="XFD50000" s="1"/></x:row></x:sheetData></x:worksheet>'
     )
-    workbook = (
-        b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-        b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        b'<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'
-    )
-    rels = b'<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml" Type="x"/></Relationships>'
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("xl/workbook.xml", workbook)
-        z.writestr("xl/_rels/workbook.xml.rels", rels)
-        z.writestr("xl/worksheets/sheet1.xml", sheet)
     with pytest.raises(SheetProblem) as caught:  # 50,000 × 702 cells: too many; the formatted XFD not counted
-        check_extent(buf.getvalue(), 0)
+        check_extent(_workbook_of_sheet(sheet), 0)
     assert "ZZ50000" in caught.value.message
-    check_extent(buf.getvalue().replace(b"50000", b"40000"), 0)  # 40,000 × 702: read
+    check_extent(_workbook_of_sheet(sheet.replace(b"50000", b"40000")), 0)  # 40,000 × 702: read
 
 
 def test_a_binary_workbook_is_asked_for_as_xlsx() -> None:
@@ -312,18 +312,15 @@ def _with_hidden_lines(rows: int) -> openpyxl.Workbook:
 
 
 @pytest.mark.parametrize("without_dimension", [False, True], ids=["area recorded", "no record of the area"])
-def test_hidden_lines_are_found_by_the_area_check_or_beside_the_read(without_dimension: bool) -> None:
-    # With a record of the area, the XML is looked through in a thread while the sheet is read;
-    # without one, in the area check's own pass over it: the same rows and columns either way.
+def test_hidden_lines_are_found_by_the_area_check(without_dimension: bool) -> None:
+    # The area check reads every cell's reference whether or not the sheet records its area, and
+    # finds the hidden rows and columns in the same pass: the same as a look of their own.
     from bangfu.common.sheets import hidden_lines
 
     content = _saved(_with_hidden_lines(500), without_dimension=without_dimension)
-    found = check_extent(content, 0)
-    assert (found is None) is not without_dimension
     expected = (frozenset({3, 7, 500}), ((3, 3),))
+    assert check_extent(content, 0) == expected
     assert hidden_lines(content, 0) == expected
-    if found is not None:
-        assert found == expected
     rows = first_sheet_rows(content, "名单.xlsx")
     assert rows.hidden_rows == {3, 7, 500} and rows.column_hidden(2) and not rows.column_hidden(1)
 
@@ -408,45 +405,176 @@ def test_a_damaged_xls_or_ods_is_refused_saying_so() -> None:
     assert caught.value.code == "unreadable"
 
 
-def _last_cells_by_loop(data: bytes) -> tuple[int, int] | None:
-    """The row ends read one at a time, as ``_last_cells`` did: what it must still find."""
-    from bangfu.common.sheets import _REFERENCE, _column_number
+# --- the area the cells span, as python-calamine places them -------------------------------------
 
-    if b":row>" in data or b":c r=" in data:
+# A cell of the generated sheets: its reference as written (None: no reference), whether it holds
+# a value, and how its element is spelled.
+_Cell = tuple[str | None, bool, str]
+_SPELLINGS = ["plain", "prefixed", "reference second", "single quotes"]
+
+
+def _cell_xml(reference: str | None, value: bool, spelling: str) -> bytes:
+    name = b"x:c" if spelling == "prefixed" else b"c"
+    attributes = b""
+    if reference is not None:
+        ref = reference.encode()
+        attributes = {
+            "plain": b' r="%s"' % ref,
+            "prefixed": b' r="%s"' % ref,
+            "reference second": b' t="n" r="%s"' % ref,
+            "single quotes": b" r='%s'" % ref,
+        }[spelling]
+    if not value:
+        return b"<%s%s/>" % (name, attributes)
+    return (
+        b"<%s%s><x:v>1</x:v></%s>" % (name, attributes, name)
+        if spelling == "prefixed"
+        else (b"<%s%s><v>1</v></%s>" % (name, attributes, name))
+    )
+
+
+def _sheet_xml(rows: list[tuple[int | None, list[_Cell]]], *, comment: bool = False) -> bytes:
+    xml = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    xml += b' xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    for number, cells in rows:
+        xml += b"<row>" if number is None else b'<row r="%d">' % number
+        if comment:
+            xml += b'<!-- <row r="1"><c r="A1"/></row> -->'
+        xml += b"".join(_cell_xml(*cell) for cell in cells) + b"</row>"
+    return xml + b"</sheetData></worksheet>"
+
+
+def _calamine_extent(content: bytes) -> tuple[int, int] | None:
+    """The rows and columns python-calamine's read of the sheet spans from A1 (None: it cannot read it)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
+    except Exception:
         return None
-    references = []
-    start = 0
-    while (end := data.find(b"</row>", start)) >= 0:
-        at = data.rfind(b'<c r="', start, end)
-        if at >= 0:
-            references.append(data[at + 6 : at + 18])
-        start = end + 6
-    found = _REFERENCE.findall(b"|".join(references))
-    if len(found) != len(references):
-        return None
-    if not found:
+    end = sheet.end
+    if sheet.height == 0 or end is None:
         return 0, 0
-    return max(int(row) for _, row in found), max(_column_number(c) for c in {c for c, _ in found})
+    return end[0] + 1, end[1] + 1
 
 
-@given(
-    st.lists(
-        st.lists(
-            st.tuples(st.sampled_from(["A", "Z", "AA", "XFD", "", "a"]), st.integers(0, 10_000_000)),
-            max_size=4,
-        ),
-        max_size=6,
-    ),
-    st.sampled_from([b"", b'<row r="9"><c r="B9">', b"</sheetData>"]),
-)
-def test_row_ends_are_read_as_one_at_a_time(rows: list[list[tuple[str, int]]], tail: bytes) -> None:
-    from bangfu.common.sheets import _last_cells
+_columns = st.sampled_from(["A", "B", "Z", "AA", "AB", "XF", "a", "ab", "XFD", "ZZZ"])
+_references = st.one_of(st.none(), st.builds(lambda c, r: f"{c}{r}", _columns, st.integers(1, 30)))
+_cells = st.tuples(_references, st.booleans(), st.sampled_from(_SPELLINGS))
+_rows = st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 30)), st.lists(_cells, max_size=5)), max_size=6)
 
-    xml = b"<worksheet><sheetData>"
-    for n, cells in enumerate(rows, 1):
-        xml += f'<row r="{n}">'.encode()
-        for column, row in cells:
-            xml += f'<c r="{column}{row}"><v>1</v></c>'.encode()
-        xml += b"</row>"
-    xml += tail
-    assert _last_cells(xml) == _last_cells_by_loop(xml)
+
+@given(_rows, st.booleans())
+def test_the_area_check_never_counts_fewer_cells_than_the_reader_places(
+    rows: list[tuple[int | None, list[_Cell]]], comment: bool
+) -> None:
+    # Cells out of their row's order, without a reference, in lower case, in another row than
+    # their row's, prefixed or with the reference second; rows without their number; comments:
+    # the check reaches at least as far as python-calamine does, in both of its counts.
+    from bangfu.common.sheets import _part_extent
+
+    content = _workbook_of_sheet(_sheet_xml(rows, comment=comment))
+    placed = _calamine_extent(content)
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        counted = _part_extent(z, "xl/worksheets/sheet1.xml")[:2]
+    if placed is not None:
+        assert counted[0] >= placed[0] and counted[1] >= placed[1], (counted, placed)
+
+
+@given(st.lists(st.lists(st.tuples(_columns, st.booleans()), max_size=5), min_size=1, max_size=8))
+def test_a_plainly_written_sheet_is_counted_as_the_reader_places_it(rows: list[list[tuple[str, bool]]]) -> None:
+    # As spreadsheet programs write a sheet (every cell's reference first, here in any order
+    # within its row): every cell counted where its reference puts it, a formatted one too.
+    from bangfu.common.sheets import _part_extent
+
+    xml_rows: list[tuple[int | None, list[_Cell]]] = [
+        (n, [(f"{column}{n}", value, "plain") for column, value in cells]) for n, cells in enumerate(rows, 1)
+    ]
+    content = _workbook_of_sheet(_sheet_xml(xml_rows))
+    placed = _calamine_extent(content)
+    assert placed is not None
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        counted = _part_extent(z, "xl/worksheets/sheet1.xml")[:2]
+    every = max((n for n, (_r, cells) in enumerate(xml_rows, 1) if cells), default=0)
+    if any(value for cells in rows for _c, value in cells):
+        assert counted[0] == every  # every cell counted, a formatted one too, where the area is small
+    assert counted[0] >= placed[0] and counted[1] >= placed[1]
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        pytest.param(b'<row r="2"><c r="XFD1048576"><v>1</v></c><c r="A2"><v>1</v></c></row>', id="out of order"),
+        pytest.param(b'<row r="2"><c r="xfd1048576"><v>1</v></c></row>', id="lower case"),
+        pytest.param(b'<row r="1048576">' + b"<c><v>1</v></c>" * 40 + b"</row>", id="no references"),
+        pytest.param(b'<row r="2"><c t="n" r="XFD1048576"><v>1</v></c></row>', id="reference second"),
+        pytest.param(b"<row r='2'><c r='XFD1048576'><v>1</v></c></row>", id="single quotes"),
+        pytest.param(b'<row r="1048575"/><row><c r="A1048576"><v>1</v></c><c r=XFD1048576><v>1</v></c></row>',
+                     id="unquoted"),
+    ],
+)  # fmt: skip
+def test_a_far_cell_the_quick_reading_would_miss_is_refused_before_the_read(stray: bytes) -> None:
+    # A few hundred bytes that a look at each row's last cell, or at the sheet's own record of
+    # its area (here a small one, made up), would pass; python-calamine would ask for 500 GB.
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:B2"/>'
+        b'<sheetData><row r="1"><c r="A1"><v>1</v></c></row>' + stray + b"</sheetData></worksheet>"
+    )
+    with pytest.raises(SheetProblem) as caught:
+        check_extent(_workbook_of_sheet(sheet), 0)  # first_sheet_rows' check; a miss would abort the tests
+    assert caught.value.code == "too_large_area"
+
+
+def test_a_far_cell_deep_in_a_large_sheet_is_found() -> None:
+    # The XML is read a part (4 MB) at a time, each looked through for a cell beyond the farthest
+    # so far: one out of its row's order in a middle part is found.
+    rows = [b'<row r="%d"><c r="A%d"><v>1</v></c><c r="B%d"><v>2</v></c></row>' % (n, n, n) for n in range(1, 150_001)]
+    rows[90_000] = b'<row r="90001"><c r="XFD90001"><v>1</v></c><c r="A90001"><v>1</v></c></row>'
+    sheet = b"<worksheet><sheetData>" + b"".join(rows) + b"</sheetData></worksheet>"
+    assert len(sheet) > 2 * (1 << 22)  # three parts
+    with pytest.raises(SheetProblem) as caught:
+        check_extent(_workbook_of_sheet(sheet), 0)
+    assert caught.value.details == {"rows": 150_000, "columns": 16_384}
+
+
+def test_a_sheet_whose_checksum_fails_is_refused_not_read_unchecked() -> None:
+    # python-calamine checks no checksum: a sheet that cannot be read whole here is not read at all.
+    content = bytearray(_workbook_of_sheet(b"<worksheet><sheetData></sheetData></worksheet>"))
+    at = content.index(b"xl/worksheets/sheet1.xml") - 16  # the local header's CRC-32
+    content[at : at + 4] = b"\\0\\0\\0\\0"
+    with zipfile.ZipFile(io.BytesIO(bytes(content))) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    central = bytes(content).rindex(b"xl/worksheets/sheet1.xml") - 30  # the central directory's
+    content[central : central + 4] = b"\\0\\0\\0\\0"
+    assert info.CRC != 0
+    with pytest.raises(SheetProblem) as caught:
+        check_extent(bytes(content), 0)
+    assert caught.value.code in {"unreadable", "truncated"}
+
+
+@given(st.integers(0, 10**8), st.integers(0, 10**8), st.integers(0, 2))
+def test_the_pattern_of_greater_row_numbers_is_exact(n: int, m: int, zeros: int) -> None:
+    from bangfu.common.sheets import _number_above
+
+    assert (re.fullmatch(_number_above(n), b"0" * zeros + str(m).encode()) is not None) == (m > n)
+
+
+@given(st.integers(0, 20_000), st.integers(1, 20_000), st.booleans())
+def test_the_pattern_of_later_columns_is_exact(n: int, m: int, lower: bool) -> None:
+    from bangfu.common.sheets import _column_letters, _letters_above
+
+    letters = _column_letters(m).lower() if lower else _column_letters(m)
+    assert (re.fullmatch(_letters_above(n), letters.encode()) is not None) == (m > n)
+
+
+def test_a_sheet_written_otherwise_is_read_whole_only_up_to_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Read tag by tag, the XML is held whole: beyond the limit the person is told to save the file again.
+    from bangfu.common import sheets
+
+    sheet = b"<worksheet><sheetData>" + b'<row r="1"><c t="n"><v>1</v></c></row>' * 100 + b"</sheetData></worksheet>"
+    content = _workbook_of_sheet(sheet)
+    assert check_extent(content, 0) == (frozenset(), ())
+    monkeypatch.setattr(sheets, "MAX_IRREGULAR_XML_BYTES", 1000)
+    with pytest.raises(SheetProblem) as caught:
+        check_extent(content, 0)
+    assert caught.value.code == "too_large" and "Excel" in caught.value.message
