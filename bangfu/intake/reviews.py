@@ -51,7 +51,7 @@ from bangfu.registry.timeline import timeline_add
 from bangfu.registry.validation import HOUSEHOLD_TEXT, MAX_MONTHLY_INCOME, MEMBER_TEXT
 
 from . import conf
-from .messaging import Message, notify
+from .messaging import Message, notify_many
 from .models import Applicant, HouseholdProof, ReviewState, ReviewTask
 
 REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
@@ -95,17 +95,21 @@ def yearly_review_create(*, today: dt.date | None = None) -> int:
     ids = list(due.iterator(chunk_size=CHUNK))
     for i in range(0, len(ids), CHUNK):
         part = ids[i : i + CHUNK]
-        before = set(ReviewTask.objects.filter(household_id__in=part, year=today.year).values_list("pk", flat=True))
-        ReviewTask.objects.bulk_create(
-            [ReviewTask(household_id=pk, year=today.year, due_on=due_on) for pk in part], ignore_conflicts=True
-        )
-        new = list(
-            ReviewTask.objects.filter(household_id__in=part, year=today.year)
-            .exclude(pk__in=before)
-            .select_related("household")
-        )
-        made += len(new)
-        _tell_workers(new, NOTICE_OPENED)
+        # A chunk's tasks and the telling of their workers are one unit: the messages go once the
+        # tasks are committed, and only for the tasks this run made (a second run makes none of
+        # them again, so nobody is told twice).
+        with transaction.atomic():
+            before = set(ReviewTask.objects.filter(household_id__in=part, year=today.year).values_list("pk", flat=True))
+            ReviewTask.objects.bulk_create(
+                [ReviewTask(household_id=pk, year=today.year, due_on=due_on) for pk in part], ignore_conflicts=True
+            )
+            new = list(
+                ReviewTask.objects.filter(household_id__in=part, year=today.year)
+                .exclude(pk__in=before)
+                .only("pk", "household_id", "year", "due_on", "done_by_applicant_id")
+            )
+            made += len(new)
+            _tell_workers(new, NOTICE_OPENED)
     return made
 
 
@@ -147,6 +151,7 @@ def _tell_workers(tasks: Iterable[ReviewTask], msgid: str) -> None:
     applicants: dict[str, list[int]] = {}
     for pk, phone in Applicant.objects.filter(phone__in=phones).values_list("pk", "phone"):
         applicants.setdefault(phone, []).append(pk)
+    messages: list[Message] = []
     for t in tasks:
         phone = heads.get(t.household_id) or ""
         params = {"year": t.year, "due": t.due_on.isoformat()}
@@ -156,8 +161,12 @@ def _tell_workers(tasks: Iterable[ReviewTask], msgid: str) -> None:
         text = notice_text(msgid, params)
         # Without a signed-up worker, the backends that reach a phone (SMS) still get it.
         recipients: list[int | None] = [*sorted(to)] or [None]
-        for applicant_id in recipients:
-            notify(Message(text=text, applicant_id=applicant_id, phone=phone, msgid=msgid, params=params))
+        messages.extend(
+            Message(text=text, applicant_id=applicant_id, phone=phone, msgid=msgid, params=params)
+            for applicant_id in recipients
+        )
+    # One batch for the backends: the yearly job's thousands of notices are written in a few INSERTs.
+    notify_many(messages)
 
 
 # --- who may see a task ---------------------------------------------------------------------------------
