@@ -967,6 +967,18 @@ def intake_import_report(request: HttpRequest, batch_id: int, format: str = "csv
 # --- yearly review ----------------------------------------------------------------------------------
 
 
+class ReviewDeclineOut(Schema):
+    """A worker's report staff did not take (``POST /reviews/{id}/decline``), as it was sent."""
+
+    id: int
+    changes: dict[str, Any]
+    note: str = Field(description="The worker's note with the report")
+    reported_after_confirmation: bool
+    reason: str = Field(description="Why it was not taken; the worker reads it")
+    declined_by: str
+    declined_at: dt.datetime
+
+
 class ReviewOut(Schema):
     id: int
     household_id: int
@@ -985,6 +997,15 @@ class ReviewOut(Schema):
         "",
         description="The file's values of the reported fields now, as a fingerprint: send it back with "
         "POST /reviews/{id}/confirm to apply the report over the file as you have seen it",
+    )
+    report_token: str = Field(
+        "",
+        description="The worker's report waiting for staff, as a fingerprint: send it back with "
+        "POST /reviews/{id}/confirm or /decline, so that a report sent after an earlier one was declined "
+        "is not applied or declined unseen (409 conflict)",
+    )
+    declined: list[ReviewDeclineOut] = Field(
+        default_factory=list, description="The worker's reports on this review that staff declined, oldest first"
     )
 
 
@@ -1055,6 +1076,16 @@ class StaffReviewConfirmIn(ReviewConfirmIn):
     # still holds what the caller saw. Either way a file changed since answers 409 ``conflict``
     # naming each change, with the ``file_token`` of the file as it is now.
     file_token: str = Field("", max_length=64)
+    # The ``report_token`` the caller saw: a report sent since (after an earlier one was declined)
+    # answers 409 ``conflict``.
+    report_token: str = Field("", max_length=64)
+
+
+class StaffReviewDeclineIn(InSchema):
+    # Required (422 when empty), at most 1,000 characters, refused whole beyond that; the worker reads it.
+    reason: str = Field("", max_length=1000)
+    state: str = Field("", max_length=16)
+    report_token: str = Field("", max_length=64)
 
 
 def _review_out(t: ReviewTask) -> dict[str, Any]:
@@ -1073,6 +1104,19 @@ def _review_out(t: ReviewTask) -> dict[str, Any]:
         "note": t.note,
         "reported_after_confirmation": t.reported_after_confirmation,
         "file_token": t.file_token if t.state == ReviewState.REPORTED else "",  # type: ignore[attr-defined]
+        "report_token": t.report_token,  # type: ignore[attr-defined]
+        "declined": [
+            {
+                "id": d.pk,
+                "changes": d.changes,
+                "note": d.note,
+                "reported_after_confirmation": d.reported_after_confirmation,
+                "reason": d.reason,
+                "declined_by": d.declined_by.get_username(),
+                "declined_at": d.declined_at,
+            }
+            for d in t.declined  # type: ignore[attr-defined]
+        ],
     }
 
 
@@ -1124,13 +1168,40 @@ def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffRevi
         note=payload.note,
         seen_state=payload.state,
         seen_file=payload.file_token,
+        seen_report=payload.report_token,
     )
+    return _review_out(task)
+
+
+@router.post("/reviews/{task_id}/decline", response={200: ReviewOut, **ERRORS})
+def intake_review_decline(request: HttpRequest, task_id: int, payload: StaffReviewDeclineIn) -> dict[str, Any]:
+    """Decline the worker's report (不采纳申报) with a ``reason`` (required, at most 1,000 characters;
+    the worker reads it): nothing in the file changes, the report is kept with the decision
+    (``declined``), and the review waits for the worker again — they may report again or confirm,
+    and staff may confirm it unchanged. Who may apply a report may decline it. Send ``state`` and
+    ``report_token`` as you saw them: a review answered or declined since, or another report sent,
+    answers 409 (``conflict``, or ``review_done`` once closed), nothing written."""
+    reviews.review_decline(
+        actor=request.auth,  # type: ignore[attr-defined]
+        task_id=task_id,
+        reason=payload.reason,
+        seen_state=payload.state,
+        seen_report=payload.report_token,
+    )
+    task = ReviewTask.objects.select_related("household", "household__unit").get(pk=task_id)
     return _review_out(task)
 
 
 def _shown(tasks: list[ReviewTask]) -> list[ReviewTask]:
     reviews.review_changes_shown(tasks)  # each one's file_token, the page's members read in one query
     return tasks
+
+
+class MyReviewDeclineOut(Schema):
+    reason: str
+    declined_at: dt.datetime
+    changes: dict[str, Any]
+    note: str
 
 
 class MyReviewOut(Schema):
@@ -1146,6 +1217,9 @@ class MyReviewOut(Schema):
     file_number: str | None = None
     changes: dict[str, Any] | None = None
     note: str | None = None
+    declined: list[MyReviewDeclineOut] | None = Field(
+        None, description="The reports of this review the union did not take, with why (after the proof)"
+    )
 
 
 class ReviewMemberOut(Schema):
@@ -1171,6 +1245,12 @@ def _my_review_out(t: ReviewTask, proven: bool) -> dict[str, Any]:
     if proven:
         out |= {"household_id": t.household_id, "file_number": t.household.file_number, "changes": t.changes}
         out["note"] = t.note
+        if not hasattr(t, "declined"):
+            reviews.review_changes_shown([t])
+        out["declined"] = [
+            {"reason": d.reason, "declined_at": d.declined_at, "changes": d.changes, "note": d.note}
+            for d in t.declined  # type: ignore[attr-defined]
+        ]
     return out
 
 
@@ -1196,7 +1276,10 @@ def _my_review_detail(request: HttpRequest, task_id: int) -> dict[str, Any]:
 @router.get("/applicant/reviews", auth=applicant_auth, response={200: list[MyReviewOut], **ERRORS})
 def intake_my_reviews(request: HttpRequest) -> list[dict[str, Any]]:
     """The open yearly reviews of the files whose head has the worker's phone number."""
-    return [_my_review_out(t, t.proven) for t in reviews.review_tasks_for(actor=request.auth)]  # type: ignore[attr-defined]
+    tasks = list(reviews.review_tasks_for(actor=request.auth))  # type: ignore[attr-defined]
+    # The declined reports of the proven ones, read in one query.
+    reviews.review_changes_shown([t for t in tasks if t.proven])  # type: ignore[attr-defined]
+    return [_my_review_out(t, t.proven) for t in tasks]  # type: ignore[attr-defined]
 
 
 @router.post("/applicant/reviews/{task_id}/proof", auth=applicant_auth, response={200: MyReviewDetailOut, **ERRORS})

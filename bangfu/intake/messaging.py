@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,21 +40,42 @@ class Message:
 
 
 class MessageBackend(Protocol):
+    """A channel: ``send`` one message. A backend may also have ``send_many(messages)``, given a
+    whole batch at once (``notify_many``: the yearly job tells hundreds of thousands of workers);
+    without it, ``send`` is called for each message of the batch."""
+
     def send(self, message: Message) -> None: ...
+
+
+# In-app notices written per INSERT by ``InAppBackend.send_many``.
+NOTICE_BATCH = 1000
+
+
+def _notice(message: Message) -> Notice | None:
+    if message.applicant_id is None and message.user_id is None:
+        return None  # for a phone only (a worker not signed up yet: a yearly review): nobody to show it to
+    return Notice(
+        applicant_id=message.applicant_id,
+        user_id=message.user_id,
+        application_id=message.application_id,
+        text=message.text[:1000],
+        msgid=message.msgid[:200],
+        params=message.params,
+    )
 
 
 class InAppBackend:
     def send(self, message: Message) -> None:
-        if message.applicant_id is None and message.user_id is None:
-            return  # for a phone only (a worker not signed up yet: a yearly review): nobody to show it to
-        Notice.objects.create(
-            applicant_id=message.applicant_id,
-            user_id=message.user_id,
-            application_id=message.application_id,
-            text=message.text[:1000],
-            msgid=message.msgid[:200],
-            params=message.params,
-        )
+        notice = _notice(message)
+        if notice is not None:
+            notice.save()
+
+    def send_many(self, messages: Sequence[Message]) -> None:
+        """The notices of a batch written ``NOTICE_BATCH`` rows an INSERT, not one round trip each."""
+        rows = [n for n in map(_notice, messages) if n is not None]
+        with transaction.atomic():  # the batch's notices all written, or none
+            for i in range(0, len(rows), NOTICE_BATCH):
+                Notice.objects.bulk_create(rows[i : i + NOTICE_BATCH])
 
 
 class LoggingBackend:
@@ -70,14 +92,32 @@ class LoggingBackend:
 
 def notify(message: Message) -> None:
     """Send through every configured backend once the current transaction commits."""
+    notify_many([message])
+
+
+def notify_many(messages: Iterable[Message]) -> None:
+    """Send a batch through every configured backend once the current transaction commits: each
+    backend is made once for the batch and given it whole (``send_many``) when it can take one,
+    else each message in turn. One failing channel does not stop the others."""
+    batch = list(messages)
+    if not batch:
+        return
 
     def deliver() -> None:
         for path in conf.message_backends():
             backend: Any = import_string(path)()
-            try:
-                backend.send(message)
-            except Exception:  # one failing channel must not stop the others
-                logger.exception("message backend %s failed", path)
+            many = getattr(backend, "send_many", None)
+            if many is not None:
+                try:
+                    many(batch)
+                except Exception:
+                    logger.exception("message backend %s failed", path)
+                continue
+            for message in batch:
+                try:
+                    backend.send(message)
+                except Exception:  # one failing channel must not stop the others
+                    logger.exception("message backend %s failed", path)
 
     transaction.on_commit(deliver)
 

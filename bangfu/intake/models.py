@@ -548,6 +548,34 @@ class ReviewTask(models.Model):
         return f"{self.household_id}:{self.year}"
 
 
+class ReviewDecline(models.Model):
+    """Staff did not take a worker's yearly-review report (不采纳申报): the report as it was sent,
+    kept with the decision — the reason (the worker reads it), who and when. The file is left as it
+    was and the review waits for the worker again (``reviews.review_decline``)."""
+
+    task = models.ForeignKey(ReviewTask, on_delete=models.CASCADE, related_name="declines")
+    # The report as the task held it: its changes, the file's values of those fields when it came,
+    # the worker's note, who sent it, and whether it came after the review was confirmed unchanged.
+    changes = models.JSONField(default=dict, blank=True)
+    reported_from = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    reported_by_applicant = models.ForeignKey(
+        Applicant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reported_after_confirmation = models.BooleanField(default=False)
+    reason = models.CharField(_("reason"), max_length=1000)
+    declined_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    declined_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("declined yearly-review report")
+        verbose_name_plural = _("declined yearly-review reports")
+        ordering = ["task", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}@{self.declined_at:%Y-%m-%d}"
+
+
 class HouseholdProof(models.Model):
     """A worker signed in with the phone number of a file's head typed the ID number of a member of
     that household (``ok``) or a wrong one, before the yearly review shows the file's data: a number

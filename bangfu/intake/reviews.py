@@ -51,8 +51,8 @@ from bangfu.registry.timeline import timeline_add
 from bangfu.registry.validation import HOUSEHOLD_TEXT, MAX_MONTHLY_INCOME, MEMBER_TEXT
 
 from . import conf
-from .messaging import Message, notify
-from .models import Applicant, HouseholdProof, ReviewState, ReviewTask
+from .messaging import Message, notify, notify_many
+from .models import Applicant, HouseholdProof, ReviewDecline, ReviewState, ReviewTask
 
 REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
 MEMBER_CHANGEABLE = ("monthly_income", "work_status", "health")
@@ -95,17 +95,21 @@ def yearly_review_create(*, today: dt.date | None = None) -> int:
     ids = list(due.iterator(chunk_size=CHUNK))
     for i in range(0, len(ids), CHUNK):
         part = ids[i : i + CHUNK]
-        before = set(ReviewTask.objects.filter(household_id__in=part, year=today.year).values_list("pk", flat=True))
-        ReviewTask.objects.bulk_create(
-            [ReviewTask(household_id=pk, year=today.year, due_on=due_on) for pk in part], ignore_conflicts=True
-        )
-        new = list(
-            ReviewTask.objects.filter(household_id__in=part, year=today.year)
-            .exclude(pk__in=before)
-            .select_related("household")
-        )
-        made += len(new)
-        _tell_workers(new, NOTICE_OPENED)
+        # A chunk's tasks and the telling of their workers are one unit: the messages go once the
+        # tasks are committed, and only for the tasks this run made (a second run makes none of
+        # them again, so nobody is told twice).
+        with transaction.atomic():
+            before = set(ReviewTask.objects.filter(household_id__in=part, year=today.year).values_list("pk", flat=True))
+            ReviewTask.objects.bulk_create(
+                [ReviewTask(household_id=pk, year=today.year, due_on=due_on) for pk in part], ignore_conflicts=True
+            )
+            new = list(
+                ReviewTask.objects.filter(household_id__in=part, year=today.year)
+                .exclude(pk__in=before)
+                .only("pk", "household_id", "year", "due_on", "done_by_applicant_id")
+            )
+            made += len(new)
+            _tell_workers(new, NOTICE_OPENED)
     return made
 
 
@@ -127,6 +131,10 @@ NOTICE_CONFIRMED = gettext_noop("Your household's yearly review for %(year)s was
 NOTICE_APPLIED = gettext_noop(
     "Your household's yearly review for %(year)s was checked: the changes you reported are now on your file."
 )
+NOTICE_DECLINED = gettext_noop(
+    "The union did not take your report for your household's yearly review for %(year)s; your file stays as it "
+    "is. Sign in and report again, or confirm, by %(due)s. The reason: %(reason)s"
+)
 
 
 def _tell_workers(tasks: Iterable[ReviewTask], msgid: str) -> None:
@@ -147,6 +155,7 @@ def _tell_workers(tasks: Iterable[ReviewTask], msgid: str) -> None:
     applicants: dict[str, list[int]] = {}
     for pk, phone in Applicant.objects.filter(phone__in=phones).values_list("pk", "phone"):
         applicants.setdefault(phone, []).append(pk)
+    messages: list[Message] = []
     for t in tasks:
         phone = heads.get(t.household_id) or ""
         params = {"year": t.year, "due": t.due_on.isoformat()}
@@ -156,8 +165,12 @@ def _tell_workers(tasks: Iterable[ReviewTask], msgid: str) -> None:
         text = notice_text(msgid, params)
         # Without a signed-up worker, the backends that reach a phone (SMS) still get it.
         recipients: list[int | None] = [*sorted(to)] or [None]
-        for applicant_id in recipients:
-            notify(Message(text=text, applicant_id=applicant_id, phone=phone, msgid=msgid, params=params))
+        messages.extend(
+            Message(text=text, applicant_id=applicant_id, phone=phone, msgid=msgid, params=params)
+            for applicant_id in recipients
+        )
+    # One batch for the backends: the yearly job's thousands of notices are written in a few INSERTs.
+    notify_many(messages)
 
 
 # --- who may see a task ---------------------------------------------------------------------------------
@@ -330,22 +343,23 @@ def _close(task: ReviewTask, actor: Any, state: str, note: str) -> None:
     task.save()
 
 
-def _record(task: ReviewTask, actor: Any, summary: str) -> None:
+def _record(task: ReviewTask, actor: Any, summary: str, declined: dict[str, Any] | None = None) -> None:
+    """The step on the household's timeline and in the audit log (``declined``: the report staff
+    did not take, with the reason)."""
     user = None if isinstance(actor, Applicant) else actor
-    timeline_add(
-        household=task.household,
-        actor=user,
-        kind="yearly_review",
-        summary=summary,
-        data={"review_task": task.pk, "year": task.year, "state": task.state},
-    )
+    data: dict[str, Any] = {"review_task": task.pk, "year": task.year, "state": task.state}
+    after: dict[str, Any] = {"state": task.state, "household": task.household_id, "changes": task.changes}
+    if declined is not None:
+        data["reason"] = declined["reason"]
+        after["declined"] = declined
+    timeline_add(household=task.household, actor=user, kind="yearly_review", summary=summary, data=data)
     audit_record(
         actor=user or str(actor),
         action=AuditAction.UPDATE,
         target_type="intake.review_task",
         target_id=task.pk,
         unit_path=task.household.unit.path,
-        after={"state": task.state, "household": task.household_id, "changes": task.changes},
+        after=after,
     )
 
 
@@ -363,7 +377,7 @@ def file_closed(actor: Any, household: Any, from_state: str, to_state: str) -> N
 
 
 def review_confirm(
-    *, actor: Any, task_id: int, note: str = "", seen_state: str = "", seen_file: str = ""
+    *, actor: Any, task_id: int, note: str = "", seen_state: str = "", seen_file: str = "", seen_report: str = ""
 ) -> ReviewTask:
     """Nothing changed (the worker or staff). Staff confirming a worker's report apply it, and the
     household is identified again from what it now holds (its incomes, work and health).
@@ -377,7 +391,10 @@ def review_confirm(
     it (``seen_file``, the ``file_token`` of the page or the API). A file changed in between (a
     staff edit of the same income) refuses it (409 ``conflict``, naming each change: "when
     reported → now"), nothing written; the list then shows the file's value now beside the report,
-    and applying it from there applies it over what staff have now seen."""
+    and applying it from there applies it over what staff have now seen.
+
+    ``seen_report``: the ``report_token`` of the report staff checked; once a report was declined
+    the worker may send another, and one sent after staff opened the list is not applied unseen."""
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         note = _note(note)
@@ -403,6 +420,7 @@ def review_confirm(
             from bangfu.eligibility.services import decision_compute
 
             Household.objects.select_for_update().filter(pk=task.household_id).first()  # no edit in between
+            _same_report(task, seen_report)
             _file_unchanged(task, seen_file)
             _apply(actor, task)
             _close(task, actor, ReviewState.UPDATED, note)
@@ -415,6 +433,138 @@ def review_confirm(
             _record(task, actor, _("Yearly review: confirmed unchanged."))
             _tell_workers([task], NOTICE_CONFIRMED)
     return task
+
+
+# The longest reason a declined report keeps, as an application's decision (``services.REASON_MAX``):
+# a longer one is refused whole, never cut — the worker reads what staff wrote.
+REASON_MAX = 1000
+
+
+def _reason(reason: Any) -> str:
+    """The reason for declining a report, as typed (one line break as a browser counts it): required,
+    at most ``REASON_MAX`` characters, refused whole otherwise."""
+    text = (reason if isinstance(reason, str) else "").replace("\r\n", "\n").strip()
+    if not text:
+        raise ValidationError({"reason": _("Give the reason; the worker will see it.")})
+    if len(text) > REASON_MAX:
+        raise ValidationError(
+            {
+                "reason": _("The reason is %(length)s characters long: shorten it to at most %(max)s.")
+                % {"length": len(text), "max": REASON_MAX}
+            }
+        )
+    return text
+
+
+def report_token(task: ReviewTask, declined: int | None = None) -> str:
+    """A fingerprint of the worker's report waiting for staff: its changes, its note, and how many
+    reports of the review were declined before it (``declined``; read when not given). Sent back
+    when staff apply or decline the report, so that a report sent after an earlier one was declined
+    — the same fields, even the same values — is never applied or declined unseen. "" when no
+    report waits."""
+    if task.state != ReviewState.REPORTED:
+        return ""
+    if declined is None:
+        declined = ReviewDecline.objects.filter(task_id=task.pk).count()
+    body = {"changes": task.changes or {}, "note": task.note, "declined": declined}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode()).hexdigest()[:16]
+
+
+def _same_report(task: ReviewTask, seen_report: str) -> None:
+    """Refuse (409 ``conflict``) when the report waiting is not the one staff saw (``seen_report``)."""
+    if seen_report and seen_report != report_token(task):
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            _("The worker sent another report after you opened the list; check it before deciding."),
+            {"state": task.state, "report_token": report_token(task)},
+        )
+
+
+def review_decline(
+    *, actor: Any, task_id: int, reason: str, seen_state: str = "", seen_report: str = ""
+) -> ReviewDecline:
+    """Staff do not take the worker's report (不采纳申报): nothing in the file changes; the report is
+    kept with the decision (``ReviewDecline``: the reason, who, when); the review waits for the
+    worker again — they may report again or confirm, and staff may still confirm it unchanged —
+    with the configured days to answer from today (never less than it had); and the worker who sent
+    the report is told, with the reason. The same staff who may apply a report may decline it.
+
+    ``seen_state`` / ``seen_report``: the task's state and ``report_token`` as staff saw them; a
+    review that moved on since (declined or answered by someone else, another report sent) is
+    refused with 409 ``conflict`` (or ``review_done`` once closed), nothing written."""
+    if isinstance(actor, Applicant):
+        raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
+    with transaction.atomic():
+        task = review_task_get(actor=actor, task_id=task_id, lock=True)
+        access.require(actor, Perm.HOUSEHOLD_EDIT, task.household.unit)
+        reason = _reason(reason)
+        if task.state == ReviewState.CLOSED_WITH_FILE:
+            raise DomainError(ReviewError.DONE, _("The file was closed, and its yearly review with it."))
+        if task.state in (ReviewState.CONFIRMED, ReviewState.UPDATED):
+            raise DomainError(ReviewError.DONE, _("This review is already done."))
+        if task.state != ReviewState.REPORTED or (seen_state and seen_state != task.state):
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                _("No report of the worker waits on this review now: it was answered after you opened the list."),
+                {"state": task.state},
+            )
+        _same_report(task, seen_report)
+        now = timezone.now()
+        decline = ReviewDecline.objects.create(
+            task=task,
+            changes=task.changes or {},
+            reported_from=task.reported_from or {},
+            note=task.note,
+            reported_by_applicant_id=task.done_by_applicant_id,
+            reported_after_confirmation=task.reported_after_confirmation,
+            reason=reason,
+            declined_by=actor,
+            declined_at=now,
+        )
+        task.state = ReviewState.OPEN
+        task.changes = {}
+        task.reported_from = {}
+        task.note = ""
+        task.reported_after_confirmation = False
+        task.done_at = None
+        task.done_by = None
+        # The worker is asked again: they get the configured days from today to answer.
+        task.due_on = max(task.due_on, timezone.localdate() + dt.timedelta(days=conf.review_due_days()))
+        task.save()
+        _record(
+            task,
+            actor,
+            _("Yearly review: the worker's report was declined; the file stays as it is."),
+            declined={
+                "decline": decline.pk,
+                "changes": decline.changes,
+                "note": decline.note,
+                "reason": reason,
+            },
+        )
+        _tell_reporter(task, decline)
+    return decline
+
+
+def _tell_reporter(task: ReviewTask, decline: ReviewDecline) -> None:
+    """Tell the worker who sent the declined report, with the reason: they proved to be one of the
+    household when they sent it. The reason may speak of the file, so unlike the review's other
+    notices it is not sent to the head's number when nobody signed in sent the report."""
+    from .services import notice_text
+
+    if decline.reported_by_applicant_id is None:
+        return
+    phone = Applicant.objects.filter(pk=decline.reported_by_applicant_id).values_list("phone", flat=True).first()
+    params = {"year": task.year, "due": task.due_on.isoformat(), "reason": decline.reason}
+    notify(
+        Message(
+            text=notice_text(NOTICE_DECLINED, params),
+            applicant_id=decline.reported_by_applicant_id,
+            phone=phone or "",
+            msgid=NOTICE_DECLINED,
+            params=params,
+        )
+    )
 
 
 def file_token(values: dict[str, Any]) -> str:
@@ -579,6 +729,10 @@ def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
     }
     heads = {m.household_id: m for m in people.values() if m.relationship == codes.Relationship.HEAD}
     labels = _field_labels()
+    # The reports staff declined, each task's in the order they were declined (one query).
+    declines: dict[int, list[ReviewDecline]] = {}
+    for d in ReviewDecline.objects.filter(task_id__in=[t.pk for t in tasks]).select_related("declined_by"):
+        declines.setdefault(d.task_id, []).append(d)
     shown = _shown_value
 
     for t in tasks:
@@ -620,6 +774,8 @@ def review_changes_shown(tasks: Iterable[ReviewTask]) -> None:
                     )
         t.shown_changes = rows  # type: ignore[attr-defined]
         t.file_token = file_token(now)  # type: ignore[attr-defined]
+        t.declined = declines.get(t.pk, [])  # type: ignore[attr-defined]
+        t.report_token = report_token(t, declined=len(t.declined))  # type: ignore[attr-defined]
 
 
 def _field_labels() -> dict[str, str]:

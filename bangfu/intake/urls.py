@@ -33,6 +33,7 @@ urlpatterns = [
     path("apply/review/<int:pk>/", views.phone_review, name="phone_review"),
     path("applications/reviews/", views.review_list, name="review_list"),
     path("applications/reviews/<int:pk>/confirm/", views.review_confirm, name="review_confirm"),
+    path("applications/reviews/<int:pk>/decline/", views.review_decline, name="review_decline"),
     path("applications/import/", views.import_list, name="import_list"),
     path("applications/import/template.xlsx", views.import_template, name="import_template"),
     path("applications/import/<int:pk>/", views.import_detail, name="import_detail"),

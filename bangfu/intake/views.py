@@ -1240,11 +1240,35 @@ def review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             note=request.POST.get("note", ""),
             seen_state=request.POST.get("state", ""),
             seen_file=request.POST.get("file", ""),
+            seen_report=request.POST.get("report", ""),
         )
         messages.success(request, _("The yearly review was recorded."))
     except (ValidationError, DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
-    # Back to the list the button was on (the reviews page with its filters and page), else the queue.
+    return _back_to_reviews(request)
+
+
+@login_required
+@require_POST
+def review_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    """Decline the worker's report (不采纳申报) with the reason typed in its box: the file stays as it
+    is and the review waits for the worker again."""
+    try:
+        reviews.review_decline(
+            actor=request.user,
+            task_id=pk,
+            reason=request.POST.get("reason", ""),
+            seen_state=request.POST.get("state", ""),
+            seen_report=request.POST.get("report", ""),
+        )
+        messages.success(request, _("The report was declined; the worker is told why, and the file stays as it is."))
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return _back_to_reviews(request)
+
+
+def _back_to_reviews(request: HttpRequest) -> HttpResponse:
+    """Back to the list the button was on (the reviews page with its filters and page), else the queue."""
     back = request.POST.get("next", "")
     if back.startswith(reverse("intake:review_list")) and url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}
@@ -1355,6 +1379,7 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
         (m, *(posted.get(f"m{m.pk}-{field}", "") for field in ("monthly_income", "work_status", "health")))
         for m in members
     ]
+    reviews.review_changes_shown([task])  # the reports the union declined before, with their reasons
     context = {
         "task": task,
         "members": typed,

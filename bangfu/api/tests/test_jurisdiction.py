@@ -137,6 +137,9 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ("post", "/api/v1/reviews/{task_id}/confirm"): lambda api, ids, tree: api.post(
         f"/reviews/{ids.review}/confirm", {"note": ""}
     ),
+    ("post", "/api/v1/reviews/{task_id}/decline"): lambda api, ids, tree: api.post(
+        f"/reviews/{ids.review}/decline", {"reason": "不符"}
+    ),
     ("get", "/api/v1/applicant/applications/{application_id}"): lambda api, ids, tree: _other_applicant().get(
         f"/applicant/applications/{ids.application}"
     ),

@@ -147,6 +147,7 @@ def test_the_api_shows_the_file_only_after_the_proof(task: ReviewTask) -> None:
             "file_number": None,
             "changes": None,
             "note": None,
+            "declined": None,
         }
     ]
     detail = api.get(f"/api/v1/applicant/reviews/{task.pk}")
