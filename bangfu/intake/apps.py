@@ -23,3 +23,10 @@ class IntakeConfig(AppConfig):
 
         if drafts_in_audit_log not in NOT_YET_SHOWN:
             NOT_YET_SHOWN.append(drafts_in_audit_log)
+        from bangfu.common.retranslate import COUNTS, VALUES
+        from bangfu.intake.legacy import row_count, row_runs_again
+
+        # The import's notes name rows by their numbers (``legacy.row_runs``): their count, and
+        # the list in the reader's marks.
+        COUNTS.setdefault("rows", row_count)
+        VALUES.setdefault("rows", row_runs_again)

@@ -996,6 +996,42 @@ def row_runs(numbers: list[int]) -> str:
     return join_list(str(a) if a == b else f"{a}–{b}" for a, b in runs)
 
 
+_ROW_RUN = re.compile(r"([0-9]+)(?:–([0-9]+))?")
+_LIST_MARKS = re.compile(r"[、,，\s]*")  # between the runs, in either language's list
+
+
+def _runs_read(runs: str) -> list[tuple[int, int]] | None:
+    """The runs of ``row_runs`` joined in either language ("7、9–11", "7, 9–11"); None for text
+    that is no such list."""
+    found: list[tuple[int, int]] = []
+    at = 0
+    for m in _ROW_RUN.finditer(runs):
+        if not _LIST_MARKS.fullmatch(runs, at, m.start()) or (found and m.start() == at):
+            return None
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        if last < first:
+            return None
+        found.append((first, last))
+        at = m.end()
+    return found if found and at == len(runs) else None
+
+
+def row_count(runs: str) -> int | None:
+    """How many rows ``row_runs`` named in ``runs``, joined in either language ("7、9–11" and
+    "7, 9–11" are 4); None for text that is no such list. A note kept in its writer's language is
+    read in the reader's in the form of this count (``common.retranslate.COUNTS``, registered for
+    the placeholder ``rows`` in ``IntakeConfig.ready``)."""
+    found = _runs_read(runs)
+    return None if found is None else sum(last - first + 1 for first, last in found)
+
+
+def row_runs_again(runs: str) -> str | None:
+    """``runs`` (made by ``row_runs`` in any language) joined in the active language's marks: a
+    note written in Chinese ("5、7–8") read in English says "5, 7–8" (``common.retranslate.VALUES``)."""
+    found = _runs_read(runs)
+    return None if found is None else join_list(str(a) if a == b else f"{a}–{b}" for a, b in found)
+
+
 def _sheet_notes(rows: list[list[Any]], at: int, cols: list[Column | None], footer: list[int]) -> list[str]:
     """What the batch is told of the sheet read: which sheet, when not the first; the columns left
     out (``IGNORED_HEADERS``); the template's columns hidden in the file, read all the same; the

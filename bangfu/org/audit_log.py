@@ -134,10 +134,12 @@ class AuditFilters:
     unit_id: int | None = None  # this union's subtree; one outside the jurisdiction finds nothing
 
 
-# The entries an app keeps from every reader for now, each a function giving a ``Q`` of them, read
-# at each reading (intake: those about a worker's draft not yet submitted). Registered in the
-# app's ``AppConfig.ready``; the entries themselves are never changed or deleted.
-NOT_YET_SHOWN: list[Callable[[], models.Q]] = []
+# The entries an app keeps from every reader for now, each a function giving a condition on them (a
+# ``Q``, or an ``Exists`` of rows of the app's that name the entry, which the database reads as an
+# anti-join), read at each reading (intake: those about a worker's draft not yet submitted).
+# Registered in the app's ``AppConfig.ready``; the entries themselves are never changed or deleted
+# (the table refuses it). Keep each cheap: it runs in every reading, a page of the log included.
+NOT_YET_SHOWN: list[Callable[[], models.Q | models.Exists]] = []
 
 
 def _paths(actor: Any) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bangfu.common import retranslate
 from bangfu.common.retranslate import in_reader_language
@@ -94,3 +95,56 @@ def test_a_label_filled_into_a_message_is_read_in_the_readers_language_too(writt
         kept = _("Cross-check finding dismissed: %(reason)s") % {"reason": "属实"}
     with translation.override("en"):
         assert in_reader_language(kept).endswith(": 属实")
+
+
+def written_counted(language: str, message: tuple[str, str], count: int, **params: Any) -> str:
+    with translation.override(language):
+        return ngettext(*message, count) % params
+
+
+SKIPPED = ("Skipped %(n)s row of totals or notes.", "Skipped %(n)s rows of totals or notes.")
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize(("written", "read"), [("zh-hans", "en"), ("en", "zh-hans"), ("en", "en")])
+def test_a_message_with_a_count_is_read_in_the_readers_language_in_the_form_of_its_count(
+    written: str, read: str, n: int
+) -> None:
+    """Chinese has one form for every count: read in English, the count in ``n`` chooses "row" or
+    "rows"; English's either form reads as the one Chinese form."""
+    kept = written_counted(written, SKIPPED, n, n=n)
+    with translation.override(read):
+        assert in_reader_language(kept) == written_counted(read, SKIPPED, n, n=n)
+
+
+@pytest.mark.parametrize(
+    ("kept", "read"), [("该行有3列，表头有5列", "en"), ("it has 3 columns, the header has 5", "zh-hans")]
+)
+def test_a_message_whose_count_cannot_be_told_is_read_only_where_the_form_does_not_depend_on_it(
+    kept: str, read: str
+) -> None:
+    """No placeholder says which of ``found`` and ``columns`` is the count: the Chinese text could be
+    "column" or "columns" and is shown as kept; the English plural is the one Chinese form."""
+    message = (
+        "it has %(found)s column, the header has %(columns)s",
+        "it has %(found)s columns, the header has %(columns)s",
+    )
+    with translation.override(read):
+        shown = in_reader_language(kept)
+    assert shown == (kept if read == "en" else written_counted("zh-hans", message, 3, found=3, columns=5))
+
+
+def test_a_form_its_count_denies_is_shown_as_kept() -> None:
+    with translation.override("zh-hans"):
+        assert in_reader_language("Skipped 3 row of totals or notes.") == "Skipped 3 row of totals or notes."
+
+
+def test_a_number_placeholder_is_filled_as_a_number() -> None:
+    """Django's own "at most %(limit_value)d characters", kept in English, read in Chinese."""
+    message = (
+        "Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",
+        "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).",
+    )
+    kept = written_counted("en", message, 5, limit_value=5, show_value=7)
+    with translation.override("zh-hans"):
+        assert in_reader_language(kept) == written_counted("zh-hans", message, 5, limit_value=5, show_value=7)

@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import ngettext
 
 from bangfu.common import retranslate
+from bangfu.common.punctuation import join_list
 from bangfu.intake import imports
 from bangfu.intake.tests.test_legacy_import import household_rows, xlsx
 
@@ -137,3 +140,67 @@ def test_a_cases_history_reads_in_the_readers_language(tree: Any, users: Any) ->
     assert "signed on paper" in page and "纸质签署" not in page
     api = client.get(f"/api/v1/applications/{app.pk}", HTTP_ACCEPT_LANGUAGE="en").json()
     assert "signed on paper" in [e["reason"] for e in api["events"]]
+
+
+def _notes_read(users: Any, batch: Any, language: str) -> tuple[list[str], str]:
+    """The batch's notes as the API gives them and the status page's list of notes, in ``language``."""
+    client = Client()
+    client.force_login(users["xiangyun_staff"])
+    api = client.get(f"/api/v1/imports/{batch.pk}", HTTP_ACCEPT_LANGUAGE=language)
+    assert api.status_code == 200, api.content
+    page = client.get(f"/applications/import/{batch.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    html = page.content.decode()
+    return api.json()["notes"], html[html.index('id="import-notes"') :]
+
+
+@pytest.mark.parametrize("totals", [1, 2])
+@pytest.mark.parametrize(("written", "read"), [("zh-hans", "en"), ("en", "zh-hans")])
+def test_a_note_that_counts_rows_is_read_in_the_readers_language(
+    tree: Any, users: Any, written: str, read: str, totals: int
+) -> None:
+    """A note with a count (the totals under the table; the households skipped as on record) is
+    kept in the uploader's language and read in the reader's, in the form of its count and with the
+    reader's marks between its rows: "Row 5 is a total…", "Rows 5, 7 are totals…" (it stayed in the
+    uploader's language)."""
+    from bangfu.intake.tests.test_legacy_import import _row
+
+    retranslate._in_language.cache_clear()
+    staff, unit = users["xiangyun_staff"], tree["xiangyun"]
+    on_record = household_rows("N-0001", members=1)
+    imports.import_file(actor=staff, unit_id=unit.pk, name="n.xlsx", content=xlsx(on_record), commit=True)
+    # Rows 2–3 a new household, 4 the one on record, then a total (5), or two (5, 7) round a blank.
+    total = _row(档案编号="合计", 月收入=1503)
+    under = [total] if totals == 1 else [total, [], total]
+    rows = [*household_rows("N-0002"), *on_record, *under]
+    with translation.override(written):
+        batch = imports.import_batch_create(
+            actor=staff, unit_id=unit.pk, name="m.xlsx", content=xlsx(rows), run_async=False
+        )
+    kept: list[str] = []
+    expected: list[str] = []
+    for language, out in ((written, kept), (read, expected)):
+        with translation.override(language):
+            out += [
+                ngettext(
+                    "Row %(rows)s is a total or a note, not a household: it was not read.",
+                    "Rows %(rows)s are totals or notes, not households: they were not read.",
+                    totals,
+                )
+                % {"rows": join_list(["5", "7"][:totals])},
+                ngettext(
+                    "Row %(rows)s is of a file already on record and was skipped: nothing on the file was changed. "
+                    "Where it says otherwise than the file, the problems say so (change a file on its page).",
+                    "Rows %(rows)s are of files already on record and were skipped: nothing on the files was "
+                    "changed. Where they say otherwise than the files, the problems say so (change a file on its "
+                    "page).",
+                    1,
+                )
+                % {"rows": "4"},
+            ]
+    assert batch.notes == kept
+    assert kept != expected  # the test means something
+    notes, page = _notes_read(users, batch, read)
+    assert notes == expected
+    for note in expected:
+        assert escape(note) in page
