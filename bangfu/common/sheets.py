@@ -4,6 +4,7 @@ CSV and workbook cells that a spreadsheet will not run as formulas."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import struct
@@ -147,6 +148,7 @@ def first_sheet_rows(
             raise SheetProblem("truncated", damaged_message())
         if _binary_workbook(content):  # its area cannot be looked at before the read (check_extent)
             raise SheetProblem("xlsb", _("Binary workbooks (.xlsb) are not read: save it again as .xlsx."))
+        check_shared_strings(content)
     elif not content.startswith(OLE_MAGIC):
         raise SheetProblem("not_excel", _("This is not an Excel workbook (.xlsx, .xls or .ods)."))
     # python-calamine reads every table of an .ods when it opens it; the same pass finds the hidden lines.
@@ -412,19 +414,29 @@ class _PlainCells:
             self.pattern = _not_plain_or_beyond(rows, columns)
 
 
-_XML_ASIDE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
-_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
-_R_ATTRIBUTE = re.compile(rb"(?:^|\s)(?:[\w.-]+:)?r\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'/>]+))")
+# The XML read a token at a time as an XML reader does: comments, character data and processing
+# instructions whole, and every tag whole with its quoted values (which may hold `<` and `>`):
+# nothing inside them is taken for a tag. Group 1 is a row's or a cell's local name (any prefix),
+# group 2 its attributes; other tokens have neither.
+_XML_TOKEN = re.compile(
+    rb"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)|<\?.*?(?:\?>|\Z)"
+    rb"|<(?:[^\s/>]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+    rb"|<(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
+    re.DOTALL,
+)
+_R_ATTRIBUTE = re.compile(rb"(?:^|\s)(?:[^\s=]*:)?r\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'/>]+))")
 _ANY_REFERENCE = re.compile(rb"\s*\$?([A-Za-z]*)\$?0*([0-9]*)\s*")
 
 
 def _irregular_cells(data: bytes, *, exact: bool) -> tuple[int, int]:
-    """The farthest row and column of a sheet's XML however it is written, read tag by tag as
-    python-calamine places the cells (comments and the like left out); where a cell or row could
-    be placed in two ways, the farther is taken."""
+    """The farthest row and column of a sheet's XML however it is written, read token by token
+    (``_XML_TOKEN``) as python-calamine places the cells; where a cell or row could be placed in
+    two ways, the farther is taken."""
     rows = columns = 0
     row = row_reach = column = 0  # the current row, the farthest row its cells name, the last cell's column
-    for kind, attributes in _ROW_OR_CELL.findall(_XML_ASIDE.sub(b"", data)):
+    for kind, attributes in _XML_TOKEN.findall(data):
+        if not kind:
+            continue
         references = [b"".join(values) for values in _R_ATTRIBUTE.findall(attributes)]
         if kind == b"row":
             numbers = [int(r) for r in references if r.strip().isdigit()]
@@ -498,6 +510,35 @@ def _too_large(rows: int, columns: int) -> SheetProblem:
         rows=rows,
         columns=columns,
     )
+
+
+_SST_TAG = re.compile(rb"<(?:[^\s/>]*:)?sst(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_SST_COUNT = re.compile(rb"(?:^|\s)(?:[^\s=]*:)?(?:count|uniqueCount)\s*=\s*[\"']?\s*([0-9]+)")
+
+
+def check_shared_strings(content: bytes) -> None:
+    """A ``SheetProblem`` for an .xlsx whose table of shared strings says it holds more strings
+    than a workbook can (``MAX_SHEET_CELLS``): python-calamine reserves memory for as many as it
+    says before it reads one, and a made-up count of 4 billion (a 7 KB file) aborted the process."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            names = [n for n in z.namelist() if "sharedstrings" in n.lower()]
+            with contextlib.suppress(KeyError):
+                for tag in _RELATIONSHIP.findall(z.read("xl/_rels/workbook.xml.rels")):
+                    if b"sharedStrings" in tag:
+                        target = _attribute(tag, b"Target")
+                        names.append(target.lstrip("/") if target.startswith("/") else "xl/" + target)
+            for name in dict.fromkeys(names):
+                if name not in z.NameToInfo:
+                    continue
+                with z.open(name) as entry:
+                    head = entry.read(1 << 20)
+                if (tag := _SST_TAG.search(head)) and any(
+                    int(count) > MAX_SHEET_CELLS for count in _SST_COUNT.findall(tag.group(1))
+                ):
+                    raise _unreadable(f"{name}: more shared strings than a workbook can hold")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error, NotImplementedError) as exc:
+        raise SheetProblem("truncated", damaged_message(), error=str(exc)) from exc
 
 
 def _binary_workbook(content: bytes) -> bool:

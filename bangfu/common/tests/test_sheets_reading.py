@@ -509,6 +509,11 @@ def test_a_plainly_written_sheet_is_counted_as_the_reader_places_it(rows: list[l
         pytest.param(b'<row r="1048576">' + b"<c><v>1</v></c>" * 40 + b"</row>", id="no references"),
         pytest.param(b'<row r="2"><c t="n" r="XFD1048576"><v>1</v></c></row>', id="reference second"),
         pytest.param(b"<row r='2'><c r='XFD1048576'><v>1</v></c></row>", id="single quotes"),
+        pytest.param(b'<row r="2"><c><v>1</v></c><c r="B2" a="<!--"><v>1</v></c><c r="XFD1048576"><v>1</v></c>'
+                     b'<c r="C2" a="-->"><v>1</v></c></row>', id="comment marks in values"),
+        pytest.param('<row r="2"><ü:c r="XFD1048576"><v>1</v></ü:c></row>'.encode(), id="a prefix of other letters"),
+        pytest.param(b'<row r="2"><c><v>1</v></c><c r="B2" a="<![CDATA["/><c r="XFD1048576"><v>1</v></c>'
+                     b'<c r="C2" a="]]>"/></row>', id="character-data marks in values"),
         pytest.param(b'<row r="1048575"/><row><c r="A1048576"><v>1</v></c><c r=XFD1048576><v>1</v></c></row>',
                      id="unquoted"),
     ],
@@ -578,3 +583,47 @@ def test_a_sheet_written_otherwise_is_read_whole_only_up_to_a_limit(monkeypatch:
     with pytest.raises(SheetProblem) as caught:
         check_extent(content, 0)
     assert caught.value.code == "too_large" and "Excel" in caught.value.message
+
+
+def test_a_made_up_count_of_shared_strings_is_refused_before_the_read() -> None:
+    # python-calamine reserves room for as many strings as the table says it holds (4 billion:
+    # 100 GB) before it reads one; the process was aborted.
+    def with_strings(count: str) -> bytes:
+        buf = io.BytesIO()
+        openpyxl.Workbook().save(buf)
+        sst = (
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%s" uniqueCount="%s">'
+            b"<si><t>\xe5\xa7\x93\xe5\x90\x8d</t></si></sst>" % (count.encode(), count.encode())
+        )
+        out = io.BytesIO()
+        with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for name in source.namelist():
+                data = source.read(name)
+                if name == "[Content_Types].xml":
+                    data = data.replace(
+                        b"</Types>",
+                        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                    )
+                elif name == "xl/_rels/workbook.xml.rels":
+                    data = data.replace(
+                        b"</Relationships>",
+                        b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                        b'sharedStrings" Target="sharedStrings.xml" Id="rId99"/></Relationships>',
+                    )
+                elif name == "xl/worksheets/sheet1.xml":
+                    data = re.sub(
+                        rb"<sheetData\s*/>|<sheetData>.*</sheetData>",
+                        b'<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData>',
+                        data,
+                    )
+                z.writestr(name, data)
+            z.writestr("xl/sharedStrings.xml", sst)
+        return out.getvalue()
+
+    from bangfu.common.sheets import check_shared_strings
+
+    assert first_sheet_rows(with_strings("1"), "名单.xlsx") == [["姓名"]]
+    with pytest.raises(SheetProblem) as caught:
+        check_shared_strings(with_strings("4294967295"))  # first_sheet_rows' check; a miss would abort the tests
+    assert caught.value.code == "unreadable"
