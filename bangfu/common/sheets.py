@@ -11,7 +11,6 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -75,7 +74,7 @@ def _header_like(rows: list[list[Any]]) -> set[tuple[str, ...]]:
     return found
 
 
-def _continued_on(book: Any, content: bytes, index: int, rows: list[list[Any]]) -> list[str]:
+def _continued_on(book: Any, hidden: _Hidden, index: int, rows: list[list[Any]]) -> list[str]:
     """The other visible worksheets that repeat a header of the sheet read and hold rows below it
     (a county's workbook with a sheet per township): their rows would be left out without a word.
     A sheet of codes, notes or totals has other columns and is not one of them."""
@@ -90,8 +89,8 @@ def _continued_on(book: Any, content: bytes, index: int, rows: list[list[Any]]) 
             continue
         if any(word in meta.name.lower() for word in _NOT_DATA_SHEET):
             continue
-        if content.startswith(b"PK"):
-            check_extent(content, i)
+        if not hidden.may_read(i):
+            continue
         other: list[list[Any]] = book.get_sheet_by_index(i).to_python(skip_empty_area=True)
         at = next((n for n, row in enumerate(other[:_HEADER_ROWS]) if _header_like([row]) & headers), None)
         if at is not None and any(any(str(c).strip() for c in row) for row in other[at + 1 :]):
@@ -171,7 +170,7 @@ def first_sheet_rows(
         if has_header is not None:
             index, sheet, looked_at = _sheet_with_header(book, hidden, index, has_header)
         if sheet is None:
-            hidden.before_read(index)
+            hidden.may_read(index)  # checked, and counted as read
             sheet = book.get_sheet_by_index(index)
         rows = SheetRows(sheet.to_python(skip_empty_area=False))
         _fill_merged(rows, sheet.merged_cell_ranges)
@@ -180,7 +179,7 @@ def first_sheet_rows(
         rows.first = bool(visible) and visible[0][0] == index
         rows.looked_at = looked_at
         rows.hidden_rows, rows.hidden_column_runs = hidden.of(index)
-        if more := _continued_on(book, content, index, rows):
+        if more := _continued_on(book, hidden, index, rows):
             raise SheetProblem(
                 "several_sheets",
                 _(
@@ -217,16 +216,21 @@ def _sheet_with_header(
 ) -> tuple[int, Any, tuple[str, ...]]:
     """The first visible sheet (instructions and samples passed over, as ``_first_visible``) whose
     first rows hold the caller's header: its index and the sheet as read (python-calamine reads a
-    whole sheet to give any of it, so it is read once); when none has it, ``index``, no sheet and
-    the names of the sheets looked at."""
+    whole sheet to give any of it, so it is read once); when none has it, ``index``, that sheet if
+    it was read in the look (else None) and the names of the sheets looked at. Sheets are read as
+    ``_Hidden.may_read`` allows."""
     names = []
+    fallback = None
     for i, name in _data_sheets(_visible_sheets(book)) or [(index, "")]:
-        hidden.before_read(i)
+        if not hidden.may_read(i):
+            continue
         sheet = book.get_sheet_by_index(i)
         if has_header(sheet.to_python(skip_empty_area=False, nrows=_HEADER_ROWS)):
             return i, sheet, ()
         names.append(name or sheet.name)
-    return index, None, tuple(names)
+        if i == index:
+            fallback = sheet
+    return index, fallback, tuple(names)
 
 
 def hidden_row_message() -> str:
@@ -237,14 +241,21 @@ def hidden_row_message() -> str:
 def _fill_merged(rows: list[list[Any]], merged: Any) -> None:
     """A merged cell's value in every cell it covers: a file number merged down the rows of a
     household's members belongs to each of them (a spreadsheet keeps it in the first cell only,
-    and the others read empty)."""
-    for (top, left), (bottom, right) in merged or ():
-        if top >= len(rows) or left >= len(rows[top]):
+    and the others read empty). Each merge is filled once, and together they may cover no more
+    cells than the sheet has: merges overlap in no workbook a spreadsheet saves, and a few KB of
+    them, each over the whole sheet, took minutes to fill."""
+    budget = sum(map(len, rows))
+    for (top, left), (bottom, right) in dict.fromkeys(merged or ()):
+        if top >= len(rows) or left >= len(rows[top]) or bottom < top or right < left:
             continue
+        covered = rows[top : bottom + 1]
+        budget -= len(covered) * (right - left + 1)
+        if budget < 0:
+            raise _unreadable("merged cells overlap")
         value = rows[top][left]
         if value is None or value == "":
             continue
-        for row in rows[top : bottom + 1]:
+        for row in covered:
             for c in range(left, min(right + 1, len(row))):
                 if row[c] is None or row[c] == "":
                     row[c] = value
@@ -258,6 +269,9 @@ def _fill_merged(rows: list[list[Any]], merged: Any) -> None:
 # one stray value in the sheet's last row and column (a 5 KB file) asks for 500 GB. 2**25 cells
 # are a million rows of 32 columns, or 100,000 rows of 335.
 MAX_SHEET_CELLS = 1 << 25
+# python-calamine keeps an .ods's cells in more than twice the memory of an .xlsx's (3.6 GB for
+# 2**25 cells, then more in the import): its tables together may span a quarter as many.
+MAX_ODS_CELLS = MAX_SHEET_CELLS >> 2
 # The sheet's XML read past this is refused as well: a few MB of zip can hold GBs of XML.
 MAX_SHEET_XML_BYTES = 1 << 31
 _DIMENSION = re.compile(
@@ -493,7 +507,7 @@ def _xml_too_large() -> SheetProblem:
     )
 
 
-def _too_large(rows: int, columns: int) -> SheetProblem:
+def _too_large(rows: int, columns: int, limit: int | None = None) -> SheetProblem:
     return SheetProblem(
         "too_large_area",
         _(
@@ -505,7 +519,7 @@ def _too_large(rows: int, columns: int) -> SheetProblem:
             "cell": f"{_column_letters(columns)}{rows}",
             "rows": f"{rows:,}",
             "columns": f"{columns:,}",
-            "limit": f"{MAX_SHEET_CELLS:,}",
+            "limit": f"{limit or MAX_SHEET_CELLS:,}",
         },
         rows=rows,
         columns=columns,
@@ -553,12 +567,18 @@ HiddenLines = tuple[frozenset[int], tuple[tuple[int, int], ...]]
 
 
 def check_extent(content: bytes, index: int) -> HiddenLines | None:
+    """``measure_extent``'s hidden lines of the sheet (a ``SheetProblem`` when it is too large)."""
+    return measure_extent(content, index)[2]
+
+
+def measure_extent(content: bytes, index: int) -> tuple[int, int, HiddenLines | None]:
     """A ``SheetProblem`` if the ``index``-th sheet of an .xlsx workbook spans more than
     ``MAX_SHEET_CELLS`` cells as python-calamine places them: every cell's reference is read
     (``_farthest_cell``), never the sheet's own record of its area (``<dimension>``), which a file
     can make up. The sheet's hidden rows and columns (``hidden_lines``), looked for in the same
-    pass, are returned. When the workbook does not plainly name the sheet's part, every XML part
-    is checked (and None returned). A damaged zip is refused here: its sheet cannot be checked."""
+    pass, are returned with the farthest row and column. When the workbook does not plainly name
+    the sheet's part, every XML part is checked (the largest's area given, no hidden lines). A
+    damaged zip is refused here: its sheet cannot be checked."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             part = _sheet_part(z, index)
@@ -579,7 +599,7 @@ def check_extent(content: bytes, index: int) -> HiddenLines | None:
         raise _unreadable(str(exc)) from exc
     if rows * columns > MAX_SHEET_CELLS:
         raise _too_large(rows, columns)
-    return hidden
+    return rows, columns, hidden
 
 
 def _part_extent(z: zipfile.ZipFile, part: str) -> tuple[int, int, HiddenLines]:
@@ -684,33 +704,59 @@ class _HiddenScan:
 
 
 class _Hidden:
-    """The hidden rows and columns of the sheets of one workbook, found beside the read. An .xlsx:
-    by ``check_extent``'s pass over a sheet's XML (or, for a sheet it cannot name, in a thread of
-    their own while python-calamine reads it: it lets go of the interpreter lock as it parses, so
-    the look costs the import no time on a machine of two cores). An .ods: by ``check_ods_extent``'s
-    pass over its tables (``ods``); an .xls: by ``xls_hidden_lines``' pass over its records
-    (``xls``), both made before python-calamine opens the workbook, as checks of it."""
+    """The hidden rows and columns of the sheets of one workbook, found by the checks made before
+    python-calamine reads it: an .xlsx's by ``check_extent``'s pass over a sheet's XML (every zip
+    is checked so, as it may hold the parts of an .ods too); an .ods's by ``check_ods_extent``'s
+    pass over its tables (``ods``); an .xls's by ``xls_hidden_lines``' pass over its records (``xls``)."""
 
     def __init__(
         self, content: bytes, *, ods: list[HiddenLines] | None = None, xls: list[HiddenLines] | None = None
     ) -> None:
         self.content = content
         self.tables = ods if ods is not None else xls
-        self.xlsx = content.startswith(b"PK") and ods is None
-        self.found: dict[int, HiddenLines | Future[HiddenLines]] = {}
+        # Every zip is checked as an .xlsx too: a file can hold the parts of both kinds.
+        self.xlsx = content.startswith(b"PK")
+        self.found: dict[int, HiddenLines] = {}
+        self.spanned: dict[int, int] = {}  # the cells each sheet checked spans
+        self.parts_read: set[str] = set()
+        self.cells_read = 0
 
     def before_read(self, index: int) -> None:
-        """``check_extent`` of the ``index``-th sheet (a ``SheetProblem`` when too large), and the
-        look for its hidden lines under way."""
+        """``measure_extent`` of the ``index``-th sheet of an .xlsx (a ``SheetProblem`` when too
+        large): its hidden lines and the cells it spans."""
         if not self.xlsx or index in self.found:
             return
-        found = check_extent(self.content, index)
-        if found is not None:
-            self.found[index] = found
-            return
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hidden-lines")
-        self.found[index] = pool.submit(hidden_lines, self.content, index)
-        pool.shutdown(wait=False)  # the look goes on; the future gives its result
+        rows, columns, hidden = measure_extent(self.content, index)
+        # None: the workbook does not plainly name the sheet's part, and its hidden lines are not known.
+        self.found[index] = hidden or (frozenset(), ())
+        self.spanned[index] = rows * columns
+
+    def may_read(self, index: int) -> bool:
+        """Whether the ``index``-th sheet is read, after those read so far, to look at its first rows
+        (for the header, or for rows going on from the sheet imported). python-calamine reads an
+        .xlsx's sheet whole to give any of it: a sheet whose part was read already (a workbook can
+        give one part many names) is not read again, and the sheets read together span at most
+        ``MAX_SHEET_CELLS`` (a few KB of zip held 20 sheets of a million rows: minutes, GBs).
+        An .xls's and an .ods's sheets were all read, and counted together, when it was opened."""
+        if not self.xlsx:
+            return True
+        self.before_read(index)
+        part = self._part(index)
+        if part is not None and part in self.parts_read:
+            return False
+        if self.cells_read and self.cells_read + self.spanned[index] > MAX_SHEET_CELLS:
+            return False
+        if part is not None:
+            self.parts_read.add(part)
+        self.cells_read += self.spanned[index]
+        return True
+
+    def _part(self, index: int) -> str | None:
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.content)) as z:
+                return _sheet_part(z, index)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+            return None
 
     def of(self, index: int) -> HiddenLines:
         """The hidden lines of the ``index``-th sheet, once python-calamine has read it."""
@@ -719,9 +765,7 @@ class _Hidden:
         if not self.xlsx:
             return frozenset(), ()
         found = self.found.get(index)
-        if found is None:
-            return hidden_lines(self.content, index)
-        return found.result() if isinstance(found, Future) else found
+        return hidden_lines(self.content, index) if found is None else found
 
 
 # --- the compound file of an .xls ---------------------------------------------------------------
@@ -846,7 +890,12 @@ def xls_hidden_lines(stream: bytes) -> list[HiddenLines]:
             return []  # encrypted: python-calamine asks for the password
         elif typ == _BIFF_SST and size >= 8 and int.from_bytes(stream[at + 4 : at + 8], "little") > len(stream):
             raise ValueError("more shared strings than the stream could hold")
-    return [_biff_sheet(stream, start) for start in starts]
+    sheets = [_biff_sheet(stream, start) for start in starts]
+    # python-calamine builds every sheet's area as it opens the workbook: together they are limited.
+    if sum(rows * columns for _h, rows, columns in sheets) > MAX_SHEET_CELLS:
+        _h, rows, columns = max(sheets, key=lambda sheet: sheet[1] * sheet[2])
+        raise _too_large(rows, columns)
+    return [hidden for hidden, _r, _c in sheets]
 
 
 def _biff_records(stream: bytes, at: int) -> Iterator[tuple[int, int, int]]:
@@ -864,9 +913,12 @@ def _biff_records(stream: bytes, at: int) -> Iterator[tuple[int, int, int]]:
         at += 4 + size
 
 
-def _biff_sheet(stream: bytes, at: int) -> HiddenLines:
+def _biff_sheet(stream: bytes, at: int) -> tuple[HiddenLines, int, int]:
     """The hidden rows and columns of the sheet whose records begin at ``at``, its area checked
-    (``xls_hidden_lines``): ``_biff_records`` written out, as a sheet has a record for each cell."""
+    (``xls_hidden_lines``), and the farthest row and column of its cells holding a value (a blank
+    cell, formats alone, is not read): ``_biff_records`` written out, as a sheet has a record for
+    each cell."""
+    farthest_row = farthest_column = 0
     rows: set[int] = set()
     columns: list[tuple[int, int]] = []
     end = len(stream)
@@ -874,11 +926,15 @@ def _biff_sheet(stream: bytes, at: int) -> HiddenLines:
     cells = _BIFF_CELLS
     while at + 4 <= end:
         typ, size = unpack(stream, at)
-        if typ in cells:
-            if size >= 4 and stream[at + 7]:  # the column's high byte: past column IV
+        if typ in cells and size >= 4:
+            if stream[at + 7]:  # the column's high byte: past column IV
                 raise ValueError("a cell past the last column an .xls sheet has")
-            if typ == _BIFF_MULRK and size >= 6 and unpack(stream, at + 4)[1] + (size - 6) // 6 > _BIFF_COLUMNS:
-                raise ValueError("cells past the last column an .xls sheet has")
+            row, column = unpack(stream, at + 4)
+            if typ == _BIFF_MULRK and size >= 6:
+                column += (size - 6) // 6 - 1  # its last cell's
+                if column >= _BIFF_COLUMNS:
+                    raise ValueError("cells past the last column an .xls sheet has")
+            farthest_row, farthest_column = max(farthest_row, row + 1), max(farthest_column, column + 1)
         elif typ == _BIFF_ROW:
             if 14 <= size <= 16 and stream[at + 16] & 0x20:
                 rows.add(unpack(stream, at + 4)[0] + 1)
@@ -898,15 +954,18 @@ def _biff_sheet(stream: bytes, at: int) -> HiddenLines:
             if (end_row - first_row) * (end_col - first_col) > _BIFF_MAX_CELLS:
                 raise ValueError("a sheet's area larger than an .xls sheet can be")
         elif typ == _BIFF_EOF:
-            return frozenset(rows), tuple(columns)
+            return (frozenset(rows), tuple(columns)), farthest_row, farthest_column
         at += 4 + size
     if at != end:
         raise _CutShortError("the sheet's last BIFF record runs past the stream's end")
-    return frozenset(rows), tuple(columns)
+    return (frozenset(rows), tuple(columns)), farthest_row, farthest_column
 
 
-_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
-_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+# The names as written: python-calamine reads the elements and attributes of an .ods by the
+# names `table:…` and `office:…`, whatever namespace a file binds the prefixes to (a file binding
+# `table` to another one was read by it and passed over by a namespace-aware look).
+_ODS_TABLE = "table:"
+_ODS_OFFICE = "office:"
 _ODS_ROW, _ODS_CELLS = _ODS_TABLE + "table-row", (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell")
 _ODS_COLUMN = _ODS_TABLE + "table-column"
 
@@ -934,27 +993,27 @@ def check_ods_extent(content: bytes) -> list[HiddenLines] | None:
     they repeat, so a 1 KB file can span a million rows by 16,000 columns, and python-calamine
     builds the area of every table as it opens the file (gigabytes and seconds, or its own error
     past 10⁸ cells). Each table's farthest cell holding a value is found from the XML, read as a
-    stream, and a file whose tables together span more than ``MAX_SHEET_CELLS`` is refused,
+    stream, and a file whose tables together span more than ``MAX_ODS_CELLS`` is refused,
     naming its largest. The same pass finds each table's hidden rows and columns (``hidden_lines``
     of an .xlsx), returned in table order. Not an .ods: None. An .ods whose tables cannot be read
     is refused (``SheetProblem``): python-calamine may read what the XML parser refuses, and the
     hidden rows would not be known."""
-    from xml.etree.ElementTree import ParseError, iterparse
+    from xml.parsers.expat import ExpatError
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
-            if "content.xml" not in z.namelist() or "xl/workbook.xml" in z.namelist():
+            if "content.xml" not in z.namelist():
                 return None
             with z.open("content.xml") as entry:
                 stream = io.BufferedReader(_CappedReader(entry), 1 << 20)
-                tables = _ods_tables(iterparse(stream, events=("start", "end")))  # noqa: S314
+                tables = _ods_tables(_xml_events(stream))
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         raise SheetProblem("truncated", damaged_message()) from exc
-    except (ValueError, ParseError) as exc:
+    except (ValueError, ExpatError) as exc:
         raise _unreadable(str(exc)) from exc
-    if sum(t.rows * t.columns for t in tables) > MAX_SHEET_CELLS:
+    if sum(t.rows * t.columns for t in tables) > MAX_ODS_CELLS:
         largest = max(tables, key=lambda t: t.rows * t.columns)
-        raise _too_large(largest.rows, largest.columns)
+        raise _too_large(largest.rows, largest.columns, MAX_ODS_CELLS)
     return [t.hidden() for t in tables]
 
 
@@ -979,54 +1038,68 @@ class _OdsTable:
         return frozenset(rows), tuple(self.hidden_columns)
 
 
-def _ods_tables(events: Any) -> list[_OdsTable]:
+def _xml_events(stream: Any) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """("start", name, attributes) and ("end", name, {}) of each element of the XML ``stream``,
+    its names as written (no namespaces resolved)."""
+    from xml.parsers.expat import ParserCreate
+
+    parser = ParserCreate()
+    pending: list[tuple[str, str, dict[str, str]]] = []
+    parser.StartElementHandler = lambda name, attributes: pending.append(("start", name, attributes))
+    parser.EndElementHandler = lambda name: pending.append(("end", name, {}))
+    while chunk := stream.read(1 << 20):
+        parser.Parse(chunk, False)
+        yield from pending
+        pending.clear()
+    parser.Parse(b"", True)
+    yield from pending
+
+
+def _ods_tables(events: Iterable[tuple[str, str, dict[str, str]]]) -> list[_OdsTable]:
     """The farthest row and column holding a value of each table of ``events``, and its hidden
-    lines, in order; stops early once they span more than ``MAX_SHEET_CELLS``."""
+    lines, in order; stops early once they span more than ``MAX_ODS_CELLS``."""
     tables: list[_OdsTable] = []
     table = _OdsTable()
     row = column = table_column = spanned = 0
     row_repeat, row_has_value = 1, False
-    for event, element in events:
-        tag = element.tag
+    for event, tag, attributes in events:
         if tag == _ODS_TABLE + "table":
             if event == "start":
                 table, row, table_column = _OdsTable(), 0, 0
             else:
                 tables.append(table)
                 spanned += table.rows * table.columns
-                element.clear()
             continue
         if tag == _ODS_ROW:
             if event == "start":
                 column, row_has_value = 0, False
-                row_repeat = int(element.get(_ODS_TABLE + "number-rows-repeated", "1") or 1)
-                if element.get(_ODS_VISIBILITY) in _ODS_HIDDEN:
+                row_repeat = _repeat(attributes.get(_ODS_TABLE + "number-rows-repeated"))
+                if attributes.get(_ODS_VISIBILITY) in _ODS_HIDDEN:
                     table.hidden_rows.append((row + 1, row + row_repeat))
             else:
                 if row_has_value:
                     table.rows = max(table.rows, row + row_repeat)
                 row += row_repeat
-                element.clear()
-                if spanned + table.rows * table.columns > MAX_SHEET_CELLS:
+                if spanned + table.rows * table.columns > MAX_ODS_CELLS:
                     return [*tables, table]
         elif tag in _ODS_CELLS:
             if event == "start":
-                repeat = int(element.get(_ODS_TABLE + "number-columns-repeated", "1") or 1)
-                if element.get(_ODS_OFFICE + "value-type") is not None:
+                repeat = _repeat(attributes.get(_ODS_TABLE + "number-columns-repeated"))
+                if attributes.get(_ODS_OFFICE + "value-type") is not None:
                     row_has_value = True
                     table.columns = max(table.columns, column + repeat)
                 column += repeat
-        elif tag == _ODS_COLUMN:
-            if event == "start":
-                repeat = int(element.get(_ODS_TABLE + "number-columns-repeated", "1") or 1)
-                if element.get(_ODS_VISIBILITY) in _ODS_HIDDEN:
-                    table.hidden_columns.append((table_column + 1, table_column + repeat))
-                table_column += repeat
-            else:
-                element.clear()
-        elif event == "end":
-            element.clear()
+        elif tag == _ODS_COLUMN and event == "start":
+            repeat = _repeat(attributes.get(_ODS_TABLE + "number-columns-repeated"))
+            if attributes.get(_ODS_VISIBILITY) in _ODS_HIDDEN:
+                table.hidden_columns.append((table_column + 1, table_column + repeat))
+            table_column += repeat
     return tables
+
+
+def _repeat(value: str | None) -> int:
+    """A repeat count as written (none: once); a ``ValueError`` for one that is not a number."""
+    return int(value or 1)
 
 
 def damaged_message() -> str:

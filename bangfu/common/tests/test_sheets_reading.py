@@ -627,3 +627,125 @@ def test_a_made_up_count_of_shared_strings_is_refused_before_the_read() -> None:
     with pytest.raises(SheetProblem) as caught:
         check_shared_strings(with_strings("4294967295"))  # first_sheet_rows' check; a miss would abort the tests
     assert caught.value.code == "unreadable"
+
+
+def test_an_ods_is_checked_by_its_names_as_written_whatever_namespace_they_are_bound_to() -> None:
+    # python-calamine reads `table:table-row` by that name; a file binding the prefix to another
+    # namespace passed a namespace-aware look (a 1 KB file, 10⁸ cells).
+    far = (
+        '<table:table-row xmlns:table="urn:other" table:number-rows-repeated="100000">'
+        '<table:table-cell table:number-columns-repeated="999" office:value-type="float" office:value="1"/>'
+        "</table:table-row>"
+    )
+    with pytest.raises(SheetProblem) as caught:
+        check_ods_extent(_ods(_row(_cell("姓名")) + far))  # first_sheet_rows' check; a miss would abort the tests
+    assert caught.value.code == "too_large_area"
+
+
+def test_an_ods_that_also_holds_the_parts_of_an_xlsx_is_checked_as_an_ods() -> None:
+    far = (
+        '<table:table-row table:number-rows-repeated="100000">'
+        '<table:table-cell table:number-columns-repeated="999" office:value-type="float" office:value="1"/>'
+        "</table:table-row>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(_ods(_row(_cell("姓名")) + far))) as source, zipfile.ZipFile(out, "w") as z:
+        for name in source.namelist():
+            z.writestr(name, source.read(name))
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(SheetProblem) as caught:
+        check_ods_extent(out.getvalue())
+    assert caught.value.code == "too_large_area"
+
+
+def _sheets_of_one_part(names: int, rows: int) -> bytes:
+    """A workbook whose ``names`` sheets all name the same part (of ``rows`` rows, no header)."""
+    wb = openpyxl.Workbook()
+    first = wb.active
+    assert first is not None
+    for n in range(rows):
+        first.append([n, "x", "y"])
+    for n in range(1, names):
+        wb.create_sheet(f"S{n}")
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/_rels/workbook.xml.rels":
+                data = re.sub(rb"worksheets/sheet\d+\.xml", b"worksheets/sheet1.xml", data)
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_part_named_by_many_sheets_is_read_once() -> None:
+    # python-calamine reads a sheet whole to give its first rows: 20 names of one sheet of a
+    # million rows (a 6 KB file) were read 20 times, looking for the header.
+    from bangfu.common.sheets import _Hidden
+
+    content = _sheets_of_one_part(4, 50)
+    hidden = _Hidden(content)
+    assert [hidden.may_read(i) for i in range(4)] == [True, False, False, False]
+    rows = first_sheet_rows(content, "名单.xlsx", has_header=lambda rows: False)
+    assert len(rows) == 50 and rows.looked_at == ("Sheet",)
+
+
+def test_the_sheets_looked_at_span_no_more_cells_together_than_one_may(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bangfu.common import sheets
+
+    wb = openpyxl.Workbook()
+    for n in range(3):
+        ws = wb.active if n == 0 else wb.create_sheet(f"S{n}")
+        assert ws is not None
+        for r in range(10):
+            ws.append([r, "x", "y", "z"])  # 40 cells each
+    buf = io.BytesIO()
+    wb.save(buf)
+    monkeypatch.setattr(sheets, "MAX_SHEET_CELLS", 100)
+    hidden = sheets._Hidden(buf.getvalue())
+    assert [hidden.may_read(i) for i in range(3)] == [True, True, False]  # 40 + 40, then 120 > 100
+
+
+def _merged(merges: list[str]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["档案编号", "姓名", "身份证号"])
+    for n in range(20):
+        ws.append([f"F{n}" if n % 4 == 0 else None, "张三", "x"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                cells = b"".join(b'<mergeCell ref="%s"/>' % m.encode() for m in merges)
+                data = data.replace(
+                    b"</sheetData>", b'</sheetData><mergeCells count="%d">%s</mergeCells>' % (len(merges), cells)
+                )
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def test_merges_repeated_are_filled_once_and_overlapping_ones_refused() -> None:
+    # A few KB of the same merge over the whole sheet, 20,000 times, took minutes to fill.
+    rows = first_sheet_rows(_merged(["A2:A5"] * 20_000), "名单.xlsx")
+    assert [r[0] for r in rows[1:6]] == ["F0", "F0", "F0", "F0", "F4"]
+    with pytest.raises(SheetProblem) as caught:  # no spreadsheet saves merges over one another
+        first_sheet_rows(_merged([f"A2:C{n}" for n in range(21, 2, -1)]), "名单.xlsx")
+    assert caught.value.code == "unreadable"
+
+
+def test_an_ods_may_span_a_quarter_of_the_cells_of_an_xlsx() -> None:
+    # A 1 KB .ods within the .xlsx limit (a million rows of 32 numbers) took 3.6 GB to open and
+    # more to import: an .ods's cells cost python-calamine more than twice an .xlsx's.
+    from bangfu.common.sheets import MAX_ODS_CELLS, MAX_SHEET_CELLS
+
+    far = _row('<table:table-cell table:number-columns-repeated="32" office:value-type="float" office:value="2"/>',
+               repeat=1_048_575)  # fmt: skip
+    assert MAX_ODS_CELLS < 1_048_576 * 32 <= MAX_SHEET_CELLS
+    with pytest.raises(SheetProblem) as caught:
+        check_ods_extent(_ods(_row(_cell("姓名")) + far))
+    assert caught.value.code == "too_large_area" and f"{MAX_ODS_CELLS:,}" in caught.value.message
