@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -402,12 +403,30 @@ def sniff(content: bytes) -> tuple[str, str] | None:
     return None
 
 
+# What Pillow raises for a file it cannot read: besides OSError and SyntaxError, a ValueError (a
+# compressed text or colour-profile chunk that inflates beyond Pillow's limit), struct.error (a
+# chunk or EXIF block cut short), and the errors of a header or table read without checking it.
+_IMAGE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    struct.error,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+)
+
+
 def _clean_image(content: bytes, ctype: str) -> bytes:
     """Decode the picture fully (a broken one is refused) and drop its location data: the EXIF
-    GPS block, and the XMP packet (where photo editors and some phones write the location too)."""
+    GPS block, and the XMP packet (where photo editors and some phones write the location too).
+    Everything Pillow does with the sender's bytes (open, decode, read the EXIF, write the copy) is
+    in one ``try``: whatever it raises for a bad file refuses the picture, before anything is stored."""
     import warnings
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with warnings.catch_warnings():
@@ -417,21 +436,22 @@ def _clean_image(content: bytes, ctype: str) -> bytes:
                 probe.verify()
             img = Image.open(io.BytesIO(content))
             img.load()
+            exif = img.getexif()
+            if ctype == "image/png":
+                out = io.BytesIO()
+                img.save(out, "PNG")  # PNG keeps no metadata unless asked to
+                return out.getvalue()
+            if GPS_IFD not in exif and "xmp" not in img.info:
+                return content
+            exif.pop(GPS_IFD, None)
+            out = io.BytesIO()
+            img.save(out, "JPEG", quality=92, exif=exif.tobytes())  # no XMP unless asked for
+            return out.getvalue()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValidationError({"file": _("The picture has too many pixels; send a smaller photo.")}) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except _IMAGE_ERRORS as exc:  # UnidentifiedImageError is an OSError
+        logger.info("picture refused: %s: %s", type(exc).__name__, exc)
         raise ValidationError({"file": _("The picture is damaged or incomplete.")}) from exc
-    exif = img.getexif()
-    if ctype == "image/png":
-        out = io.BytesIO()
-        img.save(out, "PNG")  # PNG keeps no metadata unless asked to
-        return out.getvalue()
-    if GPS_IFD not in exif and "xmp" not in img.info:
-        return content
-    exif.pop(GPS_IFD, None)
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=92, exif=exif.tobytes())  # no XMP unless asked for
-    return out.getvalue()
 
 
 def _check_pdf(content: bytes) -> None:

@@ -4,6 +4,7 @@ counter page and API (proofs, home-visit photos, minutes, answers)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import zlib
 from typing import Any
@@ -29,21 +30,28 @@ def _kind(content: bytes) -> str:
     return refused.value.kind
 
 
-def _xref_stream_pdf(object_stream: bytes, filters: bytes = b"/Filter /FlateDecode") -> bytes:
+def _xref_stream_pdf(
+    object_stream: bytes, filters: bytes = b"/Filter /FlateDecode", kind: bytes = b"/Type /ObjStm", more: bytes = b""
+) -> bytes:
     """A PDF 1.5 whose catalog's action sits compressed in an object stream, with a
-    cross-reference stream (as modern producers write them)."""
+    cross-reference stream (as modern producers write them); ``more`` objects after the
+    cross-reference stream, numbered from 6."""
     out = bytearray(b"%PDF-1.5\n")
     offsets = [len(out)]
     out += b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>\nendobj\n"
     offsets.append(len(out))
     out += b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
     offsets.append(len(out))
-    out += b"3 0 obj\n<< /Type /ObjStm /N 1 /First 6 %s /Length %d >>\nstream\n" % (filters, len(object_stream))
+    out += b"3 0 obj\n<< %s /N 1 /First 4 %s /Length %d >>\nstream\n" % (kind, filters, len(object_stream))
     out += object_stream + b"\nendstream\nendobj\n"
     xref_at = len(out)
     rows = b"".join(bytes([1]) + o.to_bytes(4, "big") + b"\x00" for o in offsets)
     out += b"4 0 obj\n<< /Type /XRef /Size 6 /W [1 4 1] /Index [1 3] /Root 1 0 R /Length %d >>\nstream\n" % len(rows)
-    out += rows + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    out += rows + b"\nendstream\nendobj\n"
+    out += b"".join(
+        b"%d 0 obj\n%s\nendobj\n" % (number, body) for number, body in enumerate(more.split(b"|"), 6) if body
+    )
+    out += b"startxref\n%d\n%%%%EOF\n" % xref_at
     return bytes(out)
 
 
@@ -73,6 +81,81 @@ def test_active_content_is_refused(content: bytes) -> None:
     assert _kind(content) == "active"
 
 
+HIDDEN = b"5 0 " + JS_ACTION
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # The filter written as an object of its own, alone or in an array: the stream was read raw.
+        _xref_stream_pdf(zlib.compress(HIDDEN), filters=b"/Filter 6 0 R", more=b"/FlateDecode"),
+        _xref_stream_pdf(zlib.compress(HIDDEN), filters=b"/Filter [6 0 R]", more=b"/FlateDecode"),
+        _xref_stream_pdf(zlib.compress(HIDDEN), filters=b"/Filter 6 0 R", more=b"[/FlateDecode]"),
+        _xref_stream_pdf(zlib.compress(HIDDEN), filters=b"/F#69lter /Fl#61teDecode"),
+        # No /Type /ObjStm: viewers read an object stream by its /N and /First.
+        _xref_stream_pdf(zlib.compress(HIDDEN), kind=b""),
+        # The other filters a viewer decodes, in a chain.
+        _xref_stream_pdf(zlib.compress(HIDDEN).hex().encode() + b">", filters=b"/Filter [/AHx /FlateDecode]"),
+        _xref_stream_pdf(
+            base64.a85encode(zlib.compress(HIDDEN), wrapcol=40) + b"~>",
+            filters=b"/Filter [/ASCII85Decode 6 0 R] /DecodeParms [null 7 0 R]",
+            more=b"/FlateDecode|<< /Predictor 1 >>",
+        ),
+        _xref_stream_pdf(bytes([len(HIDDEN) - 1]) + HIDDEN + b"\x80", filters=b"/Filter /RunLengthDecode"),
+        # Actions that send a form away, import data or open another file.
+        pdf_file(b"<< /S /SubmitForm /F (https://example.org/collect) >>", catalog=b"/OpenAction 4 0 R"),
+        pdf_file(b"<< /S /ImportData /F (data.fdf) >>", catalog=b"/OpenAction 4 0 R"),
+        pdf_file(b"<< /S /GoToR /F (\\\\\\\\host\\\\share\\\\x.pdf) /D [0 /Fit] >>", catalog=b"/OpenAction 4 0 R"),
+        _xref_stream_pdf(
+            zlib.compress(b"5 0 << /S /SubmitForm /F (https://example.org) >>"),
+            filters=b"/Filter 6 0 R",
+            more=b"/FlateDecode",
+        ),
+    ],
+)
+def test_active_content_behind_an_indirect_or_other_filter_is_refused(content: bytes) -> None:
+    assert _kind(content) == "active"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        _xref_stream_pdf(zlib.compress(HIDDEN), filters=b"/Filter 9 0 R"),  # the filter's object is nowhere
+        _xref_stream_pdf(zlib.compress(HIDDEN), filters=b"/Filter 6 0 R", more=b"7 0 R|/FlateDecode"),  # two levels
+        _xref_stream_pdf(
+            zlib.compress(HIDDEN),
+            filters=b"/Filter [/FlateDecode] /DecodeParms 6 0 R",
+            more=b"<< /Predictor 12 /Columns 4 >>",
+        ),
+        _xref_stream_pdf(
+            zlib.compress(HIDDEN), filters=b"/Filter /FlateDecode /DecodeParms << /Predictor 6 0 R >>", more=b"1"
+        ),
+        _xref_stream_pdf(b"5 0 << >>", filters=b"/Filter /ASCIIHexDecode", kind=b""),  # not hex
+        _xref_stream_pdf(b"5 0 << >>", filters=b"/Filter [/LZWDecode]", kind=b""),
+        _xref_stream_pdf(b"5 0 << >>", filters=b"/Filter (FlateDecode"),  # a dictionary not read
+    ],
+)
+def test_an_object_stream_whose_filters_cannot_be_followed_is_refused(content: bytes) -> None:
+    assert _kind(content) == "unchecked"
+
+
+def test_what_an_object_stream_does_not_hide_passes() -> None:
+    check_pdf(
+        _xref_stream_pdf(
+            zlib.compress(b"5 0 << /S /URI /URI (https://example.org) >>"),
+            filters=b"/Filter 6 0 R",
+            more=b"/FlateDecode",
+        )
+    )
+    check_pdf(_xref_stream_pdf(b"5 0 << /Type /Annot >>", filters=b"", kind=b""))
+    # A picture with a predictor is no object stream: it is not decoded, and passes.
+    picture = (
+        b"<< /Type /XObject /Subtype /Image /Filter /FlateDecode /DecodeParms << /Predictor 15 /Columns 2 >>"
+        b" /Length 4 >>\nstream\nabcd\nendstream"
+    )
+    check_pdf(pdf_file(picture))
+
+
 def test_what_is_not_a_pdf_is_refused() -> None:
     assert _kind(b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF") == "structure"
     good = pdf_file()
@@ -94,6 +177,14 @@ def test_every_upload_path_refuses_a_pdf_with_a_script(tree: dict, users: dict[s
     worker_api = Client().post(
         f"/api/v1/applicant/applications/{app.pk}/attachments",
         {"file": io.BytesIO(bad)},
+        headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"},
+    )
+    assert worker_api.status_code == 422
+    assert SCRIPT in worker_api.json()["error"]["fields"]["file"][0]
+    hidden = _xref_stream_pdf(zlib.compress(b"5 0 " + JS_ACTION), filters=b"/Filter [6 0 R]", more=b"/FlateDecode")
+    worker_api = Client().post(
+        f"/api/v1/applicant/applications/{app.pk}/attachments",
+        {"file": io.BytesIO(hidden)},
         headers={"Authorization": f"Bearer {otp.token_for(applicant)}", "Accept-Language": "en"},
     )
     assert worker_api.status_code == 422

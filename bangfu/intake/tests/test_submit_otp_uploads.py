@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zlib
 from typing import Any
 
 import pytest
@@ -228,6 +229,61 @@ def test_wrong_or_broken_files_are_refused(
         steps.attachment_add(actor=a, application_id=app.pk, name="x.jpg", content=content)
     assert message in err.value.message_dict["file"][0]
     assert not app.attachments.exists()
+
+
+def _png_with(chunk_type: bytes, data: bytes) -> bytes:
+    """A 10×10 PNG with one more chunk after its header."""
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (10, 10), "blue").save(out, "PNG")
+    png = out.getvalue()
+    chunk = struct.pack(">I", len(data)) + chunk_type + data
+    chunk += struct.pack(">I", zlib.crc32(chunk_type + data) & 0xFFFFFFFF)
+    return png[:33] + chunk + png[33:]  # the signature (8) and IHDR (25) first
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        # A compressed comment and a colour profile that inflate beyond what Pillow reads (a few
+        # KB sent, megabytes inflated): Pillow raises ValueError, which once gave a server error.
+        pytest.param(lambda: _png_with(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * 4_000_000, 9)), id="zTXt"),
+        pytest.param(lambda: _png_with(b"iCCP", b"icc\0\0" + zlib.compress(b"\0" * 4_000_000, 9)), id="iCCP"),
+    ],
+)
+def test_a_picture_pillow_cannot_read_is_refused_on_the_api_and_the_page(
+    tree: dict, picture: Any, settings: Any, tmp_path: Any
+) -> None:
+    from django.test import Client
+
+    from bangfu.intake.tests.helpers import sign_in
+
+    settings.MEDIA_ROOT = tmp_path
+    content = picture()
+    a = _applicant()
+    app = services.application_create(actor=a, unit_id=tree["xiangyun_g"].pk)
+    upload = io.BytesIO(content)
+    upload.name = "proof.png"
+    api = Client().post(
+        f"/api/v1/applicant/applications/{app.pk}/attachments",
+        {"file": upload},
+        headers={"Authorization": f"Bearer {otp.token_for(a)}", "Accept-Language": "en"},
+    )
+    assert api.status_code == 422
+    assert api.json()["error"]["fields"]["file"] == ["The picture is damaged or incomplete."]
+    upload.seek(0)
+    phone = sign_in(Client(HTTP_ACCEPT_LANGUAGE="zh-hans"), a)
+    page = phone.post(f"/apply/{app.pk}/upload/", {"file": upload}, follow=True)
+    assert page.status_code == 200
+    assert "图片已损坏或不完整。" in page.content.decode()
+    # Nothing half-written: no row, no event, no stored file.
+    assert not app.attachments.exists()
+    assert not app.events.filter(action="attachment").exists()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
 def test_oversized_file_is_refused(tree: dict, settings: Any, tmp_path: Any) -> None:
