@@ -27,6 +27,12 @@ def clean_reason(text: str) -> str:
     return text.strip()
 
 
+def shortened(value: str, most: int = 80) -> str:
+    """A value as a message quotes it: a long one (an address, a cell of a whole page pasted) cut
+    with an ellipsis, so that the message stays readable and within what is kept of it."""
+    return value if len(value) <= most else value[: most - 1] + "…"
+
+
 _CURRENCY = re.compile(r"^(?:¥|￥|RMB|CNY)?\s*(.*?)\s*(?:元|圆|块|元整|yuan|RMB|CNY)?$", re.IGNORECASE)
 
 
@@ -67,5 +73,5 @@ def not_a_number(plain: str) -> str:
     if "," in plain:
         return _(
             "“%(value)s”: write decimals with a point, and a comma only between thousands (for example 1,200.50)."
-        ) % {"value": plain}
+        ) % {"value": shortened(plain)}
     return _("Enter a number.")

@@ -54,6 +54,7 @@ from bangfu.common.models import AuditAction, AuditEntry
 from bangfu.common.phones import plain_phone
 from bangfu.common.punctuation import mark
 from bangfu.common.retranslate import in_reader_language
+from bangfu.common.text import shortened
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
@@ -293,7 +294,11 @@ def _store(batch: ImportBatch, out: Outcome, state: str, created: int = 0) -> No
     ImportIssue.objects.bulk_create(
         (
             ImportIssue(
-                batch=batch, row=i.row, column=i.column[:40], file_number=i.file_number[:60], reason=i.reason[:500]
+                batch=batch,
+                row=i.row,
+                column=i.column[:40],
+                file_number=i.file_number[:60],
+                reason=shortened(i.reason, 500),
             )
             for i in out.issues
         ),
@@ -427,6 +432,9 @@ def _numbers_on_record(numbers: list[str], unit: OrgUnit) -> tuple[set[str], set
     return {n for n, _own in found}, {n for n, own in found if not own}
 
 
+_HOLDER = "bank_account.holder_name"
+
+
 class _Disagreed(Exception):  # noqa: N818 - a signal, not an error
     """The fast household check vouched for a household the registry's check did not."""
 
@@ -555,7 +563,7 @@ class _Vetting:
                         h.head_row,
                         legacy.BY_KEY["unit"].header,
                         _("%(n)s unions in %(unit)s are named “%(value)s”: write the union's code instead.")
-                        % {"n": len(named), "value": h.unit_code, "unit": unit.name},
+                        % {"n": len(named), "value": shortened(h.unit_code), "unit": unit.name},
                     )
                 )
             if target is None and len(named) <= 1:
@@ -563,7 +571,8 @@ class _Vetting:
                     legacy.Issue(
                         h.head_row,
                         legacy.BY_KEY["unit"].header,
-                        _("“%(value)s” is not a union in %(unit)s.") % {"value": h.unit_code, "unit": unit.name},
+                        _("“%(value)s” is not a union in %(unit)s.")
+                        % {"value": shortened(h.unit_code), "unit": unit.name},
                     )
                 )
             h.data.unit_id = target.pk if target else unit.pk
@@ -581,10 +590,15 @@ class _Vetting:
                 # A cell whose value could not be read has its problem already; the registry
                 # would add "required" or the like for the value left out.
                 flagged = {(i.row, i.column) for i in h.issues}
-                for path, messages in errors.errors.items():
+                # The card's holder is the head's name (``legacy.locate``): what is wrong with it is
+                # said once, by the name's own problem, not again as the holder's.
+                placed: set[tuple[int, str]] = set()
+                for path, messages in sorted(errors.errors.items(), key=lambda e: e[0] == _HOLDER):
                     row, column = h.locate(path)
-                    if (row, column) not in flagged:
-                        own.extend(legacy.Issue(row, column, m) for m in messages)
+                    if (row, column) in flagged or (path == _HOLDER and (row, column) in placed):
+                        continue
+                    placed.add((row, column))
+                    own.extend(legacy.Issue(row, column, m) for m in messages)
             for c in checked:
                 other = seen.get(c.rid.value)
                 if other is not None and other != h.file_number:
@@ -593,7 +607,7 @@ class _Vetting:
                         legacy.Issue(
                             row,
                             legacy.BY_KEY["id_number"].header,
-                            _("This person is also in household %(file)s of this file.") % {"file": other},
+                            _("This person is also in household %(file)s of this file.") % {"file": shortened(other)},
                         )
                     )
                 else:
@@ -694,7 +708,7 @@ class _Vetting:
                     message = _(
                         "File %(file)s is already on record; %(name)s is not on it and was not added: add them on "
                         "the file's page."
-                    ) % {"file": h.file_number, "name": m.name.strip()}
+                    ) % {"file": h.file_number, "name": shortened(m.name.strip())}
                 issues.append(legacy.Issue(row, id_column, message, h.file_number))
         return issues + row_differences(self.unit, same, self.columns)
 

@@ -20,6 +20,7 @@ import datetime as dt
 import functools
 import io
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -33,7 +34,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from bangfu.common import sheets
 from bangfu.common.ids import InvalidResidentId, build_resident_id
 from bangfu.common.punctuation import join_list
-from bangfu.common.text import not_a_number, plain_amount
+from bangfu.common.text import clean_name, not_a_number, plain_amount, shortened
 from bangfu.registry import codes
 from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
 
@@ -319,7 +320,10 @@ CAUSE_TERMS: dict[str, int] = {
 GRADE_TERMS = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
 
 _OWN_LABELS = {
-    "file_number": gettext_lazy("File number"),
+    # How a file number is read (``file_number_text``): what a cadre reads as one number is one.
+    "file_number": gettext_lazy(
+        "File number (read without spaces, in half width and in capitals: ５３２９ is 5329, b07 is B07)"
+    ),
     "unit": gettext_lazy("Union (its name or code; blank: the union chosen for the import)"),
     "bank": gettext_lazy("Bank"),
     "card_number": gettext_lazy("Bank card number"),
@@ -436,6 +440,9 @@ class ParsedHousehold:
             return row, col.header if col else ""
         if parts[0] == "members":
             return self.head_row, BY_KEY["relationship"].header
+        if parts[:2] == ["bank_account", "holder_name"]:
+            # The card's holder is the head (``_set_top``): the template has no column of its own for it.
+            return self.head_row, BY_KEY["name"].header
         if parts[0] == "bank_account":
             key = "bank" if len(parts) > 1 and parts[1] in {"bank", "branch"} else "card_number"
             return self.head_row, BY_KEY[key].header
@@ -498,13 +505,22 @@ def _ignored(header: str) -> bool:
     return header in IGNORED_HEADERS or _NOTE.sub("", header).strip("*＊") in IGNORED_HEADERS
 
 
+# A header quoted in a message is cut to this many characters: a template header is far shorter,
+# and a cell of a whole page (a megabyte) would make a message of a megabyte.
+HEADER_QUOTED = 40
+
+
+def _quoted_header(header: str) -> str:
+    return shortened(header, HEADER_QUOTED)
+
+
 def _header_problems(headers: list[str]) -> list[str]:
     """What is wrong with a header row (its cells as ``_header`` gives them): the missing, unknown
     and doubled columns, each kind in a phrase; none when it is the template's."""
     headers = list(headers)
     while headers and not headers[-1]:
         headers.pop()
-    unknown = [h for h in headers if h and h not in BY_HEADER and not _ignored(h)]
+    unknown = [_quoted_header(h) for h in headers if h and h not in BY_HEADER and not _ignored(h)]
     missing = [h for h in REQUIRED if h not in headers]
     dupes = sorted({h for h in headers if h in BY_HEADER and headers.count(h) > 1})
     parts = []
@@ -532,7 +548,7 @@ def check_headers(header_row: list[Any], row: int = 1, looked_at: tuple[str, ...
             message = _(
                 "None of the sheets (%(sheets)s) has the template's headers; on the first, %(problems)s. "
                 "Download the template."
-            ) % {"sheets": join_list(looked_at), "problems": problems}
+            ) % {"sheets": join_list(map(_quoted_header, looked_at)), "problems": problems}
         elif row == 1:
             message = _("The first row does not have the template's headers (%(problems)s). Download the template.") % {
                 "problems": problems
@@ -546,7 +562,7 @@ def check_headers(header_row: list[Any], row: int = 1, looked_at: tuple[str, ...
             "wrong_headers",
             message,
             missing=[h for h in REQUIRED if h not in headers],
-            unknown=[h for h in headers if h and h not in BY_HEADER and not _ignored(h)],
+            unknown=[_quoted_header(h) for h in headers if h and h not in BY_HEADER and not _ignored(h)],
         )
     return [BY_HEADER.get(h) if h else None for h in headers]
 
@@ -565,6 +581,7 @@ def sheet_header(rows: list[list[Any]]) -> tuple[int, list[Column | None]]:
 def _not_allowed(value: str, key: str) -> str:
     """The value is not one the column takes: say which it takes (the words of the form)."""
     allowed = _allowed_words(key)
+    value = shortened(value)
     if not allowed:
         return _("“%(value)s” is not one of the allowed values.") % {"value": value}
     shown = join_list(allowed[:_ALLOWED_SHOWN]) + ("…" if len(allowed) > _ALLOWED_SHOWN else "")
@@ -575,6 +592,10 @@ _ALLOWED_SHOWN = 12  # the ethnicities are 58: the import page lists them all
 
 
 def _text(value: Any) -> str:
+    """A cell as text: a whole number without its ``.0``, a date as YYYY-MM-DD; text as names are
+    kept (``clean_name``: no zero-width characters or byte-order marks, no-break and other spaces
+    as one space, none at either end), so that no value kept, compared or looked up holds what
+    shows nothing."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -585,7 +606,18 @@ def _text(value: Any) -> str:
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value).strip()
+    return clean_name(str(value))
+
+
+def file_number_text(value: Any) -> str:
+    """A file number as the import keeps it: ``_text``, then in half width (an input method's
+    full-width mode types ``Ｚ１``), without spaces (``5329 2320 1500 0123``, grouped as read
+    aloud) and in upper case: what a cadre reads as one number is one number. Only invisible
+    characters: no number (missing)."""
+    text = _text(value)
+    if not text.isascii() or " " in text:
+        text = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    return text.upper()
 
 
 def _id_stored_as_number(value: Any) -> bool:
@@ -733,7 +765,7 @@ def _read_column(col: Column, values: list[Any], household: bool) -> tuple[list[
             if household and v in _NOT_GIVEN:
                 out.append(_SKIP)
             elif type(v) is str:
-                out.append(v.strip())
+                out.append(clean_name(v))
             else:
                 if col.key == "id_number" and _id_stored_as_number(v):
                     bad[i] = [id_stored_as_number_message()]
@@ -932,13 +964,13 @@ def read_sheet(rows: Iterable[list[Any]]) -> Sheet:
         rownums.append(rownum)
     numbers = [r[fn_index] for r in kept]
     lost = frozenset(i for i, v in enumerate(numbers) if type(v) is not str and _lost_digits(v))
-    sheet = Sheet(cols, kept, rownums, [_text(v) for v in numbers], lost)
+    sheet = Sheet(cols, kept, rownums, [file_number_text(v) for v in numbers], lost)
     if hidden:
         given = set(sheet.file_numbers)
-        hidden_numbers = {_text(raw[fn_index]) for _row, raw in hidden} - {""}
+        hidden_numbers = {file_number_text(raw[fn_index]) for _row, raw in hidden} - {""}
         sheet.hidden_households = len(hidden_numbers - given)
         reason = sheets.hidden_row_message()
-        sheet.hidden = [Issue(row, "", reason, _text(raw[fn_index])) for row, raw in hidden]
+        sheet.hidden = [Issue(row, "", reason, file_number_text(raw[fn_index])) for row, raw in hidden]
     sheet.notes = _sheet_notes(rows, at, cols, footer)
     return sheet
 
@@ -1040,10 +1072,10 @@ def _sheet_notes(rows: list[list[Any]], at: int, cols: list[Column | None], foot
     if isinstance(rows, sheets.SheetRows) and not rows.first:
         notes.append(
             _("The sheet “%(sheet)s” was read: the sheets before it do not have the template's headers.")
-            % {"sheet": rows.sheet}
+            % {"sheet": _quoted_header(rows.sheet)}
         )
     header = [_header(h) for h in rows[at]]
-    ignored = [h for h, c in zip(header, cols, strict=False) if c is None and h]
+    ignored = [_quoted_header(h) for h, c in zip(header, cols, strict=False) if c is None and h]
     if ignored:
         notes.append(
             _("Columns not in the template were left out: %(names)s.") % {"names": join_list(dict.fromkeys(ignored))}
@@ -1101,7 +1133,7 @@ def parse_by_row(rows: Iterable[list[Any]], progress: Any = None) -> tuple[list[
         count += 1
         if progress is not None and count % 5000 == 0:
             progress(count)
-        file_number = _text(raw[fn_index]) if fn_index < len(raw) else ""
+        file_number = file_number_text(raw[fn_index]) if fn_index < len(raw) else ""
         if not file_number:
             loose.append(Issue(rownum, "档案编号", _("This field is required.")))
             continue
@@ -1161,7 +1193,7 @@ def _shared_number(h: ParsedHousehold) -> None:
                     row,
                     "档案编号",
                     _("File number %(file)s is already used from row %(row)s: give each household its own number.")
-                    % {"file": h.file_number, "row": h.first_row},
+                    % {"file": shortened(h.file_number), "row": h.first_row},
                 )
             )
             return

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from bangfu.common.phones import plain_phone
 from bangfu.common.punctuation import join_list
+from bangfu.common.text import shortened
 from bangfu.org.models import OrgUnit
 from bangfu.registry.inputs import HouseholdInput, MemberInput
 from bangfu.registry.models import Household, Member
@@ -113,10 +114,10 @@ def _difference(model: type[models.Model], key: str, file_number: str, given: An
     }
 
 
-def _short(value: str, most: int = 80) -> str:
+def _short(value: str) -> str:
     """A value as a problem quotes it: a long one (an address) cut with an ellipsis, so that the
     reason, both values in it, fits the problem's 500 characters."""
-    return value if len(value) <= most else value[: most - 1] + "…"
+    return shortened(value)
 
 
 def row_differences(

@@ -710,7 +710,9 @@ def test_the_one_pass_writes_what_check_then_commit_writes(
     assert Member.objects.filter(household__in=written).count() == batch.persons_valid
     assert TimelineEvent.objects.filter(household__in=written).count() == 8
     odd = Household.objects.get(file_number="P-0005")
-    assert (odd.address, odd.cause_note) == ("祥云县\t文化路\\12号\n二楼", "说明\\N")  # stripped, as before
+    # Kept as names are (a tab or a line break inside as one space, none at the ends); the
+    # backslashes as typed (COPY's escapes of tabs and line breaks: test_copy_text_is_what_the_database_reads).
+    assert (odd.address, odd.cause_note) == ("祥云县 文化路\\12号 二楼", "说明\\N")
     assert odd.unit_id == tree["xiangyun_g"].pk
     assert set(odd.members.values_list("unit_id", flat=True)) == {tree["xiangyun_g"].pk}
     # A household's members keep their order; ids follow the file.
