@@ -287,6 +287,14 @@ LOGGING = {
 BANGFU_PAGE_SIZE = int(env("BANGFU_PAGE_SIZE", "25"))
 # Department datasets are purged this many days after their as-of date unless set per dataset.
 BANGFU_DATASET_RETENTION_DAYS = int(env("BANGFU_DATASET_RETENTION_DAYS", "180"))
+# What one department file's import may take (bangfu.matching.services.import_limits): rows, and
+# MB of data unpacked (a Parquet file's uncompressed data as its footer says; a CSV file's size).
+# The page and the API import inside the request; the command line (bangfu match import) in its
+# own process, for the files of tens of millions of rows (split a national file above it).
+BANGFU_DATASET_WEB_MAX_ROWS = int(env("BANGFU_DATASET_WEB_MAX_ROWS", "5000000"))
+BANGFU_DATASET_WEB_MAX_MB = int(env("BANGFU_DATASET_WEB_MAX_MB", "2048"))
+BANGFU_DATASET_MAX_ROWS = int(env("BANGFU_DATASET_MAX_ROWS", "100000000"))
+BANGFU_DATASET_MAX_MB = int(env("BANGFU_DATASET_MAX_MB", "40960"))
 # Spark master for `bangfu match run --engine spark` (local[N] runs Spark inside this machine).
 BANGFU_SPARK_MASTER = env("BANGFU_SPARK_MASTER", "local[2]")
 

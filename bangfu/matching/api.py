@@ -247,6 +247,7 @@ def dataset_import(
             mapping=columns,
             as_of=as_of,
             retention_days=retention_days,
+            limits=services.import_limits(web=True),
         )
     return Status(201, ds)
 

@@ -82,6 +82,24 @@ _BATCH_ROWS = 122_880  # rows per Arrow batch between the passes: DuckDB scans t
 # can drop and read again, so a file of tens of millions of rows does not need its size in RAM.
 SPILL_ROWS = 2_000_000
 _CSV_BYTES_PER_ROW = 40  # a short line: the estimate errs towards spilling
+# The most columns a department file may have: a department's table has tens of them (Excel
+# allows 16,384). Counted before the engine reads the file, which takes minutes to describe
+# a CSV file of 200,000 columns before failing.
+MAX_COLUMNS = 1_000
+_HEADER_LINE_CHARS = 1 << 24  # the part of a CSV file's first line read to count its columns
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What one import may take: rows, and bytes unpacked (a Parquet file's data uncompressed, as
+    its footer gives it; a text file's own size). ``web``: the limits of the page and the API,
+    whose refusal points to the command line."""
+
+    rows: int
+    unpacked_bytes: int
+    web: bool = False
+
+
 # The snapshot's compression: LZ4 decompresses the text columns every match reads (the record keys,
 # all distinct) faster than zstd — national match 2.66x -> 2.23x a bare join, on a file 1.6x the size.
 _SNAPSHOT_CODEC = "lz4_raw"
@@ -318,20 +336,26 @@ def _blank(path: Path, sample: int = 1 << 20) -> bool:
     return len(head) < sample and not head.translate(None, _BLANK_BYTES)
 
 
-def source_relation(path: Path, workdir: Path) -> tuple[str, int, frozenset[int]]:
+def source_relation(path: Path, workdir: Path, limits: ImportLimits | None = None) -> tuple[str, int, frozenset[int]]:
     """A DuckDB table expression reading the file, the line of its first data row, and the lines
-    hidden in a workbook."""
+    hidden in a workbook. A file over ``limits`` (its rows and unpacked size, from a Parquet
+    file's footer) or ``MAX_COLUMNS`` is refused before it is read."""
     if not path.is_file() or path.stat().st_size == 0:
         raise IngestProblem("empty", _("The file is empty."))
     suffix = path.suffix.lower()
     first_line = 2
     if suffix in PARQUET_SUFFIXES:
         try:
-            pq.ParquetFile(path)
+            metadata = pq.ParquetFile(path).metadata
         except (OSError, pa.ArrowException):
             raise IngestProblem(
                 "unreadable", _("This is not a Parquet file, or the file is damaged; export it again.")
             ) from None
+        _check_columns(metadata.num_columns)
+        if limits is not None:
+            _check_rows(metadata.num_rows, limits)
+            unpacked = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+            _check_unpacked(unpacked, limits)
         return f"read_parquet({_q(str(path))})", 1, frozenset()
     hidden: frozenset[int] = frozenset()
     if suffix in EXCEL_SUFFIXES:
@@ -340,10 +364,75 @@ def source_relation(path: Path, workdir: Path) -> tuple[str, int, frozenset[int]
         path = _transcode(path, encoding, workdir / "utf8.csv")
     if _blank(path):
         raise IngestProblem("empty", _("The file is empty."))
+    if limits is not None:
+        _check_unpacked(path.stat().st_size, limits)
+    _check_columns(_header_columns(path))
     path = _one_line_ending(path, workdir / "lf.csv")
     # Every column is read as text, so the sniffer only settles the dialect: its sample will do.
     options = "all_varchar = true, header = true, store_rejects = true"
     return f"read_csv({_q(str(path))}, {options})", first_line, hidden
+
+
+def _header_columns(path: Path) -> int:
+    """The columns of a UTF-8 text file's first line, counted by the separator that splits it
+    most (a comma in a quoted header counts too: only a count far above ``MAX_COLUMNS`` matters)."""
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        line = fh.readline(_HEADER_LINE_CHARS)
+    return max(line.count(sep) for sep in ",;\t|") + 1
+
+
+def _check_columns(columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise IngestProblem(
+            "too_many_columns",
+            _(
+                "The file has %(columns)s columns; a department file may have at most %(max)s. Export only the "
+                "table's own columns (as CSV, Excel or Parquet) and import it again."
+            )
+            % {"columns": f"{columns:,}", "max": f"{MAX_COLUMNS:,}"},
+            columns=columns,
+            max_columns=MAX_COLUMNS,
+        )
+
+
+def _check_rows(rows: int, limits: ImportLimits) -> None:
+    if rows <= limits.rows:
+        return
+    values = {"rows": f"{rows:,}", "max": f"{limits.rows:,}"}
+    if limits.web:
+        message = _(
+            "The file has %(rows)s rows; an import on this page or through the API takes at most %(max)s. "
+            "Import it with the command line (bangfu match import), or split it into smaller files."
+        )
+    else:
+        message = _("The file has %(rows)s rows; one import takes at most %(max)s. Split it into smaller files.")
+    raise IngestProblem("too_many_rows", message % values, rows=rows, max_rows=limits.rows)
+
+
+def _check_unpacked(size: int, limits: ImportLimits) -> None:
+    if size <= limits.unpacked_bytes:
+        return
+    values = {"mb": f"{-(-size // (1 << 20)):,}", "max": f"{limits.unpacked_bytes >> 20:,}"}
+    if limits.web:
+        message = _(
+            "The file's data is %(mb)s MB unpacked; an import on this page or through the API takes at most "
+            "%(max)s MB. Import it with the command line (bangfu match import), or split it into smaller files."
+        )
+    else:
+        message = _(
+            "The file's data is %(mb)s MB unpacked; one import takes at most %(max)s MB. Split it into smaller files."
+        )
+    raise IngestProblem("too_large", message % values, unpacked_bytes=size, max_unpacked_bytes=limits.unpacked_bytes)
+
+
+def _short_of_resources() -> IngestProblem:
+    return IngestProblem(
+        "too_large",
+        _(
+            "The file could not be imported: the server ran short of memory or disk space while reading it. "
+            "Split it into smaller files and import them one by one."
+        ),
+    )
 
 
 # -- the pipeline ------------------------------------------------------------------------
@@ -730,16 +819,39 @@ def ingest(
     mapping: dict[str, str] | None = None,
     today: dt.date | None = None,
     as_of: dt.date | None = None,
+    limits: ImportLimits | None = None,
 ) -> IngestResult:
     """Read, validate and normalise ``path`` into ``workdir``/snapshot.parquet and rejected.csv.
-    ``as_of``: the data's date (default ``today``), after which a death cannot have happened."""
+    ``as_of``: the data's date (default ``today``), after which a death cannot have happened.
+    ``limits``: the rows and unpacked bytes taken (None: no limit); a file over them is refused
+    before it is read (a CSV file's rows as soon as they are counted). Any failure to read or
+    process the file is an ``IngestProblem``."""
     day = today or dt.datetime.now(SHANGHAI).date()
-    relation, first_line, hidden = source_relation(path, workdir)
+    relation, first_line, hidden = source_relation(path, workdir, limits)
     spill = _estimated_rows(path) > SPILL_ROWS
     con = duckdb.connect()
     try:
         con.execute(f"SET temp_directory = {_q(str(workdir / 'spill'))}")
-        return _run(con, relation, first_line, kind, workdir, mapping, day, spill=spill, as_of=as_of, hidden=hidden)
+        return _run(
+            con,
+            relation,
+            first_line,
+            kind,
+            workdir,
+            mapping,
+            day,
+            spill=spill,
+            as_of=as_of,
+            hidden=hidden,
+            limits=limits,
+        )
+    except (MemoryError, duckdb.OutOfMemoryException) as exc:
+        logger.warning("import of a %s file ran out of memory: %s", kind.value, exc)
+        raise _short_of_resources() from exc
+    except (OSError, pa.ArrowException) as exc:
+        # A memory-mapped scratch file that cannot be mapped, a full disk, Arrow refusing a batch.
+        logger.warning("import of a %s file failed reading or writing its scratch files: %s", kind.value, exc)
+        raise _short_of_resources() from exc
     except duckdb.Error as exc:
         # The engine's own words name its scratch files and quote its query: logged for the
         # administrator, and the person importing is told what to do in their language.
@@ -768,11 +880,18 @@ def _run(
     spill: bool = False,
     as_of: dt.date | None = None,
     hidden: frozenset[int] = frozenset(),
+    limits: ImportLimits | None = None,
 ) -> IngestResult:
     headers = [str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+    _check_columns(len(headers))
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
     query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day), headers)
+    if limits is not None and not relation.startswith("read_parquet("):
+        # A text file's rows are known once it is read into source_rows (a Parquet file's were
+        # checked from its footer): refused before the checks and the snapshot.
+        ((read,),) = con.execute("SELECT count(*) FROM source_rows").fetchall()
+        _check_rows(int(read), limits)
     # From here on no result depends on the order of the rows (the line numbers are columns).
     con.execute("SET preserve_insertion_order = false")
     if spill:

@@ -43,7 +43,7 @@ from . import bulk, snapshots
 from .engine import backends
 from .engine.rules import RuleParams, Severity
 from .engine.schemas import DatasetKind
-from .ingest import IngestProblem, ingest
+from .ingest import ImportLimits, IngestProblem, ingest
 from .models import (
     ColumnMapping,
     Dataset,
@@ -157,6 +157,15 @@ def column_mapping_save(*, actor: Any, source: str, kind: str, mapping: dict[str
     return obj
 
 
+def import_limits(*, web: bool = False) -> ImportLimits:
+    """What one import may take (settings ``BANGFU_DATASET_[WEB_]MAX_ROWS`` and ``…_MAX_MB``):
+    ``web`` for the page and the API, which import inside the request; else one process's (the
+    command line, the demo)."""
+    prefix = "BANGFU_DATASET_WEB_" if web else "BANGFU_DATASET_"
+    rows, mb = (int(getattr(settings, prefix + name)) for name in ("MAX_ROWS", "MAX_MB"))
+    return ImportLimits(rows=rows, unpacked_bytes=mb << 20, web=web)
+
+
 def dataset_import(
     *,
     actor: Any,
@@ -168,8 +177,10 @@ def dataset_import(
     as_of: dt.date | None = None,
     retention_days: int | None = None,
     unit: OrgUnit | None = None,
+    limits: ImportLimits | None = None,
 ) -> Dataset:
-    """Import one department file, all or nothing.
+    """Import one department file, all or nothing, within ``limits`` (default: one process's,
+    ``import_limits``; the page and the API give the web's).
 
     The column mapping is ``mapping`` if given, else the one saved for ``source``, else the
     recognised headers; the mapping used is saved for ``source``. Raises ``DomainError`` with
@@ -207,7 +218,9 @@ def dataset_import(
 
     with tempfile.TemporaryDirectory(prefix="bangfu-import-") as tmp:
         try:
-            result = ingest(Path(path), dataset_kind, Path(tmp), mapping=mapping, as_of=as_of)
+            result = ingest(
+                Path(path), dataset_kind, Path(tmp), mapping=mapping, as_of=as_of, limits=limits or import_limits()
+            )
         except IngestProblem as problem:
             raise DomainError(
                 MatchError.IMPORT_FAILED, problem.message, {"problem": problem.code, **problem.details}

@@ -294,6 +294,7 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
                     as_of=data["as_of"],
                     retention_days=data["retention_days"],
                     unit=unit,
+                    limits=services.import_limits(web=True),
                 )
         except (ValidationError, DomainError) as exc:
             _put_errors(form, exc, field="file")
