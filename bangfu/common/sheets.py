@@ -249,7 +249,7 @@ def _fill_merged(rows: list[list[Any]], merged: Any) -> None:
         if top >= len(rows) or left >= len(rows[top]) or bottom < top or right < left:
             continue
         covered = rows[top : bottom + 1]
-        budget -= len(covered) * (right - left + 1)
+        budget -= len(covered) * (min(right + 1, len(rows[top])) - left)  # as far as the sheet reaches
         if budget < 0:
             raise _unreadable("merged cells overlap")
         value = rows[top][left]
@@ -274,13 +274,9 @@ MAX_SHEET_CELLS = 1 << 25
 MAX_ODS_CELLS = MAX_SHEET_CELLS >> 2
 # The sheet's XML read past this is refused as well: a few MB of zip can hold GBs of XML.
 MAX_SHEET_XML_BYTES = 1 << 31
-_DIMENSION = re.compile(
-    rb"<(?:\w+:)?dimension\s[^>]*?\bref=\"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Za-z]{1,3})\$?([0-9]{1,7}))?\""
-)
-# A cell with its reference; group 3 is "/" for an empty element (a format and no value, which
-# python-calamine leaves out of the area).
-_CELL = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"[^>]*?(/?)>")
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
+_ANY_SHEET = re.compile(rb"<(?:[^\s/>]*:)?sheet(?=[\s/>])")
+_ID_ATTRIBUTE = re.compile(rb"(?:^|\s)(?:[^\s=]*:)?id\s*=", re.IGNORECASE)
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
 
 
@@ -305,16 +301,24 @@ def _column_letters(number: int) -> str:
 
 
 def _sheet_part(z: zipfile.ZipFile, index: int) -> str | None:
-    """The zip entry of the workbook's ``index``-th sheet (workbook order, as python-calamine counts)."""
+    """The zip entry of the workbook's ``index``-th sheet (workbook order, as python-calamine
+    counts), when the workbook names it plainly; else None (the caller then checks every part).
+    Plainly: no comment or character data, no sheet element with a prefix (python-calamine
+    counts it; a look that missed it would check another sheet than the one read), one relation
+    id a sheet, and no relation id given twice."""
     try:
-        tags = _SHEET.findall(z.read("xl/workbook.xml"))
-        relations = {
-            _attribute(t, b"Id"): _attribute(t, b"Target")
-            for t in _RELATIONSHIP.findall(z.read("xl/_rels/workbook.xml.rels"))
-        }
+        workbook = z.read("xl/workbook.xml")
+        relationships = z.read("xl/_rels/workbook.xml.rels")
     except KeyError:
         return None
-    if index >= len(tags):
+    tags = _SHEET.findall(workbook)
+    if any(b"<!" in xml for xml in (workbook, relationships)) or len(tags) != len(_ANY_SHEET.findall(workbook)):
+        return None
+    if index >= len(tags) or len(_ID_ATTRIBUTE.findall(tags[index])) != 1:
+        return None
+    found = [(_attribute(t, b"Id"), _attribute(t, b"Target")) for t in _RELATIONSHIP.findall(relationships)]
+    relations = dict(found)
+    if len(relations) != len(found):
         return None
     target = relations.get(_attribute(tags[index], rb"[\w]+:id"), "")
     if not target:
