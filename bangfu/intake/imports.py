@@ -161,12 +161,26 @@ def import_batch_create(
     if same is not None:
         return same
     rows = _read(content, name)
+    if run_async is None and sheet_cells(rows) > conf.import_background_cells():
+        run_async = True  # a small file holding many cells: as long to check as a large one
     with transaction.atomic():
         batch = _stage(actor=actor, unit=unit, name=name, content=content, digest=digest, commit=False)
         background = _background(batch, run_async, commit=False)
     if not background:
         batch = import_batch_execute(batch_id=batch.pk, commit=False, rows=rows)
     return batch
+
+
+def sheet_cells(rows: list[list[Any]]) -> int:
+    """The cells of the sheet read (its rows × its widest row), which the check's time follows
+    more closely than the file's size: a 1 KB .ods or a 7 KB .xlsx can hold millions.
+
+    A shim until ``bangfu.common.sheets`` says the area it measures before the read: when
+    ``SheetRows`` has an ``area: int`` (rows × columns of the sheet read, as ``check_extent`` or
+    ``check_ods_extent`` counted them; 0 when not known, an .xls), that is taken; until then the
+    cells are counted on the rows read, one pass over the row lists, not over the cells."""
+    area = int(getattr(rows, "area", 0) or 0)
+    return area or len(rows) * max(map(len, rows), default=0)
 
 
 def _background(batch: ImportBatch, run_async: bool | None, *, commit: bool) -> bool:
@@ -209,6 +223,8 @@ def import_batch_commit(*, actor: Any, batch_id: int, run_async: bool | None = N
             )
         if batch.households_valid == 0:
             raise DomainError("import_nothing_valid", _("No household of this file can be imported."))
+        if run_async is None and batch.task_id:
+            run_async = True  # checked in the background (a large file, or one of many cells): imported there too
         batch.state = ImportState.COMMITTING
         batch.committed_by = actor
         batch.rows_done = 0

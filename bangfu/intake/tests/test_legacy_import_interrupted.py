@@ -1,7 +1,8 @@
 """A legacy import whose check or write lost its process (a MemoryError, a killed worker, request
 or command) is marked failed, by the daily job or when the same file is uploaded again, and then
 does not stand in the way of that file; one still at work, or waiting in the queue, is left alone.
-Staff cancel a batch being checked or waiting."""
+Staff cancel a batch being checked or waiting. A small file holding many cells is checked in the
+background, as a large one is."""
 
 from __future__ import annotations
 
@@ -224,3 +225,32 @@ def test_cancel_from_the_page_the_api_and_the_command(urls: str, tree: Any, user
         call_command("intake", "--user", "xiangyun_staff", "cancel", str(three.pk), stdout=out)
     with pytest.raises(CommandError):
         call_command("intake", "--user", "dalishi_staff", "cancel", str(one.pk), stdout=out)
+
+
+def test_a_small_file_of_many_cells_is_checked_in_the_background(
+    tree: Any, users: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The file is a few KB, far under the 256 KB rule; its cells are over the cells' rule."""
+    content = xlsx(household_rows("S-0013") + household_rows("S-0014"))  # 5 rows × 29 columns
+    assert len(content) < 256 * 1024
+    settings.BANGFU_INTAKE_IMPORT_BACKGROUND_CELLS = 5 * 29 - 1
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        batch = _upload(tree, users, content)
+    assert len(callbacks) == 1
+    settings.BANGFU_INTAKE_IMPORT_BACKGROUND_CELLS = 5 * 29
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        other = imports.import_batch_create(
+            actor=users["xiangyun_staff"],
+            unit_id=tree["xiangyun"].pk,
+            name="b.xlsx",
+            content=xlsx(household_rows("S-0015") + household_rows("S-0016")),
+        )
+    assert callbacks == [] and other.state == ImportState.VALIDATED
+    batch.refresh_from_db()
+    assert batch.state == ImportState.VALIDATED
+    # Checked in the background, it is imported there too (its file is still small).
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        imports.import_batch_commit(actor=users["xiangyun_staff"], batch_id=batch.pk)
+    assert len(callbacks) == 1
+    batch.refresh_from_db()
+    assert batch.state == ImportState.COMMITTED and batch.households_created == 2
