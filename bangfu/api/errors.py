@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 # Business-rule codes that mean "the data changed under you / clashes with other data": 409. An
 # action the record's state no longer allows (an application's step taken by another reviewer
 # meanwhile, or never open at this step; a draft already sent; a yearly review already answered;
-# an override already decided, or another one waiting) is such a clash, as a finding reviewed
-# meanwhile is.
+# an override already decided, or another one waiting; a legacy import cancelled once it is no
+# longer at work) is such a clash, as a finding reviewed meanwhile is.
 CONFLICT_CODES = frozenset(
     {
         ErrorCode.CONFLICT,
@@ -43,6 +43,7 @@ CONFLICT_CODES = frozenset(
         "not_draft",
         "override_not_pending",
         "override_pending",
+        "import_not_running",
     }
 )
 # Refusals of a request made too often (a sign-in code asked for again too soon): 429, with the

@@ -926,6 +926,7 @@ def _batch_out(batch: ImportBatch) -> dict[str, Any]:
         f: getattr(batch, f) for f in ImportBatchOut.model_fields if f not in {"state_label", "first_issues", "notes"}
     }
     out["state_label"] = str(batch.get_state_display())
+    out["message"] = in_reader_language(batch.message)
     out["notes"] = [in_reader_language(note) for note in batch.notes]
     out["first_issues"] = [
         {**i, "reason": in_reader_language(i["reason"])}
@@ -953,6 +954,13 @@ def intake_import_get(request: HttpRequest, batch_id: int) -> dict[str, Any]:
 @router.post("/imports/{batch_id}/commit", response={200: ImportBatchOut, **ERRORS})
 def intake_import_commit(request: HttpRequest, batch_id: int) -> dict[str, Any]:
     return _batch_out(imports.import_batch_commit(actor=request.auth, batch_id=batch_id))  # type: ignore[attr-defined]
+
+
+@router.post("/imports/{batch_id}/cancel", response={200: ImportBatchOut, **ERRORS})
+def intake_import_cancel(request: HttpRequest, batch_id: int) -> dict[str, Any]:
+    """Stop a batch being checked or waiting (409 ``import_not_running`` for one no longer at work):
+    it is marked failed, and the same file may be uploaded again."""
+    return _batch_out(imports.import_batch_cancel(actor=request.auth, batch_id=batch_id))  # type: ignore[attr-defined]
 
 
 @router.get("/imports/{batch_id}/report", response={200: None, **ERRORS})

@@ -8,7 +8,8 @@
   precondition of approval; a county code also covers by its prefecture and province codes.
 * ``BANGFU_INTAKE_MESSAGE_BACKENDS`` / ``BANGFU_INTAKE_CODE_SENDER`` — dotted paths of the backends.
 * ``BANGFU_INTAKE_MAX_UPLOAD_MB`` — largest attachment (default 10).
-* ``BANGFU_INTAKE_IMPORT_MAX_MB``, ``BANGFU_INTAKE_IMPORT_BACKGROUND_KB``, ``BANGFU_INTAKE_REVIEW_AFTER_DAYS``,
+* ``BANGFU_INTAKE_IMPORT_MAX_MB``, ``BANGFU_INTAKE_IMPORT_BACKGROUND_KB``, ``BANGFU_INTAKE_IMPORT_BACKGROUND_CELLS``,
+  ``BANGFU_INTAKE_IMPORT_STALE_MINUTES``, ``BANGFU_INTAKE_REVIEW_AFTER_DAYS``,
   ``BANGFU_INTAKE_REVIEW_DUE_DAYS``, ``BANGFU_INTAKE_REVIEW_SHOWN_DAYS`` — see the functions below.
 """
 
@@ -87,6 +88,20 @@ def import_background_bytes() -> int:
     """``BANGFU_INTAKE_IMPORT_BACKGROUND_KB`` — files larger than this are checked and imported in
     the background (default 256)."""
     return int(_get("BANGFU_INTAKE_IMPORT_BACKGROUND_KB", 256)) * 1024
+
+
+def import_background_cells() -> int:
+    """``BANGFU_INTAKE_IMPORT_BACKGROUND_CELLS`` — a sheet of more cells than this (its rows × its
+    widest row) is checked in the background whatever the file's size (default 200,000: about
+    7,000 rows of the template's 29 columns)."""
+    return int(_get("BANGFU_INTAKE_IMPORT_BACKGROUND_CELLS", 200_000))
+
+
+def import_stale_minutes() -> int:
+    """``BANGFU_INTAKE_IMPORT_STALE_MINUTES`` — a batch checking or importing whose progress has not
+    moved for this long, and whose task is not waiting in the queue, has lost its process: it is
+    marked failed (default 30; the largest file takes a few minutes)."""
+    return int(_get("BANGFU_INTAKE_IMPORT_STALE_MINUTES", 30))
 
 
 def review_after_days() -> int:

@@ -131,6 +131,7 @@ def _stage(*, actor: Any, unit: OrgUnit, name: str, content: bytes, digest: str,
         created_by=actor,
         state=ImportState.COMMITTING if commit else ImportState.VALIDATING,
         committed_by=actor if commit else None,
+        progress_at=timezone.now(),
     )
     batch.file.save(f"{digest[:16]}.xlsx", ContentFile(content), save=False)
     batch.save()
@@ -144,6 +145,10 @@ def _checked_upload(actor: Any, unit_id: int | None, content: bytes) -> tuple[Or
             {"file": _("The file is larger than %(mb)s MB.") % {"mb": conf.import_max_bytes() // (1024 * 1024)}}
         )
     digest = hashlib.sha256(content).hexdigest()
+    # The same file again gives its batch back when that one is committed, checked or still at
+    # work; one that failed, was cancelled or whose process has gone (marked failed here first)
+    # does not stand in the way of a new upload.
+    fail_interrupted(ImportBatch.objects.filter(unit=unit, sha256=digest))
     same = ImportBatch.objects.filter(unit=unit, sha256=digest).exclude(state=ImportState.FAILED).first()
     return unit, digest, same
 
@@ -157,6 +162,8 @@ def import_batch_create(
     if same is not None:
         return same
     rows = _read(content, name)
+    if run_async is None and sheet_cells(rows) > conf.import_background_cells():
+        run_async = True  # a small file holding many cells: as long to check as a large one
     with transaction.atomic():
         batch = _stage(actor=actor, unit=unit, name=name, content=content, digest=digest, commit=False)
         background = _background(batch, run_async, commit=False)
@@ -165,20 +172,42 @@ def import_batch_create(
     return batch
 
 
+def sheet_cells(rows: list[list[Any]]) -> int:
+    """The cells of the sheet read (its rows × its widest row), which the check's time follows
+    more closely than the file's size: a 1 KB .ods or a 7 KB .xlsx can hold millions.
+
+    A shim until ``bangfu.common.sheets`` says the area it measures before the read: when
+    ``SheetRows`` has an ``area: int`` (rows × columns of the sheet read, as ``check_extent`` or
+    ``check_ods_extent`` counted them; 0 when not known, an .xls), that is taken; until then the
+    cells are counted on the rows read, one pass over the row lists, not over the cells."""
+    area = int(getattr(rows, "area", 0) or 0)
+    return area or len(rows) * max(map(len, rows), default=0)
+
+
 def _background(batch: ImportBatch, run_async: bool | None, *, commit: bool) -> bool:
-    """Large files go to the background task (queued when the caller's transaction commits)."""
+    """Large files go to the background task (queued when the caller's transaction commits); the
+    task's id is kept on the batch, so that a batch whose task has ended without it is found."""
     background = batch.size > conf.import_background_bytes() if run_async is None else run_async
     if background:
         from .tasks import import_batch_task
 
-        transaction.on_commit(lambda: import_batch_task.enqueue(batch.pk, commit))
+        def enqueue() -> None:
+            result = import_batch_task.enqueue(batch.pk, commit)
+            ImportBatch.objects.filter(pk=batch.pk).update(task_id=str(result.id)[:64])
+
+        transaction.on_commit(enqueue)
     return background
 
 
 def import_batch_get(*, actor: Any, batch_id: int) -> ImportBatch:
-    return access.get_for(
+    """The batch; one at work whose process has gone is marked failed first (``interrupted``), so
+    that its page and the API stop showing it at work."""
+    batch = access.get_for(
         actor, ImportBatch.objects.select_related("unit", "created_by"), batch_id, Perm.HOUSEHOLD_EDIT
     )
+    if batch.state in WORKING and fail_interrupted(ImportBatch.objects.filter(pk=batch.pk)):
+        batch.refresh_from_db()
+    return batch
 
 
 def import_batch_commit(*, actor: Any, batch_id: int, run_async: bool | None = None) -> ImportBatch:
@@ -195,14 +224,111 @@ def import_batch_commit(*, actor: Any, batch_id: int, run_async: bool | None = N
             )
         if batch.households_valid == 0:
             raise DomainError("import_nothing_valid", _("No household of this file can be imported."))
+        if run_async is None and batch.task_id:
+            run_async = True  # checked in the background (a large file, or one of many cells): imported there too
         batch.state = ImportState.COMMITTING
         batch.committed_by = actor
         batch.rows_done = 0
         batch.message = ""
-        batch.save(update_fields=["state", "committed_by", "rows_done", "message"])
+        batch.task_id = ""
+        batch.progress_at = timezone.now()
+        batch.save(update_fields=["state", "committed_by", "rows_done", "message", "task_id", "progress_at"])
         background = _background(batch, run_async, commit=True)
     if not background:
         batch = import_batch_execute(batch_id=batch.pk, commit=True)
+    return batch
+
+
+# --- interrupted and cancelled batches ----------------------------------------------------------------
+
+WORKING = (ImportState.VALIDATING, ImportState.COMMITTING)
+
+
+def _interrupted_message(committing: bool) -> str:
+    if committing:
+        return _("The import was interrupted and wrote nothing; upload the file again.")
+    return _("The check was interrupted; upload the file again.")
+
+
+def _task_status(task_id: str) -> str | None:
+    """The status of a batch's background task (``READY``, ``RUNNING``, ``SUCCESSFUL``, ``FAILED``),
+    ``"GONE"`` when the queue has no such task, None when the queue cannot tell (one that runs
+    each task as it is enqueued keeps no results)."""
+    from django.tasks.exceptions import TaskResultDoesNotExist
+
+    from .tasks import import_batch_task
+
+    backend = import_batch_task.get_backend()
+    if not backend.supports_get_result:
+        return None
+    try:
+        return str(backend.get_result(task_id).status)
+    except TaskResultDoesNotExist:
+        return "GONE"
+
+
+def interrupted(batch: ImportBatch, *, now: dt.datetime | None = None) -> bool:
+    """Whether a batch at work (checking or importing) has lost the process doing it.
+
+    * Its background task has ended (succeeded or failed) or is gone, and the batch still says it
+      is at work: the task died without a word (a MemoryError, a bug).
+    * Its task is still queued: not interrupted, it waits for a worker (staff may cancel it).
+    * Otherwise (running in a worker, in a request or in the command): its progress has not moved
+      for ``conf.import_stale_minutes()`` — a killed worker, request or command stops moving it.
+      Each step of a check sets ``progress_at``; a file of a million rows takes minutes."""
+    if batch.state not in WORKING:
+        return False
+    status = _task_status(batch.task_id) if batch.task_id else None
+    if status in {"SUCCESSFUL", "FAILED", "GONE"}:
+        return True
+    if status == "READY":
+        return False
+    since = batch.progress_at or batch.created_at
+    return since < (now or timezone.now()) - dt.timedelta(minutes=conf.import_stale_minutes())
+
+
+def fail_interrupted(batches: models.QuerySet[ImportBatch] | None = None, *, now: dt.datetime | None = None) -> int:
+    """Mark failed each batch of ``batches`` (default: all) at work whose process has gone
+    (``interrupted``), saying so; returns how many. Safe to run again."""
+    found = 0
+    for batch in (batches if batches is not None else ImportBatch.objects.all()).filter(state__in=WORKING):
+        if interrupted(batch, now=now):
+            found += ImportBatch.objects.filter(pk=batch.pk, state=batch.state).update(
+                state=ImportState.FAILED, message=_interrupted_message(batch.state == ImportState.COMMITTING)
+            )
+            logger.warning("import batch %s: interrupted while %s, marked failed", batch.pk, batch.state)
+    return found
+
+
+def import_batch_cancel(*, actor: Any, batch_id: int) -> ImportBatch:
+    """Stop a batch waiting for a worker or being checked (or waiting to be imported): it is marked
+    failed, saying who cancelled it, and the same file may be uploaded again. A batch being written
+    holds its row until the write ends, so a cancel then waits and finds it imported: refused, as
+    for any batch no longer at work. Audit-logged."""
+    with transaction.atomic():
+        batch = access.get_for(
+            actor, ImportBatch.objects.select_for_update().select_related("unit"), batch_id, Perm.HOUSEHOLD_EDIT
+        )
+        if batch.state not in WORKING:
+            raise DomainError(
+                "import_not_running",
+                _("Only a batch being checked or waiting can be cancelled; this one is “%(state)s”.")
+                % {"state": ImportState(batch.state).label},
+            )
+        who = actor.get_full_name() or actor.username
+        before = batch.state
+        batch.state = ImportState.FAILED
+        batch.message = _("Cancelled by %(who)s.") % {"who": who}
+        batch.save(update_fields=["state", "message"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="intake.import_batch",
+            target_id=batch.pk,
+            unit_path=batch.unit.path,
+            before={"state": before},
+            after={"state": batch.state, "cancelled": True, "file": batch.name, "sha256": batch.sha256},
+        )
     return batch
 
 
@@ -217,8 +343,9 @@ def import_batch_execute(*, batch_id: int, commit: bool, rows: list[list[Any]] |
     With ``commit``, a file checked here for the first time (the one pass of ``import_file``)
     without a valid household is left checked: there is nothing to write."""
     batch = ImportBatch.objects.select_related("unit", "created_by", "committed_by").get(pk=batch_id)
-    if batch.state == ImportState.COMMITTED:
-        return batch
+    if batch.state != (ImportState.COMMITTING if commit else ImportState.VALIDATING):
+        return batch  # committed already, cancelled, or given up as interrupted: nothing to do
+    ImportBatch.objects.filter(pk=batch.pk).update(progress_at=timezone.now())
     actor = batch.committed_by if commit and batch.committed_by else batch.created_by
     with _bulk():
         try:
@@ -230,10 +357,12 @@ def import_batch_execute(*, batch_id: int, commit: bool, rows: list[list[Any]] |
                 _store(batch, check(actor=actor, unit=batch.unit, rows=rows, batch_id=batch.pk), ImportState.VALIDATED)
             else:
                 sheet = legacy.read_sheet(rows)
-                ImportBatch.objects.filter(pk=batch.pk).update(rows_total=sheet.rows_read, rows_done=sheet.rows_read)
+                ImportBatch.objects.filter(pk=batch.pk).update(
+                    rows_total=sheet.rows_read, rows_done=sheet.rows_read, progress_at=timezone.now()
+                )
                 with transaction.atomic():
                     locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-                    if locked.state == ImportState.COMMITTED:
+                    if locked.state != ImportState.COMMITTING:  # committed, cancelled or given up meanwhile
                         return locked
                     ready, issues, households, existing, notes = check_and_write(actor=actor, batch=batch, sheet=sheet)
                     issues.sort(key=lambda i: i.row)
@@ -260,6 +389,11 @@ def import_batch_execute(*, batch_id: int, commit: bool, rows: list[list[Any]] |
                     "The files changed while importing (someone opened a file for one of these people); check again."
                 )
             _fail(batch, msg, back_to=ImportState.VALIDATED if commit else None)
+        except BaseException:
+            # Anything else (a MemoryError, the command's Ctrl-C, a bug) ends the work here: the
+            # batch says so instead of showing it at work forever; the error goes on up.
+            _fail(batch, _interrupted_message(commit), back_to=None)
+            raise
     batch.refresh_from_db()
     return batch
 
@@ -285,10 +419,20 @@ def _bulk() -> Iterator[None]:
 
 
 def _fail(batch: ImportBatch, message: str, back_to: str | None) -> None:
-    ImportBatch.objects.filter(pk=batch.pk).update(state=back_to or ImportState.FAILED, message=message[:1000])
+    ImportBatch.objects.filter(pk=batch.pk, state__in=WORKING).update(
+        state=back_to or ImportState.FAILED, message=message[:1000]
+    )
 
 
 def _store(batch: ImportBatch, out: Outcome, state: str, created: int = 0) -> None:
+    with transaction.atomic():
+        # A batch cancelled or given up as interrupted while it was checked keeps that state.
+        if not ImportBatch.objects.select_for_update().filter(pk=batch.pk, state__in=WORKING).exists():
+            return
+        _stored(batch, out, state, created)
+
+
+def _stored(batch: ImportBatch, out: Outcome, state: str, created: int) -> None:
     now = timezone.now()
     ImportIssue.objects.filter(batch=batch).delete()
     ImportIssue.objects.bulk_create(
@@ -339,10 +483,12 @@ def _parse(
     sheet = legacy.read_sheet(rows)
     count = sheet.rows_read
     if batch_id is not None and count:
-        ImportBatch.objects.filter(pk=batch_id).update(rows_total=count, rows_done=count // 2)
+        ImportBatch.objects.filter(pk=batch_id).update(
+            rows_total=count, rows_done=count // 2, progress_at=timezone.now()
+        )
     households, loose = sheet.parse()
     if batch_id is not None:
-        ImportBatch.objects.filter(pk=batch_id).update(rows_total=count, rows_done=count)
+        ImportBatch.objects.filter(pk=batch_id).update(rows_total=count, rows_done=count, progress_at=timezone.now())
     return sheet, households, loose + sheet.hidden
 
 
@@ -1401,7 +1547,9 @@ def import_file(*, actor: Any, unit_id: int | None, name: str, content: bytes, c
     unit, digest, same = _checked_upload(actor, unit_id, content)
     if same is not None:
         if same.state == ImportState.VALIDATED and same.households_valid:
-            ImportBatch.objects.filter(pk=same.pk).update(state=ImportState.COMMITTING, committed_by=actor)
+            ImportBatch.objects.filter(pk=same.pk).update(
+                state=ImportState.COMMITTING, committed_by=actor, task_id="", progress_at=timezone.now()
+            )
             return import_batch_execute(batch_id=same.pk, commit=True)
         return same
     rows = _read(content, name)

@@ -468,6 +468,11 @@ class ImportBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     committed_at = models.DateTimeField(null=True, blank=True)
+    # The background task checking or writing it (empty when it runs in the request or the command),
+    # and when its work last showed it alive (staged, taken by a worker, a step of its progress):
+    # ``imports.fail_interrupted`` reads both to find a batch whose process has gone.
+    task_id = models.CharField(max_length=64, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("import batch")

@@ -18,6 +18,16 @@ def import_batch_task(batch_id: int, commit: bool) -> str:
 
 
 @schedule.daily(
+    "intake.interrupted_imports",
+    at=dt.time(2, 5),
+    label=gettext_noop("mark failed the legacy imports left checking or importing by a process that stopped"),
+)
+@task()
+def fail_interrupted_imports_task() -> int:
+    return imports.fail_interrupted()
+
+
+@schedule.daily(
     "intake.yearly_review", at=dt.time(3, 0), label=gettext_noop("make the yearly review tasks that are due")
 )
 @task()

@@ -38,5 +38,6 @@ urlpatterns = [
     path("applications/import/template.xlsx", views.import_template, name="import_template"),
     path("applications/import/<int:pk>/", views.import_detail, name="import_detail"),
     path("applications/import/<int:pk>/commit/", views.import_commit, name="import_commit"),
+    path("applications/import/<int:pk>/cancel/", views.import_cancel, name="import_cancel"),
     path("applications/import/<int:pk>/report/", views.import_report, name="import_report"),
 ]

@@ -1209,6 +1209,16 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        imports.import_batch_cancel(actor=request.user, batch_id=pk)
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        _errors_to_messages(request, exc)
+    return redirect("intake:import_detail", pk=pk)
+
+
+@login_required
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     fmt = request.GET.get("format", "xlsx")
     body, content_type = imports.error_report(actor=request.user, batch_id=pk, fmt=fmt)

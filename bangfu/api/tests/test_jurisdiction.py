@@ -131,6 +131,7 @@ MATRIX: dict[tuple[str, str], Callable[[Api, Ids, dict], Any]] = {
     ),
     ("get", "/api/v1/imports/{batch_id}"): lambda api, ids, tree: api.get(f"/imports/{ids.batch}"),
     ("post", "/api/v1/imports/{batch_id}/commit"): lambda api, ids, tree: api.post(f"/imports/{ids.batch}/commit"),
+    ("post", "/api/v1/imports/{batch_id}/cancel"): lambda api, ids, tree: api.post(f"/imports/{ids.batch}/cancel"),
     ("get", "/api/v1/imports/{batch_id}/report"): lambda api, ids, tree: api.get(
         f"/imports/{ids.batch}/report", format="csv"
     ),

@@ -1,14 +1,17 @@
 """``bangfu intake``: applications from the command line.
 
     bangfu intake import FILE --unit CODE [--commit] [--report errors.csv]
+    bangfu intake cancel BATCH
     bangfu intake template OUTPUT.xlsx
     bangfu intake yearly-review
 
 ``import`` checks a legacy file (the template's layout, see ``bangfu.intake.legacy``) and prints
 the counts and the first problems; with ``--commit`` it also writes the valid households, in one
 transaction (all of them, or none if the write fails); households with problems are not written and
-are listed. Importing the same file again changes nothing. Commands act as ``--user NAME`` (default:
-``BANGFU_CLI_USER``); jurisdiction and permissions apply as in the UI.
+are listed. Importing the same file again changes nothing (unless its batch failed, was cancelled or
+was interrupted: then it is imported anew). ``cancel`` stops a batch being checked or waiting.
+Commands act as ``--user NAME`` (default: ``BANGFU_CLI_USER``); jurisdiction and permissions apply
+as in the UI.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import CommandError, CommandParser
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -50,6 +54,8 @@ class Command(TranslatedCommand):
             ),
         )
         imp.add_argument("--report", type=Path, default=None, help=_("write the problems to this .csv or .xlsx"))
+        cancel = actions.add_parser("cancel", help=_("cancel an import batch being checked or waiting"))
+        cancel.add_argument("batch", type=int)
         tpl = actions.add_parser("template", help=_("write the import template"))
         tpl.add_argument("output", type=Path)
         actions.add_parser("yearly-review", help=_("make the yearly review tasks that are due (idempotent)"))
@@ -63,15 +69,31 @@ class Command(TranslatedCommand):
             made = reviews.yearly_review_create()
             self.stdout.write(_("%(count)s review tasks made") % {"count": made})
             return
+        if action == "cancel":
+            self._cancel(options)
+            return
         self._import(options)
 
-    def _import(self, options: dict[str, Any]) -> None:
+    def _actor(self, options: dict[str, Any]) -> Any:
         username = options["user"]
         actor = get_user_model().objects.filter(is_active=True, username=username).first() if username else None
         if actor is None and username:
             raise CommandError(_("No active user is named %(name)s.") % {"name": username})
         if actor is None:
             raise CommandError(_("Name the user to act as: --user NAME (or BANGFU_CLI_USER)."))
+        return actor
+
+    def _cancel(self, options: dict[str, Any]) -> None:
+        try:
+            batch = imports.import_batch_cancel(actor=self._actor(options), batch_id=options["batch"])
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        except (Http404, PermissionDenied) as exc:
+            raise CommandError(_("No import batch %(id)s in your jurisdiction.") % {"id": options["batch"]}) from exc
+        self.stdout.write(_("Batch %(id)s cancelled.") % {"id": batch.pk})
+
+    def _import(self, options: dict[str, Any]) -> None:
+        actor = self._actor(options)
         unit = unit_by_code(options["unit"])
         path: Path = options["file"]
         report: Path | None = options["report"]
@@ -137,6 +159,6 @@ class Command(TranslatedCommand):
         if batch.state == ImportState.FAILED or (
             options["commit"] and batch.state != ImportState.COMMITTED and batch.households_valid
         ):
-            raise CommandError(batch.message or str(ImportState(batch.state).label))
+            raise CommandError(in_reader_language(batch.message) or str(ImportState(batch.state).label))
         if batch.state == ImportState.COMMITTED and committed_now:
             out.write(_("%(count)s files opened.") % {"count": batch.households_created})
