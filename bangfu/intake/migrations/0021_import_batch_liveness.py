@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("intake", "0018_reviewtask_reported_after_confirmation"),
+        ("intake", "0020_application_unsent_audit_key"),
     ]
 
     operations = [
