@@ -75,3 +75,18 @@ def not_a_number(plain: str) -> str:
             "“%(value)s”: write decimals with a point, and a comma only between thousands (for example 1,200.50)."
         ) % {"value": shortened(plain)}
     return _("Enter a number.")
+
+
+# A date written in one of the forms people type (2019-03-05, 2019/3/5, 2019.3.5, 20190305,
+# 2019年3月5日), whether or not the day exists.
+_DATE_SHAPE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?|(\d{2})(\d{2}))")
+
+
+def date_message(text: str) -> str:
+    """Why ``text`` is not a date: a day that does not exist (2020-02-30, 1980-13-01) said so, not
+    asked for in a form it is already in; else the form asked for."""
+    from django.utils.translation import gettext as _
+
+    if _DATE_SHAPE.fullmatch(text.strip()):
+        return _("There is no such day as %(value)s: check the month and the day.") % {"value": text.strip()}
+    return _("Enter a date as YYYY-MM-DD.")

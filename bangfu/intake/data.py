@@ -19,7 +19,7 @@ from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import ResidentId, mask_id
 from bangfu.common.phones import mask_phone, plain_phone
-from bangfu.common.text import clean_name, not_a_number, plain_amount
+from bangfu.common.text import clean_name, date_message, not_a_number, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household, household_values, normalise_card
@@ -240,7 +240,7 @@ class _Reader:
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            self.errors.add(path, _("Enter a date as YYYY-MM-DD."))
+            self.errors.add(path, date_message(str(value)))
             return None
 
     def integer(self, path: str, value: Any) -> int | None:

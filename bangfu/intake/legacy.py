@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from bangfu.common import sheets
 from bangfu.common.ids import InvalidResidentId, build_resident_id
 from bangfu.common.punctuation import join_list
-from bangfu.common.text import clean_name, not_a_number, plain_amount, shortened
+from bangfu.common.text import clean_name, date_message, not_a_number, plain_amount, shortened
 from bangfu.registry import codes
 from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
 
@@ -738,7 +738,7 @@ class _Cells:
                     return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date
                 except ValueError:
                     continue
-            self.bad(col, _("Enter a date as YYYY-MM-DD."))
+            self.bad(col, date_message(text))
             return None
         if col.kind == "bool":
             low = text.lower()

@@ -405,7 +405,10 @@ def review_confirm(
         if seen_state and not isinstance(actor, Applicant) and seen_state != task.state:
             raise DomainError(
                 ErrorCode.CONFLICT,
-                _("The worker sent a report after you opened the list; check it before confirming."),
+                # A report seen waiting and waiting no more was declined by someone else meanwhile.
+                _("No report of the worker waits on this review now: it was answered after you opened the list.")
+                if seen_state == ReviewState.REPORTED
+                else _("The worker sent a report after you opened the list; check it before confirming."),
                 {"state": task.state},
             )
         if isinstance(actor, Applicant):

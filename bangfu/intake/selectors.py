@@ -478,6 +478,7 @@ class UnionReviewCounts:
     open: int  # waiting for the worker
     done: int
     overdue: int  # not closed, past the day it was due
+    own: bool = False  # the chosen union's own files (those of no union below it)
 
 
 def review_counts_by_union(*, actor: Any, filters: ReviewFilters) -> list[UnionReviewCounts]:
@@ -497,14 +498,20 @@ def review_counts_by_union(*, actor: Any, filters: ReviewFilters) -> list[UnionR
         qs = qs.filter(year=filters.year)
     today = timezone.localdate()
     late = Q(state__in=(ReviewState.REPORTED, ReviewState.OPEN), due_on__lt=today)
+    counts = {
+        "reported": Count("id", filter=Q(state=ReviewState.REPORTED)),
+        "open": Count("id", filter=Q(state=ReviewState.OPEN)),
+        "done": Count("id", filter=Q(state__in=REVIEW_GROUPS["done"])),
+        "overdue": Count("id", filter=late),
+    }
     out = []
+    # Files kept by the chosen union itself (a legacy import puts a file there when its union
+    # column is blank): a row of their own, so that the rows add up to the totals.
+    own = qs.filter(household__unit=top).aggregate(**counts)
+    if any(own.values()):
+        out.append(UnionReviewCounts(top, own["reported"], own["open"], own["done"], own["overdue"], own=True))
     for child in children:
-        row = qs.filter(household__unit__path__startswith=child.path).aggregate(
-            reported=Count("id", filter=Q(state=ReviewState.REPORTED)),
-            open=Count("id", filter=Q(state=ReviewState.OPEN)),
-            done=Count("id", filter=Q(state__in=REVIEW_GROUPS["done"])),
-            overdue=Count("id", filter=late),
-        )
+        row = qs.filter(household__unit__path__startswith=child.path).aggregate(**counts)
         out.append(UnionReviewCounts(child, row["reported"], row["open"], row["done"], row["overdue"]))
     return out
 

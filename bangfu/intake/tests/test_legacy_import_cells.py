@@ -182,3 +182,11 @@ def test_row_problems_quote_an_overlong_value_cut(tree: Any, users: Any) -> None
     assert len(reasons) >= 4
     assert all(len(r) < 300 for r in reasons), [len(r) for r in reasons]
     assert all("…" in r for r in reasons if "城堡" in r or ",,," in r)
+
+
+@pytest.mark.parametrize("typed", ["1980-13-01", "2020-02-30", "2020/2/30", "20200230", "2020年2月30日"])
+def test_a_day_that_does_not_exist_is_said_so_not_asked_for_in_its_own_form(typed: str) -> None:
+    from bangfu.common.text import date_message
+
+    assert date_message(typed) == f"There is no such day as {typed}: check the month and the day."
+    assert date_message("5 March") == "Enter a date as YYYY-MM-DD."

@@ -414,3 +414,31 @@ def test_a_step_refused_because_the_case_moved_on_keeps_what_was_typed(tree: dic
     assert f">{reason}</textarea>" in page and "Reason for “Refuse”" in page
     other.refresh_from_db()
     assert other.state != ApplicationState.REFUSED
+
+
+def test_the_union_counts_of_the_yearly_reviews_add_up_with_the_unions_own_files(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    """A file kept by the county union itself (a legacy import puts it there when its union column
+    is blank) was in the totals and in no row of the counts by union."""
+    import datetime as dt
+
+    from bangfu.intake import selectors
+    from bangfu.intake.models import ReviewTask
+    from bangfu.registry import services as registry
+    from bangfu.testing.factories import household_input
+
+    for unit in ("xiangyun", "xiangyun", "xiangyun_g"):
+        h = registry.household_create(actor=users["admin"], data=household_input(tree[unit], members=1))
+        ReviewTask.objects.create(household=h, year=2026, due_on=dt.date(2026, 1, 1))
+    rows = selectors.review_counts_by_union(
+        actor=users["province_manager"], filters=selectors.ReviewFilters(unit_id=tree["xiangyun"].pk)
+    )
+    assert [(r.unit, r.own, r.open) for r in rows if r.open] == [
+        (tree["xiangyun"], True, 2),
+        (tree["xiangyun_g"], False, 1),
+    ]
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["province_manager"])
+    page = c.get("/applications/reviews/", {"unit": tree["xiangyun"].pk}).content.decode()
+    assert f"{tree['xiangyun'].name}&#x27;s own files" in page or f"{tree['xiangyun'].name}'s own files" in page

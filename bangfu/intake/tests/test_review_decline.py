@@ -361,3 +361,14 @@ def test_a_decline_from_the_reviews_page(task: ReviewTask, users: Any) -> None:
     assert "The report was declined" in said and "Report declined on" in said and REASON in said
     task.refresh_from_db()
     assert task.state == ReviewState.OPEN
+
+
+def test_applying_a_report_a_colleague_declined_meanwhile_says_so(task: ReviewTask, users: Any) -> None:
+    # Two tabs: one declines, the other then applies the report it saw. It was told the worker had
+    # sent a report: none had, and staff went looking for it.
+    _reported(task)
+    reviews.review_decline(actor=users["xiangyun_staff"], task_id=task.pk, reason=REASON)
+    with pytest.raises(DomainError) as exc:
+        reviews.review_confirm(actor=users["xiangyun_staff"], task_id=task.pk, seen_state=ReviewState.REPORTED)
+    assert exc.value.code == ErrorCode.CONFLICT
+    assert "No report of the worker waits on this review now" in exc.value.message
