@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
 
 from bangfu.common.storage import private_storage
 from bangfu.eligibility.models import EligibilityDecision
-from bangfu.intake import demo, otp, services
-from bangfu.intake.models import Applicant, Application, Attachment, LoginChannel
+from bangfu.eligibility.services import decision_compute
+from bangfu.intake import demo, otp, reviews, services
+from bangfu.intake.models import Applicant, Application, Attachment, LoginChannel, ReviewTask
 from bangfu.org.models import OrgUnit
 from bangfu.org.services import token_create
+from bangfu.registry.services import household_create
+from bangfu.testing.factories import household_input
 
 
 def form_data(unit: OrgUnit, members: int = 3) -> dict[str, Any]:
@@ -73,3 +79,17 @@ def current_decision(household_id: int) -> EligibilityDecision:
     decision = EligibilityDecision.objects.filter(household_id=household_id).order_by("-pk").first()
     assert decision is not None
     return decision
+
+
+def yearly_review_task(unit: OrgUnit, staff: Any, phone: str) -> ReviewTask:
+    """A household of two filed 400 days ago (the head's phone ``phone``, incomes 1,196 and
+    3,000), identified, and the yearly review the job then opens for it."""
+    data = household_input(unit, members=2)
+    data.members[0].phone = phone
+    data.members[0].monthly_income = Decimal("1196")
+    data.members[1].monthly_income = Decimal(3000)
+    data.filed_on = timezone.localdate() - dt.timedelta(days=400)
+    h = household_create(actor=staff, data=data)
+    decision_compute(actor=staff, household_id=h.pk)
+    reviews.yearly_review_create()
+    return ReviewTask.objects.select_related("household").get(household=h)

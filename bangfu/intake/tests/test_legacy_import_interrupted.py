@@ -130,19 +130,25 @@ def test_a_crash_in_the_request_fails_the_batch_instead_of_leaving_it_checking(
     assert _upload(tree, users, content).state == ImportState.VALIDATED
 
 
-def test_the_task_queue_says_which_background_batch_is_alive(
-    tree: Any, users: Any, settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def _queued(tree: Any, users: Any, settings: Any, capture: Any, number: str) -> ImportBatch:
+    """A file's check sent to the real task queue (django-tasks-db), as a large upload is."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         batch = imports.import_batch_create(
             actor=users["xiangyun_staff"],
             unit_id=tree["xiangyun"].pk,
             name="big.xlsx",
-            content=xlsx(household_rows("S-0007")),
+            content=xlsx(household_rows(number)),
             run_async=True,
         )
     batch.refresh_from_db()
+    return batch
+
+
+def test_the_task_queue_says_which_background_batch_is_alive(
+    tree: Any, users: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    batch = _queued(tree, users, settings, django_capture_on_commit_callbacks, "S-0007")
     assert batch.state == ImportState.VALIDATING and batch.task_id
     task = DBTaskResult.objects.get(pk=batch.task_id)
     long_ago = timezone.now() - dt.timedelta(hours=3)
@@ -159,16 +165,7 @@ def test_the_task_queue_says_which_background_batch_is_alive(
 def test_a_task_that_ended_without_a_word_fails_its_batch_at_once(
     tree: Any, users: Any, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    with django_capture_on_commit_callbacks(execute=True):
-        batch = imports.import_batch_create(
-            actor=users["xiangyun_staff"],
-            unit_id=tree["xiangyun"].pk,
-            name="big.xlsx",
-            content=xlsx(household_rows("S-0008")),
-            run_async=True,
-        )
-    batch.refresh_from_db()
+    batch = _queued(tree, users, settings, django_capture_on_commit_callbacks, "S-0008")
     DBTaskResult.objects.filter(pk=batch.task_id).update(status="FAILED", finished_at=timezone.now())
     assert imports.fail_interrupted() == 1  # its progress moved a moment ago, but its task is over
 

@@ -22,13 +22,10 @@ from django.utils import timezone
 from bangfu.common import crypto
 from bangfu.common.errors import DomainError, ErrorCode
 from bangfu.common.models import AuditEntry
-from bangfu.eligibility.services import decision_compute
 from bangfu.intake import messaging, reviews
 from bangfu.intake.models import Applicant, Notice, ReviewDecline, ReviewState, ReviewTask
-from bangfu.intake.tests.helpers import sign_in
+from bangfu.intake.tests.helpers import sign_in, yearly_review_task
 from bangfu.registry.models import Household, Member, TimelineEvent
-from bangfu.registry.services import household_create
-from bangfu.testing.factories import household_input
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +35,7 @@ REASON = "社保记录显示仍在岗，收入未下降；请带工资条到工�
 
 @pytest.fixture
 def task(tree: Any, users: Any, standard: Any) -> ReviewTask:
-    data = household_input(tree["xiangyun_g"], members=2)
-    data.members[0].phone = PHONE
-    data.members[0].monthly_income = Decimal("1196")
-    data.members[1].monthly_income = Decimal(3000)
-    data.filed_on = timezone.localdate() - dt.timedelta(days=400)
-    h = household_create(actor=users["xiangyun_staff"], data=data)
-    decision_compute(actor=users["xiangyun_staff"], household_id=h.pk)
-    reviews.yearly_review_create()
-    return ReviewTask.objects.select_related("household").get()
+    return yearly_review_task(tree["xiangyun_g"], users["xiangyun_staff"], PHONE)
 
 
 def _head(task: ReviewTask) -> Member:
