@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import openpyxl
 import pytest
@@ -147,15 +147,28 @@ def test_a_large_but_readable_area_is_read() -> None:
     assert rows[-1][-1] == "x"
 
 
+def _rewritten(content: bytes, change: Callable[[str, bytes], bytes], add: dict[str, bytes] | None = None) -> bytes:
+    """The zip ``content`` with each part as ``change(name, data)`` gives it, and the parts ``add``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in source.namelist():
+            z.writestr(name, change(name, source.read(name)))
+        for name, data in (add or {}).items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def _saved_book(wb: openpyxl.Workbook) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
 def _workbook_of_sheet(sheet: bytes) -> bytes:
     """A workbook of one sheet whose XML is ``sheet``, as written (the rest as openpyxl writes it)."""
-    buf = io.BytesIO()
-    openpyxl.Workbook().save(buf)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in source.namelist():
-            z.writestr(name, sheet if name == "xl/worksheets/sheet1.xml" else source.read(name))
-    return out.getvalue()
+    return _rewritten(
+        _saved_book(openpyxl.Workbook()), lambda name, data: sheet if name == "xl/worksheets/sheet1.xml" else data
+    )
 
 
 def test_check_extent_reads_prefixed_xml_exactly() -> None:
@@ -588,38 +601,34 @@ def test_a_sheet_written_otherwise_is_read_whole_only_up_to_a_limit(monkeypatch:
 def test_a_made_up_count_of_shared_strings_is_refused_before_the_read() -> None:
     # python-calamine reserves room for as many strings as the table says it holds (4 billion:
     # 100 GB) before it reads one; the process was aborted.
+    parts = {
+        "[Content_Types].xml": (
+            b"</Types>",
+            b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+            b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            b"</Relationships>",
+            b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            b'sharedStrings" Target="sharedStrings.xml" Id="rId99"/></Relationships>',
+        ),
+    }
+
+    def change(name: str, data: bytes) -> bytes:
+        if name == "xl/worksheets/sheet1.xml":
+            return re.sub(
+                rb"<sheetData\s*/>|<sheetData>.*</sheetData>",
+                b'<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData>',
+                data,
+            )
+        return data.replace(*parts[name]) if name in parts else data
+
     def with_strings(count: str) -> bytes:
-        buf = io.BytesIO()
-        openpyxl.Workbook().save(buf)
         sst = (
             b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%s" uniqueCount="%s">'
             b"<si><t>\xe5\xa7\x93\xe5\x90\x8d</t></si></sst>" % (count.encode(), count.encode())
         )
-        out = io.BytesIO()
-        with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in source.namelist():
-                data = source.read(name)
-                if name == "[Content_Types].xml":
-                    data = data.replace(
-                        b"</Types>",
-                        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-                    )
-                elif name == "xl/_rels/workbook.xml.rels":
-                    data = data.replace(
-                        b"</Relationships>",
-                        b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-                        b'sharedStrings" Target="sharedStrings.xml" Id="rId99"/></Relationships>',
-                    )
-                elif name == "xl/worksheets/sheet1.xml":
-                    data = re.sub(
-                        rb"<sheetData\s*/>|<sheetData>.*</sheetData>",
-                        b'<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row></sheetData>',
-                        data,
-                    )
-                z.writestr(name, data)
-            z.writestr("xl/sharedStrings.xml", sst)
-        return out.getvalue()
+        return _rewritten(_saved_book(openpyxl.Workbook()), change, {"xl/sharedStrings.xml": sst})
 
     from bangfu.common.sheets import check_shared_strings
 
@@ -667,16 +676,14 @@ def _sheets_of_one_part(names: int, rows: int) -> bytes:
         first.append([n, "x", "y"])
     for n in range(1, names):
         wb.create_sheet(f"S{n}")
-    buf = io.BytesIO()
-    wb.save(buf)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in source.namelist():
-            data = source.read(name)
-            if name == "xl/_rels/workbook.xml.rels":
-                data = re.sub(rb"worksheets/sheet\d+\.xml", b"worksheets/sheet1.xml", data)
-            z.writestr(name, data)
-    return out.getvalue()
+    return _rewritten(
+        _saved_book(wb),
+        lambda name, data: (
+            re.sub(rb"worksheets/sheet\d+\.xml", b"worksheets/sheet1.xml", data)
+            if name == "xl/_rels/workbook.xml.rels"
+            else data
+        ),
+    )
 
 
 def test_a_part_named_by_many_sheets_is_read_once() -> None:
@@ -714,19 +721,12 @@ def _merged(merges: list[str]) -> bytes:
     ws.append(["档案编号", "姓名", "身份证号"])
     for n in range(20):
         ws.append([f"F{n}" if n % 4 == 0 else None, "张三", "x"])
-    buf = io.BytesIO()
-    wb.save(buf)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buf) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in source.namelist():
-            data = source.read(name)
-            if name == "xl/worksheets/sheet1.xml":
-                cells = b"".join(b'<mergeCell ref="%s"/>' % m.encode() for m in merges)
-                data = data.replace(
-                    b"</sheetData>", b'</sheetData><mergeCells count="%d">%s</mergeCells>' % (len(merges), cells)
-                )
-            z.writestr(name, data)
-    return out.getvalue()
+    cells = b"".join(b'<mergeCell ref="%s"/>' % m.encode() for m in merges)
+    merged = b'</sheetData><mergeCells count="%d">%s</mergeCells>' % (len(merges), cells)
+    return _rewritten(
+        _saved_book(wb),
+        lambda name, data: data.replace(b"</sheetData>", merged) if name == "xl/worksheets/sheet1.xml" else data,
+    )
 
 
 def test_merges_repeated_are_filled_once_and_overlapping_ones_refused() -> None:
