@@ -12,10 +12,10 @@ is not silently ignored.
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from bangfu.common.retranslate import in_reader_language
@@ -48,6 +48,17 @@ def one_of(values: Iterable[str]) -> AfterValidator:
 def choices_field(values: Iterable[str], description: str = "") -> Any:
     """The field of a ``one_of`` filter: empty by default, its values listed in the OpenAPI schema."""
     return Field("", description=description, json_schema_extra={"enum": ["", *values]})
+
+
+def one_line_break(value: Any) -> Any:
+    """Text with each line break as one character (CR LF as LF), as a browser counts it against a
+    box's ``maxlength`` and as the services keep it: a reason the page takes is not refused by the
+    API for its length."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+# Typed text (a decision's reason) whose ``max_length`` counts a line break once: ``one_line_break``.
+LineText = Annotated[str, BeforeValidator(one_line_break)]
 
 
 class InSchema(Schema):

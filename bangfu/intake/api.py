@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address
-from bangfu.api.schemas import InSchema, choices_field, one_of
+from bangfu.api.schemas import InSchema, LineText, choices_field, one_of
 from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
@@ -123,7 +123,7 @@ class RemovedAttachmentOut(Schema):
 
 
 class RemoveIn(InSchema):
-    reason: str = Field("", max_length=1000)
+    reason: LineText = Field("", max_length=services.REASON_MAX)
 
 
 class HomeVisitOut(Schema):
@@ -246,7 +246,7 @@ class AuthoriseIn(InSchema):
 
 class TransitionIn(InSchema):
     action: str = Field(max_length=32)
-    reason: str = Field("", max_length=1000)
+    reason: LineText = Field("", max_length=services.REASON_MAX)
     expected_version: int | None = None
     category: str = Field("", max_length=24)
 
@@ -877,7 +877,7 @@ def intake_check_answer(request: HttpRequest, application_id: int, payload: Chec
 
 
 class ConvertIn(InSchema):
-    reason: str = Field("", max_length=1000)
+    reason: LineText = Field("", max_length=services.REASON_MAX)
 
 
 @router.post("/applications/{application_id}/convert", response={201: ApplicationOut, **ERRORS})
@@ -1091,7 +1091,7 @@ class StaffReviewConfirmIn(ReviewConfirmIn):
 
 class StaffReviewDeclineIn(InSchema):
     # Required (422 when empty), at most 1,000 characters, refused whole beyond that; the worker reads it.
-    reason: str = Field("", max_length=1000)
+    reason: LineText = Field("", max_length=services.REASON_MAX)
     state: str = Field("", max_length=16)
     report_token: str = Field("", max_length=64)
 

@@ -810,25 +810,54 @@ def _named(field: str, problem: str) -> str:
     return _("%(field)s: %(problem)s") % {"field": field, "problem": problem}
 
 
+class ReportError(ValidationError):
+    """A report refused, each problem named for the top of the page (the ``ValidationError``'s
+    messages: "Luo Xiaohong's monthly income: Enter a number.", as the API sends them) and, in
+    ``fields``, said bare by the box it is about — ``address``, ``phone``, ``note``, or
+    ``members.<member id>.<field>`` — so that a form shows each beside its box."""
+
+    def __init__(self, message: Any, fields: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class _Problems:
+    """A report's problems as they are found: each named (``summary``) and by its box (``fields``)."""
+
+    def __init__(self) -> None:
+        self.summary: list[str] = []
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, key: str, name: str, problem: str) -> None:
+        self.summary.append(_named(name, problem))
+        self.fields.setdefault(key, []).append(problem)
+
+
+def _members_field(name: str, field: str) -> str:
+    """A member's field named for the top of the page ("Luo Xiaohong's monthly income")."""
+    labels = {"monthly_income": _("monthly income"), "work_status": _("work status"), "health": _("health")}
+    return _("%(name)s's %(field)s") % {"name": name, "field": labels[field]}
+
+
 def _note(note: Any) -> str:
     text = note.strip() if isinstance(note, str) else ""
     if len(text) > NOTE_MAX:
         problem = _("Enter at most %(max)s characters (%(n)s given).") % {"max": NOTE_MAX, "n": len(text)}
-        raise ValidationError({"note": _named(_("Note"), problem)})
+        raise ReportError({"note": _named(_("Note"), problem)}, {"note": [problem]})
     return text
 
 
-def _text_change(value: Any, field: str, longest: int, problems: list[str]) -> str:
+def _text_change(value: Any, key: str, field: str, longest: int, problems: _Problems) -> str:
     """A changed address or phone as typed (full-width characters made plain); "" when left empty."""
     if value is None:
         return ""
     if not isinstance(value, str):
-        problems.append(_named(field, _("Enter text.")))
+        problems.add(key, field, _("Enter text."))
         return ""
     text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
     if len(text) > longest:
         problem = _("Enter at most %(max)s characters (%(n)s given).") % {"max": longest, "n": len(text)}
-        problems.append(_named(field, problem))
+        problems.add(key, field, problem)
         return ""
     return text
 
@@ -860,18 +889,18 @@ def _income_change(value: Any) -> tuple[str | None, str | None]:
 
 def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
     """The report as the file can take it, ``names`` being the file's members by id; every problem
-    is named (the field, or the member) in one ``ValidationError`` under ``changes``."""
+    is named (the field, and the member it is of) in one ``ReportError`` under ``changes``."""
     if not isinstance(raw, dict):
         raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
-    problems: list[str] = []
+    problems = _Problems()
     out: dict[str, Any] = {}
-    address = _text_change(raw.get("address"), _("Address"), HOUSEHOLD_TEXT["address"], problems)
+    address = _text_change(raw.get("address"), "address", _("Address"), HOUSEHOLD_TEXT["address"], problems)
     # As a sign-in has it (no spaces, dashes or +86): the next review finds the file by this number.
-    phone = plain_phone(_text_change(raw.get("phone"), _("Phone"), MEMBER_TEXT["phone"], problems))
+    phone = plain_phone(_text_change(raw.get("phone"), "phone", _("Phone"), MEMBER_TEXT["phone"], problems))
     if phone and not (phone.isascii() and phone.isdigit()):
-        problems.append(_named(_("Phone"), _("A phone number has digits only.")))
+        problems.add("phone", _("Phone"), _("A phone number has digits only."))
     elif phone and not 7 <= len(phone) <= 12:  # as the file's own check has it: applying it would fail
-        problems.append(_named(_("Phone"), _("A phone number has 7 to 12 digits (a mobile number 11).")))
+        problems.add("phone", _("Phone"), _("A phone number has 7 to 12 digits (a mobile number 11)."))
     elif phone:
         out["phone"] = phone
     if address:
@@ -888,7 +917,7 @@ def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
         m: dict[str, str] = {}
         amount, problem = _income_change(values.get("monthly_income"))
         if problem:
-            problems.append(_named(names[pk], problem))
+            problems.add(f"members.{pk}.monthly_income", _members_field(names[pk], "monthly_income"), problem)
         elif amount is not None:
             m["monthly_income"] = amount
         for field, choices in (("work_status", codes.WorkStatus), ("health", codes.Health)):
@@ -897,13 +926,13 @@ def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
                 continue
             if not isinstance(value, str) or value not in choices.values:
                 problem = _("“%(value)s” is not one of the allowed values.") % {"value": str(value)[:40]}
-                problems.append(_named(names[pk], problem))
+                problems.add(f"members.{pk}.{field}", _members_field(names[pk], field), problem)
                 continue
             m[field] = value
         if m:
             members[str(pk)] = m
-    if problems:
-        raise ValidationError({"changes": problems})
+    if problems.summary:
+        raise ReportError({"changes": problems.summary}, problems.fields)
     if members:
         out["members"] = members
     return out

@@ -4,7 +4,7 @@ and the staff's work queue and application page. Views parse, call one service, 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -552,6 +552,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     reviews.review_changes_shown(review_rows)  # the reports as staff check them: names, labels, before → after
     for t in review_rows:  # read-only roles follow the reviews without buttons, as on the reviews page
         t.can_act = access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, t.household.unit)  # type: ignore[attr-defined]
+    _decline_refused(request, review_rows)
     context = {
         "rows": rows,
         "page": page,
@@ -655,6 +656,7 @@ def _review_page(
     for t in page.object_list:
         t.state_label = labels.get(t.state) or t.get_state_display()
         t.can_act = access.has_perm(request.user, Perm.HOUSEHOLD_EDIT, t.household.unit)
+    _decline_refused(request, page.object_list)
     counts = selectors.review_counts(actor=request.user, filters=filters)
     years = sorted({*counts.years, *([filters.year] if filters.year else [])}, reverse=True)
     search = {"s": key} if key else {"q": filters.q}
@@ -1272,9 +1274,42 @@ def review_decline(request: HttpRequest, pk: int) -> HttpResponse:
             seen_report=request.POST.get("report", ""),
         )
         messages.success(request, _("The report was declined; the worker is told why, and the file stays as it is."))
-    except (ValidationError, DomainError, PermissionDenied) as exc:
+    except ValidationError as exc:
+        # A reason refused (empty, too long) was checked after the review was found to be the
+        # user's: the message names its file, and the box opens again on the list with the reason
+        # as typed and the problem under it (``_decline_refused``).
+        problem = " ".join(m for msgs in field_errors(exc).values() for m in msgs)
+        number = ReviewTask.objects.filter(pk=pk).values_list("household__file_number", flat=True).first()
+        messages.error(
+            request, _("File %(number)s: %(problem)s") % {"number": number, "problem": problem} if number else problem
+        )
+        request.session[DECLINE_REFUSED] = {
+            "task": pk,
+            "reason": request.POST.get("reason", "")[:DECLINE_TYPED_KEPT],
+            "error": problem,
+        }
+    except (DomainError, PermissionDenied) as exc:
         _errors_to_messages(request, exc)
     return _back_to_reviews(request)
+
+
+# A declined report's reason refused, kept in the session for the list shown next (the box open
+# again with the reason as typed); no more of it than the box could hold a few times over.
+DECLINE_REFUSED = "intake-review-decline"
+DECLINE_TYPED_KEPT = 4 * reviews.REASON_MAX
+
+
+def _decline_refused(request: HttpRequest, tasks: Iterable[ReviewTask]) -> None:
+    """The reason staff typed to decline a report and the server refused: the task shown with it
+    (``decline_typed``, ``decline_error``) has its decline box open again, the reason in it and the
+    problem under it. Read once."""
+    refused = request.session.pop(DECLINE_REFUSED, None)
+    if not isinstance(refused, dict):
+        return
+    for t in tasks:
+        if t.pk == refused.get("task") and t.state == ReviewState.REPORTED:
+            t.decline_typed = str(refused.get("reason", ""))  # type: ignore[attr-defined]
+            t.decline_error = str(refused.get("error", ""))  # type: ignore[attr-defined]
 
 
 def _back_to_reviews(request: HttpRequest) -> HttpResponse:
@@ -1349,6 +1384,7 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, _("This review is already done."))
         return redirect("intake:phone_home")
     posted = request.POST if request.method == "POST" else {}
+    boxes: dict[str, list[str]] = {}  # each problem by the box it is about (``ReportError.fields``)
     if request.method == "POST":
         try:
             if what == "confirm":
@@ -1381,12 +1417,20 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Thank you: your yearly review was sent."))
             return redirect("intake:phone_home")
         except (ValidationError, DomainError) as exc:
-            _errors_to_messages(request, exc)
+            _errors_to_messages(request, exc)  # the summary at the top, each problem named
+            if isinstance(exc, reviews.ReportError):
+                boxes = exc.fields
             if isinstance(exc, DomainError) and exc.code == reviews.ReviewError.DONE:
                 return redirect("intake:phone_home")  # answered meanwhile, in another tab
-    # A form sent back with an error keeps what was typed.
+    # A form sent back with an error keeps what was typed, and says each problem beside its box
+    # (the first box in error takes the cursor: app.js).
+    fields = ("monthly_income", "work_status", "health")
     typed = [
-        (m, *(posted.get(f"m{m.pk}-{field}", "") for field in ("monthly_income", "work_status", "health")))
+        (
+            m,
+            *(posted.get(f"m{m.pk}-{field}", "") for field in fields),
+            {field: " ".join(boxes.get(f"members.{m.pk}.{field}", [])) for field in fields},
+        )
         for m in members
     ]
     reviews.review_changes_shown([task])  # the reports the union declined before, with their reasons
@@ -1396,5 +1440,6 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
         "work_statuses": WorkStatus.choices,
         "healths": Health.choices,
         "typed": {k: posted.get(k, "") for k in ("address", "phone", "note")},
+        "errors": {k: " ".join(boxes.get(k, [])) for k in ("address", "phone", "note")},
     }
     return render(request, "intake/phone/review.html", context, status=400 if request.method == "POST" else 200)

@@ -14,7 +14,7 @@ from bangfu.api import errors
 from bangfu.intake.api import router
 from bangfu.intake.messaging import outbox
 from bangfu.intake.models import Application
-from bangfu.intake.tests.helpers import form_data
+from bangfu.intake.tests.helpers import form_data, staff_api, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +157,20 @@ def test_the_queue_holds_the_cases_the_caller_acts_on_counted_as_listed(tree: An
         client.force_login(user)
         page = client.get("/api/v1/applications/queue").json()
         assert [r["id"] for r in page["results"]] == expected and page["count"] == len(expected)
+
+
+def test_a_decision_s_reason_is_counted_as_the_page_counts_it(tree: Any, users: Any) -> None:
+    """995 characters and 5 line breaks sent as CR LF are 1,000 in the case page's box (and as
+    kept): the API takes them for a refusal as the page does, and still refuses 1,001."""
+
+    app = submitted(tree["xiangyun_g"])
+    cadre = staff_api(users["xiangyun_cadre"])
+    url = f"/api/v1/applications/{app.pk}/transition"
+    reason = ("理" * 199 + "\r\n") * 5
+    assert len(reason) == 1005 and len(reason.replace("\r\n", "\n")) == 1000
+    status, body = _json(cadre, "post", url, {"action": "refuse", "reason": reason + "由"})
+    assert status == 422 and "reason" in body["error"]["fields"], body
+    status, body = _json(cadre, "post", url, {"action": "refuse", "reason": reason})
+    assert status == 200 and body["state"] == "refused", body
+    app.refresh_from_db()
+    assert app.events.order_by("-pk").first().reason == ("理" * 199 + "\n") * 4 + "理" * 199  # type: ignore[union-attr]

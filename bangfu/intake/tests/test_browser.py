@@ -304,3 +304,58 @@ def test_a_cadre_reads_the_queue_on_a_360_px_phone_without_scrolling_sideways(
     with translation.override(language):
         wider = [str(translation.gettext(h)) for h in ("ID number", "Union")]
     assert unreadable_cells(page, "#queue", [*wanted, *wider]) == []
+
+
+def test_a_review_sent_back_puts_the_cursor_in_the_first_box_in_error(
+    audit_log_emptied: None, live_server: Any, browser: Any, tree: dict, users: dict[str, Any]
+) -> None:
+    """On a 360 px phone: a phone of 5 digits and an income of "abc" come back with each problem
+    beside its box, the cursor in the phone's box (the first in error) and what was typed kept. On
+    the reviews page, a decline's reason the server refuses comes back in its open box, which the
+    cursor is in (the copy shown, not the narrow screen's hidden one)."""
+    from bangfu.common import crypto
+    from bangfu.intake import reviews
+    from bangfu.intake.models import ReviewTask
+    from bangfu.registry.services import household_create
+    from bangfu.testing.factories import household_input
+
+    data = household_input(tree["xiangyun_g"], members=2)
+    data.members[0].phone = "13900007777"
+    data.filed_on = timezone.localdate() - dt.timedelta(days=400)
+    h = household_create(actor=users["xiangyun_staff"], data=data)
+    reviews.yearly_review_create()
+    task = ReviewTask.objects.get(household=h)
+    head = h.members.get(relationship="head")
+    other = h.members.exclude(pk=head.pk).get()
+    base = live_server.url
+    phone = _phone_page(browser, base, "13900007777")
+    phone.set_viewport_size({"width": 360, "height": 760})
+    phone.goto(f"{base}/apply/review/{task.pk}/")
+    phone.fill("#id_number", crypto.decrypt(head.id_cipher))
+    phone.click("button[value=prove]")
+    phone.wait_for_selector("#review-form")
+    phone.fill("#phone", "12345")
+    phone.fill(f"#m{other.pk}-income", "abc")
+    phone.click("button[value=report]")
+    phone.wait_for_selector("#phone_error")
+    assert phone.evaluate("document.activeElement.id") == "phone"
+    assert phone.input_value("#phone") == "12345" and phone.input_value(f"#m{other.pk}-income") == "abc"
+    assert phone.locator(f"#m{other.pk}-income").get_attribute("aria-describedby") == f"m{other.pk}-income_error"
+    assert f"{other.name}'s monthly income: Enter a number." in phone.inner_text("main")
+    widths = phone.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    # The worker sends a report; staff decline it with spaces only.
+    phone.fill("#phone", "13900008888")
+    phone.fill(f"#m{other.pk}-income", "")
+    phone.click("button[value=report]")
+    phone.wait_for_url(f"{base}/apply/")
+    staff = _staff_page(browser, base, "xiangyun_staff")
+    staff.goto(f"{base}/applications/reviews/?state=reported")
+    row = staff.locator("#reviews tbody tr").first
+    row.locator("summary:visible").click()
+    row.locator("textarea:visible").fill("  ")
+    row.locator("textarea:visible").evaluate("b => b.removeAttribute('required')")  # the server's own check
+    row.locator("button.btn-outline-danger:visible").click()
+    staff.wait_for_selector(f"text=File {h.file_number}: Give the reason; the worker will see it.")
+    assert staff.evaluate("document.activeElement.name") == "reason"
+    assert staff.evaluate("document.activeElement.getAttribute('aria-describedby')") == f"decline-{task.pk}-error"

@@ -511,8 +511,8 @@ def test_a_report_the_file_could_not_take_is_refused_by_name_through_the_api(tas
         content_type="application/json",
     )
     assert r.json()["error"]["fields"]["changes"] == [
-        f"{head.name}: Amounts cannot be negative.",
-        f"{head.name}: “zz” is not one of the allowed values.",
+        f"{head.name}'s monthly income: Amounts cannot be negative.",
+        f"{head.name}'s work status: “zz” is not one of the allowed values.",
     ]
     # What a phone types is taken: full-width digits, a thousands separator.
     body = {"changes": {"members": {str(head.pk): {"monthly_income": "１,２００.５"}}, "phone": "１３９ 0000 1111"}}
@@ -556,13 +556,46 @@ def test_the_review_page_says_what_is_wrong_and_keeps_what_was_typed(task: Revie
     }
     r = c.post(url, typed)  # was a 500
     page = r.content.decode()
-    assert r.status_code == 400 and f"{head.name}: 1e999 is implausibly large." in page
+    assert r.status_code == 400 and f"{head.name}&#x27;s monthly income: 1e999 is implausibly large." in page
     assert 'value="祥云县新街3号"' in page and 'value="13900001111"' in page and ">换了工作</textarea>" in page
     assert 'value="1e999"' in page and '<option value="employed" selected>' in page
     r = c.post(url, {**typed, "note": "长" * 501, f"m{head.pk}-monthly_income": "1200"})
     assert r.status_code == 400 and "Note: Enter at most 500 characters (501 given)." in r.content.decode()
     task.refresh_from_db()
     assert task.state == ReviewState.OPEN and task.note == ""
+
+
+def test_each_problem_of_a_review_is_said_beside_its_box_and_named_at_the_top(task: ReviewTask) -> None:
+    """A phone of 5 digits and a monthly income of "abc": each box is marked invalid and read with
+    its problem (aria-describedby), the first of them takes the cursor (app.js: the first shown
+    box marked invalid), the summary at the top names the person and the field, and what was typed
+    stays; the boxes without a problem are not marked."""
+    from django.utils.html import escape
+
+    c = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), Applicant.objects.create(phone=PHONE))
+    url = f"/apply/review/{task.pk}/"
+    assert c.post(url, {"what": "prove", "id_number": crypto.decrypt(_head(task).id_cipher)}).status_code == 302
+    other = task.household.members.exclude(relationship="head").get()
+    r = c.post(url, {"what": "report", "phone": "12345", f"m{other.pk}-monthly_income": "abc", "note": "x"})
+    page = r.content.decode()
+    assert r.status_code == 400
+    assert escape(f"{other.name}'s monthly income: Enter a number.") in page
+    assert "Phone: A phone number has 7 to 12 digits (a mobile number 11)." in page
+    phone = re.search(r'<input[^>]* id="phone"[^>]*>', page)
+    income = re.search(rf'<input[^>]* id="m{other.pk}-income"[^>]*>', page)
+    assert phone is not None and income is not None
+    assert 'value="12345"' in phone.group() and 'aria-invalid="true" aria-describedby="phone_error"' in phone.group()
+    assert 'value="abc"' in income.group()
+    assert f'aria-invalid="true" aria-describedby="m{other.pk}-income_error"' in income.group()
+    assert re.search(r'id="phone_error">A phone number has 7 to 12 digits \(a mobile number 11\).</div>', page)
+    assert f'id="m{other.pk}-income_error">Enter a number.</div>' in page
+    # The phone comes first on the page: the cursor goes there; nothing else is marked.
+    assert page.index('aria-invalid="true"') == page.index('aria-describedby="phone_error"') - len(
+        'aria-invalid="true" '
+    )
+    assert page.count('aria-invalid="true"') == 2 and ">x</textarea>" in page
+    task.refresh_from_db()
+    assert task.state == ReviewState.OPEN
 
 
 def test_a_locked_review_says_until_when_and_offers_no_box(task: ReviewTask) -> None:

@@ -361,3 +361,55 @@ def test_applying_a_report_a_colleague_declined_meanwhile_says_so(task: ReviewTa
         reviews.review_confirm(actor=users["xiangyun_staff"], task_id=task.pk, seen_state=ReviewState.REPORTED)
     assert exc.value.code == ErrorCode.CONFLICT
     assert "No report of the worker waits on this review now" in exc.value.message
+
+
+def test_a_reason_refused_on_the_page_comes_back_in_its_open_box(task: ReviewTask, users: Any) -> None:
+    """A reason the server refuses (spaces only, 1,001 characters) is kept: the decline box of that
+    review opens again with the reason as typed and the problem under it (marked invalid, so the
+    cursor goes there), and the message at the top names the file; shown once."""
+    from django.utils.html import escape
+
+    _reported(task)
+    number = task.household.file_number
+    staff = _staff(users)
+    for reason, problem in (
+        ("   ", "Give the reason; the worker will see it."),
+        ("理" * 1001, "shorten it to at most"),
+    ):
+        r = staff.post(
+            f"/applications/reviews/{task.pk}/decline/",
+            {"reason": reason, "state": "reported", "next": "/applications/reviews/?state=reported"},
+            follow=True,
+        )
+        html = r.content.decode()
+        assert r.redirect_chain[-1][0] == "/applications/reviews/?state=reported"
+        assert f"File {number}: " in _text(html) and problem in _text(html)
+        boxes = re.findall(r'<details class="mt-1 review-decline" open>.*?</details>', html, re.S)
+        assert len(boxes) == 2  # the narrow screen's copy and the wide one's, with ids of their own
+        for box, where in zip(boxes, ("-narrow", ""), strict=True):
+            error_id = f"decline-{task.pk}{where}-error"
+            assert f'aria-invalid="true" aria-describedby="{error_id}">{escape(reason)}</textarea>' in box
+            assert f'<div class="text-danger small field-error" id="{error_id}">' in box and problem in box
+    # Once: the list shown next has the box closed and empty again.
+    html = staff.get("/applications/reviews/?state=reported").content.decode()
+    assert 'review-decline" open' not in html and 'aria-invalid="true"' not in html
+    # On the queue, where the decline comes back to without a list to go to.
+    r = staff.post(f"/applications/reviews/{task.pk}/decline/", {"reason": " ", "state": "reported"}, follow=True)
+    assert r.redirect_chain[-1][0] == "/applications/"
+    assert '<details class="mt-1 review-decline" open>' in r.content.decode()
+    task.refresh_from_db()
+    assert task.state == ReviewState.REPORTED and not ReviewDecline.objects.exists()
+
+
+def test_the_api_counts_a_reason_s_line_breaks_as_the_page_does(task: ReviewTask, users: Any) -> None:
+    """995 characters and 5 line breaks sent as CR LF are 1,000 characters in the box (and as kept):
+    the API takes them too, for a declined report as for an application's decision."""
+    _reported(task)
+    reason = ("理" * 199 + "\r\n") * 5  # 995 characters and 5 line breaks: 1,005 sent, 1,000 kept
+    assert len(reason) == 1005 and len(reason.replace("\r\n", "\n")) == 1000
+    body = {"reason": reason + "由", "state": "reported"}  # 1,001 as kept: still refused
+    r = _post(_staff(users), f"/api/v1/reviews/{task.pk}/decline", body)
+    assert r.status_code == 422, r.content
+    r = _post(_staff(users), f"/api/v1/reviews/{task.pk}/decline", {"reason": reason, "state": "reported"})
+    assert r.status_code == 200, r.content
+    assert ReviewDecline.objects.get().reason == ("理" * 199 + "\n") * 4 + "理" * 199

@@ -246,13 +246,16 @@
 })();
 
 // After a form comes back with errors, the cursor is in the first field in error (a keyboard user
-// started from the top of the page, through the menu and every field before it).
+// started from the top of the page, through the menu and every field before it). A box drawn twice
+// for two widths (the reviews' decline box) has one copy hidden: the one shown takes the cursor.
 (function () {
   "use strict";
 
-  var first = document.querySelector("main [aria-invalid='true']");
-  if (first && (document.activeElement === null || document.activeElement === document.body)) {
-    first.focus();
+  var shown = Array.prototype.filter.call(document.querySelectorAll("main [aria-invalid='true']"), function (box) {
+    return box.getClientRects().length > 0;
+  });
+  if (shown.length && (document.activeElement === null || document.activeElement === document.body)) {
+    shown[0].focus();
   }
 })();
 
