@@ -21,6 +21,7 @@ from bangfu.registry.models import Household
 # The household timeline's events that intake writes, with their labels for the household page.
 TIMELINE_KINDS = {
     "application_approved": _("Application approved"),
+    "application_converted": _("Temporary aid made a formal application"),
     "reported_up": _("File reported up"),
     "yearly_review": _("Yearly review"),
 }

@@ -1168,5 +1168,13 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
         _event(app, actor, "convert", "", reason or source.reference)
         _event(source, actor, "converted", source.state, app.reference)  # the temporary case says where it went
         _audit(actor, app, "convert", {}, {"from": source.pk, "household": source.household_id})
+        # The file's own history says where it went: its temporary case now goes on as a formal one.
+        timeline_add(
+            household=source.household,
+            actor=actor,
+            kind="application_converted",
+            summary=f"{source.reference} → {app.reference}",
+            data={"application_id": app.pk, "from": source.pk},
+        )
         _tell_worker(app, "convert", "")
     return app

@@ -251,3 +251,14 @@ def test_a_small_file_of_many_cells_is_checked_in_the_background(
     assert len(callbacks) == 1
     batch.refresh_from_db()
     assert batch.state == ImportState.COMMITTED and batch.households_created == 2
+
+
+def test_a_batch_being_written_offers_no_cancel_and_shows_no_count(tree: Any, users: Any) -> None:
+    # The write is one transaction: a cancel clicked then waited for it and was refused, after a
+    # button that said nothing would be written; and the bar showed the check's full count.
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_staff"])
+    writing = _left_checking(tree, users, xlsx(household_rows("S-0009")), minutes_ago=1)
+    ImportBatch.objects.filter(pk=writing.pk).update(state=ImportState.COMMITTING)
+    page = staff.get(reverse("intake:import_detail", args=[writing.pk])).content.decode()
+    assert 'id="cancel"' not in page and 'id="writing"' in page and "aria-valuenow" not in page

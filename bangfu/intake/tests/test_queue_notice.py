@@ -94,6 +94,10 @@ def test_the_steps_clock_runs_from_the_day_after_the_notice(tree: dict, users: d
     (row,) = selectors.queue(actor=cadre)[0]
     assert row.days_waiting == limit + 1 and row.overdue
     assert _count(cadre, S.UNIT_REVIEW)["overdue"] == 1  # type: ignore[index]
+    page = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page.force_login(cadre)
+    # The step's overdue count says what it counts to a screen reader too, not only in a tooltip.
+    assert '1<span class="visually-hidden"> overdue</span>' in page.get("/applications/").content.decode()
     Application.objects.filter(pk=app.pk).update(notice_to=today - dt.timedelta(days=limit + 1))
     (row,) = selectors.queue(actor=cadre)[0]
     assert row.days_waiting == limit and not row.overdue

@@ -190,6 +190,9 @@ def test_temporary_aid_is_fast_and_converts_without_reentering(
     assert h.state == "temporary"
     formal = services.application_convert(actor=users["xiangyun_cadre"], application_id=app.pk)
     assert formal.data == app.data and formal.state == S.SUBMITTED
+    # The file's own history says where its case went (every step writes to the household's timeline).
+    line = h.timeline.get(kind="application_converted")
+    assert line.summary == f"{app.reference} → {formal.reference}" and line.data["application_id"] == formal.pk
     # The proof comes with the case, readable from the formal one.
     (proof,) = formal.attachments.all()
     assert proof.name == "诊断书.pdf" and proof.file.open("rb").read() == pdf
