@@ -1111,7 +1111,8 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
     with audit_deferred():
         source = load(actor, application_id, lock=True)
         access.require(actor, Perm.HOUSEHOLD_EDIT, source.unit)
-        if source.kind != ApplicationKind.TEMPORARY or source.household_id is None:
+        household = source.household
+        if source.kind != ApplicationKind.TEMPORARY or household is None:
             raise DomainError(
                 IntakeError.INVALID_TRANSITION, _("Only an approved temporary-aid case can be converted.")
             )
@@ -1170,7 +1171,7 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
         _audit(actor, app, "convert", {}, {"from": source.pk, "household": source.household_id})
         # The file's own history says where it went: its temporary case now goes on as a formal one.
         timeline_add(
-            household=source.household,
+            household=household,
             actor=actor,
             kind="application_converted",
             summary=f"{source.reference} → {app.reference}",
