@@ -452,8 +452,9 @@ def _irregular_cells(data: bytes, *, exact: bool) -> tuple[int, int]:
     two ways, the farther is taken."""
     rows = columns = 0
     row = row_reach = column = 0  # the current row, the farthest row its cells name, the last cell's column
-    for kind, attributes in _XML_TOKEN.findall(data):
-        if not kind:
+    for token in _XML_TOKEN.finditer(data):  # one at a time: a list of every token of 256 MB would be GBs
+        kind, attributes = token.group(1, 2)
+        if kind is None:
             continue
         references = [b"".join(values) for values in _R_ATTRIBUTE.findall(attributes)]
         if kind == b"row":
