@@ -183,3 +183,31 @@ def test_the_queue_tabs_and_filters_say_which_is_shown_and_the_review_buttons_wh
         assert "" not in headers and "Actions" in headers, url
         buttons = [b for b in table.iter() if b.tag == "button"]
         assert buttons and all(h.file_number in page.name_of(b) for b in buttons), url
+
+
+def test_a_submit_refused_at_the_save_says_what_the_submit_would_say_too(tree: dict) -> None:
+    # Four secondary causes (wrong in itself: the draft is not saved) hid the rest — a name with
+    # digits — until the causes were put right and the form sent again.
+    from bangfu.registry import codes
+
+    c, draft = _draft(tree)
+    causes = [value for value, _label in codes.Cause.choices][:4]
+    post = {
+        "version": "",
+        "h-secondary_causes": causes,
+        "m-TOTAL_FORMS": "1",
+        "m-INITIAL_FORMS": "0",
+        "m-0-relationship": "head",
+        "m-0-name": "王海涛201",
+        "i-TOTAL_FORMS": "0",
+        "i-INITIAL_FORMS": "0",
+        "e-TOTAL_FORMS": "0",
+        "e-INITIAL_FORMS": "0",
+        "submit": "1",
+    }
+    response = c.post(f"/apply/{draft.pk}/", post)
+    assert response.status_code == 400
+    page = Page(response.content.decode())
+    invalid = {f.get("name") for f in page.fields() if f.get("aria-invalid") == "true"}
+    assert "m-0-name" in invalid and "h-secondary_causes" in invalid, invalid
+    assert_fields_described(page, "submit refused at the save")
