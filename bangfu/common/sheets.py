@@ -589,11 +589,13 @@ def measure_extent(content: bytes, index: int) -> tuple[int, int, HiddenLines | 
             part = _sheet_part(z, index)
             if part is not None:
                 rows, columns, hidden = _part_extent(z, part)
-            else:  # python-calamine may find a sheet where this does not
+            else:  # python-calamine may find a sheet where this does not: every part that is XML
                 rows = columns = 0
                 hidden = None
                 for name in z.namelist():
-                    if name.lower().endswith(".xml"):
+                    with z.open(name) as entry:
+                        xml = entry.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+                    if xml:
                         r, c, _h = _part_extent(z, name)
                         if r * c > rows * columns:
                             rows, columns = r, c

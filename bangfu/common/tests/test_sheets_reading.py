@@ -749,3 +749,23 @@ def test_an_ods_may_span_a_quarter_of_the_cells_of_an_xlsx() -> None:
     with pytest.raises(SheetProblem) as caught:
         check_ods_extent(_ods(_row(_cell("姓名")) + far))
     assert caught.value.code == "too_large_area" and f"{MAX_ODS_CELLS:,}" in caught.value.message
+
+
+def test_a_sheet_the_workbook_does_not_name_plainly_is_checked_whatever_its_part_is_called() -> None:
+    # A comment in workbook.xml sends the check to every part; a sheet kept in a part without
+    # ".xml" in its name was passed over there, and python-calamine read it.
+    from bangfu.common.sheets import measure_extent
+
+    far = b'<worksheet><sheetData><row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>'
+
+    def change(name: str, data: bytes) -> bytes:
+        if name == "xl/workbook.xml":
+            return data.replace(b"<sheets>", b"<!-- a note --><sheets>")
+        if name == "xl/_rels/workbook.xml.rels":
+            return data.replace(b"worksheets/sheet1.xml", b"worksheets/sheet1")
+        return data
+
+    content = _rewritten(_saved_book(openpyxl.Workbook()), change, {"xl/worksheets/sheet1": far})
+    with pytest.raises(SheetProblem) as caught:
+        measure_extent(content, 0)
+    assert caught.value.code == "too_large_area"
