@@ -333,14 +333,58 @@ def _sheet_part(z: zipfile.ZipFile, index: int) -> str | None:
 # A check that reads less (each row's last cell, the sheet's own record of its area) can be lied
 # to by a crafted file of a few KB, and python-calamine's process is then aborted.
 
-# Every cell as spreadsheet programs write it: `<c r="` first. Any other spelling of a cell
-# element (a prefix, no reference, another attribute or space first) is read tag by tag
-# (``_irregular_cells``). python-calamine refuses a sheet whose reference is not letters and digits.
-_PLAIN_REFERENCE = re.compile(rb'<c r="([A-Za-z]+)0*([0-9]+)"')
-_NOT_PLAIN_CELL = re.compile(rb'<c(?:[\t\n\r/>]| (?!r="))')
-_PREFIXED_CELL = re.compile(rb":c[\s/>]")
-# A cell holding a value, for the exact count: an element closed at once holds none.
-_PLAIN_CELL_TAG = re.compile(rb'<c r="([A-Za-z]+)0*([0-9]+)"[^>]*?(/?)>')
+
+# Every cell as spreadsheet programs write it: `<c r="` first, or (as some write every element
+# with a prefix) `<x:c r="` throughout. Any other spelling of a cell element (no reference,
+# another attribute or space first, a mix of prefixes) is read tag by tag (``_irregular_cells``).
+# python-calamine refuses a sheet whose reference is not letters and digits.
+class _CellSpelling:
+    """The patterns of one plain spelling of the cell elements, with no prefix or with ``prefix``
+    (``b"x:"``) on every one."""
+
+    def __init__(self, prefix: bytes = b"") -> None:
+        self.prefix = prefix
+        name = b"<" + re.escape(prefix) + b"c"
+        self.start = b"<" + prefix + b'c r="'
+        self.reference = re.compile(name + rb' r="([A-Za-z]+)0*([0-9]+)"')
+        # A cell holding a value, for the exact count: an element closed at once holds none.
+        self.tag = re.compile(name + rb' r="([A-Za-z]+)0*([0-9]+)"[^>]*?(/?)>')
+        self.not_plain = re.compile(name + rb'(?:[\t\n\r/>]| (?!r="))')
+
+    def spelled_otherwise(self, data: bytes) -> bool:
+        """Whether ``data`` holds a cell element spelled otherwise: under another prefix, or (for
+        a prefixed spelling) under none. The element's own start and end tags taken out first,
+        what is left is looked through for the few places a cell could still be."""
+        if not self.prefix:
+            return _ANY_PREFIXED_CELL.search(data) is not None
+        rest = data.replace(self.start[:-3], b"").replace(b"</" + self.prefix + b"c>", b"")  # `<x:c ` and `</x:c>`
+        for needle in (b":c", b"<c"):
+            at = rest.find(needle)
+            while at >= 0:
+                if rest[at + 2 : at + 3] in _NAME_ENDS:
+                    return True
+                at = rest.find(needle, at + 2)
+        return False
+
+    def not_plain_or_beyond(self, rows: int, columns: int) -> re.Pattern[bytes]:
+        """A cell not plainly written (group 1), or a plainly written one reaching past ``rows``
+        or ``columns``: one look at each cell for both."""
+        return re.compile(
+            b"<"
+            + re.escape(self.prefix)
+            + rb'c(?:([\t\n\r/>]| (?!r="))| r="(?:'
+            + _letters_above(columns)
+            + rb"0*[0-9]+|[A-Za-z]+"
+            + _number_above(rows)
+            + rb')")'
+        )
+
+
+_ANY_PREFIXED_CELL = re.compile(rb":c[\s/>]")
+_NAME_ENDS = frozenset(bytes([b]) for b in b" \t\r\n/>")
+_PLAIN = _CellSpelling()
+# The prefix of a sheet whose cells are all written with one (`<x:c r="`), found near its start.
+_CELL_PREFIX = re.compile(rb'<([^\s/>:<"\'=]{1,16}:)c r="')
 # The XML of a sheet written otherwise is read whole, up to this size, to be read exactly.
 MAX_IRREGULAR_XML_BYTES = 1 << 28
 
@@ -379,49 +423,39 @@ def _letters_above(column: int) -> bytes:
     return b"(?:" + b"|".join(parts) + b")"
 
 
-def _not_plain_or_beyond(rows: int, columns: int) -> re.Pattern[bytes]:
-    """A cell not plainly written (group 1), or a plainly written one reaching past ``rows`` or
-    ``columns``: one look at each cell for both."""
-    return re.compile(
-        rb'<c(?:([\t\n\r/>]| (?!r="))| r="(?:'
-        + _letters_above(columns)
-        + rb"0*[0-9]+|[A-Za-z]+"
-        + _number_above(rows)
-        + rb')")'
-    )
-
-
 class _IrregularXmlError(Exception):
     """A cell element not written plainly: the sheet is read by ``_IrregularCells``."""
 
 
 class _PlainCells:
-    """The farthest row and column of a sheet's plainly written XML given a part at a time (whole
-    tags each): every cell counted (``exact``: only those holding a value, as python-calamine
-    counts them). Each part is looked through once for a cell not plainly written (an
-    ``_IrregularXmlError``) or beyond the farthest so far; only a part holding one is read cell by
-    cell."""
+    """The farthest row and column of a sheet's plainly written XML (``spelling``) given a part at
+    a time (whole tags each): every cell counted (``exact``: only those holding a value, as
+    python-calamine counts them). Each part is looked through once for a cell not plainly written
+    (an ``_IrregularXmlError``) or beyond the farthest so far; only a part holding one is read cell
+    by cell."""
 
-    def __init__(self, *, exact: bool) -> None:
+    def __init__(self, *, exact: bool, spelling: _CellSpelling = _PLAIN) -> None:
         self.exact = exact
+        self.spelling = spelling
         self.rows = self.columns = 0
-        self.pattern = _not_plain_or_beyond(0, 0)
+        self.pattern = spelling.not_plain_or_beyond(0, 0)
 
     def feed(self, data: bytes) -> None:
-        if _PREFIXED_CELL.search(data):
+        spelling = self.spelling
+        if spelling.spelled_otherwise(data):
             raise _IrregularXmlError
         # The part's last cell first (rows go down the sheet: mostly the farthest row so far).
-        if not self.exact and (last := _PLAIN_REFERENCE.match(data, max(data.rfind(b'<c r="'), 0))):
+        if not self.exact and (last := spelling.reference.match(data, max(data.rfind(spelling.start), 0))):
             self._reach(int(last.group(2)), _column_number(last.group(1)))
         hit = self.pattern.search(data)
         if hit is None:
             return
-        if hit.group(1) is not None or _NOT_PLAIN_CELL.search(data, hit.start()):
+        if hit.group(1) is not None or spelling.not_plain.search(data, hit.start()):
             raise _IrregularXmlError
         if self.exact:
-            found = [(c, r) for c, r, closed in _PLAIN_CELL_TAG.findall(data) if not closed]
+            found = [(c, r) for c, r, closed in spelling.tag.findall(data) if not closed]
         else:
-            found = _PLAIN_REFERENCE.findall(data)
+            found = spelling.reference.findall(data)
         if found:
             self._reach(max(int(r) for _c, r in found), max(_column_number(c) for c in {c for c, _r in found}))
 
@@ -429,7 +463,7 @@ class _PlainCells:
         rows, columns = max(self.rows, rows), max(self.columns, columns)
         if (rows, columns) != (self.rows, self.columns):
             self.rows, self.columns = rows, columns
-            self.pattern = _not_plain_or_beyond(rows, columns)
+            self.pattern = self.spelling.not_plain_or_beyond(rows, columns)
 
 
 # The XML read a token at a time as an XML reader does: comments, character data and processing
@@ -479,11 +513,13 @@ def _irregular_cells(data: bytes, *, exact: bool) -> tuple[int, int]:
     return rows, columns
 
 
-def _farthest_cell(entry: Any, *, exact: bool, scan: _HiddenScan | None = None) -> tuple[int, int]:
+def _farthest_cell(
+    entry: Any, *, exact: bool, scan: _HiddenScan | None = None, spelling: _CellSpelling = _PLAIN
+) -> tuple[int, int]:
     """The farthest row and column of a sheet's XML (read as a stream, given to ``scan`` too), from
     every cell (``exact``: every cell holding a value, as python-calamine counts them). A sheet not
     plainly written raises ``_IrregularXmlError`` (to be read whole, ``_irregular_cells``)."""
-    cells = _PlainCells(exact=exact)
+    cells = _PlainCells(exact=exact, spelling=spelling)
     read = 0
     rest = b""
     while True:
@@ -611,32 +647,44 @@ def measure_extent(content: bytes, index: int) -> tuple[int, int, HiddenLines | 
 
 def _part_extent(z: zipfile.ZipFile, part: str) -> tuple[int, int, HiddenLines]:
     """The farthest row and column of a sheet's part of the zip, counted as ``check_extent`` says,
-    and its hidden lines."""
+    and its hidden lines: read as plainly written, or with the one prefix its cells are written
+    with, or else token by token."""
+    with contextlib.suppress(_IrregularXmlError):
+        return _plain_extent(z, part, _PLAIN)
+    with z.open(part) as entry:
+        prefixed = _CELL_PREFIX.search(entry.read(1 << 20))
+    if prefixed is not None:
+        with contextlib.suppress(_IrregularXmlError):
+            return _plain_extent(z, part, _CellSpelling(prefixed.group(1)))
+    with z.open(part) as entry:
+        data = entry.read(MAX_IRREGULAR_XML_BYTES + 1)
+    if len(data) > MAX_IRREGULAR_XML_BYTES:
+        raise SheetProblem(
+            "too_large",
+            _(
+                "The sheet is written in an unusual way and is too large to be checked before it is read "
+                "(over %(mb)s MB once unpacked): open it in Excel or WPS and save it again."
+            )
+            % {"mb": f"{MAX_IRREGULAR_XML_BYTES >> 20:,}"},
+        )
     scan = _HiddenScan()
-    try:
+    scan.feed(data)
+    scan.feed(b"")
+    rows, columns = _irregular_cells(data, exact=False)
+    if rows * columns > MAX_SHEET_CELLS:
+        rows, columns = _irregular_cells(data, exact=True)
+    return rows, columns, scan.result()
+
+
+def _plain_extent(z: zipfile.ZipFile, part: str, spelling: _CellSpelling) -> tuple[int, int, HiddenLines]:
+    """``_part_extent`` of a part whose cells are all written as ``spelling`` says (an
+    ``_IrregularXmlError`` otherwise)."""
+    scan = _HiddenScan()
+    with z.open(part) as entry:
+        rows, columns = _farthest_cell(entry, exact=False, scan=scan, spelling=spelling)
+    if rows * columns > MAX_SHEET_CELLS:  # perhaps only formats out there: count the values
         with z.open(part) as entry:
-            rows, columns = _farthest_cell(entry, exact=False, scan=scan)
-        if rows * columns > MAX_SHEET_CELLS:  # perhaps only formats out there: count the values
-            with z.open(part) as entry:
-                rows, columns = _farthest_cell(entry, exact=True)
-    except _IrregularXmlError:
-        with z.open(part) as entry:
-            data = entry.read(MAX_IRREGULAR_XML_BYTES + 1)
-        if len(data) > MAX_IRREGULAR_XML_BYTES:
-            raise SheetProblem(
-                "too_large",
-                _(
-                    "The sheet is written in an unusual way and is too large to be checked before it is read "
-                    "(over %(mb)s MB once unpacked): open it in Excel or WPS and save it again."
-                )
-                % {"mb": f"{MAX_IRREGULAR_XML_BYTES >> 20:,}"},
-            ) from None
-        scan = _HiddenScan()
-        scan.feed(data)
-        scan.feed(b"")
-        rows, columns = _irregular_cells(data, exact=False)
-        if rows * columns > MAX_SHEET_CELLS:
-            rows, columns = _irregular_cells(data, exact=True)
+            rows, columns = _farthest_cell(entry, exact=True, spelling=spelling)
     return rows, columns, scan.result()
 
 

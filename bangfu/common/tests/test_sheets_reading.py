@@ -769,3 +769,38 @@ def test_a_sheet_the_workbook_does_not_name_plainly_is_checked_whatever_its_part
     with pytest.raises(SheetProblem) as caught:
         measure_extent(content, 0)
     assert caught.value.code == "too_large_area"
+
+
+@given(
+    st.lists(st.lists(st.tuples(_columns, st.booleans()), max_size=5), min_size=1, max_size=6),
+    st.sampled_from([b"x:", b"ss:", "ü:".encode()]),
+    st.booleans(),
+)
+def test_a_sheet_written_with_one_prefix_throughout_is_read_as_plainly_and_never_short(
+    rows: list[list[tuple[str, bool]]], prefix: bytes, mixed: bool
+) -> None:
+    # The .NET Open XML SDK writes every element as `<x:c r="…">`: read as plainly (a regular
+    # expression a cell), not token by token; a cell of another spelling among them sends it there.
+    from bangfu.common import sheets
+
+    xml = b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+    for n, cells in enumerate(rows, 1):
+        xml += b'<x:row r="%d">' % n
+        for i, (column, value) in enumerate(cells):
+            name = b"c" if mixed and i == 1 else prefix + b"c"
+            ref = f"{column}{n}".encode()
+            xml += b'<%s r="%s"><x:v>1</x:v></%s>' % (name, ref, name) if value else b'<%s r="%s"/>' % (name, ref)
+        xml += b"</x:row>"
+    xml = xml.replace(b"x:", prefix) + b"</" + prefix + b"sheetData></" + prefix + b"worksheet>"
+    content = _workbook_of_sheet(xml)
+    placed = _calamine_extent(content)
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        counted = sheets._part_extent(z, "xl/worksheets/sheet1.xml")[:2]
+        try:
+            plainly = sheets._plain_extent(z, "xl/worksheets/sheet1.xml", sheets._CellSpelling(prefix))[:2]
+        except sheets._IrregularXmlError:
+            plainly = None
+    if placed is not None:
+        assert counted[0] >= placed[0] and counted[1] >= placed[1], (counted, placed)
+    if not any(len(cells) > 1 for cells in rows) or not mixed:
+        assert plainly == counted  # one spelling throughout: the quick reading, and the same count
