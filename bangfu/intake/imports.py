@@ -174,14 +174,9 @@ def import_batch_create(
 
 def sheet_cells(rows: list[list[Any]]) -> int:
     """The cells of the sheet read (its rows × its widest row), which the check's time follows
-    more closely than the file's size: a 1 KB .ods or a 7 KB .xlsx can hold millions.
-
-    A shim until ``bangfu.common.sheets`` says the area it measures before the read: when
-    ``SheetRows`` has an ``area: int`` (rows × columns of the sheet read, as ``check_extent`` or
-    ``check_ods_extent`` counted them; 0 when not known, an .xls), that is taken; until then the
-    cells are counted on the rows read, one pass over the row lists, not over the cells."""
-    area = int(getattr(rows, "area", 0) or 0)
-    return area or len(rows) * max(map(len, rows), default=0)
+    more closely than the file's size: a 1 KB .ods or a 7 KB .xlsx can hold millions. Counted on
+    the rows read, one pass over the row lists, not over the cells."""
+    return len(rows) * max(map(len, rows), default=0)
 
 
 def _background(batch: ImportBatch, run_async: bool | None, *, commit: bool) -> bool:
