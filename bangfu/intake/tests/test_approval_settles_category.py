@@ -26,16 +26,22 @@ pytestmark = pytest.mark.django_db
 S = ApplicationState
 
 
+def _temporary_approved_as_accident(unit: Any, cadre: Any, staff: Any, phone: str) -> Application:
+    """A temporary-aid case accepted by the cadre and approved by staff in another category than
+    identified (an accident): its override request waits for a second person."""
+    temp = submitted(unit, phone=phone, kind="temporary")
+    services.application_transition(actor=cadre, application_id=temp.pk, action="emergency_accept")
+    return services.application_transition(
+        actor=staff, application_id=temp.pk, action="approve", category="accident", reason="突发车祸"
+    )
+
+
 def test_the_formal_approval_closes_the_override_left_by_the_temporary_one(
     tree: dict, users: dict[str, Any], standard: Any
 ) -> None:
     unit = tree["xiangyun_g"]
     cadre, staff, approver = users["xiangyun_cadre"], users["xiangyun_staff"], users["dali_staff"]
-    temp = submitted(unit, phone="13800138200", kind="temporary")
-    services.application_transition(actor=cadre, application_id=temp.pk, action="emergency_accept")
-    temp = services.application_transition(
-        actor=staff, application_id=temp.pk, action="approve", category="accident", reason="突发车祸"
-    )
+    temp = _temporary_approved_as_accident(unit, cadre, staff, "13800138200")
     household_id = temp.household_id or 0
     waiting = current_decision(household_id)
     assert (waiting.override_status, waiting.overridden_category) == (OverrideStatus.PENDING, "accident")
@@ -82,11 +88,7 @@ def test_the_approval_in_another_category_is_not_blocked_by_the_old_request(
     # Before, the approver's own override request was refused: another person's was waiting.
     unit = tree["xiangyun_g"]
     cadre, staff, approver = users["xiangyun_cadre"], users["xiangyun_staff"], users["dali_staff"]
-    temp = submitted(unit, phone="13800138201", kind="temporary")
-    services.application_transition(actor=cadre, application_id=temp.pk, action="emergency_accept")
-    temp = services.application_transition(
-        actor=staff, application_id=temp.pk, action="approve", category="accident", reason="突发车祸"
-    )
+    temp = _temporary_approved_as_accident(unit, cadre, staff, "13800138201")
     formal = to_state(
         services.application_convert(actor=cadre, application_id=temp.pk), S.APPROVAL, users, approver=approver
     )
