@@ -504,15 +504,24 @@ def review_counts_by_union(*, actor: Any, filters: ReviewFilters) -> list[UnionR
         "done": Count("id", filter=Q(state__in=REVIEW_GROUPS["done"])),
         "overdue": Count("id", filter=late),
     }
-    out = []
-    # Files kept by the chosen union itself (a legacy import puts a file there when its union
-    # column is blank): a row of their own, so that the rows add up to the totals.
-    own = qs.filter(household__unit=top).aggregate(**counts)
-    if any(own.values()):
-        out.append(UnionReviewCounts(top, own["reported"], own["open"], own["done"], own["overdue"], own=True))
-    for child in children:
-        row = qs.filter(household__unit__path__startswith=child.path).aggregate(**counts)
-        out.append(UnionReviewCounts(child, row["reported"], row["open"], row["done"], row["overdue"]))
+    # One query: the counts per union that holds tasks, each added to the child of ``top`` its
+    # path runs through (the id after ``top``'s own path), or to ``top``'s own files (a legacy import
+    # puts a file there when its union column is blank), so that the rows add up to the totals.
+    summed: dict[int | None, list[int]] = {}
+    per_union = qs.filter(household__unit__path__startswith=top.path).values("household__unit__path")
+    for path, *got in per_union.annotate(**counts).values_list("household__unit__path", *counts).order_by():
+        below = path[len(top.path) :].split("/", 1)[0]
+        into = summed.setdefault(int(below) if below else None, [0] * len(counts))
+        for i, n in enumerate(got):
+            into[i] += n
+
+    def counted(unit: OrgUnit, sums: list[int] | None, *, own: bool = False) -> UnionReviewCounts:
+        reported, open_, done, overdue = sums or [0] * len(counts)
+        return UnionReviewCounts(unit, reported, open_, done, overdue, own=own)
+
+    own = summed.get(None)
+    out = [counted(top, own, own=True)] if own and any(own) else []
+    out.extend(counted(child, summed.get(child.pk)) for child in children)
     return out
 
 

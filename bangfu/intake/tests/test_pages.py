@@ -442,3 +442,33 @@ def test_the_union_counts_of_the_yearly_reviews_add_up_with_the_unions_own_files
     c.force_login(users["province_manager"])
     page = c.get("/applications/reviews/", {"unit": tree["xiangyun"].pk}).content.decode()
     assert f"{tree['xiangyun'].name}&#x27;s own files" in page or f"{tree['xiangyun'].name}'s own files" in page
+
+
+def test_the_union_counts_of_the_yearly_reviews_roll_up_in_one_query(
+    tree: dict, users: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    """The counts by union ran one query per union below the chosen one (a province's cities, a
+    city's counties); they are now counted in one, each union's tasks added to the row of the union
+    below the chosen one that holds it, however deep."""
+    import datetime as dt
+
+    from bangfu.intake import selectors
+    from bangfu.intake.models import ReviewState, ReviewTask
+    from bangfu.registry import services as registry
+    from bangfu.testing.factories import household_input
+
+    for unit, state in (("xiangyun_g", ReviewState.OPEN), ("dalishi_g", ReviewState.REPORTED), ("dali", "")):
+        h = registry.household_create(actor=users["admin"], data=household_input(tree[unit], members=1))
+        ReviewTask.objects.create(household=h, year=2026, due_on=dt.date(2026, 1, 1), state=state or ReviewState.OPEN)
+    manager = users["province_manager"]
+    with django_assert_num_queries(5):  # the grants, the top, the unions below it, the jurisdiction, the counts
+        rows = selectors.review_counts_by_union(actor=manager, filters=selectors.ReviewFilters())
+    dali = next(r for r in rows if r.unit == tree["dali"])
+    assert (dali.open, dali.reported, dali.overdue, dali.own) == (2, 1, 3, False)
+    assert sum(r.open + r.reported + r.done for r in rows) == 3
+    rows = selectors.review_counts_by_union(actor=manager, filters=selectors.ReviewFilters(unit_id=tree["dali"].pk))
+    assert {(r.unit, r.own, r.open, r.reported) for r in rows if r.open or r.reported} == {
+        (tree["dali"], True, 1, 0),
+        (tree["xiangyun"], False, 1, 0),
+        (tree["dalishi"], False, 0, 1),
+    }
