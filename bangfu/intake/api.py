@@ -123,7 +123,7 @@ class RemovedAttachmentOut(Schema):
 
 
 class RemoveIn(InSchema):
-    reason: LineText = Field("", max_length=services.REASON_MAX)
+    reason: LineText = Field("", max_length=steps.REMOVAL_REASON_MAX)
 
 
 class HomeVisitOut(Schema):

@@ -53,6 +53,7 @@ from bangfu.registry.validation import HOUSEHOLD_TEXT, MAX_MONTHLY_INCOME, MEMBE
 from . import conf
 from .messaging import Message, notify, notify_many
 from .models import Applicant, HouseholdProof, ReviewDecline, ReviewState, ReviewTask
+from .services import reason_checked
 
 REVIEWED_STATES = (codes.FileState.ACTIVE, codes.FileState.RELIEVED)
 MEMBER_CHANGEABLE = ("monthly_income", "work_status", "health")
@@ -438,25 +439,11 @@ def review_confirm(
     return task
 
 
-# The longest reason a declined report keeps, as an application's decision (``services.REASON_MAX``):
-# a longer one is refused whole, never cut — the worker reads what staff wrote.
-REASON_MAX = 1000
-
-
 def _reason(reason: Any) -> str:
     """The reason for declining a report, as typed (one line break as a browser counts it): required,
-    at most ``REASON_MAX`` characters, refused whole otherwise."""
+    at most as long as an application's decision keeps (``services.reason_checked``)."""
     text = (reason if isinstance(reason, str) else "").replace("\r\n", "\n").strip()
-    if not text:
-        raise ValidationError({"reason": _("Give the reason; the worker will see it.")})
-    if len(text) > REASON_MAX:
-        raise ValidationError(
-            {
-                "reason": _("The reason is %(length)s characters long: shorten it to at most %(max)s.")
-                % {"length": len(text), "max": REASON_MAX}
-            }
-        )
-    return text
+    return reason_checked(text, required=True)
 
 
 def report_token(task: ReviewTask, declined: int | None = None) -> str:

@@ -980,7 +980,13 @@ REASON_MAX = 1000
 def _reason_check(action: str, reason: str) -> None:
     """A return or refusal says why; no reason is longer than the history keeps (refused whole,
     never cut: the history and the worker's message say the same)."""
-    if action in {workflow.RETURN, workflow.REFUSE} and not reason:
+    reason_checked(reason, required=action in {workflow.RETURN, workflow.REFUSE})
+
+
+def reason_checked(reason: str, *, required: bool) -> str:
+    """``reason`` as a decision keeps it: given when ``required`` (the worker reads why), at most
+    ``REASON_MAX`` characters, refused whole otherwise."""
+    if required and not reason:
         raise ValidationError({"reason": _("Give the reason; the worker will see it.")})
     if len(reason) > REASON_MAX:
         raise ValidationError(
@@ -989,6 +995,7 @@ def _reason_check(action: str, reason: str) -> None:
                 % {"length": len(reason), "max": REASON_MAX}
             }
         )
+    return reason
 
 
 def approval_note(app: Application) -> str:

@@ -1315,7 +1315,7 @@ def review_decline(request: HttpRequest, pk: int) -> HttpResponse:
 # A declined report's reason refused, kept in the session for the list shown next (the box open
 # again with the reason as typed); no more of it than the box could hold a few times over.
 DECLINE_REFUSED = "intake-review-decline"
-DECLINE_TYPED_KEPT = 4 * reviews.REASON_MAX
+DECLINE_TYPED_KEPT = 4 * services.REASON_MAX
 
 
 def _decline_refused(request: HttpRequest, tasks: Iterable[ReviewTask]) -> None:

@@ -120,6 +120,24 @@ def test_the_reason_is_required(users: dict[str, Any], case: Application) -> Non
     assert row.removed_at is None and not ApplicationEvent.objects.filter(action="attachment_removed").exists()
 
 
+def test_a_reason_longer_than_kept_is_refused_alike_on_the_page_and_the_api(
+    users: dict[str, Any], case: Application
+) -> None:
+    cadre = users["xiangyun_cadre"]
+    row = _add(cadre, case, 5)
+    too_long = "错" * (steps.REMOVAL_REASON_MAX + 1)
+    r = _remove(cadre, case, row, too_long)
+    assert r.status_code == 422 and list(r.json()["error"]["fields"]) == ["reason"]
+    assert str(steps.REMOVAL_REASON_MAX) in r.json()["error"]["fields"]["reason"][0]
+    page = staff_page(cadre).post(
+        f"/applications/{case.pk}/attachments/{row.pk}/remove/", {"reason": too_long}, follow=True
+    )
+    assert f"Say it in at most {steps.REMOVAL_REASON_MAX} characters." in page.content.decode()
+    row.refresh_from_db()
+    assert row.removed_at is None and not ApplicationEvent.objects.filter(action="attachment_removed").exists()
+    assert _remove(cadre, case, row, "错" * steps.REMOVAL_REASON_MAX).status_code == 200
+
+
 def test_refused_at_a_step_the_role_does_not_take(users: dict[str, Any], case: Application) -> None:
     cadre = users["xiangyun_cadre"]
     row = _add(cadre, case, 5)
