@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from bangfu.org.models import OrgUnit, RoleAssignment
 from bangfu.org.services import token_authenticate
@@ -15,8 +16,11 @@ from bangfu.org.services import token_authenticate
 
 def test_users_add_by_division_code_and_token(tree: dict[str, OrgUnit]) -> None:
     out = io.StringIO()
-    call_command("users", "add", "--username", "wang", "--unit", "532923", "--role", "centre_staff", stdout=out)
-    assert "祥云县总工会" in out.getvalue() and "password:" in out.getvalue()
+    with translation.override("zh-hans"):  # the command line speaks the users' language, like the pages
+        call_command("users", "add", "--username", "wang", "--unit", "532923", "--role", "centre_staff", stdout=out)
+    said, password = out.getvalue().splitlines()
+    assert said == "wang在祥云县总工会（532923）担任帮扶中心工作人员。", said
+    assert password.startswith("初始密码（仅显示这一次）：") and len(password.split("：", 1)[1]) >= 12
     ra = RoleAssignment.objects.get(user__username="wang")
     assert (ra.unit_id, ra.role) == (tree["xiangyun"].pk, "centre_staff")
 

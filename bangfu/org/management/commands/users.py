@@ -80,9 +80,13 @@ class Command(TranslatedCommand):
             role=options["role"],
             password=options["password"],
         )
-        self.stdout.write(f"{user.username}: {options['role']} @ {unit.name} ({unit.code})")
+        self.stdout.write(
+            _("%(username)s holds the role %(role)s at %(unit)s (%(code)s).")
+            % {"username": user.username, "role": Role(options["role"]).label, "unit": unit.name, "code": unit.code}
+        )
         if password and not options["password"]:
-            self.stdout.write(f"password: {password}")
+            # Shown once: the new user's random password, to hand over.
+            self.stdout.write(_("Password (shown this once): %(password)s") % {"password": password})
 
     def _remove_role(self, options: dict[str, Any]) -> None:
         user = user_by_username(options["username"])
