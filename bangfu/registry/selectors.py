@@ -94,10 +94,9 @@ def _search(
         people = Member.objects.all() if unit_ids is None else Member.objects.filter(unit_id__in=unit_ids)
         owners = people.filter(id_masked=masked).order_by().values_list("household_id", flat=True)
         return qs.filter(pk__in=list(owners[:SEARCH_COUNT_CAP])), 0, None
-    if plain.isdigit() and len(plain) >= 6:
-        return qs.filter(file_number__startswith=plain), 0, None
-    if any(c.isdigit() for c in plain) and not plain.isdigit() and 4 <= len(plain) <= 24 and " " not in plain:
-        # No name has a digit: a file number from an older system (B00700000001, 祥云-2016-001).
+    if any(c.isdigit() for c in plain) and len(plain) <= 24 and " " not in plain:
+        # No name has a digit: the start of a file number, ours (53292310…) or an older system's
+        # (B00700000001, 祥云-2016-001, Z1: a legacy import keeps them in capitals).
         forms = {plain, plain.upper()}
         return qs.filter(reduce(operator.or_, [Q(file_number__startswith=f) for f in forms])), 0, None
     lowered = plain.lower().replace(" ", "")

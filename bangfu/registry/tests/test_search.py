@@ -91,15 +91,26 @@ def test_a_name_with_a_middle_dot_is_found_whichever_dot_was_typed(
     assert sorted(found) == sorted(numbers) and count == 2
 
 
-@pytest.mark.parametrize("typed", ["B0070000", "b00700000001", "祥云-2016", "祥云-2016-001"])
+@pytest.mark.parametrize(
+    "typed", ["B0070000", "b00700000001", "祥云-2016", "祥云-2016-001", "Z1", "z1", "Ｚ１", "007", "7"]
+)
 def test_a_file_number_from_an_older_system_is_found(tree: dict, users: dict[str, Any], typed: str) -> None:
-    """Imported files keep their numbers, letters and all; no name has a digit."""
+    """Imported files keep their numbers, letters and all, however short ("Z1" was searched as a
+    name and found nothing); no name has a digit."""
     staff = users["xiangyun_staff"]
     from bangfu.registry.models import Household
 
-    for number in ("B00700000001", "祥云-2016-001", "C00700000002"):
+    for number in ("B00700000001", "祥云-2016-001", "C00700000002", "Z1", "Z12", "007"):
         h = services.household_create(actor=staff, data=household_input(tree["xiangyun_g"]))
         Household.objects.filter(pk=h.pk).update(file_number=number)  # as the legacy import keeps it
     found, _count, _capped = _page(staff, typed, per_page=10)
-    expected = {"B0070000": ["B00700000001"], "b00700000001": ["B00700000001"]}.get(typed, ["祥云-2016-001"])
+    expected = {
+        "B0070000": ["B00700000001"],
+        "b00700000001": ["B00700000001"],
+        "Z1": ["Z12", "Z1"],
+        "z1": ["Z12", "Z1"],
+        "Ｚ１": ["Z12", "Z1"],
+        "007": ["007"],
+        "7": [],
+    }.get(typed, ["祥云-2016-001"])
     assert found == expected
