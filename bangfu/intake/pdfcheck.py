@@ -10,15 +10,16 @@ embedded files, rich media or XFA forms. Checked without a PDF library:
   follows it, and the file holds at least one object (``N G obj … endobj``).
 - **Active content**: the names in ``ACTIVE`` (``/JavaScript``, ``/JS``, ``/Launch``,
   ``/SubmitForm``, ``/ImportData``, ``/GoToR``, ``/GoToE``, ``/EmbeddedFile(s)``, ``/RichMedia``,
-  ``/XFA``) anywhere in the file's objects, with ``#xx`` escapes decoded (``/J#61vaScript``), and
+  ``/XFA``, and the media a viewer plays: ``/Sound``, ``/Movie``, ``/Rendition``, ``/Screen``,
+  ``/3D``) anywhere in the file's objects, with ``#xx`` escapes decoded (``/J#61vaScript``), and
   inside every stream a viewer may read as an object stream (where objects may be compressed): one
   whose dictionary names ``/ObjStm`` or has a ``/First`` (viewers read an object stream by its
   ``/N`` and ``/First``, some without its ``/Type``). Such a stream is decoded through its whole
   filter chain — ``/Filter`` and ``/DecodeParms`` a name or dictionary, an array of them, or an
   indirect reference to one (``/Filter 6 0 R``, ``/Filter [6 0 R]``; one level, the object written
   the same wherever the file defines it) — FlateDecode (zlib), ASCIIHexDecode, ASCII85Decode and
-  RunLengthDecode, at most ``INFLATED_MAX`` bytes in all. ``/JS`` is looked for outside streams'
-  data only (three bytes occur by chance in a large photo) and in the decoded object streams; the
+  RunLengthDecode, at most ``INFLATED_MAX`` bytes in all. ``/JS`` and ``/3D`` (``SHORT``) are looked
+  for outside streams' data only (three bytes occur by chance in a large photo) and in the decoded object streams; the
   longer names everywhere. A link (``/URI``) is no active content.
 
 Not covered: an object stream whose filter chain the check cannot decode (LZW, an image codec,
@@ -39,7 +40,9 @@ import zlib
 from typing import Any, NamedTuple
 
 # The names of active content: scripts, launching programs, forms that send or import data, links
-# into other files (a remote PDF, an embedded one), embedded files, rich media, XFA forms.
+# into other files (a remote PDF, an embedded one), embedded files, rich media, XFA forms, and the
+# sounds, films and 3D models a viewer plays (a proof is a scan: it has none, and the players'
+# decoders are where viewers' holes have been).
 ACTIVE = frozenset(
     {
         b"JavaScript",
@@ -53,8 +56,16 @@ ACTIVE = frozenset(
         b"EmbeddedFiles",
         b"RichMedia",
         b"XFA",
+        b"Sound",
+        b"Movie",
+        b"Rendition",
+        b"Screen",
+        b"3D",
     }
 )
+# Names short enough to occur by chance in a photo's bytes: looked for outside streams' data only
+# (and in the decoded object streams).
+SHORT = frozenset({b"JS", b"3D"})
 INFLATED_MAX = 64 * 1024 * 1024  # all object streams of one file together, inflated
 OBJECT_STREAMS_MAX = 10_000  # in one file (a large PDF has a few hundred)
 HEAD_MAX = 64 * 1024  # an object stream's dictionary, as written (a few dozen bytes in practice)
@@ -382,7 +393,7 @@ def check_pdf(content: bytes) -> None:
     outside.append(content[pos:])
     names = _names(b"".join(outside))
     # The longer names, in the streams' data too: a stream the check reads wrongly hides nothing.
-    names |= _names(content) - {b"JS"}
+    names |= _names(content) - SHORT
     budget = INFLATED_MAX
     objects = _Objects(content, streams)
     read = 0

@@ -58,7 +58,7 @@ def _xref_stream_pdf(
 def test_a_plain_pdf_passes_and_binary_data_is_not_read_as_names() -> None:
     check_pdf(pdf_file())
     # A picture's bytes may hold "/JS " by chance: stream data is not read for the short names.
-    noise = b"\xff\xd8\x00/JS \x10\x80" * 50
+    noise = b"\xff\xd8\x00/JS \x10\x80/3D\x00" * 50
     image = b"<< /Type /XObject /Subtype /Image /Length %d >>\nstream\n%s\nendstream" % (len(noise), noise)
     check_pdf(pdf_file(image))
     check_pdf(_xref_stream_pdf(zlib.compress(b"5 0 << /S /URI /URI (https://example.org) >>")))
@@ -74,6 +74,12 @@ def test_a_plain_pdf_passes_and_binary_data_is_not_read_as_names() -> None:
         pdf_file(b"<< /Type /EmbeddedFile /Length 3 >>\nstream\nabc\nendstream"),
         pdf_file(b"<< /Type /Annot /Subtype /RichMedia >>"),
         pdf_file(b"<< /Fields [] /XFA 5 0 R >>"),
+        # Media a viewer plays: a sound, a film, a rendition, a screen annotation, a 3D model.
+        pdf_file(b"<< /S /Sound /Sound 5 0 R >>", catalog=b"/OpenAction 4 0 R"),
+        pdf_file(b"<< /Type /Annot /Subtype /Movie /Movie << /F (x.avi) >> >>"),
+        pdf_file(b"<< /S /Rendition /OP 0 /R 5 0 R >>", catalog=b"/OpenAction 4 0 R"),
+        pdf_file(b"<< /Type /Annot /Subtype /Screen /Rect [0 0 10 10] >>"),
+        pdf_file(b"<< /Type /Annot /Subtype /3D /3DD 5 0 R >>"),
         _xref_stream_pdf(zlib.compress(b"5 0 " + JS_ACTION)),  # compressed in an object stream
     ],
 )
