@@ -36,7 +36,14 @@ from django.utils.translation import gettext as _
 from . import crypto
 from .encrypted_files import MAGIC, SEGMENT_SHIFT, SealedReader, StoredFileError, is_sealed, seal, sealed_size
 
-__all__ = ["EncryptedStorage", "StoredFileError", "files_check", "files_encrypt", "private_storage"]
+__all__ = [
+    "EncryptedStorage",
+    "StoredFileError",
+    "deleted_on_error",
+    "files_check",
+    "files_encrypt",
+    "private_storage",
+]
 
 PRIVATE = "private"  # the STORAGES alias
 _CHUNK = 1 << SEGMENT_SHIFT
@@ -296,6 +303,21 @@ setting_changed.connect(_storages_changed)
 
 
 # -- the files of the models ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def deleted_on_error() -> Iterator[Callable[[models.fields.files.FieldFile], None]]:
+    """Files stored inside the block (each given to the function it yields once saved) are deleted
+    again if the block ends in an error: the database rows naming them are rolled back with it, so
+    no stored file is left without its row. Put it outside the ``transaction.atomic()`` it covers."""
+    stored: list[tuple[Storage, str]] = []
+    try:
+        yield lambda saved: stored.append((saved.storage, saved.name or ""))
+    except BaseException:
+        for storage, name in stored:
+            with contextlib.suppress(OSError):
+                storage.delete(name)
+        raise
 
 
 class StoredFileRef(NamedTuple):

@@ -54,6 +54,7 @@ from bangfu.common.models import AuditAction, AuditEntry
 from bangfu.common.phones import plain_phone
 from bangfu.common.punctuation import mark
 from bangfu.common.retranslate import in_reader_language
+from bangfu.common.storage import deleted_on_error
 from bangfu.common.text import shortened
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -133,8 +134,10 @@ def _stage(*, actor: Any, unit: OrgUnit, name: str, content: bytes, digest: str,
         committed_by=actor if commit else None,
         progress_at=timezone.now(),
     )
-    batch.file.save(f"{digest[:16]}.xlsx", ContentFile(content), save=False)
-    batch.save()
+    with deleted_on_error() as stored:  # no stored file without its batch
+        batch.file.save(f"{digest[:16]}.xlsx", ContentFile(content), save=False)
+        stored(batch.file)
+        batch.save()
     return batch
 
 
@@ -164,8 +167,9 @@ def import_batch_create(
     rows = _read(content, name)
     if run_async is None and sheet_cells(rows) > conf.import_background_cells():
         run_async = True  # a small file holding many cells: as long to check as a large one
-    with transaction.atomic():
+    with deleted_on_error() as stored, transaction.atomic():
         batch = _stage(actor=actor, unit=unit, name=name, content=content, digest=digest, commit=False)
+        stored(batch.file)
         background = _background(batch, run_async, commit=False)
     if not background:
         batch = import_batch_execute(batch_id=batch.pk, commit=False, rows=rows)

@@ -22,6 +22,7 @@ from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.encrypted_files import StoredFileError
 from bangfu.common.errors import DomainError, Refused
 from bangfu.common.models import AuditAction
+from bangfu.common.storage import deleted_on_error
 from bangfu.org import access
 from bangfu.org.access import Perm
 
@@ -512,7 +513,7 @@ def attachment_add(
         raise ValidationError({"file": _("The PDF file is incomplete.")})
     else:
         _check_pdf(content)
-    with transaction.atomic():
+    with deleted_on_error() as stored, transaction.atomic():
         app = load(actor, application_id, lock=True)
         if is_applicant(actor):
             if app.state in {S.REFUSED, S.WITHDRAWN, S.FILE_OPENED, S.REPORTED_UP}:
@@ -549,6 +550,7 @@ def attachment_add(
             uploaded_by=_user(actor),
         )
         row.file.save(f"{digest[:16]}{ext}", ContentFile(content), save=False)
+        stored(row.file)
         row.save()
         _event(app, actor, "attachment", app.state, clean_name)
         _audit(
