@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -40,7 +39,7 @@ from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
 from bangfu.common.punctuation import mark
-from bangfu.common.text import not_a_number, plain_amount
+from bangfu.common.text import clean_name, clean_reason, not_a_number, plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import codes
@@ -442,7 +441,7 @@ def review_confirm(
 def _reason(reason: Any) -> str:
     """The reason for declining a report, as typed (one line break as a browser counts it): required,
     at most as long as an application's decision keeps (``services.reason_checked``)."""
-    text = (reason if isinstance(reason, str) else "").replace("\r\n", "\n").strip()
+    text = clean_reason((reason if isinstance(reason, str) else "").replace("\r\n", "\n"))
     return reason_checked(text, required=True)
 
 
@@ -827,7 +826,7 @@ def _members_field(name: str, field: str) -> str:
 
 
 def _note(note: Any) -> str:
-    text = note.strip() if isinstance(note, str) else ""
+    text = clean_reason(note) if isinstance(note, str) else ""
     if len(text) > NOTE_MAX:
         problem = _("Enter at most %(max)s characters (%(n)s given).") % {"max": NOTE_MAX, "n": len(text)}
         raise ReportError({"note": _named(_("Note"), problem)}, {"note": [problem]})
@@ -841,7 +840,9 @@ def _text_change(value: Any, key: str, field: str, longest: int, problems: _Prob
     if not isinstance(value, str):
         problems.add(key, field, _("Enter text."))
         return ""
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
+    # As a name is kept: no format characters (a zero-width space or a direction mark alone would
+    # replace the address with nothing visible), white space as one space.
+    text = clean_name(unicodedata.normalize("NFKC", value))
     if len(text) > longest:
         problem = _("Enter at most %(max)s characters (%(n)s given).") % {"max": longest, "n": len(text)}
         problems.add(key, field, problem)

@@ -30,7 +30,7 @@ from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError, Refused
 from bangfu.common.ids import ResidentId
 from bangfu.common.phones import plain_phone
-from bangfu.common.text import clean_name
+from bangfu.common.text import clean_name, clean_reason
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role
@@ -921,7 +921,7 @@ def application_transition(
     """Take ``action`` on the application, as the declared table allows; of two people acting on
     the same case at once, exactly one succeeds (the other gets a conflict or an invalid step)."""
     # One line break, as a browser counts it against the box's maxlength: the text kept is the text sent.
-    reason = (reason or "").replace("\r\n", "\n").strip()
+    reason = clean_reason((reason or "").replace("\r\n", "\n"))
     with audit_deferred():
         app = load(actor, application_id, lock=True)
         if action == "submit" and app.state == S.SUBMITTED:

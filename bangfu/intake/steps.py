@@ -8,7 +8,7 @@ import hashlib
 import io
 import logging
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +23,7 @@ from bangfu.common.encrypted_files import StoredFileError
 from bangfu.common.errors import DomainError, Refused
 from bangfu.common.models import AuditAction
 from bangfu.common.storage import deleted_on_error
+from bangfu.common.text import clean_reason
 from bangfu.org import access
 from bangfu.org.access import Perm
 
@@ -60,9 +61,18 @@ class VisitInput:
 
 def home_visit_record(*, actor: Any, application_id: int, visit: VisitInput) -> HomeVisit:
     """The 一看二问三讲 record: what was seen, asked and explained, and the findings."""
+    texts = ("visitors", "seen", "asked", "explained", "findings")
+    visit = replace(
+        visit,
+        visitors=clean_reason(visit.visitors),
+        seen=clean_reason(visit.seen),
+        asked=clean_reason(visit.asked),
+        explained=clean_reason(visit.explained),
+        findings=clean_reason(visit.findings),
+    )
     errors: dict[str, str] = {}
-    for name in ("visitors", "seen", "asked", "explained", "findings"):
-        if not getattr(visit, name).strip():
+    for name in texts:
+        if not getattr(visit, name):
             errors[name] = _("This field is required.")
     if visit.visited_on is None:
         errors["visited_on"] = _("This field is required.")
@@ -83,11 +93,11 @@ def home_visit_record(*, actor: Any, application_id: int, visit: VisitInput) -> 
             )
         fields = {
             "visited_on": visit.visited_on,
-            "visitors": visit.visitors.strip(),
-            "seen": visit.seen.strip(),
-            "asked": visit.asked.strip(),
-            "explained": visit.explained.strip(),
-            "findings": visit.findings.strip(),
+            "visitors": visit.visitors,
+            "seen": visit.seen,
+            "asked": visit.asked,
+            "explained": visit.explained,
+            "findings": visit.findings,
         }
         last = app.visits.order_by("-pk").first()
         if last is not None and all(getattr(last, k) == v for k, v in fields.items()):
@@ -113,12 +123,13 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
     """The unit's review meeting. The public notice is posted once the review is recorded: it runs
     from the next day for the configured days, whatever day the meeting was held (a meeting dated
     back does not shorten the notice, nor end it before anyone could see it)."""
+    minutes = clean_reason(minutes)
     errors: dict[str, str] = {}
     if held_on is None:
         errors["held_on"] = _("This field is required.")
     elif held_on > timezone.localdate():
         errors["held_on"] = _("The date is in the future.")
-    if not minutes.strip():
+    if not minutes:
         errors["minutes"] = _("This field is required.")
     if errors or held_on is None:
         raise ValidationError(errors)
@@ -144,7 +155,7 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
                 {"held_on": _("The review cannot come before the home visit (%(date)s).") % {"date": visited}}
             )
         app.unit_review_on = held_on
-        app.unit_review_minutes = minutes.strip()
+        app.unit_review_minutes = minutes
         app.notice_from = max(held_on, timezone.localdate()) + dt.timedelta(days=1)
         app.notice_to = app.notice_from + dt.timedelta(days=conf.notice_days() - 1)
         app.version += 1
@@ -161,8 +172,9 @@ def unit_review_record(*, actor: Any, application_id: int, held_on: dt.date | No
 
 
 def objection_record(*, actor: Any, application_id: int, received_on: dt.date | None, text: str) -> Objection:
+    text = clean_reason(text)
     errors: dict[str, str] = {}
-    if not text.strip():
+    if not text:
         errors["text"] = _("This field is required.")
     if received_on is None:
         errors["received_on"] = _("This field is required.")
@@ -181,14 +193,15 @@ def objection_record(*, actor: Any, application_id: int, received_on: dt.date | 
                     % {"date": submitted}
                 }
             )
-        row = Objection.objects.create(application=app, received_on=received_on, text=text.strip(), recorded_by=actor)
+        row = Objection.objects.create(application=app, received_on=received_on, text=text, recorded_by=actor)
         _event(app, actor, "objection", app.state)
         _audit(actor, app, "objection", {}, {"objection": row.pk})
     return row
 
 
 def objection_answer(*, actor: Any, objection_id: int, answer: str) -> Objection:
-    if not answer.strip():
+    answer = clean_reason(answer)
+    if not answer:
         raise ValidationError({"answer": _("This field is required.")})
     with audit_deferred():
         row = access.get_for(actor, Objection.objects.select_related("application__unit"), objection_id)
@@ -202,7 +215,7 @@ def objection_answer(*, actor: Any, objection_id: int, answer: str) -> Objection
                 % {"at": _when(row.answered_at)},
                 {"objection": row.pk},
             )
-        row.answer, row.answered_at = answer.strip(), timezone.now()
+        row.answer, row.answered_at = answer, timezone.now()
         row.save(update_fields=["answer", "answered_at"])
         _event(app, actor, "objection_answered", app.state, row.answer)
         _audit(actor, app, "objection_answered", {}, {"objection": row.pk, "answer": row.answer})
@@ -660,7 +673,7 @@ def attachment_remove_by_staff(*, actor: Any, application_id: int, attachment_id
     file is not destroyed: it is no longer part of the case (not listed, not downloaded from it),
     and is kept with its stored file, who removed it, when and why; the case's history and the
     audit log say so. ``Http404`` for a case outside the jurisdiction, or a file not of this case."""
-    reason = " ".join((reason or "").split())
+    reason = " ".join(clean_reason(reason or "").split())
     if not reason:
         raise ValidationError({"reason": _("Say why the file is removed.")})
     if len(reason) > REMOVAL_REASON_MAX:

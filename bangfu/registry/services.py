@@ -22,6 +22,7 @@ from bangfu.common.errors import DomainError, ErrorCode, ErrorCollector
 from bangfu.common.ids import ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
+from bangfu.common.text import clean_name, clean_reason
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit
@@ -364,8 +365,8 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     h.is_migrant_worker = data.is_migrant_worker
     h.main_cause = int(data.main_cause or 0)  # validation guarantees a cause
     h.secondary_causes = list(data.secondary_causes)
-    h.cause_note = data.cause_note.strip()
-    h.address = data.address.strip()
+    h.cause_note = clean_reason(data.cause_note)
+    h.address = clean_reason(data.address)
     h.housing_type = data.housing_type
     h.housing_area = data.housing_area
     h.medical_insurance = data.medical_insurance
@@ -375,8 +376,8 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     h.public_school_fees_yearly = data.public_school_fees_yearly
     h.studying_abroad_self_funded = data.studying_abroad_self_funded
     h.filed_on = data.filed_on
-    h.filed_by_name = data.filed_by_name.strip()
-    h.reviewed_by_name = data.reviewed_by_name.strip()
+    h.filed_by_name = clean_name(data.filed_by_name)
+    h.reviewed_by_name = clean_name(data.reviewed_by_name)
     _set_economy(
         h,
         [person_facts(c.data, c.birth_date) for c in checked],
@@ -423,7 +424,7 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     Vehicle.objects.bulk_create(Vehicle(household=h, kind=v.kind, note=v.note) for v in data.vehicles)
     h.business_roles.all().delete()
     BusinessRole.objects.bulk_create(
-        BusinessRole(household=h, company=b.company.strip(), role=b.role, company_active=b.company_active)
+        BusinessRole(household=h, company=clean_reason(b.company), role=b.role, company_active=b.company_active)
         for b in data.business_roles
     )
     if data.bank_account is None:
@@ -431,9 +432,9 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     else:
         card = normalise_card(data.bank_account.card_number)
         acc = BankAccount.objects.filter(household=h).first() or BankAccount(household=h)
-        acc.bank = data.bank_account.bank.strip()
-        acc.branch = data.bank_account.branch.strip()
-        acc.holder_name = data.bank_account.holder_name.strip()
+        acc.bank = clean_reason(data.bank_account.bank)
+        acc.branch = clean_reason(data.bank_account.branch)
+        acc.holder_name = clean_name(data.bank_account.holder_name)
         digest = crypto.keyed_hash(card)
         if acc.card_hash != digest:
             acc.card_cipher, acc.card_hash, acc.card_masked = crypto.encrypt(card), digest, crypto.mask_middle(card)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.phones import plain_phone
-from bangfu.common.text import clean_name
+from bangfu.common.text import clean_name, clean_reason
 
 from . import codes
 from .inputs import HouseholdInput, MemberInput
@@ -99,12 +99,12 @@ def _amount_value(errors: ErrorCollector, path: str, value: Decimal | None, maxi
 
 def _lengths(errors: ErrorCollector, prefix: str, item: object, limits: dict[str, int]) -> None:
     """Text longer than its column: measured as stored (names, addresses and the bank's fields
-    are stored stripped, notes and a member's other text as given)."""
+    are stored stripped and without format characters, notes and a member's other text as given)."""
     for name, limit in limits.items():
         value = getattr(item, name, "")
         if not isinstance(value, str):
             continue
-        n = len(value.strip()) if name in STORED_STRIPPED else len(value)
+        n = len(clean_reason(value)) if name in STORED_STRIPPED else len(value)
         if n > limit:
             errors.add(prefix + name, _("Enter at most %(max)s characters (%(n)s given).") % {"max": limit, "n": n})
 
@@ -290,7 +290,7 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
     _choice(errors, "category", data.category, codes.HardshipCategory, True)
     _choice(errors, "state", data.state, codes.FileState, True)
     _required(errors, "housing_type", data.housing_type)
-    if not data.address.strip():
+    if not clean_reason(data.address):  # a zero-width space or a direction mark alone is no address
         errors.add("address", _("Enter the address."))
 
     # Causes: exactly one main cause and up to three different secondary causes.
@@ -298,7 +298,7 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         errors.add("main_cause", _("Choose the main cause of hardship."))
     if data.main_cause is not None and data.main_cause in data.secondary_causes:
         errors.add("secondary_causes", _("The main cause cannot also be a secondary cause."))
-    if codes.Cause.OTHER in [data.main_cause, *data.secondary_causes] and not data.cause_note.strip():
+    if codes.Cause.OTHER in [data.main_cause, *data.secondary_causes] and not clean_reason(data.cause_note):
         errors.add("cause_note", _("Describe the “other” cause."))
 
     # Members: one head, a plausible number, each person once.
@@ -349,14 +349,14 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         _lengths(errors, f"vehicles.{i}.", v, NOTE_TEXT)
     for i, b in enumerate(data.business_roles):
         _choice(errors, f"business_roles.{i}.role", b.role, codes.BusinessRoleKind, True)
-        if not b.company.strip():
+        if not clean_reason(b.company):
             errors.add(f"business_roles.{i}.company", _("Enter the company name."))
         _lengths(errors, f"business_roles.{i}.", b, COMPANY_TEXT)
     if data.bank_account is not None:
         acc = data.bank_account
-        if not acc.bank.strip():
+        if not clean_reason(acc.bank):
             errors.add("bank_account.bank", _("Enter the bank."))
-        if not acc.holder_name.strip():
+        if not clean_name(acc.holder_name):
             errors.add("bank_account.holder_name", _("Enter the account holder's name."))
         card = normalise_card(acc.card_number)
         if not card.isdigit() or not (12 <= len(card) <= 19):
