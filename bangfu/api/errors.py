@@ -40,6 +40,7 @@ CONFLICT_CODES = frozenset(
         ErrorCode.RUN_UNDER_WAY,
         ErrorCode.INVALID_TRANSITION,
         "review_done",
+        "review_reported",
         "not_draft",
         "override_not_pending",
         "override_pending",

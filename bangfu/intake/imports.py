@@ -440,7 +440,7 @@ def _stored(batch: ImportBatch, out: Outcome, state: str, created: int) -> None:
                 batch=batch,
                 row=i.row,
                 column=i.column[:40],
-                file_number=i.file_number[:60],
+                file_number=shortened(i.file_number, 60),
                 reason=shortened(i.reason, 500),
             )
             for i in out.issues

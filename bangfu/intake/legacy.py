@@ -360,7 +360,8 @@ def allowed_terms(key: str) -> list[tuple[str, str]]:
                 firsts.setdefault(n, term)
         return [(firsts.get(n, str(n)), labels[n]) for n in sorted(labels)]
     if key == "disability_grade":
-        return [(term, term) for term in GRADE_TERMS]
+        grades = {int(g): str(g.label) for g in codes.DisabilityGrade}
+        return [(term, grades[n]) for term, n in GRADE_TERMS.items()]
     terms = TERMS.get(key)
     if terms is None:
         return []
@@ -732,6 +733,8 @@ class _Cells:
                 return None
             # A date cell turned text keeps the time a spreadsheet shows with it (2019/3/5 0:00:00):
             # midnight is the date alone; any other time is not a date of the form, and is refused.
+            if not text.isascii():  # typed in full width (２０２０－０３－０５), as file numbers are read
+                text = unicodedata.normalize("NFKC", text)
             text = _MIDNIGHT.sub("", text)
             for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
                 try:

@@ -63,6 +63,7 @@ PROOF_WINDOW = dt.timedelta(hours=24)
 
 class ReviewError:
     DONE = "review_done"
+    REPORTED = "review_reported"  # the worker's report waits for staff: nothing more from the worker
     PROOF_NEEDED = "review_proof_needed"
     PROOF_WRONG = "review_proof_wrong"
     PROOF_LOCKED = "review_proof_locked"
@@ -413,7 +414,7 @@ def review_confirm(
             )
         if isinstance(actor, Applicant):
             if task.state != ReviewState.OPEN:
-                raise DomainError(ReviewError.DONE, _("Your report is being checked."))
+                raise DomainError(ReviewError.REPORTED, _("Your report is being checked."))
             _close(task, actor, ReviewState.CONFIRMED, note)
             _record(task, actor, _("Yearly review: the worker confirmed the data."))
             _tell_workers([task], NOTICE_CONFIRMED)
@@ -626,7 +627,7 @@ def review_report(*, actor: Any, task_id: int, changes: dict[str, Any], note: st
         reopening = _reopens(actor, task)
         if task.state != ReviewState.OPEN and not reopening:
             if isinstance(actor, Applicant) and task.state == ReviewState.REPORTED:
-                raise DomainError(ReviewError.DONE, _("Your report is being checked."))
+                raise DomainError(ReviewError.REPORTED, _("Your report is being checked."))
             raise DomainError(ReviewError.DONE, _("This review is already done."))
         # The living members, as the review shows them: a deceased member has no income or health to report.
         names = dict(task.household.members.filter(deceased=False).values_list("pk", "name"))

@@ -1439,7 +1439,7 @@ def phone_review(request: HttpRequest, pk: int) -> HttpResponse:
             _errors_to_messages(request, exc)  # the summary at the top, each problem named
             if isinstance(exc, reviews.ReportError):
                 boxes = exc.fields
-            if isinstance(exc, DomainError) and exc.code == reviews.ReviewError.DONE:
+            if isinstance(exc, DomainError) and exc.code in {reviews.ReviewError.DONE, reviews.ReviewError.REPORTED}:
                 return redirect("intake:phone_home")  # answered meanwhile, in another tab
     # A form sent back with an error keeps what was typed, and says each problem beside its box
     # (the first box in error takes the cursor: app.js).

@@ -190,3 +190,31 @@ def test_a_day_that_does_not_exist_is_said_so_not_asked_for_in_its_own_form(type
 
     assert date_message(typed) == f"There is no such day as {typed}: check the month and the day."
     assert date_message("5 March") == "Enter a date as YYYY-MM-DD."
+
+
+def test_the_guide_names_each_disability_grade_in_the_readers_language() -> None:
+    """The English guide said "一级 = 一级": the grade's word was given as its own meaning."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        guide = next(c for c in legacy.column_guide() if c["header"] == "残疾等级")
+    assert guide["allowed"] == [
+        ("一级", "Grade 1 (most severe)"),
+        ("二级", "Grade 2"),
+        ("三级", "Grade 3"),
+        ("四级", "Grade 4"),
+    ]
+
+
+@pytest.mark.parametrize("typed", ["２０１６－０４－０１", "２０１６年４月１日", "２０１６／４／１"])
+def test_a_date_typed_in_full_width_is_read(tree: Any, users: Any, typed: str) -> None:
+    """Full-width file numbers and ID numbers were read, a full-width date refused as not YYYY-MM-DD."""
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"],
+        unit_id=tree["xiangyun"].pk,
+        name="a.xlsx",
+        content=xlsx(household_rows("Z7", "532923", 建档日期=typed)),
+        commit=True,
+    )
+    assert batch.households_created == 1, _issues(batch)
+    assert Household.objects.get(file_number="Z7").filed_on == date(2016, 4, 1)

@@ -306,3 +306,15 @@ def test_a_sheet_of_hidden_rows_only_imports_nothing_and_says_why(tree: Any, use
     )
     assert batch.state == ImportState.VALIDATED and batch.households_valid == 0
     assert [(row, number) for row, number, _r in _reasons(batch)] == [(3, "H-1"), (4, "H-1")]
+
+
+def test_a_long_file_number_is_quoted_cut_with_an_ellipsis(tree: Any, users: Any) -> None:
+    """A problem kept 60 characters of a file number, cut with no sign of it: the reader could not
+    tell the number in the list from the one in the file."""
+    number = "X2V" + "9" * 500
+    content = xlsx(household_rows(number, "532923"))
+    batch = imports.import_file(
+        actor=users["xiangyun_staff"], unit_id=tree["xiangyun"].pk, name="a.xlsx", content=content, commit=False
+    )
+    kept = {file_number for _row, file_number, _reason in _reasons(batch)}
+    assert kept == {number[:59] + "…"}

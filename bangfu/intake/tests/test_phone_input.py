@@ -523,6 +523,7 @@ def test_a_report_the_file_could_not_take_is_refused_by_name_through_the_api(tas
     # Sent again: it is with the union now.
     r = api.post(url, json.dumps({"changes": {}, "note": "again"}), content_type="application/json")
     assert r.status_code == 409 and r.json()["error"]["message"] == "Your report is being checked."
+    assert r.json()["error"]["code"] == "review_reported"  # not "review_done": the review is not done
 
 
 def test_a_reported_change_is_one_staff_can_apply(task: ReviewTask, users: Any) -> None:
