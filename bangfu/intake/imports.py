@@ -249,21 +249,42 @@ def _interrupted_message(committing: bool) -> str:
     return _("The check was interrupted; upload the file again.")
 
 
-def _task_status(task_id: str) -> str | None:
-    """The status of a batch's background task (``READY``, ``RUNNING``, ``SUCCESSFUL``, ``FAILED``),
-    ``"GONE"`` when the queue has no such task, None when the queue cannot tell (one that runs
-    each task as it is enqueued keeps no results)."""
+def _task(task_id: str) -> tuple[str | None, dt.datetime | None]:
+    """The status of a batch's background task (``READY``, ``RUNNING``, ``SUCCESSFUL``, ``FAILED``)
+    and when it was queued; ``"GONE"`` when the queue has no such task, None when the queue cannot
+    tell (one that runs each task as it is enqueued keeps no results)."""
     from django.tasks.exceptions import TaskResultDoesNotExist
 
     from .tasks import import_batch_task
 
     backend = import_batch_task.get_backend()
     if not backend.supports_get_result:
-        return None
+        return None, None
     try:
-        return str(backend.get_result(task_id).status)
+        result = backend.get_result(task_id)
     except TaskResultDoesNotExist:
-        return "GONE"
+        return "GONE", None
+    return str(result.status), result.enqueued_at
+
+
+def _task_status(task_id: str) -> str | None:
+    return _task(task_id)[0]
+
+
+# How long a batch waits in the queue before its page says that no worker has taken it.
+WORKER_WAIT_SAID = dt.timedelta(minutes=1)
+
+
+def waiting_for_worker(batch: ImportBatch, *, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the batch's background task was queued, if no worker has taken it for
+    ``WORKER_WAIT_SAID``: its page says so, as the worker (``bangfu db_worker``) may not be running
+    (a queued task is never marked interrupted: it waits for a worker however long)."""
+    if not batch.running or not batch.task_id:
+        return None
+    status, queued = _task(batch.task_id)
+    if status != "READY" or queued is None:
+        return None
+    return queued if queued < (now or timezone.now()) - WORKER_WAIT_SAID else None
 
 
 def interrupted(batch: ImportBatch, *, now: dt.datetime | None = None) -> bool:

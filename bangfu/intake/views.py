@@ -1213,7 +1213,12 @@ IMPORT_ISSUES_SHOWN = 50  # problems listed on an import's page; the error repor
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = imports.import_batch_get(actor=request.user, batch_id=pk)
-    context = {"batch": batch, "issues": batch.issues.all()[:IMPORT_ISSUES_SHOWN], "states": ImportState}
+    context = {
+        "batch": batch,
+        "issues": batch.issues.all()[:IMPORT_ISSUES_SHOWN],
+        "states": ImportState,
+        "waiting_since": imports.waiting_for_worker(batch),
+    }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "intake/staff/_import_status.html", context)
     return render(request, "intake/staff/import_detail.html", context)

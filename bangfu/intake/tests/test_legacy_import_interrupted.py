@@ -262,3 +262,22 @@ def test_a_batch_being_written_offers_no_cancel_and_shows_no_count(tree: Any, us
     ImportBatch.objects.filter(pk=writing.pk).update(state=ImportState.COMMITTING)
     page = staff.get(reverse("intake:import_detail", args=[writing.pk])).content.decode()
     assert 'id="cancel"' not in page and 'id="writing"' in page and "aria-valuenow" not in page
+
+
+def test_the_page_says_when_no_worker_takes_a_queued_batch(
+    tree: Any, users: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A batch queued while no worker runs waited on its page behind a progress bar, saying nothing."""
+    settings.LANGUAGE_CODE = "en"
+    batch = _queued(tree, users, settings, django_capture_on_commit_callbacks, "S-0009")
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    url = reverse("intake:import_detail", args=[batch.pk])
+    assert 'id="worker-waiting"' not in c.get(url).content.decode()  # just queued: nothing to say yet
+    queued = timezone.now() - dt.timedelta(minutes=5)
+    DBTaskResult.objects.filter(pk=batch.task_id).update(enqueued_at=queued)
+    page = c.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert 'id="worker-waiting"' in page and "bangfu db_worker" in page
+    assert timezone.localtime(queued).strftime("%Y-%m-%d %H:%M") in page
+    DBTaskResult.objects.filter(pk=batch.task_id).update(status="RUNNING", started_at=timezone.now())
+    assert 'id="worker-waiting"' not in c.get(url).content.decode()  # taken up: the progress says the rest

@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import unicodedata
 from typing import Any
 
@@ -70,10 +71,7 @@ class Command(TranslatedCommand):
             return
         opening = _("Open http://%(addrport)s/ — Ctrl-C stops the server, the worker and the scheduler.")
         self.stdout.write("\n" + opening % {"addrport": options["addrport"]} + "\n")
-        helpers = [
-            subprocess.Popen([sys.executable, "-m", "bangfu.cli", "db_worker"]),
-            subprocess.Popen([sys.executable, "-m", "bangfu.cli", "schedule"]),
-        ]
+        helpers = _Helpers(self.stdout.write)
         # Stopped by a signal (kill, a service manager, a container stopping) as by Ctrl-C: the
         # worker and the scheduler stop with the server instead of running on without it.
         for stop in (signal.SIGTERM, signal.SIGHUP):
@@ -81,13 +79,7 @@ class Command(TranslatedCommand):
         try:
             call_command("runserver", options["addrport"], insecure_serving=True, use_reloader=False)
         finally:
-            for process in helpers:
-                process.terminate()
-            for process in helpers:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            helpers.stop()
 
     def _identify(self) -> None:
         """A standard for the demo province this year (the figures of the issue's example) and a
@@ -181,6 +173,59 @@ class Command(TranslatedCommand):
         path.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
         path.chmod(0o600)  # the demo's passwords: for the one who runs it
         return rows
+
+
+# The demo's helper processes: the background worker (imports, rechecks, recomputes, messages) and
+# the scheduler of daily jobs.
+HELPERS = (("db_worker", gettext_noop("the background worker")), ("schedule", gettext_noop("the scheduler")))
+RESTARTS_MOST = 5  # a helper that keeps stopping is left stopped, said, rather than started forever
+
+
+class _Helpers:
+    """The helper processes beside the demo's server, started again when one stops (killed, out of
+    memory): a demo whose worker had gone left every background job waiting, and said nothing."""
+
+    POLL_SECONDS = 2.0
+
+    def __init__(self, say: Any) -> None:
+        self.say = say
+        self.stopping = threading.Event()
+        self.processes = {name: self._start(name) for name, _label in HELPERS}
+        self.restarts = dict.fromkeys(self.processes, 0)
+        threading.Thread(target=self._watch, daemon=True, name="demo-helpers").start()
+
+    @staticmethod
+    def _start(name: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "bangfu.cli", name])  # noqa: S603 - a name of HELPERS
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(self.POLL_SECONDS):
+            for name, label in HELPERS:
+                code = self.processes[name].poll()
+                if code is None or self.stopping.is_set() or self.restarts[name] > RESTARTS_MOST:
+                    continue
+                self.restarts[name] += 1
+                if self.restarts[name] > RESTARTS_MOST:
+                    self.say(
+                        _("%(helper)s stopped again (exit code %(code)s) and is left stopped; restart the demo.")
+                        % {"helper": _(label).capitalize(), "code": code}
+                    )
+                    continue
+                self.say(
+                    _("%(helper)s stopped (exit code %(code)s); starting it again.")
+                    % {"helper": _(label).capitalize(), "code": code}
+                )
+                self.processes[name] = self._start(name)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:
