@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -842,10 +842,10 @@ def intake_objection_answer(
     request: HttpRequest, application_id: int, objection_id: int, payload: AnswerIn
 ) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
-    services.load(actor, application_id)
-    if not Objection.objects.filter(pk=objection_id, application_id=application_id).exists():
-        raise Http404
-    return _fields(steps.objection_answer(actor=actor, objection_id=objection_id, answer=payload.answer), ObjectionOut)
+    row = steps.objection_answer(
+        actor=actor, application_id=application_id, objection_id=objection_id, answer=payload.answer
+    )
+    return _fields(row, ObjectionOut)
 
 
 @router.post("/applications/{application_id}/check/paper-authorisation", response={200: ApplicationOut, **ERRORS})

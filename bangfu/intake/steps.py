@@ -199,12 +199,15 @@ def objection_record(*, actor: Any, application_id: int, received_on: dt.date | 
     return row
 
 
-def objection_answer(*, actor: Any, objection_id: int, answer: str) -> Objection:
+def objection_answer(*, actor: Any, application_id: int, objection_id: int, answer: str) -> Objection:
+    """The union's answer to an objection of the application ``application_id`` (``Http404`` for an
+    objection of another case: a page of one case never answers another's)."""
     answer = clean_reason(answer)
     if not answer:
-        raise ValidationError({"answer": _("This field is required.")})
+        raise ValidationError({"answer": _("Write the answer to the objection.")})
     with audit_deferred():
-        row = access.get_for(actor, Objection.objects.select_related("application__unit"), objection_id)
+        objections = Objection.objects.select_related("application__unit").filter(application_id=application_id)
+        row = access.get_for(actor, objections, objection_id)
         app = load(actor, row.application_id, lock=True)
         _require_step(actor, app, S.UNIT_REVIEW)
         row.refresh_from_db(fields=["answer", "answered_at"])  # as it is once the case is locked

@@ -1026,7 +1026,10 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             pk,
             lambda: steps.objection_answer(
-                actor=request.user, objection_id=int(answer_to), answer=request.POST.get("answer", "")
+                actor=request.user,
+                application_id=pk,
+                objection_id=int(answer_to),
+                answer=request.POST.get("answer", ""),
             ),
             _("The answer was recorded."),
             keep={"answer": _("Answer")},

@@ -125,9 +125,9 @@ def test_an_objection_is_answered_once_and_its_answer_is_kept(tree: dict, users:
     app = _at_unit_review(tree, users)
     cadre = users["xiangyun_cadre"]
     row = steps.objection_record(actor=cadre, application_id=app.pk, received_on=TODAY(), text="他家有车")
-    steps.objection_answer(actor=cadre, objection_id=row.pk, answer="车已报废，见证明")
+    steps.objection_answer(actor=cadre, application_id=app.pk, objection_id=row.pk, answer="车已报废，见证明")
     with pytest.raises(DomainError) as caught:
-        steps.objection_answer(actor=cadre, objection_id=row.pk, answer="另一个答复")
+        steps.objection_answer(actor=cadre, application_id=app.pk, objection_id=row.pk, answer="另一个答复")
     assert caught.value.code == "conflict" and "already answered" in caught.value.message
     row.refresh_from_db()
     assert row.answer == "车已报废，见证明"
@@ -170,3 +170,29 @@ def test_the_same_file_is_attached_once_and_a_case_holds_at_most_so_many(
         steps.attachment_add(actor=cadre, application_id=app.pk, name="d.png", content=_png("green"))
     assert "at most 2 files" in caught.value.message_dict["file"][0]
     assert app.attachments.count() == 2
+
+
+def test_a_case_page_never_answers_another_cases_objection(tree: dict, users: dict[str, Any]) -> None:
+    """The case page's answer form took any objection's id: posted on one case, it answered an
+    objection of another case of the same union (the API's answer was already scoped to its case)."""
+    from django.http import Http404
+    from django.test import Client
+
+    cadre = users["xiangyun_cadre"]
+    first = _at_unit_review(tree, users)
+    row = steps.objection_record(actor=cadre, application_id=first.pk, received_on=TODAY(), text="他家有车")
+    second = submitted(tree["xiangyun_g"], phone="13900001234")
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(cadre)
+    r = c.post(f"/applications/{second.pk}/objection/", {"objection_id": str(row.pk), "answer": "答复"})
+    assert r.status_code == 404
+    with pytest.raises(Http404):
+        steps.objection_answer(actor=cadre, application_id=second.pk, objection_id=row.pk, answer="答复")
+    row.refresh_from_db()
+    assert row.answered_at is None and not first.events.filter(action="objection_answered").exists()
+    # Left empty, the answer is asked for by name; answered on its own case, it is kept.
+    r = c.post(f"/applications/{first.pk}/objection/", {"objection_id": str(row.pk), "answer": "\u200b "}, follow=True)
+    assert "Write the answer to the objection." in r.content.decode()
+    c.post(f"/applications/{first.pk}/objection/", {"objection_id": str(row.pk), "answer": "车已报废"})
+    row.refresh_from_db()
+    assert row.answer == "车已报废"
