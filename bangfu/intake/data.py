@@ -19,10 +19,12 @@ from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import ResidentId, mask_id
 from bangfu.common.phones import mask_phone, plain_phone
-from bangfu.common.text import clean_name, date_message, not_a_number, plain_amount
+from bangfu.common.text import clean_name, clean_reason, date_message, not_a_number, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household, household_values, normalise_card
+
+from .models import ApplicationKind
 
 # Household fields the applicant fills in (the rest are set by the approval).
 TOP_FIELDS = (
@@ -364,9 +366,10 @@ def draft_errors(data: dict[str, Any], unit_id: int | None) -> dict[str, list[st
 
 
 def submit_errors(
-    data: dict[str, Any], unit_id: int
+    data: dict[str, Any], unit_id: int, kind: str = ApplicationKind.FORMAL
 ) -> tuple[dict[str, list[str]], HouseholdInput, list[CheckedMember]]:
-    """Every problem that keeps the application from being submitted, by field path."""
+    """Every problem that keeps the application from being submitted, by field path (``kind``'s
+    own: temporary aid says what happened, which the centre decides on at once)."""
     h, errors = to_input(data, unit_id=unit_id)
     # A missing amount is reported by the registry's own check ("This field is required.").
     checked_errors, checked = check_household(h)
@@ -377,6 +380,10 @@ def submit_errors(
     if head is not None and not head.phone.strip():
         i = h.members.index(head)
         merged.setdefault(f"members.{i}.phone", []).append(_("Give a phone number so that we can reach you."))
+    if kind == ApplicationKind.TEMPORARY and not clean_reason(h.cause_note):
+        merged.setdefault("cause_note", []).append(
+            _("Say what happened and what help is needed: the centre decides on temporary aid from it.")
+        )
     return merged, h, checked
 
 

@@ -35,6 +35,8 @@ def form_data(unit: OrgUnit, members: int = 3, names: tuple[str, ...] = ()) -> d
     """A complete application form for a household at ``unit`` (IDs built for its region)."""
     h = household_input(unit, members=members)
     h.members[0].phone = "13800138000"
+    # What happened (a temporary-aid case must say it; a formal case's note on its causes).
+    h.cause_note = h.cause_note or "户主突发重病住院，家中无其他收入，需要医疗和生活救助。"
     for member, name in zip(h.members, names, strict=False):
         member.name = name
     if h.bank_account is not None:

@@ -457,7 +457,7 @@ def _check_version(app: Application, expected_version: int | None, *, by_worker:
 def _open_file_check(actor: Any, app: Application) -> tuple[Any, list[Any]]:
     """Every mandatory field, each person on no other open file (but the temporary-aid file a
     formal case makes its own, ``_temporary_file``), no other case of its kind under way."""
-    errors, h, checked = data.submit_errors(app.data, app.unit_id)
+    errors, h, checked = data.submit_errors(app.data, app.unit_id, app.kind)
     if errors:
         raise ValidationError(errors)
     own_file = app.household_id or _temporary_file(app, checked)
@@ -870,7 +870,7 @@ def pending_override(app: Application) -> Any:
         return None
     household_id = app.household_id
     if household_id is None:
-        errors, _h, checked = data.submit_errors(app.data, app.unit_id)
+        errors, _h, checked = data.submit_errors(app.data, app.unit_id, app.kind)
         household_id = None if errors else _temporary_file(app, checked)
     if household_id is None:
         return None

@@ -406,7 +406,7 @@ def _with_submit_errors(errors: dict[str, list[str]], form: dict[str, Any], app:
     from . import data
 
     try:
-        more, _h, _checked = data.submit_errors(data.normalise(form), app.unit_id)
+        more, _h, _checked = data.submit_errors(data.normalise(form), app.unit_id, app.kind)
     except (ValidationError, ValueError, TypeError, KeyError):
         return errors  # the form cannot be read further: what the save said is all
     merged = {path: list(said) for path, said in errors.items()}

@@ -133,3 +133,23 @@ def test_the_temporary_aid_form_asks_what_happened_and_what_help_is_needed(tree:
     assert "<textarea" in page and 'id="id_h-cause_note_helptext"' in page
     page = c.get(f"/apply/{formal.pk}/").content.decode()
     assert "What happened" not in page and "Describe the cause" in page
+
+
+@pytest.mark.parametrize("note", ["", "  ", "\u200b"])
+def test_temporary_aid_is_not_sent_without_saying_what_happened(tree: dict, note: str) -> None:
+    """A temporary case was submitted with the box of what happened left empty, and accepted as an
+    emergency with "—" for a reason; a formal case still goes without a note on its causes."""
+    unit = tree["xiangyun_g"]
+    worker = Applicant.objects.create(phone="13912345672")
+    form = form_data(unit)
+    form["cause_note"] = note
+    temp = services.application_create(actor=worker, unit_id=unit.pk, kind=K.TEMPORARY, form=form)
+    with pytest.raises(ValidationError) as caught:
+        services.application_submit(actor=worker, application_id=temp.pk)
+    assert caught.value.message_dict["cause_note"] == [
+        "Say what happened and what help is needed: the centre decides on temporary aid from it."
+    ]
+    temp.refresh_from_db()
+    assert temp.state == S.DRAFT
+    formal = services.application_create(actor=worker, unit_id=unit.pk, kind=K.FORMAL, form=form)
+    assert services.application_submit(actor=worker, application_id=formal.pk).state == S.SUBMITTED
