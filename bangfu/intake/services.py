@@ -1123,12 +1123,23 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
             raise DomainError(
                 IntakeError.INVALID_TRANSITION, _("Only an approved temporary-aid case can be converted.")
             )
-        done = source.conversions.exclude(state__in=[S.REFUSED, S.WITHDRAWN]).order_by("-pk").first()
-        if done is not None:
+        last = source.conversions.order_by("-pk").first()
+        if last is not None and last.state != S.REFUSED:
+            if last.state == S.WITHDRAWN:
+                # Only the worker withdraws: staff do not make the case again in their name.
+                raise DomainError(
+                    IntakeError.CONFLICT,
+                    _(
+                        "The worker withdrew the formal application made from this case (%(ref)s): it is not "
+                        "converted again in their name. The worker may apply again."
+                    )
+                    % {"ref": last.reference},
+                    {"application_id": last.pk},
+                )
             raise DomainError(
                 IntakeError.CONFLICT,
-                _("This case was already converted to %(ref)s.") % {"ref": done.reference},
-                {"application_id": done.pk},
+                _("This case was already converted to %(ref)s.") % {"ref": last.reference},
+                {"application_id": last.pk},
             )
         _convertible(source)
         now = timezone.now()

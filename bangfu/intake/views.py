@@ -793,10 +793,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "review_form": _step_form(request, "review", pk, {"held_on": timezone.localdate()}),
         "objection_form": _step_form(request, "objection", pk, {"received_on": timezone.localdate()}),
         "check_results": CheckResult,
-        # The formal case a temporary one is being made (the convert button gives way to it).
-        "conversion": app.conversions.exclude(state__in=[ApplicationState.REFUSED, ApplicationState.WITHDRAWN])
-        .order_by("-pk")
-        .first(),
+        # The formal case a temporary one is being made, or that its worker withdrew (the convert
+        # button gives way to it: ``services.application_convert``); after a refusal it may be made again.
+        "conversion": app.conversions.exclude(state=ApplicationState.REFUSED).order_by("-pk").first(),
         "check_matches": _check_matches(app),
         # What was typed for a step refused since (``_refused``), shown once to be copied.
         "unsaved": request.session.pop(_unsaved_key(pk), None),

@@ -289,3 +289,37 @@ def test_who_accepted_the_emergency_may_not_approve_the_formal_case_made_from_it
         services.application_transition(actor=county, application_id=formal.pk, action="approve")
     assert err.value.code == services.IntakeError.MAKER_CHECKER
     assert not services.approval_barred(users["dali_staff"], formal)
+
+
+def test_a_conversion_the_worker_withdrew_is_not_made_again_by_staff(
+    tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    """The worker withdrew the formal case made from their temporary aid; staff converted the
+    temporary case again, and a new formal case stood submitted in the worker's name."""
+    from django.test import Client
+
+    from bangfu.common.errors import DomainError
+
+    app = submitted(tree["xiangyun_g"], kind=ApplicationKind.TEMPORARY)
+    services.application_transition(actor=users["xiangyun_cadre"], application_id=app.pk, action="emergency_accept")
+    services.application_transition(actor=users["xiangyun_staff"], application_id=app.pk, action="approve")
+    formal = services.application_convert(actor=users["xiangyun_cadre"], application_id=app.pk)
+    services.application_transition(actor=app.applicant, application_id=formal.pk, action="withdraw")
+    with pytest.raises(DomainError) as caught:
+        services.application_convert(actor=users["xiangyun_staff"], application_id=app.pk)
+    assert caught.value.code == "conflict" and "The worker withdrew" in caught.value.message
+    assert formal.reference in caught.value.message
+    assert app.conversions.count() == 1
+    c = Client(headers={"Accept-Language": "en"})
+    c.force_login(users["xiangyun_staff"])
+    page = c.get(f"/applications/{app.pk}/").content.decode()
+    assert "Convert into a formal file" not in page and "The worker withdrew the formal case made from it" in page
+    # Refused, the formal path may be taken again from the temporary case.
+    other = submitted(tree["xiangyun_g"], phone="13900002222", kind=ApplicationKind.TEMPORARY)
+    services.application_transition(actor=users["xiangyun_cadre"], application_id=other.pk, action="emergency_accept")
+    services.application_transition(actor=users["xiangyun_staff"], application_id=other.pk, action="approve")
+    first = services.application_convert(actor=users["xiangyun_cadre"], application_id=other.pk)
+    services.application_transition(
+        actor=users["xiangyun_cadre"], application_id=first.pk, action="refuse", reason="材料不全"
+    )
+    assert services.application_convert(actor=users["xiangyun_cadre"], application_id=other.pk).pk != first.pk
