@@ -765,6 +765,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     files = list(selectors.attachments_of(app))
     access.grants_loaded(f.uploaded_by for f in files)  # who may remove each: its uploader's unions
+    events = list(selectors.application_events(actor=request.user, application_id=pk))
+    last = events[-1] if events else None
     context = {
         "app": app,
         "forms": forms,
@@ -783,7 +785,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         # No identification from figures that cannot be right (a draft saved before they were
         # refused): the page says why rather than "not enough data".
         "figures_wrong": app.state == S.DRAFT and bool(draft_errors(app.data, app.unit_id)),
-        "events": selectors.application_events(actor=request.user, application_id=pk),
+        "events": events,
+        # Why a counter case came back to the union to put right: at the top, above its form, as
+        # the worker's phone shows it (the history at the foot of the page says it too).
+        "return_word": last if app.returned and last is not None and last.action == "return" else None,
         "actions": actions,
         "act_failed": _act_failed(request, pk),
         "can_step": can_step,
@@ -889,9 +894,12 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
             expected_version=_version(request),
             category=request.POST.get("category", ""),
         )
-        if action == "return" and app.state == ApplicationState.DRAFT:
+        if action == "return" and app.state == ApplicationState.DRAFT and services.workers_draft(app):
             # Back with the worker, as the case's badge says (退回补正), not "returned to 'Draft'".
             done = _("The application was returned to the worker for correction.")
+        elif action == "return" and app.state == ApplicationState.DRAFT:
+            # A counter case: no worker edits it; the union puts it right and sends it again.
+            done = _("The application was returned to the counter for correction: put it right and submit it again.")
         else:
             done = workflow.ACTION_DONE[action] % {"step": ApplicationState(app.state).label}
         messages.success(request, done)

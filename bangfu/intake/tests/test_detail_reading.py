@@ -133,3 +133,24 @@ def test_a_case_returned_to_the_worker_is_said_to_be_so(tree: dict, users: dict[
     cadre = Client(HTTP_ACCEPT_LANGUAGE="en")
     cadre.force_login(users["xiangyun_cadre"])
     assert _act(cadre, app, "return", reason="缺病历") == ["The application was returned to the worker for correction."]
+
+
+def test_a_counter_case_returned_is_said_to_be_back_at_the_counter(
+    tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    """A case made at the counter, returned, was said to be "returned to the worker", whom no one
+    had asked to put it right: the union does, and sends it again."""
+    from bangfu.intake import services
+    from bangfu.intake.tests.helpers import form_data
+
+    cadre_user = users["xiangyun_cadre"]
+    unit = tree["xiangyun_g"]
+    app = services.application_create(actor=cadre_user, unit_id=unit.pk, form=form_data(unit))
+    app = services.application_submit(actor=cadre_user, application_id=app.pk)
+    staff = Client(HTTP_ACCEPT_LANGUAGE="en")
+    staff.force_login(users["xiangyun_cadre"])
+    said = _act(staff, app, "return", reason="请补充收入证明")
+    assert said == ["The application was returned to the counter for correction: put it right and submit it again."]
+    page = staff.get(f"/applications/{app.pk}/").content.decode()
+    top = page.index('id="return-word"')
+    assert top < page.index("data-unsaved-warning=") and "请补充收入证明" in page[top : top + 400]
