@@ -1025,12 +1025,16 @@ def _tell_worker(app: Application, action: str, reason: str) -> None:
     elif action == workflow.RETURN:
         msgid = gettext_noop("Your application %(ref)s was returned to “%(step)s”: %(reason)s")
     elif action == workflow.REFUSE:
-        msgid = gettext_noop("Your application %(ref)s was refused: %(reason)s")
+        # What the worker can do next, not only that it is over.
+        msgid = gettext_noop(
+            "Your application %(ref)s was refused (%(reason)s). If you think this is wrong, ask %(union)s to look "
+            "at it again; you may apply again when your situation changes."
+        )
     elif action == "approve":
         msgid = gettext_noop("Your application %(ref)s was approved; your file is open.")
     else:
         msgid = gettext_noop("Your application %(ref)s is now at “%(step)s”.")
-    params = {"ref": app.reference, "state": str(app.state), "reason": reason}
+    params = {"ref": app.reference, "state": str(app.state), "reason": reason, "union": app.unit.name}
     notify(
         Message(
             text=notice_text(msgid, params),
@@ -1041,6 +1045,11 @@ def _tell_worker(app: Application, action: str, reason: str) -> None:
             params=params,
         )
     )
+
+
+# Notices sent before their wording changed: kept in the catalogue, so that a notice already sent is
+# still read in the worker's language (``Notice.shown`` translates its msgid when shown).
+SENT_BEFORE = (gettext_noop("Your application %(ref)s was refused: %(reason)s"),)
 
 
 def notice_text(msgid: str, params: dict[str, Any]) -> str:

@@ -281,6 +281,31 @@ def test_the_worker_reads_why_the_case_came_back_at_the_top_of_its_page(tree: di
     assert page.index('id="last-word"') < page.index("Proof (photos or PDF)") < page.index("Progress")
 
 
+def test_a_refused_worker_is_told_what_they_can_do_next(
+    tree: dict, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """A refusal said only that it was over: nothing of asking the union again or applying again."""
+    from django.utils import translation
+
+    from bangfu.intake.models import Notice
+
+    app = submitted(tree["xiangyun_g"], phone="13812345679")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.application_transition(
+            actor=users["xiangyun_cadre"], application_id=app.pk, action="refuse", reason="家庭收入超过标准"
+        )
+    union = tree["xiangyun_g"].name
+    page = _phone_client("13812345679").get(f"/apply/{app.pk}/").content.decode()
+    assert 'id="next-step"' in page and f"ask {union} to look at it again" in page
+    notice = Notice.objects.filter(application=app).order_by("-pk").first()
+    with translation.override("en"):
+        shown = notice.shown if notice is not None else ""
+    assert shown == (
+        f"Your application {app.reference} was refused (家庭收入超过标准). If you think this is wrong, ask {union} "
+        "to look at it again; you may apply again when your situation changes."
+    )
+
+
 def test_the_import_page_says_what_each_chinese_column_means_and_takes(users: dict[str, Any]) -> None:
     """An English reader saw only the template's Chinese headers, and a refused value did not say
     which ones the column takes."""
