@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal, InvalidOperation
 
 _SPACES = re.compile(r"\s+")
 
@@ -65,11 +66,28 @@ def plain_amount(text: str) -> str:
     return text
 
 
+# A number as people write an amount: digits, a sign, a decimal point. Python's Decimal also reads
+# 1e9, NaN, Infinity and 1_000, which no one means by an amount typed in a box or a cell.
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+_POWER_OF_TEN = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d+")
+
+
+def decimal_of(plain: str) -> Decimal:
+    """``plain`` (an amount made plain by ``plain_amount``) as a number; ``InvalidOperation`` for
+    anything but digits with a sign and a decimal point (``not_a_number`` says why)."""
+    if not _PLAIN_NUMBER.fullmatch(plain):
+        raise InvalidOperation(plain)
+    return Decimal(plain)
+
+
 def not_a_number(plain: str) -> str:
     """The error of an amount that ``plain_amount`` could not make a number: a comma not between
-    thousands is named as such (it is not read as a decimal comma), anything else is not a number."""
+    thousands is named as such (it is not read as a decimal comma), a power of ten (1e9, as a
+    spreadsheet shows a long number) too, anything else is not a number."""
     from django.utils.translation import gettext as _
 
+    if _POWER_OF_TEN.fullmatch(plain):
+        return _("“%(value)s” is a power of ten; write the amount in full, in digits.") % {"value": shortened(plain)}
     if "," in plain:
         return _(
             "“%(value)s”: write decimals with a point, and a comma only between thousands (for example 1,200.50)."

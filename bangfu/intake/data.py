@@ -19,7 +19,7 @@ from bangfu.common.crypto import mask_middle
 from bangfu.common.errors import ErrorCollector
 from bangfu.common.ids import ResidentId, mask_id
 from bangfu.common.phones import mask_phone, plain_phone
-from bangfu.common.text import clean_name, clean_reason, date_message, not_a_number, plain_amount
+from bangfu.common.text import clean_name, clean_reason, date_message, decimal_of, not_a_number, plain_amount
 from bangfu.registry import codes
 from bangfu.registry.inputs import AmountInput, BankAccountInput, HomeInput, HouseholdInput, MemberInput
 from bangfu.registry.validation import CheckedMember, check_household, household_values, normalise_card
@@ -132,7 +132,7 @@ def _amount_kept(value: Any) -> Any:
         return value
     plain = plain_amount(value)
     try:
-        return plain if Decimal(plain).is_finite() else value
+        return plain if decimal_of(plain).is_finite() else value
     except InvalidOperation:
         return value
 
@@ -227,7 +227,7 @@ class _Reader:
             return default
         plain = plain_amount(str(value))  # as typed in full-width mode (１，２００．５), with 元 or ㎡
         try:
-            d = Decimal(plain)
+            d = decimal_of(plain)
         except InvalidOperation:
             self.errors.add(path, not_a_number(plain))
             return default

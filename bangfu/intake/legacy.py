@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from bangfu.common import sheets
 from bangfu.common.ids import InvalidResidentId, build_resident_id
 from bangfu.common.punctuation import join_list
-from bangfu.common.text import clean_name, date_message, not_a_number, plain_amount, shortened
+from bangfu.common.text import clean_name, date_message, decimal_of, not_a_number, plain_amount, shortened
 from bangfu.registry import codes
 from bangfu.registry.inputs import BankAccountInput, HouseholdInput, MemberInput
 
@@ -715,7 +715,7 @@ class _Cells:
                 return Decimal(0) if col.kind == "money" else None
             plain = plain_amount(text)  # full-width (４６．５), with the currency or unit (1,800元, 46.5㎡)
             try:
-                d = Decimal(plain)
+                d = decimal_of(plain)
             except InvalidOperation:
                 self.bad(col, not_a_number(plain))
                 return Decimal(0) if col.kind == "money" else None

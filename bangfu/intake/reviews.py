@@ -39,7 +39,7 @@ from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.models import AuditAction
 from bangfu.common.phones import plain_phone
 from bangfu.common.punctuation import mark
-from bangfu.common.text import clean_name, clean_reason, not_a_number, plain_amount
+from bangfu.common.text import clean_name, clean_reason, decimal_of, not_a_number, plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import codes
@@ -861,7 +861,7 @@ def _income_change(value: Any) -> tuple[str | None, str | None]:
     if not text:
         return None, None
     try:
-        amount = Decimal(text)
+        amount = decimal_of(text)
     except InvalidOperation:
         return None, not_a_number(text)
     if not amount.is_finite():

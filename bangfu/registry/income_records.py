@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from bangfu.common.audit import audit_record
 from bangfu.common.errors import DomainError, ErrorCode, ErrorCollector
 from bangfu.common.models import AuditAction
-from bangfu.common.text import plain_amount
+from bangfu.common.text import decimal_of, plain_amount
 from bangfu.org import access
 from bangfu.org.access import Perm
 
@@ -237,7 +237,7 @@ def parse_amount(text: str) -> Decimal | None:
     if not clean:
         return None
     try:
-        return Decimal(clean)
+        return decimal_of(clean)
     except InvalidOperation:
         return Decimal("NaN")
 

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 import pytest
 
-from bangfu.common.text import not_a_number, plain_amount
+from bangfu.common.text import decimal_of, not_a_number, plain_amount
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,19 @@ def test_a_comma_not_between_thousands_is_refused_saying_so(typed: str) -> None:
 
 def test_not_a_number_without_a_comma() -> None:
     assert not_a_number("abc") == "Enter a number."
+
+
+@pytest.mark.parametrize("typed", ["1e9", "1E+9", "2.5e3", "NaN", "Infinity", "-inf", "1_000", "0x10", ""])
+def test_only_digits_a_sign_and_a_point_make_an_amount(typed: str) -> None:
+    """Python's Decimal read 1e9 as a billion: the phone form took it and said "1E+9 is implausibly
+    large", and 2.5e3 would have been taken as 2,500."""
+    with pytest.raises(InvalidOperation):
+        decimal_of(plain_amount(typed))
+
+
+def test_a_power_of_ten_is_named() -> None:
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert not_a_number("2.5e3") == "“2.5e3” is a power of ten; write the amount in full, in digits."
+        assert not_a_number("abc") == "Enter a number."

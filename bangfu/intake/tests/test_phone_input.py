@@ -474,7 +474,7 @@ def _proven_api(task: ReviewTask) -> Client:
 
 def _bad_changes(head: int) -> list[tuple[Any, str]]:
     return [
-        ({"members": {str(head): {"monthly_income": "1e999"}}}, "1e999 is implausibly large."),
+        ({"members": {str(head): {"monthly_income": "1e999"}}}, "“1e999” is a power of ten; write the amount in full"),
         ({"members": {str(head): {"monthly_income": "1" * 500}}}, "is implausibly large."),
         ({"members": {str(head): {"monthly_income": "-5"}}}, "Amounts cannot be negative."),
         ({"members": {str(head): {"monthly_income": "12.345"}}}, "Use at most two decimal places"),
@@ -557,7 +557,8 @@ def test_the_review_page_says_what_is_wrong_and_keeps_what_was_typed(task: Revie
     }
     r = c.post(url, typed)  # was a 500
     page = r.content.decode()
-    assert r.status_code == 400 and f"{head.name}&#x27;s monthly income: 1e999 is implausibly large." in page
+    said = f"{head.name}&#x27;s monthly income: “1e999” is a power of ten; write the amount in full, in digits."
+    assert r.status_code == 400 and said in page
     assert 'value="祥云县新街3号"' in page and 'value="13900001111"' in page and ">换了工作</textarea>" in page
     assert 'value="1e999"' in page and '<option value="employed" selected>' in page
     r = c.post(url, {**typed, "note": "长" * 501, f"m{head.pk}-monthly_income": "1200"})
