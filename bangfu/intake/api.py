@@ -1075,25 +1075,39 @@ class ReviewConfirmIn(InSchema):
 
 
 class StaffReviewConfirmIn(ReviewConfirmIn):
-    # The task's state when the caller chose (``open`` or ``reported``): when given, a task that
-    # has moved on since (a worker's report sent meanwhile) answers 409 ``conflict`` rather than
-    # having a report applied that nobody checked.
-    state: str = Field("", max_length=16)
-    # The ``file_token`` the caller saw beside the report: without it, a report is applied only when
-    # the file still holds the values it held when the report came; with it, only when the file
-    # still holds what the caller saw. Either way a file changed since answers 409 ``conflict``
-    # naming each change, with the ``file_token`` of the file as it is now.
-    file_token: str = Field("", max_length=64)
-    # The ``report_token`` the caller saw: a report sent since (after an earlier one was declined)
-    # answers 409 ``conflict``.
-    report_token: str = Field("", max_length=64)
+    # Required, as the reviews page's form always sends them (422 naming each one left out): staff
+    # apply a report only onto the file they saw, so a client that says nothing of what it saw
+    # would skip every check. They default to "" here only so that a caller who may not act on the
+    # review, or a review already closed, is answered that first (403, 404, 409 ``review_done``).
+    state: str = Field(
+        "",
+        max_length=16,
+        description="Required: the review's state as you saw it (open: confirm unchanged; reported: apply the "
+        "report). A review that moved on since answers 409 conflict, nothing written",
+    )
+    file_token: str = Field(
+        "",
+        max_length=64,
+        description="Required for a report (state reported): the file_token you saw beside it. A file changed "
+        "since answers 409 conflict naming each change, with the file_token of the file now",
+    )
+    report_token: str = Field(
+        "",
+        max_length=64,
+        description="Required for a report (state reported): the report_token you saw. A report sent since "
+        "(after an earlier one was declined) answers 409 conflict",
+    )
 
 
 class StaffReviewDeclineIn(InSchema):
     # Required (422 when empty), at most 1,000 characters, refused whole beyond that; the worker reads it.
     reason: LineText = Field("", max_length=services.REASON_MAX)
-    state: str = Field("", max_length=16)
-    report_token: str = Field("", max_length=64)
+    state: str = Field(
+        "", max_length=16, description="Required: the review's state as you saw it (reported); 409 when it moved on"
+    )
+    report_token: str = Field(
+        "", max_length=64, description="Required: the report_token you saw; 409 when another report was sent since"
+    )
 
 
 def _review_out(t: ReviewTask) -> dict[str, Any]:
@@ -1169,7 +1183,9 @@ def _review_page(request: HttpRequest, query: ReviewQuery | ReviewSearchIn) -> d
 @router.post("/reviews/{task_id}/confirm", response={200: ReviewOut, **ERRORS})
 def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffReviewConfirmIn) -> dict[str, Any]:
     """Confirm the file unchanged (an open task) or apply the worker's checked report (a reported
-    one); applying it identifies the household again. Send ``state`` as you saw it."""
+    one); applying it identifies the household again. Send ``state`` as you saw it and, for a
+    report, its ``file_token`` and ``report_token`` from the list: each one left out is refused
+    (422 naming it), as staff apply a report only onto the file they saw."""
     task = reviews.review_confirm(
         actor=request.auth,  # type: ignore[attr-defined]
         task_id=task_id,
@@ -1177,6 +1193,7 @@ def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffRevi
         seen_state=payload.state,
         seen_file=payload.file_token,
         seen_report=payload.report_token,
+        seen_required=True,
     )
     return _review_out(task)
 
@@ -1187,14 +1204,16 @@ def intake_review_decline(request: HttpRequest, task_id: int, payload: StaffRevi
     the worker reads it): nothing in the file changes, the report is kept with the decision
     (``declined``), and the review waits for the worker again — they may report again or confirm,
     and staff may confirm it unchanged. Who may apply a report may decline it. Send ``state`` and
-    ``report_token`` as you saw them: a review answered or declined since, or another report sent,
-    answers 409 (``conflict``, or ``review_done`` once closed), nothing written."""
+    ``report_token`` as you saw them (422 naming each one left out): a review answered or declined
+    since, or another report sent, answers 409 (``conflict``, or ``review_done`` once closed),
+    nothing written."""
     reviews.review_decline(
         actor=request.auth,  # type: ignore[attr-defined]
         task_id=task_id,
         reason=payload.reason,
         seen_state=payload.state,
         seen_report=payload.report_token,
+        seen_required=True,
     )
     task = ReviewTask.objects.select_related("household", "household__unit").get(pk=task_id)
     return _review_out(task)
