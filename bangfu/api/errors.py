@@ -162,6 +162,8 @@ def _message(err: dict[str, Any]) -> str:
         return _("Enter at most %(n)s characters.") % {"n": ctx.get("max_length", "")}
     if kind in {"list_type", "tuple_type", "set_type"}:
         return _("Enter a list.")
+    if kind == "said":  # a validator of the API's schemas that says its own message, translated
+        return str(ctx.get("said", ""))
     if kind in {"model_type", "model_attributes_type", "dict_type", "dataclass_type"}:
         return _("Enter an object with named fields.")
     if kind == "greater_than_equal":

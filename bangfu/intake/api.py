@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address
 from bangfu.api.schemas import InSchema, LineText, choices_field, one_of
@@ -22,6 +24,7 @@ from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
 from bangfu.org.access import Perm
+from bangfu.registry import codes
 
 from . import data, imports, otp, reviews, selectors, services, steps
 from .models import (
@@ -1065,8 +1068,54 @@ class ReviewPageOut(Schema):
     results: list[ReviewOut]
 
 
+def _members_keyed_by_id(value: Any) -> Any:
+    """A report's ``members`` must be an object keyed by member id: a list of members (with their
+    ids inside) is said to be the wrong shape, not taken for members who are not on the file."""
+    if value is not None and not isinstance(value, dict):
+        raise PydanticCustomError("said", "{said}", {"said": reviews.members_shape_message()})
+    return value
+
+
+class ReviewMemberChangesIn(InSchema):
+    """What changed of one living member; a field left out (or null, or "") stays as it is. The
+    values are checked by the report (each problem named with the member and the field)."""
+
+    monthly_income: Any = Field(
+        None,
+        description='The monthly income now, in yuan and fen ("1200", "1200.50"), from 0 to 1,000,000',
+        json_schema_extra={"type": "string", "example": "1200.00"},
+    )
+    work_status: Any = Field(
+        None, description="The work status now, a code", json_schema_extra={"enum": list(codes.WorkStatus.values)}
+    )
+    health: Any = Field(
+        None, description="The health now, a code", json_schema_extra={"enum": list(codes.Health.values)}
+    )
+
+
+class ReviewChangesIn(InSchema):
+    """What changed since the file was made or last reviewed; anything left out stays as it is.
+    A key that is not one of these is refused by name (``fields["changes.<key>"]``)."""
+
+    address: Any = Field(
+        None,
+        description="The household's address now, at most 200 characters",
+        json_schema_extra={"type": "string"},
+    )
+    phone: Any = Field(
+        None,
+        description="The head's phone number now: 7 to 12 digits (spaces, dashes and +86 are taken out)",
+        json_schema_extra={"type": "string"},
+    )
+    members: Annotated[dict[str, ReviewMemberChangesIn] | None, BeforeValidator(_members_keyed_by_id)] = Field(
+        None,
+        description="The members' changes keyed by member id (the ids of GET /applicant/reviews/{id}'s "
+        'members): {"1024": {"monthly_income": "800"}}',
+    )
+
+
 class ReviewReportIn(InSchema):
-    changes: dict[str, Any] = Field(default_factory=dict)
+    changes: ReviewChangesIn = Field(default_factory=lambda: ReviewChangesIn.model_validate({}))
     note: str = Field("", max_length=500)
 
 
@@ -1331,7 +1380,8 @@ def intake_my_review_confirm(request: HttpRequest, task_id: int, payload: Review
 
 @router.post("/applicant/reviews/{task_id}/report", auth=applicant_auth, response={200: ReviewOut, **ERRORS})
 def intake_my_review_report(request: HttpRequest, task_id: int, payload: ReviewReportIn) -> dict[str, Any]:
-    task = reviews.review_report(actor=request.auth, task_id=task_id, changes=payload.changes, note=payload.note)  # type: ignore[attr-defined]
+    changes = payload.changes.model_dump(exclude_unset=True)
+    task = reviews.review_report(actor=request.auth, task_id=task_id, changes=changes, note=payload.note)  # type: ignore[attr-defined]
     return _review_out(task)
 
 

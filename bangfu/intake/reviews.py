@@ -914,11 +914,47 @@ def _income_change(value: Any) -> tuple[str | None, str | None]:
     return format(amount + 0, "f"), None
 
 
+# What a report may hold: the household's address and phone, and the members' changes keyed by id.
+REPORT_FIELDS = ("address", "phone", "members")
+
+
+def members_shape_message() -> str:
+    """A report's ``members`` that is not an object keyed by member id (a list of members, say)."""
+    return _(
+        "Enter an object keyed by member id, each holding the fields that changed: "
+        '{"<member id>": {"monthly_income": "1200"}}.'
+    )
+
+
+def _known_shape(raw: dict[str, Any]) -> None:
+    """Refuse a report whose keys are not a report's (each named, as the API names a field it does
+    not know) or whose members are not keyed by id: said as such, not as a member not on the file."""
+    errors: dict[str, str] = {}
+    unknown = _("This field is not part of the request; check its spelling.")
+    for key in raw:
+        if key not in REPORT_FIELDS:
+            errors[f"changes.{key}"] = unknown
+    listed = raw.get("members") or {}
+    if not isinstance(listed, dict):
+        errors["changes.members"] = members_shape_message()
+    else:
+        for mid, values in listed.items():
+            if not isinstance(values, dict):
+                errors[f"changes.members.{mid}"] = _("Enter an object with named fields.")
+                continue
+            for field in values:
+                if field not in MEMBER_CHANGEABLE:
+                    errors[f"changes.members.{mid}.{field}"] = unknown
+    if errors:
+        raise ValidationError(errors)
+
+
 def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
     """The report as the file can take it, ``names`` being the file's members by id; every problem
     is named (the field, and the member it is of) in one ``ReportError`` under ``changes``."""
     if not isinstance(raw, dict):
         raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
+    _known_shape(raw)
     problems = _Problems()
     out: dict[str, Any] = {}
     address = _text_change(raw.get("address"), "address", _("Address"), HOUSEHOLD_TEXT["address"], problems)
@@ -933,13 +969,11 @@ def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
     if address:
         out["address"] = address
     listed = raw.get("members") or {}
-    if not isinstance(listed, dict):
-        raise ValidationError({"changes": _("This person is not a member of this file.")})
     members: dict[str, dict[str, str]] = {}
     for mid, values in listed.items():
         key = str(mid)
         pk = int(key) if key.isascii() and key.isdigit() and len(key) <= 18 else None
-        if pk is None or pk not in names or not isinstance(values, dict):
+        if pk is None or pk not in names:
             raise ValidationError({"changes": _("This person is not a member of this file.")})
         m: dict[str, str] = {}
         amount, problem = _income_change(values.get("monthly_income"))
