@@ -30,6 +30,7 @@ from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError, Refused
 from bangfu.common.ids import ResidentId
 from bangfu.common.phones import plain_phone
+from bangfu.common.punctuation import join_list
 from bangfu.common.text import clean_name
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -924,6 +925,15 @@ def application_transition(
     reason = (reason or "").replace("\r\n", "\n").strip()
     with audit_deferred():
         app = load(actor, application_id, lock=True)
+        if action not in workflow.ALL_ACTIONS:
+            # Not an action at all (a typo, nothing): the request is wrong in itself (422), not
+            # a step out of order (409), which would send the client to reload the case.
+            raise ValidationError(
+                {
+                    "action": _("“%(value)s” is not an action; the actions are: %(actions)s.")
+                    % {"value": action[:32], "actions": join_list(workflow.ALL_ACTIONS)}
+                }
+            )
         if action == "submit" and app.state == S.SUBMITTED:
             return app  # a double tap: already submitted, nothing more to do
         if action == "submit":
