@@ -928,7 +928,7 @@ def _batch_out(batch: ImportBatch) -> dict[str, Any]:
     out = {
         f: getattr(batch, f) for f in ImportBatchOut.model_fields if f not in {"state_label", "first_issues", "notes"}
     }
-    out["state_label"] = str(batch.get_state_display())
+    out["state_label"] = batch.state_label
     out["message"] = in_reader_language(batch.message)
     out["notes"] = [in_reader_language(note) for note in batch.notes]
     out["first_issues"] = [
@@ -938,15 +938,18 @@ def _batch_out(batch: ImportBatch) -> dict[str, Any]:
     return out
 
 
-@router.post("/imports", response={201: ImportBatchOut, **ERRORS})
+@router.post("/imports", response={200: ImportBatchOut, 201: ImportBatchOut, **ERRORS})
 def intake_import_create(request: HttpRequest, unit_id: Form[int], file: File[UploadedFile]) -> Status:
-    batch = imports.import_batch_create(
+    """Stage a legacy workbook for import into the union ``unit_id`` and check it: 201 with the new
+    batch. The same file again for the same union answers 200 with its batch (checked, imported or
+    still at work), and nothing new is made; after a failed or cancelled batch it is checked anew."""
+    batch, created = imports.import_batch_upload(
         actor=request.auth,  # type: ignore[attr-defined]
         unit_id=unit_id,
         name=file.name or "",
         content=file.read(),
     )
-    return Status(201, _batch_out(batch))
+    return Status(201 if created else 200, _batch_out(batch))
 
 
 @router.get("/imports/{batch_id}", response={200: ImportBatchOut, **ERRORS})
