@@ -46,6 +46,10 @@ CONFLICT_CODES = frozenset(
         "import_not_running",
     }
 )
+# Refusals of this person, not of the request or of the record's state (maker-checker: who submitted,
+# first reviewed or accepted a case as an emergency does not approve it; who asked for an override
+# does not approve it): 403, as a permission refused, keeping their code; another person may do it.
+FORBIDDEN_CODES = frozenset({"maker_checker"})
 # Refusals of a request made too often (a sign-in code asked for again too soon): 429, with the
 # seconds to wait in ``Retry-After`` where the refusal knows them (``details.wait``).
 THROTTLED_CODES = frozenset({"code_throttled"})
@@ -222,7 +226,15 @@ def install(api: NinjaAPI) -> None:
         return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, refusal(exc), details={"permission": code}))
 
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        status = 409 if exc.code in CONFLICT_CODES else 429 if exc.code in THROTTLED_CODES else 400
+        status = (
+            409
+            if exc.code in CONFLICT_CODES
+            else 403
+            if exc.code in FORBIDDEN_CODES
+            else 429
+            if exc.code in THROTTLED_CODES
+            else 400
+        )
         field = FIELD_OF_CODE.get(str(exc.code))
         fields = {field: [str(exc.message)]} if field else None
         response = _respond(api, request, status, error_body(exc.code, str(exc.message), fields, details=exc.details))
