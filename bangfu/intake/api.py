@@ -17,7 +17,7 @@ from ninja.security import HttpBearer
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address
+from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address, unit_filter_checked
 from bangfu.api.schemas import InSchema, LineText, choices_field, one_of
 from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
@@ -688,6 +688,7 @@ def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> li
     from bangfu.registry.codes import Cause
 
     causes = dict(Cause.choices)
+    unit_filter_checked(access.units(request.auth), unit_id)  # type: ignore[attr-defined]
     rows = selectors.public_notice_printed(actor=request.auth, unit_id=unit_id)  # type: ignore[attr-defined]
     return [
         {
@@ -1217,8 +1218,9 @@ def intake_review_search(request: HttpRequest, payload: ReviewSearchIn) -> dict[
 def _review_page(request: HttpRequest, query: ReviewQuery | ReviewSearchIn) -> dict[str, Any]:
     if query.state and query.state not in selectors.REVIEW_FILTERS:
         raise ValidationError({"state": _("“%(value)s” is not one of the allowed values.") % {"value": query.state}})
-    filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year, unit_id=query.unit_id)
     actor = request.auth  # type: ignore[attr-defined]
+    unit_filter_checked(access.units(actor, Perm.HOUSEHOLD_VIEW), query.unit_id)
+    filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year, unit_id=query.unit_id)
     qs = selectors.review_list(actor=actor, filters=filters)
     paginator = CappedPaginator(qs, query.page_size)
     start = (query.page - 1) * query.page_size
