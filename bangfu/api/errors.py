@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
@@ -47,11 +48,19 @@ CONFLICT_CODES = frozenset(
         "import_not_running",
     }
 )
+# Refusals of this person, not of the request or of the record's state (maker-checker: who submitted,
+# first reviewed or accepted a case as an emergency does not approve it; who asked for an override
+# does not approve it): 403, as a permission refused, keeping their code; another person may do it.
+FORBIDDEN_CODES = frozenset({"maker_checker"})
 # Refusals of a request made too often (a sign-in code asked for again too soon): 429, with the
 # seconds to wait in ``Retry-After`` where the refusal knows them (``details.wait``).
 THROTTLED_CODES = frozenset({"code_throttled"})
+# A record named by a filter that is not there for the caller (a union outside their jurisdiction,
+# or none): 404, as a row out of jurisdiction answers, with its message and field.
+NOT_FOUND_CODES = frozenset({"unit_not_found"})
 # Refusals about one value the client sent: named under that field too, as a form shows them.
 FIELD_OF_CODE = {
+    "unit_not_found": "unit_id",
     "code_invalid": "code",
     "code_expired": "code",
     "review_proof_wrong": "id_number",
@@ -94,6 +103,19 @@ def refuse_id_in_address(q: str, search: str) -> None:
                 )
                 % {"path": search}
             }
+        )
+
+
+def unit_filter_checked(units: QuerySet[Any], unit_id: int | None) -> None:
+    """A list's ``unit_id`` filter must name a union of ``units`` (the caller's jurisdiction for the
+    list's permission, as its selector reads it): one outside it, or none, is refused with 404
+    ``unit_not_found`` rather than answered with an empty list, which would read as "nothing
+    there". Outside and missing answer alike, as rows out of jurisdiction do."""
+    if unit_id is not None and not units.filter(pk=unit_id).exists():
+        raise DomainError(
+            "unit_not_found",
+            _("There is no union with the id %(id)s in your jurisdiction.") % {"id": unit_id},
+            {"unit_id": unit_id},
         )
 
 
@@ -163,6 +185,8 @@ def _message(err: dict[str, Any]) -> str:
         return _("Enter at most %(n)s characters.") % {"n": ctx.get("max_length", "")}
     if kind in {"list_type", "tuple_type", "set_type"}:
         return _("Enter a list.")
+    if kind == "said":  # a validator of the API's schemas that says its own message, translated
+        return str(ctx.get("said", ""))
     if kind in {"model_type", "model_attributes_type", "dict_type", "dataclass_type"}:
         return _("Enter an object with named fields.")
     if kind == "greater_than_equal":
@@ -221,7 +245,17 @@ def install(api: NinjaAPI) -> None:
         return _respond(api, request, 403, error_body(ErrorCode.FORBIDDEN, refusal(exc), details={"permission": code}))
 
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        status = 409 if exc.code in CONFLICT_CODES else 429 if exc.code in THROTTLED_CODES else 400
+        status = (
+            409
+            if exc.code in CONFLICT_CODES
+            else 403
+            if exc.code in FORBIDDEN_CODES
+            else 404
+            if exc.code in NOT_FOUND_CODES
+            else 429
+            if exc.code in THROTTLED_CODES
+            else 400
+        )
         field = FIELD_OF_CODE.get(str(exc.code))
         fields = {field: [str(exc.message)]} if field else None
         response = _respond(api, request, status, error_body(exc.code, str(exc.message), fields, details=exc.details))

@@ -332,7 +332,7 @@ def decision_override_request(request: HttpRequest, decision_id: int, payload: O
 )
 @requires(Perm.HOUSEHOLD_EDIT)
 def decision_override_approve(request: HttpRequest, decision_id: int, payload: ApproveIn) -> dict[str, Any]:
-    """Approved by someone other than the person who asked (else 400 ``maker_checker``); rejected
+    """Approved by someone other than the person who asked (else 403 ``maker_checker``); rejected
     by another person, or withdrawn by the one who asked (``approve: false``). An approved override
     the request would have replaced is in force again when it is rejected or withdrawn."""
     d = services.decision_override_approve(actor=actor(request), decision_id=decision_id, approve=payload.approve)

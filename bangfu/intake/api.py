@@ -14,14 +14,17 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
-from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address
+from bangfu.api.errors import ERRORS, SignInEnded, refuse_id_in_address, unit_filter_checked
 from bangfu.api.schemas import InSchema, LineText, choices_field, one_of
 from bangfu.common.errors import DomainError
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.common.retranslate import in_reader_language
 from bangfu.org import access, signin
 from bangfu.org.access import Perm
+from bangfu.registry import codes
 
 from . import data, imports, otp, reviews, selectors, services, steps
 from .models import (
@@ -685,6 +688,7 @@ def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> li
     from bangfu.registry.codes import Cause
 
     causes = dict(Cause.choices)
+    unit_filter_checked(access.units(request.auth), unit_id)  # type: ignore[attr-defined]
     rows = selectors.public_notice_printed(actor=request.auth, unit_id=unit_id)  # type: ignore[attr-defined]
     return [
         {
@@ -925,7 +929,7 @@ def _batch_out(batch: ImportBatch) -> dict[str, Any]:
     out = {
         f: getattr(batch, f) for f in ImportBatchOut.model_fields if f not in {"state_label", "first_issues", "notes"}
     }
-    out["state_label"] = str(batch.get_state_display())
+    out["state_label"] = batch.state_label
     out["message"] = in_reader_language(batch.message)
     out["notes"] = [in_reader_language(note) for note in batch.notes]
     out["first_issues"] = [
@@ -935,15 +939,18 @@ def _batch_out(batch: ImportBatch) -> dict[str, Any]:
     return out
 
 
-@router.post("/imports", response={201: ImportBatchOut, **ERRORS})
+@router.post("/imports", response={200: ImportBatchOut, 201: ImportBatchOut, **ERRORS})
 def intake_import_create(request: HttpRequest, unit_id: Form[int], file: File[UploadedFile]) -> Status:
-    batch = imports.import_batch_create(
+    """Stage a legacy workbook for import into the union ``unit_id`` and check it: 201 with the new
+    batch. The same file again for the same union answers 200 with its batch (checked, imported or
+    still at work), and nothing new is made; after a failed or cancelled batch it is checked anew."""
+    batch, created = imports.import_batch_upload(
         actor=request.auth,  # type: ignore[attr-defined]
         unit_id=unit_id,
         name=file.name or "",
         content=file.read(),
     )
-    return Status(201, _batch_out(batch))
+    return Status(201 if created else 200, _batch_out(batch))
 
 
 @router.get("/imports/{batch_id}", response={200: ImportBatchOut, **ERRORS})
@@ -1065,8 +1072,54 @@ class ReviewPageOut(Schema):
     results: list[ReviewOut]
 
 
+def _members_keyed_by_id(value: Any) -> Any:
+    """A report's ``members`` must be an object keyed by member id: a list of members (with their
+    ids inside) is said to be the wrong shape, not taken for members who are not on the file."""
+    if value is not None and not isinstance(value, dict):
+        raise PydanticCustomError("said", "{said}", {"said": reviews.members_shape_message()})
+    return value
+
+
+class ReviewMemberChangesIn(InSchema):
+    """What changed of one living member; a field left out (or null, or "") stays as it is. The
+    values are checked by the report (each problem named with the member and the field)."""
+
+    monthly_income: Any = Field(
+        None,
+        description='The monthly income now, in yuan and fen ("1200", "1200.50"), from 0 to 1,000,000',
+        json_schema_extra={"type": "string", "example": "1200.00"},
+    )
+    work_status: Any = Field(
+        None, description="The work status now, a code", json_schema_extra={"enum": list(codes.WorkStatus.values)}
+    )
+    health: Any = Field(
+        None, description="The health now, a code", json_schema_extra={"enum": list(codes.Health.values)}
+    )
+
+
+class ReviewChangesIn(InSchema):
+    """What changed since the file was made or last reviewed; anything left out stays as it is.
+    A key that is not one of these is refused by name (``fields["changes.<key>"]``)."""
+
+    address: Any = Field(
+        None,
+        description="The household's address now, at most 200 characters",
+        json_schema_extra={"type": "string"},
+    )
+    phone: Any = Field(
+        None,
+        description="The head's phone number now: 7 to 12 digits (spaces, dashes and +86 are taken out)",
+        json_schema_extra={"type": "string"},
+    )
+    members: Annotated[dict[str, ReviewMemberChangesIn] | None, BeforeValidator(_members_keyed_by_id)] = Field(
+        None,
+        description="The members' changes keyed by member id (the ids of GET /applicant/reviews/{id}'s "
+        'members): {"1024": {"monthly_income": "800"}}',
+    )
+
+
 class ReviewReportIn(InSchema):
-    changes: dict[str, Any] = Field(default_factory=dict)
+    changes: ReviewChangesIn = Field(default_factory=lambda: ReviewChangesIn.model_validate({}))
     note: str = Field("", max_length=500)
 
 
@@ -1075,25 +1128,39 @@ class ReviewConfirmIn(InSchema):
 
 
 class StaffReviewConfirmIn(ReviewConfirmIn):
-    # The task's state when the caller chose (``open`` or ``reported``): when given, a task that
-    # has moved on since (a worker's report sent meanwhile) answers 409 ``conflict`` rather than
-    # having a report applied that nobody checked.
-    state: str = Field("", max_length=16)
-    # The ``file_token`` the caller saw beside the report: without it, a report is applied only when
-    # the file still holds the values it held when the report came; with it, only when the file
-    # still holds what the caller saw. Either way a file changed since answers 409 ``conflict``
-    # naming each change, with the ``file_token`` of the file as it is now.
-    file_token: str = Field("", max_length=64)
-    # The ``report_token`` the caller saw: a report sent since (after an earlier one was declined)
-    # answers 409 ``conflict``.
-    report_token: str = Field("", max_length=64)
+    # Required, as the reviews page's form always sends them (422 naming each one left out): staff
+    # apply a report only onto the file they saw, so a client that says nothing of what it saw
+    # would skip every check. They default to "" here only so that a caller who may not act on the
+    # review, or a review already closed, is answered that first (403, 404, 409 ``review_done``).
+    state: str = Field(
+        "",
+        max_length=16,
+        description="Required: the review's state as you saw it (open: confirm unchanged; reported: apply the "
+        "report). A review that moved on since answers 409 conflict, nothing written",
+    )
+    file_token: str = Field(
+        "",
+        max_length=64,
+        description="Required for a report (state reported): the file_token you saw beside it. A file changed "
+        "since answers 409 conflict naming each change, with the file_token of the file now",
+    )
+    report_token: str = Field(
+        "",
+        max_length=64,
+        description="Required for a report (state reported): the report_token you saw. A report sent since "
+        "(after an earlier one was declined) answers 409 conflict",
+    )
 
 
 class StaffReviewDeclineIn(InSchema):
     # Required (422 when empty), at most 1,000 characters, refused whole beyond that; the worker reads it.
     reason: LineText = Field("", max_length=services.REASON_MAX)
-    state: str = Field("", max_length=16)
-    report_token: str = Field("", max_length=64)
+    state: str = Field(
+        "", max_length=16, description="Required: the review's state as you saw it (reported); 409 when it moved on"
+    )
+    report_token: str = Field(
+        "", max_length=64, description="Required: the report_token you saw; 409 when another report was sent since"
+    )
 
 
 def _review_out(t: ReviewTask) -> dict[str, Any]:
@@ -1151,8 +1218,9 @@ def intake_review_search(request: HttpRequest, payload: ReviewSearchIn) -> dict[
 def _review_page(request: HttpRequest, query: ReviewQuery | ReviewSearchIn) -> dict[str, Any]:
     if query.state and query.state not in selectors.REVIEW_FILTERS:
         raise ValidationError({"state": _("“%(value)s” is not one of the allowed values.") % {"value": query.state}})
-    filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year, unit_id=query.unit_id)
     actor = request.auth  # type: ignore[attr-defined]
+    unit_filter_checked(access.units(actor, Perm.HOUSEHOLD_VIEW), query.unit_id)
+    filters = selectors.ReviewFilters(state=query.state, q=query.q, year=query.year, unit_id=query.unit_id)
     qs = selectors.review_list(actor=actor, filters=filters)
     paginator = CappedPaginator(qs, query.page_size)
     start = (query.page - 1) * query.page_size
@@ -1169,7 +1237,9 @@ def _review_page(request: HttpRequest, query: ReviewQuery | ReviewSearchIn) -> d
 @router.post("/reviews/{task_id}/confirm", response={200: ReviewOut, **ERRORS})
 def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffReviewConfirmIn) -> dict[str, Any]:
     """Confirm the file unchanged (an open task) or apply the worker's checked report (a reported
-    one); applying it identifies the household again. Send ``state`` as you saw it."""
+    one); applying it identifies the household again. Send ``state`` as you saw it and, for a
+    report, its ``file_token`` and ``report_token`` from the list: each one left out is refused
+    (422 naming it), as staff apply a report only onto the file they saw."""
     task = reviews.review_confirm(
         actor=request.auth,  # type: ignore[attr-defined]
         task_id=task_id,
@@ -1177,6 +1247,7 @@ def intake_review_confirm(request: HttpRequest, task_id: int, payload: StaffRevi
         seen_state=payload.state,
         seen_file=payload.file_token,
         seen_report=payload.report_token,
+        seen_required=True,
     )
     return _review_out(task)
 
@@ -1187,14 +1258,16 @@ def intake_review_decline(request: HttpRequest, task_id: int, payload: StaffRevi
     the worker reads it): nothing in the file changes, the report is kept with the decision
     (``declined``), and the review waits for the worker again — they may report again or confirm,
     and staff may confirm it unchanged. Who may apply a report may decline it. Send ``state`` and
-    ``report_token`` as you saw them: a review answered or declined since, or another report sent,
-    answers 409 (``conflict``, or ``review_done`` once closed), nothing written."""
+    ``report_token`` as you saw them (422 naming each one left out): a review answered or declined
+    since, or another report sent, answers 409 (``conflict``, or ``review_done`` once closed),
+    nothing written."""
     reviews.review_decline(
         actor=request.auth,  # type: ignore[attr-defined]
         task_id=task_id,
         reason=payload.reason,
         seen_state=payload.state,
         seen_report=payload.report_token,
+        seen_required=True,
     )
     task = ReviewTask.objects.select_related("household", "household__unit").get(pk=task_id)
     return _review_out(task)
@@ -1312,7 +1385,8 @@ def intake_my_review_confirm(request: HttpRequest, task_id: int, payload: Review
 
 @router.post("/applicant/reviews/{task_id}/report", auth=applicant_auth, response={200: ReviewOut, **ERRORS})
 def intake_my_review_report(request: HttpRequest, task_id: int, payload: ReviewReportIn) -> dict[str, Any]:
-    task = reviews.review_report(actor=request.auth, task_id=task_id, changes=payload.changes, note=payload.note)  # type: ignore[attr-defined]
+    changes = payload.changes.model_dump(exclude_unset=True)
+    task = reviews.review_report(actor=request.auth, task_id=task_id, changes=changes, note=payload.note)  # type: ignore[attr-defined]
     return _review_out(task)
 
 

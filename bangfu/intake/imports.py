@@ -161,9 +161,17 @@ def import_batch_create(
 ) -> ImportBatch:
     """Stage a file for import into ``unit``'s subtree and start checking it. A file that cannot be
     read, or whose headers are wrong, is refused with a specific message and nothing is kept."""
+    return import_batch_upload(actor=actor, unit_id=unit_id, name=name, content=content, run_async=run_async)[0]
+
+
+def import_batch_upload(
+    *, actor: Any, unit_id: int | None, name: str, content: bytes, run_async: bool | None = None
+) -> tuple[ImportBatch, bool]:
+    """``import_batch_create``, and whether it made the batch: False when the same file's batch of
+    the union was given back (the API answers 200 for it, 201 for a new one)."""
     unit, digest, same = _checked_upload(actor, unit_id, content)
     if same is not None:
-        return same
+        return same, False
     rows = _read(content, name)
     if run_async is None and sheet_cells(rows) > conf.import_background_cells():
         run_async = True  # a small file holding many cells: as long to check as a large one
@@ -173,7 +181,7 @@ def import_batch_create(
         background = _background(batch, run_async, commit=False)
     if not background:
         batch = import_batch_execute(batch_id=batch.pk, commit=False, rows=rows)
-    return batch
+    return batch, True
 
 
 def sheet_cells(rows: list[list[Any]]) -> int:

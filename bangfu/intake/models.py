@@ -491,6 +491,16 @@ class ImportBatch(models.Model):
     def running(self) -> bool:
         return self.state in {ImportState.VALIDATING, ImportState.COMMITTING}
 
+    @property
+    def state_label(self) -> str:
+        """The state as the import's pages and the API name it: a checked batch with no valid
+        household is not "ready to import", and an import that opened no file says so."""
+        if self.state == ImportState.VALIDATED and not self.households_valid:
+            return str(_("Checked: nothing to import"))
+        if self.state == ImportState.COMMITTED and not self.households_created:
+            return str(_("Imported: no file opened"))
+        return str(self.get_state_display())
+
 
 class ImportIssue(models.Model):
     """One problem of a staged file: the sheet row, the column and the reason."""

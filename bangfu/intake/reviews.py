@@ -377,8 +377,29 @@ def file_closed(actor: Any, household: Any, from_state: str, to_state: str) -> N
         _close(task, actor, ReviewState.CLOSED_WITH_FILE, _("The file was closed: %(state)s") % {"state": label})
 
 
+def _seen_missing(task: ReviewTask, seen_state: str, **tokens: str) -> dict[str, str]:
+    """What a staff client that must say what it saw (the API: ``seen_required``) left out, by the
+    API's field names: ``state`` always, and for a report waiting (seen so, or not said) the
+    tokens of that report — what the reviews page's form always sends. A state seen that is no
+    longer the task's is answered as a conflict (409), not this: the review moved on."""
+    missing: dict[str, str] = {}
+    required = _("This field is required.")
+    if not seen_state:
+        missing["state"] = required
+    if seen_state in ("", task.state) and task.state == ReviewState.REPORTED:
+        missing |= {name: required for name, value in tokens.items() if not value}
+    return missing
+
+
 def review_confirm(
-    *, actor: Any, task_id: int, note: str = "", seen_state: str = "", seen_file: str = "", seen_report: str = ""
+    *,
+    actor: Any,
+    task_id: int,
+    note: str = "",
+    seen_state: str = "",
+    seen_file: str = "",
+    seen_report: str = "",
+    seen_required: bool = False,
 ) -> ReviewTask:
     """Nothing changed (the worker or staff). Staff confirming a worker's report apply it, and the
     household is identified again from what it now holds (its incomes, work and health).
@@ -395,7 +416,11 @@ def review_confirm(
     and applying it from there applies it over what staff have now seen.
 
     ``seen_report``: the ``report_token`` of the report staff checked; once a report was declined
-    the worker may send another, and one sent after staff opened the list is not applied unseen."""
+    the worker may send another, and one sent after staff opened the list is not applied unseen.
+
+    ``seen_required`` (the API): staff must send the state they saw and, for a report, both
+    tokens, as the page's form always does; one left out is refused (``state``, ``file_token``,
+    ``report_token``), nothing written — without them no staleness would be checked at all."""
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         note = _note(note)
@@ -403,6 +428,10 @@ def review_confirm(
             raise DomainError(ReviewError.DONE, _("The file was closed, and its yearly review with it."))
         if task.state not in UNFINISHED:
             raise DomainError(ReviewError.DONE, _("This review is already done."))
+        if seen_required and not isinstance(actor, Applicant):
+            missing = _seen_missing(task, seen_state, file_token=seen_file, report_token=seen_report)
+            if missing:
+                raise ValidationError(missing)
         if seen_state and not isinstance(actor, Applicant) and seen_state != task.state:
             raise DomainError(
                 ErrorCode.CONFLICT,
@@ -471,7 +500,7 @@ def _same_report(task: ReviewTask, seen_report: str) -> None:
 
 
 def review_decline(
-    *, actor: Any, task_id: int, reason: str, seen_state: str = "", seen_report: str = ""
+    *, actor: Any, task_id: int, reason: str, seen_state: str = "", seen_report: str = "", seen_required: bool = False
 ) -> ReviewDecline:
     """Staff do not take the worker's report (不采纳申报): nothing in the file changes; the report is
     kept with the decision (``ReviewDecline``: the reason, who, when); the review waits for the
@@ -481,17 +510,28 @@ def review_decline(
 
     ``seen_state`` / ``seen_report``: the task's state and ``report_token`` as staff saw them; a
     review that moved on since (declined or answered by someone else, another report sent) is
-    refused with 409 ``conflict`` (or ``review_done`` once closed), nothing written."""
+    refused with 409 ``conflict`` (or ``review_done`` once closed), nothing written.
+
+    ``seen_required`` (the API): both must be sent, as the page's form always sends them; one
+    left out is refused with the reason's problems, if any (``state``, ``report_token``)."""
     if isinstance(actor, Applicant):
         raise PermissionDenied(Perm.HOUSEHOLD_EDIT.value)
     with transaction.atomic():
         task = review_task_get(actor=actor, task_id=task_id, lock=True)
         access.require(actor, Perm.HOUSEHOLD_EDIT, task.household.unit)
-        reason = _reason(reason)
+        missing = _seen_missing(task, seen_state, report_token=seen_report) if seen_required else {}
+        try:
+            reason = _reason(reason)
+        except ValidationError as exc:
+            if not missing:
+                raise
+            raise ValidationError({**exc.message_dict, **missing}) from None
         if task.state == ReviewState.CLOSED_WITH_FILE:
             raise DomainError(ReviewError.DONE, _("The file was closed, and its yearly review with it."))
         if task.state in (ReviewState.CONFIRMED, ReviewState.UPDATED):
             raise DomainError(ReviewError.DONE, _("This review is already done."))
+        if missing:
+            raise ValidationError(missing)
         if task.state != ReviewState.REPORTED or (seen_state and seen_state != task.state):
             raise DomainError(
                 ErrorCode.CONFLICT,
@@ -876,11 +916,47 @@ def _income_change(value: Any) -> tuple[str | None, str | None]:
     return format(amount + 0, "f"), None
 
 
+# What a report may hold: the household's address and phone, and the members' changes keyed by id.
+REPORT_FIELDS = ("address", "phone", "members")
+
+
+def members_shape_message() -> str:
+    """A report's ``members`` that is not an object keyed by member id (a list of members, say)."""
+    return _(
+        "Enter an object keyed by member id, each holding the fields that changed: "
+        '{"<member id>": {"monthly_income": "1200"}}.'
+    )
+
+
+def _known_shape(raw: dict[str, Any]) -> None:
+    """Refuse a report whose keys are not a report's (each named, as the API names a field it does
+    not know) or whose members are not keyed by id: said as such, not as a member not on the file."""
+    errors: dict[str, str] = {}
+    unknown = _("This field is not part of the request; check its spelling.")
+    for key in raw:
+        if key not in REPORT_FIELDS:
+            errors[f"changes.{key}"] = unknown
+    listed = raw.get("members") or {}
+    if not isinstance(listed, dict):
+        errors["changes.members"] = members_shape_message()
+    else:
+        for mid, values in listed.items():
+            if not isinstance(values, dict):
+                errors[f"changes.members.{mid}"] = _("Enter an object with named fields.")
+                continue
+            for field in values:
+                if field not in MEMBER_CHANGEABLE:
+                    errors[f"changes.members.{mid}.{field}"] = unknown
+    if errors:
+        raise ValidationError(errors)
+
+
 def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
     """The report as the file can take it, ``names`` being the file's members by id; every problem
     is named (the field, and the member it is of) in one ``ReportError`` under ``changes``."""
     if not isinstance(raw, dict):
         raise ValidationError({"changes": _("Tell us what changed, or confirm that nothing did.")})
+    _known_shape(raw)
     problems = _Problems()
     out: dict[str, Any] = {}
     address = _text_change(raw.get("address"), "address", _("Address"), HOUSEHOLD_TEXT["address"], problems)
@@ -895,13 +971,11 @@ def _clean_changes(raw: Any, names: dict[int, str]) -> dict[str, Any]:
     if address:
         out["address"] = address
     listed = raw.get("members") or {}
-    if not isinstance(listed, dict):
-        raise ValidationError({"changes": _("This person is not a member of this file.")})
     members: dict[str, dict[str, str]] = {}
     for mid, values in listed.items():
         key = str(mid)
         pk = int(key) if key.isascii() and key.isdigit() and len(key) <= 18 else None
-        if pk is None or pk not in names or not isinstance(values, dict):
+        if pk is None or pk not in names:
             raise ValidationError({"changes": _("This person is not a member of this file.")})
         m: dict[str, str] = {}
         amount, problem = _income_change(values.get("monthly_income"))

@@ -30,6 +30,7 @@ from bangfu.common.audit import audit_deferred, audit_record
 from bangfu.common.errors import DomainError, Refused
 from bangfu.common.ids import ResidentId
 from bangfu.common.phones import plain_phone
+from bangfu.common.punctuation import join_list
 from bangfu.common.text import clean_name, clean_reason
 from bangfu.org import access
 from bangfu.org.access import Perm
@@ -187,13 +188,45 @@ def _made_or_reviewed(actor: Any, app: Application) -> bool:
     ).exists()
 
 
-def approval_barred(actor: Any, app: Application) -> bool:
-    """Whether the actor would approve the case now but for maker-checker (the page says why the
-    button is not there)."""
-    if workflow.target(app.kind, app.state, "approve") is None or not _made_or_reviewed(actor, app):
-        return False
+def maker_checker_refusal(actor: Any, app: Application) -> str:
+    """Why the actor may not approve the case, naming what they did to it — submitted it, did its
+    first review, accepted it as an emergency, or did one of these to the temporary aid it was
+    made from; "" when they did none of these."""
+    if not _made_or_reviewed(actor, app):
+        return ""
+    own: set[str] = set()
+    source: set[str] = set()
+    events = ApplicationEvent.objects.filter(
+        application_id__in=[pk for pk in (app.pk, app.converted_from_id) if pk is not None],
+        actor_id=actor.pk,
+        action__in=_MAKER_ACTIONS,
+    ).values_list("application_id", "action")
+    for application_id, action in events:
+        (own if application_id == app.pk else source).add(action)
+    if actor.pk == app.submitted_by_id or "submit" in own:
+        return _("You submitted this application; someone else must approve it.")
+    if "emergency_accept" in own or (actor.pk == app.first_reviewer_id and app.kind == ApplicationKind.TEMPORARY):
+        return _("You accepted this application as an emergency; someone else must approve it.")
+    if "first_review_pass" in own or actor.pk == app.first_reviewer_id:
+        return _("You did this application's first review; someone else must approve it.")
+    if "emergency_accept" in source:
+        return _(
+            "You accepted as an emergency the temporary aid this application was made from; "
+            "someone else must approve it."
+        )
+    return _("You submitted the temporary aid this application was made from; someone else must approve it.")
+
+
+def approval_barred(actor: Any, app: Application) -> str:
+    """Why the actor may not approve the case now though their role could (maker-checker), as the
+    page says it where the button would be; "" when nothing bars them."""
+    if workflow.target(app.kind, app.state, "approve") is None:
+        return ""
+    refusal = maker_checker_refusal(actor, app)
+    if not refusal:
+        return ""
     roles, levels = workflow.who(app.kind, app.state, "approve")
-    return acting_level(actor, app, roles, levels) is not None
+    return refusal if acting_level(actor, app, roles, levels) is not None else ""
 
 
 def _require_step(actor: Any, app: Application, state: str) -> None:
@@ -750,11 +783,8 @@ def _guard(actor: Any, app: Application, action: str) -> None:
             raise _precondition(_("Here a passed economic check is required before approval."))
     elif action == "approve":
         _open_file_check(actor, app)
-        if _made_or_reviewed(actor, app):
-            raise DomainError(
-                IntakeError.MAKER_CHECKER,
-                _("You submitted or first reviewed this application; someone else must approve it."),
-            )
+        if refusal := maker_checker_refusal(actor, app):
+            raise DomainError(IntakeError.MAKER_CHECKER, refusal)
 
 
 # The categories a new file is opened in (the pre-2018 ones are kept for imported files only).
@@ -924,6 +954,15 @@ def application_transition(
     reason = clean_reason((reason or "").replace("\r\n", "\n"))
     with audit_deferred():
         app = load(actor, application_id, lock=True)
+        if action not in workflow.ALL_ACTIONS:
+            # Not an action at all (a typo, nothing): the request is wrong in itself (422), not
+            # a step out of order (409), which would send the client to reload the case.
+            raise ValidationError(
+                {
+                    "action": _("“%(value)s” is not an action; the actions are: %(actions)s.")
+                    % {"value": action[:32], "actions": join_list(workflow.ALL_ACTIONS)}
+                }
+            )
         if action == "submit" and app.state == S.SUBMITTED:
             return app  # a double tap: already submitted, nothing more to do
         if action == "submit":

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, StreamingHttpRespons
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from bangfu.api.errors import ERRORS, error_body
+from bangfu.api.errors import ERRORS, error_body, unit_filter_checked
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import InSchema, choices_field, one_of
 from bangfu.common.errors import DomainError
@@ -332,6 +332,7 @@ def finding_list(request: HttpRequest, query: Query[FindingQuery]) -> Any:
     """The findings of the caller's jurisdiction, a page at a time, filtered; every status unless
     ``status`` is given (the staff page, made for working through the queue, opens on the open
     ones)."""
+    unit_filter_checked(access.units(actor(request), services.VIEW_PERM), query.unit_id)
     filters = selectors.FindingFilters(
         unit_id=query.unit_id,
         status=query.status,
@@ -418,5 +419,6 @@ def dataset_delete(request: HttpRequest, dataset_id: int) -> Any:
 @router.get("/matching/coverage", response={200: list[CoverageOut], **ERRORS})
 @requires(services.VIEW_PERM)
 def match_coverage(request: HttpRequest, unit_id: int | None = None) -> Any:
+    unit_filter_checked(access.units(actor(request), services.VIEW_PERM), unit_id)
     rows = selectors.match_coverage_rate(actor=actor(request), unit_id=unit_id)
     return [{**r.__dict__, "rate": r.rate} for r in rows]

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from bangfu.api.errors import ERRORS
+from bangfu.api.errors import ERRORS, unit_filter_checked
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import UnitRefOut, choices_field, one_of
 from bangfu.common.models import AuditAction, AuditEntry
@@ -78,6 +78,7 @@ def audit_list(request: HttpRequest, query: Query[AuditQuery]) -> dict[str, Any]
     only at the top of the union tree. Reading is not itself logged."""
     if query.date_from and query.date_to and query.date_from > query.date_to:
         raise ValidationError({"date_to": _("This day is before the day the list starts from.")})
+    unit_filter_checked(audit_log.unit_choices(actor(request)), query.unit_id)
     filters = audit_log.AuditFilters(
         actor=query.actor,
         action=query.action,

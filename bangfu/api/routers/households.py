@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
-from bangfu.api.errors import ERRORS, refuse_id_in_address
+from bangfu.api.errors import ERRORS, refuse_id_in_address, unit_filter_checked
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import (
     HouseholdDetailOut,
@@ -33,6 +33,7 @@ from bangfu.api.schemas import (
 )
 from bangfu.common.paging import MAX_PAGE, CappedPaginator
 from bangfu.eligibility.services import category_follows, decision_compute
+from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.registry import income_records, selectors, services
 from bangfu.registry.codes import Cause, FileState, HardshipCategory
@@ -204,6 +205,7 @@ def _household_page(request: HttpRequest, filters: HouseholdQuery | HouseholdSea
         raise ValidationError(
             {"main_cause": _("“%(value)s” is not one of the allowed values.") % {"value": filters.main_cause}}
         )
+    unit_filter_checked(access.units(actor(request), Perm.HOUSEHOLD_VIEW), filters.unit_id)
     wanted = HouseholdFilters(
         q=filters.q,
         unit_id=filters.unit_id,

@@ -467,8 +467,8 @@ def test_list_shows_only_the_callers_jurisdiction(
     assert api_as("xiangyun_staff").get("/households").json()["count"] == 1
     # Searching for another county's file number finds nothing.
     assert _ids(api_as("xiangyun_staff").get("/households", q=dalishi_file.file_number)) == set()
-    # Filtering by another county's union finds nothing.
-    assert _ids(api_as("xiangyun_staff").get("/households", unit_id=dalishi_file.unit_id)) == set()
+    # Filtering by another county's union is refused (404), not answered with an empty list.
+    assert api_as("xiangyun_staff").get("/households", unit_id=dalishi_file.unit_id).status_code == 404
 
 
 def test_province_manager_sees_every_county(
@@ -593,3 +593,40 @@ def test_eligibility_configuration_of_another_division(api_as: Any, tree: dict, 
     body = {"division_code": "532901", "year": 2026, "dibao_monthly": "900", "minimum_wage_monthly": "1800"}
     assert staff.post("/eligibility/standards", body).status_code == 403
     assert api_as("province_manager").post("/eligibility/standards", body).status_code == 201
+
+
+# The list endpoints that take a union to filter by: a union outside the caller's jurisdiction (one
+# above them, another county's) or none at all is 404 naming it, never an empty list that would
+# read as "nothing due".
+UNIT_FILTERED = [
+    ("get", "/households"),
+    ("post", "/households/search"),
+    ("get", "/reviews"),
+    ("post", "/reviews/search"),
+    ("get", "/audit"),
+    ("get", "/matching/findings"),
+    ("get", "/matching/coverage"),
+    ("get", "/applications/public-notice"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), UNIT_FILTERED, ids=[f"{m} {p}" for m, p in UNIT_FILTERED])
+def test_a_union_filter_outside_the_jurisdiction_is_not_found(
+    api_as: Any, tree: dict, users: dict[str, Any], method: str, path: str
+) -> None:
+    who = "xiangyun_staff" if path != "/audit" else "province_manager"
+    api = api_as(who)
+
+    def ask(unit_id: int) -> Any:
+        return api.get(path, unit_id=unit_id) if method == "get" else api.post(path, {"unit_id": unit_id})
+
+    own = ask(tree["xiangyun"].pk)
+    assert own.status_code == 200, own.content
+    outside = [MISSING] if who == "province_manager" else [tree["province"].pk, tree["dalishi"].pk, MISSING]
+    for unit_id in outside:
+        r = ask(unit_id)
+        assert r.status_code == 404, (unit_id, r.content)
+        error = r.json()["error"]
+        assert error["code"] == "unit_not_found" and error["details"] == {"unit_id": unit_id}
+        assert error["message"] == f"There is no union with the id {unit_id} in your jurisdiction."
+        assert error["fields"] == {"unit_id": [error["message"]]}

@@ -174,3 +174,20 @@ def test_a_decision_s_reason_is_counted_as_the_page_counts_it(tree: Any, users: 
     assert status == 200 and body["state"] == "refused", body
     app.refresh_from_db()
     assert app.events.order_by("-pk").first().reason == ("理" * 199 + "\n") * 4 + "理" * 199  # type: ignore[union-attr]
+
+
+def test_an_action_that_does_not_exist_is_a_wrong_request_not_a_step_out_of_order(tree: Any, users: Any) -> None:
+    """ "foo" or "" is no action at all: 422 on ``action`` listing the actions; a real action the
+    case's step does not allow stays 409 ``invalid_transition``."""
+    app = submitted(tree["xiangyun_g"])
+    cadre = staff_api(users["xiangyun_cadre"])
+    url = f"/api/v1/applications/{app.pk}/transition"
+    for action in ("foo", ""):
+        status, body = _json(cadre, "post", url, {"action": action})
+        assert status == 422, body
+        [said] = body["error"]["fields"]["action"]
+        assert f"“{action}” is not an action" in said and "first_review_pass" in said and "refuse" in said
+    status, body = _json(cadre, "post", url, {"action": "approve"})
+    assert status == 409 and body["error"]["code"] == "invalid_transition", body
+    app.refresh_from_db()
+    assert app.state == "submitted"

@@ -950,3 +950,44 @@ def test_the_union_column_takes_a_union_by_its_name(tree: Any, users: Any) -> No
     assert [i.file_number for i in batch.issues.all()] == ["L-0102"]
     imports.import_batch_commit(actor=staff, batch_id=batch.pk)
     assert Household.objects.get(file_number="L-0101").unit == tree["xiangyun_g"]
+
+
+def _api_upload(client: Any, unit: Any, name: str, content: bytes) -> Any:
+    upload = io.BytesIO(content)
+    upload.name = name
+    return client.post("/api/v1/imports", {"unit_id": unit.pk, "file": upload})
+
+
+def test_the_api_says_a_new_batch_from_one_given_back_and_names_the_state_as_the_page(tree: Any, users: Any) -> None:
+    """201 makes a batch, 200 gives back the same file's (nothing made); a checked batch with no
+    valid household is "nothing to import", and an import that opened no file says so, in the
+    API as on the pages."""
+    from bangfu.api.api import api
+    from bangfu.intake.tests.helpers import staff_api, staff_page
+
+    staff = users["xiangyun_staff"]
+    client, page = staff_api(staff), staff_page(staff)
+    content = xlsx(household_rows("L-0030", members=1))
+    first = _api_upload(client, tree["xiangyun"], "a.xlsx", content)
+    assert first.status_code == 201, first.content
+    again = _api_upload(client, tree["xiangyun"], "a.xlsx", content)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert ImportBatch.objects.count() == 1
+    answers = api.get_openapi_schema()["paths"]["/api/v1/imports"]["post"]["responses"]
+    assert {200, 201} <= set(answers)
+
+    # Every household of the batch checked above is imported by another file meanwhile: the
+    # batch is committed, and opens no file.
+    other = xlsx([*household_rows("L-0030", members=1), *household_rows("L-0031", members=1)])
+    imports.import_file(actor=staff, unit_id=tree["xiangyun"].pk, name="b.xlsx", content=other, commit=True)
+    committed = client.post(f"/api/v1/imports/{first.json()['id']}/commit").json()
+    assert (committed["state"], committed["households_created"]) == ("committed", 0), committed
+    assert committed["state_label"] == "Imported: no file opened"
+    assert "Imported: no file opened" in page.get(f"/applications/import/{committed['id']}/").content.decode()
+
+    # A file whose every household is wrong: checked, nothing to import.
+    nothing = xlsx(household_rows("L-0032", members=1, 身份证号="123"))
+    body = _api_upload(client, tree["xiangyun"], "c.xlsx", nothing).json()
+    assert (body["state"], body["households_valid"]) == ("validated", 0), body
+    assert body["state_label"] == "Checked: nothing to import"
+    assert "Checked: nothing to import" in page.get(f"/applications/import/{body['id']}/").content.decode()

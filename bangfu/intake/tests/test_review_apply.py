@@ -82,14 +82,14 @@ def test_staff_read_the_report_in_words_before_applying_it(task: ReviewTask, use
     head, spouse = _members(task)
     changes = {
         "members": {
-            str(head.pk): {"health": "diabetes", "monthly_income": "1e3"},
+            str(head.pk): {"health": "diabetes", "monthly_income": "１,000"},
             str(spouse.pk): {"work_status": "retired"},
         },
         "address": "祥云县新街1号",
     }
     reviews.review_report(actor=_worker(task), task_id=task.pk, changes=changes)
     task.refresh_from_db()
-    assert task.changes["members"][str(head.pk)]["monthly_income"] == "1000"  # not "1E+3"
+    assert task.changes["members"][str(head.pk)]["monthly_income"] == "1000"  # plain, not "１,000"
     staff = Client(HTTP_ACCEPT_LANGUAGE="en")
     staff.force_login(users["xiangyun_staff"])
     page = staff.get("/applications/").content.decode()

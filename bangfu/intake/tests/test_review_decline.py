@@ -407,9 +407,11 @@ def test_the_api_counts_a_reason_s_line_breaks_as_the_page_does(task: ReviewTask
     _reported(task)
     reason = ("理" * 199 + "\r\n") * 5  # 995 characters and 5 line breaks: 1,005 sent, 1,000 kept
     assert len(reason) == 1005 and len(reason.replace("\r\n", "\n")) == 1000
-    body = {"reason": reason + "由", "state": "reported"}  # 1,001 as kept: still refused
+    task.refresh_from_db()
+    seen = {"state": "reported", "report_token": reviews.report_token(task)}
+    body = {"reason": reason + "由", **seen}  # 1,001 as kept: still refused
     r = _post(_staff(users), f"/api/v1/reviews/{task.pk}/decline", body)
     assert r.status_code == 422, r.content
-    r = _post(_staff(users), f"/api/v1/reviews/{task.pk}/decline", {"reason": reason, "state": "reported"})
+    r = _post(_staff(users), f"/api/v1/reviews/{task.pk}/decline", {"reason": reason, **seen})
     assert r.status_code == 200, r.content
     assert ReviewDecline.objects.get().reason == ("理" * 199 + "\n") * 4 + "理" * 199

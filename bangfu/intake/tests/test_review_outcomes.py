@@ -92,15 +92,19 @@ def test_a_report_is_not_applied_over_a_file_changed_since(task: ReviewTask, use
 
     # The API says the same (409), and answers the token of the file as it is now.
     url = f"/api/v1/reviews/{task.pk}/confirm"
-    r = staff.post(url, json.dumps({"state": "reported"}), content_type="application/json")
+    task.refresh_from_db()
+    seen = {"state": "reported", "report_token": reviews.report_token(task)}
+    r = staff.post(
+        url, json.dumps({**seen, "file_token": reviews.file_token(task.reported_from)}), content_type="application/json"
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict", r.content
     assert "1,196.00 when reported, now 3,000.00" in r.json()["error"]["message"]
     head.refresh_from_db()
     assert head.monthly_income == 3000
 
     # A token of a file seen before the edit is refused too.
-    stale = reviews.file_token(task.reported_from)
-    r = staff.post(url, json.dumps({"state": "reported", "file_token": stale}), content_type="application/json")
+    stale = reviews.file_token({"members": {str(head.pk): {"monthly_income": "2000.00"}}})
+    r = staff.post(url, json.dumps({**seen, "file_token": stale}), content_type="application/json")
     assert r.status_code == 409
 
     # Staff re-check it on the list (which sends the token of the file they saw) and apply it.
@@ -173,7 +177,7 @@ def test_a_report_sent_after_staff_confirmed_reopens_the_review(
     c = _worker_page(task)
     assert 'id="review-form"' in c.get(f"/apply/review/{task.pk}/").content.decode()
     staff = _staff(users)
-    r = staff.post(f"/api/v1/reviews/{task.pk}/confirm", json.dumps({}), content_type="application/json")
+    r = staff.post(f"/api/v1/reviews/{task.pk}/confirm", json.dumps({"state": "open"}), content_type="application/json")
     assert r.status_code == 200 and r.json()["state"] == "confirmed"
     with django_capture_on_commit_callbacks(execute=True):
         r = c.post(
@@ -313,3 +317,48 @@ def test_the_state_filter_offers_each_state_once(task: ReviewTask, users: Any, l
     values = re.findall(r'<option value="([^"]*)"', select.group(1))
     assert len(values) == len(set(values)) and state in values
     assert select.group(1).count(" selected") == 1
+
+
+def test_the_api_applies_a_report_only_when_told_what_was_seen(task: ReviewTask, users: Any) -> None:
+    """A client that leaves out the state, the file's token or the report's token would skip every
+    check of what it saw: each one left out is named (422), nothing written; the page's form sends
+    them all, and the list gives them."""
+    head = _head(task)
+    reviews.review_report(
+        actor=_worker_actor(task), task_id=task.pk, changes={"members": {str(head.pk): {"monthly_income": "800"}}}
+    )
+    staff = _staff(users)
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        return staff.post(f"/api/v1/reviews/{task.pk}/{path}", json.dumps(body), content_type="application/json")
+
+    for body, missing in (
+        ({}, {"state", "file_token", "report_token"}),
+        ({"state": "reported"}, {"file_token", "report_token"}),
+        ({"state": "reported", "file_token": "0" * 16}, {"report_token"}),
+    ):
+        r = post("confirm", body)
+        assert r.status_code == 422, r.content
+        assert set(r.json()["error"]["fields"]) == missing
+    r = post("decline", {"reason": "不符"})
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"state", "report_token"}
+    r = post("decline", {"reason": "", "state": "reported"})
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"reason", "report_token"}
+    task.refresh_from_db()
+    head.refresh_from_db()
+    assert task.state == ReviewState.REPORTED and head.monthly_income == 1196
+
+    [seen] = staff.get("/api/v1/reviews", {"state": "reported"}).json()["results"]
+    r = post("confirm", {k: seen[k] for k in ("state", "file_token", "report_token")})
+    assert r.status_code == 200 and r.json()["state"] == "updated", r.content
+    head.refresh_from_db()
+    assert head.monthly_income == 800
+
+
+def test_the_api_confirms_an_open_review_with_its_state_only(task: ReviewTask, users: Any) -> None:
+    staff = _staff(users)
+    url = f"/api/v1/reviews/{task.pk}/confirm"
+    r = staff.post(url, json.dumps({"note": ""}), content_type="application/json")
+    assert r.status_code == 422 and set(r.json()["error"]["fields"]) == {"state"}
+    r = staff.post(url, json.dumps({"state": "open"}), content_type="application/json")
+    assert r.status_code == 200 and r.json()["state"] == "confirmed"

@@ -15,7 +15,7 @@ from bangfu.common.models import AuditEntry
 from bangfu.intake import services, workflow
 from bangfu.intake.messaging import outbox
 from bangfu.intake.models import Application, ApplicationKind, ApplicationState, Notice
-from bangfu.intake.tests.helpers import submitted, to_state
+from bangfu.intake.tests.helpers import form_data, submitted, to_state
 from bangfu.org import access
 from bangfu.registry.models import Household
 from bangfu.testing.factories import pdf_file
@@ -285,6 +285,7 @@ def test_who_accepted_the_emergency_may_not_approve_the_formal_case_made_from_it
     assert any(formal.reference in text for _to, text in outbox)  # the worker is told
     formal = to_state(formal, S.APPROVAL, users)
     assert services.approval_barred(county, formal) and "approve" not in services.allowed_actions(county, formal)
+    assert services.approval_barred(county, formal).startswith("You accepted as an emergency the temporary aid")
     with pytest.raises(DomainError) as err:
         services.application_transition(actor=county, application_id=formal.pk, action="approve")
     assert err.value.code == services.IntakeError.MAKER_CHECKER
@@ -323,3 +324,38 @@ def test_a_conversion_the_worker_withdrew_is_not_made_again_by_staff(
         actor=users["xiangyun_cadre"], application_id=first.pk, action="refuse", reason="材料不全"
     )
     assert services.application_convert(actor=users["xiangyun_cadre"], application_id=other.pk).pk != first.pk
+
+
+def test_maker_checker_names_what_the_user_did_and_is_a_403(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    """Who accepted a temporary case as an emergency is told that, not "you submitted or first
+    reviewed it"; the API answers 403 (another person may approve it), the page the same words."""
+    from bangfu.intake.tests.helpers import staff_api, staff_page
+
+    county = users["xiangyun_staff"]
+    app = submitted(tree["xiangyun_g"], kind=ApplicationKind.TEMPORARY, phone="13812340003")
+    app = services.application_transition(actor=county, application_id=app.pk, action="emergency_accept")
+    said = "You accepted this application as an emergency; someone else must approve it."
+    assert services.approval_barred(county, app) == said
+    r = staff_api(county).post(
+        f"/api/v1/applications/{app.pk}/transition", {"action": "approve"}, content_type="application/json"
+    )
+    assert r.status_code == 403, r.content
+    assert r.json()["error"]["code"] == "maker_checker" and r.json()["error"]["message"] == said
+    page = staff_page(county).get(f"/applications/{app.pk}/").content.decode()
+    assert said in page and "submitted or first reviewed" not in page
+    app.refresh_from_db()
+    assert app.state == S.APPROVAL
+
+
+def test_maker_checker_names_a_submission_and_a_first_review(tree: dict, users: dict[str, Any], standard: Any) -> None:
+    cadre = users["xiangyun_cadre"]
+    app = services.application_create(
+        actor=cadre, unit_id=tree["xiangyun_g"].pk, kind=ApplicationKind.TEMPORARY, form=form_data(tree["xiangyun_g"])
+    )
+    app = services.application_submit(actor=cadre, application_id=app.pk)
+    assert services.maker_checker_refusal(cadre, app).startswith("You submitted this application")
+    formal = submitted(tree["xiangyun_g"], phone="13812340004")
+    formal = services.application_transition(actor=cadre, application_id=formal.pk, action="accept")
+    formal = services.application_transition(actor=cadre, application_id=formal.pk, action="first_review_pass")
+    assert services.maker_checker_refusal(cadre, formal).startswith("You did this application's first review")
+    assert services.maker_checker_refusal(users["dali_staff"], formal) == ""
