@@ -63,6 +63,7 @@ class IntakeError(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     MAKER_CHECKER = "maker_checker"
     PRECONDITION = "step_incomplete"
+    CHECK_NOT_PASSED = "check_not_passed"  # an approval where a passed economic check is required
     NOT_DRAFT = "not_draft"
     TOO_MANY_ON_FILE = "too_many_on_file"
     TOO_MANY_DRAFTS = "too_many_drafts"
@@ -158,6 +159,8 @@ def may(actor: Any, app: Application, action: str) -> bool:
         return False
     if action == "approve" and _made_or_reviewed(actor, app):
         return False  # maker-checker: not offered (``_guard`` refuses it with the reason)
+    if action == "approve" and check_bars_approval(app):
+        return False  # a passed check required here: not offered (``_guard`` refuses it with the reason)
     if action == "submit" and not is_applicant(actor) and workers_draft(app):
         return False  # the worker's own draft: theirs to submit
     roles, levels = workflow.who(app.kind, app.state, action)
@@ -191,6 +194,15 @@ def approval_barred(actor: Any, app: Application) -> bool:
     """Whether the actor would approve the case now but for maker-checker (the page says why the
     button is not there)."""
     if workflow.target(app.kind, app.state, "approve") is None or not _made_or_reviewed(actor, app):
+        return False
+    roles, levels = workflow.who(app.kind, app.state, "approve")
+    return acting_level(actor, app, roles, levels) is not None
+
+
+def approval_check_barred(actor: Any, app: Application) -> bool:
+    """Whether the actor would approve the case now but for the passed economic check required
+    here (the page says why the button is not there: ``check_required_message``)."""
+    if workflow.target(app.kind, app.state, "approve") is None or not check_bars_approval(app):
         return False
     roles, levels = workflow.who(app.kind, app.state, "approve")
     return acting_level(actor, app, roles, levels) is not None
@@ -755,7 +767,51 @@ def _guard(actor: Any, app: Application, action: str) -> None:
                 IntakeError.MAKER_CHECKER,
                 _("You submitted or first reviewed this application; someone else must approve it."),
             )
+        if check_bars_approval(app):
+            raise DomainError(
+                IntakeError.CHECK_NOT_PASSED, check_required_message(app), {"check_result": app.check_result}
+            )
 
+
+def check_failed(app: Application) -> bool:
+    """Whether the formal case's economic check was not passed: approving it all the same is a
+    person overriding a disqualifier (domain §2), with a reason (``check_reason_checked``)."""
+    return app.kind == ApplicationKind.FORMAL and app.check_result == CheckResult.FAILED
+
+
+def check_bars_approval(app: Application) -> bool:
+    """Whether the formal case may not be approved for want of a passed economic check, where the
+    configuration requires one (``conf.check_required``; read again at the approval: a case
+    checked before the rule came in, or returned, is held to it too)."""
+    return (
+        app.kind == ApplicationKind.FORMAL
+        and app.check_result != CheckResult.PASSED
+        and conf.check_required(app.unit.division_code)
+    )
+
+
+def check_required_message(app: Application) -> str:
+    return _(
+        "Here a passed economic check is required before approval, and this case's check is “%(result)s”: "
+        "it cannot be approved. Refuse it, or return it to the economic check if the checking centre answers again."
+    ) % {"result": CheckResult(app.check_result).label}
+
+
+def check_reason_checked(app: Application, reason: str) -> None:
+    """An approval after a failed economic check says why (kept in the case's history and the audit log)."""
+    if check_failed(app) and not reason:
+        raise ValidationError(
+            {
+                "reason": _(
+                    "The economic check was not passed: give the reason for approving all the same; "
+                    "it is kept in the case's history and the audit log."
+                )
+            }
+        )
+
+
+# The event of an approval over a failed economic check (``models.EVENT_LABELS``).
+CHECK_OVERRIDDEN = "check_overridden"
 
 # The categories a new file is opened in (the pre-2018 ones are kept for imported files only).
 APPROVAL_CATEGORIES = (HardshipCategory.DEEP, HardshipCategory.RELATIVE, HardshipCategory.ACCIDENT)
@@ -977,6 +1033,7 @@ def application_transition(
             # Accepting an emergency is the temporary case's first review: its approver is someone else.
             app.first_reviewer = _user(actor)
         elif action == "approve":
+            check_reason_checked(app, reason)
             app.approver = _user(actor)
             app.category, identified = _category(app, category, reason)
             app.override_asked = _open_file(  # type: ignore[attr-defined]
@@ -988,8 +1045,13 @@ def application_transition(
         app.state_since = now
         app.version += 1
         app.save(update_fields=fields)
+        after: dict[str, Any] = {"state": to_state}
+        if action == "approve" and check_failed(app):
+            # The failed check the approval overrides, said just before the decision and its reason.
+            _event(app, actor, CHECK_OVERRIDDEN, app.state, app.check_note)
+            after.update(check_result=app.check_result, check_note=app.check_note)
         _event(app, actor, action, from_state, reason)
-        _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
+        _audit(actor, app, action, {"state": from_state}, after, reason)
         _tell_worker(app, action, reason)
     return app
 
