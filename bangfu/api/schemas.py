@@ -369,12 +369,17 @@ class IdentificationOut(Schema):
     override_status: str = Field(
         description="'', 'pending', 'approved', 'rejected' or 'superseded' (closed by an application's approval)"
     )
+    override_category: str = Field(
+        "",
+        description="The category a person set or asked for by the override ('' when none); while it is pending, "
+        "the file carries effective_category and takes this one when a second person approves it",
+    )
     decided_at: datetime
     standard_version: str
     ruleset_version: str
     agrees_with_file: bool = Field(
-        description="Whether effective_category is the file's category; when not, the file keeps the category "
-        "it was approved with until a person changes it (the yearly review, or an edit of the file)"
+        description="Whether effective_category is the file's category; when not (a recompute decided otherwise), "
+        "the file keeps its category until a person changes it (an override, the yearly review, an edit of the file)"
     )
 
 

@@ -344,6 +344,8 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
         )
         if approve:
             _file_takes(actor, d.household, asked)
+        else:
+            _file_returns(actor, d.household, asked, d.effective_category)
         withdrawn = not approve and d.override_by_id == actor.pk and not replaced.get("category")
         if approve:
             summary = _("Override to %(category)s approved") % {"category": DecisionCategory(asked).label}
@@ -433,6 +435,30 @@ def _file_takes(actor: Any, household: Household, category: str) -> None:
     if category in HardshipCategory.values and household.state in OPEN_STATES:
         registry.household_category_set(
             actor=actor, household_id=household.pk, category=category, note=_("The category of the approved override")
+        )
+
+
+def _file_returns(actor: Any, household: Household, asked: str, in_force: str) -> None:
+    """An override not approved (rejected or withdrawn) leaves the category in force: an open file
+    that carries the category it asked for (put there before its approval, as approvals of an
+    application did) takes the category in force again, audited and on the timeline, so that the
+    second person's decision is the file's. A category a file cannot hold (not eligible) leaves the
+    file as it is, for its exit or removal; a file in another category was not moved for the request."""
+    from bangfu.registry import services as registry
+    from bangfu.registry.codes import OPEN_STATES, HardshipCategory
+
+    if (
+        household.category == asked
+        and in_force != asked
+        and in_force in HardshipCategory.values
+        and household.state in OPEN_STATES
+    ):
+        registry.household_category_set(
+            actor=actor,
+            household_id=household.pk,
+            category=in_force,
+            note=_("The category in force: the override to %(category)s was not approved")
+            % {"category": DecisionCategory(asked).label},
         )
 
 

@@ -165,6 +165,10 @@ class ApplicationOut(Schema):
     events: list[EventOut] = Field(default_factory=list)
     allowed_actions: list[str] = Field(default_factory=list)
     check_result: str = ""
+    # Staff only: what the checking centre's answer found. After a failed check ("failed"), an
+    # approval needs a reason (``reason``, kept in the history and the audit log); where a passed
+    # check is required, it is refused (``precondition``) and "approve" is not in allowed_actions.
+    check_note: str | None = None
     # Staff only: the cross-check of the members at the economic check (``steps.check_match``).
     check_matches: dict[str, Any] | None = None
     attachments: list[AttachmentOut] = Field(default_factory=list)
@@ -305,6 +309,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         ],
         "allowed_actions": services.allowed_actions(actor, app),
         "check_result": app.check_result,
+        "check_note": app.check_note if staff else None,
         "check_matches": app.check_matches if staff else None,
         # Not those staff removed (``removed_attachments``); read once, so a prefetched list serves.
         "attachments": [_fields(a, AttachmentOut) for a in app.attachments.all() if a.removed_at is None],

@@ -280,6 +280,7 @@ EVENT_LABELS = {
     "check_requested": _("Economic check requested"),
     "check_answered": _("Economic check answered"),
     "check_matched": _("Members cross-checked against department data"),
+    "check_overridden": _("Approved although the economic check was not passed"),
     "authorised": _("Authorisation for the economic check signed"),
     "attachment": _("File attached"),
     "attachment_removed": _("File removed"),

@@ -64,6 +64,7 @@ class IntakeError(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     MAKER_CHECKER = "maker_checker"
     PRECONDITION = "step_incomplete"
+    CHECK_NOT_PASSED = "check_not_passed"  # an approval where a passed economic check is required
     NOT_DRAFT = "not_draft"
     TOO_MANY_ON_FILE = "too_many_on_file"
     TOO_MANY_DRAFTS = "too_many_drafts"
@@ -159,6 +160,8 @@ def may(actor: Any, app: Application, action: str) -> bool:
         return False
     if action == "approve" and _made_or_reviewed(actor, app):
         return False  # maker-checker: not offered (``_guard`` refuses it with the reason)
+    if action == "approve" and check_bars_approval(app):
+        return False  # a passed check required here: not offered (``_guard`` refuses it with the reason)
     if action == "submit" and not is_applicant(actor) and workers_draft(app):
         return False  # the worker's own draft: theirs to submit
     roles, levels = workflow.who(app.kind, app.state, action)
@@ -227,6 +230,15 @@ def approval_barred(actor: Any, app: Application) -> str:
         return ""
     roles, levels = workflow.who(app.kind, app.state, "approve")
     return refusal if acting_level(actor, app, roles, levels) is not None else ""
+
+
+def approval_check_barred(actor: Any, app: Application) -> bool:
+    """Whether the actor would approve the case now but for the passed economic check required
+    here (the page says why the button is not there: ``check_required_message``)."""
+    if workflow.target(app.kind, app.state, "approve") is None or not check_bars_approval(app):
+        return False
+    roles, levels = workflow.who(app.kind, app.state, "approve")
+    return acting_level(actor, app, roles, levels) is not None
 
 
 def _require_step(actor: Any, app: Application, state: str) -> None:
@@ -785,21 +797,66 @@ def _guard(actor: Any, app: Application, action: str) -> None:
         _open_file_check(actor, app)
         if refusal := maker_checker_refusal(actor, app):
             raise DomainError(IntakeError.MAKER_CHECKER, refusal)
+        if check_bars_approval(app):
+            raise DomainError(
+                IntakeError.CHECK_NOT_PASSED, check_required_message(app), {"check_result": app.check_result}
+            )
 
+
+def check_failed(app: Application) -> bool:
+    """Whether the formal case's economic check was not passed: approving it all the same is a
+    person overriding a disqualifier (domain §2), with a reason (``check_reason_checked``)."""
+    return app.kind == ApplicationKind.FORMAL and app.check_result == CheckResult.FAILED
+
+
+def check_bars_approval(app: Application) -> bool:
+    """Whether the formal case may not be approved for want of a passed economic check, where the
+    configuration requires one (``conf.check_required``; read again at the approval: a case
+    checked before the rule came in, or returned, is held to it too)."""
+    return (
+        app.kind == ApplicationKind.FORMAL
+        and app.check_result != CheckResult.PASSED
+        and conf.check_required(app.unit.division_code)
+    )
+
+
+def check_required_message(app: Application) -> str:
+    return _(
+        "Here a passed economic check is required before approval, and this case's check is “%(result)s”: "
+        "it cannot be approved. Refuse it, or return it to the economic check if the checking centre answers again."
+    ) % {"result": CheckResult(app.check_result).label}
+
+
+def check_reason_checked(app: Application, reason: str) -> None:
+    """An approval after a failed economic check says why (kept in the case's history and the audit log)."""
+    if check_failed(app) and not reason:
+        raise ValidationError(
+            {
+                "reason": _(
+                    "The economic check was not passed: give the reason for approving all the same; "
+                    "it is kept in the case's history and the audit log."
+                )
+            }
+        )
+
+
+# The event of an approval over a failed economic check (``models.EVENT_LABELS``).
+CHECK_OVERRIDDEN = "check_overridden"
 
 # The categories a new file is opened in (the pre-2018 ones are kept for imported files only).
 APPROVAL_CATEGORIES = (HardshipCategory.DEEP, HardshipCategory.RELATIVE, HardshipCategory.ACCIDENT)
 
 
-def _category(app: Application, chosen: str, reason: str) -> str:
-    """The approved category: the identification's, or one chosen with a reason when it differs."""
+def _category(app: Application, chosen: str, reason: str) -> tuple[str, str]:
+    """The approved category: the identification's, or one chosen with a reason when it differs;
+    and the identification's category from the application's data ("" when it finds none)."""
     from .selectors import application_decision
 
     decision = application_decision(app)
     identified = str(decision.category) if decision is not None else ""
     if not chosen:
         if identified in HardshipCategory.values:
-            return identified
+            return identified, identified
         raise ValidationError({"category": _("The identification found no category: choose one with a reason.")})
     if chosen not in APPROVAL_CATEGORIES:
         if chosen in HardshipCategory.values:
@@ -811,15 +868,16 @@ def _category(app: Application, chosen: str, reason: str) -> str:
         raise ValidationError(
             {"reason": _("The category differs from the identification's: give the reason for the file's history.")}
         )
-    return chosen
+    return chosen, identified
 
 
-def _open_file(actor: Any, app: Application, category: str, level: int, reason: str) -> str:
+def _open_file(actor: Any, app: Application, category: str, identified: str, level: int, reason: str) -> str:
     """Approval: the file is opened from the application's data (or a temporary one made formal)
-    in the approved category, and the household is identified. When the approved category is not
-    the identification's, an override to it is asked for on the household's decision, by the
-    approver with the approval's reason, for a second person to approve (maker-checker, as every
-    override); the category asked for is returned ("" when none was needed)."""
+    and the household is identified. The file carries the category in force on its identification
+    (``_file_follows``): when the approved category is another, an override to it is asked for on
+    the household's decision, by the approver with the approval's reason, and the file takes it
+    only when a second person approves it (maker-checker, as every override); the category asked
+    for is returned ("" when none was needed)."""
     from bangfu.eligibility.services import decision_compute
 
     if app.household_id is not None:  # a temporary-aid file made formal: same data, new state
@@ -830,15 +888,17 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
             reason=reason or app.reference,
             check_claims=False,
         )
-        if household.category != category:  # the approved category, as a new file takes it
-            _file_category(actor, household, category, reason or app.reference)
-        return _settle(actor, app, decision_compute(actor=actor, household_id=household.pk), category, reason)
+        decision = _settle(actor, app, decision_compute(actor=actor, household_id=household.pk), category)
+        _file_follows(actor, app, household, decision, category)
+        return _override_if_needed(actor, decision, category, reason)
     h, _errors = data.to_input(app.data, unit_id=app.unit_id)
     state = FileState.TEMPORARY if app.kind == ApplicationKind.TEMPORARY else FileState.ACTIVE
     taken = getattr(app, "temporary_file_id", None)  # found by ``_open_file_check`` just before
     h = replace(
         h,
-        category=category,
+        # What the identification finds, which the file carries until a second person approves
+        # another; the approved category where it finds none a file can hold (not eligible).
+        category=identified if identified in HardshipCategory.values else category,
         state=state,
         tier=registry.TIER_FOR_LEVEL[OrgLevel(level)],
         # The temporary-aid file made formal keeps the day it was filed, as a conversion does.
@@ -864,14 +924,16 @@ def _open_file(actor: Any, app: Application, category: str, level: int, reason: 
         summary=app.reference,
         data={"application_id": app.pk},
     )
-    return _settle(actor, app, decision_compute(actor=actor, household_id=household.pk), category, reason)
+    decision = _settle(actor, app, decision_compute(actor=actor, household_id=household.pk), category)
+    _file_follows(actor, app, household, decision, category)
+    return _override_if_needed(actor, decision, category, reason)
 
 
-def _settle(actor: Any, app: Application, decision: Any, category: str, reason: str) -> str:
+def _settle(actor: Any, app: Application, decision: Any, category: str) -> Any:
     """The approval settles the file's category: an override asked on the household before it and
     still waiting (at a temporary-aid approval, say) is closed as superseded, said on the
     household's timeline and in the audit log, rather than left to undo the approval when a second
-    person approves it later; then the override the approval itself needs is asked for."""
+    person approves it later. Returns the decision as it is then."""
     from bangfu.eligibility.services import decision_override_supersede
 
     why = _("the approval of %(ref)s settled the file's category as %(category)s") % {
@@ -880,14 +942,27 @@ def _settle(actor: Any, app: Application, decision: Any, category: str, reason: 
     }
     if decision_override_supersede(actor=actor, decision_id=decision.pk, why=why) is not None:
         decision.refresh_from_db()
-    return _override_if_needed(actor, decision, category, reason)
+    return decision
 
 
-def _file_category(actor: Any, household: Any, category: str, reason: str) -> None:
-    """The temporary file made formal takes the approved category (its history and audit say so)."""
-    household.category = registry.household_category_set(
-        actor=actor, household_id=household.pk, category=category, note=reason
-    ).category
+def _file_follows(actor: Any, app: Application, household: Any, decision: Any, category: str) -> None:
+    """The opened file carries the category in force on its identification (the rules' one, or an
+    approved override's), one source of truth: a category chosen otherwise waits, as an override,
+    for a second person, and the file takes it when that person approves it. Where the
+    identification finds no category a file can hold (not eligible, cannot decide), the file
+    carries the approved one, marked by the override waiting. The change is audited and on the
+    timeline (``household_category_set``); the same category again changes nothing."""
+    in_force = str(decision.effective_category)
+    target = in_force if in_force in HardshipCategory.values else category
+    app.opened_as = target  # type: ignore[attr-defined]
+    if household.category != target:
+        household.category = registry.household_category_set(
+            actor=actor,
+            household_id=household.pk,
+            category=target,
+            note=_("The approval of %(ref)s: the file takes the category in force on its identification")
+            % {"ref": app.reference},
+        ).category
 
 
 def pending_override(app: Application) -> Any:
@@ -997,17 +1072,25 @@ def application_transition(
             # Accepting an emergency is the temporary case's first review: its approver is someone else.
             app.first_reviewer = _user(actor)
         elif action == "approve":
+            check_reason_checked(app, reason)
             app.approver = _user(actor)
-            app.category = _category(app, category, reason)
-            app.override_asked = _open_file(actor, app, app.category, level, reason)  # type: ignore[attr-defined]
+            app.category, identified = _category(app, category, reason)
+            app.override_asked = _open_file(  # type: ignore[attr-defined]
+                actor, app, app.category, identified, level, reason
+            )
         elif action == "report_up" and app.household is not None:
             timeline_add(household=app.household, actor=actor, kind="reported_up", summary=app.reference)
         app.state = to_state
         app.state_since = now
         app.version += 1
         app.save(update_fields=fields)
+        after: dict[str, Any] = {"state": to_state}
+        if action == "approve" and check_failed(app):
+            # The failed check the approval overrides, said just before the decision and its reason.
+            _event(app, actor, CHECK_OVERRIDDEN, app.state, app.check_note)
+            after.update(check_result=app.check_result, check_note=app.check_note)
         _event(app, actor, action, from_state, reason)
-        _audit(actor, app, action, {"state": from_state}, {"state": to_state}, reason)
+        _audit(actor, app, action, {"state": from_state}, after, reason)
         _tell_worker(app, action, reason)
     return app
 
@@ -1038,15 +1121,22 @@ def reason_checked(reason: str, *, required: bool) -> str:
 
 
 def approval_note(app: Application) -> str:
-    """What the approver is told beside "approved" when the file's category is not the
-    identification's: the override asked for awaits a second person."""
+    """What the approver is told beside "approved" when the approved category is not the one in
+    force on the identification: the file carries that one, and the override asked for awaits a
+    second person."""
     asked = getattr(app, "override_asked", "")
     if not asked:
         return ""
+    opened = getattr(app, "opened_as", "") or (app.household.category if app.household else asked)
+    if opened == asked:  # the identification found no category a file holds (not eligible)
+        return _(
+            "The identification finds no hardship category for this household: the file is open as %(category)s, "
+            "the category you chose, and the override to it asked for there awaits another person's approval."
+        ) % {"category": HardshipCategory(asked).label}
     return _(
-        "The file is open as %(category)s, which is not the identification's: an override to it was asked for "
-        "on the household's identification and awaits another person's approval."
-    ) % {"category": HardshipCategory(asked).label}
+        "The file is open as %(opened)s, the category in force on its identification: the category you chose, "
+        "%(category)s, was asked for as an override there, and the file takes it when another person approves it."
+    ) % {"opened": HardshipCategory(opened).label, "category": HardshipCategory(asked).label}
 
 
 def _tell_worker(app: Application, action: str, reason: str) -> None:

@@ -807,6 +807,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         # Steps whose record was made before a return to them or below: to be made again.
         "again": services.records_to_make_again(app),
         "approval_barred": services.approval_barred(request.user, app),
+        # A passed economic check required here and not had: why the approval is not offered.
+        "approval_check_barred": services.check_required_message(app)
+        if services.approval_check_barred(request.user, app)
+        else "",
+        # A failed check the approval would override: shown on its form, with a reason required.
+        "check_failed": app.state == S.APPROVAL and services.check_failed(app),
         # An override waiting on the household the approval files: the approval closes it.
         "pending_override": services.pending_override(app),
         "reason_max": services.REASON_MAX,

@@ -171,6 +171,7 @@ def _identification(request: HttpRequest, h: Household) -> dict[str, Any] | None
         "category": d.category,
         "effective_category": d.effective_category,
         "override_status": d.override_status,
+        "override_category": d.overridden_category if d.override_status else "",
         "decided_at": d.decided_at,
         "standard_version": d.standard_version,
         "ruleset_version": d.ruleset_version,
