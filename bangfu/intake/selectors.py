@@ -43,7 +43,16 @@ from .reviews import review_tasks_in_jurisdiction
 from .services import acting_level, is_applicant, load, staff_visible, unit_levels
 
 S = ApplicationState
-QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OPENED]
+# The cases under way: past their draft and not closed. A closed case (its file opened or reported
+# up, refused, withdrawn: ``workflow.CLOSED``) is in no work queue, is not counted as under way and
+# is never overdue; it is listed with the closed cases. Reporting an approved case up is taken from
+# there (or its page), as it is no longer an open case.
+QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY]
+
+
+def _limits() -> dict[str, int]:
+    """The configured days per step, for the steps of an open case only (none for a closed one)."""
+    return {st: days for st, days in conf.limit_days().items() if st not in workflow.CLOSED}
 
 
 def application_get(*, actor: Any, application_id: int) -> Application:
@@ -122,7 +131,7 @@ def _notice_waits(today: dt.date) -> Q:
 def _clock(app: Any, now: dt.datetime, today: dt.date, limits: dict[str, int]) -> QueueRow:
     """A case's row: its days at its step (for the notice's step, from the day after the notice
     ends once its review is recorded) and whether that is past the step's limit."""
-    limit = limits.get(app.state)
+    limit = limits.get(app.state) if app.state not in workflow.CLOSED else None
     noticed = app.state == S.UNIT_REVIEW and getattr(app, "reviewed_here", False) and app.notice_to is not None
     if noticed:
         days = max(0, (today - app.notice_to).days - 1)
@@ -148,7 +157,7 @@ def _actionable(actor: Any) -> Q:
     levels = unit_levels(actor)
     grants = list(access.grants(actor))
     for step in workflow.STEPS:
-        if step.source == S.DRAFT:
+        if step.source == S.DRAFT or step.source in workflow.CLOSED:
             continue
         paths = {
             g.unit_path
@@ -192,13 +201,13 @@ def queue_cases(*, actor: Any, state: str = "") -> QuerySet[Application]:
 
 def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
     """The queue's rows of ``cases``, with the days waiting and the overdue flag."""
-    limits = conf.limit_days()
+    limits = _limits()
     now = timezone.now()
     today = timezone.localdate()
     rows = []
     for app in cases:
         step = workflow.step_at(app.kind, app.state)
-        if step is None or acting_level(actor, app, step.roles, step.levels) is None:
+        if step is None or app.state in workflow.CLOSED or acting_level(actor, app, step.roles, step.levels) is None:
             continue  # ``_actionable`` let through no such case; this is the one-case judgement
         rows.append(_clock(app, now, today, limits))
     return rows
@@ -213,7 +222,7 @@ def queue_counts(*, actor: Any) -> list[dict[str, Any]]:
 def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
     """Of an annotated (``_with_notice``) query: the cases per step, and how many are overdue (as
     ``_clock`` judges one case)."""
-    limits = conf.limit_days()
+    limits = _limits()
     now = timezone.now()
     today = timezone.localdate()
     overdue = Q(pk__in=[])
@@ -235,10 +244,9 @@ def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
 
 
 def _under_way_qs(actor: Any) -> QuerySet[Application]:
-    """Every case under way (past its draft, not closed) in the actor's jurisdiction, whoever's
-    step it is at: what a manager or an evaluator follows. An approved case waiting to be reported
-    up (已建档) is still under way, as it is in the work queue of who reports it (``QUEUE_STATES``):
-    a case waiting for me is always among all the cases under way."""
+    """Every case under way (past its draft, not closed: ``QUEUE_STATES``) in the actor's
+    jurisdiction, whoever's step it is at: what a manager or an evaluator follows. A case waiting
+    for me is always among all the cases under way; an approved case (已建档) is closed, in neither."""
     return _with_notice(
         access.scope(actor, staff_visible(Application.objects.filter(state__in=QUEUE_STATES).select_related("unit")))
     )
@@ -251,7 +259,7 @@ def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50)
     if state:
         qs = qs.filter(state=state)
     current = CappedPaginator(qs.order_by("state_since", "id"), per_page).get_page(page)
-    limits = conf.limit_days()
+    limits = _limits()
     now, today = timezone.now(), timezone.localdate()
     return [_clock(app, now, today, limits) for app in current.object_list], current
 
