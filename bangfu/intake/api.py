@@ -256,6 +256,7 @@ class QueueRowOut(Schema):
     reference: str
     kind: str
     state: str
+    state_label: str = Field(description="The state in words; a draft returned for correction is named so")
     unit_id: int
     head_name: str
     head_id_masked: str
@@ -268,6 +269,10 @@ class QueueRowOut(Schema):
     )
     waiting_for_notice: bool = Field(
         False, description="On public notice with no objection to answer: listed last, not counted as work yet"
+    )
+    returned_reason: str = Field(
+        "",
+        description="Returned for correction (state draft, sent before): the reason it was returned with",
     )
 
 
@@ -637,6 +642,7 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "reference": r.application.reference,
                 "kind": r.application.kind,
                 "state": r.application.state,
+                "state_label": r.application.state_label,
                 "unit_id": r.application.unit_id,
                 "head_name": r.application.head_name,
                 "head_id_masked": r.application.head_id_masked,
@@ -644,6 +650,7 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "overdue": r.overdue,
                 "notice_until": r.notice_until,
                 "waiting_for_notice": r.waiting_for_notice,
+                "returned_reason": in_reader_language(r.returned_reason),
             }
             for r in rows
         ],

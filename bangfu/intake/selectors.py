@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
 from .models import (
+    RETURNED_LABEL,
     REVIEW_FIRST,
     Applicant,
     Application,
@@ -40,7 +41,7 @@ from .models import (
     ReviewTask,
 )
 from .reviews import review_tasks_in_jurisdiction
-from .services import acting_level, is_applicant, load, staff_visible, unit_levels
+from .services import acting_level, is_applicant, load, staff_visible, unit_levels, workers_draft
 
 S = ApplicationState
 # The cases under way: past their draft and not closed. A closed case (its file opened or reported
@@ -48,6 +49,12 @@ S = ApplicationState
 # is never overdue; it is listed with the closed cases. Reporting an approved case up is taken from
 # there (or its page), as it is no longer an open case.
 QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY]
+# A case returned from its first step to whoever submitted it, to put right: a draft again, but
+# sent, so under way. One the union made at the counter (no worker edits it) is the union's to put
+# right and submit again, in the queue of who may submit it; one the worker sent from the phone
+# waits for the worker (``services.workers_draft``), listed among the cases under way only.
+RETURNED = Q(state=S.DRAFT, submitted_at__isnull=False)
+RETURNED_TO_THE_UNION = RETURNED & Q(created_by__isnull=False)
 
 
 def _limits() -> dict[str, int]:
@@ -100,6 +107,16 @@ class QueueRow:
     notice_until: dt.date | None = None
     # On notice with nothing to do before it ends (no objection to answer): not the actor's work yet.
     waiting_for_notice: bool = False
+    # Returned for correction (``RETURNED``): the reason it was returned with, else "".
+    returned_reason: str = ""
+
+
+# The reason of a case's last return to its draft (read for a returned case only).
+_RETURN_REASON = (
+    ApplicationEvent.objects.filter(application=OuterRef("pk"), action=workflow.RETURN, to_state=S.DRAFT)
+    .order_by("-at", "-id")
+    .values("reason")[:1]
+)
 
 
 # The step of the unit review and public notice (民主评议和公示) is the grassroots union's, but
@@ -112,7 +129,8 @@ class QueueRow:
 # below it) is not this passage's: the step waits for a new review.
 def _with_notice(qs: QuerySet[Application]) -> QuerySet[Application]:
     """``qs`` with ``reviewed_here`` (the unit review was recorded since the case came to its
-    step) and ``open_objection`` (an objection to the notice is not answered yet)."""
+    step), ``open_objection`` (an objection to the notice is not answered yet) and
+    ``returned_reason`` (why a returned case was returned)."""
     return qs.annotate(
         reviewed_here=Exists(
             ApplicationEvent.objects.filter(
@@ -120,6 +138,9 @@ def _with_notice(qs: QuerySet[Application]) -> QuerySet[Application]:
             )
         ),
         open_objection=Exists(Objection.objects.filter(application=OuterRef("pk"), answered_at__isnull=True)),
+        returned_reason=Case(
+            When(RETURNED, then=Subquery(_RETURN_REASON)), default=Value(""), output_field=CharField()
+        ),
     )
 
 
@@ -145,7 +166,8 @@ def _clock(app: Any, now: dt.datetime, today: dt.date, limits: dict[str, int]) -
             waiting_for_notice=running and not getattr(app, "open_objection", False),
         )
     days = (now - app.state_since).days
-    return QueueRow(app, days, limit, limit is not None and days > limit)
+    reason = getattr(app, "returned_reason", "") or ""
+    return QueueRow(app, days, limit, limit is not None and days > limit, returned_reason=reason)
 
 
 def _actionable(actor: Any) -> Q:
@@ -157,8 +179,10 @@ def _actionable(actor: Any) -> Q:
     levels = unit_levels(actor)
     grants = list(access.grants(actor))
     for step in workflow.STEPS:
-        if step.source == S.DRAFT or step.source in workflow.CLOSED:
+        if step.source in workflow.CLOSED:
             continue
+        # Of the drafts, only those returned to the union: a draft never sent is not work waiting.
+        at = RETURNED_TO_THE_UNION if step.source == S.DRAFT else Q(state=step.source)
         paths = {
             g.unit_path
             for g in grants
@@ -166,7 +190,7 @@ def _actionable(actor: Any) -> Q:
             or (g.role in step.roles and levels.get(g.unit_id) in step.levels)
         }
         for path in sorted(paths):
-            q |= Q(kind__in=list(step.kinds), state=step.source, unit__path__startswith=path)
+            q |= at & Q(kind__in=list(step.kinds), unit__path__startswith=path)
     return q
 
 
@@ -209,6 +233,8 @@ def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
         step = workflow.step_at(app.kind, app.state)
         if step is None or app.state in workflow.CLOSED or acting_level(actor, app, step.roles, step.levels) is None:
             continue  # ``_actionable`` let through no such case; this is the one-case judgement
+        if app.state == S.DRAFT and (not app.returned or workers_draft(app)):
+            continue  # nor a draft not returned to the union
         rows.append(_clock(app, now, today, limits))
     return rows
 
@@ -236,8 +262,14 @@ def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
         overdue |= late
     rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
     by_state = {r["state"]: r for r in rows}
+    # The drafts listed are the cases returned for correction (``RETURNED``), named so.
     return [
-        {"state": st, "label": S(st).label, "count": by_state[st]["count"], "overdue": by_state[st]["overdue"]}
+        {
+            "state": st,
+            "label": RETURNED_LABEL if st == S.DRAFT else S(st).label,
+            "count": by_state[st]["count"],
+            "overdue": by_state[st]["overdue"],
+        }
         for st in S.values
         if st in by_state
     ]
@@ -245,11 +277,11 @@ def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
 
 def _under_way_qs(actor: Any) -> QuerySet[Application]:
     """Every case under way (past its draft, not closed: ``QUEUE_STATES``) in the actor's
-    jurisdiction, whoever's step it is at: what a manager or an evaluator follows. A case waiting
-    for me is always among all the cases under way; an approved case (已建档) is closed, in neither."""
-    return _with_notice(
-        access.scope(actor, staff_visible(Application.objects.filter(state__in=QUEUE_STATES).select_related("unit")))
-    )
+    jurisdiction, whoever's step it is at, and the cases returned for correction (``RETURNED``,
+    to the union or to the worker): what a manager or an evaluator follows. A case waiting for me
+    is always among all the cases under way; an approved case (已建档) is closed, in neither."""
+    under_way = Application.objects.filter(Q(state__in=QUEUE_STATES) | RETURNED).select_related("unit")
+    return _with_notice(access.scope(actor, staff_visible(under_way)))
 
 
 def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bangfu.intake import selectors
-from bangfu.intake.models import Application
+from bangfu.intake import selectors, services
+from bangfu.intake.models import Applicant, Application
 from bangfu.intake.models import ApplicationState as S
-from bangfu.intake.tests.helpers import staff_api, staff_page, submitted, to_state
+from bangfu.intake.tests.helpers import form_data, staff_api, staff_page, submitted, to_state
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +44,54 @@ def test_an_approved_case_is_closed_not_under_way_nor_overdue(tree: dict, users:
             assert "file_opened" not in [c["state"] for c in counts], (who, scope)
     page = staff_page(staff).get("/applications/?scope=all").content.decode()
     assert app.reference not in page and "overdue" not in page
+
+
+def _returned_at_the_counter(tree: dict, users: dict[str, Any]) -> Application:
+    cadre = users["xiangyun_cadre"]
+    unit = tree["xiangyun_g"]
+    app = services.application_create(actor=cadre, unit_id=unit.pk, form=form_data(unit))
+    services.application_submit(actor=cadre, application_id=app.pk)
+    return services.application_transition(actor=cadre, application_id=app.pk, action="return", reason="请补充收入证明")
+
+
+def test_a_counter_case_returned_is_in_the_queue_of_who_puts_it_right_with_its_reason(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    app = _returned_at_the_counter(tree, users)
+    assert app.state == S.DRAFT and app.returned
+    cadre = users["xiangyun_cadre"]
+    mine, _page = selectors.queue(actor=cadre, state="draft")
+    assert _ids(mine) == [app.pk] and mine[0].returned_reason == "请补充收入证明"
+    assert {"state": "draft", "count": 1}.items() <= selectors.queue_counts(actor=cadre)[0].items()
+    for who in ("xiangyun_cadre", "province_manager"):
+        everything, _page = selectors.under_way(actor=users[who])
+        assert app.pk in _ids(everything), who
+    api = staff_api(cadre)
+    row = api.get("/api/v1/applications/queue?state=draft").json()["results"]
+    assert [(r["id"], r["state_label"], r["returned_reason"]) for r in row] == [
+        (app.pk, "Returned for correction", "请补充收入证明")
+    ]
+    counts = api.get("/api/v1/applications/counts").json()
+    assert [(c["state"], c["label"], c["count"]) for c in counts] == [("draft", "Returned for correction", 1)]
+    html = staff_page(cadre).get("/applications/").content.decode()
+    queue = html[html.index('id="queue"') : html.index("</table>", html.index('id="queue"'))]
+    assert app.reference in queue and "Returned for correction" in queue and "请补充收入证明" in queue
+    # Not in the queue of an evaluator, who acts on no case.
+    assert app.pk not in _ids(selectors.queue(actor=users["evaluator"])[0])
+
+
+def test_a_workers_case_returned_waits_for_the_worker_and_their_draft_stays_unseen(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    unit = tree["xiangyun_g"]
+    sent = submitted(unit, phone="13900001111")
+    cadre = users["xiangyun_cadre"]
+    services.application_transition(actor=cadre, application_id=sent.pk, action="return", reason="照片看不清")
+    worker = Applicant.objects.create(phone="13900002222")
+    draft = services.application_create(actor=worker, unit_id=unit.pk, form=form_data(unit))
+    # The worker puts it right: in no staff member's queue, but among the cases under way.
+    assert selectors.queue(actor=cadre)[0] == []
+    everything, _page = selectors.under_way(actor=users["province_manager"])
+    assert _ids(everything) == [sent.pk] and everything[0].returned_reason == "照片看不清"
+    listed = staff_api(cadre).get("/api/v1/applications/queue?scope=all&state=draft").json()["results"]
+    assert [r["id"] for r in listed] == [sent.pk] and draft.pk not in [r["id"] for r in listed]
