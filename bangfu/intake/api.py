@@ -685,15 +685,35 @@ class NoticeRowOut(Schema):
     notice_to: dt.date | None
 
 
-@router.get("/applications/public-notice", response={200: list[NoticeRowOut], **ERRORS})
-def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> list[dict[str, Any]]:
-    """The cases on public notice today in the caller's jurisdiction (ID numbers masked), as the
-    printable list shows them."""
+class NoticeQuery(Schema):
+    unit_id: int | None = Field(None, description="Only this union's cases")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=QUEUE_PAGE_MAX)
+
+
+class NoticePageOut(Schema):
+    count: int = Field(description="Cases on the notice list, counted up to 10,001")
+    count_capped: bool = Field(description="True when more cases are listed than are counted: choose a union")
+    page: int
+    page_size: int
+    results: list[NoticeRowOut] = Field(description="Empty past the last page")
+
+
+@router.get("/applications/public-notice", response={200: NoticePageOut, **ERRORS})
+def intake_public_notice(request: HttpRequest, query: Query[NoticeQuery]) -> dict[str, Any]:
+    """The cases on public notice today (or from tomorrow) in the caller's jurisdiction (ID numbers
+    masked), as the printable list shows them, a page at a time; each page fetched is an export
+    in the audit log."""
     from bangfu.registry.codes import Cause
 
+    actor = request.auth  # type: ignore[attr-defined]
     causes = dict(Cause.choices)
-    rows = selectors.public_notice_printed(actor=request.auth, unit_id=unit_id)  # type: ignore[attr-defined]
-    return [
+    paginator = CappedPaginator(selectors.public_notice_list(actor=actor, unit_id=query.unit_id), query.page_size)
+    start = (query.page - 1) * query.page_size
+    rows = selectors.public_notice_printed(
+        actor=actor, unit_id=query.unit_id, start=start, stop=start + query.page_size
+    )
+    results = [
         {
             "id": a.pk,
             "reference": a.reference,
@@ -707,6 +727,13 @@ def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> li
         }
         for a in rows
     ]
+    return {
+        "count": paginator.count,
+        "count_capped": paginator.capped,
+        "page": query.page,
+        "page_size": query.page_size,
+        "results": results,
+    }
 
 
 def _int(value: Any) -> int | None:

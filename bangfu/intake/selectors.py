@@ -350,14 +350,16 @@ def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | 
     return qs.order_by("unit__path", "id")
 
 
-def public_notice_printed(*, actor: Any, unit_id: int | None = None) -> list[Application]:
-    """``public_notice_list`` as it is printed or fetched for posting: names and masked ID numbers
-    leave the system, so each time is an export in the audit log (the jurisdiction it covers, and
-    how many cases)."""
+def public_notice_printed(
+    *, actor: Any, unit_id: int | None = None, start: int = 0, stop: int | None = None
+) -> list[Application]:
+    """``public_notice_list`` as it is printed or fetched for posting (all of it, or the rows from
+    ``start`` to ``stop``, a page of the API): names and masked ID numbers leave the system, so
+    each time is an export in the audit log (the jurisdiction it covers, and how many cases)."""
     from bangfu.common.audit import audit_record
     from bangfu.common.models import AuditAction
 
-    rows = list(public_notice_list(actor=actor, unit_id=unit_id))
+    rows = list(public_notice_list(actor=actor, unit_id=unit_id)[start:stop])
     paths = sorted(g.unit_path for g in access.grants(actor))
     audit_record(
         actor=actor,

@@ -95,3 +95,25 @@ def test_a_workers_case_returned_waits_for_the_worker_and_their_draft_stays_unse
     assert _ids(everything) == [sent.pk] and everything[0].returned_reason == "照片看不清"
     listed = staff_api(cadre).get("/api/v1/applications/queue?scope=all&state=draft").json()["results"]
     assert [r["id"] for r in listed] == [sent.pk] and draft.pk not in [r["id"] for r in listed]
+
+
+def test_the_public_notice_list_is_a_page_like_the_other_lists(tree: dict, users: dict[str, Any]) -> None:
+    today = timezone.localdate()
+    cases = [submitted(tree["xiangyun_g"], phone=f"1390000300{i}") for i in range(3)]
+    Application.objects.filter(pk__in=[a.pk for a in cases]).update(
+        state=S.UNIT_REVIEW, notice_from=today, notice_to=today + dt.timedelta(days=6)
+    )
+    api = staff_api(users["xiangyun_cadre"])
+    first = api.get("/api/v1/applications/public-notice?page_size=2").json()
+    assert {k: first[k] for k in ("count", "count_capped", "page", "page_size")} == {
+        "count": 3,
+        "count_capped": False,
+        "page": 1,
+        "page_size": 2,
+    }
+    second = api.get("/api/v1/applications/public-notice?page_size=2&page=2").json()
+    listed = [r["id"] for r in first["results"] + second["results"]]
+    assert listed == [a.pk for a in cases]  # what it lists, in the printed list's order
+    assert "*" in second["results"][0]["head_id_masked"]
+    assert api.get("/api/v1/applications/public-notice?page=3&page_size=2").json()["results"] == []
+    assert api.get("/api/v1/applications/public-notice?page=0").status_code == 422
