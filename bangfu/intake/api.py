@@ -673,6 +673,109 @@ def intake_counts(request: HttpRequest, scope: Literal["mine", "all"] = "mine") 
     return [{**c, "label": str(c["label"])} for c in counts]
 
 
+class _ClosedFilters(Schema):
+    state: Annotated[str, one_of(selectors.CLOSED_STATES)] = choices_field(
+        selectors.CLOSED_STATES, "Only the cases closed in this state; empty for every closed state"
+    )
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=QUEUE_PAGE_MAX)
+
+
+class ClosedQuery(_ClosedFilters):
+    q: str = Field(
+        "",
+        max_length=100,
+        description="The start of the applicant's name, or the application's reference (SQ00000123) or number; "
+        "an ID number is refused here (422): search by it with POST /applications/closed/search",
+    )
+
+
+class ClosedSearchIn(_ClosedFilters, InSchema):
+    """``ClosedQuery`` as a body (``POST /applications/closed/search``): a field it does not know is refused."""
+
+    q: str = Field(
+        "",
+        max_length=100,
+        description="The start of the applicant's name, the application's reference or number, or the whole ID "
+        "number of a person of the case (the head or a member)",
+    )
+
+
+class ClosedRowOut(Schema):
+    id: int
+    reference: str
+    kind: str
+    state: str
+    state_label: str
+    unit_id: int
+    head_name: str
+    head_id_masked: str
+    closed_at: dt.datetime = Field(description="When the case came to its closed state")
+    reason: str = Field(description="The reason given when it was closed (a refusal's, a withdrawal's), else empty")
+
+
+class ClosedCountOut(Schema):
+    state: str
+    label: str
+    count: int
+
+
+class ClosedPageOut(Schema):
+    count: int = Field(description="Closed cases matching, counted up to 10,001")
+    count_capped: bool = Field(description="True when more cases match than are counted: narrow the search")
+    page: int
+    page_size: int
+    counts: list[ClosedCountOut] = Field(description="Cases matching the search per closed state, whatever ``state``")
+    results: list[ClosedRowOut] = Field(description="Empty past the last page")
+
+
+@router.get("/applications/closed", response={200: ClosedPageOut, **ERRORS})
+def intake_closed(request: HttpRequest, query: Query[ClosedQuery]) -> dict[str, Any]:
+    """The closed cases in the caller's jurisdiction (file opened or reported up, refused,
+    withdrawn), the most recently closed first, a page at a time, with how many match per state.
+
+    A ``q`` that holds an ID number is refused (422 on ``q``): an address is written to servers'
+    and proxies' access logs. Search by ID number with ``POST /applications/closed/search``."""
+    refuse_id_in_address(query.q, "/api/v1/applications/closed/search")
+    return _closed_page(request, query)
+
+
+@router.post("/applications/closed/search", response={200: ClosedPageOut, **ERRORS})
+def intake_closed_search(request: HttpRequest, payload: ClosedSearchIn) -> dict[str, Any]:
+    """``GET /applications/closed`` with its fields in the body, so that an ID number searched for
+    is in no address: the same filters, the same page."""
+    return _closed_page(request, payload)
+
+
+def _closed_page(request: HttpRequest, query: ClosedQuery | ClosedSearchIn) -> dict[str, Any]:
+    actor = request.auth  # type: ignore[attr-defined]
+    cases = selectors.closed_cases(actor=actor, state=query.state, q=query.q)
+    paginator = CappedPaginator(cases, query.page_size)
+    start = (query.page - 1) * query.page_size
+    return {
+        "count": paginator.count,
+        "count_capped": paginator.capped,
+        "page": query.page,
+        "page_size": query.page_size,
+        "counts": [{**c, "label": str(c["label"])} for c in selectors.closed_counts(actor=actor, q=query.q)],
+        "results": [
+            {
+                "id": r.application.pk,
+                "reference": r.application.reference,
+                "kind": r.application.kind,
+                "state": r.application.state,
+                "state_label": r.application.state_label,
+                "unit_id": r.application.unit_id,
+                "head_name": r.application.head_name,
+                "head_id_masked": r.application.head_id_masked,
+                "closed_at": r.closed_on,
+                "reason": in_reader_language(r.reason),
+            }
+            for r in selectors.closed_rows(cases[start : start + query.page_size])
+        ],
+    }
+
+
 class NoticeRowOut(Schema):
     id: int
     reference: str

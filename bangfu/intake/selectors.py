@@ -33,6 +33,7 @@ from .models import (
     Applicant,
     Application,
     ApplicationEvent,
+    ApplicationPerson,
     ApplicationState,
     Attachment,
     Notice,
@@ -299,6 +300,69 @@ def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50)
 def under_way_counts(*, actor: Any) -> list[dict[str, Any]]:
     """The cases under way in the jurisdiction per step, and how many are overdue."""
     return _step_counts(_under_way_qs(actor))
+
+
+# --- the closed cases ------------------------------------------------------------------------------
+
+# Closed: the file opened (and reported up), refused, withdrawn. Listed newest closed first.
+CLOSED_STATES = [s for s in S.values if s in workflow.CLOSED]
+_SEARCH_MAX = 50
+# An application's reference as the pages show it (SQ00000123), or its number alone.
+_REFERENCE = re.compile(r"(?:SQ)?0*(\d{1,12})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ClosedRow:
+    application: Application
+    closed_on: dt.datetime  # when it came to its closed state
+    reason: str  # the reason given when it was closed (a refusal's, a withdrawal's), else ""
+
+
+def closed_query(raw: str | None) -> str:
+    """A search as typed: full-width characters made plain, spaces collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", raw or "")).strip()[:_SEARCH_MAX]
+
+
+def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
+    """The closed cases in the actor's jurisdiction, those the worker never sent left out, that
+    ``q`` finds: a person's whole ID number (the head or a member, by the keyed-hash index), the
+    application's reference or number, else the start of the applicant's name."""
+    qs = access.scope(actor, staff_visible(Application.objects.filter(state__in=CLOSED_STATES)))
+    text = closed_query(q)
+    if not text:
+        return qs
+    rid = ResidentId.try_parse(text)
+    if rid is not None:
+        digest = crypto.keyed_hash(rid.value)
+        person = ApplicationPerson.objects.filter(application=OuterRef("pk"), id_hash=digest)
+        return qs.filter(Q(head_id_hash=digest) | Exists(person))
+    if reference := _REFERENCE.fullmatch(text.replace(" ", "")):
+        return qs.filter(pk=int(reference.group(1)))
+    return qs.filter(head_name__istartswith=text)
+
+
+def closed_cases(*, actor: Any, state: str = "", q: str = "") -> QuerySet[Application]:
+    """The closed cases (``CLOSED_STATES``, or one of them) in the actor's jurisdiction that ``q``
+    finds (``_closed_searched``), the most recently closed first, with ``closed_reason``."""
+    qs = _closed_searched(actor, q).select_related("unit")
+    if state:
+        qs = qs.filter(state=state)
+    said = ApplicationEvent.objects.filter(application=OuterRef("pk"), to_state=OuterRef("state"))
+    return qs.annotate(closed_reason=Subquery(said.order_by("-at", "-id").values("reason")[:1])).order_by(
+        "-state_since", "-id"
+    )
+
+
+def closed_rows(cases: Any) -> list[ClosedRow]:
+    return [ClosedRow(app, app.state_since, getattr(app, "closed_reason", "") or "") for app in cases]
+
+
+def closed_counts(*, actor: Any, q: str = "") -> list[dict[str, Any]]:
+    """The closed cases ``q`` finds per closed state, counted by the database (the states with none
+    left out)."""
+    rows = _closed_searched(actor, q).order_by().values("state").annotate(count=Count("id"))
+    by_state = {r["state"]: r["count"] for r in rows}
+    return [{"state": st, "label": S(st).label, "count": by_state[st]} for st in CLOSED_STATES if st in by_state]
 
 
 def state_counts(*, actor: Any) -> dict[str, int]:

@@ -117,3 +117,74 @@ def test_the_public_notice_list_is_a_page_like_the_other_lists(tree: dict, users
     assert "*" in second["results"][0]["head_id_masked"]
     assert api.get("/api/v1/applications/public-notice?page=3&page_size=2").json()["results"] == []
     assert api.get("/api/v1/applications/public-notice?page=0").status_code == 422
+
+
+@pytest.fixture
+def closed(tree: dict, users: dict[str, Any], standard: Any) -> dict[str, Application]:
+    """Three closed cases of the cadre's union: approved, refused with a reason, withdrawn."""
+    unit = tree["xiangyun_g"]
+    cadre = users["xiangyun_cadre"]
+    approved = to_state(submitted(unit, phone="13900004001"), S.FILE_OPENED, users, approver=users["xiangyun_staff"])
+    refused = submitted(unit, phone="13900004002", members=2)
+    refused = services.application_transition(
+        actor=cadre, application_id=refused.pk, action="refuse", reason="家庭收入高于标准"
+    )
+    withdrawn = submitted(unit, phone="13900004003", members=2)
+    withdrawn = services.application_transition(
+        actor=withdrawn.applicant, application_id=withdrawn.pk, action="withdraw"
+    )
+    return {"approved": approved, "refused": refused, "withdrawn": withdrawn}
+
+
+def test_the_closed_cases_are_listed_and_searched_on_the_page(
+    users: dict[str, Any], closed: dict[str, Application]
+) -> None:
+    refused = closed["refused"]
+    # A draft the worker withdrew before sending it stays theirs: in no list.
+    worker = Applicant.objects.create(phone="13900004009")
+    unsent = services.application_create(actor=worker, unit_id=refused.unit_id, form=form_data(refused.unit))
+    services.application_transition(actor=worker, application_id=unsent.pk, action="withdraw")
+    page = staff_page(users["xiangyun_cadre"])
+    html = page.get("/applications/?scope=closed").content.decode()
+    table = html[html.index('id="closed"') : html.index("</table>", html.index('id="closed"'))]
+    for app in closed.values():
+        assert app.reference in table
+    assert unsent.reference not in table
+    assert "家庭收入高于标准" in table and "File opened" in table and "Withdrawn" in table
+    only = page.get("/applications/?scope=closed&state=refused").content.decode()
+    only = only[only.index('id="closed"') : only.index("</table>", only.index('id="closed"'))]
+    assert refused.reference in only and closed["approved"].reference not in only
+    # Searched by a person's ID number: posted, kept out of the address.
+    person = refused.data["members"][1]["id_number"]
+    found = page.post("/applications/", {"q": person, "state": "refused"})
+    assert found.status_code == 302 and person not in found["Location"] and "s=" in found["Location"]
+    listed = page.get(found["Location"]).content.decode()
+    listed = listed[listed.index('id="closed"') : listed.index("</table>", listed.index('id="closed"'))]
+    assert refused.reference in listed and closed["withdrawn"].reference not in listed
+    by_name = page.post("/applications/", {"q": refused.head_name[:1] + "不存在"})
+    assert "No closed case matches the search." in page.get(by_name["Location"]).content.decode()
+    # Out of the jurisdiction: another county's staff find none of them.
+    other = staff_page(users["dalishi_staff"]).get("/applications/?scope=closed").content.decode()
+    assert refused.reference not in other
+
+
+def test_the_closed_cases_are_listed_and_searched_in_the_api(
+    users: dict[str, Any], closed: dict[str, Application]
+) -> None:
+    api = staff_api(users["province_manager"])
+    page = api.get("/api/v1/applications/closed").json()
+    assert page["count"] == 3 and not page["count_capped"]
+    assert {c["state"]: c["count"] for c in page["counts"]} == {"file_opened": 1, "refused": 1, "withdrawn": 1}
+    by_id = {r["id"]: r for r in page["results"]}
+    refused = by_id[closed["refused"].pk]
+    assert (refused["state"], refused["state_label"], refused["reason"]) == ("refused", "Refused", "家庭收入高于标准")
+    one = api.get("/api/v1/applications/closed?state=refused&page_size=1").json()
+    assert [r["id"] for r in one["results"]] == [closed["refused"].pk]
+    ref = api.get(f"/api/v1/applications/closed?q={closed['withdrawn'].reference}").json()
+    assert [r["id"] for r in ref["results"]] == [closed["withdrawn"].pk]
+    head = closed["approved"].data["members"][0]["id_number"]
+    assert api.get(f"/api/v1/applications/closed?q={head}").status_code == 422
+    found = api.post("/api/v1/applications/closed/search", {"q": head}, content_type="application/json").json()
+    assert [r["id"] for r in found["results"]] == [closed["approved"].pk]
+    assert api.get("/api/v1/applications/closed?state=approval").status_code == 422
+    assert staff_api(users["dalishi_staff"]).get("/api/v1/applications/closed").json()["count"] == 0
