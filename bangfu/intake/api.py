@@ -263,6 +263,7 @@ class QueueRowOut(Schema):
     reference: str
     kind: str
     state: str
+    state_label: str = Field(description="The state in words; a draft returned for correction is named so")
     unit_id: int
     head_name: str
     head_id_masked: str
@@ -275,6 +276,10 @@ class QueueRowOut(Schema):
     )
     waiting_for_notice: bool = Field(
         False, description="On public notice with no objection to answer: listed last, not counted as work yet"
+    )
+    returned_reason: str = Field(
+        "",
+        description="Returned for correction (state draft, sent before): the reason it was returned with",
     )
 
 
@@ -645,6 +650,7 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "reference": r.application.reference,
                 "kind": r.application.kind,
                 "state": r.application.state,
+                "state_label": r.application.state_label,
                 "unit_id": r.application.unit_id,
                 "head_name": r.application.head_name,
                 "head_id_masked": r.application.head_id_masked,
@@ -652,6 +658,7 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "overdue": r.overdue,
                 "notice_until": r.notice_until,
                 "waiting_for_notice": r.waiting_for_notice,
+                "returned_reason": in_reader_language(r.returned_reason),
             }
             for r in rows
         ],
@@ -674,6 +681,109 @@ def intake_counts(request: HttpRequest, scope: Literal["mine", "all"] = "mine") 
     return [{**c, "label": str(c["label"])} for c in counts]
 
 
+class _ClosedFilters(Schema):
+    state: Annotated[str, one_of(selectors.CLOSED_STATES)] = choices_field(
+        selectors.CLOSED_STATES, "Only the cases closed in this state; empty for every closed state"
+    )
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=QUEUE_PAGE_MAX)
+
+
+class ClosedQuery(_ClosedFilters):
+    q: str = Field(
+        "",
+        max_length=100,
+        description="The start of the applicant's name, or the application's reference (SQ00000123) or number; "
+        "an ID number is refused here (422): search by it with POST /applications/closed/search",
+    )
+
+
+class ClosedSearchIn(_ClosedFilters, InSchema):
+    """``ClosedQuery`` as a body (``POST /applications/closed/search``): a field it does not know is refused."""
+
+    q: str = Field(
+        "",
+        max_length=100,
+        description="The start of the applicant's name, the application's reference or number, or the whole ID "
+        "number of a person of the case (the head or a member)",
+    )
+
+
+class ClosedRowOut(Schema):
+    id: int
+    reference: str
+    kind: str
+    state: str
+    state_label: str
+    unit_id: int
+    head_name: str
+    head_id_masked: str
+    closed_at: dt.datetime = Field(description="When the case came to its closed state")
+    reason: str = Field(description="The reason given when it was closed (a refusal's, a withdrawal's), else empty")
+
+
+class ClosedCountOut(Schema):
+    state: str
+    label: str
+    count: int
+
+
+class ClosedPageOut(Schema):
+    count: int = Field(description="Closed cases matching, counted up to 10,001")
+    count_capped: bool = Field(description="True when more cases match than are counted: narrow the search")
+    page: int
+    page_size: int
+    counts: list[ClosedCountOut] = Field(description="Cases matching the search per closed state, whatever ``state``")
+    results: list[ClosedRowOut] = Field(description="Empty past the last page")
+
+
+@router.get("/applications/closed", response={200: ClosedPageOut, **ERRORS})
+def intake_closed(request: HttpRequest, query: Query[ClosedQuery]) -> dict[str, Any]:
+    """The closed cases in the caller's jurisdiction (file opened or reported up, refused,
+    withdrawn), the most recently closed first, a page at a time, with how many match per state.
+
+    A ``q`` that holds an ID number is refused (422 on ``q``): an address is written to servers'
+    and proxies' access logs. Search by ID number with ``POST /applications/closed/search``."""
+    refuse_id_in_address(query.q, "/api/v1/applications/closed/search")
+    return _closed_page(request, query)
+
+
+@router.post("/applications/closed/search", response={200: ClosedPageOut, **ERRORS})
+def intake_closed_search(request: HttpRequest, payload: ClosedSearchIn) -> dict[str, Any]:
+    """``GET /applications/closed`` with its fields in the body, so that an ID number searched for
+    is in no address: the same filters, the same page."""
+    return _closed_page(request, payload)
+
+
+def _closed_page(request: HttpRequest, query: ClosedQuery | ClosedSearchIn) -> dict[str, Any]:
+    actor = request.auth  # type: ignore[attr-defined]
+    cases = selectors.closed_cases(actor=actor, state=query.state, q=query.q)
+    paginator = CappedPaginator(cases, query.page_size)
+    start = (query.page - 1) * query.page_size
+    return {
+        "count": paginator.count,
+        "count_capped": paginator.capped,
+        "page": query.page,
+        "page_size": query.page_size,
+        "counts": [{**c, "label": str(c["label"])} for c in selectors.closed_counts(actor=actor, q=query.q)],
+        "results": [
+            {
+                "id": r.application.pk,
+                "reference": r.application.reference,
+                "kind": r.application.kind,
+                "state": r.application.state,
+                "state_label": r.application.state_label,
+                "unit_id": r.application.unit_id,
+                "head_name": r.application.head_name,
+                "head_id_masked": r.application.head_id_masked,
+                "closed_at": r.closed_on,
+                "reason": in_reader_language(r.reason),
+            }
+            for r in selectors.closed_rows(cases[start : start + query.page_size])
+        ],
+    }
+
+
 class NoticeRowOut(Schema):
     id: int
     reference: str
@@ -686,16 +796,36 @@ class NoticeRowOut(Schema):
     notice_to: dt.date | None
 
 
-@router.get("/applications/public-notice", response={200: list[NoticeRowOut], **ERRORS})
-def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> list[dict[str, Any]]:
-    """The cases on public notice today in the caller's jurisdiction (ID numbers masked), as the
-    printable list shows them."""
+class NoticeQuery(Schema):
+    unit_id: int | None = Field(None, description="Only this union's cases")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=QUEUE_PAGE_MAX)
+
+
+class NoticePageOut(Schema):
+    count: int = Field(description="Cases on the notice list, counted up to 10,001")
+    count_capped: bool = Field(description="True when more cases are listed than are counted: choose a union")
+    page: int
+    page_size: int
+    results: list[NoticeRowOut] = Field(description="Empty past the last page")
+
+
+@router.get("/applications/public-notice", response={200: NoticePageOut, **ERRORS})
+def intake_public_notice(request: HttpRequest, query: Query[NoticeQuery]) -> dict[str, Any]:
+    """The cases on public notice today (or from tomorrow) in the caller's jurisdiction (ID numbers
+    masked), as the printable list shows them, a page at a time; each page fetched is an export
+    in the audit log."""
     from bangfu.registry.codes import Cause
 
+    actor = request.auth  # type: ignore[attr-defined]
     causes = dict(Cause.choices)
-    unit_filter_checked(access.units(request.auth), unit_id)  # type: ignore[attr-defined]
-    rows = selectors.public_notice_printed(actor=request.auth, unit_id=unit_id)  # type: ignore[attr-defined]
-    return [
+    unit_filter_checked(access.units(actor), query.unit_id)
+    paginator = CappedPaginator(selectors.public_notice_list(actor=actor, unit_id=query.unit_id), query.page_size)
+    start = (query.page - 1) * query.page_size
+    rows = selectors.public_notice_printed(
+        actor=actor, unit_id=query.unit_id, start=start, stop=start + query.page_size
+    )
+    results = [
         {
             "id": a.pk,
             "reference": a.reference,
@@ -709,6 +839,13 @@ def intake_public_notice(request: HttpRequest, unit_id: int | None = None) -> li
         }
         for a in rows
     ]
+    return {
+        "count": paginator.count,
+        "count_capped": paginator.capped,
+        "page": query.page,
+        "page_size": query.page_size,
+        "results": results,
+    }
 
 
 def _int(value: Any) -> int | None:

@@ -30,7 +30,7 @@ DEFAULT_LIMIT_DAYS: dict[str, int] = {
     "higher_review": 5,
     "economic_check": 20,
     "approval": 5,
-    "file_opened": 3,
+    # No limit for an approved case (已建档): it is closed, never overdue (``selectors._limits``).
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,10 +28,12 @@ from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
 from .models import (
+    RETURNED_LABEL,
     REVIEW_FIRST,
     Applicant,
     Application,
     ApplicationEvent,
+    ApplicationPerson,
     ApplicationState,
     Attachment,
     Notice,
@@ -40,10 +42,25 @@ from .models import (
     ReviewTask,
 )
 from .reviews import review_tasks_in_jurisdiction
-from .services import acting_level, is_applicant, load, staff_visible, unit_levels
+from .services import acting_level, is_applicant, load, staff_visible, unit_levels, workers_draft
 
 S = ApplicationState
-QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY or s == S.FILE_OPENED]
+# The cases under way: past their draft and not closed. A closed case (its file opened or reported
+# up, refused, withdrawn: ``workflow.CLOSED``) is in no work queue, is not counted as under way and
+# is never overdue; it is listed with the closed cases. Reporting an approved case up is taken from
+# there (or its page), as it is no longer an open case.
+QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY]
+# A case returned from its first step to whoever submitted it, to put right: a draft again, but
+# sent, so under way. One the union made at the counter (no worker edits it) is the union's to put
+# right and submit again, in the queue of who may submit it; one the worker sent from the phone
+# waits for the worker (``services.workers_draft``), listed among the cases under way only.
+RETURNED = Q(state=S.DRAFT, submitted_at__isnull=False)
+RETURNED_TO_THE_UNION = RETURNED & Q(created_by__isnull=False)
+
+
+def _limits() -> dict[str, int]:
+    """The configured days per step, for the steps of an open case only (none for a closed one)."""
+    return {st: days for st, days in conf.limit_days().items() if st not in workflow.CLOSED}
 
 
 def application_get(*, actor: Any, application_id: int) -> Application:
@@ -91,6 +108,16 @@ class QueueRow:
     notice_until: dt.date | None = None
     # On notice with nothing to do before it ends (no objection to answer): not the actor's work yet.
     waiting_for_notice: bool = False
+    # Returned for correction (``RETURNED``): the reason it was returned with, else "".
+    returned_reason: str = ""
+
+
+# The reason of a case's last return to its draft (read for a returned case only).
+_RETURN_REASON = (
+    ApplicationEvent.objects.filter(application=OuterRef("pk"), action=workflow.RETURN, to_state=S.DRAFT)
+    .order_by("-at", "-id")
+    .values("reason")[:1]
+)
 
 
 # The step of the unit review and public notice (民主评议和公示) is the grassroots union's, but
@@ -103,7 +130,8 @@ class QueueRow:
 # below it) is not this passage's: the step waits for a new review.
 def _with_notice(qs: QuerySet[Application]) -> QuerySet[Application]:
     """``qs`` with ``reviewed_here`` (the unit review was recorded since the case came to its
-    step) and ``open_objection`` (an objection to the notice is not answered yet)."""
+    step), ``open_objection`` (an objection to the notice is not answered yet) and
+    ``returned_reason`` (why a returned case was returned)."""
     return qs.annotate(
         reviewed_here=Exists(
             ApplicationEvent.objects.filter(
@@ -111,6 +139,9 @@ def _with_notice(qs: QuerySet[Application]) -> QuerySet[Application]:
             )
         ),
         open_objection=Exists(Objection.objects.filter(application=OuterRef("pk"), answered_at__isnull=True)),
+        returned_reason=Case(
+            When(RETURNED, then=Subquery(_RETURN_REASON)), default=Value(""), output_field=CharField()
+        ),
     )
 
 
@@ -122,7 +153,7 @@ def _notice_waits(today: dt.date) -> Q:
 def _clock(app: Any, now: dt.datetime, today: dt.date, limits: dict[str, int]) -> QueueRow:
     """A case's row: its days at its step (for the notice's step, from the day after the notice
     ends once its review is recorded) and whether that is past the step's limit."""
-    limit = limits.get(app.state)
+    limit = limits.get(app.state) if app.state not in workflow.CLOSED else None
     noticed = app.state == S.UNIT_REVIEW and getattr(app, "reviewed_here", False) and app.notice_to is not None
     if noticed:
         days = max(0, (today - app.notice_to).days - 1)
@@ -136,7 +167,8 @@ def _clock(app: Any, now: dt.datetime, today: dt.date, limits: dict[str, int]) -
             waiting_for_notice=running and not getattr(app, "open_objection", False),
         )
     days = (now - app.state_since).days
-    return QueueRow(app, days, limit, limit is not None and days > limit)
+    reason = getattr(app, "returned_reason", "") or ""
+    return QueueRow(app, days, limit, limit is not None and days > limit, returned_reason=reason)
 
 
 def _actionable(actor: Any) -> Q:
@@ -148,8 +180,10 @@ def _actionable(actor: Any) -> Q:
     levels = unit_levels(actor)
     grants = list(access.grants(actor))
     for step in workflow.STEPS:
-        if step.source == S.DRAFT:
+        if step.source in workflow.CLOSED:
             continue
+        # Of the drafts, only those returned to the union: a draft never sent is not work waiting.
+        at = RETURNED_TO_THE_UNION if step.source == S.DRAFT else Q(state=step.source)
         paths = {
             g.unit_path
             for g in grants
@@ -157,7 +191,7 @@ def _actionable(actor: Any) -> Q:
             or (g.role in step.roles and levels.get(g.unit_id) in step.levels)
         }
         for path in sorted(paths):
-            q |= Q(kind__in=list(step.kinds), state=step.source, unit__path__startswith=path)
+            q |= at & Q(kind__in=list(step.kinds), unit__path__startswith=path)
     return q
 
 
@@ -192,14 +226,16 @@ def queue_cases(*, actor: Any, state: str = "") -> QuerySet[Application]:
 
 def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
     """The queue's rows of ``cases``, with the days waiting and the overdue flag."""
-    limits = conf.limit_days()
+    limits = _limits()
     now = timezone.now()
     today = timezone.localdate()
     rows = []
     for app in cases:
         step = workflow.step_at(app.kind, app.state)
-        if step is None or acting_level(actor, app, step.roles, step.levels) is None:
+        if step is None or app.state in workflow.CLOSED or acting_level(actor, app, step.roles, step.levels) is None:
             continue  # ``_actionable`` let through no such case; this is the one-case judgement
+        if app.state == S.DRAFT and (not app.returned or workers_draft(app)):
+            continue  # nor a draft not returned to the union
         rows.append(_clock(app, now, today, limits))
     return rows
 
@@ -213,7 +249,7 @@ def queue_counts(*, actor: Any) -> list[dict[str, Any]]:
 def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
     """Of an annotated (``_with_notice``) query: the cases per step, and how many are overdue (as
     ``_clock`` judges one case)."""
-    limits = conf.limit_days()
+    limits = _limits()
     now = timezone.now()
     today = timezone.localdate()
     overdue = Q(pk__in=[])
@@ -227,21 +263,26 @@ def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
         overdue |= late
     rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
     by_state = {r["state"]: r for r in rows}
+    # The drafts listed are the cases returned for correction (``RETURNED``), named so.
     return [
-        {"state": st, "label": S(st).label, "count": by_state[st]["count"], "overdue": by_state[st]["overdue"]}
+        {
+            "state": st,
+            "label": RETURNED_LABEL if st == S.DRAFT else S(st).label,
+            "count": by_state[st]["count"],
+            "overdue": by_state[st]["overdue"],
+        }
         for st in S.values
         if st in by_state
     ]
 
 
 def _under_way_qs(actor: Any) -> QuerySet[Application]:
-    """Every case under way (past its draft, not closed) in the actor's jurisdiction, whoever's
-    step it is at: what a manager or an evaluator follows. An approved case waiting to be reported
-    up (已建档) is still under way, as it is in the work queue of who reports it (``QUEUE_STATES``):
-    a case waiting for me is always among all the cases under way."""
-    return _with_notice(
-        access.scope(actor, staff_visible(Application.objects.filter(state__in=QUEUE_STATES).select_related("unit")))
-    )
+    """Every case under way (past its draft, not closed: ``QUEUE_STATES``) in the actor's
+    jurisdiction, whoever's step it is at, and the cases returned for correction (``RETURNED``,
+    to the union or to the worker): what a manager or an evaluator follows. A case waiting for me
+    is always among all the cases under way; an approved case (已建档) is closed, in neither."""
+    under_way = Application.objects.filter(Q(state__in=QUEUE_STATES) | RETURNED).select_related("unit")
+    return _with_notice(access.scope(actor, staff_visible(under_way)))
 
 
 def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
@@ -251,7 +292,7 @@ def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50)
     if state:
         qs = qs.filter(state=state)
     current = CappedPaginator(qs.order_by("state_since", "id"), per_page).get_page(page)
-    limits = conf.limit_days()
+    limits = _limits()
     now, today = timezone.now(), timezone.localdate()
     return [_clock(app, now, today, limits) for app in current.object_list], current
 
@@ -259,6 +300,69 @@ def under_way(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50)
 def under_way_counts(*, actor: Any) -> list[dict[str, Any]]:
     """The cases under way in the jurisdiction per step, and how many are overdue."""
     return _step_counts(_under_way_qs(actor))
+
+
+# --- the closed cases ------------------------------------------------------------------------------
+
+# Closed: the file opened (and reported up), refused, withdrawn. Listed newest closed first.
+CLOSED_STATES = [s for s in S.values if s in workflow.CLOSED]
+_SEARCH_MAX = 50
+# An application's reference as the pages show it (SQ00000123), or its number alone.
+_REFERENCE = re.compile(r"(?:SQ)?0*(\d{1,12})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ClosedRow:
+    application: Application
+    closed_on: dt.datetime  # when it came to its closed state
+    reason: str  # the reason given when it was closed (a refusal's, a withdrawal's), else ""
+
+
+def closed_query(raw: str | None) -> str:
+    """A search as typed: full-width characters made plain, spaces collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", raw or "")).strip()[:_SEARCH_MAX]
+
+
+def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
+    """The closed cases in the actor's jurisdiction, those the worker never sent left out, that
+    ``q`` finds: a person's whole ID number (the head or a member, by the keyed-hash index), the
+    application's reference or number, else the start of the applicant's name."""
+    qs = access.scope(actor, staff_visible(Application.objects.filter(state__in=CLOSED_STATES)))
+    text = closed_query(q)
+    if not text:
+        return qs
+    rid = ResidentId.try_parse(text)
+    if rid is not None:
+        digest = crypto.keyed_hash(rid.value)
+        person = ApplicationPerson.objects.filter(application=OuterRef("pk"), id_hash=digest)
+        return qs.filter(Q(head_id_hash=digest) | Exists(person))
+    if reference := _REFERENCE.fullmatch(text.replace(" ", "")):
+        return qs.filter(pk=int(reference.group(1)))
+    return qs.filter(head_name__istartswith=text)
+
+
+def closed_cases(*, actor: Any, state: str = "", q: str = "") -> QuerySet[Application]:
+    """The closed cases (``CLOSED_STATES``, or one of them) in the actor's jurisdiction that ``q``
+    finds (``_closed_searched``), the most recently closed first, with ``closed_reason``."""
+    qs = _closed_searched(actor, q).select_related("unit")
+    if state:
+        qs = qs.filter(state=state)
+    said = ApplicationEvent.objects.filter(application=OuterRef("pk"), to_state=OuterRef("state"))
+    return qs.annotate(closed_reason=Subquery(said.order_by("-at", "-id").values("reason")[:1])).order_by(
+        "-state_since", "-id"
+    )
+
+
+def closed_rows(cases: Any) -> list[ClosedRow]:
+    return [ClosedRow(app, app.state_since, getattr(app, "closed_reason", "") or "") for app in cases]
+
+
+def closed_counts(*, actor: Any, q: str = "") -> list[dict[str, Any]]:
+    """The closed cases ``q`` finds per closed state, counted by the database (the states with none
+    left out)."""
+    rows = _closed_searched(actor, q).order_by().values("state").annotate(count=Count("id"))
+    by_state = {r["state"]: r["count"] for r in rows}
+    return [{"state": st, "label": S(st).label, "count": by_state[st]} for st in CLOSED_STATES if st in by_state]
 
 
 def state_counts(*, actor: Any) -> dict[str, int]:
@@ -310,14 +414,16 @@ def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | 
     return qs.order_by("unit__path", "id")
 
 
-def public_notice_printed(*, actor: Any, unit_id: int | None = None) -> list[Application]:
-    """``public_notice_list`` as it is printed or fetched for posting: names and masked ID numbers
-    leave the system, so each time is an export in the audit log (the jurisdiction it covers, and
-    how many cases)."""
+def public_notice_printed(
+    *, actor: Any, unit_id: int | None = None, start: int = 0, stop: int | None = None
+) -> list[Application]:
+    """``public_notice_list`` as it is printed or fetched for posting (all of it, or the rows from
+    ``start`` to ``stop``, a page of the API): names and masked ID numbers leave the system, so
+    each time is an export in the audit log (the jurisdiction it covers, and how many cases)."""
     from bangfu.common.audit import audit_record
     from bangfu.common.models import AuditAction
 
-    rows = list(public_notice_list(actor=actor, unit_id=unit_id))
+    rows = list(public_notice_list(actor=actor, unit_id=unit_id)[start:stop])
     paths = sorted(g.unit_path for g in access.grants(actor))
     audit_record(
         actor=actor,

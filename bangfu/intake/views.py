@@ -552,8 +552,26 @@ def _page_number(request: HttpRequest) -> int:
     return number if number else 1
 
 
+CLOSED_PER_PAGE = 50
+
+
+def _closed_search(request: HttpRequest) -> HttpResponse:
+    """The closed cases' search, posted (as the household list's is, ``web.searches``): a search
+    with a digit in it (an ID number, a reference) is kept in the session and the address carries
+    its key ``s``, never the text."""
+    path = reverse("intake:queue")
+    params = {"scope": "closed", **searches.address_params(request, selectors.closed_query(request.POST.get("q")))}
+    if (state := request.POST.get("state", "")) in selectors.CLOSED_STATES:
+        params["state"] = state
+    return redirect(f"{path}?{urlencode(params)}")
+
+
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _closed_search(request)
+    if request.GET.get("scope") == "closed":
+        return _closed(request)
     state = request.GET.get("state", "")
     state = state if state in S.values else ""
     # "all": every case under way in the user's unions, whoever's step it is at (a manager or an
@@ -587,6 +605,40 @@ def queue(request: HttpRequest) -> HttpResponse:
         "can_import": access.units(request.user, Perm.HOUSEHOLD_EDIT).exists(),
     }
     return render(request, "intake/staff/queue.html", context)
+
+
+def _closed(request: HttpRequest) -> HttpResponse:
+    """The closed cases of the user's unions (file opened or reported up, refused, withdrawn), the
+    most recently closed first, by state, searched by name, reference or ID number, a page at a time."""
+    address = searches.read_address(request, reverse("intake:queue"))
+    if address.redirect_to:
+        return redirect(address.redirect_to)
+    state = address.data.get("state", "")
+    state = state if state in selectors.CLOSED_STATES else ""
+    q = selectors.closed_query(address.data.get("q", ""))
+    paginator = CappedPaginator(selectors.closed_cases(actor=request.user, state=state, q=q), CLOSED_PER_PAGE)
+    page = paginator.get_page(_page_number(request))
+    counts = selectors.closed_counts(actor=request.user, q=q)
+    key = address.query.get("s", "")
+    search = {"s": key} if key else ({"q": q} if q else {})
+    context = {
+        "closed": True,
+        "rows": selectors.closed_rows(page.object_list),
+        "page": page,
+        "paginator": paginator,
+        "counts": counts,
+        "total": sum(c["count"] for c in counts),
+        "state": state,
+        "q": q,
+        "searched": bool(q),
+        "notices": address.notices,
+        "base_query": urlencode({"scope": "closed", **search}),
+        "query": urlencode({"scope": "closed", **search, **({"state": state} if state else {})}),
+        "under_way": sum(c["count"] for c in selectors.under_way_counts(actor=request.user)),
+        "can_start": access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists(),
+        "can_import": access.units(request.user, Perm.HOUSEHOLD_EDIT).exists(),
+    }
+    return render(request, "intake/staff/closed.html", context)
 
 
 UNIT_CHOICES_MAX = 500  # a province has some 150 cities and counties

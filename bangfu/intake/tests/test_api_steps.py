@@ -102,7 +102,7 @@ def _whole_path(tree: dict, users: dict[str, Any]) -> Caller:
     held = timezone.localdate() - dt.timedelta(days=2)
     reviewed = cadre.call("POST", f"/applications/{app_id}/unit-review", {"held_on": str(held), "minutes": "同意"})
     assert reviewed["notice_from"] == str(timezone.localdate() + dt.timedelta(days=1))
-    on_notice = cadre.call("GET", "/applications/public-notice")
+    on_notice = cadre.call("GET", "/applications/public-notice")["results"]
     assert [r["id"] for r in on_notice] == [app_id]
     assert "*" in on_notice[0]["head_id_masked"] and on_notice[0]["main_cause"]
     objection = cadre.call(

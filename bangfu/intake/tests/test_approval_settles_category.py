@@ -16,7 +16,7 @@ from bangfu.common.errors import DomainError
 from bangfu.common.models import AuditEntry
 from bangfu.eligibility.models import OverrideStatus
 from bangfu.eligibility.services import decision_override_approve
-from bangfu.intake import selectors, services
+from bangfu.intake import services
 from bangfu.intake.models import Application, ApplicationEvent, ApplicationState, Notice
 from bangfu.intake.tests.helpers import current_decision, staff_api, staff_page, submitted, to_state
 from bangfu.intake.tests.test_pages import _post_form
@@ -138,20 +138,6 @@ def test_the_approval_reason_says_the_worker_sees_it(tree: dict, users: dict[str
     app = to_state(submitted(tree["xiangyun_g"]), S.APPROVAL, users)
     page = staff_page(users["dali_staff"]).get(f"/applications/{app.pk}/").content.decode()
     assert "Reason, if the category differs from the identification (the worker sees it)" in page
-
-
-def test_all_cases_under_way_hold_those_waiting_to_be_reported_up(
-    tree: dict, users: dict[str, Any], standard: Any
-) -> None:
-    app = to_state(submitted(tree["xiangyun_g"]), S.FILE_OPENED, users, approver=users["xiangyun_staff"])
-    staff = users["xiangyun_staff"]
-    mine, _page = selectors.queue(actor=staff)
-    assert app.pk in [r.application.pk for r in mine]
-    everything, _page = selectors.under_way(actor=staff)
-    assert app.pk in [r.application.pk for r in everything]
-    assert {"state": "file_opened"}.items() <= next(
-        c for c in selectors.under_way_counts(actor=staff) if c["state"] == "file_opened"
-    ).items()
 
 
 def test_a_temporary_case_submitted_at_the_counter_is_not_said_to_wait_at_an_economic_check(
