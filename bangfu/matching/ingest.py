@@ -1202,10 +1202,10 @@ def _unreadable_summary(text: str) -> int | None:
 
 @dataclass
 class _Skipped:
-    """The rows of totals and notes (and of empty cells) at the end of the file: those after
-    ``after``, the last row of data (None: none is skipped), by the reason they would have been
-    rejected for; the unreadable lines left; the rows of totals and notes counted (empty rows are
-    not counted: nothing was in them)."""
+    """The rows of totals and notes at the end of the file (those after ``after``, the last row
+    of data; None: none is skipped) and the empty rows anywhere, by the reason they would have
+    been rejected for; the unreadable lines left; the rows of totals and notes counted (empty
+    rows are not counted: nothing was in them)."""
 
     after: int | None = None
     reasons: dict[str, int] = field(default_factory=dict)
@@ -1213,13 +1213,17 @@ class _Skipped:
     counted: int = 0
 
     def where(self) -> str:
-        """The condition of the rows of ``rows`` that are not skipped."""
-        return "TRUE" if self.after is None else f"NOT (summary IS NOT NULL AND row_no > {int(self.after)})"
+        """The condition of the rows of ``rows`` that are not skipped: empty rows anywhere, rows
+        of totals and notes after ``after``."""
+        if self.after is None:
+            return "TRUE"
+        return f"NOT (summary IS NOT NULL AND (summary = {BLANK} OR row_no > {int(self.after)}))"
 
 
 def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: list[tuple[int, str, str]]) -> _Skipped:
-    """The rows of totals, notes and empty cells after the last row of data (taken, or rejected
-    for its own reasons) and the unreadable lines after it that are such rows. The rows stay in
+    """The rows of totals and notes after the last row of data (taken, or rejected for its own
+    reasons), the rows of empty cells anywhere, and the unreadable lines that are such rows. The
+    rows stay in
     ``rows`` (a file of millions of rows may be memory-mapped: a copy without them would be read
     into memory); the queries that count and write them leave them out (``_Skipped.where``)."""
     kinds = {line: _unreadable_summary(text) for line, _reason, text in unreadable}
@@ -1233,9 +1237,11 @@ def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: 
     ).fetchall()
     last = max([last_row or 0, *(line for line, kind in kinds.items() if kind is None)])
     skipped = _Skipped(after=last)
+    # An empty row is skipped wherever it is (rows of a sheet spaced out, a file of rows each
+    # followed by an empty one): nothing is in it to reject.
     found = con.execute(
         "SELECT reason, summary, count(*) FROM candidates "
-        "WHERE summary IS NOT NULL AND reason IS NOT NULL AND row_no > ? GROUP BY ALL",
+        f"WHERE summary IS NOT NULL AND reason IS NOT NULL AND (summary = {BLANK} OR row_no > ?) GROUP BY ALL",
         [last],
     ).fetchall()
     con.unregister("candidates")
@@ -1243,7 +1249,7 @@ def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: 
         skipped.reasons[str(reason)] = skipped.reasons.get(str(reason), 0) + int(n)
         skipped.counted += int(n) if kind == SUMMARY else 0
     for line, reason, _text in unreadable:
-        if kinds[line] is not None and line > last:
+        if kinds[line] == BLANK or (kinds[line] is not None and line > last):
             skipped.counted += kinds[line] == SUMMARY
         else:
             skipped.unreadable.append((line, reason))
