@@ -11,7 +11,9 @@ rows as CSV). Two passes over the data:
    the other columns of white space of every kind (``PADDING``), typing them (numbers and dates
    as the legacy import reads them: ``_number_text_sql``, ``_field_sql``) and naming a missing
    or unreadable one, and marking a row that may be one of totals or a note (``_summary_sql``:
-   those at the end of the file are skipped, ``_skip_summaries``).
+   those at the end of the file, and empty rows anywhere, are skipped: ``_skip_summaries``).
+   A CSV line that lacks only trailing columns no field is read from is read again with them
+   empty (``_pad_short_lines``); the rows after a line not read keep the file's numbers.
    Values SQL does not accept go through ``ResidentId.parse`` itself (the rare bad or odd
    rows), so the rules stay in one place and the reasons given are its messages; names SQL
    cannot normalise go through ``names.normalise_name``, once each. Both only when such rows
@@ -887,6 +889,11 @@ def _run(
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
     query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day), headers)
+    if relation.startswith("read_csv(") and (padded := _pad_short_lines(con, relation, headers, mapping, workdir)):
+        # Lines that lack only trailing columns no field is read from: read again with them empty.
+        relation = padded
+        con.execute("DROP TABLE source_rows; DROP TABLE line_shifts; DROP TABLE reject_errors; DROP TABLE reject_scans")
+        query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day), headers)
     if limits is not None and not relation.startswith("read_parquet("):
         # A text file's rows are known once it is read into source_rows (a Parquet file's were
         # checked from its footer): refused before the checks and the snapshot.
@@ -1074,6 +1081,20 @@ def _read(
         # the file itself would read it on one thread.
         con.execute(f"CREATE TEMP TABLE source_rows AS SELECT {trimmed} FROM (SELECT {raw} FROM {relation}) s0")
         source = f"SELECT rowid + {first_line} AS row_no, * FROM source_rows"
+        # A line the reader could not split is not in the table: the rows after it are numbered
+        # past it, as the file numbers them (the i-th such line, at row r, moves every row from
+        # r - i on by one more).
+        con.execute(
+            "CREATE TEMP TABLE line_shifts AS SELECT from_row, max(shift) AS shift FROM ("
+            f"SELECT line + {first_line - 2} - row_number() OVER (ORDER BY line) + 1 AS from_row, "
+            "row_number() OVER (ORDER BY line) AS shift FROM (SELECT DISTINCT line FROM reject_errors)) "
+            "GROUP BY from_row"
+        )
+        if con.execute("SELECT count(*) FROM line_shifts").fetchall()[0][0]:
+            source = (
+                f"SELECT r.row_no + COALESCE(s.shift, 0) AS row_no, r.* EXCLUDE (row_no) FROM ({source}) r "
+                "ASOF LEFT JOIN line_shifts s ON r.row_no >= s.from_row"
+            )
 
     id_quoting: list[Quoting] = []
     if "id_number" in mapping:
@@ -1278,6 +1299,60 @@ def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: in
         (int(line), _unreadable_reason(str(kind), first, last, str(message), columns), str(text or ""))
         for line, kind, first, last, message, text in rows
     ]
+
+
+_POSITION_SLACK = 4
+
+
+def _pad_short_lines(
+    con: duckdb.DuckDBPyConnection, relation: str, headers: list[str], mapping: dict[str, str], workdir: Path
+) -> str | None:
+    """The CSV file read by ``relation`` again, in ``workdir``, with the separators that its
+    short lines lack added at their ends, when some line lacks only columns after the last one
+    a field is read from (a spreadsheet leaves the empty cells at a row's end out, and a row
+    typed by hand ends where its data does: an unused 备注 column is no reason to refuse it); the
+    relation reading that copy. None when no line is such. A line that lacks a column a field
+    is read from stays an unreadable line, naming its columns; so does one the reader placed
+    elsewhere than it says (its text is compared first)."""
+    needed = 1 + max(headers.index(column) for column in mapping.values())
+    short = con.execute(
+        "SELECT e.line_byte_position, min(e.csv_line), min(e.column_idx), min(s.delimiter), min(s.file_path) "
+        "FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) "
+        "WHERE e.error_type = 'MISSING COLUMNS' GROUP BY ALL HAVING min(e.column_idx) >= ? ORDER BY 1",
+        [needed],
+    ).fetchall()
+    if not short:
+        return None
+    source = Path(short[0][4])
+    target = workdir / "padded.csv"
+    inserts: list[tuple[int, bytes]] = []
+    with source.open("rb") as src:
+        for position, text, found, delimiter, _path in short:
+            # The reader's position of a line is the line's start give or take a byte or two.
+            line = str(text).strip("\r\n").encode()  # a CRLF file's line is given with the LF before it
+            start = max(int(position) - _POSITION_SLACK, 0)
+            src.seek(start)
+            near = src.read(len(line) + 2 * _POSITION_SLACK + 1)
+            at = near.find(b"\n" + line) + 1  # never the first line: that is the header
+            end = near[at + len(line) : at + len(line) + 1]
+            if not at:
+                continue
+            if end not in (b"", b"\r", b"\n"):
+                continue
+            inserts.append((start + at + len(line), str(delimiter).encode() * (len(headers) - int(found))))
+        if not inserts:
+            return None
+        src.seek(0)
+        with target.open("wb") as dst:
+            done = 0
+            for at, pad in inserts:
+                while done < at:
+                    dst.write(src.read(min(at - done, 1 << 22)))
+                    done = src.tell()
+                dst.write(pad)
+            while chunk := src.read(1 << 22):
+                dst.write(chunk)
+    return relation.replace(_q(str(source)), _q(str(target)), 1)
 
 
 def _unreadable_reason(kind: str, first: int | None, last: int | None, message: str, columns: int) -> str:
