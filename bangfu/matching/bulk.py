@@ -5,9 +5,9 @@ PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON
 Other databases (SQLite): ``executemany`` of one ``INSERT … ON CONFLICT`` statement.
 A finding already recorded (same member, dataset, rule and record) is left as it is, and so is
 one raised before from another dataset of the same kind (the same file imported again, or next
-month's copy of it) and open or dismissed: an open one is not listed twice, and a dismissal
-stands (a dismissed car does not come back as a new open finding with each refresh of the
-police's data) (``_not_raised``).
+month's copy of it) and open, dismissed, or confirmed since the file last closed: an open one is
+not listed twice, a dismissal stands (a dismissed car does not come back as a new open finding
+with each refresh of the police's data), and a confirmed car is on the file (``_not_raised``).
 
 Two runs over overlapping unions write some of the same rows at the same time. PostgreSQL makes
 the second writer of a row wait for the first one's transaction; rows written in different orders
@@ -25,6 +25,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.db import connection
+
+from bangfu.registry.codes import OPEN_STATES, TimelineKind
+from bangfu.registry.models import TimelineEvent
 
 from .engine.rules import FINDING_COLUMNS
 from .models import Finding, FindingStatus, HouseholdCheck
@@ -63,16 +66,26 @@ _UNIQUE = ("member_id", "dataset_id", "rule", "record_key")
 
 def _not_raised(row: str) -> str:
     """SQL: ``row`` is not a record already raised for its member, department kind and rule from
-    another dataset and still open or dismissed. A confirmed one is raised again (its file may have
-    been removed and opened again since: the record must be proposed again; confirming it twice
-    writes nothing twice), and so is a record named by its row (``row 2``: of another file,
-    another record)."""
+    another dataset and still open or dismissed, or confirmed since the file last closed: the
+    confirmation wrote the record into the file, and a recheck raised the same car again and
+    again as a new open finding. A record confirmed before the file was closed (removed, exited,
+    cancelled) and opened again is raised again: it must be proposed again. A record named by its
+    row (``row 2``: of another file, another record) is always raised."""
     table = _q(Finding._meta.db_table)
     same = " AND ".join(f"f.{_q(c)} = {row}.{_q(c)}" for c in ("member_id", "kind", "rule", "record_key"))
     statuses = ", ".join(f"'{s}'" for s in (FindingStatus.OPEN, FindingStatus.DISMISSED))
+    events = _q(TimelineEvent._meta.db_table)
+    to = "e.data ->> 'to'" if connection.vendor == "postgresql" else "json_extract(e.data, '$.to')"
+    open_states = ", ".join(f"'{s}'" for s in sorted(OPEN_STATES))
+    closed_since = (
+        f"EXISTS (SELECT 1 FROM {events} e WHERE e.{_q('household_id')} = f.{_q('household_id')} "  # noqa: S608
+        f"AND e.{_q('kind')} = '{TimelineKind.STATE_CHANGED}' AND e.{_q('at')} >= f.{_q('reviewed_at')} "
+        f"AND {to} NOT IN ({open_states}))"
+    )
+    confirmed = f"f.{_q('status')} = '{FindingStatus.CONFIRMED}' AND NOT {closed_since}"
     return (
         f"(substr({row}.{_q('record_key')}, 1, 4) = 'row ' OR NOT EXISTS "  # noqa: S608 - fixed identifiers
-        f"(SELECT 1 FROM {table} f WHERE {same} AND f.{_q('status')} IN ({statuses})))"
+        f"(SELECT 1 FROM {table} f WHERE {same} AND (f.{_q('status')} IN ({statuses}) OR ({confirmed}))))"
     )
 
 

@@ -11,7 +11,9 @@ rows as CSV). Two passes over the data:
    the other columns of white space of every kind (``PADDING``), typing them (numbers and dates
    as the legacy import reads them: ``_number_text_sql``, ``_field_sql``) and naming a missing
    or unreadable one, and marking a row that may be one of totals or a note (``_summary_sql``:
-   those at the end of the file are skipped, ``_skip_summaries``).
+   those at the end of the file, and empty rows anywhere, are skipped: ``_skip_summaries``).
+   A CSV line that lacks only trailing columns no field is read from is read again with them
+   empty (``_pad_short_lines``); the rows after a line not read keep the file's numbers.
    Values SQL does not accept go through ``ResidentId.parse`` itself (the rare bad or odd
    rows), so the rules stay in one place and the reasons given are its messages; names SQL
    cannot normalise go through ``names.normalise_name``, once each. Both only when such rows
@@ -887,6 +889,11 @@ def _run(
     mapping = resolve_mapping(kind, headers, given)
     prehashed = "id_number" not in mapping
     query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day), headers)
+    if relation.startswith("read_csv(") and (padded := _pad_short_lines(con, relation, headers, mapping, workdir)):
+        # Lines that lack only trailing columns no field is read from: read again with them empty.
+        relation = padded
+        con.execute("DROP TABLE source_rows; DROP TABLE line_shifts; DROP TABLE reject_errors; DROP TABLE reject_scans")
+        query, quoting = _read(con, relation, first_line, kind, mapping, day, min(as_of or day, day), headers)
     if limits is not None and not relation.startswith("read_parquet("):
         # A text file's rows are known once it is read into source_rows (a Parquet file's were
         # checked from its footer): refused before the checks and the snapshot.
@@ -1074,6 +1081,20 @@ def _read(
         # the file itself would read it on one thread.
         con.execute(f"CREATE TEMP TABLE source_rows AS SELECT {trimmed} FROM (SELECT {raw} FROM {relation}) s0")
         source = f"SELECT rowid + {first_line} AS row_no, * FROM source_rows"
+        # A line the reader could not split is not in the table: the rows after it are numbered
+        # past it, as the file numbers them (the i-th such line, at row r, moves every row from
+        # r - i on by one more).
+        con.execute(
+            "CREATE TEMP TABLE line_shifts AS SELECT from_row, max(shift) AS shift FROM ("
+            f"SELECT line + {first_line - 2} - row_number() OVER (ORDER BY line) + 1 AS from_row, "
+            "row_number() OVER (ORDER BY line) AS shift FROM (SELECT DISTINCT line FROM reject_errors)) "
+            "GROUP BY from_row"
+        )
+        if con.execute("SELECT count(*) FROM line_shifts").fetchall()[0][0]:
+            source = (
+                f"SELECT r.row_no + COALESCE(s.shift, 0) AS row_no, r.* EXCLUDE (row_no) FROM ({source}) r "
+                "ASOF LEFT JOIN line_shifts s ON r.row_no >= s.from_row"
+            )
 
     id_quoting: list[Quoting] = []
     if "id_number" in mapping:
@@ -1202,10 +1223,10 @@ def _unreadable_summary(text: str) -> int | None:
 
 @dataclass
 class _Skipped:
-    """The rows of totals and notes (and of empty cells) at the end of the file: those after
-    ``after``, the last row of data (None: none is skipped), by the reason they would have been
-    rejected for; the unreadable lines left; the rows of totals and notes counted (empty rows are
-    not counted: nothing was in them)."""
+    """The rows of totals and notes at the end of the file (those after ``after``, the last row
+    of data; None: none is skipped) and the empty rows anywhere, by the reason they would have
+    been rejected for; the unreadable lines left; the rows of totals and notes counted (empty
+    rows are not counted: nothing was in them)."""
 
     after: int | None = None
     reasons: dict[str, int] = field(default_factory=dict)
@@ -1213,13 +1234,17 @@ class _Skipped:
     counted: int = 0
 
     def where(self) -> str:
-        """The condition of the rows of ``rows`` that are not skipped."""
-        return "TRUE" if self.after is None else f"NOT (summary IS NOT NULL AND row_no > {int(self.after)})"
+        """The condition of the rows of ``rows`` that are not skipped: empty rows anywhere, rows
+        of totals and notes after ``after``."""
+        if self.after is None:
+            return "TRUE"
+        return f"NOT (summary IS NOT NULL AND (summary = {BLANK} OR row_no > {int(self.after)}))"
 
 
 def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: list[tuple[int, str, str]]) -> _Skipped:
-    """The rows of totals, notes and empty cells after the last row of data (taken, or rejected
-    for its own reasons) and the unreadable lines after it that are such rows. The rows stay in
+    """The rows of totals and notes after the last row of data (taken, or rejected for its own
+    reasons), the rows of empty cells anywhere, and the unreadable lines that are such rows. The
+    rows stay in
     ``rows`` (a file of millions of rows may be memory-mapped: a copy without them would be read
     into memory); the queries that count and write them leave them out (``_Skipped.where``)."""
     kinds = {line: _unreadable_summary(text) for line, _reason, text in unreadable}
@@ -1233,9 +1258,11 @@ def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: 
     ).fetchall()
     last = max([last_row or 0, *(line for line, kind in kinds.items() if kind is None)])
     skipped = _Skipped(after=last)
+    # An empty row is skipped wherever it is (rows of a sheet spaced out, a file of rows each
+    # followed by an empty one): nothing is in it to reject.
     found = con.execute(
         "SELECT reason, summary, count(*) FROM candidates "
-        "WHERE summary IS NOT NULL AND reason IS NOT NULL AND row_no > ? GROUP BY ALL",
+        f"WHERE summary IS NOT NULL AND reason IS NOT NULL AND (summary = {BLANK} OR row_no > ?) GROUP BY ALL",
         [last],
     ).fetchall()
     con.unregister("candidates")
@@ -1243,7 +1270,7 @@ def _skip_summaries(con: duckdb.DuckDBPyConnection, rows: pa.Table, unreadable: 
         skipped.reasons[str(reason)] = skipped.reasons.get(str(reason), 0) + int(n)
         skipped.counted += int(n) if kind == SUMMARY else 0
     for line, reason, _text in unreadable:
-        if kinds[line] is not None and line > last:
+        if kinds[line] == BLANK or (kinds[line] is not None and line > last):
             skipped.counted += kinds[line] == SUMMARY
         else:
             skipped.unreadable.append((line, reason))
@@ -1272,6 +1299,60 @@ def _unreadable_lines(con: duckdb.DuckDBPyConnection, relation: str, columns: in
         (int(line), _unreadable_reason(str(kind), first, last, str(message), columns), str(text or ""))
         for line, kind, first, last, message, text in rows
     ]
+
+
+_POSITION_SLACK = 4
+
+
+def _pad_short_lines(
+    con: duckdb.DuckDBPyConnection, relation: str, headers: list[str], mapping: dict[str, str], workdir: Path
+) -> str | None:
+    """The CSV file read by ``relation`` again, in ``workdir``, with the separators that its
+    short lines lack added at their ends, when some line lacks only columns after the last one
+    a field is read from (a spreadsheet leaves the empty cells at a row's end out, and a row
+    typed by hand ends where its data does: an unused 备注 column is no reason to refuse it); the
+    relation reading that copy. None when no line is such. A line that lacks a column a field
+    is read from stays an unreadable line, naming its columns; so does one the reader placed
+    elsewhere than it says (its text is compared first)."""
+    needed = 1 + max(headers.index(column) for column in mapping.values())
+    short = con.execute(
+        "SELECT e.line_byte_position, min(e.csv_line), min(e.column_idx), min(s.delimiter), min(s.file_path) "
+        "FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) "
+        "WHERE e.error_type = 'MISSING COLUMNS' GROUP BY ALL HAVING min(e.column_idx) >= ? ORDER BY 1",
+        [needed],
+    ).fetchall()
+    if not short:
+        return None
+    source = Path(short[0][4])
+    target = workdir / "padded.csv"
+    inserts: list[tuple[int, bytes]] = []
+    with source.open("rb") as src:
+        for position, text, found, delimiter, _path in short:
+            # The reader's position of a line is the line's start give or take a byte or two.
+            line = str(text).strip("\r\n").encode()  # a CRLF file's line is given with the LF before it
+            start = max(int(position) - _POSITION_SLACK, 0)
+            src.seek(start)
+            near = src.read(len(line) + 2 * _POSITION_SLACK + 1)
+            at = near.find(b"\n" + line) + 1  # never the first line: that is the header
+            end = near[at + len(line) : at + len(line) + 1]
+            if not at:
+                continue
+            if end not in (b"", b"\r", b"\n"):
+                continue
+            inserts.append((start + at + len(line), str(delimiter).encode() * (len(headers) - int(found))))
+        if not inserts:
+            return None
+        src.seek(0)
+        with target.open("wb") as dst:
+            done = 0
+            for at, pad in inserts:
+                while done < at:
+                    dst.write(src.read(min(at - done, 1 << 22)))
+                    done = src.tell()
+                dst.write(pad)
+            while chunk := src.read(1 << 22):
+                dst.write(chunk)
+    return relation.replace(_q(str(source)), _q(str(target)), 1)
 
 
 def _unreadable_reason(kind: str, first: int | None, last: int | None, message: str, columns: int) -> str:

@@ -57,12 +57,32 @@ SEVERITY: dict[Rule, Severity] = {
 HOUSEHOLD_RULES = frozenset({Rule.HOMES_OVER_LIMIT})
 
 
+# The vehicle rule follows domain.md §3: owning a *car* disqualifies, except a livelihood vehicle or
+# a disability vehicle. What is not such a car, by the words of its type as the vehicle registry
+# writes it (车辆类型, the classes of GA 802: 小型轿车, 轻便二轮摩托车, 轻型普通货车 …) or in English,
+# each a LIKE pattern ("%": any text between), case aside. Every other type — a passenger car
+# (轿车, 载客汽车, 小型/微型/中型/大型普通客车, 越野车 …), a medium or heavy truck, a tractor unit, a
+# type left empty or not known — raises the finding, for a reviewer to judge. Light and mini
+# trucks are livelihood vehicles by default (a 轻型/微型货车 is what a hardship worker carries goods
+# for a living with); a region that judges otherwise runs its recheck with its own
+# ``exempt_vehicle_types``. One table, read by the SQL every engine runs (``rule_sql``).
+VEHICLES_NOT_DISQUALIFYING: dict[str, tuple[str, ...]] = {
+    "disability vehicle": ("残疾", "disability", "disabled"),
+    "livelihood vehicle": (
+        "生计", "livelihood", "轻型%货车", "微型%货车", "light truck", "light-duty truck", "mini truck",
+    ),
+    "motorcycle or moped": ("摩托", "助力车", "电动自行车", "motorcycle", "motorbike", "moped", "scooter"),
+    "tricycle": ("三轮", "tricycle"),
+    "agricultural vehicle": ("农用", "拖拉机", "低速", "农机", "agricultural", "farm"),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RuleParams:
     """The configurable parameters of the rules (defaults follow domain.md §3)."""
 
-    # A vehicle whose type contains one of these is a livelihood or disability vehicle.
-    exempt_vehicle_types: tuple[str, ...] = ("livelihood", "disability", "残疾", "生计", "农用", "三轮")
+    # A vehicle whose type contains one of these (LIKE patterns) is not a car that disqualifies.
+    exempt_vehicle_types: tuple[str, ...] = tuple(p for ps in VEHICLES_NOT_DISQUALIFYING.values() for p in ps)
     # Roles that do not disqualify even in an active company.
     exempt_business_roles: tuple[str, ...] = ("supervisor", "监事", "职工")
     inactive_dibao_words: tuple[str, ...] = ("停保", "终止", "退出", "注销", "stopped", "ended")

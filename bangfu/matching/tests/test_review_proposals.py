@@ -186,18 +186,20 @@ def test_the_other_proposals_of_a_removed_file_are_withdrawn(
 def test_the_same_record_found_again_in_a_newer_file_is_not_written_or_proposed_twice(
     make_household: Any, users: dict[str, Any], write_csv: Any, run_on: Any, standard: None
 ) -> None:
-    """The vehicle office sends its file again next quarter; the recheck finds the same car (a new
-    finding: another dataset). Confirming it too wrote a second car into the file and proposed the
-    removal a second time."""
+    """The vehicle office sends its file again next quarter; the same car found again (a new
+    finding: another dataset, as a recheck raised it before it left confirmed records alone).
+    Confirming it too wrote a second car into the file and proposed the removal a second time."""
     household, ids = make_household()
     rows = [VEHICLES, [ids[0], "张建国", "云L1", "轿车"]]
     run_on(write_csv, "v1.csv", "vehicles", rows)
     staff = users["xiangyun_staff"]
     first = Finding.objects.get()
     services.finding_confirm(actor=staff, finding_id=first.pk, reason="属实")
-    run_on(write_csv, "v2.csv", "vehicles", rows)
-    again = Finding.objects.exclude(pk=first.pk).get()
-    assert (again.record_key, again.status) == ("云L1", FindingStatus.OPEN)
+    second = run_on(write_csv, "v2.csv", "vehicles", rows)
+    assert Finding.objects.count() == 1  # not raised again now
+    again = Finding.objects.get(pk=first.pk)
+    again.pk, again.dataset, again.status, again.reviewer, again.reviewed_at = None, second, "open", None, None
+    again.save()
 
     services.finding_confirm(actor=staff, finding_id=again.pk, reason="新一期车管数据，同一辆车")
     assert household.vehicles.count() == 1
@@ -313,3 +315,25 @@ def test_an_id_number_written_into_a_note_is_kept_masked(
     assert ids[0] not in proposal.notice_note and f"{ids[0][:4]}**********{ids[0][-4:]}" in proposal.notice_note
     finding.refresh_from_db()
     assert ids[0] not in json.dumps(list(TimelineEvent.objects.values_list("summary", flat=True)), ensure_ascii=False)
+
+
+def test_a_confirmed_record_on_the_file_is_not_raised_again_by_the_next_rechecks(
+    make_household: Any, users: dict[str, Any], write_csv: Any, run_on: Any, standard: None
+) -> None:
+    """The tester's car: confirmed and written into the file, it came back as a new open finding
+    from each later copy of the police's file (a third after the same file was imported again),
+    though the file holds one vehicle. A new car of the same person is still raised."""
+    household, ids = make_household()
+    rows = [VEHICLES, [ids[0], "张建国", "云L22222", "小型普通客车"]]
+    run_on(write_csv, "v1.csv", "vehicles", rows)
+    staff = users["xiangyun_staff"]
+    services.finding_confirm(actor=staff, finding_id=Finding.objects.get().pk, reason="属实")
+    run_on(write_csv, "v2.csv", "vehicles", rows)
+    run_on(write_csv, "v2.csv", "vehicles", rows)
+    assert list(Finding.objects.values_list("record_key", "status")) == [("云L22222", "confirmed")]
+    assert household.vehicles.count() == 1
+    run_on(write_csv, "v3.csv", "vehicles", [*rows, [ids[0], "张建国", "云L33333", "小型轿车"]])
+    assert sorted(Finding.objects.values_list("record_key", "status")) == [
+        ("云L22222", "confirmed"),
+        ("云L33333", "open"),
+    ]

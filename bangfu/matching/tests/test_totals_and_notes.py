@@ -165,3 +165,52 @@ def test_the_rows_skipped_are_counted_on_the_page_in_the_api_and_by_the_command(
         )
     assert "rows taken 4, rejected 3" in out.getvalue() and "Skipped 2 rows of totals or notes." in out.getvalue()
     assert [d.rows_skipped for d in Dataset.objects.order_by("pk")] == [2, 2, 2]
+
+
+VEHICLES = ["姓名", "身份证号", "号牌号码", "车辆类型"]
+CARS = [[f"人{i}", IDS[i], f"云A0000{i}", "小型轿车"] for i in range(8)]
+
+
+def _spaced_out(blank: list[str]) -> list[list[str]]:
+    """The tester's file: each row of data followed by two empty rows, then a row of totals."""
+    rows = [VEHICLES]
+    for car in CARS:
+        rows += [car, blank, blank]
+    return [*rows, ["合计", "", "8", ""]]
+
+
+@pytest.mark.parametrize("blank", [["", "", "", ""], [" ", "", "\u3000", ""]], ids=["separators", "spaces"])
+@pytest.mark.parametrize("form", ["csv", "xlsx"])
+def test_empty_rows_among_the_data_are_skipped_not_rejected(tmp_path: Path, form: str, blank: list[str]) -> None:
+    """Rows of nothing but separators or spaces are skipped wherever they are: 16 of them among 8
+    cars had the file refused as "16 of 24 rows were rejected … The ID number is empty"."""
+    rows = _spaced_out(blank)
+    if form == "csv":
+        path = _csv(tmp_path / "cars.csv", rows)
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # UTF-8 with a byte-order mark, as Excel saves it
+    else:
+        path = _workbook(tmp_path / "cars.xlsx", rows)
+    result = _ingest(path, tmp_path, DatasetKind.VEHICLES)
+    assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_skipped) == (8, 8, 0, 1)
+    assert result.reasons == {}
+    assert _rejected_rows(result) == []
+
+
+def test_one_empty_row_in_the_middle_is_not_a_rejected_row(tmp_path: Path) -> None:
+    """Rows are still numbered as the file numbers them, and a rejected row keeps its reason."""
+    rows = [VEHICLES, CARS[0], ["", "", "", ""], CARS[1], ["某某", "12345", "云A9", "小型轿车"], CARS[2]]
+    result = _ingest(_csv(tmp_path / "cars.csv", rows), tmp_path, DatasetKind.VEHICLES)
+    assert (result.rows_total, result.rows_taken, result.rows_rejected, result.rows_skipped) == (4, 3, 1, 0)
+    assert _rejected_rows(result) == [5]
+
+
+def test_a_spaced_out_file_is_taken_through_the_api(users: dict[str, Any], tmp_path: Path) -> None:
+    admin = users["admin"]
+    token = token_create(actor=admin, user=admin, name="tests")
+    body = b"\xef\xbb\xbf" + _csv(tmp_path / "cars.csv", _spaced_out(["", "", "", ""])).read_bytes()
+    upload = SimpleUploadedFile("cars.csv", body, content_type="text/csv")
+    api = Client(headers={"Authorization": f"Bearer {token}"}).post(
+        "/api/v1/matching/datasets", {"kind": "vehicles", "file": upload}
+    )
+    assert api.status_code == 201, api.content
+    assert (api.json()["rows_total"], api.json()["rows_rejected"], api.json()["rows_skipped"]) == (8, 0, 1)
