@@ -156,6 +156,7 @@ class ApplicationForms:
         # draft held when it was opened, kept when the form comes back refused, so that saving
         # it again cannot overwrite a change made meanwhile.
         self.version: int | str | None = None
+        self.saved = False  # the draft took what was posted (a submit refused after the save)
         # Saved meanwhile (another tab, or someone else): (label, saved now, typed) of each field
         # that differs, shown beside the form.
         self.conflict = False

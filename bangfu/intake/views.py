@@ -360,6 +360,7 @@ def _save_form(request: HttpRequest, actor: Any, app: Application) -> tuple[Appl
             actor=actor, application_id=app.pk, form=form, expected_version=_version(request)
         )
         forms.version = app.version  # saved: what the form holds is the draft now
+        forms.saved = True
         if request.POST.get("submit"):
             app = services.application_submit(actor=actor, application_id=app.pk)
             worker = services.is_applicant(actor)
@@ -1222,10 +1223,22 @@ def attachment_response(row: Attachment) -> FileResponse:
 
 @login_required
 def notice_list(request: HttpRequest) -> HttpResponse:
-    rows = selectors.public_notice_printed(actor=request.user)
+    """The public notice list to print for a notice board: of the user's jurisdiction, or of one
+    union (``?unit=``, offered for each union on the list), with who issues it and when, and where
+    to take an objection (lines to fill in by hand: a union's address and phone are not kept)."""
+    unit_id = _digits(request.GET.get("unit", ""))
+    rows = selectors.public_notice_printed(actor=request.user, unit_id=unit_id)
     for a in rows:
         a.main_cause_label = _label(Cause, a.data.get("main_cause"))  # type: ignore[attr-defined]
-    return render(request, "intake/staff/notice_list.html", {"rows": rows, "today": timezone.localdate()})
+    unions = list({a.unit_id: a.unit for a in rows}.values())
+    chosen = access.units(request.user).filter(pk=unit_id).first() if unit_id is not None else None
+    issuer = (
+        chosen
+        or (unions[0] if len(unions) == 1 else None)
+        or access.units(request.user).order_by("level", "path").first()
+    )
+    context = {"rows": rows, "today": timezone.localdate(), "unions": unions, "chosen": chosen, "issuer": issuer}
+    return render(request, "intake/staff/notice_list.html", context)
 
 
 # --- legacy import ----------------------------------------------------------------------------------

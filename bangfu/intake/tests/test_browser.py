@@ -207,7 +207,7 @@ def test_an_upload_asks_before_losing_what_was_typed_into_the_form(
     asked: list[str] = []
 
     def dismiss(dialog: Any) -> None:
-        asked.append(dialog.message)
+        asked.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
     phone.on("dialog", dismiss)
@@ -221,6 +221,12 @@ def test_an_upload_asks_before_losing_what_was_typed_into_the_form(
     assert asked and "not saved" in asked[0]
     assert phone.input_value("#id_h-holder_name") == "欧阳 娜娜"
     assert app.attachments.count() == 1
+    # Leaving by a link (the header, Back) with the typed text not saved: the browser asks first.
+    asked.clear()
+    phone.locator("a[href='/apply/']").first.click(no_wait_after=True)
+    phone.wait_for_timeout(500)
+    assert [d for d in asked if d.startswith("beforeunload")], asked
+    assert phone.input_value("#id_h-holder_name") == "欧阳 娜娜"  # stayed: the question was dismissed
 
 
 def test_a_wrong_proof_comes_off_the_draft_after_a_question(

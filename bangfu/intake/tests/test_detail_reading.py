@@ -154,3 +154,26 @@ def test_a_counter_case_returned_is_said_to_be_back_at_the_counter(
     page = staff.get(f"/applications/{app.pk}/").content.decode()
     top = page.index('id="return-word"')
     assert top < page.index("data-unsaved-warning=") and "请补充收入证明" in page[top : top + 400]
+
+
+def test_the_printed_notice_says_who_issues_it_when_and_where_to_object(tree: dict, users: dict[str, Any]) -> None:
+    """The printed notice said only "objections may be raised with the union": no issuing union, no
+    date, nowhere to write the union's address and phone; and a county printed every union's cases
+    on one sheet, with no way to print one union's for its own board."""
+    for phone in ("13900003001", "13900003002"):
+        app = to_state(submitted(tree["xiangyun_g"], phone=phone), ApplicationState.UNIT_REVIEW, users)
+        steps.unit_review_record(
+            actor=users["xiangyun_cadre"], application_id=app.pk, held_on=timezone.localdate(), minutes="同意"
+        )
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.force_login(users["xiangyun_staff"])
+    union = tree["xiangyun_g"]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c.get("/applications/notice/").content.decode()))
+    today = f"{timezone.localdate():%Y-%m-%d}"
+    assert f"Issued by {union.name}, {today}" in text  # the only union on the list issues it
+    assert "Address: ____" in text and "Phone: ____" in text
+    page = c.get("/applications/notice/", {"unit": union.pk}).content.decode()
+    assert f"{union.name} · Public notice list" in page and page.count("<tr>") == 3  # the head and two cases
+    other = tree["dalishi_g"]
+    page = c.get("/applications/notice/", {"unit": other.pk}).content.decode()  # not in the jurisdiction
+    assert "No application is on notice." in page and other.name not in page

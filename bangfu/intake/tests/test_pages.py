@@ -72,7 +72,10 @@ def test_worker_applies_from_the_phone(
     r = c.post(f"/apply/{app.pk}/", bad)
     assert r.status_code == 400
     assert "Not submitted" in r.content.decode()
-    assert 'data-unsaved="1"' in r.content.decode()  # shown again, not saved: an upload asks first
+    # The draft took what was sent (only the submit was refused): nothing to lose by leaving.
+    assert 'data-unsaved="1"' not in r.content.decode()
+    r = c.post(f"/apply/{app.pk}/", {**bad, "h-secondary_causes": ["2", "3", "4", "5"]})
+    assert r.status_code == 400 and 'data-unsaved="1"' in r.content.decode()  # not saved: leaving asks first
     r = c.post(f"/apply/{app.pk}/", {**post, "submit": "1"})
     assert r.status_code == 302
     app.refresh_from_db()

@@ -134,6 +134,21 @@
     }
   }, true);
 
+  // Leaving the page another way (a link, Back, closing the tab) with something typed and not
+  // saved: the browser asks first. Not when a form is sent: the form itself, or another one the
+  // person was already asked about (a download keeps the page: after a moment it asks again).
+  var sending = false;
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) return;
+    sending = true;
+    window.setTimeout(function () { sending = false; }, 5000);
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (sending || !document.querySelector("form[data-unsaved-warning][data-unsaved]")) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+
   document.addEventListener("click", function (event) {
     if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
   });
