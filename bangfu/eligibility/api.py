@@ -314,7 +314,7 @@ def decision_compute(request: HttpRequest, household_id: int) -> Status[dict[str
     response={200: DecisionOut, **ERRORS},
     summary="Ask to override a decision",
 )
-@requires(Perm.HOUSEHOLD_EDIT)
+@requires(Perm.DECISION_OVERRIDE)
 def decision_override_request(request: HttpRequest, decision_id: int, payload: OverrideIn) -> dict[str, Any]:
     """Set the category by hand with a reason; it takes effect once a second person approves (an
     approved override stays in force until then). Refused (400 ``override_pending``) while another
@@ -330,7 +330,7 @@ def decision_override_request(request: HttpRequest, decision_id: int, payload: O
     response={200: DecisionOut, **ERRORS},
     summary="Approve or reject an override",
 )
-@requires(Perm.HOUSEHOLD_EDIT)
+@requires(Perm.DECISION_OVERRIDE)
 def decision_override_approve(request: HttpRequest, decision_id: int, payload: ApproveIn) -> dict[str, Any]:
     """Approved by someone other than the person who asked (else 400 ``maker_checker``); rejected
     by another person, or withdrawn by the one who asked (``approve: false``). An approved override
@@ -350,7 +350,7 @@ def standard_list(request: HttpRequest, filters: Query[StandardQuery]) -> list[d
 
 
 @router.post("/standards", response={201: StandardOut, **ERRORS}, summary="Set a standard")
-@requires(Perm.HOUSEHOLD_VIEW)
+@requires(Perm.STANDARD_MANAGE)
 def standard_set(request: HttpRequest, payload: StandardIn) -> Status[dict[str, Any]]:
     """A new version of a division's standard for a year (managers of a unit covering the division)."""
     s = services.standard_set(actor=actor(request), **payload.dict())
@@ -364,7 +364,7 @@ def ruleset_list(request: HttpRequest, history: bool = False) -> list[dict[str, 
 
 
 @router.post("/rulesets", response={201: RuleSetOut, **ERRORS}, summary="Publish a rule set")
-@requires(Perm.HOUSEHOLD_VIEW)
+@requires(Perm.STANDARD_MANAGE)
 def ruleset_publish(request: HttpRequest, payload: RuleSetIn) -> Status[dict[str, Any]]:
     """A new rule-set version; an inconsistent one (e.g. relative multiple below deep) is refused (422)."""
     r = services.ruleset_publish(
@@ -374,7 +374,7 @@ def ruleset_publish(request: HttpRequest, payload: RuleSetIn) -> Status[dict[str
 
 
 @router.post("/whatif", response={200: WhatIfOut, **ERRORS}, summary="Preview changed standards or rules")
-@requires(Perm.HOUSEHOLD_VIEW)
+@requires(Perm.STANDARD_MANAGE)
 def whatif(request: HttpRequest, payload: WhatIfIn) -> dict[str, Any]:
     """How many households of each unit would change category, and which (first 1,000); nothing is
     stored unless ``save`` is true, which then makes new standard / rule-set versions."""
