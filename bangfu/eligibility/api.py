@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -16,6 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 from bangfu.api.errors import ERRORS
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import InSchema
+from bangfu.common.errors import field_errors
 from bangfu.org.access import Perm
 
 from . import recompute, selectors, services
@@ -373,15 +375,38 @@ def ruleset_publish(request: HttpRequest, payload: RuleSetIn) -> Status[dict[str
     return Status(201, _ruleset(r))
 
 
+def _whatif_path(name: str) -> str:
+    """A what-if error's field as the request names it: the standard's values are sent inside
+    ``standard`` (a value that is not a number was ``standard.dibao_monthly``, one out of range
+    ``dibao_monthly``), the rules' inside ``rule_params``, the day as ``on``."""
+    if name in WhatIfStandardIn.model_fields:
+        return f"standard.{name}"
+    if name == "effective_from":
+        return "on"
+    if name in {"__all__", "unit_id"}:
+        return name
+    return f"rule_params.{name}"
+
+
 @router.post("/whatif", response={200: WhatIfOut, **ERRORS}, summary="Preview changed standards or rules")
 @requires(Perm.STANDARD_MANAGE)
 def whatif(request: HttpRequest, payload: WhatIfIn) -> dict[str, Any]:
     """How many households of each unit would change category, and which (first 1,000); nothing is
     stored unless ``save`` is true, which then makes new standard / rule-set versions."""
     standard = payload.standard.model_dump(exclude_none=True) if payload.standard else {}
-    preview = recompute.whatif_preview(
-        actor=actor(request), unit_id=payload.unit_id, on=payload.on, standard=standard, rule_params=payload.rule_params
-    )
+    try:
+        preview = recompute.whatif_preview(
+            actor=actor(request),
+            unit_id=payload.unit_id,
+            on=payload.on,
+            standard=standard,
+            rule_params=payload.rule_params,
+        )
+    except ValidationError as exc:
+        paths: dict[str, list[str]] = {}
+        for name, said in field_errors(exc).items():
+            paths.setdefault(_whatif_path(name), []).extend(said)
+        raise ValidationError(paths) from exc
     saved: list[str] = []
     if payload.save:
         s, r = recompute.whatif_save(
