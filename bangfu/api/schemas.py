@@ -254,6 +254,11 @@ class HouseholdPageOut(Schema):
     page: int
     page_size: int
     results: list[HouseholdRowOut]
+    search_hint: str = Field(
+        "",
+        description="What the page says under its search box of a search that cannot find what was meant "
+        "(an ID number Excel stored as a number, 5.32923E+17, has lost its last digits); empty otherwise",
+    )
 
 
 class MemberOut(Schema):

@@ -1,7 +1,8 @@
 """One background run of a union at a time: what the recheck (``matching``) and the recompute
 (``eligibility``) share. Each keeps its own table and its own sentence; the refusal, the limit
-after which a run that stopped with its process is given up, and the marking of such runs are
-one piece of code here."""
+after which a run that stopped with its process is given up, the marking of such runs, and what
+"a union at a time" covers — the union, the unions above it and those inside it, whose files a
+run over it would work on too — are one piece of code here."""
 
 from __future__ import annotations
 
@@ -33,8 +34,35 @@ def fail_stale(runs: QuerySet[Any], *, running: str, queued: str, failed: str, e
     )
 
 
+def tree_paths(unit: Any) -> list[str]:
+    """The materialised paths of ``unit`` and of every union above it (``/1/7/42/`` → ``/1/``,
+    ``/1/7/``, ``/1/7/42/``)."""
+    parts = [p for p in unit.path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def hold_tree(unit: Any) -> None:
+    """Lock the rows of ``unit`` and the unions above it, top first, until the transaction ends:
+    two runs whose subtrees overlap share the upper one's row, so the second to start waits for
+    the first to be written and then sees it (PostgreSQL; SQLite's writers take turns already)."""
+    model = type(unit)
+    list(model.objects.select_for_update().filter(path__in=tree_paths(unit)).order_by("path").values_list("pk"))
+
+
+def overlapping(runs: QuerySet[Any], unit: Any) -> Any:
+    """Of ``runs`` (those queued or running), the first over ``unit``, a union above it or one
+    inside it: its files and theirs overlap, and two runs over one household decide it twice."""
+    return (
+        runs.filter(Q(unit__path__in=tree_paths(unit)) | Q(unit__path__startswith=unit.path))
+        .select_related("started_by", "unit")
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
 def refused_under_way(run: Any, sentence: str) -> DomainError:
-    """409 naming the run of the same union already queued or running: which, who, since when.
+    """409 naming the run already queued or running over the union, one above it or one inside
+    it: which (and its union), who, since when.
     ``sentence`` is the caller's words, with ``%(unit)s``, ``%(run)s``, ``%(who)s``, ``%(when)s``
     and ``%(hours)s``."""
     by = run.started_by

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -16,6 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 from bangfu.api.errors import ERRORS
 from bangfu.api.permissions import actor, requires
 from bangfu.api.schemas import InSchema
+from bangfu.common.errors import field_errors
 from bangfu.org.access import Perm
 
 from . import recompute, selectors, services
@@ -314,7 +316,7 @@ def decision_compute(request: HttpRequest, household_id: int) -> Status[dict[str
     response={200: DecisionOut, **ERRORS},
     summary="Ask to override a decision",
 )
-@requires(Perm.HOUSEHOLD_EDIT)
+@requires(Perm.DECISION_OVERRIDE)
 def decision_override_request(request: HttpRequest, decision_id: int, payload: OverrideIn) -> dict[str, Any]:
     """Set the category by hand with a reason; it takes effect once a second person approves (an
     approved override stays in force until then). Refused (400 ``override_pending``) while another
@@ -330,7 +332,7 @@ def decision_override_request(request: HttpRequest, decision_id: int, payload: O
     response={200: DecisionOut, **ERRORS},
     summary="Approve or reject an override",
 )
-@requires(Perm.HOUSEHOLD_EDIT)
+@requires(Perm.DECISION_OVERRIDE)
 def decision_override_approve(request: HttpRequest, decision_id: int, payload: ApproveIn) -> dict[str, Any]:
     """Approved by someone other than the person who asked (else 403 ``maker_checker``); rejected
     by another person, or withdrawn by the one who asked (``approve: false``). An approved override
@@ -350,7 +352,7 @@ def standard_list(request: HttpRequest, filters: Query[StandardQuery]) -> list[d
 
 
 @router.post("/standards", response={201: StandardOut, **ERRORS}, summary="Set a standard")
-@requires(Perm.HOUSEHOLD_VIEW)
+@requires(Perm.STANDARD_MANAGE)
 def standard_set(request: HttpRequest, payload: StandardIn) -> Status[dict[str, Any]]:
     """A new version of a division's standard for a year (managers of a unit covering the division)."""
     s = services.standard_set(actor=actor(request), **payload.dict())
@@ -364,7 +366,7 @@ def ruleset_list(request: HttpRequest, history: bool = False) -> list[dict[str, 
 
 
 @router.post("/rulesets", response={201: RuleSetOut, **ERRORS}, summary="Publish a rule set")
-@requires(Perm.HOUSEHOLD_VIEW)
+@requires(Perm.STANDARD_MANAGE)
 def ruleset_publish(request: HttpRequest, payload: RuleSetIn) -> Status[dict[str, Any]]:
     """A new rule-set version; an inconsistent one (e.g. relative multiple below deep) is refused (422)."""
     r = services.ruleset_publish(
@@ -373,15 +375,38 @@ def ruleset_publish(request: HttpRequest, payload: RuleSetIn) -> Status[dict[str
     return Status(201, _ruleset(r))
 
 
+def _whatif_path(name: str) -> str:
+    """A what-if error's field as the request names it: the standard's values are sent inside
+    ``standard`` (a value that is not a number was ``standard.dibao_monthly``, one out of range
+    ``dibao_monthly``), the rules' inside ``rule_params``, the day as ``on``."""
+    if name in WhatIfStandardIn.model_fields:
+        return f"standard.{name}"
+    if name == "effective_from":
+        return "on"
+    if name in {"__all__", "unit_id"}:
+        return name
+    return f"rule_params.{name}"
+
+
 @router.post("/whatif", response={200: WhatIfOut, **ERRORS}, summary="Preview changed standards or rules")
-@requires(Perm.HOUSEHOLD_VIEW)
+@requires(Perm.STANDARD_MANAGE)
 def whatif(request: HttpRequest, payload: WhatIfIn) -> dict[str, Any]:
     """How many households of each unit would change category, and which (first 1,000); nothing is
     stored unless ``save`` is true, which then makes new standard / rule-set versions."""
     standard = payload.standard.model_dump(exclude_none=True) if payload.standard else {}
-    preview = recompute.whatif_preview(
-        actor=actor(request), unit_id=payload.unit_id, on=payload.on, standard=standard, rule_params=payload.rule_params
-    )
+    try:
+        preview = recompute.whatif_preview(
+            actor=actor(request),
+            unit_id=payload.unit_id,
+            on=payload.on,
+            standard=standard,
+            rule_params=payload.rule_params,
+        )
+    except ValidationError as exc:
+        paths: dict[str, list[str]] = {}
+        for name, said in field_errors(exc).items():
+            paths.setdefault(_whatif_path(name), []).extend(said)
+        raise ValidationError(paths) from exc
     saved: list[str] = []
     if payload.save:
         s, r = recompute.whatif_save(

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,17 +73,17 @@ def _division_unit(actor: Any, unit_id: int) -> OrgUnit:
 
 
 # One recompute of a union at a time (the constraint ``eligibility_one_active_recompute_per_unit``):
-# the same union asked for three times at once was recomputed three times. A recompute of a union
-# above or below is not refused (each household keeps one current decision, and a run leaves a
-# household another run decided meanwhile as it is). A run that stopped with its process holds
-# the union no longer than this after it started (or, never taken by a worker, after it was
-# queued): asked for again after that, it is marked failed first.
+# the same union asked for three times at once was recomputed three times. A union above or inside
+# one under way is refused too (``runs.overlapping``, under ``runs.hold_tree``'s locks): a county's
+# and one of its companies' runs started at the same minute both decided the company's households.
+# A run that stopped with its process holds the union no longer than this after it started (or,
+# never taken by a worker, after it was queued): asked for again after that, it is marked failed first.
 RUN_STALE_AFTER = runs.RUN_STALE_AFTER
 
 
 def _stale_runs_failed(unit: OrgUnit) -> None:
     runs.fail_stale(
-        RecomputeRun.objects.filter(unit=unit),
+        RecomputeRun.objects.filter(Q(unit__path__in=runs.tree_paths(unit)) | Q(unit__path__startswith=unit.path)),
         running=RecomputeStatus.RUNNING,
         queued=RecomputeStatus.QUEUED,
         failed=RecomputeStatus.FAILED,
@@ -92,8 +92,9 @@ def _stale_runs_failed(unit: OrgUnit) -> None:
 
 
 def _run_under_way(unit: OrgUnit) -> RecomputeRun | None:
-    active = RecomputeRun.objects.filter(unit=unit, status__in=[RecomputeStatus.QUEUED, RecomputeStatus.RUNNING])
-    return active.select_related("started_by", "unit").first()
+    """A recompute queued or running over the union, one above it or one inside it."""
+    active = RecomputeRun.objects.filter(status__in=[RecomputeStatus.QUEUED, RecomputeStatus.RUNNING])
+    return runs.overlapping(active, unit)
 
 
 def _refused_under_way(run: RecomputeRun) -> DomainError:
@@ -110,9 +111,11 @@ def _refused_under_way(run: RecomputeRun) -> DomainError:
 
 def recompute_start(*, actor: Any, unit_id: int, run_async: bool = False, on: date | None = None) -> RecomputeRun:
     """Recompute every household of a unit's subtree; with ``run_async`` as a background task.
-    Refused (``ErrorCode.RUN_UNDER_WAY``) while a recompute of the same union is queued or running."""
+    Refused (``ErrorCode.RUN_UNDER_WAY``) while a recompute of the same union, of one above it or of
+    one inside it is queued or running."""
     unit = _unit(actor, unit_id, Perm.HOUSEHOLD_EDIT)
     with transaction.atomic():
+        runs.hold_tree(unit)  # a run over an overlapping subtree started meanwhile waits, then is refused
         _stale_runs_failed(unit)
         if under_way := _run_under_way(unit):
             raise _refused_under_way(under_way)

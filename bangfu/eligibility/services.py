@@ -509,7 +509,17 @@ def require_config(actor: Any, code: str) -> None:
     raise PermissionDenied(Perm.STANDARD_MANAGE)
 
 
-def _decimal(errors: ErrorCollector, name: str, value: Any, *, required: bool = True) -> Decimal | None:
+def _decimal(
+    errors: ErrorCollector,
+    name: str,
+    value: Any,
+    *,
+    required: bool = True,
+    within: tuple[Decimal, str] | None = None,
+) -> Decimal | None:
+    """A number of the standard, 0 to 1,000,000 unless ``within`` gives its range (above 0, at
+    most the value given) and the one sentence that says both, for a value passed on either side
+    (-5 and 0 were told two different limits)."""
     if value is None or value == "":
         if required:
             errors.add(name, _("This field is required."))
@@ -519,8 +529,9 @@ def _decimal(errors: ErrorCollector, name: str, value: Any, *, required: bool = 
     except (InvalidOperation, ValueError):
         errors.add(name, _("Enter a number."))
         return None
-    if not d.is_finite() or d < 0 or d > MAX_DIBAO * 10:
-        errors.add(name, _("Enter an amount between 0 and 1,000,000."))
+    most, said = within or (MAX_DIBAO * 10, _("Enter an amount between 0 and 1,000,000."))
+    if not d.is_finite() or (d <= 0 if within else d < 0) or d > most:
+        errors.add(name, said)
         return None
     if d != d.quantize(Decimal("0.01")):  # 1500.125 was kept as 1500.12 without a word
         area = name == "housing_area_per_head"
@@ -548,20 +559,30 @@ def standard_clean(
     year_ok = 2000 <= int(year) <= 2100
     if not year_ok:
         errors.add("year", _("Enter a year between 2000 and 2100."))
-    dibao = _decimal(errors, "dibao_monthly", dibao_monthly)
-    if dibao is not None and not (0 < dibao <= MAX_DIBAO):
-        errors.add("dibao_monthly", _("The dibao must be above 0 and at most 100,000 yuan a month."))
-    wage = _decimal(errors, "minimum_wage_monthly", minimum_wage_monthly)
-    if wage is not None and wage == 0:  # the wage counted for a member able to work and without a job
-        errors.add("minimum_wage_monthly", _("The minimum wage must be at least 0.01 yuan a month."))
-    housing = _decimal(errors, "housing_area_per_head", housing_area_per_head, required=False)
-    if housing is not None and housing > MAX_HOUSING_AREA:
-        errors.add("housing_area_per_head", _("The housing standard may be at most 10,000 m² per head."))
-    elif housing is not None and housing == 0:  # every home would be above it
-        errors.add(
-            "housing_area_per_head",
-            _("The housing standard must be at least 0.01 m² per head; leave it empty for none."),
-        )
+    # Each value has one range, said in one sentence whichever side it is passed on.
+    dibao = _decimal(
+        errors,
+        "dibao_monthly",
+        dibao_monthly,
+        within=(MAX_DIBAO, _("The dibao must be above 0 and at most 100,000 yuan a month.")),
+    )
+    # The wage counted for a member able to work and without a job.
+    wage = _decimal(
+        errors,
+        "minimum_wage_monthly",
+        minimum_wage_monthly,
+        within=(MAX_DIBAO * 10, _("The minimum wage must be above 0 and at most 1,000,000 yuan a month.")),
+    )
+    housing = _decimal(  # 0 would put every home above it
+        errors,
+        "housing_area_per_head",
+        housing_area_per_head,
+        required=False,
+        within=(
+            MAX_HOUSING_AREA,
+            _("The housing standard must be above 0 and at most 10,000 m² per head; leave it empty for none."),
+        ),
+    )
     disposable = _decimal(
         errors, "disposable_income_per_head_last_year", disposable_income_per_head_last_year, required=False
     )

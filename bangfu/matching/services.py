@@ -416,6 +416,7 @@ def match_run(
         )
     _check_rule_params(params or {})
     with transaction.atomic():
+        runs.hold_tree(target)  # a run over an overlapping subtree started meanwhile waits, then is refused
         _stale_runs_failed(target)
         if under_way := _run_under_way(target):
             raise _refused_under_way(under_way)
@@ -506,16 +507,16 @@ def fail_interrupted_runs(*, now: dt.datetime | None = None) -> int:
 
 
 # One recheck of a union at a time (the constraint ``matching_one_active_run_per_unit``): the
-# same union's work queued twice (two people, or one clicking three times) ran twice. A run of a
-# union above or below is not refused: overlapping rechecks each complete, writing each finding
-# once, and a county is not kept waiting on a province's run. A run that stopped with its process
+# same union's work queued twice (two people, or one clicking three times) ran twice. A union above
+# or inside one under way is refused too (``runs.overlapping``, under ``runs.hold_tree``'s locks), as
+# the recompute is: the two would check the same files. A run that stopped with its process
 # holds the union no longer than ``RUN_STALE_AFTER`` after it started (or, never taken by a
 # worker, after it was queued): asked for again after that, it is marked failed first.
 
 
 def _stale_runs_failed(unit: OrgUnit) -> None:
     runs.fail_stale(
-        MatchRun.objects.filter(unit=unit),
+        MatchRun.objects.filter(Q(unit__path__in=runs.tree_paths(unit)) | Q(unit__path__startswith=unit.path)),
         running=RunStatus.RUNNING,
         queued=RunStatus.QUEUED,
         failed=RunStatus.FAILED,
@@ -524,8 +525,8 @@ def _stale_runs_failed(unit: OrgUnit) -> None:
 
 
 def _run_under_way(unit: OrgUnit) -> MatchRun | None:
-    active = MatchRun.objects.filter(unit=unit, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-    return active.select_related("started_by", "unit").first()
+    """A recheck queued or running over the union, one above it or one inside it."""
+    return runs.overlapping(MatchRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]), unit)
 
 
 def _refused_under_way(run: MatchRun) -> DomainError:

@@ -142,6 +142,15 @@ def check_income_record(data: IncomeRecordInput, household: Household, today: da
     return errors
 
 
+def income_record_problems(*, actor: Any, household_id: int, data: IncomeRecordInput) -> dict[str, list[str]]:
+    """What ``income_record_add`` would say of ``data`` (nothing is written), for a form some of
+    whose values could not be read: the month and the source were hidden behind "Enter a whole
+    number" for the members. The caller leaves out the fields it could not read."""
+    h = access.get_for(actor, Household.objects.select_related("unit"), household_id)
+    access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
+    return dict(check_income_record(data, h, timezone.localdate()).errors)
+
+
 def _figures(r: IncomeRecord) -> dict[str, str]:
     return {
         "month": f"{r.month:%Y-%m}",

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from bangfu.common import crypto
-from bangfu.common.ids import ResidentId
+from bangfu.common.ids import InvalidResidentId, ResidentId
 from bangfu.common.paging import COUNT_CAP
 from bangfu.common.text import clean_name
 from bangfu.org import access
@@ -133,6 +133,20 @@ def _masked_id(text: str) -> str:
     people miscount them)."""
     found = _MASKED_ID.fullmatch(text.replace(" ", "").upper())
     return f"{found[1]}{'*' * 10}{found[2]}" if found else ""
+
+
+def search_hint(q: str) -> str:
+    """What a search says under its box when what was typed cannot be found as meant: an ID number
+    Excel showed as a number (``5.32923E+17``) has lost its last digits, and is said so in the
+    words the department import uses (``ids`` ``lost_digits``), not answered "no household
+    matches" alone; "" otherwise. The page and the API's search say the same."""
+    if not q.strip():
+        return ""
+    try:
+        ResidentId.parse(q)
+    except InvalidResidentId as exc:
+        return exc.message if exc.code == "lost_digits" else ""
+    return ""
 
 
 def household_count_cap(filters: HouseholdFilters) -> int:

@@ -85,6 +85,20 @@ def _unit_for_write(actor: Any, unit_id: int | None) -> OrgUnit:
     return unit
 
 
+def _unit_problems(actor: Any, errors: ErrorCollector, unit_id: int | None) -> None:
+    """The union asked for, checked with the form's other errors: a union outside the jurisdiction
+    was said only once the rest had been put right. One given but not to be changed by the actor
+    is refused at once (403), before the rest; none given is ``check_household``'s to say."""
+    if unit_id is None:
+        return
+    try:
+        _unit_for_write(actor, unit_id)
+    except ValidationError as exc:
+        for path, messages in exc.message_dict.items():
+            for message in messages:
+                errors.add(path, message)
+
+
 # Other apps' claims on a person about to be put on a file by hand: an application under way, say,
 # opens that person's file itself when approved, and a file opened beside it would leave the case
 # unable to be approved. Each claim is called with the actor, ``{keyed hash: member index}``, the
@@ -510,6 +524,7 @@ def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = T
         data = replace(data, filed_on=timezone.localdate())
     errors, checked = check_household(data)
     _new_file_check(errors, data)
+    _unit_problems(actor, errors, data.unit_id)
     claims: frozenset[str] | None = frozenset() if check_claims else None
     _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, claims, data.unit_id)
     unit = _unit_for_write(actor, data.unit_id)
@@ -585,6 +600,7 @@ def household_update(
             # leaves it out) keeps the file's: it blanked the day the file was made.
             data = replace(data, filed_on=h.filed_on)
         errors, checked = check_household(data)
+        _unit_problems(actor, errors, data.unit_id)
         # Persons already on this file were asked about when they were put on it.
         on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
         claims = (on_file or frozenset()) if check_claims else None

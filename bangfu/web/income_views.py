@@ -87,10 +87,25 @@ class IncomeRecordForm(forms.Form):
             replace=bool(d["replace"]),
         )
 
+    def readable_input(self) -> IncomeRecordInput:
+        """``to_input`` of a form some of whose values could not be read (a field in error is
+        given as not given; the service's words for it are left out by ``apply_errors``)."""
+        d = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        return IncomeRecordInput(
+            month=parse_month(d.get("month") or ""),
+            net_income=parse_amount(d.get("net_income") or ""),
+            members=d.get("members"),
+            source=d.get("source") or "",
+            note=d.get("note") or "",
+            replace=bool(d.get("replace")),
+        )
+
     def apply_errors(self, errors: dict[str, list[str]]) -> None:
         typed = plain_amount(self.cleaned_data.get("net_income") or "")
         amount = parse_amount(typed)
         for name, texts in errors.items():
+            if name in self.errors:
+                continue  # a value that could not be read: its own error says it
             for text in texts:
                 if name == "net_income" and amount is not None and amount.is_nan():
                     text = not_a_number(typed)  # names a comma not between thousands, as typed
@@ -146,7 +161,15 @@ def income_record_add(request: HttpRequest, pk: int) -> HttpResponse:
     household = selectors.household_get(actor=request.user, household_id=pk)  # 404 outside the jurisdiction
     form = IncomeRecordForm(request.POST)
     show_replace = False
-    if form.is_valid():
+    if not form.is_valid():
+        # Every problem at once: what the service says of the values that could be read, beside
+        # the form's own errors (members "2.5" hid a month "abc" and a missing source).
+        form.apply_errors(
+            income_records.income_record_problems(
+                actor=request.user, household_id=household.pk, data=form.readable_input()
+            )
+        )
+    else:
         try:
             done = income_records.income_record_add(actor=request.user, household_id=household.pk, data=form.to_input())
         except ValidationError as exc:

@@ -98,6 +98,9 @@ def _household_page(request: HttpRequest, form: HouseholdFilterForm, query: str,
         "filter_problems": notices + (unknown_filters(form) if form.is_bound else []),
         # A few digits search nothing (a file number or an ID number is searched from 6 digits).
         "short_number": filters.q.strip().isdigit() and len(filters.q.strip()) < 6,
+        # Under the box (an htmx answer replaces it out of band): an ID number Excel turned into 5.32923E+17.
+        "search_hint": selectors.search_hint(filters.q),
+        "partial": _htmx_partial(request),
     }
     template = "web/_household_results.html" if _htmx_partial(request) else "web/household_list.html"
     return render(request, template, context)

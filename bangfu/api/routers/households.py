@@ -223,6 +223,7 @@ def _household_page(request: HttpRequest, filters: HouseholdQuery | HouseholdSea
         "page": filters.page,
         "page_size": filters.page_size,
         "results": [_row(h) for h in qs[start : start + filters.page_size]],
+        "search_hint": selectors.search_hint(filters.q),
     }
 
 

@@ -572,10 +572,13 @@ def test_identification_of_another_county_by_unit_id_is_not_found(api_as: Any, t
     """Recomputes and what-ifs name their union in the body: another county's union answers 404
     like a missing one, and nothing is started."""
     from bangfu.eligibility.models import RecomputeRun
+    from bangfu.org.models import Role
+    from bangfu.testing.factories import user_with_role
 
-    api = api_as("xiangyun_staff")
+    # The what-if is for who may set standards (a county's manager); the recompute for staff.
+    manager = api_as(user_with_role(tree["xiangyun"], Role.MANAGER, "xiangyun_manager"))
     runs = RecomputeRun.objects.count()
-    for path in ("/eligibility/recompute", "/eligibility/whatif"):
+    for api, path in ((api_as("xiangyun_staff"), "/eligibility/recompute"), (manager, "/eligibility/whatif")):
         other = api.post(path, {"unit_id": tree["dalishi"].pk})
         missing = api.post(path, {"unit_id": MISSING})
         assert other.status_code == 404, other.content

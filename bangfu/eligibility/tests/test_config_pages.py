@@ -314,7 +314,7 @@ def test_whatif_tells_every_bad_value_at_once_under_its_field(
     assert _field_errors(page, "rule_working_age_to") == "The working age must be a range within 0 to 100."
     assert _field_errors(page, "rule_accident_share") == "The accident share must be above 0 and at most 1."
     assert _field_errors(page, "rule_exit_months") == "The exit test needs 1 to 36 months."
-    assert _field_errors(page, "dibao_monthly") == "Enter an amount between 0 and 1,000,000."
+    assert _field_errors(page, "dibao_monthly") == "The dibao must be above 0 and at most 100,000 yuan a month."
     assert "Wrong type of value" not in page and 'name="previewed"' not in page
     # A multiple compared with one that cannot be read is not judged against the one in force.
     page = manager.post(
@@ -348,12 +348,12 @@ def test_whatif_tells_every_bad_value_at_once_under_its_field(
     }
     r = manager.post("/api/v1/eligibility/whatif", body, content_type="application/json")
     assert r.status_code == 422
-    assert r.json()["error"]["fields"] == {
-        "deep_multiple": ["Enter a number."],
-        "exit_months": ["Enter a whole number."],
-        "count_union_aid": ["Enter true or false."],
-        "accident_share": ["The accident share must be above 0 and at most 1."],
-        "colour": ["Unknown parameter."],
+    assert r.json()["error"]["fields"] == {  # named as sent, inside ``rule_params``
+        "rule_params.deep_multiple": ["Enter a number."],
+        "rule_params.exit_months": ["Enter a whole number."],
+        "rule_params.count_union_aid": ["Enter true or false."],
+        "rule_params.accident_share": ["The accident share must be above 0 and at most 1."],
+        "rule_params.colour": ["Unknown parameter."],
     }
 
 

@@ -1,7 +1,7 @@
 """One recompute of a union at a time: a second one asked for while the first is queued or running
 is refused (409) naming the run under way, on the page, the API and the command line; truly at
-once too (threads, PostgreSQL). A union above is not refused; a run that stopped with its process
-holds the union no longer than ``RUN_STALE_AFTER``."""
+once too (threads, PostgreSQL). A union above or inside is refused as well (``test_nested_runs``);
+a run that stopped with its process holds the union no longer than ``RUN_STALE_AFTER``."""
 
 from __future__ import annotations
 
@@ -63,8 +63,11 @@ def test_a_second_recompute_of_a_union_under_way_is_refused_naming_the_first(
     assert str(refused.value).startswith(said)
     assert RecomputeRun.objects.count() == 1
 
-    # A union above is not refused; a run stopped with its process no longer holds the union.
-    recompute.recompute_start(actor=users["admin"], unit_id=tree["province"].pk, run_async=True)
+    # A union above is refused too, naming the run under way inside it; a run stopped with its
+    # process no longer holds the union.
+    with pytest.raises(DomainError) as above:
+        recompute.recompute_start(actor=users["admin"], unit_id=tree["province"].pk, run_async=True)
+    assert above.value.details["run_id"] == first.pk
     long_ago = timezone.now() - recompute.RUN_STALE_AFTER - dt.timedelta(minutes=1)
     RecomputeRun.objects.filter(pk=first.pk).update(status=RecomputeStatus.RUNNING, started_at=long_ago)
     again = recompute.recompute_start(actor=other, unit_id=tree["xiangyun"].pk, run_async=True)

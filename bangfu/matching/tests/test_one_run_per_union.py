@@ -1,6 +1,6 @@
 """One recheck of a union at a time: a second one asked for while the first is queued or running
-is refused (409) naming the run under way, on the page, the API and the command line; a union
-above or below is not refused; a run that stopped with its process holds the union no longer than
+is refused (409) naming the run under way, on the page, the API and the command line, and so is one
+of a union above or inside it; a run that stopped with its process holds the union no longer than
 ``RUN_STALE_AFTER``."""
 
 from __future__ import annotations
@@ -82,9 +82,14 @@ def test_a_second_recheck_of_a_union_under_way_is_refused_naming_the_first(
     assert f"run {first.pk}, started by 王建国" in str(refused.value)
     assert MatchRun.objects.count() == 1
 
-    # A union above is not refused (overlapping rechecks each complete); once the first is done,
-    # the union may be checked again.
-    services.match_run(actor=users["admin"], dataset_ids=[dataset.pk])
+    # A union above is refused too, naming the run under way inside it; once the first is done,
+    # the union and the one above may be checked again.
+    with pytest.raises(DomainError) as above:
+        services.match_run(actor=users["admin"], dataset_ids=[dataset.pk])
+    assert above.value.details["run_id"] == first.pk
+    with pytest.raises(DomainError) as inside:
+        services.match_run(actor=users["xiangyun_cadre"], unit=tree["xiangyun_g"], dataset_ids=[dataset.pk])
+    assert inside.value.details["run_id"] == first.pk
     services.match_run_execute(run_id=first.pk)
     again = services.match_run(actor=other, unit=tree["xiangyun"], dataset_ids=[dataset.pk])
     assert again.status == RunStatus.QUEUED

@@ -377,3 +377,20 @@ def test_an_amount_is_read_as_people_type_it(typed: str, amount: Decimal | None)
 
     assert parse_amount(typed) == amount
     assert parse_amount("1800元x").is_nan()  # type: ignore[union-attr]
+
+
+def test_the_form_names_every_problem_with_a_value_it_could_not_read(
+    xiangyun: Household, users: dict[str, Any]
+) -> None:
+    """Members "2.5" gave "Enter a whole number." alone: the month "abc" and the missing source
+    were told one submit later."""
+    c = client_for(users["xiangyun_cadre"])
+    url = f"/households/{xiangyun.pk}/income-records/"
+    html = c.post(url, {"month": "abc", "net_income": "100", "members": "2.5", "source": ""}).content.decode()
+    assert "Enter a whole number." in html
+    assert "Enter the month as YYYY-MM." in html
+    assert "Choose how the income was learnt." in html
+    assert not IncomeRecord.objects.exists()
+    # The same through htmx, each under its own field.
+    live = c.post(url, {"month": "abc", "members": "2.5"}, headers={"HX-Request": "true"}).content.decode()
+    assert "net income that month." in live and "Enter the month as YYYY-MM." in live
