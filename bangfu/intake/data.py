@@ -299,7 +299,7 @@ def to_input(
         amounts[coll] = [
             AmountInput(
                 kind=str(x.get("kind") or ""),
-                amount_yearly=r.decimal(f"{coll}.{i}.amount_yearly", x.get("amount_yearly")),  # type: ignore[arg-type]
+                amount_yearly=r.decimal(f"{coll}.{i}.amount_yearly", x.get("amount_yearly")),
                 note=str(x.get("note") or ""),
             )
             for i, x in enumerate(data.get(coll) or [])

@@ -394,7 +394,7 @@ def application_decision(app: Application, on: dt.date | None = None) -> rules.D
         decision_date=on,
         incomes=tuple((i.kind, i.amount_yearly) for i in h.incomes if i.amount_yearly is not None),
         rigid_expenses=tuple((e.kind, e.amount_yearly) for e in h.rigid_expenses if e.amount_yearly is not None),
-        homes=tuple(rules.HomeFacts(x.floor_area, x.acquired_on) for x in h.homes),
+        homes=tuple(rules.HomeFacts(x.floor_area, x.acquired_on) for x in h.homes if x.floor_area is not None),
         main_cause=h.main_cause,
         secondary_causes=tuple(h.secondary_causes),
     )

@@ -50,13 +50,13 @@ class MemberInput:
 @dataclass
 class AmountInput:
     kind: str
-    amount_yearly: Decimal
+    amount_yearly: Decimal | None  # None: not given (a form's value it could not read), refused as required
     note: str = ""
 
 
 @dataclass
 class HomeInput:
-    floor_area: Decimal
+    floor_area: Decimal | None  # None: not given, refused as required
     acquired_on: date | None = None
     note: str = ""
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -432,7 +432,9 @@ def _apply(h: Household, data: HouseholdInput, unit: OrgUnit, checked: list[Chec
     )
     h.homes.all().delete()
     Home.objects.bulk_create(
-        Home(household=h, floor_area=x.floor_area, acquired_on=x.acquired_on, note=x.note) for x in data.homes
+        # check_household refused a home without its area: it is given here.
+        Home(household=h, floor_area=cast(Decimal, x.floor_area), acquired_on=x.acquired_on, note=x.note)
+        for x in data.homes
     )
     h.vehicles.all().delete()
     Vehicle.objects.bulk_create(Vehicle(household=h, kind=v.kind, note=v.note) for v in data.vehicles)
@@ -466,6 +468,42 @@ def _save_guarded(actor: Any, data: HouseholdInput, h: Household, unit: OrgUnit,
         raise DomainError(ErrorCode.CONFLICT, _("The file was changed at the same time; try again.")) from exc
 
 
+def _person_problems(
+    actor: Any,
+    errors: ErrorCollector,
+    checked: list[CheckedMember],
+    household_id: int | None,
+    opening: bool,
+    claims: frozenset[str] | None = None,
+    unit_id: int | None = None,
+    *,
+    always: bool = False,
+) -> None:
+    """Add to the form's errors those of the members already on another open file: a person on
+    another file was said only once every other error had been put right, so the errors came in
+    rounds. ``claims``: look for other apps' claims on the persons (``claims_check``), skipping
+    these keyed hashes; ``None``: the caller holds the persons itself. ``unit_id``: the file's
+    union, the one asked for (``Telling``). The open-file check is made here when there are other
+    errors, or ``always`` (nothing is to be saved); otherwise the write makes it, in its
+    transaction."""
+    telling = Telling(actor, unit_id=unit_id)  # the claims and the open-file check tell no more than the day's number
+    if opening and claims is not None:
+        try:
+            claims_check(actor, checked, skip=claims, telling=telling)
+        except ValidationError as exc:
+            for path, messages in exc.message_dict.items():
+                for message in messages:
+                    errors.add(path, message)
+    if not errors and not always:
+        return
+    try:
+        open_file_check(actor, checked, household_id, opening=opening, telling=telling)
+    except ValidationError as exc:
+        for path, messages in exc.message_dict.items():
+            for message in messages:
+                errors.add(path, message)
+
+
 def _raise_all(
     actor: Any,
     errors: ErrorCollector,
@@ -475,27 +513,8 @@ def _raise_all(
     claims: frozenset[str] | None = None,
     unit_id: int | None = None,
 ) -> None:
-    """The form's errors, with those of the members already on another open file among them: a
-    person on another file was said only once every other error had been put right, so the errors
-    came in rounds. ``claims``: look for other apps' claims on the persons (``claims_check``),
-    skipping these keyed hashes; ``None``: the caller holds the persons itself. ``unit_id``: the
-    file's union, the one asked for (``Telling``)."""
-    telling = Telling(actor, unit_id=unit_id)  # the claims and the open-file check tell no more than the day's number
-    if opening and claims is not None:
-        try:
-            claims_check(actor, checked, skip=claims, telling=telling)
-        except ValidationError as exc:
-            for path, messages in exc.message_dict.items():
-                for message in messages:
-                    errors.add(path, message)
-    if not errors:
-        return
-    try:
-        open_file_check(actor, checked, household_id, opening=opening, telling=telling)
-    except ValidationError as exc:
-        for path, messages in exc.message_dict.items():
-            for message in messages:
-                errors.add(path, message)
+    """The form's errors, with the persons' (``_person_problems``), raised together."""
+    _person_problems(actor, errors, checked, household_id, opening, claims, unit_id)
     errors.raise_if_any()
 
 
@@ -515,17 +534,27 @@ def _new_file_check(errors: ErrorCollector, data: HouseholdInput) -> None:
         errors.add("category", _("A new file takes a current category; the pre-2018 ones are kept for imported files."))
 
 
-def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = True) -> Household:
-    """A new file. ``check_claims=False``: the caller holds its persons itself (an application
-    opening its own file at approval), so other apps' claims on them are not asked. A file given
-    no filing date is filed today, whichever way it is made (page, API, approval): the API's
-    left it blank, and the export's 建档日期 with it."""
+Checks = tuple[HouseholdInput, ErrorCollector, list[CheckedMember], frozenset[str] | None]
+
+
+def _create_checks(actor: Any, data: HouseholdInput, *, check_claims: bool) -> Checks:
+    """What a new file is checked for before the persons are looked up (``household_create``,
+    ``household_problems``): the input as it is to be saved, its errors, its members checked and
+    the claims to look for (``_person_problems``)."""
     if data.filed_on is None:
         data = replace(data, filed_on=timezone.localdate())
     errors, checked = check_household(data)
     _new_file_check(errors, data)
     _unit_problems(actor, errors, data.unit_id)
-    claims: frozenset[str] | None = frozenset() if check_claims else None
+    return data, errors, checked, (frozenset() if check_claims else None)
+
+
+def household_create(*, actor: Any, data: HouseholdInput, check_claims: bool = True) -> Household:
+    """A new file. ``check_claims=False``: the caller holds its persons itself (an application
+    opening its own file at approval), so other apps' claims on them are not asked. A file given
+    no filing date is filed today, whichever way it is made (page, API, approval): the API's
+    left it blank, and the export's 建档日期 with it."""
+    data, errors, checked, claims = _create_checks(actor, data, check_claims=check_claims)
     _raise_all(actor, errors, checked, None, data.state in codes.OPEN_STATES, claims, data.unit_id)
     unit = _unit_for_write(actor, data.unit_id)
     with transaction.atomic():
@@ -578,6 +607,43 @@ def _fill_kept_ids(h: Household, data: HouseholdInput, *, keep_bank_account: boo
     return replace(data, members=members)
 
 
+def _update_checks(
+    actor: Any, h: Household, data: HouseholdInput, *, keep_bank_account: bool, check_claims: bool
+) -> Checks:
+    """``_create_checks`` of a change of the file ``h``."""
+    data = _fill_kept_ids(h, data, keep_bank_account=keep_bank_account)
+    if data.filed_on is None:
+        # A change that gives no filing date (a cleared box, ``filed_on: null``, a client that
+        # leaves it out) keeps the file's: it blanked the day the file was made.
+        data = replace(data, filed_on=h.filed_on)
+    errors, checked = check_household(data)
+    _unit_problems(actor, errors, data.unit_id)
+    # Persons already on this file were asked about when they were put on it.
+    on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
+    return data, errors, checked, ((on_file or frozenset()) if check_claims else None)
+
+
+def household_problems(*, actor: Any, data: HouseholdInput, household_id: int | None = None) -> dict[str, list[str]]:
+    """What ``household_create`` (``household_id`` None) or ``household_update`` of that file
+    would say of ``data``'s fields, persons on other files included; nothing is written. For a
+    form some of whose values could not be read: its own errors hid these until they were put
+    right, so they came in rounds. The caller builds ``data`` from the values it could read and
+    leaves out what is said of the others. The file's version is not compared (a change made
+    meanwhile is said once the form is sent readable); a union seen but not to be changed is
+    refused (403) as the write refuses it."""
+    if household_id is None:
+        data, errors, checked, claims = _create_checks(actor, data, check_claims=True)
+        unit_id = data.unit_id
+    else:
+        h = access.get_for(actor, Household.objects.select_related("unit"), household_id)
+        access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
+        data, errors, checked, claims = _update_checks(actor, h, data, keep_bank_account=False, check_claims=True)
+        unit_id = data.unit_id or h.unit_id
+    opening = data.state in codes.OPEN_STATES
+    _person_problems(actor, errors, checked, household_id, opening, claims, unit_id, always=True)
+    return {path: list(said) for path, said in errors.errors.items()}
+
+
 def household_update(
     *,
     actor: Any,
@@ -594,16 +660,9 @@ def household_update(
     with transaction.atomic():
         h = access.get_for(actor, Household.objects.select_for_update(), household_id)
         access.require(actor, Perm.HOUSEHOLD_EDIT, h.unit)
-        data = _fill_kept_ids(h, data, keep_bank_account=keep_bank_account)
-        if data.filed_on is None:
-            # A change that gives no filing date (a cleared box, ``filed_on: null``, a client that
-            # leaves it out) keeps the file's: it blanked the day the file was made.
-            data = replace(data, filed_on=h.filed_on)
-        errors, checked = check_household(data)
-        _unit_problems(actor, errors, data.unit_id)
-        # Persons already on this file were asked about when they were put on it.
-        on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
-        claims = (on_file or frozenset()) if check_claims else None
+        data, errors, checked, claims = _update_checks(
+            actor, h, data, keep_bank_account=keep_bank_account, check_claims=check_claims
+        )
         _raise_all(actor, errors, checked, h.pk, data.state in codes.OPEN_STATES, claims, data.unit_id or h.unit_id)
         if expected_version is not None and expected_version != h.version:
             # Told apart from another person's change: the same user recording a monthly income in

@@ -269,7 +269,7 @@ def household_values(data: HouseholdInput, today: date | None = None) -> ErrorCo
             _amount_value(errors, f"{coll}.{i}.amount_yearly", item.amount_yearly, MAX_YEARLY_AMOUNT)
             _lengths(errors, f"{coll}.{i}.", item, NOTE_TEXT)
     for i, home in enumerate(data.homes):
-        if not (Decimal(0) < home.floor_area <= Decimal(5000)):
+        if home.floor_area is not None and not (Decimal(0) < home.floor_area <= Decimal(5000)):
             errors.add(f"homes.{i}.floor_area", _("The floor area must be between 0 and 5,000 m²."))
         if home.acquired_on and home.acquired_on > today:
             errors.add(f"homes.{i}.acquired_on", _("The date is in the future."))
@@ -344,6 +344,8 @@ def check_household(data: HouseholdInput) -> tuple[ErrorCollector, list[CheckedM
         for i, item in enumerate(getattr(data, coll)):
             _required(errors, f"{coll}.{i}.kind", item.kind)
             _required(errors, f"{coll}.{i}.amount_yearly", item.amount_yearly)
+    for i, home in enumerate(data.homes):
+        _required(errors, f"homes.{i}.floor_area", home.floor_area)
     for i, v in enumerate(data.vehicles):
         _choice(errors, f"vehicles.{i}.kind", v.kind, codes.VehicleKind, True)
         _lengths(errors, f"vehicles.{i}.", v, NOTE_TEXT)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import fields as dc_fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.forms.formsets import BaseFormSet
@@ -113,6 +113,14 @@ class StyledForm(forms.Form):
             # Grid width in the templates: free text gets a full row on a phone, the rest half.
             wide = isinstance(widget, forms.TextInput) and not isinstance(widget, forms.NumberInput)
             setattr(field, "grid", WIDE if wide else NARROW)  # noqa: B010 - an attribute Field does not declare
+
+    # Field → the fields whose values the service reads with it: a service error under the field
+    # is not shown when one of these could not be read (``HouseholdForms.apply_errors``).
+    read_with: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def unread(self, field: str) -> bool:
+        """Whether the form said ``field``'s value, or one the service reads with it, could not be read."""
+        return any(name in self.errors for name in (field, *self.read_with.get(field, ())))
 
     def add_error(self, field: str | None, error: Any) -> None:
         super().add_error(field, error)
@@ -320,6 +328,8 @@ class MemberForm(StyledForm):
     single_parent = forms.BooleanField(label=_("Single parent"), required=False)
 
     relationship_value = ""
+    # A blank ID number keeps the stored one of the member the hidden key names.
+    read_with: ClassVar[dict[str, tuple[str, ...]]] = {"id_number": ("member_id",)}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -384,8 +394,8 @@ class IncomeForm(StyledForm):
     note = _text(_("Note"), 200)
 
     def to_input(self) -> AmountInput:
-        cd = self.cleaned_data
-        return AmountInput(kind=cd["kind"], amount_yearly=cd["amount_yearly"], note=cd.get("note", ""))
+        cd = self.cleaned_data  # a value the form could not read is not given (``HouseholdForms.to_input``)
+        return AmountInput(kind=cd.get("kind", ""), amount_yearly=cd.get("amount_yearly"), note=cd.get("note", ""))
 
 
 class RigidExpenseForm(IncomeForm):
@@ -401,7 +411,7 @@ class HomeForm(StyledForm):
 
     def to_input(self) -> HomeInput:
         cd = self.cleaned_data
-        return HomeInput(floor_area=cd["floor_area"], acquired_on=cd.get("acquired_on"), note=cd.get("note", ""))
+        return HomeInput(floor_area=cd.get("floor_area"), acquired_on=cd.get("acquired_on"), note=cd.get("note", ""))
 
 
 class VehicleForm(StyledForm):
@@ -409,7 +419,7 @@ class VehicleForm(StyledForm):
     note = _text(_("Note"), 200)
 
     def to_input(self) -> VehicleInput:
-        return VehicleInput(kind=self.cleaned_data["kind"], note=self.cleaned_data.get("note", ""))
+        return VehicleInput(kind=self.cleaned_data.get("kind", ""), note=self.cleaned_data.get("note", ""))
 
 
 class BusinessRoleForm(StyledForm):
@@ -419,7 +429,9 @@ class BusinessRoleForm(StyledForm):
 
     def to_input(self) -> BusinessRoleInput:
         cd = self.cleaned_data
-        return BusinessRoleInput(company=cd["company"], role=cd["role"], company_active=cd.get("company_active", False))
+        return BusinessRoleInput(
+            company=cd.get("company", ""), role=cd.get("role", ""), company_active=cd.get("company_active", False)
+        )
 
 
 class BankAccountForm(StyledForm):
@@ -441,7 +453,12 @@ class BankAccountForm(StyledForm):
         card = (cd.get("card_number") or "").strip() or stored_card
         if not any((cd.get("bank"), cd.get("branch"), cd.get("holder_name"), cd.get("card_number"))):
             return None  # no account given (or the account was cleared)
-        return BankAccountInput(bank=cd["bank"], holder_name=cd["holder_name"], card_number=card, branch=cd["branch"])
+        return BankAccountInput(
+            bank=cd.get("bank", ""),
+            holder_name=cd.get("holder_name", ""),
+            card_number=card,
+            branch=cd.get("branch", ""),
+        )
 
 
 def _formset(form: type[forms.Form], extra: int) -> type[BaseFormSet]:
@@ -530,7 +547,7 @@ class HouseholdForms:
         self.page_errors: list[str] = []
         self.conflict = False  # someone else saved the file since this form was opened
         # Input index → the form that produced it, per collection (filled by to_input).
-        self._sources: dict[str, list[forms.Form]] = {}
+        self._sources: dict[str, list[StyledForm]] = {}
 
     def __getattr__(self, name: str) -> BaseFormSet:
         # Templates reach formsets as ``forms.members``, ``forms.incomes``…
@@ -559,6 +576,9 @@ class HouseholdForms:
         ]
 
     def to_input(self) -> HouseholdInput:
+        """The service's input. Of forms that are not all valid, it is built from the values they
+        could read, the others not given (``registry.services.household_problems`` checks it;
+        ``apply_errors`` leaves out what the service says of the values not read)."""
         cd = self.household_form.cleaned_data
         members_forms: list[Any] = [self.head_form, *self._kept("members")]
         self._sources = {"members": members_forms}
@@ -600,7 +620,9 @@ class HouseholdForms:
 
     def apply_errors(self, errors: dict[str, list[str]]) -> None:
         """Put each service error under its field: ``members.1.id_number`` → member row 1, field
-        ``id_number``; ``members`` → the members card; unknown paths → the page."""
+        ``id_number``; ``members`` → the members card; unknown paths → the page. What it says of a
+        value the form could not read (not given to it: "required") is left out: the form's own
+        error says it."""
         for path, messages in errors.items():
             head, _dot, rest = path.partition(".")
             if head in self._sources:
@@ -609,13 +631,17 @@ class HouseholdForms:
                     self.formsets[head].non_form_errors().extend(messages)
                     continue
                 form = self._sources[head][int(index)]
+                if form.unread(field):
+                    continue
                 visible = field in form.fields and not form.fields[field].widget.is_hidden
                 form.add_error(field if visible else None, messages)
             elif head == "bank_account":
                 form = self.bank_form
-                form.add_error(rest if rest in form.fields else None, messages)
+                if not form.unread(rest):
+                    form.add_error(rest if rest in form.fields else None, messages)
             elif head in self.household_form.fields:
-                self.household_form.add_error(head, messages)
+                if not self.household_form.unread(head):
+                    self.household_form.add_error(head, messages)
             else:
                 self.page_errors.extend(messages)
 

@@ -204,6 +204,15 @@ def _edit_units(request: HttpRequest) -> list[Any]:
 def _save(request: HttpRequest, forms: HouseholdForms, household: Household | None) -> Household | None:
     """Call the service with the form's input; on failure put its errors on the forms."""
     if not forms.is_valid():
+        # Every problem at once: what the service says of the values the forms could read, beside
+        # their own errors (a negative amount hid a check digit, a phone, a person on another file).
+        try:
+            problems = services.household_problems(
+                actor=request.user, data=forms.to_input(), household_id=household.pk if household is not None else None
+            )
+        except ValidationError as exc:  # a member key not of this file: said before the rest, as the save does
+            problems = field_errors(exc)
+        forms.apply_errors(problems)
         return None
     data = forms.to_input()
     try:
