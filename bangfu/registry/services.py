@@ -618,9 +618,32 @@ def _update_checks(
         data = replace(data, filed_on=h.filed_on)
     errors, checked = check_household(data)
     _unit_problems(actor, errors, data.unit_id)
+    _state_problems(errors, h, data.state)
     # Persons already on this file were asked about when they were put on it.
     on_file = frozenset(h.members.values_list("id_hash", flat=True)) if h.state in codes.OPEN_STATES else None
     return data, errors, checked, ((on_file or frozenset()) if check_claims else None)
+
+
+def _state_problems(errors: ErrorCollector, h: Household, to_state: str) -> None:
+    """A change of state the edit may not make, with the form's other errors (it was said only
+    once they were put right); a state not in the list is ``check_household``'s to say."""
+    from_state = h.state
+    if to_state == from_state or to_state not in codes.FileState.values:
+        return
+    if not workflow.allowed(from_state, to_state):
+        # The edit moves a file along the same table as household_state_change: a removed or
+        # cancelled file is not reopened, nor an open one closed, by changing a field.
+        errors.add(
+            "state",
+            _("A file cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": codes.FileState(from_state).label, "to": _label(codes.FileState, to_state)},
+        )
+        return
+    try:
+        _edit_state_check(h.pk, from_state, to_state)
+    except ValidationError as exc:
+        for message in exc.messages:
+            errors.add("state", message)
 
 
 def household_problems(*, actor: Any, data: HouseholdInput, household_id: int | None = None) -> dict[str, list[str]]:
@@ -681,17 +704,6 @@ def household_update(
             )
         unit = _unit_for_write(actor, data.unit_id)
         from_state = h.state
-        if data.state != from_state and not workflow.allowed(from_state, data.state):
-            # The edit moves a file along the same table as household_state_change: a removed or
-            # cancelled file is not reopened, nor an open one closed, by changing a field.
-            raise ValidationError(
-                {
-                    "state": _("A file cannot go from “%(from)s” to “%(to)s”.")
-                    % {"from": codes.FileState(from_state).label, "to": _label(codes.FileState, data.state)}
-                }
-            )
-        if data.state != from_state:
-            _edit_state_check(h.pk, from_state, data.state)
         open_file_check(actor, checked, h.pk, opening=data.state in codes.OPEN_STATES, telling=Telling(actor, unit))
         before = snapshot(h)
         h.version += 1

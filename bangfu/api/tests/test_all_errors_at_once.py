@@ -31,3 +31,15 @@ def test_an_update_names_the_union_with_the_other_errors(api_as: Any, tree: dict
     response = api.put(f"/households/{xiangyun_file.pk}", update)
     assert response.status_code == 422, response.content
     assert {"unit_id", "address"} <= set(response.json()["error"]["fields"])
+
+
+def test_an_update_names_a_change_of_state_it_may_not_make_with_the_other_errors(
+    api_as: Any, tree: dict, xiangyun_file: Household
+) -> None:
+    api = api_as("xiangyun_staff")
+    body = api.get(f"/households/{xiangyun_file.pk}").json()
+    update = as_json(household_input(tree["xiangyun_g"]))
+    update.update(version=body["version"], state="removed", address="")
+    response = api.put(f"/households/{xiangyun_file.pk}", update)
+    assert response.status_code == 422, response.content
+    assert {"state", "address"} <= set(response.json()["error"]["fields"])

@@ -99,3 +99,21 @@ def test_the_edit_form_says_the_services_errors_beside_its_own(
     assert "A phone number has 7 to 12 digits" in field_block(html, "id_members-0-phone")
     xiangyun_household.refresh_from_db()
     assert xiangyun_household.version == 1 and xiangyun_household.address
+
+
+def test_a_change_of_state_the_edit_may_not_make_is_said_with_the_other_errors(
+    xiangyun_household: Household, users: dict[str, Any]
+) -> None:
+    c = client_for(users["xiangyun_staff"])
+    url = reverse("web:household_edit", args=[xiangyun_household.pk])
+    data = form_data(c.get(url).content.decode())
+    data["household-state"] = ["removed"]
+    data["household-address"] = [""]
+    html = c.post(url, data).content.decode()
+    assert "Enter the address." in field_block(html, "id_household-address")
+    assert "A file is removed from its removal proposal" in field_block(html, "id_household-state")
+    data["incomes-0-amount_yearly"] = ["-1"]  # and with a value the form cannot read
+    html = c.post(url, data).content.decode()
+    assert "A file is removed from its removal proposal" in field_block(html, "id_household-state")
+    xiangyun_household.refresh_from_db()
+    assert xiangyun_household.state == "active" and xiangyun_household.version == 1
