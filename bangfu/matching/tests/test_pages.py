@@ -451,6 +451,19 @@ def test_the_queue_opens_on_the_open_findings_whatever_else_the_query_names(
     assert len(rows) == 2  # the header and the open finding
 
 
+def test_the_vehicle_rule_is_named_for_what_it_raises_a_car(xiangyun: County, users: dict[str, Any]) -> None:
+    """The rule raises a car only (motorcycles, tricycles, farm vehicles and light trucks are
+    livelihood vehicles, ``VEHICLES_NOT_DISQUALIFYING``); it was named "a vehicle that is not a
+    livelihood or disability vehicle" on every page and in the download."""
+    c = client_for(users["xiangyun_staff"])
+    label = "Owns a car (not a livelihood or disability vehicle)"
+    listed = _html(c.get(reverse("matching:finding_list")))
+    page = _html(c.get(reverse("matching:finding_detail", args=[xiangyun.finding.pk])))
+    export = _streamed(c.get(reverse("matching:finding_export"), {"kind": "vehicles"}))
+    for shown in (listed, page, export):
+        assert label in shown and "Owns a vehicle" not in shown
+
+
 def test_each_count_of_a_recheck_opens_the_findings_it_counts(xiangyun: County, users: dict[str, Any]) -> None:
     """The summary's counts are of the run's findings in every status (one of the two findings is
     confirmed); their links opened the list with the page's default, or with none, and showed
