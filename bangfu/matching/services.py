@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import re
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -55,6 +54,8 @@ from .models import (
     RunStatus,
     source_of,
 )
+from .record_words import ROW_KEY as _ROW_KEY
+from .record_words import record_in_words
 
 logger = logging.getLogger(__name__)
 
@@ -84,17 +85,6 @@ class MatchError:
 
 def today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
-
-
-_ROW_KEY = re.compile(r"row (\d+)")
-
-
-def record_in_words(key: str) -> str:
-    """A record's key as people read it: a record without a key of its own (no plate or
-    certificate number in the file) is named by its row in the department's file, ``row 12``, in
-    their language. The API and the command line keep the key as stored."""
-    found = _ROW_KEY.fullmatch(key or "")
-    return _("row %(n)s of the file") % {"n": found.group(1)} if found else key
 
 
 def top_unit(actor: Any, perm: Perm = REVIEW_PERM) -> OrgUnit:
