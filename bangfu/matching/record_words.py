@@ -24,6 +24,12 @@ ROW_KEY = re.compile(r"row (\d+)")
 _LIST_MARKS = re.compile(r"、|, ")
 
 
+def own_key(key: str) -> str:
+    """The record's own key as the department wrote it (plate, certificate, registration number);
+    empty for a record named by its row, which is no value of the record's."""
+    return "" if ROW_KEY.fullmatch(key or "") else key
+
+
 def _row_in_words(n: str) -> str:
     return _("row %(n)s of the file") % {"n": n}
 

@@ -685,7 +685,7 @@ def test_odd_record_keys_are_shown_as_the_department_wrote_them(
     """Keys of 16 and 17 bytes, Chinese, emoji, full-width, differing only in case or width, with
     spaces around, a control character, none at all: each is its own finding, kept as written
     (trimmed) by the pages, the export and the command line; a record without a key is named by
-    its row in the reader's words, in the export and in what confirming writes into the file."""
+    its row in the reader's words, in the export and on the timeline; the file keeps no words of it."""
     _household, ids = make_household()
     staff = users["xiangyun_staff"]
     keys = ["云A123456789012", "云A1234567890123", "不动产权第0012345号", "🚗🚗🚗🚗", "  粤B12345  "]
@@ -715,7 +715,8 @@ def test_odd_record_keys_are_shown_as_the_department_wrote_them(
     assert response.status_code == 302
     summaries = " ".join(TimelineEvent.objects.filter(household=keyless.household).values_list("summary", flat=True))
     assert "记录文件第 11 行" in summaries and "row 11" not in summaries
-    assert keyless.household.vehicles.get().note == "车辆 文件第 11 行 小型轿车"
+    # The file keeps the record's own values, in no reader's words: a row is no value of the record.
+    assert keyless.household.vehicles.get().note == "小型轿车"
 
 
 def test_columns_whose_headers_are_not_recognised_are_chosen_on_the_page_and_kept_for_the_source(

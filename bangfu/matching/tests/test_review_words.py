@@ -75,6 +75,36 @@ def test_a_record_named_by_its_row_is_in_the_readers_words_on_every_page_and_in_
         assert "row 3," not in exported[1][4]
 
 
+def test_a_confirmation_writes_the_departments_values_not_the_confirming_users_words(
+    make_household: Any, users: dict[str, Any], write_csv: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """County staff reading English confirmed a car; the Chinese file read
+    车辆: 私家车 (Vehicles 云L22222 小型普通客车)."""
+    household, ids = make_household()
+    rows = [["身份证号", "姓名", "号牌号码", "车辆类型"], [ids[0], "张建国", "云L22222", "小型普通客车"]]
+    _import_and_run(users, write_csv, django_capture_on_commit_callbacks, "vehicles", rows)
+    finding = Finding.objects.get(rule="vehicle_owned")
+    with translation.override("en"):
+        services.finding_confirm(actor=users["xiangyun_staff"], finding_id=finding.pk, reason="车管所记录属实")
+    assert [v.note for v in household.vehicles.all()] == ["云L22222 小型普通客车"]
+    page = _client(users["xiangyun_staff"], "zh-hans").get(reverse("web:household_detail", args=[household.pk]))
+    assert "Vehicles" not in page.content.decode()
+    added = AuditEntry.objects.filter(target_type="household", target_id=str(household.pk)).last()
+    assert added is not None and (added.after or {}).get("added") == [
+        {"vehicle": "car", "note": "云L22222 小型普通客车"}
+    ]
+
+
+def test_homes_written_from_a_confirmation_keep_the_certificate_and_no_words(
+    homes_with_a_row: tuple[Any, Finding], users: dict[str, Any]
+) -> None:
+    """A home was written "Real estate row 3 of the file" in the confirming user's language."""
+    household, finding = homes_with_a_row
+    with translation.override("en"):
+        services.finding_confirm(actor=users["xiangyun_staff"], finding_id=finding.pk, reason="不动产登记属实")
+    assert sorted(h.note for h in household.homes.all()) == ["", CERTIFICATE]
+
+
 def test_the_timeline_and_the_audit_log_name_a_confirmed_record_in_the_readers_language(
     homes_with_a_row: tuple[Any, Finding], users: dict[str, Any]
 ) -> None:
