@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from bangfu.org.models import OrgUnit
 from bangfu.registry.models import Household, Member
@@ -72,13 +72,19 @@ FIELD_LABELS: dict[str, Any] = {
 
 
 class RuleChoice(models.TextChoices):
-    VEHICLE_OWNED = Rule.VEHICLE_OWNED.value, _("Owns a vehicle that is not a livelihood or disability vehicle")
+    VEHICLE_OWNED = Rule.VEHICLE_OWNED.value, _("Owns a car (not a livelihood or disability vehicle)")
     ACTIVE_COMPANY_ROLE = Rule.ACTIVE_COMPANY_ROLE.value, _("Holds a role in an active company")
     HOMES_OVER_LIMIT = Rule.HOMES_OVER_LIMIT.value, _("Two or more homes above the floor-area limit")
     RECENT_HOME_PURCHASE = Rule.RECENT_HOME_PURCHASE.value, _("Bought a home within the last year")
     DEATH_RECORD = Rule.DEATH_RECORD.value, _("Death record")
     INCOME_DISCREPANCY = Rule.INCOME_DISCREPANCY.value, _("Income far above the declared income")
     ON_DIBAO = Rule.ON_DIBAO.value, _("Already on dibao (refer)")
+
+
+# Former labels of the rules, kept in the catalog: the timeline and the audit log keep the words
+# a reviewer read when confirming ("Cross-check finding confirmed: <the rule>"), which are read
+# again in the reader's language only while the catalog knows them (``common.retranslate``).
+FORMER_RULE_LABELS = (gettext_noop("Owns a vehicle that is not a livelihood or disability vehicle"),)
 
 
 class SeverityChoice(models.TextChoices):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import re
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -55,6 +54,8 @@ from .models import (
     RunStatus,
     source_of,
 )
+from .record_words import ROW_KEY as _ROW_KEY
+from .record_words import own_key, record_in_words
 
 logger = logging.getLogger(__name__)
 
@@ -84,17 +85,6 @@ class MatchError:
 
 def today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
-
-
-_ROW_KEY = re.compile(r"row (\d+)")
-
-
-def record_in_words(key: str) -> str:
-    """A record's key as people read it: a record without a key of its own (no plate or
-    certificate number in the file) is named by its row in the department's file, ``row 12``, in
-    their language. The API and the command line keep the key as stored."""
-    found = _ROW_KEY.fullmatch(key or "")
-    return _("row %(n)s of the file") % {"n": found.group(1)} if found else key
 
 
 def top_unit(actor: Any, perm: Perm = REVIEW_PERM) -> OrgUnit:
@@ -773,19 +763,24 @@ def _kind_by_words(text: str, table: Any, default: str) -> str:
 
 
 def confirmed_facts(finding: Finding) -> list[registry_services.DepartmentFact]:
-    """What a confirmed disqualifying finding adds to the file, in the file's terms (the record's
-    own words kept in the note). Other findings add nothing: a death goes through the registry's
-    own service, an income discrepancy or a dibao roll needs a person to correct the file."""
+    """What a confirmed disqualifying finding adds to the file, in the file's terms, with the
+    department record's own values in the note (a plate and its vehicle type, a certificate
+    number): no word of the reviewer's language, as the file is read in any language (a reviewer
+    reading English wrote "Vehicles 云L22222 小型普通客车" into a Chinese file). A record named by
+    its row is named in the timeline line and the audit entry, which are read in the reader's
+    language. Other findings add nothing: a death goes through the registry's own service, an
+    income discrepancy or a dibao roll needs a person to correct the file."""
     d = finding.details or {}
     text = str(d.get("text") or "")
-    note = f"{finding.get_kind_display()} {record_in_words(finding.record_key)} {text}".strip()
+    key = own_key(finding.record_key)
+    note = " ".join(v for v in (key, text) if v)
     Fact = registry_services.DepartmentFact  # noqa: N806 - a class alias
     if finding.rule == "vehicle_owned":
         return [Fact(note=note, vehicle_kind=_kind_by_words(text, _VEHICLE_WORDS, VehicleKind.CAR))]
     if finding.rule == "active_company_role":
         company, _sep, role = text.partition(" / ")
         kind = _kind_by_words(role, _ROLE_WORDS, BusinessRoleKind.SENIOR_MANAGER)
-        return [Fact(note=note, company=company or record_in_words(finding.record_key), role=kind)]
+        return [Fact(note=note, company=company or key, role=kind)]
     if finding.rule in ("recent_home_purchase", "homes_over_limit"):
         return _homes_facts(finding)
     return []
@@ -823,7 +818,6 @@ def _homes_facts(finding: Finding) -> list[registry_services.DepartmentFact]:
     confirmed finding do), when a confirmed finding of the same dataset wrote it (a record named by
     its row), or when a home the file declares without a certificate has its area (and date, when
     both are known): the file's homes are not counted twice."""
-    kind = finding.get_kind_display()
     household = finding.household if finding.household_id else None
     homes = list(household.homes.all()) if household is not None else []
     earlier = _confirmed_home_records(finding)
@@ -849,7 +843,8 @@ def _homes_facts(finding: Finding) -> list[registry_services.DepartmentFact]:
         if same is not None:
             unclaimed.remove(same)
             continue
-        note = f"{kind} {record_in_words(record.record)}".strip()
+        # The certificate number (how the next confirmation knows the home); nothing for a row.
+        note = own_key(record.record)
         facts.append(registry_services.DepartmentFact(note=note, floor_area=record.area, acquired_on=record.bought))
     return facts
 

@@ -146,6 +146,8 @@ def finding_details(finding: Finding) -> list[tuple[str, str]]:
             rows.append((labels[key], text))
         elif key == "records" and "home_records" in d:
             continue  # each record is shown with its home
+        elif key == "records" and isinstance(value, list):
+            rows.append((labels[key], join_list(services.record_in_words(str(r)) for r in value)))
         else:
             shown = join_list(value) if isinstance(value, list) else str(value)
             rows.append((labels.get(key) or key, shown))
@@ -605,9 +607,8 @@ def finding_export(request: HttpRequest) -> StreamingHttpResponse:
         for row in itertools.chain([first] if first else [], rows):
             # Words, not codes, for the people who open it in Excel (the CLI and the API keep
             # codes): a record without a key of its own by its row, as the pages name it.
-            if row["record_key"].startswith("row "):
-                with translation.override(language):
-                    row["record_key"] = services.record_in_words(row["record_key"])
+            with translation.override(language):
+                row["record_key"] = services.record_in_words(row["record_key"])
             writer.writerow(sheets.csv_row(labels.get(c, {}).get(row[c], row[c]) for c in columns))
             if buf.tell() > 1 << 16:
                 yield buf.getvalue()

@@ -985,7 +985,8 @@ def _label(choices: Any, value: str) -> str:
 class DepartmentFact:
     """A fact a department's record shows and a reviewer has confirmed, in the file's own terms:
     a vehicle (``vehicle_kind``), a business role (``company``, ``role``) or a home
-    (``floor_area``, ``acquired_on``). ``note`` names the record it came from."""
+    (``floor_area``, ``acquired_on``). ``note`` holds the record's own values (its plate or
+    certificate number, a vehicle's type), no words of a language: the file is read in any."""
 
     note: str
     vehicle_kind: str = ""

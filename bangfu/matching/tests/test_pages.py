@@ -451,6 +451,19 @@ def test_the_queue_opens_on_the_open_findings_whatever_else_the_query_names(
     assert len(rows) == 2  # the header and the open finding
 
 
+def test_the_vehicle_rule_is_named_for_what_it_raises_a_car(xiangyun: County, users: dict[str, Any]) -> None:
+    """The rule raises a car only (motorcycles, tricycles, farm vehicles and light trucks are
+    livelihood vehicles, ``VEHICLES_NOT_DISQUALIFYING``); it was named "a vehicle that is not a
+    livelihood or disability vehicle" on every page and in the download."""
+    c = client_for(users["xiangyun_staff"])
+    label = "Owns a car (not a livelihood or disability vehicle)"
+    listed = _html(c.get(reverse("matching:finding_list")))
+    page = _html(c.get(reverse("matching:finding_detail", args=[xiangyun.finding.pk])))
+    export = _streamed(c.get(reverse("matching:finding_export"), {"kind": "vehicles"}))
+    for shown in (listed, page, export):
+        assert label in shown and "Owns a vehicle" not in shown
+
+
 def test_each_count_of_a_recheck_opens_the_findings_it_counts(xiangyun: County, users: dict[str, Any]) -> None:
     """The summary's counts are of the run's findings in every status (one of the two findings is
     confirmed); their links opened the list with the page's default, or with none, and showed
@@ -672,7 +685,7 @@ def test_odd_record_keys_are_shown_as_the_department_wrote_them(
     """Keys of 16 and 17 bytes, Chinese, emoji, full-width, differing only in case or width, with
     spaces around, a control character, none at all: each is its own finding, kept as written
     (trimmed) by the pages, the export and the command line; a record without a key is named by
-    its row in the reader's words, in the export and in what confirming writes into the file."""
+    its row in the reader's words, in the export and on the timeline; the file keeps no words of it."""
     _household, ids = make_household()
     staff = users["xiangyun_staff"]
     keys = ["云A123456789012", "云A1234567890123", "不动产权第0012345号", "🚗🚗🚗🚗", "  粤B12345  "]
@@ -702,7 +715,8 @@ def test_odd_record_keys_are_shown_as_the_department_wrote_them(
     assert response.status_code == 302
     summaries = " ".join(TimelineEvent.objects.filter(household=keyless.household).values_list("summary", flat=True))
     assert "记录文件第 11 行" in summaries and "row 11" not in summaries
-    assert keyless.household.vehicles.get().note == "车辆 文件第 11 行 小型轿车"
+    # The file keeps the record's own values, in no reader's words: a row is no value of the record.
+    assert keyless.household.vehicles.get().note == "小型轿车"
 
 
 def test_columns_whose_headers_are_not_recognised_are_chosen_on_the_page_and_kept_for_the_source(
