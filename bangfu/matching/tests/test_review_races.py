@@ -330,24 +330,26 @@ def test_a_run_taken_by_two_processes_at_once_is_run_once(
     assert len(engine_runs) == 1
 
 
-def test_two_overlapping_rechecks_at_once_both_complete(
+def test_an_overlapping_recheck_waits_for_the_one_under_way_and_records_nothing_twice(
     make_household: Any, users: dict[str, Any], write_csv: Any, tree: dict[str, Any], queued: None
 ) -> None:
-    """The province's recheck and Xiangyun's, started at the same moment over the same data: each
-    finishes; every finding is recorded once, by the run that wrote it first."""
+    """The province's recheck and Xiangyun's over the same data: the second is refused while the
+    first is under way (one run over overlapping unions at a time), then runs after it; every
+    finding is recorded once, by the run that wrote it first."""
     _household, datasets = _findings(make_household, users, write_csv)
     Finding.objects.all().delete()
     ids = [d.pk for d in datasets]
     province = services.match_run(actor=users["admin"], dataset_ids=ids)
+    with pytest.raises(DomainError):
+        services.match_run(actor=users["xiangyun_staff"], unit=tree["xiangyun"], dataset_ids=ids)
+    first = services.match_run_execute(run_id=province.pk)
     county = services.match_run(actor=users["xiangyun_staff"], unit=tree["xiangyun"], dataset_ids=ids)
-    results = together(
-        lambda: services.match_run_execute(run_id=province.pk), lambda: services.match_run_execute(run_id=county.pk)
-    )
-    assert [r.status for r in results] == [RunStatus.DONE] * 2, results
+    second = services.match_run_execute(run_id=county.pk)
+    assert [r.status for r in (first, second)] == [RunStatus.DONE] * 2
     assert Finding.objects.count() == 4
-    assert sum(r.findings_new for r in results) == 4
+    assert (first.findings_new, second.findings_new) == (4, 0)
     # Each summary counts the findings its run recorded: together, each finding once.
-    assert [sum(r.summary["by_severity"].values()) for r in results] == [r.findings_new for r in results]
+    assert [sum(r.summary["by_severity"].values()) for r in (first, second)] == [4, 0]
 
 
 def test_two_runs_writing_the_same_findings_in_opposite_orders_do_not_deadlock() -> None:
