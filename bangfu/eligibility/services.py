@@ -429,11 +429,10 @@ def _file_takes(actor: Any, household: Household, category: str) -> None:
     """An approved override puts its category on an open file (a file's category follows its
     identification: it waited for someone to edit the file before); a category a file cannot
     hold (not eligible) leaves the file as it is, for its exit or removal."""
-    from bangfu.registry import services as registry
     from bangfu.registry.codes import OPEN_STATES, HardshipCategory
 
     if category in HardshipCategory.values and household.state in OPEN_STATES:
-        registry.household_category_set(
+        file_category_set(
             actor=actor, household_id=household.pk, category=category, note=_("The category of the approved override")
         )
 
@@ -444,7 +443,6 @@ def _file_returns(actor: Any, household: Household, asked: str, in_force: str) -
     application did) takes the category in force again, audited and on the timeline, so that the
     second person's decision is the file's. A category a file cannot hold (not eligible) leaves the
     file as it is, for its exit or removal; a file in another category was not moved for the request."""
-    from bangfu.registry import services as registry
     from bangfu.registry.codes import OPEN_STATES, HardshipCategory
 
     if (
@@ -453,13 +451,32 @@ def _file_returns(actor: Any, household: Household, asked: str, in_force: str) -
         and in_force in HardshipCategory.values
         and household.state in OPEN_STATES
     ):
-        registry.household_category_set(
+        file_category_set(
             actor=actor,
             household_id=household.pk,
             category=in_force,
             note=_("The category in force: the override to %(category)s was not approved")
             % {"category": DecisionCategory(asked).label},
         )
+
+
+def file_category_set(*, actor: Any, household_id: int, category: str, note: str) -> Household:
+    """Put on the file the category its identification settles (an override approved or not, an
+    application's approval opening the file), through the registry's ``household_category_set``
+    (audited, on the timeline, a new version of the file). The rules do not read a file's category,
+    so the household's current decision, read from the version just before, is kept as read from
+    the new one: the identification page does not call it out of date for its own write. Call it
+    inside the transaction that decided."""
+    from bangfu.registry import services as registry
+
+    before = Household.objects.select_for_update().values_list("version", flat=True).get(pk=household_id)
+    h = registry.household_category_set(actor=actor, household_id=household_id, category=category, note=note)
+    if h.version != before:
+        decisions = EligibilityDecision._base_manager.filter(household_id=household_id)
+        newest = decisions.order_by("-pk").values_list("pk", flat=True).first()
+        if newest is not None:
+            decisions.filter(pk=newest, facts_version=before).update(facts_version=h.version)
+    return h
 
 
 def _restore_override(d: EligibilityDecision, replaced: dict[str, Any]) -> None:

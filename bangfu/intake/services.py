@@ -951,12 +951,14 @@ def _file_follows(actor: Any, app: Application, household: Any, decision: Any, c
     for a second person, and the file takes it when that person approves it. Where the
     identification finds no category a file can hold (not eligible, cannot decide), the file
     carries the approved one, marked by the override waiting. The change is audited and on the
-    timeline (``household_category_set``); the same category again changes nothing."""
+    timeline (``eligibility.services.file_category_set``); the same category again changes nothing."""
     in_force = str(decision.effective_category)
     target = in_force if in_force in HardshipCategory.values else category
     app.opened_as = target  # type: ignore[attr-defined]
     if household.category != target:
-        household.category = registry.household_category_set(
+        from bangfu.eligibility.services import file_category_set
+
+        household.category = file_category_set(
             actor=actor,
             household_id=household.pk,
             category=target,
