@@ -382,20 +382,46 @@ def _close_request(d: EligibilityDecision, actor: Any, status: str) -> None:
     d.save()
 
 
-def decision_override_supersede(*, actor: Any, decision_id: int, why: str) -> EligibilityDecision | None:
+def decision_override_supersede(*, actor: Any, decision_id: int, ref: str, category: str) -> EligibilityDecision | None:
     """Close the override waiting on the household's current decision without a second person's
-    decision, because something that settles the category has just done so (an application's
-    approval, by ``actor``, said in ``why``): approved later, the old request would undo it. It
-    becomes ``superseded`` (its maker, reason and category kept; ``override_approved_by``/``_at``
-    say who closed it and when), or, when it was to replace an approved override, that one is in
-    force again, as when such a request is rejected. The household's timeline and the audit log
-    say who closed it, when and why. Returns the decision closed, or None when nothing waited."""
+    decision, because an application's approval (``ref``, by ``actor``) settles the category
+    (``category``, the one it files the household in): approved later, the old request would undo
+    it. When ``category`` is the one in force the approval files the household in it; otherwise the
+    approval asks for its own override to it next (``decision_override_request``), which takes the
+    old request's place. The old one becomes ``superseded`` (its maker, reason and category kept;
+    ``override_approved_by``/``_at`` say who closed it and when), or, when it was to replace an
+    approved override, that one is in force again, as when such a request is rejected. The
+    household's timeline and the audit log say who closed it, when and which of the two, in one
+    message (shown again in the reader's language). Returns the decision closed, or None when
+    nothing waited."""
     with transaction.atomic():
         d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
         if d.override_status != OverrideStatus.PENDING:
             return None
         asked, asked_by = d.overridden_category, d.override_by
         _close_request(d, actor, OverrideStatus.SUPERSEDED)
+        values = {
+            "category": DecisionCategory(asked).label,
+            "who": asked_by.get_username() if asked_by else "—",
+            "ref": ref,
+            "new": DecisionCategory(category).label,
+        }
+        if category == d.effective_category:
+            summary = (
+                _(
+                    "Override to %(category)s asked by %(who)s closed without a decision: the approval of %(ref)s "
+                    "filed the household in the category in force, %(new)s"
+                )
+                % values
+            )
+        else:
+            summary = (
+                _(
+                    "Override to %(category)s asked by %(who)s closed without a decision: it gives way to the "
+                    "override to %(new)s that the approval of %(ref)s asks for"
+                )
+                % values
+            )
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -407,19 +433,16 @@ def decision_override_supersede(*, actor: Any, decision_id: int, why: str) -> El
                 "request": OverrideStatus.SUPERSEDED.value,
                 "override_status": d.override_status,
                 "effective_category": d.effective_category,
+                "approval": ref,
+                "approved_category": category,
             },
-            note=why,
+            note=summary,
         )
         timeline_add(
             household=d.household,
             actor=actor,
             kind=TIMELINE_OVERRIDE,
-            summary=_("Override to %(category)s asked by %(who)s closed without a decision: %(why)s")
-            % {
-                "category": DecisionCategory(asked).label,
-                "who": asked_by.get_username() if asked_by else "—",
-                "why": why,
-            },
+            summary=summary,
             data={"decision_id": d.pk, "status": OverrideStatus.SUPERSEDED.value, "category": asked},
         )
     return d

@@ -931,16 +931,14 @@ def _open_file(actor: Any, app: Application, category: str, identified: str, lev
 
 def _settle(actor: Any, app: Application, decision: Any, category: str) -> Any:
     """The approval settles the file's category: an override asked on the household before it and
-    still waiting (at a temporary-aid approval, say) is closed as superseded, said on the
-    household's timeline and in the audit log, rather than left to undo the approval when a second
-    person approves it later. Returns the decision as it is then."""
+    still waiting (at a temporary-aid approval, say) is closed as superseded — by the approval's
+    filing in the category in force, or by the override to ``category`` it asks for next
+    (``_override_if_needed``) — said on the household's timeline and in the audit log, rather than
+    left to undo the approval when a second person approves it later. Returns the decision as it
+    is then."""
     from bangfu.eligibility.services import decision_override_supersede
 
-    why = _("the approval of %(ref)s settled the file's category as %(category)s") % {
-        "ref": app.reference,
-        "category": HardshipCategory(category).label,
-    }
-    if decision_override_supersede(actor=actor, decision_id=decision.pk, why=why) is not None:
+    if decision_override_supersede(actor=actor, decision_id=decision.pk, ref=app.reference, category=category):
         decision.refresh_from_db()
     return decision
 
