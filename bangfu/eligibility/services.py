@@ -354,8 +354,18 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
                 "category": DecisionCategory(asked).label,
                 "kept": DecisionCategory(replaced["category"]).label,
             }
+        elif withdrawn and _left_not_eligible(d):
+            summary = _(
+                "Override to %(category)s withdrawn by its maker: the identification finds this household not "
+                "eligible; its file is to be taken to its exit or removal"
+            ) % {"category": DecisionCategory(asked).label}
         elif withdrawn:
             summary = _("Override to %(category)s withdrawn by its maker") % {"category": DecisionCategory(asked).label}
+        elif _left_not_eligible(d):
+            summary = _(
+                "Override to %(category)s rejected: the identification finds this household not eligible; its file "
+                "is to be taken to its exit or removal"
+            ) % {"category": DecisionCategory(asked).label}
         else:
             summary = _("Override to %(category)s rejected") % {"category": DecisionCategory(asked).label}
         timeline_add(
@@ -366,6 +376,14 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
             data={"decision_id": d.pk, "status": d.override_status, "category": asked},
         )
     return d
+
+
+def _left_not_eligible(d: EligibilityDecision) -> bool:
+    """Whether the override just closed on ``d`` leaves an open file on a household its
+    identification finds not eligible (``selectors.file_not_eligible``)."""
+    from .selectors import file_not_eligible
+
+    return bool(file_not_eligible(d.household, d))
 
 
 def _close_request(d: EligibilityDecision, actor: Any, status: str) -> None:
