@@ -386,6 +386,12 @@ class IdentificationOut(Schema):
         description="Whether effective_category is the file's category; when not (a recompute decided otherwise), "
         "the file keeps its category until a person changes it (an override, the yearly review, an edit of the file)"
     )
+    file_not_eligible: str = Field(
+        "",
+        description="When the file is open and the identification in force finds the household not eligible "
+        "(no override waiting): the sentence the household page's banner shows, saying the file is to be taken to "
+        "its exit or removal (and that the override was not approved, after a rejection); '' otherwise",
+    )
 
 
 class HouseholdDetailOut(Schema):

@@ -6,11 +6,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
+from django.utils.translation import gettext as _
 
 from bangfu.org import access
 from bangfu.registry.models import Household
 
-from .models import DecisionCategory, EligibilityDecision, RecomputeRun, RuleSetVersion, Standard
+from .models import DecisionCategory, EligibilityDecision, OverrideStatus, RecomputeRun, RuleSetVersion, Standard
 from .system import SYSTEM
 
 
@@ -107,3 +108,35 @@ def hardship_in_force(household_id: int) -> str | None:
     if newest is None or newest.effective_category not in STILL_IN_HARDSHIP:
         return None
     return str(DecisionCategory(newest.effective_category).label)
+
+
+def file_not_eligible(household: Household, decision: EligibilityDecision | None) -> str:
+    """What a user must not miss when an open file is held for a household its identification finds
+    not eligible (the rules' finding in force, and no override waiting that could still change it):
+    that the file is to be taken to its exit or removal, in a sentence (it begins by saying the
+    override was not approved when the current decision's was rejected or withdrawn, as an
+    application's approval in a category the rules did not find leaves it). "" otherwise. One
+    source of truth: read from the file and its current decision, never kept, so the household
+    page, the list of files and the API's ``identification`` say the same, and it goes when the
+    file is closed or a person's approved override finds hardship again."""
+    from bangfu.registry.codes import OPEN_STATES
+
+    if (
+        decision is None
+        or household.state not in OPEN_STATES
+        or decision.override_status == OverrideStatus.PENDING
+        or decision.effective_category != DecisionCategory.NOT_ELIGIBLE
+    ):
+        return ""
+    said = _(
+        "The identification finds this household not eligible, yet its file is open as %(category)s: explain the "
+        "result to the worker and propose the file's exit or removal."
+    ) % {"category": household.get_category_display()}
+    if decision.override_status == OverrideStatus.REJECTED and decision.overridden_category:
+        said = (
+            _("The override to %(category)s was not approved.")
+            % {"category": DecisionCategory(decision.overridden_category).label}
+            + " "
+            + said
+        )
+    return said

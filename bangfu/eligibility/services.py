@@ -354,8 +354,18 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
                 "category": DecisionCategory(asked).label,
                 "kept": DecisionCategory(replaced["category"]).label,
             }
+        elif withdrawn and _left_not_eligible(d):
+            summary = _(
+                "Override to %(category)s withdrawn by its maker: the identification finds this household not "
+                "eligible; its file is to be taken to its exit or removal"
+            ) % {"category": DecisionCategory(asked).label}
         elif withdrawn:
             summary = _("Override to %(category)s withdrawn by its maker") % {"category": DecisionCategory(asked).label}
+        elif _left_not_eligible(d):
+            summary = _(
+                "Override to %(category)s rejected: the identification finds this household not eligible; its file "
+                "is to be taken to its exit or removal"
+            ) % {"category": DecisionCategory(asked).label}
         else:
             summary = _("Override to %(category)s rejected") % {"category": DecisionCategory(asked).label}
         timeline_add(
@@ -366,6 +376,14 @@ def decision_override_approve(*, actor: Any, decision_id: int, approve: bool = T
             data={"decision_id": d.pk, "status": d.override_status, "category": asked},
         )
     return d
+
+
+def _left_not_eligible(d: EligibilityDecision) -> bool:
+    """Whether the override just closed on ``d`` leaves an open file on a household its
+    identification finds not eligible (``selectors.file_not_eligible``)."""
+    from .selectors import file_not_eligible
+
+    return bool(file_not_eligible(d.household, d))
 
 
 def _close_request(d: EligibilityDecision, actor: Any, status: str) -> None:
@@ -382,20 +400,46 @@ def _close_request(d: EligibilityDecision, actor: Any, status: str) -> None:
     d.save()
 
 
-def decision_override_supersede(*, actor: Any, decision_id: int, why: str) -> EligibilityDecision | None:
+def decision_override_supersede(*, actor: Any, decision_id: int, ref: str, category: str) -> EligibilityDecision | None:
     """Close the override waiting on the household's current decision without a second person's
-    decision, because something that settles the category has just done so (an application's
-    approval, by ``actor``, said in ``why``): approved later, the old request would undo it. It
-    becomes ``superseded`` (its maker, reason and category kept; ``override_approved_by``/``_at``
-    say who closed it and when), or, when it was to replace an approved override, that one is in
-    force again, as when such a request is rejected. The household's timeline and the audit log
-    say who closed it, when and why. Returns the decision closed, or None when nothing waited."""
+    decision, because an application's approval (``ref``, by ``actor``) settles the category
+    (``category``, the one it files the household in): approved later, the old request would undo
+    it. When ``category`` is the one in force the approval files the household in it; otherwise the
+    approval asks for its own override to it next (``decision_override_request``), which takes the
+    old request's place. The old one becomes ``superseded`` (its maker, reason and category kept;
+    ``override_approved_by``/``_at`` say who closed it and when), or, when it was to replace an
+    approved override, that one is in force again, as when such a request is rejected. The
+    household's timeline and the audit log say who closed it, when and which of the two, in one
+    message (shown again in the reader's language). Returns the decision closed, or None when
+    nothing waited."""
     with transaction.atomic():
         d = _current_decision(actor, decision_id, Perm.DECISION_OVERRIDE)
         if d.override_status != OverrideStatus.PENDING:
             return None
         asked, asked_by = d.overridden_category, d.override_by
         _close_request(d, actor, OverrideStatus.SUPERSEDED)
+        values = {
+            "category": DecisionCategory(asked).label,
+            "who": asked_by.get_username() if asked_by else "—",
+            "ref": ref,
+            "new": DecisionCategory(category).label,
+        }
+        if category == d.effective_category:
+            summary = (
+                _(
+                    "Override to %(category)s asked by %(who)s closed without a decision: the approval of %(ref)s "
+                    "filed the household in the category in force, %(new)s"
+                )
+                % values
+            )
+        else:
+            summary = (
+                _(
+                    "Override to %(category)s asked by %(who)s closed without a decision: it gives way to the "
+                    "override to %(new)s that the approval of %(ref)s asks for"
+                )
+                % values
+            )
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -407,19 +451,16 @@ def decision_override_supersede(*, actor: Any, decision_id: int, why: str) -> El
                 "request": OverrideStatus.SUPERSEDED.value,
                 "override_status": d.override_status,
                 "effective_category": d.effective_category,
+                "approval": ref,
+                "approved_category": category,
             },
-            note=why,
+            note=summary,
         )
         timeline_add(
             household=d.household,
             actor=actor,
             kind=TIMELINE_OVERRIDE,
-            summary=_("Override to %(category)s asked by %(who)s closed without a decision: %(why)s")
-            % {
-                "category": DecisionCategory(asked).label,
-                "who": asked_by.get_username() if asked_by else "—",
-                "why": why,
-            },
+            summary=summary,
             data={"decision_id": d.pk, "status": OverrideStatus.SUPERSEDED.value, "category": asked},
         )
     return d
@@ -429,11 +470,10 @@ def _file_takes(actor: Any, household: Household, category: str) -> None:
     """An approved override puts its category on an open file (a file's category follows its
     identification: it waited for someone to edit the file before); a category a file cannot
     hold (not eligible) leaves the file as it is, for its exit or removal."""
-    from bangfu.registry import services as registry
     from bangfu.registry.codes import OPEN_STATES, HardshipCategory
 
     if category in HardshipCategory.values and household.state in OPEN_STATES:
-        registry.household_category_set(
+        file_category_set(
             actor=actor, household_id=household.pk, category=category, note=_("The category of the approved override")
         )
 
@@ -444,7 +484,6 @@ def _file_returns(actor: Any, household: Household, asked: str, in_force: str) -
     application did) takes the category in force again, audited and on the timeline, so that the
     second person's decision is the file's. A category a file cannot hold (not eligible) leaves the
     file as it is, for its exit or removal; a file in another category was not moved for the request."""
-    from bangfu.registry import services as registry
     from bangfu.registry.codes import OPEN_STATES, HardshipCategory
 
     if (
@@ -453,13 +492,32 @@ def _file_returns(actor: Any, household: Household, asked: str, in_force: str) -
         and in_force in HardshipCategory.values
         and household.state in OPEN_STATES
     ):
-        registry.household_category_set(
+        file_category_set(
             actor=actor,
             household_id=household.pk,
             category=in_force,
             note=_("The category in force: the override to %(category)s was not approved")
             % {"category": DecisionCategory(asked).label},
         )
+
+
+def file_category_set(*, actor: Any, household_id: int, category: str, note: str) -> Household:
+    """Put on the file the category its identification settles (an override approved or not, an
+    application's approval opening the file), through the registry's ``household_category_set``
+    (audited, on the timeline, a new version of the file). The rules do not read a file's category,
+    so the household's current decision, read from the version just before, is kept as read from
+    the new one: the identification page does not call it out of date for its own write. Call it
+    inside the transaction that decided."""
+    from bangfu.registry import services as registry
+
+    before = Household.objects.select_for_update().values_list("version", flat=True).get(pk=household_id)
+    h = registry.household_category_set(actor=actor, household_id=household_id, category=category, note=note)
+    if h.version != before:
+        decisions = EligibilityDecision._base_manager.filter(household_id=household_id)
+        newest = decisions.order_by("-pk").values_list("pk", flat=True).first()
+        if newest is not None:
+            decisions.filter(pk=newest, facts_version=before).update(facts_version=h.version)
+    return h
 
 
 def _restore_override(d: EligibilityDecision, replaced: dict[str, Any]) -> None:

@@ -112,6 +112,17 @@ class PendingOverrideOut(Schema):
     reason: str
 
 
+class FileCategoryOut(Schema):
+    """The category of the file the approved case opened, as it is now, and the category a second
+    person is still deciding on ('' when no override waits), as the worker's phone says them."""
+
+    category: str
+    category_label: str
+    waiting: str = Field(description="The category an override waiting for a second person asks for; '' when none")
+    waiting_label: str
+    said: str = Field(description="The sentence the worker's phone shows, in the caller's language")
+
+
 class RemovedAttachmentOut(Schema):
     """A file staff removed from the case: no longer part of it, kept for audit."""
 
@@ -186,6 +197,8 @@ class ApplicationOut(Schema):
     message: str = ""
     # Staff, at the approval step: the override waiting on the household that approving closes.
     pending_override: PendingOverrideOut | None = None
+    # Once the file is opened: the category it is in now, and one a second person still decides on.
+    file_category: FileCategoryOut | None = None
 
 
 class CreateIn(InSchema):
@@ -325,6 +338,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         "home_visits": [_fields(v, HomeVisitOut) for v in app.visits.all()] if staff else None,
         "objections": [_fields(o, ObjectionOut) for o in app.objections.all()] if staff else None,
         "pending_override": _pending(services.pending_override(app)) if staff else None,
+        "file_category": selectors.file_category(app),
     }
 
 

@@ -657,3 +657,51 @@ def review_counts(*, actor: Any, filters: ReviewFilters) -> ReviewCounts:
             if r["state"] in states:
                 groups[group] += r["n"]
     return ReviewCounts(groups=groups, total=sum(groups.values()), years=sorted(years, reverse=True))
+
+
+@dataclass(frozen=True)
+class FileCategory:
+    """What the worker is told of the file their approved case opened: the category the file is in,
+    and the category a second person is still deciding on when an override waits ("" when none),
+    each in words, with the sentence the phone shows (``said``)."""
+
+    category: str
+    category_label: str
+    waiting: str
+    waiting_label: str
+    said: str
+
+
+def file_category(app: Application) -> FileCategory | None:
+    """The category of the file ``app``'s approval opened, as it is now (a second person's decision
+    on an override moves it), for the worker's phone and their API; None before the file is opened.
+    The worker read only the approval's reason and "file opened", never the category the file is in
+    (one chosen at the approval waits for a second person, who may reject it)."""
+    from bangfu.eligibility.models import DecisionCategory, EligibilityDecision, OverrideStatus
+    from bangfu.registry.codes import HardshipCategory
+    from bangfu.registry.models import Household
+
+    if app.household_id is None or app.state not in {S.FILE_OPENED, S.REPORTED_UP}:
+        return None
+    category = Household.objects.filter(pk=app.household_id).values_list("category", flat=True).first()
+    if not category:
+        return None
+    decision = (
+        EligibilityDecision._base_manager.filter(household_id=app.household_id)
+        .order_by("-pk")
+        .only("override_status", "overridden_category")
+        .first()
+    )
+    waiting = ""
+    if decision is not None and decision.override_status == OverrideStatus.PENDING:
+        waiting = decision.overridden_category
+    label = str(HardshipCategory(category).label) if category in HardshipCategory.values else category
+    waiting_label = str(DecisionCategory(waiting).label) if waiting in DecisionCategory.values else waiting
+    said = _("Your file is in the category %(category)s.") % {"category": label}
+    if waiting == category:
+        said += " " + _("Another person at the union is still to confirm this category; it may change until then.")
+    elif waiting:
+        said += " " + _(
+            "Another person at the union is deciding whether it becomes %(category)s; it may change until then."
+        ) % {"category": waiting_label}
+    return FileCategory(category, label, waiting, waiting_label, said)

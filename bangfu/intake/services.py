@@ -931,16 +931,14 @@ def _open_file(actor: Any, app: Application, category: str, identified: str, lev
 
 def _settle(actor: Any, app: Application, decision: Any, category: str) -> Any:
     """The approval settles the file's category: an override asked on the household before it and
-    still waiting (at a temporary-aid approval, say) is closed as superseded, said on the
-    household's timeline and in the audit log, rather than left to undo the approval when a second
-    person approves it later. Returns the decision as it is then."""
+    still waiting (at a temporary-aid approval, say) is closed as superseded — by the approval's
+    filing in the category in force, or by the override to ``category`` it asks for next
+    (``_override_if_needed``) — said on the household's timeline and in the audit log, rather than
+    left to undo the approval when a second person approves it later. Returns the decision as it
+    is then."""
     from bangfu.eligibility.services import decision_override_supersede
 
-    why = _("the approval of %(ref)s settled the file's category as %(category)s") % {
-        "ref": app.reference,
-        "category": HardshipCategory(category).label,
-    }
-    if decision_override_supersede(actor=actor, decision_id=decision.pk, why=why) is not None:
+    if decision_override_supersede(actor=actor, decision_id=decision.pk, ref=app.reference, category=category):
         decision.refresh_from_db()
     return decision
 
@@ -951,12 +949,14 @@ def _file_follows(actor: Any, app: Application, household: Any, decision: Any, c
     for a second person, and the file takes it when that person approves it. Where the
     identification finds no category a file can hold (not eligible, cannot decide), the file
     carries the approved one, marked by the override waiting. The change is audited and on the
-    timeline (``household_category_set``); the same category again changes nothing."""
+    timeline (``eligibility.services.file_category_set``); the same category again changes nothing."""
     in_force = str(decision.effective_category)
     target = in_force if in_force in HardshipCategory.values else category
     app.opened_as = target  # type: ignore[attr-defined]
     if household.category != target:
-        household.category = registry.household_category_set(
+        from bangfu.eligibility.services import file_category_set
+
+        household.category = file_category_set(
             actor=actor,
             household_id=household.pk,
             category=target,

@@ -458,6 +458,8 @@ def phone_application(request: HttpRequest, pk: int) -> HttpResponse:
         # progress list below the whole form.
         "last_word": last if last is not None and last.action in {"return", "refuse"} and last.reason else None,
         "files": selectors.attachments_of(app),
+        # The category the opened file is in (and one a second person still decides on), in words.
+        "file_category": selectors.file_category(app),
         "can_withdraw": services.may(applicant, app, workflow.WITHDRAW),
         "closed": app.state in workflow.CLOSED,  # nothing more to upload or sign
         "submitting": request.method == "POST" and bool(request.POST.get("submit")),

@@ -112,14 +112,18 @@ def _with_decided_category(households: list[Household]) -> list[Household]:
     file keeps the category it was approved with, and the list shows which files the rules now
     see otherwise."""
     from bangfu.eligibility.models import DecisionCategory, EligibilityDecision
+    from bangfu.eligibility.selectors import file_not_eligible
 
     decisions = EligibilityDecision.objects.current().filter(household_id__in=[h.pk for h in households])
     fields = ("household_id", "category", "override_status", "overridden_category", "override_replaces")
-    decided = {d.household_id: d.effective_category for d in decisions.only(*fields)}
+    current = {d.household_id: d for d in decisions.only(*fields)}
     labels = dict(DecisionCategory.choices)
     for h in households:
-        category = decided.get(h.pk)
+        d = current.get(h.pk)
+        category = d.effective_category if d is not None else None
         h.decided_label = str(labels.get(category, category)) if category and category != h.category else ""  # type: ignore[attr-defined]
+        # An open file of a household found not eligible: to be taken to its exit or removal.
+        h.not_eligible = file_not_eligible(h, d)  # type: ignore[attr-defined]
     return households
 
 

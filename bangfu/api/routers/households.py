@@ -162,7 +162,7 @@ def _detail(request: HttpRequest, household_id: int) -> dict[str, Any]:
 
 
 def _identification(request: HttpRequest, h: Household) -> dict[str, Any] | None:
-    from bangfu.eligibility.selectors import decision_current
+    from bangfu.eligibility.selectors import decision_current, file_not_eligible
 
     d = decision_current(actor=actor(request), household_id=h.pk)
     if d is None:
@@ -176,6 +176,7 @@ def _identification(request: HttpRequest, h: Household) -> dict[str, Any] | None
         "standard_version": d.standard_version,
         "ruleset_version": d.ruleset_version,
         "agrees_with_file": d.effective_category == h.category,
+        "file_not_eligible": file_not_eligible(h, d),
     }
 
 

@@ -33,3 +33,11 @@ def ruleset_name(version: str) -> str:
     from bangfu.eligibility.adapters import DEFAULT_RULESET_VERSION
 
     return _("built-in") if version == DEFAULT_RULESET_VERSION else version
+
+
+@register.simple_tag
+def not_eligible_on_file(household: Household, decision: EligibilityDecision | None) -> str:
+    """The sentence of ``selectors.file_not_eligible`` for the household page's banner ("" none)."""
+    from bangfu.eligibility.selectors import file_not_eligible
+
+    return file_not_eligible(household, decision)
