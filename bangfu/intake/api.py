@@ -163,7 +163,18 @@ class ApplicationOut(Schema):
     household_id: int | None
     data: dict[str, Any]
     events: list[EventOut] = Field(default_factory=list)
-    allowed_actions: list[str] = Field(default_factory=list)
+    allowed_actions: list[str] = Field(
+        default_factory=list,
+        description="What the caller may do now: the transitions (POST /applications/{id}/transition), and "
+        "convert for a temporary-aid case made formal by POST /applications/{id}/convert; an action that waits "
+        "for something is not here but in waiting",
+    )
+    waiting: dict[str, str] = Field(
+        default_factory=dict,
+        description="The actions the caller would take but for what they wait for (the public notice's end, a "
+        "record to make again, the checking centre's answer, a formal case holding a person for convert), each "
+        "with that sentence, as the page says it instead of the button",
+    )
     check_result: str = ""
     # Staff only: what the checking centre's answer found. After a failed check ("failed"), an
     # approval needs a reason (``reason``, kept in the history and the audit log); where a passed
@@ -312,7 +323,11 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
             }
             for e in evs
         ],
-        "allowed_actions": services.allowed_actions(actor, app),
+        "allowed_actions": [
+            *services.allowed_actions(actor, app),
+            *(["convert"] if staff and services.may_convert(actor, app) else []),
+        ],
+        "waiting": services.waiting(actor, app) if staff else {},
         "check_result": app.check_result,
         "check_note": app.check_note if staff else None,
         "check_matches": app.check_matches if staff else None,
