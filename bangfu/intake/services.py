@@ -194,8 +194,9 @@ def waiting(actor: Any, app: Application) -> dict[str, str]:
 _WAITING_STEPS = frozenset({"visit_done", "notice_done", "check_done"})
 
 
-# The acts that bar their maker from approving the case (maker-checker).
-_MAKER_ACTIONS = ("submit", "first_review_pass", "emergency_accept")
+# The acts that bar their maker from approving the case (maker-checker): a conversion submits the
+# formal case made from a temporary one.
+_MAKER_ACTIONS = ("submit", "convert", "first_review_pass", "emergency_accept")
 
 
 def _made_or_reviewed(actor: Any, app: Application) -> bool:
@@ -214,9 +215,9 @@ def _made_or_reviewed(actor: Any, app: Application) -> bool:
 
 
 def maker_checker_refusal(actor: Any, app: Application) -> str:
-    """Why the actor may not approve the case, naming what they did to it — submitted it, did its
-    first review, accepted it as an emergency, or did one of these to the temporary aid it was
-    made from; "" when they did none of these."""
+    """Why the actor may not approve the case, naming what they did to it — submitted it, made it
+    from temporary aid (a conversion, which submits it), did its first review, accepted it as an
+    emergency, or did one of these to the temporary aid it was made from; "" when they did none."""
     if not _made_or_reviewed(actor, app):
         return ""
     own: set[str] = set()
@@ -228,8 +229,12 @@ def maker_checker_refusal(actor: Any, app: Application) -> str:
     ).values_list("application_id", "action")
     for application_id, action in events:
         (own if application_id == app.pk else source).add(action)
-    if actor.pk == app.submitted_by_id or "submit" in own:
+    if "submit" in own or (actor.pk == app.submitted_by_id and "convert" not in own):
         return _("You submitted this application; someone else must approve it.")
+    if "convert" in own:
+        return _("You made this application from the temporary aid %(ref)s; someone else must approve it.") % {
+            "ref": Application(pk=app.converted_from_id).reference
+        }
     if "emergency_accept" in own or (actor.pk == app.first_reviewer_id and app.kind == ApplicationKind.TEMPORARY):
         return _("You accepted this application as an emergency; someone else must approve it.")
     if "first_review_pass" in own or actor.pk == app.first_reviewer_id:
