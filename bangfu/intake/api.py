@@ -176,11 +176,16 @@ class ApplicationOut(Schema):
         "with that sentence, as the page says it instead of the button",
     )
     check_result: str = ""
-    # Staff only: what the checking centre's answer found. After a failed check ("failed"), an
-    # approval needs a reason (``reason``, kept in the history and the audit log); where a passed
-    # check is required, it is refused (``precondition``) and "approve" is not in allowed_actions.
-    check_note: str | None = None
-    # Staff only: the cross-check of the members at the economic check (``steps.check_match``).
+    # What the checking centre's answer found, as staff recorded it: the worker reads it too (the
+    # check's result is explained to the worker, as the history on the phone says it). After a
+    # failed check ("failed"), an approval needs a reason (``reason``, kept in the history and the
+    # audit log); where a passed check is required, it is refused (``precondition``) and "approve"
+    # is not in allowed_actions.
+    check_note: str = ""
+    # Staff only (null to the worker, and its event left out of the worker's history): the
+    # cross-check of the members against department data at the economic check
+    # (``steps.check_match``), unreviewed department records that staff weigh before recording the
+    # checking centre's answer.
     check_matches: dict[str, Any] | None = None
     attachments: list[AttachmentOut] = Field(default_factory=list)
     # Staff only: the files staff removed from the case, with who removed them, when and why.
@@ -295,7 +300,9 @@ class QueueRowOut(Schema):
 
 
 def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
-    evs: list[ApplicationEvent] = list(events if events is not None else app.events.all())
+    evs: list[ApplicationEvent] = [
+        e for e in (events if events is not None else app.events.all()) if selectors.event_shown(actor, e)
+    ]
     staff = not services.is_applicant(actor)
     return {
         "id": app.pk,
@@ -329,7 +336,7 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
         ],
         "waiting": services.waiting(actor, app) if staff else {},
         "check_result": app.check_result,
-        "check_note": app.check_note if staff else None,
+        "check_note": app.check_note,
         "check_matches": app.check_matches if staff else None,
         # Not those staff removed (``removed_attachments``); read once, so a prefetched list serves.
         "attachments": [_fields(a, AttachmentOut) for a in app.attachments.all() if a.removed_at is None],

@@ -271,6 +271,14 @@ class ApplicationEvent(models.Model):
         return self.actor_label or str(_("the system"))
 
 
+# Events of the case's history that only staff read: the system's own cross-check of the members
+# against department data (``steps.check_match``) is what staff weigh before they record the
+# checking centre's answer, not a result; its findings are unreviewed department records (one whose
+# name differs may be another person's). The worker reads the check's result and the answer staff
+# record (``check_answered``: the result explained to the worker, domain §4), on the phone and in
+# the API alike (``selectors.application_events``, ``api._out``).
+STAFF_ONLY_EVENTS = frozenset({"check_matched"})
+
 EVENT_LABELS = {
     "create": _("Application started"),
     "visit_recorded": _("Home visit recorded"),
