@@ -257,6 +257,11 @@ class ApplicationEvent(models.Model):
 
     @property
     def label(self) -> str:
+        if self.action == "convert":  # a formal case made from temporary aid: not a bare "Submitted"
+            source = self.application.converted_from_id
+            if source is not None:
+                return str(_("Made from the temporary aid %(ref)s") % {"ref": Application(pk=source).reference})
+            return str(EVENT_LABELS["convert"])
         if self.action == "return" and self.to_state == ApplicationState.DRAFT:
             return str(RETURNED_LABEL)
         if self.to_state and self.to_state != self.from_state and self.to_state in ApplicationState.values:
@@ -293,7 +298,9 @@ EVENT_LABELS = {
     "attachment": _("File attached"),
     "attachment_removed": _("File removed"),
     "convert": _("Converted from temporary aid"),
-    "converted": _("Being made a formal case"),
+    "converted": _("Made into a formal application"),
+    "conversion_withdrawn": _("The worker withdrew the formal application made from it"),
+    "conversion_refused": _("The formal application made from it was refused"),
 }
 
 

@@ -899,7 +899,7 @@ def _category(app: Application, chosen: str, reason: str) -> tuple[str, str]:
         raise ValidationError({"category": message})
     if chosen != identified and not reason:
         raise ValidationError(
-            {"reason": _("The category differs from the identification's: give the reason for the file's history.")}
+            {"reason": _("The category differs from the identification: give the reason for the file's history.")}
         )
     return chosen, identified
 
@@ -1123,9 +1123,18 @@ def application_transition(
             _event(app, actor, CHECK_OVERRIDDEN, app.state, app.check_note)
             after.update(check_result=app.check_result, check_note=app.check_note)
         _event(app, actor, action, from_state, reason)
+        if action in CONVERSION_ENDED and app.converted_from_id is not None:
+            # The temporary case it was made from says so: its history said it was being converted.
+            source = Application.objects.get(pk=app.converted_from_id)
+            _event(source, actor, CONVERSION_ENDED[action], source.state, app.reference)
         _audit(actor, app, action, {"state": from_state}, after, reason)
         _tell_worker(app, action, reason)
     return app
+
+
+# The event a temporary case gets when the formal case made from it is withdrawn or refused
+# (``models.EVENT_LABELS``); it may then be converted again (after a refusal) or applied for anew.
+CONVERSION_ENDED = {workflow.WITHDRAW: "conversion_withdrawn", workflow.REFUSE: "conversion_refused"}
 
 
 # The longest reason a decision keeps (``ApplicationEvent.reason``): the worker is sent what is kept.
@@ -1194,6 +1203,9 @@ def _tell_worker(app: Application, action: str, reason: str) -> None:
         )
     elif action == "approve":
         msgid = gettext_noop("Your application %(ref)s was approved; your file is open.")
+    elif action == workflow.WITHDRAW:
+        # Only the worker withdraws: the case is not "at" a step, it was withdrawn as they asked.
+        msgid = gettext_noop("Your application %(ref)s was withdrawn, as you asked.")
     else:
         msgid = gettext_noop("Your application %(ref)s is now at “%(step)s”.")
     params = {"ref": app.reference, "state": str(app.state), "reason": reason, "union": app.unit.name}
@@ -1388,7 +1400,7 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
                 for a in source.attachments.filter(removed_at__isnull=True)
             ]
         )
-        _event(app, actor, "convert", "", reason or source.reference)
+        _event(app, actor, "convert", "", reason)  # its label names the temporary aid (``ApplicationEvent.label``)
         _event(source, actor, "converted", source.state, app.reference)  # the temporary case says where it went
         _audit(actor, app, "convert", {}, {"from": source.pk, "household": source.household_id})
         # The file's own history says where it went: its temporary case now goes on as a formal one.
