@@ -174,13 +174,29 @@ class ApplicationOut(Schema):
     household_id: int | None
     data: dict[str, Any]
     events: list[EventOut] = Field(default_factory=list)
-    allowed_actions: list[str] = Field(default_factory=list)
+    allowed_actions: list[str] = Field(
+        default_factory=list,
+        description="What the caller may do now: the transitions (POST /applications/{id}/transition), and "
+        "convert for a temporary-aid case made formal by POST /applications/{id}/convert; an action that waits "
+        "for something is not here but in waiting",
+    )
+    waiting: dict[str, str] = Field(
+        default_factory=dict,
+        description="The actions the caller would take but for what they wait for (the public notice's end, a "
+        "record to make again, the checking centre's answer, a formal case holding a person for convert), each "
+        "with that sentence, as the page says it instead of the button",
+    )
     check_result: str = ""
-    # Staff only: what the checking centre's answer found. After a failed check ("failed"), an
-    # approval needs a reason (``reason``, kept in the history and the audit log); where a passed
-    # check is required, it is refused (``precondition``) and "approve" is not in allowed_actions.
-    check_note: str | None = None
-    # Staff only: the cross-check of the members at the economic check (``steps.check_match``).
+    # What the checking centre's answer found, as staff recorded it: the worker reads it too (the
+    # check's result is explained to the worker, as the history on the phone says it). After a
+    # failed check ("failed"), an approval needs a reason (``reason``, kept in the history and the
+    # audit log); where a passed check is required, it is refused (``precondition``) and "approve"
+    # is not in allowed_actions.
+    check_note: str = ""
+    # Staff only (null to the worker, and its event left out of the worker's history): the
+    # cross-check of the members against department data at the economic check
+    # (``steps.check_match``), unreviewed department records that staff weigh before recording the
+    # checking centre's answer.
     check_matches: dict[str, Any] | None = None
     attachments: list[AttachmentOut] = Field(default_factory=list)
     # Staff only: the files staff removed from the case, with who removed them, when and why.
@@ -297,7 +313,9 @@ class QueueRowOut(Schema):
 
 
 def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
-    evs: list[ApplicationEvent] = list(events if events is not None else app.events.all())
+    evs: list[ApplicationEvent] = [
+        e for e in (events if events is not None else app.events.all()) if selectors.event_shown(actor, e)
+    ]
     staff = not services.is_applicant(actor)
     return {
         "id": app.pk,
@@ -325,9 +343,13 @@ def _out(actor: Any, app: Application, events: Any = None) -> dict[str, Any]:
             }
             for e in evs
         ],
-        "allowed_actions": services.allowed_actions(actor, app),
+        "allowed_actions": [
+            *services.allowed_actions(actor, app),
+            *(["convert"] if staff and services.may_convert(actor, app) else []),
+        ],
+        "waiting": services.waiting(actor, app) if staff else {},
         "check_result": app.check_result,
-        "check_note": app.check_note if staff else None,
+        "check_note": app.check_note,
         "check_matches": app.check_matches if staff else None,
         # Not those staff removed (``removed_attachments``); read once, so a prefetched list serves.
         "attachments": [_fields(a, AttachmentOut) for a in app.attachments.all() if a.removed_at is None],

@@ -257,6 +257,11 @@ class ApplicationEvent(models.Model):
 
     @property
     def label(self) -> str:
+        if self.action == "convert":  # a formal case made from temporary aid: not a bare "Submitted"
+            source = self.application.converted_from_id
+            if source is not None:
+                return str(_("Made from the temporary aid %(ref)s") % {"ref": Application(pk=source).reference})
+            return str(EVENT_LABELS["convert"])
         if self.action == "return" and self.to_state == ApplicationState.DRAFT:
             return str(RETURNED_LABEL)
         if self.to_state and self.to_state != self.from_state and self.to_state in ApplicationState.values:
@@ -270,6 +275,14 @@ class ApplicationEvent(models.Model):
             return str(_("the worker %(phone)s") % {"phone": self.actor_label.removeprefix("applicant:")})
         return self.actor_label or str(_("the system"))
 
+
+# Events of the case's history that only staff read: the system's own cross-check of the members
+# against department data (``steps.check_match``) is what staff weigh before they record the
+# checking centre's answer, not a result; its findings are unreviewed department records (one whose
+# name differs may be another person's). The worker reads the check's result and the answer staff
+# record (``check_answered``: the result explained to the worker, domain §4), on the phone and in
+# the API alike (``selectors.application_events``, ``api._out``).
+STAFF_ONLY_EVENTS = frozenset({"check_matched"})
 
 EVENT_LABELS = {
     "create": _("Application started"),
@@ -285,7 +298,9 @@ EVENT_LABELS = {
     "attachment": _("File attached"),
     "attachment_removed": _("File removed"),
     "convert": _("Converted from temporary aid"),
-    "converted": _("Being made a formal case"),
+    "converted": _("Made into a formal application"),
+    "conversion_withdrawn": _("The worker withdrew the formal application made from it"),
+    "conversion_refused": _("The formal application made from it was refused"),
 }
 
 

@@ -30,6 +30,7 @@ from . import conf, data, workflow
 from .models import (
     RETURNED_LABEL,
     REVIEW_FIRST,
+    STAFF_ONLY_EVENTS,
     Applicant,
     Application,
     ApplicationEvent,
@@ -76,8 +77,20 @@ def application_read(*, actor: Any, application_id: int) -> Application:
 
 
 def application_events(*, actor: Any, application_id: int) -> QuerySet[ApplicationEvent]:
+    """The case's history as the actor reads it: the worker without the events only staff read
+    (``STAFF_ONLY_EVENTS``: the cross-check of the members against department data)."""
     app = load(actor, application_id)
-    return app.events.select_related("actor").order_by("at", "id")
+    return shown_events(actor, app.events.select_related("actor").order_by("at", "id"))
+
+
+def shown_events(actor: Any, events: QuerySet[ApplicationEvent]) -> QuerySet[ApplicationEvent]:
+    """``events`` as ``actor`` reads them: all to staff, to the worker not ``STAFF_ONLY_EVENTS``."""
+    return events.exclude(action__in=STAFF_ONLY_EVENTS) if is_applicant(actor) else events
+
+
+def event_shown(actor: Any, event: ApplicationEvent) -> bool:
+    """Whether ``actor`` reads ``event`` in the case's history (``shown_events``, for a list read already)."""
+    return not (is_applicant(actor) and event.action in STAFF_ONLY_EVENTS)
 
 
 def attachments_of(app: Application) -> QuerySet[Attachment]:

@@ -165,15 +165,38 @@ def may(actor: Any, app: Application, action: str) -> bool:
     if action == "submit" and not is_applicant(actor) and workers_draft(app):
         return False  # the worker's own draft: theirs to submit
     roles, levels = workflow.who(app.kind, app.state, action)
-    return acting_level(actor, app, roles, levels) is not None
+    if acting_level(actor, app, roles, levels) is None:
+        return False
+    return not step_waits(app, action)  # not offered while it waits (``waiting`` says for what)
 
 
 def allowed_actions(actor: Any, app: Application) -> list[str]:
     return [a for a in workflow.ALL_ACTIONS if may(actor, app, a)]
 
 
-# The acts that bar their maker from approving the case (maker-checker).
-_MAKER_ACTIONS = ("submit", "first_review_pass", "emergency_accept")
+def waiting(actor: Any, app: Application) -> dict[str, str]:
+    """The actions the actor would take on the case but for what they wait for (``step_waits``),
+    each with that sentence; with a temporary case's conversion waiting for a formal case that holds
+    one of its persons (``convert_waits``). What the page says instead of the buttons, and the API
+    gives beside ``allowed_actions``."""
+    found: dict[str, str] = {}
+    step = workflow.step_at(app.kind, app.state)
+    if step is not None and step.action in _WAITING_STEPS:
+        roles, levels = workflow.who(app.kind, app.state, step.action)
+        if acting_level(actor, app, roles, levels) is not None and (waits := step_waits(app, step.action)):
+            found[step.action] = waits
+    if waits := convert_waits(actor, app):
+        found["convert"] = waits
+    return found
+
+
+# The steps that wait for something before they can be taken (``step_waits``).
+_WAITING_STEPS = frozenset({"visit_done", "notice_done", "check_done"})
+
+
+# The acts that bar their maker from approving the case (maker-checker): a conversion submits the
+# formal case made from a temporary one.
+_MAKER_ACTIONS = ("submit", "convert", "first_review_pass", "emergency_accept")
 
 
 def _made_or_reviewed(actor: Any, app: Application) -> bool:
@@ -192,9 +215,9 @@ def _made_or_reviewed(actor: Any, app: Application) -> bool:
 
 
 def maker_checker_refusal(actor: Any, app: Application) -> str:
-    """Why the actor may not approve the case, naming what they did to it — submitted it, did its
-    first review, accepted it as an emergency, or did one of these to the temporary aid it was
-    made from; "" when they did none of these."""
+    """Why the actor may not approve the case, naming what they did to it — submitted it, made it
+    from temporary aid (a conversion, which submits it), did its first review, accepted it as an
+    emergency, or did one of these to the temporary aid it was made from; "" when they did none."""
     if not _made_or_reviewed(actor, app):
         return ""
     own: set[str] = set()
@@ -206,8 +229,12 @@ def maker_checker_refusal(actor: Any, app: Application) -> str:
     ).values_list("application_id", "action")
     for application_id, action in events:
         (own if application_id == app.pk else source).add(action)
-    if actor.pk == app.submitted_by_id or "submit" in own:
+    if "submit" in own or (actor.pk == app.submitted_by_id and "convert" not in own):
         return _("You submitted this application; someone else must approve it.")
+    if "convert" in own:
+        return _("You made this application from the temporary aid %(ref)s; someone else must approve it.") % {
+            "ref": Application(pk=app.converted_from_id).reference
+        }
     if "emergency_accept" in own or (actor.pk == app.first_reviewer_id and app.kind == ApplicationKind.TEMPORARY):
         return _("You accepted this application as an emergency; someone else must approve it.")
     if "first_review_pass" in own or actor.pk == app.first_reviewer_id:
@@ -758,41 +785,47 @@ def records_to_make_again(app: Application) -> set[str]:
     return again
 
 
-def _guard(actor: Any, app: Application, action: str) -> None:
-    today = timezone.localdate()
-    if action == "submit":
-        _open_file_check(actor, app)
-    elif action == "visit_done" and not app.visits.exists():
-        raise _precondition(_("Record the home visit first."))
-    elif action == "visit_done" and S.HOME_VISIT in records_to_make_again(app):
-        raise _precondition(_("The case came back to the home visit: record the new visit first."))
+def step_waits(app: Application, action: str) -> str:
+    """What ``action`` waits for on this case before it can be taken (a record to make, or make again
+    after a return; the public notice's end; an objection to answer; the checking centre's answer),
+    in a sentence; "" when nothing. The one place that decides it: ``may`` does not offer the action
+    meanwhile (the page says this instead of the button, the API in ``waiting``), and ``_guard``
+    refuses it with it (``step_incomplete``)."""
+    if action == "visit_done":
+        if not app.visits.exists():
+            return _("Record the home visit first.")
+        if S.HOME_VISIT in records_to_make_again(app):
+            return _("The case came back to the home visit: record the new visit first.")
     elif action == "notice_done":
         if not app.unit_review_minutes.strip():
-            raise _precondition(_("Record the unit review minutes first."))
+            return _("Record the unit review minutes first.")
         if S.UNIT_REVIEW in records_to_make_again(app):
-            raise _precondition(
-                _("The case came back after its unit review: record the new review, which starts a new notice.")
-            )
-        if app.notice_to is None or app.notice_to >= today:
-            raise _precondition(
-                _("The public notice has not ended yet: it runs to %(day)s, and the step is taken the day after.")
-                % {"day": app.notice_to.isoformat() if app.notice_to else "—"}
-            )
+            return _("The case came back after its unit review: record the new review, which starts a new notice.")
+        if app.notice_to is None or app.notice_to >= timezone.localdate():
+            return _(
+                "The public notice has not ended yet: it runs to %(day)s, and the step is taken the day after."
+            ) % {"day": app.notice_to.isoformat() if app.notice_to else "—"}
         if app.objections.filter(answered_at__isnull=True).exists():
-            raise _precondition(_("Answer every objection first."))
+            return _("Answer every objection first.")
     elif action == "check_done":
         if app.authorised_at is None:
-            raise _precondition(_("The worker has not signed the authorisation for the economic check."))
+            return _("The worker has not signed the authorisation for the economic check.")
         if app.check_result == CheckResult.NONE:
-            raise _precondition(_("Request the economic check first."))
+            return _("Request the economic check first.")
         if app.check_result == CheckResult.PENDING:
-            raise _precondition(_("The checking centre has not answered yet: record its answer first."))
+            return _("The checking centre has not answered yet: record its answer first.")
         if S.ECONOMIC_CHECK in records_to_make_again(app):
-            raise _precondition(
-                _("The case came back after its economic check: request the check again or record the answer again.")
-            )
+            return _("The case came back after its economic check: request the check again or record the answer again.")
         if conf.check_required(app.unit.division_code) and app.check_result != CheckResult.PASSED:
-            raise _precondition(_("Here a passed economic check is required before approval."))
+            return _("Here a passed economic check is required before approval.")
+    return ""
+
+
+def _guard(actor: Any, app: Application, action: str) -> None:
+    if action == "submit":
+        _open_file_check(actor, app)
+    elif waits := step_waits(app, action):
+        raise _precondition(waits)
     elif action == "approve":
         _open_file_check(actor, app)
         if refusal := maker_checker_refusal(actor, app):
@@ -866,7 +899,7 @@ def _category(app: Application, chosen: str, reason: str) -> tuple[str, str]:
         raise ValidationError({"category": message})
     if chosen != identified and not reason:
         raise ValidationError(
-            {"reason": _("The category differs from the identification's: give the reason for the file's history.")}
+            {"reason": _("The category differs from the identification: give the reason for the file's history.")}
         )
     return chosen, identified
 
@@ -1090,9 +1123,18 @@ def application_transition(
             _event(app, actor, CHECK_OVERRIDDEN, app.state, app.check_note)
             after.update(check_result=app.check_result, check_note=app.check_note)
         _event(app, actor, action, from_state, reason)
+        if action in CONVERSION_ENDED and app.converted_from_id is not None:
+            # The temporary case it was made from says so: its history said it was being converted.
+            source = Application.objects.get(pk=app.converted_from_id)
+            _event(source, actor, CONVERSION_ENDED[action], source.state, app.reference)
         _audit(actor, app, action, {"state": from_state}, after, reason)
         _tell_worker(app, action, reason)
     return app
+
+
+# The event a temporary case gets when the formal case made from it is withdrawn or refused
+# (``models.EVENT_LABELS``); it may then be converted again (after a refusal) or applied for anew.
+CONVERSION_ENDED = {workflow.WITHDRAW: "conversion_withdrawn", workflow.REFUSE: "conversion_refused"}
 
 
 # The longest reason a decision keeps (``ApplicationEvent.reason``): the worker is sent what is kept.
@@ -1161,6 +1203,9 @@ def _tell_worker(app: Application, action: str, reason: str) -> None:
         )
     elif action == "approve":
         msgid = gettext_noop("Your application %(ref)s was approved; your file is open.")
+    elif action == workflow.WITHDRAW:
+        # Only the worker withdraws: the case is not "at" a step, it was withdrawn as they asked.
+        msgid = gettext_noop("Your application %(ref)s was withdrawn, as you asked.")
     else:
         msgid = gettext_noop("Your application %(ref)s is now at “%(step)s”.")
     params = {"ref": app.reference, "state": str(app.state), "reason": reason, "union": app.unit.name}
@@ -1198,12 +1243,32 @@ def application_submit(*, actor: Any, application_id: int, expected_version: int
         raise
 
 
-def _convertible(source: Application) -> None:
-    """A temporary-aid case is converted while its file is still temporary aid and no formal case
-    holds one of its persons: a formal case asked for beside it takes the temporary file over at
-    its approval, and a person is in one formal case at a time (each refusal names the case)."""
+def _conversion_over(source: Application) -> DomainError | None:
+    """Why a temporary-aid case is not converted at all: it is no approved temporary case, it was
+    converted already (or the worker withdrew the formal case made from it), or its file is no
+    longer temporary aid; None when none of these holds."""
     file = source.household
-    if file is not None and file.state != FileState.TEMPORARY:
+    if source.kind != ApplicationKind.TEMPORARY or file is None:
+        return DomainError(IntakeError.INVALID_TRANSITION, _("Only an approved temporary-aid case can be converted."))
+    last = source.conversions.order_by("-pk").first()
+    if last is not None and last.state != S.REFUSED:
+        if last.state == S.WITHDRAWN:
+            # Only the worker withdraws: staff do not make the case again in their name.
+            return DomainError(
+                IntakeError.CONFLICT,
+                _(
+                    "The worker withdrew the formal application made from this case (%(ref)s): it is not "
+                    "converted again in their name. The worker may apply again."
+                )
+                % {"ref": last.reference},
+                {"application_id": last.pk},
+            )
+        return DomainError(
+            IntakeError.CONFLICT,
+            _("This case was already converted to %(ref)s.") % {"ref": last.reference},
+            {"application_id": last.pk},
+        )
+    if file.state != FileState.TEMPORARY:
         opened = (
             Application.objects.filter(household=file, kind=ApplicationKind.FORMAL, state__in=workflow.CLOSED)
             .exclude(state__in=[S.REFUSED, S.WITHDRAWN])
@@ -1216,7 +1281,7 @@ def _convertible(source: Application) -> None:
             message = _(
                 "The file %(file)s is no longer temporary aid (it is “%(state)s”): there is nothing to convert."
             )
-        raise DomainError(
+        return DomainError(
             IntakeError.CONFLICT,
             message
             % {
@@ -1226,6 +1291,13 @@ def _convertible(source: Application) -> None:
             },
             {"application_id": opened.pk if opened else None, "household_state": file.state},
         )
+    return None
+
+
+def _conversion_waits(source: Application) -> DomainError | None:
+    """A temporary-aid case whose file is still temporary aid waits to be converted while a formal
+    case holds one of its persons: a person is in one formal case at a time, and that case takes
+    the temporary file over at its approval (the refusal names the case). None when none does."""
     formal = (
         ApplicationPerson.objects.filter(
             id_hash__in=list(source.persons.values_list("id_hash", flat=True)),
@@ -1236,17 +1308,42 @@ def _convertible(source: Application) -> None:
         .values_list("application_id", flat=True)
         .first()
     )
-    if formal is not None:
-        ref = Application(pk=formal).reference
-        raise DomainError(
-            IntakeError.CONFLICT,
-            _(
-                "A formal application for a person of this case is already under way (%(ref)s): a person is in one "
-                "formal case at a time. Go on with that case, or refuse it (or have it withdrawn) to convert this one."
-            )
-            % {"ref": ref},
-            {"application_id": formal},
+    if formal is None:
+        return None
+    ref = Application(pk=formal).reference
+    return DomainError(
+        IntakeError.CONFLICT,
+        _(
+            "A formal application for a person of this case is already under way (%(ref)s): a person is in one "
+            "formal case at a time. Go on with that case, or refuse it (or have it withdrawn) to convert this one."
         )
+        % {"ref": ref},
+        {"application_id": formal},
+    )
+
+
+def _may_convert_here(actor: Any, app: Application) -> bool:
+    """Whether the actor is one who converts the union's temporary cases (staff who may change its files)."""
+    return (
+        not is_applicant(actor)
+        and app.kind == ApplicationKind.TEMPORARY
+        and access.has_perm(actor, Perm.HOUSEHOLD_EDIT, app.unit)
+    )
+
+
+def may_convert(actor: Any, app: Application) -> bool:
+    """Whether the actor would convert the temporary-aid case now (``application_convert`` would take
+    it): the page's button and the API's ``convert`` in ``allowed_actions``."""
+    return _may_convert_here(actor, app) and _conversion_over(app) is None and _conversion_waits(app) is None
+
+
+def convert_waits(actor: Any, app: Application) -> str:
+    """What the conversion of the temporary-aid case waits for, to one who would convert it (a formal
+    case holding one of its persons); "" when it does not wait (taken now, or over)."""
+    if not _may_convert_here(actor, app) or _conversion_over(app) is not None:
+        return ""
+    waits = _conversion_waits(app)
+    return waits.message if waits is not None else ""
 
 
 def application_convert(*, actor: Any, application_id: int, reason: str = "") -> Application:
@@ -1256,30 +1353,11 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
     with audit_deferred():
         source = load(actor, application_id, lock=True)
         access.require(actor, Perm.HOUSEHOLD_EDIT, source.unit)
+        refused = _conversion_over(source) or _conversion_waits(source)
+        if refused is not None:
+            raise refused
         household = source.household
-        if source.kind != ApplicationKind.TEMPORARY or household is None:
-            raise DomainError(
-                IntakeError.INVALID_TRANSITION, _("Only an approved temporary-aid case can be converted.")
-            )
-        last = source.conversions.order_by("-pk").first()
-        if last is not None and last.state != S.REFUSED:
-            if last.state == S.WITHDRAWN:
-                # Only the worker withdraws: staff do not make the case again in their name.
-                raise DomainError(
-                    IntakeError.CONFLICT,
-                    _(
-                        "The worker withdrew the formal application made from this case (%(ref)s): it is not "
-                        "converted again in their name. The worker may apply again."
-                    )
-                    % {"ref": last.reference},
-                    {"application_id": last.pk},
-                )
-            raise DomainError(
-                IntakeError.CONFLICT,
-                _("This case was already converted to %(ref)s.") % {"ref": last.reference},
-                {"application_id": last.pk},
-            )
-        _convertible(source)
+        assert household is not None  # noqa: S101 - ``_conversion_over`` refuses a case without its file
         now = timezone.now()
         app = Application.objects.create(
             kind=ApplicationKind.FORMAL,
@@ -1322,7 +1400,7 @@ def application_convert(*, actor: Any, application_id: int, reason: str = "") ->
                 for a in source.attachments.filter(removed_at__isnull=True)
             ]
         )
-        _event(app, actor, "convert", "", reason or source.reference)
+        _event(app, actor, "convert", "", reason)  # its label names the temporary aid (``ApplicationEvent.label``)
         _event(source, actor, "converted", source.state, app.reference)  # the temporary case says where it went
         _audit(actor, app, "convert", {}, {"from": source.pk, "household": source.household_id})
         # The file's own history says where it went: its temporary case now goes on as a formal one.

@@ -856,6 +856,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The formal case a temporary one is being made, or that its worker withdrew (the convert
         # button gives way to it: ``services.application_convert``); after a refusal it may be made again.
         "conversion": app.conversions.exclude(state=ApplicationState.REFUSED).order_by("-pk").first(),
+        "can_convert": services.may_convert(request.user, app),
+        # What a step this user would take waits for (the notice's end, a record to make again, a
+        # formal case holding a person of a temporary one): said instead of its button.
+        "waiting": services.waiting(request.user, app),
         "check_matches": _check_matches(app),
         # What was typed for a step refused since (``_refused``), shown once to be copied.
         "unsaved": request.session.pop(_unsaved_key(pk), None),
