@@ -86,7 +86,7 @@ def test_wrong_id_numbers_are_limited_logged_and_lock_the_review(task: ReviewTas
     r = c.post(url, {"what": "prove", "id_number": head_id})
     assert r.status_code == 400 and "Too many wrong ID numbers" in r.content.decode()
     assert 'id="review-form"' not in c.get(url).content.decode()
-    entries = list(AuditEntry.objects.filter(target_type="intake.review_task", target_id=str(task.pk)))
+    entries = list(AuditEntry.objects.filter(target_type="intake.review_task", target_id=str(task.pk)).order_by("pk"))
     assert [(e.after or {})["proof"] for e in entries] == ["wrong"] * reviews.PROOF_TRIES + ["refused"]
     assert all(e.action == "login" and e.actor_label.startswith("applicant:139") for e in entries)
     assert all(head_id not in json.dumps([e.after, e.note]) for e in entries)
