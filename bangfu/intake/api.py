@@ -718,8 +718,14 @@ class ClosedRowOut(Schema):
     unit_id: int
     head_name: str
     head_id_masked: str
-    closed_at: dt.datetime = Field(description="When the case came to its closed state")
-    reason: str = Field(description="The reason given when it was closed (a refusal's, a withdrawal's), else empty")
+    closed_at: dt.datetime = Field(
+        description="When the decision that closed the case was taken: its approval (the file opened), a refusal, "
+        "a withdrawal; reporting an approved case up does not change it"
+    )
+    reason: str = Field(
+        description="The reason given with that decision (an approval's, a refusal's, a withdrawal's), else empty; "
+        "a conversion of a temporary case to a formal one does not replace it"
+    )
 
 
 class ClosedCountOut(Schema):

@@ -314,8 +314,8 @@ _REFERENCE = re.compile(r"(?:SQ)?0*(\d{1,12})", re.IGNORECASE)
 @dataclass(frozen=True)
 class ClosedRow:
     application: Application
-    closed_on: dt.datetime  # when it came to its closed state
-    reason: str  # the reason given when it was closed (a refusal's, a withdrawal's), else ""
+    closed_on: dt.datetime  # when the decision that closed it was taken (``Application.closed_at``)
+    reason: str  # the reason given with that decision (an approval's, a refusal's, a withdrawal's), else ""
 
 
 def closed_query(raw: str | None) -> str:
@@ -343,18 +343,20 @@ def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
 
 def closed_cases(*, actor: Any, state: str = "", q: str = "") -> QuerySet[Application]:
     """The closed cases (``CLOSED_STATES``, or one of them) in the actor's jurisdiction that ``q``
-    finds (``_closed_searched``), the most recently closed first, with ``closed_reason``."""
+    finds (``_closed_searched``), the most recently closed first, with ``closed_reason``: the
+    reason of the decision that closed it (``workflow.CLOSING``), which neither a report up nor a
+    conversion to a formal case (whose event names the new case) replaces."""
     qs = _closed_searched(actor, q).select_related("unit")
     if state:
         qs = qs.filter(state=state)
-    said = ApplicationEvent.objects.filter(application=OuterRef("pk"), to_state=OuterRef("state"))
+    said = ApplicationEvent.objects.filter(application=OuterRef("pk"), action__in=sorted(workflow.CLOSING))
     return qs.annotate(closed_reason=Subquery(said.order_by("-at", "-id").values("reason")[:1])).order_by(
-        "-state_since", "-id"
+        "-closed_at", "-id"
     )
 
 
 def closed_rows(cases: Any) -> list[ClosedRow]:
-    return [ClosedRow(app, app.state_since, getattr(app, "closed_reason", "") or "") for app in cases]
+    return [ClosedRow(app, app.closed_at or app.state_since, getattr(app, "closed_reason", "") or "") for app in cases]
 
 
 def closed_counts(*, actor: Any, q: str = "") -> list[dict[str, Any]]:
