@@ -403,16 +403,24 @@ def application_decision(app: Application, on: dt.date | None = None) -> rules.D
     return rules.decide(facts, StandardBook.load(on.year).get(code, on), RuleBook.load().get(code))
 
 
+def notice_union(*, actor: Any, unit_id: int | None) -> OrgUnit | None:
+    """The union whose notice list is asked for (``unit_id``), if it is in the actor's
+    jurisdiction; None for none asked or one outside it (which the page and the API refuse, 404)."""
+    return access.units(actor).filter(pk=unit_id).first() if unit_id is not None else None
+
+
 def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | None = None) -> QuerySet[Application]:
     """Cases on public notice on ``on`` (today by default), or to be from the next day (a notice
     runs from the day after the review is recorded: the list is printed and posted first), for
-    the printable list with masked IDs."""
+    the printable list with masked IDs: of the actor's jurisdiction, or of one union in it and the
+    unions under it (a county's list holds its grassroots unions' cases); none for a union outside."""
     on = on or timezone.localdate()
     qs = access.scope(actor, staff_visible(Application.objects.select_related("unit"))).filter(
         state=S.UNIT_REVIEW, notice_from__lte=on + dt.timedelta(days=1), notice_to__gte=on
     )
-    if unit_id:
-        qs = qs.filter(unit_id=unit_id)
+    if unit_id is not None:
+        unit = notice_union(actor=actor, unit_id=unit_id)
+        qs = qs.filter(unit__path__startswith=unit.path) if unit is not None else qs.none()
     return qs.order_by("unit__path", "id")
 
 
@@ -427,12 +435,13 @@ def public_notice_printed(
 
     rows = list(public_notice_list(actor=actor, unit_id=unit_id)[start:stop])
     paths = sorted(g.unit_path for g in access.grants(actor))
+    unit = notice_union(actor=actor, unit_id=unit_id)
     audit_record(
         actor=actor,
         action=AuditAction.EXPORT,
         target_type="intake.public_notice",
         target_id=unit_id or "",
-        unit_path=rows[0].unit.path if unit_id and rows else (paths[0] if paths else ""),
+        unit_path=unit.path if unit is not None else (paths[0] if paths else ""),
         note=_("Cases on the notice list: %(n)s") % {"n": len(rows)},
     )
     return rows

@@ -1224,14 +1224,18 @@ def attachment_response(row: Attachment) -> FileResponse:
 @login_required
 def notice_list(request: HttpRequest) -> HttpResponse:
     """The public notice list to print for a notice board: of the user's jurisdiction, or of one
-    union (``?unit=``, offered for each union on the list), with who issues it and when, and where
-    to take an objection (lines to fill in by hand: a union's address and phone are not kept)."""
-    unit_id = _digits(request.GET.get("unit", ""))
+    union and those under it (``?unit=``, offered for each union on the list), with who issues it
+    and when, and where to take an objection (lines to fill in by hand: a union's address and phone
+    are not kept). A union outside the jurisdiction, or no union at all, is 404, as in the API."""
+    raw = request.GET.get("unit", "")
+    unit_id = _digits(raw)
+    chosen = selectors.notice_union(actor=request.user, unit_id=unit_id)
+    if raw and chosen is None:
+        raise Http404  # the 404 page: "no such page, or outside your jurisdiction"
     rows = selectors.public_notice_printed(actor=request.user, unit_id=unit_id)
     for a in rows:
         a.main_cause_label = _label(Cause, a.data.get("main_cause"))  # type: ignore[attr-defined]
     unions = list({a.unit_id: a.unit for a in rows}.values())
-    chosen = access.units(request.user).filter(pk=unit_id).first() if unit_id is not None else None
     issuer = (
         chosen
         or (unions[0] if len(unions) == 1 else None)
