@@ -274,6 +274,11 @@ class QueueRowOut(Schema):
         description="The last day of the case's public notice, while it runs: the step is taken the day after, "
         "and its days waiting count from then",
     )
+    notice_starts: dt.date | None = Field(
+        None,
+        description="The first day of the case's public notice when it is posted but starts after today (it runs "
+        "from the day after the unit review is recorded); notice_until is then its last day",
+    )
     waiting_for_notice: bool = Field(
         False, description="On public notice with no objection to answer: listed last, not counted as work yet"
     )
@@ -657,6 +662,7 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "days_waiting": r.days_waiting,
                 "overdue": r.overdue,
                 "notice_until": r.notice_until,
+                "notice_starts": r.notice_starts,
                 "waiting_for_notice": r.waiting_for_notice,
                 "returned_reason": in_reader_language(r.returned_reason),
             }

@@ -104,8 +104,11 @@ class QueueRow:
     days_waiting: int
     limit: int | None
     overdue: bool
-    # The last day of the public notice still running (``notice_waits``), else None.
+    # The last day of the public notice still running or posted to start (``notice_waits``), else None.
     notice_until: dt.date | None = None
+    # The first day of a notice posted but not started yet (it runs from the day after the unit
+    # review is recorded), else None: "starts tomorrow", not "on notice".
+    notice_starts: dt.date | None = None
     # On notice with nothing to do before it ends (no objection to answer): not the actor's work yet.
     waiting_for_notice: bool = False
     # Returned for correction (``RETURNED``): the reason it was returned with, else "".
@@ -164,6 +167,7 @@ def _clock(app: Any, now: dt.datetime, today: dt.date, limits: dict[str, int]) -
             limit,
             limit is not None and days > limit,
             notice_until=app.notice_to if running else None,
+            notice_starts=app.notice_from if running and app.notice_from and app.notice_from > today else None,
             waiting_for_notice=running and not getattr(app, "open_objection", False),
         )
     days = (now - app.state_since).days

@@ -584,6 +584,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     else:
         rows, page = selectors.queue(actor=request.user, state=state, page=_page_number(request))
         counts = selectors.queue_counts(actor=request.user)
+    # The first tab's count, as the others have theirs: the cases to act on (as its step counts).
+    waiting = sum(c["count"] for c in (selectors.queue_counts(actor=request.user) if everything else counts))
     can_start = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists()
     # A short list of the yearly reviews to act on (reports first), their counts, and a link to them all.
     review_rows = list(selectors.review_list(actor=request.user, filters=QUEUE_REVIEWS)[:QUEUE_REVIEWS_SHOWN])
@@ -596,6 +598,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page": page,
         "counts": counts,
         "everything": everything,
+        "waiting": waiting,
+        "tomorrow": timezone.localdate() + dt.timedelta(days=1),
         "under_way": sum(c["count"] for c in selectors.under_way_counts(actor=request.user))
         if not everything
         else sum(c["count"] for c in counts),
@@ -636,6 +640,7 @@ def _closed(request: HttpRequest) -> HttpResponse:
         "base_query": urlencode({"scope": "closed", **search}),
         "query": urlencode({"scope": "closed", **search, **({"state": state} if state else {})}),
         "under_way": sum(c["count"] for c in selectors.under_way_counts(actor=request.user)),
+        "waiting": sum(c["count"] for c in selectors.queue_counts(actor=request.user)),
         "can_start": access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists(),
         "can_import": access.units(request.user, Perm.HOUSEHOLD_EDIT).exists(),
     }
