@@ -263,7 +263,10 @@ class QueueRowOut(Schema):
     reference: str
     kind: str
     state: str
-    state_label: str = Field(description="The state in words; a draft returned for correction is named so")
+    state_label: str = Field(
+        description="The state in words; a draft returned for correction, or made at the counter and not sent yet, "
+        "is named so"
+    )
     unit_id: int
     head_name: str
     head_id_masked: str
@@ -655,7 +658,7 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "reference": r.application.reference,
                 "kind": r.application.kind,
                 "state": r.application.state,
-                "state_label": r.application.state_label,
+                "state_label": r.state_label,
                 "unit_id": r.application.unit_id,
                 "head_name": r.application.head_name,
                 "head_id_masked": r.application.head_id_masked,

@@ -50,6 +50,9 @@ class ApplicationState(models.TextChoices):
 # A draft returned to the one who submitted it: the state is still ``draft`` (the transition
 # table is ``workflow.py``'s), named apart for whom it waits for.
 RETURNED_LABEL = _("Returned for correction")
+# A draft made at the counter (by staff) and not submitted yet: the union's own, named apart from
+# a returned one in the work queue of who may submit it.
+UNSENT_LABEL = _("Draft (not sent)")
 
 
 class CheckResult(models.TextChoices):

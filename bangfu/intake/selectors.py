@@ -22,7 +22,7 @@ from bangfu.eligibility import rules
 from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts_of
 from bangfu.org import access
 from bangfu.org.access import Perm
-from bangfu.org.models import OrgLevel, OrgUnit, Role
+from bangfu.org.models import OrgLevel, OrgUnit, Role, RoleAssignment
 from bangfu.registry.models import Member
 from bangfu.registry.validation import check_member
 
@@ -30,6 +30,7 @@ from . import conf, data, workflow
 from .models import (
     RETURNED_LABEL,
     REVIEW_FIRST,
+    UNSENT_LABEL,
     Applicant,
     Application,
     ApplicationEvent,
@@ -56,6 +57,13 @@ QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY]
 # waits for the worker (``services.workers_draft``), listed among the cases under way only.
 RETURNED = Q(state=S.DRAFT, submitted_at__isnull=False)
 RETURNED_TO_THE_UNION = RETURNED & Q(created_by__isnull=False)
+# The union's own drafts: made at the counter (by staff, whom no worker's phone edits), returned or
+# never sent. Each is held by the side that made it: one a grassroots union's cadre made is in the
+# queue of that union's cadres (not of the centre's staff above, who may submit it too by the
+# table, and follow it among all the cases under way once it was sent); one the centre's staff
+# made for a worker who came to the centre, in the queue of the centre's staff.
+COUNTER_DRAFT = Q(state=S.DRAFT, created_by__isnull=False)
+MADE_BY_CADRE = Exists(RoleAssignment.objects.filter(user=OuterRef("created_by"), role=Role.GRASSROOTS_CADRE))
 
 
 def _limits() -> dict[str, int]:
@@ -113,6 +121,15 @@ class QueueRow:
     waiting_for_notice: bool = False
     # Returned for correction (``RETURNED``): the reason it was returned with, else "".
     returned_reason: str = ""
+
+    @property
+    def state_label(self) -> str:
+        """The step in words: a counter draft not sent yet is "Draft (not sent)", a returned one
+        "Returned for correction"."""
+        app = self.application
+        if app.state == S.DRAFT and app.submitted_at is None and app.created_by_id is not None:
+            return str(UNSENT_LABEL)
+        return app.state_label
 
 
 # The reason of a case's last return to its draft (read for a returned case only).
@@ -186,25 +203,42 @@ def _actionable(actor: Any) -> Q:
     for step in workflow.STEPS:
         if step.source in workflow.CLOSED:
             continue
-        # Of the drafts, only those returned to the union: a draft never sent is not work waiting.
-        at = RETURNED_TO_THE_UNION if step.source == S.DRAFT else Q(state=step.source)
         paths = {
-            g.unit_path
+            (g.unit_path, g.role)
             for g in grants
             if (g.role == Role.ADMIN and step.roles - {workflow.APPLICANT})
             or (g.role in step.roles and levels.get(g.unit_id) in step.levels)
         }
-        for path in sorted(paths):
+        for path, role in sorted(paths):
+            at = _drafts_held(role) if step.source == S.DRAFT else Q(state=step.source)
             q |= at & Q(kind__in=list(step.kinds), unit__path__startswith=path)
     return q
 
 
+def _drafts_held(role: str) -> Q:
+    """The drafts in the work queue of one who submits with ``role`` (of a query annotated with
+    ``made_by_cadre``): the counter drafts made on their side (``COUNTER_DRAFT``); an administrator
+    any of them. A worker's draft, sent back to them or never sent, is the worker's."""
+    if role == Role.ADMIN:
+        return COUNTER_DRAFT
+    return COUNTER_DRAFT & Q(made_by_cadre=role == Role.GRASSROOTS_CADRE)
+
+
+def holds_draft(actor: Any, app: Any) -> bool:
+    """Whether the counter draft ``app`` (annotated with ``made_by_cadre``) is in the actor's work
+    queue, as ``_drafts_held`` judges it in SQL."""
+    if app.created_by_id is None or workers_draft(app):
+        return False
+    step = workflow.step_at(app.kind, app.state)
+    if step is None:
+        return False
+    side = frozenset({Role.GRASSROOTS_CADRE if getattr(app, "made_by_cadre", False) else Role.CENTRE_STAFF})
+    return acting_level(actor, app, step.roles & side, step.levels) is not None
+
+
 def _queue_qs(actor: Any) -> QuerySet[Application]:
-    return _with_notice(
-        access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT).filter(
-            _actionable(actor)
-        )
-    )
+    visible = access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT)
+    return _with_notice(visible.annotate(made_by_cadre=MADE_BY_CADRE).filter(_actionable(actor)))
 
 
 def queue(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
@@ -238,8 +272,8 @@ def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
         step = workflow.step_at(app.kind, app.state)
         if step is None or app.state in workflow.CLOSED or acting_level(actor, app, step.roles, step.levels) is None:
             continue  # ``_actionable`` let through no such case; this is the one-case judgement
-        if app.state == S.DRAFT and (not app.returned or workers_draft(app)):
-            continue  # nor a draft not returned to the union
+        if app.state == S.DRAFT and not holds_draft(actor, app):
+            continue  # nor a draft the union does not hold on the actor's side (``_drafts_held``)
         rows.append(_clock(app, now, today, limits))
     return rows
 
@@ -265,13 +299,19 @@ def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
                 state=st, reviewed_here=True, notice_to__lte=today - dt.timedelta(days=days + 2)
             )
         overdue |= late
-    rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
+    unsent = Count("id", filter=Q(submitted_at__isnull=True))
+    rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue), unsent=unsent)
     by_state = {r["state"]: r for r in rows}
-    # The drafts listed are the cases returned for correction (``RETURNED``), named so.
+
+    def drafts(r: Any) -> Any:
+        # Returned for correction (``RETURNED``), or made at the counter and not sent yet, named so;
+        # "Draft" when both are there.
+        return S.DRAFT.label if 0 < r["unsent"] < r["count"] else UNSENT_LABEL if r["unsent"] else RETURNED_LABEL
+
     return [
         {
             "state": st,
-            "label": RETURNED_LABEL if st == S.DRAFT else S(st).label,
+            "label": drafts(by_state[st]) if st == S.DRAFT else S(st).label,
             "count": by_state[st]["count"],
             "overdue": by_state[st]["overdue"],
         }
