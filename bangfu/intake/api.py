@@ -713,8 +713,8 @@ class ClosedSearchIn(_ClosedFilters, InSchema):
     q: str = Field(
         "",
         max_length=100,
-        description="The start of the applicant's name, the application's reference or number, or the whole ID "
-        "number of a person of the case (the head or a member)",
+        description="The start of the applicant's name, the application's reference or number, the whole ID "
+        "number of a person of the case (the head or a member), or the head's number masked as the lists show it",
     )
 
 

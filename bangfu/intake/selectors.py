@@ -24,6 +24,7 @@ from bangfu.org import access
 from bangfu.org.access import Perm
 from bangfu.org.models import OrgLevel, OrgUnit, Role, RoleAssignment
 from bangfu.registry.models import Member
+from bangfu.registry.selectors import masked_id_typed
 from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
@@ -370,7 +371,8 @@ def closed_query(raw: str | None) -> str:
 def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
     """The closed cases in the actor's jurisdiction, those the worker never sent left out, that
     ``q`` finds: a person's whole ID number (the head or a member, by the keyed-hash index), the
-    application's reference or number, else the start of the applicant's name."""
+    head's masked number as the lists show it, the application's reference or number, else the
+    start of the applicant's name."""
     qs = access.scope(actor, staff_visible(Application.objects.filter(state__in=CLOSED_STATES)))
     text = closed_query(q)
     if not text:
@@ -380,6 +382,10 @@ def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
         digest = crypto.keyed_hash(rid.value)
         person = ApplicationPerson.objects.filter(application=OuterRef("pk"), id_hash=digest)
         return qs.filter(Q(head_id_hash=digest) | Exists(person))
+    if masked := masked_id_typed(text):
+        # The head's number as the list shows it (5329**********101X), copied from it: an unindexed
+        # look-up within the jurisdiction (a member's masked number is not kept with the case).
+        return qs.filter(head_id_masked=masked)
     if reference := _REFERENCE.fullmatch(text.replace(" ", "")):
         return qs.filter(pk=int(reference.group(1)))
     return qs.filter(head_name__istartswith=text)

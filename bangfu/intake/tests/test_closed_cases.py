@@ -63,3 +63,20 @@ def test_a_case_reported_up_keeps_the_day_and_reason_of_its_approval(
     (mine,) = [r for r in listed if r["id"] == app.pk]
     assert mine["state"] == "reported_up" and mine["reason"] == "经核查符合深度困难"
     assert dt.datetime.fromisoformat(mine["closed_at"]) == approved_on
+
+
+def test_the_closed_search_finds_the_masked_number_the_list_shows(
+    tree: dict, users: dict[str, Any], standard: Any
+) -> None:
+    unit, cadre = tree["xiangyun_g"], users["xiangyun_cadre"]
+    app = submitted(unit, phone="13900005003")
+    services.application_transition(actor=cadre, application_id=app.pk, action="refuse", reason="收入高于标准")
+    app.refresh_from_db()
+    masked = app.head_id_masked
+    assert "*" in masked
+    page = staff_page(cadre)
+    found = page.post("/applications/", {"q": masked})
+    table = page.get(found["Location"]).content.decode()
+    assert app.reference in table[table.index('id="closed"') :]
+    api = staff_api(cadre).post("/api/v1/applications/closed/search", {"q": masked}, content_type="application/json")
+    assert [r["id"] for r in api.json()["results"]] == [app.pk]
