@@ -292,7 +292,10 @@ class QueueRowOut(Schema):
     reference: str
     kind: str
     state: str
-    state_label: str = Field(description="The state in words; a draft returned for correction is named so")
+    state_label: str = Field(
+        description="The state in words; a draft returned for correction, or made at the counter and not sent yet, "
+        "is named so"
+    )
     unit_id: int
     head_name: str
     head_id_masked: str
@@ -302,6 +305,11 @@ class QueueRowOut(Schema):
         None,
         description="The last day of the case's public notice, while it runs: the step is taken the day after, "
         "and its days waiting count from then",
+    )
+    notice_starts: dt.date | None = Field(
+        None,
+        description="The first day of the case's public notice when it is posted but starts after today (it runs "
+        "from the day after the unit review is recorded); notice_until is then its last day",
     )
     waiting_for_notice: bool = Field(
         False, description="On public notice with no objection to answer: listed last, not counted as work yet"
@@ -686,13 +694,14 @@ def intake_queue(request: HttpRequest, query: Query[QueueQuery]) -> dict[str, An
                 "reference": r.application.reference,
                 "kind": r.application.kind,
                 "state": r.application.state,
-                "state_label": r.application.state_label,
+                "state_label": r.state_label,
                 "unit_id": r.application.unit_id,
                 "head_name": r.application.head_name,
                 "head_id_masked": r.application.head_id_masked,
                 "days_waiting": r.days_waiting,
                 "overdue": r.overdue,
                 "notice_until": r.notice_until,
+                "notice_starts": r.notice_starts,
                 "waiting_for_notice": r.waiting_for_notice,
                 "returned_reason": in_reader_language(r.returned_reason),
             }
@@ -740,8 +749,8 @@ class ClosedSearchIn(_ClosedFilters, InSchema):
     q: str = Field(
         "",
         max_length=100,
-        description="The start of the applicant's name, the application's reference or number, or the whole ID "
-        "number of a person of the case (the head or a member)",
+        description="The start of the applicant's name, the application's reference or number, the whole ID "
+        "number of a person of the case (the head or a member), or the head's number masked as the lists show it",
     )
 
 
@@ -754,8 +763,14 @@ class ClosedRowOut(Schema):
     unit_id: int
     head_name: str
     head_id_masked: str
-    closed_at: dt.datetime = Field(description="When the case came to its closed state")
-    reason: str = Field(description="The reason given when it was closed (a refusal's, a withdrawal's), else empty")
+    closed_at: dt.datetime = Field(
+        description="When the decision that closed the case was taken: its approval (the file opened), a refusal, "
+        "a withdrawal; reporting an approved case up does not change it"
+    )
+    reason: str = Field(
+        description="The reason given with that decision (an approval's, a refusal's, a withdrawal's), else empty; "
+        "a conversion of a temporary case to a formal one does not replace it"
+    )
 
 
 class ClosedCountOut(Schema):

@@ -50,6 +50,9 @@ class ApplicationState(models.TextChoices):
 # A draft returned to the one who submitted it: the state is still ``draft`` (the transition
 # table is ``workflow.py``'s), named apart for whom it waits for.
 RETURNED_LABEL = _("Returned for correction")
+# A draft made at the counter (by staff) and not submitted yet: the union's own, named apart from
+# a returned one in the work queue of who may submit it.
+UNSENT_LABEL = _("Draft (not sent)")
 
 
 class CheckResult(models.TextChoices):
@@ -164,6 +167,9 @@ class Application(models.Model):
     check_note = models.CharField(_("economic check note"), max_length=500, blank=True)
     check_requested_at = models.DateTimeField(null=True, blank=True)
     check_answered_at = models.DateTimeField(null=True, blank=True)
+    # When the decision that closed the case was taken (approved, its file opened; refused;
+    # withdrawn: ``workflow.CLOSING``); reporting an approved case up does not move it.
+    closed_at = models.DateTimeField(null=True, blank=True)
     # What the system's own cross-check of the household's members against the department datasets
     # found when the check was requested (``matching.services.persons_check``): shown to the staff
     # who record the checking centre's answer.
@@ -196,6 +202,8 @@ class Application(models.Model):
             # audit log leaves out their entries (``services.drafts_in_audit_log``) by a look-up
             # here, one per entry of an application it reads, or one pass over these cases alone.
             models.Index(AUDIT_KEY, condition=NEVER_SENT_BY_THE_WORKER, name="intake_app_unsent_audit_key"),
+            # The closed cases, most recently closed first (``selectors.closed_cases``).
+            models.Index(models.F("closed_at").desc(), models.F("id").desc(), name="intake_app_closed_order"),
         ]
 
     def __str__(self) -> str:

@@ -22,8 +22,9 @@ from bangfu.eligibility import rules
 from bangfu.eligibility.adapters import RuleBook, StandardBook, member_facts_of
 from bangfu.org import access
 from bangfu.org.access import Perm
-from bangfu.org.models import OrgLevel, OrgUnit, Role
+from bangfu.org.models import OrgLevel, OrgUnit, Role, RoleAssignment
 from bangfu.registry.models import Member
+from bangfu.registry.selectors import masked_id_typed
 from bangfu.registry.validation import check_member
 
 from . import conf, data, workflow
@@ -31,6 +32,7 @@ from .models import (
     RETURNED_LABEL,
     REVIEW_FIRST,
     STAFF_ONLY_EVENTS,
+    UNSENT_LABEL,
     Applicant,
     Application,
     ApplicationEvent,
@@ -57,6 +59,13 @@ QUEUE_STATES = [s for s in S.values if s in workflow.UNDER_WAY]
 # waits for the worker (``services.workers_draft``), listed among the cases under way only.
 RETURNED = Q(state=S.DRAFT, submitted_at__isnull=False)
 RETURNED_TO_THE_UNION = RETURNED & Q(created_by__isnull=False)
+# The union's own drafts: made at the counter (by staff, whom no worker's phone edits), returned or
+# never sent. Each is held by the side that made it: one a grassroots union's cadre made is in the
+# queue of that union's cadres (not of the centre's staff above, who may submit it too by the
+# table, and follow it among all the cases under way once it was sent); one the centre's staff
+# made for a worker who came to the centre, in the queue of the centre's staff.
+COUNTER_DRAFT = Q(state=S.DRAFT, created_by__isnull=False)
+MADE_BY_CADRE = Exists(RoleAssignment.objects.filter(user=OuterRef("created_by"), role=Role.GRASSROOTS_CADRE))
 
 
 def _limits() -> dict[str, int]:
@@ -117,12 +126,24 @@ class QueueRow:
     days_waiting: int
     limit: int | None
     overdue: bool
-    # The last day of the public notice still running (``notice_waits``), else None.
+    # The last day of the public notice still running or posted to start (``notice_waits``), else None.
     notice_until: dt.date | None = None
+    # The first day of a notice posted but not started yet (it runs from the day after the unit
+    # review is recorded), else None: "starts tomorrow", not "on notice".
+    notice_starts: dt.date | None = None
     # On notice with nothing to do before it ends (no objection to answer): not the actor's work yet.
     waiting_for_notice: bool = False
     # Returned for correction (``RETURNED``): the reason it was returned with, else "".
     returned_reason: str = ""
+
+    @property
+    def state_label(self) -> str:
+        """The step in words: a counter draft not sent yet is "Draft (not sent)", a returned one
+        "Returned for correction"."""
+        app = self.application
+        if app.state == S.DRAFT and app.submitted_at is None and app.created_by_id is not None:
+            return str(UNSENT_LABEL)
+        return app.state_label
 
 
 # The reason of a case's last return to its draft (read for a returned case only).
@@ -177,6 +198,7 @@ def _clock(app: Any, now: dt.datetime, today: dt.date, limits: dict[str, int]) -
             limit,
             limit is not None and days > limit,
             notice_until=app.notice_to if running else None,
+            notice_starts=app.notice_from if running and app.notice_from and app.notice_from > today else None,
             waiting_for_notice=running and not getattr(app, "open_objection", False),
         )
     days = (now - app.state_since).days
@@ -195,25 +217,42 @@ def _actionable(actor: Any) -> Q:
     for step in workflow.STEPS:
         if step.source in workflow.CLOSED:
             continue
-        # Of the drafts, only those returned to the union: a draft never sent is not work waiting.
-        at = RETURNED_TO_THE_UNION if step.source == S.DRAFT else Q(state=step.source)
         paths = {
-            g.unit_path
+            (g.unit_path, g.role)
             for g in grants
             if (g.role == Role.ADMIN and step.roles - {workflow.APPLICANT})
             or (g.role in step.roles and levels.get(g.unit_id) in step.levels)
         }
-        for path in sorted(paths):
+        for path, role in sorted(paths):
+            at = _drafts_held(role) if step.source == S.DRAFT else Q(state=step.source)
             q |= at & Q(kind__in=list(step.kinds), unit__path__startswith=path)
     return q
 
 
+def _drafts_held(role: str) -> Q:
+    """The drafts in the work queue of one who submits with ``role`` (of a query annotated with
+    ``made_by_cadre``): the counter drafts made on their side (``COUNTER_DRAFT``); an administrator
+    any of them. A worker's draft, sent back to them or never sent, is the worker's."""
+    if role == Role.ADMIN:
+        return COUNTER_DRAFT
+    return COUNTER_DRAFT & Q(made_by_cadre=role == Role.GRASSROOTS_CADRE)
+
+
+def holds_draft(actor: Any, app: Any) -> bool:
+    """Whether the counter draft ``app`` (annotated with ``made_by_cadre``) is in the actor's work
+    queue, as ``_drafts_held`` judges it in SQL."""
+    if app.created_by_id is None or workers_draft(app):
+        return False
+    step = workflow.step_at(app.kind, app.state)
+    if step is None:
+        return False
+    side = frozenset({Role.GRASSROOTS_CADRE if getattr(app, "made_by_cadre", False) else Role.CENTRE_STAFF})
+    return acting_level(actor, app, step.roles & side, step.levels) is not None
+
+
 def _queue_qs(actor: Any) -> QuerySet[Application]:
-    return _with_notice(
-        access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT).filter(
-            _actionable(actor)
-        )
-    )
+    visible = access.scope(actor, staff_visible(Application.objects.select_related("unit")), Perm.HOUSEHOLD_EDIT)
+    return _with_notice(visible.annotate(made_by_cadre=MADE_BY_CADRE).filter(_actionable(actor)))
 
 
 def queue(*, actor: Any, state: str = "", page: int = 1, per_page: int = 50) -> tuple[list[QueueRow], Page[Any]]:
@@ -247,8 +286,8 @@ def queue_rows(actor: Any, cases: Any) -> list[QueueRow]:
         step = workflow.step_at(app.kind, app.state)
         if step is None or app.state in workflow.CLOSED or acting_level(actor, app, step.roles, step.levels) is None:
             continue  # ``_actionable`` let through no such case; this is the one-case judgement
-        if app.state == S.DRAFT and (not app.returned or workers_draft(app)):
-            continue  # nor a draft not returned to the union
+        if app.state == S.DRAFT and not holds_draft(actor, app):
+            continue  # nor a draft the union does not hold on the actor's side (``_drafts_held``)
         rows.append(_clock(app, now, today, limits))
     return rows
 
@@ -274,13 +313,19 @@ def _step_counts(qs: QuerySet[Application]) -> list[dict[str, Any]]:
                 state=st, reviewed_here=True, notice_to__lte=today - dt.timedelta(days=days + 2)
             )
         overdue |= late
-    rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue))
+    unsent = Count("id", filter=Q(submitted_at__isnull=True))
+    rows = qs.order_by().values("state").annotate(count=Count("id"), overdue=Count("id", filter=overdue), unsent=unsent)
     by_state = {r["state"]: r for r in rows}
-    # The drafts listed are the cases returned for correction (``RETURNED``), named so.
+
+    def drafts(r: Any) -> Any:
+        # Returned for correction (``RETURNED``), or made at the counter and not sent yet, named so;
+        # "Draft" when both are there.
+        return S.DRAFT.label if 0 < r["unsent"] < r["count"] else UNSENT_LABEL if r["unsent"] else RETURNED_LABEL
+
     return [
         {
             "state": st,
-            "label": RETURNED_LABEL if st == S.DRAFT else S(st).label,
+            "label": drafts(by_state[st]) if st == S.DRAFT else S(st).label,
             "count": by_state[st]["count"],
             "overdue": by_state[st]["overdue"],
         }
@@ -327,8 +372,8 @@ _REFERENCE = re.compile(r"(?:SQ)?0*(\d{1,12})", re.IGNORECASE)
 @dataclass(frozen=True)
 class ClosedRow:
     application: Application
-    closed_on: dt.datetime  # when it came to its closed state
-    reason: str  # the reason given when it was closed (a refusal's, a withdrawal's), else ""
+    closed_on: dt.datetime  # when the decision that closed it was taken (``Application.closed_at``)
+    reason: str  # the reason given with that decision (an approval's, a refusal's, a withdrawal's), else ""
 
 
 def closed_query(raw: str | None) -> str:
@@ -339,7 +384,8 @@ def closed_query(raw: str | None) -> str:
 def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
     """The closed cases in the actor's jurisdiction, those the worker never sent left out, that
     ``q`` finds: a person's whole ID number (the head or a member, by the keyed-hash index), the
-    application's reference or number, else the start of the applicant's name."""
+    head's masked number as the lists show it, the application's reference or number, else the
+    start of the applicant's name."""
     qs = access.scope(actor, staff_visible(Application.objects.filter(state__in=CLOSED_STATES)))
     text = closed_query(q)
     if not text:
@@ -349,6 +395,10 @@ def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
         digest = crypto.keyed_hash(rid.value)
         person = ApplicationPerson.objects.filter(application=OuterRef("pk"), id_hash=digest)
         return qs.filter(Q(head_id_hash=digest) | Exists(person))
+    if masked := masked_id_typed(text):
+        # The head's number as the list shows it (5329**********101X), copied from it: an unindexed
+        # look-up within the jurisdiction (a member's masked number is not kept with the case).
+        return qs.filter(head_id_masked=masked)
     if reference := _REFERENCE.fullmatch(text.replace(" ", "")):
         return qs.filter(pk=int(reference.group(1)))
     return qs.filter(head_name__istartswith=text)
@@ -356,18 +406,20 @@ def _closed_searched(actor: Any, q: str) -> QuerySet[Application]:
 
 def closed_cases(*, actor: Any, state: str = "", q: str = "") -> QuerySet[Application]:
     """The closed cases (``CLOSED_STATES``, or one of them) in the actor's jurisdiction that ``q``
-    finds (``_closed_searched``), the most recently closed first, with ``closed_reason``."""
+    finds (``_closed_searched``), the most recently closed first, with ``closed_reason``: the
+    reason of the decision that closed it (``workflow.CLOSING``), which neither a report up nor a
+    conversion to a formal case (whose event names the new case) replaces."""
     qs = _closed_searched(actor, q).select_related("unit")
     if state:
         qs = qs.filter(state=state)
-    said = ApplicationEvent.objects.filter(application=OuterRef("pk"), to_state=OuterRef("state"))
+    said = ApplicationEvent.objects.filter(application=OuterRef("pk"), action__in=sorted(workflow.CLOSING))
     return qs.annotate(closed_reason=Subquery(said.order_by("-at", "-id").values("reason")[:1])).order_by(
-        "-state_since", "-id"
+        "-closed_at", "-id"
     )
 
 
 def closed_rows(cases: Any) -> list[ClosedRow]:
-    return [ClosedRow(app, app.state_since, getattr(app, "closed_reason", "") or "") for app in cases]
+    return [ClosedRow(app, app.closed_at or app.state_since, getattr(app, "closed_reason", "") or "") for app in cases]
 
 
 def closed_counts(*, actor: Any, q: str = "") -> list[dict[str, Any]]:
@@ -414,16 +466,24 @@ def application_decision(app: Application, on: dt.date | None = None) -> rules.D
     return rules.decide(facts, StandardBook.load(on.year).get(code, on), RuleBook.load().get(code))
 
 
+def notice_union(*, actor: Any, unit_id: int | None) -> OrgUnit | None:
+    """The union whose notice list is asked for (``unit_id``), if it is in the actor's
+    jurisdiction; None for none asked or one outside it (which the page and the API refuse, 404)."""
+    return access.units(actor).filter(pk=unit_id).first() if unit_id is not None else None
+
+
 def public_notice_list(*, actor: Any, unit_id: int | None = None, on: dt.date | None = None) -> QuerySet[Application]:
     """Cases on public notice on ``on`` (today by default), or to be from the next day (a notice
     runs from the day after the review is recorded: the list is printed and posted first), for
-    the printable list with masked IDs."""
+    the printable list with masked IDs: of the actor's jurisdiction, or of one union in it and the
+    unions under it (a county's list holds its grassroots unions' cases); none for a union outside."""
     on = on or timezone.localdate()
     qs = access.scope(actor, staff_visible(Application.objects.select_related("unit"))).filter(
         state=S.UNIT_REVIEW, notice_from__lte=on + dt.timedelta(days=1), notice_to__gte=on
     )
-    if unit_id:
-        qs = qs.filter(unit_id=unit_id)
+    if unit_id is not None:
+        unit = notice_union(actor=actor, unit_id=unit_id)
+        qs = qs.filter(unit__path__startswith=unit.path) if unit is not None else qs.none()
     return qs.order_by("unit__path", "id")
 
 
@@ -438,12 +498,13 @@ def public_notice_printed(
 
     rows = list(public_notice_list(actor=actor, unit_id=unit_id)[start:stop])
     paths = sorted(g.unit_path for g in access.grants(actor))
+    unit = notice_union(actor=actor, unit_id=unit_id)
     audit_record(
         actor=actor,
         action=AuditAction.EXPORT,
         target_type="intake.public_notice",
         target_id=unit_id or "",
-        unit_path=rows[0].unit.path if unit_id and rows else (paths[0] if paths else ""),
+        unit_path=unit.path if unit is not None else (paths[0] if paths else ""),
         note=_("Cases on the notice list: %(n)s") % {"n": len(rows)},
     )
     return rows

@@ -1043,6 +1043,7 @@ _TRANSITION_FIELDS = [
     "approver",
     "category",
     "household",
+    "closed_at",
     "updated_at",
 ]
 
@@ -1113,6 +1114,8 @@ def application_transition(
             )
         elif action == "report_up" and app.household is not None:
             timeline_add(household=app.household, actor=actor, kind="reported_up", summary=app.reference)
+        if to_state in workflow.CLOSED and from_state not in workflow.CLOSED:
+            app.closed_at = now  # the decision that closes it (``workflow.CLOSING``), not a report up
         app.state = to_state
         app.state_since = now
         app.version += 1

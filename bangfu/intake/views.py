@@ -586,6 +586,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     else:
         rows, page = selectors.queue(actor=request.user, state=state, page=_page_number(request))
         counts = selectors.queue_counts(actor=request.user)
+    # The first tab's count, as the others have theirs: the cases to act on (as its step counts).
+    waiting = sum(c["count"] for c in (selectors.queue_counts(actor=request.user) if everything else counts))
     can_start = access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists()
     # A short list of the yearly reviews to act on (reports first), their counts, and a link to them all.
     review_rows = list(selectors.review_list(actor=request.user, filters=QUEUE_REVIEWS)[:QUEUE_REVIEWS_SHOWN])
@@ -598,6 +600,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page": page,
         "counts": counts,
         "everything": everything,
+        "waiting": waiting,
+        "tomorrow": timezone.localdate() + dt.timedelta(days=1),
         "under_way": sum(c["count"] for c in selectors.under_way_counts(actor=request.user))
         if not everything
         else sum(c["count"] for c in counts),
@@ -638,6 +642,7 @@ def _closed(request: HttpRequest) -> HttpResponse:
         "base_query": urlencode({"scope": "closed", **search}),
         "query": urlencode({"scope": "closed", **search, **({"state": state} if state else {})}),
         "under_way": sum(c["count"] for c in selectors.under_way_counts(actor=request.user)),
+        "waiting": sum(c["count"] for c in selectors.queue_counts(actor=request.user)),
         "can_start": access.units(request.user, Perm.HOUSEHOLD_EDIT).filter(level=OrgLevel.GRASSROOTS).exists(),
         "can_import": access.units(request.user, Perm.HOUSEHOLD_EDIT).exists(),
     }
@@ -1230,14 +1235,18 @@ def attachment_response(row: Attachment) -> FileResponse:
 @login_required
 def notice_list(request: HttpRequest) -> HttpResponse:
     """The public notice list to print for a notice board: of the user's jurisdiction, or of one
-    union (``?unit=``, offered for each union on the list), with who issues it and when, and where
-    to take an objection (lines to fill in by hand: a union's address and phone are not kept)."""
-    unit_id = _digits(request.GET.get("unit", ""))
+    union and those under it (``?unit=``, offered for each union on the list), with who issues it
+    and when, and where to take an objection (lines to fill in by hand: a union's address and phone
+    are not kept). A union outside the jurisdiction, or no union at all, is 404, as in the API."""
+    raw = request.GET.get("unit", "")
+    unit_id = _digits(raw)
+    chosen = selectors.notice_union(actor=request.user, unit_id=unit_id)
+    if raw and chosen is None:
+        raise Http404  # the 404 page: "no such page, or outside your jurisdiction"
     rows = selectors.public_notice_printed(actor=request.user, unit_id=unit_id)
     for a in rows:
         a.main_cause_label = _label(Cause, a.data.get("main_cause"))  # type: ignore[attr-defined]
     unions = list({a.unit_id: a.unit for a in rows}.values())
-    chosen = access.units(request.user).filter(pk=unit_id).first() if unit_id is not None else None
     issuer = (
         chosen
         or (unions[0] if len(unions) == 1 else None)

@@ -105,6 +105,10 @@ UNDER_WAY = frozenset(
 )
 WITHDRAWABLE = frozenset({S.DRAFT, S.SUBMITTED})
 CLOSED = frozenset({S.FILE_OPENED, S.REPORTED_UP, S.REFUSED, S.WITHDRAWN})
+# The decisions that close a case (its approval, a refusal, a withdrawal): the closed cases are
+# listed with their day and reason. Reporting an approved case up, or converting a temporary one,
+# closes nothing: the case was closed already.
+CLOSING = frozenset({*(s.action for s in STEPS if s.target in CLOSED and s.source not in CLOSED), REFUSE, WITHDRAW})
 
 
 def forward(kind: str, source: str, action: str) -> Step | None:

@@ -127,6 +127,11 @@ SEARCH_COUNT_CAP = 1_000
 _MASKED_ID = re.compile(r"(\d{4})\*+(\d{3}[\dX])")
 
 
+def masked_id_typed(text: str) -> str:
+    """``_masked_id`` of a search as typed (full-width digits and stars read as plain ones)."""
+    return _masked_id(unicodedata.normalize("NFKC", text))
+
+
 def _masked_id(text: str) -> str:
     """The masked form ``ids.mask_id`` gives an ID number (``5329**********1234``) of ``text``, if
     ``text`` is one: its first and last four characters with stars between (any number of them:

@@ -168,7 +168,7 @@ def test_the_queue_tabs_and_filters_say_which_is_shown_and_the_review_buttons_wh
     c = staff_client(users["xiangyun_cadre"])
     page = Page(c.get("/applications/").content.decode())
     tabs = page.by_id["queue-scope"]
-    assert [a.text() for a in tabs.iter() if a.tag == "a" and a.get("aria-current") == "page"] == ["Waiting for me"]
+    assert [a.text() for a in tabs.iter() if a.tag == "a" and a.get("aria-current") == "page"] == ["Waiting for me 1"]
     counts = page.by_id["queue-counts"]
     assert [a.text() for a in counts.iter() if a.tag == "a" and a.get("aria-current") == "true"] == ["All"]
     page = Page(c.get("/applications/", {"state": "submitted"}).content.decode())

@@ -62,7 +62,8 @@ def test_a_case_on_notice_is_listed_with_its_end_but_not_counted(tree: dict, use
     c = Client(HTTP_ACCEPT_LANGUAGE="en")
     c.force_login(cadre)
     page = c.get("/applications/").content.decode()
-    assert f"On public notice (until {app.notice_to:%m-%d})" in page
+    # Recorded today, the notice starts tomorrow: said so, not "on public notice".
+    assert f"Public notice starts tomorrow (until {app.notice_to:%m-%d})" in page and "On public notice" not in page
     api = c.get("/api/v1/applications/counts").json()
     assert [x["state"] for x in api] == [S.FIRST_REVIEW]
     listed = c.get("/api/v1/applications/queue").json()["results"]
@@ -109,3 +110,33 @@ def test_the_steps_clock_runs_from_the_day_after_the_notice(tree: dict, users: d
     c.force_login(cadre)
     counts = json.loads(c.get("/api/v1/applications/counts?scope=all").content)
     assert counts == [{"state": S.UNIT_REVIEW, "label": str(S.UNIT_REVIEW.label), "count": 1, "overdue": 0}]
+
+
+def test_a_notice_posted_for_tomorrow_says_it_starts_tomorrow_and_each_tab_has_its_count(
+    tree: dict, users: dict[str, Any]
+) -> None:
+    cadre, manager = users["xiangyun_cadre"], users["province_manager"]
+    app = _reviewed(tree, users)
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    assert app.notice_from == tomorrow and app.notice_to is not None
+    for who in (cadre, manager):
+        c = Client(HTTP_ACCEPT_LANGUAGE="en")
+        c.force_login(who)
+        page = c.get("/applications/?scope=all").content.decode()
+        assert f"Public notice starts tomorrow (until {app.notice_to:%m-%d})" in page
+        assert "On public notice" not in page
+        (row,) = c.get("/api/v1/applications/queue?scope=all").json()["results"]
+        assert row["notice_starts"] == tomorrow.isoformat() and row["notice_until"] == app.notice_to.isoformat()
+    # Started: on public notice.
+    Application.objects.filter(pk=app.pk).update(notice_from=timezone.localdate())
+    c = Client(HTTP_ACCEPT_LANGUAGE="en")
+    c.force_login(manager)
+    assert f"On public notice (until {app.notice_to:%m-%d})" in c.get("/applications/?scope=all").content.decode()
+    assert c.get("/api/v1/applications/queue?scope=all").json()["results"][0]["notice_starts"] is None
+    # The work queue's tab has its count (the cases to act on), on every tab, as the others have.
+    to_state(submitted(tree["xiangyun_g"], phone="13800138002"), S.FIRST_REVIEW, users)
+    c.force_login(cadre)
+    for scope in ("", "all", "closed"):
+        html = c.get(f"/applications/?scope={scope}").content.decode()
+        tab = html[html.index('id="scope-mine"') : html.index("</a>", html.index('id="scope-mine"'))]
+        assert '<span class="badge text-bg-light">1</span>' in tab, scope
