@@ -93,3 +93,21 @@ def yearly_review_task(unit: OrgUnit, staff: Any, phone: str) -> ReviewTask:
     decision_compute(actor=staff, household_id=h.pk)
     reviews.yearly_review_create()
     return ReviewTask.objects.select_related("household").get(household=h)
+
+
+def converted_temporary(
+    tree: dict[str, Any], users: dict[str, Any], converter: Any, phone: str
+) -> tuple[Application, Application]:
+    """A worker's temporary aid at Xiangyun's grassroots union, accepted as an emergency by its
+    cadre, approved by Dali's staff, then made a formal case by ``converter``: (temporary, formal)."""
+    from bangfu.intake.models import ApplicationKind
+
+    unit = tree["xiangyun_g"]
+    worker = Applicant.objects.create(phone=phone)
+    temp = services.application_create(
+        actor=worker, unit_id=unit.pk, kind=ApplicationKind.TEMPORARY, form=form_data(unit)
+    )
+    temp = services.application_submit(actor=worker, application_id=temp.pk)
+    services.application_transition(actor=users["xiangyun_cadre"], application_id=temp.pk, action="emergency_accept")
+    temp = services.application_transition(actor=users["dali_staff"], application_id=temp.pk, action="approve")
+    return temp, services.application_convert(actor=converter, application_id=temp.pk)

@@ -13,9 +13,9 @@ from django.test import Client
 from django.utils import translation
 
 from bangfu.intake import otp, services
-from bangfu.intake.models import Applicant, Application, ApplicationKind, ApplicationState, Notice
+from bangfu.intake.models import Applicant, Application, ApplicationState, Notice
 from bangfu.intake.selectors import application_decision
-from bangfu.intake.tests.helpers import form_data, sign_in, staff_page, submitted, to_state
+from bangfu.intake.tests.helpers import converted_temporary, sign_in, staff_page, submitted, to_state
 from bangfu.testing.catalog import translated
 
 pytestmark = pytest.mark.django_db
@@ -51,18 +51,6 @@ def notice_said(notice: Notice) -> str:
     return services.notice_text(notice.msgid, notice.params)
 
 
-def _converted(tree: dict, users: dict[str, Any]) -> tuple[Application, Application]:
-    unit = tree["xiangyun_g"]
-    worker = Applicant.objects.create(phone="13912340002")
-    temp = services.application_create(
-        actor=worker, unit_id=unit.pk, kind=ApplicationKind.TEMPORARY, form=form_data(unit)
-    )
-    temp = services.application_submit(actor=worker, application_id=temp.pk)
-    services.application_transition(actor=users["xiangyun_cadre"], application_id=temp.pk, action="emergency_accept")
-    temp = services.application_transition(actor=users["dali_staff"], application_id=temp.pk, action="approve")
-    return temp, services.application_convert(actor=users["xiangyun_staff"], application_id=temp.pk)
-
-
 def _phone_lines(worker: Applicant, app: Application) -> list[str]:
     page = sign_in(Client(HTTP_ACCEPT_LANGUAGE="en"), worker).get(f"/apply/{app.pk}/").content.decode()
     timeline = page.split('id="timeline"')[1].split("</ol>")[0]
@@ -72,7 +60,7 @@ def _phone_lines(worker: Applicant, app: Application) -> list[str]:
 def test_a_converted_case_names_its_temporary_aid_and_the_temporary_case_its_withdrawal(
     tree: dict, users: dict[str, Any], standard: Any
 ) -> None:
-    temp, formal = _converted(tree, users)
+    temp, formal = converted_temporary(tree, users, users["xiangyun_staff"], "13912340002")
     worker = formal.applicant
     assert worker is not None
     # The formal case's first line: made from the temporary aid, named (page and API).
@@ -96,7 +84,7 @@ def test_a_converted_case_names_its_temporary_aid_and_the_temporary_case_its_wit
 def test_the_temporary_case_says_the_formal_case_made_from_it_was_refused(
     tree: dict, users: dict[str, Any], standard: Any
 ) -> None:
-    temp, formal = _converted(tree, users)
+    temp, formal = converted_temporary(tree, users, users["xiangyun_staff"], "13912340002")
     services.application_transition(
         actor=users["xiangyun_cadre"], application_id=formal.pk, action="refuse", reason="不符合条件"
     )
