@@ -97,9 +97,9 @@ def test_the_steps_records_refuse_what_shows_nothing(tree: dict, users: Any) -> 
 def test_a_household_address_that_shows_nothing_is_refused(tree: dict, users: Any) -> None:
     data = household_input(tree["xiangyun_g"])
     data.address = "\u200b\u200f"
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(ValidationError) as exc:
         registry.household_create(actor=users["xiangyun_staff"], data=data)
-    assert "Enter the address." in str(exc.value)
+    assert exc.value.message_dict["address"] == ["Enter the address."]
     data.address = "\u200e祥城镇\u200b文化路12号 "
     h = registry.household_create(actor=users["xiangyun_staff"], data=data)
     assert h.address == "祥城镇文化路12号"

@@ -136,6 +136,9 @@ def test_a_reason_longer_than_kept_is_refused_alike_on_the_page_and_the_api(
     row.refresh_from_db()
     assert row.removed_at is None and not ApplicationEvent.objects.filter(action="attachment_removed").exists()
     assert _remove(cadre, case, row, "错" * steps.REMOVAL_REASON_MAX).status_code == 200
+    # The API's schema says the limit the service keeps (it said 1,000).
+    schema = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]["RemoveIn"]
+    assert schema["properties"]["reason"]["maxLength"] == steps.REMOVAL_REASON_MAX
 
 
 def test_refused_at_a_step_the_role_does_not_take(users: dict[str, Any], case: Application) -> None:
